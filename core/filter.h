@@ -1,0 +1,32 @@
+/* The session filter language of FILTERS.md: lexer, parser to an AST, and evaluator. */
+#ifndef SM_CORE_FILTER_H
+#define SM_CORE_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error.h"
+
+/* Returns the value of property key for the session being tested, or NULL when absent. */
+typedef const char *(*sm_prop_lookup_fn)(void *ctx, const char *key);
+
+typedef struct sm_filter sm_filter;
+
+/* Parses text[0..len). On success stores a new filter in *out and returns SM_OK. On failure
+ * returns SM_ERR_INVALID (or SM_ERR_LIMIT for the size/depth limits) and fills err: err->column
+ * is the 1-based column, err->message reads e.g.
+ * "filter error at column 16: expected a quoted value after 'is'". */
+int sm_filter_parse(const char *text, size_t len, sm_filter **out, sm_error *err);
+void sm_filter_free(sm_filter *f);
+
+/* Evaluates the filter against one session. Never fails. */
+bool sm_filter_eval(const sm_filter *f, sm_prop_lookup_fn lookup, void *ctx);
+
+/* The source text the filter was parsed from. */
+const char *sm_filter_text(const sm_filter *f);
+
+/* True when the result can depend on property key (hasRoles depends on $Roles; `all` on nothing).
+ * Lets a server skip re-evaluation when unrelated properties change. */
+bool sm_filter_uses_key(const sm_filter *f, const char *key);
+
+#endif

@@ -1,0 +1,234 @@
+/* Unit tests of property sets, key/value validation, fixed-value normalisation, roles and UTF-8. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/props.h"
+#include "core/roles.h"
+#include "core/utf8.h"
+
+static void test_props_set_get_replace_remove(void **state)
+{
+    (void)state;
+    sm_props p;
+    sm_props_init(&p);
+    assert_int_equal(sm_props_set(&p, "b", "2"), SM_OK);
+    assert_int_equal(sm_props_set(&p, "a", "1"), SM_OK);
+    assert_int_equal(sm_props_set(&p, "c", NULL), SM_OK);
+    assert_int_equal(p.count, 3);
+    assert_string_equal(p.items[0].key, "a");
+    assert_string_equal(p.items[1].key, "b");
+    assert_string_equal(sm_props_get(&p, "b"), "2");
+    assert_null(sm_props_get(&p, "c"));
+    assert_non_null(sm_props_find(&p, "c"));
+    assert_null(sm_props_find(&p, "zz"));
+    assert_int_equal(sm_props_set(&p, "b", "22"), SM_OK);
+    assert_int_equal(p.count, 3);
+    assert_string_equal(sm_props_get(&p, "b"), "22");
+    assert_true(sm_props_remove(&p, "a"));
+    assert_false(sm_props_remove(&p, "a"));
+    assert_int_equal(p.count, 2);
+    sm_props copy;
+    assert_int_equal(sm_props_copy(&copy, &p), SM_OK);
+    assert_string_equal(sm_props_get(&copy, "b"), "22");
+    assert_string_equal(sm_props_lookup(&copy, "b"), "22");
+    sm_props_free(&copy);
+    sm_props_free(&p);
+    assert_int_equal(p.count, 0);
+}
+
+static void test_props_many_keys_stay_sorted(void **state)
+{
+    (void)state;
+    sm_props p;
+    sm_props_init(&p);
+    char key[16];
+    for (int i = 99; i >= 0; i--) {
+        snprintf(key, sizeof key, "k%03d", i);
+        assert_int_equal(sm_props_set(&p, key, key), SM_OK);
+    }
+    assert_int_equal(p.count, 100);
+    for (size_t i = 1; i < p.count; i++)
+        assert_true(strcmp(p.items[i - 1].key, p.items[i].key) < 0);
+    assert_string_equal(sm_props_get(&p, "k042"), "k042");
+    sm_props_free(&p);
+}
+
+static void test_user_key_validation(void **state)
+{
+    (void)state;
+    sm_error err;
+    const char *good[] = {"Department", "a", "x.y-z_1", "Région", "key:with:colons", "$$"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        int rc = sm_validate_user_key(good[i], strlen(good[i]), &err);
+        if (i == 5)
+            assert_int_equal(rc, SM_ERR_INVALID); /* starts with '$' */
+        else
+            assert_int_equal(rc, SM_OK);
+    }
+    const char *bad[] = {"", "has space", "tab\there", "q\"uote", "q'uote", "(p", "p)", "[b", "b]",
+                         "{c", "c}", "a,b", "$Country", "nl\n", "ctl\x01"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        sm_error_clear(&err);
+        assert_int_equal(sm_validate_user_key(bad[i], strlen(bad[i]), &err), SM_ERR_INVALID);
+        assert_true(strlen(err.message) > 0);
+    }
+    char longkey[SM_KEY_MAX + 2];
+    memset(longkey, 'k', sizeof longkey);
+    assert_int_equal(sm_validate_user_key(longkey, SM_KEY_MAX, &err), SM_OK);
+    assert_int_equal(sm_validate_user_key(longkey, SM_KEY_MAX + 1, &err), SM_ERR_INVALID);
+    assert_int_equal(sm_validate_user_key("\xff\xfe", 2, &err), SM_ERR_INVALID);
+}
+
+static void test_value_validation(void **state)
+{
+    (void)state;
+    sm_error err;
+    assert_int_equal(sm_validate_value("", 0, &err), SM_OK);
+    assert_int_equal(sm_validate_value("héllo wörld ✓", strlen("héllo wörld ✓"), &err), SM_OK);
+    assert_int_equal(sm_validate_value("a\0b", 3, &err), SM_ERR_INVALID);
+    assert_int_equal(sm_validate_value("\xc3\x28", 2, &err), SM_ERR_INVALID);     /* bad continuation */
+    assert_int_equal(sm_validate_value("\xc0\xaf", 2, &err), SM_ERR_INVALID);     /* overlong */
+    assert_int_equal(sm_validate_value("\xed\xa0\x80", 3, &err), SM_ERR_INVALID); /* surrogate */
+    assert_int_equal(sm_validate_value("\xf4\x90\x80\x80", 4, &err), SM_ERR_INVALID); /* > U+10FFFF */
+    assert_int_equal(sm_validate_value("\xe2\x82", 2, &err), SM_ERR_INVALID);     /* truncated */
+    assert_int_equal(sm_validate_value(NULL, 0, &err), SM_ERR_INVALID);
+    char *big = malloc(SM_VALUE_MAX + 1);
+    memset(big, 'v', SM_VALUE_MAX + 1);
+    assert_int_equal(sm_validate_value(big, SM_VALUE_MAX, &err), SM_OK);
+    assert_int_equal(sm_validate_value(big, SM_VALUE_MAX + 1, &err), SM_ERR_INVALID);
+    free(big);
+}
+
+static void test_fixed_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(sm_fixed_property_count, 14);
+    assert_true(sm_key_is_known_fixed("$SessionId"));
+    assert_true(sm_key_is_known_fixed("$Environment"));
+    assert_false(sm_key_is_known_fixed("$Version"));
+    assert_true(sm_key_is_fixed("$Version"));
+    assert_false(sm_key_is_fixed("Version"));
+    assert_true(sm_key_is_settable_fixed("$Country"));
+    assert_true(sm_key_is_settable_fixed("$Longitude"));
+    assert_false(sm_key_is_settable_fixed("$Principal"));
+    assert_false(sm_key_is_settable_fixed("$Roles"));
+}
+
+static void test_normalise_fixed_values(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(sm_normalise_fixed_value("$Country", "fr", out, sizeof out), SM_OK);
+    assert_string_equal(out, "FR");
+    assert_int_equal(sm_normalise_fixed_value("$Language", "EN", out, sizeof out), SM_OK);
+    assert_string_equal(out, "en");
+    assert_int_equal(sm_normalise_fixed_value("$Latitude", "48.85", out, sizeof out), SM_OK);
+    assert_string_equal(out, "48.85");
+    assert_int_equal(sm_normalise_fixed_value("$Longitude", "-2.5e1", out, sizeof out), SM_OK);
+    assert_string_equal(out, "-2.5e1");
+    const char *not_numbers[] = {"north", "", " 1", "1 ", "inf", "nan", "0x10", "1e999"};
+    for (size_t i = 0; i < sizeof not_numbers / sizeof *not_numbers; i++) {
+        assert_int_equal(sm_normalise_fixed_value("$Latitude", not_numbers[i], out, sizeof out), SM_OK);
+        assert_string_equal(out, "NaN");
+    }
+    assert_int_equal(sm_normalise_fixed_value("Other", "MiXed", out, sizeof out), SM_OK);
+    assert_string_equal(out, "MiXed");
+    assert_int_equal(sm_normalise_fixed_value("$Country", "toolong", out, 4), SM_ERR_LIMIT);
+}
+
+static void test_roles_parse_and_format(void **state)
+{
+    (void)state;
+    sm_roles r;
+    sm_error err;
+    const char *text = "\"operator\",\"trading desk\"";
+    assert_int_equal(sm_roles_parse(text, strlen(text), &r, &err), SM_OK);
+    assert_int_equal(r.count, 2);
+    assert_true(sm_roles_contains(&r, "trading desk"));
+    char *s = sm_roles_format(&r);
+    assert_string_equal(s, text);
+    free(s);
+
+    sm_roles r2;
+    const char *spaced = " 'trading desk'   \"operator\" ";
+    assert_int_equal(sm_roles_parse(spaced, strlen(spaced), &r2, &err), SM_OK);
+    assert_true(sm_roles_equal(&r, &r2));
+    assert_true(sm_roles_contains_all(&r, &r2));
+    sm_roles_free(&r2);
+
+    sm_roles empty;
+    assert_int_equal(sm_roles_parse("", 0, &empty, &err), SM_OK);
+    assert_int_equal(empty.count, 0);
+    s = sm_roles_format(&empty);
+    assert_string_equal(s, "");
+    free(s);
+    assert_true(sm_roles_contains_all(&r, &empty));
+    sm_roles_free(&empty);
+
+    sm_roles esc;
+    const char *escaped = "\"a\\\"b\",\"c\\\\d\",\"a\\\"b\"";
+    assert_int_equal(sm_roles_parse(escaped, strlen(escaped), &esc, &err), SM_OK);
+    assert_int_equal(esc.count, 2); /* duplicates collapse */
+    assert_true(sm_roles_contains(&esc, "a\"b"));
+    assert_true(sm_roles_contains(&esc, "c\\d"));
+    s = sm_roles_format(&esc);
+    assert_string_equal(s, "\"a\\\"b\",\"c\\\\d\"");
+    free(s);
+    sm_roles_free(&esc);
+    sm_roles_free(&r);
+}
+
+static void test_roles_errors(void **state)
+{
+    (void)state;
+    sm_roles r;
+    sm_error err;
+    const char *bad[] = {"admin", "\"admin", "\"a\"\"b\"", "\"a\\n\"", "\"a\",b"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        sm_error_clear(&err);
+        assert_int_equal(sm_roles_parse(bad[i], strlen(bad[i]), &r, &err), SM_ERR_INVALID);
+        assert_true(err.column >= 1);
+        assert_int_equal(r.count, 0);
+    }
+}
+
+static void test_utf8_decode(void **state)
+{
+    (void)state;
+    uint32_t cp;
+    assert_int_equal(sm_utf8_decode("A", 1, &cp), 1);
+    assert_int_equal(cp, 'A');
+    assert_int_equal(sm_utf8_decode("\xc3\xa9", 2, &cp), 2);
+    assert_int_equal(cp, 0xe9);
+    assert_int_equal(sm_utf8_decode("\xe2\x9c\x93", 3, &cp), 3);
+    assert_int_equal(cp, 0x2713);
+    assert_int_equal(sm_utf8_decode("\xf0\x9f\x98\x80", 4, &cp), 4);
+    assert_int_equal(cp, 0x1f600);
+    assert_int_equal(sm_utf8_decode("\x80", 1, &cp), 0);
+    assert_int_equal(sm_utf8_decode("\xf0\x9f\x98", 3, &cp), 0);
+    assert_true(sm_utf8_valid("", 0));
+    assert_false(sm_utf8_valid("\xff", 1));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_props_set_get_replace_remove),
+        cmocka_unit_test(test_props_many_keys_stay_sorted),
+        cmocka_unit_test(test_user_key_validation),
+        cmocka_unit_test(test_value_validation),
+        cmocka_unit_test(test_fixed_keys),
+        cmocka_unit_test(test_normalise_fixed_values),
+        cmocka_unit_test(test_roles_parse_and_format),
+        cmocka_unit_test(test_roles_errors),
+        cmocka_unit_test(test_utf8_decode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
