@@ -7,11 +7,13 @@
 #include <stdint.h>
 
 /* data[0..headroom) is reserved space before the payload; the payload is data[headroom..headroom+len).
- * max bounds the payload (0 = unbounded); an append past it fails and sets overflow. */
+ * max bounds the payload (0 = unbounded); an append past it fails and sets overflow.
+ * Every append returns SM_OK (0) or a negative sm_status: SM_ERR_LIMIT (max reached) or
+ * SM_ERR_NOMEM, and then sets overflow; a failed append writes nothing. */
 typedef struct sm_buf {
     char *data;
     size_t len;
-    size_t cap;
+    size_t cap; /* bytes allocated at data, headroom included */
     size_t headroom;
     size_t max;
     bool overflow; /* an append failed (limit or allocation); the contents are then incomplete */
@@ -21,7 +23,7 @@ void sm_buf_init(sm_buf *b, size_t headroom, size_t max);
 void sm_buf_free(sm_buf *b);
 /* Empties the payload, keeps the allocation, clears overflow. */
 void sm_buf_reset(sm_buf *b);
-/* Ensures room for extra payload bytes (+1 for a NUL). 0 or -1 (sets overflow). */
+/* Ensures room for extra payload bytes (+1 for a NUL). SM_OK or a negative status (sets overflow). */
 int sm_buf_reserve(sm_buf *b, size_t extra);
 int sm_buf_append(sm_buf *b, const void *p, size_t n);
 int sm_buf_puts(sm_buf *b, const char *s);
