@@ -29,4 +29,9 @@ const char *sm_filter_text(const sm_filter *f);
  * Lets a server skip re-evaluation when unrelated properties change. */
 bool sm_filter_uses_key(const sm_filter *f, const char *key);
 
+/* The keys the result can depend on, sorted byte-wise, without duplicates (the set that
+ * sm_filter_uses_key tests): lets a server index its listeners by key. */
+size_t sm_filter_key_count(const sm_filter *f);
+const char *sm_filter_key(const sm_filter *f, size_t index);
+
 #endif
