@@ -1,0 +1,168 @@
+/* Unit tests of tui/text: escaping untrusted text, display width, fitting into columns, search. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "tui/intern.h"
+#include "tui/text.h"
+
+static void fit(const char *s, int cols, bool pad, wchar_t *out, int *used, bool *trunc)
+{
+    *used = sm_text_fit(s, strlen(s), cols, pad, out, SM_TEXT_CAP(cols), trunc);
+}
+
+static void test_escape_controls(void **state)
+{
+    (void)state;
+    char out[128];
+    sm_text_escape("a\x1b[2Jb", 6, out, sizeof out);
+    assert_string_equal(out, "a\u241b[2Jb");
+    sm_text_escape("\x7f", 1, out, sizeof out);
+    assert_string_equal(out, "\u2421");
+    sm_text_escape("x\xc2\x9b" "31m", 6, out, sizeof out); /* U+009B CSI */
+    assert_string_equal(out, "x\ufffd31m");
+    sm_text_escape("\xff\xfe", 2, out, sizeof out);
+    assert_string_equal(out, "\ufffd\ufffd");
+    sm_text_escape("ab\0cd", 5, out, sizeof out);
+    assert_string_equal(out, "ab\u2400cd");
+    sm_text_escape("l\u202eevil", strlen("l\u202eevil"), out, sizeof out); /* bidi override */
+    assert_string_equal(out, "l\ufffdevil");
+    sm_text_escape("a\u200bb", strlen("a\u200bb"), out, sizeof out); /* zero width space */
+    assert_string_equal(out, "a\ufffdb");
+    sm_text_escape("tab\there\n", 9, out, sizeof out);
+    assert_string_equal(out, "tab\u2409here\u240a");
+    /* never splits a character when the output is short */
+    sm_text_escape("\u65e5\u672c", 6, out, 5);
+    assert_string_equal(out, "\u65e5");
+    assert_int_equal(sm_text_safe_codepoint('A'), 'A');
+    assert_int_equal(sm_text_safe_codepoint(0x9B), 0xFFFD);
+}
+
+static void test_width(void **state)
+{
+    (void)state;
+    assert_int_equal(sm_text_width("abc", 3), 3);
+    assert_int_equal(sm_text_width("\u65e5\u672c", strlen("\u65e5\u672c")), 4);
+    assert_int_equal(sm_text_width("e\u0301", strlen("e\u0301")), 1);
+    assert_int_equal(sm_text_width("\u0301x", strlen("\u0301x")), 2); /* orphan mark on a dotted circle */
+    assert_int_equal(sm_text_width("\x1b", 1), 1);
+    assert_int_equal(sm_text_width("\xff", 1), 1);
+    assert_int_equal(sm_text_width("", 0), 0);
+}
+
+static void test_fit_truncates_with_ellipsis(void **state)
+{
+    (void)state;
+    wchar_t out[SM_TEXT_CAP(20)];
+    int used;
+    bool trunc;
+    fit("hello world", 5, false, out, &used, &trunc);
+    assert_true(wcscmp(out, L"hell\u2026") == 0);
+    assert_int_equal(used, 5);
+    assert_true(trunc);
+    fit("abc", 3, true, out, &used, &trunc);
+    assert_true(wcscmp(out, L"abc") == 0);
+    assert_false(trunc);
+    fit("abc", 6, true, out, &used, &trunc);
+    assert_true(wcscmp(out, L"abc   ") == 0);
+    assert_int_equal(used, 6);
+    fit("abc", 1, true, out, &used, &trunc);
+    assert_true(wcscmp(out, L"\u2026") == 0);
+    fit("abc", 0, true, out, &used, &trunc);
+    assert_int_equal(used, 0);
+    assert_true(wcscmp(out, L"") == 0);
+}
+
+static void test_fit_wide_and_combining(void **state)
+{
+    (void)state;
+    wchar_t out[SM_TEXT_CAP(20)];
+    int used;
+    bool trunc;
+    /* a wide character never straddles the edge: pad the hole instead */
+    fit("\u65e5\u672c\u8a9e", 4, true, out, &used, &trunc);
+    assert_true(wcscmp(out, L"\u65e5\u2026 ") == 0);
+    assert_int_equal(used, 4);
+    fit("\u65e5\u672c\u8a9e", 5, true, out, &used, &trunc);
+    assert_true(wcscmp(out, L"\u65e5\u672c\u2026") == 0);
+    fit("\u65e5\u672c\u8a9e", 6, true, out, &used, &trunc);
+    assert_true(wcscmp(out, L"\u65e5\u672c\u8a9e") == 0);
+    assert_false(trunc);
+    /* combining marks stay with their base */
+    fit("e\u0301e\u0301e\u0301", 2, false, out, &used, &trunc);
+    assert_true(wcscmp(out, L"e\u0301\u2026") == 0);
+    assert_int_equal(used, 2);
+    /* a control character inside a value is shown, not executed */
+    fit("a\x1b]0;x\x07", 10, false, out, &used, &trunc);
+    assert_true(wcscmp(out, L"a\u241b]0;x\u2407") == 0);
+    /* zalgo: at most 4 marks per base */
+    fit("a\u0301\u0302\u0303\u0304\u0305\u0306", 3, false, out, &used, &trunc);
+    assert_int_equal(wcslen(out), 5);
+    assert_int_equal(used, 1);
+}
+
+static void test_search_and_navigation(void **state)
+{
+    (void)state;
+    assert_true(sm_text_contains_ci("Accounts", 8, "COUNT", 5));
+    assert_true(sm_text_contains_ci("Accounts", 8, "", 0));
+    assert_false(sm_text_contains_ci("Acc", 3, "Accounts", 8));
+    assert_false(sm_text_contains_ci("Payroll", 7, "acc", 3));
+    const char *s = "a\u65e5b";
+    assert_int_equal(sm_text_next_char(s, strlen(s), 1), 4);
+    assert_int_equal(sm_text_prev_char(s, 4), 1);
+    assert_int_equal(sm_text_prev_char(s, 0), 0);
+    char buf[64];
+    assert_true(sm_text_format_time(0, false, buf, sizeof buf));
+    assert_int_equal(strlen(buf), 19);
+    assert_true(sm_text_format_time(1700000000000LL, true, buf, sizeof buf));
+    assert_int_equal(strlen(buf), 8);
+    assert_false(sm_text_format_time(-5, true, buf, sizeof buf));
+}
+
+static void test_intern_pool(void **state)
+{
+    (void)state;
+    sm_intern *p = sm_intern_new();
+    assert_non_null(p);
+    const char *a = sm_intern_cstr(p, "FR");
+    const char *b = sm_intern_get(p, "FRANCE", 2);
+    assert_ptr_equal(a, b);
+    assert_int_equal(sm_intern_len(a), 2);
+    assert_int_equal(sm_intern_count(p), 1);
+    for (int i = 0; i < 5000; i++) { /* forces the table to grow */
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        assert_non_null(sm_intern_cstr(p, k));
+    }
+    assert_int_equal(sm_intern_count(p), 5001);
+    assert_ptr_equal(sm_intern_cstr(p, "FR"), a);
+    sm_intern_unref(p, a);
+    sm_intern_unref(p, a);
+    assert_int_equal(sm_intern_count(p), 5001);
+    sm_intern_unref(p, a);
+    assert_int_equal(sm_intern_count(p), 5000);
+    sm_intern_free(p);
+}
+
+int main(void)
+{
+    if (!setlocale(LC_ALL, "C.UTF-8"))
+        return 77;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escape_controls),
+        cmocka_unit_test(test_width),
+        cmocka_unit_test(test_fit_truncates_with_ellipsis),
+        cmocka_unit_test(test_fit_wide_and_combining),
+        cmocka_unit_test(test_search_and_navigation),
+        cmocka_unit_test(test_intern_pool),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

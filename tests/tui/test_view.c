@@ -1,0 +1,324 @@
+/* Unit tests of tui/view: sort (numeric and text, both ways), filter with error column, search,
+ * cursor follow by rank, coalescing, pause, and a randomised check against a brute-force sort. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "tui/model.h"
+#include "tui/view.h"
+
+typedef struct fixture {
+    sm_model *m;
+    sm_view *v;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->m = sm_model_new();
+    f->v = sm_view_new(f->m);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sm_view_free(f->v);
+    sm_model_free(f->m);
+    free(f);
+    return 0;
+}
+
+static void put(fixture *f, const char *id, const char *key, const char *value, uint64_t now)
+{
+    sm_kv props[] = {{key, value}, {NULL, NULL}};
+    sm_kv changed[] = {{key, NULL}, {NULL, NULL}};
+    sm_event ev;
+    if (sm_model_find(f->m, id)) {
+        ev = test_event(SM_EVENT_PROPERTIES, id, SM_STATE_ACTIVE, value ? props : NULL, changed, false);
+    } else {
+        ev = test_event(SM_EVENT_OPEN, id, SM_STATE_ACTIVE, value ? props : NULL, NULL, false);
+    }
+    assert_int_equal(sm_model_apply(f->m, &ev, now, NULL), SM_OK);
+}
+
+static void expect_order(fixture *f, const char *const *ids, size_t n)
+{
+    sm_view_sync(f->v);
+    assert_int_equal(sm_view_count(f->v), n);
+    for (size_t i = 0; i < n; i++) {
+        sm_row *r = sm_view_at(f->v, i);
+        assert_non_null(r);
+        if (strcmp(r->id, ids[i]) != 0)
+            fail_msg("rank %zu: got %s, expected %s", i, r->id, ids[i]);
+        size_t rank;
+        assert_true(sm_view_rank(f->v, r, &rank));
+        assert_int_equal(rank, i);
+    }
+    assert_null(sm_view_at(f->v, n));
+    assert_true(sm_view_check(f->v));
+}
+
+static void test_sort_numbers_text_absent(void **state)
+{
+    fixture *f = *state;
+    put(f, "a", "N", "10", 1);
+    put(f, "b", "N", "9", 1);
+    put(f, "c", "N", "100", 1);
+    put(f, "d", "N", "-2.5", 1);
+    put(f, "e", "N", "abc", 1);
+    put(f, "f", "N", "NaN", 1);
+    put(f, "g", "Other", "x", 1); /* no N */
+    put(f, "h", "N", "9", 1);     /* tie with b: by ID */
+    assert_int_equal(sm_view_set_sort(f->v, "N", false), SM_OK);
+    const char *asc[] = {"d", "b", "h", "a", "c", "f", "e", "g"};
+    expect_order(f, asc, 8);
+    assert_int_equal(sm_view_set_sort(f->v, "N", true), SM_OK);
+    const char *desc[] = {"e", "f", "c", "a", "b", "h", "d", "g"};
+    expect_order(f, desc, 8);
+    assert_true(sm_view_sort_descending(f->v));
+    assert_string_equal(sm_view_sort_key(f->v), "N");
+    /* by ID ($SessionId falls back to the row ID) */
+    assert_int_equal(sm_view_set_sort(f->v, "$SessionId", false), SM_OK);
+    const char *byid[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    expect_order(f, byid, 8);
+}
+
+static void test_sort_by_state(void **state)
+{
+    fixture *f = *state;
+    put(f, "a", "N", "1", 1);
+    put(f, "b", "N", "2", 1);
+    put(f, "c", "N", "3", 1);
+    sm_event ev = test_event(SM_EVENT_DISCONNECTED, "a", SM_STATE_DISCONNECTED, NULL, NULL, false);
+    sm_model_apply(f->m, &ev, 2, NULL);
+    ev = test_event(SM_EVENT_CLOSED, "b", SM_STATE_CLOSED, NULL, NULL, false);
+    sm_model_apply(f->m, &ev, 2, NULL);
+    sm_view_set_sort(f->v, SM_COL_STATE, false);
+    const char *order[] = {"c", "a", "b"};
+    expect_order(f, order, 3);
+}
+
+static void test_incremental_updates_move_rows(void **state)
+{
+    fixture *f = *state;
+    sm_view_set_sort(f->v, "N", false);
+    put(f, "a", "N", "1", 1);
+    put(f, "b", "N", "2", 1);
+    put(f, "c", "N", "3", 1);
+    const char *o1[] = {"a", "b", "c"};
+    expect_order(f, o1, 3);
+    /* cursor follow: the selected session moves, its rank follows */
+    sm_row *a = sm_model_find(f->m, "a");
+    put(f, "a", "N", "5", 2);
+    sm_view_sync(f->v);
+    size_t rank;
+    assert_true(sm_view_rank(f->v, a, &rank));
+    assert_int_equal(rank, 2);
+    const char *o2[] = {"b", "c", "a"};
+    expect_order(f, o2, 3);
+    /* losing the key moves the row last */
+    put(f, "b", "N", NULL, 3);
+    const char *o3[] = {"c", "a", "b"};
+    expect_order(f, o3, 3);
+    /* a new row lands in place */
+    put(f, "d", "N", "4", 4);
+    const char *o4[] = {"c", "d", "a", "b"};
+    expect_order(f, o4, 4);
+}
+
+static void test_coalescing(void **state)
+{
+    fixture *f = *state;
+    sm_view_set_sort(f->v, "N", false);
+    put(f, "a", "N", "0", 1);
+    put(f, "b", "N", "50", 1);
+    sm_view_sync(f->v);
+    for (int i = 1; i <= 100; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        put(f, "a", "N", v, 2);
+    }
+    assert_int_equal(sm_model_dirty_count(f->m), 1);
+    assert_int_equal(sm_view_sync(f->v), 1); /* 100 events, one view update */
+    const char *o[] = {"b", "a"};
+    expect_order(f, o, 2);
+}
+
+static void test_filter_and_search(void **state)
+{
+    fixture *f = *state;
+    sm_view_set_sort(f->v, "$SessionId", false);
+    put(f, "s1", "Department", "Accounts", 1);
+    put(f, "s2", "Department", "Payroll", 1);
+    put(f, "s3", "Other", "accounting", 1);
+    sm_error err;
+    sm_error_clear(&err);
+    assert_int_equal(sm_view_set_filter(f->v, "Department is \"Accounts\"", &err), SM_OK);
+    const char *o1[] = {"s1"};
+    expect_order(f, o1, 1);
+    assert_string_equal(sm_view_filter_text(f->v), "Department is \"Accounts\"");
+    /* a bad filter keeps the old one and names the column */
+    assert_int_not_equal(sm_view_set_filter(f->v, "Department is Accounts", &err), SM_OK);
+    assert_int_equal(err.column, 15);
+    assert_string_equal(sm_view_filter_text(f->v), "Department is \"Accounts\"");
+    /* live: a row that starts matching appears, one that stops leaves */
+    put(f, "s2", "Department", "Accounts", 2);
+    put(f, "s1", "Department", "Sales", 2);
+    const char *o2[] = {"s2"};
+    expect_order(f, o2, 1);
+    assert_int_equal(sm_view_set_filter(f->v, "", &err), SM_OK);
+    assert_string_equal(sm_view_filter_text(f->v), "");
+    /* search: case-insensitive substring over the ID and every value */
+    sm_view_set_search(f->v, "ACCOUNT");
+    const char *o3[] = {"s2", "s3"};
+    expect_order(f, o3, 2);
+    sm_view_set_search(f->v, "s1");
+    const char *o4[] = {"s1"};
+    expect_order(f, o4, 1);
+    assert_string_equal(sm_view_search(f->v), "s1");
+    sm_view_set_search(f->v, "");
+    const char *o5[] = {"s1", "s2", "s3"};
+    expect_order(f, o5, 3);
+}
+
+static void test_pause_and_resume(void **state)
+{
+    fixture *f = *state;
+    sm_view_set_sort(f->v, "N", false);
+    put(f, "a", "N", "1", 1);
+    put(f, "b", "N", "2", 1);
+    sm_view_sync(f->v);
+    sm_view_set_paused(f->v, true);
+    assert_true(sm_view_paused(f->v));
+    put(f, "a", "N", "3", 2);
+    put(f, "c", "N", "0", 2);
+    sm_event ev = test_event(SM_EVENT_CLOSED, "b", SM_STATE_CLOSED, NULL, NULL, false);
+    sm_model_apply(f->m, &ev, 2, NULL);
+    sm_model_tick(f->m, 2 + SM_MODEL_FADE_MS); /* b leaves the model while paused */
+    assert_null(sm_model_find(f->m, "b"));
+    assert_int_equal(sm_view_sync(f->v), 0);
+    assert_int_equal(sm_view_pending(f->v), 3);
+    const char *frozen[] = {"a", "b"}; /* nothing moved, b still shown */
+    expect_order(f, frozen, 2);
+    sm_view_set_paused(f->v, false);
+    assert_int_equal(sm_view_pending(f->v), 0);
+    const char *live[] = {"c", "a"};
+    expect_order(f, live, 2);
+}
+
+/* Compares the view with a brute-force sort after random operations. */
+typedef struct brute {
+    const char *key;
+    bool desc;
+} brute;
+
+static brute brute_cfg;
+
+static bool is_num(const char *s, double *d)
+{
+    char *end;
+    if (!s || !*s)
+        return false;
+    *d = strtod(s, &end);
+    return *end == '\0' && s[0] != 'N' && s[0] != 'n' && s[0] != 'i' && s[0] != 'I';
+}
+
+static int brute_cmp(const void *pa, const void *pb)
+{
+    const sm_row *a = *(sm_row *const *)pa, *b = *(sm_row *const *)pb;
+    const char *va = sm_row_get(a, brute_cfg.key), *vb = sm_row_get(b, brute_cfg.key);
+    double da = 0, db = 0;
+    int ka = !va ? 2 : is_num(va, &da) ? 0 : 1;
+    int kb = !vb ? 2 : is_num(vb, &db) ? 0 : 1;
+    int c = ka != kb ? ka - kb : ka == 0 ? (da > db) - (da < db) : ka == 1 ? strcmp(va, vb) : 0;
+    if (brute_cfg.desc && ka != 2 && kb != 2)
+        c = -c;
+    return c ? c : strcmp(a->id, b->id);
+}
+
+typedef struct collect {
+    sm_row **rows;
+    size_t n;
+} collect;
+
+static void collect_row(sm_row *r, void *ctx)
+{
+    collect *c = ctx;
+    const char *g = sm_row_get(r, "G");
+    if (g && strcmp(g, "keep") == 0)
+        c->rows[c->n++] = r;
+}
+
+static void test_random_against_brute_force(void **state)
+{
+    fixture *f = *state;
+    srand(42);
+    enum { N = 400, OPS = 6000 };
+    sm_error err;
+    assert_int_equal(sm_view_set_filter(f->v, "G is 'keep'", &err), SM_OK);
+    uint64_t now = 1;
+    for (int op = 0; op < OPS; op++) {
+        char id[16], val[16];
+        snprintf(id, sizeof id, "id%03d", rand() % N);
+        int kind = rand() % 10;
+        if (kind < 5) {
+            if (rand() % 3 == 0)
+                snprintf(val, sizeof val, "w%d", rand() % 50);
+            else
+                snprintf(val, sizeof val, "%d", rand() % 100 - 50);
+            put(f, id, "N", rand() % 8 ? val : NULL, now);
+        } else if (kind < 8) {
+            put(f, id, "G", rand() % 3 ? "keep" : "drop", now);
+        } else if (sm_model_find(f->m, id)) {
+            sm_event ev = test_event(rand() % 2 ? SM_EVENT_CLOSED : SM_EVENT_FILTER_LEAVE, id, SM_STATE_CLOSED, NULL,
+                                     NULL, false);
+            sm_model_apply(f->m, &ev, now, NULL);
+        }
+        now += 7;
+        sm_model_tick(f->m, now);
+        if (op % 50 == 0)
+            sm_view_sync(f->v);
+        if (op % 1000 == 999) {
+            brute_cfg.desc = !brute_cfg.desc;
+            sm_view_set_sort(f->v, "N", brute_cfg.desc);
+        }
+        if (op % 500 == 0) {
+            sm_view_sync(f->v);
+            brute_cfg.key = "N";
+            brute_cfg.desc = sm_view_sort_descending(f->v);
+            if (strcmp(sm_view_sort_key(f->v), "N") != 0)
+                sm_view_set_sort(f->v, "N", brute_cfg.desc);
+            sm_row *rows[N];
+            collect c = {rows, 0};
+            sm_model_foreach(f->m, collect_row, &c);
+            qsort(rows, c.n, sizeof *rows, brute_cmp);
+            assert_int_equal(sm_view_count(f->v), c.n);
+            for (size_t i = 0; i < c.n; i++)
+                assert_ptr_equal(sm_view_at(f->v, i), rows[i]);
+            assert_true(sm_view_check(f->v));
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sort_numbers_text_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sort_by_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incremental_updates_move_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coalescing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_and_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_against_brute_force, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

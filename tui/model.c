@@ -1,0 +1,771 @@
+/* The monitor's session table: rows keyed by session ID, fed by listener events, with change marks,
+ * per-session history, the set of keys seen, an event-rate counter and resync without ghosts. */
+#include "tui/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RATE_BUCKETS 8
+#define RATE_WINDOW_S 4
+
+struct sm_model {
+    sm_intern *pool;
+    sm_row **buckets;
+    size_t nbuckets; /* power of two */
+    size_t rows;     /* in the hash */
+    size_t open_count;
+    size_t disconnected;
+    size_t dropped;
+    bool resyncing;
+
+    sm_row *dirty_head, *dirty_tail;
+    size_t dirty_count;
+    sm_row *closing_head, *closing_tail;
+
+    sm_keystat *keys;
+    size_t nkeys, capkeys;
+    uint32_t *keyidx; /* open addressing over keys[], value = index + 1 */
+    size_t nkeyidx;   /* power of two */
+
+    uint64_t rate_sec[RATE_BUCKETS];
+    uint32_t rate_count[RATE_BUCKETS];
+    uint64_t events_total;
+    uint64_t last_mark; /* newest highlight start, to know when marks expire */
+};
+
+static uint32_t hash_str(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+sm_model *sm_model_new(void)
+{
+    sm_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->pool = sm_intern_new();
+    m->nbuckets = 1024;
+    m->buckets = calloc(m->nbuckets, sizeof *m->buckets);
+    m->nkeyidx = 256;
+    m->keyidx = calloc(m->nkeyidx, sizeof *m->keyidx);
+    if (!m->pool || !m->buckets || !m->keyidx) {
+        sm_intern_free(m->pool);
+        free(m->buckets);
+        free(m->keyidx);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+sm_intern *sm_model_pool(sm_model *m)
+{
+    return m->pool;
+}
+
+/* ---- key statistics ---- */
+
+static sm_keystat *keystat_find(sm_model *m, const char *key, bool create)
+{
+    uint32_t h = hash_str(key, sm_intern_len(key));
+    size_t mask = m->nkeyidx - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint32_t v = m->keyidx[i];
+        if (v == 0)
+            break;
+        if (m->keys[v - 1].key == key)
+            return &m->keys[v - 1];
+    }
+    if (!create || m->nkeys >= SM_MODEL_MAX_KEYS)
+        return NULL;
+    if (m->nkeys == m->capkeys) {
+        size_t cap = m->capkeys ? m->capkeys * 2 : 64;
+        sm_keystat *k = realloc(m->keys, cap * sizeof *k);
+        if (!k)
+            return NULL;
+        m->keys = k;
+        m->capkeys = cap;
+    }
+    if ((m->nkeys + 1) * 2 > m->nkeyidx) {
+        size_t n = m->nkeyidx * 2;
+        uint32_t *idx = calloc(n, sizeof *idx);
+        if (!idx)
+            return NULL;
+        for (size_t k = 0; k < m->nkeys; k++) {
+            uint32_t kh = hash_str(m->keys[k].key, sm_intern_len(m->keys[k].key));
+            size_t j = kh & (n - 1);
+            while (idx[j])
+                j = (j + 1) & (n - 1);
+            idx[j] = (uint32_t)k + 1;
+        }
+        free(m->keyidx);
+        m->keyidx = idx;
+        m->nkeyidx = n;
+        mask = n - 1;
+    }
+    size_t i = h & mask;
+    while (m->keyidx[i])
+        i = (i + 1) & mask;
+    m->keys[m->nkeys].key = sm_intern_ref(key);
+    m->keys[m->nkeys].count = 0;
+    m->keyidx[i] = (uint32_t)m->nkeys + 1;
+    return &m->keys[m->nkeys++];
+}
+
+static void keystat_add(sm_model *m, const char *key, int delta)
+{
+    sm_keystat *k = keystat_find(m, key, delta > 0);
+    if (!k)
+        return;
+    if (delta > 0)
+        k->count++;
+    else if (k->count > 0)
+        k->count--;
+}
+
+size_t sm_model_key_count(const sm_model *m)
+{
+    return m->nkeys;
+}
+
+const sm_keystat *sm_model_key_at(const sm_model *m, size_t i)
+{
+    return i < m->nkeys ? &m->keys[i] : NULL;
+}
+
+/* ---- rows ---- */
+
+static void mark_dirty(sm_model *m, sm_row *r)
+{
+    if (r->dirty)
+        return;
+    r->dirty = true;
+    r->dnext = NULL;
+    if (m->dirty_tail)
+        m->dirty_tail->dnext = r;
+    else
+        m->dirty_head = r;
+    m->dirty_tail = r;
+    m->dirty_count++;
+}
+
+static void closing_unlink(sm_model *m, sm_row *r)
+{
+    if (!r->closing)
+        return;
+    if (r->cprev)
+        r->cprev->cnext = r->cnext;
+    else
+        m->closing_head = r->cnext;
+    if (r->cnext)
+        r->cnext->cprev = r->cprev;
+    else
+        m->closing_tail = r->cprev;
+    r->cprev = r->cnext = NULL;
+    r->closing = false;
+}
+
+static void closing_append(sm_model *m, sm_row *r)
+{
+    closing_unlink(m, r);
+    r->cprev = m->closing_tail;
+    r->cnext = NULL;
+    if (m->closing_tail)
+        m->closing_tail->cnext = r;
+    else
+        m->closing_head = r;
+    m->closing_tail = r;
+    r->closing = true;
+}
+
+static void count_state(sm_model *m, sm_session_state s, int delta)
+{
+    if (s == SM_STATE_ACTIVE || s == SM_STATE_DISCONNECTED) {
+        if (delta > 0)
+            m->open_count++;
+        else if (m->open_count > 0)
+            m->open_count--;
+    }
+    if (s == SM_STATE_DISCONNECTED) {
+        if (delta > 0)
+            m->disconnected++;
+        else if (m->disconnected > 0)
+            m->disconnected--;
+    }
+}
+
+static void set_state(sm_model *m, sm_row *r, sm_session_state s, uint64_t now)
+{
+    if (s == SM_STATE_NONE || s >= SM_STATE_COUNT || s == r->state)
+        return;
+    count_state(m, r->state, -1);
+    count_state(m, s, +1);
+    r->state = s;
+    r->t_state = now;
+    if (s == SM_STATE_CLOSED) {
+        r->t_closed = now;
+        closing_append(m, r);
+    } else {
+        closing_unlink(m, r);
+    }
+}
+
+static void free_row(sm_model *m, sm_row *r)
+{
+    for (uint32_t i = 0; i < r->nprops; i++) {
+        sm_intern_unref(m->pool, r->props[i].key);
+        sm_intern_unref(m->pool, r->props[i].value);
+    }
+    free(r->props);
+    if (r->hist) {
+        for (unsigned i = 0; i < r->hist_len; i++) {
+            sm_change *c = &r->hist[(r->hist_head + SM_MODEL_HISTORY - 1 - i) % SM_MODEL_HISTORY];
+            sm_intern_unref(m->pool, c->key);
+            sm_intern_unref(m->pool, c->old_value);
+            sm_intern_unref(m->pool, c->new_value);
+        }
+        free(r->hist);
+    }
+    sm_intern_unref(m->pool, r->id);
+    free(r);
+}
+
+void sm_model_free(sm_model *m)
+{
+    if (!m)
+        return;
+    /* dead rows live only on the dirty list; live ones also in the hash, freed after */
+    for (sm_row *r = m->dirty_head; r;) {
+        sm_row *next = r->dnext;
+        if (r->dead)
+            free_row(m, r);
+        r = next;
+    }
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        sm_row *r = m->buckets[i];
+        while (r) {
+            sm_row *next = r->hnext;
+            free_row(m, r);
+            r = next;
+        }
+    }
+    for (size_t k = 0; k < m->nkeys; k++)
+        sm_intern_unref(m->pool, m->keys[k].key);
+    free(m->keys);
+    free(m->keyidx);
+    free(m->buckets);
+    sm_intern_free(m->pool);
+    free(m);
+}
+
+sm_row *sm_model_find(const sm_model *m, const char *id)
+{
+    if (!id)
+        return NULL;
+    size_t len = strlen(id);
+    uint32_t h = hash_str(id, len);
+    for (sm_row *r = m->buckets[h & (m->nbuckets - 1)]; r; r = r->hnext)
+        if (r->idhash == h && sm_intern_len(r->id) == len && memcmp(r->id, id, len) == 0)
+            return r;
+    return NULL;
+}
+
+static void hash_grow(sm_model *m)
+{
+    size_t n = m->nbuckets * 2;
+    sm_row **b = calloc(n, sizeof *b);
+    if (!b)
+        return;
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        sm_row *r = m->buckets[i];
+        while (r) {
+            sm_row *next = r->hnext;
+            size_t j = r->idhash & (n - 1);
+            r->hnext = b[j];
+            b[j] = r;
+            r = next;
+        }
+    }
+    free(m->buckets);
+    m->buckets = b;
+    m->nbuckets = n;
+}
+
+static sm_row *row_create(sm_model *m, const char *id)
+{
+    if (m->rows >= SM_MODEL_MAX_ROWS)
+        return NULL;
+    sm_row *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->id = sm_intern_cstr(m->pool, id);
+    if (!r->id) {
+        free(r);
+        return NULL;
+    }
+    r->idhash = hash_str(id, strlen(id));
+    r->state = SM_STATE_NONE;
+    size_t j = r->idhash & (m->nbuckets - 1);
+    r->hnext = m->buckets[j];
+    m->buckets[j] = r;
+    m->rows++;
+    if (m->rows > m->nbuckets)
+        hash_grow(m);
+    return r;
+}
+
+/* Takes the row out of the table now; its memory waits on the dirty list for the view. */
+static void row_kill(sm_model *m, sm_row *r)
+{
+    if (r->dead)
+        return;
+    size_t j = r->idhash & (m->nbuckets - 1);
+    for (sm_row **pp = &m->buckets[j]; *pp; pp = &(*pp)->hnext) {
+        if (*pp == r) {
+            *pp = r->hnext;
+            break;
+        }
+    }
+    r->hnext = NULL;
+    m->rows--;
+    count_state(m, r->state, -1);
+    closing_unlink(m, r);
+    for (uint32_t i = 0; i < r->nprops; i++)
+        keystat_add(m, r->props[i].key, -1);
+    r->dead = true;
+    mark_dirty(m, r);
+}
+
+static sm_rprop *prop_find(const sm_row *r, const char *key, uint32_t *pos)
+{
+    uint32_t lo = 0, hi = r->nprops;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        int c = strcmp(r->props[mid].key, key);
+        if (c == 0) {
+            if (pos)
+                *pos = mid;
+            return &r->props[mid];
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (pos)
+        *pos = lo;
+    return NULL;
+}
+
+static void history_add(sm_model *m, sm_row *r, const char *key, const char *old_value, const char *new_value,
+                        uint64_t now)
+{
+    if (!r->hist) {
+        r->hist = calloc(SM_MODEL_HISTORY, sizeof *r->hist);
+        if (!r->hist)
+            return;
+    }
+    sm_change *c = &r->hist[r->hist_head];
+    if (r->hist_len == SM_MODEL_HISTORY) {
+        sm_intern_unref(m->pool, c->key);
+        sm_intern_unref(m->pool, c->old_value);
+        sm_intern_unref(m->pool, c->new_value);
+    } else {
+        r->hist_len++;
+    }
+    c->key = sm_intern_ref(key);
+    c->old_value = sm_intern_ref(old_value);
+    c->new_value = sm_intern_ref(new_value);
+    c->time = now;
+    r->hist_head = (uint8_t)((r->hist_head + 1) % SM_MODEL_HISTORY);
+}
+
+/* Sets (value != NULL) or deletes (value == NULL) one property. record: keep history/marks. */
+static bool prop_set(sm_model *m, sm_row *r, const char *key, const char *value, bool record, uint64_t now)
+{
+    uint32_t pos;
+    sm_rprop *p = prop_find(r, key, &pos);
+    if (p) {
+        if (value && sm_intern_len(p->value) == strlen(value) && strcmp(p->value, value) == 0)
+            return false;
+        const char *old = p->value;
+        if (value) {
+            const char *nv = sm_intern_cstr(m->pool, value);
+            if (!nv)
+                return false;
+            p->value = nv;
+            if (record)
+                history_add(m, r, p->key, old, nv, now);
+        } else {
+            if (record)
+                history_add(m, r, p->key, old, NULL, now);
+            keystat_add(m, p->key, -1);
+            sm_intern_unref(m->pool, p->key);
+            memmove(&r->props[pos], &r->props[pos + 1], (r->nprops - pos - 1) * sizeof *r->props);
+            r->nprops--;
+        }
+        sm_intern_unref(m->pool, old);
+        return true;
+    }
+    if (!value)
+        return false;
+    if (r->nprops >= SM_MODEL_MAX_PROPS) {
+        m->dropped++;
+        return false;
+    }
+    if (r->nprops == r->capprops) {
+        uint32_t cap = r->capprops ? r->capprops * 2 : 16;
+        sm_rprop *np = realloc(r->props, cap * sizeof *np);
+        if (!np)
+            return false;
+        r->props = np;
+        r->capprops = cap;
+    }
+    const char *k = sm_intern_cstr(m->pool, key);
+    const char *v = sm_intern_cstr(m->pool, value);
+    if (!k || !v) {
+        sm_intern_unref(m->pool, k);
+        sm_intern_unref(m->pool, v);
+        return false;
+    }
+    memmove(&r->props[pos + 1], &r->props[pos], (r->nprops - pos) * sizeof *r->props);
+    r->props[pos].key = k;
+    r->props[pos].value = v;
+    r->nprops++;
+    keystat_add(m, k, +1);
+    if (record)
+        history_add(m, r, k, NULL, v, now);
+    return true;
+}
+
+static bool kvs_has(const sm_kvs *kvs, const char *key)
+{
+    for (size_t i = 0; i < kvs->count; i++)
+        if (kvs->items[i].key && strcmp(kvs->items[i].key, key) == 0)
+            return true;
+    return false;
+}
+
+static const sm_kv *kvs_find(const sm_kvs *kvs, const char *key)
+{
+    for (size_t i = 0; i < kvs->count; i++)
+        if (kvs->items[i].key && strcmp(kvs->items[i].key, key) == 0)
+            return &kvs->items[i];
+    return NULL;
+}
+
+/* OPEN / FILTER_ENTER: the event carries the full property set. */
+static bool replace_props(sm_model *m, sm_row *r, const sm_kvs *props, bool record, uint64_t now)
+{
+    bool changed = false;
+    for (uint32_t i = r->nprops; i-- > 0;) {
+        if (!kvs_has(props, r->props[i].key)) {
+            const char *key = r->props[i].key;
+            changed |= prop_set(m, r, key, NULL, record, now);
+        }
+    }
+    for (size_t i = 0; i < props->count; i++)
+        if (props->items[i].key && props->items[i].value)
+            changed |= prop_set(m, r, props->items[i].key, props->items[i].value, record, now);
+    return changed;
+}
+
+/* Updates: `properties` holds new values, `changed` the keys that changed (absent from
+ * properties = deleted). */
+static bool apply_changes(sm_model *m, sm_row *r, const sm_event *ev, uint64_t now)
+{
+    bool changed = false;
+    if (ev->has_changed) {
+        for (size_t i = 0; i < ev->changed.count; i++) {
+            const char *key = ev->changed.items[i].key;
+            if (!key)
+                continue;
+            const sm_kv *nv = kvs_find(&ev->properties, key);
+            changed |= prop_set(m, r, key, nv ? nv->value : NULL, true, now);
+        }
+    }
+    for (size_t i = 0; i < ev->properties.count; i++) {
+        const sm_kv *kv = &ev->properties.items[i];
+        if (kv->key && kv->value && !(ev->has_changed && kvs_has(&ev->changed, kv->key)))
+            changed |= prop_set(m, r, kv->key, kv->value, true, now);
+    }
+    return changed;
+}
+
+static void count_event(sm_model *m, uint64_t now)
+{
+    uint64_t sec = now / 1000;
+    size_t b = (size_t)(sec % RATE_BUCKETS);
+    if (m->rate_sec[b] != sec) {
+        m->rate_sec[b] = sec;
+        m->rate_count[b] = 0;
+    }
+    if (m->rate_count[b] < UINT32_MAX)
+        m->rate_count[b]++;
+    m->events_total++;
+}
+
+int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err)
+{
+    if (!m || !ev || !ev->session_id || !*ev->session_id)
+        return sm_error_set(err, SM_ERR_INVALID, "event without a session ID");
+    count_event(m, now);
+    sm_row *r = sm_model_find(m, ev->session_id);
+    switch (ev->type) {
+    case SM_EVENT_OPEN:
+    case SM_EVENT_FILTER_ENTER: {
+        bool existed = r != NULL;
+        if (!r) {
+            r = row_create(m, ev->session_id);
+            if (!r) {
+                m->dropped++;
+                return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SM_MODEL_MAX_ROWS);
+            }
+            if (!ev->snapshot) {
+                r->t_new = now;
+                m->last_mark = now;
+            }
+        }
+        r->stale = false;
+        /* A row we already had (resync, re-entry) shows what changed while we were away. */
+        if (replace_props(m, r, &ev->properties, existed, now) && existed) {
+            r->t_changed = now;
+            m->last_mark = now;
+        }
+        sm_session_state s = ev->state == SM_STATE_NONE ? SM_STATE_ACTIVE : ev->state;
+        if (s == SM_STATE_CLOSED)
+            s = SM_STATE_ACTIVE; /* an OPEN cannot describe a closed session */
+        set_state(m, r, s, now);
+        mark_dirty(m, r);
+        return SM_OK;
+    }
+    case SM_EVENT_PROPERTIES:
+    case SM_EVENT_DISCONNECTED:
+    case SM_EVENT_RECONNECTED:
+    case SM_EVENT_FAILED_OVER:
+    case SM_EVENT_CLOSED: {
+        if (!r) {
+            if (ev->type == SM_EVENT_CLOSED)
+                return SM_OK; /* never seen, nothing to show */
+            /* We missed its OPEN: keep what we learn rather than drop the session. */
+            r = row_create(m, ev->session_id);
+            if (!r) {
+                m->dropped++;
+                return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SM_MODEL_MAX_ROWS);
+            }
+            set_state(m, r, SM_STATE_ACTIVE, now);
+        }
+        if (apply_changes(m, r, ev, now)) {
+            r->t_changed = now;
+            m->last_mark = now;
+        }
+        sm_session_state s = ev->state;
+        if (ev->type == SM_EVENT_CLOSED)
+            s = SM_STATE_CLOSED;
+        else if (ev->type == SM_EVENT_DISCONNECTED && s == SM_STATE_NONE)
+            s = SM_STATE_DISCONNECTED;
+        else if ((ev->type == SM_EVENT_RECONNECTED || ev->type == SM_EVENT_FAILED_OVER) && s == SM_STATE_NONE)
+            s = SM_STATE_ACTIVE;
+        if (ev->type == SM_EVENT_CLOSED)
+            r->reason = ev->reason;
+        set_state(m, r, s, now);
+        mark_dirty(m, r);
+        return SM_OK;
+    }
+    case SM_EVENT_FILTER_LEAVE:
+        if (r)
+            row_kill(m, r);
+        return SM_OK;
+    default:
+        return sm_error_set(err, SM_ERR_INVALID, "unknown event type");
+    }
+}
+
+void sm_model_foreach(sm_model *m, void (*fn)(sm_row *row, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        sm_row *r = m->buckets[i];
+        while (r) {
+            sm_row *next = r->hnext; /* fn may kill r */
+            fn(r, ctx);
+            r = next;
+        }
+    }
+}
+
+typedef struct resync_ctx {
+    sm_model *m;
+    size_t dropped;
+} resync_ctx;
+
+static void resync_mark(sm_row *r, void *ctx)
+{
+    resync_ctx *c = ctx;
+    if (r->state == SM_STATE_CLOSED)
+        row_kill(c->m, r);
+    else
+        r->stale = true;
+}
+
+static void resync_sweep(sm_row *r, void *ctx)
+{
+    resync_ctx *c = ctx;
+    if (r->stale) {
+        row_kill(c->m, r);
+        c->dropped++;
+    }
+}
+
+void sm_model_resync_begin(sm_model *m, uint64_t now)
+{
+    (void)now;
+    resync_ctx c = {m, 0};
+    sm_model_foreach(m, resync_mark, &c);
+    m->resyncing = true;
+}
+
+size_t sm_model_resync_end(sm_model *m, uint64_t now)
+{
+    (void)now;
+    if (!m->resyncing)
+        return 0;
+    resync_ctx c = {m, 0};
+    sm_model_foreach(m, resync_sweep, &c);
+    m->resyncing = false;
+    return c.dropped;
+}
+
+bool sm_model_resyncing(const sm_model *m)
+{
+    return m->resyncing;
+}
+
+int64_t sm_model_tick(sm_model *m, uint64_t now)
+{
+    while (m->closing_head && m->closing_head->t_closed + SM_MODEL_FADE_MS <= now)
+        row_kill(m, m->closing_head);
+    int64_t next = -1;
+    if (m->closing_head) {
+        /* wake up regularly while rows fade so the fade is visible */
+        uint64_t due = m->closing_head->t_closed + SM_MODEL_FADE_MS;
+        next = (int64_t)(due - now);
+        if (next > 250)
+            next = 250;
+    }
+    if (m->last_mark && m->last_mark + SM_MODEL_HIGHLIGHT_MS > now) {
+        int64_t mark = (int64_t)(m->last_mark + SM_MODEL_HIGHLIGHT_MS - now);
+        if (mark > 250)
+            mark = 250;
+        if (next < 0 || mark < next)
+            next = mark;
+    }
+    return next;
+}
+
+size_t sm_model_rows(const sm_model *m)
+{
+    return m->rows;
+}
+
+size_t sm_model_open_count(const sm_model *m)
+{
+    return m->open_count;
+}
+
+size_t sm_model_disconnected_count(const sm_model *m)
+{
+    return m->disconnected;
+}
+
+size_t sm_model_dropped(const sm_model *m)
+{
+    return m->dropped;
+}
+
+sm_row *sm_model_take_dirty(sm_model *m)
+{
+    sm_row *head = m->dirty_head;
+    m->dirty_head = m->dirty_tail = NULL;
+    m->dirty_count = 0;
+    /* the caller walks dnext; clear flags now so rows touched again are queued afresh */
+    for (sm_row *r = head; r; r = r->dnext)
+        r->dirty = false;
+    return head;
+}
+
+size_t sm_model_dirty_count(const sm_model *m)
+{
+    return m->dirty_count;
+}
+
+void sm_model_release(sm_model *m, sm_row *row)
+{
+    if (row && row->dead && !row->dirty)
+        free_row(m, row);
+}
+
+double sm_model_event_rate(const sm_model *m, uint64_t now)
+{
+    uint64_t sec = now / 1000;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < RATE_BUCKETS; i++)
+        if (m->rate_sec[i] + RATE_WINDOW_S > sec && m->rate_sec[i] <= sec)
+            sum += m->rate_count[i];
+    double span = (double)(RATE_WINDOW_S - 1) + (double)(now % 1000) / 1000.0;
+    return span > 0 ? (double)sum / span : 0.0;
+}
+
+uint64_t sm_model_event_total(const sm_model *m)
+{
+    return m->events_total;
+}
+
+const char *sm_row_get(const sm_row *row, const char *key)
+{
+    const sm_rprop *p = prop_find(row, key, NULL);
+    if (p)
+        return p->value;
+    if (strcmp(key, SM_PROP_SESSION_ID) == 0)
+        return row->id;
+    return NULL;
+}
+
+bool sm_row_is_new(const sm_row *row, uint64_t now)
+{
+    return row->t_new && row->t_new + SM_MODEL_HIGHLIGHT_MS > now;
+}
+
+bool sm_row_key_recent(const sm_row *row, const char *key, uint64_t now)
+{
+    if (!row->hist || row->t_changed + SM_MODEL_HIGHLIGHT_MS <= now)
+        return false;
+    for (unsigned i = 0; i < row->hist_len; i++) {
+        const sm_change *c = &row->hist[(row->hist_head + SM_MODEL_HISTORY - 1 - i) % SM_MODEL_HISTORY];
+        if (c->time + SM_MODEL_HIGHLIGHT_MS <= now)
+            break; /* newest first: the rest are older */
+        if (strcmp(c->key, key) == 0)
+            return true;
+    }
+    return false;
+}
+
+size_t sm_row_history(const sm_row *row, sm_change *out, size_t max)
+{
+    size_t n = 0;
+    for (unsigned i = 0; row->hist && i < row->hist_len && n < max; i++)
+        out[n++] = row->hist[(row->hist_head + SM_MODEL_HISTORY - 1 - i) % SM_MODEL_HISTORY];
+    return n;
+}
+
+double sm_row_fade(const sm_row *row, uint64_t now)
+{
+    if (row->state != SM_STATE_CLOSED || now <= row->t_closed)
+        return 0.0;
+    double f = (double)(now - row->t_closed) / (double)SM_MODEL_FADE_MS;
+    return f > 1.0 ? 1.0 : f;
+}

@@ -1,0 +1,57 @@
+/* Untrusted text for the terminal: escaping, display width, and fitting into N columns. */
+#ifndef SM_TUI_TEXT_H
+#define SM_TUI_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <wchar.h>
+
+/* Session IDs, keys and values come from the network. Every code point goes through one mapping
+ * before it reaches the screen:
+ *   C0 controls and NUL      -> the Control Pictures block (U+2400 + c), e.g. ESC shows as U+241B
+ *   DEL                      -> U+2421
+ *   C1 controls (incl. CSI)  -> U+FFFD
+ *   invalid UTF-8 (per byte) -> U+FFFD
+ *   bidi controls, zero-width characters, line/paragraph separators -> U+FFFD (spoofing)
+ *   anything the locale cannot print (wcwidth < 0) -> U+FFFD
+ *   a combining mark with no base -> U+25CC followed by the mark; at most 4 marks per base
+ * When the locale is not UTF-8, every non-ASCII character becomes '?'. */
+
+/* Columns of output buffer (in wchar_t) that sm_text_fit needs for cols columns, NUL included. */
+#define SM_TEXT_CAP(cols) ((size_t)(cols) * 6u + 8u)
+
+/* Maps one code point per the table above; returns the replacement (or cp itself). A return of
+ * 0 never happens. */
+uint32_t sm_text_safe_codepoint(uint32_t cp);
+
+/* Display width (terminal columns) of s[0..len) after escaping. */
+int sm_text_width(const char *s, size_t len);
+
+/* Fits s[0..len) into cols columns: escapes it, truncates at a character boundary with an
+ * ellipsis (U+2026, or '~' outside UTF-8 locales) when it is wider, never splits a wide
+ * character or a combining sequence, and pads with spaces to exactly cols when pad is true.
+ * Writes a NUL-terminated wide string of at most outcap wchar_t (see SM_TEXT_CAP). Returns the
+ * number of columns written; *truncated (optional) tells whether the ellipsis was used. */
+int sm_text_fit(const char *s, size_t len, int cols, bool pad, wchar_t *out, size_t outcap, bool *truncated);
+
+/* Escapes s[0..len) into UTF-8 text safe for display (same mapping), NUL-terminated, never
+ * splitting a character when out is too small. Returns the bytes written (without the NUL). */
+size_t sm_text_escape(const char *s, size_t len, char *out, size_t outcap);
+
+/* Encodes one code point as UTF-8 into out (4 bytes room); returns its length (1..4). */
+size_t sm_text_utf8_encode(uint32_t cp, char *out);
+
+/* ASCII case-insensitive substring test (the incremental search); empty needle matches. */
+bool sm_text_contains_ci(const char *hay, size_t haylen, const char *needle, size_t needlelen);
+
+/* Byte offset of the start of the character before byte pos in UTF-8 text s (for line editing). */
+size_t sm_text_prev_char(const char *s, size_t pos);
+/* Byte offset just after the character at pos. */
+size_t sm_text_next_char(const char *s, size_t len, size_t pos);
+
+/* Formats a time in milliseconds since the epoch as local "YYYY-MM-DD HH:MM:SS" (or "HH:MM:SS"
+ * when short is true) into out; returns false when the value is not a valid time. */
+bool sm_text_format_time(int64_t ms, bool short_form, char *out, size_t outcap);
+
+#endif
