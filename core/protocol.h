@@ -107,7 +107,7 @@ const char *sm_errcode_name(sm_errcode c);
 sm_errcode sm_errcode_from_name(const char *name);
 const char *sm_close_reason_name(sm_close_reason r);
 sm_close_reason sm_close_reason_from_name(const char *name);
-/* WebSocket close code used for a close reason (docs/protocol.md § Closing). */
+/* WebSocket close code used for a close reason (docs/protocol.md § Closing); 1011 for an unknown value. */
 int sm_close_reason_ws_code(sm_close_reason r);
 const char *sm_state_name(sm_session_state s);
 sm_session_state sm_state_from_name(const char *name);

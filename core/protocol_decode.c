@@ -678,8 +678,10 @@ static bool is_json_space(char c)
 
 int sm_msg_decode(const char *json, size_t len, size_t max_len, sm_msg *out, sm_error *err)
 {
-    memset(out, 0, sizeof *out);
     sm_error_clear(err);
+    if (!out)
+        return sm_error_set(err, SM_ERR_INVALID, "no message to decode into");
+    memset(out, 0, sizeof *out);
     if (!json)
         return sm_error_set(err, SM_ERR_INVALID, "no message");
     if (max_len && len > max_len)

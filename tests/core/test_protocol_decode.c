@@ -465,6 +465,9 @@ static void test_not_an_object_and_invalid_json(void **state)
     sm_error err;
     assert_int_equal(sm_msg_decode(NULL, 0, 0, &m, &err), SM_ERR_INVALID);
     sm_msg_free(&m);
+    assert_int_equal(sm_msg_decode("{}", 2, 0, NULL, &err), SM_ERR_INVALID);
+    assert_int_equal(sm_msg_decode("{}", 2, 0, &m, NULL), SM_ERR_INVALID); /* err is optional */
+    sm_msg_free(&m);
 }
 
 static void test_every_truncation_fails(void **state)
