@@ -1,0 +1,223 @@
+/* Password hashes (PBKDF2-HMAC-SHA256, salted) and verification with a cache of recent successes. */
+#include "server/auth.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#define SALT_LEN 16
+#define HASH_LEN 32
+#define CACHE_SLOTS 4096
+
+struct sm_auth {
+    unsigned char key[32];
+    unsigned char slots[CACHE_SLOTS][HASH_LEN];
+    unsigned char used[CACHE_SLOTS];
+};
+
+static const char b64tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void b64_encode(const unsigned char *in, size_t len, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = b64tab[(v >> 18) & 63];
+        out[o++] = b64tab[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? b64tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? b64tab[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+static int b64_value(char c)
+{
+    const char *p = c ? strchr(b64tab, c) : NULL;
+    return p ? (int)(p - b64tab) : -1;
+}
+
+/* Decodes padded base64 of exactly want bytes; false when malformed or of another length. */
+static bool b64_decode_exact(const char *in, size_t inlen, unsigned char *out, size_t want)
+{
+    if (inlen % 4 != 0 || inlen / 4 * 3 < want || inlen / 4 * 3 >= want + 3)
+        return false;
+    size_t o = 0;
+    for (size_t i = 0; i < inlen; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            char c = in[i + k];
+            v[k] = c == '=' ? -2 : b64_value(c);
+            if (v[k] == -1)
+                return false;
+        }
+        if (v[0] < 0 || v[1] < 0 || (v[2] == -2 && v[3] != -2) || ((v[2] == -2 || v[3] == -2) && i + 4 != inlen))
+            return false;
+        uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)(v[2] < 0 ? 0 : v[2]) << 6 |
+                     (uint32_t)(v[3] < 0 ? 0 : v[3]);
+        unsigned char bytes[3] = {(unsigned char)(x >> 16), (unsigned char)(x >> 8), (unsigned char)x};
+        int n = v[2] < 0 ? 1 : v[3] < 0 ? 2 : 3;
+        for (int k = 0; k < n; k++) {
+            if (o >= want)
+                return false;
+            out[o++] = bytes[k];
+        }
+    }
+    return o == want;
+}
+
+static int fill_random(void *buf, size_t len)
+{
+    unsigned char *p = buf;
+    while (len) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int sm_auth_hash_password(const char *password, size_t len, unsigned iterations, char **out, sm_error *err)
+{
+    *out = NULL;
+    if (iterations < SM_AUTH_MIN_ITERATIONS || iterations > SM_AUTH_MAX_ITERATIONS)
+        return sm_error_set(err, SM_ERR_INVALID, "iterations must be between %u and %u", SM_AUTH_MIN_ITERATIONS,
+                            SM_AUTH_MAX_ITERATIONS);
+    if (len > SM_AUTH_PASSWORD_MAX)
+        return sm_error_set(err, SM_ERR_INVALID, "password is longer than %d bytes", SM_AUTH_PASSWORD_MAX);
+    unsigned char salt[SALT_LEN], hash[HASH_LEN];
+    if (fill_random(salt, sizeof salt) != 0)
+        return sm_error_set(err, SM_ERR_IO, "getrandom failed: %s", strerror(errno));
+    if (PKCS5_PBKDF2_HMAC(password, (int)len, salt, sizeof salt, (int)iterations, EVP_sha256(), sizeof hash, hash) != 1)
+        return sm_error_set(err, SM_ERR_IO, "PBKDF2 failed");
+    char salt64[32], hash64[48];
+    b64_encode(salt, sizeof salt, salt64);
+    b64_encode(hash, sizeof hash, hash64);
+    OPENSSL_cleanse(hash, sizeof hash);
+    if (asprintf(out, "%s$%u$%s$%s", SM_AUTH_SCHEME, iterations, salt64, hash64) < 0) {
+        *out = NULL;
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    return SM_OK;
+}
+
+typedef struct parsed_hash {
+    unsigned iterations;
+    unsigned char salt[SALT_LEN];
+    unsigned char hash[HASH_LEN];
+} parsed_hash;
+
+static int parse_hash(const char *text, parsed_hash *ph, sm_error *err)
+{
+    const char *scheme_end = strchr(text, '$');
+    if (!scheme_end || (size_t)(scheme_end - text) != strlen(SM_AUTH_SCHEME) ||
+        strncmp(text, SM_AUTH_SCHEME, strlen(SM_AUTH_SCHEME)) != 0)
+        return sm_error_set(err, SM_ERR_INVALID, "password hash must start with '%s$'", SM_AUTH_SCHEME);
+    const char *p = scheme_end + 1;
+    unsigned long it = 0;
+    const char *digits = p;
+    while (*p >= '0' && *p <= '9' && p - digits < 9)
+        it = it * 10 + (unsigned long)(*p++ - '0');
+    if (p == digits || *p != '$' || it < SM_AUTH_MIN_ITERATIONS || it > SM_AUTH_MAX_ITERATIONS)
+        return sm_error_set(err, SM_ERR_INVALID, "password hash: iteration count must be %u..%u",
+                            SM_AUTH_MIN_ITERATIONS, SM_AUTH_MAX_ITERATIONS);
+    const char *salt = p + 1;
+    const char *salt_end = strchr(salt, '$');
+    if (!salt_end || !b64_decode_exact(salt, (size_t)(salt_end - salt), ph->salt, SALT_LEN))
+        return sm_error_set(err, SM_ERR_INVALID, "password hash: salt must be %d bytes of base64", SALT_LEN);
+    const char *hash = salt_end + 1;
+    if (!b64_decode_exact(hash, strlen(hash), ph->hash, HASH_LEN))
+        return sm_error_set(err, SM_ERR_INVALID, "password hash: hash must be %d bytes of base64", HASH_LEN);
+    ph->iterations = (unsigned)it;
+    return SM_OK;
+}
+
+int sm_auth_check_hash(const char *text, sm_error *err)
+{
+    parsed_hash ph;
+    return parse_hash(text, &ph, err);
+}
+
+sm_auth *sm_auth_new(void)
+{
+    sm_auth *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    if (fill_random(a->key, sizeof a->key) != 0) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void sm_auth_free(sm_auth *a)
+{
+    if (!a)
+        return;
+    OPENSSL_cleanse(a, sizeof *a);
+    free(a);
+}
+
+static bool cache_key(const sm_auth *a, const char *principal, const char *password, size_t plen, const char *hash,
+                      unsigned char out[HASH_LEN])
+{
+    /* One buffer principal \0 password \0 hash, so no two inputs share an encoding. */
+    size_t l1 = strlen(principal), l3 = strlen(hash);
+    size_t total = l1 + 1 + plen + 1 + l3;
+    unsigned char *buf = malloc(total);
+    if (!buf)
+        return false;
+    memcpy(buf, principal, l1);
+    buf[l1] = 0;
+    memcpy(buf + l1 + 1, password, plen);
+    buf[l1 + 1 + plen] = 0;
+    memcpy(buf + l1 + 2 + plen, hash, l3);
+    unsigned int olen = 0;
+    bool ok = HMAC(EVP_sha256(), a->key, sizeof a->key, buf, total, out, &olen) != NULL && olen == HASH_LEN;
+    OPENSSL_cleanse(buf, total);
+    free(buf);
+    return ok;
+}
+
+bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, size_t plen, const char *hash)
+{
+    if (!password || !hash || plen > SM_AUTH_PASSWORD_MAX)
+        return false;
+    unsigned char ck[HASH_LEN];
+    bool have_ck = a && cache_key(a, principal, password, plen, hash, ck);
+    size_t slot = 0;
+    if (have_ck) {
+        slot = ((size_t)ck[0] | (size_t)ck[1] << 8) % CACHE_SLOTS;
+        if (a->used[slot] && CRYPTO_memcmp(a->slots[slot], ck, HASH_LEN) == 0)
+            return true;
+    }
+    parsed_hash ph;
+    if (parse_hash(hash, &ph, NULL) != SM_OK)
+        return false;
+    unsigned char got[HASH_LEN];
+    if (PKCS5_PBKDF2_HMAC(password, (int)plen, ph.salt, SALT_LEN, (int)ph.iterations, EVP_sha256(), HASH_LEN, got) !=
+        1)
+        return false;
+    bool ok = CRYPTO_memcmp(got, ph.hash, HASH_LEN) == 0;
+    OPENSSL_cleanse(got, sizeof got);
+    if (ok && have_ck) {
+        memcpy(a->slots[slot], ck, HASH_LEN);
+        a->used[slot] = 1;
+    }
+    return ok;
+}

@@ -1,0 +1,32 @@
+/* Password hashes (PBKDF2-HMAC-SHA256, salted) and verification with a cache of recent successes. */
+#ifndef SM_SERVER_AUTH_H
+#define SM_SERVER_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error.h"
+
+#define SM_AUTH_SCHEME "pbkdf2-sha256"
+#define SM_AUTH_DEFAULT_ITERATIONS 600000u
+#define SM_AUTH_MIN_ITERATIONS 1000u
+#define SM_AUTH_MAX_ITERATIONS 10000000u
+#define SM_AUTH_PASSWORD_MAX 1024 /* bytes; longer passwords are refused without hashing */
+
+/* Makes "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>" with a fresh 16-byte random salt.
+ * *out is malloc'd. SM_OK, SM_ERR_INVALID (iterations out of range, password too long) or SM_ERR_IO. */
+int sm_auth_hash_password(const char *password, size_t len, unsigned iterations, char **out, sm_error *err);
+/* Checks that text is a well-formed hash string (for config validation). */
+int sm_auth_check_hash(const char *text, sm_error *err);
+
+/* Verifies passwords; successes are remembered (keyed by an HMAC of principal, password and hash
+ * under a per-process random key) so that thousands of logins with the same credentials cost one
+ * PBKDF2 run. The cache is direct-mapped and bounded. */
+typedef struct sm_auth sm_auth;
+sm_auth *sm_auth_new(void);
+void sm_auth_free(sm_auth *a);
+/* True when password matches hash. Constant-time comparison; never fails on malformed input
+ * (that is simply false). */
+bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, size_t password_len, const char *hash);
+
+#endif

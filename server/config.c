@@ -1,0 +1,690 @@
+/* sessmond configuration: the JSON file of docs/config.md, validation, and the demo defaults. */
+#include "server/config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+
+#include "core/protocol.h"
+#include "core/utf8.h"
+#include "server/auth.h"
+
+#define CONFIG_FILE_MAX (16u * 1024u * 1024u)
+#define DEMO_ITERATIONS 10000u
+
+void sm_config_init(sm_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->port = SM_DEFAULT_PORT;
+    c->limits.max_message_bytes = 65536;
+    c->limits.max_properties = 64;
+    c->limits.max_listeners = 8;
+    c->limits.max_queue_bytes = 8u * 1024u * 1024u;
+    c->limits.reconnect_timeout_ms = 60000;
+    c->limits.heartbeat_interval_ms = 15000;
+    c->limits.heartbeat_timeout_ms = 15000;
+    sm_geo_init(&c->geo);
+}
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void sm_config_free(sm_config *c)
+{
+    free(c->server_name);
+    free(c->bind);
+    free(c->connector);
+    free(c->tls_cert);
+    free(c->tls_key);
+    free_strv(c->anonymous_roles, c->anonymous_role_count);
+    for (size_t i = 0; i < c->role_count; i++)
+        free(c->roles[i].name);
+    free(c->roles);
+    for (size_t i = 0; i < c->principal_count; i++) {
+        free(c->principals[i].name);
+        free(c->principals[i].password_hash);
+        free_strv(c->principals[i].roles, c->principals[i].role_count);
+    }
+    free(c->principals);
+    sm_geo_free(&c->geo);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- typed field readers; every error names the field's path ---- */
+
+static int bad(sm_error *err, const char *path, const char *what)
+{
+    return sm_error_set(err, SM_ERR_INVALID, "config: %s: %s", path, what);
+}
+
+static int check_fields(const cJSON *obj, const char *path, const char *const *allowed, sm_error *err)
+{
+    if (!cJSON_IsObject(obj))
+        return bad(err, path, "must be an object");
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        bool known = false;
+        for (size_t i = 0; allowed[i]; i++)
+            if (strcmp(it->string, allowed[i]) == 0)
+                known = true;
+        if (!known)
+            return sm_error_set(err, SM_ERR_INVALID, "config: %s%sunknown field '%.64s'", path, path[0] ? ": " : "",
+                                it->string);
+        for (const cJSON *o = obj->child; o != it; o = o->next)
+            if (strcmp(o->string, it->string) == 0)
+                return sm_error_set(err, SM_ERR_INVALID, "config: %s%sfield '%.64s' appears twice", path,
+                                    path[0] ? ": " : "", it->string);
+    }
+    return SM_OK;
+}
+
+static int want_string(const cJSON *v, const char *path, size_t maxlen, bool allow_empty, char **out, sm_error *err)
+{
+    if (!cJSON_IsString(v) || !v->valuestring)
+        return bad(err, path, "must be a string");
+    size_t len = strlen(v->valuestring);
+    if (!allow_empty && len == 0)
+        return bad(err, path, "must not be empty");
+    if (len > maxlen)
+        return sm_error_set(err, SM_ERR_INVALID, "config: %s: longer than %zu bytes", path, maxlen);
+    if (!sm_utf8_valid(v->valuestring, len))
+        return bad(err, path, "is not valid UTF-8");
+    char *copy = strdup(v->valuestring);
+    if (!copy)
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    free(*out);
+    *out = copy;
+    return SM_OK;
+}
+
+static int want_int(const cJSON *v, const char *path, int64_t min, int64_t max, int64_t *out, sm_error *err)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)min ||
+        v->valuedouble > (double)max)
+        return sm_error_set(err, SM_ERR_INVALID, "config: %s: must be an integer between %lld and %lld", path,
+                            (long long)min, (long long)max);
+    *out = (int64_t)v->valuedouble;
+    return SM_OK;
+}
+
+static int want_bool(const cJSON *v, const char *path, bool *out, sm_error *err)
+{
+    if (!cJSON_IsBool(v))
+        return bad(err, path, "must be true or false");
+    *out = cJSON_IsTrue(v);
+    return SM_OK;
+}
+
+/* An array of distinct non-empty names. */
+static int want_names(const cJSON *v, const char *path, char ***out, size_t *count, sm_error *err)
+{
+    if (!cJSON_IsArray(v))
+        return bad(err, path, "must be an array of strings");
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    char **names = calloc(n ? n : 1, sizeof *names);
+    if (!names)
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    size_t k = 0;
+    int rc = SM_OK;
+    for (const cJSON *it = v->child; it; it = it->next) {
+        char *s = NULL;
+        char p[160];
+        snprintf(p, sizeof p, "%s[%zu]", path, k);
+        if ((rc = want_string(it, p, SM_NAME_MAX, false, &s, err)) != SM_OK)
+            break;
+        bool dup = false;
+        for (size_t i = 0; i < k; i++)
+            if (strcmp(names[i], s) == 0)
+                dup = true;
+        if (dup) {
+            free(s);
+            rc = sm_error_set(err, SM_ERR_INVALID, "config: %s: '%.64s' is listed twice", path, it->valuestring);
+            break;
+        }
+        names[k++] = s;
+    }
+    if (rc != SM_OK) {
+        free_strv(names, k);
+        return rc;
+    }
+    free_strv(*out, *count);
+    *out = names;
+    *count = k;
+    return SM_OK;
+}
+
+/* ---- sections ---- */
+
+static int parse_server(sm_config *c, const cJSON *o, sm_error *err)
+{
+    static const char *const fields[] = {"name", "bind", "port", "connector", NULL};
+    int rc = check_fields(o, "server", fields, err);
+    const cJSON *v;
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "name")))
+        rc = want_string(v, "server.name", SM_NAME_MAX, false, &c->server_name, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "bind"))) {
+        rc = want_string(v, "server.bind", 63, false, &c->bind, err);
+        unsigned char tmp[16];
+        if (rc == SM_OK && inet_pton(AF_INET, c->bind, tmp) != 1 && inet_pton(AF_INET6, c->bind, tmp) != 1)
+            rc = bad(err, "server.bind", "must be a numeric IPv4 or IPv6 address");
+    }
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "port"))) {
+        int64_t p;
+        if ((rc = want_int(v, "server.port", 0, 65535, &p, err)) == SM_OK)
+            c->port = (int)p;
+    }
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "connector")))
+        rc = want_string(v, "server.connector", SM_NAME_MAX, false, &c->connector, err);
+    return rc;
+}
+
+static int parse_tls(sm_config *c, const cJSON *o, sm_error *err)
+{
+    static const char *const fields[] = {"cert", "key", NULL};
+    int rc = check_fields(o, "tls", fields, err);
+    const cJSON *cert = cJSON_GetObjectItemCaseSensitive(o, "cert");
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
+    if (rc == SM_OK && (!cert || !key))
+        return bad(err, "tls", "needs both 'cert' and 'key'");
+    if (rc == SM_OK)
+        rc = want_string(cert, "tls.cert", 4096, false, &c->tls_cert, err);
+    if (rc == SM_OK)
+        rc = want_string(key, "tls.key", 4096, false, &c->tls_key, err);
+    return rc;
+}
+
+static int parse_anonymous(sm_config *c, const cJSON *o, sm_error *err)
+{
+    static const char *const fields[] = {"allowed", "roles", NULL};
+    int rc = check_fields(o, "anonymous", fields, err);
+    const cJSON *v;
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "allowed")))
+        rc = want_bool(v, "anonymous.allowed", &c->anonymous_allowed, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "roles")))
+        rc = want_names(v, "anonymous.roles", &c->anonymous_roles, &c->anonymous_role_count, err);
+    return rc;
+}
+
+static int cmp_role(const void *a, const void *b)
+{
+    return strcmp(((const sm_role_cfg *)a)->name, ((const sm_role_cfg *)b)->name);
+}
+
+static int cmp_principal(const void *a, const void *b)
+{
+    return strcmp(((const sm_principal_cfg *)a)->name, ((const sm_principal_cfg *)b)->name);
+}
+
+static int parse_roles(sm_config *c, const cJSON *o, sm_error *err)
+{
+    if (!cJSON_IsObject(o))
+        return bad(err, "roles", "must be an object mapping role names to permission lists");
+    size_t n = (size_t)cJSON_GetArraySize(o);
+    sm_role_cfg *roles = calloc(n ? n : 1, sizeof *roles);
+    if (!roles)
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    size_t k = 0;
+    int rc = SM_OK;
+    for (const cJSON *it = o->child; it && rc == SM_OK; it = it->next) {
+        char path[200];
+        snprintf(path, sizeof path, "roles.%.128s", it->string);
+        size_t nl = strlen(it->string);
+        if (nl == 0 || nl > SM_NAME_MAX || !sm_utf8_valid(it->string, nl)) {
+            rc = bad(err, "roles", "role names must be 1..128 bytes of UTF-8");
+            break;
+        }
+        if (!cJSON_IsArray(it)) {
+            rc = bad(err, path, "must be an array of permission names");
+            break;
+        }
+        unsigned perms = 0;
+        for (const cJSON *p = it->child; p; p = p->next) {
+            unsigned bit = cJSON_IsString(p) ? sm_permission_from_name(p->valuestring) : 0;
+            if (!bit) {
+                rc = sm_error_set(err, SM_ERR_INVALID,
+                                  "config: %s: unknown permission '%.64s' (use view_session, modify_session, "
+                                  "register_handler)",
+                                  path, cJSON_IsString(p) ? p->valuestring : "(not a string)");
+                break;
+            }
+            perms |= bit;
+        }
+        if (rc != SM_OK)
+            break;
+        roles[k].name = strdup(it->string);
+        if (!roles[k].name) {
+            rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+            break;
+        }
+        roles[k++].permissions = perms;
+    }
+    if (rc == SM_OK) {
+        qsort(roles, k, sizeof *roles, cmp_role);
+        for (size_t i = 1; i < k; i++)
+            if (strcmp(roles[i - 1].name, roles[i].name) == 0)
+                rc = sm_error_set(err, SM_ERR_INVALID, "config: roles: role '%.64s' appears twice", roles[i].name);
+    }
+    if (rc != SM_OK) {
+        for (size_t i = 0; i < k; i++)
+            free(roles[i].name);
+        free(roles);
+        return rc;
+    }
+    for (size_t i = 0; i < c->role_count; i++)
+        free(c->roles[i].name);
+    free(c->roles);
+    c->roles = roles;
+    c->role_count = k;
+    return SM_OK;
+}
+
+static int parse_principals(sm_config *c, const cJSON *o, sm_error *err)
+{
+    if (!cJSON_IsObject(o))
+        return bad(err, "principals", "must be an object mapping principal names to {password, roles}");
+    size_t n = (size_t)cJSON_GetArraySize(o);
+    sm_principal_cfg *ps = calloc(n ? n : 1, sizeof *ps);
+    if (!ps)
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    size_t k = 0;
+    int rc = SM_OK;
+    static const char *const fields[] = {"password", "roles", NULL};
+    for (const cJSON *it = o->child; it && rc == SM_OK; it = it->next) {
+        char path[200], sub[240];
+        snprintf(path, sizeof path, "principals.%.128s", it->string);
+        size_t nl = strlen(it->string);
+        if (nl == 0 || nl > SM_NAME_MAX || !sm_utf8_valid(it->string, nl)) {
+            rc = bad(err, "principals", "principal names must be 1..128 bytes of UTF-8 (\"\" is anonymous)");
+            break;
+        }
+        if ((rc = check_fields(it, path, fields, err)) != SM_OK)
+            break;
+        sm_principal_cfg *p = &ps[k++];
+        if (!(p->name = strdup(it->string))) {
+            rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+            break;
+        }
+        const cJSON *pw = cJSON_GetObjectItemCaseSensitive(it, "password");
+        snprintf(sub, sizeof sub, "%s.password", path);
+        if (!pw) {
+            rc = bad(err, sub, "is missing (make one with: sessmond --hash-password)");
+            break;
+        }
+        if ((rc = want_string(pw, sub, 512, false, &p->password_hash, err)) != SM_OK)
+            break;
+        sm_error herr;
+        sm_error_clear(&herr);
+        if (sm_auth_check_hash(p->password_hash, &herr) != SM_OK) {
+            rc = sm_error_set(err, SM_ERR_INVALID, "config: %s: %s (make one with: sessmond --hash-password)", sub,
+                              herr.message);
+            break;
+        }
+        const cJSON *roles = cJSON_GetObjectItemCaseSensitive(it, "roles");
+        snprintf(sub, sizeof sub, "%s.roles", path);
+        if (roles)
+            rc = want_names(roles, sub, &p->roles, &p->role_count, err);
+    }
+    if (rc == SM_OK) {
+        qsort(ps, k, sizeof *ps, cmp_principal);
+        for (size_t i = 1; i < k; i++)
+            if (strcmp(ps[i - 1].name, ps[i].name) == 0)
+                rc = sm_error_set(err, SM_ERR_INVALID, "config: principals: '%.64s' appears twice", ps[i].name);
+    }
+    if (rc != SM_OK) {
+        for (size_t i = 0; i < k; i++) {
+            free(ps[i].name);
+            free(ps[i].password_hash);
+            free_strv(ps[i].roles, ps[i].role_count);
+        }
+        free(ps);
+        return rc;
+    }
+    for (size_t i = 0; i < c->principal_count; i++) {
+        free(c->principals[i].name);
+        free(c->principals[i].password_hash);
+        free_strv(c->principals[i].roles, c->principals[i].role_count);
+    }
+    free(c->principals);
+    c->principals = ps;
+    c->principal_count = k;
+    return SM_OK;
+}
+
+static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
+{
+    static const char *const fields[] = {"maxMessageBytes",    "maxPropertiesPerSession", "maxListenersPerSession",
+                                         "maxQueueBytes",      "reconnectTimeoutMs",      "heartbeatIntervalMs",
+                                         "heartbeatTimeoutMs", NULL};
+    int rc = check_fields(o, "limits", fields, err);
+    struct {
+        const char *name;
+        int64_t min, max;
+        int64_t *i64;
+        size_t *sz;
+    } spec[] = {
+        {"maxMessageBytes", 1024, 16 * 1024 * 1024, NULL, &c->limits.max_message_bytes},
+        {"maxPropertiesPerSession", 0, 1024, NULL, &c->limits.max_properties},
+        {"maxListenersPerSession", 0, 256, NULL, &c->limits.max_listeners},
+        {"maxQueueBytes", 65536, 1024LL * 1024 * 1024, NULL, &c->limits.max_queue_bytes},
+        {"reconnectTimeoutMs", 0, 86400000, &c->limits.reconnect_timeout_ms, NULL},
+        {"heartbeatIntervalMs", 50, 3600000, &c->limits.heartbeat_interval_ms, NULL},
+        {"heartbeatTimeoutMs", 50, 3600000, &c->limits.heartbeat_timeout_ms, NULL},
+    };
+    for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name);
+        if (!v)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "limits.%s", spec[i].name);
+        int64_t x;
+        if ((rc = want_int(v, path, spec[i].min, spec[i].max, &x, err)) != SM_OK)
+            break;
+        if (spec[i].i64)
+            *spec[i].i64 = x;
+        else
+            *spec[i].sz = (size_t)x;
+    }
+    return rc;
+}
+
+static int parse_geo(sm_config *c, const cJSON *a, sm_error *err)
+{
+    if (!cJSON_IsArray(a))
+        return bad(err, "geo", "must be an array of {cidr, country, language, latitude, longitude}");
+    static const char *const fields[] = {"cidr", "country", "language", "latitude", "longitude", NULL};
+    sm_geo_free(&c->geo);
+    size_t i = 0;
+    for (const cJSON *it = a->child; it; it = it->next, i++) {
+        char path[48], sub[64];
+        snprintf(path, sizeof path, "geo[%zu]", i);
+        int rc = check_fields(it, path, fields, err);
+        if (rc != SM_OK)
+            return rc;
+        const cJSON *cidr = cJSON_GetObjectItemCaseSensitive(it, "cidr");
+        const cJSON *country = cJSON_GetObjectItemCaseSensitive(it, "country");
+        const cJSON *language = cJSON_GetObjectItemCaseSensitive(it, "language");
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(it, "latitude");
+        const cJSON *lon = cJSON_GetObjectItemCaseSensitive(it, "longitude");
+        snprintf(sub, sizeof sub, "%s.cidr", path);
+        if (!cJSON_IsString(cidr))
+            return bad(err, sub, "must be a string such as \"10.0.0.0/8\"");
+        if (country && !cJSON_IsString(country)) {
+            snprintf(sub, sizeof sub, "%s.country", path);
+            return bad(err, sub, "must be a string");
+        }
+        if (language && !cJSON_IsString(language)) {
+            snprintf(sub, sizeof sub, "%s.language", path);
+            return bad(err, sub, "must be a string");
+        }
+        if (lat && !cJSON_IsNumber(lat)) {
+            snprintf(sub, sizeof sub, "%s.latitude", path);
+            return bad(err, sub, "must be a number");
+        }
+        if (lon && !cJSON_IsNumber(lon)) {
+            snprintf(sub, sizeof sub, "%s.longitude", path);
+            return bad(err, sub, "must be a number");
+        }
+        sm_error gerr;
+        sm_error_clear(&gerr);
+        if (sm_geo_add(&c->geo, cidr->valuestring, country ? country->valuestring : NULL,
+                       language ? language->valuestring : NULL, lat != NULL, lat ? lat->valuedouble : 0, lon != NULL,
+                       lon ? lon->valuedouble : 0, &gerr) != SM_OK)
+            return sm_error_set(err, SM_ERR_INVALID, "config: %s: %s", path, gerr.message);
+    }
+    return SM_OK;
+}
+
+static int check_role_refs(const sm_config *c, sm_error *err)
+{
+    for (size_t i = 0; i < c->anonymous_role_count; i++)
+        if (!sm_config_find_role(c, c->anonymous_roles[i]))
+            return sm_error_set(err, SM_ERR_INVALID, "config: anonymous.roles: role '%.64s' is not defined in 'roles'",
+                                c->anonymous_roles[i]);
+    for (size_t p = 0; p < c->principal_count; p++)
+        for (size_t i = 0; i < c->principals[p].role_count; i++)
+            if (!sm_config_find_role(c, c->principals[p].roles[i]))
+                return sm_error_set(err, SM_ERR_INVALID,
+                                    "config: principals.%.64s.roles: role '%.64s' is not defined in 'roles'",
+                                    c->principals[p].name, c->principals[p].roles[i]);
+    return SM_OK;
+}
+
+int sm_config_parse(sm_config *c, const char *text, size_t len, sm_error *err)
+{
+    if (!sm_utf8_valid(text, len))
+        return sm_error_set(err, SM_ERR_INVALID, "config: not valid UTF-8 text");
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        size_t at = end && end >= text ? (size_t)(end - text) : 0;
+        size_t line = 1, col = 1;
+        for (size_t i = 0; i < at && i < len; i++) {
+            if (text[i] == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        return sm_error_set(err, SM_ERR_INVALID, "config: invalid JSON near line %zu, column %zu", line, col);
+    }
+    static const char *const fields[] = {"server", "tls", "anonymous", "roles", "principals", "limits", "geo", NULL};
+    int rc = check_fields(root, "", fields, err);
+    const cJSON *v;
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "server")))
+        rc = parse_server(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "tls")))
+        rc = parse_tls(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "anonymous")))
+        rc = parse_anonymous(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "roles")))
+        rc = parse_roles(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "principals")))
+        rc = parse_principals(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "limits")))
+        rc = parse_limits(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "geo")))
+        rc = parse_geo(c, v, err);
+    cJSON_Delete(root);
+    if (rc == SM_OK)
+        rc = check_role_refs(c, err);
+    return rc;
+}
+
+int sm_config_load_file(sm_config *c, const char *path, sm_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sm_error_set(err, SM_ERR_IO, "config: cannot open %.200s: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = SM_OK;
+    for (;;) {
+        if (len + 65536 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *n = realloc(buf, cap);
+            if (!n) {
+                rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+                break;
+            }
+            buf = n;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (len > CONFIG_FILE_MAX) {
+            rc = sm_error_set(err, SM_ERR_LIMIT, "config: %.200s is larger than %u bytes", path, CONFIG_FILE_MAX);
+            break;
+        }
+        if (r == 0) {
+            if (ferror(f))
+                rc = sm_error_set(err, SM_ERR_IO, "config: cannot read %.200s", path);
+            break;
+        }
+    }
+    fclose(f);
+    if (rc == SM_OK)
+        rc = sm_config_parse(c, buf ? buf : "", len, err);
+    free(buf);
+    return rc;
+}
+
+int sm_config_demo(sm_config *c, sm_error *err)
+{
+    static const char *const names[] = {"admin", "operator", "viewer", "client"};
+    char *hashes[4] = {NULL, NULL, NULL, NULL};
+    int rc = SM_OK;
+    for (int i = 0; i < 4 && rc == SM_OK; i++)
+        rc = sm_auth_hash_password(names[i], strlen(names[i]), DEMO_ITERATIONS, &hashes[i], err);
+    char *text = NULL;
+    if (rc == SM_OK &&
+        asprintf(&text,
+                 "{\"server\":{\"name\":\"sessmond\",\"bind\":\"127.0.0.1\",\"port\":%d},"
+                 "\"anonymous\":{\"allowed\":true,\"roles\":[\"CLIENT\"]},"
+                 "\"roles\":{\"ADMINISTRATOR\":[\"view_session\",\"modify_session\",\"register_handler\"],"
+                 "\"OPERATOR\":[\"view_session\",\"modify_session\",\"register_handler\"],"
+                 "\"VIEWER\":[\"view_session\",\"register_handler\"],\"CLIENT\":[]},"
+                 "\"principals\":{\"admin\":{\"password\":\"%s\",\"roles\":[\"ADMINISTRATOR\"]},"
+                 "\"operator\":{\"password\":\"%s\",\"roles\":[\"OPERATOR\"]},"
+                 "\"viewer\":{\"password\":\"%s\",\"roles\":[\"VIEWER\"]},"
+                 "\"client\":{\"password\":\"%s\",\"roles\":[\"CLIENT\"]}}}",
+                 SM_DEFAULT_PORT, hashes[0], hashes[1], hashes[2], hashes[3]) < 0) {
+        text = NULL;
+        rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < 4; i++)
+        free(hashes[i]);
+    if (rc == SM_OK)
+        rc = sm_config_parse(c, text, strlen(text), err);
+    free(text);
+    if (rc == SM_OK)
+        c->is_demo = true;
+    return rc;
+}
+
+static cJSON *names_array(char *const *names, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(names[i]));
+    return a;
+}
+
+char *sm_config_to_json(const sm_config *c)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return NULL;
+    cJSON *server = cJSON_AddObjectToObject(root, "server");
+    cJSON_AddStringToObject(server, "name", c->server_name ? c->server_name : "sessmond");
+    cJSON_AddStringToObject(server, "bind", c->bind ? c->bind : "127.0.0.1");
+    cJSON_AddNumberToObject(server, "port", c->port);
+    cJSON_AddStringToObject(server, "connector", c->connector ? c->connector : (c->tls_cert ? "wss" : "ws"));
+    if (c->tls_cert) {
+        cJSON *tls = cJSON_AddObjectToObject(root, "tls");
+        cJSON_AddStringToObject(tls, "cert", c->tls_cert);
+        cJSON_AddStringToObject(tls, "key", c->tls_key);
+    }
+    cJSON *anon = cJSON_AddObjectToObject(root, "anonymous");
+    cJSON_AddBoolToObject(anon, "allowed", c->anonymous_allowed);
+    cJSON_AddItemToObject(anon, "roles", names_array(c->anonymous_roles, c->anonymous_role_count));
+    cJSON *roles = cJSON_AddObjectToObject(root, "roles");
+    for (size_t i = 0; i < c->role_count; i++) {
+        cJSON *perms = cJSON_CreateArray();
+        for (unsigned bit = 1; bit & SM_PERM_ALL; bit <<= 1)
+            if (c->roles[i].permissions & bit)
+                cJSON_AddItemToArray(perms, cJSON_CreateString(sm_permission_name(bit)));
+        cJSON_AddItemToObject(roles, c->roles[i].name, perms);
+    }
+    cJSON *principals = cJSON_AddObjectToObject(root, "principals");
+    for (size_t i = 0; i < c->principal_count; i++) {
+        cJSON *p = cJSON_AddObjectToObject(principals, c->principals[i].name);
+        cJSON_AddStringToObject(p, "password", c->principals[i].password_hash);
+        cJSON_AddItemToObject(p, "roles", names_array(c->principals[i].roles, c->principals[i].role_count));
+    }
+    cJSON *limits = cJSON_AddObjectToObject(root, "limits");
+    cJSON_AddNumberToObject(limits, "maxMessageBytes", (double)c->limits.max_message_bytes);
+    cJSON_AddNumberToObject(limits, "maxPropertiesPerSession", (double)c->limits.max_properties);
+    cJSON_AddNumberToObject(limits, "maxListenersPerSession", (double)c->limits.max_listeners);
+    cJSON_AddNumberToObject(limits, "maxQueueBytes", (double)c->limits.max_queue_bytes);
+    cJSON_AddNumberToObject(limits, "reconnectTimeoutMs", (double)c->limits.reconnect_timeout_ms);
+    cJSON_AddNumberToObject(limits, "heartbeatIntervalMs", (double)c->limits.heartbeat_interval_ms);
+    cJSON_AddNumberToObject(limits, "heartbeatTimeoutMs", (double)c->limits.heartbeat_timeout_ms);
+    cJSON *geo = cJSON_AddArrayToObject(root, "geo");
+    for (size_t i = 0; i < c->geo.count; i++) {
+        const sm_geo_entry *e = &c->geo.items[i];
+        cJSON *row = cJSON_CreateObject();
+        char addr[INET6_ADDRSTRLEN + 8], text[INET6_ADDRSTRLEN];
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (e->prefix >= 96 && memcmp(e->addr, mapped, 12) == 0) {
+            inet_ntop(AF_INET, e->addr + 12, text, sizeof text);
+            snprintf(addr, sizeof addr, "%s/%u", text, e->prefix - 96);
+        } else {
+            inet_ntop(AF_INET6, e->addr, text, sizeof text);
+            snprintf(addr, sizeof addr, "%s/%u", text, e->prefix);
+        }
+        cJSON_AddStringToObject(row, "cidr", addr);
+        if (e->country[0])
+            cJSON_AddStringToObject(row, "country", e->country);
+        if (e->language[0])
+            cJSON_AddStringToObject(row, "language", e->language);
+        if (strcmp(e->latitude, "NaN") != 0)
+            cJSON_AddNumberToObject(row, "latitude", strtod(e->latitude, NULL));
+        if (strcmp(e->longitude, "NaN") != 0)
+            cJSON_AddNumberToObject(row, "longitude", strtod(e->longitude, NULL));
+        cJSON_AddItemToArray(geo, row);
+    }
+    char *out = cJSON_Print(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+const sm_principal_cfg *sm_config_find_principal(const sm_config *c, const char *name)
+{
+    size_t lo = 0, hi = c->principal_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(c->principals[mid].name, name);
+        if (r == 0)
+            return &c->principals[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const sm_role_cfg *sm_config_find_role(const sm_config *c, const char *name)
+{
+    size_t lo = 0, hi = c->role_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(c->roles[mid].name, name);
+        if (r == 0)
+            return &c->roles[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+unsigned sm_config_permissions(const sm_config *c, char *const *roles, size_t count)
+{
+    unsigned perms = 0;
+    for (size_t i = 0; i < count; i++) {
+        const sm_role_cfg *r = sm_config_find_role(c, roles[i]);
+        if (r)
+            perms |= r->permissions;
+    }
+    return perms;
+}

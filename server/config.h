@@ -1,0 +1,74 @@
+/* sessmond configuration: the JSON file of docs/config.md, validation, and the demo defaults. */
+#ifndef SM_SERVER_CONFIG_H
+#define SM_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "server/geo.h"
+
+#define SM_DEFAULT_PORT 9595
+#define SM_NAME_MAX 128 /* bytes in a principal, role, server or connector name */
+
+typedef struct sm_limits {
+    size_t max_message_bytes;
+    size_t max_properties;   /* user properties per session */
+    size_t max_listeners;    /* listeners per session */
+    size_t max_queue_bytes;  /* outbound bytes queued per session */
+    int64_t reconnect_timeout_ms;
+    int64_t heartbeat_interval_ms;
+    int64_t heartbeat_timeout_ms;
+} sm_limits;
+
+typedef struct sm_role_cfg {
+    char *name;
+    unsigned permissions; /* SM_PERM_* bits */
+} sm_role_cfg;
+
+typedef struct sm_principal_cfg {
+    char *name;
+    char *password_hash;
+    char **roles;
+    size_t role_count;
+} sm_principal_cfg;
+
+typedef struct sm_config {
+    char *server_name;
+    char *bind;       /* numeric address */
+    int port;         /* 0 = any free port */
+    char *connector;  /* $Connector value */
+    char *tls_cert;   /* NULL = plain ws */
+    char *tls_key;
+    bool anonymous_allowed;
+    char **anonymous_roles;
+    size_t anonymous_role_count;
+    sm_role_cfg *roles; /* sorted by name */
+    size_t role_count;
+    sm_principal_cfg *principals; /* sorted by name */
+    size_t principal_count;
+    sm_limits limits;
+    sm_geo geo;
+    bool is_demo;
+} sm_config;
+
+/* Defaults of every field (no principals, anonymous not allowed). */
+void sm_config_init(sm_config *c);
+void sm_config_free(sm_config *c);
+/* Parses config JSON text over the defaults. Unknown fields and bad values are errors whose
+ * message names the field, e.g. "limits.maxQueueBytes: must be an integer between ...". */
+int sm_config_parse(sm_config *c, const char *text, size_t len, sm_error *err);
+int sm_config_load_file(sm_config *c, const char *path, sm_error *err);
+/* The demo configuration (docs/config.md § Demo defaults): bound to 127.0.0.1, principals
+ * admin/operator/viewer/client with passwords equal to their names, anonymous allowed. */
+int sm_config_demo(sm_config *c, sm_error *err);
+/* Writes the configuration as config-file JSON (malloc'd), e.g. for --print-config. */
+char *sm_config_to_json(const sm_config *c);
+
+const sm_principal_cfg *sm_config_find_principal(const sm_config *c, const char *name);
+const sm_role_cfg *sm_config_find_role(const sm_config *c, const char *name);
+/* Union of the permissions of the named roles. */
+unsigned sm_config_permissions(const sm_config *c, char *const *roles, size_t count);
+
+#endif

@@ -1,0 +1,397 @@
+/* Session listeners: registration, lazy snapshots, and live events with filter enter/leave. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/props.h"
+#include "server/log.h"
+#include "server/server.h"
+
+/* ---- keys ---- */
+
+bool sm_parse_keys(sm_server *srv, sm_conn *c, int64_t id, const sm_strs *keys, bool *all_fixed, bool *all_user,
+                   const char ***named, size_t *nnamed)
+{
+    *all_fixed = *all_user = false;
+    *named = NULL;
+    *nnamed = 0;
+    if (keys->count > SM_KEYS_MAX) {
+        sm_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED, "%zu keys requested; the limit is %d", keys->count,
+                           SM_KEYS_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < keys->count; i++) {
+        const char *k = keys->items[i];
+        if (strcmp(k, SM_SELECT_ALL_FIXED) == 0)
+            *all_fixed = true;
+        else if (strcmp(k, SM_SELECT_ALL_USER) == 0)
+            *all_user = true;
+    }
+    const char **out = calloc(keys->count ? keys->count : 1, sizeof *out);
+    if (!out) {
+        sm_conn_send_error(c, id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return false;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < keys->count; i++) {
+        const char *k = keys->items[i];
+        size_t len = strlen(k);
+        if (strcmp(k, SM_SELECT_ALL_FIXED) == 0 || strcmp(k, SM_SELECT_ALL_USER) == 0)
+            continue;
+        sm_error err;
+        sm_error_clear(&err);
+        if (sm_key_is_fixed(k)) {
+            if (len > SM_KEY_MAX) {
+                sm_conn_send_error(c, id, SM_CODE_INVALID_PROPERTY, "key of %zu bytes; the limit is %d", len,
+                                   SM_KEY_MAX);
+                sm_release_keys(srv, out, n);
+                return false;
+            }
+            if (*all_fixed)
+                continue;
+        } else {
+            if (sm_validate_user_key(k, len, &err) != SM_OK) {
+                sm_conn_send_error(c, id, SM_CODE_INVALID_PROPERTY, "key %zu: %s", i + 1, err.message);
+                sm_release_keys(srv, out, n);
+                return false;
+            }
+            if (*all_user)
+                continue;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < n && !dup; j++)
+            dup = strcmp(out[j], k) == 0;
+        if (dup)
+            continue;
+        if (!(out[n] = sm_intern_str(srv->strings, k, len))) {
+            sm_release_keys(srv, out, n);
+            sm_conn_send_error(c, id, SM_CODE_INTERNAL_ERROR, "out of memory");
+            return false;
+        }
+        n++;
+    }
+    *named = out;
+    *nnamed = n;
+    return true;
+}
+
+void sm_release_keys(sm_server *srv, const char **named, size_t nnamed)
+{
+    for (size_t i = 0; i < nnamed; i++)
+        sm_intern_unref(srv->strings, named[i]);
+    free(named);
+}
+
+size_t sm_collect_properties(sm_server *srv, const sm_session *s, bool all_fixed, bool all_user,
+                             const char *const *keys, size_t nkeys, sm_kv *kv)
+{
+    size_t n = 0;
+    if (all_fixed)
+        for (size_t i = 0; i < sm_fixed_property_count; i++) {
+            const char *v = sm_session_fixed_value(&srv->reg, s, sm_fixed_property_names[i]);
+            if (v)
+                kv[n++] = (sm_kv){sm_fixed_property_names[i], v};
+        }
+    if (all_user)
+        for (size_t i = 0; i < s->ucount; i++)
+            kv[n++] = (sm_kv){s->uprops[i].key, s->uprops[i].value};
+    for (size_t i = 0; i < nkeys; i++) {
+        const char *k = keys[i];
+        const char *v;
+        if (k[0] == '$')
+            v = all_fixed ? NULL : sm_session_fixed_value(&srv->reg, s, k);
+        else
+            v = all_user ? NULL : sm_session_user_value(s, k);
+        if (v)
+            kv[n++] = (sm_kv){k, v};
+    }
+    return n;
+}
+
+/* ---- registration ---- */
+
+static void listener_free(sm_server *srv, sm_listener *l)
+{
+    if (l->snapshotting)
+        sm_cursor_detach(&srv->reg, &l->cursor);
+    sm_filter_free(l->filter);
+    sm_release_keys(srv, l->keys, l->nkeys);
+    free(l);
+}
+
+sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
+{
+    sm_session *owner = c->session;
+    if (owner->listener_count >= srv->cfg->limits.max_listeners) {
+        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "a session may have at most %zu listeners",
+                           srv->cfg->limits.max_listeners);
+        return NULL;
+    }
+    sm_listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return NULL;
+    }
+    if (m->has_keys && !sm_parse_keys(srv, c, m->id, &m->keys, &l->all_fixed, &l->all_user, &l->keys, &l->nkeys)) {
+        free(l);
+        return NULL;
+    }
+    if (m->filter) {
+        sm_error err;
+        sm_error_clear(&err);
+        if (sm_filter_parse(m->filter, strlen(m->filter), &l->filter, &err) != SM_OK) {
+            sm_conn_send_error(c, m->id, SM_CODE_INVALID_FILTER, "%s", err.message[0] ? err.message : "invalid filter");
+            listener_free(srv, l);
+            return NULL;
+        }
+    }
+    l->has_after = m->has_after;
+    l->after = m->after;
+    l->owner = owner;
+    l->id = srv->next_listener_id++;
+    /* Owner's list in registration order, so snapshots are produced in that order. */
+    sm_listener **pp = &owner->listeners;
+    while (*pp)
+        pp = &(*pp)->onext;
+    *pp = l;
+    owner->listener_count++;
+    l->gnext = srv->listeners;
+    if (srv->listeners)
+        srv->listeners->gprev = l;
+    srv->listeners = l;
+    srv->listener_count++;
+
+    sm_msg r;
+    memset(&r, 0, sizeof r);
+    r.type = SM_MSG_REPLY;
+    r.id = m->id;
+    r.op = SM_MSG_ADD_LISTENER;
+    r.listener = l->id;
+    sm_conn_send(c, &r);
+
+    l->snapshotting = true;
+    sm_cursor_attach(&srv->reg, &l->cursor, srv->reg.head);
+    sm_conn_want_write(c);
+    return l;
+}
+
+static void unlink_global(sm_server *srv, sm_listener *l)
+{
+    if (l->gprev)
+        l->gprev->gnext = l->gnext;
+    else
+        srv->listeners = l->gnext;
+    if (l->gnext)
+        l->gnext->gprev = l->gprev;
+    srv->listener_count--;
+}
+
+bool sm_listener_remove(sm_server *srv, sm_session *owner, int64_t id)
+{
+    for (sm_listener **pp = &owner->listeners; *pp; pp = &(*pp)->onext) {
+        sm_listener *l = *pp;
+        if (l->id != id)
+            continue;
+        *pp = l->onext;
+        owner->listener_count--;
+        unlink_global(srv, l);
+        listener_free(srv, l);
+        return true;
+    }
+    return false;
+}
+
+void sm_listeners_remove_owned(sm_server *srv, sm_session *owner)
+{
+    while (owner->listeners) {
+        sm_listener *l = owner->listeners;
+        owner->listeners = l->onext;
+        unlink_global(srv, l);
+        listener_free(srv, l);
+    }
+    owner->listener_count = 0;
+}
+
+/* ---- events ---- */
+
+static bool wants_key(const sm_listener *l, const char *key)
+{
+    if (key[0] == '$' ? l->all_fixed : l->all_user)
+        return true;
+    for (size_t i = 0; i < l->nkeys; i++)
+        if (strcmp(l->keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+static bool matches(const sm_server *srv, const sm_listener *l, const sm_session *s, const sm_prop_change *before,
+                    size_t nbefore)
+{
+    if (!l->filter)
+        return true;
+    sm_lookup lk = {.r = &srv->reg, .s = s, .before = before, .nbefore = nbefore};
+    return sm_filter_eval(l->filter, sm_session_lookup, &lk);
+}
+
+/* Whether l should hear about s at all right now. */
+static bool concerned(const sm_listener *l, const sm_session *s)
+{
+    if (l->owner->doomed || !l->owner->conn)
+        return false;
+    if (l->has_after && s->start_ms <= l->after)
+        return false;
+    /* Sessions the snapshot has not reached yet are reported by the snapshot, in their state then. */
+    if (l->snapshotting && l->cursor.at && s->seq >= l->cursor.at->seq)
+        return false;
+    return true;
+}
+
+static void emit(sm_server *srv, sm_listener *l, const sm_event *ev)
+{
+    sm_conn *c = l->owner->conn;
+    int rc = sm_outq_push_event(&c->q, l->id, ev, srv->headroom);
+    if (rc != SM_OK) {
+        sm_log(SM_LOG_ERROR, "cannot queue an event for session %s (error %d)", l->owner->id, rc);
+        sm_server_doom(srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
+    } else if (c->q.bytes > srv->cfg->limits.max_queue_bytes) {
+        sm_server_doom(srv, l->owner, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
+    } else {
+        sm_conn_want_write(c);
+    }
+}
+
+static void emit_full(sm_server *srv, sm_listener *l, const sm_session *s, sm_event_type type, bool snapshot)
+{
+    if (!sm_server_reserve_kv(srv, sm_fixed_property_count + s->ucount + l->nkeys)) {
+        sm_server_doom(srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
+        return;
+    }
+    sm_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.session_id = s->id;
+    ev.state = (sm_session_state)s->state;
+    ev.snapshot = snapshot;
+    ev.properties.items = srv->kv_a;
+    ev.properties.count = sm_collect_properties(srv, s, l->all_fixed, l->all_user, l->keys, l->nkeys, srv->kv_a);
+    emit(srv, l, &ev);
+}
+
+void sm_listeners_session_opened(sm_server *srv, sm_session *s)
+{
+    for (sm_listener *l = srv->listeners; l; l = l->gnext)
+        if (concerned(l, s) && matches(srv, l, s, NULL, 0))
+            emit_full(srv, l, s, SM_EVENT_OPEN, false);
+}
+
+void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type type, const sm_prop_change *changes,
+                                size_t nchanges)
+{
+    for (sm_listener *l = srv->listeners; l; l = l->gnext) {
+        if (!concerned(l, s))
+            continue;
+        bool now_matches = matches(srv, l, s, NULL, 0);
+        bool before_matches = now_matches;
+        if (l->filter && nchanges) {
+            bool relevant = false;
+            for (size_t i = 0; i < nchanges && !relevant; i++)
+                relevant = sm_filter_uses_key(l->filter, changes[i].key);
+            if (relevant)
+                before_matches = matches(srv, l, s, changes, nchanges);
+        }
+        if (!before_matches && !now_matches)
+            continue;
+        if (!before_matches) {
+            emit_full(srv, l, s, SM_EVENT_FILTER_ENTER, false);
+            continue;
+        }
+        sm_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.session_id = s->id;
+        ev.state = (sm_session_state)s->state;
+        if (!now_matches) {
+            ev.type = SM_EVENT_FILTER_LEAVE;
+            emit(srv, l, &ev);
+            continue;
+        }
+        if (!sm_server_reserve_kv(srv, nchanges)) {
+            sm_server_doom(srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
+            continue;
+        }
+        size_t np = 0, nc = 0;
+        for (size_t i = 0; i < nchanges; i++) {
+            if (!wants_key(l, changes[i].key))
+                continue;
+            if (changes[i].new_value)
+                srv->kv_a[np++] = (sm_kv){changes[i].key, changes[i].new_value};
+            srv->kv_b[nc++] = (sm_kv){changes[i].key, changes[i].old_value};
+        }
+        if (type == SM_EVENT_PROPERTIES && nc == 0)
+            continue;
+        ev.type = type;
+        ev.properties.items = srv->kv_a;
+        ev.properties.count = np;
+        ev.has_changed = nc > 0;
+        ev.changed.items = srv->kv_b;
+        ev.changed.count = nc;
+        emit(srv, l, &ev);
+    }
+}
+
+void sm_listeners_session_closed(sm_server *srv, sm_session *s, sm_close_reason reason)
+{
+    for (sm_listener *l = srv->listeners; l; l = l->gnext) {
+        if (!concerned(l, s) || !matches(srv, l, s, NULL, 0))
+            continue;
+        sm_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = SM_EVENT_CLOSED;
+        ev.session_id = s->id;
+        ev.state = SM_STATE_CLOSED;
+        ev.reason = reason;
+        emit(srv, l, &ev);
+    }
+}
+
+/* ---- snapshots ---- */
+
+bool sm_listeners_snapshot_pending(const sm_session *owner)
+{
+    for (const sm_listener *l = owner->listeners; l; l = l->onext)
+        if (l->snapshotting)
+            return true;
+    return false;
+}
+
+bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c)
+{
+    sm_session *owner = c->session;
+    sm_listener *l = owner->listeners;
+    while (l && !l->snapshotting)
+        l = l->onext;
+    if (!l)
+        return false;
+    /* Bounded work per write opportunity: the loop keeps serving everyone else meanwhile. */
+    size_t visited = 0;
+    while (l->cursor.at && c->q.bytes < SM_SNAPSHOT_CHUNK_BYTES && visited < 8192 && !owner->doomed) {
+        sm_session *s = l->cursor.at;
+        l->cursor.at = s->next;
+        visited++;
+        if (l->has_after && s->start_ms <= l->after)
+            continue;
+        if (!matches(srv, l, s, NULL, 0))
+            continue;
+        emit_full(srv, l, s, SM_EVENT_OPEN, true);
+        l->snapshot_count++;
+    }
+    if (!l->cursor.at && !owner->doomed) {
+        l->snapshotting = false;
+        sm_cursor_detach(&srv->reg, &l->cursor);
+        sm_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = SM_MSG_SNAPSHOT_END;
+        m.listener = l->id;
+        m.count = l->snapshot_count;
+        sm_conn_send(c, &m);
+    }
+    return true;
+}

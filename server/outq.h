@@ -1,0 +1,39 @@
+/* A connection's outbound FIFO of encoded messages; listener events are batched into `events` messages. */
+#ifndef SM_SERVER_OUTQ_H
+#define SM_SERVER_OUTQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/protocol.h"
+
+/* An `events` batch is closed and a new one started beyond this many bytes, so one write stays modest. */
+#define SM_BATCH_MAX_BYTES (48u * 1024u)
+
+typedef struct sm_outmsg {
+    struct sm_outmsg *next;
+    int64_t batch_listener; /* > 0 while this is an open `events` batch of that listener */
+    sm_buf buf;             /* headroom for the transport's frame header */
+} sm_outmsg;
+
+typedef struct sm_outq {
+    sm_outmsg *head, *tail;
+    size_t bytes; /* payload bytes queued */
+    size_t count;
+} sm_outq;
+
+void sm_outq_init(sm_outq *q);
+/* Drops everything queued. */
+void sm_outq_clear(sm_outq *q);
+/* Encodes m and appends it. SM_OK, SM_ERR_NOMEM, or the encoder's error. */
+int sm_outq_push_msg(sm_outq *q, const sm_msg *m, size_t headroom);
+/* Appends one event of a listener, to the open batch at the tail when it belongs to the same
+ * listener and is not full, else to a new batch. */
+int sm_outq_push_event(sm_outq *q, int64_t listener, const sm_event *ev, size_t headroom);
+/* Removes the head, completing an open batch; NULL when empty. The caller frees it. */
+sm_outmsg *sm_outq_pop(sm_outq *q);
+void sm_outmsg_free(sm_outmsg *m);
+
+#endif

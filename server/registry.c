@@ -1,0 +1,418 @@
+/* The session registry: sessions by ID (hash) and in open order, with their interned properties. */
+#include "server/registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "core/props.h"
+
+enum { SHARED_TRANSPORT, SHARED_SERVER_NAME, SHARED_CONNECTOR, SHARED_EMPTY };
+
+static void random_bytes(void *buf, size_t len)
+{
+    unsigned char *p = buf;
+    while (len) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n <= 0) {
+            /* getrandom on Linux only fails this early on EINTR; fall back to the clock mix. */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            *p = (unsigned char)(ts.tv_nsec ^ (long)len);
+            n = 1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static uint32_t hash_id(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = id; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+int sm_registry_init(sm_registry *r, sm_intern *strings, const char *server_name, const char *connector)
+{
+    memset(r, 0, sizeof *r);
+    r->strings = strings;
+    r->nbuckets = 1024;
+    r->buckets = calloc(r->nbuckets, sizeof *r->buckets);
+    r->shared[SHARED_TRANSPORT] = sm_intern_cstr(strings, "WEBSOCKET");
+    r->shared[SHARED_SERVER_NAME] = sm_intern_cstr(strings, server_name);
+    r->shared[SHARED_CONNECTOR] = sm_intern_cstr(strings, connector);
+    r->shared[SHARED_EMPTY] = sm_intern_cstr(strings, "");
+    for (int i = 0; i < 4; i++)
+        if (!r->shared[i])
+            return SM_ERR_NOMEM;
+    if (!r->buckets)
+        return SM_ERR_NOMEM;
+    random_bytes(&r->id_prefix, sizeof r->id_prefix);
+    r->next_seq = 1;
+    return SM_OK;
+}
+
+void sm_registry_free(sm_registry *r)
+{
+    sm_session *s = r->head;
+    while (s) {
+        sm_session *n = s->next;
+        sm_session_free(r, s);
+        s = n;
+    }
+    for (int i = 0; i < 4; i++)
+        sm_intern_unref(r->strings, r->shared[i]);
+    free(r->buckets);
+    memset(r, 0, sizeof *r);
+}
+
+sm_session *sm_session_new(sm_registry *r)
+{
+    sm_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    for (int i = 0; i < SM_FIX_COUNT; i++)
+        s->fixed[i] = sm_intern_ref(r->shared[SHARED_EMPTY]);
+    s->seq = r->next_seq++;
+    snprintf(s->id, sizeof s->id, "%08x-%08x", r->id_prefix, r->id_counter++);
+    random_bytes(s->token, sizeof s->token);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s->start_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    snprintf(s->start_text, sizeof s->start_text, "%lld", (long long)s->start_ms);
+    s->state = SM_STATE_ACTIVE;
+    return s;
+}
+
+void sm_session_free(sm_registry *r, sm_session *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < SM_FIX_COUNT; i++)
+        sm_intern_unref(r->strings, s->fixed[i]);
+    for (size_t i = 0; i < s->ucount; i++) {
+        sm_intern_unref(r->strings, s->uprops[i].key);
+        sm_intern_unref(r->strings, s->uprops[i].value);
+    }
+    free(s->uprops);
+    free(s);
+}
+
+static void maybe_grow(sm_registry *r)
+{
+    if (r->count < r->nbuckets)
+        return;
+    size_t nb = r->nbuckets * 2;
+    sm_session **b = calloc(nb, sizeof *b);
+    if (!b)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < r->nbuckets; i++) {
+        sm_session *s = r->buckets[i];
+        while (s) {
+            sm_session *n = s->hnext;
+            size_t at = hash_id(s->id) & (nb - 1);
+            s->hnext = b[at];
+            b[at] = s;
+            s = n;
+        }
+    }
+    free(r->buckets);
+    r->buckets = b;
+    r->nbuckets = nb;
+}
+
+void sm_registry_add(sm_registry *r, sm_session *s)
+{
+    size_t at = hash_id(s->id) & (r->nbuckets - 1);
+    s->hnext = r->buckets[at];
+    r->buckets[at] = s;
+    s->prev = r->tail;
+    s->next = NULL;
+    if (r->tail)
+        r->tail->next = s;
+    else
+        r->head = s;
+    r->tail = s;
+    r->count++;
+    maybe_grow(r);
+}
+
+void sm_registry_remove(sm_registry *r, sm_session *s)
+{
+    for (sm_cursor *c = r->cursors; c; c = c->cnext)
+        if (c->at == s)
+            c->at = s->next;
+    sm_session **pp = &r->buckets[hash_id(s->id) & (r->nbuckets - 1)];
+    while (*pp && *pp != s)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = s->hnext;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        r->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        r->tail = s->prev;
+    s->prev = s->next = s->hnext = NULL;
+    r->count--;
+}
+
+sm_session *sm_registry_find(const sm_registry *r, const char *id)
+{
+    if (!id || strlen(id) != SM_SESSION_ID_LEN)
+        return NULL;
+    for (sm_session *s = r->buckets[hash_id(id) & (r->nbuckets - 1)]; s; s = s->hnext)
+        if (memcmp(s->id, id, SM_SESSION_ID_LEN) == 0)
+            return s;
+    return NULL;
+}
+
+void sm_cursor_attach(sm_registry *r, sm_cursor *c, sm_session *at)
+{
+    c->at = at;
+    c->cprev = NULL;
+    c->cnext = r->cursors;
+    if (r->cursors)
+        r->cursors->cprev = c;
+    r->cursors = c;
+}
+
+void sm_cursor_detach(sm_registry *r, sm_cursor *c)
+{
+    if (c->cprev)
+        c->cprev->cnext = c->cnext;
+    else if (r->cursors == c)
+        r->cursors = c->cnext;
+    if (c->cnext)
+        c->cnext->cprev = c->cprev;
+    c->cprev = c->cnext = NULL;
+    c->at = NULL;
+}
+
+int sm_session_set_fixed(sm_registry *r, sm_session *s, sm_fixed_slot slot, const char *value, size_t len)
+{
+    const char *v = value ? sm_intern_str(r->strings, value, len) : sm_intern_ref(r->shared[SHARED_EMPTY]);
+    if (!v)
+        return SM_ERR_NOMEM;
+    sm_intern_unref(r->strings, s->fixed[slot]);
+    s->fixed[slot] = v;
+    return SM_OK;
+}
+
+int sm_fixed_slot_of(const char *key)
+{
+    static const struct {
+        const char *name;
+        sm_fixed_slot slot;
+    } map[] = {
+        {SM_PROP_PRINCIPAL, SM_FIX_PRINCIPAL},     {SM_PROP_ROLES, SM_FIX_ROLES},
+        {SM_PROP_CLIENT_TYPE, SM_FIX_CLIENT_TYPE}, {SM_PROP_ENVIRONMENT, SM_FIX_ENVIRONMENT},
+        {SM_PROP_CLIENT_IP, SM_FIX_CLIENT_IP},     {SM_PROP_COUNTRY, SM_FIX_COUNTRY},
+        {SM_PROP_LANGUAGE, SM_FIX_LANGUAGE},       {SM_PROP_LATITUDE, SM_FIX_LATITUDE},
+        {SM_PROP_LONGITUDE, SM_FIX_LONGITUDE},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(key, map[i].name) == 0)
+            return (int)map[i].slot;
+    return -1;
+}
+
+const char *sm_session_fixed_value(const sm_registry *r, const sm_session *s, const char *key)
+{
+    /* Dispatch on the second character first: this runs for every filter clause on every session. */
+    switch (key[1]) {
+    case 'S':
+        if (strcmp(key, SM_PROP_SESSION_ID) == 0)
+            return s->id;
+        if (strcmp(key, SM_PROP_SERVER_NAME) == 0)
+            return r->shared[SHARED_SERVER_NAME];
+        if (strcmp(key, SM_PROP_START_TIME) == 0)
+            return s->start_text;
+        return NULL;
+    case 'P':
+        return strcmp(key, SM_PROP_PRINCIPAL) == 0 ? s->fixed[SM_FIX_PRINCIPAL] : NULL;
+    case 'R':
+        return strcmp(key, SM_PROP_ROLES) == 0 ? s->fixed[SM_FIX_ROLES] : NULL;
+    case 'T':
+        return strcmp(key, SM_PROP_TRANSPORT) == 0 ? r->shared[SHARED_TRANSPORT] : NULL;
+    case 'E':
+        return strcmp(key, SM_PROP_ENVIRONMENT) == 0 ? s->fixed[SM_FIX_ENVIRONMENT] : NULL;
+    case 'C':
+        if (strcmp(key, SM_PROP_COUNTRY) == 0)
+            return s->fixed[SM_FIX_COUNTRY];
+        if (strcmp(key, SM_PROP_CLIENT_IP) == 0)
+            return s->fixed[SM_FIX_CLIENT_IP];
+        if (strcmp(key, SM_PROP_CLIENT_TYPE) == 0)
+            return s->fixed[SM_FIX_CLIENT_TYPE];
+        if (strcmp(key, SM_PROP_CONNECTOR) == 0)
+            return r->shared[SHARED_CONNECTOR];
+        return NULL;
+    case 'L':
+        if (strcmp(key, SM_PROP_LANGUAGE) == 0)
+            return s->fixed[SM_FIX_LANGUAGE];
+        if (strcmp(key, SM_PROP_LATITUDE) == 0)
+            return s->fixed[SM_FIX_LATITUDE];
+        if (strcmp(key, SM_PROP_LONGITUDE) == 0)
+            return s->fixed[SM_FIX_LONGITUDE];
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+/* Index of key in the sorted user properties, or the insertion point with *found false. */
+static size_t uprop_search(const sm_session *s, const char *key, bool *found)
+{
+    size_t lo = 0, hi = s->ucount;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->uprops[mid].key, key);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+const char *sm_session_user_value(const sm_session *s, const char *key)
+{
+    bool found;
+    size_t at = uprop_search(s, key, &found);
+    return found ? s->uprops[at].value : NULL;
+}
+
+const char *sm_session_lookup(void *ctx, const char *key)
+{
+    const sm_lookup *l = ctx;
+    for (size_t i = 0; i < l->nbefore; i++)
+        if (strcmp(l->before[i].key, key) == 0)
+            return l->before[i].old_value;
+    if (key[0] == '$')
+        return sm_session_fixed_value(l->r, l->s, key);
+    return sm_session_user_value(l->s, key);
+}
+
+int sm_session_set_user(sm_registry *r, sm_session *s, const char *key, const char *value, bool *changed,
+                        const char **key_out, const char **old)
+{
+    *changed = false;
+    *key_out = NULL;
+    *old = NULL;
+    bool found;
+    size_t at = uprop_search(s, key, &found);
+    if (!value) {
+        if (!found)
+            return SM_OK;
+        *changed = true;
+        *key_out = s->uprops[at].key;
+        *old = s->uprops[at].value;
+        memmove(&s->uprops[at], &s->uprops[at + 1], (s->ucount - at - 1) * sizeof *s->uprops);
+        s->ucount--;
+        if (s->ucount == 0) {
+            free(s->uprops);
+            s->uprops = NULL;
+            s->ucap = 0;
+        }
+        return SM_OK;
+    }
+    if (found && strcmp(s->uprops[at].value, value) == 0)
+        return SM_OK;
+    const char *v = sm_intern_cstr(r->strings, value);
+    if (!v)
+        return SM_ERR_NOMEM;
+    if (found) {
+        *changed = true;
+        *key_out = sm_intern_ref(s->uprops[at].key);
+        *old = s->uprops[at].value;
+        s->uprops[at].value = v;
+        return SM_OK;
+    }
+    if (s->ucount == UINT16_MAX) {
+        sm_intern_unref(r->strings, v);
+        return SM_ERR_LIMIT;
+    }
+    if (s->ucount == s->ucap) {
+        size_t ncap = s->ucap ? (size_t)s->ucap * 2 : 4;
+        if (ncap > UINT16_MAX)
+            ncap = UINT16_MAX;
+        sm_uprop *n = realloc(s->uprops, ncap * sizeof *n);
+        if (!n) {
+            sm_intern_unref(r->strings, v);
+            return SM_ERR_NOMEM;
+        }
+        s->uprops = n;
+        s->ucap = (uint16_t)ncap;
+    }
+    const char *k = sm_intern_cstr(r->strings, key);
+    if (!k) {
+        sm_intern_unref(r->strings, v);
+        return SM_ERR_NOMEM;
+    }
+    memmove(&s->uprops[at + 1], &s->uprops[at], (s->ucount - at) * sizeof *s->uprops);
+    s->uprops[at].key = k;
+    s->uprops[at].value = v;
+    s->ucount++;
+    *changed = true;
+    *key_out = sm_intern_ref(k);
+    *old = NULL;
+    return SM_OK;
+}
+
+void sm_session_visit_fixed(const sm_session *s, const sm_registry *r, sm_prop_visit_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < sm_fixed_property_count; i++) {
+        const char *k = sm_fixed_property_names[i];
+        const char *v = sm_session_fixed_value(r, s, k);
+        if (v)
+            fn(ctx, k, v);
+    }
+}
+
+void sm_token_hex(const uint8_t token[SM_TOKEN_BYTES], char out[2 * SM_TOKEN_BYTES + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < SM_TOKEN_BYTES; i++) {
+        out[2 * i] = hex[token[i] >> 4];
+        out[2 * i + 1] = hex[token[i] & 15];
+    }
+    out[2 * SM_TOKEN_BYTES] = '\0';
+}
+
+bool sm_token_matches(const sm_session *s, const char *hex)
+{
+    if (!hex || strlen(hex) != 2 * SM_TOKEN_BYTES)
+        return false;
+    unsigned diff = 0;
+    for (int i = 0; i < SM_TOKEN_BYTES; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = hex[2 * i + k];
+            unsigned d;
+            if (c >= '0' && c <= '9')
+                d = (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                d = (unsigned)(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                d = (unsigned)(c - 'A' + 10);
+            else
+                return false;
+            v = v << 4 | d;
+        }
+        diff |= v ^ s->token[i];
+    }
+    return diff == 0;
+}

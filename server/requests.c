@@ -1,0 +1,666 @@
+/* Request handlers: open, resume, get, set, set_by_filter, close, listeners, ping; permission checks first. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/props.h"
+#include "server/geo.h"
+#include "server/log.h"
+#include "server/server.h"
+
+/* ---- helpers ---- */
+
+/* Copies at most cap-1 bytes of s without cutting a UTF-8 sequence, adding "..." when shortened. */
+static const char *clip(const char *s, char *buf, size_t cap)
+{
+    size_t len = strlen(s);
+    if (len < cap) {
+        memcpy(buf, s, len + 1);
+        return buf;
+    }
+    size_t n = cap - 4;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    memcpy(buf, s, n);
+    memcpy(buf + n, "...", 4);
+    return buf;
+}
+
+static void reply_init(sm_msg *r, const sm_msg *req)
+{
+    memset(r, 0, sizeof *r);
+    r->type = SM_MSG_REPLY;
+    r->id = req->id;
+    r->op = req->type;
+}
+
+static void send_plain_reply(sm_conn *c, const sm_msg *req)
+{
+    sm_msg r;
+    reply_init(&r, req);
+    sm_conn_send(c, &r);
+}
+
+static bool permitted(sm_conn *c, const sm_msg *m, unsigned needed)
+{
+    unsigned have = c->session->permissions;
+    if ((have & needed) == needed)
+        return true;
+    char names[96] = "";
+    for (unsigned bit = 1; bit & SM_PERM_ALL; bit <<= 1)
+        if (needed & bit) {
+            if (names[0])
+                strcat(names, " and ");
+            strcat(names, sm_permission_name(bit));
+        }
+    sm_conn_send_error(c, m->id, SM_CODE_ACCESS_DENIED, "%s needs the %s permission%s", sm_msg_type_name(m->type),
+                       names, strchr(names, ' ') ? "s" : "");
+    return false;
+}
+
+static bool reserve(void **arr, size_t *cap, size_t want, size_t elem)
+{
+    if (want <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < want)
+        ncap *= 2;
+    void *n = realloc(*arr, ncap * elem);
+    if (!n)
+        return false;
+    *arr = n;
+    *cap = ncap;
+    return true;
+}
+
+bool sm_server_reserve_kv(sm_server *srv, size_t n)
+{
+    size_t cap = srv->kv_cap;
+    if (!reserve((void **)&srv->kv_a, &cap, n, sizeof *srv->kv_a))
+        return false;
+    size_t cap_b = srv->kv_cap;
+    if (!reserve((void **)&srv->kv_b, &cap_b, n, sizeof *srv->kv_b))
+        return false;
+    srv->kv_cap = cap < cap_b ? cap : cap_b;
+    return true;
+}
+
+static bool reserve_changes(sm_server *srv, size_t n)
+{
+    return reserve((void **)&srv->changes, &srv->changes_cap, n, sizeof *srv->changes);
+}
+
+static void release_changes(sm_server *srv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* User keys are interned references; fixed keys are the static names. */
+        if (srv->changes[i].key[0] != '$')
+            sm_intern_unref(srv->strings, srv->changes[i].key);
+        sm_intern_unref(srv->strings, srv->changes[i].old_value);
+    }
+}
+
+/* ---- open / resume ---- */
+
+static const char *client_type_of(const char *given)
+{
+    static const char *const known[] = {"ANDROID", "C",      "DOTNET", "IOS",  "JAVA", "JAVASCRIPT_BROWSER",
+                                        "MQTT",    "PYTHON", "REST",   "OTHER"};
+    if (given)
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (strcmp(given, known[i]) == 0)
+                return known[i];
+    return "OTHER";
+}
+
+static void send_opened(sm_conn *c, sm_session *s, bool resumed)
+{
+    const sm_config *cfg = c->srv->cfg;
+    char token[2 * SM_TOKEN_BYTES + 1];
+    sm_token_hex(s->token, token);
+    sm_msg r;
+    memset(&r, 0, sizeof r);
+    r.type = SM_MSG_OPENED;
+    r.session_id = s->id;
+    r.token = token;
+    r.principal = s->fixed[SM_FIX_PRINCIPAL];
+    r.roles = s->fixed[SM_FIX_ROLES];
+    r.permissions = s->permissions;
+    r.server_name = cfg->server_name ? cfg->server_name : "sessmond";
+    r.resumed = resumed;
+    r.reconnect_timeout = cfg->limits.reconnect_timeout_ms;
+    r.heartbeat_interval = cfg->limits.heartbeat_interval_ms;
+    r.max_message_bytes = (int64_t)cfg->limits.max_message_bytes;
+    sm_conn_send(c, &r);
+}
+
+void sm_server_handle_open(sm_conn *c, const sm_msg *m)
+{
+    sm_server *srv = c->srv;
+    const sm_config *cfg = srv->cfg;
+    char clipbuf[80];
+    if (!m->principal) {
+        sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, "open needs a principal (\"\" for anonymous)");
+        return;
+    }
+    const sm_identity *id;
+    if (m->principal[0] == '\0') {
+        if (!cfg->anonymous_allowed) {
+            sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "anonymous sessions are not allowed");
+            return;
+        }
+        id = &srv->anonymous;
+    } else {
+        const sm_principal_cfg *p = sm_config_find_principal(cfg, m->principal);
+        if (!p || !m->password ||
+            !sm_auth_verify(srv->auth, m->principal, m->password, strlen(m->password), p->password_hash)) {
+            sm_log(SM_LOG_INFO, "authentication failed for principal '%s' from %s",
+                   clip(m->principal, clipbuf, sizeof clipbuf), c->ip);
+            sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "bad principal or password");
+            return;
+        }
+        id = &srv->identities[p - cfg->principals];
+    }
+    if (m->properties.count > cfg->limits.max_properties) {
+        char text[128];
+        snprintf(text, sizeof text, "%zu proposed properties; the limit is %zu", m->properties.count,
+                 cfg->limits.max_properties);
+        sm_conn_refuse(c, SM_CODE_LIMIT_EXCEEDED, text);
+        return;
+    }
+    for (size_t i = 0; i < m->properties.count; i++) {
+        const sm_kv *kv = &m->properties.items[i];
+        char text[SM_ERROR_MESSAGE_MAX + 100];
+        sm_error err;
+        sm_error_clear(&err);
+        if (sm_key_is_fixed(kv->key)) {
+            snprintf(text, sizeof text, "proposed property '%s': fixed ($) properties cannot be proposed",
+                     clip(kv->key, clipbuf, sizeof clipbuf));
+            sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
+            return;
+        }
+        if (sm_validate_user_key(kv->key, strlen(kv->key), &err) != SM_OK ||
+            (kv->value && sm_validate_value(kv->value, strlen(kv->value), &err) != SM_OK) || !kv->value) {
+            snprintf(text, sizeof text, "proposed property '%s': %s", clip(kv->key, clipbuf, sizeof clipbuf),
+                     kv->value ? err.message : "a value is required");
+            sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
+            return;
+        }
+    }
+    const char *env = m->environment ? m->environment : "UNKNOWN";
+    if (strlen(env) > SM_ENVIRONMENT_MAX) {
+        sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, "environment is longer than 256 bytes");
+        return;
+    }
+
+    sm_session *s = sm_session_new(&srv->reg);
+    if (!s) {
+        sm_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    const sm_geo_entry *geo = sm_geo_lookup(&cfg->geo, c->ip);
+    const char *ctype = client_type_of(m->client_type);
+    int rc = SM_OK;
+    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_PRINCIPAL, m->principal, strlen(m->principal));
+    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_ROLES, id->roles, sm_intern_len(id->roles));
+    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_CLIENT_TYPE, ctype, strlen(ctype));
+    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_ENVIRONMENT, env, strlen(env));
+    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_CLIENT_IP, c->ip, strlen(c->ip));
+    const char *country = geo ? geo->country : "", *language = geo ? geo->language : "";
+    const char *lat = geo ? geo->latitude : "NaN", *lon = geo ? geo->longitude : "NaN";
+    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_COUNTRY, country, strlen(country));
+    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_LANGUAGE, language, strlen(language));
+    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_LATITUDE, lat, strlen(lat));
+    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_LONGITUDE, lon, strlen(lon));
+    for (size_t i = 0; rc == SM_OK && i < m->properties.count; i++) {
+        bool changed;
+        const char *k, *old;
+        rc = sm_session_set_user(&srv->reg, s, m->properties.items[i].key, m->properties.items[i].value, &changed,
+                                 &k, &old);
+        sm_intern_unref(srv->strings, k);
+        sm_intern_unref(srv->strings, old);
+    }
+    if (rc != SM_OK) {
+        sm_session_free(&srv->reg, s);
+        sm_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    s->permissions = (uint8_t)id->permissions;
+    sm_registry_add(&srv->reg, s);
+    sm_conn_attach(c, s);
+    srv->sessions_opened++;
+    sm_log(SM_LOG_DEBUG, "session %s opened by '%s' from %s", s->id, clip(m->principal, clipbuf, sizeof clipbuf),
+           c->ip);
+    send_opened(c, s, false);
+    sm_listeners_session_opened(srv, s);
+}
+
+void sm_server_handle_resume(sm_conn *c, const sm_msg *m)
+{
+    sm_server *srv = c->srv;
+    sm_session *s = sm_registry_find(&srv->reg, m->session_id);
+    if (!s || s->state != SM_STATE_DISCONNECTED || s->doomed || !sm_token_matches(s, m->token)) {
+        sm_conn_refuse(c, SM_CODE_NO_SUCH_SESSION, "no such session, or it cannot be resumed with that token");
+        return;
+    }
+    sm_conn_attach(c, s);
+    s->state = SM_STATE_ACTIVE;
+    size_t n = 0;
+    if (strcmp(s->fixed[SM_FIX_CLIENT_IP], c->ip) != 0 && reserve_changes(srv, 1)) {
+        const char *old = sm_intern_ref(s->fixed[SM_FIX_CLIENT_IP]);
+        if (sm_session_set_fixed(&srv->reg, s, SM_FIX_CLIENT_IP, c->ip, strlen(c->ip)) == SM_OK) {
+            srv->changes[0].key = SM_PROP_CLIENT_IP;
+            srv->changes[0].old_value = old;
+            srv->changes[0].new_value = s->fixed[SM_FIX_CLIENT_IP];
+            n = 1;
+        } else {
+            sm_intern_unref(srv->strings, old);
+        }
+    }
+    sm_log(SM_LOG_DEBUG, "session %s resumed from %s", s->id, c->ip);
+    send_opened(c, s, true);
+    sm_listeners_session_event(srv, s, SM_EVENT_RECONNECTED, srv->changes, n);
+    release_changes(srv, n);
+}
+
+/* ---- property maps for set / set_by_filter ---- */
+
+typedef struct set_entry {
+    const char *key;
+    const char *value; /* NULL deletes */
+    int slot;          /* fixed slot, or -1 for a user property */
+    char *owned;       /* normalised copy of a fixed value */
+} set_entry;
+
+typedef struct set_plan {
+    set_entry *e;
+    size_t n;
+    bool adds_user; /* some entry may add a user property */
+} set_plan;
+
+static void plan_free(set_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->e[i].owned);
+    free(p->e);
+    p->e = NULL;
+    p->n = 0;
+}
+
+/* Validates the whole map before anything changes; sends the error and returns false when invalid. */
+static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
+{
+    char clipbuf[80];
+    memset(p, 0, sizeof *p);
+    const sm_kvs *kvs = &m->properties;
+    if (kvs->count > SM_SET_ENTRIES_MAX) {
+        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "%zu properties in one request; the limit is %d",
+                           kvs->count, SM_SET_ENTRIES_MAX);
+        return false;
+    }
+    p->e = calloc(kvs->count ? kvs->count : 1, sizeof *p->e);
+    if (!p->e) {
+        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < kvs->count; i++) {
+        const char *key = kvs->items[i].key, *value = kvs->items[i].value;
+        sm_error err;
+        sm_error_clear(&err);
+        if (sm_key_is_fixed(key)) {
+            /* Other fixed keys, and deleting fixed keys, are ignored like the reference server does. */
+            if (!sm_key_is_settable_fixed(key) || !value)
+                continue;
+            size_t vl = strlen(value);
+            if (sm_validate_value(value, vl, &err) != SM_OK) {
+                sm_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s", key, err.message);
+                plan_free(p);
+                return false;
+            }
+            char *norm = malloc(vl + 4);
+            if (!norm || sm_normalise_fixed_value(key, value, norm, vl + 4) != SM_OK) {
+                free(norm);
+                sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+                plan_free(p);
+                return false;
+            }
+            p->e[p->n++] = (set_entry){.key = key, .value = norm, .slot = sm_fixed_slot_of(key), .owned = norm};
+            continue;
+        }
+        if (sm_validate_user_key(key, strlen(key), &err) != SM_OK ||
+            (value && sm_validate_value(value, strlen(value), &err) != SM_OK)) {
+            sm_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s",
+                               clip(key, clipbuf, sizeof clipbuf), err.message);
+            plan_free(p);
+            return false;
+        }
+        p->e[p->n++] = (set_entry){.key = key, .value = value, .slot = -1};
+        if (value)
+            p->adds_user = true;
+    }
+    /* A key given twice: the last one wins. */
+    for (size_t i = 0; i < p->n; i++)
+        for (size_t j = i + 1; j < p->n; j++)
+            if (p->e[i].key && p->e[j].key && strcmp(p->e[i].key, p->e[j].key) == 0) {
+                free(p->e[i].owned);
+                p->e[i].owned = NULL;
+                p->e[i].key = NULL;
+                break;
+            }
+    return true;
+}
+
+/* Would s stay within the user property limit after the plan? */
+static bool plan_fits(const sm_server *srv, const sm_session *s, const set_plan *p)
+{
+    long count = s->ucount;
+    for (size_t i = 0; i < p->n; i++) {
+        if (!p->e[i].key || p->e[i].slot >= 0)
+            continue;
+        bool exists = sm_session_user_value(s, p->e[i].key) != NULL;
+        if (p->e[i].value && !exists)
+            count++;
+        else if (!p->e[i].value && exists)
+            count--;
+    }
+    return count <= (long)srv->cfg->limits.max_properties;
+}
+
+/* Applies the plan to s, recording real changes in srv->changes. Returns the count, or -1 when
+ * memory ran out part way. */
+static long plan_apply(sm_server *srv, sm_session *s, const set_plan *p)
+{
+    if (!reserve_changes(srv, p->n))
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const set_entry *e = &p->e[i];
+        if (!e->key)
+            continue;
+        if (e->slot >= 0) {
+            const char *cur = s->fixed[e->slot];
+            if (strcmp(cur, e->value) == 0)
+                continue;
+            const char *old = sm_intern_ref(cur);
+            if (sm_session_set_fixed(&srv->reg, s, (sm_fixed_slot)e->slot, e->value, strlen(e->value)) != SM_OK) {
+                sm_intern_unref(srv->strings, old);
+                release_changes(srv, n);
+                return -1;
+            }
+            /* The static spelling of the key: fixed keys in change records are never interned. */
+            const char *key = NULL;
+            for (size_t k = 0; k < sm_fixed_property_count; k++)
+                if (strcmp(sm_fixed_property_names[k], e->key) == 0)
+                    key = sm_fixed_property_names[k];
+            srv->changes[n++] = (sm_prop_change){.key = key, .old_value = old, .new_value = s->fixed[e->slot]};
+            continue;
+        }
+        bool changed;
+        const char *k, *old;
+        if (sm_session_set_user(&srv->reg, s, e->key, e->value, &changed, &k, &old) != SM_OK) {
+            release_changes(srv, n);
+            return -1;
+        }
+        if (changed)
+            srv->changes[n++] = (sm_prop_change){
+                .key = k, .old_value = old, .new_value = e->value ? sm_session_user_value(s, k) : NULL};
+    }
+    return (long)n;
+}
+
+static sm_filter *parse_filter(sm_conn *c, const sm_msg *m)
+{
+    sm_filter *f = NULL;
+    sm_error err;
+    sm_error_clear(&err);
+    if (!m->filter) {
+        sm_conn_send_error(c, m->id, SM_CODE_INVALID_REQUEST, "%s needs a filter", sm_msg_type_name(m->type));
+        return NULL;
+    }
+    if (sm_filter_parse(m->filter, strlen(m->filter), &f, &err) != SM_OK) {
+        sm_conn_send_error(c, m->id, SM_CODE_INVALID_FILTER, "%s", err.message[0] ? err.message : "invalid filter");
+        return NULL;
+    }
+    return f;
+}
+
+/* Collects the sessions matching f into srv->matches (except skip). Returns the count or -1. */
+static long collect_matches(sm_server *srv, const sm_filter *f, const sm_session *skip)
+{
+    if (!reserve((void **)&srv->matches, &srv->matches_cap, srv->reg.count + 1, sizeof *srv->matches))
+        return -1;
+    size_t n = 0;
+    sm_lookup lk = {.r = &srv->reg};
+    for (sm_session *s = srv->reg.head; s; s = s->next) {
+        if (s == skip || s->doomed)
+            continue;
+        lk.s = s;
+        if (sm_filter_eval(f, sm_session_lookup, &lk))
+            srv->matches[n++] = s;
+    }
+    return (long)n;
+}
+
+/* ---- requests ---- */
+
+static void handle_get(sm_conn *c, const sm_msg *m)
+{
+    sm_server *srv = c->srv;
+    if (!permitted(c, m, SM_PERM_VIEW_SESSION))
+        return;
+    sm_session *t = sm_registry_find(&srv->reg, m->session_id);
+    if (!t) {
+        sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        return;
+    }
+    bool all_fixed = true, all_user = true;
+    const char **keys = NULL;
+    size_t nkeys = 0;
+    if (m->has_keys && !sm_parse_keys(srv, c, m->id, &m->keys, &all_fixed, &all_user, &keys, &nkeys))
+        return;
+    if (!sm_server_reserve_kv(srv, sm_fixed_property_count + t->ucount + nkeys)) {
+        sm_release_keys(srv, keys, nkeys);
+        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    sm_msg r;
+    reply_init(&r, m);
+    r.properties.items = srv->kv_a;
+    r.properties.count = sm_collect_properties(srv, t, all_fixed, all_user, keys, nkeys, srv->kv_a);
+    sm_conn_send(c, &r);
+    sm_release_keys(srv, keys, nkeys);
+}
+
+static void handle_set(sm_conn *c, const sm_msg *m)
+{
+    sm_server *srv = c->srv;
+    if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
+        return;
+    sm_session *t = sm_registry_find(&srv->reg, m->session_id);
+    if (!t) {
+        sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        return;
+    }
+    set_plan p;
+    if (!plan_build(c, m, &p))
+        return;
+    if (!plan_fits(srv, t, &p)) {
+        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "the session would have more than %zu user properties",
+                           srv->cfg->limits.max_properties);
+        plan_free(&p);
+        return;
+    }
+    long n = plan_apply(srv, t, &p);
+    plan_free(&p);
+    if (n < 0 || !sm_server_reserve_kv(srv, (size_t)n)) {
+        if (n > 0)
+            release_changes(srv, (size_t)n);
+        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    sm_msg r;
+    reply_init(&r, m);
+    for (long i = 0; i < n; i++)
+        srv->kv_b[i] = (sm_kv){.key = srv->changes[i].key, .value = srv->changes[i].old_value};
+    r.changed.items = srv->kv_b;
+    r.changed.count = (size_t)n;
+    sm_conn_send(c, &r);
+    if (n > 0)
+        sm_listeners_session_event(srv, t, SM_EVENT_PROPERTIES, srv->changes, (size_t)n);
+    release_changes(srv, (size_t)n);
+}
+
+static void handle_set_by_filter(sm_conn *c, const sm_msg *m)
+{
+    sm_server *srv = c->srv;
+    if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
+        return;
+    sm_filter *f = parse_filter(c, m);
+    if (!f)
+        return;
+    set_plan p;
+    if (!plan_build(c, m, &p)) {
+        sm_filter_free(f);
+        return;
+    }
+    long n = collect_matches(srv, f, NULL);
+    sm_filter_free(f);
+    if (n < 0) {
+        plan_free(&p);
+        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    /* All or nothing: one session over the limit rejects the request before anything changes. */
+    if (p.adds_user)
+        for (long i = 0; i < n; i++)
+            if (!plan_fits(srv, srv->matches[i], &p)) {
+                sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
+                                   "session %s would have more than %zu user properties; nothing was changed",
+                                   srv->matches[i]->id, srv->cfg->limits.max_properties);
+                plan_free(&p);
+                return;
+            }
+    bool failed = false;
+    for (long i = 0; i < n && !failed; i++) {
+        sm_session *t = srv->matches[i];
+        long k = plan_apply(srv, t, &p);
+        if (k < 0) {
+            failed = true;
+            break;
+        }
+        if (k > 0)
+            sm_listeners_session_event(srv, t, SM_EVENT_PROPERTIES, srv->changes, (size_t)k);
+        release_changes(srv, (size_t)k);
+    }
+    plan_free(&p);
+    if (failed) {
+        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory part way through");
+        return;
+    }
+    sm_msg r;
+    reply_init(&r, m);
+    r.count = n;
+    sm_conn_send(c, &r);
+}
+
+static void handle_close_session(sm_conn *c, const sm_msg *m)
+{
+    sm_server *srv = c->srv;
+    if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
+        return;
+    sm_session *t = sm_registry_find(&srv->reg, m->session_id);
+    if (!t || t->doomed) {
+        sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        return;
+    }
+    send_plain_reply(c, m);
+    sm_server_close_session(srv, t, SM_CLOSE_CLOSED_BY_CONTROLLER, t == c->session);
+}
+
+static void handle_close_by_filter(sm_conn *c, const sm_msg *m)
+{
+    sm_server *srv = c->srv;
+    if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
+        return;
+    sm_filter *f = parse_filter(c, m);
+    if (!f)
+        return;
+    /* The caller is never closed by its own filter (docs/protocol.md). */
+    long n = collect_matches(srv, f, c->session);
+    sm_filter_free(f);
+    if (n < 0) {
+        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return;
+    }
+    sm_msg r;
+    reply_init(&r, m);
+    r.count = n;
+    sm_conn_send(c, &r);
+    for (long i = 0; i < n; i++)
+        sm_server_close_session(srv, srv->matches[i], SM_CLOSE_CLOSED_BY_CONTROLLER, false);
+}
+
+static void handle_add_listener(sm_conn *c, const sm_msg *m)
+{
+    if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_REGISTER_HANDLER))
+        return;
+    sm_listener_add(c->srv, c, m);
+}
+
+static void handle_remove_listener(sm_conn *c, const sm_msg *m)
+{
+    if (!sm_listener_remove(c->srv, c->session, m->listener)) {
+        sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_LISTENER, "this session has no listener %lld",
+                           (long long)m->listener);
+        return;
+    }
+    send_plain_reply(c, m);
+}
+
+void sm_server_handle_request(sm_conn *c, const sm_msg *m)
+{
+    switch (m->type) {
+    case SM_MSG_GET:
+        handle_get(c, m);
+        break;
+    case SM_MSG_SET:
+        handle_set(c, m);
+        break;
+    case SM_MSG_SET_BY_FILTER:
+        handle_set_by_filter(c, m);
+        break;
+    case SM_MSG_CLOSE_SESSION:
+        handle_close_session(c, m);
+        break;
+    case SM_MSG_CLOSE_BY_FILTER:
+        handle_close_by_filter(c, m);
+        break;
+    case SM_MSG_ADD_LISTENER:
+        handle_add_listener(c, m);
+        break;
+    case SM_MSG_REMOVE_LISTENER:
+        handle_remove_listener(c, m);
+        break;
+    case SM_MSG_PING: {
+        sm_msg r;
+        reply_init(&r, m);
+        r.time = sm_wall_ms();
+        sm_conn_send(c, &r);
+        break;
+    }
+    case SM_MSG_CLOSE_SELF:
+        send_plain_reply(c, m);
+        sm_server_close_session(c->srv, c->session, SM_CLOSE_CLOSED_BY_CLIENT, true);
+        break;
+    case SM_MSG_HEARTBEAT_ACK:
+        break;
+    case SM_MSG_OPEN:
+    case SM_MSG_RESUME:
+        sm_conn_send_error(c, m->id, SM_CODE_INVALID_REQUEST, "this connection already has a session");
+        break;
+    default:
+        sm_conn_send_error(c, m->id, SM_CODE_INVALID_REQUEST, "'%s' is not a request a client can send",
+                           sm_msg_type_name(m->type) ? sm_msg_type_name(m->type) : "?");
+        break;
+    }
+}

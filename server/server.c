@@ -1,0 +1,554 @@
+/* The session server's state and request handling, independent of the WebSocket transport. */
+#include "server/server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/roles.h"
+#include "core/utf8.h"
+#include "server/geo.h"
+#include "server/log.h"
+
+int64_t sm_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sm_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int build_identity(sm_server *srv, char *const *roles, size_t n, sm_identity *out)
+{
+    sm_roles set;
+    sm_roles_init(&set);
+    for (size_t i = 0; i < n; i++)
+        if (sm_roles_add(&set, roles[i]) != SM_OK) {
+            sm_roles_free(&set);
+            return SM_ERR_NOMEM;
+        }
+    char *text = sm_roles_format(&set);
+    sm_roles_free(&set);
+    if (!text)
+        return SM_ERR_NOMEM;
+    out->roles = sm_intern_cstr(srv->strings, text);
+    free(text);
+    if (!out->roles)
+        return SM_ERR_NOMEM;
+    out->permissions = sm_config_permissions(srv->cfg, roles, n);
+    return SM_OK;
+}
+
+int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr, size_t headroom, sm_error *err)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->cfg = cfg;
+    if (tr)
+        srv->tr = *tr;
+    srv->headroom = headroom;
+    srv->next_listener_id = 1;
+    srv->strings = sm_intern_new();
+    srv->auth = sm_auth_new();
+    if (!srv->strings || !srv->auth)
+        goto nomem;
+    const char *connector = cfg->connector ? cfg->connector : (cfg->tls_cert ? "wss" : "ws");
+    if (sm_registry_init(&srv->reg, srv->strings, cfg->server_name ? cfg->server_name : "sessmond", connector) !=
+        SM_OK)
+        goto nomem;
+    srv->identities = calloc(cfg->principal_count ? cfg->principal_count : 1, sizeof *srv->identities);
+    if (!srv->identities)
+        goto nomem;
+    for (size_t i = 0; i < cfg->principal_count; i++)
+        if (build_identity(srv, cfg->principals[i].roles, cfg->principals[i].role_count, &srv->identities[i]) != SM_OK)
+            goto nomem;
+    if (build_identity(srv, cfg->anonymous_roles, cfg->anonymous_role_count, &srv->anonymous) != SM_OK)
+        goto nomem;
+    sm_cursor_attach(&srv->reg, &srv->sweep, NULL);
+    return SM_OK;
+nomem:
+    sm_server_free(srv);
+    return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+}
+
+void sm_server_free(sm_server *srv)
+{
+    while (srv->listeners)
+        sm_listener_remove(srv, srv->listeners->owner, srv->listeners->id);
+    if (srv->reg.buckets) {
+        for (sm_session *s = srv->reg.head; s; s = s->next)
+            if (s->conn) {
+                s->conn->session = NULL;
+                s->conn = NULL;
+            }
+        sm_cursor_detach(&srv->reg, &srv->sweep);
+        sm_registry_free(&srv->reg);
+    }
+    for (sm_conn *c = srv->limbo; c; c = c->lnext) {
+        sm_outq_clear(&c->q);
+        free(c->rx);
+        c->rx = NULL;
+    }
+    if (srv->identities && srv->strings)
+        for (size_t i = 0; srv->cfg && i < srv->cfg->principal_count; i++)
+            sm_intern_unref(srv->strings, srv->identities[i].roles);
+    if (srv->strings)
+        sm_intern_unref(srv->strings, srv->anonymous.roles);
+    free(srv->identities);
+    sm_intern_free(srv->strings);
+    sm_auth_free(srv->auth);
+    free(srv->doomed);
+    free(srv->kv_a);
+    free(srv->kv_b);
+    free(srv->changes);
+    free(srv->matches);
+    free(srv->interned_scratch);
+    memset(srv, 0, sizeof *srv);
+}
+
+/* ---- connections ---- */
+
+static void limbo_add(sm_server *srv, sm_conn *c)
+{
+    if (c->in_limbo)
+        return;
+    c->lprev = NULL;
+    c->lnext = srv->limbo;
+    if (srv->limbo)
+        srv->limbo->lprev = c;
+    srv->limbo = c;
+    c->in_limbo = true;
+}
+
+static void limbo_remove(sm_server *srv, sm_conn *c)
+{
+    if (!c->in_limbo)
+        return;
+    if (c->lprev)
+        c->lprev->lnext = c->lnext;
+    else
+        srv->limbo = c->lnext;
+    if (c->lnext)
+        c->lnext->lprev = c->lprev;
+    c->lprev = c->lnext = NULL;
+    c->in_limbo = false;
+}
+
+void sm_conn_want_write(sm_conn *c)
+{
+    if (c->write_requested || !c->srv->tr.want_write)
+        return;
+    c->write_requested = true;
+    c->srv->tr.want_write(c->srv->tr.ctx, c);
+}
+
+void sm_conn_start(sm_server *srv, sm_conn *c, void *handle, const char *peer_ip)
+{
+    c->srv = srv;
+    c->handle = handle;
+    c->since_ms = c->last_rx_ms = sm_mono_ms();
+    sm_outq_init(&c->q);
+    sm_ip_normalise(peer_ip ? peer_ip : "", c->ip, sizeof c->ip);
+    c->established = true;
+    srv->conn_count++;
+    limbo_add(srv, c);
+    if (srv->shutting_down)
+        sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
+                      sm_close_reason_name(SM_CLOSE_SERVER_CLOSING), false);
+}
+
+void sm_conn_close(sm_conn *c, int code, const char *text, bool flush)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    c->close_code = code;
+    c->close_text = text;
+    c->flush_first = flush;
+    c->since_ms = sm_mono_ms();
+    if (!flush)
+        sm_outq_clear(&c->q);
+    limbo_add(c->srv, c);
+    sm_conn_want_write(c);
+}
+
+bool sm_conn_send(sm_conn *c, const sm_msg *m)
+{
+    if (c->closing && !c->flush_first)
+        return false;
+    sm_session *s = c->session;
+    if (s && s->doomed)
+        return false;
+    int rc = sm_outq_push_msg(&c->q, m, c->srv->headroom);
+    if (rc != SM_OK) {
+        sm_log(SM_LOG_ERROR, "cannot queue a %s message (error %d)", sm_msg_type_name(m->type), rc);
+        if (s)
+            sm_server_doom(c->srv, s, SM_CLOSE_INTERNAL_ERROR);
+        return false;
+    }
+    if (s && c->q.bytes > c->srv->cfg->limits.max_queue_bytes) {
+        sm_server_doom(c->srv, s, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
+        return false;
+    }
+    sm_conn_want_write(c);
+    return true;
+}
+
+/* Messages quote client text and may have been cut by a fixed-size buffer: replace anything that
+ * is not whole UTF-8 (and control characters) so the encoder always writes valid text. */
+static void sanitise_text(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = sm_utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            s[i++] = '?';
+            continue;
+        }
+        if (cp < 0x20 || cp == 0x7f)
+            s[i] = '?';
+        i += n;
+    }
+}
+
+void sm_conn_send_error(sm_conn *c, int64_t id, sm_errcode code, const char *fmt, ...)
+{
+    char text[SM_ERROR_MESSAGE_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    sanitise_text(text);
+    sm_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = SM_MSG_ERROR;
+    m.id = id;
+    m.code = code;
+    m.message = text;
+    sm_conn_send(c, &m);
+}
+
+void sm_conn_refuse(sm_conn *c, sm_errcode code, const char *text)
+{
+    char clean[SM_ERROR_MESSAGE_MAX + 64];
+    snprintf(clean, sizeof clean, "%s", text);
+    sanitise_text(clean);
+    text = clean;
+    sm_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = SM_MSG_REFUSED;
+    m.code = code;
+    m.message = text;
+    sm_conn_send(c, &m);
+    sm_conn_close(c, 1008, sm_errcode_name(code), true);
+}
+
+/* ---- closing sessions ---- */
+
+static void undoom(sm_server *srv, sm_session *s)
+{
+    if (!s->doomed)
+        return;
+    for (size_t i = 0; i < srv->ndoomed; i++)
+        if (srv->doomed[i] == s) {
+            memmove(&srv->doomed[i], &srv->doomed[i + 1], (srv->ndoomed - i - 1) * sizeof *srv->doomed);
+            srv->ndoomed--;
+            break;
+        }
+    s->doomed = 0;
+}
+
+void sm_server_doom(sm_server *srv, sm_session *s, sm_close_reason reason)
+{
+    if (s->doomed || s->state == SM_STATE_CLOSED)
+        return;
+    /* Drop the queue now: this is what keeps a slow consumer from growing the server's memory. */
+    if (s->conn)
+        sm_outq_clear(&s->conn->q);
+    if (srv->ndoomed == srv->doomed_cap) {
+        size_t ncap = srv->doomed_cap ? srv->doomed_cap * 2 : 16;
+        sm_session **n = realloc(srv->doomed, ncap * sizeof *n);
+        if (!n)
+            return; /* it will overflow again and be retried */
+        srv->doomed = n;
+        srv->doomed_cap = ncap;
+    }
+    s->doomed = (uint8_t)reason;
+    srv->doomed[srv->ndoomed++] = s;
+}
+
+void sm_server_reap(sm_server *srv)
+{
+    while (srv->ndoomed) {
+        sm_session *s = srv->doomed[0];
+        sm_close_reason reason = (sm_close_reason)s->doomed;
+        undoom(srv, s);
+        sm_log(SM_LOG_INFO, "closing session %s: %s", s->id, sm_close_reason_name(reason));
+        sm_server_close_session(srv, s, reason, false);
+    }
+}
+
+void sm_server_close_session(sm_server *srv, sm_session *s, sm_close_reason reason, bool flush)
+{
+    if (s->state == SM_STATE_CLOSED)
+        return;
+    undoom(srv, s);
+    sm_listeners_remove_owned(srv, s);
+    s->state = SM_STATE_CLOSED;
+    /* Tell listeners while s is still in the open order: snapshot cursors decide who has seen it. */
+    sm_listeners_session_closed(srv, s, reason);
+    sm_registry_remove(&srv->reg, s);
+    sm_conn *c = s->conn;
+    if (c) {
+        c->session = NULL;
+        s->conn = NULL;
+        sm_conn_close(c, sm_close_reason_ws_code(reason), sm_close_reason_name(reason), flush);
+    }
+    srv->sessions_closed++;
+    sm_log(SM_LOG_DEBUG, "session %s closed: %s", s->id, sm_close_reason_name(reason));
+    sm_session_free(&srv->reg, s);
+}
+
+/* The connection under an ACTIVE session is gone without a close frame. */
+static void session_lost(sm_server *srv, sm_session *s)
+{
+    s->conn = NULL;
+    if (s->doomed) {
+        sm_server_close_session(srv, s, (sm_close_reason)s->doomed, false);
+        return;
+    }
+    if (srv->shutting_down) {
+        sm_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, false);
+        return;
+    }
+    sm_listeners_remove_owned(srv, s);
+    s->state = SM_STATE_DISCONNECTED;
+    s->disconnected_at = sm_mono_ms();
+    sm_listeners_session_event(srv, s, SM_EVENT_DISCONNECTED, NULL, 0);
+    if (srv->cfg->limits.reconnect_timeout_ms == 0)
+        sm_server_close_session(srv, s, SM_CLOSE_CONNECTION_LOST, false);
+}
+
+void sm_conn_attach(sm_conn *c, sm_session *s)
+{
+    limbo_remove(c->srv, c);
+    c->session = s;
+    s->conn = c;
+    c->bad_in_row = 0;
+    c->hb_outstanding = false;
+}
+
+void sm_conn_on_violation(sm_conn *c, sm_close_reason reason)
+{
+    sm_server *srv = c->srv;
+    sm_session *s = c->session;
+    c->closing = true;
+    c->flush_first = false;
+    sm_outq_clear(&c->q);
+    if (s) {
+        c->session = NULL;
+        s->conn = NULL;
+        sm_server_close_session(srv, s, reason, false);
+    }
+    sm_server_reap(srv);
+}
+
+void sm_conn_on_peer_close(sm_conn *c)
+{
+    c->peer_closed = true;
+}
+
+void sm_conn_on_closed(sm_conn *c)
+{
+    if (!c->established)
+        return;
+    sm_server *srv = c->srv;
+    sm_session *s = c->session;
+    if (s) {
+        c->session = NULL;
+        s->conn = NULL;
+        if (c->peer_closed)
+            sm_server_close_session(srv, s, SM_CLOSE_CLOSED_BY_CLIENT, false);
+        else
+            session_lost(srv, s);
+    }
+    limbo_remove(srv, c);
+    sm_outq_clear(&c->q);
+    free(c->rx);
+    c->rx = NULL;
+    c->rx_len = c->rx_cap = 0;
+    c->established = false;
+    srv->conn_count--;
+    sm_server_reap(srv);
+}
+
+/* ---- messages ---- */
+
+void sm_conn_on_message(sm_conn *c, const char *text, size_t len)
+{
+    sm_server *srv = c->srv;
+    c->last_rx_ms = sm_mono_ms();
+    c->hb_outstanding = false;
+    srv->messages_in++;
+    if (c->closing)
+        return;
+    sm_msg m;
+    sm_error err;
+    sm_error_clear(&err);
+    int rc = sm_msg_decode(text, len, srv->cfg->limits.max_message_bytes, &m, &err);
+    if (rc != SM_OK) {
+        if (!c->session) {
+            sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, err.message[0] ? err.message : "undecodable message");
+        } else {
+            sm_conn_send_error(c, m.id, SM_CODE_INVALID_REQUEST, "%s", err.message[0] ? err.message : "undecodable message");
+            if (++c->bad_in_row >= SM_BAD_MESSAGES_MAX && c->session)
+                sm_server_doom(srv, c->session, SM_CLOSE_INVALID_INBOUND_MESSAGE);
+        }
+    } else if (!c->session) {
+        if (m.type == SM_MSG_OPEN)
+            sm_server_handle_open(c, &m);
+        else if (m.type == SM_MSG_RESUME)
+            sm_server_handle_resume(c, &m);
+        else
+            sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, "the first message must be open or resume");
+    } else {
+        c->bad_in_row = 0;
+        sm_server_handle_request(c, &m);
+    }
+    sm_msg_free(&m);
+    sm_server_reap(srv);
+}
+
+sm_outmsg *sm_conn_next_write(sm_conn *c)
+{
+    if (c->closing && !c->flush_first)
+        return NULL;
+    if (!c->q.head && c->session && !c->closing) {
+        sm_listeners_fill_snapshot(c->srv, c);
+        sm_server_reap(c->srv);
+    }
+    return sm_outq_pop(&c->q);
+}
+
+bool sm_conn_wants_write(const sm_conn *c)
+{
+    if (c->closing)
+        return true;
+    return c->q.head || (c->session && sm_listeners_snapshot_pending(c->session));
+}
+
+bool sm_conn_should_close(const sm_conn *c)
+{
+    return c->closing && (!c->flush_first || !c->q.head);
+}
+
+/* ---- periodic work ---- */
+
+int64_t sm_server_tick_ms(const sm_server *srv)
+{
+    const sm_limits *l = &srv->cfg->limits;
+    int64_t m = l->heartbeat_interval_ms;
+    if (l->heartbeat_timeout_ms < m)
+        m = l->heartbeat_timeout_ms;
+    if (l->reconnect_timeout_ms > 0 && l->reconnect_timeout_ms < m)
+        m = l->reconnect_timeout_ms;
+    m /= 4;
+    return m < 10 ? 10 : m > 1000 ? 1000 : m;
+}
+
+static void send_heartbeat(sm_conn *c, int64_t now)
+{
+    sm_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = SM_MSG_HEARTBEAT;
+    m.seq = ++c->hb_seq;
+    c->hb_outstanding = true;
+    c->hb_sent_ms = now;
+    sm_conn_send(c, &m);
+}
+
+static void sweep_limbo(sm_server *srv, int64_t now)
+{
+    sm_conn *c = srv->limbo;
+    while (c) {
+        sm_conn *next = c->lnext;
+        if (c->closing) {
+            if (now - c->since_ms >= SM_CLOSE_TIMEOUT_MS && srv->tr.kill) {
+                c->since_ms = now; /* ask again later should the kill be slow */
+                srv->tr.kill(srv->tr.ctx, c);
+            }
+        } else if (!c->session && now - c->since_ms >= SM_OPEN_TIMEOUT_MS) {
+            sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_ABORTED), sm_close_reason_name(SM_CLOSE_ABORTED),
+                          false);
+        }
+        c = next;
+    }
+}
+
+void sm_server_tick(sm_server *srv)
+{
+    int64_t now = sm_mono_ms();
+    const sm_limits *l = &srv->cfg->limits;
+    sweep_limbo(srv, now);
+    size_t budget = srv->reg.count * (size_t)sm_server_tick_ms(srv) / 1000 + 1;
+    if (budget < 2048)
+        budget = 2048;
+    bool wrapped = false;
+    while (budget--) {
+        sm_session *s = srv->sweep.at;
+        if (!s) {
+            if (wrapped || !srv->reg.head)
+                break;
+            wrapped = true;
+            srv->sweep.at = srv->reg.head;
+            continue;
+        }
+        srv->sweep.at = s->next;
+        if (s->doomed)
+            continue;
+        if (s->state == SM_STATE_ACTIVE && s->conn && !s->conn->closing) {
+            sm_conn *c = s->conn;
+            if (c->hb_outstanding) {
+                if (now - c->hb_sent_ms >= l->heartbeat_timeout_ms) {
+                    sm_log(SM_LOG_INFO, "session %s did not answer a heartbeat: closing it", s->id);
+                    sm_server_close_session(srv, s, SM_CLOSE_CLIENT_UNRESPONSIVE, false);
+                }
+            } else if (now - c->last_rx_ms >= l->heartbeat_interval_ms) {
+                send_heartbeat(c, now);
+            }
+        } else if (s->state == SM_STATE_DISCONNECTED && now - s->disconnected_at >= l->reconnect_timeout_ms) {
+            sm_server_close_session(srv, s, SM_CLOSE_CONNECTION_LOST, false);
+        }
+    }
+    sm_server_reap(srv);
+}
+
+void sm_server_shutdown(sm_server *srv)
+{
+    if (srv->shutting_down)
+        return;
+    srv->shutting_down = true;
+    /* Sessions without listeners first, so the listening ones can still tell their clients. */
+    for (int pass = 0; pass < 2; pass++) {
+        sm_session *s = srv->reg.head;
+        while (s) {
+            sm_session *next = s->next;
+            if (pass == 1 || !s->listeners)
+                sm_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, true);
+            s = next;
+        }
+        sm_server_reap(srv);
+    }
+    for (sm_conn *c = srv->limbo; c; c = c->lnext)
+        if (!c->closing)
+            sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
+                          sm_close_reason_name(SM_CLOSE_SERVER_CLOSING), true);
+}

@@ -1,0 +1,202 @@
+/* The session server's state and request handling, independent of the WebSocket transport. */
+#ifndef SM_SERVER_SERVER_H
+#define SM_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/filter.h"
+#include "core/protocol.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/intern.h"
+#include "server/outq.h"
+#include "server/registry.h"
+
+#define SM_OPEN_TIMEOUT_MS 10000     /* a connection must open or resume within this */
+#define SM_CLOSE_TIMEOUT_MS 5000     /* a closing connection is dropped after this */
+#define SM_BAD_MESSAGES_MAX 16       /* undecodable messages in a row before INVALID_INBOUND_MESSAGE */
+#define SM_KEYS_MAX 256              /* keys in one get / add_listener */
+#define SM_SET_ENTRIES_MAX 1024      /* entries in one set / set_by_filter map */
+#define SM_ENVIRONMENT_MAX 256       /* bytes of $Environment */
+#define SM_SNAPSHOT_CHUNK_BYTES (48u * 1024u)
+
+struct sm_server;
+struct sm_conn;
+
+/* What the core needs from the transport. */
+typedef struct sm_transport {
+    void *ctx;
+    /* Ask for a write opportunity (sm_conn_next_write) soon. */
+    void (*want_write)(void *ctx, struct sm_conn *c);
+    /* Drop the connection now, without a close frame. */
+    void (*kill)(void *ctx, struct sm_conn *c);
+} sm_transport;
+
+/* One WebSocket connection. Lives in the transport's per-connection memory. */
+typedef struct sm_conn {
+    struct sm_server *srv;
+    void *handle;                  /* the transport's connection (lws wsi) */
+    sm_session *session;           /* NULL before open/resume and once closed */
+    struct sm_conn *lprev, *lnext; /* limbo list: connections without a session */
+    int64_t since_ms;              /* accepted, or closing since (monotonic) */
+    int64_t last_rx_ms;
+    int64_t hb_sent_ms;
+    int64_t hb_seq;
+    sm_outq q;
+    char *rx; /* reassembly of a fragmented message */
+    size_t rx_len, rx_cap;
+    int close_code;         /* WebSocket close code to send once closing */
+    const char *close_text; /* static text: a close reason or refusal code name */
+    uint8_t bad_in_row;
+    bool in_limbo;
+    bool hb_outstanding;
+    bool closing;     /* close requested */
+    bool flush_first; /* write what is queued before the close frame */
+    bool peer_closed; /* the client sent a close frame */
+    bool write_requested;
+    bool established;
+    char ip[48];
+} sm_conn;
+
+/* A session listener (docs/protocol.md § Session listeners). */
+typedef struct sm_listener {
+    struct sm_listener *gprev, *gnext; /* all listeners of the server */
+    struct sm_listener *onext;         /* the owner's listeners */
+    sm_session *owner;
+    int64_t id;
+    sm_filter *filter; /* NULL = every session */
+    bool has_after;
+    int64_t after;
+    bool all_fixed, all_user;
+    const char **keys; /* named keys not covered by a selector (interned) */
+    size_t nkeys;
+    bool snapshotting;
+    sm_cursor cursor; /* next session the snapshot will consider */
+    int64_t snapshot_count;
+} sm_listener;
+
+/* Cached identity of a principal (or anonymous): canonical $Roles and permission bits. */
+typedef struct sm_identity {
+    const char *roles; /* interned */
+    unsigned permissions;
+} sm_identity;
+
+typedef struct sm_server {
+    const sm_config *cfg;
+    sm_intern *strings;
+    sm_registry reg;
+    sm_auth *auth;
+    sm_transport tr;
+    size_t headroom;
+    sm_identity *identities; /* parallel to cfg->principals */
+    sm_identity anonymous;
+    sm_listener *listeners;
+    size_t listener_count;
+    int64_t next_listener_id;
+    sm_conn *limbo;
+    size_t conn_count;
+    sm_cursor sweep;
+    bool shutting_down;
+    sm_session **doomed; /* sessions to close once the current operation ends */
+    size_t ndoomed, doomed_cap;
+    /* scratch space reused by every operation */
+    sm_kv *kv_a, *kv_b;
+    size_t kv_cap;
+    sm_prop_change *changes;
+    size_t changes_cap;
+    sm_session **matches;
+    size_t matches_cap;
+    const char **interned_scratch;
+    size_t interned_scratch_cap;
+    /* statistics */
+    uint64_t sessions_opened, sessions_closed, messages_in;
+} sm_server;
+
+int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr, size_t headroom, sm_error *err);
+/* Frees everything (sessions, listeners, queues of connections still known). */
+void sm_server_free(sm_server *srv);
+
+/* Monotonic milliseconds. */
+int64_t sm_mono_ms(void);
+/* Wall-clock milliseconds since the epoch. */
+int64_t sm_wall_ms(void);
+
+/* A WebSocket connection was established (c is zeroed memory). peer_ip as the transport gives it. */
+void sm_conn_start(sm_server *srv, sm_conn *c, void *handle, const char *peer_ip);
+/* One complete text message arrived (valid UTF-8 already checked by the caller). */
+void sm_conn_on_message(sm_conn *c, const char *text, size_t len);
+/* The transport is closing c for a protocol violation (binary frame, bad UTF-8, oversize): the
+ * session closes with reason; the transport sends the close frame itself. */
+void sm_conn_on_violation(sm_conn *c, sm_close_reason reason);
+/* The client sent a close frame. */
+void sm_conn_on_peer_close(sm_conn *c);
+/* The connection is gone (after any of the above, or a plain TCP drop). */
+void sm_conn_on_closed(sm_conn *c);
+/* Next message to write (snapshot chunks are produced here, lazily), or NULL. The caller frees it. */
+sm_outmsg *sm_conn_next_write(sm_conn *c);
+/* True when more writes are due (queue, snapshot, or a close frame). */
+bool sm_conn_wants_write(const sm_conn *c);
+/* True when the transport should now send the close frame (close_code/close_text) and close. */
+bool sm_conn_should_close(const sm_conn *c);
+
+/* Periodic work: heartbeats, unresponsive clients, expired DISCONNECTED sessions, stuck
+ * connections. Call every few tens of ms to 1 s; the period hint is sm_server_tick_ms. */
+void sm_server_tick(sm_server *srv);
+int64_t sm_server_tick_ms(const sm_server *srv);
+/* Closes every session with SERVER_CLOSING (listeners are told first) and every connection. */
+void sm_server_shutdown(sm_server *srv);
+
+/* ---- internal, shared between server.c, requests.c and listeners.c ---- */
+
+/* Queues a message to a connection (and asks for a write). Returns false when the connection's
+ * queue overflowed (its session is then doomed) or on allocation failure. */
+bool sm_conn_send(sm_conn *c, const sm_msg *m);
+void sm_conn_send_error(sm_conn *c, int64_t id, sm_errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Closes a session (listeners get CLOSED with reason); its connection, if any, closes too. */
+void sm_server_close_session(sm_server *srv, sm_session *s, sm_close_reason reason, bool flush);
+/* Marks a session to be closed after the current operation (queue overflow, internal error). */
+void sm_server_doom(sm_server *srv, sm_session *s, sm_close_reason reason);
+/* Closes the doomed sessions. */
+void sm_server_reap(sm_server *srv);
+/* Ask the transport for a write opportunity (once until it comes). */
+void sm_conn_want_write(sm_conn *c);
+/* Sends `refused` and closes the connection after it. */
+void sm_conn_refuse(sm_conn *c, sm_errcode code, const char *text);
+/* Binds an opened/resumed session to its connection. */
+void sm_conn_attach(sm_conn *c, sm_session *s);
+/* Starts closing a connection with a close frame. */
+void sm_conn_close(sm_conn *c, int code, const char *text, bool flush);
+
+/* requests.c */
+void sm_server_handle_open(sm_conn *c, const sm_msg *m);
+void sm_server_handle_resume(sm_conn *c, const sm_msg *m);
+void sm_server_handle_request(sm_conn *c, const sm_msg *m);
+
+/* listeners.c */
+void sm_listeners_session_opened(sm_server *srv, sm_session *s);
+void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type type, const sm_prop_change *changes,
+                                size_t nchanges);
+void sm_listeners_session_closed(sm_server *srv, sm_session *s, sm_close_reason reason);
+/* Creates a listener for owner (validated arguments); returns it or NULL (error sent). */
+sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m);
+bool sm_listener_remove(sm_server *srv, sm_session *owner, int64_t id);
+void sm_listeners_remove_owned(sm_server *srv, sm_session *owner);
+/* Produces the next snapshot chunk of one of owner's listeners into its queue; false when none pending. */
+bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c);
+bool sm_listeners_snapshot_pending(const sm_session *owner);
+/* Validates a key list (selectors *F and *U, fixed or user keys) into selector flags and distinct
+ * interned named keys (malloc'd array); sends the error and returns false when invalid. */
+bool sm_parse_keys(sm_server *srv, sm_conn *c, int64_t id, const sm_strs *keys, bool *all_fixed, bool *all_user,
+                   const char ***named, size_t *nnamed);
+void sm_release_keys(sm_server *srv, const char **named, size_t nnamed);
+/* Scratch helpers. */
+bool sm_server_reserve_kv(sm_server *srv, size_t n);
+/* Fills kv with the properties of s a listener (or a get with these selectors/keys) asks for. */
+size_t sm_collect_properties(sm_server *srv, const sm_session *s, bool all_fixed, bool all_user,
+                             const char *const *keys, size_t nkeys, sm_kv *kv);
+
+#endif

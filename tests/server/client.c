@@ -1,0 +1,299 @@
+/* Helpers for the sessmond integration tests: a test client on top of wsraw with request/reply matching. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *tc_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+long long tc_int(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+}
+
+const char *tc_prop(const cJSON *o, const char *obj, const char *key)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, obj);
+    return m ? tc_str(m, key) : NULL;
+}
+
+static cJSON *build_open(const char *principal, const char *password, const char *props_json)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "open");
+    cJSON_AddStringToObject(o, "principal", principal ? principal : "");
+    if (password)
+        cJSON_AddStringToObject(o, "password", password);
+    if (props_json)
+        cJSON_AddItemToObject(o, "properties", cJSON_Parse(props_json));
+    cJSON_AddStringToObject(o, "clientType", "C");
+    cJSON_AddStringToObject(o, "environment", "C_test");
+    return o;
+}
+
+cJSON *tc_try_open(tc *c, const sm_test_server *s, const char *principal, const char *password,
+                   const char *props_json)
+{
+    memset(c, 0, sizeof *c);
+    c->next_id = 1;
+    c->pending = cJSON_CreateArray();
+    int rc = sm_ws_connect_port(&c->ws, s->port);
+    if (rc != SM_WS_OK)
+        fail_msg("connect: %s", c->ws.error);
+    cJSON *o = build_open(principal, password, props_json);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    assert_int_equal(sm_ws_send_text(&c->ws, text), SM_WS_OK);
+    free(text);
+    for (;;) {
+        sm_ws_message m;
+        rc = sm_ws_read_message(&c->ws, &m, TC_TIMEOUT_MS);
+        if (rc != SM_WS_OK)
+            fail_msg("no answer to open (rc %d)", rc);
+        cJSON *msg = cJSON_Parse(m.data);
+        free(m.data);
+        assert_non_null(msg);
+        const char *type = tc_str(msg, "type");
+        if (type && strcmp(type, "opened") == 0) {
+            snprintf(c->session_id, sizeof c->session_id, "%s", tc_str(msg, "sessionId"));
+            snprintf(c->token, sizeof c->token, "%s", tc_str(msg, "token"));
+            snprintf(c->principal, sizeof c->principal, "%s", principal ? principal : "");
+            cJSON_Delete(msg);
+            return NULL;
+        }
+        if (type && strcmp(type, "refused") == 0)
+            return msg;
+        cJSON_Delete(msg);
+    }
+}
+
+void tc_open(tc *c, const sm_test_server *s, const char *principal, const char *password, const char *props_json)
+{
+    cJSON *refused = tc_try_open(c, s, principal, password, props_json);
+    if (refused) {
+        char *t = cJSON_PrintUnformatted(refused);
+        cJSON_Delete(refused);
+        fail_msg("open as '%s' refused: %s", principal ? principal : "", t);
+    }
+}
+
+void tc_close(tc *c)
+{
+    sm_ws_close(&c->ws);
+    cJSON_Delete(c->pending);
+    c->pending = NULL;
+}
+
+/* Reads one message from the socket (parsed), NULL on timeout/close. */
+static cJSON *read_one(tc *c, int timeout_ms)
+{
+    sm_ws_message m;
+    if (sm_ws_read_message(&c->ws, &m, timeout_ms) != SM_WS_OK)
+        return NULL;
+    cJSON *msg = cJSON_Parse(m.data);
+    if (!msg)
+        fail_msg("server sent invalid JSON: %.200s", m.data);
+    free(m.data);
+    return msg;
+}
+
+static bool type_is(const cJSON *msg, const char *type)
+{
+    const char *t = tc_str(msg, "type");
+    return !type || (t && strcmp(t, type) == 0);
+}
+
+cJSON *tc_next(tc *c, const char *type, int timeout_ms)
+{
+    cJSON *it;
+    cJSON_ArrayForEach(it, c->pending)
+    {
+        if (type_is(it, type))
+            return cJSON_DetachItemViaPointer(c->pending, it);
+    }
+    long long deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - mono_ms();
+        if (left < 0)
+            left = 0;
+        cJSON *msg = read_one(c, (int)left);
+        if (!msg)
+            return NULL;
+        if (type_is(msg, type))
+            return msg;
+        cJSON_AddItemToArray(c->pending, msg);
+    }
+}
+
+static cJSON *vrequest(tc *c, const char *fmt, va_list ap)
+{
+    char *body = NULL;
+    if (vasprintf(&body, fmt, ap) < 0)
+        fail_msg("out of memory");
+    cJSON *o = cJSON_Parse(body);
+    if (!o)
+        fail_msg("test bug: request is not JSON: %s", body);
+    free(body);
+    long long id = c->next_id++;
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    assert_int_equal(sm_ws_send_text(&c->ws, text), SM_WS_OK);
+    free(text);
+    long long deadline = mono_ms() + TC_TIMEOUT_MS;
+    for (;;) {
+        cJSON *it;
+        cJSON_ArrayForEach(it, c->pending)
+        {
+            if ((type_is(it, "reply") || type_is(it, "error")) && tc_int(it, "id") == id)
+                return cJSON_DetachItemViaPointer(c->pending, it);
+        }
+        long long left = deadline - mono_ms();
+        cJSON *msg = left > 0 ? read_one(c, (int)left) : NULL;
+        if (!msg)
+            fail_msg("no reply to request %lld (close code %d %s)", id, c->ws.close_code, c->ws.close_reason);
+        cJSON_AddItemToArray(c->pending, msg);
+    }
+}
+
+cJSON *tc_request(tc *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cJSON *r = vrequest(c, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+cJSON *tc_ok(tc *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cJSON *r = vrequest(c, fmt, ap);
+    va_end(ap);
+    if (!type_is(r, "reply")) {
+        char *t = cJSON_PrintUnformatted(r);
+        fail_msg("expected a reply, got %s", t);
+    }
+    return r;
+}
+
+cJSON *tc_err(tc *c, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cJSON *r = vrequest(c, fmt, ap);
+    va_end(ap);
+    if (!type_is(r, "error") || !tc_str(r, "code") || strcmp(tc_str(r, "code"), code) != 0) {
+        char *t = cJSON_PrintUnformatted(r);
+        fail_msg("expected error %s, got %s", code, t);
+    }
+    return r;
+}
+
+cJSON *tc_event(tc *c, long long listener, int timeout_ms)
+{
+    long long deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        cJSON *it;
+        cJSON_ArrayForEach(it, c->pending)
+        {
+            if (!type_is(it, "events") || tc_int(it, "listener") != listener)
+                continue;
+            cJSON *evs = cJSON_GetObjectItemCaseSensitive(it, "events");
+            cJSON *first = evs ? evs->child : NULL;
+            if (!first) {
+                cJSON_Delete(cJSON_DetachItemViaPointer(c->pending, it));
+                break;
+            }
+            cJSON *ev = cJSON_DetachItemViaPointer(evs, first);
+            if (!evs->child)
+                cJSON_Delete(cJSON_DetachItemViaPointer(c->pending, it));
+            return ev;
+        }
+        if (it)
+            continue; /* an empty batch was dropped: look again */
+        long long left = deadline - mono_ms();
+        cJSON *msg = left > 0 ? read_one(c, (int)left) : NULL;
+        if (!msg)
+            return NULL;
+        cJSON_AddItemToArray(c->pending, msg);
+    }
+}
+
+void tc_no_event(tc *c, long long listener, int ms)
+{
+    cJSON *ev = tc_event(c, listener, ms);
+    if (ev) {
+        char *t = cJSON_PrintUnformatted(ev);
+        fail_msg("unexpected event: %s", t);
+    }
+}
+
+cJSON *tc_snapshot(tc *c, long long listener, long long *count)
+{
+    cJSON *out = cJSON_CreateArray();
+    long long deadline = mono_ms() + 4 * TC_TIMEOUT_MS;
+    for (;;) {
+        /* Events of this listener that precede its snapshot_end, in arrival order. */
+        cJSON *it;
+        cJSON_ArrayForEach(it, c->pending)
+        {
+            if (type_is(it, "snapshot_end") && tc_int(it, "listener") == listener)
+                break;
+            if (type_is(it, "events") && tc_int(it, "listener") == listener)
+                break;
+        }
+        if (it && type_is(it, "snapshot_end")) {
+            *count = tc_int(it, "count");
+            cJSON_Delete(cJSON_DetachItemViaPointer(c->pending, it));
+            return out;
+        }
+        if (it) {
+            cJSON *evs = cJSON_DetachItemFromObjectCaseSensitive(it, "events");
+            cJSON_Delete(cJSON_DetachItemViaPointer(c->pending, it));
+            cJSON *ev;
+            while (evs && (ev = evs->child))
+                cJSON_AddItemToArray(out, cJSON_DetachItemViaPointer(evs, ev));
+            cJSON_Delete(evs);
+            continue;
+        }
+        long long left = deadline - mono_ms();
+        cJSON *msg = left > 0 ? read_one(c, (int)left) : NULL;
+        if (!msg)
+            fail_msg("no snapshot_end for listener %lld", listener);
+        cJSON_AddItemToArray(c->pending, msg);
+    }
+}
+
+int tc_wait_close(tc *c, char *reason, size_t cap, int timeout_ms)
+{
+    int rc = sm_ws_wait_closed(&c->ws, timeout_ms);
+    if (reason && cap)
+        snprintf(reason, cap, "%s", rc == SM_WS_CLOSED ? c->ws.close_reason : "");
+    if (rc == SM_WS_CLOSED)
+        return c->ws.close_code;
+    if (rc == SM_WS_EOF)
+        return 0;
+    return -1;
+}

@@ -1,0 +1,60 @@
+/* Helpers for the sessmond integration tests: a test client on top of wsraw with request/reply matching. */
+#ifndef SM_TESTS_SERVER_CLIENT_H
+#define SM_TESTS_SERVER_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "test_server.h"
+#include "wsraw.h"
+
+#define TC_TIMEOUT_MS 5000
+
+typedef struct tc {
+    sm_ws ws;
+    char session_id[64];
+    char token[64];
+    char principal[64];
+    long long next_id;
+    cJSON *pending;          /* messages read while waiting for something else */
+} tc;
+
+/* Connects and opens a session (principal NULL = anonymous). Fails the test on error. */
+void tc_open(tc *c, const sm_test_server *s, const char *principal, const char *password, const char *props_json);
+/* Like tc_open but returns the `refused` message (or NULL when opened) instead of failing. */
+cJSON *tc_try_open(tc *c, const sm_test_server *s, const char *principal, const char *password,
+                   const char *props_json);
+void tc_close(tc *c);
+
+/* Sends a request (JSON object text without "id"; the id is added) and returns the `reply` or
+ * `error` carrying that id; other messages are kept for tc_next. Fails the test on timeout. */
+cJSON *tc_request(tc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* tc_request, then asserts a reply (not an error) and returns it. */
+cJSON *tc_ok(tc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* tc_request, then asserts an error with that code and returns it. */
+cJSON *tc_err(tc *c, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Next message of a type (NULL = any) within timeout_ms, from the kept ones first; NULL on timeout
+ * or close. The caller deletes it. */
+cJSON *tc_next(tc *c, const char *type, int timeout_ms);
+/* Collects events of a listener until snapshot_end; returns the snapshot events as a cJSON array
+ * (caller deletes) and stores the snapshot_end count. */
+cJSON *tc_snapshot(tc *c, long long listener, long long *count);
+/* Next single event (events batches are split) of a listener within timeout; NULL on timeout. */
+cJSON *tc_event(tc *c, long long listener, int timeout_ms);
+/* Asserts that no event for listener arrives within ms. */
+void tc_no_event(tc *c, long long listener, int ms);
+
+/* Waits for the server to close the connection; returns the close code (0 = EOF without close,
+ * -1 = timeout) and copies the reason text. */
+int tc_wait_close(tc *c, char *reason, size_t cap, int timeout_ms);
+
+/* Convenience readers. */
+const char *tc_str(const cJSON *o, const char *key);
+long long tc_int(const cJSON *o, const char *key);
+/* String property of a nested object, e.g. tc_prop(reply, "properties", "$Country"). */
+const char *tc_prop(const cJSON *o, const char *obj, const char *key);
+
+#endif

@@ -1,0 +1,45 @@
+/* Test fixture: runs the real sessmond on a free loopback port with a given config, and cleans up. */
+#ifndef SM_TEST_SERVER_H
+#define SM_TEST_SERVER_H
+
+#include <sys/types.h>
+
+typedef struct sm_test_server {
+    pid_t pid;     /* 0 when not running */
+    int port;
+    char url[64];  /* ws://127.0.0.1:PORT */
+    char dir[256]; /* temp dir holding config.json, sessmond.log, port */
+} sm_test_server;
+
+/* Starts the real sessmond (SESSMOND_PATH) on a free 127.0.0.1 port with the given config JSON text
+ * (NULL = built-in demo defaults; the fixture fills in bind/port itself) and waits (<= 10 s) until
+ * it accepts connections. 0 or -1 (the server's log is printed to stderr on failure).
+ * sessmond gets PR_SET_PDEATHSIG, so a test process that dies never leaves it running. */
+int sm_test_server_start(sm_test_server *s, const char *config_json);
+/* SIGTERM, waits <= 10 s (then SIGKILL); returns the exit status (128 + signal when killed by a
+ * signal, -1 when not running). Removes the temp dir (kept when SESSMON_TEST_KEEP is set; the log
+ * is printed to stderr when the status is not 0). */
+int sm_test_server_stop(sm_test_server *s);
+/* SIGKILL now (simulates a crash); keeps dir for restart. */
+void sm_test_server_kill(sm_test_server *s);
+/* Starts again on the same port with the same config. 0 or -1. */
+int sm_test_server_restart(sm_test_server *s);
+
+/* Resident set size of the running server in KiB (VmRSS), -1 when unknown. */
+long sm_test_server_rss_kb(const sm_test_server *s);
+/* Path of the server's combined stdout/stderr log (inside dir). */
+const char *sm_test_server_log(const sm_test_server *s, char *buf, size_t buflen);
+
+/* The demo configuration (what `sessmond --print-config` prints without --config: principals
+ * admin/operator/viewer/client with passwords equal to their names, anonymous allowed) deep-merged
+ * with overrides_json: objects merge member by member, anything else replaces. For example
+ * sm_test_config("{\"limits\":{\"heartbeatIntervalMs\":200}}"). NULL = the demo itself.
+ * Returns malloc'd JSON text, or NULL (message on stderr). */
+char *sm_test_config(const char *overrides_json);
+
+/* Runs sessmond with extra arguments (NULL-terminated) and waits <= timeout_ms for it to exit;
+ * returns its exit status (or -1 on timeout, after killing it) and stores up to outcap-1 bytes of
+ * its combined stdout/stderr in out (may be NULL). stdin_text is fed to its stdin (may be NULL). */
+int sm_test_sessmond_run(const char *const *args, const char *stdin_text, char *out, size_t outcap, int timeout_ms);
+
+#endif

@@ -1,0 +1,789 @@
+/* Minimal blocking RFC 6455 WebSocket client over a plain TCP socket, able to send broken input on purpose. */
+#include "wsraw.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_DEFAULT_MAX_MESSAGE (64u * 1024u * 1024u)
+
+/* ---- SHA-1 (FIPS 180-4), only for checking Sec-WebSocket-Accept ---- */
+
+static uint32_t rotl32(uint32_t x, int n)
+{
+    return (x << n) | (x >> (32 - n));
+}
+
+static void sha1_block(uint32_t h[5], const unsigned char *p)
+{
+    uint32_t w[80];
+    for (int t = 0; t < 16; t++)
+        w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 | (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
+    for (int t = 16; t < 80; t++)
+        w[t] = rotl32(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (int t = 0; t < 80; t++) {
+        uint32_t f, k;
+        if (t < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999u;
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1u;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDCu;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6u;
+        }
+        uint32_t tmp = rotl32(a, 5) + f + e + k + w[t];
+        e = d;
+        d = c;
+        c = rotl32(b, 30);
+        b = a;
+        a = tmp;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+}
+
+static void sha1(const void *data, size_t len, unsigned char out[20])
+{
+    uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+    const unsigned char *p = data;
+    size_t left = len;
+    while (left >= 64) {
+        sha1_block(h, p);
+        p += 64;
+        left -= 64;
+    }
+    unsigned char tail[128] = {0};
+    memcpy(tail, p, left);
+    tail[left] = 0x80;
+    size_t tail_len = left + 1 + 8 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++)
+        tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
+    sha1_block(h, tail);
+    if (tail_len == 128)
+        sha1_block(h, tail + 64);
+    for (int i = 0; i < 5; i++) {
+        out[4 * i] = (unsigned char)(h[i] >> 24);
+        out[4 * i + 1] = (unsigned char)(h[i] >> 16);
+        out[4 * i + 2] = (unsigned char)(h[i] >> 8);
+        out[4 * i + 3] = (unsigned char)h[i];
+    }
+}
+
+static void base64(const unsigned char *in, size_t len, char *out)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? tbl[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+/* ---- helpers ---- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining_ms(int64_t deadline)
+{
+    int64_t r = deadline - now_ms();
+    return r < 0 ? 0 : (int)r;
+}
+
+static int fail(sm_ws *ws, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(sm_ws *ws, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ws->error, sizeof ws->error, fmt, ap);
+    va_end(ap);
+    return SM_WS_ERR;
+}
+
+static void fill_random(void *buf, size_t len)
+{
+    unsigned char *p = buf;
+    while (len) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n <= 0) {
+            for (size_t i = 0; i < len; i++)
+                p[i] = (unsigned char)rand();
+            return;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static int grow(unsigned char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 4096;
+    while (ncap < need)
+        ncap *= 2;
+    unsigned char *n = realloc(*buf, ncap + 1);
+    if (!n)
+        return -1;
+    *buf = n;
+    *cap = ncap;
+    return 0;
+}
+
+/* Reads whatever is available into ws->in, waiting at most until deadline. */
+static int fill_input(sm_ws *ws, int64_t deadline)
+{
+    if (ws->fd < 0)
+        return fail(ws, "not connected");
+    struct pollfd pfd = {.fd = ws->fd, .events = POLLIN};
+    int pr;
+    do {
+        pr = poll(&pfd, 1, remaining_ms(deadline));
+    } while (pr < 0 && errno == EINTR);
+    if (pr < 0)
+        return fail(ws, "poll: %s", strerror(errno));
+    if (pr == 0)
+        return SM_WS_TIMEOUT;
+    if (grow(&ws->in, &ws->in_cap, ws->in_len + 65536) != 0)
+        return fail(ws, "out of memory");
+    ssize_t n;
+    do {
+        n = recv(ws->fd, ws->in + ws->in_len, 65536, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == ECONNRESET)
+            return SM_WS_EOF;
+        return fail(ws, "recv: %s", strerror(errno));
+    }
+    if (n == 0)
+        return SM_WS_EOF;
+    ws->in_len += (size_t)n;
+    return SM_WS_OK;
+}
+
+static void consume_input(sm_ws *ws, size_t n)
+{
+    memmove(ws->in, ws->in + n, ws->in_len - n);
+    ws->in_len -= n;
+}
+
+static int send_all(sm_ws *ws, const void *data, size_t len)
+{
+    if (ws->fd < 0)
+        return fail(ws, "not connected");
+    const unsigned char *p = data;
+    while (len) {
+        ssize_t n = send(ws->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(ws, "send: %s", strerror(errno));
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return SM_WS_OK;
+}
+
+/* ---- connection ---- */
+
+static void ws_reset(sm_ws *ws)
+{
+    memset(ws, 0, sizeof *ws);
+    ws->fd = -1;
+    ws->msg_opcode = -1;
+    ws->max_message = WS_DEFAULT_MAX_MESSAGE;
+    ws->auto_heartbeat = true;
+    ws->auto_pong = true;
+}
+
+static int connect_with_timeout(sm_ws *ws, const sm_ws_opts *o, int64_t deadline)
+{
+    const char *host = o->host ? o->host : "127.0.0.1";
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    int family;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        family = AF_INET;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)o->port);
+        sl = sizeof *s4;
+    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        family = AF_INET6;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)o->port);
+        sl = sizeof *s6;
+    } else {
+        return fail(ws, "host must be a numeric address: %s", host);
+    }
+    ws->fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (ws->fd < 0)
+        return fail(ws, "socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(ws->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (o->rcvbuf > 0)
+        setsockopt(ws->fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf, sizeof o->rcvbuf);
+    if (o->source_addr) {
+        struct sockaddr_storage src;
+        memset(&src, 0, sizeof src);
+        socklen_t srcl;
+        if (family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&src;
+            a->sin_family = AF_INET;
+            if (inet_pton(AF_INET, o->source_addr, &a->sin_addr) != 1)
+                return fail(ws, "bad source address %s", o->source_addr);
+            srcl = sizeof *a;
+        } else {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&src;
+            a->sin6_family = AF_INET6;
+            if (inet_pton(AF_INET6, o->source_addr, &a->sin6_addr) != 1)
+                return fail(ws, "bad source address %s", o->source_addr);
+            srcl = sizeof *a;
+        }
+        if (bind(ws->fd, (struct sockaddr *)&src, srcl) != 0)
+            return fail(ws, "bind %s: %s", o->source_addr, strerror(errno));
+    }
+    if (connect(ws->fd, (struct sockaddr *)&ss, sl) != 0 && errno != EINPROGRESS)
+        return fail(ws, "connect %s:%d: %s", host, o->port, strerror(errno));
+    struct pollfd pfd = {.fd = ws->fd, .events = POLLOUT};
+    int pr;
+    do {
+        pr = poll(&pfd, 1, remaining_ms(deadline));
+    } while (pr < 0 && errno == EINTR);
+    if (pr <= 0)
+        return fail(ws, "connect %s:%d: timed out", host, o->port);
+    int soerr = 0;
+    socklen_t el = sizeof soerr;
+    getsockopt(ws->fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
+    if (soerr)
+        return fail(ws, "connect %s:%d: %s", host, o->port, strerror(soerr));
+    /* Back to blocking writes (with a cap, so a test never hangs on a full socket). */
+    int fl = fcntl(ws->fd, F_GETFL);
+    fcntl(ws->fd, F_SETFL, fl & ~O_NONBLOCK);
+    struct timeval tv = {.tv_sec = 10, .tv_usec = 0};
+    setsockopt(ws->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return SM_WS_OK;
+}
+
+static bool header_value_equals(const char *headers, const char *name, const char *want)
+{
+    size_t nl = strlen(name);
+    for (const char *line = strstr(headers, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
+        const char *l = line + 2;
+        if (strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
+            const char *v = l + nl + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            const char *end = strstr(v, "\r\n");
+            size_t vl = end ? (size_t)(end - v) : strlen(v);
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
+            return vl == strlen(want) && strncmp(v, want, vl) == 0;
+        }
+    }
+    return false;
+}
+
+int sm_ws_connect(sm_ws *ws, const sm_ws_opts *opts)
+{
+    ws_reset(ws);
+    int64_t deadline = now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : 5000);
+    int rc = connect_with_timeout(ws, opts, deadline);
+    if (rc != SM_WS_OK)
+        return rc;
+
+    unsigned char nonce[16];
+    fill_random(nonce, sizeof nonce);
+    char key[32];
+    base64(nonce, sizeof nonce, key);
+    const char *proto = opts->subprotocol ? opts->subprotocol : "sessmon.v1";
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+                     opts->host ? opts->host : "127.0.0.1", opts->port, key,
+                     proto[0] ? "Sec-WebSocket-Protocol: " : "", proto, proto[0] ? "\r\n" : "");
+    if ((rc = send_all(ws, req, (size_t)n)) != SM_WS_OK)
+        return rc;
+
+    /* Read the response head; bytes after it already belong to the frame stream. */
+    size_t head_len = 0;
+    for (;;) {
+        if (ws->in_len >= 4) {
+            ws->in[ws->in_len] = '\0';
+            char *end = strstr((char *)ws->in, "\r\n\r\n");
+            if (end) {
+                head_len = (size_t)(end - (char *)ws->in) + 4;
+                break;
+            }
+        }
+        if (ws->in_len > 16384)
+            return fail(ws, "handshake response too long");
+        rc = fill_input(ws, deadline);
+        if (rc == SM_WS_TIMEOUT)
+            return fail(ws, "handshake timed out");
+        if (rc == SM_WS_EOF)
+            return fail(ws, "connection closed during the handshake");
+        if (rc != SM_WS_OK)
+            return rc;
+    }
+    char *head = strndup((char *)ws->in, head_len);
+    if (!head)
+        return fail(ws, "out of memory");
+    consume_input(ws, head_len);
+    if (strncmp(head, "HTTP/1.1 101", 12) != 0) {
+        char first[80];
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(head, "\r\n"), head);
+        free(head);
+        return fail(ws, "handshake refused: %s", first);
+    }
+    char src[128];
+    snprintf(src, sizeof src, "%s%s", key, WS_GUID);
+    unsigned char digest[20];
+    sha1(src, strlen(src), digest);
+    char accept[40];
+    base64(digest, sizeof digest, accept);
+    bool ok = header_value_equals(head, "Sec-WebSocket-Accept", accept);
+    bool proto_ok = !proto[0] || header_value_equals(head, "Sec-WebSocket-Protocol", proto);
+    free(head);
+    if (!ok)
+        return fail(ws, "bad Sec-WebSocket-Accept");
+    if (!proto_ok)
+        return fail(ws, "server did not agree to subprotocol %s", proto);
+    return SM_WS_OK;
+}
+
+int sm_ws_connect_port(sm_ws *ws, int port)
+{
+    sm_ws_opts o = {.host = "127.0.0.1", .port = port};
+    return sm_ws_connect(ws, &o);
+}
+
+/* ---- sending ---- */
+
+int sm_ws_send_frame(sm_ws *ws, int opcode, bool fin, const void *data, size_t len)
+{
+    unsigned char hdr[14];
+    size_t h = 0;
+    hdr[h++] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
+    if (len < 126) {
+        hdr[h++] = (unsigned char)(0x80 | len);
+    } else if (len <= 0xffff) {
+        hdr[h++] = 0x80 | 126;
+        hdr[h++] = (unsigned char)(len >> 8);
+        hdr[h++] = (unsigned char)len;
+    } else {
+        hdr[h++] = 0x80 | 127;
+        for (int i = 7; i >= 0; i--)
+            hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    unsigned char mask[4];
+    fill_random(mask, 4);
+    memcpy(hdr + h, mask, 4);
+    h += 4;
+    unsigned char *frame = malloc(h + len);
+    if (!frame)
+        return fail(ws, "out of memory");
+    memcpy(frame, hdr, h);
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        frame[h + i] = p[i] ^ mask[i & 3];
+    int rc = send_all(ws, frame, h + len);
+    free(frame);
+    return rc;
+}
+
+int sm_ws_send_text(sm_ws *ws, const char *text)
+{
+    return sm_ws_send_frame(ws, SM_WS_OP_TEXT, true, text, strlen(text));
+}
+
+int sm_ws_send_textf(sm_ws *ws, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return fail(ws, "out of memory");
+    int rc = sm_ws_send_text(ws, s);
+    free(s);
+    return rc;
+}
+
+int sm_ws_send_close(sm_ws *ws, int code, const char *reason)
+{
+    unsigned char payload[125];
+    size_t len = 0;
+    if (code) {
+        payload[0] = (unsigned char)(code >> 8);
+        payload[1] = (unsigned char)code;
+        len = 2;
+        if (reason) {
+            size_t rl = strlen(reason);
+            if (rl > sizeof payload - 2)
+                rl = sizeof payload - 2;
+            memcpy(payload + 2, reason, rl);
+            len += rl;
+        }
+    }
+    return sm_ws_send_frame(ws, SM_WS_OP_CLOSE, true, payload, len);
+}
+
+int sm_ws_send_raw(sm_ws *ws, const void *bytes, size_t len)
+{
+    return send_all(ws, bytes, len);
+}
+
+/* ---- receiving ---- */
+
+/* Parses one frame from ws->in if complete: 1 = frame parsed, 0 = need more, -1 = invalid. */
+static int parse_frame(sm_ws *ws, int *opcode, bool *fin, unsigned char **data, size_t *len)
+{
+    if (ws->in_len < 2)
+        return 0;
+    const unsigned char *p = ws->in;
+    size_t h = 2;
+    uint64_t plen = p[1] & 0x7f;
+    bool masked = p[1] & 0x80;
+    if (plen == 126) {
+        if (ws->in_len < 4)
+            return 0;
+        plen = (uint64_t)p[2] << 8 | p[3];
+        h = 4;
+    } else if (plen == 127) {
+        if (ws->in_len < 10)
+            return 0;
+        plen = 0;
+        for (int i = 0; i < 8; i++)
+            plen = plen << 8 | p[2 + i];
+        h = 10;
+    }
+    if (plen > ws->max_message) {
+        fail(ws, "frame of %llu bytes exceeds the limit", (unsigned long long)plen);
+        return -1;
+    }
+    unsigned char mask[4] = {0};
+    if (masked) {
+        if (ws->in_len < h + 4)
+            return 0;
+        memcpy(mask, p + h, 4);
+        h += 4;
+    }
+    if (ws->in_len < h + plen)
+        return 0;
+    unsigned char *out = malloc((size_t)plen + 1);
+    if (!out) {
+        fail(ws, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < plen; i++)
+        out[i] = p[h + i] ^ mask[i & 3];
+    out[plen] = '\0';
+    *opcode = p[0] & 0x0f;
+    *fin = p[0] & 0x80;
+    *data = out;
+    *len = (size_t)plen;
+    consume_input(ws, h + (size_t)plen);
+    return 1;
+}
+
+int sm_ws_read_frame(sm_ws *ws, int *opcode, bool *fin, unsigned char **data, size_t *len, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int r = parse_frame(ws, opcode, fin, data, len);
+        if (r == 1)
+            return SM_WS_OK;
+        if (r < 0)
+            return SM_WS_ERR;
+        int rc = fill_input(ws, deadline);
+        if (rc != SM_WS_OK)
+            return rc;
+    }
+}
+
+static char *json_type_of(const char *text, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (!root)
+        return NULL;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "type");
+    char *type = cJSON_IsString(t) ? strdup(t->valuestring) : NULL;
+    cJSON_Delete(root);
+    return type;
+}
+
+/* Answers a heartbeat message; returns true when text was one. */
+static bool handle_heartbeat(sm_ws *ws, const char *text, size_t len)
+{
+    if (!memmem(text, len, "heartbeat", 9))
+        return false;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (!root)
+        return false;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "type");
+    bool is_hb = cJSON_IsString(t) && strcmp(t->valuestring, "heartbeat") == 0;
+    if (is_hb) {
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(root, "seq");
+        ws->heartbeats_seen++;
+        sm_ws_send_textf(ws, "{\"type\":\"heartbeat_ack\",\"seq\":%lld}",
+                         cJSON_IsNumber(seq) ? (long long)seq->valuedouble : 0LL);
+    }
+    cJSON_Delete(root);
+    return is_hb;
+}
+
+int sm_ws_read_message(sm_ws *ws, sm_ws_message *m, int timeout_ms)
+{
+    memset(m, 0, sizeof *m);
+    if (ws->close_received)
+        return SM_WS_CLOSED;
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int opcode;
+        bool fin;
+        unsigned char *data;
+        size_t len;
+        int rc = sm_ws_read_frame(ws, &opcode, &fin, &data, &len, remaining_ms(deadline));
+        if (rc != SM_WS_OK)
+            return rc;
+        switch (opcode) {
+        case SM_WS_OP_PING:
+            if (ws->auto_pong)
+                sm_ws_send_frame(ws, SM_WS_OP_PONG, true, data, len);
+            free(data);
+            continue;
+        case SM_WS_OP_PONG:
+            free(data);
+            continue;
+        case SM_WS_OP_CLOSE:
+            ws->close_received = true;
+            ws->close_code = 1005;
+            ws->close_reason[0] = '\0';
+            if (len >= 2) {
+                ws->close_code = data[0] << 8 | data[1];
+                size_t rl = len - 2 < sizeof ws->close_reason - 1 ? len - 2 : sizeof ws->close_reason - 1;
+                memcpy(ws->close_reason, data + 2, rl);
+                ws->close_reason[rl] = '\0';
+            }
+            free(data);
+            /* Echo the close as RFC 6455 § 5.5.1 asks. */
+            sm_ws_send_close(ws, ws->close_code == 1005 ? 0 : ws->close_code, NULL);
+            return SM_WS_CLOSED;
+        case SM_WS_OP_TEXT:
+        case SM_WS_OP_BINARY:
+            if (ws->msg_opcode >= 0) {
+                free(data);
+                return fail(ws, "new data frame inside a fragmented message");
+            }
+            ws->msg_opcode = opcode;
+            ws->msg_len = 0;
+            break;
+        case SM_WS_OP_CONTINUATION:
+            if (ws->msg_opcode < 0) {
+                free(data);
+                return fail(ws, "continuation frame without a message");
+            }
+            break;
+        default:
+            free(data);
+            return fail(ws, "unknown opcode %d", opcode);
+        }
+        if (ws->msg_len + len > ws->max_message) {
+            free(data);
+            return fail(ws, "message exceeds %zu bytes", ws->max_message);
+        }
+        if (grow(&ws->msg, &ws->msg_cap, ws->msg_len + len) != 0) {
+            free(data);
+            return fail(ws, "out of memory");
+        }
+        memcpy(ws->msg + ws->msg_len, data, len);
+        ws->msg_len += len;
+        free(data);
+        if (!fin)
+            continue;
+        int op = ws->msg_opcode;
+        ws->msg_opcode = -1;
+        if (op == SM_WS_OP_TEXT && ws->auto_heartbeat && handle_heartbeat(ws, (char *)ws->msg, ws->msg_len))
+            continue;
+        m->opcode = op;
+        m->len = ws->msg_len;
+        m->data = malloc(ws->msg_len + 1);
+        if (!m->data)
+            return fail(ws, "out of memory");
+        memcpy(m->data, ws->msg, ws->msg_len);
+        m->data[ws->msg_len] = '\0';
+        return SM_WS_OK;
+    }
+}
+
+char *sm_ws_recv_type(sm_ws *ws, const char *type, int timeout_ms, int *rc_out)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        sm_ws_message m;
+        int rc = sm_ws_read_message(ws, &m, remaining_ms(deadline));
+        if (rc != SM_WS_OK) {
+            if (rc_out)
+                *rc_out = rc;
+            return NULL;
+        }
+        char *t = json_type_of(m.data, m.len);
+        bool match = t && strcmp(t, type) == 0;
+        free(t);
+        if (match) {
+            if (rc_out)
+                *rc_out = SM_WS_OK;
+            return m.data;
+        }
+        free(m.data);
+    }
+}
+
+int sm_ws_wait_closed(sm_ws *ws, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        sm_ws_message m;
+        int rc = sm_ws_read_message(ws, &m, remaining_ms(deadline));
+        if (rc != SM_WS_OK)
+            return rc;
+        free(m.data);
+    }
+}
+
+void sm_ws_abort(sm_ws *ws, bool reset)
+{
+    if (ws->fd < 0)
+        return;
+    if (reset) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(ws->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    close(ws->fd);
+    ws->fd = -1;
+}
+
+void sm_ws_close(sm_ws *ws)
+{
+    if (ws->fd >= 0)
+        close(ws->fd);
+    ws->fd = -1;
+    free(ws->in);
+    free(ws->msg);
+    ws->in = ws->msg = NULL;
+    ws->in_len = ws->in_cap = ws->msg_len = ws->msg_cap = 0;
+}
+
+/* ---- sessmon conveniences ---- */
+
+char *sm_ws_open_session(sm_ws *ws, const char *principal, const char *password, const char *properties_json,
+                         int timeout_ms)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "type", "open");
+    cJSON_AddStringToObject(o, "principal", principal ? principal : "");
+    if (password)
+        cJSON_AddStringToObject(o, "password", password);
+    if (properties_json) {
+        cJSON *props = cJSON_Parse(properties_json);
+        if (!props) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        cJSON_AddItemToObject(o, "properties", props);
+    }
+    cJSON_AddStringToObject(o, "clientType", "C");
+    cJSON_AddStringToObject(o, "environment", "C_test_wsraw");
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text)
+        return NULL;
+    int rc = sm_ws_send_text(ws, text);
+    free(text);
+    if (rc != SM_WS_OK)
+        return NULL;
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        sm_ws_message m;
+        if (sm_ws_read_message(ws, &m, remaining_ms(deadline)) != SM_WS_OK)
+            return NULL;
+        char *t = json_type_of(m.data, m.len);
+        bool opened = t && strcmp(t, "opened") == 0;
+        bool refused = t && strcmp(t, "refused") == 0;
+        free(t);
+        if (opened)
+            return m.data;
+        if (refused) {
+            snprintf(ws->error, sizeof ws->error, "refused: %.140s", m.data);
+            free(m.data);
+            return NULL;
+        }
+        free(m.data);
+    }
+}
+
+char *sm_test_json_string(const char *json, const char *key)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!root)
+        return NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    char *s = cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+    cJSON_Delete(root);
+    return s;
+}
+
+long long sm_test_json_int(const char *json, const char *key)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!root)
+        return -1;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    long long r = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+    cJSON_Delete(root);
+    return r;
+}
