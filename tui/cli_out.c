@@ -1,0 +1,214 @@
+/* Output of the sessmon subcommands: terminal-safe escaping, aligned tables and NDJSON values. */
+#include "tui/cli_out.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "core/buf.h"
+#include "core/props.h"
+#include "core/utf8.h"
+
+/* Code points that can reorder or break lines of what a terminal shows: escaped even though
+ * they are printable. */
+static bool is_spoofing(uint32_t cp)
+{
+    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x200E || cp == 0x200F || cp == 0x061C;
+}
+
+char *sm_cli_escape(const char *s)
+{
+    sm_buf b;
+    sm_buf_init(&b, 0, 0);
+    if (!s)
+        s = "";
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\\') {
+            sm_buf_puts(&b, "\\\\");
+            i++;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            sm_buf_printf(&b, "\\x%02X", ch);
+            i++;
+        } else if (ch < 0x80) {
+            sm_buf_putc(&b, (char)ch);
+            i++;
+        } else {
+            uint32_t cp;
+            size_t n = sm_utf8_decode(s + i, len - i, &cp);
+            if (n == 0) {
+                sm_buf_printf(&b, "\\x%02X", ch);
+                i++;
+            } else if ((cp >= 0x80 && cp <= 0x9f) || is_spoofing(cp)) {
+                sm_buf_printf(&b, "\\u%04X", (unsigned)cp);
+                i += n;
+            } else {
+                sm_buf_append(&b, s + i, n);
+                i += n;
+            }
+        }
+    }
+    if (b.overflow) {
+        sm_buf_free(&b);
+        return NULL;
+    }
+    sm_buf_putc(&b, '\0');
+    return sm_buf_steal(&b);
+}
+
+size_t sm_cli_width(const char *escaped)
+{
+    size_t width = 0, len = strlen(escaped);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = sm_utf8_decode(escaped + i, len - i, &cp);
+        if (n == 0) {
+            width++;
+            i++;
+            continue;
+        }
+        int w = wcwidth((wchar_t)cp);
+        width += w < 0 ? 1 : (size_t)w;
+        i += n;
+    }
+    return width;
+}
+
+void sm_cli_json_string(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            fputc('\\', f);
+            fputc(ch, f);
+            i++;
+        } else if (ch == '\n') {
+            fputs("\\n", f);
+            i++;
+        } else if (ch == '\t') {
+            fputs("\\t", f);
+            i++;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            fprintf(f, "\\u%04x", ch);
+            i++;
+        } else if (ch < 0x80) {
+            fputc(ch, f);
+            i++;
+        } else {
+            uint32_t cp;
+            size_t n = sm_utf8_decode(s + i, len - i, &cp);
+            if (n == 0) {
+                fputs("\\ufffd", f); /* never emit invalid UTF-8 into JSON */
+                i++;
+            } else if ((cp >= 0x80 && cp <= 0x9f) || is_spoofing(cp)) {
+                fprintf(f, "\\u%04x", (unsigned)cp);
+                i += n;
+            } else {
+                fwrite(s + i, 1, n, f);
+                i += n;
+            }
+        }
+    }
+    fputc('"', f);
+}
+
+void sm_cli_json_props(FILE *f, const sm_property *props, size_t n)
+{
+    fputc('{', f);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc(',', f);
+        sm_cli_json_string(f, props[i].key);
+        fputc(':', f);
+        sm_cli_json_string(f, props[i].value);
+    }
+    fputc('}', f);
+}
+
+static size_t fixed_rank(const char *key)
+{
+    for (size_t i = 0; i < sm_fixed_property_count; i++)
+        if (strcmp(sm_fixed_property_names[i], key) == 0)
+            return i;
+    return sm_fixed_property_count;
+}
+
+int sm_cli_key_cmp(const void *a, const void *b)
+{
+    const char *ka = *(const char *const *)a, *kb = *(const char *const *)b;
+    bool fa = ka[0] == '$', fb = kb[0] == '$';
+    if (fa != fb)
+        return fa ? -1 : 1;
+    if (fa) {
+        size_t ra = fixed_rank(ka), rb = fixed_rank(kb);
+        if (ra != rb)
+            return ra < rb ? -1 : 1;
+    }
+    return strcmp(ka, kb);
+}
+
+int sm_cli_table_init(sm_cli_table *t, size_t cols)
+{
+    memset(t, 0, sizeof *t);
+    t->cols = cols;
+    t->widths = calloc(cols ? cols : 1, sizeof *t->widths);
+    return t->widths ? 0 : -1;
+}
+
+int sm_cli_table_add(sm_cli_table *t, const char *const *cells)
+{
+    if (t->rows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        char **bigger = realloc(t->cells, cap * t->cols * sizeof *bigger);
+        if (!bigger)
+            return -1;
+        t->cells = bigger;
+        t->cap = cap;
+    }
+    char **row = t->cells + t->rows * t->cols;
+    for (size_t c = 0; c < t->cols; c++) {
+        row[c] = sm_cli_escape(cells[c] ? cells[c] : "-");
+        if (!row[c]) {
+            for (size_t k = 0; k < c; k++)
+                free(row[k]);
+            return -1;
+        }
+        size_t w = sm_cli_width(row[c]);
+        if (w > t->widths[c])
+            t->widths[c] = w;
+    }
+    t->rows++;
+    return 0;
+}
+
+void sm_cli_table_print(const sm_cli_table *t, FILE *f)
+{
+    for (size_t r = 0; r < t->rows; r++) {
+        char **row = t->cells + r * t->cols;
+        for (size_t c = 0; c < t->cols; c++) {
+            fputs(row[c], f);
+            if (c + 1 < t->cols)
+                for (size_t pad = sm_cli_width(row[c]); pad < t->widths[c] + 2; pad++)
+                    fputc(' ', f);
+        }
+        fputc('\n', f);
+    }
+}
+
+void sm_cli_table_free(sm_cli_table *t)
+{
+    for (size_t i = 0; i < t->rows * t->cols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    free(t->widths);
+    memset(t, 0, sizeof *t);
+}
