@@ -127,6 +127,9 @@ static int spawn(sm_test_server *s, int port)
     argv[n++] = portarg;
     argv[n++] = "--port-file";
     argv[n++] = portfile;
+    const char *verbose = getenv("SESSMON_TEST_VERBOSE");
+    if (verbose && *verbose)
+        argv[n++] = "--verbose";
     argv[n] = NULL;
 
     int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

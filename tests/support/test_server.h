@@ -14,7 +14,8 @@ typedef struct sm_test_server {
 /* Starts the real sessmond (SESSMOND_PATH) on a free 127.0.0.1 port with the given config JSON text
  * (NULL = built-in demo defaults; the fixture fills in bind/port itself) and waits (<= 10 s) until
  * it accepts connections. 0 or -1 (the server's log is printed to stderr on failure).
- * sessmond gets PR_SET_PDEATHSIG, so a test process that dies never leaves it running. */
+ * sessmond gets PR_SET_PDEATHSIG, so a test process that dies never leaves it running.
+ * Environment: SESSMON_TEST_VERBOSE=1 runs it with --verbose; SESSMON_TEST_KEEP=1 keeps dir. */
 int sm_test_server_start(sm_test_server *s, const char *config_json);
 /* SIGTERM, waits <= 10 s (then SIGKILL); returns the exit status (128 + signal when killed by a
  * signal, -1 when not running). Removes the temp dir (kept when SESSMON_TEST_KEEP is set; the log
