@@ -24,7 +24,8 @@ void th_props_text(const sm_property *p, size_t n, char *out, size_t cap)
     sm_property *copy = calloc(n ? n : 1, sizeof *copy);
     if (!copy)
         return;
-    memcpy(copy, p, n * sizeof *copy);
+    if (n)
+        memcpy(copy, p, n * sizeof *copy);
     qsort(copy, n, sizeof *copy, prop_cmp);
     size_t len = 0;
     for (size_t i = 0; i < n && len < cap; i++)
