@@ -1,6 +1,8 @@
 /* Untrusted text for the terminal: escaping, display width, and fitting into N columns. */
 #include "tui/text.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -210,6 +212,34 @@ size_t sm_text_escape(const char *s, size_t len, char *out, size_t outcap)
     }
     out[o] = '\0';
     return o;
+}
+
+size_t sm_text_printf(char *out, size_t cap, const char *fmt, ...)
+{
+    if (!out || cap == 0)
+        return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    size_t len = (size_t)n < cap ? (size_t)n : cap - 1;
+    if ((size_t)n >= cap) { /* cut back to the start of a character that fits whole */
+        size_t i = len;
+        while (i > 0 && ((unsigned char)out[i - 1] & 0xC0) == 0x80)
+            i--;
+        if (i > 0 && (unsigned char)out[i - 1] >= 0xC0) {
+            unsigned char lead = (unsigned char)out[i - 1];
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            if (len - (i - 1) < need)
+                len = i - 1;
+        }
+        out[len] = '\0';
+    }
+    return len;
 }
 
 static unsigned char ascii_lower(unsigned char c)

@@ -39,6 +39,9 @@ int sm_text_fit(const char *s, size_t len, int cols, bool pad, wchar_t *out, siz
  * splitting a character when out is too small. Returns the bytes written (without the NUL). */
 size_t sm_text_escape(const char *s, size_t len, char *out, size_t outcap);
 
+/* snprintf that never splits a UTF-8 character when it truncates. Returns the bytes written. */
+size_t sm_text_printf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Encodes one code point as UTF-8 into out (4 bytes room); returns its length (1..4). */
 size_t sm_text_utf8_encode(uint32_t cp, char *out);
 

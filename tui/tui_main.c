@@ -1,12 +1,452 @@
-/* Placeholder for the interactive monitor until the TUI lands (replaced by the real tui_main.c). */
+/* sessmon's interactive monitor: command line, terminal set-up, and the single poll loop over
+ * the keyboard, a signal self-pipe, the client's sockets and timers (one paint per pass, capped). */
+#include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "core/filter.h"
 #include "tui/app.h"
+#include "tui/conn.h"
+#include "tui/text.h"
+#include "tui/theme.h"
+#include "tui/ui.h"
+
+#define DEFAULT_URL "ws://127.0.0.1:9595"
+#define FRAME_MS 33 /* about 30 frames per second at most */
+#define MAX_FDS 64
+#define KEYS_PER_PASS 4096
+#define PASSWORD_MAX 1024
+
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (signal_pipe[1] >= 0) {
+        ssize_t r = write(signal_pipe[1], &b, 1);
+        (void)r; /* a full pipe already holds a wake-up */
+    }
+    errno = saved;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: sessmon [--url URL] [--principal P] [--read-only] [--theme NAME|PATH] [--filter F]\n"
+          "               [--no-mouse] [--ca-file PEM] [--list-themes]\n"
+          "       sessmon list|get|set|watch|close ...   (script subcommands; sessmon list --help)\n"
+          "\n"
+          "The interactive session monitor (keys: press ? inside; docs/tui.md).\n"
+          "  --url URL        server (default $SESSMON_URL or " DEFAULT_URL ")\n"
+          "  --principal P    log in as P (default $SESSMON_PRINCIPAL, else anonymous); the password\n"
+          "                   comes from $SESSMON_PASSWORD or a prompt, never the command line\n"
+          "  --read-only      refuse every change (also automatic without modify_session)\n"
+          "  --theme T        a theme name or a .theme file (default 'default'; 'mono' when NO_COLOR is set)\n"
+          "  --filter F       start with this view filter (the session filter language)\n"
+          "  --no-mouse       leave the mouse to the terminal\n"
+          "  --list-themes    print the themes found and where sessmon looks for them\n",
+          f);
+}
+
+/* Reads the password from /dev/tty with echo off, before curses owns the terminal. */
+static int prompt_password(const char *principal, char *out, size_t cap)
+{
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct termios saved, quiet;
+    if (tcgetattr(fd, &saved) != 0) {
+        close(fd);
+        return -1;
+    }
+    char safe[256];
+    sm_text_escape(principal, strlen(principal), safe, sizeof safe);
+    dprintf(fd, "Password for %s: ", safe);
+    quiet = saved;
+    quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+    size_t n = 0;
+    for (;;) {
+        char ch;
+        ssize_t r = read(fd, &ch, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || ch == '\n' || ch == '\r')
+            break;
+        if (n + 1 < cap)
+            out[n++] = ch;
+    }
+    out[n] = '\0';
+    tcsetattr(fd, TCSAFLUSH, &saved);
+    dprintf(fd, "\n");
+    close(fd);
+    return 0;
+}
+
+static int list_themes(void)
+{
+    char dirs[8][1024];
+    size_t nd = sm_theme_dirs(dirs, 8);
+    printf("Theme directories (first match wins):\n");
+    for (size_t i = 0; i < nd; i++)
+        printf("  %s\n", dirs[i]);
+    char names[SM_UI_MAX_THEMES][SM_THEME_NAME_MAX];
+    size_t n = sm_theme_list(names, SM_UI_MAX_THEMES);
+    printf("Themes:\n");
+    for (size_t i = 0; i < n; i++) {
+        sm_theme t;
+        sm_error err;
+        sm_error_clear(&err);
+        char path[1024] = "";
+        char line[400];
+        if (sm_theme_resolve(names[i], &t, path, sizeof path, &err) == SM_OK)
+            sm_text_printf(line, sizeof line, "  %-16s %s  [%s]", names[i], t.description, path);
+        else
+            sm_text_printf(line, sizeof line, "  %-16s ERROR: %s", names[i], err.message);
+        char esc[600];
+        sm_text_escape(line, strlen(line), esc, sizeof esc);
+        printf("%s\n", esc);
+    }
+    return SM_EXIT_OK;
+}
+
+typedef struct options {
+    const char *url, *principal, *theme, *filter, *ca_file;
+    bool read_only, no_mouse;
+} options;
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    enum { OPT_URL = 256, OPT_PRINCIPAL, OPT_READ_ONLY, OPT_THEME, OPT_FILTER, OPT_NO_MOUSE, OPT_CA, OPT_LIST, OPT_HELP,
+           OPT_PASSWORD };
+    static const struct option longopts[] = {
+        {"url", required_argument, NULL, OPT_URL},
+        {"principal", required_argument, NULL, OPT_PRINCIPAL},
+        {"read-only", no_argument, NULL, OPT_READ_ONLY},
+        {"theme", required_argument, NULL, OPT_THEME},
+        {"filter", required_argument, NULL, OPT_FILTER},
+        {"no-mouse", no_argument, NULL, OPT_NO_MOUSE},
+        {"ca-file", required_argument, NULL, OPT_CA},
+        {"list-themes", no_argument, NULL, OPT_LIST},
+        {"password", required_argument, NULL, OPT_PASSWORD},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    o->url = getenv("SESSMON_URL") ? getenv("SESSMON_URL") : DEFAULT_URL;
+    o->principal = getenv("SESSMON_PRINCIPAL") ? getenv("SESSMON_PRINCIPAL") : "";
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_URL: o->url = optarg; break;
+        case OPT_PRINCIPAL: o->principal = optarg; break;
+        case OPT_READ_ONLY: o->read_only = true; break;
+        case OPT_THEME: o->theme = optarg; break;
+        case OPT_FILTER: o->filter = optarg; break;
+        case OPT_NO_MOUSE: o->no_mouse = true; break;
+        case OPT_CA: o->ca_file = optarg; break;
+        case OPT_LIST: return -2;
+        case OPT_PASSWORD:
+            fprintf(stderr, "sessmon: passwords are never taken from the command line; set SESSMON_PASSWORD or type "
+                            "it at the prompt\n");
+            return SM_EXIT_USAGE;
+        case 'h':
+        case OPT_HELP: usage(stdout); return -1;
+        default: {
+            char esc[128];
+            const char *bad = argv[optind - 1] ? argv[optind - 1] : "?";
+            sm_text_escape(bad, strlen(bad), esc, sizeof esc);
+            fprintf(stderr, "sessmon: unknown or incomplete option '%s'\n", esc);
+            usage(stderr);
+            return SM_EXIT_USAGE;
+        }
+        }
+    }
+    if (optind < argc) {
+        char esc[128];
+        sm_text_escape(argv[optind], strlen(argv[optind]), esc, sizeof esc);
+        fprintf(stderr, "sessmon: unexpected argument '%s' (subcommands: list, get, set, watch, close)\n", esc);
+        return SM_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* While curses owns the terminal, anything written to stderr lands in a temp file, shown after. */
+static int stderr_saved = -1;
+static FILE *stderr_capture;
+
+static void capture_stderr(void)
+{
+    fflush(stderr);
+    stderr_capture = tmpfile();
+    if (!stderr_capture)
+        return;
+    stderr_saved = dup(STDERR_FILENO);
+    if (stderr_saved < 0 || dup2(fileno(stderr_capture), STDERR_FILENO) < 0) {
+        fclose(stderr_capture);
+        stderr_capture = NULL;
+    }
+}
+
+static void release_stderr(void)
+{
+    if (!stderr_capture)
+        return;
+    fflush(stderr);
+    dup2(stderr_saved, STDERR_FILENO);
+    close(stderr_saved);
+    stderr_saved = -1;
+    rewind(stderr_capture);
+    char buf[4096];
+    char esc[4096 * 3 + 1];
+    size_t n, total = 0;
+    while ((n = fread(buf, 1, sizeof buf, stderr_capture)) > 0 && total < 65536) {
+        total += n;
+        /* keep newlines, escape everything else that could steer the terminal */
+        size_t start = 0;
+        for (size_t i = 0; i <= n; i++) {
+            if (i == n || buf[i] == '\n') {
+                sm_text_escape(buf + start, i - start, esc, sizeof esc);
+                fputs(esc, stderr);
+                if (i < n)
+                    fputc('\n', stderr);
+                start = i + 1;
+            }
+        }
+    }
+    fclose(stderr_capture);
+    stderr_capture = NULL;
+}
+
+static void install_signals(void)
+{
+    if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+        signal_pipe[0] = signal_pipe[1] = -1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGWINCH, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void apply_window_size(sm_ui *ui)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    sm_ui_resized(ui);
+}
 
 int sm_tui_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "sessmon: the interactive monitor is not implemented yet\n");
-    return SM_EXIT_FAILURE;
+    options o = {0};
+    int rc = parse_options(argc, argv, &o);
+    if (rc == -1)
+        return SM_EXIT_OK;
+    if (rc == -2)
+        return list_themes();
+    if (rc != 0)
+        return rc;
+
+    /* everything that can fail is checked before curses takes the screen */
+    sm_theme theme;
+    sm_error err;
+    sm_error_clear(&err);
+    const char *no_color = getenv("NO_COLOR");
+    bool allow_color = !(no_color && *no_color) || o.theme;
+    const char *theme_name = o.theme ? o.theme : (allow_color ? "default" : "mono");
+    if (sm_theme_resolve(theme_name, &theme, NULL, 0, &err) != SM_OK) {
+        char esc[400];
+        sm_text_escape(err.message, strlen(err.message), esc, sizeof esc);
+        fprintf(stderr, "sessmon: %s\n", esc);
+        return SM_EXIT_USAGE;
+    }
+    if (o.filter && *o.filter) {
+        sm_filter *f = NULL;
+        if (sm_filter_parse(o.filter, strlen(o.filter), &f, &err) != SM_OK) {
+            char esc[400];
+            sm_text_escape(err.message, strlen(err.message), esc, sizeof esc);
+            fprintf(stderr, "sessmon: --filter: %s\n", esc);
+            return SM_EXIT_INVALID_FILTER;
+        }
+        sm_filter_free(f);
+    }
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "sessmon: the monitor needs a terminal; scripts can use 'sessmon list' or 'sessmon watch'\n");
+        return SM_EXIT_USAGE;
+    }
+    char password[PASSWORD_MAX] = "";
+    if (o.principal[0]) {
+        const char *env = getenv("SESSMON_PASSWORD");
+        if (env) {
+            if (strlen(env) >= sizeof password) {
+                fprintf(stderr, "sessmon: SESSMON_PASSWORD is too long\n");
+                return SM_EXIT_USAGE;
+            }
+            memcpy(password, env, strlen(env) + 1);
+        } else if (prompt_password(o.principal, password, sizeof password) != 0) {
+            fprintf(stderr, "sessmon: no terminal to ask for the password: set SESSMON_PASSWORD\n");
+            return SM_EXIT_USAGE;
+        }
+    }
+
+    sm_ui_options uo = {o.url, o.principal, o.read_only, o.filter, &theme, allow_color, !o.no_mouse};
+    sm_ui *ui = sm_ui_new(&uo, NULL);
+    if (!ui) {
+        fprintf(stderr, "sessmon: out of memory\n");
+        return SM_EXIT_FAILURE;
+    }
+    sm_ui_set_time(ui, mono_ms(), wall_ms());
+    char cerr[300] = "";
+    sm_conn_options co = {o.url, o.principal, password, o.ca_file};
+    sm_conn *conn = sm_conn_new(ui, &co, cerr, sizeof cerr);
+    memset(password, 0, sizeof password);
+    if (!conn) {
+        char esc[400];
+        sm_text_escape(cerr, strlen(cerr), esc, sizeof esc);
+        fprintf(stderr, "sessmon: %s\n", esc);
+        sm_ui_free(ui);
+        return SM_EXIT_USAGE;
+    }
+
+    install_signals(); /* before newterm, so ncurses leaves SIGWINCH to us */
+    capture_stderr();
+    if (!getenv("ESCDELAY"))
+        set_escdelay(25);
+    SCREEN *screen = newterm(NULL, stdout, stdin);
+    if (!screen) {
+        release_stderr();
+        fprintf(stderr, "sessmon: cannot use this terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
+        sm_conn_free(conn);
+        sm_ui_free(ui);
+        return SM_EXIT_FAILURE;
+    }
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    curs_set(0);
+    if (!o.no_mouse) {
+        mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+                      | BUTTON5_PRESSED
+#endif
+                  ,
+                  NULL);
+        mouseinterval(0);
+    }
+    sm_ui_apply_theme(ui);
+
+    uint64_t last_paint = 0;
+    int exit_code = SM_EXIT_OK;
+    char fatal[400] = "";
+    bool stop = false;
+    while (!ui->quit && !stop) {
+        uint64_t now = mono_ms();
+        sm_ui_set_time(ui, now, wall_ms());
+        int64_t t = sm_ui_tick(ui);
+        int64_t timeout = t;
+        int ct = sm_conn_timeout_ms(conn, now);
+        if (ct >= 0 && (timeout < 0 || ct < timeout))
+            timeout = ct;
+        if (ui->dirty) {
+            int64_t wait = (int64_t)(last_paint + FRAME_MS) - (int64_t)now;
+            if (wait < 0)
+                wait = 0;
+            if (timeout < 0 || wait < timeout)
+                timeout = wait;
+        }
+        if (timeout > 1000 || timeout < 0)
+            timeout = 1000; /* the header clock and rates stay fresh */
+
+        struct pollfd fds[MAX_FDS];
+        fds[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+        fds[1] = (struct pollfd){signal_pipe[0], POLLIN, 0};
+        int nfds = 2 + sm_conn_pollfds(conn, fds + 2, MAX_FDS - 2);
+        int pr = poll(fds, (nfds_t)nfds, (int)timeout);
+        if (pr < 0 && errno != EINTR)
+            break;
+
+        if (pr > 0 && (fds[1].revents & POLLIN)) {
+            unsigned char sigs[64];
+            ssize_t n;
+            while ((n = read(signal_pipe[0], sigs, sizeof sigs)) > 0) {
+                for (ssize_t i = 0; i < n; i++) {
+                    if (sigs[i] == SIGWINCH)
+                        apply_window_size(ui);
+                    else
+                        stop = true;
+                }
+            }
+        }
+        if (pr > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(fds[0].revents & POLLIN))
+            stop = true; /* the terminal went away */
+        if (pr > 0 && (fds[0].revents & POLLIN)) {
+            /* drain everything ncurses has: bytes left in its buffer would not wake poll again */
+            for (int k = 0; k < KEYS_PER_PASS && !ui->quit; k++) {
+                wint_t ch;
+                int r = wget_wch(stdscr, &ch);
+                if (r == ERR)
+                    break;
+                sm_ui_set_time(ui, mono_ms(), wall_ms());
+                sm_ui_key(ui, r == KEY_CODE_YES ? SM_KEY_FN((int32_t)ch) : (int32_t)ch);
+            }
+        }
+        now = mono_ms();
+        sm_ui_set_time(ui, now, wall_ms());
+        sm_conn_service(conn, now);
+        if (sm_conn_fatal(conn, &exit_code, fatal, sizeof fatal))
+            break;
+        if (ui->dirty && now >= last_paint + FRAME_MS) {
+            sm_ui_paint(ui);
+            last_paint = now;
+        }
+    }
+
+    endwin();
+    delscreen(screen);
+    release_stderr();
+    sm_conn_free(conn);
+    sm_ui_free(ui);
+    if (fatal[0]) {
+        char esc[600];
+        sm_text_escape(fatal, strlen(fatal), esc, sizeof esc);
+        fprintf(stderr, "sessmon: %s\n", esc);
+    }
+    if (signal_pipe[0] >= 0) {
+        close(signal_pipe[0]);
+        close(signal_pipe[1]);
+        signal_pipe[0] = signal_pipe[1] = -1;
+    }
+    return exit_code;
 }

@@ -1,0 +1,674 @@
+/* The bulk update pane: a filter with live validation, local match count and preview, a map of
+ * properties to set or delete, a confirmation naming the count, the server's count afterwards,
+ * and an undo that restores the previous values the model knew. */
+#include "tui/bulk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/text.h"
+#include "tui/ui.h"
+#include "tui/view.h"
+
+#define RECOUNT_MS 1000
+
+void sm_bulk_init(sm_bulk *b)
+{
+    memset(b, 0, sizeof *b);
+    sm_line_init(&b->filter, SM_FILTER_MAX);
+    b->recount = true;
+}
+
+static void clear_preview(sm_bulk *b)
+{
+    for (size_t i = 0; i < b->npreview; i++)
+        free(b->preview[i]);
+    free(b->preview);
+    b->preview = NULL;
+    b->npreview = 0;
+}
+
+static void free_undo(sm_ui *ui, sm_bulk_undo_item *items, size_t n)
+{
+    sm_intern *pool = sm_model_pool(ui->model);
+    for (size_t i = 0; i < n; i++) {
+        sm_intern_unref(pool, items[i].session);
+        sm_intern_unref(pool, items[i].key);
+        sm_intern_unref(pool, items[i].value);
+    }
+    free(items);
+}
+
+static void clear_undo(sm_ui *ui, sm_bulk *b)
+{
+    free_undo(ui, b->undo, b->nundo);
+    b->undo = NULL;
+    b->nundo = 0;
+    b->undo_sessions = 0;
+    b->undo_running = false;
+    b->undo_next = b->undo_inflight = b->undo_done = b->undo_failed = 0;
+    memset(b->undo_tokens, 0, sizeof b->undo_tokens);
+}
+
+void sm_bulk_free(sm_ui *ui, sm_bulk *b)
+{
+    sm_filter_free(b->parsed);
+    for (int i = 0; i < b->nentries; i++)
+        free(b->entries[i].value);
+    clear_preview(b);
+    clear_undo(ui, b);
+    free_undo(ui, b->pending_undo, b->pending_nundo);
+    b->pending_undo = NULL;
+    b->pending_nundo = b->pending_sessions = 0;
+    memset(b, 0, sizeof *b);
+}
+
+void sm_bulk_filter_changed(sm_ui *ui)
+{
+    sm_bulk *b = &ui->bulk;
+    sm_filter_free(b->parsed);
+    b->parsed = NULL;
+    sm_error_clear(&b->error);
+    if (b->filter.len > 0)
+        sm_filter_parse(b->filter.buf, b->filter.len, &b->parsed, &b->error);
+    b->recount = true;
+    b->preview_scroll = 0;
+}
+
+void sm_bulk_open(sm_ui *ui)
+{
+    if (!sm_ui_guard_write(ui, "bulk update"))
+        return;
+    sm_bulk *b = &ui->bulk;
+    ui->pane = SM_PANE_BULK;
+    if (b->filter.len == 0 && sm_view_filter_text(ui->view)[0]) {
+        sm_line_set(&b->filter, sm_view_filter_text(ui->view));
+        sm_bulk_filter_changed(ui);
+    }
+    b->recount = true;
+    sm_ui_start_prompt(ui, SM_PROMPT_BULK_FILTER, b->filter.buf);
+}
+
+/* ---- local evaluation: the same filter code the server runs ---- */
+
+typedef struct count_ctx {
+    sm_bulk *b;
+    size_t matches, hidden;
+    char **ids; /* sorted, at most SM_BULK_PREVIEW */
+    size_t nids;
+} count_ctx;
+
+static bool row_counts(const sm_row *r)
+{
+    return !r->dead && r->state != SM_STATE_CLOSED;
+}
+
+static void count_row(sm_row *r, void *vctx)
+{
+    count_ctx *c = vctx;
+    if (!row_counts(r) || !sm_row_matches_filter(c->b->parsed, r))
+        return;
+    c->matches++;
+    if (!r->vnode)
+        c->hidden++;
+    if (!c->ids)
+        return;
+    /* keep the SM_BULK_PREVIEW smallest IDs, sorted */
+    size_t lo = 0, hi = c->nids;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(c->ids[mid], r->id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= SM_BULK_PREVIEW)
+        return;
+    char *copy = strdup(r->id);
+    if (!copy)
+        return;
+    if (c->nids == SM_BULK_PREVIEW) {
+        free(c->ids[SM_BULK_PREVIEW - 1]);
+        c->nids--;
+    }
+    memmove(&c->ids[lo + 1], &c->ids[lo], (c->nids - lo) * sizeof *c->ids);
+    c->ids[lo] = copy;
+    c->nids++;
+}
+
+static void recount(sm_ui *ui)
+{
+    sm_bulk *b = &ui->bulk;
+    clear_preview(b);
+    b->matches = b->hidden = 0;
+    b->counted_at = ui->now;
+    b->recount = false;
+    if (!b->parsed)
+        return;
+    count_ctx c = {b, 0, 0, calloc(SM_BULK_PREVIEW, sizeof(char *)), 0};
+    sm_model_foreach(ui->model, count_row, &c);
+    b->matches = c.matches;
+    b->hidden = c.hidden;
+    b->preview = c.ids;
+    b->npreview = c.nids;
+}
+
+int64_t sm_bulk_tick(sm_ui *ui)
+{
+    sm_bulk *b = &ui->bulk;
+    int64_t next = -1;
+    if (ui->pane == SM_PANE_BULK) {
+        if (b->recount || ui->now >= b->counted_at + RECOUNT_MS) {
+            recount(ui);
+            ui->dirty = true;
+        }
+        next = RECOUNT_MS;
+    }
+    /* feed the undo: one set per session, a bounded number in flight */
+    while (b->undo_running && b->undo_inflight < SM_BULK_UNDO_INFLIGHT && b->undo_next < b->nundo) {
+        size_t start = b->undo_next, end = start;
+        while (end < b->nundo && b->undo[end].session == b->undo[start].session)
+            end++;
+        b->undo_next = end;
+        if (!sm_ui_guard_write(ui, "undo")) {
+            b->undo_running = false;
+            break;
+        }
+        sm_kv props[SM_BULK_MAX_ENTRIES];
+        size_t n = 0;
+        for (size_t i = start; i < end && n < SM_BULK_MAX_ENTRIES; i++)
+            props[n++] = (sm_kv){b->undo[i].key, b->undo[i].value};
+        uint64_t token = sm_ui_new_token(ui);
+        char err[256] = "";
+        if (!ui->backend.set ||
+            ui->backend.set(ui->backend.ctx, token, b->undo[start].session, props, n, err, sizeof err) != 0) {
+            b->undo_failed++;
+            continue;
+        }
+        for (int i = 0; i < SM_BULK_UNDO_INFLIGHT; i++)
+            if (b->undo_tokens[i] == 0) {
+                b->undo_tokens[i] = token;
+                break;
+            }
+        b->undo_inflight++;
+        ui->dirty = true;
+    }
+    if (b->undo_running && b->undo_next >= b->nundo && b->undo_inflight == 0) {
+        sm_text_printf(b->result, sizeof b->result, "undo finished: %zu sessions restored, %zu failed (closed or refused)",
+                 b->undo_done, b->undo_failed);
+        b->result_error = b->undo_failed > 0;
+        sm_ui_message(ui, b->undo_failed ? SM_LOGL_WARN : SM_LOGL_INFO, "bulk %s", b->result);
+        clear_undo(ui, b);
+    }
+    return next;
+}
+
+/* ---- actions ---- */
+
+static void summary(const sm_bulk *b, char *out, size_t cap)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (int i = 0; i < b->nentries && off + 1 < cap; i++) {
+        char k[64], v[64];
+        sm_text_escape(b->entries[i].key, strlen(b->entries[i].key), k, sizeof k);
+        int m;
+        if (b->entries[i].value) {
+            sm_text_escape(b->entries[i].value, strlen(b->entries[i].value), v, sizeof v);
+            m = sm_text_printf(out + off, cap - off, "%sset %s='%s'", i ? ", " : "", k, v);
+        } else {
+            m = sm_text_printf(out + off, cap - off, "%sdelete %s", i ? ", " : "", k);
+        }
+        if (m < 0)
+            break;
+        off += (size_t)m;
+    }
+}
+
+static void open_confirm(sm_ui *ui)
+{
+    sm_bulk *b = &ui->bulk;
+    bool typed = b->matches > SM_BULK_CONFIRM_TYPED;
+    sm_ui_open_form(ui, SM_FORM_BULK_CONFIRM, "Confirm the bulk update", typed ? 1 : 0);
+    sm_form *f = &ui->form;
+    f->danger = true;
+    sm_text_printf(f->text[0], sizeof f->text[0], "Apply %d change%s to %zu session%s matching:", b->nentries,
+             b->nentries == 1 ? "" : "s", b->matches, b->matches == 1 ? "" : "s");
+    char esc[300];
+    sm_text_escape(b->filter.buf, b->filter.len, esc, sizeof esc);
+    sm_text_printf(f->text[1], sizeof f->text[1], "  %s", esc);
+    summary(b, f->text[2], sizeof f->text[2]);
+    if (b->hidden) {
+        size_t l = strlen(f->text[2]);
+        sm_text_printf(f->text[2] + l, sizeof f->text[2] - l, " (%zu of them hidden by the table's filter)", b->hidden);
+    }
+    b->sent_local = b->matches;
+    if (typed) {
+        sm_text_printf(f->expect, sizeof f->expect, "%zu", b->matches);
+        sm_text_printf(f->label[0], sizeof f->label[0], "Type %zu", b->matches);
+        sm_line_init(&f->field[0], 24);
+        sm_bulk_form_changed(ui);
+    } else {
+        f->ok = true;
+        sm_text_printf(f->status, sizeof f->status, "Send it? The server applies it to whatever matches then.");
+    }
+}
+
+static void apply(sm_ui *ui)
+{
+    sm_bulk *b = &ui->bulk;
+    if (!sm_ui_guard_write(ui, "bulk update"))
+        return;
+    if (b->pending) {
+        sm_ui_message(ui, SM_LOGL_WARN, "a bulk update is still waiting for the server");
+        return;
+    }
+    if (b->undo_running) {
+        sm_ui_message(ui, SM_LOGL_WARN, "an undo is still running");
+        return;
+    }
+    if (!b->parsed) {
+        sm_ui_message(ui, SM_LOGL_WARN, "%s", b->filter.len ? b->error.message : "type a filter first (f)");
+        return;
+    }
+    if (b->nentries == 0) {
+        sm_ui_message(ui, SM_LOGL_WARN, "nothing to apply: a adds a property to set, x one to delete");
+        return;
+    }
+    recount(ui);
+    if (b->matches == 0) { /* never widen an empty match */
+        sm_ui_message(ui, SM_LOGL_WARN, "no session matches locally: nothing sent");
+        return;
+    }
+    open_confirm(ui);
+}
+
+bool sm_bulk_action(sm_ui *ui, sm_action a)
+{
+    sm_bulk *b = &ui->bulk;
+    switch (a) {
+    case SM_ACT_BULK_FILTER:
+        sm_ui_start_prompt(ui, SM_PROMPT_BULK_FILTER, b->filter.buf);
+        return true;
+    case SM_ACT_BULK_ADD_SET:
+    case SM_ACT_BULK_ADD_DELETE: {
+        if (b->nentries >= SM_BULK_MAX_ENTRIES) {
+            sm_ui_message(ui, SM_LOGL_WARN, "at most %d properties per update", SM_BULK_MAX_ENTRIES);
+            return true;
+        }
+        bool set = a == SM_ACT_BULK_ADD_SET;
+        sm_ui_open_form(ui, set ? SM_FORM_BULK_SET : SM_FORM_BULK_DELETE,
+                        set ? "Set a property on every matching session" : "Delete a property from every matching session",
+                        set ? 2 : 1);
+        sm_form *f = &ui->form;
+        sm_text_printf(f->label[0], sizeof f->label[0], "Key");
+        sm_line_init(&f->field[0], SM_KEY_MAX);
+        if (set) {
+            sm_text_printf(f->label[1], sizeof f->label[1], "Value");
+            sm_line_init(&f->field[1], SM_VALUE_MAX);
+        }
+        sm_bulk_form_changed(ui);
+        return true;
+    }
+    case SM_ACT_BULK_REMOVE:
+        if (b->cursor < b->nentries) {
+            free(b->entries[b->cursor].value);
+            memmove(&b->entries[b->cursor], &b->entries[b->cursor + 1],
+                    (size_t)(b->nentries - b->cursor - 1) * sizeof b->entries[0]);
+            b->nentries--;
+            if (b->cursor >= b->nentries && b->cursor > 0)
+                b->cursor--;
+        }
+        return true;
+    case SM_ACT_UP:
+        if (b->cursor > 0)
+            b->cursor--;
+        return true;
+    case SM_ACT_DOWN:
+        if (b->cursor + 1 < b->nentries)
+            b->cursor++;
+        return true;
+    case SM_ACT_PGUP:
+        b->preview_scroll = b->preview_scroll > 5 ? b->preview_scroll - 5 : 0;
+        return true;
+    case SM_ACT_PGDN:
+        if (b->preview_scroll + 5 < b->npreview)
+            b->preview_scroll += 5;
+        return true;
+    case SM_ACT_BULK_APPLY:
+        apply(ui);
+        return true;
+    case SM_ACT_BULK_UNDO: {
+        if (!sm_ui_guard_write(ui, "undo"))
+            return true;
+        if (!b->undo || b->undo_running) {
+            sm_ui_message(ui, SM_LOGL_INFO, b->undo_running ? "the undo is running" : "nothing to undo");
+            return true;
+        }
+        sm_ui_open_form(ui, SM_FORM_BULK_UNDO, "Undo the last bulk update", 0);
+        ui->form.danger = true;
+        sm_text_printf(ui->form.text[0], sizeof ui->form.text[0],
+                 "Restore the previous values on %zu session%s (one request each).", b->undo_sessions,
+                 b->undo_sessions == 1 ? "" : "s");
+        sm_text_printf(ui->form.text[1], sizeof ui->form.text[1],
+                 "Values are those the monitor saw before the update; sessions it did not know are left alone.");
+        ui->form.ok = true;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+void sm_bulk_form_changed(sm_ui *ui)
+{
+    sm_form *f = &ui->form;
+    sm_error err;
+    sm_error_clear(&err);
+    f->ok = false;
+    switch (f->kind) {
+    case SM_FORM_BULK_CONFIRM:
+        if (strcmp(f->field[0].buf, f->expect) == 0) {
+            f->ok = true;
+            sm_text_printf(f->status, sizeof f->status, "Enter sends the update");
+        } else {
+            sm_text_printf(f->status, sizeof f->status, "type %s (the number of sessions) to confirm", f->expect);
+        }
+        return;
+    case SM_FORM_BULK_SET:
+    case SM_FORM_BULK_DELETE: {
+        const char *key = f->field[0].buf;
+        if (f->field[0].len == 0) {
+            sm_text_printf(f->status, sizeof f->status, "type a key");
+            return;
+        }
+        if (sm_key_is_fixed(key)) {
+            if (f->kind == SM_FORM_BULK_DELETE || !sm_key_is_settable_fixed(key)) {
+                sm_text_printf(f->status, sizeof f->status, "%s",
+                         f->kind == SM_FORM_BULK_DELETE ? "fixed properties cannot be deleted"
+                                                        : "of the fixed keys only $Country, $Language, $Latitude and "
+                                                          "$Longitude can be set");
+                return;
+            }
+        } else if (sm_validate_user_key(key, f->field[0].len, &err) != SM_OK) {
+            sm_text_printf(f->status, sizeof f->status, "%s", err.message);
+            return;
+        }
+        if (f->kind == SM_FORM_BULK_SET && sm_validate_value(f->field[1].buf, f->field[1].len, &err) != SM_OK) {
+            sm_text_printf(f->status, sizeof f->status, "%s", err.message);
+            return;
+        }
+        f->ok = true;
+        sm_text_printf(f->status, sizeof f->status, "valid: Enter adds it to the map (nothing is sent yet)");
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+static void add_entry(sm_bulk *b, const char *key, const char *value)
+{
+    int i;
+    for (i = 0; i < b->nentries; i++)
+        if (strcmp(b->entries[i].key, key) == 0)
+            break;
+    if (i == b->nentries) {
+        if (b->nentries >= SM_BULK_MAX_ENTRIES)
+            return;
+        b->nentries++;
+    } else {
+        free(b->entries[i].value);
+    }
+    sm_text_printf(b->entries[i].key, sizeof b->entries[i].key, "%s", key);
+    b->entries[i].value = value ? strdup(value) : NULL;
+    b->cursor = i;
+}
+
+typedef struct snap_ctx {
+    sm_ui *ui;
+    sm_bulk_undo_item *items;
+    size_t n, cap, sessions;
+    bool failed;
+} snap_ctx;
+
+static void snapshot_row(sm_row *r, void *vctx)
+{
+    snap_ctx *c = vctx;
+    sm_bulk *b = &c->ui->bulk;
+    if (c->failed || !row_counts(r) || !sm_row_matches_filter(b->parsed, r))
+        return;
+    if (c->n + (size_t)b->nentries > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        while (cap < c->n + (size_t)b->nentries)
+            cap *= 2;
+        sm_bulk_undo_item *it = realloc(c->items, cap * sizeof *it);
+        if (!it) {
+            c->failed = true;
+            return;
+        }
+        c->items = it;
+        c->cap = cap;
+    }
+    sm_intern *pool = sm_model_pool(c->ui->model);
+    for (int i = 0; i < b->nentries; i++) {
+        const char *key = sm_intern_cstr(pool, b->entries[i].key);
+        c->items[c->n++] = (sm_bulk_undo_item){sm_intern_ref(r->id), key, sm_intern_ref(sm_row_get(r, b->entries[i].key))};
+    }
+    c->sessions++;
+}
+
+void sm_bulk_form_submit(sm_ui *ui)
+{
+    sm_form *f = &ui->form;
+    sm_bulk *b = &ui->bulk;
+    switch (f->kind) {
+    case SM_FORM_BULK_SET:
+    case SM_FORM_BULK_DELETE:
+        if (!f->ok)
+            return;
+        add_entry(b, f->field[0].buf, f->kind == SM_FORM_BULK_SET ? f->field[1].buf : NULL);
+        sm_ui_close_form(ui);
+        return;
+    case SM_FORM_BULK_CONFIRM: {
+        if (!f->ok)
+            return;
+        size_t confirmed = b->sent_local;
+        sm_ui_close_form(ui);
+        if (!sm_ui_guard_write(ui, "bulk update") || !b->parsed)
+            return;
+        recount(ui);
+        if (b->matches == 0) {
+            sm_ui_message(ui, SM_LOGL_WARN, "no session matches locally any more: nothing sent");
+            return;
+        }
+        if (b->matches != confirmed) {
+            sm_ui_message(ui, SM_LOGL_WARN, "the match count changed from %zu to %zu: confirm again", confirmed,
+                          b->matches);
+            open_confirm(ui);
+            return;
+        }
+        /* remember the previous values before anything changes */
+        snap_ctx c = {ui, NULL, 0, 0, 0, false};
+        sm_model_foreach(ui->model, snapshot_row, &c);
+        if (c.failed) {
+            free_undo(ui, c.items, c.n);
+            sm_ui_message(ui, SM_LOGL_ERROR, "out of memory saving the previous values: nothing sent");
+            return;
+        }
+        sm_kv props[SM_BULK_MAX_ENTRIES];
+        for (int i = 0; i < b->nentries; i++)
+            props[i] = (sm_kv){b->entries[i].key, b->entries[i].value};
+        uint64_t token = sm_ui_new_token(ui);
+        char err[256] = "";
+        /* the very filter text the user saw and confirmed */
+        if (!ui->backend.set_by_filter ||
+            ui->backend.set_by_filter(ui->backend.ctx, token, b->filter.buf, props, (size_t)b->nentries, err,
+                                      sizeof err) != 0) {
+            free_undo(ui, c.items, c.n);
+            sm_text_printf(b->result, sizeof b->result, "not sent: %s", ui->backend.set_by_filter ? err : "not connected");
+            b->result_error = true;
+            sm_ui_message(ui, SM_LOGL_ERROR, "bulk update %s", b->result);
+            return;
+        }
+        free_undo(ui, b->pending_undo, b->pending_nundo);
+        b->pending_undo = c.items;
+        b->pending_nundo = c.n;
+        b->pending_sessions = c.sessions;
+        b->pending = true;
+        b->token = token;
+        sm_text_printf(b->result, sizeof b->result, "sent to the server (%zu sessions matched here); waiting...", confirmed);
+        b->result_error = false;
+        char esc[200];
+        sm_text_escape(b->filter.buf, b->filter.len, esc, sizeof esc);
+        sm_eventlog_add(&ui->log, ui->wall, SM_LOGL_INFO, "bulk update sent: filter %s (%zu local matches)", esc,
+                        confirmed);
+        return;
+    }
+    case SM_FORM_BULK_UNDO:
+        sm_ui_close_form(ui);
+        if (!sm_ui_guard_write(ui, "undo") || !b->undo)
+            return;
+        b->undo_running = true;
+        b->undo_next = b->undo_done = b->undo_failed = b->undo_inflight = 0;
+        sm_text_printf(b->result, sizeof b->result, "undo running: restoring %zu sessions...", b->undo_sessions);
+        b->result_error = false;
+        sm_bulk_tick(ui);
+        return;
+    default:
+        return;
+    }
+}
+
+bool sm_bulk_reply(sm_ui *ui, uint64_t token, const char *error_code, const char *error_message, uint64_t count)
+{
+    sm_bulk *b = &ui->bulk;
+    for (int i = 0; i < SM_BULK_UNDO_INFLIGHT; i++) {
+        if (b->undo_tokens[i] != token || token == 0)
+            continue;
+        b->undo_tokens[i] = 0;
+        if (b->undo_inflight)
+            b->undo_inflight--;
+        if (error_code)
+            b->undo_failed++;
+        else
+            b->undo_done++;
+        sm_text_printf(b->result, sizeof b->result, "undo: %zu of %zu sessions restored, %zu failed", b->undo_done,
+                 b->undo_sessions, b->undo_failed);
+        sm_bulk_tick(ui);
+        return true;
+    }
+    if (!b->pending || token != b->token)
+        return false;
+    b->pending = false;
+    if (error_code) {
+        free_undo(ui, b->pending_undo, b->pending_nundo);
+        b->pending_undo = NULL;
+        b->pending_nundo = b->pending_sessions = 0;
+        sm_text_printf(b->result, sizeof b->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
+        b->result_error = true;
+        sm_ui_message(ui, SM_LOGL_ERROR, "bulk update %s", b->result);
+        return true;
+    }
+    clear_undo(ui, b);
+    b->undo = b->pending_undo;
+    b->nundo = b->pending_nundo;
+    b->undo_sessions = b->pending_sessions;
+    b->pending_undo = NULL;
+    b->pending_nundo = b->pending_sessions = 0;
+    int off = (int)sm_text_printf(b->result, sizeof b->result, "server updated %llu session%s (local preview: %zu)",
+                       (unsigned long long)count, count == 1 ? "" : "s", b->sent_local);
+    if (count != b->sent_local && off > 0 && (size_t)off < sizeof b->result)
+        sm_text_printf(b->result + off, sizeof b->result - (size_t)off, "; sessions changed in between");
+    if (count > b->undo_sessions && off > 0 && strlen(b->result) < sizeof b->result)
+        sm_text_printf(b->result + strlen(b->result), sizeof b->result - strlen(b->result),
+                 "; %llu unknown here cannot be undone", (unsigned long long)(count - b->undo_sessions));
+    b->result_error = false;
+    sm_ui_message(ui, SM_LOGL_INFO, "bulk update: %s", b->result);
+    b->recount = true;
+    return true;
+}
+
+/* ---- drawing ---- */
+
+void sm_bulk_draw(sm_ui *ui, int y, int h)
+{
+    sm_bulk *b = &ui->bulk;
+    int w = ui->screen_cols;
+    char buf[512];
+    sm_ui_str(y, 0, w, " Bulk update  (f filter, a set, x delete, d remove, A apply, u undo, Esc close)",
+              SM_ROLE_PANE_TITLE);
+    for (int i = 1; i < h; i++)
+        sm_ui_fill(y + i, 0, w, SM_ROLE_PANE);
+    int ly = y + 1, end = y + h;
+    if (ly >= end)
+        return;
+    /* the filter and its evaluation */
+    int x = sm_ui_str(ly, 1, 8, "Filter: ", SM_ROLE_PANE) + 1;
+    sm_ui_text(ly, x, w - x - 1, b->filter.len ? b->filter.buf : "(none: f to type one)", b->filter.len ? b->filter.len : 21,
+               b->filter.len == 0 ? SM_ROLE_PANE : b->parsed ? SM_ROLE_FILTER_OK : SM_ROLE_FILTER_ERROR);
+    if (++ly >= end)
+        return;
+    if (b->filter.len && !b->parsed) {
+        sm_ui_str(ly, 1, w - 2, b->error.message, SM_ROLE_FILTER_ERROR);
+    } else if (b->parsed) {
+        if (b->hidden)
+            sm_text_printf(buf, sizeof buf, "matches %zu open session%s here (%zu hidden by the table's filter or search)",
+                     b->matches, b->matches == 1 ? "" : "s", b->hidden);
+        else
+            sm_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->matches, b->matches == 1 ? "" : "s");
+        sm_ui_str(ly, 1, w - 2, buf, b->matches ? SM_ROLE_FILTER_OK : SM_ROLE_LOG_WARN);
+    } else {
+        sm_ui_str(ly, 1, w - 2, "the filter language of the view filter; nothing is sent without a confirmation",
+                  SM_ROLE_PANE);
+    }
+    if (++ly >= end)
+        return;
+    sm_text_printf(buf, sizeof buf, "Properties to apply (%d):", b->nentries);
+    sm_ui_str(ly++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
+    if (b->nentries == 0 && ly < end)
+        sm_ui_str(ly++, 3, w - 4, "(none: a adds one to set, x one to delete)", SM_ROLE_PANE);
+    for (int i = 0; i < b->nentries && ly < end; i++, ly++) {
+        sm_role role = i == b->cursor ? SM_ROLE_ROW_SELECTED : SM_ROLE_PANE;
+        sm_ui_fill(ly, 0, w, role);
+        x = 3 + sm_ui_str(ly, 3, 7, b->entries[i].value ? "set" : "delete", role);
+        int kw = sm_text_width(b->entries[i].key, strlen(b->entries[i].key));
+        if (kw > w / 3)
+            kw = w / 3;
+        x += sm_ui_text(ly, x, kw, b->entries[i].key, strlen(b->entries[i].key), role);
+        if (b->entries[i].value && x + 4 < w) {
+            x += sm_ui_str(ly, x, 3, " = ", role);
+            sm_ui_text(ly, x, w - x - 1, b->entries[i].value, strlen(b->entries[i].value), role);
+        }
+    }
+    if (b->result[0] && ly < end)
+        sm_ui_str(ly++, 1, w - 2, b->result, b->result_error ? SM_ROLE_LOG_ERROR : SM_ROLE_INSPECT_CHANGED);
+    if (b->undo && !b->undo_running && ly < end) {
+        sm_text_printf(buf, sizeof buf, "u undoes the last update on %zu session%s", b->undo_sessions,
+                 b->undo_sessions == 1 ? "" : "s");
+        sm_ui_str(ly++, 1, w - 2, buf, SM_ROLE_PANE);
+    }
+    if (ly >= end || !b->parsed)
+        return;
+    sm_text_printf(buf, sizeof buf, "Preview: %zu of %zu matches by session ID (PgUp/PgDn)", b->npreview, b->matches);
+    sm_ui_str(ly++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
+    const char *arrow = MB_CUR_MAX > 1 ? "\u2192" : "->";
+    for (size_t i = b->preview_scroll; i < b->npreview && ly < end; i++, ly++) {
+        sm_row *r = sm_model_find(ui->model, b->preview[i]);
+        if (!r)
+            continue;
+        x = 3 + sm_ui_text(ly, 3, 20, r->id, strlen(r->id), SM_ROLE_PANE);
+        const char *p = sm_row_get(r, SM_PROP_PRINCIPAL);
+        x += 1 + sm_ui_str(ly, x + 1, 12, p ? p : "", SM_ROLE_PANE);
+        for (int e = 0; e < b->nentries && x < w - 4; e++) {
+            const char *cur = sm_row_get(r, b->entries[e].key);
+            sm_text_printf(buf, sizeof buf, "  %s: %s %s %s", b->entries[e].key, cur ? cur : "(absent)", arrow,
+                     b->entries[e].value ? b->entries[e].value : "(deleted)");
+            int bw = sm_text_width(buf, strlen(buf));
+            if (bw > w - x - 1)
+                bw = w - x - 1;
+            x += sm_ui_str(ly, x, bw, buf, SM_ROLE_PANE);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/* The bulk update pane: a filter with live validation, local match count and preview, a map of
+ * properties to set or delete, a confirmation naming the count, the server's count afterwards,
+ * and an undo that restores the previous values the model knew. */
+#ifndef SM_TUI_BULK_H
+#define SM_TUI_BULK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/filter.h"
+#include "core/props.h"
+#include "tui/keys.h"
+#include "tui/lineedit.h"
+
+struct sm_ui;
+
+#define SM_BULK_MAX_ENTRIES 32
+#define SM_BULK_PREVIEW 200    /* sessions listed in the preview (the count covers all) */
+#define SM_BULK_CONFIRM_TYPED 5 /* above this many sessions the count must be typed */
+#define SM_BULK_UNDO_INFLIGHT 32
+
+typedef struct sm_bulk_entry {
+    char key[SM_KEY_MAX + 1];
+    char *value; /* NULL = delete the key */
+} sm_bulk_entry;
+
+/* One previous value to restore: session, key, old value (NULL = delete). */
+typedef struct sm_bulk_undo_item {
+    const char *session; /* interned (held) */
+    const char *key;     /* interned (held) */
+    const char *value;   /* interned (held) or NULL */
+} sm_bulk_undo_item;
+
+typedef struct sm_bulk {
+    sm_line filter;
+    sm_filter *parsed; /* NULL while the text does not parse */
+    sm_error error;
+    sm_bulk_entry entries[SM_BULK_MAX_ENTRIES];
+    int nentries;
+    int cursor;
+    /* local evaluation, refreshed when the filter changes and about once a second */
+    bool recount;
+    uint64_t counted_at;
+    size_t matches;
+    size_t hidden; /* matches hidden from the table by the view filter or search */
+    char **preview;     /* IDs of the first matches in ID order */
+    size_t npreview;
+    size_t preview_scroll;
+    /* the update in flight and its outcome */
+    bool pending;
+    uint64_t token;
+    size_t sent_local;
+    char result[320];
+    bool result_error;
+    /* undo */
+    sm_bulk_undo_item *undo;
+    size_t nundo;
+    size_t undo_sessions;
+    bool undo_running;
+    size_t undo_next; /* next item to send */
+    size_t undo_inflight, undo_done, undo_failed;
+    uint64_t undo_tokens[SM_BULK_UNDO_INFLIGHT];
+    /* the snapshot taken when an update is sent; it becomes the undo once the server accepts */
+    sm_bulk_undo_item *pending_undo;
+    size_t pending_nundo, pending_sessions;
+} sm_bulk;
+
+void sm_bulk_init(sm_bulk *b);
+void sm_bulk_free(struct sm_ui *ui, sm_bulk *b);
+
+void sm_bulk_open(struct sm_ui *ui);
+bool sm_bulk_action(struct sm_ui *ui, sm_action a);
+/* The bulk filter prompt changed: re-parse and recount. */
+void sm_bulk_filter_changed(struct sm_ui *ui);
+void sm_bulk_form_changed(struct sm_ui *ui);
+void sm_bulk_form_submit(struct sm_ui *ui);
+bool sm_bulk_reply(struct sm_ui *ui, uint64_t token, const char *error_code, const char *error_message,
+                   uint64_t count);
+/* Periodic work: recount, feed the undo queue. Returns ms until it wants to run again, or -1. */
+int64_t sm_bulk_tick(struct sm_ui *ui);
+void sm_bulk_draw(struct sm_ui *ui, int y, int h);
+
+#endif

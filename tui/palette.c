@@ -1,0 +1,78 @@
+/* Applies a theme to curses: one colour pair per role, reduced to the terminal's colour depth. */
+#include "tui/palette.h"
+
+static attr_t role_attr[SM_ROLE_COUNT];
+static short role_pair[SM_ROLE_COUNT];
+static int depth;
+
+int sm_palette_depth(void)
+{
+    return depth;
+}
+
+static attr_t to_curses(unsigned a)
+{
+    attr_t r = A_NORMAL;
+    if (a & SM_ATTR_BOLD)
+        r |= A_BOLD;
+    if (a & SM_ATTR_DIM)
+        r |= A_DIM;
+    if (a & SM_ATTR_REVERSE)
+        r |= A_REVERSE;
+    if (a & SM_ATTR_UNDERLINE)
+        r |= A_UNDERLINE;
+    if (a & SM_ATTR_STANDOUT)
+        r |= A_STANDOUT;
+#ifdef A_ITALIC
+    if (a & SM_ATTR_ITALIC)
+        r |= A_ITALIC;
+#endif
+    return r;
+}
+
+/* Light backgrounds of the basic eight (for readable text when fg and bg collapse together). */
+static bool light_basic(short c)
+{
+    return c == 2 || c == 3 || c == 6 || c == 7;
+}
+
+void sm_palette_apply(const sm_theme *t, bool allow_color)
+{
+    depth = 0;
+    if (allow_color && has_colors()) {
+        start_color();
+        use_default_colors();
+        depth = COLORS >= 256 ? 256 : COLORS >= 16 ? 16 : COLORS >= 8 ? 8 : 0;
+        if (COLOR_PAIRS < SM_ROLE_COUNT + 1)
+            depth = 0;
+    }
+    for (int r = 0; r < SM_ROLE_COUNT; r++) {
+        const sm_style *st = &t->roles[r];
+        role_attr[r] = to_curses(st->attrs);
+        role_pair[r] = 0;
+        if (depth == 0)
+            continue;
+        short fg = sm_theme_reduce_color(st->fg, depth);
+        short bg = sm_theme_reduce_color(st->bg, depth);
+        if (depth < 256 && fg >= 0 && fg == bg) /* two shades that collapsed into one colour */
+            fg = light_basic(bg & 7) ? COLOR_BLACK : COLOR_WHITE;
+        short pair = (short)(r + 1);
+        if (init_pair(pair, fg, bg) == OK)
+            role_pair[r] = pair;
+    }
+}
+
+attr_t sm_palette_attr(sm_role role)
+{
+    return (unsigned)role < SM_ROLE_COUNT ? role_attr[role] : A_NORMAL;
+}
+
+short sm_palette_pair(sm_role role)
+{
+    return (unsigned)role < SM_ROLE_COUNT ? role_pair[role] : 0;
+}
+
+void sm_palette_use(WINDOW *w, sm_role role)
+{
+    wattr_set(w, sm_palette_attr(role), sm_palette_pair(role), NULL);
+}

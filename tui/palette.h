@@ -1,0 +1,24 @@
+/* Applies a theme to curses: one colour pair per role, reduced to the terminal's colour depth. */
+#ifndef SM_TUI_PALETTE_H
+#define SM_TUI_PALETTE_H
+
+#include <curses.h>
+#include <stdbool.h>
+
+#include "tui/theme.h"
+
+/* Colour depth in use: 256, 16, 8, or 0 (attributes only: no colours, or NO_COLOR). */
+int sm_palette_depth(void);
+
+/* Applies theme t. Call after initscr/newterm. allow_color false (NO_COLOR) keeps only the
+ * attributes. Safe to call again to switch themes at run time. */
+void sm_palette_apply(const sm_theme *t, bool allow_color);
+
+/* Attributes and colour pair for a role, for wattr_set / setcchar. */
+attr_t sm_palette_attr(sm_role role);
+short sm_palette_pair(sm_role role);
+
+/* Sets window w's current drawing attributes to the role. */
+void sm_palette_use(WINDOW *w, sm_role role);
+
+#endif

@@ -1,0 +1,477 @@
+/* The passive and simple panes: inspect, event log, column chooser, help overlay. */
+#include "tui/panes.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/text.h"
+#include "tui/ui.h"
+
+static const char *arrow(void)
+{
+    return MB_CUR_MAX > 1 ? " \u2192 " : " -> ";
+}
+
+/* ---- inspect ---- */
+
+/* Lines are produced in order; only those inside the scrolled window are drawn. */
+typedef struct lines {
+    sm_ui *ui;
+    int y, h;    /* window */
+    int skip;    /* lines scrolled away */
+    int n;       /* lines produced so far */
+    int keyw;    /* width of the key column */
+} lines;
+
+static int line_slot(lines *L)
+{
+    int i = L->n++ - L->skip;
+    return (i >= 0 && i < L->h) ? L->y + i : -1;
+}
+
+static void line_kv(lines *L, const char *key, const char *value, size_t vlen, sm_role keyrole, sm_role valrole)
+{
+    int y = line_slot(L);
+    if (y < 0)
+        return;
+    int w = L->ui->screen_cols;
+    sm_ui_fill(y, 0, w, SM_ROLE_PANE);
+    sm_ui_str(y, 1, L->keyw, key, keyrole);
+    sm_ui_text(y, L->keyw + 2, w - L->keyw - 3, value, vlen, valrole);
+}
+
+static void line_text(lines *L, const char *text, sm_role role)
+{
+    int y = line_slot(L);
+    if (y < 0)
+        return;
+    sm_ui_str(y, 0, L->ui->screen_cols, text, role);
+}
+
+void sm_inspect_draw(sm_ui *ui, int y, int h)
+{
+    int w = ui->screen_cols;
+    sm_row *r = sm_ui_selected_row(ui);
+    char buf[512];
+    if (!r) {
+        sm_ui_str(y, 0, w, " Inspect: no session selected", SM_ROLE_PANE_TITLE);
+        for (int i = 1; i < h; i++)
+            sm_ui_fill(y + i, 0, w, SM_ROLE_PANE);
+        return;
+    }
+    char id[96];
+    sm_text_escape(r->id, strlen(r->id), id, sizeof id);
+    const char *state = r->state == SM_STATE_ACTIVE         ? "ACTIVE"
+                        : r->state == SM_STATE_DISCONNECTED ? "DISCONNECTED"
+                                                            : "CLOSED";
+    const char *reason = r->state == SM_STATE_CLOSED ? sm_close_reason_name(r->reason) : NULL;
+    sm_text_printf(buf, sizeof buf, " Inspect %s  %s%s%s%s  ([ ] scroll, Esc closes)", id, state, reason ? " (" : "",
+             reason ? reason : "", reason ? ")" : "");
+    sm_ui_str(y, 0, w, buf, SM_ROLE_PANE_TITLE);
+    for (int i = 1; i < h; i++)
+        sm_ui_fill(y + i, 0, w, SM_ROLE_PANE);
+
+    lines L = {ui, y + 1, h - 1, ui->inspect_scroll, 0, 12};
+    for (uint32_t i = 0; i < r->nprops; i++) {
+        int kw = sm_text_width(r->props[i].key, sm_intern_len(r->props[i].key));
+        if (kw > L.keyw)
+            L.keyw = kw;
+    }
+    if (L.keyw > w / 3)
+        L.keyw = w / 3;
+
+    /* fixed properties in canonical order, then unknown $ keys, then user keys */
+    size_t nuser = 0;
+    for (size_t f = 0; f < sm_fixed_property_count; f++) {
+        const char *key = sm_fixed_property_names[f];
+        const char *v = sm_row_get(r, key);
+        if (!v)
+            continue;
+        sm_role vr = sm_row_key_recent(r, key, ui->now) ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_PANE;
+        if (strcmp(key, SM_PROP_START_TIME) == 0) {
+            char t[64];
+            char *end;
+            long long ms = strtoll(v, &end, 10);
+            if (*end == '\0' && sm_text_format_time(ms, false, t, sizeof t)) {
+                sm_text_printf(buf, sizeof buf, "%s (%s)", t, v);
+                line_kv(&L, key, buf, strlen(buf), SM_ROLE_INSPECT_FIXED_KEY, vr);
+                continue;
+            }
+        }
+        line_kv(&L, key, v, sm_intern_len(v), SM_ROLE_INSPECT_FIXED_KEY, vr);
+    }
+    for (uint32_t i = 0; i < r->nprops; i++) {
+        const char *key = r->props[i].key;
+        if (!sm_key_is_fixed(key)) {
+            nuser++;
+            continue;
+        }
+        if (sm_key_is_known_fixed(key))
+            continue;
+        line_kv(&L, key, r->props[i].value, sm_intern_len(r->props[i].value), SM_ROLE_INSPECT_FIXED_KEY, SM_ROLE_PANE);
+    }
+    sm_text_printf(buf, sizeof buf, " User properties (%zu)", nuser);
+    line_text(&L, buf, SM_ROLE_PANE_TITLE);
+    if (nuser == 0)
+        line_text(&L, "   (none)", SM_ROLE_PANE);
+    for (uint32_t i = 0; i < r->nprops; i++) {
+        const char *key = r->props[i].key;
+        if (sm_key_is_fixed(key))
+            continue;
+        sm_role vr = sm_row_key_recent(r, key, ui->now) ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_PANE;
+        line_kv(&L, key, r->props[i].value, sm_intern_len(r->props[i].value), SM_ROLE_INSPECT_KEY, vr);
+    }
+    sm_change hist[SM_MODEL_HISTORY];
+    size_t nh = sm_row_history(r, hist, SM_MODEL_HISTORY);
+    sm_text_printf(buf, sizeof buf, " Recent changes (%zu, newest first)", nh);
+    line_text(&L, buf, SM_ROLE_PANE_TITLE);
+    if (nh == 0)
+        line_text(&L, "   (none since the monitor started)", SM_ROLE_PANE);
+    for (size_t i = 0; i < nh; i++) {
+        int ly = line_slot(&L);
+        if (ly < 0)
+            continue;
+        char t[16] = "";
+        int64_t wall = ui->wall - (int64_t)(ui->now - hist[i].time);
+        sm_text_format_time(wall, true, t, sizeof t);
+        int x = 1;
+        x += sm_ui_str(ly, x, 9, t, SM_ROLE_PANE);
+        int kw = sm_text_width(hist[i].key, sm_intern_len(hist[i].key));
+        if (kw > w / 4)
+            kw = w / 4;
+        x += sm_ui_text(ly, x, kw, hist[i].key, sm_intern_len(hist[i].key), SM_ROLE_INSPECT_KEY);
+        x += sm_ui_str(ly, x, 2, ": ", SM_ROLE_PANE);
+        const char *ov = hist[i].old_value ? hist[i].old_value : "(absent)";
+        const char *nv = hist[i].new_value ? hist[i].new_value : "(deleted)";
+        int rest = w - x - 1;
+        if (rest <= 0)
+            continue;
+        int ow = sm_text_width(ov, strlen(ov));
+        if (ow > rest / 2 - 2)
+            ow = rest / 2 - 2;
+        if (ow < 1)
+            ow = 1;
+        x += sm_ui_text(ly, x, ow, ov, strlen(ov), SM_ROLE_PANE);
+        x += sm_ui_str(ly, x, 3, arrow(), SM_ROLE_PANE);
+        if (w - x - 1 > 0)
+            sm_ui_text(ly, x, w - x - 1, nv, strlen(nv), SM_ROLE_INSPECT_CHANGED);
+    }
+    /* do not scroll past the end */
+    if (ui->inspect_scroll > 0 && L.n - ui->inspect_scroll < L.h)
+        ui->inspect_scroll = L.n > L.h ? L.n - L.h : 0;
+}
+
+/* ---- event log ---- */
+
+void sm_log_draw(sm_ui *ui, int y, int h)
+{
+    int w = ui->screen_cols;
+    size_t n = sm_eventlog_count(&ui->log);
+    char buf[128];
+    sm_text_printf(buf, sizeof buf, " Event log: %zu entries%s  (Esc closes)", n, ui->log_scroll ? " (scrolled; End follows)" : "");
+    sm_ui_str(y, 0, w, buf, SM_ROLE_PANE_TITLE);
+    int rows = h - 1;
+    if (rows <= 0)
+        return;
+    if (ui->log_scroll + (size_t)rows > n)
+        ui->log_scroll = n > (size_t)rows ? n - (size_t)rows : 0;
+    size_t end = n - ui->log_scroll; /* exclusive */
+    size_t start = end > (size_t)rows ? end - (size_t)rows : 0;
+    for (int i = 0; i < rows; i++) {
+        int ly = y + 1 + i;
+        size_t idx = start + (size_t)i;
+        if (idx >= end) {
+            sm_ui_fill(ly, 0, w, SM_ROLE_PANE);
+            continue;
+        }
+        const sm_log_entry *e = sm_eventlog_at(&ui->log, idx);
+        sm_role role = e->level == SM_LOGL_ERROR ? SM_ROLE_LOG_ERROR
+                       : e->level == SM_LOGL_WARN ? SM_ROLE_LOG_WARN
+                                                  : SM_ROLE_LOG_INFO;
+        char t[16] = "--:--:--";
+        if (e->wall_ms > 0)
+            sm_text_format_time(e->wall_ms, true, t, sizeof t);
+        sm_ui_fill(ly, 0, w, role);
+        sm_ui_str(ly, 0, 9, t, role);
+        sm_ui_str(ly, 9, 6, e->level == SM_LOGL_ERROR ? "error" : e->level == SM_LOGL_WARN ? "warn" : "info", role);
+        sm_ui_str(ly, 15, w - 15, e->text, role);
+    }
+}
+
+bool sm_log_action(sm_ui *ui, sm_action a)
+{
+    size_t page = ui->pane_h > 2 ? (size_t)ui->pane_h - 2 : 1;
+    switch (a) {
+    case SM_ACT_UP: ui->log_scroll++; return true;
+    case SM_ACT_DOWN:
+        if (ui->log_scroll)
+            ui->log_scroll--;
+        return true;
+    case SM_ACT_PGUP: ui->log_scroll += page; return true;
+    case SM_ACT_PGDN: ui->log_scroll = ui->log_scroll > page ? ui->log_scroll - page : 0; return true;
+    case SM_ACT_HOME: ui->log_scroll = sm_eventlog_count(&ui->log); return true;
+    case SM_ACT_END: ui->log_scroll = 0; return true;
+    default: return false;
+    }
+}
+
+/* ---- column chooser ---- */
+
+typedef struct col_item {
+    const char *key;
+    size_t count;
+    int visible; /* index in ui->cols, -1 when hidden */
+} col_item;
+
+static int cmp_items(const void *a, const void *b)
+{
+    return strcmp(((const col_item *)a)->key, ((const col_item *)b)->key);
+}
+
+static void add_hidden(col_item *items, int *n, size_t cap, const char *key, size_t count)
+{
+    for (int j = 0; j < *n; j++) {
+        if (strcmp(items[j].key, key) == 0) {
+            if (items[j].count < count)
+                items[j].count = count;
+            return;
+        }
+    }
+    if ((size_t)*n < cap)
+        items[(*n)++] = (col_item){key, count, -1};
+}
+
+/* Visible columns in order, then every other known key by name. Caller frees. */
+static col_item *column_items(sm_ui *ui, int *count)
+{
+    size_t nk = sm_model_key_count(ui->model);
+    size_t cap = (size_t)ui->ncols + nk + sm_fixed_property_count + 1;
+    col_item *items = calloc(cap, sizeof *items);
+    if (!items) {
+        *count = 0;
+        return NULL;
+    }
+    int n = 0;
+    for (int i = 0; i < ui->ncols; i++)
+        items[n++] = (col_item){ui->cols[i].key, 0, i};
+    int hidden_start = n;
+    for (size_t i = 0; i < nk; i++) {
+        const sm_keystat *k = sm_model_key_at(ui->model, i);
+        add_hidden(items, &n, cap, k->key, k->count);
+    }
+    for (size_t i = 0; i < sm_fixed_property_count; i++)
+        add_hidden(items, &n, cap, sm_fixed_property_names[i], 0);
+    add_hidden(items, &n, cap, SM_COL_STATE, 0);
+    qsort(items + hidden_start, (size_t)(n - hidden_start), sizeof *items, cmp_items);
+    *count = n;
+    return items;
+}
+
+void sm_columns_draw(sm_ui *ui, int y, int h)
+{
+    int w = ui->screen_cols;
+    int n;
+    col_item *items = column_items(ui, &n);
+    sm_ui_str(y, 0, w, " Columns: Space shows/hides, K/J moves, s sorts, r resets, Esc closes", SM_ROLE_PANE_TITLE);
+    if (ui->col_cursor >= n)
+        ui->col_cursor = n - 1;
+    if (ui->col_cursor < 0)
+        ui->col_cursor = 0;
+    int rows = h - 1;
+    int top = ui->col_cursor >= rows ? ui->col_cursor - rows + 1 : 0;
+    for (int i = 0; i < rows; i++) {
+        int ly = y + 1 + i;
+        int idx = top + i;
+        if (idx >= n) {
+            sm_ui_fill(ly, 0, w, SM_ROLE_PANE);
+            continue;
+        }
+        col_item *it = &items[idx];
+        sm_role role = idx == ui->col_cursor ? SM_ROLE_ROW_SELECTED : SM_ROLE_PANE;
+        char head[32];
+        if (it->visible >= 0)
+            sm_text_printf(head, sizeof head, " [x] %2d  ", it->visible + 1);
+        else
+            sm_text_printf(head, sizeof head, " [ ]     ");
+        sm_ui_fill(ly, 0, w, role);
+        int x = sm_ui_str(ly, 0, (int)strlen(head), head, role);
+        int kw = w - x - 18;
+        x += sm_ui_str(ly, x, kw > 0 ? kw : 0, strcmp(it->key, SM_COL_STATE) == 0 ? "State (session state)" : it->key,
+                       role);
+        if (it->count) {
+            char c[32];
+            sm_text_printf(c, sizeof c, "%zu sessions", it->count);
+            sm_ui_str(ly, x, w - x, c, role);
+        }
+    }
+    free(items);
+}
+
+bool sm_columns_action(sm_ui *ui, sm_action a)
+{
+    int n;
+    col_item *items = column_items(ui, &n);
+    if (!items)
+        return false;
+    bool handled = true;
+    int c = ui->col_cursor;
+    col_item *it = (c >= 0 && c < n) ? &items[c] : NULL;
+    switch (a) {
+    case SM_ACT_UP:
+        if (ui->col_cursor > 0)
+            ui->col_cursor--;
+        break;
+    case SM_ACT_DOWN:
+        if (ui->col_cursor < n - 1)
+            ui->col_cursor++;
+        break;
+    case SM_ACT_COL_TOGGLE:
+        if (!it)
+            break;
+        ui->cols_custom = true;
+        if (it->visible >= 0) {
+            if (ui->ncols > 1)
+                sm_ui_column_remove(ui, it->visible);
+            else
+                sm_ui_message(ui, SM_LOGL_WARN, "the table needs at least one column");
+        } else {
+            char key[SM_KEY_MAX + 2];
+            sm_text_printf(key, sizeof key, "%s", it->key);
+            if (sm_ui_column_add(ui, key))
+                ui->col_cursor = ui->ncols - 1;
+            else
+                sm_ui_message(ui, SM_LOGL_WARN, "at most %d columns", SM_UI_MAX_COLUMNS);
+        }
+        break;
+    case SM_ACT_COL_MOVE_UP:
+    case SM_ACT_COL_MOVE_DOWN: {
+        if (!it || it->visible < 0)
+            break;
+        int i = it->visible, j = a == SM_ACT_COL_MOVE_UP ? i - 1 : i + 1;
+        if (j < 0 || j >= ui->ncols)
+            break;
+        sm_column tmp = ui->cols[i];
+        ui->cols[i] = ui->cols[j];
+        ui->cols[j] = tmp;
+        ui->col_cursor = j;
+        ui->cols_custom = true;
+        break;
+    }
+    case SM_ACT_COL_SORT:
+        if (it) {
+            char key[SM_KEY_MAX + 2];
+            sm_text_printf(key, sizeof key, "%s", it->key);
+            sm_ui_sort_by(ui, key);
+        }
+        break;
+    case SM_ACT_COL_RESET:
+        sm_ui_reset_columns(ui);
+        ui->col_cursor = 0;
+        sm_ui_message(ui, SM_LOGL_INFO, "default columns restored");
+        break;
+    default:
+        handled = false;
+    }
+    free(items);
+    return handled;
+}
+
+/* ---- help ---- */
+
+static const char *const help_extra[] = {
+    "",
+    "Row marks: + new   * changed   ~ disconnected   x closed (fading out)",
+    "Mouse: click a row to select it, a column title to sort, a key bar entry to press it; the wheel scrolls.",
+    "Filters use the session filter language, e.g.  $Country is 'FR' and Tier in ['gold','silver']",
+    "In prompts: Enter accepts, Esc restores the previous text, ^U clears, ^W deletes a word.",
+    "Read-only mode refuses every change; entries marked (read-only) are disabled. docs/tui.md has more.",
+};
+
+/* Calls fn for every help line in order. */
+static int help_lines(const sm_ui *ui, void (*fn)(void *ctx, int i, const char *text, sm_role role), void *ctx)
+{
+    int n = 0;
+    char buf[300];
+    for (int c = 0; c < SM_CTX_COUNT; c++) {
+        if (c == SM_CTX_HELP)
+            continue;
+        if (n > 0 && fn)
+            fn(ctx, n, "", SM_ROLE_HELP);
+        if (n > 0)
+            n++;
+        if (fn)
+            fn(ctx, n, sm_ctx_title((sm_ctx)c), SM_ROLE_HELP_KEY);
+        n++;
+        for (size_t i = 0; i < sm_keys_count(); i++) {
+            const sm_binding *b = sm_keys_at(i);
+            if (b->ctx != (sm_ctx)c)
+                continue;
+            bool allowed = sm_keys_allowed(b, ui->read_only);
+            sm_text_printf(buf, sizeof buf, "  %-13s%s %s%s", b->label, (b->flags & SM_KEYF_GLOBAL) ? "*" : " ", b->help,
+                     allowed ? "" : "  (read-only)");
+            if (fn)
+                fn(ctx, n, buf, allowed ? SM_ROLE_HELP : SM_ROLE_HELP_DISABLED);
+            n++;
+        }
+    }
+    for (size_t i = 0; i < sizeof help_extra / sizeof *help_extra; i++) {
+        if (fn)
+            fn(ctx, n, help_extra[i], SM_ROLE_HELP);
+        n++;
+    }
+    return n;
+}
+
+int sm_help_line_count(const sm_ui *ui)
+{
+    return help_lines(ui, NULL, NULL);
+}
+
+typedef struct help_draw_ctx {
+    sm_ui *ui;
+    int y, h, skip;
+} help_draw_ctx;
+
+static void help_draw_line(void *vctx, int i, const char *text, sm_role role)
+{
+    help_draw_ctx *c = vctx;
+    int row = i - c->skip;
+    if (row < 0 || row >= c->h)
+        return;
+    sm_ui_str(c->y + row, 0, c->ui->screen_cols, text, role);
+}
+
+void sm_help_draw(sm_ui *ui, int y, int h)
+{
+    int w = ui->screen_cols;
+    char title[160];
+    sm_text_printf(title, sizeof title, " Help: every key (Up/Down/PgUp/PgDn scroll, Esc closes)%s",
+             ui->read_only ? "  READ-ONLY: changes are disabled" : "");
+    sm_ui_str(y, 0, w, title, SM_ROLE_PANE_TITLE);
+    int rows = h - 1;
+    int total = sm_help_line_count(ui);
+    if (ui->help_scroll > total - rows)
+        ui->help_scroll = total - rows > 0 ? total - rows : 0;
+    for (int i = 0; i < rows; i++)
+        sm_ui_fill(y + 1 + i, 0, w, SM_ROLE_HELP);
+    help_draw_ctx c = {ui, y + 1, rows, ui->help_scroll};
+    help_lines(ui, help_draw_line, &c);
+}
+
+bool sm_help_action(sm_ui *ui, sm_action a)
+{
+    int page = ui->screen_rows > 6 ? ui->screen_rows - 6 : 1;
+    switch (a) {
+    case SM_ACT_UP:
+        if (ui->help_scroll > 0)
+            ui->help_scroll--;
+        return true;
+    case SM_ACT_DOWN: ui->help_scroll++; return true;
+    case SM_ACT_PGUP: ui->help_scroll = ui->help_scroll > page ? ui->help_scroll - page : 0; return true;
+    case SM_ACT_PGDN: ui->help_scroll += page; return true;
+    case SM_ACT_CLOSE: ui->help = false; return true;
+    default: return true; /* modal: nothing else */
+    }
+}
