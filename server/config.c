@@ -177,7 +177,7 @@ static int parse_server(sm_config *c, const cJSON *o, sm_error *err)
             rc = bad(err, "server.bind", "must be a numeric IPv4 or IPv6 address");
     }
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "port"))) {
-        int64_t p;
+        int64_t p = 0;
         if ((rc = want_int(v, "server.port", 0, 65535, &p, err)) == SM_OK)
             c->port = (int)p;
     }
@@ -384,7 +384,7 @@ static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
             continue;
         char path[64];
         snprintf(path, sizeof path, "limits.%s", spec[i].name);
-        int64_t x;
+        int64_t x = 0;
         if ((rc = want_int(v, path, spec[i].min, spec[i].max, &x, err)) != SM_OK)
             break;
         if (spec[i].i64)
