@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -926,6 +927,7 @@ static void on_stop_signal(int sig)
 struct watch {
     cli *c;
     const char *own_id;
+    uint64_t snapshot_shown; /* snapshot OPEN lines printed (our own session is left out) */
     bool failed;
     sm_client_error error;
 };
@@ -971,6 +973,8 @@ static void print_event(watch *w, const char *name, const sm_session_event *ev)
 {
     if (w->own_id && strcmp(ev->session_id, w->own_id) == 0)
         return;
+    if (ev->snapshot)
+        w->snapshot_shown++;
     if (w->c->json) {
         printf("{\"time\":%lld,\"event\":\"%s\",\"session\":", (long long)wall_ms(), name);
         sm_cli_json_string(stdout, ev->session_id);
@@ -1052,6 +1056,7 @@ static void watch_registered(sm_listener *l, const sm_registration *r, void *ctx
     /* After a reconnection our own session may be a new one. */
     const sm_session_info *info = sm_session_get_info(w->c->session);
     w->own_id = info ? info->session_id : NULL;
+    w->snapshot_shown = 0;
     if (r->resync)
         watch_note(w, "RESYNC", "reconnected; the snapshot below replaces everything above", NULL, -1);
 }
@@ -1059,7 +1064,9 @@ static void watch_registered(sm_listener *l, const sm_registration *r, void *ctx
 static void watch_snapshot_end(sm_listener *l, uint64_t count, void *ctx)
 {
     (void)l;
-    watch_note(ctx, "SNAPSHOT_END", "end of snapshot, sessions:", NULL, (long long)count);
+    (void)count; /* the server's count includes our own session, which is not shown */
+    watch *w = ctx;
+    watch_note(w, "SNAPSHOT_END", "end of snapshot, sessions:", NULL, (long long)w->snapshot_shown);
 }
 
 static void watch_failed(sm_listener *l, const sm_client_error *err, void *ctx)
@@ -1157,15 +1164,18 @@ static int cmd_watch(cli *c)
     close(signal_pipe[0]);
     close(signal_pipe[1]);
     signal_pipe[0] = signal_pipe[1] = -1;
+    /* How it ended, before our own close below adds a close of its own. */
+    bool session_ended = c->closed;
+    sm_client_error session_error = c->close_error;
     cli_disconnect(c); /* while w, the listener's context, still exists */
     c->watch = NULL;
     fflush(stdout);
     if (stop_signal)
         return SM_EXIT_OK;
     if (w.failed)
-        return fail("watch", c->closed ? &c->close_error : &w.error);
-    if (c->closed)
-        return fail("watch", &c->close_error);
+        return fail("watch", session_ended ? &session_error : &w.error);
+    if (session_ended)
+        return fail("watch", &session_error);
     return SM_EXIT_OK;
 }
 

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "client/internal.h"
 #include "client/sessmon.h"
 #include "helpers.h"
@@ -42,27 +40,6 @@ static void spin(int ms)
     int64_t end = th_now_ms() + ms;
     while (th_now_ms() < end)
         sm_client_run_once(cl, 10);
-}
-
-/* The demo configuration with some limits changed (JSON text of the "limits" members). */
-static char *config_with_limits(const char *limits_json)
-{
-    static char out[65536];
-    const char *args[] = {"--print-config", NULL};
-    if (sm_test_sessmond_run(args, NULL, out, sizeof out, 10000) != 0)
-        return NULL;
-    cJSON *cfg = cJSON_Parse(out);
-    cJSON *extra = cJSON_Parse(limits_json);
-    cJSON *limits = cJSON_GetObjectItemCaseSensitive(cfg, "limits");
-    if (!cfg || !extra || !limits)
-        return NULL;
-    for (cJSON *it = extra->child; it; it = it->next)
-        cJSON_ReplaceItemInObjectCaseSensitive(limits, it->string, cJSON_Duplicate(it, 1));
-    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "server"); /* the fixture picks bind/port */
-    char *text = cJSON_PrintUnformatted(cfg);
-    cJSON_Delete(cfg);
-    cJSON_Delete(extra);
-    return text;
 }
 
 static sm_listener *listen_all(sm_session *s, th_listener *tl)
@@ -337,7 +314,7 @@ static void test_timeout_and_liveness(void **state)
 static void test_heartbeat(void **state)
 {
     (void)state;
-    char *cfg = config_with_limits("{\"heartbeatIntervalMs\":100,\"heartbeatTimeoutMs\":150}");
+    char *cfg = sm_test_config("{\"limits\":{\"heartbeatIntervalMs\":100,\"heartbeatTimeoutMs\":150}}");
     assert_non_null(cfg);
     static sm_test_server srv;
     int started = sm_test_server_start(&srv, cfg);
