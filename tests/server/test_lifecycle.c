@@ -89,6 +89,15 @@ static void test_resume_within_timeout(void **state)
     tc admin;
     tc_open(&admin, s, "admin", "admin", NULL);
     cJSON_Delete(tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\"}", t.session_id));
+    /* A new listener's snapshot reports it with its state. */
+    cJSON *lr = tc_ok(&admin, "{\"type\":\"add_listener\",\"filter\":\"Grp is 'r'\"}");
+    long long count = -1;
+    cJSON *snap = tc_snapshot(&admin, tc_int(lr, "listener"), &count);
+    cJSON_Delete(lr);
+    assert_int_equal(count, 1);
+    assert_string_equal(tc_str(snap->child, "session"), t.session_id);
+    assert_string_equal(tc_str(snap->child, "state"), "DISCONNECTED");
+    cJSON_Delete(snap);
     /* A wrong token is refused and changes nothing. */
     cJSON *r = resume(&t2, s, NULL, t.session_id, "00000000000000000000000000000000");
     assert_string_equal(tc_str(r, "type"), "refused");
