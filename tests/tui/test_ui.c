@@ -1,0 +1,701 @@
+/* Unit tests of the screens on a virtual curses screen with a fake backend: the key table and its
+ * read-only allow-list, edit and undo, bulk update (never widens an empty match, sends the exact
+ * filter, typed confirmation, undo), cursor follow, escaping and wide-character alignment,
+ * filter error column, too-small terminal, help and themes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curses.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/utf8.h"
+#include "events.h"
+#include "tui/keys.h"
+#include "tui/panes.h"
+#include "tui/ui.h"
+
+/* ---- fake backend ---- */
+
+typedef struct call {
+    bool by_filter;
+    uint64_t token;
+    char target[256]; /* session ID or filter */
+    char keys[8][64];
+    char values[8][64];
+    bool isnull[8];
+    size_t n;
+} call;
+
+static call calls[64];
+static int ncalls;
+
+static void record(bool by_filter, uint64_t token, const char *target, const sm_kv *props, size_t n)
+{
+    if (ncalls >= 64)
+        return;
+    call *c = &calls[ncalls++];
+    memset(c, 0, sizeof *c);
+    c->by_filter = by_filter;
+    c->token = token;
+    snprintf(c->target, sizeof c->target, "%s", target);
+    for (size_t i = 0; i < n && i < 8; i++) {
+        snprintf(c->keys[i], sizeof c->keys[i], "%s", props[i].key);
+        c->isnull[i] = props[i].value == NULL;
+        snprintf(c->values[i], sizeof c->values[i], "%s", props[i].value ? props[i].value : "");
+    }
+    c->n = n;
+}
+
+static int fake_set(void *ctx, uint64_t token, const char *sid, const sm_kv *props, size_t n, char *err, size_t cap)
+{
+    (void)ctx;
+    (void)err;
+    (void)cap;
+    record(false, token, sid, props, n);
+    return 0;
+}
+
+static int fake_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_kv *props, size_t n, char *err,
+                              size_t cap)
+{
+    (void)ctx;
+    (void)err;
+    (void)cap;
+    record(true, token, filter, props, n);
+    return 0;
+}
+
+/* ---- virtual screen ---- */
+
+static SCREEN *scr;
+static FILE *out, *in;
+static uint64_t clock_ms = 1000000;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    out = fopen("/dev/null", "w");
+    in = fopen("/dev/null", "r");
+    scr = newterm("xterm-256color", out, in);
+    if (!scr)
+        return -1;
+    resizeterm(30, 120);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    endwin();
+    delscreen(scr);
+    fclose(out);
+    fclose(in);
+    return 0;
+}
+
+static sm_ui *make_ui(bool read_only)
+{
+    ncalls = 0;
+    resizeterm(30, 120);
+    sm_theme t;
+    sm_theme_builtin("default", &t);
+    sm_ui_options opt = {"ws://test", "admin", read_only, NULL, &t, true, false};
+    sm_ui_backend be = {NULL, fake_set, fake_set_by_filter};
+    sm_ui *ui = sm_ui_new(&opt, &be);
+    assert_non_null(ui);
+    sm_ui_apply_theme(ui);
+    sm_ui_set_time(ui, clock_ms, 1700000000000LL);
+    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    return ui;
+}
+
+static void add_session(sm_ui *ui, const char *id, const char *start, const char *dept, const char *extra_key,
+                        const char *extra_val)
+{
+    sm_kv props[] = {{"$SessionId", id},     {"$Principal", "client"}, {"$StartTime", start},
+                     {"Department", dept},   {extra_key, extra_val},   {NULL, NULL}};
+    if (!dept)
+        props[3] = (sm_kv){extra_key, extra_val}, props[4] = (sm_kv){NULL, NULL};
+    if (!extra_key)
+        props[4] = (sm_kv){NULL, NULL};
+    sm_event ev = test_event(SM_EVENT_OPEN, id, SM_STATE_ACTIVE, props, NULL, true);
+    sm_ui_event(ui, &ev);
+}
+
+static void key(sm_ui *ui, int32_t k)
+{
+    sm_ui_key(ui, k);
+}
+
+static void type(sm_ui *ui, const char *s)
+{
+    size_t len = strlen(s), pos = 0;
+    while (pos < len) {
+        uint32_t cp;
+        size_t n = sm_utf8_decode(s + pos, len - pos, &cp);
+        assert_true(n > 0);
+        sm_ui_key(ui, (int32_t)cp);
+        pos += n;
+    }
+}
+
+static void paint(sm_ui *ui)
+{
+    sm_ui_paint(ui);
+}
+
+/* Screen line y as UTF-8 (wide characters once, trailing blanks kept). */
+static void line_at(int y, char *buf, size_t cap)
+{
+    wchar_t w[512];
+    int cols = getmaxx(stdscr);
+    mvwinnwstr(stdscr, y, 0, w, cols < 511 ? cols : 511);
+    w[511] = 0;
+    wcstombs(buf, w, cap);
+    buf[cap - 1] = '\0';
+}
+
+static bool screen_has(const char *text)
+{
+    char buf[2048];
+    for (int y = 0; y < getmaxy(stdscr); y++) {
+        line_at(y, buf, sizeof buf);
+        if (strstr(buf, text))
+            return true;
+    }
+    return false;
+}
+
+/* Screen column where text starts on line y, or -1. */
+static int column_of(int y, const char *text)
+{
+    int cols = getmaxx(stdscr);
+    wchar_t want[64];
+    size_t n = mbstowcs(want, text, 64);
+    for (int x = 0; x + (int)n <= cols; x++) {
+        bool ok = true;
+        for (size_t i = 0; i < n && ok; i++) {
+            cchar_t cc;
+            wchar_t wc[CCHARW_MAX + 1];
+            attr_t a;
+            short p;
+            mvwin_wch(stdscr, y, x + (int)i, &cc);
+            getcchar(&cc, wc, &a, &p, NULL);
+            ok = wc[0] == want[i];
+        }
+        if (ok)
+            return x;
+    }
+    return -1;
+}
+
+static int line_with(const char *text)
+{
+    char buf[2048];
+    for (int y = 0; y < getmaxy(stdscr); y++) {
+        line_at(y, buf, sizeof buf);
+        if (strstr(buf, text))
+            return y;
+    }
+    return -1;
+}
+
+/* ---- tests ---- */
+
+static void test_key_table_is_consistent(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sm_keys_count(); i++) {
+        const sm_binding *b = sm_keys_at(i);
+        if (sm_action_mutates(b->action) && (b->flags & SM_KEYF_SAFE))
+            fail_msg("binding '%s' mutates but is allowed in read-only mode", b->label);
+        if (b->flags & SM_KEYF_BAR) {
+            assert_true(SM_KEY_IS_FN(b->keys[0]));
+            assert_non_null(b->bar);
+        }
+        assert_non_null(b->help);
+        /* a key means one thing per pane */
+        for (size_t j = i + 1; j < sm_keys_count(); j++) {
+            const sm_binding *c = sm_keys_at(j);
+            if (c->ctx != b->ctx)
+                continue;
+            for (int x = 0; x < SM_BINDING_KEYS && b->keys[x]; x++)
+                for (int y = 0; y < SM_BINDING_KEYS && c->keys[y]; y++)
+                    if (b->keys[x] == c->keys[y])
+                        fail_msg("key bound twice in one pane: %s / %s", b->label, c->label);
+        }
+    }
+    assert_int_equal(sm_keys_lookup(SM_CTX_TABLE, 'q')->action, SM_ACT_QUIT);
+    assert_int_equal(sm_keys_lookup(SM_CTX_EDIT, 'a')->action, SM_ACT_EDIT_ADD);
+    assert_int_equal(sm_keys_lookup(SM_CTX_EDIT, 'q')->action, SM_ACT_QUIT); /* global */
+    assert_int_equal(sm_keys_lookup(SM_CTX_HELP, 'q')->action, SM_ACT_CLOSE);
+    assert_null(sm_keys_lookup(SM_CTX_HELP, 'e')); /* help is modal */
+    assert_null(sm_keys_lookup(SM_CTX_EDIT, 'f')); /* table-only keys stay in the table */
+    assert_false(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, 'e'), true));
+    assert_true(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, 'e'), false));
+    assert_true(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, '/'), true));
+}
+
+static void test_screen_shows_table_and_header(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s-0001", "1700000000000", "Accounts", "Tier", "gold");
+    add_session(ui, "s-0002", "1700000001000", "Payroll", NULL, NULL);
+    sm_ui_resync_end(ui, 2);
+    paint(ui);
+    assert_true(screen_has("LIVE"));
+    assert_true(screen_has("2 sessions"));
+    assert_true(screen_has("$SessionId"));
+    assert_true(screen_has("Department"));
+    assert_true(screen_has("Tier"));
+    assert_true(screen_has("s-0001"));
+    assert_true(screen_has("Payroll"));
+    assert_true(screen_has("Shown: 2 of 2"));
+    assert_true(screen_has("F1Help"));
+    /* disconnected sessions are marked */
+    sm_event ev = test_event(SM_EVENT_DISCONNECTED, "s-0002", SM_STATE_DISCONNECTED, NULL, NULL, false);
+    sm_ui_event(ui, &ev);
+    paint(ui);
+    assert_true(screen_has("DISCONNECTED"));
+    assert_true(screen_has("1 disconnected"));
+    int y = line_with("s-0002");
+    char buf[512];
+    line_at(y, buf, sizeof buf);
+    assert_int_equal(buf[0], '~');
+    /* the server going away: the header says so */
+    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection lost");
+    paint(ui);
+    assert_true(screen_has("STALE"));
+    assert_true(screen_has("reconnecting"));
+    sm_ui_free(ui);
+}
+
+static void test_untrusted_text_escaped_and_wide_aligned(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s-1", "1700000000000", "\x1b[2J\x1b]0;pwned\x07", "Z", "z1");
+    add_session(ui, "s-2", "1700000001000", "\u65e5\u672c\u8a9e", "Z", "z2");
+    add_session(ui, "s-3", "1700000002000", "ab", "Z", "z3");
+    paint(ui);
+    assert_true(screen_has("\u241b[2J\u241b]0;pwned\u2407"));
+    /* the next column starts at the same screen column whatever the width of the text before */
+    int x1 = column_of(line_with("s-1"), "z1");
+    int x2 = column_of(line_with("s-2"), "z2");
+    int x3 = column_of(line_with("s-3"), "z3");
+    assert_true(x1 > 0);
+    assert_int_equal(x1, x2);
+    assert_int_equal(x2, x3);
+    sm_ui_free(ui);
+}
+
+static void test_cursor_follows_session(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "a", "1700000000000", "x", "N", "1");
+    add_session(ui, "b", "1700000000000", "x", "N", "2");
+    add_session(ui, "c", "1700000000000", "x", "N", "3");
+    sm_view_set_sort(ui->view, "N", false);
+    paint(ui);
+    key(ui, SM_KEY_FN(KEY_DOWN));
+    paint(ui);
+    assert_string_equal(ui->selected, "b");
+    assert_int_equal(ui->cursor, 1);
+    /* b moves to the end: the cursor goes with it */
+    sm_kv p[] = {{"N", "9"}, {NULL, NULL}};
+    sm_kv c[] = {{"N", "2"}, {NULL, NULL}};
+    sm_event ev = test_event(SM_EVENT_PROPERTIES, "b", SM_STATE_ACTIVE, p, c, false);
+    sm_ui_event(ui, &ev);
+    paint(ui);
+    assert_string_equal(ui->selected, "b");
+    assert_int_equal(ui->cursor, 2);
+    /* a new session sorting first pushes it down */
+    add_session(ui, "d", "1700000000000", "x", "N", "0");
+    paint(ui);
+    assert_string_equal(ui->selected, "b");
+    assert_int_equal(ui->cursor, 3);
+    /* b closes and leaves: the cursor stays in place on the next session */
+    ev = test_event(SM_EVENT_FILTER_LEAVE, "b", SM_STATE_ACTIVE, NULL, NULL, false);
+    sm_ui_event(ui, &ev);
+    paint(ui);
+    assert_int_equal(ui->cursor, 2);
+    assert_string_equal(ui->selected, "c");
+    sm_ui_free(ui);
+}
+
+static void test_read_only_refuses_every_change(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(true);
+    add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
+    paint(ui);
+    assert_true(screen_has("READ-ONLY (--read-only)"));
+    key(ui, 'e');
+    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_non_null(strstr(ui->message, "read-only"));
+    key(ui, SM_KEY_FN(KEY_F(8)));
+    assert_int_equal(ui->pane, SM_PANE_NONE);
+    key(ui, 'b');
+    assert_int_equal(ui->pane, SM_PANE_NONE);
+    /* even with the pane forced open, the actions themselves refuse */
+    ui->pane = SM_PANE_EDIT;
+    key(ui, 'a');
+    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_false(sm_edit_action(ui, SM_ACT_EDIT_ADD) && ui->form.kind != SM_FORM_NONE);
+    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    ui->pane = SM_PANE_BULK;
+    sm_line_set(&ui->bulk.filter, "all");
+    sm_bulk_filter_changed(ui);
+    ui->bulk.nentries = 1;
+    snprintf(ui->bulk.entries[0].key, sizeof ui->bulk.entries[0].key, "K");
+    sm_bulk_action(ui, SM_ACT_BULK_APPLY);
+    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    ui->bulk.nentries = 0;
+    ui->pane = SM_PANE_NONE;
+    assert_int_equal(ncalls, 0);
+    /* the help greys them out; the key bar too */
+    key(ui, '?');
+    paint(ui);
+    assert_true(screen_has("(read-only)"));
+    key(ui, SM_KEY_ESC);
+    /* automatic read-only keeps the first reason and cannot be undone */
+    sm_ui_set_session_info(ui, "srv", "viewer", true);
+    assert_true(ui->read_only);
+    sm_ui_free(ui);
+
+    ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
+    sm_ui_set_session_info(ui, "srv", "viewer", false);
+    paint(ui);
+    assert_true(screen_has("READ-ONLY (principal lacks modify_session)"));
+    key(ui, 'e');
+    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_int_equal(ncalls, 0);
+    sm_ui_free(ui);
+}
+
+static void test_edit_add_reply_and_undo(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
+    paint(ui);
+    key(ui, 'e');
+    assert_int_equal(ui->pane, SM_PANE_EDIT);
+    key(ui, 'a');
+    assert_int_equal(ui->form.kind, SM_FORM_EDIT_ADD);
+    type(ui, "bad key");
+    key(ui, '\t');
+    type(ui, "v");
+    assert_false(ui->form.ok);
+    key(ui, '\r');
+    assert_int_equal(ncalls, 0); /* invalid: nothing sent */
+    key(ui, SM_KEY_ESC);
+    key(ui, 'a');
+    type(ui, "Region");
+    key(ui, '\t');
+    type(ui, "EU");
+    assert_true(ui->form.ok);
+    key(ui, '\r');
+    assert_int_equal(ncalls, 1);
+    assert_false(calls[0].by_filter);
+    assert_string_equal(calls[0].target, "s1");
+    assert_string_equal(calls[0].keys[0], "Region");
+    assert_string_equal(calls[0].values[0], "EU");
+    sm_kv changed[] = {{"Region", NULL}};
+    sm_ui_reply(ui, calls[0].token, NULL, NULL, changed, 1, 0);
+    paint(ui);
+    assert_true(screen_has("Region added"));
+    /* undo sends the previous value: the key did not exist, so delete it */
+    key(ui, 'u');
+    assert_int_equal(ui->form.kind, SM_FORM_EDIT_UNDO);
+    key(ui, 'y');
+    assert_int_equal(ncalls, 2);
+    assert_string_equal(calls[1].keys[0], "Region");
+    assert_true(calls[1].isnull[0]);
+    sm_kv changed2[] = {{"Region", "EU"}};
+    sm_ui_reply(ui, calls[1].token, NULL, NULL, changed2, 1, 0);
+    paint(ui);
+    assert_true(screen_has("Region deleted (was 'EU')"));
+    /* a refusal is shown */
+    key(ui, 'a');
+    type(ui, "K");
+    key(ui, '\t');
+    type(ui, "v");
+    key(ui, '\r');
+    assert_int_equal(ncalls, 3);
+    sm_ui_reply(ui, calls[2].token, "ACCESS_DENIED", "no modify_session", NULL, 0, 0);
+    paint(ui);
+    assert_true(screen_has("server refused: ACCESS_DENIED"));
+    sm_ui_free(ui);
+}
+
+static void test_bulk_never_widens_and_sends_exact_filter(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Accounts", "Tier", "gold");
+    add_session(ui, "s2", "1700000001000", "Accounts", NULL, NULL);
+    add_session(ui, "s3", "1700000002000", "Payroll", "Tier", "silver");
+    paint(ui);
+    key(ui, 'b');
+    assert_int_equal(ui->pane, SM_PANE_BULK);
+    assert_int_equal(ui->prompt, SM_PROMPT_BULK_FILTER);
+    type(ui, "Department is 'Nobody'");
+    key(ui, '\r');
+    key(ui, 'a');
+    type(ui, "Tier");
+    key(ui, '\t');
+    type(ui, "platinum");
+    key(ui, '\r');
+    assert_int_equal(ui->bulk.nentries, 1);
+    sm_ui_tick(ui);
+    paint(ui);
+    assert_true(screen_has("matches 0 open sessions"));
+    key(ui, 'A');
+    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_non_null(strstr(ui->message, "no session matches locally"));
+    assert_int_equal(ncalls, 0);
+    /* an invalid filter cannot be applied either */
+    key(ui, 'f');
+    key(ui, SM_KEY_CTRL('u'));
+    type(ui, "Department is");
+    key(ui, '\r');
+    key(ui, 'A');
+    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_int_equal(ncalls, 0);
+
+    const char *filter = "Department   is \"Accounts\"";
+    key(ui, 'f');
+    key(ui, SM_KEY_CTRL('u'));
+    type(ui, filter);
+    key(ui, '\r');
+    sm_ui_tick(ui);
+    paint(ui);
+    assert_true(screen_has("matches 2 open sessions"));
+    assert_true(screen_has("gold"));
+    key(ui, 'A');
+    assert_int_equal(ui->form.kind, SM_FORM_BULK_CONFIRM);
+    assert_non_null(strstr(ui->form.text[0], "2 sessions"));
+    key(ui, 'n');
+    assert_int_equal(ncalls, 0);
+    key(ui, 'A');
+    key(ui, 'y');
+    assert_int_equal(ncalls, 1);
+    assert_true(calls[0].by_filter);
+    assert_string_equal(calls[0].target, filter); /* byte for byte what the user saw */
+    assert_string_equal(calls[0].keys[0], "Tier");
+    assert_string_equal(calls[0].values[0], "platinum");
+    sm_ui_reply(ui, calls[0].token, NULL, NULL, NULL, 0, 2);
+    paint(ui);
+    assert_true(screen_has("server updated 2 sessions (local preview: 2)"));
+    /* undo restores what the model knew: gold on s1, no Tier on s2 */
+    key(ui, 'u');
+    assert_int_equal(ui->form.kind, SM_FORM_BULK_UNDO);
+    key(ui, 'y');
+    assert_int_equal(ncalls, 3);
+    bool saw1 = false, saw2 = false;
+    for (int i = 1; i < 3; i++) {
+        assert_false(calls[i].by_filter);
+        assert_string_equal(calls[i].keys[0], "Tier");
+        if (strcmp(calls[i].target, "s1") == 0) {
+            assert_string_equal(calls[i].values[0], "gold");
+            saw1 = true;
+        } else {
+            assert_string_equal(calls[i].target, "s2");
+            assert_true(calls[i].isnull[0]);
+            saw2 = true;
+        }
+    }
+    assert_true(saw1 && saw2);
+    sm_ui_reply(ui, calls[1].token, NULL, NULL, NULL, 0, 0);
+    sm_ui_reply(ui, calls[2].token, "NO_SUCH_SESSION", "closed", NULL, 0, 0);
+    sm_ui_tick(ui);
+    assert_non_null(strstr(ui->bulk.result, "1 sessions restored, 1 failed"));
+    sm_ui_free(ui);
+}
+
+static void test_bulk_large_match_needs_typed_count(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    for (int i = 0; i < 10; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "s%02d", i);
+        add_session(ui, id, "1700000000000", "Ops", NULL, NULL);
+    }
+    key(ui, 'b');
+    type(ui, "Department is 'Ops'");
+    key(ui, '\r');
+    key(ui, 'x'); /* a delete entry */
+    type(ui, "Tier");
+    key(ui, '\r');
+    assert_null(ui->bulk.entries[0].value);
+    key(ui, 'A');
+    assert_int_equal(ui->form.kind, SM_FORM_BULK_CONFIRM);
+    assert_string_equal(ui->form.expect, "10");
+    key(ui, 'y'); /* not enough */
+    key(ui, '\r');
+    assert_int_equal(ncalls, 0);
+    key(ui, SM_KEY_CTRL('u'));
+    type(ui, "10");
+    key(ui, '\r');
+    assert_int_equal(ncalls, 1);
+    assert_true(calls[0].isnull[0]);
+    sm_ui_free(ui);
+}
+
+static void test_filter_prompt_shows_error_column(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
+    add_session(ui, "s2", "1700000000000", "Payroll", NULL, NULL);
+    key(ui, 'f');
+    type(ui, "Department is Accounts");
+    paint(ui);
+    assert_int_equal(ui->prompt_error_column, 15);
+    assert_true(screen_has("filter error at column 15"));
+    key(ui, '\r');
+    assert_int_equal(ui->prompt, SM_PROMPT_FILTER); /* not accepted */
+    key(ui, SM_KEY_ESC);
+    assert_int_equal(ui->prompt, SM_PROMPT_NONE);
+    assert_string_equal(sm_view_filter_text(ui->view), "");
+    key(ui, 'f');
+    type(ui, "Department is 'Payroll'");
+    key(ui, '\r');
+    paint(ui);
+    assert_true(screen_has("Shown: 1 of 2"));
+    assert_false(screen_has("s1 "));
+    /* search narrows further, Esc clears it, then the filter */
+    key(ui, '/');
+    type(ui, "zzz");
+    key(ui, '\r');
+    paint(ui);
+    assert_true(screen_has("Shown: 0 of 2"));
+    key(ui, SM_KEY_ESC);
+    key(ui, SM_KEY_ESC);
+    paint(ui);
+    assert_true(screen_has("Shown: 2 of 2"));
+    sm_ui_free(ui);
+}
+
+static void test_small_terminal_and_panes(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
+    resizeterm(8, 30);
+    sm_ui_resized(ui);
+    paint(ui);
+    assert_true(screen_has("Terminal too small"));
+    key(ui, 'e'); /* ignored */
+    assert_int_equal(ui->pane, SM_PANE_NONE);
+    resizeterm(10, 40);
+    sm_ui_resized(ui);
+    paint(ui);
+    assert_false(screen_has("Terminal too small"));
+    assert_true(screen_has("s1"));
+    /* every pane draws at the minimum size */
+    const int32_t panes[] = {'i', 'e', 'l', 'c', 'b'};
+    for (size_t i = 0; i < sizeof panes / sizeof *panes; i++) {
+        key(ui, panes[i]);
+        paint(ui);
+        key(ui, SM_KEY_ESC);
+        if (ui->prompt)
+            key(ui, SM_KEY_ESC);
+        key(ui, SM_KEY_ESC);
+        paint(ui);
+    }
+    key(ui, '?');
+    paint(ui);
+    assert_true(screen_has("Help"));
+    assert_true(sm_help_line_count(ui) > (int)sm_keys_count());
+    key(ui, 'q');
+    assert_false(ui->help);
+    assert_false(ui->quit);
+    resizeterm(30, 120);
+    sm_ui_resized(ui);
+    key(ui, 'i');
+    paint(ui);
+    assert_true(screen_has("Inspect s1"));
+    assert_true(screen_has("User properties (1)"));
+    key(ui, 'q');
+    assert_true(ui->quit);
+    sm_ui_free(ui);
+}
+
+static void test_columns_and_sort_keys(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "B", NULL, NULL);
+    add_session(ui, "s2", "1700000000001", "A", NULL, NULL);
+    paint(ui);
+    /* > steps the sort column: $SessionId is first after $StartTime cycles */
+    sm_ui_sort_by(ui, "Department");
+    paint(ui);
+    assert_string_equal(sm_view_at(ui->view, 0)->id, "s2");
+    key(ui, 'r');
+    paint(ui);
+    assert_string_equal(sm_view_at(ui->view, 0)->id, "s1");
+    /* hide the Department column in the chooser */
+    int before = ui->ncols;
+    key(ui, 'c');
+    assert_int_equal(ui->pane, SM_PANE_COLUMNS);
+    int idx = sm_ui_column_index(ui, "Department");
+    assert_true(idx >= 0);
+    ui->col_cursor = idx;
+    key(ui, ' ');
+    assert_int_equal(ui->ncols, before - 1);
+    assert_true(ui->cols_custom);
+    key(ui, 'r');
+    assert_false(ui->cols_custom);
+    key(ui, SM_KEY_ESC);
+    /* theme cycling */
+    char name[SM_THEME_NAME_MAX];
+    snprintf(name, sizeof name, "%s", ui->theme.name);
+    key(ui, 't');
+    assert_string_not_equal(ui->theme.name, name);
+    key(ui, 'T');
+    assert_string_equal(ui->theme.name, name);
+    /* pause shows in the header and freezes the view */
+    key(ui, 'p');
+    add_session(ui, "s3", "1700000000002", "C", NULL, NULL);
+    paint(ui);
+    assert_true(screen_has("PAUSED 1 queued"));
+    assert_int_equal(sm_view_count(ui->view), 2);
+    key(ui, 'p');
+    paint(ui);
+    assert_int_equal(sm_view_count(ui->view), 3);
+    sm_ui_free(ui);
+}
+
+int main(void)
+{
+    if (!setlocale(LC_ALL, "C.UTF-8"))
+        return 77;
+    setenv("XDG_CONFIG_HOME", "/nonexistent-sessmon-test", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_table_is_consistent),
+        cmocka_unit_test(test_screen_shows_table_and_header),
+        cmocka_unit_test(test_untrusted_text_escaped_and_wide_aligned),
+        cmocka_unit_test(test_cursor_follows_session),
+        cmocka_unit_test(test_read_only_refuses_every_change),
+        cmocka_unit_test(test_edit_add_reply_and_undo),
+        cmocka_unit_test(test_bulk_never_widens_and_sends_exact_filter),
+        cmocka_unit_test(test_bulk_large_match_needs_typed_count),
+        cmocka_unit_test(test_filter_prompt_shows_error_column),
+        cmocka_unit_test(test_small_terminal_and_panes),
+        cmocka_unit_test(test_columns_and_sort_keys),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
