@@ -370,9 +370,9 @@ bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c)
         l = l->onext;
     if (!l)
         return false;
-    /* Bounded work per write opportunity: the loop keeps serving everyone else meanwhile. */
-    size_t visited = 0;
-    while (l->cursor.at && c->q.bytes < SM_SNAPSHOT_CHUNK_BYTES && visited < 8192 && !owner->doomed) {
+    /* Bounded work per write opportunity (about one chunk): the loop keeps serving everyone else. */
+    size_t visited = 0, limit = c->q.bytes + sm_snapshot_chunk(srv);
+    while (l->cursor.at && c->q.bytes < limit && visited < 8192 && !owner->doomed) {
         sm_session *s = l->cursor.at;
         l->cursor.at = s->next;
         visited++;

@@ -329,6 +329,9 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     void *loops[1] = {net->loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
+    /* LWS_SERVER_OPTION_VALIDATE_UTF8 is deliberately not set: lws would close with its own reason
+     * text ("bad utf8") and the session would look merely DISCONNECTED. deliver() checks each
+     * whole message and closes with INVALID_INBOUND_MESSAGE / 1007 as docs/protocol.md says. */
     info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
                    LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND | (v6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6) |
                    (cfg->tls_cert ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);

@@ -431,11 +431,19 @@ sm_outmsg *sm_conn_next_write(sm_conn *c)
 {
     if (c->closing && !c->flush_first)
         return NULL;
-    if (!c->q.head && c->session && !c->closing) {
+    /* Below the watermark rather than only when empty, so steady live traffic cannot starve a
+     * snapshot; the chunk goes after what is queued, which keeps per-session order. */
+    if (c->q.bytes < sm_snapshot_chunk(c->srv) && c->session && !c->closing) {
         sm_listeners_fill_snapshot(c->srv, c);
         sm_server_reap(c->srv);
     }
     return sm_outq_pop(&c->q);
+}
+
+size_t sm_snapshot_chunk(const sm_server *srv)
+{
+    size_t quarter = srv->cfg->limits.max_queue_bytes / 4;
+    return quarter < SM_SNAPSHOT_CHUNK_BYTES ? quarter : SM_SNAPSHOT_CHUNK_BYTES;
 }
 
 bool sm_conn_wants_write(const sm_conn *c)
@@ -477,6 +485,10 @@ static void send_heartbeat(sm_conn *c, int64_t now)
 
 static void sweep_limbo(sm_server *srv, int64_t now)
 {
+    const sm_limits *l = &srv->cfg->limits;
+    int64_t open_timeout = l->heartbeat_interval_ms + l->heartbeat_timeout_ms;
+    if (open_timeout > SM_OPEN_TIMEOUT_MS)
+        open_timeout = SM_OPEN_TIMEOUT_MS;
     sm_conn *c = srv->limbo;
     while (c) {
         sm_conn *next = c->lnext;
@@ -485,7 +497,7 @@ static void sweep_limbo(sm_server *srv, int64_t now)
                 c->since_ms = now; /* ask again later should the kill be slow */
                 srv->tr.kill(srv->tr.ctx, c);
             }
-        } else if (!c->session && now - c->since_ms >= SM_OPEN_TIMEOUT_MS) {
+        } else if (!c->session && now - c->since_ms >= open_timeout) {
             sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_ABORTED), sm_close_reason_name(SM_CLOSE_ABORTED),
                           false);
         }

@@ -15,7 +15,8 @@
 #include "server/outq.h"
 #include "server/registry.h"
 
-#define SM_OPEN_TIMEOUT_MS 10000     /* a connection must open or resume within this */
+/* A connection must open or resume within this (or heartbeat interval + timeout when shorter). */
+#define SM_OPEN_TIMEOUT_MS 10000
 #define SM_CLOSE_TIMEOUT_MS 5000     /* a closing connection is dropped after this */
 #define SM_BAD_MESSAGES_MAX 16       /* undecodable messages in a row before INVALID_INBOUND_MESSAGE */
 #define SM_KEYS_MAX 256              /* keys in one get / add_listener */
@@ -185,6 +186,9 @@ void sm_listeners_session_closed(sm_server *srv, sm_session *s, sm_close_reason 
 sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m);
 bool sm_listener_remove(sm_server *srv, sm_session *owner, int64_t id);
 void sm_listeners_remove_owned(sm_server *srv, sm_session *owner);
+/* Bytes of snapshot events produced per write opportunity: a quarter of maxQueueBytes at most,
+ * so a snapshot alone never fills a queue. */
+size_t sm_snapshot_chunk(const sm_server *srv);
 /* Produces the next snapshot chunk of one of owner's listeners into its queue; false when none pending. */
 bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c);
 bool sm_listeners_snapshot_pending(const sm_session *owner);

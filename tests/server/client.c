@@ -145,7 +145,7 @@ cJSON *tc_next(tc *c, const char *type, int timeout_ms)
     }
 }
 
-static cJSON *vrequest(tc *c, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static cJSON *vrequest(tc *c, const char *fmt, va_list ap)
 {
     char *body = NULL;
     if (vasprintf(&body, fmt, ap) < 0)

@@ -177,7 +177,11 @@ static void test_heartbeats(void **state)
 {
     (void)state;
     sm_test_server *s = start("{\"limits\":{\"heartbeatIntervalMs\":200,\"heartbeatTimeoutMs\":300}}");
-    tc w, mute, live;
+    tc w, mute, live, idle;
+    /* A connection that never opens a session is dropped after heartbeat interval + timeout. */
+    memset(&idle, 0, sizeof idle);
+    idle.pending = cJSON_CreateArray();
+    assert_int_equal(sm_ws_connect_port(&idle.ws, s->port), SM_WS_OK);
     tc_open(&w, s, "viewer", "viewer", NULL);
     long long l = listen_on(&w, "Hb is 'x'", "[]");
     tc_open(&mute, s, "client", "client", "{\"Hb\":\"x\"}");
@@ -214,6 +218,9 @@ static void test_heartbeats(void **state)
     }
     assert_true(live.ws.heartbeats_seen >= 2);
     cJSON_Delete(tc_ok(&live, "{\"type\":\"ping\"}"));
+    assert_int_equal(tc_wait_close(&idle, reason, sizeof reason, TC_TIMEOUT_MS), 1001);
+    assert_string_equal(reason, "ABORTED");
+    tc_close(&idle);
     tc_close(&mute);
     tc_close(&live);
     tc_close(&w);
