@@ -7,20 +7,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "server/log.h"
+
 #define SALT_LEN 16
 #define HASH_LEN 32
 #define CACHE_SLOTS 4096
+/* Uncached verifications may use at most this much of each second: PBKDF2 runs on the event loop,
+ * and a flood of wrong passwords must not stall every other session. */
+#define BUDGET_WINDOW_NS 1000000000LL
+#define BUDGET_NS 300000000LL
 
 struct sm_auth {
     unsigned char key[32];
     unsigned char slots[CACHE_SLOTS][HASH_LEN];
     unsigned char used[CACHE_SLOTS];
+    long long window_start_ns;
+    long long spent_ns;
+    bool warned;
 };
+
+static long long mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static const char b64tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -209,9 +226,26 @@ bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, siz
     parsed_hash ph;
     if (parse_hash(hash, &ph, NULL) != SM_OK)
         return false;
+    long long start = mono_ns();
+    if (a) {
+        if (start - a->window_start_ns >= BUDGET_WINDOW_NS) {
+            a->window_start_ns = start;
+            a->spent_ns = 0;
+            a->warned = false;
+        }
+        if (a->spent_ns >= BUDGET_NS) {
+            if (!a->warned)
+                sm_log(SM_LOG_WARN, "too many uncached password checks this second: refusing logins for now");
+            a->warned = true;
+            return false;
+        }
+    }
     unsigned char got[HASH_LEN];
-    if (PKCS5_PBKDF2_HMAC(password, (int)plen, ph.salt, SALT_LEN, (int)ph.iterations, EVP_sha256(), HASH_LEN, got) !=
-        1)
+    int ok_kdf =
+        PKCS5_PBKDF2_HMAC(password, (int)plen, ph.salt, SALT_LEN, (int)ph.iterations, EVP_sha256(), HASH_LEN, got);
+    if (a)
+        a->spent_ns += mono_ns() - start;
+    if (ok_kdf != 1)
         return false;
     bool ok = CRYPTO_memcmp(got, ph.hash, HASH_LEN) == 0;
     OPENSSL_cleanse(got, sizeof got);

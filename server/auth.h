@@ -21,7 +21,8 @@ int sm_auth_check_hash(const char *text, sm_error *err);
 
 /* Verifies passwords; successes are remembered (keyed by an HMAC of principal, password and hash
  * under a per-process random key) so that thousands of logins with the same credentials cost one
- * PBKDF2 run. The cache is direct-mapped and bounded. */
+ * PBKDF2 run. The cache is direct-mapped and bounded. Uncached checks get at most 300 ms of each
+ * second (they run on the event loop); beyond that verification fails until the next second. */
 typedef struct sm_auth sm_auth;
 sm_auth *sm_auth_new(void);
 void sm_auth_free(sm_auth *a);
