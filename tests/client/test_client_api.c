@@ -506,6 +506,51 @@ static void test_close_own_session_with_listener(void **state)
     sm_session_free(a.s);
 }
 
+/* A reply far larger than one receive buffer is reassembled from its chunks. */
+static void test_large_reply(void **state)
+{
+    (void)state;
+    static th_session a, b;
+    assert_non_null(th_open(cl, &a, srv.url, "admin", "admin", NULL, 0));
+    assert_non_null(th_open(cl, &b, srv.url, NULL, NULL, NULL, 0));
+    static char values[60][4001];
+    static char keys[60][16];
+    sm_property batch[12];
+    static th_reply r;
+    for (int i = 0; i < 60; i++) {
+        snprintf(keys[i], sizeof keys[i], "K%02d", i);
+        memset(values[i], 'a' + i % 26, 4000);
+        values[i][4000] = '\0';
+    }
+    for (int i = 0; i < 60; i += 12) {
+        for (int k = 0; k < 12; k++) {
+            batch[k].key = keys[i + k];
+            batch[k].value = values[i + k];
+        }
+        assert_int_equal(th_set(cl, a.s, b.id, batch, 12, &r), SM_CLIENT_OK);
+        assert_int_equal(r.prop_count, 12);
+    }
+    memset(&r, 0, sizeof r);
+    const char *user[] = {"*U"};
+    sm_get_params g = {.session_id = b.id, .keys = user, .key_count = 1, .on_reply = th_reply_cb, .context = &r};
+    assert_int_equal(sm_get_properties(a.s, &g, NULL), SM_CLIENT_OK);
+    assert_true(th_wait_reply(cl, &r, TH_TIMEOUT_MS));
+    assert_int_equal(r.code, SM_CLIENT_OK);
+    assert_int_equal(r.prop_count, 60);
+    /* A request over the server's inbound limit is refused before it is sent. */
+    sm_property many[20];
+    for (int k = 0; k < 20; k++) {
+        many[k].key = keys[k];
+        many[k].value = values[k];
+    }
+    sm_client_error err;
+    sm_set_params sp = {.session_id = b.id, .properties = many, .property_count = 20};
+    assert_int_equal(sm_set_properties(a.s, &sp, &err), SM_CLIENT_ERR_LIMIT_EXCEEDED);
+    assert_non_null(strstr(err.message, "limit"));
+    close_and_free(&a);
+    close_and_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_listener),
         cmocka_unit_test(test_listener_after_and_no_keys),
         cmocka_unit_test(test_close_own_session_with_listener),
+        cmocka_unit_test(test_large_reply),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
