@@ -586,7 +586,9 @@ char *sm_config_to_json(const sm_config *c)
     cJSON_AddStringToObject(server, "name", c->server_name ? c->server_name : "sessmond");
     cJSON_AddStringToObject(server, "bind", c->bind ? c->bind : "127.0.0.1");
     cJSON_AddNumberToObject(server, "port", c->port);
-    cJSON_AddStringToObject(server, "connector", c->connector ? c->connector : (c->tls_cert ? "wss" : "ws"));
+    /* Only when set: the default depends on tls, which a later edit of the printed file may add. */
+    if (c->connector)
+        cJSON_AddStringToObject(server, "connector", c->connector);
     if (c->tls_cert) {
         cJSON *tls = cJSON_AddObjectToObject(root, "tls");
         cJSON_AddStringToObject(tls, "cert", c->tls_cert);
