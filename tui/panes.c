@@ -20,6 +20,7 @@ static const char *arrow(void)
 typedef struct lines {
     sm_ui *ui;
     int y, h;    /* window */
+    int x, w;    /* column of the screen this list uses */
     int skip;    /* lines scrolled away */
     int n;       /* lines produced so far */
     int keyw;    /* width of the key column */
@@ -36,10 +37,8 @@ static void line_kv(lines *L, const char *key, const char *value, size_t vlen, s
     int y = line_slot(L);
     if (y < 0)
         return;
-    int w = L->ui->screen_cols;
-    sm_ui_fill(y, 0, w, SM_ROLE_PANE);
-    sm_ui_str(y, 1, L->keyw, key, keyrole);
-    sm_ui_text(y, L->keyw + 2, w - L->keyw - 3, value, vlen, valrole);
+    sm_ui_str(y, L->x + 1, L->keyw, key, keyrole);
+    sm_ui_text(y, L->x + L->keyw + 2, L->w - L->keyw - 3, value, vlen, valrole);
 }
 
 static void line_text(lines *L, const char *text, sm_role role)
@@ -47,7 +46,114 @@ static void line_text(lines *L, const char *text, sm_role role)
     int y = line_slot(L);
     if (y < 0)
         return;
-    sm_ui_str(y, 0, L->ui->screen_cols, text, role);
+    sm_ui_str(y, L->x, L->w, text, role);
+}
+
+static void inspect_fixed(lines *L, const sm_row *r)
+{
+    sm_ui *ui = L->ui;
+    char buf[512];
+    line_text(L, " Fixed properties", SM_ROLE_PANE_TITLE);
+    for (size_t f = 0; f < sm_fixed_property_count; f++) {
+        const char *key = sm_fixed_property_names[f];
+        const char *v = sm_row_get(r, key);
+        if (!v)
+            continue;
+        sm_role vr = sm_row_key_recent(r, key, ui->now) ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_PANE;
+        if (strcmp(key, SM_PROP_START_TIME) == 0) {
+            char t[64];
+            char *end;
+            long long ms = strtoll(v, &end, 10);
+            if (*end == '\0' && sm_text_format_time(ms, false, t, sizeof t)) {
+                sm_text_printf(buf, sizeof buf, "%s (%s)", t, v);
+                line_kv(L, key, buf, strlen(buf), SM_ROLE_INSPECT_FIXED_KEY, vr);
+                continue;
+            }
+        }
+        line_kv(L, key, v, sm_intern_len(v), SM_ROLE_INSPECT_FIXED_KEY, vr);
+    }
+    for (uint32_t i = 0; i < r->nprops; i++) { /* $ keys this version does not know */
+        const char *key = r->props[i].key;
+        if (sm_key_is_fixed(key) && !sm_key_is_known_fixed(key))
+            line_kv(L, key, r->props[i].value, sm_intern_len(r->props[i].value), SM_ROLE_INSPECT_FIXED_KEY,
+                    SM_ROLE_PANE);
+    }
+}
+
+static void inspect_user(lines *L, const sm_row *r)
+{
+    sm_ui *ui = L->ui;
+    char buf[128];
+    size_t nuser = 0;
+    for (uint32_t i = 0; i < r->nprops; i++)
+        if (!sm_key_is_fixed(r->props[i].key))
+            nuser++;
+    sm_text_printf(buf, sizeof buf, " User properties (%zu)", nuser);
+    line_text(L, buf, SM_ROLE_PANE_TITLE);
+    if (nuser == 0)
+        line_text(L, "   (none)", SM_ROLE_PANE);
+    for (uint32_t i = 0; i < r->nprops; i++) {
+        const char *key = r->props[i].key;
+        if (sm_key_is_fixed(key))
+            continue;
+        sm_role vr = sm_row_key_recent(r, key, ui->now) ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_PANE;
+        line_kv(L, key, r->props[i].value, sm_intern_len(r->props[i].value), SM_ROLE_INSPECT_KEY, vr);
+    }
+}
+
+static void inspect_history(lines *L, const sm_row *r)
+{
+    sm_ui *ui = L->ui;
+    char buf[128];
+    sm_change hist[SM_MODEL_HISTORY];
+    size_t nh = sm_row_history(r, hist, SM_MODEL_HISTORY);
+    sm_text_printf(buf, sizeof buf, " Recent changes (%zu, newest first)", nh);
+    line_text(L, buf, SM_ROLE_PANE_TITLE);
+    if (nh == 0)
+        line_text(L, "   (none since the monitor started)", SM_ROLE_PANE);
+    int right = L->x + L->w;
+    for (size_t i = 0; i < nh; i++) {
+        int ly = line_slot(L);
+        if (ly < 0)
+            continue;
+        char t[16] = "";
+        int64_t wall = ui->wall - (int64_t)(ui->now - hist[i].time);
+        sm_text_format_time(wall, true, t, sizeof t);
+        int x = L->x + 1;
+        x += sm_ui_str(ly, x, 9, t, SM_ROLE_PANE);
+        int kw = sm_text_width(hist[i].key, sm_intern_len(hist[i].key));
+        if (kw > L->w / 4)
+            kw = L->w / 4;
+        x += sm_ui_text(ly, x, kw, hist[i].key, sm_intern_len(hist[i].key), SM_ROLE_INSPECT_KEY);
+        x += sm_ui_str(ly, x, 2, ": ", SM_ROLE_PANE);
+        const char *ov = hist[i].old_value ? hist[i].old_value : "(absent)";
+        const char *nv = hist[i].new_value ? hist[i].new_value : "(deleted)";
+        int rest = right - x - 1;
+        if (rest <= 4)
+            continue;
+        int ow = sm_text_width(ov, strlen(ov));
+        if (ow > rest / 2 - 2)
+            ow = rest / 2 - 2;
+        if (ow < 1)
+            ow = 1;
+        x += sm_ui_text(ly, x, ow, ov, strlen(ov), SM_ROLE_PANE);
+        x += sm_ui_str(ly, x, 3, arrow(), SM_ROLE_PANE);
+        if (right - x - 1 > 0)
+            sm_ui_text(ly, x, right - x - 1, nv, strlen(nv), SM_ROLE_INSPECT_CHANGED);
+    }
+}
+
+static int key_width(const sm_row *r, bool fixed, int cap)
+{
+    int w = 10;
+    for (uint32_t i = 0; i < r->nprops; i++) {
+        if (sm_key_is_fixed(r->props[i].key) != fixed)
+            continue;
+        int kw = sm_text_width(r->props[i].key, sm_intern_len(r->props[i].key));
+        if (kw > w)
+            w = kw;
+    }
+    return w > cap ? cap : w;
 }
 
 void sm_inspect_draw(sm_ui *ui, int y, int h)
@@ -68,99 +174,32 @@ void sm_inspect_draw(sm_ui *ui, int y, int h)
                                                             : "CLOSED";
     const char *reason = r->state == SM_STATE_CLOSED ? sm_close_reason_name(r->reason) : NULL;
     sm_text_printf(buf, sizeof buf, " Inspect %s  %s%s%s%s  ([ ] scroll, Esc closes)", id, state, reason ? " (" : "",
-             reason ? reason : "", reason ? ")" : "");
+                   reason ? reason : "", reason ? ")" : "");
     sm_ui_str(y, 0, w, buf, SM_ROLE_PANE_TITLE);
     for (int i = 1; i < h; i++)
         sm_ui_fill(y + i, 0, w, SM_ROLE_PANE);
-
-    lines L = {ui, y + 1, h - 1, ui->inspect_scroll, 0, 12};
-    for (uint32_t i = 0; i < r->nprops; i++) {
-        int kw = sm_text_width(r->props[i].key, sm_intern_len(r->props[i].key));
-        if (kw > L.keyw)
-            L.keyw = kw;
-    }
-    if (L.keyw > w / 3)
-        L.keyw = w / 3;
-
-    /* fixed properties in canonical order, then unknown $ keys, then user keys */
-    size_t nuser = 0;
-    for (size_t f = 0; f < sm_fixed_property_count; f++) {
-        const char *key = sm_fixed_property_names[f];
-        const char *v = sm_row_get(r, key);
-        if (!v)
-            continue;
-        sm_role vr = sm_row_key_recent(r, key, ui->now) ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_PANE;
-        if (strcmp(key, SM_PROP_START_TIME) == 0) {
-            char t[64];
-            char *end;
-            long long ms = strtoll(v, &end, 10);
-            if (*end == '\0' && sm_text_format_time(ms, false, t, sizeof t)) {
-                sm_text_printf(buf, sizeof buf, "%s (%s)", t, v);
-                line_kv(&L, key, buf, strlen(buf), SM_ROLE_INSPECT_FIXED_KEY, vr);
-                continue;
-            }
-        }
-        line_kv(&L, key, v, sm_intern_len(v), SM_ROLE_INSPECT_FIXED_KEY, vr);
-    }
-    for (uint32_t i = 0; i < r->nprops; i++) {
-        const char *key = r->props[i].key;
-        if (!sm_key_is_fixed(key)) {
-            nuser++;
-            continue;
-        }
-        if (sm_key_is_known_fixed(key))
-            continue;
-        line_kv(&L, key, r->props[i].value, sm_intern_len(r->props[i].value), SM_ROLE_INSPECT_FIXED_KEY, SM_ROLE_PANE);
-    }
-    sm_text_printf(buf, sizeof buf, " User properties (%zu)", nuser);
-    line_text(&L, buf, SM_ROLE_PANE_TITLE);
-    if (nuser == 0)
-        line_text(&L, "   (none)", SM_ROLE_PANE);
-    for (uint32_t i = 0; i < r->nprops; i++) {
-        const char *key = r->props[i].key;
-        if (sm_key_is_fixed(key))
-            continue;
-        sm_role vr = sm_row_key_recent(r, key, ui->now) ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_PANE;
-        line_kv(&L, key, r->props[i].value, sm_intern_len(r->props[i].value), SM_ROLE_INSPECT_KEY, vr);
-    }
-    sm_change hist[SM_MODEL_HISTORY];
-    size_t nh = sm_row_history(r, hist, SM_MODEL_HISTORY);
-    sm_text_printf(buf, sizeof buf, " Recent changes (%zu, newest first)", nh);
-    line_text(&L, buf, SM_ROLE_PANE_TITLE);
-    if (nh == 0)
-        line_text(&L, "   (none since the monitor started)", SM_ROLE_PANE);
-    for (size_t i = 0; i < nh; i++) {
-        int ly = line_slot(&L);
-        if (ly < 0)
-            continue;
-        char t[16] = "";
-        int64_t wall = ui->wall - (int64_t)(ui->now - hist[i].time);
-        sm_text_format_time(wall, true, t, sizeof t);
-        int x = 1;
-        x += sm_ui_str(ly, x, 9, t, SM_ROLE_PANE);
-        int kw = sm_text_width(hist[i].key, sm_intern_len(hist[i].key));
-        if (kw > w / 4)
-            kw = w / 4;
-        x += sm_ui_text(ly, x, kw, hist[i].key, sm_intern_len(hist[i].key), SM_ROLE_INSPECT_KEY);
-        x += sm_ui_str(ly, x, 2, ": ", SM_ROLE_PANE);
-        const char *ov = hist[i].old_value ? hist[i].old_value : "(absent)";
-        const char *nv = hist[i].new_value ? hist[i].new_value : "(deleted)";
-        int rest = w - x - 1;
-        if (rest <= 0)
-            continue;
-        int ow = sm_text_width(ov, strlen(ov));
-        if (ow > rest / 2 - 2)
-            ow = rest / 2 - 2;
-        if (ow < 1)
-            ow = 1;
-        x += sm_ui_text(ly, x, ow, ov, strlen(ov), SM_ROLE_PANE);
-        x += sm_ui_str(ly, x, 3, arrow(), SM_ROLE_PANE);
-        if (w - x - 1 > 0)
-            sm_ui_text(ly, x, w - x - 1, nv, strlen(nv), SM_ROLE_INSPECT_CHANGED);
+    int produced;
+    if (w >= 100) { /* fixed on the left; user properties and history on the right */
+        int half = w / 2;
+        lines left = {ui, y + 1, h - 1, 0, half, ui->inspect_scroll, 0, key_width(r, true, half / 3)};
+        lines right = {ui, y + 1, h - 1, half, w - half, ui->inspect_scroll, 0, key_width(r, false, half / 3)};
+        inspect_fixed(&left, r);
+        inspect_user(&right, r);
+        line_text(&right, "", SM_ROLE_PANE);
+        inspect_history(&right, r);
+        produced = left.n > right.n ? left.n : right.n;
+    } else { /* one column: what operators change comes first */
+        int kw = key_width(r, false, w / 3);
+        int fkw = key_width(r, true, w / 3);
+        lines L = {ui, y + 1, h - 1, 0, w, ui->inspect_scroll, 0, kw > fkw ? kw : fkw};
+        inspect_user(&L, r);
+        inspect_history(&L, r);
+        inspect_fixed(&L, r);
+        produced = L.n;
     }
     /* do not scroll past the end */
-    if (ui->inspect_scroll > 0 && L.n - ui->inspect_scroll < L.h)
-        ui->inspect_scroll = L.n > L.h ? L.n - L.h : 0;
+    if (ui->inspect_scroll > 0 && produced - ui->inspect_scroll < h - 1)
+        ui->inspect_scroll = produced > h - 1 ? produced - (h - 1) : 0;
 }
 
 /* ---- event log ---- */

@@ -1,0 +1,294 @@
+#!/bin/sh
+# End-to-end test of the sessmon monitor in tmux against a real sessmond: table, sorting, filter
+# with its error column, inspect, edit (checked with the server), bulk update (exactly the matched
+# sessions change), read-only refusals, help, resize down to 40x10 and below, and the server
+# going away (reconnect, resync without ghosts). Exits 77 (CTest skip) when tmux is missing.
+# usage: tmux_e2e.sh SESSMOND SESSMON TUI_SESSIONS
+set -u
+SESSMOND=$1
+SESSMON=$2
+HELPER=$3
+command -v tmux >/dev/null 2>&1 || { echo "tmux not installed: skipped"; exit 77; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sessmon-tmux.XXXXXX")
+SOCK="sessmon-e2e-$$"
+SERVER_PID=
+HELPER_PID=
+T="tmux -L $SOCK -f /dev/null"
+FAILED=0
+N=0
+
+cleanup() {
+    $T kill-server >/dev/null 2>&1
+    [ -n "$HELPER_PID" ] && kill "$HELPER_PID" 2>/dev/null
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+    [ -n "$HELPER_PID" ] && wait "$HELPER_PID" 2>/dev/null
+    [ -n "$SERVER_PID" ] && wait "$SERVER_PID" 2>/dev/null
+    if [ "$FAILED" = 0 ] || [ -z "${SESSMON_TEST_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() {
+    FAILED=1
+    echo "not ok - $*"
+    for w in $($T list-windows -a -F '#{session_name}' 2>/dev/null); do
+        echo "--- screen of $w ---"
+        $T capture-pane -p -t "$w" 2>/dev/null
+    done
+    echo "--- sessmond log (tail) ---"
+    tail -n 20 "$WORK/server.log" 2>/dev/null
+    exit 1
+}
+
+ok() {
+    N=$((N + 1))
+    echo "ok $N - $*"
+}
+
+screen() { $T capture-pane -p -t "$1" 2>/dev/null; }
+
+# wait_for WINDOW TEXT [SECONDS]: until TEXT is on the screen.
+wait_for() {
+    i=0
+    limit=$(( ${3:-10} * 10 ))
+    while [ $i -lt $limit ]; do
+        screen "$1" | grep -F -q -- "$2" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    fail "waited for '$2' on $1"
+}
+
+# wait_gone WINDOW TEXT [SECONDS]: until TEXT is no longer on the screen.
+wait_gone() {
+    i=0
+    limit=$(( ${3:-10} * 10 ))
+    while [ $i -lt $limit ]; do
+        screen "$1" | grep -F -q -- "$2" || return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    fail "waited for '$2' to leave $1"
+}
+
+keys() { w=$1; shift; $T send-keys -t "$w" "$@"; }
+text() { $T send-keys -t "$1" -l -- "$2"; }
+
+# line_no WINDOW TEXT: first screen line holding TEXT (0 when absent).
+line_no() { screen "$1" | grep -n -F -- "$2" | head -n 1 | cut -d: -f1; }
+
+start_server() {
+    rm -f "$WORK/port"
+    "$SESSMOND" --port "${1:-0}" --port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    i=0
+    while [ ! -s "$WORK/port" ]; do
+        sleep 0.1
+        i=$((i + 1))
+        [ $i -gt 100 ] && fail "sessmond did not start"
+    done
+    PORT=$(cat "$WORK/port")
+    URL="ws://127.0.0.1:$PORT"
+}
+
+# start_tui NAME WIDTH HEIGHT PRINCIPAL [ARGS...]
+start_tui() {
+    name=$1 w=$2 h=$3 principal=$4
+    shift 4
+    $T new-session -d -s "$name" -x "$w" -y "$h" \
+        "env TERM=tmux-256color LANG=C.UTF-8 SESSMON_PASSWORD=$principal XDG_CONFIG_HOME=$WORK/xdg \
+         '$SESSMON' --url '$URL' --principal $principal $* 2>'$WORK/$name.err'; echo EXITED:\$?; sleep 600" \
+        || fail "tmux new-session $name"
+}
+
+server_list() { # server_list FILTER -> NDJSON lines
+    SESSMON_PASSWORD=admin "$SESSMON" list --url "$URL" --principal admin --keys Department,Tier,Region \
+        --filter "$1" --json
+}
+
+# ---------------------------------------------------------------------------------------------
+start_server 0
+"$HELPER" --url "$URL" --ready "$WORK/ready" \
+    "Department=Accounts,Tier=gold" "Department=Accounts" "Department=Payroll,Tier=silver" \
+    >"$WORK/helper.log" 2>&1 &
+HELPER_PID=$!
+i=0
+until [ "$(cat "$WORK/ready" 2>/dev/null)" = 3 ]; do
+    sleep 0.1
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "helper sessions did not open"
+done
+
+start_tui main 120 30 admin
+wait_for main "connected"
+wait_for main "Shown: 4 of 4"
+wait_for main "Payroll"
+s=$(screen main)
+echo "$s" | grep -q "LIVE" || fail "no LIVE badge"
+echo "$s" | grep -q "admin@$URL" || fail "header lacks principal@server"
+echo "$s" | grep -q "Department" || fail "user property column missing"
+echo "$s" | grep -q "silver" || fail "user property value missing"
+ok "table shows the sessions, header shows server, principal, mode and connection"
+
+# sorting: step to the Department column, then reverse
+keys main ">" ">"
+wait_for main "Sort: Department ▲"
+a=$(line_no main "Accounts")
+p=$(line_no main "Payroll")
+[ "$a" -gt 0 ] && [ "$p" -gt "$a" ] || fail "ascending Department order"
+keys main "r"
+wait_for main "Sort: Department ▼"
+a=$(line_no main "Accounts")
+p=$(line_no main "Payroll")
+[ "$p" -gt 0 ] && [ "$p" -lt "$a" ] || fail "descending Department order"
+ok "sorting by a column, both ways"
+
+# view filter: live error with its column, then a valid filter
+keys main "f"
+text main "Department is Acc"
+wait_for main "filter error at column 15: expected a quoted value after 'is'"
+keys main Enter
+wait_for main "Filter> " # refused: the prompt stays
+keys main BSpace BSpace BSpace
+text main "'Accounts'"
+keys main Enter
+wait_for main "Filter: Department is 'Accounts'"
+wait_for main "Shown: 2 of 4"
+screen main | grep -q "Payroll" && fail "Payroll still shown with the filter"
+keys main Escape
+wait_for main "Shown: 4 of 4"
+ok "view filter with live validation and error column"
+
+# search, then inspect the Payroll session
+keys main "/"
+text main "payroll"
+keys main Enter
+wait_for main "Shown: 1 of 4"
+PAYROLL_ID=$(screen main | grep -F "Payroll" | grep -oE '[0-9a-f]{8}-[0-9a-f]{8}' | head -n 1)
+[ -n "$PAYROLL_ID" ] || fail "cannot read the Payroll session ID"
+keys main Enter
+wait_for main "Inspect $PAYROLL_ID"
+wait_for main "User properties (2)"
+wait_for main "\$Principal"
+ok "incremental search and inspect pane"
+
+# edit: add Region=EU to that session, confirmed by the server
+keys main Escape "e"
+wait_for main "Edit $PAYROLL_ID"
+keys main "a"
+wait_for main "Add a user property"
+text main "Region"
+keys main Tab
+text main "EU"
+wait_for main "valid: Enter adds it"
+keys main Enter
+wait_for main "Region added = 'EU'"
+server_list "Region is 'EU'" >"$WORK/edit.json" || fail "sessmon list failed"
+[ "$(wc -l <"$WORK/edit.json")" = 1 ] || fail "server does not have exactly one Region=EU"
+grep -q "$PAYROLL_ID" "$WORK/edit.json" || fail "Region=EU is not on $PAYROLL_ID"
+keys main "u"
+wait_for main "Undo the last edit"
+keys main "y"
+wait_for main "Region deleted (was 'EU')"
+[ "$(server_list "has Region" | wc -l)" = 0 ] || fail "undo did not delete Region on the server"
+keys main Escape Escape
+wait_for main "Shown: 4 of 4"
+ok "edit pane changes a property on the server, and undo restores it"
+
+# bulk update: exactly the matched sessions change
+keys main "b"
+wait_for main "Bulk filter>"
+text main "Department is 'Nobody'"
+keys main Enter "a"
+text main "Tier"
+keys main Tab
+text main "platinum"
+keys main Enter
+wait_for main "matches 0 open sessions"
+keys main "A"
+wait_for main "no session matches locally: nothing sent"
+keys main "f" C-u
+text main "Department is 'Accounts'"
+keys main Enter
+wait_for main "matches 2 open sessions here"
+wait_for main "gold → platinum"
+keys main "A"
+wait_for main "Apply 1 change to 2 sessions matching:"
+keys main "y"
+wait_for main "server updated 2 sessions (local preview: 2)"
+[ "$(server_list "Tier is 'platinum'" | wc -l)" = 2 ] || fail "server: not 2 platinum sessions"
+[ "$(server_list "Tier is 'platinum' and Department is 'Accounts'" | wc -l)" = 2 ] || fail "wrong sessions changed"
+[ "$(server_list "Department is 'Payroll' and Tier is 'silver'" | wc -l)" = 1 ] || fail "Payroll session changed"
+keys main Escape
+wait_for main "platinum"
+ok "bulk update changes exactly the matched sessions (and refuses an empty match)"
+
+# help overlay
+keys main "?"
+wait_for main "Help: every key"
+wait_for main "bulk update: set or delete"
+keys main Escape
+wait_gone main "Help: every key"
+ok "help overlay"
+
+# read-only: a principal without modify_session, and --read-only
+start_tui viewer 120 20 viewer
+wait_for viewer "READ-ONLY (principal lacks modify_session)"
+wait_for viewer "connected"
+keys viewer "e"
+wait_for viewer "Edit refused: read-only (principal lacks modify_session)"
+keys viewer "b"
+wait_for viewer "Bulk refused: read-only"
+keys viewer "?"
+wait_for viewer "(read-only)"
+keys viewer Escape "q"
+wait_for viewer "EXITED:0"
+start_tui ro 120 20 admin --read-only
+wait_for ro "READ-ONLY (--read-only)"
+keys ro F8
+wait_for ro "Bulk refused: read-only (--read-only)"
+keys ro "e"
+wait_for ro "Edit refused: read-only (--read-only)"
+keys ro "q"
+wait_for ro "EXITED:0"
+[ "$(server_list "Tier is 'platinum'" | wc -l)" = 2 ] || fail "read-only session changed something"
+ok "read-only mode refuses every mutating key and says why"
+
+# resize at any time, down to 40x10 and below
+$T resize-window -t main -x 40 -y 10
+wait_for main "sessmon"
+wait_for main "F1Help"
+$T resize-window -t main -x 30 -y 8
+wait_for main "Terminal too small: 30x8"
+$T resize-window -t main -x 20 -y 3
+sleep 0.3
+$T resize-window -t main -x 40 -y 10
+wait_for main "LIVE"
+$T resize-window -t main -x 120 -y 30
+wait_for main "Shown: 4 of 4"
+screen main | grep -q "EXITED" && fail "the monitor died while resizing"
+ok "resize down to 40x10, too-small message below, no crash"
+
+# the server goes away and comes back: reconnect and resync without ghosts or duplicates
+OLD_ID=$PAYROLL_ID
+kill -9 "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=
+wait_for main "reconnecting" 15
+wait_for main "STALE"
+start_server "$PORT"
+wait_for main "connected" 20
+wait_gone main "$OLD_ID" 20
+wait_for main "Shown: 4 of 4" 20
+ids=$(screen main | grep -oE '^. [0-9a-f]{8}-[0-9a-f]{8} ' | cut -c3-19)
+[ "$(echo "$ids" | sort | uniq -d | wc -w)" = 0 ] || fail "duplicate rows after resync"
+[ "$(echo "$ids" | wc -w)" = 4 ] || fail "expected 4 rows after resync"
+ok "server restart: disconnect shown, reconnect, resync without ghosts or duplicates"
+
+keys main "q"
+wait_for main "EXITED:0"
+[ -s "$WORK/main.err" ] && { cat "$WORK/main.err"; fail "the monitor wrote to stderr"; }
+ok "quit with exit status 0, nothing on stderr"
+echo "1..$N"
+exit 0
