@@ -222,6 +222,9 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_timer_stop(loop, &net->grace);
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
+    /* Already shutting down: another SIGTERM must not kill the process half way through. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     lws_context_destroy(net->ctx);
     net->ctx = NULL;
     ev_break(loop, EVBREAK_ALL);

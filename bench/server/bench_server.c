@@ -588,6 +588,10 @@ int main(int argc, char **argv)
         kill(pid, SIGTERM);
         int st = 0;
         waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            printf("sessmond did not exit cleanly (status 0x%x); its log is in %s\n", (unsigned)st, dir);
+            return 1;
+        }
     }
     char path[600];
     snprintf(path, sizeof path, "%s/config.json", dir);
