@@ -178,8 +178,8 @@ void sm_client_set_log_sink(sm_log_fn fn, void *user, unsigned levels);
 /* Client context                                                                            */
 
 typedef struct sm_client_params {
-    /* Sessions you expect to hold at once (sizes libwebsockets' fd table). 0 = the process's
-     * open-file limit. */
+    /* Most sessions connected at once: sizes libwebsockets' fd table, and connections beyond
+     * it fail (CONNECT_FAILED). 0 = the process's open-file limit. */
     unsigned max_sessions;
     /* Bytes libwebsockets reads per connection at a time; it allocates this much per connected
      * session. 0 = 16384. Load generators with thousands of sessions may want 1024. Messages
@@ -205,8 +205,10 @@ void sm_client_free(sm_client *c);
 /* Poll integration. Writes up to max entries (fd, events; revents = 0) describing the sockets
  * to watch into fds and returns how many it needs in total. When the return value is larger
  * than max, only max entries were written: call again with a bigger array (the timeout from
- * sm_client_timeout_ms is still correct, so a short array only delays I/O). Sockets still
- * connecting are not listed; sm_client_timeout_ms() then returns a short timeout instead. */
+ * sm_client_timeout_ms is still correct, so a short array only delays I/O). fds may be NULL
+ * when max is 0. The set changes from call to call (connections come and go): build it anew
+ * before every poll(). While a connection is being set up, sm_client_timeout_ms() stays short
+ * (libwebsockets drives the handshake). */
 int sm_client_pollfds(sm_client *c, struct pollfd *fds, int max);
 
 /* Milliseconds until sm_client_service() must be called even if no fd is ready: 0 when work is
