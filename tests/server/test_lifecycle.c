@@ -74,7 +74,7 @@ static cJSON *resume(tc *c, const sm_test_server *s, const char *source, const c
 static void test_resume_within_timeout(void **state)
 {
     (void)state;
-    sm_test_server *s = start("{\"limits\":{\"reconnectTimeoutMs\":1500}}");
+    sm_test_server *s = start("{\"limits\":{\"reconnectTimeoutMs\":3000}}");
     tc w, t, t2, t3;
     tc_open(&w, s, "viewer", "viewer", NULL);
     long long l = listen_on(&w, "Grp is 'r'", "[\"$ClientIP\",\"Grp\"]");
@@ -140,7 +140,7 @@ static void test_resume_within_timeout(void **state)
 static void test_reconnect_timeout_and_listener_drop(void **state)
 {
     (void)state;
-    sm_test_server *s = start("{\"limits\":{\"reconnectTimeoutMs\":400}}");
+    sm_test_server *s = start("{\"limits\":{\"reconnectTimeoutMs\":1000}}");
     tc w, t, again, w2;
     tc_open(&w, s, "viewer", "viewer", NULL);
     long long l = listen_on(&w, "Grp is 't'", "[]");
