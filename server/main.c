@@ -107,6 +107,19 @@ static int hash_password(unsigned iterations)
     return 0;
 }
 
+/* Error text can quote the config file (field names): never pass its control characters to a terminal. */
+static void print_error(const char *msg)
+{
+    fputs("sessmond: ", stderr);
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
+}
+
 static void warn_demo(const sm_config *cfg)
 {
     sm_log(SM_LOG_WARN, "no --config given: running the DEMO configuration, bound to %s only",
@@ -183,7 +196,7 @@ int main(int argc, char **argv)
         sm_config_free(&override);
     }
     if (rc != SM_OK) {
-        fprintf(stderr, "sessmond: %s\n", err.message);
+        print_error(err.message);
         sm_config_free(&cfg);
         return EXIT_USAGE;
     }
