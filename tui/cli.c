@@ -482,6 +482,13 @@ static int wait_reply(cli *c, reply_wait *w, const char *what)
     return SM_EXIT_OK;
 }
 
+/* qsort that accepts an empty (NULL) array. */
+static void sort_any(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
 static int sort_props_cmp(const void *a, const void *b)
 {
     const sm_property *pa = a, *pb = b;
@@ -507,7 +514,7 @@ static int cmd_get(cli *c)
         return fail("get", &err);
     rc = wait_reply(c, &w, "get");
     if (rc == SM_EXIT_OK) {
-        qsort(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
+        sort_any(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
         if (c->json) {
             fputs("{\"session\":", stdout);
             sm_cli_json_string(stdout, id);
@@ -586,7 +593,7 @@ static int cmd_set(cli *c)
         else
             printf("%llu session%s matched\n", (unsigned long long)w.count, w.count == 1 ? "" : "s");
     } else if (c->json) {
-        qsort(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
+        sort_any(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
         fputs("{\"session\":", stdout);
         sm_cli_json_string(stdout, c->positional[0]);
         fputs(",\"changed\":", stdout);
@@ -595,7 +602,7 @@ static int cmd_set(cli *c)
     } else if (!w.prop_count) {
         puts("no property changed");
     } else {
-        qsort(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
+        sort_any(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
         sm_cli_table t;
         if (sm_cli_table_init(&t, 3) == 0) {
             const char *head[3] = {"KEY", "OLD", "NEW"};
@@ -792,7 +799,7 @@ static const char **list_columns(const cli *c, const listing *ls, size_t *n)
 {
     if (!has_selector(c)) {
         const char **cols = calloc(c->key_count ? c->key_count : 1, sizeof *cols);
-        if (cols)
+        if (cols && c->key_count)
             memcpy(cols, c->keys, c->key_count * sizeof *cols);
         *n = c->key_count;
         return cols;
@@ -807,7 +814,7 @@ static const char **list_columns(const cli *c, const listing *ls, size_t *n)
     for (size_t i = 0; i < ls->count; i++)
         for (size_t j = 0; j < ls->rows[i].prop_count; j++)
             cols[k++] = ls->rows[i].props[j].key;
-    qsort(cols, k, sizeof *cols, sm_cli_key_cmp);
+    sort_any(cols, k, sizeof *cols, sm_cli_key_cmp);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
         if (!u || strcmp(cols[u - 1], cols[i]) != 0)
@@ -818,11 +825,11 @@ static const char **list_columns(const cli *c, const listing *ls, size_t *n)
 
 static void print_listing(const cli *c, listing *ls)
 {
-    qsort(ls->rows, ls->count, sizeof *ls->rows, row_cmp);
+    sort_any(ls->rows, ls->count, sizeof *ls->rows, row_cmp);
     if (c->json) {
         for (size_t i = 0; i < ls->count; i++) {
             row *r = &ls->rows[i];
-            qsort(r->props, r->prop_count, sizeof *r->props, sort_props_cmp);
+            sort_any(r->props, r->prop_count, sizeof *r->props, sort_props_cmp);
             fputs("{\"session\":", stdout);
             sm_cli_json_string(stdout, r->session_id);
             printf(",\"state\":\"%s\",\"properties\":", remote_state_name(r->state));
