@@ -521,7 +521,7 @@ static int decode_field(decoder *d, field f, kind k, const cJSON *item)
     switch (k) {
     case K_STR:
     case K_STR_ENV: {
-        const char *s;
+        const char *s = NULL;
         if ((rc = get_string(d, &w, item, &s)) != SM_OK)
             return rc;
         if (k == K_STR_ENV && strlen(s) > ENVIRONMENT_MAX)
@@ -544,7 +544,7 @@ static int decode_field(decoder *d, field f, kind k, const cJSON *item)
     case K_ID:
         return get_int(d, &w, item, 1, &m->id);
     case K_INT: {
-        int64_t n;
+        int64_t n = 0;
         if ((rc = get_int(d, &w, item, 0, &n)) != SM_OK)
             return rc;
         switch (f) {
