@@ -92,15 +92,18 @@ start_server() {
     URL="ws://127.0.0.1:$PORT"
 }
 
-# start_tui NAME WIDTH HEIGHT PRINCIPAL [ARGS...]
+# start_tui NAME WIDTH HEIGHT PRINCIPAL [ARGS...]   (TUI_ENV adds environment, e.g. TERM=xterm)
 start_tui() {
     name=$1 w=$2 h=$3 principal=$4
     shift 4
     $T new-session -d -s "$name" -x "$w" -y "$h" \
-        "env TERM=tmux-256color LANG=C.UTF-8 SESSMON_PASSWORD=$principal XDG_CONFIG_HOME=$WORK/xdg \
+        "env TERM=tmux-256color LANG=C.UTF-8 SESSMON_PASSWORD=$principal XDG_CONFIG_HOME=$WORK/xdg ${TUI_ENV:-} \
          '$SESSMON' --url '$URL' --principal $principal $* 2>'$WORK/$name.err'; echo EXITED:\$?; sleep 600" \
         || fail "tmux new-session $name"
 }
+
+# no_stderr NAME: the monitor must never write to the terminal's stderr
+no_stderr() { [ -s "$WORK/$1.err" ] && { cat "$WORK/$1.err"; fail "$1 wrote to stderr"; }; return 0; }
 
 server_list() { # server_list FILTER -> NDJSON lines
     SESSMON_PASSWORD=admin "$SESSMON" list --url "$URL" --principal admin --keys Department,Tier,Region \
@@ -244,6 +247,7 @@ keys viewer "?"
 wait_for viewer "(read-only)"
 keys viewer Escape "q"
 wait_for viewer "EXITED:0"
+no_stderr viewer
 start_tui ro 120 20 admin --read-only
 wait_for ro "READ-ONLY (--read-only)"
 keys ro F8
@@ -252,8 +256,30 @@ keys ro "e"
 wait_for ro "Edit refused: read-only (--read-only)"
 keys ro "q"
 wait_for ro "EXITED:0"
+no_stderr ro
 [ "$(server_list "Tier is 'platinum'" | wc -l)" = 2 ] || fail "read-only session changed something"
 ok "read-only mode refuses every mutating key and says why"
+
+# themes: NO_COLOR gives no colours at all; an 8-colour terminal gets no 256-colour codes; t cycles
+TUI_ENV="NO_COLOR=1" start_tui nocolor 100 20 admin --read-only
+wait_for nocolor "connected"
+$T capture-pane -e -p -t nocolor | grep -E -q '[[;](3[0-8]|4[0-8]|9[0-7]|10[0-7])(;|m)' \
+    && fail "colour escapes under NO_COLOR"
+keys nocolor "q"
+wait_for nocolor "EXITED:0"
+TUI_ENV="TERM=xterm" start_tui eight 100 20 admin --read-only
+wait_for eight "connected"
+$T capture-pane -e -p -t eight | grep -E -q '38;5|48;5' && fail "256-colour escapes on an 8-colour terminal"
+$T capture-pane -e -p -t eight | grep -E -q '\[(3[0-7]|4[0-7])m|;(3[0-7]|4[0-7])m' || fail "no colours on an 8-colour terminal"
+keys eight "q"
+wait_for eight "EXITED:0"
+keys main "t"
+wait_for main "theme: "
+keys main "T"
+wait_for main "theme: default"
+no_stderr nocolor
+no_stderr eight
+ok "themes: NO_COLOR, 8-colour fallback, cycling"
 
 # resize at any time, down to 40x10 and below
 $T resize-window -t main -x 40 -y 10
@@ -288,7 +314,7 @@ ok "server restart: disconnect shown, reconnect, resync without ghosts or duplic
 
 keys main "q"
 wait_for main "EXITED:0"
-[ -s "$WORK/main.err" ] && { cat "$WORK/main.err"; fail "the monitor wrote to stderr"; }
+no_stderr main
 ok "quit with exit status 0, nothing on stderr"
 echo "1..$N"
 exit 0
