@@ -261,6 +261,12 @@ static void test_list(void **state)
     assert_non_null(strstr(c.out, "CliB"));
     assert_null(strstr(c.out, t1.id));
 
+    /* Nothing matches: a bare header, or no NDJSON line at all. */
+    assert_int_equal(CLI(&c, "admin", "admin", "list", "--filter", "Dept is 'Nobody'"), 0);
+    assert_string_equal(c.out, "SESSION  STATE  $Principal  $ClientType  $ClientIP  $StartTime\n");
+    assert_int_equal(CLI(&c, "admin", "admin", "list", "--json", "--filter", "Dept is 'Nobody'"), 0);
+    assert_string_equal(c.out, "");
+
     /* A selector shows every key seen as a column. */
     assert_int_equal(CLI(&c, "admin", "admin", "list", "--filter", "Dept is 'CliB'", "--keys", "*U"), 0);
     assert_non_null(strstr(c.out, "Dept"));
@@ -507,6 +513,39 @@ static void test_watch(void **state)
     close_target(&t);
 }
 
+/* watch survives a server crash: it reports the loss, reconnects and resynchronises. */
+static void test_watch_reconnects(void **state)
+{
+    (void)state;
+    static child c;
+    start_cli(&c, "viewer", "viewer", (const char *const[]){"watch", "--json", NULL});
+    int64_t end = th_now_ms() + TH_TIMEOUT_MS;
+    while (!strstr(c.out, "SNAPSHOT_END") && th_now_ms() < end)
+        pump(&c, 20);
+    assert_non_null(strstr(c.out, "SNAPSHOT_END"));
+    sm_test_server_kill(&srv);
+    end = th_now_ms() + TH_TIMEOUT_MS;
+    while (!strstr(c.out, "CONNECTION_LOST") && th_now_ms() < end)
+        pump(&c, 20);
+    assert_non_null(strstr(c.out, "CONNECTION_LOST"));
+    assert_int_equal(sm_test_server_restart(&srv), 0);
+    end = th_now_ms() + 10000;
+    while (!strstr(c.out, "RESYNC") && th_now_ms() < end)
+        pump(&c, 20);
+    char *resync = strstr(c.out, "\"RESYNC\"");
+    assert_non_null(resync);
+    end = th_now_ms() + TH_TIMEOUT_MS;
+    while (!strstr(resync, "SNAPSHOT_END") && th_now_ms() < end)
+        pump(&c, 20);
+    assert_non_null(strstr(resync, "SNAPSHOT_END"));
+    kill(c.pid, SIGINT);
+    assert_int_equal(finish(&c, 5000), 0);
+    cJSON_Delete(parse_ndjson(c.out));
+    /* Our own library session came back as a new one too. */
+    TH_WAIT(cl, admin.opens == 2, TH_TIMEOUT_MS);
+    assert_true(admin.replaced);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -517,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_errors_and_usage),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_watch_reconnects),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -101,11 +101,23 @@ static void test_wrong_password(void **state)
     sm_session_free(t.s);
 }
 
+static int log_lines;
+static void count_log(unsigned level, const char *line, void *user)
+{
+    (void)level;
+    (void)user;
+    if (strstr(line, "libsessmon"))
+        log_lines++;
+}
+
 static void test_connect_refused(void **state)
 {
     (void)state;
     static th_session t;
+    sm_client_set_log_sink(count_log, NULL, SM_LOG_ERR | SM_LOG_WARN | SM_LOG_NOTICE | SM_LOG_INFO);
     assert_null(th_open(cl, &t, "ws://127.0.0.1:1", NULL, NULL, NULL, 0));
+    sm_client_set_log_sink(NULL, NULL, 0);
+    assert_true(log_lines > 0); /* the library's own messages reach the caller's sink */
     assert_true(t.closed);
     assert_int_equal(t.close_error.code, SM_CLIENT_ERR_CONNECT_FAILED);
     assert_int_equal(t.close_reason, SM_REASON_NONE);
