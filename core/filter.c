@@ -18,11 +18,13 @@
 #define ROLES_MAX (SM_FILTER_MAX / 2 + 1)
 #define ROLE_BITMAP_WORDS (ROLES_MAX / 64 + 1)
 
-/* Upper bound on the size of a regular expression once its repetition counts are expanded:
+/* Upper bound on the size of a regular expression once its repetition counts are expanded.
  * glibc's regcomp copies a group once per repetition, so `((a{255}){255}){255}` would take
- * seconds and gigabytes. The bound equals the filter length limit, so a count can never make a
- * pattern larger than one that could be written out literally. */
-#define REGEX_COST_MAX SM_FILTER_MAX
+ * seconds and gigabytes; and glibc's matcher tracks up to one state per element, so matching
+ * time grows with this size times the value length (measured: 2048 optional elements take 2 s
+ * on a 4096-byte value, 1024 take 0.27 s, 256 take 5 ms). 1024 is far above any practical
+ * session filter and keeps a hostile pattern from stalling the server for long. */
+#define REGEX_COST_MAX 1024
 
 /* ---------------------------------------------------------------------------------------------
  * AST
@@ -215,82 +217,138 @@ static bool skip_bracket(const char *re, size_t len, size_t *i)
     return false;
 }
 
-/* Checks what regcomp alone cannot: the pattern is wrapped as ^(re)$ for whole-value matching, so
- * a stray ')' (which glibc takes literally) would silently change the meaning; back-references
- * make matching exponential; deep groups and large repetition counts make regcomp slow. Returns
- * NULL when the pattern is acceptable, or a description of the problem; *limit tells whether
- * it is a size limit. Malformed syntax it does not understand is left to regcomp. */
+/* The pattern check state of one open group. */
+typedef struct regex_frame {
+    size_t alternatives;   /* cost of the finished alternatives */
+    size_t branch;         /* cost of the alternative being read */
+    size_t last;           /* cost of its last piece, which a repetition applies to (0: none yet) */
+    bool any_nullable;     /* a finished alternative can match the empty string */
+    bool prefix_nullable;  /* the pieces before the last one can all match the empty string */
+    bool last_nullable;    /* the last piece can match the empty string */
+} regex_frame;
+
+static void frame_start(regex_frame *f)
+{
+    *f = (regex_frame){0, 0, 0, false, true, false};
+}
+
+static bool branch_nullable(const regex_frame *f)
+{
+    return f->prefix_nullable && (f->last == 0 || f->last_nullable);
+}
+
+/* Appends a piece (atom) of the given cost to the current alternative. */
+static void frame_add(regex_frame *f, size_t cost, bool nullable)
+{
+    f->prefix_nullable = branch_nullable(f);
+    f->last = cost;
+    f->last_nullable = nullable;
+    f->branch = cost_add(f->branch, cost);
+}
+
+/* Applies a repetition to the last piece: regcomp copies it `factor` times. */
+static void frame_repeat(regex_frame *f, size_t factor, bool now_nullable)
+{
+    size_t grown = cost_mul(f->last, factor);
+    f->branch = cost_add(f->branch, grown - f->last);
+    f->last = grown;
+    f->last_nullable = now_nullable;
+}
+
+/* Checks what regcomp alone cannot:
+ * - the pattern is wrapped as ^(re)$ for whole-value matching, so a stray ')' (which glibc takes
+ *   literally) would silently change the meaning;
+ * - back-references make matching exponential;
+ * - glibc's regcomp is exponential for repetitions of something that can match the empty string
+ *   (measured: `(K*)+` sixteen times takes 0.15 s, `K*+++++` 9 s, `(K*){1,300}` 1 s), and copies a
+ *   group once per repetition count, so those are refused, as are deep groups and large counts;
+ * - `\d`, `\n` and other letter escapes that glibc silently reads as plain letters.
+ * Returns NULL when the pattern is acceptable, or a description of the problem; *limit tells
+ * whether it is a size limit. Malformed syntax it does not understand is left to regcomp. */
 static const char *regex_precheck(const char *re, size_t len, bool *limit)
 {
-    struct frame {
-        size_t alternatives; /* cost of the finished alternatives of this group */
-        size_t branch;       /* cost of the alternative being read */
-        size_t last;         /* cost of the last atom, which a repetition applies to */
-    } stack[SM_FILTER_DEPTH_MAX + 1];
+    regex_frame stack[SM_FILTER_DEPTH_MAX + 1];
     size_t depth = 0;
-    stack[0] = (struct frame){0, 0, 0};
+    frame_start(&stack[0]);
     *limit = false;
     for (size_t i = 0; i < len; i++) {
-        struct frame *f = &stack[depth];
+        regex_frame *f = &stack[depth];
         char c = re[i];
-        size_t atom = 1;
         switch (c) {
         case '(':
             if (depth == SM_FILTER_DEPTH_MAX) {
                 *limit = true;
                 return "groups nested deeper than 64 levels";
             }
-            stack[++depth] = (struct frame){0, 0, 0};
+            frame_start(&stack[++depth]);
             continue;
-        case ')':
+        case ')': {
             if (depth == 0)
                 return "')' without a matching '('";
-            atom = cost_add(cost_add(f->alternatives, f->branch), 1);
+            size_t cost = cost_add(cost_add(f->alternatives, f->branch), 1);
+            bool nullable = f->any_nullable || branch_nullable(f);
             depth--;
-            f = &stack[depth];
+            frame_add(&stack[depth], cost, nullable);
             break;
+        }
         case '|':
+            f->any_nullable = f->any_nullable || branch_nullable(f);
             f->alternatives = cost_add(f->alternatives, f->branch);
             f->branch = 0;
             f->last = 0;
+            f->prefix_nullable = true;
             continue;
         case '*':
         case '?':
-            continue;
-        case '+': {
-            size_t grown = cost_mul(f->last, 2);
-            f->branch = cost_add(f->branch, grown - f->last);
-            f->last = grown;
-            if (f->branch > REGEX_COST_MAX)
-                goto too_big;
-            continue;
-        }
+        case '+':
         case '{': {
-            size_t factor = interval_factor(re, len, &i);
-            if (factor == 0)
-                break; /* not an interval: regcomp decides */
-            size_t grown = cost_mul(f->last, factor);
-            f->branch = cost_add(f->branch, grown - f->last);
-            f->last = grown;
-            if (f->branch > REGEX_COST_MAX)
-                goto too_big;
-            continue;
-        }
-        case '\\':
-            if (i + 1 < len && re[i + 1] >= '1' && re[i + 1] <= '9')
-                return "back-references (\\1 to \\9) are not supported";
-            i++;
+            size_t factor = 1, min = c == '+' ? 1 : 0;
+            if (c == '+') {
+                factor = 2; /* regcomp turns a+ into aa* */
+            } else if (c == '{') {
+                size_t at = i;
+                factor = interval_factor(re, len, &i);
+                if (factor == 0) {
+                    frame_add(f, 1, false); /* not an interval: a literal '{' or an error regcomp reports */
+                    break;
+                }
+                min = re[at + 1] >= '1' && re[at + 1] <= '9' ? 1 : 0;
+            }
+            if (f->last == 0)
+                continue; /* nothing to repeat: regcomp reports it */
+            if (f->last_nullable)
+                return "a repetition (* + ? {}) cannot apply to something that can match the empty string, "
+                       "as in a** or (a*)+";
+            frame_repeat(f, factor, min == 0);
             break;
+        }
+        case '^':
+        case '$':
+            frame_add(f, 1, true); /* zero-width */
+            break;
+        case '\\': {
+            char e = i + 1 < len ? re[i + 1] : '\0';
+            if (e >= '1' && e <= '9')
+                return "back-references (\\1 to \\9) are not supported";
+            bool zero_width = e == 'b' || e == 'B' || e == '<' || e == '>' || e == '`' || e == '\'';
+            if (((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) && !zero_width && e != 'w' && e != 'W' &&
+                e != 's' && e != 'S')
+                return "escapes like \\d or \\n do not exist in POSIX regular expressions; use [[:digit:]], "
+                       "[[:space:]] or the character itself";
+            i++;
+            frame_add(f, 1, zero_width);
+            break;
+        }
         case '[':
             if (!skip_bracket(re, len, &i))
                 return NULL;
+            frame_add(f, 1, false);
             break;
         default:
+            frame_add(f, 1, false);
             break;
         }
-        f->last = atom;
-        f->branch = cost_add(f->branch, atom);
-        if (f->branch > REGEX_COST_MAX)
+        if (stack[depth].branch > REGEX_COST_MAX)
             goto too_big;
     }
     if (cost_add(stack[0].alternatives, stack[0].branch) > REGEX_COST_MAX)
@@ -298,7 +356,7 @@ static const char *regex_precheck(const char *re, size_t len, bool *limit)
     return NULL;
 too_big:
     *limit = true;
-    return "its repetition counts expand it beyond 4096 elements";
+    return "it is longer than 1024 elements once repetition counts are expanded";
 }
 
 static bool regex_whole_match(const regex_t *re, const char *value)
@@ -973,8 +1031,9 @@ static bool parse_list(parser *p, const char *after, const char *what, string_li
             consume(p);
             return true;
         }
-        fail(p, SM_ERR_INVALID, t->start, "expected ',', a quoted %s or '%c' to close the list that opens at column %zu",
-             what, close_char, open_at + 1);
+        fail(p, SM_ERR_INVALID, t->start,
+             "expected ',', a quoted %s or '%c' to close the list that opens at column %zu", what, close_char,
+             open_at + 1);
         return false;
     }
 }
@@ -1026,15 +1085,16 @@ static node *compile_matches(parser *p, char *key, const token *t)
     memcpy(wrapped + 2, re, len);
     memcpy(wrapped + 2 + len, ")$", 3);
     locale_t previous = regex_locale_enter();
-    /* The bare pattern is compiled first so its error message talks about what the user wrote. */
-    regex_t probe;
-    int rc = regcomp(&probe, re, REG_EXTENDED | REG_NOSUB);
-    if (rc == 0) {
-        regfree(&probe);
-        rc = regcomp(&n->u.regex.re, wrapped, REG_EXTENDED | REG_NOSUB);
-        n->u.regex.compiled = rc == 0;
-    }
+    int rc = regcomp(&n->u.regex.re, wrapped, REG_EXTENDED | REG_NOSUB);
+    n->u.regex.compiled = rc == 0;
     if (rc != 0) {
+        /* Report what is wrong with the pattern the user wrote, not with our wrapping of it. */
+        regex_t probe;
+        int bare = regcomp(&probe, re, REG_EXTENDED | REG_NOSUB);
+        if (bare == 0)
+            regfree(&probe);
+        else
+            rc = bare;
         char why[128];
         regerror(rc, NULL, why, sizeof why);
         fail(p, rc == REG_ESPACE ? SM_ERR_LIMIT : SM_ERR_INVALID, t->start,
@@ -1369,7 +1429,8 @@ static bool check_utf8(parser *p)
         uint32_t cp;
         size_t n = c == 0 ? 0 : sm_utf8_decode(s + i, p->len - i, &cp);
         if (n == 0) {
-            fail(p, SM_ERR_INVALID, i, c == 0 ? "expected text, not a NUL byte" : "expected UTF-8 text; this byte is not valid UTF-8");
+            fail(p, SM_ERR_INVALID, i, "%s",
+                 c == 0 ? "expected text, not a NUL byte" : "expected UTF-8 text; this byte is not valid UTF-8");
             return false;
         }
         i += n;

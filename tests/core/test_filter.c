@@ -159,7 +159,7 @@ static void test_filter_research_cases(void **state)
         {"Department eq 'Accounts'", S1},                                                           /* 3 */
         {"Department IS \"Accounts\"", S1},                                                         /* 4 */
         {"department is \"Accounts\"", NONE},                                                       /* 5 */
-        {"Department ne \"Accounts\"", S2 | S3 | S4},                                               /* 6: ne true for absent */
+        {"Department ne \"Accounts\"", S2 | S3 | S4},                                               /* 6: absent */
         {"Department is \"Payroll\" and Status is \"Closed\"", NONE},                               /* 7 */
         {"(Department is \"Accounts\" or Department is \"Payroll\") and Status is \"Closed\"", S1}, /* 8 */
         {"Status is \"Open\" or Department is \"Accounts\" and Status is \"Closed\"", S1 | S2},     /* 9 */
@@ -190,7 +190,7 @@ static void test_filter_research_cases(void **state)
         {"$Latitude is \"NaN\"", S1 | S3 | S4},                                                     /* 34 */
         {"$Principal matches \"al.*\"", S1},                                                        /* 35 */
         {"$Principal matches \"[Aa]lice\"", S1 | S4},                                               /* 36 */
-        {"$Principal matches \"lic\"", NONE},                                                       /* 37: whole value */
+        {"$Principal matches \"lic\"", NONE},                                                       /* 37: whole */
         {"Text is \"xyz\\\"\\\\\"", S4},                                                            /* 38 */
         {"Text is 'xyz\"\\\\'", S4},                                                                /* 39 */
         {"not (Department is \"Accounts\" or Department is \"Payroll\") and $Country is \"FR\"", S4}, /* 40 */
@@ -329,6 +329,12 @@ static void test_filter_matches(void **state)
         {"$Principal matches '[)]'", NONE},               /* a ')' inside brackets is literal */
         {"City matches 'Z.rich'", S2},                    /* '.' is one character, not one byte */
         {"City matches 'Z..rich'", NONE},
+        {"$Principal matches '\\\\w+'", S1 | S2 | S4},    /* GNU \w is accepted */
+        {"$Principal matches '\\\\balice\\\\b'", S1},
+        {"$Principal matches '(al|b)+(ice|ob)'", S1 | S2},
+        {"$Principal matches 'a+*lice'", S1},             /* a star over a non-empty piece is fine */
+        {"$Principal matches '(a*)+'", ERROR},            /* repeating what can match empty is refused */
+        {"$Principal matches '\\\\d+'", ERROR},
         {"City matches 'Z\xc3\xbc[a-z]+'", S2},
         {"$Principal matches \"(\"", ERROR},
         {"$Principal matches \"a)b\"", ERROR},
@@ -572,8 +578,10 @@ static void test_filter_errors_strings_and_lists(void **state)
          "expected ', \" or \\ after a backslash (no other escapes exist; write \\\\ for a backslash)", false},
         {"$Country in", 0, SM_ERR_INVALID, 12, "expected a quoted value or a list after 'in'", false},
         {"$Country in FR", 0, SM_ERR_INVALID, 13, "expected a quoted value or a list after 'in'", false},
-        {"$Country in []", 0, SM_ERR_INVALID, 14, "expected a quoted value in the list (a list cannot be empty)", false},
-        {"$Country in {}", 0, SM_ERR_INVALID, 14, "expected a quoted value in the list (a list cannot be empty)", false},
+        {"$Country in []", 0, SM_ERR_INVALID, 14, "expected a quoted value in the list (a list cannot be empty)",
+         false},
+        {"$Country in {}", 0, SM_ERR_INVALID, 14, "expected a quoted value in the list (a list cannot be empty)",
+         false},
         {"$Country in [,'FR']", 0, SM_ERR_INVALID, 14, "expected a quoted value in the list", false},
         {"$Country in ['FR',]", 0, SM_ERR_INVALID, 19, "expected a quoted value after ','", false},
         {"$Country in ['FR',,'DE']", 0, SM_ERR_INVALID, 19, "expected a quoted value after ','", false},
@@ -602,6 +610,10 @@ static void test_filter_errors_strings_and_lists(void **state)
     RUN_ERRORS(cases);
 }
 
+#define NULLABLE_REPEAT                                                                                      \
+    "expected a valid regular expression: a repetition (* + ? {}) cannot apply to something that can match the " \
+    "empty string, as in a** or (a*)+"
+
 static void test_filter_errors_regex(void **state)
 {
     (void)state;
@@ -616,14 +628,35 @@ static void test_filter_errors_regex(void **state)
          "expected a valid regular expression: ')' without a matching '('", false},
         {"$Principal matches \"a)|(b\"", 0, SM_ERR_INVALID, 20,
          "expected a valid regular expression: ')' without a matching '('", false},
+        {"$Principal matches \"a**\"", 0, SM_ERR_INVALID, 20, NULLABLE_REPEAT, false},
+        {"$Principal matches \"(a*)+\"", 0, SM_ERR_INVALID, 20, NULLABLE_REPEAT, false},
+        {"$Principal matches \"(a|)*\"", 0, SM_ERR_INVALID, 20, NULLABLE_REPEAT, false},
+        {"$Principal matches \"(a|b?){2,3}\"", 0, SM_ERR_INVALID, 20, NULLABLE_REPEAT, false},
+        {"$Principal matches \"x(^)+\"", 0, SM_ERR_INVALID, 20, NULLABLE_REPEAT, false},
+        {"$Principal matches \"K*+++++\"", 0, SM_ERR_INVALID, 20, NULLABLE_REPEAT, false},
+        {"$Principal matches \"[0-9]\\\\d\"", 0, SM_ERR_INVALID, 20,
+         "expected a valid regular expression: escapes like \\d or \\n do not exist in POSIX regular expressions; "
+         "use [[:digit:]], [[:space:]] or the character itself",
+         false},
         {"$Principal matches \"(a)\\\\1\"", 0, SM_ERR_INVALID, 20,
          "expected a valid regular expression: back-references (\\1 to \\9) are not supported", false},
         {"$Principal matches \"((a{255}){255}){255}\"", 0, SM_ERR_LIMIT, 20,
-         "expected a valid regular expression: its repetition counts expand it beyond 4096 elements", false},
+         "expected a valid regular expression: it is longer than 1024 elements once repetition counts are "
+         "expanded", false},
         {"$Principal matches \"a{5000}\"", 0, SM_ERR_LIMIT, 20,
-         "expected a valid regular expression: its repetition counts expand it beyond 4096 elements", false},
-        {"$Principal matches \"(ab+){2048}\"", 0, SM_ERR_LIMIT, 20,
-         "expected a valid regular expression: its repetition counts expand it beyond 4096 elements", false},
+         "expected a valid regular expression: it is longer than 1024 elements once repetition counts are "
+         "expanded", false},
+        {"$Principal matches \"a{1025}\"", 0, SM_ERR_LIMIT, 20,
+         "expected a valid regular expression: it is longer than 1024 elements once repetition counts are "
+         "expanded",
+         false},
+        {"$Principal matches \"xa{1024}\"", 0, SM_ERR_LIMIT, 20,
+         "expected a valid regular expression: it is longer than 1024 elements once repetition counts are "
+         "expanded",
+         false},
+        {"$Principal matches \"(ab+){257}\"", 0, SM_ERR_LIMIT, 20,
+         "expected a valid regular expression: it is longer than 1024 elements once repetition counts are "
+         "expanded", false},
     };
     RUN_ERRORS(cases);
 }
@@ -794,6 +827,29 @@ static void test_filter_length_limit(void **state)
     assert_int_equal(err.column, 4097);
     assert_string_equal(err.message, "filter error at column 4097: expected at most 4096 bytes; the filter is 4097 "
                                      "bytes long");
+    free(s);
+}
+
+static void test_filter_regex_size_limit(void **state)
+{
+    (void)state;
+    sm_error err;
+    assert_int_equal(match_mask("$Principal matches 'a{1024}'"), NONE);
+    assert_int_equal(match_mask("$Principal matches '(ab+){256}'"), NONE);
+    assert_int_equal(match_mask("$Principal matches '(a{31}){32}'"), NONE);
+    assert_int_equal(parse_status("$Principal matches '(a{32}){32}'", &err), SM_ERR_LIMIT);
+    /* A literal pattern counts each element too: 1024 is fine, 1025 is not. */
+    char *s = malloc(1100);
+    assert_non_null(s);
+    strcpy(s, "$Principal matches '");
+    size_t head = strlen(s);
+    memset(s + head, 'a', 1024);
+    strcpy(s + head + 1024, "'");
+    assert_int_equal(match_mask(s), NONE);
+    memset(s + head, 'a', 1025);
+    strcpy(s + head + 1025, "'");
+    assert_int_equal(parse_status(s, &err), SM_ERR_LIMIT);
+    assert_int_equal(err.column, head);
     free(s);
 }
 
@@ -997,6 +1053,7 @@ int main(void)
         cmocka_unit_test(test_filter_depth_limit),
         cmocka_unit_test(test_filter_hostile_nesting_fails_cleanly),
         cmocka_unit_test(test_filter_length_limit),
+        cmocka_unit_test(test_filter_regex_size_limit),
         cmocka_unit_test(test_filter_long_chains),
         cmocka_unit_test(test_filter_long_in_list),
         cmocka_unit_test(test_filter_uses_key),
