@@ -269,9 +269,10 @@ static int cmp_items(const void *a, const void *b)
     return strcmp(((const col_item *)a)->key, ((const col_item *)b)->key);
 }
 
-static void add_hidden(col_item *items, int *n, size_t cap, const char *key, size_t count)
+/* Adds key unless one of items[0..check) has it (then keeps the larger count). */
+static void add_hidden(col_item *items, int *n, int check, size_t cap, const char *key, size_t count)
 {
-    for (int j = 0; j < *n; j++) {
+    for (int j = 0; j < check; j++) {
         if (strcmp(items[j].key, key) == 0) {
             if (items[j].count < count)
                 items[j].count = count;
@@ -298,11 +299,11 @@ static col_item *column_items(sm_ui *ui, int *count)
     int hidden_start = n;
     for (size_t i = 0; i < nk; i++) {
         const sm_keystat *k = sm_model_key_at(ui->model, i);
-        add_hidden(items, &n, cap, k->key, k->count);
+        add_hidden(items, &n, hidden_start, cap, k->key, k->count); /* model keys are unique already */
     }
     for (size_t i = 0; i < sm_fixed_property_count; i++)
-        add_hidden(items, &n, cap, sm_fixed_property_names[i], 0);
-    add_hidden(items, &n, cap, SM_COL_STATE, 0);
+        add_hidden(items, &n, n, cap, sm_fixed_property_names[i], 0);
+    add_hidden(items, &n, n, cap, SM_COL_STATE, 0);
     qsort(items + hidden_start, (size_t)(n - hidden_start), sizeof *items, cmp_items);
     *count = n;
     return items;

@@ -882,27 +882,34 @@ void sm_ui_resized(sm_ui *ui)
 
 int64_t sm_ui_tick(sm_ui *ui)
 {
-    int64_t next = sm_model_tick(ui->model, ui->now);
-    if (next >= 0)
-        ui->dirty = true; /* fading rows and marks need repaints */
+    /* marks and fading rows need a repaint when they change, not every frame */
+    int64_t m = sm_model_tick(ui->model, ui->now);
+    if (m >= 0 && (ui->mark_due == 0 || ui->mark_due > ui->now + (uint64_t)m))
+        ui->mark_due = ui->now + (uint64_t)m;
+    if (ui->mark_due && ui->now >= ui->mark_due) {
+        ui->dirty = true;
+        ui->mark_due = 0;
+    }
+    if (ui->now >= ui->header_due) {
+        ui->dirty = true;
+        ui->header_due = ui->now + 1000;
+    }
+    int64_t next = (int64_t)(ui->header_due - ui->now);
+    if (ui->mark_due && (int64_t)(ui->mark_due - ui->now) < next)
+        next = (int64_t)(ui->mark_due - ui->now);
     int64_t b = sm_bulk_tick(ui);
-    if (b >= 0 && (next < 0 || b < next))
+    if (b >= 0 && b < next)
         next = b;
     if (ui->message[0]) {
         if (ui->now >= ui->message_until) {
             ui->message[0] = '\0';
             ui->dirty = true;
-        } else {
-            int64_t m = (int64_t)(ui->message_until - ui->now);
-            if (next < 0 || m < next)
-                next = m;
+        } else if ((int64_t)(ui->message_until - ui->now) < next) {
+            next = (int64_t)(ui->message_until - ui->now);
         }
     }
-    if (sm_view_paused(ui->view) || sm_model_dirty_count(ui->model) > 0)
+    if (sm_model_dirty_count(ui->model) > 0 && !sm_view_paused(ui->view))
         ui->dirty = true;
-    /* the header's event rate moves while events flow */
-    if (sm_model_event_rate(ui->model, ui->now) > 0 && (next < 0 || next > 1000))
-        next = 1000;
     return next;
 }
 

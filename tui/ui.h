@@ -167,6 +167,8 @@ typedef struct sm_ui {
     int64_t wall;              /* ms since the epoch of this pass */
     uint64_t next_token;
     double last_paint_ms;
+    uint64_t mark_due;   /* repaint when a highlight or a fading row changes (0 = none) */
+    uint64_t header_due; /* the header's rates are repainted once a second */
 } sm_ui;
 
 /* Creates the UI state over a new model and view. Does not touch the terminal. */

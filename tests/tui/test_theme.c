@@ -77,6 +77,31 @@ static void test_roles_named_and_documented(void **state)
     assert_null(sm_role_name(SM_ROLE_COUNT));
 }
 
+static char *read_doc(const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/%s", SESSMON_SOURCE_DIR, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[1 << 17];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_roles_documented(void **state)
+{
+    (void)state;
+    const char *doc = read_doc("themes.md");
+    for (int r = 0; r < SM_ROLE_COUNT; r++) {
+        char want[64];
+        snprintf(want, sizeof want, "| `%s` |", sm_role_name((sm_role)r));
+        if (!strstr(doc, want))
+            fail_msg("docs/themes.md does not describe role %s", sm_role_name((sm_role)r));
+    }
+}
+
 static void expect_error(const char *text, const char *fragment)
 {
     sm_theme t;
@@ -230,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_shipped_themes_load),
         cmocka_unit_test(test_builtins_match_files),
         cmocka_unit_test(test_roles_named_and_documented),
+        cmocka_unit_test(test_roles_documented),
         cmocka_unit_test(test_parse_errors_name_the_line),
         cmocka_unit_test(test_parse_values),
         cmocka_unit_test(test_colours),

@@ -242,6 +242,29 @@ static void test_key_table_is_consistent(void **state)
     assert_true(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, '/'), true));
 }
 
+static void test_keys_documented(void **state)
+{
+    (void)state;
+    FILE *f = fopen(SESSMON_SOURCE_DIR "/docs/tui.md", "rb");
+    assert_non_null(f);
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    for (size_t i = 0; i < sm_keys_count(); i++) {
+        const sm_binding *b = sm_keys_at(i);
+        char label[64];
+        snprintf(label, sizeof label, "%s", b->label);
+        char *save = NULL;
+        for (char *tok = strtok_r(label, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+            char want[80];
+            snprintf(want, sizeof want, "`%s`", tok);
+            if (!strstr(doc, want))
+                fail_msg("docs/tui.md does not mention key %s (%s)", tok, b->help);
+        }
+    }
+}
+
 static void test_screen_shows_table_and_header(void **state)
 {
     (void)state;
@@ -686,6 +709,7 @@ int main(void)
     setenv("XDG_CONFIG_HOME", "/nonexistent-sessmon-test", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_table_is_consistent),
+        cmocka_unit_test(test_keys_documented),
         cmocka_unit_test(test_screen_shows_table_and_header),
         cmocka_unit_test(test_untrusted_text_escaped_and_wide_aligned),
         cmocka_unit_test(test_cursor_follows_session),
