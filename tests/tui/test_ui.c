@@ -702,6 +702,58 @@ static void test_columns_and_sort_keys(void **state)
     sm_ui_free(ui);
 }
 
+static void click(sm_ui *ui, int y, int x, mmask_t what)
+{
+    MEVENT ev = {0};
+    ev.x = x;
+    ev.y = y;
+    ev.bstate = what;
+    assert_int_equal(ungetmouse(&ev), OK);
+    wint_t ch;
+    wget_wch(stdscr, &ch); /* ungetmouse also queued KEY_MOUSE: take it off */
+    sm_ui_key(ui, SM_KEY_FN(KEY_MOUSE));
+}
+
+static void test_mouse(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+    for (int i = 0; i < 40; i++) {
+        char id[16], t[32];
+        snprintf(id, sizeof id, "m%02d", i);
+        snprintf(t, sizeof t, "%lld", 1700000000000LL + i);
+        add_session(ui, id, t, i % 2 ? "Odd" : "Even", NULL, NULL);
+    }
+    paint(ui);
+    int y = line_with("m03");
+    click(ui, y, 5, BUTTON1_PRESSED);
+    assert_string_equal(ui->selected, "m03");
+    click(ui, y, 5, BUTTON5_PRESSED); /* wheel down moves the cursor */
+    assert_string_equal(ui->selected, "m06");
+    click(ui, y, 5, BUTTON4_PRESSED);
+    assert_string_equal(ui->selected, "m03");
+    paint(ui);
+    int title = line_with("$SessionId");
+    int x = column_of(title, "Department");
+    click(ui, title, x, BUTTON1_PRESSED); /* a column title sorts by it */
+    assert_string_equal(sm_view_sort_key(ui->view), "Department");
+    click(ui, title, x, BUTTON1_PRESSED); /* again: the other way */
+    assert_true(sm_view_sort_descending(ui->view));
+    paint(ui);
+    int bar = getmaxy(stdscr) - 1;
+    click(ui, bar, column_of(bar, "F1Help"), BUTTON1_PRESSED);
+    assert_true(ui->help);
+    key(ui, SM_KEY_ESC);
+    sm_ui_set_read_only(ui, "--read-only");
+    paint(ui);
+    click(ui, bar, column_of(bar, "F7Edit"), BUTTON1_PRESSED); /* the allow-list applies to clicks */
+    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_non_null(strstr(ui->message, "read-only"));
+    mousemask(0, NULL);
+    sm_ui_free(ui);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -720,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_filter_prompt_shows_error_column),
         cmocka_unit_test(test_small_terminal_and_panes),
         cmocka_unit_test(test_columns_and_sort_keys),
+        cmocka_unit_test(test_mouse),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
