@@ -244,7 +244,8 @@ sm_client *sm_client_new(const sm_client_params *p, sm_client_error *err)
     info.gid = -1;
     info.uid = -1;
     info.user = c;
-    info.fd_limit_per_thread = p->max_sessions ? p->max_sessions + 16 : 0;
+    if (p->max_sessions && p->max_sessions <= SM_CL_SMALL_TABLE)
+        info.fd_limit_per_thread = p->max_sessions + 16;
     info.pt_serv_buf_size = 65536;
     info.retry_and_idle_policy = &c->retry_policy;
     if (c->tls) {

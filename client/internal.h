@@ -25,6 +25,13 @@
 #define SM_CL_CONNECTING_POLL_MS 10 /* lws drives the handshake; its fd is not polled yet */
 #define SM_CL_ORPHAN_POLL_MS 50     /* connections being closed after their session let go */
 #define SM_CL_IDLE_POLL_MS 1000     /* safety net for lws's internal timers */
+/* Connections set up at once per context. lws keeps the handshake timeout of every connecting
+ * socket in one sorted list with O(n) inserts: thousands connecting together (a load generator
+ * starting, everyone reconnecting after a server restart) would cost O(n^2). */
+#define SM_CL_MAX_CONNECTING 512
+/* Up to this many sessions, max_sessions caps lws's fd table (saves memory in small programs);
+ * lws 4.1.6 then finds a socket's connection by a linear scan, so larger tables stay uncapped. */
+#define SM_CL_SMALL_TABLE 256
 
 typedef struct sm_request sm_request;
 
@@ -176,6 +183,7 @@ struct sm_client {
     bool work_pending;    /* deferred work: service soon */
     bool lws_kick;        /* lws needs one more service pass (async kill, orphan close) */
     unsigned orphans;     /* connections being closed whose session let go */
+    unsigned connecting;  /* sessions with link CONNECTING or HANDSHAKING */
     uint64_t rng;
     int64_t now;          /* monotonic ms at the start of the current service pass */
     int orphan_marker;    /* address used as wsi user of orphaned connections */

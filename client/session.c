@@ -101,6 +101,24 @@ static sm_client_errcode parse_url(sm_session *s, const char *url, sm_client_err
     return SM_CLIENT_OK;
 }
 
+/* Every change of s->link goes through here: it keeps the count of connections being set up,
+ * which bounds how many connect at once (see SM_CL_MAX_CONNECTING). */
+static void set_link(sm_session *s, sm_link link)
+{
+    sm_client *c = s->client;
+    bool was = s->link == SM_LINK_CONNECTING || s->link == SM_LINK_HANDSHAKING;
+    bool is = link == SM_LINK_CONNECTING || link == SM_LINK_HANDSHAKING;
+    s->link = link;
+    if (!c || was == is)
+        return;
+    if (is) {
+        c->connecting++;
+    } else if (c->connecting) {
+        if (c->connecting-- >= SM_CL_MAX_CONNECTING)
+            c->work_pending = true; /* a slot is free: sessions waiting to connect may go */
+    }
+}
+
 /* ---- Creation ---- */
 
 static char *dup_opt(const char *v, bool *oom)
@@ -186,7 +204,7 @@ sm_session *sm_session_open(sm_client *c, const sm_session_params *p, sm_client_
         s->params.max_queued_bytes = SM_CL_MAX_QUEUED_BYTES;
 
     s->status = SM_SESSION_CONNECTING;
-    s->link = SM_LINK_IDLE;
+    s->link = SM_LINK_IDLE; /* calloc'd: nothing counted yet */
     s->next_id = 1;
     s->info.max_message_bytes = SM_CL_DEFAULT_MAX_MESSAGE;
     s->next_connect_at = sm_cl_now_ms(); /* connect from the next service, never from here */
@@ -420,7 +438,7 @@ static void release_wsi(sm_session *s, sm_release how)
 
 static void reset_link(sm_session *s)
 {
-    s->link = SM_LINK_IDLE;
+    set_link(s, SM_LINK_IDLE);
     s->link_deadline = 0;
     s->drain = false;
     s->upgrade_sent = false;
@@ -580,7 +598,7 @@ static void session_connect(sm_session *s, int64_t now)
     i.iface = s->local_address;
     i.retry_and_idle_policy = &c->retry_policy;
 
-    s->link = SM_LINK_CONNECTING;
+    set_link(s, SM_LINK_CONNECTING);
     s->link_deadline = now + s->params.connect_timeout_ms;
     /* lws may report CONNECTION_ERROR from inside this call; link_down then runs there. */
     struct lws *wsi = lws_client_connect_via_info(&i);
@@ -658,7 +676,7 @@ int64_t sm_cl_session_deadline(const sm_session *s)
     if (s->dead)
         return 0;
     int64_t d = 0;
-    if (s->link == SM_LINK_IDLE && s->next_connect_at)
+    if (s->link == SM_LINK_IDLE && s->next_connect_at && s->client->connecting < SM_CL_MAX_CONNECTING)
         d = s->next_connect_at;
     if (s->link_deadline && (!d || s->link_deadline < d))
         d = s->link_deadline;
@@ -720,6 +738,8 @@ void sm_cl_session_tick(sm_session *s, int64_t now)
                 session_terminal(s, SM_REASON_CONNECTION_LOST, &e);
                 return;
             }
+            if (s->client->connecting >= SM_CL_MAX_CONNECTING)
+                break; /* wait for a slot; its release sets work_pending */
             session_connect(s, now);
         }
         break;
@@ -780,7 +800,7 @@ static void on_opened(sm_session *s, const sm_msg *m)
     s->info.max_message_bytes = m->max_message_bytes > 0 ? m->max_message_bytes : SM_CL_DEFAULT_MAX_MESSAGE;
     s->has_info = true;
     s->ever_opened = true;
-    s->link = SM_LINK_OPEN;
+    set_link(s, SM_LINK_OPEN);
     s->link_deadline = 0;
     s->status = SM_SESSION_OPEN;
     s->attempt = 0;
@@ -928,7 +948,7 @@ static int on_receive(sm_session *s, struct lws *wsi, const char *in, size_t len
 
 static void on_established(sm_session *s)
 {
-    s->link = SM_LINK_HANDSHAKING;
+    set_link(s, SM_LINK_HANDSHAKING);
     s->upgrade_sent = true;
     s->last_rx = s->client->now;
     sm_msg m;
@@ -1044,7 +1064,7 @@ sm_session *sm_client__offline_session(sm_client *c, const sm_session_params *p)
     if (!s)
         return NULL;
     s->next_connect_at = 0;
-    s->link = SM_LINK_OPEN;
+    set_link(s, SM_LINK_OPEN);
     s->status = SM_SESSION_OPEN;
     s->ever_opened = true;
     s->params.liveness_timeout_ms = -1;

@@ -178,8 +178,9 @@ void sm_client_set_log_sink(sm_log_fn fn, void *user, unsigned levels);
 /* Client context                                                                            */
 
 typedef struct sm_client_params {
-    /* Most sessions connected at once: sizes libwebsockets' fd table, and connections beyond
-     * it fail (CONNECT_FAILED). 0 = the process's open-file limit. */
+    /* Sessions you will hold at once. Up to 256, it sizes libwebsockets' fd table to that
+     * (saving memory; connections beyond it then fail with CONNECT_FAILED). 0 or more than 256:
+     * the table follows the process's open-file limit (raise it before sm_client_new). */
     unsigned max_sessions;
     /* Bytes libwebsockets reads per connection at a time; it allocates this much per connected
      * session. 0 = 16384. Load generators with thousands of sessions may want 1024. Messages
