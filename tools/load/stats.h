@@ -1,0 +1,48 @@
+/* sessmon-load's counters: what each worker reports, their sum, and the progress line. */
+#ifndef SM_LOAD_STATS_H
+#define SM_LOAD_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Gauges (now) and totals (since start) of one worker; small enough for one atomic pipe write. */
+typedef struct sm_load_stats {
+    /* gauges */
+    uint64_t target;       /* sessions this worker keeps open */
+    uint64_t open;         /* opened and connected */
+    uint64_t connecting;   /* first connection or open in progress */
+    uint64_t reconnecting; /* dropped; the library is resuming them */
+    uint64_t waiting;      /* failed to open; retried after a pause */
+    uint64_t updates_in_flight;
+    /* totals */
+    uint64_t opened;         /* on_open of a new session (not resumes) */
+    uint64_t closed;         /* closed by sessmon-load (churn or stop) */
+    uint64_t lost;           /* closed by the server or the network (then replaced) */
+    uint64_t failed;         /* opens refused or that could not connect */
+    uint64_t updates;        /* property updates acknowledged */
+    uint64_t update_errors;  /* updates the server refused, or lost */
+    uint64_t updates_skipped; /* no session with modify_session to send them through */
+    uint64_t drops;          /* connections cut on purpose */
+    uint64_t reconnects;     /* sessions resumed after a drop */
+    uint64_t replaced;       /* reconnects that got a new session (the old one was gone) */
+    uint32_t stopping;       /* 1 once SIGINT/SIGTERM was seen */
+    uint32_t done;           /* 1 in the worker's last report */
+} sm_load_stats;
+
+void sm_load_stats_add(sm_load_stats *sum, const sm_load_stats *s);
+
+/* Prints one progress line for the totals now (prev = the previous line's, elapsed seconds
+ * since start, dt seconds since prev). state: "running", "stopping" or "stopped". */
+void sm_load_progress_print(FILE *f, bool json, const char *state, double elapsed, double dt,
+                            const sm_load_stats *now, const sm_load_stats *prev, unsigned workers, long rss_kb);
+
+/* Copies text into out with control characters and non-ASCII bytes escaped (\xHH), for
+ * messages from the server or a file that end up on a terminal. */
+void sm_load_escape(const char *text, char *out, size_t cap);
+
+/* VmRSS of a process in KiB (0 = this one), -1 when unknown. */
+long sm_load_rss_kb(int pid);
+
+#endif
