@@ -1,6 +1,4 @@
-/* The bulk update pane: a filter with live validation, local match count and preview, a map of
- * properties to set or delete, a confirmation naming the count, the server's count afterwards,
- * and an undo that restores the previous values the model knew. */
+/* The bulk update pane: filter, local match count and preview, property map, confirmation, undo. */
 #include "tui/bulk.h"
 
 #include <stdio.h>

@@ -1,5 +1,4 @@
-/* The monitor's connection: one libsessmon session and its listener (all fixed and user keys,
- * no filter), feeding the UI; edits and bulk updates as set / set_by_filter requests. */
+/* The monitor's connection: a libsessmon session and listener feeding the UI, and its requests. */
 #ifndef SM_TUI_CONN_H
 #define SM_TUI_CONN_H
 

@@ -1,5 +1,4 @@
-/* The edit pane: add, change and delete user properties of the selected session, with
- * validation before sending, the server's reply (old values) and undo of the last edit. */
+/* The edit pane: add, change and delete user properties of one session, with undo. */
 #include "tui/edit.h"
 
 #include <stdio.h>

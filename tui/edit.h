@@ -1,5 +1,4 @@
-/* The edit pane: add, change and delete user properties of the selected session, with
- * validation before sending, the server's reply (old values) and undo of the last edit. */
+/* The edit pane: add, change and delete user properties of one session, with undo. */
 #ifndef SM_TUI_EDIT_H
 #define SM_TUI_EDIT_H
 

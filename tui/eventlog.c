@@ -1,5 +1,4 @@
-/* The event log pane's storage: a bounded ring of timestamped lines, with a rate limit for
- * session events so a busy server cannot flood it. */
+/* The event log pane's storage: a bounded ring of timestamped lines. */
 #include "tui/eventlog.h"
 
 #include <stdio.h>

@@ -1,5 +1,4 @@
-/* The key bindings: one table that drives dispatch, the read-only allow-list, the help overlay
- * and the bottom key bar (so they can never disagree). */
+/* The key bindings: dispatch, read-only allow-list, help overlay and key bar from one table. */
 #ifndef SM_TUI_KEYS_H
 #define SM_TUI_KEYS_H
 

@@ -1,5 +1,4 @@
-/* A one-line text editor for prompts (filter, search, property key and value): UTF-8 aware,
- * bounded, refusing control characters. */
+/* A UTF-8 one-line text editor for the prompts and dialogs. */
 #ifndef SM_TUI_LINEEDIT_H
 #define SM_TUI_LINEEDIT_H
 

@@ -1,5 +1,4 @@
-/* The monitor's session table: rows keyed by session ID, fed by listener events, with change marks,
- * per-session history, the set of keys seen, an event-rate counter and resync without ghosts. */
+/* The monitor's session table, fed by listener events, with change marks, history and resync. */
 #ifndef SM_TUI_MODEL_H
 #define SM_TUI_MODEL_H
 

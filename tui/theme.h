@@ -1,5 +1,4 @@
-/* Colour themes: the semantic roles, the theme file format, the search path, and colour-depth
- * fallback (256 -> 16 -> 8 -> none). Pure: no curses here (tui/palette.c applies a theme). */
+/* Colour themes: semantic roles, the theme file format, search path and colour-depth fallback. */
 #ifndef SM_TUI_THEME_H
 #define SM_TUI_THEME_H
 

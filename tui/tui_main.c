@@ -1,5 +1,4 @@
-/* sessmon's interactive monitor: command line, terminal set-up, and the single poll loop over
- * the keyboard, a signal self-pipe, the client's sockets and timers (one paint per pass, capped). */
+/* sessmon's interactive monitor: command line, terminal set-up and the single poll loop. */
 #include <curses.h>
 #include <errno.h>
 #include <fcntl.h>

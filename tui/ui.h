@@ -1,6 +1,4 @@
-/* The monitor's screen: state, layout, key dispatch (with the read-only allow-list), header,
- * session table, status and key bar. Knows nothing about the network: mutations go through
- * an sm_ui_backend, replies come back through sm_ui_reply. */
+/* The monitor's screen: state, layout, key dispatch, header, session table, prompts and dialogs. */
 #ifndef SM_TUI_UI_H
 #define SM_TUI_UI_H
 

@@ -1,6 +1,4 @@
-/* A sorted, filtered index over the model: an order-statistic treap updated in O(log n) per row
- * change, with rank/select for drawing only the visible rows and for a cursor that follows a
- * session ID. */
+/* A sorted, filtered index over the model (order-statistic treap) with rank and select. */
 #include "tui/view.h"
 
 #include <math.h>
@@ -344,11 +342,9 @@ static void collect(sm_row *row, void *ctx)
     c->nodes[c->n++] = node;
 }
 
-static const sm_view *qsort_view; /* qsort has no context argument; single-threaded by design */
-
-static int qsort_cmp(const void *a, const void *b)
+static int qsort_cmp(const void *a, const void *b, void *view)
 {
-    return cmp(qsort_view, *(vnode *const *)a, *(vnode *const *)b);
+    return cmp(view, *(vnode *const *)a, *(vnode *const *)b);
 }
 
 static uint32_t fix_sizes(vnode *t)
@@ -400,9 +396,8 @@ static void rebuild(sm_view *v)
     }
     collect_ctx c = {v, NULL, 0, 0, false};
     sm_model_foreach(v->m, collect, &c);
-    qsort_view = v;
     if (c.n > 1)
-        qsort(c.nodes, c.n, sizeof *c.nodes, qsort_cmp);
+        qsort_r(c.nodes, c.n, sizeof *c.nodes, qsort_cmp, v);
     v->root = build(c.nodes, c.n);
     if (!v->root && c.n > 0) { /* no memory for the build stack: insert one by one */
         for (size_t i = 0; i < c.n; i++) {

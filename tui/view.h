@@ -1,6 +1,4 @@
-/* A sorted, filtered index over the model: an order-statistic treap updated in O(log n) per row
- * change, with rank/select for drawing only the visible rows and for a cursor that follows a
- * session ID. */
+/* A sorted, filtered index over the model (order-statistic treap) with rank and select. */
 #ifndef SM_TUI_VIEW_H
 #define SM_TUI_VIEW_H
 

@@ -1,5 +1,5 @@
-/* bench_tui: 100,000 sessions into the monitor's model + view, then 10,000 events/s, painting
- * through the real drawing code into a virtual curses screen (newterm on /dev/null).
+/* bench_tui: the monitor's model, view and drawing under 100,000 sessions and 10,000 events/s. */
+/* It paints through the real drawing code into a virtual curses screen (newterm on /dev/null).
  * Prints: time to the first full table, CPU per second of events, paint time per frame. */
 #include <curses.h>
 #include <locale.h>

@@ -1,5 +1,4 @@
-/* Unit tests of tui/model: rows keyed by ID, updates with history, close and fade, key counts,
- * resync without ghosts or duplicates, event rate. */
+/* Unit tests of tui/model: updates, history, close and fade, key counts, resync, event rate. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,4 @@
-/* Unit tests of tui/theme: every shipped theme loads, errors name the line, colours parse and
- * degrade to 16/8 colours, the search path honours $XDG_CONFIG_HOME. */
+/* Unit tests of tui/theme: shipped themes, line-numbered errors, colours, search path, docs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,7 +1,4 @@
-/* Unit tests of the screens on a virtual curses screen with a fake backend: the key table and its
- * read-only allow-list, edit and undo, bulk update (never widens an empty match, sends the exact
- * filter, typed confirmation, undo), cursor follow, escaping and wide-character alignment,
- * filter error column, too-small terminal, help and themes. */
+/* Unit tests of the screens on a virtual curses screen with a fake backend. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,4 @@
-/* Unit tests of tui/view: sort (numeric and text, both ways), filter with error column, search,
- * cursor follow by rank, coalescing, pause, and a randomised check against a brute-force sort. */
+/* Unit tests of tui/view: sorting, filter, search, cursor follow, coalescing, pause. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

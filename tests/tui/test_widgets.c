@@ -1,5 +1,4 @@
-/* Unit tests of the line editor (UTF-8 editing, limits, refusing control characters) and the
- * event log (bounded ring, rate limit for session events). */
+/* Unit tests of the line editor and the event log. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
-/* Test helper for the tmux tests: opens real sessions through libsessmon and keeps them open.
- *   tui_sessions --url URL --ready FILE [--principal P --password W] SPEC...
+/* Test helper for the tmux tests: opens real sessions through libsessmon and keeps them open. */
+/* Usage: tui_sessions --url URL --ready FILE [--principal P --password W] SPEC...
  * Each SPEC is one session: comma-separated key=value user properties ("-" for none). Writes
  * "N" to FILE once all are open (and again after reconnects); exits on SIGTERM/SIGINT. */
 #include <errno.h>
