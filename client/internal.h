@@ -73,8 +73,7 @@ typedef enum sm_link {
     SM_LINK_IDLE,        /* no connection; a connect may be scheduled (next_connect_at) */
     SM_LINK_CONNECTING,  /* lws is connecting / doing the WebSocket handshake */
     SM_LINK_HANDSHAKING, /* WebSocket up, open/resume sent, waiting for opened/refused */
-    SM_LINK_OPEN,        /* opened: requests flow */
-    SM_LINK_CLOSING      /* we are closing it (refused, close requested) */
+    SM_LINK_OPEN         /* opened: requests flow */
 } sm_link;
 
 typedef enum sm_lst_state {
@@ -210,8 +209,9 @@ void sm_cl_leave(sm_client *c);
 /* ---- session.c ---- */
 int sm_cl_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len);
-/* Timers and deferred work of one session; returns its next deadline (0 = none). */
+/* Runs the due timers and deferred work of one session. */
 void sm_cl_session_tick(sm_session *s, int64_t now);
+/* The session's next deadline (monotonic ms), 0 = none. */
 int64_t sm_cl_session_deadline(const sm_session *s);
 bool sm_cl_session_wants_write(const sm_session *s);
 void sm_cl_session_after_service(sm_session *s);

@@ -765,8 +765,6 @@ void sm_cl_session_tick(sm_session *s, int64_t now)
             send_probe(s);
         break;
     }
-    case SM_LINK_CLOSING:
-        break;
     }
 }
 
