@@ -370,6 +370,7 @@ int sm_tui_main(int argc, char **argv)
     int exit_code = SM_EXIT_OK;
     char fatal[400] = "";
     bool stop = false;
+    bool more_keys = false; /* the per-pass key cap was hit: ncurses still holds input */
     while (!ui->quit && !stop) {
         uint64_t now = mono_ms();
         sm_ui_set_time(ui, now, wall_ms());
@@ -387,6 +388,8 @@ int sm_tui_main(int argc, char **argv)
         }
         if (timeout > 1000 || timeout < 0)
             timeout = 1000; /* the header clock and rates stay fresh */
+        if (more_keys)
+            timeout = 0;
 
         struct pollfd fds[MAX_FDS];
         fds[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
@@ -410,9 +413,10 @@ int sm_tui_main(int argc, char **argv)
         }
         if (pr > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(fds[0].revents & POLLIN))
             stop = true; /* the terminal went away */
-        if (pr > 0 && (fds[0].revents & POLLIN)) {
+        if ((pr > 0 && (fds[0].revents & POLLIN)) || more_keys) {
             /* drain everything ncurses has: bytes left in its buffer would not wake poll again */
-            for (int k = 0; k < KEYS_PER_PASS && !ui->quit; k++) {
+            int k = 0;
+            for (; k < KEYS_PER_PASS && !ui->quit; k++) {
                 wint_t ch;
                 int r = wget_wch(stdscr, &ch);
                 if (r == ERR)
@@ -420,6 +424,7 @@ int sm_tui_main(int argc, char **argv)
                 sm_ui_set_time(ui, mono_ms(), wall_ms());
                 sm_ui_key(ui, r == KEY_CODE_YES ? SM_KEY_FN((int32_t)ch) : (int32_t)ch);
             }
+            more_keys = k == KEYS_PER_PASS;
         }
         now = mono_ms();
         sm_ui_set_time(ui, now, wall_ms());

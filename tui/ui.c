@@ -44,7 +44,10 @@ static wchar_t wbuf[SM_TEXT_CAP(LINE_COLS_MAX)];
 
 int sm_ui_text(int y, int x, int w, const char *s, size_t len, int role)
 {
-    if (w <= 0)
+    int room = getmaxx(stdscr) - x; /* never wrap onto the next line, whatever the caller computed */
+    if (w > room)
+        w = room;
+    if (w <= 0 || x < 0 || y < 0 || y >= getmaxy(stdscr))
         return 0;
     if (w > LINE_COLS_MAX)
         w = LINE_COLS_MAX;

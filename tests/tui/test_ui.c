@@ -635,6 +635,13 @@ static void test_small_terminal_and_panes(void **state)
         key(ui, SM_KEY_ESC);
         paint(ui);
     }
+    /* dialogs fit too */
+    key(ui, 'e');
+    key(ui, 'a');
+    paint(ui);
+    assert_true(screen_has("Add a user property"));
+    key(ui, SM_KEY_ESC);
+    key(ui, SM_KEY_ESC);
     key(ui, '?');
     paint(ui);
     assert_true(screen_has("Help"));
