@@ -157,7 +157,10 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
             break;
         }
         if (pid == 0) {
-            /* Worker: dies with the parent, and gets its own signal pipe. */
+            /* Worker: dies with the parent, and gets its own signal pipe. Its own process
+             * group keeps the terminal's Ctrl-C away: the parent forwards one SIGTERM per
+             * signal it gets, so one Ctrl-C is one graceful stop, not two (= cut at once). */
+            setpgid(0, 0);
             prctl(PR_SET_PDEATHSIG, SIGTERM);
             if (getppid() != parent)
                 _exit(0);
@@ -189,6 +192,7 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
             _exit(rc);
         }
         close(pfd[1]);
+        setpgid(pid, pid); /* also here: whichever runs first, no Ctrl-C reaches it */
         fcntl(pfd[0], F_SETFL, O_NONBLOCK);
         kids[w].pid = pid;
         kids[w].fd = pfd[0];
@@ -223,9 +227,9 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
         for (unsigned i = 0; i < started; i++)
             if (kids[i].fd >= 0)
                 read_reports(&kids[i]);
-        /* Workers got the terminal's SIGINT too, but not a SIGTERM sent to the parent alone. */
-        if (stop_requests > forwarded_level) {
-            forwarded_level = stop_requests;
+        /* One SIGTERM to every worker per signal received (a second one cuts at once). */
+        while (stop_requests > forwarded_level) {
+            forwarded_level++;
             for (unsigned i = 0; i < started; i++)
                 if (kids[i].pid > 0)
                     kill(kids[i].pid, SIGTERM);
