@@ -30,6 +30,7 @@ struct sm_auth {
     long long window_start_ns;
     long long spent_ns;
     bool warned;
+    sm_auth_stats stats;
 };
 
 static long long mono_ns(void)
@@ -170,6 +171,36 @@ int sm_auth_check_hash(const char *text, sm_error *err)
     return parse_hash(text, &ph, err);
 }
 
+unsigned sm_auth_hash_iterations(const char *text)
+{
+    parsed_hash ph;
+    return text && parse_hash(text, &ph, NULL) == SM_OK ? ph.iterations : 0;
+}
+
+char *sm_auth_dummy_hash(unsigned iterations)
+{
+    if (iterations < SM_AUTH_MIN_ITERATIONS || iterations > SM_AUTH_MAX_ITERATIONS)
+        return NULL;
+    unsigned char salt[SALT_LEN], hash[HASH_LEN];
+    if (fill_random(salt, sizeof salt) != 0 || fill_random(hash, sizeof hash) != 0)
+        return NULL;
+    char salt64[32], hash64[48];
+    b64_encode(salt, sizeof salt, salt64);
+    b64_encode(hash, sizeof hash, hash64);
+    char *out = NULL;
+    if (asprintf(&out, "%s$%u$%s$%s", SM_AUTH_SCHEME, iterations, salt64, hash64) < 0)
+        return NULL;
+    return out;
+}
+
+void sm_auth_get_stats(const sm_auth *a, sm_auth_stats *out)
+{
+    if (a)
+        *out = a->stats;
+    else
+        memset(out, 0, sizeof *out);
+}
+
 sm_auth *sm_auth_new(void)
 {
     sm_auth *a = calloc(1, sizeof *a);
@@ -220,8 +251,10 @@ bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, siz
     size_t slot = 0;
     if (have_ck) {
         slot = ((size_t)ck[0] | (size_t)ck[1] << 8) % CACHE_SLOTS;
-        if (a->used[slot] && CRYPTO_memcmp(a->slots[slot], ck, HASH_LEN) == 0)
+        if (a->used[slot] && CRYPTO_memcmp(a->slots[slot], ck, HASH_LEN) == 0) {
+            a->stats.cache_hits++;
             return true;
+        }
     }
     parsed_hash ph;
     if (parse_hash(hash, &ph, NULL) != SM_OK)
@@ -237,8 +270,11 @@ bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, siz
             if (!a->warned)
                 sm_log(SM_LOG_WARN, "too many uncached password checks this second: refusing logins for now");
             a->warned = true;
+            a->stats.over_budget++;
             return false;
         }
+        a->stats.kdf_runs++;
+        a->stats.last_iterations = ph.iterations;
     }
     unsigned char got[HASH_LEN];
     int ok_kdf =

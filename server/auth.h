@@ -18,6 +18,14 @@
 int sm_auth_hash_password(const char *password, size_t len, unsigned iterations, char **out, sm_error *err);
 /* Checks that text is a well-formed hash string (for config validation). */
 int sm_auth_check_hash(const char *text, sm_error *err);
+/* Iteration count of a well-formed hash string, 0 when malformed. */
+unsigned sm_auth_hash_iterations(const char *text);
+/* A well-formed hash string of the given iterations that no password matches (random salt and
+ * random "hash"; nothing is derived, so it is cheap to make). Verifying against it costs exactly
+ * what a wrong password for a real principal costs: logins for unknown principals use it, so the
+ * time of a refusal does not tell whether a principal exists. malloc'd; NULL when out of memory,
+ * iterations out of range, or no randomness. */
+char *sm_auth_dummy_hash(unsigned iterations);
 
 /* Verifies passwords; successes are remembered (keyed by an HMAC of principal, password and hash
  * under a per-process random key) so that thousands of logins with the same credentials cost one
@@ -29,5 +37,14 @@ void sm_auth_free(sm_auth *a);
 /* True when password matches hash. Constant-time comparison; never fails on malformed input
  * (that is simply false). */
 bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, size_t password_len, const char *hash);
+
+/* What sm_auth_verify has done so far (statistics; tests use them to check which path a login took). */
+typedef struct sm_auth_stats {
+    unsigned long long kdf_runs;    /* PBKDF2 computations (uncached checks) */
+    unsigned long long cache_hits;  /* successes answered from the cache */
+    unsigned long long over_budget; /* checks refused because the second's budget was spent */
+    unsigned last_iterations;       /* iterations of the latest PBKDF2 computation */
+} sm_auth_stats;
+void sm_auth_get_stats(const sm_auth *a, sm_auth_stats *out);
 
 #endif

@@ -134,6 +134,21 @@ static void send_opened(sm_conn *c, sm_session *s, bool resumed)
     sm_conn_send(c, &r);
 }
 
+const sm_identity *sm_server_authenticate(sm_server *srv, const char *principal, const char *password)
+{
+    const sm_principal_cfg *p = sm_config_find_principal(srv->cfg, principal);
+    /* An unknown principal goes through the same PBKDF2 check (against a hash nothing matches),
+     * so the time of a refusal does not tell an attacker which principals exist; it also counts
+     * against the same per-second budget as a wrong password. */
+    const char *hash = p ? p->password_hash : srv->dummy_hash;
+    if (!password || !hash)
+        return NULL;
+    bool ok = sm_auth_verify(srv->auth, principal, password, strlen(password), hash);
+    if (!ok || !p)
+        return NULL;
+    return &srv->identities[p - srv->cfg->principals];
+}
+
 void sm_server_handle_open(sm_conn *c, const sm_msg *m)
 {
     sm_server *srv = c->srv;
@@ -151,15 +166,13 @@ void sm_server_handle_open(sm_conn *c, const sm_msg *m)
         }
         id = &srv->anonymous;
     } else {
-        const sm_principal_cfg *p = sm_config_find_principal(cfg, m->principal);
-        if (!p || !m->password ||
-            !sm_auth_verify(srv->auth, m->principal, m->password, strlen(m->password), p->password_hash)) {
+        id = sm_server_authenticate(srv, m->principal, m->password);
+        if (!id) {
             sm_log(SM_LOG_INFO, "authentication failed for principal '%s' from %s",
                    clip(m->principal, clipbuf, sizeof clipbuf), c->ip);
             sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "bad principal or password");
             return;
         }
-        id = &srv->identities[p - cfg->principals];
     }
     if (m->properties.count > cfg->limits.max_properties) {
         char text[128];

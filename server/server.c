@@ -47,6 +47,40 @@ static int build_identity(sm_server *srv, char *const *roles, size_t n, sm_ident
     return SM_OK;
 }
 
+static int compare_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The iteration count most principals' hashes use (the larger on a tie): an unknown principal's
+ * check must cost what theirs does. 0 when there are no principals or out of memory. */
+static unsigned usual_iterations(const sm_config *cfg)
+{
+    if (!cfg->principal_count)
+        return 0;
+    unsigned *its = malloc(cfg->principal_count * sizeof *its);
+    if (!its)
+        return 0;
+    for (size_t i = 0; i < cfg->principal_count; i++)
+        its[i] = sm_auth_hash_iterations(cfg->principals[i].password_hash);
+    qsort(its, cfg->principal_count, sizeof *its, compare_unsigned);
+    unsigned best = 0;
+    size_t best_run = 0;
+    for (size_t i = 0; i < cfg->principal_count;) {
+        size_t j = i;
+        while (j < cfg->principal_count && its[j] == its[i])
+            j++;
+        if (j - i >= best_run) {
+            best_run = j - i;
+            best = its[i];
+        }
+        i = j;
+    }
+    free(its);
+    return best;
+}
+
 int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr, size_t headroom, sm_error *err)
 {
     memset(srv, 0, sizeof *srv);
@@ -70,6 +104,8 @@ int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr,
         if (build_identity(srv, cfg->principals[i].roles, cfg->principals[i].role_count, &srv->identities[i]) != SM_OK)
             goto nomem;
     if (build_identity(srv, cfg->anonymous_roles, cfg->anonymous_role_count, &srv->anonymous) != SM_OK)
+        goto nomem;
+    if (cfg->principal_count && !(srv->dummy_hash = sm_auth_dummy_hash(usual_iterations(cfg))))
         goto nomem;
     sm_cursor_attach(&srv->reg, &srv->sweep, NULL);
     return SM_OK;
@@ -102,6 +138,7 @@ void sm_server_free(sm_server *srv)
     if (srv->strings)
         sm_intern_unref(srv->strings, srv->anonymous.roles);
     free(srv->identities);
+    free(srv->dummy_hash);
     sm_intern_free(srv->strings);
     sm_auth_free(srv->auth);
     free(srv->doomed);

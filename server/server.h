@@ -94,6 +94,7 @@ typedef struct sm_server {
     size_t headroom;
     sm_identity *identities; /* parallel to cfg->principals */
     sm_identity anonymous;
+    char *dummy_hash; /* what an unknown principal is checked against (NULL: no principals) */
     sm_listener *listeners;
     size_t listener_count;
     int64_t next_listener_id;
@@ -173,6 +174,9 @@ void sm_conn_attach(sm_conn *c, sm_session *s);
 void sm_conn_close(sm_conn *c, int code, const char *text, bool flush);
 
 /* requests.c */
+/* The identity of a principal whose password checks out, or NULL. principal is not "" (anonymous
+ * is not a login). */
+const sm_identity *sm_server_authenticate(sm_server *srv, const char *principal, const char *password);
 void sm_server_handle_open(sm_conn *c, const sm_msg *m);
 void sm_server_handle_resume(sm_conn *c, const sm_msg *m);
 void sm_server_handle_request(sm_conn *c, const sm_msg *m);

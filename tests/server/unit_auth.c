@@ -1,0 +1,158 @@
+/* sessmond unit tests of login checks: unknown principals cost the same PBKDF2 run as wrong passwords. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/server.h"
+
+typedef struct fixture {
+    sm_config cfg;
+    sm_server srv;
+} fixture;
+
+static char *hash_of(const char *password, unsigned iterations)
+{
+    char *h = NULL;
+    sm_error err;
+    assert_int_equal(sm_auth_hash_password(password, strlen(password), iterations, &h, &err), SM_OK);
+    return h;
+}
+
+/* alice and bob use 1500 iterations, carol 1000: the usual cost is 1500. */
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    char *ha = hash_of("alice-pw", 1500), *hb = hash_of("bob-pw", 1500), *hc = hash_of("carol-pw", 1000);
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"roles\":{\"R\":[\"view_session\"]},\"principals\":{"
+             "\"alice\":{\"password\":\"%s\",\"roles\":[\"R\"]},"
+             "\"bob\":{\"password\":\"%s\"},\"carol\":{\"password\":\"%s\"}}}",
+             ha, hb, hc);
+    free(ha);
+    free(hb);
+    free(hc);
+    sm_error err;
+    sm_config_init(&f->cfg);
+    assert_int_equal(sm_config_parse(&f->cfg, json, strlen(json), &err), SM_OK);
+    assert_int_equal(sm_server_init(&f->srv, &f->cfg, NULL, 0, &err), SM_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sm_server_free(&f->srv);
+    sm_config_free(&f->cfg);
+    free(f);
+    return 0;
+}
+
+static sm_auth_stats stats(fixture *f)
+{
+    sm_auth_stats st;
+    sm_auth_get_stats(f->srv.auth, &st);
+    return st;
+}
+
+static void test_unknown_principal_runs_the_same_check(void **state)
+{
+    fixture *f = *state;
+    sm_auth_stats before = stats(f);
+    assert_null(sm_server_authenticate(&f->srv, "mallory", "guess"));
+    sm_auth_stats unknown = stats(f);
+    assert_int_equal(unknown.kdf_runs, before.kdf_runs + 1);
+    assert_int_equal(unknown.last_iterations, 1500);
+
+    assert_null(sm_server_authenticate(&f->srv, "alice", "guess"));
+    sm_auth_stats wrong = stats(f);
+    assert_int_equal(wrong.kdf_runs, unknown.kdf_runs + 1);
+    assert_int_equal(wrong.last_iterations, 1500);
+
+    /* A principal with its own cost is checked at that cost. */
+    assert_null(sm_server_authenticate(&f->srv, "carol", "guess"));
+    assert_int_equal(stats(f).last_iterations, 1000);
+}
+
+static void test_right_password_and_cache(void **state)
+{
+    fixture *f = *state;
+    const sm_identity *id = sm_server_authenticate(&f->srv, "alice", "alice-pw");
+    assert_non_null(id);
+    assert_ptr_equal(id, &f->srv.identities[0]);
+    assert_string_equal(id->roles, "\"R\"");
+    sm_auth_stats first = stats(f);
+    assert_non_null(sm_server_authenticate(&f->srv, "alice", "alice-pw"));
+    sm_auth_stats second = stats(f);
+    assert_int_equal(second.kdf_runs, first.kdf_runs);
+    assert_int_equal(second.cache_hits, first.cache_hits + 1);
+    /* Another principal's password does not open alice, nor alice's bob. */
+    assert_null(sm_server_authenticate(&f->srv, "alice", "bob-pw"));
+    assert_null(sm_server_authenticate(&f->srv, "bob", "alice-pw"));
+    assert_non_null(sm_server_authenticate(&f->srv, "bob", "bob-pw"));
+}
+
+static void test_missing_password_refused_alike(void **state)
+{
+    fixture *f = *state;
+    sm_auth_stats before = stats(f);
+    assert_null(sm_server_authenticate(&f->srv, "alice", NULL));
+    assert_null(sm_server_authenticate(&f->srv, "mallory", NULL));
+    assert_int_equal(stats(f).kdf_runs, before.kdf_runs);
+}
+
+static void test_dummy_hash(void **state)
+{
+    (void)state;
+    char *d = sm_auth_dummy_hash(1000);
+    assert_non_null(d);
+    assert_int_equal(sm_auth_check_hash(d, NULL), SM_OK);
+    assert_int_equal(sm_auth_hash_iterations(d), 1000);
+    assert_false(sm_auth_verify(NULL, "x", "", 0, d));
+    assert_false(sm_auth_verify(NULL, "x", "password", 8, d));
+    char *e = sm_auth_dummy_hash(1000);
+    assert_non_null(e);
+    assert_string_not_equal(d, e); /* fresh randomness every time */
+    free(d);
+    free(e);
+    assert_null(sm_auth_dummy_hash(SM_AUTH_MIN_ITERATIONS - 1));
+    assert_null(sm_auth_dummy_hash(SM_AUTH_MAX_ITERATIONS + 1));
+    assert_int_equal(sm_auth_hash_iterations("pbkdf2-sha256$x"), 0);
+}
+
+/* Without principals there is nothing to hide and no dummy check to pay for. */
+static void test_no_principals(void **state)
+{
+    (void)state;
+    sm_config cfg;
+    sm_server srv;
+    sm_error err;
+    sm_config_init(&cfg);
+    assert_int_equal(sm_server_init(&srv, &cfg, NULL, 0, &err), SM_OK);
+    assert_null(srv.dummy_hash);
+    assert_null(sm_server_authenticate(&srv, "anyone", "pw"));
+    sm_server_free(&srv);
+    sm_config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_unknown_principal_runs_the_same_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_right_password_and_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_password_refused_alike, setup, teardown),
+        cmocka_unit_test(test_dummy_hash),
+        cmocka_unit_test(test_no_principals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
