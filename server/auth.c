@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -14,6 +13,7 @@
 #include <openssl/hmac.h>
 
 #include "server/log.h"
+#include "server/random.h"
 
 #define SALT_LEN 16
 #define HASH_LEN 32
@@ -94,22 +94,6 @@ static bool b64_decode_exact(const char *in, size_t inlen, unsigned char *out, s
     return o == want;
 }
 
-static int fill_random(void *buf, size_t len)
-{
-    unsigned char *p = buf;
-    while (len) {
-        ssize_t n = getrandom(p, len, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int sm_auth_hash_password(const char *password, size_t len, unsigned iterations, char **out, sm_error *err)
 {
     *out = NULL;
@@ -119,7 +103,7 @@ int sm_auth_hash_password(const char *password, size_t len, unsigned iterations,
     if (len > SM_AUTH_PASSWORD_MAX)
         return sm_error_set(err, SM_ERR_INVALID, "password is longer than %d bytes", SM_AUTH_PASSWORD_MAX);
     unsigned char salt[SALT_LEN], hash[HASH_LEN];
-    if (fill_random(salt, sizeof salt) != 0)
+    if (sm_random_bytes(salt, sizeof salt) != 0)
         return sm_error_set(err, SM_ERR_IO, "getrandom failed: %s", strerror(errno));
     if (PKCS5_PBKDF2_HMAC(password, (int)len, salt, sizeof salt, (int)iterations, EVP_sha256(), sizeof hash, hash) != 1)
         return sm_error_set(err, SM_ERR_IO, "PBKDF2 failed");
@@ -182,7 +166,7 @@ char *sm_auth_dummy_hash(unsigned iterations)
     if (iterations < SM_AUTH_MIN_ITERATIONS || iterations > SM_AUTH_MAX_ITERATIONS)
         return NULL;
     unsigned char salt[SALT_LEN], hash[HASH_LEN];
-    if (fill_random(salt, sizeof salt) != 0 || fill_random(hash, sizeof hash) != 0)
+    if (sm_random_bytes(salt, sizeof salt) != 0 || sm_random_bytes(hash, sizeof hash) != 0)
         return NULL;
     char salt64[32], hash64[48];
     b64_encode(salt, sizeof salt, salt64);
@@ -206,7 +190,7 @@ sm_auth *sm_auth_new(void)
     sm_auth *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
-    if (fill_random(a->key, sizeof a->key) != 0) {
+    if (sm_random_bytes(a->key, sizeof a->key) != 0) {
         free(a);
         return NULL;
     }

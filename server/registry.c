@@ -4,29 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "core/props.h"
+#include "server/random.h"
 
 enum { SHARED_TRANSPORT, SHARED_SERVER_NAME, SHARED_CONNECTOR, SHARED_EMPTY };
-
-static void random_bytes(void *buf, size_t len)
-{
-    unsigned char *p = buf;
-    while (len) {
-        ssize_t n = getrandom(p, len, 0);
-        if (n <= 0) {
-            /* getrandom on Linux only fails this early on EINTR; fall back to the clock mix. */
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            *p = (unsigned char)(ts.tv_nsec ^ (long)len);
-            n = 1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-}
 
 static uint32_t hash_id(const char *id)
 {
@@ -53,7 +36,8 @@ int sm_registry_init(sm_registry *r, sm_intern *strings, const char *server_name
             return SM_ERR_NOMEM;
     if (!r->buckets)
         return SM_ERR_NOMEM;
-    random_bytes(&r->id_prefix, sizeof r->id_prefix);
+    if (sm_random_bytes(&r->id_prefix, sizeof r->id_prefix) != SM_OK)
+        return SM_ERR_IO;
     r->next_seq = 1;
     return SM_OK;
 }
@@ -80,8 +64,12 @@ sm_session *sm_session_new(sm_registry *r)
     for (int i = 0; i < SM_FIX_COUNT; i++)
         s->fixed[i] = sm_intern_ref(r->shared[SHARED_EMPTY]);
     s->seq = r->next_seq++;
+    /* The token is the only secret that allows a resume: never weaker than the kernel's CSPRNG. */
+    if (sm_random_bytes(s->token, sizeof s->token) != SM_OK) {
+        sm_session_free(r, s);
+        return NULL;
+    }
     snprintf(s->id, sizeof s->id, "%08x-%08x", r->id_prefix, r->id_counter++);
-    random_bytes(s->token, sizeof s->token);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->start_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

@@ -111,7 +111,7 @@ int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr,
     return SM_OK;
 nomem:
     sm_server_free(srv);
-    return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    return sm_error_set(err, SM_ERR_NOMEM, "out of memory (or no randomness from the kernel)");
 }
 
 void sm_server_free(sm_server *srv)
