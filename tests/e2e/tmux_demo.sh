@@ -2,7 +2,8 @@
 # End-to-end test of the demo in tmux: scripts/demo's processes (sessmond, sessmon-load, the monitor),
 # a bulk update through the monitor changing exactly the matching sessions (checked with sessmon list)
 # while sessmon-load churns, the read-only viewer refusing every mutating key, the monitor recovering
-# from a server crash and restart, and quitting stopping everything. Exits 77 (CTest skip) without tmux.
+# from a server crash and restart, and quitting (or closing the terminal) stopping everything.
+# Exits 77 (CTest skip) without tmux.
 # usage: tmux_demo.sh SOURCE_DIR BUILD_DIR
 set -u
 ROOT=$1
@@ -21,6 +22,10 @@ RESTARTED_PID=
 
 cleanup() {
     $T kill-server >/dev/null 2>&1
+    tmux -L "$SOCK-hup" -f /dev/null kill-server >/dev/null 2>&1
+    for f in load.pid sessmond.pid; do
+        p=$(cat "$RUN/../run2/$f" 2>/dev/null) && [ -n "$p" ] && kill "$p" 2>/dev/null
+    done
     # The demo script stops what it started when its monitor ends; make sure of it anyway.
     for f in load.pid sessmond.pid; do
         p=$(cat "$RUN/$f" 2>/dev/null) && [ -n "$p" ] && kill "$p" 2>/dev/null
@@ -254,5 +259,29 @@ RESTARTED_PID=
 tail -n 1 "$RUN/load.log" | grep -q '"state":"stopped"' || fail "sessmon-load did not stop cleanly"
 [ ! -e "$RUN/url" ] || fail "the demo left its state behind"
 ok "quitting the monitor stops sessmon-load and sessmond"
+
+# ---- closing the terminal (its tmux goes away) stops everything too --------------------------
+T2="tmux -L $SOCK-hup -f /dev/null"
+RUN2=$WORK/run2
+$T2 new-session -d -s hup -x 120 -y 30 \
+    "env TERM=tmux-256color LANG=C.UTF-8 SESSMON_BUILD_DIR='$BUILD' SESSMON_DEMO_DIR='$RUN2' '$ROOT/scripts/demo' \
+     --no-build --port 0 --sessions 50" || fail "tmux new-session hup"
+i=0
+until $T2 capture-pane -p -t hup 2>/dev/null | grep -q "connected"; do
+    i=$((i + 1))
+    [ $i -gt 300 ] && { $T2 kill-server; fail "the second demo did not start"; }
+    sleep 0.1
+done
+PIDS="$(cat "$RUN2/sessmond.pid") $(cat "$RUN2/load.pid")"
+$T2 kill-server
+i=0
+for p in $PIDS; do
+    while alive "$p"; do
+        i=$((i + 1))
+        [ $i -gt 300 ] && fail "process $p still runs after the terminal closed"
+        sleep 0.1
+    done
+done
+ok "closing the demo's terminal stops sessmon-load and sessmond"
 echo "1..$N"
 exit 0
