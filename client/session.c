@@ -11,7 +11,6 @@
 #include "core/utf8.h"
 
 #define SM_CL_PRINCIPAL_MAX 256
-#define SM_CL_ENVIRONMENT_MAX 256
 #define SM_CL_URL_MAX 2048
 
 /* How a connection is let go when the library (not lws) ends it. */
@@ -140,7 +139,7 @@ sm_session *sm_session_open(sm_client *c, const sm_session_params *p, sm_client_
     if (sm_cl_validate_text("principal", p->principal, SM_CL_PRINCIPAL_MAX, err) ||
         sm_cl_validate_text("password", p->password, SM_VALUE_MAX, err) ||
         sm_cl_validate_text("client type", p->client_type, 64, err) ||
-        sm_cl_validate_text("environment", p->environment, SM_CL_ENVIRONMENT_MAX, err) ||
+        sm_cl_validate_text("environment", p->environment, SM_ENVIRONMENT_MAX, err) ||
         sm_cl_validate_text("local address", p->local_address, 64, err) ||
         sm_cl_validate_props(p->properties, p->property_count, false, err))
         return NULL;

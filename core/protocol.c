@@ -182,7 +182,6 @@ unsigned sm_permission_from_name(const char *name)
 /* Appends a string literal (field names and punctuation never need escaping). */
 #define LIT(b, s) sm_buf_append((b), (s), sizeof(s) - 1)
 
-#define ENVIRONMENT_MAX 256
 
 static bool int_ok(int64_t v)
 {
@@ -342,7 +341,7 @@ static int encode_body(const sm_msg *m, sm_buf *b)
             TRY(sm_json_string(b, m->client_type));
         }
         if (m->environment) {
-            if (strlen(m->environment) > ENVIRONMENT_MAX)
+            if (strlen(m->environment) > SM_ENVIRONMENT_MAX)
                 return SM_ERR_INVALID;
             TRY(LIT(b, ",\"environment\":"));
             TRY(sm_json_string(b, m->environment));

@@ -12,6 +12,7 @@
 #define SM_PROTOCOL_NAME "sessmon.v1"
 #define SM_CLIENT_MAX_MESSAGE (16u * 1024u * 1024u) /* largest server message a client accepts */
 #define SM_INT_MAX_JSON 9007199254740991LL          /* 2^53 - 1 */
+#define SM_ENVIRONMENT_MAX 256                      /* bytes of open's environment ($Environment) */
 
 typedef enum sm_msg_type {
     SM_MSG_NONE = 0,

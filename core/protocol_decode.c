@@ -11,7 +11,6 @@
 
 #include "core/utf8.h"
 
-#define ENVIRONMENT_MAX 256
 /* Up to this many members, duplicate map keys are found by comparing pairs; above it by sorting. */
 #define DUP_CHECK_PAIRWISE_MAX 16
 
@@ -82,7 +81,7 @@ static const char *const field_names[F_NUM_FIELDS] = {
 /* How a field's value is checked and stored. */
 typedef enum kind {
     K_STR,
-    K_STR_ENV,   /* string of at most ENVIRONMENT_MAX bytes */
+    K_STR_ENV,   /* string of at most SM_ENVIRONMENT_MAX bytes */
     K_ID,        /* integer >= 1 */
     K_INT,       /* integer 0..2^53-1 */
     K_BOOL,
@@ -524,8 +523,8 @@ static int decode_field(decoder *d, field f, kind k, const cJSON *item)
         const char *s = NULL;
         if ((rc = get_string(d, &w, item, &s)) != SM_OK)
             return rc;
-        if (k == K_STR_ENV && strlen(s) > ENVIRONMENT_MAX)
-            return fail(d, &w, "is longer than %d bytes", ENVIRONMENT_MAX);
+        if (k == K_STR_ENV && strlen(s) > SM_ENVIRONMENT_MAX)
+            return fail(d, &w, "is longer than %d bytes", SM_ENVIRONMENT_MAX);
         switch (f) {
         case F_PRINCIPAL: m->principal = s; break;
         case F_PASSWORD: m->password = s; break;

@@ -200,11 +200,7 @@ void sm_server_handle_open(sm_conn *c, const sm_msg *m)
             return;
         }
     }
-    const char *env = m->environment ? m->environment : "UNKNOWN";
-    if (strlen(env) > SM_ENVIRONMENT_MAX) {
-        sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, "environment is longer than 256 bytes");
-        return;
-    }
+    const char *env = m->environment ? m->environment : "UNKNOWN"; /* length checked by the decoder */
 
     sm_session *s = sm_session_new(&srv->reg);
     if (!s) {
@@ -351,15 +347,7 @@ static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
         if (value)
             p->adds_user = true;
     }
-    /* A key given twice: the last one wins. */
-    for (size_t i = 0; i < p->n; i++)
-        for (size_t j = i + 1; j < p->n; j++)
-            if (p->e[i].key && p->e[j].key && strcmp(p->e[i].key, p->e[j].key) == 0) {
-                free(p->e[i].owned);
-                p->e[i].owned = NULL;
-                p->e[i].key = NULL;
-                break;
-            }
+    /* No key appears twice: the decoder refuses a map that repeats one. */
     return true;
 }
 
@@ -368,7 +356,7 @@ static bool plan_fits(const sm_server *srv, const sm_session *s, const set_plan 
 {
     long count = s->ucount;
     for (size_t i = 0; i < p->n; i++) {
-        if (!p->e[i].key || p->e[i].slot >= 0)
+        if (p->e[i].slot >= 0)
             continue;
         bool exists = sm_session_user_value(s, p->e[i].key) != NULL;
         if (p->e[i].value && !exists)
@@ -388,8 +376,6 @@ static long plan_apply(sm_server *srv, sm_session *s, const set_plan *p)
     size_t n = 0;
     for (size_t i = 0; i < p->n; i++) {
         const set_entry *e = &p->e[i];
-        if (!e->key)
-            continue;
         if (e->slot >= 0) {
             const char *cur = s->fixed[e->slot];
             if (strcmp(cur, e->value) == 0)

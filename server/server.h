@@ -21,7 +21,6 @@
 #define SM_BAD_MESSAGES_MAX 16       /* undecodable messages in a row before INVALID_INBOUND_MESSAGE */
 #define SM_KEYS_MAX 256              /* keys in one get / add_listener */
 #define SM_SET_ENTRIES_MAX 1024      /* entries in one set / set_by_filter map */
-#define SM_ENVIRONMENT_MAX 256       /* bytes of $Environment */
 #define SM_SNAPSHOT_CHUNK_BYTES (48u * 1024u)
 
 struct sm_server;

@@ -315,6 +315,42 @@ static void test_invalid_properties_change_nothing(void **state)
     tc_close(&u);
 }
 
+/* A property map naming a key twice is a decode error (docs/protocol.md § Conventions): the
+ * request is refused whole and nothing changes. An over-long environment refuses the open. */
+static void test_repeated_keys_and_long_environment(void **state)
+{
+    fixture *f = *state;
+    tc t;
+    tc_open(&t, &f->srv, "client", "client", "{\"a\":\"1\"}");
+    cJSON_Delete(tc_err(&f->admin, "INVALID_REQUEST",
+                        "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"a\":\"2\",\"b\":\"x\",\"a\":\"3\"}}",
+                        t.session_id));
+    cJSON_Delete(tc_err(&f->admin, "INVALID_REQUEST",
+                        "{\"type\":\"set_by_filter\",\"filter\":\"a is '1'\",\"properties\":{\"a\":null,\"a\":\"4\"}}"));
+    cJSON *g = tc_ok(&f->admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"*U\"]}", t.session_id);
+    cJSON *props = cJSON_GetObjectItemCaseSensitive(g, "properties");
+    assert_int_equal(cJSON_GetArraySize(props), 1);
+    assert_string_equal(tc_str(props, "a"), "1");
+    cJSON_Delete(g);
+    tc_close(&t);
+
+    tc c;
+    memset(&c, 0, sizeof c);
+    c.pending = cJSON_CreateArray();
+    assert_int_equal(sm_ws_connect_port(&c.ws, f->srv.port), SM_WS_OK);
+    char env[300];
+    memset(env, 'e', 257);
+    env[257] = '\0';
+    assert_int_equal(sm_ws_send_textf(&c.ws, "{\"type\":\"open\",\"principal\":\"\",\"environment\":\"%s\"}", env),
+                     SM_WS_OK);
+    cJSON *r = tc_next(&c, "refused", TC_TIMEOUT_MS);
+    assert_non_null(r);
+    assert_string_equal(tc_str(r, "code"), "INVALID_REQUEST");
+    assert_non_null(strstr(tc_str(r, "message"), "environment"));
+    cJSON_Delete(r);
+    tc_close(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_binary_and_bad_utf8_close),
         cmocka_unit_test(test_first_message_and_open_refusals),
         cmocka_unit_test(test_invalid_properties_change_nothing),
+        cmocka_unit_test(test_repeated_keys_and_long_environment),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
