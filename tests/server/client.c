@@ -54,10 +54,17 @@ static cJSON *build_open(const char *principal, const char *password, const char
 cJSON *tc_try_open(tc *c, const sm_test_server *s, const char *principal, const char *password,
                    const char *props_json)
 {
+    sm_ws_opts o = {.host = "127.0.0.1", .port = s->port};
+    return tc_try_open_opts(c, &o, principal, password, props_json);
+}
+
+cJSON *tc_try_open_opts(tc *c, const sm_ws_opts *opts, const char *principal, const char *password,
+                        const char *props_json)
+{
     memset(c, 0, sizeof *c);
     c->next_id = 1;
     c->pending = cJSON_CreateArray();
-    int rc = sm_ws_connect_port(&c->ws, s->port);
+    int rc = sm_ws_connect(&c->ws, opts);
     if (rc != SM_WS_OK)
         fail_msg("connect: %s", c->ws.error);
     cJSON *o = build_open(principal, password, props_json);
@@ -89,7 +96,13 @@ cJSON *tc_try_open(tc *c, const sm_test_server *s, const char *principal, const 
 
 void tc_open(tc *c, const sm_test_server *s, const char *principal, const char *password, const char *props_json)
 {
-    cJSON *refused = tc_try_open(c, s, principal, password, props_json);
+    sm_ws_opts o = {.host = "127.0.0.1", .port = s->port};
+    tc_open_opts(c, &o, principal, password, props_json);
+}
+
+void tc_open_opts(tc *c, const sm_ws_opts *opts, const char *principal, const char *password, const char *props_json)
+{
+    cJSON *refused = tc_try_open_opts(c, opts, principal, password, props_json);
     if (refused) {
         char *t = cJSON_PrintUnformatted(refused);
         cJSON_Delete(refused);

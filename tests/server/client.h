@@ -26,6 +26,10 @@ void tc_open(tc *c, const sm_test_server *s, const char *principal, const char *
 /* Like tc_open but returns the `refused` message (or NULL when opened) instead of failing. */
 cJSON *tc_try_open(tc *c, const sm_test_server *s, const char *principal, const char *password,
                    const char *props_json);
+/* tc_try_open / tc_open with explicit connection options (e.g. TLS). */
+cJSON *tc_try_open_opts(tc *c, const sm_ws_opts *o, const char *principal, const char *password,
+                        const char *props_json);
+void tc_open_opts(tc *c, const sm_ws_opts *o, const char *principal, const char *password, const char *props_json);
 void tc_close(tc *c);
 
 /* Sends a request (JSON object text without "id"; the id is added) and returns the `reply` or

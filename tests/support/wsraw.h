@@ -1,4 +1,4 @@
-/* Minimal blocking RFC 6455 WebSocket client over a plain TCP socket, able to send broken input on purpose. */
+/* Minimal blocking RFC 6455 WebSocket client over TCP (or TLS), able to send broken input on purpose. */
 #ifndef SM_TEST_WSRAW_H
 #define SM_TEST_WSRAW_H
 
@@ -32,10 +32,12 @@ typedef struct sm_ws_opts {
     const char *subprotocol; /* NULL = "sessmon.v1", "" = offer none */
     int rcvbuf;              /* SO_RCVBUF before connecting, 0 = kernel default */
     int timeout_ms;          /* connect + handshake, 0 = 5000 */
+    bool tls;                /* wss://: TLS without certificate checks (tests make their own) */
 } sm_ws_opts;
 
 typedef struct sm_ws {
     int fd;
+    void *ssl_ctx, *ssl; /* OpenSSL SSL_CTX / SSL when opts.tls, else NULL */
     unsigned char *in; /* received bytes not yet consumed */
     size_t in_len, in_cap;
     unsigned char *msg; /* message being reassembled */
