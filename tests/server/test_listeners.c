@@ -392,6 +392,55 @@ static void test_queue_limit_closes_slow_listener(void **state)
     tc_close(&watcher);
 }
 
+/* A client that floods requests and never reads the replies hits the same bounded queue as a
+ * slow listener: closed with MESSAGE_QUEUE_LIMIT_REACHED, the server's memory stays flat. */
+static void test_request_flood_without_reading(void **state)
+{
+    sm_test_server *s = *state;
+    tc watcher;
+    tc_open(&watcher, s, "admin", "admin", NULL);
+    long long wl = add_listener(&watcher, ",\"filter\":\"has Flood\"");
+    long long n;
+    cJSON_Delete(tc_snapshot(&watcher, wl, &n));
+
+    tc flood;
+    sm_ws_opts o = {.host = "127.0.0.1", .port = s->port, .rcvbuf = 4096};
+    char big[4100];
+    memset(big, 'f', 4000);
+    big[4000] = '\0';
+    char props[4200];
+    snprintf(props, sizeof props, "{\"Flood\":\"%s\"}", big);
+    tc_open_opts(&flood, &o, "admin", "admin", props);
+    expect_event(&watcher, wl, "OPEN", flood.session_id, NULL);
+
+    long before = rss_kb(s);
+    char req[160];
+    int sent = 0;
+    /* Each reply is about 4 KB: enough to fill the kernel's buffers, then the 64 KiB queue. */
+    for (; sent < 20000; sent++) {
+        snprintf(req, sizeof req, "{\"type\":\"get\",\"id\":%d,\"sessionId\":\"%s\",\"keys\":[\"Flood\"]}", sent + 1,
+                 flood.session_id);
+        if (sm_ws_send_text(&flood.ws, req) != SM_WS_OK)
+            break; /* the server closed the connection under us */
+        if (sent % 256 == 255) {
+            cJSON *ev = tc_event(&watcher, wl, 1);
+            if (ev) {
+                assert_string_equal(ev_str(ev, "event"), "CLOSED");
+                assert_string_equal(ev_str(ev, "reason"), "MESSAGE_QUEUE_LIMIT_REACHED");
+                cJSON_Delete(ev);
+                goto closed;
+            }
+        }
+    }
+    expect_event(&watcher, wl, "CLOSED", flood.session_id, NULL);
+closed:
+    assert_true(rss_kb(s) - before < 16 * 1024);
+    tc_close(&flood);
+    /* The server serves everyone else as before. */
+    cJSON_Delete(tc_ok(&watcher, "{\"type\":\"ping\"}"));
+    tc_close(&watcher);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_several_listeners_and_remove),
         cmocka_unit_test(test_live_events_during_snapshot),
         cmocka_unit_test(test_queue_limit_closes_slow_listener),
+        cmocka_unit_test(test_request_flood_without_reading),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
