@@ -92,7 +92,9 @@ void sm_bulk_open(sm_ui *ui)
 
 typedef struct count_ctx {
     sm_bulk *b;
-    size_t matches, hidden;
+    sm_view *view;
+    bool paused;
+    size_t matches, hidden, waiting;
     char **ids; /* sorted, at most SM_BULK_PREVIEW */
     size_t nids;
 } count_ctx;
@@ -102,14 +104,35 @@ static bool row_counts(const sm_row *r)
     return !r->dead && r->state != SM_STATE_CLOSED;
 }
 
+/* Whether entry e would change the row's current value. */
+static bool entry_changes(const sm_bulk_entry *e, const sm_row *r)
+{
+    const char *cur = sm_row_get(r, e->key);
+    if (!e->value)
+        return cur != NULL;
+    return !cur || strcmp(cur, e->value) != 0;
+}
+
 static void count_row(sm_row *r, void *vctx)
 {
     count_ctx *c = vctx;
     if (!row_counts(r) || !sm_row_matches_filter(c->b->parsed, r))
         return;
     c->matches++;
-    if (!r->vnode)
+    bool any = false;
+    for (int e = 0; e < c->b->nentries; e++)
+        if (entry_changes(&c->b->entries[e], r)) {
+            c->b->changes[e]++;
+            any = true;
+        }
+    if (any)
+        c->b->changing++;
+    /* Ask the view's filter and search directly: whether the row already has a place in the
+     * table also depends on when the view last synced (a session opened a moment ago has none). */
+    if (!sm_view_row_passes(c->view, r))
         c->hidden++;
+    else if (c->paused && !r->vnode)
+        c->waiting++;
     if (!c->ids)
         return;
     /* keep the SM_BULK_PREVIEW smallest IDs, sorted */
@@ -139,15 +162,17 @@ static void recount(sm_ui *ui)
 {
     sm_bulk *b = &ui->bulk;
     clear_preview(b);
-    b->matches = b->hidden = 0;
+    b->matches = b->hidden = b->waiting = b->changing = 0;
+    memset(b->changes, 0, sizeof b->changes);
     b->counted_at = ui->now;
     b->recount = false;
     if (!b->parsed)
         return;
-    count_ctx c = {b, 0, 0, calloc(SM_BULK_PREVIEW, sizeof(char *)), 0};
+    count_ctx c = {b, ui->view, sm_view_paused(ui->view), 0, 0, 0, calloc(SM_BULK_PREVIEW, sizeof(char *)), 0};
     sm_model_foreach(ui->model, count_row, &c);
     b->matches = c.matches;
     b->hidden = c.hidden;
+    b->waiting = c.waiting;
     b->preview = c.ids;
     b->npreview = c.nids;
 }
@@ -300,6 +325,13 @@ bool sm_bulk_action(sm_ui *ui, sm_action a)
                         set ? "Set a property on every matching session" : "Delete a property from every matching session",
                         set ? 2 : 1);
         sm_form *f = &ui->form;
+        sm_text_printf(f->text[0], sizeof f->text[0],
+                       "Goes into the property map for the sessions matching the filter (%zu now). Nothing is sent "
+                       "until A and its confirmation.",
+                       b->matches);
+        sm_text_printf(f->text[1], sizeof f->text[1], "%s",
+                       set ? "Keys: user keys, or $Country, $Language, $Latitude, $Longitude."
+                           : "Only user keys can be deleted.");
         sm_text_printf(f->label[0], sizeof f->label[0], "Key");
         sm_line_init(&f->field[0], SM_KEY_MAX);
         if (set) {
@@ -317,6 +349,7 @@ bool sm_bulk_action(sm_ui *ui, sm_action a)
             b->nentries--;
             if (b->cursor >= b->nentries && b->cursor > 0)
                 b->cursor--;
+            b->recount = true;
         }
         return true;
     case SM_ACT_UP:
@@ -333,6 +366,14 @@ bool sm_bulk_action(sm_ui *ui, sm_action a)
     case SM_ACT_PGDN:
         if (b->preview_scroll + 5 < b->npreview)
             b->preview_scroll += 5;
+        return true;
+    case SM_ACT_SCROLL_LEFT:
+        if (b->preview_hscroll > 0)
+            b->preview_hscroll--;
+        return true;
+    case SM_ACT_SCROLL_RIGHT:
+        if (b->preview_hscroll + 1 < b->nentries)
+            b->preview_hscroll++;
         return true;
     case SM_ACT_BULK_APPLY:
         apply(ui);
@@ -365,6 +406,7 @@ void sm_bulk_form_changed(sm_ui *ui)
     sm_error err;
     sm_error_clear(&err);
     f->ok = false;
+    f->hint = false;
     switch (f->kind) {
     case SM_FORM_BULK_CONFIRM:
         if (strcmp(f->field[0].buf, f->expect) == 0) {
@@ -372,6 +414,7 @@ void sm_bulk_form_changed(sm_ui *ui)
             sm_text_printf(f->status, sizeof f->status, "Enter sends the update");
         } else {
             sm_text_printf(f->status, sizeof f->status, "type %s (the number of sessions) to confirm", f->expect);
+            f->hint = f->field[0].len == 0;
         }
         return;
     case SM_FORM_BULK_SET:
@@ -379,6 +422,7 @@ void sm_bulk_form_changed(sm_ui *ui)
         const char *key = f->field[0].buf;
         if (f->field[0].len == 0) {
             sm_text_printf(f->status, sizeof f->status, "type a key");
+            f->hint = true;
             return;
         }
         if (sm_key_is_fixed(key)) {
@@ -398,7 +442,13 @@ void sm_bulk_form_changed(sm_ui *ui)
             return;
         }
         f->ok = true;
-        sm_text_printf(f->status, sizeof f->status, "valid: Enter adds it to the map (nothing is sent yet)");
+        if (sm_ui_form_wants_next_field(f)) {
+            sm_text_printf(f->status, sizeof f->status, "key valid: Enter or Tab moves on to the value");
+            f->hint = true;
+            return;
+        }
+        sm_text_printf(f->status, sizeof f->status, "valid: Enter adds it to the map%s (nothing is sent yet)",
+                       f->kind == SM_FORM_BULK_SET && f->field[1].len == 0 ? " with an empty value" : "");
         return;
     }
     default:
@@ -467,6 +517,7 @@ void sm_bulk_form_submit(sm_ui *ui)
         if (!f->ok)
             return;
         add_entry(b, f->field[0].buf, f->kind == SM_FORM_BULK_SET ? f->field[1].buf : NULL);
+        b->recount = true;
         sm_ui_close_form(ui);
         return;
     case SM_FORM_BULK_CONFIRM: {
@@ -590,6 +641,179 @@ bool sm_bulk_reply(sm_ui *ui, uint64_t token, const char *error_code, const char
 
 /* ---- drawing ---- */
 
+#define PREVIEW_VALUE_MAX 24 /* columns for a current or new value in the preview */
+
+static const char *plural(size_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
+/* How a value reads in the pane: an empty string is shown as '' so it differs from nothing. */
+static const char *shown_value(const char *v)
+{
+    return v[0] ? v : "''";
+}
+
+static int width_of(const char *s)
+{
+    return sm_text_width(s, strlen(s));
+}
+
+static int clamp_width(int w, int max)
+{
+    return w < max ? w : max;
+}
+
+/* One line per map entry: what it does and how many of the matches it would change (in a
+ * column at x = 3 + 7 + keyw + 3 + valw + 2 when there is room). */
+static void draw_entry(sm_ui *ui, int y, int i, int keyw, int valw)
+{
+    sm_bulk *b = &ui->bulk;
+    int w = ui->screen_cols;
+    const sm_bulk_entry *e = &b->entries[i];
+    sm_role role = i == b->cursor ? SM_ROLE_ROW_SELECTED : SM_ROLE_PANE;
+    sm_ui_fill(y, 0, w, role);
+    int x = 3 + sm_ui_str(y, 3, 7, e->value ? "set" : "delete", role);
+    x += sm_ui_str(y, x, keyw, e->key, role);
+    char counts[96] = "";
+    if (!b->recount && b->parsed) {
+        size_t same = b->matches - b->changes[i];
+        if (same)
+            sm_text_printf(counts, sizeof counts, "  %zu to change, %zu already so", b->changes[i], same);
+        else
+            sm_text_printf(counts, sizeof counts, "  %zu to change", b->changes[i]);
+    }
+    int cw = width_of(counts);
+    if (e->value && x + 4 < w) {
+        x += sm_ui_str(y, x, 3, " = ", role);
+        int vw = clamp_width(width_of(shown_value(e->value)), w - x - 1 - cw);
+        if (vw < 8)
+            vw = w - x - 1 > 8 ? 8 : w - x - 1;
+        x += sm_ui_str(y, x, vw, shown_value(e->value), role);
+    }
+    int cx = 3 + 7 + keyw + (valw ? 3 + valw : 0);
+    if (cx < x || cx + cw >= w)
+        cx = x;
+    if (counts[0] && cx + cw < w)
+        sm_ui_str(y, cx, cw, counts, role == SM_ROLE_PANE ? SM_ROLE_INSPECT_KEY : role);
+}
+
+/* The preview: one row per matched session, one column per map entry, "current → new" with
+ * the arrows aligned ("=" when the session already has that value). */
+static void draw_preview(sm_ui *ui, int y, int end)
+{
+    sm_bulk *b = &ui->bulk;
+    int w = ui->screen_cols;
+    char buf[256];
+    const char *arrow = MB_CUR_MAX > 1 ? " \u2192 " : " -> ";
+    if (b->preview_hscroll >= b->nentries)
+        b->preview_hscroll = b->nentries > 0 ? b->nentries - 1 : 0;
+    if (b->preview_scroll >= b->npreview)
+        b->preview_scroll = b->npreview > 0 ? b->npreview - 1 : 0;
+    int rows = end - y - 2; /* title and column titles */
+    size_t first = b->preview_scroll;
+    size_t last = first + (size_t)(rows > 0 ? rows : 0);
+    if (last > b->npreview)
+        last = b->npreview;
+    if (b->npreview == 0)
+        sm_text_printf(buf, sizeof buf, "Preview: no session matches");
+    else
+        sm_text_printf(buf, sizeof buf, "Preview: %zu-%zu of %zu match%s by session ID%s  (PgUp/PgDn%s)", first + 1,
+                       last > first ? last : first + 1, b->matches, b->matches == 1 ? "" : "es",
+                       b->matches > b->npreview ? " (the first 200)" : "",
+                       b->nentries > 1 ? ", Left/Right: keys" : "");
+    sm_ui_str(y++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
+    if (y >= end || rows <= 0)
+        return;
+
+    /* widths from the rows on screen, so the arrows line up */
+    int idw = width_of(SM_PROP_SESSION_ID), pw = width_of(SM_PROP_PRINCIPAL);
+    int curw[SM_BULK_MAX_ENTRIES], neww[SM_BULK_MAX_ENTRIES];
+    for (int e = 0; e < b->nentries; e++) {
+        curw[e] = clamp_width(width_of(b->entries[e].key), PREVIEW_VALUE_MAX);
+        neww[e] = clamp_width(b->entries[e].value ? width_of(shown_value(b->entries[e].value)) : width_of("(deleted)"),
+                              PREVIEW_VALUE_MAX);
+    }
+    for (size_t i = first; i < last; i++) {
+        sm_row *r = sm_model_find(ui->model, b->preview[i]);
+        if (!r)
+            continue;
+        idw = clamp_width(idw > width_of(r->id) ? idw : width_of(r->id), 36);
+        const char *p = sm_row_get(r, SM_PROP_PRINCIPAL);
+        if (p && width_of(p) > pw)
+            pw = clamp_width(width_of(p), 16);
+        for (int e = 0; e < b->nentries; e++) {
+            const char *cur = sm_row_get(r, b->entries[e].key);
+            int cw = clamp_width(width_of(cur ? shown_value(cur) : "(absent)"), PREVIEW_VALUE_MAX);
+            if (cw > curw[e])
+                curw[e] = cw;
+        }
+    }
+    bool principal = w >= 90;
+    int x0 = 3 + idw + 2 + (principal ? pw + 2 : 0);
+    /* which entries fit from the scrolled one on (at least one, cut at the edge) */
+    int shown_to = b->preview_hscroll;
+    for (int x = x0; shown_to < b->nentries && (x < w - 1 || shown_to == b->preview_hscroll); shown_to++) {
+        int cw = curw[shown_to] + 3 + neww[shown_to];
+        if (x + cw > w - 1 && shown_to > b->preview_hscroll)
+            break;
+        x += cw + 2;
+    }
+
+    /* column titles */
+    sm_ui_str(y, 3, idw, SM_PROP_SESSION_ID, SM_ROLE_TABLE_HEADER);
+    if (principal)
+        sm_ui_str(y, 3 + idw + 2, pw, SM_PROP_PRINCIPAL, SM_ROLE_TABLE_HEADER);
+    int x = x0;
+    for (int e = b->preview_hscroll; e < shown_to; e++) {
+        const sm_bulk_entry *en = &b->entries[e];
+        int cw = clamp_width(curw[e] + 3 + neww[e], w - x - 1);
+        sm_text_printf(buf, sizeof buf, "%s", en->key);
+        sm_ui_str(y, x, cw, buf, SM_ROLE_TABLE_HEADER);
+        x += cw + 2;
+    }
+    if (b->preview_hscroll > 0 || shown_to < b->nentries) {
+        sm_text_printf(buf, sizeof buf, "%s%d of %d keys", b->preview_hscroll > 0 ? "< " : "",
+                       shown_to - b->preview_hscroll, b->nentries);
+        if (shown_to < b->nentries)
+            sm_text_printf(buf + strlen(buf), sizeof buf - strlen(buf), " >");
+        int bw = width_of(buf);
+        if (x + bw < w)
+            sm_ui_str(y, w - bw - 1, bw, buf, SM_ROLE_PANE_TITLE);
+    }
+    y++;
+
+    for (size_t i = first; i < last && y < end; i++, y++) {
+        sm_row *r = sm_model_find(ui->model, b->preview[i]);
+        if (!r) /* closed since the last count (at most a second ago) */
+            continue;
+        sm_ui_text(y, 3, idw, r->id, strlen(r->id), SM_ROLE_PANE);
+        if (principal) {
+            const char *p = sm_row_get(r, SM_PROP_PRINCIPAL);
+            sm_ui_str(y, 3 + idw + 2, pw, p ? p : "", SM_ROLE_PANE);
+        }
+        x = x0;
+        for (int e = b->preview_hscroll; e < shown_to && x < w - 1; e++) {
+            const sm_bulk_entry *en = &b->entries[e];
+            const char *cur = sm_row_get(r, en->key);
+            bool changes = entry_changes(en, r);
+            int room = w - x - 1;
+            int used = sm_ui_str(y, x, clamp_width(curw[e], room), cur ? shown_value(cur) : "(absent)",
+                                 changes ? SM_ROLE_PANE : SM_ROLE_INSPECT_KEY);
+            room -= used;
+            if (room > 3) {
+                sm_ui_str(y, x + used, 3, changes ? arrow : " = ", SM_ROLE_PANE);
+                room -= 3;
+                const char *nv = en->value ? shown_value(en->value) : "(deleted)";
+                if (room > 0)
+                    sm_ui_str(y, x + used + 3, clamp_width(neww[e], room), nv,
+                              changes ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_INSPECT_KEY);
+            }
+            x += curw[e] + 3 + neww[e] + 2;
+        }
+    }
+}
+
 void sm_bulk_draw(sm_ui *ui, int y, int h)
 {
     sm_bulk *b = &ui->bulk;
@@ -611,11 +835,13 @@ void sm_bulk_draw(sm_ui *ui, int y, int h)
     if (b->filter.len && !b->parsed) {
         sm_ui_str(ly, 1, w - 2, b->error.message, SM_ROLE_FILTER_ERROR);
     } else if (b->parsed) {
+        size_t off = sm_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->matches, plural(b->matches));
+        if (b->nentries && b->matches && !b->recount)
+            off += sm_text_printf(buf + off, sizeof buf - off, "; the map changes %zu of them", b->changing);
         if (b->hidden)
-            sm_text_printf(buf, sizeof buf, "matches %zu open session%s here (%zu hidden by the table's filter or search)",
-                     b->matches, b->matches == 1 ? "" : "s", b->hidden);
-        else
-            sm_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->matches, b->matches == 1 ? "" : "s");
+            off += sm_text_printf(buf + off, sizeof buf - off, " (%zu hidden by the table's filter or search)", b->hidden);
+        if (b->waiting)
+            sm_text_printf(buf + off, sizeof buf - off, " (%zu not in the paused table yet)", b->waiting);
         sm_ui_str(ly, 1, w - 2, buf, b->matches ? SM_ROLE_FILTER_OK : SM_ROLE_LOG_WARN);
     } else {
         sm_ui_str(ly, 1, w - 2, "the filter language of the view filter; nothing is sent without a confirmation",
@@ -627,46 +853,30 @@ void sm_bulk_draw(sm_ui *ui, int y, int h)
     sm_ui_str(ly++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
     if (b->nentries == 0 && ly < end)
         sm_ui_str(ly++, 3, w - 4, "(none: a adds one to set, x one to delete)", SM_ROLE_PANE);
-    for (int i = 0; i < b->nentries && ly < end; i++, ly++) {
-        sm_role role = i == b->cursor ? SM_ROLE_ROW_SELECTED : SM_ROLE_PANE;
-        sm_ui_fill(ly, 0, w, role);
-        x = 3 + sm_ui_str(ly, 3, 7, b->entries[i].value ? "set" : "delete", role);
-        int kw = sm_text_width(b->entries[i].key, strlen(b->entries[i].key));
-        if (kw > w / 3)
-            kw = w / 3;
-        x += sm_ui_text(ly, x, kw, b->entries[i].key, strlen(b->entries[i].key), role);
-        if (b->entries[i].value && x + 4 < w) {
-            x += sm_ui_str(ly, x, 3, " = ", role);
-            sm_ui_text(ly, x, w - x - 1, b->entries[i].value, strlen(b->entries[i].value), role);
-        }
+    /* the map gets at most half of what is left when the preview needs room; it scrolls */
+    int left = end - ly;
+    int room = b->parsed && left > 6 ? left / 2 : left;
+    if (room < 1)
+        room = 1;
+    int first = b->cursor >= room ? b->cursor - room + 1 : 0;
+    int keyw = 0, valw = 0;
+    for (int i = 0; i < b->nentries; i++) {
+        keyw = width_of(b->entries[i].key) > keyw ? width_of(b->entries[i].key) : keyw;
+        if (b->entries[i].value && width_of(shown_value(b->entries[i].value)) > valw)
+            valw = width_of(shown_value(b->entries[i].value));
     }
+    keyw = clamp_width(keyw, w / 3);
+    valw = clamp_width(valw, w / 3);
+    for (int i = first; i < b->nentries && i < first + room && ly < end; i++, ly++)
+        draw_entry(ui, ly, i, keyw, valw);
     if (b->result[0] && ly < end)
         sm_ui_str(ly++, 1, w - 2, b->result, b->result_error ? SM_ROLE_LOG_ERROR : SM_ROLE_INSPECT_CHANGED);
     if (b->undo && !b->undo_running && ly < end) {
         sm_text_printf(buf, sizeof buf, "u undoes the last update on %zu session%s", b->undo_sessions,
-                 b->undo_sessions == 1 ? "" : "s");
+                       plural(b->undo_sessions));
         sm_ui_str(ly++, 1, w - 2, buf, SM_ROLE_PANE);
     }
     if (ly >= end || !b->parsed)
         return;
-    sm_text_printf(buf, sizeof buf, "Preview: %zu of %zu matches by session ID (PgUp/PgDn)", b->npreview, b->matches);
-    sm_ui_str(ly++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
-    const char *arrow = MB_CUR_MAX > 1 ? "\u2192" : "->";
-    for (size_t i = b->preview_scroll; i < b->npreview && ly < end; i++, ly++) {
-        sm_row *r = sm_model_find(ui->model, b->preview[i]);
-        if (!r)
-            continue;
-        x = 3 + sm_ui_text(ly, 3, 20, r->id, strlen(r->id), SM_ROLE_PANE);
-        const char *p = sm_row_get(r, SM_PROP_PRINCIPAL);
-        x += 1 + sm_ui_str(ly, x + 1, 12, p ? p : "", SM_ROLE_PANE);
-        for (int e = 0; e < b->nentries && x < w - 4; e++) {
-            const char *cur = sm_row_get(r, b->entries[e].key);
-            sm_text_printf(buf, sizeof buf, "  %s: %s %s %s", b->entries[e].key, cur ? cur : "(absent)", arrow,
-                     b->entries[e].value ? b->entries[e].value : "(deleted)");
-            int bw = sm_text_width(buf, strlen(buf));
-            if (bw > w - x - 1)
-                bw = w - x - 1;
-            x += sm_ui_str(ly, x, bw, buf, SM_ROLE_PANE);
-        }
-    }
+    draw_preview(ui, ly, end);
 }

@@ -55,6 +55,7 @@ void sm_edit_free(sm_edit *e)
     clear_undo(e);
     clear_pending(e);
     free(e->pending_session);
+    free(e->session);
     memset(e, 0, sizeof *e);
 }
 
@@ -97,23 +98,51 @@ static const sm_rprop *cursor_prop(sm_ui *ui, const sm_row *r)
     return p;
 }
 
+/* The session the pane edits: pinned when the pane opens, so a session that closes (and the
+ * table cursor moving on to its neighbour) can never redirect an edit to another session. */
+static sm_row *pinned_row(sm_ui *ui)
+{
+    return ui->edit.session ? sm_model_find(ui->model, ui->edit.session) : NULL;
+}
+
 static sm_row *edit_row(sm_ui *ui)
 {
-    sm_row *r = sm_ui_selected_row(ui);
+    sm_row *r = pinned_row(ui);
     return (r && r->state != SM_STATE_CLOSED) ? r : NULL;
+}
+
+static bool pin(sm_ui *ui, const char *id)
+{
+    char *copy = strdup(id);
+    if (!copy)
+        return false;
+    free(ui->edit.session);
+    ui->edit.session = copy;
+    ui->edit.cursor = 0;
+    ui->edit.cursor_key[0] = '\0';
+    return true;
 }
 
 void sm_edit_open(sm_ui *ui)
 {
     if (!sm_ui_guard_write(ui, "editing"))
         return;
-    if (!edit_row(ui)) {
+    sm_row *r = sm_ui_selected_row(ui);
+    if (!r || r->state == SM_STATE_CLOSED) {
         sm_ui_message(ui, SM_LOGL_WARN, "select an open session first");
         return;
     }
+    if (!pin(ui, r->id))
+        return;
     ui->pane = SM_PANE_EDIT;
-    ui->edit.cursor = 0;
-    ui->edit.cursor_key[0] = '\0';
+}
+
+void sm_edit_retarget(sm_ui *ui, const char *id)
+{
+    if (ui->pane != SM_PANE_EDIT || ui->form.kind != SM_FORM_NONE || !id)
+        return;
+    if (!ui->edit.session || strcmp(ui->edit.session, id) != 0)
+        pin(ui, id);
 }
 
 static void form_for_value(sm_ui *ui, sm_form_kind kind, const char *key, const char *value)
@@ -127,7 +156,7 @@ static void form_for_value(sm_ui *ui, sm_form_kind kind, const char *key, const 
     sm_line_set(&f->field[0], key);
     sm_line_set(&f->field[1], value);
     char id[80];
-    sm_text_escape(ui->selected, strlen(ui->selected), id, sizeof id);
+    sm_text_escape(ui->edit.session, strlen(ui->edit.session), id, sizeof id);
     sm_text_printf(f->text[0], sizeof f->text[0], "Session %s", id);
     if (kind == SM_FORM_EDIT_CHANGE) {
         f->locked[0] = true;
@@ -238,8 +267,10 @@ void sm_edit_form_changed(sm_ui *ui)
     const char *key = f->field[0].buf;
     const char *value = f->field[1].buf;
     f->ok = false;
+    f->hint = false;
     if (f->field[0].len == 0) {
         sm_text_printf(f->status, sizeof f->status, "type a key");
+        f->hint = true;
         return;
     }
     if (sm_validate_user_key(key, f->field[0].len, &err) != SM_OK ||
@@ -254,7 +285,14 @@ void sm_edit_form_changed(sm_ui *ui)
         return;
     }
     f->ok = true;
-    sm_text_printf(f->status, sizeof f->status, "%s", cur ? "valid: Enter changes the existing value" : "valid: Enter adds it");
+    if (sm_ui_form_wants_next_field(f)) {
+        sm_text_printf(f->status, sizeof f->status, "%s: Enter or Tab moves on to the value",
+                       cur ? "an existing key" : "a new key");
+        f->hint = true;
+        return;
+    }
+    sm_text_printf(f->status, sizeof f->status, "%s%s", cur ? "valid: Enter changes the existing value" : "valid: Enter adds it",
+                   f->field[1].len == 0 ? " (with an empty value)" : "");
 }
 
 static void send_set(sm_ui *ui, const char *session, const sm_kv *props, size_t n, bool is_undo)
@@ -412,11 +450,11 @@ void sm_edit_draw(sm_ui *ui, int y, int h)
 {
     sm_edit *e = &ui->edit;
     int w = ui->screen_cols;
-    sm_row *r = sm_ui_selected_row(ui);
+    sm_row *r = pinned_row(ui);
     char buf[400];
     char id[96] = "";
-    if (r)
-        sm_text_escape(r->id, strlen(r->id), id, sizeof id);
+    if (e->session)
+        sm_text_escape(e->session, strlen(e->session), id, sizeof id);
     size_t n = r ? user_count(r) : 0;
     sm_text_printf(buf, sizeof buf, " Edit %s: %zu user propert%s  (a add, Enter change, d delete, u undo, Esc close)", id, n,
              n == 1 ? "y" : "ies");
@@ -448,6 +486,7 @@ void sm_edit_draw(sm_ui *ui, int y, int h)
     }
     cursor_prop(ui, r);
     size_t top = e->cursor >= (size_t)list_h ? e->cursor - (size_t)list_h + 1 : 0;
+    e->top = top;
     int keyw = 8;
     for (size_t i = 0; i < n; i++) {
         const sm_rprop *p = user_at(r, i);

@@ -288,6 +288,10 @@ void sm_ui_set_connection(sm_ui *ui, sm_conn_state st, const char *detail)
         sm_eventlog_add(&ui->log, ui->wall, level, "connection: %s%s%s", names[st], detail && *detail ? ": " : "",
                         detail ? detail : "");
     }
+    if (ui->conn == SM_CONN_LIVE && st != SM_CONN_LIVE)
+        ui->stale_since = ui->wall; /* the figures on screen stop being current now */
+    else if (st == SM_CONN_LIVE)
+        ui->stale_since = 0;
     ui->conn = st;
     sm_text_printf(ui->conn_detail, sizeof ui->conn_detail, "%s", detail ? detail : "");
     ui->dirty = true;
@@ -371,8 +375,8 @@ void sm_ui_resync_begin(sm_ui *ui)
 void sm_ui_resync_end(sm_ui *ui, uint64_t count)
 {
     size_t dropped = sm_model_resync_end(ui->model, ui->now);
-    sm_eventlog_add(&ui->log, ui->wall, SM_LOGL_INFO, "snapshot: %llu sessions%s", (unsigned long long)count,
-                    dropped ? "" : "");
+    sm_eventlog_add(&ui->log, ui->wall, SM_LOGL_INFO, "snapshot: %llu session%s", (unsigned long long)count,
+                    count == 1 ? "" : "s");
     if (dropped)
         sm_eventlog_add(&ui->log, ui->wall, SM_LOGL_INFO, "removed %zu sessions that closed while disconnected",
                         dropped);
@@ -440,6 +444,11 @@ void sm_ui_close_form(sm_ui *ui)
     ui->dirty = true;
 }
 
+bool sm_ui_form_wants_next_field(const sm_form *f)
+{
+    return f->nfields == 2 && f->focus == 0 && !f->locked[1] && f->field[1].len == 0;
+}
+
 static bool form_is_edit(sm_form_kind k)
 {
     return k == SM_FORM_EDIT_ADD || k == SM_FORM_EDIT_CHANGE || k == SM_FORM_EDIT_DELETE || k == SM_FORM_EDIT_UNDO;
@@ -505,9 +514,15 @@ static void form_key(sm_ui *ui, int32_t key)
             if (!f->locked[f->focus])
                 break;
         }
+        form_changed(ui); /* the status line depends on the focus */
         return;
     }
     if (is_enter(key)) {
+        if (sm_ui_form_wants_next_field(f)) { /* Enter after the key goes on to the value */
+            f->focus = 1;
+            form_changed(ui);
+            return;
+        }
         if (f->ok)
             form_submit(ui);
         else
@@ -781,11 +796,20 @@ static void scroll_wheel(sm_ui *ui, int dir)
 {
     sm_ctx ctx = pane_ctx(ui);
     sm_action a = dir < 0 ? SM_ACT_UP : SM_ACT_DOWN;
+    if (ctx == SM_CTX_BULK) { /* the preview, not the map */
+        size_t *s = &ui->bulk.preview_scroll;
+        *s = dir < 0 ? (*s > 3 ? *s - 3 : 0) : (*s + 3 < ui->bulk.npreview ? *s + 3 : *s);
+        return;
+    }
     for (int i = 0; i < 3; i++) {
         if (ctx == SM_CTX_HELP)
             sm_help_action(ui, a);
         else if (ctx == SM_CTX_LOG)
             sm_log_action(ui, a);
+        else if (ctx == SM_CTX_COLUMNS)
+            sm_columns_action(ui, a);
+        else if (ctx == SM_CTX_EDIT)
+            sm_edit_action(ui, a);
         else if (ctx == SM_CTX_TABLE)
             table_action(ui, a);
     }
@@ -832,15 +856,17 @@ static void handle_mouse(sm_ui *ui)
         if (rank < sm_view_count(ui->view)) {
             select_rank(ui, rank);
             ui->sel_offset = (int)(ui->cursor - ui->top);
+            sm_edit_retarget(ui, ui->selected); /* an explicit pick moves the edit pane too */
         }
         return;
     }
-    if (ui->pane == SM_PANE_COLUMNS && ev.y > ui->pane_y) {
-        ui->col_cursor = ev.y - ui->pane_y - 1;
+    /* pane lists: the line clicked, counted from the first line the pane drew */
+    if (ui->pane == SM_PANE_COLUMNS && ev.y > ui->pane_y && ev.y < ui->pane_y + ui->pane_h) {
+        ui->col_cursor = ui->col_top + (ev.y - ui->pane_y - 1);
         return;
     }
     if (ui->pane == SM_PANE_EDIT && ev.y > ui->pane_y + 1 && ev.y < ui->pane_y + ui->pane_h) {
-        ui->edit.cursor = (size_t)(ev.y - ui->pane_y - 2);
+        ui->edit.cursor = ui->edit.top + (size_t)(ev.y - ui->pane_y - 2);
         ui->edit.cursor_key[0] = '\0';
     }
 }
@@ -940,20 +966,27 @@ static void draw_header(sm_ui *ui)
     x = seg(0, x + 1, w, buf, ok ? SM_ROLE_CONN_OK : SM_ROLE_CONN_BAD);
     size_t open = sm_model_open_count(ui->model);
     size_t disc = sm_model_disconnected_count(ui->model);
+    size_t off = sm_text_printf(buf, sizeof buf, " %zu session%s", open, open == 1 ? "" : "s");
     if (disc)
-        sm_text_printf(buf, sizeof buf, " %zu sessions (%zu disconnected)", open, disc);
-    else
-        sm_text_printf(buf, sizeof buf, " %zu sessions", open);
+        sm_text_printf(buf + off, sizeof buf - off, " (%zu disconnected)", disc);
     x = seg(0, x, w, buf, SM_ROLE_HEADER_VALUE);
-    sm_text_printf(buf, sizeof buf, " %.0f ev/s", sm_model_event_rate(ui->model, ui->now));
-    x = seg(0, x, w, buf, SM_ROLE_HEADER);
-    sm_text_printf(buf, sizeof buf, " %s@%s%s%s%s", ui->principal[0] ? ui->principal : "(anonymous)", ui->url,
-             ui->server_name[0] ? " (" : "", ui->server_name, ui->server_name[0] ? ")" : "");
-    x = seg(0, x, w, buf, SM_ROLE_HEADER);
+    bool stale = ui->conn != SM_CONN_LIVE && ui->conn != SM_CONN_SYNCING;
+    char t[16];
+    if (stale && ui->stale_since > 0 && sm_text_format_time(ui->stale_since, true, t, sizeof t)) {
+        sm_text_printf(buf, sizeof buf, " as of %s", t); /* how old the figures on screen are */
+        x = seg(0, x, w, buf, SM_ROLE_CONN_BAD);
+    } else {
+        sm_text_printf(buf, sizeof buf, " %.0f ev/s", sm_model_event_rate(ui->model, ui->now));
+        x = seg(0, x, w, buf, SM_ROLE_HEADER);
+    }
+    /* while the connection is not live, why comes before who and where */
     if (ui->conn_detail[0] && ui->conn != SM_CONN_LIVE) {
         sm_text_printf(buf, sizeof buf, " %s", ui->conn_detail);
-        seg(0, x, w, buf, SM_ROLE_CONN_BAD);
+        x = seg(0, x, w, buf, SM_ROLE_CONN_BAD);
     }
+    sm_text_printf(buf, sizeof buf, " %s@%s%s%s%s", ui->principal[0] ? ui->principal : "(anonymous)", ui->url,
+             ui->server_name[0] ? " (" : "", ui->server_name, ui->server_name[0] ? ")" : "");
+    seg(0, x, w, buf, SM_ROLE_HEADER);
 
     /* second line: what the table shows */
     sm_ui_fill(1, 0, w, SM_ROLE_DEFAULT);
@@ -978,8 +1011,15 @@ static void draw_header(sm_ui *ui)
     sm_text_printf(buf, sizeof buf, "  Sort: %s %s", column_title(sm_view_sort_key(ui->view)),
              sm_view_sort_descending(ui->view) ? (utf8_ok() ? "\u25bc" : "v") : (utf8_ok() ? "\u25b2" : "^"));
     x = seg(1, x, w, buf, SM_ROLE_DEFAULT);
-    sm_text_printf(buf, sizeof buf, "  Shown: %zu of %zu", sm_view_count(ui->view), sm_model_rows(ui->model));
-    seg(1, x, w, buf, SM_ROLE_DEFAULT);
+    /* the same open-session count as the header; closed rows still fading out are named apart */
+    size_t shown = sm_view_count(ui->view), closing = sm_view_closing_count(ui->view);
+    sm_text_printf(buf, sizeof buf, "  Shown: %zu of %zu", shown - (closing < shown ? closing : shown),
+                   sm_model_open_count(ui->model));
+    x = seg(1, x, w, buf, SM_ROLE_DEFAULT);
+    if (closing) {
+        sm_text_printf(buf, sizeof buf, " (+%zu closing)", closing);
+        seg(1, x, w, buf, SM_ROLE_ROW_CLOSING);
+    }
 }
 
 static sm_role row_role(const sm_ui *ui, const sm_row *r, size_t rank, bool selected)
@@ -1208,52 +1248,171 @@ static void draw_keybar(sm_ui *ui, int y)
     }
 }
 
+/* Where a wrapped line of s[start..len) ends: at most w columns, at the last space when one
+ * fits, never inside a character. */
+static size_t wrap_end(const char *s, size_t len, size_t start, int w)
+{
+    size_t pos = start, space = start;
+    while (pos < len) {
+        size_t next = sm_text_next_char(s, len, pos);
+        if (sm_text_width(s + start, next - start) > w)
+            break;
+        if (s[pos] == ' ')
+            space = pos;
+        pos = next;
+    }
+    if (pos < len && space > start)
+        return space;
+    if (pos == start && pos < len) /* a single character wider than the line */
+        pos = sm_text_next_char(s, len, pos);
+    return pos;
+}
+
+static size_t wrap_skip_space(const char *s, size_t len, size_t pos)
+{
+    return pos < len && s[pos] == ' ' ? pos + 1 : pos;
+}
+
+static int wrap_count(const char *s, int w)
+{
+    size_t len = strlen(s), pos = 0;
+    int n = 0;
+    while (pos < len && n < 64) {
+        pos = wrap_skip_space(s, len, wrap_end(s, len, pos, w));
+        n++;
+    }
+    return n;
+}
+
+/* The keys line of a dialog; a shorter wording when the dialog is narrow. */
+static const char *form_keys_hint(const sm_form *f, int width, char *buf, size_t cap)
+{
+    bool narrow = width < 60;
+    if (f->nfields == 0)
+        return "y = yes   n / Esc = no";
+    if (sm_ui_form_wants_next_field(f))
+        return narrow ? "Enter/Tab: to value  Esc: cancel" : "Enter / Tab = on to the value   Esc = cancel";
+    const char *act = f->kind == SM_FORM_BULK_CONFIRM                                ? "confirm"
+                      : f->kind == SM_FORM_BULK_SET || f->kind == SM_FORM_BULK_DELETE ? "add to the map"
+                                                                                     : "send";
+    bool other = f->nfields > 1 && !f->locked[0] && !f->locked[1];
+    if (narrow)
+        sm_text_printf(buf, cap, "Enter: %s  %sEsc: cancel", f->kind == SM_FORM_BULK_CONFIRM ? "confirm" : "OK",
+                       other ? "Tab: field  " : "");
+    else
+        sm_text_printf(buf, cap, "Enter = %s   %sEsc = cancel", act, other ? "Tab = other field   " : "");
+    return buf;
+}
+
+/* A role's look as one curses character attribute (for the frame lines). */
+static chtype role_chtype(sm_role role)
+{
+    return sm_palette_attr(role) | (chtype)COLOR_PAIR(sm_palette_pair(role));
+}
+
+/* The modal dialog: a framed box over everything, cleared around so it stands out. Lines that
+ * do not fit on a small screen go in this order: blank spacing, then wrapped continuation
+ * lines of the explanations; the fields, the status and the keys always stay. */
 static void draw_form(sm_ui *ui)
 {
     sm_form *f = &ui->form;
-    int w = ui->screen_cols - 4;
-    if (w > 76)
-        w = 76;
-    int lines = 2 + 3 + f->nfields + 2;
-    int h = lines;
-    int top = (ui->screen_rows - h) / 2;
-    if (top < 1)
-        top = 1;
-    if (top + h > ui->screen_rows)
-        h = ui->screen_rows - top;
-    int left = (ui->screen_cols - w) / 2;
+    int rows = ui->screen_rows, cols = ui->screen_cols;
+    int w = cols - 2 > 84 ? 84 : cols - 2; /* outer width, frame included */
+    int inner = w - 4;                     /* frame and one column of padding on each side */
+    if (inner < 8)
+        return;
+    int left = (cols - w) / 2;
     sm_role body = f->danger ? SM_ROLE_DANGER : SM_ROLE_DIALOG;
+
+    /* how many lines each explanation gets */
+    int want[3], got[3] = {0, 0, 0};
+    int room = rows - (2 + f->nfields + 2); /* frame, fields, status, keys */
+    for (int i = 0; i < 3; i++)
+        want[i] = f->text[i][0] ? wrap_count(f->text[i], inner) : 0;
+    for (int i = 0; i < 3 && room > 0; i++)
+        if (want[i] > 0) {
+            got[i] = 1;
+            room--;
+        }
+    bool any_text = got[0] || got[1] || got[2];
+    for (bool more = true; more && room > 0;) {
+        more = false;
+        for (int i = 0; i < 3 && room > 0; i++)
+            if (got[i] < want[i] && got[i] < 6) {
+                got[i]++;
+                room--;
+                more = true;
+            }
+    }
+    bool gap_text = any_text && room > 0;
+    if (gap_text)
+        room--;
+    bool gap_fields = f->nfields > 0 && room > 0;
+    if (gap_fields)
+        room--;
+    int h = 2 + got[0] + got[1] + got[2] + (gap_text ? 1 : 0) + f->nfields + (gap_fields ? 1 : 0) + 2;
+    int top = (rows - h) / 2;
+    if (top < 0)
+        top = 0;
+
+    /* a clear margin, the box, its frame and title */
+    for (int y = top - 1; y <= top + h; y++)
+        if (y >= 0 && y < rows)
+            sm_ui_fill(y, left > 0 ? left - 1 : 0, w + (left > 0 ? 2 : 1), SM_ROLE_DEFAULT);
     for (int i = 0; i < h; i++)
         sm_ui_fill(top + i, left, w, body);
+    chtype fa = role_chtype(body);
+    mvwaddch(stdscr, top, left, ACS_ULCORNER | fa);
+    mvwhline(stdscr, top, left + 1, ACS_HLINE | fa, w - 2);
+    mvwaddch(stdscr, top, left + w - 1, ACS_URCORNER | fa);
+    mvwvline(stdscr, top + 1, left, ACS_VLINE | fa, h - 2);
+    mvwvline(stdscr, top + 1, left + w - 1, ACS_VLINE | fa, h - 2);
+    mvwaddch(stdscr, top + h - 1, left, ACS_LLCORNER | fa);
+    mvwhline(stdscr, top + h - 1, left + 1, ACS_HLINE | fa, w - 2);
+    /* the last cell of the screen: addch there would scroll; insert instead */
+    if (top + h - 1 == rows - 1 && left + w - 1 == cols - 1)
+        mvwinsch(stdscr, top + h - 1, left + w - 1, ACS_LRCORNER | fa);
+    else
+        mvwaddch(stdscr, top + h - 1, left + w - 1, ACS_LRCORNER | fa);
     char title[200];
     sm_text_printf(title, sizeof title, " %s ", f->title);
-    sm_ui_str(top, left, w, title, SM_ROLE_DIALOG_TITLE);
-    int y = top + 1;
-    for (int i = 0; i < 3 && y < top + h; i++) {
-        if (!f->text[i][0])
-            continue;
-        sm_ui_str(y++, left + 1, w - 2, f->text[i], body);
+    int tw = sm_text_width(title, strlen(title));
+    sm_ui_str(top, left + 2, tw < w - 4 ? tw : w - 4, title, SM_ROLE_DIALOG_TITLE);
+
+    int x = left + 2, y = top + 1;
+    for (int i = 0; i < 3; i++) {
+        const char *s = f->text[i];
+        size_t len = strlen(s), pos = 0;
+        for (int l = 0; l < got[i]; l++, y++) {
+            size_t end = l + 1 == got[i] ? len : wrap_end(s, len, pos, inner); /* the last line gets "…" */
+            sm_ui_text(y, x, inner, s + pos, end - pos, body);
+            pos = wrap_skip_space(s, len, end);
+        }
     }
-    for (int i = 0; i < f->nfields && y < top + h; i++, y++) {
+    if (gap_text)
+        y++;
+    int lw = 0;
+    for (int i = 0; i < f->nfields; i++) {
+        int l = (int)strlen(f->label[i]) + 2;
+        if (l > lw)
+            lw = l;
+    }
+    if (lw > inner / 2)
+        lw = inner / 2;
+    for (int i = 0; i < f->nfields; i++, y++) {
         char label[32];
-        sm_text_printf(label, sizeof label, "%s: ", f->label[i]);
-        int lw = (int)strlen(label);
-        sm_ui_str(y, left + 1, lw, label, body);
+        sm_text_printf(label, sizeof label, "%s:", f->label[i]);
+        sm_ui_str(y, x, lw, label, i == f->focus && !f->locked[i] ? SM_ROLE_DIALOG_TITLE : body);
         if (f->locked[i] || i != f->focus)
-            sm_ui_text(y, left + 1 + lw, w - lw - 2, f->field[i].buf, f->field[i].len,
-                       f->locked[i] ? body : SM_ROLE_PROMPT);
+            sm_ui_text(y, x + lw, inner - lw, f->field[i].buf, f->field[i].len, f->locked[i] ? body : SM_ROLE_PROMPT);
         else
-            draw_line_editor(y, left + 1 + lw, w - lw - 2, &f->field[i], 0);
+            draw_line_editor(y, x + lw, inner - lw, &f->field[i], 0);
     }
-    if (y < top + h) {
-        sm_ui_str(y++, left + 1, w - 2, f->status, f->ok ? body : SM_ROLE_FILTER_ERROR);
-    }
-    if (y < top + h) {
-        const char *keys = f->nfields == 0 ? "y = yes   n / Esc = no"
-                           : f->nfields > 1 ? "Enter = send   Tab = next field   Esc = cancel"
-                                            : "Enter = confirm   Esc = cancel";
-        sm_ui_str(y, left + 1, w - 2, keys, body);
-    }
+    if (gap_fields)
+        y++;
+    sm_ui_str(y++, x, inner, f->status, f->ok || f->hint ? body : SM_ROLE_FILTER_ERROR);
+    char keys[160];
+    sm_ui_str(y, x, inner, form_keys_hint(f, inner, keys, sizeof keys), body);
 }
 
 static void draw_too_small(sm_ui *ui)

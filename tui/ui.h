@@ -70,6 +70,7 @@ typedef struct sm_form {
     bool locked[2];     /* shown but not editable (the key when changing a value) */
     int focus;
     char status[320];   /* validation result */
+    bool hint;          /* status is guidance (nothing typed yet, next step), not an error */
     bool ok;            /* submit allowed */
     bool danger;
     char expect[32];    /* text the user must type to confirm ("" = y/Enter) */
@@ -112,6 +113,7 @@ typedef struct sm_ui {
     char principal[128];
     sm_conn_state conn;
     char conn_detail[160];
+    int64_t stale_since;       /* wall ms when the connection stopped being live (0 = live) */
     bool read_only;            /* once set, never cleared */
     char read_only_reason[96];
     bool can_modify;           /* the principal has modify_session (known once opened) */
@@ -132,6 +134,7 @@ typedef struct sm_ui {
     int inspect_scroll;
     size_t log_scroll;         /* lines up from the newest */
     int col_cursor;
+    int col_top;               /* first chooser line drawn (for mouse clicks) */
     sm_prompt prompt;
     sm_line line;
     char prompt_saved[SM_LINE_MAX + 1];
@@ -213,6 +216,9 @@ bool sm_ui_guard_write(sm_ui *ui, const char *what);
 sm_row *sm_ui_selected_row(sm_ui *ui);
 uint64_t sm_ui_new_token(sm_ui *ui);
 void sm_ui_open_form(sm_ui *ui, sm_form_kind kind, const char *title, int nfields);
+/* True when a two-field form has the focus on its first field and the second is still empty:
+ * Enter then moves on instead of submitting (an empty value is only sent on purpose). */
+bool sm_ui_form_wants_next_field(const sm_form *f);
 void sm_ui_close_form(sm_ui *ui);
 void sm_ui_start_prompt(sm_ui *ui, sm_prompt kind, const char *initial);
 /* Draws untrusted text s[0..len) at (y, x) in exactly w columns with a role. Returns columns used. */

@@ -706,6 +706,106 @@ static void test_columns_and_sort_keys(void **state)
     sm_ui_free(ui);
 }
 
+/* Whether line y holds the frame corner c (an ACS character such as ACS_ULCORNER). */
+static bool line_has_acs(int y, chtype c)
+{
+    for (int x = 0; x < getmaxx(stdscr); x++) {
+        chtype ch = mvwinch(stdscr, y, x);
+        if ((ch & A_CHARTEXT) == (c & A_CHARTEXT) && (ch & A_ALTCHARSET))
+            return true;
+    }
+    return false;
+}
+
+static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
+    paint(ui);
+    key(ui, 'e');
+    key(ui, 'a');
+    paint(ui);
+    /* a frame around the dialog, its title in the top border */
+    int top = line_with("Add a user property");
+    assert_true(top >= 0);
+    assert_true(line_has_acs(top, ACS_ULCORNER));
+    int bottom = top + 1;
+    while (bottom < getmaxy(stdscr) && !line_has_acs(bottom, ACS_LLCORNER))
+        bottom++;
+    assert_true(bottom < getmaxy(stdscr));
+    assert_true(line_with("Enter / Tab = on to the value") > top);
+    /* nothing typed yet: guidance, not an error */
+    assert_true(ui->form.hint);
+    /* Enter after the key moves on to the value: nothing is sent with an empty value */
+    type(ui, "Region");
+    key(ui, '\r');
+    assert_int_equal(ui->form.kind, SM_FORM_EDIT_ADD);
+    assert_int_equal(ui->form.focus, 1);
+    assert_int_equal(ncalls, 0);
+    type(ui, "EU");
+    paint(ui);
+    assert_true(screen_has("valid: Enter adds it"));
+    key(ui, '\r');
+    assert_int_equal(ncalls, 1);
+    assert_string_equal(calls[0].keys[0], "Region");
+    assert_string_equal(calls[0].values[0], "EU");
+    sm_kv added[] = {{"Region", NULL}};
+    sm_ui_reply(ui, calls[0].token, NULL, NULL, added, 1, 0);
+    /* an empty value is only sent on purpose: Enter again in the value field */
+    key(ui, 'a');
+    type(ui, "Empty");
+    key(ui, '\r');
+    assert_int_equal(ncalls, 1);
+    paint(ui);
+    assert_true(screen_has("with an empty value"));
+    key(ui, '\r');
+    assert_int_equal(ncalls, 2);
+    assert_string_equal(calls[1].values[0], "");
+    assert_false(calls[1].isnull[0]);
+    key(ui, SM_KEY_ESC);
+
+    /* the same in the bulk pane's "set" dialog */
+    key(ui, 'b');
+    type(ui, "Department is 'Accounts'");
+    key(ui, '\r');
+    key(ui, 'a');
+    type(ui, "Tier");
+    key(ui, '\r');
+    assert_int_equal(ui->form.kind, SM_FORM_BULK_SET);
+    assert_int_equal(ui->bulk.nentries, 0);
+    type(ui, "gold");
+    key(ui, '\r');
+    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->bulk.nentries, 1);
+    assert_string_equal(ui->bulk.entries[0].value, "gold");
+    /* a filled value lets Enter in the key field accept too (Tab back to the key) */
+    key(ui, 'a');
+    type(ui, "Zone");
+    key(ui, '\t');
+    type(ui, "z1");
+    key(ui, '\t');
+    assert_int_equal(ui->form.focus, 0);
+    key(ui, '\r');
+    assert_int_equal(ui->bulk.nentries, 2);
+    /* the dialog fits and keeps its frame at the minimum size */
+    resizeterm(10, 40);
+    sm_ui_resized(ui);
+    key(ui, 'a');
+    paint(ui);
+    top = line_with("Set a property");
+    assert_true(top >= 0);
+    assert_true(line_has_acs(top, ACS_ULCORNER));
+    assert_true(screen_has("Key:"));
+    assert_true(screen_has("Value:"));
+    assert_true(screen_has("Esc: cancel"));
+    key(ui, SM_KEY_ESC);
+    resizeterm(30, 120);
+    sm_ui_resized(ui);
+    assert_int_equal(ncalls, 2);
+    sm_ui_free(ui);
+}
+
 static void click(sm_ui *ui, int y, int x, mmask_t what)
 {
     MEVENT ev = {0};
@@ -777,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_small_terminal_and_panes),
         cmocka_unit_test(test_columns_and_sort_keys),
         cmocka_unit_test(test_mouse),
+        cmocka_unit_test(test_dialog_framed_and_enter_in_key_goes_to_value),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
