@@ -42,10 +42,14 @@ typedef struct sm_bulk {
     bool recount;
     uint64_t counted_at;
     size_t matches;
-    size_t hidden; /* matches hidden from the table by the view filter or search */
+    size_t hidden;  /* matches the view filter or search hides from the table */
+    size_t waiting; /* matches not in the table yet because it is paused */
+    size_t changing;                        /* matches that at least one entry would change */
+    size_t changes[SM_BULK_MAX_ENTRIES];    /* per entry: matches whose value it would change */
     char **preview;     /* IDs of the first matches in ID order */
     size_t npreview;
     size_t preview_scroll;
+    int preview_hscroll; /* first map entry shown as a preview column */
     /* the update in flight and its outcome */
     bool pending;
     uint64_t token;

@@ -12,7 +12,9 @@
 struct sm_ui;
 
 typedef struct sm_edit {
+    char *session;                 /* the session being edited (pinned when the pane opens) */
     size_t cursor;                 /* index into the session's user properties */
+    size_t top;                    /* first property drawn (for mouse clicks) */
     char cursor_key[SM_KEY_MAX + 1];
     /* the request in flight */
     bool pending;
@@ -35,8 +37,11 @@ typedef struct sm_edit {
 void sm_edit_init(sm_edit *e);
 void sm_edit_free(sm_edit *e);
 
-/* Opens the pane (refused in read-only mode). */
+/* Opens the pane on the selected session (refused in read-only mode). */
 void sm_edit_open(struct sm_ui *ui);
+/* The user picked another session in the table (a click) while the pane is open and no dialog
+ * is: the pane follows that explicit choice. */
+void sm_edit_retarget(struct sm_ui *ui, const char *id);
 /* Handles a bound action while the pane has the focus; returns true when handled. */
 bool sm_edit_action(struct sm_ui *ui, sm_action a);
 /* The form of this pane changed (validate) or was submitted. */

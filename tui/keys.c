@@ -68,6 +68,8 @@ static const sm_binding bindings[] = {
     {SM_CTX_BULK, {K(KEY_DOWN), 'j'}, "Down j", NULL, SM_ACT_DOWN, SAFE, "next map entry"},
     {SM_CTX_BULK, {K(KEY_PPAGE)}, "PgUp", NULL, SM_ACT_PGUP, SAFE, "scroll the preview up"},
     {SM_CTX_BULK, {K(KEY_NPAGE)}, "PgDn", NULL, SM_ACT_PGDN, SAFE, "scroll the preview down"},
+    {SM_CTX_BULK, {K(KEY_LEFT)}, "Left", NULL, SM_ACT_SCROLL_LEFT, SAFE, "preview: show earlier map keys"},
+    {SM_CTX_BULK, {K(KEY_RIGHT)}, "Right", NULL, SM_ACT_SCROLL_RIGHT, SAFE, "preview: show later map keys"},
     {SM_CTX_BULK, {'A'}, "A", NULL, SM_ACT_BULK_APPLY, 0,
      "apply: asks for confirmation naming the number of sessions"},
     {SM_CTX_BULK, {'u'}, "u", NULL, SM_ACT_BULK_UNDO, 0, "undo the last bulk update (previous values)"},

@@ -496,8 +496,13 @@ static bool apply_changes(sm_model *m, sm_row *r, const sm_event *ev, uint64_t n
     return changed;
 }
 
-static void count_event(sm_model *m, uint64_t now)
+/* Snapshot events are counted in the total but not in the rate: a (re)connect would otherwise
+ * show the whole table arriving as a burst of live activity. */
+static void count_event(sm_model *m, bool snapshot, uint64_t now)
 {
+    m->events_total++;
+    if (snapshot)
+        return;
     uint64_t sec = now / 1000;
     size_t b = (size_t)(sec % RATE_BUCKETS);
     if (m->rate_sec[b] != sec) {
@@ -506,14 +511,13 @@ static void count_event(sm_model *m, uint64_t now)
     }
     if (m->rate_count[b] < UINT32_MAX)
         m->rate_count[b]++;
-    m->events_total++;
 }
 
 int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err)
 {
     if (!m || !ev || !ev->session_id || !*ev->session_id)
         return sm_error_set(err, SM_ERR_INVALID, "event without a session ID");
-    count_event(m, now);
+    count_event(m, ev->snapshot, now);
     sm_row *r = sm_model_find(m, ev->session_id);
     switch (ev->type) {
     case SM_EVENT_OPEN:

@@ -105,7 +105,7 @@ void sm_model_release(sm_model *m, sm_row *row);
 size_t sm_model_key_count(const sm_model *m);
 const sm_keystat *sm_model_key_at(const sm_model *m, size_t i);
 
-/* Events per second over the last few seconds. */
+/* Live events per second over the last few seconds (snapshot events are not activity). */
 double sm_model_event_rate(const sm_model *m, uint64_t now);
 uint64_t sm_model_event_total(const sm_model *m);
 

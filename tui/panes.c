@@ -321,6 +321,7 @@ void sm_columns_draw(sm_ui *ui, int y, int h)
         ui->col_cursor = 0;
     int rows = h - 1;
     int top = ui->col_cursor >= rows ? ui->col_cursor - rows + 1 : 0;
+    ui->col_top = top;
     for (int i = 0; i < rows; i++) {
         int ly = y + 1 + i;
         int idx = top + i;
@@ -342,7 +343,7 @@ void sm_columns_draw(sm_ui *ui, int y, int h)
                        role);
         if (it->count) {
             char c[32];
-            sm_text_printf(c, sizeof c, "%zu sessions", it->count);
+            sm_text_printf(c, sizeof c, "%zu session%s", it->count, it->count == 1 ? "" : "s");
             sm_ui_str(ly, x, w - x, c, role);
         }
     }

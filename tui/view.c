@@ -18,6 +18,7 @@ typedef struct vnode {
     uint32_t prio;
     uint32_t size;
     uint8_t kind;
+    bool closing; /* the row was CLOSED when the view last looked (counted in nclosing) */
 } vnode;
 
 struct sm_view {
@@ -33,6 +34,7 @@ struct sm_view {
     bool need_rebuild;
     bool auto_resumed;
     uint32_t rng;
+    size_t nclosing; /* nodes of closed sessions still fading out */
 };
 
 static uint32_t next_prio(sm_view *v)
@@ -209,8 +211,25 @@ static vnode *erase(const sm_view *v, vnode *t, const vnode *n)
     return t;
 }
 
+static bool row_closing(const sm_row *row)
+{
+    return row->dead || row->state == SM_STATE_CLOSED;
+}
+
+static void node_set_closing(sm_view *v, vnode *n, bool closing)
+{
+    if (n->closing == closing)
+        return;
+    n->closing = closing;
+    if (closing)
+        v->nclosing++;
+    else if (v->nclosing > 0)
+        v->nclosing--;
+}
+
 static void node_free(sm_view *v, vnode *n)
 {
+    node_set_closing(v, n, false);
     sm_intern_unref(sm_model_pool(v->m), n->skey);
     n->row->vnode = NULL;
     free(n);
@@ -247,6 +266,7 @@ static vnode *node_new(sm_view *v, sm_row *row)
     n->size = 1;
     n->prio = next_prio(v);
     node_set_key(v, n);
+    node_set_closing(v, n, row_closing(row));
     row->vnode = n;
     return n;
 }
@@ -430,6 +450,7 @@ static void update_row(sm_view *v, sm_row *row)
         if (n)
             v->root = insert(v, v->root, n);
     } else if (n && want) {
+        node_set_closing(v, n, row_closing(row));
         uint8_t kind;
         const char *skey;
         double num;
@@ -590,6 +611,17 @@ size_t sm_view_count(sm_view *v)
     return sz(v->root);
 }
 
+size_t sm_view_closing_count(sm_view *v)
+{
+    ensure(v);
+    return v->nclosing;
+}
+
+bool sm_view_row_passes(const sm_view *v, const sm_row *row)
+{
+    return sm_row_matches_filter(v->filter, row) && sm_row_matches_search(row, v->search, v->search_len);
+}
+
 sm_row *sm_view_at(sm_view *v, size_t rank)
 {
     ensure(v);
@@ -648,8 +680,13 @@ static bool check_node(const sm_view *v, const vnode *t, const vnode *lo, const 
     return check_node(v, t->l, lo, t) && check_node(v, t->r, t, hi);
 }
 
+static size_t count_closing(const vnode *t)
+{
+    return t ? (size_t)t->closing + count_closing(t->l) + count_closing(t->r) : 0;
+}
+
 bool sm_view_check(sm_view *v)
 {
     ensure(v);
-    return check_node(v, v->root, NULL, NULL);
+    return check_node(v, v->root, NULL, NULL) && count_closing(v->root) == v->nclosing;
 }

@@ -52,6 +52,11 @@ bool sm_view_take_auto_resumed(sm_view *v);
 size_t sm_view_count(sm_view *v);
 sm_row *sm_view_at(sm_view *v, size_t rank);
 bool sm_view_rank(sm_view *v, const sm_row *row, size_t *rank);
+/* How many of the rows shown are closed sessions still fading out (included in sm_view_count). */
+size_t sm_view_closing_count(sm_view *v);
+/* Whether a row passes the view filter and the search (what the table would show, paused or
+ * not, whatever its state). */
+bool sm_view_row_passes(const sm_view *v, const sm_row *row);
 
 /* Whether one row passes a filter (NULL = every row): the code the bulk-update preview shares. */
 bool sm_row_matches_filter(const sm_filter *f, const sm_row *row);
