@@ -50,9 +50,9 @@ static void s_open(sm_session *s, const sm_session_info *info, void *context)
 static void s_disconnect(sm_session *s, const sm_client_error *cause, void *context)
 {
     (void)s;
-    (void)cause;
     th_session *t = context;
     t->disconnects++;
+    t->disconnect_cause = *cause;
 }
 
 static void s_close(sm_session *s, sm_reason reason, const sm_client_error *err, void *context)

@@ -28,6 +28,7 @@ typedef struct th_session {
     sm_session *s;
     int opens;
     int disconnects;
+    sm_client_error disconnect_cause; /* of the latest on_disconnect */
     bool closed;
     sm_reason close_reason;
     sm_client_error close_error;

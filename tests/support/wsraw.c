@@ -389,6 +389,16 @@ static bool header_value_equals(const char *headers, const char *name, const cha
     return false;
 }
 
+/* Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 § 4.2.2). */
+static void accept_key(const char *key, char out[40])
+{
+    char src[128];
+    snprintf(src, sizeof src, "%s%s", key, WS_GUID);
+    unsigned char digest[20];
+    sha1(src, strlen(src), digest);
+    base64(digest, sizeof digest, out);
+}
+
 int sm_ws_connect(sm_ws *ws, const sm_ws_opts *opts)
 {
     ws_reset(ws);
@@ -442,12 +452,8 @@ int sm_ws_connect(sm_ws *ws, const sm_ws_opts *opts)
         free(head);
         return fail(ws, "handshake refused: %s", first);
     }
-    char src[128];
-    snprintf(src, sizeof src, "%s%s", key, WS_GUID);
-    unsigned char digest[20];
-    sha1(src, strlen(src), digest);
     char accept[40];
-    base64(digest, sizeof digest, accept);
+    accept_key(key, accept);
     bool ok = header_value_equals(head, "Sec-WebSocket-Accept", accept);
     bool proto_ok = !proto[0] || header_value_equals(head, "Sec-WebSocket-Protocol", proto);
     free(head);
@@ -456,6 +462,58 @@ int sm_ws_connect(sm_ws *ws, const sm_ws_opts *opts)
     if (!proto_ok)
         return fail(ws, "server did not agree to subprotocol %s", proto);
     return SM_WS_OK;
+}
+
+int sm_ws_accept(sm_ws *ws, int fd, int timeout_ms)
+{
+    ws_reset(ws);
+    ws->fd = fd;
+    ws->server_side = true;
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 5000);
+    size_t head_len = 0;
+    for (;;) {
+        if (ws->in_len >= 4) {
+            ws->in[ws->in_len] = '\0';
+            char *end = strstr((char *)ws->in, "\r\n\r\n");
+            if (end) {
+                head_len = (size_t)(end - (char *)ws->in) + 4;
+                break;
+            }
+        }
+        if (ws->in_len > 16384)
+            return fail(ws, "upgrade request too long");
+        int rc = fill_input(ws, deadline);
+        if (rc == SM_WS_TIMEOUT || rc == SM_WS_EOF)
+            return fail(ws, "no upgrade request");
+        if (rc != SM_WS_OK)
+            return rc;
+    }
+    char *head = strndup((char *)ws->in, head_len);
+    if (!head)
+        return fail(ws, "out of memory");
+    consume_input(ws, head_len);
+    const char *k = NULL;
+    for (char *line = strstr(head, "\r\n"); line; line = strstr(line + 2, "\r\n"))
+        if (strncasecmp(line + 2, "Sec-WebSocket-Key:", 18) == 0) {
+            k = line + 20;
+            while (*k == ' ')
+                k++;
+            break;
+        }
+    char key[64] = "";
+    if (k)
+        snprintf(key, sizeof key, "%.*s", (int)strcspn(k, " \r\n"), k);
+    free(head);
+    if (!key[0])
+        return fail(ws, "upgrade request without Sec-WebSocket-Key");
+    char accept[40];
+    accept_key(key, accept);
+    char resp[256];
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: sessmon.v1\r\n\r\n",
+                     accept);
+    return send_all(ws, resp, (size_t)n);
 }
 
 int sm_ws_connect_port(sm_ws *ws, int port)
@@ -470,22 +528,26 @@ int sm_ws_send_frame(sm_ws *ws, int opcode, bool fin, const void *data, size_t l
 {
     unsigned char hdr[14];
     size_t h = 0;
+    /* Clients must mask every frame, servers must not (RFC 6455 § 5.1). */
+    unsigned char mask_bit = ws->server_side ? 0 : 0x80;
     hdr[h++] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
     if (len < 126) {
-        hdr[h++] = (unsigned char)(0x80 | len);
+        hdr[h++] = (unsigned char)(mask_bit | len);
     } else if (len <= 0xffff) {
-        hdr[h++] = 0x80 | 126;
+        hdr[h++] = mask_bit | 126;
         hdr[h++] = (unsigned char)(len >> 8);
         hdr[h++] = (unsigned char)len;
     } else {
-        hdr[h++] = 0x80 | 127;
+        hdr[h++] = mask_bit | 127;
         for (int i = 7; i >= 0; i--)
             hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i));
     }
-    unsigned char mask[4];
-    fill_random(mask, 4);
-    memcpy(hdr + h, mask, 4);
-    h += 4;
+    unsigned char mask[4] = {0, 0, 0, 0};
+    if (!ws->server_side) {
+        fill_random(mask, 4);
+        memcpy(hdr + h, mask, 4);
+        h += 4;
+    }
     unsigned char *frame = malloc(h + len);
     if (!frame)
         return fail(ws, "out of memory");

@@ -46,6 +46,7 @@ typedef struct sm_ws {
     size_t max_message;      /* largest message accepted (default 64 MiB) */
     bool auto_heartbeat;     /* answer "heartbeat" messages with "heartbeat_ack" (default true) */
     bool auto_pong;          /* answer pings (default true) */
+    bool server_side;        /* the server end (sm_ws_accept): frames are sent unmasked */
     bool close_received;
     int close_code;          /* from the server's close frame; 1005 when it carried none */
     char close_reason[128];  /* NUL-terminated, raw bytes of the reason */
@@ -65,6 +66,10 @@ typedef struct sm_ws_message {
 int sm_ws_connect(sm_ws *ws, const sm_ws_opts *opts);
 /* Shorthand: 127.0.0.1:port, subprotocol sessmon.v1. */
 int sm_ws_connect_port(sm_ws *ws, int port);
+/* The server end, for fake servers that test clients: takes the accepted socket fd (blocking),
+ * reads the upgrade request and answers 101 with subprotocol sessmon.v1. SM_WS_OK or SM_WS_ERR;
+ * ws owns fd either way (sm_ws_close). */
+int sm_ws_accept(sm_ws *ws, int fd, int timeout_ms);
 
 /* Sends one masked frame. */
 int sm_ws_send_frame(sm_ws *ws, int opcode, bool fin, const void *data, size_t len);
