@@ -21,6 +21,7 @@
 #define SM_CL_MAX_QUEUED_BYTES (8u * 1024u * 1024u)
 #define SM_CL_DEFAULT_MAX_MESSAGE 65536      /* server inbound limit until "opened" says otherwise */
 #define SM_CL_LIVENESS_MARGIN_MS 5000
+#define SM_CL_LIVENESS_MAX_MS 86400000 /* a server's heartbeat interval is believed up to a day */
 #define SM_CL_CLOSE_SELF_TIMEOUT_MS 5000
 #define SM_CL_CONNECTING_POLL_MS 10 /* lws drives the handshake; its fd is not polled yet */
 #define SM_CL_ORPHAN_POLL_MS 50     /* connections being closed after their session let go */

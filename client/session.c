@@ -660,14 +660,19 @@ void sm_session_free(sm_session *s)
 
 /* ---- Timers ---- */
 
-static int liveness_ms(const sm_session *s)
+/* ms without data before a probe (twice that: the link is dropped); 0 = never. The heartbeat
+ * interval comes from the server, so it is bounded: an absurd one (up to 2^53) must neither
+ * overflow into "already dead" nor disable the check. */
+static int64_t liveness_ms(const sm_session *s)
 {
     if (s->params.liveness_timeout_ms < 0)
         return 0;
     if (s->params.liveness_timeout_ms > 0)
         return s->params.liveness_timeout_ms;
     int64_t hb = s->info.heartbeat_interval_ms > 0 ? s->info.heartbeat_interval_ms : 15000;
-    return (int)(hb + SM_CL_LIVENESS_MARGIN_MS);
+    if (hb > SM_CL_LIVENESS_MAX_MS)
+        hb = SM_CL_LIVENESS_MAX_MS;
+    return hb + SM_CL_LIVENESS_MARGIN_MS;
 }
 
 int64_t sm_cl_session_deadline(const sm_session *s)
@@ -680,9 +685,9 @@ int64_t sm_cl_session_deadline(const sm_session *s)
     if (s->link_deadline && (!d || s->link_deadline < d))
         d = s->link_deadline;
     if (s->link == SM_LINK_OPEN) {
-        int live = liveness_ms(s);
+        int64_t live = liveness_ms(s);
         if (live) {
-            int64_t t = s->last_rx + (s->probe_outstanding ? 2 * (int64_t)live : live);
+            int64_t t = s->last_rx + (s->probe_outstanding ? 2 * live : live);
             if (!d || t < d)
                 d = t;
         }
@@ -754,10 +759,10 @@ void sm_cl_session_tick(sm_session *s, int64_t now)
                       "the server did not close the session");
             break;
         }
-        int live = liveness_ms(s);
+        int64_t live = liveness_ms(s);
         if (!live)
             break;
-        if (now - s->last_rx >= 2 * (int64_t)live)
+        if (now - s->last_rx >= 2 * live)
             link_down(s, SM_RELEASE_ABORT, SM_CLIENT_ERR_CONNECTION_LOST,
                       "no data from the server for %lld ms", (long long)(now - s->last_rx));
         else if (now - s->last_rx >= live && !s->probe_outstanding)

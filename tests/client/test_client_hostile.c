@@ -1,5 +1,5 @@
 /* libsessmon against a misbehaving server (a scripted fake, tests/support/wsfake.c): oversized
- * messages, drops and closes mid-request, silence, wrong ids, forbidden frames. */
+ * messages, drops and closes mid-request, silence, wrong ids, absurd announced timings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -273,6 +273,46 @@ static void test_wrong_ids_ops_and_listeners(void **state)
     assert_int_equal(log.requests, 2);
 }
 
+/* ---- absurd announced heartbeat interval ---- */
+
+static void script_huge_heartbeat(sm_ws *ws, int index, void *ctx)
+{
+    script_log *log = ctx;
+    log->first_type[index & 3] = sm_fake_expect_open(ws, 5000);
+    /* Just below 2^31 ms: + the library's 5 s margin no longer fits an int. */
+    sm_fake_send_opened(ws, "fake-1", 2147480000LL);
+    long long id = sm_fake_next_request(ws, "ping", NULL, 0, 5000);
+    if (id < 0)
+        return;
+    log->requests++;
+    sm_ws_send_textf(ws, "{\"type\":\"reply\",\"id\":%lld,\"op\":\"ping\",\"time\":1}", id);
+    log->client_gone = sm_fake_wait_client_gone(ws, 5000);
+}
+
+static void test_huge_heartbeat_interval(void **state)
+{
+    (void)state;
+    script_log log = {0};
+    sm_fake f;
+    assert_int_equal(sm_fake_start(&f, script_huge_heartbeat, &log), 0);
+    static th_session t;
+    static th_reply r;
+    open_to(&f, &t, false, 0);
+    TH_WAIT(cl, t.opens || t.closed, TH_TIMEOUT_MS);
+    assert_int_equal(t.opens, 1);
+    /* The connection must not be judged dead at once. */
+    TH_WAIT(cl, t.closed, 300);
+    assert_false(t.closed);
+    memset(&r, 0, sizeof r);
+    sm_ping_params pp = {.on_reply = th_reply_cb, .context = &r};
+    assert_int_equal(sm_ping(t.s, &pp, NULL), SM_CLIENT_OK);
+    TH_WAIT(cl, r.done, TH_TIMEOUT_MS);
+    assert_int_equal(r.code, SM_CLIENT_OK);
+    assert_false(t.closed);
+    sm_session_free(t.s);
+    assert_int_equal(sm_fake_stop(&f), 1);
+}
+
 /* ---- frames and messages the protocol forbids ---- */
 
 static void script_binary(sm_ws *ws, int index, void *ctx)
@@ -324,6 +364,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_frame_mid_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_answers_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_ids_ops_and_listeners, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_huge_heartbeat_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forbidden_frames_and_messages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
