@@ -168,6 +168,7 @@ static void recount(sm_ui *ui)
     b->recount = false;
     if (!b->parsed)
         return;
+    sm_view_count(ui->view); /* runs a pending rebuild, so which rows have a place is current */
     count_ctx c = {b, ui->view, sm_view_paused(ui->view), 0, 0, 0, calloc(SM_BULK_PREVIEW, sizeof(char *)), 0};
     sm_model_foreach(ui->model, count_row, &c);
     b->matches = c.matches;

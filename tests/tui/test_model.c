@@ -231,6 +231,15 @@ static void test_event_rate(void **state)
     double rate = sm_model_event_rate(m, 103999);
     assert_true(rate > 90 && rate < 120);
     assert_true(sm_model_event_rate(m, 200000) == 0.0);
+    /* a (re)connect's snapshot is not activity: counted in the total, not in the rate */
+    uint64_t total = sm_model_event_total(m);
+    for (int i = 0; i < 500; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "snap%d", i);
+        open_session(m, id, "x", true, 300000 + (uint64_t)i);
+    }
+    assert_int_equal(sm_model_event_total(m), total + 500);
+    assert_true(sm_model_event_rate(m, 300999) == 0.0);
     drain(m);
     sm_model_free(m);
 }

@@ -806,6 +806,174 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     sm_ui_free(ui);
 }
 
+static void test_counts_agree_and_closing_named(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
+    add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
+    paint(ui);
+    assert_true(screen_has("2 sessions"));
+    assert_true(screen_has("Shown: 2 of 2"));
+    assert_false(screen_has("closing"));
+    sm_event ev = test_event(SM_EVENT_CLOSED, "s2", SM_STATE_CLOSED, NULL, NULL, false);
+    sm_ui_event(ui, &ev);
+    paint(ui);
+    /* the header and the table title count the same open sessions; the fading row is named */
+    assert_true(screen_has("1 session "));
+    assert_true(screen_has("Shown: 1 of 1 (+1 closing)"));
+    char buf[512];
+    line_at(line_with("s2"), buf, sizeof buf);
+    assert_int_equal(buf[0], 'x');
+    /* the connection drops: the header says since when the figures are old */
+    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection lost");
+    paint(ui);
+    assert_true(screen_has("STALE"));
+    assert_true(screen_has("as of "));
+    assert_true(screen_has("connection lost"));
+    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    paint(ui);
+    assert_false(screen_has("as of "));
+    assert_true(screen_has("ev/s"));
+    sm_ui_free(ui);
+}
+
+static void test_bulk_hidden_count_is_the_view_filter(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
+    paint(ui);
+    key(ui, 'b');
+    type(ui, "Department is 'Ops'");
+    key(ui, '\r');
+    /* a session that opened after the last frame has no place in the table yet: not hidden */
+    add_session(ui, "s2", "1700000001000", "Ops", NULL, NULL);
+    sm_ui_tick(ui);
+    assert_int_equal(ui->bulk.matches, 2);
+    assert_int_equal(ui->bulk.hidden, 0);
+    paint(ui);
+    assert_true(screen_has("matches 2 open sessions here"));
+    assert_false(screen_has("hidden"));
+    /* the table's search does hide one */
+    sm_view_set_search(ui->view, "s1");
+    ui->bulk.recount = true;
+    sm_ui_tick(ui);
+    assert_int_equal(ui->bulk.hidden, 1);
+    paint(ui);
+    assert_true(screen_has("(1 hidden by the table's filter or search)"));
+    sm_view_set_search(ui->view, "");
+    paint(ui);
+    /* paused: a new match is not in the table yet, and says so */
+    sm_view_set_paused(ui->view, true);
+    add_session(ui, "s3", "1700000002000", "Ops", NULL, NULL);
+    ui->bulk.recount = true;
+    sm_ui_tick(ui);
+    assert_int_equal(ui->bulk.matches, 3);
+    assert_int_equal(ui->bulk.hidden, 0);
+    assert_int_equal(ui->bulk.waiting, 1);
+    paint(ui);
+    assert_true(screen_has("(1 not in the paused table yet)"));
+    sm_ui_free(ui);
+}
+
+static void test_bulk_preview_aligned_per_key(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
+    add_session(ui, "s2", "1700000001000", "Ops", "Tier", "platinum");
+    add_session(ui, "s3", "1700000002000", "Ops", NULL, NULL);
+    add_session(ui, "s4", "1700000003000", "Sales", "Tier", "bronze");
+    paint(ui);
+    key(ui, 'b');
+    type(ui, "Department is 'Ops'");
+    key(ui, '\r');
+    key(ui, 'a');
+    type(ui, "Tier");
+    key(ui, '\t');
+    type(ui, "platinum");
+    key(ui, '\r');
+    key(ui, 'x');
+    type(ui, "Department");
+    key(ui, '\r');
+    assert_int_equal(ui->bulk.nentries, 2);
+    sm_ui_tick(ui);
+    paint(ui);
+    /* counts: Tier changes 2 of 3 (s2 already has it), the delete changes all 3 */
+    assert_int_equal(ui->bulk.changes[0], 2);
+    assert_int_equal(ui->bulk.changes[1], 3);
+    assert_int_equal(ui->bulk.changing, 3);
+    assert_true(screen_has("2 to change, 1 already so"));
+    assert_true(screen_has("3 to change"));
+    /* one row per match, columns per key, the arrows in one screen column */
+    int y1 = line_with("s1 "), y2 = line_with("s2 "), y3 = line_with("s3 ");
+    assert_true(y1 > 0 && y2 > 0 && y3 > 0);
+    assert_true(line_with("s4 ") < 0 || line_with("s4 ") < y1); /* s4 does not match */
+    char l1[512], l2[512], l3[512];
+    line_at(y1, l1, sizeof l1);
+    line_at(y2, l2, sizeof l2);
+    line_at(y3, l3, sizeof l3);
+    assert_non_null(strstr(l1, "gold"));
+    assert_non_null(strstr(l3, "(absent)"));
+    int a1 = column_of(y1, "\u2192 platinum"), a3 = column_of(y3, "\u2192 platinum");
+    int e2 = column_of(y2, "= platinum");
+    assert_true(a1 > 0);
+    assert_int_equal(a1, a3);
+    assert_int_equal(a1, e2); /* the session that already has it shows '=' in the same place */
+    int d1 = column_of(y1, "\u2192 (deleted)"), d2 = column_of(y2, "\u2192 (deleted)");
+    assert_true(d1 > a1);
+    assert_int_equal(d1, d2);
+    /* narrow: Left/Right scroll the key columns */
+    resizeterm(24, 60);
+    sm_ui_resized(ui);
+    paint(ui);
+    key(ui, SM_KEY_FN(KEY_RIGHT));
+    assert_int_equal(ui->bulk.preview_hscroll, 1);
+    paint(ui);
+    assert_true(column_of(line_with("s1 "), "\u2192 (deleted)") > 0);
+    assert_true(column_of(line_with("s1 "), "\u2192 platinum") < 0);
+    key(ui, SM_KEY_FN(KEY_LEFT));
+    assert_int_equal(ui->bulk.preview_hscroll, 0);
+    resizeterm(30, 120);
+    sm_ui_resized(ui);
+    sm_ui_free(ui);
+}
+
+static void test_edit_pane_stays_on_its_session(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
+    add_session(ui, "s2", "1700000001000", "Ops", NULL, NULL);
+    paint(ui);
+    assert_string_equal(ui->selected, "s1");
+    key(ui, 'e');
+    key(ui, 'a');
+    type(ui, "Region");
+    key(ui, '\t');
+    type(ui, "EU");
+    /* s1 leaves while the dialog is open: the table cursor moves on to s2 */
+    sm_event ev = test_event(SM_EVENT_FILTER_LEAVE, "s1", SM_STATE_ACTIVE, NULL, NULL, false);
+    sm_ui_event(ui, &ev);
+    paint(ui);
+    assert_string_equal(ui->selected, "s2");
+    key(ui, '\r');
+    assert_int_equal(ncalls, 0); /* never redirected to s2 */
+    assert_non_null(strstr(ui->message, "closed"));
+    paint(ui);
+    assert_true(screen_has("Edit s1"));
+    assert_true(screen_has("The session closed"));
+    key(ui, 'a');
+    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_int_equal(ncalls, 0);
+    /* a click on a table row is an explicit choice: the pane follows it */
+    key(ui, SM_KEY_ESC);
+    key(ui, 'e');
+    assert_string_equal(ui->edit.session, "s2");
+    sm_ui_free(ui);
+}
+
 static void click(sm_ui *ui, int y, int x, mmask_t what)
 {
     MEVENT ev = {0};
@@ -858,6 +1026,35 @@ static void test_mouse(void **state)
     sm_ui_free(ui);
 }
 
+static void test_mouse_in_scrolled_lists(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+    for (int i = 0; i < 60; i++) {
+        char id[16], k[16];
+        snprintf(id, sizeof id, "c%02d", i);
+        snprintf(k, sizeof k, "Key%02d", i);
+        add_session(ui, id, "1700000000000", "Ops", k, "v");
+    }
+    paint(ui);
+    key(ui, 'c');
+    for (int i = 0; i < 50; i++)
+        key(ui, 'j');
+    paint(ui);
+    assert_true(ui->col_top > 0);
+    /* a click picks the line under the pointer, not the line number from the top */
+    int first = ui->pane_y + 1;
+    click(ui, first + 2, 10, BUTTON1_PRESSED);
+    assert_int_equal(ui->col_cursor, ui->col_top + 2);
+    /* the wheel scrolls the chooser */
+    int before = ui->col_cursor;
+    click(ui, first + 2, 10, BUTTON5_PRESSED);
+    assert_int_equal(ui->col_cursor, before + 3);
+    mousemask(0, NULL);
+    sm_ui_free(ui);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -878,6 +1075,11 @@ int main(void)
         cmocka_unit_test(test_columns_and_sort_keys),
         cmocka_unit_test(test_mouse),
         cmocka_unit_test(test_dialog_framed_and_enter_in_key_goes_to_value),
+        cmocka_unit_test(test_counts_agree_and_closing_named),
+        cmocka_unit_test(test_bulk_hidden_count_is_the_view_filter),
+        cmocka_unit_test(test_bulk_preview_aligned_per_key),
+        cmocka_unit_test(test_edit_pane_stays_on_its_session),
+        cmocka_unit_test(test_mouse_in_scrolled_lists),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -304,8 +304,46 @@ static void test_random_against_brute_force(void **state)
             for (size_t i = 0; i < c.n; i++)
                 assert_ptr_equal(sm_view_at(f->v, i), rows[i]);
             assert_true(sm_view_check(f->v));
+            size_t closing = 0;
+            for (size_t i = 0; i < c.n; i++)
+                closing += rows[i]->state == SM_STATE_CLOSED;
+            assert_int_equal(sm_view_closing_count(f->v), closing);
         }
     }
+}
+
+/* Closed rows fading out are counted apart, so "shown" can match the open-session count. */
+static void test_closing_count(void **state)
+{
+    fixture *f = *state;
+    put(f, "a", "G", "x", 1000);
+    put(f, "b", "G", "y", 1000);
+    sm_view_sync(f->v);
+    assert_int_equal(sm_view_closing_count(f->v), 0);
+    sm_event ev = test_event(SM_EVENT_CLOSED, "b", SM_STATE_CLOSED, NULL, NULL, false);
+    assert_int_equal(sm_model_apply(f->m, &ev, 2000, NULL), SM_OK);
+    sm_view_sync(f->v);
+    assert_int_equal(sm_view_count(f->v), 2);
+    assert_int_equal(sm_view_closing_count(f->v), 1);
+    assert_int_equal(sm_model_open_count(f->m), 1);
+    assert_true(sm_view_check(f->v));
+    /* a filter that hides the closing row takes it out of the count too */
+    sm_error err;
+    assert_int_equal(sm_view_set_filter(f->v, "G is 'x'", &err), SM_OK);
+    assert_int_equal(sm_view_closing_count(f->v), 0);
+    assert_int_equal(sm_view_set_filter(f->v, NULL, &err), SM_OK);
+    assert_int_equal(sm_view_closing_count(f->v), 1);
+    /* the fade ends: the row leaves */
+    sm_model_tick(f->m, 2000 + SM_MODEL_FADE_MS);
+    sm_view_sync(f->v);
+    assert_int_equal(sm_view_count(f->v), 1);
+    assert_int_equal(sm_view_closing_count(f->v), 0);
+    /* whether a row passes filter and search, independent of the tree */
+    sm_row *a = sm_model_find(f->m, "a");
+    assert_true(sm_view_row_passes(f->v, a));
+    sm_view_set_search(f->v, "zzz");
+    assert_false(sm_view_row_passes(f->v, a));
+    assert_true(sm_view_check(f->v));
 }
 
 int main(void)
@@ -318,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_filter_and_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_against_brute_force, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closing_count, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,7 +215,8 @@ keys main "f" C-u
 text main "Department is 'Accounts'"
 keys main Enter
 wait_for main "matches 2 open sessions here"
-wait_for main "gold → platinum"
+wait_for main "(absent) → platinum"
+wait_for main "2 to change"
 keys main "A"
 wait_for main "Apply 1 change to 2 sessions matching:"
 keys main "y"
