@@ -78,6 +78,19 @@ static bool queue_removal(sm_listener *l)
     return true;
 }
 
+/* Forgets l's add_listener request, queued or in flight (a reply to it is then ignored). */
+static void drop_registration(sm_listener *l)
+{
+    sm_session *s = l->session;
+    sm_request *r = l->reg_request;
+    if (!r)
+        return;
+    sm_cl_list_remove(r->sent ? &s->inflight : &s->queued, r);
+    if (!r->sent)
+        s->queued_bytes -= r->out.len;
+    sm_cl_request_free(s, r); /* clears l->reg_request */
+}
+
 static void schedule_close(sm_listener *l)
 {
     l->notify_close = true;
@@ -170,12 +183,8 @@ void sm_listener_close(sm_listener *l)
         schedule_close(l);
         return;
     case SM_LST_PENDING:
-        if (l->reg_request && !l->reg_request->sent) {
-            sm_request *r = l->reg_request;
-            sm_cl_list_remove(&s->queued, r);
-            s->queued_bytes -= r->out.len;
-            sm_cl_request_free(s, r);
-        }
+        if (l->reg_request && !l->reg_request->sent)
+            drop_registration(l);
         /* A registration in flight is removed once its reply names the listener. */
         if (!l->reg_request)
             schedule_close(l);
@@ -205,15 +214,8 @@ void sm_cl_listener_finish(sm_listener *l, const sm_client_error *err)
     l->dead = true;
     l->state = SM_LST_DONE;
     l->notify_close = false;
-    sm_session *s = l->session;
-    s->client->reap_needed = true;
-    if (l->reg_request) {
-        sm_request *r = l->reg_request;
-        sm_cl_list_remove(r->sent ? &s->inflight : &s->queued, r);
-        if (!r->sent)
-            s->queued_bytes -= r->out.len;
-        sm_cl_request_free(s, r);
-    }
+    l->session->client->reap_needed = true;
+    drop_registration(l);
     if (err && l->params.on_error)
         l->params.on_error(l, err, l->params.context);
     if (l->params.on_close)
@@ -227,13 +229,7 @@ void sm_cl_listeners_on_open(sm_session *s)
             continue;
         sm_client_error e;
         if (!queue_registration(l, &e)) {
-            l->state = SM_LST_DONE;
-            l->dead = true;
-            s->client->reap_needed = true;
-            if (l->params.on_registration_error)
-                l->params.on_registration_error(l, &e, l->params.context);
-            if (l->params.on_close)
-                l->params.on_close(l, l->params.context);
+            sm_cl_listener_registration_failed(l, &e);
             if (s->dead)
                 return;
         }
@@ -389,15 +385,8 @@ void sm_cl_handle_snapshot_end(sm_session *s, const sm_msg *m)
 
 void sm_client__bind_listener(sm_listener *l, int64_t server_id)
 {
-    sm_session *s = l->session;
-    if (l->reg_request) {
-        sm_request *r = l->reg_request;
-        sm_cl_list_remove(r->sent ? &s->inflight : &s->queued, r);
-        if (!r->sent)
-            s->queued_bytes -= r->out.len;
-        sm_cl_request_free(s, r);
-    }
-    sm_cl_enter(s->client);
+    drop_registration(l);
+    sm_cl_enter(l->session->client);
     sm_cl_listener_registered(l, server_id);
-    sm_cl_leave(s->client);
+    sm_cl_leave(l->session->client);
 }

@@ -238,49 +238,48 @@ sm_client_errcode sm_get_properties(sm_session *s, const sm_get_params *p, sm_cl
     return submit(s, &m, p->on_reply, p->context, p->timeout_ms, err);
 }
 
+/* set and set_by_filter: the map is validated and converted the same way; m names the target. */
+static sm_client_errcode submit_map(sm_session *s, sm_msg *m, const sm_property *props, size_t n, sm_reply_fn cb,
+                                    void *context, int timeout_ms, sm_client_error *err)
+{
+    sm_client_errcode rc = sm_cl_validate_props(props, n, true, err);
+    if (rc)
+        return rc;
+    if (!n)
+        return sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "no properties to set");
+    sm_kv *kvs = to_kvs(props, n);
+    if (!kvs)
+        return sm_cl_error(err, SM_CLIENT_ERR_NOMEM, "out of memory");
+    m->properties.items = kvs;
+    m->properties.count = n;
+    rc = submit(s, m, cb, context, timeout_ms, err);
+    free(kvs);
+    return rc;
+}
+
 sm_client_errcode sm_set_properties(sm_session *s, const sm_set_params *p, sm_client_error *err)
 {
     sm_client_errcode rc;
-    if ((rc = check_session(s, p, err)) || (rc = validate_session_id(p->session_id, err)) ||
-        (rc = sm_cl_validate_props(p->properties, p->property_count, true, err)))
+    if ((rc = check_session(s, p, err)) || (rc = validate_session_id(p->session_id, err)))
         return rc;
-    if (!p->property_count)
-        return sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "no properties to set");
-    sm_kv *kvs = to_kvs(p->properties, p->property_count);
-    if (!kvs)
-        return sm_cl_error(err, SM_CLIENT_ERR_NOMEM, "out of memory");
     sm_msg m;
     memset(&m, 0, sizeof m);
     m.type = SM_MSG_SET;
     m.session_id = p->session_id;
-    m.properties.items = kvs;
-    m.properties.count = p->property_count;
-    rc = submit(s, &m, p->on_reply, p->context, p->timeout_ms, err);
-    free(kvs);
-    return rc;
+    return submit_map(s, &m, p->properties, p->property_count, p->on_reply, p->context, p->timeout_ms, err);
 }
 
 sm_client_errcode sm_set_properties_by_filter(sm_session *s, const sm_set_by_filter_params *p,
                                               sm_client_error *err)
 {
     sm_client_errcode rc;
-    if ((rc = check_session(s, p, err)) || (rc = validate_filter(p->filter, err)) ||
-        (rc = sm_cl_validate_props(p->properties, p->property_count, true, err)))
+    if ((rc = check_session(s, p, err)) || (rc = validate_filter(p->filter, err)))
         return rc;
-    if (!p->property_count)
-        return sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "no properties to set");
-    sm_kv *kvs = to_kvs(p->properties, p->property_count);
-    if (!kvs)
-        return sm_cl_error(err, SM_CLIENT_ERR_NOMEM, "out of memory");
     sm_msg m;
     memset(&m, 0, sizeof m);
     m.type = SM_MSG_SET_BY_FILTER;
     m.filter = p->filter;
-    m.properties.items = kvs;
-    m.properties.count = p->property_count;
-    rc = submit(s, &m, p->on_reply, p->context, p->timeout_ms, err);
-    free(kvs);
-    return rc;
+    return submit_map(s, &m, p->properties, p->property_count, p->on_reply, p->context, p->timeout_ms, err);
 }
 
 sm_client_errcode sm_close_by_id(sm_session *s, const sm_close_by_id_params *p, sm_client_error *err)
