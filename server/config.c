@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,14 +214,24 @@ static int parse_anonymous(sm_config *c, const cJSON *o, sm_error *err)
     return rc;
 }
 
-static int cmp_role(const void *a, const void *b)
+/* Roles and principals are both kept sorted by name, their first member, so one comparator
+ * (and one lookup) serves both tables. */
+_Static_assert(offsetof(sm_role_cfg, name) == 0, "role name first");
+_Static_assert(offsetof(sm_principal_cfg, name) == 0, "principal name first");
+
+static int compare_by_name(const void *a, const void *b)
 {
-    return strcmp(((const sm_role_cfg *)a)->name, ((const sm_role_cfg *)b)->name);
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmp_principal(const void *a, const void *b)
+static int compare_name_to_entry(const void *name, const void *entry)
 {
-    return strcmp(((const sm_principal_cfg *)a)->name, ((const sm_principal_cfg *)b)->name);
+    return strcmp(name, *(char *const *)entry);
+}
+
+static const void *find_by_name(const void *table, size_t count, size_t size, const char *name)
+{
+    return count ? bsearch(name, table, count, size, compare_name_to_entry) : NULL;
 }
 
 static int parse_roles(sm_config *c, const cJSON *o, sm_error *err)
@@ -267,7 +278,7 @@ static int parse_roles(sm_config *c, const cJSON *o, sm_error *err)
         roles[k++].permissions = perms;
     }
     if (rc == SM_OK) {
-        qsort(roles, k, sizeof *roles, cmp_role);
+        qsort(roles, k, sizeof *roles, compare_by_name);
         for (size_t i = 1; i < k; i++)
             if (strcmp(roles[i - 1].name, roles[i].name) == 0)
                 rc = sm_error_set(err, SM_ERR_INVALID, "config: roles: role '%.64s' appears twice", roles[i].name);
@@ -333,7 +344,7 @@ static int parse_principals(sm_config *c, const cJSON *o, sm_error *err)
             rc = want_names(roles, sub, &p->roles, &p->role_count, err);
     }
     if (rc == SM_OK) {
-        qsort(ps, k, sizeof *ps, cmp_principal);
+        qsort(ps, k, sizeof *ps, compare_by_name);
         for (size_t i = 1; i < k; i++)
             if (strcmp(ps[i - 1].name, ps[i].name) == 0)
                 rc = sm_error_set(err, SM_ERR_INVALID, "config: principals: '%.64s' appears twice", ps[i].name);
@@ -650,34 +661,12 @@ char *sm_config_to_json(const sm_config *c)
 
 const sm_principal_cfg *sm_config_find_principal(const sm_config *c, const char *name)
 {
-    size_t lo = 0, hi = c->principal_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = strcmp(c->principals[mid].name, name);
-        if (r == 0)
-            return &c->principals[mid];
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return find_by_name(c->principals, c->principal_count, sizeof *c->principals, name);
 }
 
 const sm_role_cfg *sm_config_find_role(const sm_config *c, const char *name)
 {
-    size_t lo = 0, hi = c->role_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = strcmp(c->roles[mid].name, name);
-        if (r == 0)
-            return &c->roles[mid];
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return find_by_name(c->roles, c->role_count, sizeof *c->roles, name);
 }
 
 unsigned sm_config_permissions(const sm_config *c, char *const *roles, size_t count)

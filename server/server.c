@@ -256,6 +256,19 @@ static void sanitise_text(char *s)
     }
 }
 
+/* Sends an `error` or `refused`; text is sanitised in place. */
+static void send_coded(sm_conn *c, sm_msg_type type, int64_t id, sm_errcode code, char *text)
+{
+    sanitise_text(text);
+    sm_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.id = id;
+    m.code = code;
+    m.message = text;
+    sm_conn_send(c, &m);
+}
+
 void sm_conn_send_error(sm_conn *c, int64_t id, sm_errcode code, const char *fmt, ...)
 {
     char text[SM_ERROR_MESSAGE_MAX + 64];
@@ -263,28 +276,14 @@ void sm_conn_send_error(sm_conn *c, int64_t id, sm_errcode code, const char *fmt
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    sanitise_text(text);
-    sm_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = SM_MSG_ERROR;
-    m.id = id;
-    m.code = code;
-    m.message = text;
-    sm_conn_send(c, &m);
+    send_coded(c, SM_MSG_ERROR, id, code, text);
 }
 
 void sm_conn_refuse(sm_conn *c, sm_errcode code, const char *text)
 {
-    char clean[SM_ERROR_MESSAGE_MAX + 64];
-    snprintf(clean, sizeof clean, "%s", text);
-    sanitise_text(clean);
-    text = clean;
-    sm_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = SM_MSG_REFUSED;
-    m.code = code;
-    m.message = text;
-    sm_conn_send(c, &m);
+    char copy[SM_ERROR_MESSAGE_MAX + 64];
+    snprintf(copy, sizeof copy, "%s", text);
+    send_coded(c, SM_MSG_REFUSED, 0, code, copy);
     sm_conn_close(c, 1008, sm_errcode_name(code), true);
 }
 
