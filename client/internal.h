@@ -241,6 +241,10 @@ sm_client_errcode sm_cl_validate_props(const sm_property *props, size_t n, bool 
                                        sm_client_error *err);
 sm_client_errcode sm_cl_validate_text(const char *what, const char *s, size_t max,
                                       sm_client_error *err);
+/* Property keys of a get or a listener: INVALID_PROPERTY for an empty, too long or non-UTF-8 key. */
+sm_client_errcode sm_cl_validate_keys(const char *const *keys, size_t n, sm_client_error *err);
+/* A filter (required): INVALID_FILTER when too long or not UTF-8. */
+sm_client_errcode sm_cl_validate_filter(const char *filter, sm_client_error *err);
 
 /* ---- listener.c ---- */
 void sm_cl_listeners_on_open(sm_session *s);       /* queue registrations after "opened" */

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/props.h"
 
 static void free_copies(sm_listener *l)
 {
@@ -108,19 +107,7 @@ sm_listener *sm_listener_register(sm_session *s, const sm_listener_params *p, sm
         sm_cl_error(err, SM_CLIENT_ERR_CLOSED, "session closed");
         return NULL;
     }
-    if (p->key_count && !p->keys) {
-        sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "keys missing");
-        return NULL;
-    }
-    for (size_t i = 0; i < p->key_count; i++) {
-        if (!p->keys[i] || !p->keys[i][0]) {
-            sm_cl_error(err, SM_CLIENT_ERR_INVALID_PROPERTY, "empty property key");
-            return NULL;
-        }
-        if (sm_cl_validate_text("property key", p->keys[i], SM_KEY_MAX, err))
-            return NULL;
-    }
-    if (p->filter && sm_cl_validate_text("filter", p->filter, SM_FILTER_MAX, err))
+    if (sm_cl_validate_keys(p->keys, p->key_count, err) || (p->filter && sm_cl_validate_filter(p->filter, err)))
         return NULL;
     if (p->has_after && (p->after < 0 || p->after > SM_INT_MAX_JSON)) {
         sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "after out of range");

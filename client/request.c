@@ -85,7 +85,7 @@ sm_client_errcode sm_cl_validate_props(const sm_property *props, size_t n, bool 
     return SM_CLIENT_OK;
 }
 
-static sm_client_errcode validate_keys(const char *const *keys, size_t n, sm_client_error *err)
+sm_client_errcode sm_cl_validate_keys(const char *const *keys, size_t n, sm_client_error *err)
 {
     if (n && !keys)
         return sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "keys missing");
@@ -107,7 +107,7 @@ static sm_client_errcode validate_session_id(const char *id, sm_client_error *er
     return sm_cl_validate_text("session ID", id, SM_CL_SESSION_ID_MAX, err);
 }
 
-static sm_client_errcode validate_filter(const char *filter, sm_client_error *err)
+sm_client_errcode sm_cl_validate_filter(const char *filter, sm_client_error *err)
 {
     if (!filter)
         return sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "filter missing");
@@ -224,7 +224,7 @@ sm_client_errcode sm_get_properties(sm_session *s, const sm_get_params *p, sm_cl
 {
     sm_client_errcode rc;
     if ((rc = check_session(s, p, err)) || (rc = validate_session_id(p->session_id, err)) ||
-        (rc = validate_keys(p->keys, p->key_count, err)))
+        (rc = sm_cl_validate_keys(p->keys, p->key_count, err)))
         return rc;
     sm_msg m;
     memset(&m, 0, sizeof m);
@@ -273,7 +273,7 @@ sm_client_errcode sm_set_properties_by_filter(sm_session *s, const sm_set_by_fil
                                               sm_client_error *err)
 {
     sm_client_errcode rc;
-    if ((rc = check_session(s, p, err)) || (rc = validate_filter(p->filter, err)))
+    if ((rc = check_session(s, p, err)) || (rc = sm_cl_validate_filter(p->filter, err)))
         return rc;
     sm_msg m;
     memset(&m, 0, sizeof m);
@@ -298,7 +298,7 @@ sm_client_errcode sm_close_by_filter(sm_session *s, const sm_close_by_filter_par
                                      sm_client_error *err)
 {
     sm_client_errcode rc;
-    if ((rc = check_session(s, p, err)) || (rc = validate_filter(p->filter, err)))
+    if ((rc = check_session(s, p, err)) || (rc = sm_cl_validate_filter(p->filter, err)))
         return rc;
     sm_msg m;
     memset(&m, 0, sizeof m);

@@ -7,9 +7,11 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/internal.h"
+#include "core/props.h"
 #include "client/sessmon.h"
 #include "helpers.h"
 
@@ -180,6 +182,40 @@ static void test_listener_close_stops_events(void **state)
     assert_false(tl.closed); /* on_close follows the server's confirmation (or the session's end) */
 }
 
+/* A key or filter is judged the same whether it goes to get/set_by_filter or to a listener. */
+static void test_listener_arguments_checked_like_requests(void **state)
+{
+    (void)state;
+    char long_key[SM_KEY_MAX + 2];
+    memset(long_key, 'k', sizeof long_key - 1);
+    long_key[sizeof long_key - 1] = '\0';
+    char *long_filter = malloc(SM_FILTER_MAX + 2);
+    assert_non_null(long_filter);
+    memset(long_filter, ' ', SM_FILTER_MAX + 1);
+    long_filter[SM_FILTER_MAX + 1] = '\0';
+    const char *keys[] = {long_key};
+    const char *bad_utf8[] = {"\xff"};
+    sm_client_error e1, e2;
+
+    sm_get_params g = {.session_id = "x", .keys = keys, .key_count = 1};
+    assert_int_equal(sm_get_properties(s, &g, &e1), SM_CLIENT_ERR_INVALID_PROPERTY);
+    sm_listener_params lp = {.keys = keys, .key_count = 1};
+    assert_null(sm_listener_register(s, &lp, &e2));
+    assert_int_equal(e2.code, e1.code);
+    g.keys = lp.keys = bad_utf8;
+    assert_int_equal(sm_get_properties(s, &g, &e1), SM_CLIENT_ERR_INVALID_PROPERTY);
+    assert_null(sm_listener_register(s, &lp, &e2));
+    assert_int_equal(e2.code, e1.code);
+
+    sm_property one = {"k", "v"};
+    sm_set_by_filter_params f = {.filter = long_filter, .properties = &one, .property_count = 1};
+    assert_int_equal(sm_set_properties_by_filter(s, &f, &e1), SM_CLIENT_ERR_INVALID_FILTER);
+    sm_listener_params lf = {.filter = long_filter};
+    assert_null(sm_listener_register(s, &lf, &e2));
+    assert_int_equal(e2.code, e1.code);
+    free(long_filter);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -221,6 +257,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_heartbeat_is_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_inside_event_stops_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener_close_stops_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listener_arguments_checked_like_requests, setup, teardown),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_poll_api),
     };
