@@ -1,8 +1,8 @@
 /* Applies a theme to curses: one colour pair per role, reduced to the terminal's colour depth. */
 #include "tui/palette.h"
 
-static attr_t role_attr[SM_ROLE_COUNT];
-static short role_pair[SM_ROLE_COUNT];
+static attr_t role_attr[SM_PALETTE_ROLES];
+static short role_pair[SM_PALETTE_ROLES];
 static int depth;
 
 int sm_palette_depth(void)
@@ -36,6 +36,29 @@ static bool light_basic(short c)
     return c == 2 || c == 3 || c == 6 || c == 7;
 }
 
+/* The fade steps of row.closing: its foreground moves toward the background (the role's, else
+ * the default role's, else a middle grey that recedes on dark and light terminals alike). */
+static void apply_fade(const sm_theme *t)
+{
+    const sm_style *st = &t->roles[SM_ROLE_ROW_CLOSING];
+    short target = st->bg >= 0 ? st->bg : t->roles[SM_ROLE_DEFAULT].bg >= 0 ? t->roles[SM_ROLE_DEFAULT].bg : 244;
+    for (int step = 0; step < SM_PALETTE_FADE_STEPS; step++) {
+        int r = SM_ROLE_COUNT + step;
+        role_attr[r] = role_attr[SM_ROLE_ROW_CLOSING] & ~(attr_t)A_BOLD;
+        role_pair[r] = role_pair[SM_ROLE_ROW_CLOSING];
+        if (depth < 256 || st->fg < 0) { /* no colour to move: dim instead */
+            role_attr[r] |= A_DIM;
+            continue;
+        }
+        short fg = sm_theme_blend(st->fg, target, step == 0 ? 45 : 75);
+        short pair = (short)(r + 1);
+        if (init_pair(pair, fg, st->bg) == OK)
+            role_pair[r] = pair;
+        if (step > 0)
+            role_attr[r] |= A_DIM;
+    }
+}
+
 void sm_palette_apply(const sm_theme *t, bool allow_color)
 {
     depth = 0;
@@ -43,7 +66,7 @@ void sm_palette_apply(const sm_theme *t, bool allow_color)
         start_color();
         use_default_colors();
         depth = COLORS >= 256 ? 256 : COLORS >= 16 ? 16 : COLORS >= 8 ? 8 : 0;
-        if (COLOR_PAIRS < SM_ROLE_COUNT + 1)
+        if (COLOR_PAIRS < SM_PALETTE_ROLES + 1)
             depth = 0;
     }
     for (int r = 0; r < SM_ROLE_COUNT; r++) {
@@ -60,16 +83,17 @@ void sm_palette_apply(const sm_theme *t, bool allow_color)
         if (init_pair(pair, fg, bg) == OK)
             role_pair[r] = pair;
     }
+    apply_fade(t);
 }
 
 attr_t sm_palette_attr(sm_role role)
 {
-    return (unsigned)role < SM_ROLE_COUNT ? role_attr[role] : A_NORMAL;
+    return (unsigned)role < SM_PALETTE_ROLES ? role_attr[role] : A_NORMAL;
 }
 
 short sm_palette_pair(sm_role role)
 {
-    return (unsigned)role < SM_ROLE_COUNT ? role_pair[role] : 0;
+    return (unsigned)role < SM_PALETTE_ROLES ? role_pair[role] : 0;
 }
 
 void sm_palette_use(WINDOW *w, sm_role role)

@@ -7,6 +7,12 @@
 
 #include "tui/theme.h"
 
+/* Drawing-only roles after the theme's: the later steps of a closed row fading out, derived
+ * from row.closing (toward the background in 256 colours, dim elsewhere). Not in theme files. */
+#define SM_PALETTE_FADE_STEPS 2
+#define SM_PALETTE_FADE(step) ((sm_role)(SM_ROLE_COUNT + (step)))
+#define SM_PALETTE_ROLES (SM_ROLE_COUNT + SM_PALETTE_FADE_STEPS)
+
 /* Colour depth in use: 256, 16, 8, or 0 (attributes only: no colours, or NO_COLOR). */
 int sm_palette_depth(void);
 

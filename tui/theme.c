@@ -214,6 +214,19 @@ static int dist2(const int a[3], const int b[3])
     return d;
 }
 
+short sm_theme_blend(short from, short to, int percent)
+{
+    if (from < 0 || to < 0)
+        return from;
+    int a[3], b[3];
+    rgb_of(from > 255 ? 255 : from, a);
+    rgb_of(to > 255 ? 255 : to, b);
+    int c[3];
+    for (int i = 0; i < 3; i++)
+        c[i] = a[i] + (b[i] - a[i]) * percent / 100;
+    return sm_theme_rgb_to_256(c[0], c[1], c[2]);
+}
+
 short sm_theme_rgb_to_256(int r, int g, int b)
 {
     static const int level[6] = {0, 95, 135, 175, 215, 255};

@@ -102,6 +102,9 @@ bool sm_theme_parse_color(const char *s, short *out);
 short sm_theme_reduce_color(short c, int colors);
 /* Nearest xterm-256 index of an RGB colour (cube or grey ramp). */
 short sm_theme_rgb_to_256(int r, int g, int b);
+/* The xterm-256 colour percent% of the way from colour from to colour to (both 0..255);
+ * from itself when either is the terminal default. */
+short sm_theme_blend(short from, short to, int percent);
 
 /* Theme directories, most specific first: $XDG_CONFIG_HOME/sessmon/themes (or
  * ~/.config/sessmon/themes), then the directories next to the binary (../share/sessmon/themes,

@@ -1026,8 +1026,10 @@ static sm_role row_role(const sm_ui *ui, const sm_row *r, size_t rank, bool sele
 {
     if (selected)
         return SM_ROLE_ROW_SELECTED;
-    if (r->state == SM_STATE_CLOSED || r->dead)
-        return SM_ROLE_ROW_CLOSING;
+    if (r->state == SM_STATE_CLOSED || r->dead) { /* fades out in three steps, then leaves */
+        double f = r->dead ? 1.0 : sm_row_fade(r, ui->now);
+        return f < 1.0 / 3 ? SM_ROLE_ROW_CLOSING : SM_PALETTE_FADE(f < 2.0 / 3 ? 0 : 1);
+    }
     if (r->state == SM_STATE_DISCONNECTED)
         return SM_ROLE_ROW_DISCONNECTED;
     if (sm_row_is_new(r, ui->now))
@@ -1131,7 +1133,8 @@ static void draw_table(sm_ui *ui, int y, int h)
         sm_role role = row_role(ui, r, rank, sel);
         sm_ui_fill(ry, 0, w, role);
         sm_ui_str(ry, 0, 1, row_mark(ui, r), role);
-        bool recent = r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > ui->now;
+        bool recent = r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > ui->now && r->state != SM_STATE_CLOSED &&
+                      !r->dead;
         for (int c = 0; c < ui->ncols; c++) {
             int x = ui->col_x[c];
             if (x < 0 || x >= w)

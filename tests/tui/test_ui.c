@@ -14,6 +14,7 @@
 #include "core/utf8.h"
 #include "events.h"
 #include "tui/keys.h"
+#include "tui/palette.h"
 #include "tui/panes.h"
 #include "tui/ui.h"
 
@@ -838,6 +839,47 @@ static void test_counts_agree_and_closing_named(void **state)
     sm_ui_free(ui);
 }
 
+/* Colour pair and attributes of the cell at (y, x). */
+static void cell_look(int y, int x, short *pair, attr_t *attrs)
+{
+    cchar_t cc;
+    wchar_t wc[CCHARW_MAX + 1];
+    mvwin_wch(stdscr, y, x, &cc);
+    getcchar(&cc, wc, attrs, pair, NULL);
+}
+
+static void test_closed_row_fades_out(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
+    add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
+    paint(ui);
+    sm_event ev = test_event(SM_EVENT_CLOSED, "s2", SM_STATE_CLOSED, NULL, NULL, false);
+    sm_ui_event(ui, &ev);
+    short pair[3];
+    attr_t attrs[3];
+    for (int step = 0; step < 3; step++) {
+        sm_ui_set_time(ui, clock_ms + (uint64_t)step * 1000 + 100, 1700000000000LL);
+        sm_ui_tick(ui);
+        paint(ui);
+        int y = line_with("s2");
+        assert_true(y > 0);
+        cell_look(y, column_of(y, "Payroll"), &pair[step], &attrs[step]);
+    }
+    /* three different looks, the last one dimmed, on a 256-colour terminal */
+    assert_true(pair[0] != pair[1] && pair[1] != pair[2]);
+    assert_true(attrs[2] & A_DIM);
+    assert_int_equal(pair[0], sm_palette_pair(SM_ROLE_ROW_CLOSING));
+    /* then it leaves */
+    sm_ui_set_time(ui, clock_ms + SM_MODEL_FADE_MS + 10, 1700000000000LL);
+    sm_ui_tick(ui);
+    paint(ui);
+    assert_true(line_with("s2") < 0);
+    sm_ui_set_time(ui, clock_ms, 1700000000000LL);
+    sm_ui_free(ui);
+}
+
 static void test_bulk_hidden_count_is_the_view_filter(void **state)
 {
     (void)state;
@@ -1076,6 +1118,7 @@ int main(void)
         cmocka_unit_test(test_mouse),
         cmocka_unit_test(test_dialog_framed_and_enter_in_key_goes_to_value),
         cmocka_unit_test(test_counts_agree_and_closing_named),
+        cmocka_unit_test(test_closed_row_fades_out),
         cmocka_unit_test(test_bulk_hidden_count_is_the_view_filter),
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
