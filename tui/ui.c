@@ -996,30 +996,35 @@ static void draw_header(sm_ui *ui)
         seg(1, 0, w, buf, SM_ROLE_FILTER_ERROR);
         return;
     }
-    const char *filter = sm_view_filter_text(ui->view);
-    if (filter[0]) {
-        x = seg(1, x, w, " Filter: ", SM_ROLE_FILTER_OK);
-        x = seg(1, x, w, filter, SM_ROLE_FILTER_OK);
-    } else {
-        x = seg(1, x, w, " Filter: none", SM_ROLE_DEFAULT);
-    }
-    const char *search = sm_view_search(ui->view);
-    if (search[0]) {
-        x = seg(1, x, w, "  Search: ", SM_ROLE_FILTER_OK);
-        x = seg(1, x, w, search, SM_ROLE_FILTER_OK);
-    }
-    sm_text_printf(buf, sizeof buf, "  Sort: %s %s", column_title(sm_view_sort_key(ui->view)),
-             sm_view_sort_descending(ui->view) ? (utf8_ok() ? "\u25bc" : "v") : (utf8_ok() ? "\u25b2" : "^"));
-    x = seg(1, x, w, buf, SM_ROLE_DEFAULT);
-    /* the same open-session count as the header; closed rows still fading out are named apart */
+    /* "Shown" is the count that matters most: when the line is too narrow the rest gives way */
     size_t shown = sm_view_count(ui->view), closing = sm_view_closing_count(ui->view);
-    sm_text_printf(buf, sizeof buf, "  Shown: %zu of %zu", shown - (closing < shown ? closing : shown),
+    char shown_text[96], closing_text[48] = "";
+    sm_text_printf(shown_text, sizeof shown_text, "  Shown: %zu of %zu", shown - (closing < shown ? closing : shown),
                    sm_model_open_count(ui->model));
-    x = seg(1, x, w, buf, SM_ROLE_DEFAULT);
-    if (closing) {
-        sm_text_printf(buf, sizeof buf, " (+%zu closing)", closing);
-        seg(1, x, w, buf, SM_ROLE_ROW_CLOSING);
+    if (closing)
+        sm_text_printf(closing_text, sizeof closing_text, " (+%zu closing)", closing);
+    const char *filter = sm_view_filter_text(ui->view);
+    const char *search = sm_view_search(ui->view);
+    char sort[SM_KEY_MAX + 32];
+    sm_text_printf(sort, sizeof sort, "  Sort: %s %s", column_title(sm_view_sort_key(ui->view)),
+                   sm_view_sort_descending(ui->view) ? (utf8_ok() ? "\u25bc" : "v") : (utf8_ok() ? "\u25b2" : "^"));
+    int sw = sm_text_width(shown_text, strlen(shown_text)) + sm_text_width(closing_text, strlen(closing_text));
+    int lw = (filter[0] ? 9 + sm_text_width(filter, strlen(filter)) : 13) +
+             (search[0] ? 10 + sm_text_width(search, strlen(search)) : 0) + sm_text_width(sort, strlen(sort));
+    int lim = lw + sw <= w || sw >= w ? w : w - sw;
+    if (filter[0]) {
+        x = seg(1, x, lim, " Filter: ", SM_ROLE_FILTER_OK);
+        x = seg(1, x, lim, filter, SM_ROLE_FILTER_OK);
+    } else {
+        x = seg(1, x, lim, " Filter: none", SM_ROLE_DEFAULT);
     }
+    if (search[0]) {
+        x = seg(1, x, lim, "  Search: ", SM_ROLE_FILTER_OK);
+        x = seg(1, x, lim, search, SM_ROLE_FILTER_OK);
+    }
+    x = seg(1, x, lim, sort, SM_ROLE_DEFAULT);
+    x = seg(1, x, w, shown_text, SM_ROLE_DEFAULT);
+    seg(1, x, w, closing_text, SM_ROLE_ROW_CLOSING);
 }
 
 static sm_role row_role(const sm_ui *ui, const sm_row *r, size_t rank, bool selected)

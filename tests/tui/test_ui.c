@@ -880,6 +880,34 @@ static void test_closed_row_fades_out(void **state)
     sm_ui_free(ui);
 }
 
+static void test_narrow_filter_line_keeps_the_count(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
+    add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
+    key(ui, 'f');
+    type(ui, "Department in ['Accounts', 'Payroll', 'Sales', 'Engineering']");
+    key(ui, '\r');
+    key(ui, '/');
+    type(ui, "s1");
+    key(ui, '\r');
+    resizeterm(10, 40);
+    sm_ui_resized(ui);
+    paint(ui);
+    char buf[512];
+    line_at(1, buf, sizeof buf);
+    assert_non_null(strstr(buf, "Shown: 1 of 2"));
+    assert_non_null(strstr(buf, "Filter: Dep")); /* the rest is cut with an ellipsis */
+    assert_non_null(strstr(buf, "\u2026"));
+    resizeterm(30, 120);
+    sm_ui_resized(ui);
+    paint(ui);
+    line_at(1, buf, sizeof buf);
+    assert_non_null(strstr(buf, "Search: s1  Sort: $StartTime"));
+    sm_ui_free(ui);
+}
+
 static void test_bulk_hidden_count_is_the_view_filter(void **state)
 {
     (void)state;
@@ -1119,6 +1147,7 @@ int main(void)
         cmocka_unit_test(test_dialog_framed_and_enter_in_key_goes_to_value),
         cmocka_unit_test(test_counts_agree_and_closing_named),
         cmocka_unit_test(test_closed_row_fades_out),
+        cmocka_unit_test(test_narrow_filter_line_keeps_the_count),
         cmocka_unit_test(test_bulk_hidden_count_is_the_view_filter),
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
