@@ -149,10 +149,83 @@ const sm_identity *sm_server_authenticate(sm_server *srv, const char *principal,
     return &srv->identities[p - srv->cfg->principals];
 }
 
+/* Refuses the open (and returns false) when its proposed properties are too many or invalid. */
+static bool proposals_acceptable(sm_conn *c, const sm_msg *m)
+{
+    const sm_config *cfg = c->srv->cfg;
+    char clipbuf[80];
+    if (m->properties.count > cfg->limits.max_properties) {
+        char text[128];
+        snprintf(text, sizeof text, "%zu proposed properties; the limit is %zu", m->properties.count,
+                 cfg->limits.max_properties);
+        sm_conn_refuse(c, SM_CODE_LIMIT_EXCEEDED, text);
+        return false;
+    }
+    for (size_t i = 0; i < m->properties.count; i++) {
+        const sm_kv *kv = &m->properties.items[i];
+        char text[SM_ERROR_MESSAGE_MAX + 100];
+        sm_error err;
+        sm_error_clear(&err);
+        if (sm_key_is_fixed(kv->key)) {
+            snprintf(text, sizeof text, "proposed property '%s': fixed ($) properties cannot be proposed",
+                     clip(kv->key, clipbuf, sizeof clipbuf));
+            sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
+            return false;
+        }
+        if (sm_validate_user_key(kv->key, strlen(kv->key), &err) != SM_OK ||
+            (kv->value && sm_validate_value(kv->value, strlen(kv->value), &err) != SM_OK) || !kv->value) {
+            snprintf(text, sizeof text, "proposed property '%s': %s", clip(kv->key, clipbuf, sizeof clipbuf),
+                     kv->value ? err.message : "a value is required");
+            sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A new, not yet registered session with the fixed properties of this open (identity, client,
+ * address, geolocation) and its proposed user properties; NULL when out of memory. */
+static sm_session *session_for_open(sm_conn *c, const sm_msg *m, const sm_identity *id)
+{
+    sm_server *srv = c->srv;
+    sm_registry *reg = &srv->reg;
+    sm_session *s = sm_session_new(reg);
+    if (!s)
+        return NULL;
+    const char *env = m->environment ? m->environment : "UNKNOWN"; /* length checked by the decoder */
+    const sm_geo_entry *geo = sm_geo_lookup(&srv->cfg->geo, c->ip);
+    const char *ctype = client_type_of(m->client_type);
+    const char *country = geo ? geo->country : "", *language = geo ? geo->language : "";
+    const char *lat = geo ? geo->latitude : "NaN", *lon = geo ? geo->longitude : "NaN";
+    const struct {
+        sm_fixed_slot slot;
+        const char *value;
+    } fixed[] = {
+        {SM_FIX_PRINCIPAL, m->principal}, {SM_FIX_ROLES, id->roles},       {SM_FIX_CLIENT_TYPE, ctype},
+        {SM_FIX_ENVIRONMENT, env},        {SM_FIX_CLIENT_IP, c->ip},       {SM_FIX_COUNTRY, country},
+        {SM_FIX_LANGUAGE, language},      {SM_FIX_LATITUDE, lat},          {SM_FIX_LONGITUDE, lon},
+    };
+    int rc = SM_OK;
+    for (size_t i = 0; rc == SM_OK && i < sizeof fixed / sizeof fixed[0]; i++)
+        rc = sm_session_set_fixed(reg, s, fixed[i].slot, fixed[i].value, strlen(fixed[i].value));
+    for (size_t i = 0; rc == SM_OK && i < m->properties.count; i++) {
+        bool changed;
+        const char *k, *old;
+        rc = sm_session_set_user(reg, s, m->properties.items[i].key, m->properties.items[i].value, &changed, &k, &old);
+        sm_intern_unref(srv->strings, k);
+        sm_intern_unref(srv->strings, old);
+    }
+    if (rc != SM_OK) {
+        sm_session_free(reg, s);
+        return NULL;
+    }
+    s->permissions = (uint8_t)id->permissions;
+    return s;
+}
+
 void sm_server_handle_open(sm_conn *c, const sm_msg *m)
 {
     sm_server *srv = c->srv;
-    const sm_config *cfg = srv->cfg;
     char clipbuf[80];
     if (!m->principal) {
         sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, "open needs a principal (\"\" for anonymous)");
@@ -160,7 +233,7 @@ void sm_server_handle_open(sm_conn *c, const sm_msg *m)
     }
     const sm_identity *id;
     if (m->principal[0] == '\0') {
-        if (!cfg->anonymous_allowed) {
+        if (!srv->cfg->anonymous_allowed) {
             sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "anonymous sessions are not allowed");
             return;
         }
@@ -174,67 +247,13 @@ void sm_server_handle_open(sm_conn *c, const sm_msg *m)
             return;
         }
     }
-    if (m->properties.count > cfg->limits.max_properties) {
-        char text[128];
-        snprintf(text, sizeof text, "%zu proposed properties; the limit is %zu", m->properties.count,
-                 cfg->limits.max_properties);
-        sm_conn_refuse(c, SM_CODE_LIMIT_EXCEEDED, text);
+    if (!proposals_acceptable(c, m))
         return;
-    }
-    for (size_t i = 0; i < m->properties.count; i++) {
-        const sm_kv *kv = &m->properties.items[i];
-        char text[SM_ERROR_MESSAGE_MAX + 100];
-        sm_error err;
-        sm_error_clear(&err);
-        if (sm_key_is_fixed(kv->key)) {
-            snprintf(text, sizeof text, "proposed property '%s': fixed ($) properties cannot be proposed",
-                     clip(kv->key, clipbuf, sizeof clipbuf));
-            sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
-            return;
-        }
-        if (sm_validate_user_key(kv->key, strlen(kv->key), &err) != SM_OK ||
-            (kv->value && sm_validate_value(kv->value, strlen(kv->value), &err) != SM_OK) || !kv->value) {
-            snprintf(text, sizeof text, "proposed property '%s': %s", clip(kv->key, clipbuf, sizeof clipbuf),
-                     kv->value ? err.message : "a value is required");
-            sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
-            return;
-        }
-    }
-    const char *env = m->environment ? m->environment : "UNKNOWN"; /* length checked by the decoder */
-
-    sm_session *s = sm_session_new(&srv->reg);
+    sm_session *s = session_for_open(c, m, id);
     if (!s) {
         sm_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
         return;
     }
-    const sm_geo_entry *geo = sm_geo_lookup(&cfg->geo, c->ip);
-    const char *ctype = client_type_of(m->client_type);
-    int rc = SM_OK;
-    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_PRINCIPAL, m->principal, strlen(m->principal));
-    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_ROLES, id->roles, sm_intern_len(id->roles));
-    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_CLIENT_TYPE, ctype, strlen(ctype));
-    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_ENVIRONMENT, env, strlen(env));
-    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_CLIENT_IP, c->ip, strlen(c->ip));
-    const char *country = geo ? geo->country : "", *language = geo ? geo->language : "";
-    const char *lat = geo ? geo->latitude : "NaN", *lon = geo ? geo->longitude : "NaN";
-    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_COUNTRY, country, strlen(country));
-    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_LANGUAGE, language, strlen(language));
-    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_LATITUDE, lat, strlen(lat));
-    rc |= sm_session_set_fixed(&srv->reg, s, SM_FIX_LONGITUDE, lon, strlen(lon));
-    for (size_t i = 0; rc == SM_OK && i < m->properties.count; i++) {
-        bool changed;
-        const char *k, *old;
-        rc = sm_session_set_user(&srv->reg, s, m->properties.items[i].key, m->properties.items[i].value, &changed,
-                                 &k, &old);
-        sm_intern_unref(srv->strings, k);
-        sm_intern_unref(srv->strings, old);
-    }
-    if (rc != SM_OK) {
-        sm_session_free(&srv->reg, s);
-        sm_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
-        return;
-    }
-    s->permissions = (uint8_t)id->permissions;
     sm_registry_add(&srv->reg, s);
     sm_conn_attach(c, s);
     srv->sessions_opened++;
