@@ -34,6 +34,7 @@ static void free_undo(sm_ui *ui, sm_bulk_undo_item *items, size_t n)
         sm_intern_unref(pool, items[i].session);
         sm_intern_unref(pool, items[i].key);
         sm_intern_unref(pool, items[i].value);
+        sm_intern_unref(pool, items[i].applied);
     }
     free(items);
 }
@@ -308,6 +309,32 @@ static void apply(sm_ui *ui)
     open_confirm(ui);
 }
 
+/* Of the sessions the undo would restore: how many no longer hold what the update set (someone
+ * changed them since), and how many are gone. */
+static void undo_drift(sm_ui *ui, size_t *changed, size_t *gone)
+{
+    sm_bulk *b = &ui->bulk;
+    for (size_t i = 0; i < b->nundo;) {
+        size_t end = i;
+        while (end < b->nundo && b->undo[end].session == b->undo[i].session)
+            end++;
+        sm_row *r = sm_model_find(ui->model, b->undo[i].session);
+        if (!r || r->state == SM_STATE_CLOSED) {
+            (*gone)++;
+        } else {
+            for (size_t k = i; k < end; k++) {
+                const char *cur = sm_row_get(r, b->undo[k].key);
+                const char *set = b->undo[k].applied;
+                if ((cur == NULL) != (set == NULL) || (cur && strcmp(cur, set) != 0)) {
+                    (*changed)++;
+                    break;
+                }
+            }
+        }
+        i = end;
+    }
+}
+
 bool sm_bulk_action(sm_ui *ui, sm_action a)
 {
     sm_bulk *b = &ui->bulk;
@@ -393,6 +420,16 @@ bool sm_bulk_action(sm_ui *ui, sm_action a)
                  b->undo_sessions == 1 ? "" : "s");
         sm_text_printf(ui->form.text[1], sizeof ui->form.text[1],
                  "Values are those the monitor saw before the update; sessions it did not know are left alone.");
+        size_t changed = 0, gone = 0;
+        undo_drift(ui, &changed, &gone);
+        char *t = ui->form.text[2];
+        size_t cap = sizeof ui->form.text[2], off = 0;
+        if (changed)
+            off = sm_text_printf(t, cap, "Since the update %zu session%s changed again: undo overwrites the newer "
+                                 "values.", changed, changed == 1 ? "" : "s");
+        if (gone)
+            sm_text_printf(t + off, cap - off, "%s%zu session%s closed (nothing to restore there).", off ? " " : "",
+                           gone, gone == 1 ? "" : "s");
         ui->form.ok = true;
         return true;
     }
@@ -503,7 +540,9 @@ static void snapshot_row(sm_row *r, void *vctx)
     sm_intern *pool = sm_model_pool(c->ui->model);
     for (int i = 0; i < b->nentries; i++) {
         const char *key = sm_intern_cstr(pool, b->entries[i].key);
-        c->items[c->n++] = (sm_bulk_undo_item){sm_intern_ref(r->id), key, sm_intern_ref(sm_row_get(r, b->entries[i].key))};
+        const char *applied = b->entries[i].value ? sm_intern_cstr(pool, b->entries[i].value) : NULL;
+        c->items[c->n++] =
+            (sm_bulk_undo_item){sm_intern_ref(r->id), key, sm_intern_ref(sm_row_get(r, b->entries[i].key)), applied};
     }
     c->sessions++;
 }

@@ -29,6 +29,7 @@ typedef struct sm_bulk_undo_item {
     const char *session; /* interned (held) */
     const char *key;     /* interned (held) */
     const char *value;   /* interned (held) or NULL */
+    const char *applied; /* what the update set: interned (held), NULL = deleted */
 } sm_bulk_undo_item;
 
 typedef struct sm_bulk {

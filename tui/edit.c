@@ -165,6 +165,36 @@ static void form_for_value(sm_ui *ui, sm_form_kind kind, const char *key, const 
     sm_edit_form_changed(ui);
 }
 
+/* Says in the undo dialog when the values changed again since the edit (undo would overwrite
+ * someone else's newer value) or the session is gone. */
+static void undo_warning(sm_ui *ui)
+{
+    sm_edit *e = &ui->edit;
+    sm_form *f = &ui->form;
+    sm_row *r = sm_model_find(ui->model, e->undo_session);
+    if (!r || r->state == SM_STATE_CLOSED) {
+        sm_text_printf(f->status, sizeof f->status, "The session has closed: the server will refuse.");
+        f->danger = true;
+        return;
+    }
+    for (size_t i = 0; i < e->undo_count; i++) {
+        const char *sent = NULL;
+        if (!sent_value(e, e->undo_keys[i], &sent))
+            continue;
+        const char *cur = sm_row_get(r, e->undo_keys[i]);
+        if ((cur == NULL) == (sent == NULL) && (!cur || strcmp(cur, sent) == 0))
+            continue;
+        char k[64], v[96];
+        sm_text_escape(e->undo_keys[i], strlen(e->undo_keys[i]), k, sizeof k);
+        if (cur)
+            sm_text_escape(cur, strlen(cur), v, sizeof v);
+        sm_text_printf(f->status, sizeof f->status, "%s changed again since (now %s%s%s): undo overwrites it.", k,
+                       cur ? "'" : "", cur ? v : "absent", cur ? "'" : "");
+        f->danger = true;
+        return;
+    }
+}
+
 bool sm_edit_action(sm_ui *ui, sm_action a)
 {
     sm_edit *e = &ui->edit;
@@ -249,6 +279,7 @@ bool sm_edit_action(sm_ui *ui, sm_action a)
                 off = sizeof ui->form.text[1] - 1;
         }
         sm_text_printf(ui->form.text[2], sizeof ui->form.text[2], "on session %s?", id);
+        undo_warning(ui);
         ui->form.ok = true;
         return true;
     }
@@ -282,6 +313,7 @@ void sm_edit_form_changed(sm_ui *ui)
     const char *cur = r ? sm_row_get(r, key) : NULL;
     if (cur && strcmp(cur, value) == 0) {
         sm_text_printf(f->status, sizeof f->status, "the value is already that");
+        f->hint = true;
         return;
     }
     f->ok = true;

@@ -1359,6 +1359,8 @@ static void draw_form(sm_ui *ui)
     if (gap_fields)
         room--;
     int h = 2 + got[0] + got[1] + got[2] + (gap_text ? 1 : 0) + f->nfields + (gap_fields ? 1 : 0) + 2;
+    if (!f->status[0] && f->nfields == 0) /* a question without a status line */
+        h--;
     int top = (rows - h) / 2;
     if (top < 0)
         top = 0;
@@ -1418,7 +1420,8 @@ static void draw_form(sm_ui *ui)
     }
     if (gap_fields)
         y++;
-    sm_ui_str(y++, x, inner, f->status, f->ok || f->hint ? body : SM_ROLE_FILTER_ERROR);
+    if (f->status[0] || f->nfields > 0)
+        sm_ui_str(y++, x, inner, f->status, f->ok || f->hint ? body : SM_ROLE_FILTER_ERROR);
     char keys[160];
     sm_ui_str(y, x, inner, form_keys_hint(f, inner, keys, sizeof keys), body);
 }

@@ -1096,6 +1096,77 @@ static void test_mouse(void **state)
     sm_ui_free(ui);
 }
 
+static void set_prop(sm_ui *ui, const char *id, const char *key, const char *value, const char *old)
+{
+    sm_kv p[] = {{key, value}, {NULL, NULL}};
+    sm_kv c[] = {{key, old}, {NULL, NULL}};
+    sm_event ev = test_event(SM_EVENT_PROPERTIES, id, SM_STATE_ACTIVE, p, c, false);
+    sm_ui_event(ui, &ev);
+}
+
+static void test_undo_warns_when_values_changed_since(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
+    add_session(ui, "s2", "1700000001000", "Ops", "Tier", "gold");
+    paint(ui);
+    /* an edit: Tier gold -> silver, confirmed and seen by the listener */
+    key(ui, 'e');
+    paint(ui);
+    key(ui, 'j'); /* Department, Tier: the second */
+    key(ui, 'c');
+    assert_int_equal(ui->form.kind, SM_FORM_EDIT_CHANGE);
+    assert_string_equal(ui->form.field[0].buf, "Tier");
+    key(ui, SM_KEY_CTRL('u'));
+    type(ui, "silver");
+    key(ui, '\r');
+    assert_int_equal(ncalls, 1);
+    sm_kv prev[] = {{"Tier", "gold"}};
+    sm_ui_reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
+    set_prop(ui, "s1", "Tier", "silver", "gold");
+    key(ui, 'u');
+    assert_int_equal(ui->form.kind, SM_FORM_EDIT_UNDO);
+    assert_false(ui->form.danger);
+    key(ui, 'n');
+    /* someone else changes it again: the undo dialog says it would overwrite that */
+    set_prop(ui, "s1", "Tier", "bronze", "silver");
+    key(ui, 'u');
+    assert_true(ui->form.danger);
+    assert_non_null(strstr(ui->form.status, "Tier changed again since (now 'bronze')"));
+    paint(ui);
+    assert_true(screen_has("undo overwrites it"));
+    key(ui, SM_KEY_ESC);
+    key(ui, SM_KEY_ESC);
+
+    /* the same for a bulk update */
+    key(ui, 'b');
+    type(ui, "Department is 'Ops'");
+    key(ui, '\r');
+    key(ui, 'a');
+    type(ui, "Zone");
+    key(ui, '\t');
+    type(ui, "z1");
+    key(ui, '\r');
+    key(ui, 'A');
+    key(ui, 'y');
+    assert_int_equal(ncalls, 2);
+    sm_ui_reply(ui, calls[1].token, NULL, NULL, NULL, 0, 2);
+    set_prop(ui, "s1", "Zone", "z1", NULL);
+    set_prop(ui, "s2", "Zone", "z1", NULL);
+    key(ui, 'u');
+    assert_int_equal(ui->form.kind, SM_FORM_BULK_UNDO);
+    assert_string_equal(ui->form.text[2], "");
+    key(ui, 'n');
+    set_prop(ui, "s2", "Zone", "z9", "z1");
+    sm_event ev = test_event(SM_EVENT_CLOSED, "s1", SM_STATE_CLOSED, NULL, NULL, false);
+    sm_ui_event(ui, &ev);
+    key(ui, 'u');
+    assert_non_null(strstr(ui->form.text[2], "1 session changed again"));
+    assert_non_null(strstr(ui->form.text[2], "1 session closed"));
+    sm_ui_free(ui);
+}
+
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
@@ -1152,6 +1223,7 @@ int main(void)
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
         cmocka_unit_test(test_mouse_in_scrolled_lists),
+        cmocka_unit_test(test_undo_warns_when_values_changed_since),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
