@@ -312,6 +312,50 @@ static void test_ping_and_close_self(void **state)
     tc_close(&c);
 }
 
+/* The per-request count limits (protocol.md: 256 keys, 1024 map entries) answer LIMIT_EXCEEDED
+ * and leave nothing behind: no half-registered listener, no property changed. */
+static void test_request_count_limits(void **state)
+{
+    fixture *f = *state;
+    tc admin, t;
+    tc_open(&admin, &f->srv, "admin", "admin", NULL);
+    tc_open(&t, &f->srv, "client", "client", "{\"a\":\"1\"}");
+    char *keys = malloc(257 * 8 + 16), *map = malloc(1025 * 16 + 16);
+    assert_non_null(keys);
+    assert_non_null(map);
+    size_t n = 0;
+    for (int i = 0; i < 257; i++)
+        n += (size_t)sprintf(keys + n, "%s\"k%d\"", i ? "," : "", i);
+    n = 0;
+    for (int i = 0; i < 1025; i++)
+        n += (size_t)sprintf(map + n, "%s\"k%d\":\"v\"", i ? "," : "", i);
+    cJSON_Delete(tc_err(&admin, "LIMIT_EXCEEDED", "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[%s]}",
+                        t.session_id, keys));
+    cJSON_Delete(tc_err(&admin, "LIMIT_EXCEEDED", "{\"type\":\"add_listener\",\"keys\":[%s]}", keys));
+    cJSON_Delete(tc_err(&admin, "INVALID_FILTER", "{\"type\":\"add_listener\",\"filter\":\"has\"}"));
+    cJSON_Delete(tc_err(&admin, "INVALID_PROPERTY", "{\"type\":\"add_listener\",\"keys\":[\"bad key\"]}"));
+    cJSON_Delete(tc_err(&admin, "LIMIT_EXCEEDED", "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{%s}}",
+                        t.session_id, map));
+    cJSON_Delete(tc_err(&admin, "LIMIT_EXCEEDED", "{\"type\":\"set_by_filter\",\"filter\":\"all\",\"properties\":{%s}}",
+                        map));
+    free(keys);
+    free(map);
+    /* None of the refused add_listener requests took one of the 8 listener slots. */
+    for (int i = 0; i < 8; i++) {
+        cJSON *r = tc_ok(&admin, "{\"type\":\"add_listener\",\"filter\":\"has NoSuchKey\"}");
+        long long l = tc_int(r, "listener");
+        cJSON_Delete(r);
+        long long count;
+        cJSON_Delete(tc_snapshot(&admin, l, &count));
+    }
+    cJSON_Delete(tc_err(&admin, "LIMIT_EXCEEDED", "{\"type\":\"add_listener\"}"));
+    cJSON *g = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"*U\"]}", t.session_id);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(g, "properties")), 1);
+    cJSON_Delete(g);
+    tc_close(&t);
+    tc_close(&admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_set_by_filter),
         cmocka_unit_test(test_close_by_id_and_filter),
         cmocka_unit_test(test_ping_and_close_self),
+        cmocka_unit_test(test_request_count_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
