@@ -449,10 +449,20 @@ static void on_reply(sm_session *s, const sm_reply *r, void *context)
             return;
         }
         for (size_t i = 0; i < r->property_count; i++) {
-            w->props[i].key = strdup(r->properties[i].key);
-            w->props[i].value = r->properties[i].value ? strdup(r->properties[i].value) : NULL;
+            char *key = strdup(r->properties[i].key);
+            char *value = r->properties[i].value ? strdup(r->properties[i].value) : NULL;
+            if (!key || (r->properties[i].value && !value)) {
+                free(key);
+                free(value);
+                w->failed = true;
+                w->error.code = SM_CLIENT_ERR_NOMEM;
+                snprintf(w->error.message, sizeof w->error.message, "out of memory");
+                return; /* the copies made so far are freed by free_reply */
+            }
+            w->props[i].key = key;
+            w->props[i].value = value;
+            w->prop_count = i + 1;
         }
-        w->prop_count = r->property_count;
     }
 }
 
@@ -735,8 +745,15 @@ static void list_on_open(sm_listener *l, const sm_session_event *ev, void *conte
         return;
     }
     for (size_t i = 0; i < ev->property_count; i++) {
-        r->props[i].key = strdup(ev->properties[i].key);
-        r->props[i].value = strdup(ev->properties[i].value ? ev->properties[i].value : "");
+        char *key = strdup(ev->properties[i].key);
+        char *value = strdup(ev->properties[i].value ? ev->properties[i].value : "");
+        if (!key || !value) {
+            free(key);
+            free(value);
+            break; /* out of memory: the row keeps the properties copied so far */
+        }
+        r->props[i].key = key;
+        r->props[i].value = value;
         r->prop_count++;
     }
     ls->count++;
