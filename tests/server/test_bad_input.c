@@ -351,6 +351,52 @@ static void test_repeated_keys_and_long_environment(void **state)
     tc_close(&c);
 }
 
+/* A message cut into thousands of tiny fragments with pings between them is reassembled (the
+ * pings answered on the way) and costs nothing more than the message itself. */
+static void test_tiny_fragments_with_pings(void **state)
+{
+    fixture *f = *state;
+    tc c;
+    open_watched(f, &c);
+    char body[4000];
+    int len = snprintf(body, sizeof body,
+                       "{\"type\":\"get\",\"id\":91,\"sessionId\":\"%s\",\"keys\":[\"Watch\"],\"pad\":\"", c.session_id);
+    memset(body + len, '.', 3000);
+    len += 3000;
+    len += snprintf(body + len, sizeof body - (size_t)len, "\"}");
+    int pings = 0;
+    for (int at = 0; at < len; at++) {
+        int op = at == 0 ? SM_WS_OP_TEXT : SM_WS_OP_CONTINUATION;
+        assert_int_equal(sm_ws_send_frame(&c.ws, op, at == len - 1, body + at, 1), SM_WS_OK);
+        if (at % 100 == 50) {
+            assert_int_equal(sm_ws_send_frame(&c.ws, SM_WS_OP_PING, true, "p", 1), SM_WS_OK);
+            pings++;
+        }
+    }
+    int pongs = 0;
+    cJSON *r = NULL;
+    while (!r) {
+        int opcode;
+        bool fin;
+        unsigned char *data;
+        size_t n;
+        assert_int_equal(sm_ws_read_frame(&c.ws, &opcode, &fin, &data, &n, TC_TIMEOUT_MS), SM_WS_OK);
+        if (opcode == SM_WS_OP_PONG)
+            pongs++;
+        else if (opcode == SM_WS_OP_TEXT)
+            r = cJSON_Parse((char *)data);
+        free(data);
+    }
+    /* lws answers the latest ping of a burst, so at least one pong, never more than pings. */
+    assert_true(pongs >= 1 && pongs <= pings);
+    /* A client session lacks view_session: the request was decoded whole and answered. */
+    assert_string_equal(tc_str(r, "type"), "error");
+    assert_string_equal(tc_str(r, "code"), "ACCESS_DENIED");
+    assert_int_equal(tc_int(r, "id"), 91);
+    cJSON_Delete(r);
+    tc_close(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_first_message_and_open_refusals),
         cmocka_unit_test(test_invalid_properties_change_nothing),
         cmocka_unit_test(test_repeated_keys_and_long_environment),
+        cmocka_unit_test(test_tiny_fragments_with_pings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
