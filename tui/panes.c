@@ -421,30 +421,61 @@ bool sm_columns_action(sm_ui *ui, sm_action a)
 
 /* ---- help ---- */
 
+/* Keys outside the binding table: line editing in prompts, and dialogs. */
+static const struct {
+    const char *keys, *help;
+} help_prompt_keys[] = {
+    {"Enter", "accept; in the key field of a key/value dialog: on to the value"},
+    {"Esc", "cancel; a prompt puts back the text it had before"},
+    {"Tab Up Down", "the other field of a dialog"},
+    {"y n", "answer a yes/no question (only y says yes; Esc says no)"},
+    {"Left Right", "move in the text; Home End (^A ^E) to its ends"},
+    {"Backspace Del", "delete a character (^D deletes forward)"},
+    {"^U ^K ^W", "clear the text; delete to the end; delete the word before the cursor"},
+};
+
 static const char *const help_extra[] = {
-    "",
     "Row marks: + new   * changed   ~ disconnected   x closed (fading out)",
-    "Mouse: click a row to select it, a column title to sort, a key bar entry to press it; the wheel scrolls.",
+    "Mouse: click a row to select it, a column title to sort (again: the other way), a key bar entry to press it, "
+    "a line of the column chooser or edit pane to select it; the wheel scrolls the table, log, help, chooser, edit "
+    "list and bulk preview.",
     "Filters use the session filter language, e.g.  $Country is 'FR' and Tier in ['gold','silver']",
-    "In prompts: Enter accepts, Esc restores the previous text, ^U clears, ^W deletes a word.",
     "Read-only mode refuses every change; entries marked (read-only) are disabled. docs/tui.md has more.",
 };
 
-/* Calls fn for every help line in order. */
-static int help_lines(const sm_ui *ui, void (*fn)(void *ctx, int i, const char *text, sm_role role), void *ctx)
+#define HELP_INDENT 17 /* "  " + 13 columns of keys + the global mark + a space */
+
+typedef void (*help_fn)(void *ctx, int i, const char *text, size_t len, int indent, sm_role role);
+
+/* Emits text as one or more lines of at most width columns; continuation lines are indented. */
+static void help_wrapped(help_fn fn, void *ctx, int *n, const char *text, int first_indent, int indent, int width,
+                         sm_role role)
 {
-    int n = 0;
-    char buf[300];
+    size_t len = strlen(text), pos = 0;
+    int avail = width - first_indent;
+    do {
+        size_t end = avail > 8 ? sm_text_wrap(text, len, pos, avail) : len;
+        if (fn)
+            fn(ctx, *n, text + pos, end - pos, pos == 0 ? first_indent : indent, role);
+        (*n)++;
+        pos = end < len && text[end] == ' ' ? end + 1 : end;
+        avail = width - indent;
+    } while (pos < len);
+}
+
+/* Calls fn for every help line in order, wrapped to the screen width. */
+static int help_lines(const sm_ui *ui, help_fn fn, void *ctx)
+{
+    int n = 0, width = ui->screen_cols > 0 ? ui->screen_cols - 1 : 79;
+    char buf[400];
     for (int c = 0; c < SM_CTX_COUNT; c++) {
         if (c == SM_CTX_HELP)
             continue;
         if (n > 0 && fn)
-            fn(ctx, n, "", SM_ROLE_HELP);
+            fn(ctx, n, "", 0, 0, SM_ROLE_HELP);
         if (n > 0)
             n++;
-        if (fn)
-            fn(ctx, n, sm_ctx_title((sm_ctx)c), SM_ROLE_HELP_KEY);
-        n++;
+        help_wrapped(fn, ctx, &n, sm_ctx_title((sm_ctx)c), 0, 2, width, SM_ROLE_HELP_KEY);
         for (size_t i = 0; i < sm_keys_count(); i++) {
             const sm_binding *b = sm_keys_at(i);
             if (b->ctx != (sm_ctx)c)
@@ -452,16 +483,22 @@ static int help_lines(const sm_ui *ui, void (*fn)(void *ctx, int i, const char *
             bool allowed = sm_keys_allowed(b, ui->read_only);
             sm_text_printf(buf, sizeof buf, "  %-13s%s %s%s", b->label, (b->flags & SM_KEYF_GLOBAL) ? "*" : " ", b->help,
                      allowed ? "" : "  (read-only)");
-            if (fn)
-                fn(ctx, n, buf, allowed ? SM_ROLE_HELP : SM_ROLE_HELP_DISABLED);
-            n++;
+            help_wrapped(fn, ctx, &n, buf, 0, HELP_INDENT, width, allowed ? SM_ROLE_HELP : SM_ROLE_HELP_DISABLED);
         }
     }
-    for (size_t i = 0; i < sizeof help_extra / sizeof *help_extra; i++) {
-        if (fn)
-            fn(ctx, n, help_extra[i], SM_ROLE_HELP);
-        n++;
+    if (fn)
+        fn(ctx, n, "", 0, 0, SM_ROLE_HELP);
+    n++;
+    help_wrapped(fn, ctx, &n, "Prompts (filter, search, bulk filter) and dialogs", 0, 2, width, SM_ROLE_HELP_KEY);
+    for (size_t i = 0; i < sizeof help_prompt_keys / sizeof *help_prompt_keys; i++) {
+        sm_text_printf(buf, sizeof buf, "  %-13s  %s", help_prompt_keys[i].keys, help_prompt_keys[i].help);
+        help_wrapped(fn, ctx, &n, buf, 0, HELP_INDENT, width, SM_ROLE_HELP);
     }
+    if (fn)
+        fn(ctx, n, "", 0, 0, SM_ROLE_HELP);
+    n++;
+    for (size_t i = 0; i < sizeof help_extra / sizeof *help_extra; i++)
+        help_wrapped(fn, ctx, &n, help_extra[i], 0, 2, width, SM_ROLE_HELP);
     return n;
 }
 
@@ -475,13 +512,13 @@ typedef struct help_draw_ctx {
     int y, h, skip;
 } help_draw_ctx;
 
-static void help_draw_line(void *vctx, int i, const char *text, sm_role role)
+static void help_draw_line(void *vctx, int i, const char *text, size_t len, int indent, sm_role role)
 {
     help_draw_ctx *c = vctx;
     int row = i - c->skip;
     if (row < 0 || row >= c->h)
         return;
-    sm_ui_str(c->y + row, 0, c->ui->screen_cols, text, role);
+    sm_ui_text(c->y + row, indent, c->ui->screen_cols - indent, text, len, role);
 }
 
 void sm_help_draw(sm_ui *ui, int y, int h)

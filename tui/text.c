@@ -266,6 +266,37 @@ bool sm_text_contains_ci(const char *hay, size_t haylen, const char *needle, siz
     return false;
 }
 
+size_t sm_text_wrap(const char *s, size_t len, size_t start, int w)
+{
+    size_t pos = start, space = start;
+    while (pos < len) {
+        size_t next = sm_text_next_char(s, len, pos);
+        if (sm_text_width(s + start, next - start) > w)
+            break;
+        if (s[pos] == ' ')
+            space = pos;
+        pos = next;
+    }
+    if (pos < len && space > start)
+        return space;
+    if (pos == start && pos < len) /* a single character wider than the line */
+        pos = sm_text_next_char(s, len, pos);
+    return pos;
+}
+
+int sm_text_wrap_count(const char *s, size_t len, int w, int max)
+{
+    size_t pos = 0;
+    int n = 0;
+    while (pos < len && n < max) {
+        pos = sm_text_wrap(s, len, pos, w);
+        if (pos < len && s[pos] == ' ')
+            pos++;
+        n++;
+    }
+    return n;
+}
+
 size_t sm_text_prev_char(const char *s, size_t pos)
 {
     if (pos == 0)

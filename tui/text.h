@@ -48,6 +48,13 @@ size_t sm_text_utf8_encode(uint32_t cp, char *out);
 /* ASCII case-insensitive substring test (the incremental search); empty needle matches. */
 bool sm_text_contains_ci(const char *hay, size_t haylen, const char *needle, size_t needlelen);
 
+/* Word wrap: where the line starting at byte start of s[0..len) ends when it may be w columns
+ * wide — at the last space that fits, else at the last character that fits (at least one
+ * character). The next line starts there, after the space if it is one. */
+size_t sm_text_wrap(const char *s, size_t len, size_t start, int w);
+/* How many lines sm_text_wrap makes of s[0..len) (at most max). */
+int sm_text_wrap_count(const char *s, size_t len, int w, int max);
+
 /* Byte offset of the start of the character before byte pos in UTF-8 text s (for line editing). */
 size_t sm_text_prev_char(const char *s, size_t pos);
 /* Byte offset just after the character at pos. */

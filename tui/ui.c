@@ -1217,6 +1217,10 @@ static void draw_status(sm_ui *ui, int y)
         return;
     }
     const char *hint;
+    if (ui->help) {
+        sm_ui_str(y, 0, w, " Esc close  Up/Down/PgUp/PgDn/Space scroll", SM_ROLE_STATUS);
+        return;
+    }
     switch (ui->pane) {
     case SM_PANE_EDIT: hint = " a add  Enter change  d delete  u undo  Esc close  ? help"; break;
     case SM_PANE_BULK: hint = " f filter  a set  x delete  d remove  A apply  u undo  Esc close  ? help"; break;
@@ -1254,42 +1258,6 @@ static void draw_keybar(sm_ui *ui, int y)
         if (nbar_hits < (int)(sizeof bar_hits / sizeof *bar_hits))
             bar_hits[nbar_hits++] = (bar_hit){x0, x, b->keys[0]};
     }
-}
-
-/* Where a wrapped line of s[start..len) ends: at most w columns, at the last space when one
- * fits, never inside a character. */
-static size_t wrap_end(const char *s, size_t len, size_t start, int w)
-{
-    size_t pos = start, space = start;
-    while (pos < len) {
-        size_t next = sm_text_next_char(s, len, pos);
-        if (sm_text_width(s + start, next - start) > w)
-            break;
-        if (s[pos] == ' ')
-            space = pos;
-        pos = next;
-    }
-    if (pos < len && space > start)
-        return space;
-    if (pos == start && pos < len) /* a single character wider than the line */
-        pos = sm_text_next_char(s, len, pos);
-    return pos;
-}
-
-static size_t wrap_skip_space(const char *s, size_t len, size_t pos)
-{
-    return pos < len && s[pos] == ' ' ? pos + 1 : pos;
-}
-
-static int wrap_count(const char *s, int w)
-{
-    size_t len = strlen(s), pos = 0;
-    int n = 0;
-    while (pos < len && n < 64) {
-        pos = wrap_skip_space(s, len, wrap_end(s, len, pos, w));
-        n++;
-    }
-    return n;
 }
 
 /* The keys line of a dialog; a shorter wording when the dialog is narrow. */
@@ -1336,7 +1304,7 @@ static void draw_form(sm_ui *ui)
     int want[3], got[3] = {0, 0, 0};
     int room = rows - (2 + f->nfields + 2); /* frame, fields, status, keys */
     for (int i = 0; i < 3; i++)
-        want[i] = f->text[i][0] ? wrap_count(f->text[i], inner) : 0;
+        want[i] = f->text[i][0] ? sm_text_wrap_count(f->text[i], strlen(f->text[i]), inner, 64) : 0;
     for (int i = 0; i < 3 && room > 0; i++)
         if (want[i] > 0) {
             got[i] = 1;
@@ -1394,9 +1362,9 @@ static void draw_form(sm_ui *ui)
         const char *s = f->text[i];
         size_t len = strlen(s), pos = 0;
         for (int l = 0; l < got[i]; l++, y++) {
-            size_t end = l + 1 == got[i] ? len : wrap_end(s, len, pos, inner); /* the last line gets "…" */
+            size_t end = l + 1 == got[i] ? len : sm_text_wrap(s, len, pos, inner); /* the last line gets "…" */
             sm_ui_text(y, x, inner, s + pos, end - pos, body);
-            pos = wrap_skip_space(s, len, end);
+            pos = end < len && s[end] == ' ' ? end + 1 : end;
         }
     }
     if (gap_text)

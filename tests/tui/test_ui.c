@@ -1167,6 +1167,41 @@ static void test_undo_warns_when_values_changed_since(void **state)
     sm_ui_free(ui);
 }
 
+static void test_help_wraps_and_lists_prompt_keys(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    resizeterm(12, 40);
+    sm_ui_resized(ui);
+    key(ui, '?');
+    int total = 0;
+    bool saw_tab = false;
+    /* page through: nothing is cut with an ellipsis, the prompt and dialog keys are there */
+    for (int page = 0; page < 80 && ui->help; page++) {
+        paint(ui);
+        for (int y = 3; y < getmaxy(stdscr) - 2; y++) {
+            char buf[512];
+            line_at(y, buf, sizeof buf);
+            if (strstr(buf, "\u2026"))
+                fail_msg("cut: [%s]", buf);
+            if (strstr(buf, "Tab Up Down"))
+                saw_tab = true;
+        }
+        total = sm_help_line_count(ui);
+        if (ui->help_scroll + 7 >= total)
+            break;
+        key(ui, SM_KEY_FN(KEY_NPAGE));
+    }
+    assert_true(saw_tab);
+    assert_true(total > (int)sm_keys_count() + 7); /* wrapped lines and the extra section */
+    assert_true(screen_has(" Esc close  Up/Down"));
+    key(ui, SM_KEY_ESC);
+    assert_false(ui->help);
+    resizeterm(30, 120);
+    sm_ui_resized(ui);
+    sm_ui_free(ui);
+}
+
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
@@ -1223,6 +1258,7 @@ int main(void)
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
         cmocka_unit_test(test_mouse_in_scrolled_lists),
+        cmocka_unit_test(test_help_wraps_and_lists_prompt_keys),
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
