@@ -82,6 +82,8 @@ static const sm_binding bindings[] = {
     {SM_CTX_LOG, {K(KEY_NPAGE)}, "PgDn", NULL, SM_ACT_PGDN, SAFE, "page down"},
     {SM_CTX_LOG, {K(KEY_HOME), 'g'}, "Home g", NULL, SM_ACT_HOME, SAFE, "oldest entry"},
     {SM_CTX_LOG, {K(KEY_END), 'G'}, "End G", NULL, SM_ACT_END, SAFE, "newest entry (follow)"},
+    {SM_CTX_LOG, {'s'}, "s", NULL, SM_ACT_LOG_SESSIONS, SAFE,
+     "hide or show session open/close lines (the others are kept apart, so they stay longer)"},
     {SM_CTX_LOG, {SM_KEY_ESC}, "Esc", NULL, SM_ACT_CLOSE, SAFE, "close the log"},
 
     /* column chooser */

@@ -66,6 +66,8 @@ typedef enum sm_action {
     SM_ACT_BULK_REMOVE,
     SM_ACT_BULK_APPLY,
     SM_ACT_BULK_UNDO,
+    /* event log */
+    SM_ACT_LOG_SESSIONS,
     /* column chooser */
     SM_ACT_COL_TOGGLE,
     SM_ACT_COL_MOVE_UP,

@@ -207,9 +207,12 @@ void sm_inspect_draw(sm_ui *ui, int y, int h)
 void sm_log_draw(sm_ui *ui, int y, int h)
 {
     int w = ui->screen_cols;
-    size_t n = sm_eventlog_count(&ui->log);
-    char buf[128];
-    sm_text_printf(buf, sizeof buf, " Event log: %zu entries%s  (Esc closes)", n, ui->log_scroll ? " (scrolled; End follows)" : "");
+    bool sessions = !ui->log_hide_sessions;
+    size_t n = sm_eventlog_count_filtered(&ui->log, sessions);
+    char buf[160];
+    sm_text_printf(buf, sizeof buf, " Event log: %zu entries%s%s  (s %s session lines, Esc closes)", n,
+                   sessions ? "" : " without session lines", ui->log_scroll ? " (scrolled; End follows)" : "",
+                   sessions ? "hides" : "shows");
     sm_ui_str(y, 0, w, buf, SM_ROLE_PANE_TITLE);
     int rows = h - 1;
     if (rows <= 0)
@@ -225,7 +228,7 @@ void sm_log_draw(sm_ui *ui, int y, int h)
             sm_ui_fill(ly, 0, w, SM_ROLE_PANE);
             continue;
         }
-        const sm_log_entry *e = sm_eventlog_at(&ui->log, idx);
+        const sm_log_entry *e = sm_eventlog_at_filtered(&ui->log, sessions, idx);
         sm_role role = e->level == SM_LOGL_ERROR ? SM_ROLE_LOG_ERROR
                        : e->level == SM_LOGL_WARN ? SM_ROLE_LOG_WARN
                                                   : SM_ROLE_LOG_INFO;
@@ -252,6 +255,10 @@ bool sm_log_action(sm_ui *ui, sm_action a)
     case SM_ACT_PGDN: ui->log_scroll = ui->log_scroll > page ? ui->log_scroll - page : 0; return true;
     case SM_ACT_HOME: ui->log_scroll = sm_eventlog_count(&ui->log); return true;
     case SM_ACT_END: ui->log_scroll = 0; return true;
+    case SM_ACT_LOG_SESSIONS:
+        ui->log_hide_sessions = !ui->log_hide_sessions;
+        ui->log_scroll = 0;
+        return true;
     default: return false;
     }
 }

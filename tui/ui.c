@@ -1225,7 +1225,7 @@ static void draw_status(sm_ui *ui, int y)
     case SM_PANE_EDIT: hint = " a add  Enter change  d delete  u undo  Esc close  ? help"; break;
     case SM_PANE_BULK: hint = " f filter  a set  x delete  d remove  A apply  u undo  Esc close  ? help"; break;
     case SM_PANE_COLUMNS: hint = " Space show/hide  K/J move  s sort  r reset  Esc close"; break;
-    case SM_PANE_LOG: hint = " Up/Down PgUp/PgDn scroll  End follow  Esc close"; break;
+    case SM_PANE_LOG: hint = " Up/Down PgUp/PgDn scroll  End follow  s session lines  Esc close"; break;
     default:
         hint = ui->read_only ? " / search  f filter  Enter inspect  c columns  p pause  t theme  ? help  q quit"
                              : " / search  f filter  Enter inspect  e edit  b bulk  p pause  t theme  ? help  q quit";

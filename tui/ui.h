@@ -133,6 +133,7 @@ typedef struct sm_ui {
     int help_scroll;
     int inspect_scroll;
     size_t log_scroll;         /* lines up from the newest */
+    bool log_hide_sessions;    /* the log pane leaves out session lifecycle lines */
     int col_cursor;
     int col_top;               /* first chooser line drawn (for mouse clicks) */
     sm_prompt prompt;

@@ -1202,6 +1202,32 @@ static void test_help_wraps_and_lists_prompt_keys(void **state)
     sm_ui_free(ui);
 }
 
+static void test_log_hides_session_lines(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection lost");
+    for (int i = 0; i < 15; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "live%02d", i);
+        sm_kv props[] = {{"$SessionId", id}, {NULL, NULL}};
+        sm_event ev = test_event(SM_EVENT_OPEN, id, SM_STATE_ACTIVE, props, NULL, false);
+        sm_ui_event(ui, &ev);
+    }
+    key(ui, 'l');
+    paint(ui);
+    assert_true(screen_has("session live14 opened"));
+    key(ui, 's');
+    paint(ui);
+    assert_false(screen_has("session live14 opened"));
+    assert_true(screen_has("connection: reconnecting: connection lost"));
+    assert_true(screen_has("without session lines"));
+    key(ui, 's');
+    paint(ui);
+    assert_true(screen_has("session live14 opened"));
+    sm_ui_free(ui);
+}
+
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
@@ -1258,6 +1284,7 @@ int main(void)
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
         cmocka_unit_test(test_mouse_in_scrolled_lists),
+        cmocka_unit_test(test_log_hides_session_lines),
         cmocka_unit_test(test_help_wraps_and_lists_prompt_keys),
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
     };

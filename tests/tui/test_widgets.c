@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "tui/eventlog.h"
@@ -97,12 +98,54 @@ static void test_eventlog_ring_and_rate_limit(void **state)
     sm_eventlog_free(&log);
 }
 
+/* Session lines have their own ring: a flood of them never pushes an edit or a connection
+ * change out of the log; readers get both merged in order. */
+static void test_eventlog_session_lines_kept_apart(void **state)
+{
+    (void)state;
+    sm_eventlog log;
+    assert_int_equal(sm_eventlog_init(&log), 0);
+    sm_eventlog_add(&log, 1000, SM_LOGL_INFO, "edit of s1: Tier: 'gold' -> 'silver'");
+    srand(7);
+    int general = 1;
+    for (int i = 0; i < 20000; i++) {
+        int64_t t = 2000 + i * 60; /* about 17 a second: all kept */
+        if (rand() % 50 == 0) {
+            sm_eventlog_add(&log, t, SM_LOGL_WARN, "general %d", general++);
+        } else {
+            sm_eventlog_session(&log, t, "session %d opened", i);
+        }
+    }
+    /* the first general line survived 20000 session lines */
+    const sm_log_entry *e = sm_eventlog_at_filtered(&log, false, 0);
+    assert_non_null(e);
+    assert_non_null(strstr(e->text, "edit of s1"));
+    assert_int_equal(sm_eventlog_count_filtered(&log, false), (size_t)general);
+    assert_int_equal(sm_eventlog_count(&log), (size_t)general + SM_LOG_CAPACITY);
+    /* merged: strictly in the order added */
+    uint64_t last = 0;
+    size_t sessions = 0;
+    for (size_t i = 0; i < sm_eventlog_count(&log); i++) {
+        e = sm_eventlog_at(&log, i);
+        assert_non_null(e);
+        if (i > 0)
+            assert_true(e->seq > last);
+        last = e->seq;
+        sessions += e->session;
+    }
+    assert_int_equal(sessions, SM_LOG_CAPACITY);
+    assert_null(sm_eventlog_at(&log, sm_eventlog_count(&log)));
+    assert_null(sm_eventlog_at_filtered(&log, false, (size_t)general));
+    sm_eventlog_free(&log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_editing),
         cmocka_unit_test(test_line_limits),
         cmocka_unit_test(test_eventlog_ring_and_rate_limit),
+        cmocka_unit_test(test_eventlog_session_lines_kept_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
