@@ -64,18 +64,23 @@ static int close_now(struct lws *wsi, int code, const char *text)
     return -1;
 }
 
-static int violation(struct lws *wsi, sm_conn *c, sm_close_reason reason, int code)
+/* Not closed from inside the receive callback: lws would then tear the connection down with the
+ * client's remaining input unread (a second close while the close frame is still only scheduled
+ * kills the socket, and unread input makes the kernel send a RST), so the client could miss the
+ * close frame and its reason. The close goes out from the next WRITEABLE, as every other close
+ * does; input arriving until then is dropped by on_receive. */
+static int violation(sm_conn *c, sm_close_reason reason, int code)
 {
-    sm_conn_on_violation(c, reason);
-    return close_now(wsi, code, sm_close_reason_name(reason));
+    sm_conn_on_violation(c, reason, code);
+    return 0;
 }
 
-static int deliver(struct lws *wsi, sm_conn *c, const char *text, size_t len)
+static int deliver(sm_conn *c, const char *text, size_t len)
 {
     /* A raw NUL is malformed JSON (answered by the decoder); anything else not UTF-8 is a
      * transport violation (close 1007) as docs/protocol.md says. */
     if (!memchr(text, '\0', len) && !sm_utf8_valid(text, len))
-        return violation(wsi, c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_INVALID_PAYLOAD);
+        return violation(c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_INVALID_PAYLOAD);
     sm_conn_on_message(c, text, len);
     return 0;
 }
@@ -85,15 +90,15 @@ static int on_receive(sm_net *net, struct lws *wsi, sm_conn *c, const char *in, 
     if (!c->established || c->closing)
         return 0;
     if (lws_frame_is_binary(wsi))
-        return violation(wsi, c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
+        return violation(c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
     size_t max = net->cfg->limits.max_message_bytes;
     size_t remaining = lws_remaining_packet_payload(wsi);
     /* Checked as the frames arrive: the server never holds more than the limit. */
     if (c->rx_len + len + remaining > max)
-        return violation(wsi, c, SM_CLOSE_MESSAGE_TOO_LARGE, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+        return violation(c, SM_CLOSE_MESSAGE_TOO_LARGE, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
     bool final = lws_is_final_fragment(wsi);
     if (final && c->rx_len == 0)
-        return deliver(wsi, c, in, len);
+        return deliver(c, in, len);
     if (c->rx_len + len > c->rx_cap) {
         size_t ncap = c->rx_cap ? c->rx_cap : 1024;
         while (ncap < c->rx_len + len)
@@ -102,7 +107,7 @@ static int on_receive(sm_net *net, struct lws *wsi, sm_conn *c, const char *in, 
             ncap = max;
         char *n = realloc(c->rx, ncap);
         if (!n)
-            return violation(wsi, c, SM_CLOSE_INTERNAL_ERROR, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+            return violation(c, SM_CLOSE_INTERNAL_ERROR, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
         c->rx = n;
         c->rx_cap = ncap;
     }
@@ -114,7 +119,7 @@ static int on_receive(sm_net *net, struct lws *wsi, sm_conn *c, const char *in, 
     size_t msg_len = c->rx_len;
     c->rx = NULL;
     c->rx_len = c->rx_cap = 0;
-    int rc = deliver(wsi, c, msg, msg_len);
+    int rc = deliver(c, msg, msg_len);
     free(msg);
     return rc;
 }

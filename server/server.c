@@ -382,13 +382,11 @@ void sm_conn_attach(sm_conn *c, sm_session *s)
     c->hb_outstanding = false;
 }
 
-void sm_conn_on_violation(sm_conn *c, sm_close_reason reason)
+void sm_conn_on_violation(sm_conn *c, sm_close_reason reason, int ws_code)
 {
     sm_server *srv = c->srv;
     sm_session *s = c->session;
-    c->closing = true;
-    c->flush_first = false;
-    sm_outq_clear(&c->q);
+    sm_conn_close(c, ws_code, sm_close_reason_name(reason), false);
     if (s) {
         c->session = NULL;
         s->conn = NULL;

@@ -129,9 +129,10 @@ int64_t sm_wall_ms(void);
 void sm_conn_start(sm_server *srv, sm_conn *c, void *handle, const char *peer_ip);
 /* One complete text message arrived (valid UTF-8 already checked by the caller). */
 void sm_conn_on_message(sm_conn *c, const char *text, size_t len);
-/* The transport is closing c for a protocol violation (binary frame, bad UTF-8, oversize): the
- * session closes with reason; the transport sends the close frame itself. */
-void sm_conn_on_violation(sm_conn *c, sm_close_reason reason);
+/* The client broke the transport rules (binary frame, bad UTF-8, oversize): the session closes
+ * with reason and the connection with a close frame carrying ws_code, sent from the next write
+ * opportunity like every other close; what the client still sends meanwhile is dropped. */
+void sm_conn_on_violation(sm_conn *c, sm_close_reason reason, int ws_code);
 /* The client sent a close frame. */
 void sm_conn_on_peer_close(sm_conn *c);
 /* The connection is gone (after any of the above, or a plain TCP drop). */
