@@ -304,7 +304,13 @@ void sm_edit_form_changed(sm_ui *ui)
         f->hint = true;
         return;
     }
-    if (sm_validate_user_key(key, f->field[0].len, &err) != SM_OK ||
+    bool fixed = sm_key_is_fixed(key);
+    if (fixed && !sm_key_is_settable_fixed(key)) {
+        sm_text_printf(f->status, sizeof f->status,
+                       "of the fixed keys only $Country, $Language, $Latitude and $Longitude can be set");
+        return;
+    }
+    if ((!fixed && sm_validate_user_key(key, f->field[0].len, &err) != SM_OK) ||
         sm_validate_value(value, f->field[1].len, &err) != SM_OK) {
         sm_text_printf(f->status, sizeof f->status, "%s", err.message);
         return;

@@ -753,6 +753,17 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_string_equal(calls[0].values[0], "EU");
     sm_kv added[] = {{"Region", NULL}};
     sm_ui_reply(ui, calls[0].token, NULL, NULL, added, 1, 0);
+    /* the fixed keys a client may set are accepted too, the others refused */
+    key(ui, 'a');
+    type(ui, "$ClientIP");
+    assert_false(ui->form.ok);
+    assert_non_null(strstr(ui->form.status, "only $Country"));
+    key(ui, SM_KEY_CTRL('u'));
+    type(ui, "$Country");
+    key(ui, '\t');
+    type(ui, "DE");
+    assert_true(ui->form.ok);
+    key(ui, SM_KEY_ESC);
     /* an empty value is only sent on purpose: Enter again in the value field */
     key(ui, 'a');
     type(ui, "Empty");
