@@ -12,11 +12,6 @@ void sm_log_set_level(sm_log_level level)
     g_level = level;
 }
 
-sm_log_level sm_log_get_level(void)
-{
-    return g_level;
-}
-
 void sm_log(sm_log_level level, const char *fmt, ...)
 {
     if (level > g_level)

@@ -6,7 +6,6 @@ typedef enum sm_log_level { SM_LOG_ERROR, SM_LOG_WARN, SM_LOG_INFO, SM_LOG_DEBUG
 
 /* Messages above level are dropped (default SM_LOG_INFO). */
 void sm_log_set_level(sm_log_level level);
-sm_log_level sm_log_get_level(void);
 void sm_log(sm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -360,16 +360,6 @@ int sm_session_set_user(sm_registry *r, sm_session *s, const char *key, const ch
     return SM_OK;
 }
 
-void sm_session_visit_fixed(const sm_session *s, const sm_registry *r, sm_prop_visit_fn fn, void *ctx)
-{
-    for (size_t i = 0; i < sm_fixed_property_count; i++) {
-        const char *k = sm_fixed_property_names[i];
-        const char *v = sm_session_fixed_value(r, s, k);
-        if (v)
-            fn(ctx, k, v);
-    }
-}
-
 void sm_token_hex(const uint8_t token[SM_TOKEN_BYTES], char out[2 * SM_TOKEN_BYTES + 1])
 {
     static const char hex[] = "0123456789abcdef";

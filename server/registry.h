@@ -127,9 +127,6 @@ const char *sm_session_user_value(const sm_session *s, const char *key);
 int sm_session_set_user(sm_registry *r, sm_session *s, const char *key, const char *value, bool *changed,
                         const char **key_out, const char **old);
 
-/* Calls fn for every fixed property in canonical order (value never NULL). */
-typedef void (*sm_prop_visit_fn)(void *ctx, const char *key, const char *value);
-void sm_session_visit_fixed(const sm_session *s, const sm_registry *r, sm_prop_visit_fn fn, void *ctx);
 
 /* Writes the token as 32 lowercase hex characters + NUL. */
 void sm_token_hex(const uint8_t token[SM_TOKEN_BYTES], char out[2 * SM_TOKEN_BYTES + 1]);
