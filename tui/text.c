@@ -269,18 +269,21 @@ bool sm_text_contains_ci(const char *hay, size_t haylen, const char *needle, siz
 size_t sm_text_wrap(const char *s, size_t len, size_t start, int w)
 {
     size_t pos = start, space = start;
-    while (pos < len) {
-        size_t next = sm_text_next_char(s, len, pos);
-        if (sm_text_width(s + start, next - start) > w)
+    int width = 0;
+    cluster cl;
+    while (pos < len) { /* by display clusters: a combining mark stays with its base */
+        size_t next = next_cluster(s, len, pos, &cl);
+        if (width + cl.width > w)
             break;
         if (s[pos] == ' ')
             space = pos;
+        width += cl.width;
         pos = next;
     }
     if (pos < len && space > start)
         return space;
     if (pos == start && pos < len) /* a single character wider than the line */
-        pos = sm_text_next_char(s, len, pos);
+        pos = next_cluster(s, len, pos, &cl);
     return pos;
 }
 

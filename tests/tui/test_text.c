@@ -152,6 +152,30 @@ static void test_intern_pool(void **state)
     sm_intern_free(p);
 }
 
+static void test_wrap(void **state)
+{
+    (void)state;
+    const char *s = "one two three four";
+    size_t len = strlen(s);
+    /* at the last space that fits; the next line starts after it */
+    assert_int_equal(sm_text_wrap(s, len, 0, 9), 7); /* "one two" */
+    assert_int_equal(sm_text_wrap(s, len, 8, 9), 13); /* "three" */
+    assert_int_equal(sm_text_wrap(s, len, 14, 9), len); /* "four" */
+    assert_int_equal(sm_text_wrap_count(s, len, 9, 64), 3);
+    assert_int_equal(sm_text_wrap_count(s, len, 80, 64), 1);
+    /* no space: cut at the last character that fits, never inside one */
+    const char *cjk = "\u65e5\u672c\u8a9e\u65e5\u672c"; /* five 2-column characters */
+    assert_int_equal(sm_text_wrap(cjk, strlen(cjk), 0, 5), 6); /* two characters = 4 columns */
+    /* a character wider than the line still advances */
+    assert_int_equal(sm_text_wrap(cjk, strlen(cjk), 0, 1), 3);
+    /* a combining mark stays with its base */
+    const char *comb = "abe\u0301cd";
+    assert_int_equal(sm_text_wrap(comb, strlen(comb), 0, 3), 5);
+    /* control characters count as their visible symbols */
+    assert_int_equal(sm_text_wrap("\x1b\x1b\x1b", 3, 0, 2), 2);
+    assert_int_equal(sm_text_wrap_count("", 0, 10, 64), 0);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -163,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_fit_wide_and_combining),
         cmocka_unit_test(test_search_and_navigation),
         cmocka_unit_test(test_intern_pool),
+        cmocka_unit_test(test_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
