@@ -651,6 +651,23 @@ bool sm_bulk_reply(sm_ui *ui, uint64_t token, const char *error_code, const char
     if (!b->pending || token != b->token)
         return false;
     b->pending = false;
+    if (error_code && sm_ui_outcome_unknown(error_code)) {
+        /* the request left: the server may have applied it. Keep the saved values for undo. */
+        clear_undo(ui, b);
+        b->undo = b->pending_undo;
+        b->nundo = b->pending_nundo;
+        b->undo_sessions = b->pending_sessions;
+        b->pending_undo = NULL;
+        b->pending_nundo = b->pending_sessions = 0;
+        sm_text_printf(b->result, sizeof b->result,
+                       "outcome unknown (%s): the server may have applied it; the table shows what changed, u restores "
+                       "the saved values",
+                       error_code);
+        b->result_error = true;
+        sm_ui_message(ui, SM_LOGL_WARN, "bulk update: %s", b->result);
+        b->recount = true;
+        return true;
+    }
     if (error_code) {
         free_undo(ui, b->pending_undo, b->pending_nundo);
         b->pending_undo = NULL;

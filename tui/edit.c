@@ -435,6 +435,13 @@ bool sm_edit_reply(sm_ui *ui, uint64_t token, const char *error_code, const char
     char id[80];
     sm_text_escape(e->pending_session ? e->pending_session : "", e->pending_session ? strlen(e->pending_session) : 0, id,
                    sizeof id);
+    if (error_code && sm_ui_outcome_unknown(error_code)) {
+        sm_text_printf(e->result, sizeof e->result,
+                       "outcome unknown (%s): the server may have applied it; the table shows what changed", error_code);
+        e->result_error = true;
+        sm_eventlog_add(&ui->log, ui->wall, SM_LOGL_WARN, "edit of %s: %s", id, e->result);
+        return true;
+    }
     if (error_code) {
         sm_text_printf(e->result, sizeof e->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
         e->result_error = true;

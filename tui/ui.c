@@ -100,6 +100,15 @@ bool sm_ui_guard_write(sm_ui *ui, const char *what)
     return false;
 }
 
+bool sm_ui_outcome_unknown(const char *error_code)
+{
+    static const char *const unknown[] = {"CONNECTION_LOST", "TIMEOUT", "CLOSED", "CANCELLED"};
+    for (size_t i = 0; error_code && i < sizeof unknown / sizeof *unknown; i++)
+        if (strcmp(error_code, unknown[i]) == 0)
+            return true;
+    return false;
+}
+
 uint64_t sm_ui_new_token(sm_ui *ui)
 {
     return ++ui->next_token;

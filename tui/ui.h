@@ -212,6 +212,10 @@ void sm_ui_apply_theme(sm_ui *ui);
 /* A message in the status line (and the event log). */
 void sm_ui_message(sm_ui *ui, sm_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Whether a request that failed with this error code may still have been applied: the
+ * connection dropped, the reply timed out or the session went away after it was sent. */
+bool sm_ui_outcome_unknown(const char *error_code);
+
 /* Helpers shared with the panes. */
 bool sm_ui_guard_write(sm_ui *ui, const char *what);
 sm_row *sm_ui_selected_row(sm_ui *ui);

@@ -1239,6 +1239,56 @@ static void test_log_hides_session_lines(void **state)
     sm_ui_free(ui);
 }
 
+static void test_lost_reply_is_outcome_unknown(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
+    paint(ui);
+    key(ui, 'e');
+    key(ui, 'a');
+    type(ui, "Zone");
+    key(ui, '\t');
+    type(ui, "z1");
+    key(ui, '\r');
+    assert_int_equal(ncalls, 1);
+    sm_ui_reply(ui, calls[0].token, "CONNECTION_LOST", "connection lost", NULL, 0, 0);
+    paint(ui);
+    /* not "refused": the request left and may have been applied */
+    assert_true(screen_has("outcome unknown (CONNECTION_LOST)"));
+    assert_false(screen_has("server refused"));
+    key(ui, SM_KEY_ESC);
+    key(ui, 'b');
+    type(ui, "Department is 'Ops'");
+    key(ui, '\r');
+    key(ui, 'a');
+    type(ui, "Tier");
+    key(ui, '\t');
+    type(ui, "silver");
+    key(ui, '\r');
+    key(ui, 'A');
+    key(ui, 'y');
+    assert_int_equal(ncalls, 2);
+    sm_ui_reply(ui, calls[1].token, "TIMEOUT", "no reply", NULL, 0, 0);
+    assert_non_null(strstr(ui->bulk.result, "outcome unknown (TIMEOUT)"));
+    assert_non_null(ui->bulk.undo); /* the saved values stay available */
+    key(ui, 'u');
+    assert_int_equal(ui->form.kind, SM_FORM_BULK_UNDO);
+    key(ui, 'y');
+    assert_int_equal(ncalls, 3);
+    assert_string_equal(calls[2].values[0], "gold");
+    /* a real refusal still says so, and leaves no undo behind */
+    sm_ui_reply(ui, calls[2].token, NULL, NULL, NULL, 0, 0);
+    sm_ui_tick(ui);
+    key(ui, 'A');
+    key(ui, 'y');
+    assert_int_equal(ncalls, 4);
+    sm_ui_reply(ui, calls[3].token, "ACCESS_DENIED", "no", NULL, 0, 0);
+    assert_non_null(strstr(ui->bulk.result, "server refused: ACCESS_DENIED"));
+    assert_null(ui->bulk.undo);
+    sm_ui_free(ui);
+}
+
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
@@ -1295,6 +1345,7 @@ int main(void)
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
         cmocka_unit_test(test_mouse_in_scrolled_lists),
+        cmocka_unit_test(test_lost_reply_is_outcome_unknown),
         cmocka_unit_test(test_log_hides_session_lines),
         cmocka_unit_test(test_help_wraps_and_lists_prompt_keys),
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
