@@ -17,31 +17,16 @@
 #include "test_server.h"
 
 static sm_test_server srv;
-static char dir[256];
-static char cert[300], key[300];
+static sm_test_cert cert; /* made at test time by the openssl command */
 static char url[96];
 
 static int group_setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/sessmon-tls-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
+    if (sm_test_cert_make(&cert) != 0)
         return -1;
-    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-    snprintf(key, sizeof key, "%s/key.pem", dir);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
-             "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost "
-             "-keyout '%s' -out '%s' >/dev/null 2>&1",
-             key, cert);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "test_client_tls: openssl could not make a test certificate\n");
-        return -1;
-    }
     char overrides[800];
-    snprintf(overrides, sizeof overrides, "{\"tls\":{\"cert\":\"%s\",\"key\":\"%s\"}}", cert, key);
+    snprintf(overrides, sizeof overrides, "{\"tls\":{\"cert\":\"%s\",\"key\":\"%s\"}}", cert.cert, cert.key);
     char *cfg = sm_test_config(overrides);
     if (!cfg)
         return -1;
@@ -57,9 +42,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     int rc = sm_test_server_stop(&srv);
-    unlink(cert);
-    unlink(key);
-    rmdir(dir);
+    sm_test_cert_remove(&cert);
     return rc == 0 ? 0 : -1;
 }
 
@@ -92,7 +75,7 @@ static void open_and_check(sm_client *c, bool self_signed, bool expect_open)
 static void test_wss_with_ca_file(void **state)
 {
     (void)state;
-    sm_client_params cp = {.ca_file = cert};
+    sm_client_params cp = {.ca_file = cert.cert};
     sm_client *c = sm_client_new(&cp, NULL);
     assert_non_null(c);
     open_and_check(c, false, true);
@@ -151,7 +134,7 @@ static int run_cli(const char *const *args)
 static void test_cli_over_wss(void **state)
 {
     (void)state;
-    assert_int_equal(run_cli((const char *const[]){"sessmon", "list", "--ca-file", cert, NULL}), 0);
+    assert_int_equal(run_cli((const char *const[]){"sessmon", "list", "--ca-file", cert.cert, NULL}), 0);
     assert_int_equal(run_cli((const char *const[]){"sessmon", "list", "--insecure", NULL}), 0);
     assert_int_equal(run_cli((const char *const[]){"sessmon", "list", "--timeout", "3000", NULL}), 3);
 }

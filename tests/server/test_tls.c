@@ -9,40 +9,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "client.h"
 
-static char dir[256], cert[300], key[300];
+static sm_test_cert tc_cert; /* made at test time by the openssl command */
 
-/* An EC key and a self-signed certificate from the openssl command; no key is ever committed. */
 static int group_setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/sessmond-tls-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-    snprintf(key, sizeof key, "%s/key.pem", dir);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
-             "-subj /CN=localhost -keyout '%s' -out '%s' >/dev/null 2>&1",
-             key, cert);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "test_tls: openssl could not make a test certificate\n");
-        return -1;
-    }
-    return 0;
+    return sm_test_cert_make(&tc_cert);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    unlink(cert);
-    unlink(key);
-    rmdir(dir);
+    sm_test_cert_remove(&tc_cert);
     return 0;
 }
 
@@ -51,7 +32,8 @@ static void start(sm_test_server *s, const char *server_fields)
 {
     char overrides[1200];
     snprintf(overrides, sizeof overrides,
-             "{\"tls\":{\"cert\":\"%s\",\"key\":\"%s\"},\"limits\":{\"maxMessageBytes\":8192}%s%s%s}", cert, key,
+             "{\"tls\":{\"cert\":\"%s\",\"key\":\"%s\"},\"limits\":{\"maxMessageBytes\":8192}%s%s%s}", tc_cert.cert,
+             tc_cert.key,
              server_fields ? ",\"server\":{" : "", server_fields ? server_fields : "", server_fields ? "}" : "");
     char *cfg = sm_test_config(overrides);
     assert_non_null(cfg);

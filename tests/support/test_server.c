@@ -417,3 +417,36 @@ char *sm_test_config(const char *overrides_json)
     cJSON_Delete(root);
     return out;
 }
+
+int sm_test_cert_make(sm_test_cert *c)
+{
+    memset(c, 0, sizeof *c);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(c->dir, sizeof c->dir, "%s/sessmon-cert-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(c->dir)) {
+        fprintf(stderr, "sm_test_cert_make: mkdtemp: %s\n", strerror(errno));
+        return -1;
+    }
+    snprintf(c->cert, sizeof c->cert, "%s/cert.pem", c->dir);
+    snprintf(c->key, sizeof c->key, "%s/key.pem", c->dir);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost "
+             "-keyout '%s' -out '%s' >/dev/null 2>&1",
+             c->key, c->cert);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "sm_test_cert_make: openssl could not make a test certificate\n");
+        sm_test_cert_remove(c);
+        return -1;
+    }
+    return 0;
+}
+
+void sm_test_cert_remove(sm_test_cert *c)
+{
+    unlink(c->cert);
+    unlink(c->key);
+    if (c->dir[0])
+        rmdir(c->dir);
+}

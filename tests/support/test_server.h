@@ -38,6 +38,18 @@ const char *sm_test_server_log(const sm_test_server *s, char *buf, size_t buflen
  * Returns malloc'd JSON text, or NULL (message on stderr). */
 char *sm_test_config(const char *overrides_json);
 
+/* A throw-away self-signed certificate (EC P-256, CN localhost, SAN 127.0.0.1 and localhost)
+ * made with the openssl command in a fresh temp dir: no key is ever committed. */
+typedef struct sm_test_cert {
+    char dir[256];
+    char cert[300]; /* PEM certificate */
+    char key[300];  /* PEM private key */
+} sm_test_cert;
+/* 0, or -1 (with a message on stderr). */
+int sm_test_cert_make(sm_test_cert *c);
+/* Deletes the files and the dir. */
+void sm_test_cert_remove(sm_test_cert *c);
+
 /* Runs sessmond with extra arguments (NULL-terminated) and waits <= timeout_ms for it to exit;
  * returns its exit status (or -1 on timeout, after killing it) and stores up to outcap-1 bytes of
  * its combined stdout/stderr in out (may be NULL). stdin_text is fed to its stdin (may be NULL). */
