@@ -389,6 +389,37 @@ static bool header_value_equals(const char *headers, const char *name, const cha
     return false;
 }
 
+/* Reads an HTTP head (up to the blank line) into *head (malloc'd); bytes after it already
+ * belong to the frame stream and stay in ws->in. */
+static int read_http_head(sm_ws *ws, int64_t deadline, char **head)
+{
+    size_t head_len = 0;
+    for (;;) {
+        if (ws->in_len >= 4) {
+            ws->in[ws->in_len] = '\0';
+            char *end = strstr((char *)ws->in, "\r\n\r\n");
+            if (end) {
+                head_len = (size_t)(end - (char *)ws->in) + 4;
+                break;
+            }
+        }
+        if (ws->in_len > 16384)
+            return fail(ws, "handshake head too long");
+        int rc = fill_input(ws, deadline);
+        if (rc == SM_WS_TIMEOUT)
+            return fail(ws, "handshake timed out");
+        if (rc == SM_WS_EOF)
+            return fail(ws, "connection closed during the handshake");
+        if (rc != SM_WS_OK)
+            return rc;
+    }
+    *head = strndup((char *)ws->in, head_len);
+    if (!*head)
+        return fail(ws, "out of memory");
+    consume_input(ws, head_len);
+    return SM_WS_OK;
+}
+
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 § 4.2.2). */
 static void accept_key(const char *key, char out[40])
 {
@@ -421,31 +452,9 @@ int sm_ws_connect(sm_ws *ws, const sm_ws_opts *opts)
     if ((rc = send_all(ws, req, (size_t)n)) != SM_WS_OK)
         return rc;
 
-    /* Read the response head; bytes after it already belong to the frame stream. */
-    size_t head_len = 0;
-    for (;;) {
-        if (ws->in_len >= 4) {
-            ws->in[ws->in_len] = '\0';
-            char *end = strstr((char *)ws->in, "\r\n\r\n");
-            if (end) {
-                head_len = (size_t)(end - (char *)ws->in) + 4;
-                break;
-            }
-        }
-        if (ws->in_len > 16384)
-            return fail(ws, "handshake response too long");
-        rc = fill_input(ws, deadline);
-        if (rc == SM_WS_TIMEOUT)
-            return fail(ws, "handshake timed out");
-        if (rc == SM_WS_EOF)
-            return fail(ws, "connection closed during the handshake");
-        if (rc != SM_WS_OK)
-            return rc;
-    }
-    char *head = strndup((char *)ws->in, head_len);
-    if (!head)
-        return fail(ws, "out of memory");
-    consume_input(ws, head_len);
+    char *head = NULL;
+    if ((rc = read_http_head(ws, deadline, &head)) != SM_WS_OK)
+        return rc;
     if (strncmp(head, "HTTP/1.1 101", 12) != 0) {
         char first[80];
         snprintf(first, sizeof first, "%.*s", (int)strcspn(head, "\r\n"), head);
@@ -470,28 +479,10 @@ int sm_ws_accept(sm_ws *ws, int fd, int timeout_ms)
     ws->fd = fd;
     ws->server_side = true;
     int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 5000);
-    size_t head_len = 0;
-    for (;;) {
-        if (ws->in_len >= 4) {
-            ws->in[ws->in_len] = '\0';
-            char *end = strstr((char *)ws->in, "\r\n\r\n");
-            if (end) {
-                head_len = (size_t)(end - (char *)ws->in) + 4;
-                break;
-            }
-        }
-        if (ws->in_len > 16384)
-            return fail(ws, "upgrade request too long");
-        int rc = fill_input(ws, deadline);
-        if (rc == SM_WS_TIMEOUT || rc == SM_WS_EOF)
-            return fail(ws, "no upgrade request");
-        if (rc != SM_WS_OK)
-            return rc;
-    }
-    char *head = strndup((char *)ws->in, head_len);
-    if (!head)
-        return fail(ws, "out of memory");
-    consume_input(ws, head_len);
+    char *head = NULL;
+    int rc = read_http_head(ws, deadline, &head);
+    if (rc != SM_WS_OK)
+        return rc;
     const char *k = NULL;
     for (char *line = strstr(head, "\r\n"); line; line = strstr(line + 2, "\r\n"))
         if (strncasecmp(line + 2, "Sec-WebSocket-Key:", 18) == 0) {
