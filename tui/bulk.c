@@ -861,7 +861,7 @@ static void draw_preview(sm_ui *ui, int y, int end)
             if (room > 3) {
                 sm_ui_str(y, x + used, 3, changes ? arrow : " = ", SM_ROLE_PANE);
                 room -= 3;
-                const char *nv = en->value ? shown_value(en->value) : "(deleted)";
+                const char *nv = en->value ? shown_value(en->value) : changes ? "(deleted)" : "(absent)";
                 if (room > 0)
                     sm_ui_str(y, x + used + 3, clamp_width(neww[e], room), nv,
                               changes ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_INSPECT_KEY);
