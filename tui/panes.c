@@ -32,13 +32,24 @@ static int line_slot(lines *L)
     return (i >= 0 && i < L->h) ? L->y + i : -1;
 }
 
+#define INSPECT_VALUE_LINES 8 /* a long value wraps onto this many lines at most, then "…" */
+
 static void line_kv(lines *L, const char *key, const char *value, size_t vlen, sm_role keyrole, sm_role valrole)
 {
-    int y = line_slot(L);
-    if (y < 0)
-        return;
-    sm_ui_str(y, L->x + 1, L->keyw, key, keyrole);
-    sm_ui_text(y, L->x + L->keyw + 2, L->w - L->keyw - 3, value, vlen, valrole);
+    int vw = L->w - L->keyw - 3;
+    size_t pos = 0;
+    int n = 0;
+    do { /* long values wrap under themselves, so the whole of a value can be read (with [ ]) */
+        size_t end = n + 1 == INSPECT_VALUE_LINES || vw < 8 ? vlen : sm_text_wrap(value, vlen, pos, vw);
+        int y = line_slot(L);
+        if (y >= 0) {
+            if (n == 0)
+                sm_ui_str(y, L->x + 1, L->keyw, key, keyrole);
+            sm_ui_text(y, L->x + L->keyw + 2, vw, value + pos, end - pos, valrole);
+        }
+        pos = end < vlen && value[end] == ' ' ? end + 1 : end;
+        n++;
+    } while (pos < vlen);
 }
 
 static void line_text(lines *L, const char *text, sm_role role)

@@ -1289,6 +1289,55 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     sm_ui_free(ui);
 }
 
+static void test_inspect_wraps_long_values(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    char big[4097];
+    for (int i = 0; i < 4096; i++)
+        big[i] = (char)('a' + i % 26);
+    big[4096] = '\0';
+    big[100] = 'Q'; /* marks on the first lines */
+    big[200] = 'Q';
+    add_session(ui, "s1", "1700000000000", "Ops", "Big", big);
+    resizeterm(50, 120);
+    sm_ui_resized(ui);
+    paint(ui);
+    key(ui, 'i');
+    paint(ui);
+    int y = line_with("User properties (2)") + 1; /* Big, then Department */
+    char l1[512];
+    line_at(y, l1, sizeof l1);
+    assert_non_null(strstr(l1, "Big"));
+    int x = column_of(y, "abcdefghij");
+    assert_true(x > 0);
+    /* the value goes on under itself, at the same column */
+    char l2[512];
+    line_at(y + 1, l2, sizeof l2);
+    int x2 = -1;
+    for (int c = 0; c < 26 && x2 < 0; c++) {
+        char probe[4] = {(char)('a' + c), (char)('a' + (c + 1) % 26), (char)('a' + (c + 2) % 26), 0};
+        if (column_of(y + 1, probe) == x)
+            x2 = x;
+    }
+    assert_int_equal(x2, x);
+    /* at most 8 lines; the rest is cut with an ellipsis, and the next key follows */
+    int y_dept = -1;
+    for (int yy = y + 1; yy < getmaxy(stdscr) && y_dept < 0; yy++) {
+        char b[512];
+        line_at(yy, b, sizeof b);
+        if (strstr(b, "Department"))
+            y_dept = yy;
+    }
+    assert_int_equal(y_dept, y + 8);
+    char last[512];
+    line_at(y + 7, last, sizeof last);
+    assert_non_null(strstr(last, "\u2026"));
+    resizeterm(30, 120);
+    sm_ui_resized(ui);
+    sm_ui_free(ui);
+}
+
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
@@ -1345,6 +1394,7 @@ int main(void)
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
         cmocka_unit_test(test_mouse_in_scrolled_lists),
+        cmocka_unit_test(test_inspect_wraps_long_values),
         cmocka_unit_test(test_lost_reply_is_outcome_unknown),
         cmocka_unit_test(test_log_hides_session_lines),
         cmocka_unit_test(test_help_wraps_and_lists_prompt_keys),
