@@ -441,6 +441,67 @@ closed:
     tc_close(&watcher);
 }
 
+/* Sessions closed in bulk while listeners are in the middle of their snapshots, including the
+ * listeners' own sessions (one closes itself, one is closed by the filter): nothing breaks, the
+ * survivor's snapshot and the caller's reply stay consistent. */
+static void test_close_by_filter_during_snapshots(void **state)
+{
+    sm_test_server *s = *state;
+    enum { N = 150 };
+    static tc t[N];
+    char props[400];
+    char pad[301];
+    memset(pad, 'p', 300);
+    pad[300] = '\0';
+    snprintf(props, sizeof props, "{\"Bulk\":\"y\",\"Pad\":\"%s\"}", pad);
+    for (int i = 0; i < N; i++)
+        tc_open(&t[i], s, "client", "client", props);
+    tc doomed, selfclose, survivor, admin;
+    sm_ws_opts o = {.host = "127.0.0.1", .port = s->port, .rcvbuf = 4096};
+    tc_open_opts(&doomed, &o, "admin", "admin", "{\"Bulk\":\"y\"}");
+    tc_open_opts(&selfclose, &o, "admin", "admin", NULL);
+    tc_open(&survivor, s, "admin", "admin", NULL);
+    tc_open(&admin, s, "admin", "admin", NULL);
+    /* Both register and stop reading: their snapshots (about 50 KB each) stay in progress. */
+    assert_int_equal(sm_ws_send_text(&doomed.ws, "{\"type\":\"add_listener\",\"id\":1,\"keys\":[\"*U\"]}"), SM_WS_OK);
+    assert_int_equal(sm_ws_send_text(&selfclose.ws, "{\"type\":\"add_listener\",\"id\":1,\"keys\":[\"*U\"]}"),
+                     SM_WS_OK);
+    assert_int_equal(sm_ws_send_text(&selfclose.ws, "{\"type\":\"close_self\",\"id\":2}"), SM_WS_OK);
+    long long sl = add_listener(&survivor, ",\"keys\":[\"Bulk\"],\"filter\":\"has Bulk\"");
+    cJSON *r = tc_ok(&admin, "{\"type\":\"close_by_filter\",\"filter\":\"Bulk is 'y'\"}");
+    assert_int_equal(tc_int(r, "count"), N + 1);
+    cJSON_Delete(r);
+    /* The survivor's snapshot plus live events account for every session exactly once: each
+     * was reported open (snapshot or live) and then closed. */
+    long long n = 0;
+    cJSON *snap = tc_snapshot(&survivor, sl, &n);
+    long long closes = 0;
+    for (;;) {
+        cJSON *ev = tc_event(&survivor, sl, 2000);
+        if (!ev)
+            break;
+        if (strcmp(ev_str(ev, "event"), "CLOSED") == 0) {
+            assert_string_equal(ev_str(ev, "reason"), "CLOSED_BY_CONTROLLER");
+            closes++;
+        }
+        cJSON_Delete(ev);
+    }
+    assert_true(n <= N + 1);
+    assert_int_equal(closes, n);
+    cJSON_Delete(snap);
+    char reason[128];
+    int code = tc_wait_close(&doomed, reason, sizeof reason, 10000);
+    assert_true(code == 1000 || code == 0);
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"ping\"}"));
+    cJSON_Delete(tc_ok(&survivor, "{\"type\":\"ping\"}"));
+    for (int i = 0; i < N; i++)
+        tc_close(&t[i]);
+    tc_close(&doomed);
+    tc_close(&selfclose);
+    tc_close(&survivor);
+    tc_close(&admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_live_events_during_snapshot),
         cmocka_unit_test(test_queue_limit_closes_slow_listener),
         cmocka_unit_test(test_request_flood_without_reading),
+        cmocka_unit_test(test_close_by_filter_during_snapshots),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
