@@ -1239,6 +1239,15 @@ static void draw_status(sm_ui *ui, int y)
         hint = ui->read_only ? " / search  f filter  Enter inspect  c columns  p pause  t theme  ? help  q quit"
                              : " / search  f filter  Enter inspect  e edit  b bulk  p pause  t theme  ? help  q quit";
     }
+    char compact[200];
+    if (sm_text_width(hint, strlen(hint)) > w) { /* one space between the entries instead of two */
+        size_t n = 0;
+        for (const char *p = hint; *p && n + 1 < sizeof compact; p++)
+            if (!(p[0] == ' ' && p[1] == ' ' && p != hint))
+                compact[n++] = *p;
+        compact[n] = '\0';
+        hint = compact;
+    }
     sm_ui_str(y, 0, w, hint, SM_ROLE_STATUS);
 }
 
@@ -1248,6 +1257,16 @@ static void draw_keybar(sm_ui *ui, int y)
     sm_ui_fill(y, 0, w, SM_ROLE_KEYBAR_LABEL);
     int x = 0;
     nbar_hits = 0;
+    /* labels padded into even cells when they all fit so, else packed (all ten fit in 80 columns) */
+    int padded = 0;
+    for (size_t i = 0; i < sm_keys_count(); i++) {
+        const sm_binding *b = sm_keys_at(i);
+        if (b->flags & SM_KEYF_BAR) {
+            int lw = (int)strlen(b->bar);
+            padded += (b->keys[0] >= SM_KEY_FN(KEY_F(10)) ? 3 : 2) + (lw > 6 ? lw : 6) + 1;
+        }
+    }
+    bool pad = padded <= w;
     for (size_t i = 0; i < sm_keys_count() && x < w; i++) {
         const sm_binding *b = sm_keys_at(i);
         if (!(b->flags & SM_KEYF_BAR))
@@ -1262,7 +1281,7 @@ static void draw_keybar(sm_ui *ui, int y)
         int x0 = x;
         x = seg(y, x, w, fk, allowed ? SM_ROLE_KEYBAR_KEY : SM_ROLE_KEYBAR_DISABLED);
         char label[32];
-        sm_text_printf(label, sizeof label, "%-6s ", b->bar);
+        sm_text_printf(label, sizeof label, pad ? "%-6s " : "%s ", b->bar);
         x = seg(y, x, w, label, allowed ? SM_ROLE_KEYBAR_LABEL : SM_ROLE_KEYBAR_DISABLED);
         if (nbar_hits < (int)(sizeof bar_hits / sizeof *bar_hits))
             bar_hits[nbar_hits++] = (bar_hit){x0, x, b->keys[0]};

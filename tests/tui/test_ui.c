@@ -1338,6 +1338,32 @@ static void test_inspect_wraps_long_values(void **state)
     sm_ui_free(ui);
 }
 
+static void test_bottom_lines_fit_80_columns(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    resizeterm(24, 80);
+    sm_ui_resized(ui);
+    paint(ui);
+    char bar[512], status[512];
+    line_at(23, bar, sizeof bar);
+    line_at(22, status, sizeof status);
+    /* every function key, F10 included, and the whole hint */
+    assert_non_null(strstr(bar, "F1Help F2Columns"));
+    assert_non_null(strstr(bar, "F10Quit"));
+    assert_non_null(strstr(status, "? help q quit"));
+    assert_null(strstr(status, "\u2026"));
+    /* wide: the even layout */
+    resizeterm(30, 120);
+    sm_ui_resized(ui);
+    paint(ui);
+    line_at(29, bar, sizeof bar);
+    assert_non_null(strstr(bar, "F1Help   F2Columns"));
+    line_at(28, status, sizeof status);
+    assert_non_null(strstr(status, "? help  q quit"));
+    sm_ui_free(ui);
+}
+
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
@@ -1394,6 +1420,7 @@ int main(void)
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
         cmocka_unit_test(test_mouse_in_scrolled_lists),
+        cmocka_unit_test(test_bottom_lines_fit_80_columns),
         cmocka_unit_test(test_inspect_wraps_long_values),
         cmocka_unit_test(test_lost_reply_is_outcome_unknown),
         cmocka_unit_test(test_log_hides_session_lines),
