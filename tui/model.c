@@ -116,6 +116,12 @@ static sm_keystat *keystat_find(sm_model *m, const char *key, bool create)
     return &m->keys[m->nkeys++];
 }
 
+/* Key counts cover open sessions, like the header: a closed row fading out no longer counts. */
+static bool counts_keys(const sm_row *r)
+{
+    return r->state != SM_STATE_CLOSED;
+}
+
 static void keystat_add(sm_model *m, const char *key, int delta)
 {
     sm_keystat *k = keystat_find(m, key, delta > 0);
@@ -204,7 +210,11 @@ static void set_state(sm_model *m, sm_row *r, sm_session_state s, uint64_t now)
         return;
     count_state(m, r->state, -1);
     count_state(m, s, +1);
+    bool counted = counts_keys(r);
     r->state = s;
+    if (counted != counts_keys(r))
+        for (uint32_t i = 0; i < r->nprops; i++)
+            keystat_add(m, r->props[i].key, counted ? -1 : +1);
     r->t_state = now;
     if (s == SM_STATE_CLOSED) {
         r->t_closed = now;
@@ -334,7 +344,7 @@ static void row_kill(sm_model *m, sm_row *r)
     m->rows--;
     count_state(m, r->state, -1);
     closing_unlink(m, r);
-    for (uint32_t i = 0; i < r->nprops; i++)
+    for (uint32_t i = 0; i < r->nprops && counts_keys(r); i++)
         keystat_add(m, r->props[i].key, -1);
     r->dead = true;
     mark_dirty(m, r);
@@ -403,7 +413,8 @@ static bool prop_set(sm_model *m, sm_row *r, const char *key, const char *value,
         } else {
             if (record)
                 history_add(m, r, p->key, old, NULL, now);
-            keystat_add(m, p->key, -1);
+            if (counts_keys(r))
+                keystat_add(m, p->key, -1);
             sm_intern_unref(m->pool, p->key);
             memmove(&r->props[pos], &r->props[pos + 1], (r->nprops - pos - 1) * sizeof *r->props);
             r->nprops--;
@@ -436,7 +447,8 @@ static bool prop_set(sm_model *m, sm_row *r, const char *key, const char *value,
     r->props[pos].key = k;
     r->props[pos].value = v;
     r->nprops++;
-    keystat_add(m, k, +1);
+    if (counts_keys(r))
+        keystat_add(m, k, +1);
     if (record)
         history_add(m, r, k, NULL, v, now);
     return true;

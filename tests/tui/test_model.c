@@ -176,6 +176,20 @@ static void test_key_counts(void **state)
     sm_model_apply(m, &ev, 3, NULL);
     assert_int_equal(keycount(m, "Department"), 0); /* still listed: it was seen */
     assert_int_equal(keycount(m, "$Principal"), 1);
+    /* a closed session fading out no longer counts; one that comes back counts again */
+    open_session(m, "s3", "C", false, 4);
+    assert_int_equal(keycount(m, "Department"), 1);
+    ev = test_event(SM_EVENT_CLOSED, "s3", SM_STATE_CLOSED, NULL, NULL, false);
+    sm_model_apply(m, &ev, 5, NULL);
+    assert_int_equal(keycount(m, "Department"), 0);
+    assert_int_equal(keycount(m, "$Principal"), 1);
+    open_session(m, "s3", "C", false, 6);
+    assert_int_equal(keycount(m, "Department"), 1);
+    ev = test_event(SM_EVENT_CLOSED, "s3", SM_STATE_CLOSED, NULL, NULL, false);
+    sm_model_apply(m, &ev, 7, NULL);
+    sm_model_tick(m, 7 + SM_MODEL_FADE_MS); /* retiring it changes nothing more */
+    assert_int_equal(keycount(m, "Department"), 0);
+    assert_int_equal(keycount(m, "$Principal"), 1);
     drain(m);
     sm_model_free(m);
 }
