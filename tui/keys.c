@@ -95,6 +95,8 @@ static const sm_binding bindings[] = {
     {SM_CTX_COLUMNS, {'J', '+', K(KEY_SF)}, "J + S-Down", NULL, SM_ACT_COL_MOVE_DOWN, SAFE, "move the column right"},
     {SM_CTX_COLUMNS, {'s'}, "s", NULL, SM_ACT_COL_SORT, SAFE, "sort the table by this key"},
     {SM_CTX_COLUMNS, {'r'}, "r", NULL, SM_ACT_COL_RESET, SAFE, "back to the default columns"},
+    {SM_CTX_COLUMNS, {'w'}, "w", NULL, SM_ACT_COL_SAVE, SAFE,
+     "save the columns, sort and theme for the next start (asks first; a local file, not the server)"},
     {SM_CTX_COLUMNS, {SM_KEY_ESC, 'c', F(2)}, "Esc c F2", NULL, SM_ACT_CLOSE, SAFE, "close the chooser"},
 
     /* help overlay */

@@ -74,6 +74,7 @@ typedef enum sm_action {
     SM_ACT_COL_MOVE_DOWN,
     SM_ACT_COL_SORT,
     SM_ACT_COL_RESET,
+    SM_ACT_COL_SAVE,
     SM_ACT_COUNT
 } sm_action;
 

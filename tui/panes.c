@@ -332,7 +332,8 @@ void sm_columns_draw(sm_ui *ui, int y, int h)
     int w = ui->screen_cols;
     int n;
     col_item *items = column_items(ui, &n);
-    sm_ui_str(y, 0, w, " Columns: Space shows/hides, K/J moves, s sorts, r resets, Esc closes", SM_ROLE_PANE_TITLE);
+    sm_ui_str(y, 0, w, " Columns: Space shows/hides, K/J moves, s sorts, r resets, w saves, Esc closes",
+              SM_ROLE_PANE_TITLE);
     if (ui->col_cursor >= n)
         ui->col_cursor = n - 1;
     if (ui->col_cursor < 0)
@@ -429,6 +430,9 @@ bool sm_columns_action(sm_ui *ui, sm_action a)
         sm_ui_reset_columns(ui);
         ui->col_cursor = 0;
         sm_ui_message(ui, SM_LOGL_INFO, "default columns restored");
+        break;
+    case SM_ACT_COL_SAVE:
+        sm_ui_ask_save_settings(ui);
         break;
     default:
         handled = false;

@@ -16,6 +16,7 @@
 #include "core/filter.h"
 #include "tui/app.h"
 #include "tui/conn.h"
+#include "tui/settings.h"
 #include "tui/text.h"
 #include "tui/theme.h"
 #include "tui/ui.h"
@@ -56,7 +57,7 @@ static int64_t wall_ms(void)
 static void usage(FILE *f)
 {
     fputs("usage: sessmon [--url URL] [--principal P] [--read-only] [--theme NAME|PATH] [--filter F]\n"
-          "               [--no-mouse] [--ca-file PEM] [--list-themes]\n"
+          "               [--no-mouse] [--no-settings] [--ca-file PEM] [--list-themes]\n"
           "       sessmon list|get|set|watch|close ...   (script subcommands; sessmon list --help)\n"
           "\n"
           "The interactive session monitor (keys: press ? inside; docs/tui.md).\n"
@@ -67,7 +68,8 @@ static void usage(FILE *f)
           "  --theme T        a theme name or a .theme file (default 'default'; 'mono' when NO_COLOR is set)\n"
           "  --filter F       start with this view filter (the session filter language)\n"
           "  --no-mouse       leave the mouse to the terminal\n"
-          "  --list-themes    print the themes found and where sessmon looks for them\n",
+          "  --no-settings    ignore the saved columns, sort and theme (w in the column chooser saves them)\n"
+          "  --list-themes    print the themes found, where sessmon looks for them, and the settings file\n",
           f);
 }
 
@@ -130,18 +132,25 @@ static int list_themes(void)
         sm_text_escape(line, strlen(line), esc, sizeof esc);
         printf("%s\n", esc);
     }
+    char path[1024];
+    if (sm_settings_path(path, sizeof path)) {
+        char esc[3200];
+        sm_text_escape(path, strlen(path), esc, sizeof esc);
+        printf("Settings file (columns, sort, theme; written only by w in the column chooser):\n  %s%s\n", esc,
+               access(path, F_OK) == 0 ? "" : "  (not there yet)");
+    }
     return SM_EXIT_OK;
 }
 
 typedef struct options {
     const char *url, *principal, *theme, *filter, *ca_file;
-    bool read_only, no_mouse;
+    bool read_only, no_mouse, no_settings;
 } options;
 
 static int parse_options(int argc, char **argv, options *o)
 {
     enum { OPT_URL = 256, OPT_PRINCIPAL, OPT_READ_ONLY, OPT_THEME, OPT_FILTER, OPT_NO_MOUSE, OPT_CA, OPT_LIST, OPT_HELP,
-           OPT_PASSWORD };
+           OPT_PASSWORD, OPT_NO_SETTINGS };
     static const struct option longopts[] = {
         {"url", required_argument, NULL, OPT_URL},
         {"principal", required_argument, NULL, OPT_PRINCIPAL},
@@ -149,6 +158,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"theme", required_argument, NULL, OPT_THEME},
         {"filter", required_argument, NULL, OPT_FILTER},
         {"no-mouse", no_argument, NULL, OPT_NO_MOUSE},
+        {"no-settings", no_argument, NULL, OPT_NO_SETTINGS},
         {"ca-file", required_argument, NULL, OPT_CA},
         {"list-themes", no_argument, NULL, OPT_LIST},
         {"password", required_argument, NULL, OPT_PASSWORD},
@@ -168,6 +178,7 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_THEME: o->theme = optarg; break;
         case OPT_FILTER: o->filter = optarg; break;
         case OPT_NO_MOUSE: o->no_mouse = true; break;
+        case OPT_NO_SETTINGS: o->no_settings = true; break;
         case OPT_CA: o->ca_file = optarg; break;
         case OPT_LIST: return -2;
         case OPT_PASSWORD:
@@ -280,9 +291,34 @@ int sm_tui_main(int argc, char **argv)
     sm_theme theme;
     sm_error err;
     sm_error_clear(&err);
+    /* saved settings: read, never written here; a broken file is reported, not fatal */
+    char settings_path[1024] = "", settings_note[400] = "";
+    sm_settings settings;
+    memset(&settings, 0, sizeof settings);
+    bool have_settings = false;
+    if (!o.no_settings && sm_settings_path(settings_path, sizeof settings_path)) {
+        int src = sm_settings_load(settings_path, &settings, &err);
+        if (src == SM_OK)
+            have_settings = true;
+        else if (src != SM_ERR_NOT_FOUND)
+            sm_text_printf(settings_note, sizeof settings_note, "settings ignored: %s: %s", settings_path, err.message);
+        sm_error_clear(&err);
+    }
     const char *no_color = getenv("NO_COLOR");
     bool allow_color = !(no_color && *no_color) || o.theme;
-    const char *theme_name = o.theme ? o.theme : (allow_color ? "default" : "mono");
+    /* --theme, then NO_COLOR, then the saved theme (if it still loads), then the default */
+    const char *theme_name = "default";
+    if (o.theme) {
+        theme_name = o.theme;
+    } else if (!allow_color) {
+        theme_name = "mono";
+    } else if (have_settings && settings.theme[0]) {
+        if (sm_theme_resolve(settings.theme, &theme, NULL, 0, &err) == SM_OK)
+            theme_name = settings.theme;
+        else
+            sm_text_printf(settings_note, sizeof settings_note, "saved theme not used: %s", err.message);
+        sm_error_clear(&err);
+    }
     if (sm_theme_resolve(theme_name, &theme, NULL, 0, &err) != SM_OK) {
         char esc[400];
         sm_text_escape(err.message, strlen(err.message), esc, sizeof esc);
@@ -324,7 +360,10 @@ int sm_tui_main(int argc, char **argv)
         fprintf(stderr, "sessmon: out of memory\n");
         return SM_EXIT_FAILURE;
     }
+    sm_ui_use_settings(ui, have_settings ? &settings : NULL, o.no_settings ? NULL : settings_path);
     sm_ui_set_time(ui, mono_ms(), wall_ms());
+    if (settings_note[0])
+        sm_ui_message(ui, SM_LOGL_WARN, "%s", settings_note);
     char cerr[300] = "";
     sm_conn_options co = {o.url, o.principal, password, o.ca_file};
     sm_conn *conn = sm_conn_new(ui, &co, cerr, sizeof cerr);

@@ -458,6 +458,56 @@ bool sm_ui_form_wants_next_field(const sm_form *f)
     return f->nfields == 2 && f->focus == 0 && !f->locked[1] && f->field[1].len == 0;
 }
 
+void sm_ui_use_settings(sm_ui *ui, const sm_settings *st, const char *path)
+{
+    sm_text_printf(ui->settings_path, sizeof ui->settings_path, "%s", path ? path : "");
+    if (!st)
+        return;
+    if (st->ncolumns > 0) { /* what the user saved last time */
+        ui->ncols = 0;
+        ui->hscroll = 0;
+        for (int i = 0; i < st->ncolumns; i++)
+            sm_ui_column_add(ui, st->columns[i]);
+        ui->cols_custom = true;
+    }
+    if (st->sort_key[0])
+        sm_view_set_sort(ui->view, st->sort_key, st->sort_descending);
+    ui->dirty = true;
+}
+
+void sm_ui_ask_save_settings(sm_ui *ui)
+{
+    if (!ui->settings_path[0]) {
+        sm_ui_message(ui, SM_LOGL_WARN, "no settings file: set HOME or XDG_CONFIG_HOME (or started with --no-settings)");
+        return;
+    }
+    sm_ui_open_form(ui, SM_FORM_SETTINGS_SAVE, "Save the monitor settings", 0);
+    sm_form *f = &ui->form;
+    sm_text_printf(f->text[0], sizeof f->text[0], "Save the %d columns, the sort (%s) and the theme (%s) to:", ui->ncols,
+                   sm_view_sort_key(ui->view), ui->theme.name);
+    sm_text_printf(f->text[1], sizeof f->text[1], "  %s", ui->settings_path);
+    sm_text_printf(f->text[2], sizeof f->text[2],
+                   "The monitor reads them when it starts (not with --no-settings); nothing else is saved.");
+    f->ok = true;
+}
+
+static void save_settings(sm_ui *ui)
+{
+    sm_settings st;
+    memset(&st, 0, sizeof st);
+    sm_text_printf(st.theme, sizeof st.theme, "%s", ui->theme.name);
+    for (int i = 0; i < ui->ncols && i < SM_SETTINGS_MAX_COLUMNS; i++)
+        sm_text_printf(st.columns[st.ncolumns++], sizeof st.columns[0], "%s", ui->cols[i].key);
+    sm_text_printf(st.sort_key, sizeof st.sort_key, "%s", sm_view_sort_key(ui->view));
+    st.sort_descending = sm_view_sort_descending(ui->view);
+    sm_error err;
+    sm_error_clear(&err);
+    if (sm_settings_save(ui->settings_path, &st, &err) == SM_OK)
+        sm_ui_message(ui, SM_LOGL_INFO, "settings saved to %s", ui->settings_path);
+    else
+        sm_ui_message(ui, SM_LOGL_ERROR, "settings not saved: %s", err.message);
+}
+
 static bool form_is_edit(sm_form_kind k)
 {
     return k == SM_FORM_EDIT_ADD || k == SM_FORM_EDIT_CHANGE || k == SM_FORM_EDIT_DELETE || k == SM_FORM_EDIT_UNDO;
@@ -473,6 +523,11 @@ static void form_changed(sm_ui *ui)
 
 static void form_submit(sm_ui *ui)
 {
+    if (ui->form.kind == SM_FORM_SETTINGS_SAVE) {
+        sm_ui_close_form(ui);
+        save_settings(ui);
+        return;
+    }
     if (form_is_edit(ui->form.kind))
         sm_edit_form_submit(ui);
     else
@@ -1233,7 +1288,7 @@ static void draw_status(sm_ui *ui, int y)
     switch (ui->pane) {
     case SM_PANE_EDIT: hint = " a add  Enter change  d delete  u undo  Esc close  ? help"; break;
     case SM_PANE_BULK: hint = " f filter  a set  x delete  d remove  A apply  u undo  Esc close  ? help"; break;
-    case SM_PANE_COLUMNS: hint = " Space show/hide  K/J move  s sort  r reset  Esc close"; break;
+    case SM_PANE_COLUMNS: hint = " Space show/hide  K/J move  s sort  r reset  w save  Esc close"; break;
     case SM_PANE_LOG: hint = " Up/Down PgUp/PgDn scroll  End follow  s session lines  Esc close"; break;
     default:
         hint = ui->read_only ? " / search  f filter  Enter inspect  c columns  p pause  t theme  ? help  q quit"

@@ -14,6 +14,7 @@
 #include "tui/keys.h"
 #include "tui/lineedit.h"
 #include "tui/model.h"
+#include "tui/settings.h"
 #include "tui/theme.h"
 #include "tui/view.h"
 
@@ -57,7 +58,8 @@ typedef enum sm_form_kind {
     SM_FORM_BULK_SET,
     SM_FORM_BULK_DELETE,
     SM_FORM_BULK_CONFIRM,
-    SM_FORM_BULK_UNDO
+    SM_FORM_BULK_UNDO,
+    SM_FORM_SETTINGS_SAVE
 } sm_form_kind;
 
 typedef struct sm_form {
@@ -149,6 +151,8 @@ typedef struct sm_ui {
     char message[320];
     sm_log_level message_level;
     uint64_t message_until;
+
+    char settings_path[1024]; /* "" = saving is not possible */
 
     /* themes */
     sm_theme theme;
@@ -242,5 +246,10 @@ bool sm_ui_column_add(sm_ui *ui, const char *key);
 void sm_ui_column_remove(sm_ui *ui, int index);
 /* Sorts by key (toggles the direction when it is already the sort key). */
 void sm_ui_sort_by(sm_ui *ui, const char *key);
+/* Starts with saved columns and sort (settings may be NULL); path is where w in the column
+ * chooser saves (NULL or "": saving is not offered). */
+void sm_ui_use_settings(sm_ui *ui, const sm_settings *settings, const char *path);
+/* Asks whether to save the columns, sort and theme to the settings file (w in the chooser). */
+void sm_ui_ask_save_settings(sm_ui *ui);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/utf8.h"
 #include "events.h"
@@ -1364,6 +1365,63 @@ static void test_bottom_lines_fit_80_columns(void **state)
     sm_ui_free(ui);
 }
 
+static void test_settings_used_and_saved_only_when_asked(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sessmon-uisettings-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/monitor.conf", dir);
+    sm_settings st;
+    memset(&st, 0, sizeof st);
+    snprintf(st.columns[st.ncolumns++], sizeof st.columns[0], "$SessionId");
+    snprintf(st.columns[st.ncolumns++], sizeof st.columns[0], "Department");
+    snprintf(st.sort_key, sizeof st.sort_key, "Department");
+    st.sort_descending = true;
+    sm_ui *ui = make_ui(false);
+    sm_ui_use_settings(ui, &st, path);
+    add_session(ui, "s1", "1700000000000", "Accounts", "Tier", "gold");
+    add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
+    paint(ui);
+    /* the saved columns and sort, and no automatic columns */
+    assert_int_equal(ui->ncols, 2);
+    assert_true(ui->cols_custom);
+    assert_true(screen_has("Sort: Department \u25bc"));
+    assert_false(screen_has("Tier"));
+    assert_string_equal(sm_view_at(ui->view, 0)->id, "s2");
+    assert_int_not_equal(access(path, F_OK), 0); /* nothing written by itself */
+    /* w asks first; n writes nothing */
+    key(ui, 'c');
+    key(ui, 'w');
+    assert_int_equal(ui->form.kind, SM_FORM_SETTINGS_SAVE);
+    paint(ui);
+    assert_true(screen_has(path));
+    key(ui, 'n');
+    assert_int_not_equal(access(path, F_OK), 0);
+    key(ui, 'w');
+    key(ui, 'y');
+    assert_int_equal(access(path, F_OK), 0);
+    assert_non_null(strstr(ui->message, "settings saved to"));
+    sm_settings back;
+    sm_error err;
+    assert_int_equal(sm_settings_load(path, &back, &err), SM_OK);
+    assert_int_equal(back.ncolumns, 2);
+    assert_string_equal(back.sort_key, "Department");
+    assert_true(back.sort_descending);
+    assert_string_equal(back.theme, "default");
+    sm_ui_free(ui);
+    /* without a path, w says why it cannot save */
+    ui = make_ui(false);
+    sm_ui_use_settings(ui, NULL, NULL);
+    key(ui, 'c');
+    key(ui, 'w');
+    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_non_null(strstr(ui->message, "no settings file"));
+    sm_ui_free(ui);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
@@ -1420,6 +1478,7 @@ int main(void)
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
         cmocka_unit_test(test_mouse_in_scrolled_lists),
+        cmocka_unit_test(test_settings_used_and_saved_only_when_asked),
         cmocka_unit_test(test_bottom_lines_fit_80_columns),
         cmocka_unit_test(test_inspect_wraps_long_values),
         cmocka_unit_test(test_lost_reply_is_outcome_unknown),

@@ -282,6 +282,32 @@ no_stderr nocolor
 no_stderr eight
 ok "themes: NO_COLOR, 8-colour fallback, cycling"
 
+# saved settings: used at start, written only after w and y, a broken file is reported
+mkdir -p "$WORK/xdg/sessmon"
+printf 'sort = Department descending\ncolumns = $SessionId, Department\n' >"$WORK/xdg/sessmon/monitor.conf"
+start_tui saved 100 20 admin --read-only
+wait_for saved "Sort: Department ▼"
+wait_for saved "Payroll"
+screen saved | grep -q 'ClientIP' && fail "the saved columns were not used"
+keys saved "c" "w"
+wait_for saved "Save the monitor settings"
+keys saved "y"
+wait_for saved "settings saved to"
+grep -q "^theme = default$" "$WORK/xdg/sessmon/monitor.conf" || fail "the theme was not saved"
+grep -q "^columns = \$SessionId, Department$" "$WORK/xdg/sessmon/monitor.conf" || fail "the columns were not saved"
+keys saved Escape "q"
+wait_for saved "EXITED:0"
+no_stderr saved
+printf 'columns = a b\n' >"$WORK/xdg/sessmon/monitor.conf"
+start_tui broken 100 20 admin --read-only
+wait_for broken "settings ignored"
+wait_for broken "line 1"
+keys broken "q"
+wait_for broken "EXITED:0"
+no_stderr broken
+rm -f "$WORK/xdg/sessmon/monitor.conf"
+ok "saved settings: used at start, saved only when asked, a broken file reported"
+
 # resize at any time, down to 40x10 and below
 $T resize-window -t main -x 40 -y 10
 wait_for main "sessmon"
