@@ -287,6 +287,8 @@ void sm_ui_set_time(sm_ui *ui, uint64_t now_ms, int64_t wall_ms)
 {
     ui->now = now_ms;
     ui->wall = wall_ms;
+    if (!ui->conn_since) /* the first clock reading starts the first connection attempt */
+        ui->conn_since = now_ms;
 }
 
 void sm_ui_set_connection(sm_ui *ui, sm_conn_state st, const char *detail)
@@ -301,6 +303,8 @@ void sm_ui_set_connection(sm_ui *ui, sm_conn_state st, const char *detail)
         ui->stale_since = ui->wall; /* the figures on screen stop being current now */
     else if (st == SM_CONN_LIVE)
         ui->stale_since = 0;
+    if (st != ui->conn || !ui->conn_since)
+        ui->conn_since = ui->now ? ui->now : 1;
     ui->conn = st;
     sm_text_printf(ui->conn_detail, sizeof ui->conn_detail, "%s", detail ? detail : "");
     ui->dirty = true;
@@ -1046,6 +1050,12 @@ static void draw_header(sm_ui *ui)
     /* while the connection is not live, why comes before who and where */
     if (ui->conn_detail[0] && ui->conn != SM_CONN_LIVE) {
         sm_text_printf(buf, sizeof buf, " %s", ui->conn_detail);
+        x = seg(0, x, w, buf, SM_ROLE_CONN_BAD);
+    }
+    /* a connection attempt that gets no answer gives no reason: at least say for how long */
+    if ((ui->conn == SM_CONN_CONNECTING || ui->conn == SM_CONN_RECONNECTING) && ui->conn_since &&
+        ui->now >= ui->conn_since + 3000) {
+        sm_text_printf(buf, sizeof buf, " (%llu s)", (unsigned long long)((ui->now - ui->conn_since) / 1000));
         x = seg(0, x, w, buf, SM_ROLE_CONN_BAD);
     }
     sm_text_printf(buf, sizeof buf, " %s@%s%s%s%s", ui->principal[0] ? ui->principal : "(anonymous)", ui->url,

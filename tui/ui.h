@@ -116,6 +116,7 @@ typedef struct sm_ui {
     sm_conn_state conn;
     char conn_detail[160];
     int64_t stale_since;       /* wall ms when the connection stopped being live (0 = live) */
+    uint64_t conn_since;       /* monotonic ms of the last connection state change */
     bool read_only;            /* once set, never cleared */
     char read_only_reason[96];
     bool can_modify;           /* the principal has modify_session (known once opened) */

@@ -844,9 +844,14 @@ static void test_counts_agree_and_closing_named(void **state)
     assert_true(screen_has("STALE"));
     assert_true(screen_has("as of "));
     assert_true(screen_has("connection lost"));
+    sm_ui_set_time(ui, clock_ms + 12500, 1700000000000LL);
+    paint(ui);
+    assert_true(screen_has("(12 s)")); /* how long without an answer */
     sm_ui_set_connection(ui, SM_CONN_LIVE, "");
     paint(ui);
     assert_false(screen_has("as of "));
+    assert_false(screen_has("(12 s)"));
+    sm_ui_set_time(ui, clock_ms, 1700000000000LL);
     assert_true(screen_has("ev/s"));
     sm_ui_free(ui);
 }
