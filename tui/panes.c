@@ -248,8 +248,15 @@ void sm_log_draw(sm_ui *ui, int y, int h)
             sm_text_format_time(e->wall_ms, true, t, sizeof t);
         sm_ui_fill(ly, 0, w, role);
         sm_ui_str(ly, 0, 9, t, role);
-        sm_ui_str(ly, 9, 6, e->level == SM_LOGL_ERROR ? "error" : e->level == SM_LOGL_WARN ? "warn" : "info", role);
-        sm_ui_str(ly, 15, w - 15, e->text, role);
+        if (w >= 80) {
+            sm_ui_str(ly, 9, 6, e->level == SM_LOGL_ERROR ? "error" : e->level == SM_LOGL_WARN ? "warn" : "info", role);
+            sm_ui_str(ly, 15, w - 15, e->text, role);
+        } else { /* narrow: the text matters more than an "info" column; problems keep their word */
+            int x = 9;
+            const char *word = e->level == SM_LOGL_ERROR ? "error: " : e->level == SM_LOGL_WARN ? "warn: " : "";
+            x += sm_ui_str(ly, x, (int)strlen(word), word, role);
+            sm_ui_str(ly, x, w - x, e->text, role);
+        }
     }
 }
 

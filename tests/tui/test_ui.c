@@ -1242,6 +1242,17 @@ static void test_log_hides_session_lines(void **state)
     key(ui, 's');
     paint(ui);
     assert_true(screen_has("session live14 opened"));
+    /* narrow: no "info" column, problems keep their word */
+    resizeterm(12, 40);
+    sm_ui_resized(ui);
+    paint(ui);
+    assert_true(screen_has(" session live14 opened"));
+    assert_false(screen_has(" info "));
+    key(ui, 's');
+    paint(ui);
+    assert_true(screen_has("warn: connection: reconn"));
+    resizeterm(30, 120);
+    sm_ui_resized(ui);
     sm_ui_free(ui);
 }
 
