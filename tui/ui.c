@@ -527,6 +527,11 @@ static void form_changed(sm_ui *ui)
 
 static void form_submit(sm_ui *ui)
 {
+    if (ui->form.kind == SM_FORM_QUIT) {
+        sm_ui_close_form(ui);
+        ui->quit = true;
+        return;
+    }
     if (ui->form.kind == SM_FORM_SETTINGS_SAVE) {
         sm_ui_close_form(ui);
         save_settings(ui);
@@ -764,11 +769,36 @@ static void toggle_pane(sm_ui *ui, sm_pane p)
         ui->col_cursor = 0;
 }
 
+/* Quitting while changes are in flight leaves their outcome unseen (and an undo half done):
+ * ask first then, and only then. */
+static void quit_or_ask(sm_ui *ui)
+{
+    const sm_bulk *b = &ui->bulk;
+    char what[200] = "";
+    if (b->undo_running)
+        sm_text_printf(what, sizeof what, "A bulk undo is running (%zu of %zu sessions restored so far).", b->undo_done,
+                       b->undo_sessions);
+    else if (b->pending)
+        sm_text_printf(what, sizeof what, "A bulk update is waiting for the server's answer.");
+    else if (ui->edit.pending)
+        sm_text_printf(what, sizeof what, "An edit is waiting for the server's answer.");
+    if (!what[0]) {
+        ui->quit = true;
+        return;
+    }
+    sm_ui_open_form(ui, SM_FORM_QUIT, "Quit now?", 0);
+    sm_text_printf(ui->form.text[0], sizeof ui->form.text[0], "%s", what);
+    sm_text_printf(ui->form.text[1], sizeof ui->form.text[1],
+                   "Quitting now stops it and you will not see how it ended.");
+    ui->form.danger = true;
+    ui->form.ok = true;
+}
+
 static void table_action(sm_ui *ui, sm_action a)
 {
     int page = table_rows(ui);
     switch (a) {
-    case SM_ACT_QUIT: ui->quit = true; break;
+    case SM_ACT_QUIT: quit_or_ask(ui); break;
     case SM_ACT_HELP: ui->help = true; ui->help_scroll = 0; break;
     case SM_ACT_UP: move_cursor(ui, -1, false); break;
     case SM_ACT_DOWN: move_cursor(ui, 1, false); break;

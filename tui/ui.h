@@ -59,7 +59,8 @@ typedef enum sm_form_kind {
     SM_FORM_BULK_DELETE,
     SM_FORM_BULK_CONFIRM,
     SM_FORM_BULK_UNDO,
-    SM_FORM_SETTINGS_SAVE
+    SM_FORM_SETTINGS_SAVE,
+    SM_FORM_QUIT
 } sm_form_kind;
 
 typedef struct sm_form {

@@ -1438,6 +1438,39 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
     rmdir(dir);
 }
 
+static void test_quit_asks_while_changes_are_in_flight(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
+    paint(ui);
+    key(ui, 'e');
+    key(ui, 'a');
+    type(ui, "Zone");
+    key(ui, '\t');
+    type(ui, "z1");
+    key(ui, '\r');
+    assert_int_equal(ncalls, 1);
+    /* the edit waits for the server: q asks */
+    key(ui, 'q');
+    assert_false(ui->quit);
+    assert_int_equal(ui->form.kind, SM_FORM_QUIT);
+    paint(ui);
+    assert_true(screen_has("An edit is waiting for the server's answer."));
+    key(ui, 'n');
+    assert_false(ui->quit);
+    key(ui, SM_KEY_FN(KEY_F(10)));
+    key(ui, 'y');
+    assert_true(ui->quit);
+    /* once answered, q quits at once */
+    ui->quit = false;
+    sm_kv prev[] = {{"Zone", NULL}};
+    sm_ui_reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
+    key(ui, 'q');
+    assert_true(ui->quit);
+    sm_ui_free(ui);
+}
+
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
@@ -1494,6 +1527,7 @@ int main(void)
         cmocka_unit_test(test_bulk_preview_aligned_per_key),
         cmocka_unit_test(test_edit_pane_stays_on_its_session),
         cmocka_unit_test(test_mouse_in_scrolled_lists),
+        cmocka_unit_test(test_quit_asks_while_changes_are_in_flight),
         cmocka_unit_test(test_settings_used_and_saved_only_when_asked),
         cmocka_unit_test(test_bottom_lines_fit_80_columns),
         cmocka_unit_test(test_inspect_wraps_long_values),
