@@ -450,8 +450,10 @@ int sm_tui_main(int argc, char **argv)
                 }
             }
         }
-        if (pr > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(fds[0].revents & POLLIN))
-            stop = true; /* the terminal went away */
+        /* The terminal went away (window closed, tmux killed). A hung-up tty also reports POLLIN
+         * with reads returning end-of-file, so POLLIN must not keep the loop alive: it would spin. */
+        if (pr > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
+            stop = true;
         if ((pr > 0 && (fds[0].revents & POLLIN)) || more_keys) {
             /* drain everything ncurses has: bytes left in its buffer would not wake poll again */
             int k = 0;

@@ -339,6 +339,23 @@ ids=$(screen main | grep -oE '^. [0-9a-f]{8}-[0-9a-f]{8} ' | cut -c3-19)
 [ "$(echo "$ids" | wc -w)" = 4 ] || fail "expected 4 rows after resync"
 ok "server restart: disconnect shown, reconnect, resync without ghosts or duplicates"
 
+# the terminal goes away under the monitor (window closed): it must exit, not spin on the hang-up.
+# setsid: no SIGHUP reaches it (as when a wrapper script or nohup owns the terminal), so only the
+# hang-up seen on its input can stop it.
+$T new-session -d -s hup -x 80 -y 24 \
+    "setsid -w sh -c 'echo \$\$ >$WORK/hup.pid; exec env TERM=tmux-256color LANG=C.UTF-8 SESSMON_PASSWORD=viewer \
+     $SESSMON --url $URL --principal viewer 2>$WORK/hup.err'" || fail "tmux new-session hup"
+wait_for hup "connected"
+HUP_PID=$(cat "$WORK/hup.pid")
+$T kill-session -t hup
+i=0
+while kill -0 "$HUP_PID" 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+    [ $i -gt 50 ] && { kill -9 "$HUP_PID" 2>/dev/null; fail "the monitor kept running after its terminal hung up"; }
+done
+ok "terminal hang-up: the monitor exits"
+
 keys main "q"
 wait_for main "EXITED:0"
 no_stderr main
