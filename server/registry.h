@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "core/protocol.h"
-#include "server/intern.h"
+#include "core/intern.h"
 
 #define SM_SESSION_ID_LEN 17 /* "%08x-%08x" */
 #define SM_TOKEN_BYTES 16    /* 32 hex characters on the wire */

@@ -11,7 +11,7 @@
 #include "core/protocol.h"
 #include "server/auth.h"
 #include "server/config.h"
-#include "server/intern.h"
+#include "core/intern.h"
 #include "server/outq.h"
 #include "server/registry.h"
 

@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "core/props.h"
 #include "core/protocol.h"
-#include "tui/intern.h"
+#include "core/intern.h"
 
 #define SM_MODEL_HIGHLIGHT_MS 2000u /* a new row or a changed cell stays marked this long */
 #define SM_MODEL_FADE_MS 3000u      /* a closed row stays visible this long, then leaves */

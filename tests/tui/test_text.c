@@ -10,7 +10,6 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "tui/intern.h"
 #include "tui/text.h"
 
 static void fit(const char *s, int cols, bool pad, wchar_t *out, int *used, bool *trunc)
@@ -127,31 +126,6 @@ static void test_search_and_navigation(void **state)
     assert_false(sm_text_format_time(-5, true, buf, sizeof buf));
 }
 
-static void test_intern_pool(void **state)
-{
-    (void)state;
-    sm_intern *p = sm_intern_new();
-    assert_non_null(p);
-    const char *a = sm_intern_cstr(p, "FR");
-    const char *b = sm_intern_get(p, "FRANCE", 2);
-    assert_ptr_equal(a, b);
-    assert_int_equal(sm_intern_len(a), 2);
-    assert_int_equal(sm_intern_count(p), 1);
-    for (int i = 0; i < 5000; i++) { /* forces the table to grow */
-        char k[16];
-        snprintf(k, sizeof k, "k%d", i);
-        assert_non_null(sm_intern_cstr(p, k));
-    }
-    assert_int_equal(sm_intern_count(p), 5001);
-    assert_ptr_equal(sm_intern_cstr(p, "FR"), a);
-    sm_intern_unref(p, a);
-    sm_intern_unref(p, a);
-    assert_int_equal(sm_intern_count(p), 5001);
-    sm_intern_unref(p, a);
-    assert_int_equal(sm_intern_count(p), 5000);
-    sm_intern_free(p);
-}
-
 static void test_wrap(void **state)
 {
     (void)state;
@@ -186,7 +160,6 @@ int main(void)
         cmocka_unit_test(test_fit_truncates_with_ellipsis),
         cmocka_unit_test(test_fit_wide_and_combining),
         cmocka_unit_test(test_search_and_navigation),
-        cmocka_unit_test(test_intern_pool),
         cmocka_unit_test(test_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

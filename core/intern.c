@@ -1,5 +1,5 @@
-/* Reference-counted string pool: the monitor stores each distinct key and value once. */
-#include "tui/intern.h"
+/* Reference-counted string interning: the many sessions sharing a key or value store it once. */
+#include "core/intern.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -87,7 +87,7 @@ static void grow(sm_intern *pool)
     pool->nbuckets = n;
 }
 
-const char *sm_intern_get(sm_intern *pool, const char *s, size_t len)
+const char *sm_intern_str(sm_intern *pool, const char *s, size_t len)
 {
     if (!pool || !s || len > UINT32_MAX - 1)
         return NULL;
@@ -112,7 +112,7 @@ const char *sm_intern_get(sm_intern *pool, const char *s, size_t len)
     e->next = pool->buckets[j];
     pool->buckets[j] = e;
     pool->count++;
-    pool->bytes += len + 1;
+    pool->bytes += sizeof *e + len + 1;
     if (pool->count > pool->nbuckets)
         grow(pool);
     return e->s;
@@ -120,7 +120,7 @@ const char *sm_intern_get(sm_intern *pool, const char *s, size_t len)
 
 const char *sm_intern_cstr(sm_intern *pool, const char *s)
 {
-    return s ? sm_intern_get(pool, s, strlen(s)) : NULL;
+    return s ? sm_intern_str(pool, s, strlen(s)) : NULL;
 }
 
 const char *sm_intern_ref(const char *s)
@@ -147,7 +147,7 @@ void sm_intern_unref(sm_intern *pool, const char *s)
         if (*pp == e) {
             *pp = e->next;
             pool->count--;
-            pool->bytes -= e->len + 1u;
+            pool->bytes -= sizeof *e + e->len + 1u;
             free(e);
             return;
         }
