@@ -9,18 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "client/sessmon.h"
 #include "tui/app.h"
+#include "tui/password.h"
 #include "tui/cli_out.h"
 
 #define CLI_DEFAULT_URL "ws://127.0.0.1:9595"
 #define CLI_DEFAULT_TIMEOUT_MS 10000
 #define CLI_WATCH_GIVE_UP_MS 30000
-#define CLI_PASSWORD_MAX 1024
 #define CLI_MAX_ARGS 4096
 
 static const char *const default_list_keys[] = {"$Principal", "$ClientType", "$ClientIP", "$StartTime"};
@@ -30,7 +29,7 @@ typedef struct cli {
     const char *cmd;
     const char *url;
     const char *principal;
-    char password[CLI_PASSWORD_MAX];
+    char password[SM_PASSWORD_MAX];
     bool json;
     bool insecure;
     const char *ca_file;
@@ -275,73 +274,17 @@ static int parse_args(cli *c, int argc, char **argv)
 
 /* ---- Password ---- */
 
-static struct termios saved_termios;
-static volatile sig_atomic_t tty_fd_for_restore = -1;
-
-static void restore_tty_and_exit(int sig)
-{
-    if (tty_fd_for_restore >= 0)
-        tcsetattr(tty_fd_for_restore, TCSANOW, &saved_termios);
-    _exit(128 + sig);
-}
-
-/* Reads a password from /dev/tty with echo off. 0, or -1 when there is no terminal. */
-static int prompt_password(const char *principal, char *out, size_t cap)
-{
-    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    if (tcgetattr(fd, &saved_termios) != 0) {
-        close(fd);
-        return -1;
-    }
-    char *safe = sm_cli_escape(principal);
-    dprintf(fd, "Password for %s: ", safe ? safe : "?");
-    free(safe);
-    struct termios quiet = saved_termios;
-    quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
-    tty_fd_for_restore = fd;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = restore_tty_and_exit;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    tcsetattr(fd, TCSAFLUSH, &quiet);
-    size_t n = 0;
-    for (;;) {
-        char ch;
-        ssize_t r = read(fd, &ch, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || ch == '\n' || ch == '\r')
-            break;
-        if (n + 1 < cap)
-            out[n++] = ch;
-    }
-    out[n] = '\0';
-    tcsetattr(fd, TCSAFLUSH, &saved_termios);
-    tty_fd_for_restore = -1;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    dprintf(fd, "\n");
-    close(fd);
-    return 0;
-}
-
 static int resolve_password(cli *c)
 {
-    if (!c->principal[0])
+    switch (sm_password_resolve(c->principal, c->password, sizeof c->password)) {
+    case SM_PASSWORD_OK:
         return SM_EXIT_OK;
-    const char *env = getenv("SESSMON_PASSWORD");
-    if (env) {
-        if (strlen(env) >= sizeof c->password)
-            return usage_error("SESSMON_PASSWORD is too long");
-        strcpy(c->password, env);
-        return SM_EXIT_OK;
+    case SM_PASSWORD_TOO_LONG:
+        return usage_error("SESSMON_PASSWORD is too long");
+    case SM_PASSWORD_NO_TERMINAL:
+        break;
     }
-    if (prompt_password(c->principal, c->password, sizeof c->password) != 0)
-        return usage_error("no terminal to ask for the password of '%s': set SESSMON_PASSWORD", arg_safe(c->principal));
-    return SM_EXIT_OK;
+    return usage_error("no terminal to ask for the password of '%s': set SESSMON_PASSWORD", arg_safe(c->principal));
 }
 
 /* ---- Connection ---- */

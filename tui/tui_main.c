@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/filter.h"
 #include "tui/app.h"
+#include "tui/password.h"
 #include "tui/conn.h"
 #include "tui/settings.h"
 #include "tui/text.h"
@@ -25,7 +25,6 @@
 #define FRAME_MS 33 /* about 30 frames per second at most */
 #define MAX_FDS 64
 #define KEYS_PER_PASS 4096
-#define PASSWORD_MAX 1024
 
 static int signal_pipe[2] = {-1, -1};
 
@@ -71,41 +70,6 @@ static void usage(FILE *f)
           "  --no-settings    ignore the saved columns, sort and theme (w in the column chooser saves them)\n"
           "  --list-themes    print the themes found, where sessmon looks for them, and the settings file\n",
           f);
-}
-
-/* Reads the password from /dev/tty with echo off, before curses owns the terminal. */
-static int prompt_password(const char *principal, char *out, size_t cap)
-{
-    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct termios saved, quiet;
-    if (tcgetattr(fd, &saved) != 0) {
-        close(fd);
-        return -1;
-    }
-    char safe[256];
-    sm_text_escape(principal, strlen(principal), safe, sizeof safe);
-    dprintf(fd, "Password for %s: ", safe);
-    quiet = saved;
-    quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
-    tcsetattr(fd, TCSAFLUSH, &quiet);
-    size_t n = 0;
-    for (;;) {
-        char ch;
-        ssize_t r = read(fd, &ch, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || ch == '\n' || ch == '\r')
-            break;
-        if (n + 1 < cap)
-            out[n++] = ch;
-    }
-    out[n] = '\0';
-    tcsetattr(fd, TCSAFLUSH, &saved);
-    dprintf(fd, "\n");
-    close(fd);
-    return 0;
 }
 
 static int list_themes(void)
@@ -339,19 +303,17 @@ int sm_tui_main(int argc, char **argv)
         fprintf(stderr, "sessmon: the monitor needs a terminal; scripts can use 'sessmon list' or 'sessmon watch'\n");
         return SM_EXIT_USAGE;
     }
-    char password[PASSWORD_MAX] = "";
-    if (o.principal[0]) {
-        const char *env = getenv("SESSMON_PASSWORD");
-        if (env) {
-            if (strlen(env) >= sizeof password) {
-                fprintf(stderr, "sessmon: SESSMON_PASSWORD is too long\n");
-                return SM_EXIT_USAGE;
-            }
-            memcpy(password, env, strlen(env) + 1);
-        } else if (prompt_password(o.principal, password, sizeof password) != 0) {
-            fprintf(stderr, "sessmon: no terminal to ask for the password: set SESSMON_PASSWORD\n");
-            return SM_EXIT_USAGE;
-        }
+    /* Asked before curses owns the terminal. */
+    char password[SM_PASSWORD_MAX];
+    switch (sm_password_resolve(o.principal, password, sizeof password)) {
+    case SM_PASSWORD_OK:
+        break;
+    case SM_PASSWORD_TOO_LONG:
+        fprintf(stderr, "sessmon: SESSMON_PASSWORD is too long\n");
+        return SM_EXIT_USAGE;
+    case SM_PASSWORD_NO_TERMINAL:
+        fprintf(stderr, "sessmon: no terminal to ask for the password: set SESSMON_PASSWORD\n");
+        return SM_EXIT_USAGE;
     }
 
     sm_ui_options uo = {o.url, o.principal, o.read_only, o.filter, &theme, allow_color, !o.no_mouse};
