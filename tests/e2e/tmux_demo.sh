@@ -20,6 +20,9 @@ FAILED=0
 N=0
 RESTARTED_PID=
 
+WAIT_SECONDS=15
+. "$(dirname "$0")/../support/tmux_lib.sh"
+
 cleanup() {
     $T kill-server >/dev/null 2>&1
     tmux -L "$SOCK-hup" -f /dev/null kill-server >/dev/null 2>&1
@@ -31,57 +34,18 @@ cleanup() {
         p=$(cat "$RUN/$f" 2>/dev/null) && [ -n "$p" ] && kill "$p" 2>/dev/null
     done
     [ -n "$RESTARTED_PID" ] && kill "$RESTARTED_PID" 2>/dev/null
-    if [ "$FAILED" = 0 ] || [ -z "${SESSMON_TEST_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
+    remove_work
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-fail() {
-    FAILED=1
-    echo "not ok - $*"
-    for w in $($T list-windows -a -F '#{session_name}:#{window_name}' 2>/dev/null); do
-        echo "--- screen of $w ---"
-        $T capture-pane -p -t "$w" 2>/dev/null
-    done
+show_logs() {
     for f in sessmond.log load.log; do
         echo "--- $f (tail) ---"
         tail -n 15 "$RUN/$f" 2>/dev/null
     done
-    exit 1
 }
 
-ok() {
-    N=$((N + 1))
-    echo "ok $N - $*"
-}
-
-screen() { $T capture-pane -p -t "$1" 2>/dev/null; }
-
-# wait_for WINDOW TEXT [SECONDS]: until TEXT is on the screen.
-wait_for() {
-    i=0
-    limit=$(( ${3:-15} * 10 ))
-    while [ $i -lt $limit ]; do
-        screen "$1" | grep -F -q -- "$2" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    fail "waited for '$2' on $1"
-}
-
-wait_gone() {
-    i=0
-    limit=$(( ${3:-15} * 10 ))
-    while [ $i -lt $limit ]; do
-        screen "$1" | grep -F -q -- "$2" || return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    fail "waited for '$2' to leave $1"
-}
-
-keys() { w=$1; shift; $T send-keys -t "$w" "$@"; }
-text() { $T send-keys -t "$1" -l -- "$2"; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 # server_ids FILTER: sorted session IDs matching FILTER, as the server sees them.

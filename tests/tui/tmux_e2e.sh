@@ -18,62 +18,24 @@ T="tmux -L $SOCK -f /dev/null"
 FAILED=0
 N=0
 
+WAIT_SECONDS=10
+. "$(dirname "$0")/../support/tmux_lib.sh"
+
 cleanup() {
     $T kill-server >/dev/null 2>&1
     [ -n "$HELPER_PID" ] && kill "$HELPER_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
     [ -n "$HELPER_PID" ] && wait "$HELPER_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && wait "$SERVER_PID" 2>/dev/null
-    if [ "$FAILED" = 0 ] || [ -z "${SESSMON_TEST_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
+    remove_work
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-fail() {
-    FAILED=1
-    echo "not ok - $*"
-    for w in $($T list-windows -a -F '#{session_name}' 2>/dev/null); do
-        echo "--- screen of $w ---"
-        $T capture-pane -p -t "$w" 2>/dev/null
-    done
+show_logs() {
     echo "--- sessmond log (tail) ---"
     tail -n 20 "$WORK/server.log" 2>/dev/null
-    exit 1
 }
-
-ok() {
-    N=$((N + 1))
-    echo "ok $N - $*"
-}
-
-screen() { $T capture-pane -p -t "$1" 2>/dev/null; }
-
-# wait_for WINDOW TEXT [SECONDS]: until TEXT is on the screen.
-wait_for() {
-    i=0
-    limit=$(( ${3:-10} * 10 ))
-    while [ $i -lt $limit ]; do
-        screen "$1" | grep -F -q -- "$2" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    fail "waited for '$2' on $1"
-}
-
-# wait_gone WINDOW TEXT [SECONDS]: until TEXT is no longer on the screen.
-wait_gone() {
-    i=0
-    limit=$(( ${3:-10} * 10 ))
-    while [ $i -lt $limit ]; do
-        screen "$1" | grep -F -q -- "$2" || return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    fail "waited for '$2' to leave $1"
-}
-
-keys() { w=$1; shift; $T send-keys -t "$w" "$@"; }
-text() { $T send-keys -t "$1" -l -- "$2"; }
 
 # line_no WINDOW TEXT: first screen line holding TEXT (0 when absent).
 line_no() { screen "$1" | grep -n -F -- "$2" | head -n 1 | cut -d: -f1; }
