@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
+
 typedef struct sm_istr {
     struct sm_istr *next;
     uint32_t hash;
@@ -23,17 +25,6 @@ struct sm_intern {
 static sm_istr *header_of(const char *s)
 {
     return (sm_istr *)(void *)(s - offsetof(sm_istr, s));
-}
-
-/* FNV-1a: short strings dominate, and it needs no alignment. */
-static uint32_t hash_bytes(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
 }
 
 sm_intern *sm_intern_new(void)
@@ -91,7 +82,7 @@ const char *sm_intern_str(sm_intern *pool, const char *s, size_t len)
 {
     if (!pool || !s || len > UINT32_MAX - 1)
         return NULL;
-    uint32_t h = hash_bytes(s, len);
+    uint32_t h = sm_hash_bytes(s, len);
     size_t j = h & (pool->nbuckets - 1);
     for (sm_istr *e = pool->buckets[j]; e; e = e->next) {
         if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0) {

@@ -6,20 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/hash.h"
 #include "core/props.h"
 #include "server/random.h"
 
 enum { SHARED_TRANSPORT, SHARED_SERVER_NAME, SHARED_CONNECTOR, SHARED_EMPTY };
-
-static uint32_t hash_id(const char *id)
-{
-    uint32_t h = 2166136261u;
-    for (const char *p = id; *p; p++) {
-        h ^= (unsigned char)*p;
-        h *= 16777619u;
-    }
-    return h;
-}
 
 int sm_registry_init(sm_registry *r, sm_intern *strings, const char *server_name, const char *connector)
 {
@@ -104,7 +95,7 @@ static void maybe_grow(sm_registry *r)
         sm_session *s = r->buckets[i];
         while (s) {
             sm_session *n = s->hnext;
-            size_t at = hash_id(s->id) & (nb - 1);
+            size_t at = sm_hash_str(s->id) & (nb - 1);
             s->hnext = b[at];
             b[at] = s;
             s = n;
@@ -117,7 +108,7 @@ static void maybe_grow(sm_registry *r)
 
 void sm_registry_add(sm_registry *r, sm_session *s)
 {
-    size_t at = hash_id(s->id) & (r->nbuckets - 1);
+    size_t at = sm_hash_str(s->id) & (r->nbuckets - 1);
     s->hnext = r->buckets[at];
     r->buckets[at] = s;
     s->prev = r->tail;
@@ -136,7 +127,7 @@ void sm_registry_remove(sm_registry *r, sm_session *s)
     for (sm_cursor *c = r->cursors; c; c = c->cnext)
         if (c->at == s)
             c->at = s->next;
-    sm_session **pp = &r->buckets[hash_id(s->id) & (r->nbuckets - 1)];
+    sm_session **pp = &r->buckets[sm_hash_str(s->id) & (r->nbuckets - 1)];
     while (*pp && *pp != s)
         pp = &(*pp)->hnext;
     if (*pp)
@@ -157,7 +148,7 @@ sm_session *sm_registry_find(const sm_registry *r, const char *id)
 {
     if (!id || strlen(id) != SM_SESSION_ID_LEN)
         return NULL;
-    for (sm_session *s = r->buckets[hash_id(id) & (r->nbuckets - 1)]; s; s = s->hnext)
+    for (sm_session *s = r->buckets[sm_hash_str(id) & (r->nbuckets - 1)]; s; s = s->hnext)
         if (memcmp(s->id, id, SM_SESSION_ID_LEN) == 0)
             return s;
     return NULL;

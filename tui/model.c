@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
+
 #define RATE_BUCKETS 8
 #define RATE_WINDOW_S 4
 
@@ -31,16 +33,6 @@ struct sm_model {
     uint64_t events_total;
     uint64_t last_mark; /* newest highlight start, to know when marks expire */
 };
-
-static uint32_t hash_str(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
 
 sm_model *sm_model_new(void)
 {
@@ -71,7 +63,7 @@ sm_intern *sm_model_pool(sm_model *m)
 
 static sm_keystat *keystat_find(sm_model *m, const char *key, bool create)
 {
-    uint32_t h = hash_str(key, sm_intern_len(key));
+    uint32_t h = sm_hash_bytes(key, sm_intern_len(key));
     size_t mask = m->nkeyidx - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         uint32_t v = m->keyidx[i];
@@ -96,7 +88,7 @@ static sm_keystat *keystat_find(sm_model *m, const char *key, bool create)
         if (!idx)
             return NULL;
         for (size_t k = 0; k < m->nkeys; k++) {
-            uint32_t kh = hash_str(m->keys[k].key, sm_intern_len(m->keys[k].key));
+            uint32_t kh = sm_hash_bytes(m->keys[k].key, sm_intern_len(m->keys[k].key));
             size_t j = kh & (n - 1);
             while (idx[j])
                 j = (j + 1) & (n - 1);
@@ -277,7 +269,7 @@ sm_row *sm_model_find(const sm_model *m, const char *id)
     if (!id)
         return NULL;
     size_t len = strlen(id);
-    uint32_t h = hash_str(id, len);
+    uint32_t h = sm_hash_bytes(id, len);
     for (sm_row *r = m->buckets[h & (m->nbuckets - 1)]; r; r = r->hnext)
         if (r->idhash == h && sm_intern_len(r->id) == len && memcmp(r->id, id, len) == 0)
             return r;
@@ -317,7 +309,7 @@ static sm_row *row_create(sm_model *m, const char *id)
         free(r);
         return NULL;
     }
-    r->idhash = hash_str(id, strlen(id));
+    r->idhash = sm_hash_str(id);
     r->state = SM_STATE_NONE;
     size_t j = r->idhash & (m->nbuckets - 1);
     r->hnext = m->buckets[j];
