@@ -12,6 +12,7 @@
 
 #include "core/props.h"
 #include "core/roles.h"
+#include "core/sorted.h"
 #include "core/utf8.h"
 
 /* A role list inside a filter needs at least two quote bytes per role, so no set can be larger. */
@@ -875,17 +876,10 @@ static node *node_new(parser *p, node_kind kind)
 static bool remember_key(parser *p, const char *key)
 {
     sm_filter *f = p->filter;
-    size_t lo = 0, hi = f->key_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->keys[mid], key);
-        if (c == 0)
-            return true;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    bool found;
+    size_t lo = sm_sorted_search(f->keys, f->key_count, sizeof *f->keys, key, &found);
+    if (found)
+        return true;
     if (f->key_count == f->key_cap) {
         size_t cap = f->key_cap ? f->key_cap * 2 : 4;
         char **keys = realloc(f->keys, cap * sizeof *keys);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sorted.h"
 #include "core/utf8.h"
 
 const char *const sm_fixed_property_names[] = {
@@ -142,24 +143,11 @@ void sm_props_free(sm_props *p)
     sm_props_init(p);
 }
 
-/* Binary search; returns the index of key or the insertion point (with *found false). */
+_Static_assert(offsetof(sm_prop, key) == 0, "sm_sorted_search reads the key as the first member");
+
 static size_t props_search(const sm_props *p, const char *key, bool *found)
 {
-    size_t lo = 0, hi = p->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(p->items[mid].key, key);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return sm_sorted_search(p->items, p->count, sizeof *p->items, key, found);
 }
 
 int sm_props_set(sm_props *p, const char *key, const char *value)

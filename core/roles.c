@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sorted.h"
+
 void sm_roles_init(sm_roles *r)
 {
     r->names = NULL;
@@ -21,21 +23,7 @@ void sm_roles_free(sm_roles *r)
 
 static size_t roles_search(const sm_roles *r, const char *name, bool *found)
 {
-    size_t lo = 0, hi = r->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(r->names[mid], name);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return sm_sorted_search(r->names, r->count, sizeof *r->names, name, found);
 }
 
 int sm_roles_add(sm_roles *r, const char *name)

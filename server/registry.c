@@ -8,6 +8,7 @@
 
 #include "core/hash.h"
 #include "core/props.h"
+#include "core/sorted.h"
 #include "server/random.h"
 
 enum { SHARED_TRANSPORT, SHARED_SERVER_NAME, SHARED_CONNECTOR, SHARED_EMPTY };
@@ -247,24 +248,11 @@ const char *sm_session_fixed_value(const sm_registry *r, const sm_session *s, co
     }
 }
 
-/* Index of key in the sorted user properties, or the insertion point with *found false. */
+_Static_assert(offsetof(sm_uprop, key) == 0, "sm_sorted_search reads the key as the first member");
+
 static size_t uprop_search(const sm_session *s, const char *key, bool *found)
 {
-    size_t lo = 0, hi = s->ucount;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(s->uprops[mid].key, key);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    return sm_sorted_search(s->uprops, s->ucount, sizeof *s->uprops, key, found);
 }
 
 const char *sm_session_user_value(const sm_session *s, const char *key)

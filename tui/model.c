@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "core/sorted.h"
 
 #define RATE_BUCKETS 8
 #define RATE_WINDOW_S 4
@@ -342,25 +343,16 @@ static void row_kill(sm_model *m, sm_row *r)
     mark_dirty(m, r);
 }
 
+_Static_assert(offsetof(sm_rprop, key) == 0, "sm_sorted_search reads the key as the first member");
+
+/* The property key of row r, or NULL; *pos (when given) is its index or the insertion point. */
 static sm_rprop *prop_find(const sm_row *r, const char *key, uint32_t *pos)
 {
-    uint32_t lo = 0, hi = r->nprops;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        int c = strcmp(r->props[mid].key, key);
-        if (c == 0) {
-            if (pos)
-                *pos = mid;
-            return &r->props[mid];
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    bool found;
+    size_t at = sm_sorted_search(r->props, r->nprops, sizeof *r->props, key, &found);
     if (pos)
-        *pos = lo;
-    return NULL;
+        *pos = (uint32_t)at;
+    return found ? &r->props[at] : NULL;
 }
 
 static void history_add(sm_model *m, sm_row *r, const char *key, const char *old_value, const char *new_value,
