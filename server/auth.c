@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/base64.h"
 #include "server/log.h"
 #include "server/random.h"
 
@@ -40,58 +41,16 @@ static long long mono_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static const char b64tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void b64_encode(const unsigned char *in, size_t len, char *out)
+/* The stored form "scheme$iterations$salt$hash", or NULL when out of memory. */
+static char *format_hash(unsigned iterations, const unsigned char salt[SALT_LEN], const unsigned char hash[HASH_LEN])
 {
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = b64tab[(v >> 18) & 63];
-        out[o++] = b64tab[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? b64tab[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? b64tab[v & 63] : '=';
-    }
-    out[o] = '\0';
-}
-
-static int b64_value(char c)
-{
-    const char *p = c ? strchr(b64tab, c) : NULL;
-    return p ? (int)(p - b64tab) : -1;
-}
-
-/* Decodes padded base64 of exactly want bytes; false when malformed or of another length. */
-static bool b64_decode_exact(const char *in, size_t inlen, unsigned char *out, size_t want)
-{
-    if (inlen % 4 != 0 || inlen / 4 * 3 < want || inlen / 4 * 3 >= want + 3)
-        return false;
-    size_t o = 0;
-    for (size_t i = 0; i < inlen; i += 4) {
-        int v[4];
-        for (int k = 0; k < 4; k++) {
-            char c = in[i + k];
-            v[k] = c == '=' ? -2 : b64_value(c);
-            if (v[k] == -1)
-                return false;
-        }
-        if (v[0] < 0 || v[1] < 0 || (v[2] == -2 && v[3] != -2) || ((v[2] == -2 || v[3] == -2) && i + 4 != inlen))
-            return false;
-        uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)(v[2] < 0 ? 0 : v[2]) << 6 |
-                     (uint32_t)(v[3] < 0 ? 0 : v[3]);
-        unsigned char bytes[3] = {(unsigned char)(x >> 16), (unsigned char)(x >> 8), (unsigned char)x};
-        int n = v[2] < 0 ? 1 : v[3] < 0 ? 2 : 3;
-        for (int k = 0; k < n; k++) {
-            if (o >= want)
-                return false;
-            out[o++] = bytes[k];
-        }
-    }
-    return o == want;
+    char salt64[SM_BASE64_LEN(SALT_LEN) + 1], hash64[SM_BASE64_LEN(HASH_LEN) + 1];
+    sm_base64_encode(salt, SALT_LEN, salt64);
+    sm_base64_encode(hash, HASH_LEN, hash64);
+    char *out = NULL;
+    if (asprintf(&out, "%s$%u$%s$%s", SM_AUTH_SCHEME, iterations, salt64, hash64) < 0)
+        return NULL;
+    return out;
 }
 
 int sm_auth_hash_password(const char *password, size_t len, unsigned iterations, char **out, sm_error *err)
@@ -107,14 +66,10 @@ int sm_auth_hash_password(const char *password, size_t len, unsigned iterations,
         return sm_error_set(err, SM_ERR_IO, "getrandom failed: %s", strerror(errno));
     if (PKCS5_PBKDF2_HMAC(password, (int)len, salt, sizeof salt, (int)iterations, EVP_sha256(), sizeof hash, hash) != 1)
         return sm_error_set(err, SM_ERR_IO, "PBKDF2 failed");
-    char salt64[32], hash64[48];
-    b64_encode(salt, sizeof salt, salt64);
-    b64_encode(hash, sizeof hash, hash64);
+    *out = format_hash(iterations, salt, hash);
     OPENSSL_cleanse(hash, sizeof hash);
-    if (asprintf(out, "%s$%u$%s$%s", SM_AUTH_SCHEME, iterations, salt64, hash64) < 0) {
-        *out = NULL;
+    if (!*out)
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-    }
     return SM_OK;
 }
 
@@ -140,10 +95,10 @@ static int parse_hash(const char *text, parsed_hash *ph, sm_error *err)
                             SM_AUTH_MIN_ITERATIONS, SM_AUTH_MAX_ITERATIONS);
     const char *salt = p + 1;
     const char *salt_end = strchr(salt, '$');
-    if (!salt_end || !b64_decode_exact(salt, (size_t)(salt_end - salt), ph->salt, SALT_LEN))
+    if (!salt_end || !sm_base64_decode_exact(salt, (size_t)(salt_end - salt), ph->salt, SALT_LEN))
         return sm_error_set(err, SM_ERR_INVALID, "password hash: salt must be %d bytes of base64", SALT_LEN);
     const char *hash = salt_end + 1;
-    if (!b64_decode_exact(hash, strlen(hash), ph->hash, HASH_LEN))
+    if (!sm_base64_decode_exact(hash, strlen(hash), ph->hash, HASH_LEN))
         return sm_error_set(err, SM_ERR_INVALID, "password hash: hash must be %d bytes of base64", HASH_LEN);
     ph->iterations = (unsigned)it;
     return SM_OK;
@@ -168,13 +123,7 @@ char *sm_auth_dummy_hash(unsigned iterations)
     unsigned char salt[SALT_LEN], hash[HASH_LEN];
     if (sm_random_bytes(salt, sizeof salt) != 0 || sm_random_bytes(hash, sizeof hash) != 0)
         return NULL;
-    char salt64[32], hash64[48];
-    b64_encode(salt, sizeof salt, salt64);
-    b64_encode(hash, sizeof hash, hash64);
-    char *out = NULL;
-    if (asprintf(&out, "%s$%u$%s$%s", SM_AUTH_SCHEME, iterations, salt64, hash64) < 0)
-        return NULL;
-    return out;
+    return format_hash(iterations, salt, hash);
 }
 
 void sm_auth_get_stats(const sm_auth *a, sm_auth_stats *out)

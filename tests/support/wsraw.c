@@ -20,6 +20,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "core/base64.h"
+
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_DEFAULT_MAX_MESSAGE (64u * 1024u * 1024u)
 
@@ -93,24 +95,6 @@ static void sha1(const void *data, size_t len, unsigned char out[20])
         out[4 * i + 2] = (unsigned char)(h[i] >> 8);
         out[4 * i + 3] = (unsigned char)h[i];
     }
-}
-
-static void base64(const unsigned char *in, size_t len, char *out)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < len ? tbl[v & 63] : '=';
-    }
-    out[o] = '\0';
 }
 
 /* ---- helpers ---- */
@@ -427,7 +411,7 @@ static void accept_key(const char *key, char out[40])
     snprintf(src, sizeof src, "%s%s", key, WS_GUID);
     unsigned char digest[20];
     sha1(src, strlen(src), digest);
-    base64(digest, sizeof digest, out);
+    sm_base64_encode(digest, sizeof digest, out);
 }
 
 int sm_ws_connect(sm_ws *ws, const sm_ws_opts *opts)
@@ -441,7 +425,7 @@ int sm_ws_connect(sm_ws *ws, const sm_ws_opts *opts)
     unsigned char nonce[16];
     fill_random(nonce, sizeof nonce);
     char key[32];
-    base64(nonce, sizeof nonce, key);
+    sm_base64_encode(nonce, sizeof nonce, key);
     const char *proto = opts->subprotocol ? opts->subprotocol : "sessmon.v1";
     char req[512];
     int n = snprintf(req, sizeof req,
