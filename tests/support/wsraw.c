@@ -18,84 +18,13 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 
 #include "core/base64.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_DEFAULT_MAX_MESSAGE (64u * 1024u * 1024u)
-
-/* ---- SHA-1 (FIPS 180-4), only for checking Sec-WebSocket-Accept ---- */
-
-static uint32_t rotl32(uint32_t x, int n)
-{
-    return (x << n) | (x >> (32 - n));
-}
-
-static void sha1_block(uint32_t h[5], const unsigned char *p)
-{
-    uint32_t w[80];
-    for (int t = 0; t < 16; t++)
-        w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 | (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
-    for (int t = 16; t < 80; t++)
-        w[t] = rotl32(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    for (int t = 0; t < 80; t++) {
-        uint32_t f, k;
-        if (t < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999u;
-        } else if (t < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1u;
-        } else if (t < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDCu;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6u;
-        }
-        uint32_t tmp = rotl32(a, 5) + f + e + k + w[t];
-        e = d;
-        d = c;
-        c = rotl32(b, 30);
-        b = a;
-        a = tmp;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-}
-
-static void sha1(const void *data, size_t len, unsigned char out[20])
-{
-    uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
-    const unsigned char *p = data;
-    size_t left = len;
-    while (left >= 64) {
-        sha1_block(h, p);
-        p += 64;
-        left -= 64;
-    }
-    unsigned char tail[128] = {0};
-    memcpy(tail, p, left);
-    tail[left] = 0x80;
-    size_t tail_len = left + 1 + 8 <= 64 ? 64 : 128;
-    uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++)
-        tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
-    sha1_block(h, tail);
-    if (tail_len == 128)
-        sha1_block(h, tail + 64);
-    for (int i = 0; i < 5; i++) {
-        out[4 * i] = (unsigned char)(h[i] >> 24);
-        out[4 * i + 1] = (unsigned char)(h[i] >> 16);
-        out[4 * i + 2] = (unsigned char)(h[i] >> 8);
-        out[4 * i + 3] = (unsigned char)h[i];
-    }
-}
 
 /* ---- helpers ---- */
 
@@ -409,8 +338,8 @@ static void accept_key(const char *key, char out[40])
 {
     char src[128];
     snprintf(src, sizeof src, "%s%s", key, WS_GUID);
-    unsigned char digest[20];
-    sha1(src, strlen(src), digest);
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)src, strlen(src), digest);
     sm_base64_encode(digest, sizeof digest, out);
 }
 
