@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tui/text.h"
+
 int sm_eventlog_init(sm_eventlog *log)
 {
     memset(log, 0, sizeof *log);
@@ -22,21 +24,6 @@ void sm_eventlog_free(sm_eventlog *log)
     for (int r = 0; r < 2; r++)
         free(log->rings[r].entries);
     memset(log, 0, sizeof *log);
-}
-
-static void cut_utf8(char *s)
-{
-    /* vsnprintf may have cut a multi-byte character: drop its leading bytes */
-    size_t n = strlen(s);
-    size_t i = n;
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-        i--;
-    if (i > 0 && (unsigned char)s[i - 1] >= 0xC0) {
-        unsigned char lead = (unsigned char)s[i - 1];
-        size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-        if (n - (i - 1) < need)
-            s[i - 1] = '\0';
-    }
 }
 
 static void add_line(sm_eventlog *log, bool session, int64_t wall_ms, sm_log_level level, const char *fmt, ...)
@@ -68,8 +55,7 @@ static void vadd_line(sm_eventlog *log, bool session, int64_t wall_ms, sm_log_le
     e->seq = log->total++;
     e->level = level;
     e->session = session;
-    vsnprintf(e->text, sizeof e->text, fmt, ap);
-    cut_utf8(e->text);
+    sm_text_vprintf(e->text, sizeof e->text, fmt, ap);
     ring->head = (ring->head + 1) % SM_LOG_CAPACITY;
     if (ring->count < SM_LOG_CAPACITY)
         ring->count++;

@@ -216,12 +216,18 @@ size_t sm_text_escape(const char *s, size_t len, char *out, size_t outcap)
 
 size_t sm_text_printf(char *out, size_t cap, const char *fmt, ...)
 {
-    if (!out || cap == 0)
-        return 0;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(out, cap, fmt, ap);
+    size_t len = sm_text_vprintf(out, cap, fmt, ap);
     va_end(ap);
+    return len;
+}
+
+size_t sm_text_vprintf(char *out, size_t cap, const char *fmt, va_list ap)
+{
+    if (!out || cap == 0)
+        return 0;
+    int n = vsnprintf(out, cap, fmt, ap);
     if (n < 0) {
         out[0] = '\0';
         return 0;

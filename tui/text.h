@@ -2,6 +2,7 @@
 #ifndef SM_TUI_TEXT_H
 #define SM_TUI_TEXT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,7 @@ size_t sm_text_escape(const char *s, size_t len, char *out, size_t outcap);
 
 /* snprintf that never splits a UTF-8 character when it truncates. Returns the bytes written. */
 size_t sm_text_printf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+size_t sm_text_vprintf(char *out, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Encodes one code point as UTF-8 into out (4 bytes room); returns its length (1..4). */
 size_t sm_text_utf8_encode(uint32_t cp, char *out);
