@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The public enums mirror core's so values convert by range checks; keep them in step. */
@@ -82,13 +81,6 @@ void sm_cl_log(unsigned level, const char *fmt, ...)
 }
 
 /* ---- Small shared helpers ---- */
-
-int64_t sm_cl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 sm_client_errcode sm_cl_error(sm_client_error *err, sm_client_errcode code, const char *fmt, ...)
 {
@@ -223,7 +215,7 @@ sm_client *sm_client_new(const sm_client_params *p, sm_client_error *err)
         sm_cl_error(err, SM_CLIENT_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    c->rng = (uint64_t)sm_cl_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
+    c->rng = (uint64_t)sm_mono_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
     if (!c->rng)
         c->rng = 0x9E3779B97F4A7C15ULL;
 
@@ -370,7 +362,7 @@ int sm_client_timeout_ms(sm_client *c)
         return -1;
     if (c->work_pending || c->lws_kick)
         return 0;
-    int64_t now = sm_cl_now_ms();
+    int64_t now = sm_mono_ms();
     int64_t deadline = 0;
     int cap = -1;
     bool any_connection = c->orphans > 0;
@@ -405,11 +397,11 @@ static void service_pass(sm_client *c)
 {
     c->work_pending = false;
     c->lws_kick = false;
-    c->now = sm_cl_now_ms();
+    c->now = sm_mono_ms();
     /* A negative timeout makes lws poll its fds with timeout 0, run due timers and return;
      * 0 or more would block until its next event. */
     lws_service(c->lws, -1);
-    int64_t now = sm_cl_now_ms();
+    int64_t now = sm_mono_ms();
     for (sm_session *s = c->sessions_head; s && !c->free_requested; s = s->next) {
         if (s->dead)
             continue;
@@ -452,7 +444,7 @@ sm_client_errcode sm_client_run_until(sm_client *c, const volatile int *done, in
 {
     if (!c || c->depth > 0 || c->free_requested)
         return SM_CLIENT_ERR_INVALID_ARGUMENT;
-    int64_t end = timeout_ms >= 0 ? sm_cl_now_ms() + timeout_ms : 0;
+    int64_t end = timeout_ms >= 0 ? sm_mono_ms() + timeout_ms : 0;
     struct pollfd *fds = NULL;
     int cap = 0;
     sm_client_errcode rc = SM_CLIENT_ERR_TIMEOUT;
@@ -464,7 +456,7 @@ sm_client_errcode sm_client_run_until(sm_client *c, const volatile int *done, in
         }
         int wait = 100;
         if (end) {
-            int64_t left = end - sm_cl_now_ms();
+            int64_t left = end - sm_mono_ms();
             if (left <= 0)
                 break;
             if (left < wait)

@@ -11,6 +11,7 @@
 
 #include "client/sessmon.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/protocol.h"
 
 /* Defaults (documented in sessmon.h). */
@@ -195,7 +196,6 @@ struct sm_client {
 };
 
 /* ---- client.c ---- */
-int64_t sm_cl_now_ms(void);
 void sm_cl_log(unsigned level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 sm_client_errcode sm_cl_error(sm_client_error *err, sm_client_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

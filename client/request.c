@@ -160,7 +160,7 @@ sm_request *sm_cl_request_new(sm_session *s, sm_req_kind kind, sm_msg *m, int ti
         return NULL;
     }
     if (timeout_ms > 0) {
-        r->deadline = sm_cl_now_ms() + timeout_ms;
+        r->deadline = sm_mono_ms() + timeout_ms;
         s->timed_requests++;
     }
     return r;

@@ -206,7 +206,7 @@ sm_session *sm_session_open(sm_client *c, const sm_session_params *p, sm_client_
     s->link = SM_LINK_IDLE; /* calloc'd: nothing counted yet */
     s->next_id = 1;
     s->info.max_message_bytes = SM_CL_DEFAULT_MAX_MESSAGE;
-    s->next_connect_at = sm_cl_now_ms(); /* connect from the next service, never from here */
+    s->next_connect_at = sm_mono_ms(); /* connect from the next service, never from here */
     c->work_pending = true;
 
     s->prev = c->sessions_tail;
@@ -490,7 +490,7 @@ static void link_down(sm_session *s, sm_release how, sm_client_errcode code, con
     if (s->dead || s->terminal)
         return;
 
-    int64_t now = sm_cl_now_ms();
+    int64_t now = sm_mono_ms();
     if (s->close_requested) {
         sm_client_error ok = {SM_CLIENT_OK, "closed"};
         session_terminal(s, SM_REASON_CLOSED_BY_CLIENT, &ok);
@@ -956,7 +956,7 @@ static void on_established(sm_session *s)
     sm_msg m;
     memset(&m, 0, sizeof m);
     sm_kv *kvs = NULL;
-    int64_t since_drop = s->dropped_at ? sm_cl_now_ms() - s->dropped_at : 0;
+    int64_t since_drop = s->dropped_at ? sm_mono_ms() - s->dropped_at : 0;
     if (s->token && s->info.session_id &&
         (s->info.reconnect_timeout_ms <= 0 || since_drop < s->info.reconnect_timeout_ms)) {
         m.type = SM_MSG_RESUME;
@@ -1084,7 +1084,7 @@ void sm_client__inject_message(sm_session *s, const char *json, size_t len)
 {
     sm_client *c = s->client;
     sm_cl_enter(c);
-    c->now = sm_cl_now_ms();
+    c->now = sm_mono_ms();
     sm_cl_dispatch(s, json, len);
     sm_cl_leave(c);
 }

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/hash.h"
 #include "core/props.h"
 #include "core/sorted.h"
@@ -62,9 +62,7 @@ sm_session *sm_session_new(sm_registry *r)
         return NULL;
     }
     snprintf(s->id, sizeof s->id, "%08x-%08x", r->id_prefix, r->id_counter++);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    s->start_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    s->start_ms = sm_wall_ms();
     snprintf(s->start_text, sizeof s->start_text, "%lld", (long long)s->start_ms);
     s->state = SM_STATE_ACTIVE;
     return s;

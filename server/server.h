@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/filter.h"
 #include "core/protocol.h"
@@ -119,11 +120,6 @@ typedef struct sm_server {
 int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr, size_t headroom, sm_error *err);
 /* Frees everything (sessions, listeners, queues of connections still known). */
 void sm_server_free(sm_server *srv);
-
-/* Monotonic milliseconds. */
-int64_t sm_mono_ms(void);
-/* Wall-clock milliseconds since the epoch. */
-int64_t sm_wall_ms(void);
 
 /* A WebSocket connection was established (c is zeroed memory). peer_ip as the transport gives it. */
 void sm_conn_start(sm_server *srv, sm_conn *c, void *handle, const char *peer_ip);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "client/sessmon.h"
+#include "core/clock.h"
 #include "tui/app.h"
 #include "tui/password.h"
 #include "tui/cli_out.h"
@@ -165,9 +166,7 @@ static int add_prop(cli *c, const char *key, const char *value)
 static int parse_after(cli *c, const char *arg)
 {
     if (strcmp(arg, "now") == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        c->after = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        c->after = sm_wall_ms();
         c->has_after = true;
         return 0;
     }
@@ -900,13 +899,6 @@ struct watch {
 };
 typedef struct watch watch;
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void print_time(void)
 {
     struct timespec ts;
@@ -943,7 +935,7 @@ static void print_event(watch *w, const char *name, const sm_session_event *ev)
     if (ev->snapshot)
         w->snapshot_shown++;
     if (w->c->json) {
-        printf("{\"time\":%lld,\"event\":\"%s\",\"session\":", (long long)wall_ms(), name);
+        printf("{\"time\":%lld,\"event\":\"%s\",\"session\":", (long long)sm_wall_ms(), name);
         sm_cli_json_string(stdout, ev->session_id);
         printf(",\"state\":\"%s\"", remote_state_name(ev->state));
         if (ev->snapshot)
@@ -995,7 +987,7 @@ static void watch_leave(sm_listener *l, const sm_session_event *ev, void *ctx) {
 static void watch_note(watch *w, const char *event, const char *human, const char *message, long long count)
 {
     if (w->c->json) {
-        printf("{\"time\":%lld,\"event\":\"%s\"", (long long)wall_ms(), event);
+        printf("{\"time\":%lld,\"event\":\"%s\"", (long long)sm_wall_ms(), event);
         if (count >= 0)
             printf(",\"count\":%lld", count);
         if (message) {

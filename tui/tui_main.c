@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/filter.h"
 #include "tui/app.h"
 #include "tui/password.h"
@@ -37,20 +38,6 @@ static void on_signal(int sig)
         (void)r; /* a full pipe already holds a wake-up */
     }
     errno = saved;
-}
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void usage(FILE *f)
@@ -323,7 +310,7 @@ int sm_tui_main(int argc, char **argv)
         return SM_EXIT_FAILURE;
     }
     sm_ui_use_settings(ui, have_settings ? &settings : NULL, o.no_settings ? NULL : settings_path);
-    sm_ui_set_time(ui, mono_ms(), wall_ms());
+    sm_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
     if (settings_note[0])
         sm_ui_message(ui, SM_LOGL_WARN, "%s", settings_note);
     char cerr[300] = "";
@@ -373,8 +360,8 @@ int sm_tui_main(int argc, char **argv)
     bool stop = false;
     bool more_keys = false; /* the per-pass key cap was hit: ncurses still holds input */
     while (!ui->quit && !stop) {
-        uint64_t now = mono_ms();
-        sm_ui_set_time(ui, now, wall_ms());
+        uint64_t now = sm_mono_ms();
+        sm_ui_set_time(ui, now, sm_wall_ms());
         int64_t t = sm_ui_tick(ui);
         int64_t timeout = t;
         int ct = sm_conn_timeout_ms(conn, now);
@@ -424,13 +411,13 @@ int sm_tui_main(int argc, char **argv)
                 int r = wget_wch(stdscr, &ch);
                 if (r == ERR)
                     break;
-                sm_ui_set_time(ui, mono_ms(), wall_ms());
+                sm_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
                 sm_ui_key(ui, r == KEY_CODE_YES ? SM_KEY_FN((int32_t)ch) : (int32_t)ch);
             }
             more_keys = k == KEYS_PER_PASS;
         }
-        now = mono_ms();
-        sm_ui_set_time(ui, now, wall_ms());
+        now = sm_mono_ms();
+        sm_ui_set_time(ui, now, sm_wall_ms());
         sm_conn_service(conn, now);
         if (sm_conn_fatal(conn, &exit_code, fatal, sizeof fatal))
             break;

@@ -7,16 +7,15 @@
 #include <stdint.h>
 
 #include "client/sessmon.h"
+#include "core/clock.h"
 
 #define TH_TIMEOUT_MS 5000
-
-int64_t th_now_ms(void);
 
 /* Services c until cond holds or ms pass (never hangs). */
 #define TH_WAIT(c, cond, ms)                                  \
     do {                                                      \
-        int64_t th_end_ = th_now_ms() + (ms);                 \
-        while (!(cond) && th_now_ms() < th_end_)              \
+        int64_t th_end_ = sm_mono_ms() + (ms);                \
+        while (!(cond) && sm_mono_ms() < th_end_)             \
             sm_client_run_once((c), 20);                      \
     } while (0)
 

@@ -90,7 +90,7 @@ static void start_cli(child *c, const char *principal, const char *password, con
  * when the child's stdout is at EOF. */
 static bool pump(child *c, int ms)
 {
-    int64_t end = th_now_ms() + ms;
+    int64_t end = sm_mono_ms() + ms;
     for (;;) {
         struct pollfd fds[2] = {{c->out_fd, POLLIN, 0}, {c->err_fd, POLLIN, 0}};
         poll(fds, 2, 10);
@@ -116,7 +116,7 @@ static bool pump(child *c, int ms)
             }
         }
         sm_client_run_once(cl, 0);
-        if (eof || th_now_ms() >= end)
+        if (eof || sm_mono_ms() >= end)
             return eof;
     }
 }
@@ -124,14 +124,14 @@ static bool pump(child *c, int ms)
 /* Waits for the child to exit (killing it after timeout) and returns its exit code. */
 static int finish(child *c, int timeout_ms)
 {
-    int64_t end = th_now_ms() + timeout_ms;
+    int64_t end = sm_mono_ms() + timeout_ms;
     for (;;) {
         pump(c, 20);
         int st;
         pid_t r = waitpid(c->pid, &st, WNOHANG);
         if (r == c->pid) {
             while (c->out_fd >= 0 || c->err_fd >= 0)
-                if (!pump(c, 50) && th_now_ms() > end + 2000)
+                if (!pump(c, 50) && sm_mono_ms() > end + 2000)
                     break;
             if (c->out_fd >= 0)
                 close(c->out_fd);
@@ -141,7 +141,7 @@ static int finish(child *c, int timeout_ms)
             c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
             return c->status;
         }
-        if (th_now_ms() >= end) {
+        if (sm_mono_ms() >= end) {
             kill(c->pid, SIGKILL);
             waitpid(c->pid, NULL, 0);
             fail_msg("sessmon did not exit in time; stdout: %s stderr: %s", c->out, c->err);
@@ -451,8 +451,8 @@ static void test_watch(void **state)
 
     start_cli(&c, "viewer", "viewer",
               (const char *const[]){"watch", "--json", "--filter", "Dept is 'Watch'", "--keys", "Dept,Tier", NULL});
-    int64_t end = th_now_ms() + TH_TIMEOUT_MS;
-    while (!strstr(c.out, "SNAPSHOT_END") && th_now_ms() < end)
+    int64_t end = sm_mono_ms() + TH_TIMEOUT_MS;
+    while (!strstr(c.out, "SNAPSHOT_END") && sm_mono_ms() < end)
         pump(&c, 20);
     assert_non_null(strstr(c.out, "SNAPSHOT_END"));
 
@@ -460,8 +460,8 @@ static void test_watch(void **state)
     assert_int_equal(th_set(cl, admin.s, t.id, upd, 1, &r), SM_CLIENT_OK);
     assert_non_null(th_open(cl, &u, srv.url, NULL, NULL, p, 1));
     close_target(&u);
-    end = th_now_ms() + TH_TIMEOUT_MS;
-    while (!strstr(c.out, "\"CLOSED\"") && th_now_ms() < end)
+    end = sm_mono_ms() + TH_TIMEOUT_MS;
+    while (!strstr(c.out, "\"CLOSED\"") && sm_mono_ms() < end)
         pump(&c, 20);
 
     kill(c.pid, SIGINT);
@@ -500,8 +500,8 @@ static void test_watch(void **state)
 
     /* Human format and SIGTERM. */
     start_cli(&c, "viewer", "viewer", (const char *const[]){"watch", "--filter", "Dept is 'Watch'", "--keys", "Tier", NULL});
-    end = th_now_ms() + TH_TIMEOUT_MS;
-    while (!strstr(c.out, "end of snapshot") && th_now_ms() < end)
+    end = sm_mono_ms() + TH_TIMEOUT_MS;
+    while (!strstr(c.out, "end of snapshot") && sm_mono_ms() < end)
         pump(&c, 20);
     assert_non_null(strstr(c.out, "SNAPSHOT"));
     assert_non_null(strstr(c.out, t.id));
@@ -519,23 +519,23 @@ static void test_watch_reconnects(void **state)
     (void)state;
     static child c;
     start_cli(&c, "viewer", "viewer", (const char *const[]){"watch", "--json", NULL});
-    int64_t end = th_now_ms() + TH_TIMEOUT_MS;
-    while (!strstr(c.out, "SNAPSHOT_END") && th_now_ms() < end)
+    int64_t end = sm_mono_ms() + TH_TIMEOUT_MS;
+    while (!strstr(c.out, "SNAPSHOT_END") && sm_mono_ms() < end)
         pump(&c, 20);
     assert_non_null(strstr(c.out, "SNAPSHOT_END"));
     sm_test_server_kill(&srv);
-    end = th_now_ms() + TH_TIMEOUT_MS;
-    while (!strstr(c.out, "CONNECTION_LOST") && th_now_ms() < end)
+    end = sm_mono_ms() + TH_TIMEOUT_MS;
+    while (!strstr(c.out, "CONNECTION_LOST") && sm_mono_ms() < end)
         pump(&c, 20);
     assert_non_null(strstr(c.out, "CONNECTION_LOST"));
     assert_int_equal(sm_test_server_restart(&srv), 0);
-    end = th_now_ms() + 10000;
-    while (!strstr(c.out, "RESYNC") && th_now_ms() < end)
+    end = sm_mono_ms() + 10000;
+    while (!strstr(c.out, "RESYNC") && sm_mono_ms() < end)
         pump(&c, 20);
     char *resync = strstr(c.out, "\"RESYNC\"");
     assert_non_null(resync);
-    end = th_now_ms() + TH_TIMEOUT_MS;
-    while (!strstr(resync, "SNAPSHOT_END") && th_now_ms() < end)
+    end = sm_mono_ms() + TH_TIMEOUT_MS;
+    while (!strstr(resync, "SNAPSHOT_END") && sm_mono_ms() < end)
         pump(&c, 20);
     assert_non_null(strstr(resync, "SNAPSHOT_END"));
     kill(c.pid, SIGINT);

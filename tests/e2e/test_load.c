@@ -15,12 +15,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "client/sessmon.h"
+#include "core/clock.h"
 #include "test_server.h"
 
 #ifndef SESSMON_LOAD_PATH
@@ -28,13 +28,6 @@
 #endif
 
 #define MAX_SEEN 2048
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- The observer: an admin session with a listener that records every session it sees. ---- */
 
@@ -179,8 +172,8 @@ static void observer_start(observer *o, const char *url)
     lp.context = o;
     o->listener = sm_listener_register(o->session, &lp, NULL);
     assert_non_null(o->listener);
-    int64_t end = now_ms() + 10000;
-    while (!o->snapshot_done && now_ms() < end)
+    int64_t end = sm_mono_ms() + 10000;
+    while (!o->snapshot_done && sm_mono_ms() < end)
         sm_client_run_once(o->client, 20);
     assert_true(o->snapshot_done);
 }
@@ -189,8 +182,8 @@ static void observer_start(observer *o, const char *url)
 static void observer_stop(observer *o)
 {
     if (sm_session_close(o->session, NULL) == SM_CLIENT_OK) {
-        int64_t end = now_ms() + 5000;
-        while (!o->closed && now_ms() < end)
+        int64_t end = sm_mono_ms() + 5000;
+        while (!o->closed && sm_mono_ms() < end)
             sm_client_run_once(o->client, 20);
     }
     sm_client_free(o->client);
@@ -311,8 +304,8 @@ static void pump(load_proc *lp, observer *o)
 /* Pumps until cond holds or ms pass. */
 #define WAIT_UNTIL(lp, o, cond, ms)                    \
     do {                                               \
-        int64_t end_ = now_ms() + (ms);                \
-        while (!(cond) && now_ms() < end_)             \
+        int64_t end_ = sm_mono_ms() + (ms);                \
+        while (!(cond) && sm_mono_ms() < end_)             \
             pump((lp), (o));                           \
     } while (0)
 
@@ -343,8 +336,8 @@ static bool stderr_has(const load_proc *lp, const char *needle)
 /* Waits for the process to exit (servicing o meanwhile); returns its status, -1 on timeout. */
 static int load_wait(load_proc *lp, observer *o, int ms)
 {
-    int64_t end = now_ms() + ms;
-    while (now_ms() < end) {
+    int64_t end = sm_mono_ms() + ms;
+    while (sm_mono_ms() < end) {
         int st;
         pid_t r = waitpid(lp->pid, &st, WNOHANG);
         if (r == lp->pid) {

@@ -8,16 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client.h"
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "core/clock.h"
 
 const char *tc_str(const cJSON *o, const char *key)
 {
@@ -144,9 +137,9 @@ cJSON *tc_next(tc *c, const char *type, int timeout_ms)
         if (type_is(it, type))
             return cJSON_DetachItemViaPointer(c->pending, it);
     }
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = sm_mono_ms() + timeout_ms;
     for (;;) {
-        long long left = deadline - mono_ms();
+        long long left = deadline - sm_mono_ms();
         if (left < 0)
             left = 0;
         cJSON *msg = read_one(c, (int)left);
@@ -173,7 +166,7 @@ __attribute__((format(printf, 2, 0))) static cJSON *vrequest(tc *c, const char *
     cJSON_Delete(o);
     assert_int_equal(sm_ws_send_text(&c->ws, text), SM_WS_OK);
     free(text);
-    long long deadline = mono_ms() + TC_TIMEOUT_MS;
+    long long deadline = sm_mono_ms() + TC_TIMEOUT_MS;
     for (;;) {
         cJSON *it;
         cJSON_ArrayForEach(it, c->pending)
@@ -181,7 +174,7 @@ __attribute__((format(printf, 2, 0))) static cJSON *vrequest(tc *c, const char *
             if ((type_is(it, "reply") || type_is(it, "error")) && tc_int(it, "id") == id)
                 return cJSON_DetachItemViaPointer(c->pending, it);
         }
-        long long left = deadline - mono_ms();
+        long long left = deadline - sm_mono_ms();
         cJSON *msg = left > 0 ? read_one(c, (int)left) : NULL;
         if (!msg)
             fail_msg("no reply to request %lld (close code %d %s)", id, c->ws.close_code, c->ws.close_reason);
@@ -226,7 +219,7 @@ cJSON *tc_err(tc *c, const char *code, const char *fmt, ...)
 
 cJSON *tc_event(tc *c, long long listener, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = sm_mono_ms() + timeout_ms;
     for (;;) {
         cJSON *it;
         cJSON_ArrayForEach(it, c->pending)
@@ -246,7 +239,7 @@ cJSON *tc_event(tc *c, long long listener, int timeout_ms)
         }
         if (it)
             continue; /* an empty batch was dropped: look again */
-        long long left = deadline - mono_ms();
+        long long left = deadline - sm_mono_ms();
         cJSON *msg = left > 0 ? read_one(c, (int)left) : NULL;
         if (!msg)
             return NULL;
@@ -266,7 +259,7 @@ void tc_no_event(tc *c, long long listener, int ms)
 cJSON *tc_snapshot(tc *c, long long listener, long long *count)
 {
     cJSON *out = cJSON_CreateArray();
-    long long deadline = mono_ms() + 4 * TC_TIMEOUT_MS;
+    long long deadline = sm_mono_ms() + 4 * TC_TIMEOUT_MS;
     for (;;) {
         /* Events of this listener that precede its snapshot_end, in arrival order. */
         cJSON *it;
@@ -291,7 +284,7 @@ cJSON *tc_snapshot(tc *c, long long listener, long long *count)
             cJSON_Delete(evs);
             continue;
         }
-        long long left = deadline - mono_ms();
+        long long left = deadline - sm_mono_ms();
         cJSON *msg = left > 0 ? read_one(c, (int)left) : NULL;
         if (!msg)
             fail_msg("no snapshot_end for listener %lld", listener);

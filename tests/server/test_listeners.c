@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "core/clock.h"
 
 static int setup(void **state)
 {
@@ -190,9 +190,7 @@ static void test_after_and_no_keys(void **state)
     tc_open(&old, s, "client", "client", "{\"Grp\":\"after\"}");
     tc_open(&w, s, "viewer", "viewer", NULL);
     tc_open(&admin, s, "admin", "admin", NULL);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long now = sm_wall_ms();
     usleep(5000);
     long long l = add_listener(&w, ",\"filter\":\"Grp is 'after'\",\"after\":0");
     (void)l;

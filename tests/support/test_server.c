@@ -21,16 +21,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/clock.h"
+
 #ifndef SESSMOND_PATH
 #error "SESSMOND_PATH must be defined by the build"
 #endif
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -155,8 +150,8 @@ static int spawn(sm_test_server *s, int port)
         close(nullfd);
     s->pid = pid;
 
-    long long deadline = mono_ms() + 10000;
-    while (mono_ms() < deadline) {
+    long long deadline = sm_mono_ms() + 10000;
+    while (sm_mono_ms() < deadline) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             s->pid = 0;
@@ -209,7 +204,7 @@ int sm_test_server_start(sm_test_server *s, const char *config_json)
 
 static int wait_exit(pid_t pid, int timeout_ms, int *status)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = sm_mono_ms() + timeout_ms;
     for (;;) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
@@ -219,7 +214,7 @@ static int wait_exit(pid_t pid, int timeout_ms, int *status)
         }
         if (r < 0)
             return -1;
-        if (mono_ms() >= deadline)
+        if (sm_mono_ms() >= deadline)
             return 1;
         sleep_ms(5);
     }
@@ -328,9 +323,9 @@ int sm_test_sessmond_run(const char *const *args, const char *stdin_text, char *
     }
     close(inp[1]);
     size_t used = 0;
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = sm_mono_ms() + timeout_ms;
     for (;;) {
-        long long left = deadline - mono_ms();
+        long long left = deadline - sm_mono_ms();
         if (left <= 0)
             break;
         struct pollfd pfd = {.fd = outp[0], .events = POLLIN};
@@ -353,7 +348,7 @@ int sm_test_sessmond_run(const char *const *args, const char *stdin_text, char *
     if (out && outcap)
         out[used] = '\0';
     int status;
-    long long left = deadline - mono_ms();
+    long long left = deadline - sm_mono_ms();
     int r = wait_exit(pid, left > 0 ? (int)left : 0, &status);
     if (r != 0) {
         kill(pid, SIGKILL);

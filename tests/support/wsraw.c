@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -22,22 +21,16 @@
 #include <openssl/ssl.h>
 
 #include "core/base64.h"
+#include "core/clock.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_DEFAULT_MAX_MESSAGE (64u * 1024u * 1024u)
 
 /* ---- helpers ---- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int remaining_ms(int64_t deadline)
 {
-    int64_t r = deadline - now_ms();
+    int64_t r = deadline - sm_mono_ms();
     return r < 0 ? 0 : (int)r;
 }
 
@@ -346,7 +339,7 @@ static void accept_key(const char *key, char out[40])
 int sm_ws_connect(sm_ws *ws, const sm_ws_opts *opts)
 {
     ws_reset(ws);
-    int64_t deadline = now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : 5000);
+    int64_t deadline = sm_mono_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : 5000);
     int rc = connect_with_timeout(ws, opts, deadline);
     if (rc != SM_WS_OK)
         return rc;
@@ -391,7 +384,7 @@ int sm_ws_accept(sm_ws *ws, int fd, int timeout_ms)
     ws_reset(ws);
     ws->fd = fd;
     ws->server_side = true;
-    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 5000);
+    int64_t deadline = sm_mono_ms() + (timeout_ms > 0 ? timeout_ms : 5000);
     char *head = NULL;
     int rc = read_http_head(ws, deadline, &head);
     if (rc != SM_WS_OK)
@@ -562,7 +555,7 @@ static int parse_frame(sm_ws *ws, int *opcode, bool *fin, unsigned char **data, 
 
 int sm_ws_read_frame(sm_ws *ws, int *opcode, bool *fin, unsigned char **data, size_t *len, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = sm_mono_ms() + timeout_ms;
     for (;;) {
         int r = parse_frame(ws, opcode, fin, data, len);
         if (r == 1)
@@ -611,7 +604,7 @@ int sm_ws_read_message(sm_ws *ws, sm_ws_message *m, int timeout_ms)
     memset(m, 0, sizeof *m);
     if (ws->close_received)
         return SM_WS_CLOSED;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = sm_mono_ms() + timeout_ms;
     for (;;) {
         int opcode;
         bool fin;
@@ -692,7 +685,7 @@ int sm_ws_read_message(sm_ws *ws, sm_ws_message *m, int timeout_ms)
 
 char *sm_ws_recv_type(sm_ws *ws, const char *type, int timeout_ms, int *rc_out)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = sm_mono_ms() + timeout_ms;
     for (;;) {
         sm_ws_message m;
         int rc = sm_ws_read_message(ws, &m, remaining_ms(deadline));
@@ -715,7 +708,7 @@ char *sm_ws_recv_type(sm_ws *ws, const char *type, int timeout_ms, int *rc_out)
 
 int sm_ws_wait_closed(sm_ws *ws, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = sm_mono_ms() + timeout_ms;
     for (;;) {
         sm_ws_message m;
         int rc = sm_ws_read_message(ws, &m, remaining_ms(deadline));
@@ -787,7 +780,7 @@ char *sm_ws_open_session(sm_ws *ws, const char *principal, const char *password,
     free(text);
     if (rc != SM_WS_OK)
         return NULL;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = sm_mono_ms() + timeout_ms;
     for (;;) {
         sm_ws_message m;
         if (sm_ws_read_message(ws, &m, remaining_ms(deadline)) != SM_WS_OK)

@@ -9,9 +9,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "tools/load/from.h"
 #include "tools/load/options.h"
 #include "tools/load/stats.h"
@@ -62,13 +62,6 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Raises the soft open-file limit to the hard one; returns the soft limit in force. */
@@ -201,7 +194,7 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
     if (started < workers)
         stop_requests = stop_requests ? stop_requests : 1;
 
-    int64_t start = mono_ms(), next_print = start + 1000, last_print_at = start, kill_at = 0;
+    int64_t start = sm_mono_ms(), next_print = start + 1000, last_print_at = start, kill_at = 0;
     bool forwarded = false;
     int forwarded_level = 0;
     sm_load_stats prev;
@@ -214,7 +207,7 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
         for (unsigned i = 0; i < started; i++)
             if (kids[i].fd >= 0)
                 fds[n++] = (struct pollfd){.fd = kids[i].fd, .events = POLLIN};
-        int64_t now = mono_ms();
+        int64_t now = sm_mono_ms();
         int timeout = (int)(next_print - now);
         if (timeout < 0)
             timeout = 0;
@@ -235,7 +228,7 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
                     kill(kids[i].pid, SIGTERM);
             if (!forwarded) {
                 int64_t grace = opt->stop_timeout_ms >= 0 ? opt->stop_timeout_ms : 5000 + (int64_t)opt->per_process;
-                kill_at = mono_ms() + grace + 5000;
+                kill_at = sm_mono_ms() + grace + 5000;
             }
             forwarded = true;
         }
@@ -251,7 +244,7 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
                     stop_requests = stop_requests ? stop_requests : 1; /* one failed: stop them all */
             }
         }
-        now = mono_ms();
+        now = sm_mono_ms();
         if (kill_at && now >= kill_at) {
             for (unsigned i = 0; i < started; i++)
                 if (kids[i].pid > 0)
@@ -283,7 +276,7 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
             close(kids[i].fd);
     }
     if (!opt->quiet) {
-        int64_t now = mono_ms();
+        int64_t now = sm_mono_ms();
         sm_load_stats zero;
         memset(&zero, 0, sizeof zero);
         double elapsed = (double)(now - start) / 1000.0;

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client/internal.h"
+#include "core/clock.h"
 #include "tools/load/profile.h"
 #include "tools/load/stats.h"
 
@@ -87,13 +87,6 @@ struct worker {
     struct pollfd *fds;
     int fds_cap;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool from_mode(const worker *w)
 {
@@ -210,7 +203,7 @@ static void on_close(sm_session *s, sm_reason reason, const sm_client_error *err
     worker *w = sl->w;
     sm_session_free(s); /* deferred by the library until this callback returns */
     sl->s = NULL;
-    int64_t now = now_ms();
+    int64_t now = sm_mono_ms();
     if (sl->state == SLOT_CLOSING) {
         w->stats.closed++;
     } else if (!sl->ever_opened) {
@@ -324,7 +317,7 @@ static void open_slot(worker *w, slot *sl)
             set_state(w, sl, SLOT_DONE);
         } else {
             set_state(w, sl, SLOT_EMPTY);
-            enqueue(w, sl, now_ms() + RETRY_DELAY_MS);
+            enqueue(w, sl, sm_mono_ms() + RETRY_DELAY_MS);
         }
         return;
     }
@@ -641,13 +634,13 @@ int sm_load_worker_run(const sm_load_worker_params *p)
     }
     if (p->opt->admin && !p->specs)
         open_control(&w);
-    int64_t now = now_ms();
+    int64_t now = sm_mono_ms();
     w.start = w.last_tick = w.last_printed_at = now;
     w.next_report = now + REPORT_MS;
     w.next_progress = now + PROGRESS_MS;
     int64_t end = p->opt->duration > 0 ? now + (int64_t)(p->opt->duration * 1000.0) : 0;
     for (;;) {
-        now = now_ms();
+        now = sm_mono_ms();
         if (*p->stop >= 2)
             break; /* a second signal: give up on closing gracefully */
         if (!w.stopping && (*p->stop || (end && now >= end)))
@@ -679,7 +672,7 @@ int sm_load_worker_run(const sm_load_worker_params *p)
     for (size_t i = 0; i < w.slot_count; i++)
         if (w.slots[i].s)
             w.slots[i].s = NULL;
-    report(&w, now_ms(), true);
+    report(&w, sm_mono_ms(), true);
     teardown(&w);
     return 0;
 }
