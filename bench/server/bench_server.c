@@ -22,6 +22,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/proc.h"
+
 #define TARGET_RSS_KB 4.0
 #define TARGET_SET_MS 20.0
 #define TARGET_SNAPSHOT_MS 150.0
@@ -358,21 +360,6 @@ static int open_sessions(bconn *cs, int n, int port, int props)
 
 /* ---- sessmond ---- */
 
-static long rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
 static char *run_capture(const char *const *argv)
 {
     int p[2];
@@ -500,14 +487,14 @@ int main(int argc, char **argv)
     ctl admin;
     ctl_open(&admin, port);
     usleep(200000);
-    long rss0 = rss_kb(pid);
+    long rss0 = sm_proc_rss_kb(pid);
 
     bconn *cs = calloc((size_t)n, sizeof *cs);
     double t0 = now_ms();
     int opened = open_sessions(cs, n, port, props);
     double open_ms = now_ms() - t0;
     usleep(500000);
-    long rss1 = rss_kb(pid);
+    long rss1 = sm_proc_rss_kb(pid);
     if (opened < n)
         fprintf(stderr, "bench_server: only %d of %d sessions opened\n", opened, n);
 
@@ -556,7 +543,7 @@ int main(int argc, char **argv)
              "{\"type\":\"set_by_filter\",\"id\":%lld,\"filter\":\"Bench is 'yes'\",\"properties\":{\"Round\":\"L\"}}",
              id);
     double set_listened_ms = ctl_request(&admin, req, id++, NULL);
-    long rss2 = rss_kb(pid);
+    long rss2 = sm_proc_rss_kb(pid);
 
     printf("sessions opened:                %d of %d in %.0f ms (%d user properties each)\n", opened, n, open_ms,
            props);

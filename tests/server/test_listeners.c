@@ -315,11 +315,6 @@ static void test_live_events_during_snapshot(void **state)
     tc_close(&w);
 }
 
-static long rss_kb(const sm_test_server *s)
-{
-    return sm_test_server_rss_kb(s);
-}
-
 static void test_queue_limit_closes_slow_listener(void **state)
 {
     sm_test_server *s = *state;
@@ -347,7 +342,7 @@ static void test_queue_limit_closes_slow_listener(void **state)
     expect_event(&watcher, wl, "OPEN", slow_id, NULL);
     assert_int_equal(sm_ws_send_text(&slow.ws, "{\"type\":\"add_listener\",\"id\":1,\"keys\":[\"*U\"],\"filter\":\"Q is 'q'\"}"),
                      SM_WS_OK);
-    long before = rss_kb(s);
+    long before = sm_test_server_rss_kb(s);
     char *big = malloc(4001);
     bool closed = false;
     for (int round = 0; round < 400 && !closed; round++) {
@@ -372,7 +367,7 @@ static void test_queue_limit_closes_slow_listener(void **state)
         assert_string_equal(ev_str(ev, "reason"), "MESSAGE_QUEUE_LIMIT_REACHED");
         cJSON_Delete(ev);
     }
-    long after = rss_kb(s);
+    long after = sm_test_server_rss_kb(s);
     /* Bounded: the dropped queue is at most maxQueueBytes; allow allocator slack. */
     assert_true(after - before < 16 * 1024);
     /* The slow client's connection ends (with the close frame once it reads, or dropped). */
@@ -411,7 +406,7 @@ static void test_request_flood_without_reading(void **state)
     tc_open_opts(&flood, &o, "admin", "admin", props);
     expect_event(&watcher, wl, "OPEN", flood.session_id, NULL);
 
-    long before = rss_kb(s);
+    long before = sm_test_server_rss_kb(s);
     char req[160];
     int sent = 0;
     /* Each reply is about 4 KB: enough to fill the kernel's buffers, then the 64 KiB queue. */
@@ -432,7 +427,7 @@ static void test_request_flood_without_reading(void **state)
     }
     expect_event(&watcher, wl, "CLOSED", flood.session_id, NULL);
 closed:
-    assert_true(rss_kb(s) - before < 16 * 1024);
+    assert_true(sm_test_server_rss_kb(s) - before < 16 * 1024);
     tc_close(&flood);
     /* The server serves everyone else as before. */
     cJSON_Delete(tc_ok(&watcher, "{\"type\":\"ping\"}"));

@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/clock.h"
+#include "core/proc.h"
 
 #ifndef SESSMOND_PATH
 #error "SESSMOND_PATH must be defined by the build"
@@ -276,18 +277,7 @@ long sm_test_server_rss_kb(const sm_test_server *s)
 {
     if (s->pid <= 0)
         return -1;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)s->pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
+    return sm_proc_rss_kb((int)s->pid);
 }
 
 int sm_test_sessmond_run(const char *const *args, const char *stdin_text, char *out, size_t outcap, int timeout_ms)

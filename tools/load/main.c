@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/proc.h"
 #include "tools/load/from.h"
 #include "tools/load/options.h"
 #include "tools/load/stats.h"
@@ -112,9 +113,9 @@ static void read_reports(child *c)
 
 static long total_rss(const child *kids, unsigned n)
 {
-    long sum = sm_load_rss_kb(0);
+    long sum = sm_proc_rss_kb(0);
     for (unsigned i = 0; i < n; i++) {
-        long kb = kids[i].pid > 0 ? sm_load_rss_kb(kids[i].pid) : -1;
+        long kb = kids[i].pid > 0 ? sm_proc_rss_kb(kids[i].pid) : -1;
         if (kb > 0)
             sum += kb;
     }
@@ -282,7 +283,7 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
         double elapsed = (double)(now - start) / 1000.0;
         /* The last line gives the averages over the whole run. */
         sm_load_progress_print(stdout, opt->json_progress, "stopped", elapsed, elapsed, &sum, &zero, started,
-                               sm_load_rss_kb(0));
+                               sm_proc_rss_kb(0));
     }
     free(fds);
     free(kids);

@@ -76,21 +76,3 @@ void sm_load_escape(const char *text, char *out, size_t cap)
     out[o] = '\0';
 }
 
-long sm_load_rss_kb(int pid)
-{
-    char path[64];
-    if (pid > 0)
-        snprintf(path, sizeof path, "/proc/%d/status", pid);
-    else
-        snprintf(path, sizeof path, "/proc/self/status");
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}

@@ -42,7 +42,4 @@ void sm_load_progress_print(FILE *f, bool json, const char *state, double elapse
  * messages from the server or a file that end up on a terminal. */
 void sm_load_escape(const char *text, char *out, size_t cap);
 
-/* VmRSS of a process in KiB (0 = this one), -1 when unknown. */
-long sm_load_rss_kb(int pid);
-
 #endif

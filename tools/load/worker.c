@@ -12,6 +12,7 @@
 
 #include "client/internal.h"
 #include "core/clock.h"
+#include "core/proc.h"
 #include "tools/load/profile.h"
 #include "tools/load/stats.h"
 
@@ -528,7 +529,7 @@ static void report(worker *w, int64_t now, bool final)
     double elapsed = (double)(now - w->start) / 1000.0;
     double dt = final ? elapsed : (double)(now - w->last_printed_at) / 1000.0;
     sm_load_progress_print(stdout, w->opt->json_progress, final ? "stopped" : (w->stopping ? "stopping" : "running"),
-                           elapsed, dt, &w->stats, final ? &zero : &w->last_printed, 1, sm_load_rss_kb(0));
+                           elapsed, dt, &w->stats, final ? &zero : &w->last_printed, 1, sm_proc_rss_kb(0));
     w->last_printed = w->stats;
     w->last_printed_at = now;
 }
