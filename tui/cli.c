@@ -348,6 +348,23 @@ static int cli_connect(cli *c, sm_session_params *sp)
     return SM_EXIT_OK;
 }
 
+/* get, set, close and list do their work once: a lost connection is an error, not a reason to reconnect. */
+static int cli_connect_once(cli *c)
+{
+    sm_session_params sp = {0};
+    sp.no_reconnect = true;
+    return cli_connect(c, &sp);
+}
+
+/* The result of set or close by filter. */
+static void print_count(const cli *c, uint64_t count, const char *verb)
+{
+    if (c->json)
+        printf("{\"count\":%llu}\n", (unsigned long long)count);
+    else
+        printf("%llu session%s %s\n", (unsigned long long)count, count == 1 ? "" : "s", verb);
+}
+
 /* Closes our own session cleanly (so the server does not keep it DISCONNECTED), then frees. */
 static void cli_disconnect(cli *c)
 {
@@ -452,9 +469,7 @@ static int cmd_get(cli *c)
     if (c->positional_count < 1)
         return usage_error("get needs a session ID");
     const char *id = c->positional[0];
-    sm_session_params sp = {0};
-    sp.no_reconnect = true;
-    int rc = cli_connect(c, &sp);
+    int rc = cli_connect_once(c);
     if (rc)
         return rc;
     reply_wait w;
@@ -514,9 +529,7 @@ static int cmd_set(cli *c)
     }
     if (!c->prop_count)
         return usage_error("set needs at least one KEY=VALUE or --delete KEY");
-    sm_session_params sp = {0};
-    sp.no_reconnect = true;
-    int rc = cli_connect(c, &sp);
+    int rc = cli_connect_once(c);
     if (rc)
         return rc;
     reply_wait w;
@@ -540,10 +553,7 @@ static int cmd_set(cli *c)
         return rc;
     }
     if (c->filter) {
-        if (c->json)
-            printf("{\"count\":%llu}\n", (unsigned long long)w.count);
-        else
-            printf("%llu session%s matched\n", (unsigned long long)w.count, w.count == 1 ? "" : "s");
+        print_count(c, w.count, "matched");
     } else if (c->json) {
         sort_any(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
         fputs("{\"session\":", stdout);
@@ -579,9 +589,7 @@ static int cmd_close(cli *c)
         return usage_error("close needs one session ID or --filter");
     if (c->filter && c->positional_count)
         return usage_error("close takes a session ID or --filter, not both");
-    sm_session_params sp = {0};
-    sp.no_reconnect = true;
-    int rc = cli_connect(c, &sp);
+    int rc = cli_connect_once(c);
     if (rc)
         return rc;
     reply_wait w;
@@ -601,10 +609,8 @@ static int cmd_close(cli *c)
         return fail("close", &err);
     rc = wait_reply(c, &w, "close");
     if (rc == SM_EXIT_OK) {
-        if (c->filter && c->json) {
-            printf("{\"count\":%llu}\n", (unsigned long long)w.count);
-        } else if (c->filter) {
-            printf("%llu session%s closed\n", (unsigned long long)w.count, w.count == 1 ? "" : "s");
+        if (c->filter) {
+            print_count(c, w.count, "closed");
         } else if (c->json) {
             fputs("{\"session\":", stdout);
             sm_cli_json_string(stdout, c->positional[0]);
@@ -836,9 +842,7 @@ static int cmd_list(cli *c)
         memcpy(c->keys, default_list_keys, sizeof default_list_keys);
         c->key_count = sizeof default_list_keys / sizeof *default_list_keys;
     }
-    sm_session_params sp = {0};
-    sp.no_reconnect = true;
-    int rc = cli_connect(c, &sp);
+    int rc = cli_connect_once(c);
     if (rc)
         return rc;
     listing ls;

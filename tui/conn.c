@@ -306,24 +306,27 @@ static bool usable(sm_conn *c, char *err, size_t errcap)
     return true;
 }
 
-static int backend_set(void *ctx, uint64_t token, const char *session_id, const sm_kv *props, size_t n, char *err,
-                       size_t errcap)
+/* One set request: to session_id, or to every session matching filter when filter is given. */
+static int send_set(sm_conn *c, uint64_t token, const char *session_id, const char *filter, const sm_kv *props,
+                    size_t n, char *err, size_t errcap)
 {
-    sm_conn *c = ctx;
     if (!usable(c, err, errcap))
         return -1;
     sm_property *p = to_props(props, n);
     if (!p)
         return -1;
-    sm_set_params sp = {0};
-    sp.session_id = session_id;
-    sp.properties = p;
-    sp.property_count = n;
-    sp.on_reply = on_reply;
-    sp.context = (void *)(uintptr_t)token;
-    sp.timeout_ms = REQUEST_TIMEOUT_MS;
+    void *context = (void *)(uintptr_t)token;
     sm_client_error e = {0, ""};
-    sm_client_errcode rc = sm_set_properties(c->session, &sp, &e);
+    sm_client_errcode rc;
+    if (filter) {
+        sm_set_by_filter_params sp = {.filter = filter, .properties = p, .property_count = n,
+                                      .on_reply = on_reply, .context = context, .timeout_ms = REQUEST_TIMEOUT_MS};
+        rc = sm_set_properties_by_filter(c->session, &sp, &e);
+    } else {
+        sm_set_params sp = {.session_id = session_id, .properties = p, .property_count = n,
+                            .on_reply = on_reply, .context = context, .timeout_ms = REQUEST_TIMEOUT_MS};
+        rc = sm_set_properties(c->session, &sp, &e);
+    }
     free(p);
     if (rc != SM_CLIENT_OK) {
         sm_text_printf(err, errcap, "%s", e.message);
@@ -332,30 +335,16 @@ static int backend_set(void *ctx, uint64_t token, const char *session_id, const 
     return 0;
 }
 
+static int backend_set(void *ctx, uint64_t token, const char *session_id, const sm_kv *props, size_t n, char *err,
+                       size_t errcap)
+{
+    return send_set(ctx, token, session_id, NULL, props, n, err, errcap);
+}
+
 static int backend_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_kv *props, size_t n,
                                  char *err, size_t errcap)
 {
-    sm_conn *c = ctx;
-    if (!usable(c, err, errcap))
-        return -1;
-    sm_property *p = to_props(props, n);
-    if (!p)
-        return -1;
-    sm_set_by_filter_params sp = {0};
-    sp.filter = filter;
-    sp.properties = p;
-    sp.property_count = n;
-    sp.on_reply = on_reply;
-    sp.context = (void *)(uintptr_t)token;
-    sp.timeout_ms = REQUEST_TIMEOUT_MS;
-    sm_client_error e = {0, ""};
-    sm_client_errcode rc = sm_set_properties_by_filter(c->session, &sp, &e);
-    free(p);
-    if (rc != SM_CLIENT_OK) {
-        sm_text_printf(err, errcap, "%s", e.message);
-        return -1;
-    }
-    return 0;
+    return send_set(ctx, token, NULL, filter, props, n, err, errcap);
 }
 
 /* ---- life cycle ---- */
