@@ -144,6 +144,22 @@ static void type(sm_ui *ui, const char *s)
     }
 }
 
+/* "a" in the edit or bulk dialog, then KEY Tab VALUE Enter: one property added to the dialog's list. */
+static void add_entry(sm_ui *ui, const char *k, const char *v)
+{
+    key(ui, 'a');
+    type(ui, k);
+    key(ui, '\t');
+    type(ui, v);
+    key(ui, '\r');
+}
+
+static void resize(sm_ui *ui, int rows, int cols)
+{
+    resizeterm(rows, cols);
+    sm_ui_resized(ui);
+}
+
 static void paint(sm_ui *ui)
 {
     sm_ui_paint(ui);
@@ -448,11 +464,7 @@ static void test_edit_add_reply_and_undo(void **state)
     paint(ui);
     assert_true(screen_has("Region deleted (was 'EU')"));
     /* a refusal is shown */
-    key(ui, 'a');
-    type(ui, "K");
-    key(ui, '\t');
-    type(ui, "v");
-    key(ui, '\r');
+    add_entry(ui, "K", "v");
     assert_int_equal(ncalls, 3);
     sm_ui_reply(ui, calls[2].token, "ACCESS_DENIED", "no modify_session", NULL, 0, 0);
     paint(ui);
@@ -473,11 +485,7 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
     assert_int_equal(ui->prompt, SM_PROMPT_BULK_FILTER);
     type(ui, "Department is 'Nobody'");
     key(ui, '\r');
-    key(ui, 'a');
-    type(ui, "Tier");
-    key(ui, '\t');
-    type(ui, "platinum");
-    key(ui, '\r');
+    add_entry(ui, "Tier", "platinum");
     assert_int_equal(ui->bulk.nentries, 1);
     sm_ui_tick(ui);
     paint(ui);
@@ -615,14 +623,12 @@ static void test_small_terminal_and_panes(void **state)
     (void)state;
     sm_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
-    resizeterm(8, 30);
-    sm_ui_resized(ui);
+    resize(ui, 8, 30);
     paint(ui);
     assert_true(screen_has("Terminal too small"));
     key(ui, 'e'); /* ignored */
     assert_int_equal(ui->pane, SM_PANE_NONE);
-    resizeterm(10, 40);
-    sm_ui_resized(ui);
+    resize(ui, 10, 40);
     paint(ui);
     assert_false(screen_has("Terminal too small"));
     assert_true(screen_has("s1"));
@@ -651,8 +657,7 @@ static void test_small_terminal_and_panes(void **state)
     key(ui, 'q');
     assert_false(ui->help);
     assert_false(ui->quit);
-    resizeterm(30, 120);
-    sm_ui_resized(ui);
+    resize(ui, 30, 120);
     key(ui, 'i');
     paint(ui);
     assert_true(screen_has("Inspect s1"));
@@ -802,8 +807,7 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     key(ui, '\r');
     assert_int_equal(ui->bulk.nentries, 2);
     /* the dialog fits and keeps its frame at the minimum size */
-    resizeterm(10, 40);
-    sm_ui_resized(ui);
+    resize(ui, 10, 40);
     key(ui, 'a');
     paint(ui);
     top = line_with("Set a property");
@@ -813,8 +817,7 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_true(screen_has("Value:"));
     assert_true(screen_has("Esc: cancel"));
     key(ui, SM_KEY_ESC);
-    resizeterm(30, 120);
-    sm_ui_resized(ui);
+    resize(ui, 30, 120);
     assert_int_equal(ncalls, 2);
     sm_ui_free(ui);
 }
@@ -909,16 +912,14 @@ static void test_narrow_filter_line_keeps_the_count(void **state)
     key(ui, '/');
     type(ui, "s1");
     key(ui, '\r');
-    resizeterm(10, 40);
-    sm_ui_resized(ui);
+    resize(ui, 10, 40);
     paint(ui);
     char buf[512];
     line_at(1, buf, sizeof buf);
     assert_non_null(strstr(buf, "Shown: 1 of 2"));
     assert_non_null(strstr(buf, "Filter: Dep")); /* the rest is cut with an ellipsis */
     assert_non_null(strstr(buf, "\u2026"));
-    resizeterm(30, 120);
-    sm_ui_resized(ui);
+    resize(ui, 30, 120);
     paint(ui);
     line_at(1, buf, sizeof buf);
     assert_non_null(strstr(buf, "Search: s1  Sort: $StartTime"));
@@ -976,11 +977,7 @@ static void test_bulk_preview_aligned_per_key(void **state)
     key(ui, 'b');
     type(ui, "Department is 'Ops'");
     key(ui, '\r');
-    key(ui, 'a');
-    type(ui, "Tier");
-    key(ui, '\t');
-    type(ui, "platinum");
-    key(ui, '\r');
+    add_entry(ui, "Tier", "platinum");
     key(ui, 'x');
     type(ui, "Department");
     key(ui, '\r');
@@ -1012,8 +1009,7 @@ static void test_bulk_preview_aligned_per_key(void **state)
     assert_true(d1 > a1);
     assert_int_equal(d1, d2);
     /* narrow: Left/Right scroll the key columns */
-    resizeterm(24, 60);
-    sm_ui_resized(ui);
+    resize(ui, 24, 60);
     paint(ui);
     key(ui, SM_KEY_FN(KEY_RIGHT));
     assert_int_equal(ui->bulk.preview_hscroll, 1);
@@ -1022,8 +1018,7 @@ static void test_bulk_preview_aligned_per_key(void **state)
     assert_true(column_of(line_with("s1 "), "\u2192 platinum") < 0);
     key(ui, SM_KEY_FN(KEY_LEFT));
     assert_int_equal(ui->bulk.preview_hscroll, 0);
-    resizeterm(30, 120);
-    sm_ui_resized(ui);
+    resize(ui, 30, 120);
     sm_ui_free(ui);
 }
 
@@ -1160,11 +1155,7 @@ static void test_undo_warns_when_values_changed_since(void **state)
     key(ui, 'b');
     type(ui, "Department is 'Ops'");
     key(ui, '\r');
-    key(ui, 'a');
-    type(ui, "Zone");
-    key(ui, '\t');
-    type(ui, "z1");
-    key(ui, '\r');
+    add_entry(ui, "Zone", "z1");
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 2);
@@ -1188,8 +1179,7 @@ static void test_help_wraps_and_lists_prompt_keys(void **state)
 {
     (void)state;
     sm_ui *ui = make_ui(false);
-    resizeterm(12, 40);
-    sm_ui_resized(ui);
+    resize(ui, 12, 40);
     key(ui, '?');
     int total = 0;
     bool saw_tab = false;
@@ -1214,8 +1204,7 @@ static void test_help_wraps_and_lists_prompt_keys(void **state)
     assert_true(screen_has(" Esc close  Up/Down"));
     key(ui, SM_KEY_ESC);
     assert_false(ui->help);
-    resizeterm(30, 120);
-    sm_ui_resized(ui);
+    resize(ui, 30, 120);
     sm_ui_free(ui);
 }
 
@@ -1243,16 +1232,14 @@ static void test_log_hides_session_lines(void **state)
     paint(ui);
     assert_true(screen_has("session live14 opened"));
     /* narrow: no "info" column, problems keep their word */
-    resizeterm(12, 40);
-    sm_ui_resized(ui);
+    resize(ui, 12, 40);
     paint(ui);
     assert_true(screen_has(" session live14 opened"));
     assert_false(screen_has(" info "));
     key(ui, 's');
     paint(ui);
     assert_true(screen_has("warn: connection: reconn"));
-    resizeterm(30, 120);
-    sm_ui_resized(ui);
+    resize(ui, 30, 120);
     sm_ui_free(ui);
 }
 
@@ -1263,11 +1250,7 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
     paint(ui);
     key(ui, 'e');
-    key(ui, 'a');
-    type(ui, "Zone");
-    key(ui, '\t');
-    type(ui, "z1");
-    key(ui, '\r');
+    add_entry(ui, "Zone", "z1");
     assert_int_equal(ncalls, 1);
     sm_ui_reply(ui, calls[0].token, "CONNECTION_LOST", "connection lost", NULL, 0, 0);
     paint(ui);
@@ -1278,11 +1261,7 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     key(ui, 'b');
     type(ui, "Department is 'Ops'");
     key(ui, '\r');
-    key(ui, 'a');
-    type(ui, "Tier");
-    key(ui, '\t');
-    type(ui, "silver");
-    key(ui, '\r');
+    add_entry(ui, "Tier", "silver");
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 2);
@@ -1317,8 +1296,7 @@ static void test_inspect_wraps_long_values(void **state)
     big[100] = 'Q'; /* marks on the first lines */
     big[200] = 'Q';
     add_session(ui, "s1", "1700000000000", "Ops", "Big", big);
-    resizeterm(50, 120);
-    sm_ui_resized(ui);
+    resize(ui, 50, 120);
     paint(ui);
     key(ui, 'i');
     paint(ui);
@@ -1350,8 +1328,7 @@ static void test_inspect_wraps_long_values(void **state)
     char last[512];
     line_at(y + 7, last, sizeof last);
     assert_non_null(strstr(last, "\u2026"));
-    resizeterm(30, 120);
-    sm_ui_resized(ui);
+    resize(ui, 30, 120);
     sm_ui_free(ui);
 }
 
@@ -1359,8 +1336,7 @@ static void test_bottom_lines_fit_80_columns(void **state)
 {
     (void)state;
     sm_ui *ui = make_ui(false);
-    resizeterm(24, 80);
-    sm_ui_resized(ui);
+    resize(ui, 24, 80);
     paint(ui);
     char bar[512], status[512];
     line_at(23, bar, sizeof bar);
@@ -1371,8 +1347,7 @@ static void test_bottom_lines_fit_80_columns(void **state)
     assert_non_null(strstr(status, "? help q quit"));
     assert_null(strstr(status, "\u2026"));
     /* wide: the even layout */
-    resizeterm(30, 120);
-    sm_ui_resized(ui);
+    resize(ui, 30, 120);
     paint(ui);
     line_at(29, bar, sizeof bar);
     assert_non_null(strstr(bar, "F1Help   F2Columns"));
@@ -1445,11 +1420,7 @@ static void test_quit_asks_while_changes_are_in_flight(void **state)
     add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
     paint(ui);
     key(ui, 'e');
-    key(ui, 'a');
-    type(ui, "Zone");
-    key(ui, '\t');
-    type(ui, "z1");
-    key(ui, '\r');
+    add_entry(ui, "Zone", "z1");
     assert_int_equal(ncalls, 1);
     /* the edit waits for the server: q asks */
     key(ui, 'q');
