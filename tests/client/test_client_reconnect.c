@@ -314,12 +314,9 @@ static void test_timeout_and_liveness(void **state)
 static void test_heartbeat(void **state)
 {
     (void)state;
-    char *cfg = sm_test_config("{\"limits\":{\"heartbeatIntervalMs\":100,\"heartbeatTimeoutMs\":150}}");
-    assert_non_null(cfg);
     static sm_test_server srv;
-    int started = sm_test_server_start(&srv, cfg);
-    free(cfg);
-    assert_int_equal(started, 0);
+    const char *limits = "{\"limits\":{\"heartbeatIntervalMs\":100,\"heartbeatTimeoutMs\":150}}";
+    assert_int_equal(sm_test_server_start_with(&srv, limits), 0);
     static th_session a;
     assert_non_null(th_open(cl, &a, srv.url, NULL, NULL, NULL, 0));
     assert_int_equal(sm_session_get_info(a.s)->heartbeat_interval_ms, 100);

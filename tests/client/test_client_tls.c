@@ -27,12 +27,7 @@ static int group_setup(void **state)
         return -1;
     char overrides[800];
     snprintf(overrides, sizeof overrides, "{\"tls\":{\"cert\":\"%s\",\"key\":\"%s\"}}", cert.cert, cert.key);
-    char *cfg = sm_test_config(overrides);
-    if (!cfg)
-        return -1;
-    int rc = sm_test_server_start(&srv, cfg);
-    free(cfg);
-    if (rc != 0)
+    if (sm_test_server_start_with(&srv, overrides) != 0)
         return -1;
     snprintf(url, sizeof url, "wss://127.0.0.1:%d", srv.port);
     return 0;

@@ -20,13 +20,11 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char *cfg = sm_test_config("{\"limits\":{\"maxPropertiesPerSession\":4,\"maxMessageBytes\":8192}}");
-    if (!f || !cfg || sm_test_server_start(&f->srv, cfg) != 0) {
-        free(cfg);
+    const char *limits = "{\"limits\":{\"maxPropertiesPerSession\":4,\"maxMessageBytes\":8192}}";
+    if (!f || sm_test_server_start_with(&f->srv, limits) != 0) {
         free(f);
         return -1;
     }
-    free(cfg);
     tc_open(&f->admin, &f->srv, "admin", "admin", NULL);
     cJSON *r = tc_ok(&f->admin, "{\"type\":\"add_listener\",\"filter\":\"Watch is 'y'\"}");
     f->listener = tc_int(r, "listener");

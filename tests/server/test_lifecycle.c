@@ -16,10 +16,8 @@
 static sm_test_server *start(const char *overrides)
 {
     sm_test_server *s = calloc(1, sizeof *s);
-    char *cfg = sm_test_config(overrides);
-    assert_non_null(cfg);
-    assert_int_equal(sm_test_server_start(s, cfg), 0);
-    free(cfg);
+    assert_non_null(s);
+    assert_int_equal(sm_test_server_start_with(s, overrides), 0);
     return s;
 }
 

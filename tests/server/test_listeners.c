@@ -16,13 +16,10 @@
 static int setup(void **state)
 {
     sm_test_server *s = calloc(1, sizeof *s);
-    char *cfg = sm_test_config("{\"limits\":{\"maxQueueBytes\":65536}}");
-    if (!s || !cfg || sm_test_server_start(s, cfg) != 0) {
-        free(cfg);
+    if (!s || sm_test_server_start_with(s, "{\"limits\":{\"maxQueueBytes\":65536}}") != 0) {
         free(s);
         return -1;
     }
-    free(cfg);
     *state = s;
     return 0;
 }

@@ -20,15 +20,13 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    char *cfg = sm_test_config("{\"geo\":[{\"cidr\":\"127.0.0.0/8\",\"country\":\"gb\",\"language\":\"EN\"},"
-                               "{\"cidr\":\"127.0.0.2/32\",\"country\":\"FR\",\"language\":\"fr\","
-                               "\"latitude\":48.85,\"longitude\":2.35}]}");
-    if (!cfg || sm_test_server_start(&f->srv, cfg) != 0) {
-        free(cfg);
+    const char *geo = "{\"geo\":[{\"cidr\":\"127.0.0.0/8\",\"country\":\"gb\",\"language\":\"EN\"},"
+                      "{\"cidr\":\"127.0.0.2/32\",\"country\":\"FR\",\"language\":\"fr\","
+                      "\"latitude\":48.85,\"longitude\":2.35}]}";
+    if (sm_test_server_start_with(&f->srv, geo) != 0) {
         free(f);
         return -1;
     }
-    free(cfg);
     *state = f;
     return 0;
 }

@@ -35,11 +35,7 @@ static void start(sm_test_server *s, const char *server_fields)
              "{\"tls\":{\"cert\":\"%s\",\"key\":\"%s\"},\"limits\":{\"maxMessageBytes\":8192}%s%s%s}", tc_cert.cert,
              tc_cert.key,
              server_fields ? ",\"server\":{" : "", server_fields ? server_fields : "", server_fields ? "}" : "");
-    char *cfg = sm_test_config(overrides);
-    assert_non_null(cfg);
-    int rc = sm_test_server_start(s, cfg);
-    free(cfg);
-    assert_int_equal(rc, 0);
+    assert_int_equal(sm_test_server_start_with(s, overrides), 0);
 }
 
 static sm_ws_opts tls_opts(const sm_test_server *s)

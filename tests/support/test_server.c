@@ -203,6 +203,18 @@ int sm_test_server_start(sm_test_server *s, const char *config_json)
     return spawn(s, 0);
 }
 
+int sm_test_server_start_with(sm_test_server *s, const char *overrides_json)
+{
+    char *cfg = sm_test_config(overrides_json);
+    if (!cfg) {
+        memset(s, 0, sizeof *s);
+        return -1;
+    }
+    int rc = sm_test_server_start(s, cfg);
+    free(cfg);
+    return rc;
+}
+
 static int wait_exit(pid_t pid, int timeout_ms, int *status)
 {
     long long deadline = sm_mono_ms() + timeout_ms;

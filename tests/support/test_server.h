@@ -17,6 +17,9 @@ typedef struct sm_test_server {
  * sessmond gets PR_SET_PDEATHSIG, so a test process that dies never leaves it running.
  * Environment: SESSMON_TEST_VERBOSE=1 runs it with --verbose; SESSMON_TEST_KEEP=1 keeps dir. */
 int sm_test_server_start(sm_test_server *s, const char *config_json);
+/* sm_test_server_start with sm_test_config(overrides_json): the demo configuration plus overrides
+ * (NULL = the demo itself, written to the config file). 0 or -1. */
+int sm_test_server_start_with(sm_test_server *s, const char *overrides_json);
 /* SIGTERM, waits <= 10 s (then SIGKILL); returns the exit status (128 + signal when killed by a
  * signal, -1 when not running). Removes the temp dir (kept when SESSMON_TEST_KEEP is set; the log
  * is printed to stderr when the status is not 0). */
