@@ -17,7 +17,6 @@ struct sm_model {
     size_t rows;     /* in the hash */
     size_t open_count;
     size_t disconnected;
-    size_t dropped;
     bool resyncing;
 
     sm_row *dirty_head, *dirty_tail;
@@ -408,10 +407,8 @@ static bool prop_set(sm_model *m, sm_row *r, const char *key, const char *value,
     }
     if (!value)
         return false;
-    if (r->nprops >= SM_MODEL_MAX_PROPS) {
-        m->dropped++;
+    if (r->nprops >= SM_MODEL_MAX_PROPS)
         return false;
-    }
     if (r->nprops == r->capprops) {
         uint32_t cap = r->capprops ? r->capprops * 2 : 16;
         sm_rprop *np = realloc(r->props, cap * sizeof *np);
@@ -521,10 +518,8 @@ int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err)
         bool existed = r != NULL;
         if (!r) {
             r = row_create(m, ev->session_id);
-            if (!r) {
-                m->dropped++;
+            if (!r)
                 return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SM_MODEL_MAX_ROWS);
-            }
             if (!ev->snapshot) {
                 r->t_new = now;
                 m->last_mark = now;
@@ -553,10 +548,8 @@ int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err)
                 return SM_OK; /* never seen, nothing to show */
             /* We missed its OPEN: keep what we learn rather than drop the session. */
             r = row_create(m, ev->session_id);
-            if (!r) {
-                m->dropped++;
+            if (!r)
                 return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SM_MODEL_MAX_ROWS);
-            }
             set_state(m, r, SM_STATE_ACTIVE, now);
         }
         if (apply_changes(m, r, ev, now)) {
@@ -679,11 +672,6 @@ size_t sm_model_open_count(const sm_model *m)
 size_t sm_model_disconnected_count(const sm_model *m)
 {
     return m->disconnected;
-}
-
-size_t sm_model_dropped(const sm_model *m)
-{
-    return m->dropped;
 }
 
 sm_row *sm_model_take_dirty(sm_model *m)

@@ -88,8 +88,6 @@ int64_t sm_model_tick(sm_model *m, uint64_t now);
 size_t sm_model_rows(const sm_model *m);
 size_t sm_model_open_count(const sm_model *m);
 size_t sm_model_disconnected_count(const sm_model *m);
-/* Events refused because of limits (rows, properties) since start. */
-size_t sm_model_dropped(const sm_model *m);
 
 sm_row *sm_model_find(const sm_model *m, const char *id);
 /* Calls fn for every row in the table (not dead). */

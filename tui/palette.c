@@ -3,12 +3,7 @@
 
 static attr_t role_attr[SM_PALETTE_ROLES];
 static short role_pair[SM_PALETTE_ROLES];
-static int depth;
-
-int sm_palette_depth(void)
-{
-    return depth;
-}
+static int depth; /* 256, 16, 8, or 0 (attributes only: no colours, or NO_COLOR) */
 
 static attr_t to_curses(unsigned a)
 {

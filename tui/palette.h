@@ -13,9 +13,6 @@
 #define SM_PALETTE_FADE(step) ((sm_role)(SM_ROLE_COUNT + (step)))
 #define SM_PALETTE_ROLES (SM_ROLE_COUNT + SM_PALETTE_FADE_STEPS)
 
-/* Colour depth in use: 256, 16, 8, or 0 (attributes only: no colours, or NO_COLOR). */
-int sm_palette_depth(void);
-
 /* Applies theme t. Call after initscr/newterm. allow_color false (NO_COLOR) keeps only the
  * attributes. Safe to call again to switch themes at run time. */
 void sm_palette_apply(const sm_theme *t, bool allow_color);
