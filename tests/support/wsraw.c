@@ -495,11 +495,6 @@ int sm_ws_send_close(sm_ws *ws, int code, const char *reason)
     return sm_ws_send_frame(ws, SM_WS_OP_CLOSE, true, payload, len);
 }
 
-int sm_ws_send_raw(sm_ws *ws, const void *bytes, size_t len)
-{
-    return send_all(ws, bytes, len);
-}
-
 /* ---- receiving ---- */
 
 /* Parses one frame from ws->in if complete: 1 = frame parsed, 0 = need more, -1 = invalid. */
@@ -683,29 +678,6 @@ int sm_ws_read_message(sm_ws *ws, sm_ws_message *m, int timeout_ms)
     }
 }
 
-char *sm_ws_recv_type(sm_ws *ws, const char *type, int timeout_ms, int *rc_out)
-{
-    int64_t deadline = sm_mono_ms() + timeout_ms;
-    for (;;) {
-        sm_ws_message m;
-        int rc = sm_ws_read_message(ws, &m, remaining_ms(deadline));
-        if (rc != SM_WS_OK) {
-            if (rc_out)
-                *rc_out = rc;
-            return NULL;
-        }
-        char *t = json_type_of(m.data, m.len);
-        bool match = t && strcmp(t, type) == 0;
-        free(t);
-        if (match) {
-            if (rc_out)
-                *rc_out = SM_WS_OK;
-            return m.data;
-        }
-        free(m.data);
-    }
-}
-
 int sm_ws_wait_closed(sm_ws *ws, int timeout_ms)
 {
     int64_t deadline = sm_mono_ms() + timeout_ms;
@@ -811,13 +783,3 @@ char *sm_test_json_string(const char *json, const char *key)
     return s;
 }
 
-long long sm_test_json_int(const char *json, const char *key)
-{
-    cJSON *root = cJSON_Parse(json);
-    if (!root)
-        return -1;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
-    long long r = cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
-    cJSON_Delete(root);
-    return r;
-}

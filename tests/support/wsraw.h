@@ -79,8 +79,6 @@ int sm_ws_send_text(sm_ws *ws, const char *text);
 int sm_ws_send_textf(sm_ws *ws, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sends a close frame with code and reason (code 0 = empty close frame). */
 int sm_ws_send_close(sm_ws *ws, int code, const char *reason);
-/* Writes bytes to the socket untouched (for deliberately malformed frames). */
-int sm_ws_send_raw(sm_ws *ws, const void *bytes, size_t len);
 
 /* Reads the next frame of any kind (no reassembly, no automatic answers). *data is malloc'd
  * (NUL-terminated) and owned by the caller. */
@@ -88,10 +86,6 @@ int sm_ws_read_frame(sm_ws *ws, int *opcode, bool *fin, unsigned char **data, si
 /* Reads the next complete data message, answering pings (and heartbeats when auto_heartbeat).
  * SM_WS_OK with *m filled, or SM_WS_TIMEOUT / SM_WS_CLOSED / SM_WS_EOF / SM_WS_ERR. */
 int sm_ws_read_message(sm_ws *ws, sm_ws_message *m, int timeout_ms);
-/* Reads messages until one whose JSON "type" equals type; others are discarded. Returns the
- * malloc'd text (caller frees) or NULL on timeout/close/error (the reason is in the return code
- * stored in *rc when rc is not NULL). */
-char *sm_ws_recv_type(sm_ws *ws, const char *type, int timeout_ms, int *rc);
 /* Reads until the server closes (close frame or EOF) or timeout; returns SM_WS_CLOSED,
  * SM_WS_EOF, SM_WS_TIMEOUT or SM_WS_ERR. Messages on the way are discarded. */
 int sm_ws_wait_closed(sm_ws *ws, int timeout_ms);
@@ -107,9 +101,8 @@ void sm_ws_close(sm_ws *ws);
 char *sm_ws_open_session(sm_ws *ws, const char *principal, const char *password, const char *properties_json,
                          int timeout_ms);
 
-/* Small JSON helpers for tests: the string / integer member `key` of the top-level object in
- * json (NULL / -1 when absent or of another type). The string is malloc'd. */
+/* Small JSON helper for tests: the string member `key` of the top-level object in json (NULL when
+ * absent or of another type), malloc'd. */
 char *sm_test_json_string(const char *json, const char *key);
-long long sm_test_json_int(const char *json, const char *key);
 
 #endif
