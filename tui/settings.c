@@ -62,16 +62,6 @@ static bool valid_theme(const char *t)
     return true;
 }
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-    return s;
-}
-
 /* Text from the file in an error message: escaped and short. */
 static const char *shown(const char *s, char *buf, size_t cap)
 {
@@ -86,7 +76,7 @@ static int parse_line(char *line, int lineno, sm_settings *s, sm_error *err)
     if (!eq)
         return sm_error_set(err, SM_ERR_INVALID, "line %d: expected 'name = value'", lineno);
     *eq = '\0';
-    char *name = trim(line), *value = trim(eq + 1);
+    char *name = sm_text_trim(line), *value = sm_text_trim(eq + 1);
     if (strcmp(name, "theme") == 0) {
         if (!valid_theme(value))
             return sm_error_set(err, SM_ERR_INVALID, "line %d: '%s' is not a theme name or file", lineno,
@@ -99,7 +89,7 @@ static int parse_line(char *line, int lineno, sm_settings *s, sm_error *err)
         if (!space)
             return sm_error_set(err, SM_ERR_INVALID, "line %d: expected 'sort = KEY ascending|descending'", lineno);
         *space = '\0';
-        char *key = trim(value), *dir = space + 1;
+        char *key = sm_text_trim(value), *dir = space + 1;
         bool desc = strcmp(dir, "descending") == 0;
         if (!desc && strcmp(dir, "ascending") != 0)
             return sm_error_set(err, SM_ERR_INVALID, "line %d: the sort direction is ascending or descending", lineno);
@@ -114,7 +104,7 @@ static int parse_line(char *line, int lineno, sm_settings *s, sm_error *err)
         s->ncolumns = 0;
         char *save = NULL;
         for (char *tok = strtok_r(value, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *key = trim(tok);
+            char *key = sm_text_trim(tok);
             if (!valid_column_key(key))
                 return sm_error_set(err, SM_ERR_INVALID, "line %d: '%s' is not a property key", lineno,
                                     shown(key, esc, sizeof esc));
@@ -156,7 +146,7 @@ int sm_settings_parse(const char *text, size_t len, sm_settings *out, sm_error *
         for (const char *p = line; *p; p++)
             if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\r')
                 return sm_error_set(err, SM_ERR_INVALID, "line %d: control character", lineno);
-        char *t = trim(line);
+        char *t = sm_text_trim(line);
         if (*t == '\0' || *t == '#')
             continue;
         int rc = parse_line(t, lineno, &s, err);

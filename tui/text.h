@@ -47,6 +47,10 @@ size_t sm_text_vprintf(char *out, size_t cap, const char *fmt, va_list ap) __att
 /* Encodes one code point as UTF-8 into out (4 bytes room); returns its length (1..4). */
 size_t sm_text_utf8_encode(uint32_t cp, char *out);
 
+/* Skips spaces and tabs at the start of s and cuts them (and a CR from a CRLF file) off its end,
+ * in place: a line or field of a settings or theme file. Returns the first kept character. */
+char *sm_text_trim(char *s);
+
 /* ASCII case-insensitive substring test (the incremental search); empty needle matches. */
 bool sm_text_contains_ci(const char *hay, size_t haylen, const char *needle, size_t needlelen);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/utf8.h"
+#include "tui/text.h"
 
 #ifndef SESSMON_SOURCE_THEMES_DIR
 #define SESSMON_SOURCE_THEMES_DIR ""
@@ -354,14 +355,15 @@ static bool parse_attr(const char *s, unsigned *attrs)
 
 /* ---- the file format ---- */
 
-static char *trim(char *s)
+/* Text from the file in an error message: cut to cap and every byte outside printable ASCII
+ * shown as '?'. */
+static const char *ascii_shown(const char *s, char *buf, size_t cap)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-    return s;
+    snprintf(buf, cap, "%s", s);
+    for (char *p = buf; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7F)
+            *p = '?';
+    return buf;
 }
 
 #define LINE_MAX_BYTES 1024
@@ -385,7 +387,7 @@ static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mo
         pos = end < len ? end + 1 : end;
         if (!sm_utf8_valid(buf, n))
             return sm_error_set(err, SM_ERR_INVALID, "line %d: not valid UTF-8", lineno);
-        char *line = trim(buf);
+        char *line = sm_text_trim(buf);
         if (*line == '\0' || *line == '#')
             continue;
         char *eq = strchr(line, '=');
@@ -393,8 +395,8 @@ static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mo
             return sm_error_set(err, SM_ERR_INVALID, "line %d: expected 'role = foreground background attributes'",
                                 lineno);
         *eq = '\0';
-        char *key = trim(line);
-        char *val = trim(eq + 1);
+        char *key = sm_text_trim(line);
+        char *val = sm_text_trim(eq + 1);
         if (strcmp(key, "description") == 0) {
             snprintf(out->description, sizeof out->description, "%s", val);
             continue;
@@ -409,11 +411,8 @@ static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mo
         sm_role role = sm_role_from_name(key);
         if (role == SM_ROLE_COUNT) {
             char shown[64];
-            snprintf(shown, sizeof shown, "%s", key);
-            for (char *p = shown; *p; p++)
-                if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7F)
-                    *p = '?';
-            return sm_error_set(err, SM_ERR_INVALID, "line %d: unknown role '%s' (see docs/themes.md)", lineno, shown);
+            return sm_error_set(err, SM_ERR_INVALID, "line %d: unknown role '%s' (see docs/themes.md)", lineno,
+                                ascii_shown(key, shown, sizeof shown));
         }
         sm_style st = {SM_COLOR_DEFAULT, SM_COLOR_DEFAULT, 0};
         int colours = 0;
@@ -424,13 +423,9 @@ static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mo
                 continue;
             if (!sm_theme_parse_color(tok, &c)) {
                 char shown[40];
-                snprintf(shown, sizeof shown, "%s", tok);
-                for (char *p = shown; *p; p++)
-                    if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7F)
-                        *p = '?';
                 return sm_error_set(err, SM_ERR_INVALID,
                                     "line %d: '%s' is not a colour (name, 0-255, #rrggbb, default) or an attribute",
-                                    lineno, shown);
+                                    lineno, ascii_shown(tok, shown, sizeof shown));
             }
             if (colours == 0)
                 st.fg = c;

@@ -126,6 +126,19 @@ static void test_search_and_navigation(void **state)
     assert_false(sm_text_format_time(-5, true, buf, sizeof buf));
 }
 
+static void test_trim(void **state)
+{
+    (void)state;
+    char a[] = " \t theme = dark \t\r";
+    assert_string_equal(sm_text_trim(a), "theme = dark");
+    char b[] = " \t\r";
+    assert_string_equal(sm_text_trim(b), "");
+    char c[] = "x\ry"; /* only a CR at the end is cut */
+    assert_string_equal(sm_text_trim(c), "x\ry");
+    char d[] = "\rz"; /* a leading CR is not blank */
+    assert_string_equal(sm_text_trim(d), "\rz");
+}
+
 static void test_wrap(void **state)
 {
     (void)state;
@@ -161,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_fit_wide_and_combining),
         cmocka_unit_test(test_search_and_navigation),
         cmocka_unit_test(test_wrap),
+        cmocka_unit_test(test_trim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
