@@ -304,8 +304,8 @@ static void pump(load_proc *lp, observer *o)
 /* Pumps until cond holds or ms pass. */
 #define WAIT_UNTIL(lp, o, cond, ms)                    \
     do {                                               \
-        int64_t end_ = sm_mono_ms() + (ms);                \
-        while (!(cond) && sm_mono_ms() < end_)             \
+        int64_t end_ = sm_mono_ms() + (ms);            \
+        while (!(cond) && sm_mono_ms() < end_)         \
             pump((lp), (o));                           \
     } while (0)
 
