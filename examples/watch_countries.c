@@ -91,7 +91,8 @@ static int by_country(const void *x, const void *y)
 
 static void print_summary(app *a)
 {
-    qsort(a->sessions, a->count, sizeof *a->sessions, by_country); /* find() does not need an order */
+    if (a->count > 0) /* qsort(NULL, 0, ...) is undefined behaviour */
+        qsort(a->sessions, a->count, sizeof *a->sessions, by_country); /* find() needs no order */
     printf("countries:");
     for (size_t i = 0; i < a->count; i++)
         if (i == 0 || strcmp(a->sessions[i].country, a->sessions[i - 1].country) != 0)
