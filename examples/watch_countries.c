@@ -28,7 +28,8 @@ typedef struct app {
 static int signal_pipe[2] = {-1, -1};
 
 /* Server strings are untrusted: control characters become \xNN so they cannot drive the terminal,
- * and long values are cut (at a character boundary). Returned by value: several fit in one printf. */
+ * long values are cut (at a character boundary) and "" shows as (none). Returned by value, so
+ * several fit in one printf (a temporary lives until the end of the full expression). */
 typedef struct shown {
     char s[160];
 } shown;
@@ -239,9 +240,10 @@ static void run(app *a, sm_client *cl, const bool *until, int64_t deadline)
         struct pollfd fds[1 + 4] = {{.fd = signal_pipe[0], .events = POLLIN}};
         int wanted = sm_client_pollfds(cl, fds + 1, 4); /* one session: one socket */
         int timeout = sm_client_timeout_ms(cl);           /* -1 = nothing scheduled */
-        if (deadline >= 0 && (timeout < 0 || deadline - mono_ms() < timeout))
-            timeout = (int)(deadline - mono_ms());
-        if (poll(fds, 1 + (wanted < 4 ? wanted : 4), timeout < 0 ? -1 : timeout) < 0 && errno != EINTR) {
+        int64_t left = deadline - mono_ms();
+        if (deadline >= 0 && (timeout < 0 || left < timeout))
+            timeout = left > 0 ? (int)left : 0;
+        if (poll(fds, 1 + (wanted < 4 ? wanted : 4), timeout) < 0 && errno != EINTR) {
             perror("watch_countries: poll");
             a->exit_code = 1, a->stop = true;
             return;
