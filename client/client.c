@@ -400,6 +400,8 @@ static void service_pass(sm_client *c)
     c->now = sm_mono_ms();
     /* A negative timeout makes lws poll its fds with timeout 0, run due timers and return;
      * 0 or more would block until its next event. */
+    if (c->connecting)
+        sm_cl_check_connects(c);
     lws_service(c->lws, -1);
     int64_t now = sm_mono_ms();
     for (sm_session *s = c->sessions_head; s && !c->free_requested; s = s->next) {

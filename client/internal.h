@@ -146,6 +146,14 @@ struct sm_session {
     sm_client_error refusal;
     /* Why the link failed (for on_disconnect / on_close). */
     sm_client_error link_error;
+    /* Failed connection attempts since the last "opened" (on_connect_failed,
+     * sm_session_last_failure). */
+    unsigned failures;
+    bool has_failure;         /* failure holds the latest one */
+    bool failure_final;       /* no attempt follows it */
+    sm_client_error failure;
+    bool in_connect_call;     /* inside lws_client_connect_via_info: errno is the connect's */
+    bool cert_rejected;       /* wss: the current attempt's server certificate failed verification */
 
     /* From "opened". */
     sm_session_info info;
@@ -220,6 +228,9 @@ void sm_cl_session_destroy(sm_session *s);
 void sm_cl_session_release_all(sm_session *s); /* cancel everything, detach the connection */
 void sm_cl_session_kick(sm_session *s);        /* ask lws for a WRITEABLE if there is output */
 void sm_cl_dispatch(sm_session *s, const char *json, size_t len);
+/* Ends the attempts whose TCP connect failed, with the socket's own error, before lws_service()
+ * collects it (lws 4.1.6 keeps only "Unable to connect"). */
+void sm_cl_check_connects(sm_client *c);
 
 /* ---- request.c ---- */
 sm_request *sm_cl_request_new(sm_session *s, sm_req_kind kind, sm_msg *m, int timeout_ms,

@@ -1,6 +1,11 @@
 /* libsessmon sessions: connection state machine, reconnection, the lws callback, receive and send. */
 #include "client/internal.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +320,25 @@ sm_client *sm_session_get_client(const sm_session *s)
     return s ? s->client : NULL;
 }
 
+const sm_client_error *sm_session_last_failure(const sm_session *s, unsigned *attempt, int *next_retry_ms)
+{
+    bool known = s && !s->dead && s->has_failure;
+    if (attempt)
+        *attempt = known ? s->failures : 0;
+    if (next_retry_ms) {
+        *next_retry_ms = -1;
+        if (known && !s->terminal && !s->close_requested && !s->failure_final) {
+            if (s->link != SM_LINK_IDLE || !s->next_connect_at) {
+                *next_retry_ms = 0; /* under way (or about to be: a resume turned into an open) */
+            } else {
+                int64_t left = s->next_connect_at - sm_mono_ms();
+                *next_retry_ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+            }
+        }
+    }
+    return known ? &s->failure : NULL;
+}
+
 /* ---- Output ---- */
 
 bool sm_cl_session_wants_write(const sm_session *s)
@@ -459,8 +483,37 @@ static int reconnect_delay(sm_session *s)
     return (int)(half + (int64_t)(sm_cl_random(s->client) % (uint64_t)(half + 1)));
 }
 
+/* A failed attempt as on_connect_failed and on_close see it: a drop before "opened" is a
+ * failure to connect. */
+static sm_client_error attempt_error(const sm_session *s)
+{
+    sm_client_error e = s->link_error;
+    if (e.code == SM_CLIENT_ERR_CONNECTION_LOST)
+        e.code = SM_CLIENT_ERR_CONNECT_FAILED;
+    return e;
+}
+
+/* Tells the caller about the latest failed attempt (already recorded in s->failure);
+ * next_retry_ms -1 = final. */
+static void notify_failure(sm_session *s, int next_retry_ms)
+{
+    s->failure_final = next_retry_ms < 0;
+    if (s->params.on_connect_failed)
+        s->params.on_connect_failed(s, &s->failure, s->failures, next_retry_ms, s->params.context);
+}
+
+static void record_failure(sm_session *s, const sm_client_error *why)
+{
+    s->failure = *why;
+    if (s->failures < UINT_MAX)
+        s->failures++;
+    s->has_failure = true;
+    s->failure_final = false;
+}
+
 /* The connection ended (or never came up). Fails what was in flight and decides between
- * reconnecting and closing the session for good. */
+ * reconnecting and closing the session for good. An attempt (a connection that never got
+ * "opened") is reported through on_connect_failed; a drop of an open one through on_disconnect. */
 static void link_down(sm_session *s, sm_release how, sm_client_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -468,6 +521,7 @@ static void link_down(sm_session *s, sm_release how, sm_client_errcode code, con
 {
     if (s->link == SM_LINK_IDLE)
         return;
+    bool attempt = s->link != SM_LINK_OPEN;
     if (how == SM_RELEASE_GRACEFUL && s->link == SM_LINK_CONNECTING)
         how = SM_RELEASE_ABORT; /* no WebSocket yet: nothing to send a close frame on */
     release_wsi(s, how);
@@ -496,51 +550,64 @@ static void link_down(sm_session *s, sm_release how, sm_client_errcode code, con
         session_terminal(s, SM_REASON_CLOSED_BY_CLIENT, &ok);
         return;
     }
+    if (s->refused && s->resume_sent && s->refusal.code == SM_CLIENT_ERR_NO_SUCH_SESSION) {
+        /* The server no longer knows the session: open a new one at once. */
+        free(s->token);
+        s->token = NULL;
+        s->next_connect_at = now;
+        s->client->work_pending = true;
+        return;
+    }
+    sm_client_error why = s->refused ? s->refusal : attempt_error(s);
+    if (attempt)
+        record_failure(s, &why);
+
+    /* Final outcomes: the failed attempt (if it was one) is reported before on_close. */
+    sm_reason reason = SM_REASON_NONE;
+    sm_client_error final;
     if (s->refused) {
-        if (s->resume_sent && s->refusal.code == SM_CLIENT_ERR_NO_SUCH_SESSION) {
-            /* The server no longer knows the session: open a new one at once. */
-            free(s->token);
-            s->token = NULL;
-            s->next_connect_at = now;
-            s->client->work_pending = true;
+        final = s->refusal;
+    } else if (s->got_close_frame) {
+        reason = s->close_reason;
+        sm_cl_error(&final, SM_CLIENT_ERR_CLOSED, "closed by the server: %s (close code %d)",
+                    sm_reason_name(s->close_reason), s->close_code);
+    } else if (!s->ever_opened && !s->params.retry_initial_connect) {
+        final = why;
+        if (final.code == SM_CLIENT_ERR_CONNECT_FAILED)
+            snprintf(final.message, sizeof final.message, "cannot connect to %.60s: %.170s", s->host_header,
+                     why.message);
+    } else if (s->params.no_reconnect) {
+        reason = SM_REASON_CONNECTION_LOST;
+        final = s->link_error;
+    } else {
+        if (!s->dropped_at)
+            s->dropped_at = now;
+        int delay = reconnect_delay(s);
+        int64_t give_up_at = s->params.reconnect_give_up_ms > 0 ? s->dropped_at + s->params.reconnect_give_up_ms : 0;
+        /* Give up when the deadline has passed or, after a failed attempt, when the next one
+         * would start too late anyway (so the failure can be reported as final). */
+        if (give_up_at && (now >= give_up_at || (attempt && now + delay >= give_up_at))) {
+            reason = SM_REASON_CONNECTION_LOST;
+            sm_cl_error(&final, SM_CLIENT_ERR_CONNECTION_LOST, "gave up reconnecting after %d ms: %s",
+                        s->params.reconnect_give_up_ms, s->link_error.message);
+        } else {
+            s->next_connect_at = now + delay;
+            if (attempt) {
+                notify_failure(s, delay);
+            } else if (s->status == SM_SESSION_OPEN) {
+                s->status = SM_SESSION_RECONNECTING;
+                if (s->params.on_disconnect)
+                    s->params.on_disconnect(s, &s->link_error, s->params.context);
+            }
             return;
         }
-        session_terminal(s, SM_REASON_NONE, &s->refusal);
-        return;
     }
-    if (s->got_close_frame) {
-        sm_client_error e;
-        sm_cl_error(&e, SM_CLIENT_ERR_CLOSED, "closed by the server: %s (close code %d)",
-                    sm_reason_name(s->close_reason), s->close_code);
-        session_terminal(s, s->close_reason, &e);
-        return;
+    if (attempt) {
+        notify_failure(s, -1);
+        if (s->dead)
+            return;
     }
-    if (!s->ever_opened && !s->params.retry_initial_connect) {
-        sm_client_error e = s->link_error;
-        if (e.code == SM_CLIENT_ERR_CONNECTION_LOST)
-            e.code = SM_CLIENT_ERR_CONNECT_FAILED;
-        session_terminal(s, SM_REASON_NONE, &e);
-        return;
-    }
-    if (s->params.no_reconnect) {
-        session_terminal(s, SM_REASON_CONNECTION_LOST, &s->link_error);
-        return;
-    }
-    if (!s->dropped_at)
-        s->dropped_at = now;
-    if (s->params.reconnect_give_up_ms > 0 && now - s->dropped_at >= s->params.reconnect_give_up_ms) {
-        sm_client_error e;
-        sm_cl_error(&e, SM_CLIENT_ERR_CONNECTION_LOST, "gave up reconnecting after %d ms: %s",
-                    s->params.reconnect_give_up_ms, s->link_error.message);
-        session_terminal(s, SM_REASON_CONNECTION_LOST, &e);
-        return;
-    }
-    s->next_connect_at = now + reconnect_delay(s);
-    if (s->status == SM_SESSION_OPEN) {
-        s->status = SM_SESSION_RECONNECTING;
-        if (s->params.on_disconnect)
-            s->params.on_disconnect(s, &s->link_error, s->params.context);
-    }
+    session_terminal(s, reason, &final);
 }
 
 static void session_terminal(sm_session *s, sm_reason reason, const sm_client_error *err)
@@ -576,6 +643,7 @@ static void session_connect(sm_session *s, int64_t now)
     s->close_reason = SM_REASON_NONE;
     s->refused = false;
     s->resume_sent = false;
+    s->cert_rejected = false;
     reset_link(s);
 
     struct lws_client_connect_info i;
@@ -600,11 +668,24 @@ static void session_connect(sm_session *s, int64_t now)
     set_link(s, SM_LINK_CONNECTING);
     s->link_deadline = now + s->params.connect_timeout_ms;
     /* lws may report CONNECTION_ERROR from inside this call; link_down then runs there. */
+    s->in_connect_call = true;
+    errno = 0;
     struct lws *wsi = lws_client_connect_via_info(&i);
+    int connect_errno = errno;
+    s->in_connect_call = false;
     if (!wsi && s->link == SM_LINK_CONNECTING) {
+        /* No callback: lws 4.1.6 fails this way when the name does not resolve or no socket
+         * can be made. */
         s->wsi = NULL;
-        link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECT_FAILED, "cannot connect to %s",
-                  s->host_header);
+        unsigned char addr[sizeof(struct in6_addr)];
+        bool literal = inet_pton(AF_INET, s->host, addr) == 1 || inet_pton(AF_INET6, s->host, addr) == 1;
+        if (connect_errno == EMFILE || connect_errno == ENFILE || connect_errno == ENOBUFS || connect_errno == ENOMEM)
+            link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECT_FAILED, "cannot create a socket: %s",
+                      strerror(connect_errno));
+        else if (!literal)
+            link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECT_FAILED, "cannot resolve the host name");
+        else
+            link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECT_FAILED, "cannot start the connection");
     }
 }
 
@@ -739,6 +820,11 @@ void sm_cl_session_tick(sm_session *s, int64_t now)
                 sm_client_error e;
                 sm_cl_error(&e, SM_CLIENT_ERR_CONNECTION_LOST, "gave up reconnecting after %d ms: %s",
                             s->params.reconnect_give_up_ms, s->link_error.message);
+                if (s->has_failure && !s->failure_final) {
+                    notify_failure(s, -1); /* the last attempt turned out to be the final one */
+                    if (s->dead || s->terminal)
+                        return;
+                }
                 session_terminal(s, SM_REASON_CONNECTION_LOST, &e);
                 return;
             }
@@ -750,8 +836,12 @@ void sm_cl_session_tick(sm_session *s, int64_t now)
     case SM_LINK_CONNECTING:
     case SM_LINK_HANDSHAKING:
         if (s->link_deadline && now >= s->link_deadline)
-            link_down(s, SM_RELEASE_ABORT, SM_CLIENT_ERR_CONNECT_FAILED,
-                      "no answer from %s within %d ms", s->host_header, s->params.connect_timeout_ms);
+            link_down(s, SM_RELEASE_ABORT, SM_CLIENT_ERR_CONNECT_FAILED, "timed out after %d ms %s",
+                      s->params.connect_timeout_ms,
+                      s->link == SM_LINK_HANDSHAKING ? "waiting for the server to answer the open"
+                      : s->upgrade_sent             ? "waiting for the WebSocket handshake"
+                      : s->tls                      ? "in the TCP or TLS handshake"
+                                                    : "connecting to the host");
         break;
     case SM_LINK_OPEN: {
         if (s->link_deadline && now >= s->link_deadline) {
@@ -807,6 +897,8 @@ static void on_opened(sm_session *s, const sm_msg *m)
     s->status = SM_SESSION_OPEN;
     s->attempt = 0;
     s->dropped_at = 0;
+    s->failures = 0;
+    s->has_failure = false;
     s->opened_at = s->client->now;
     if (replaced)
         sm_cl_log(SM_LOG_NOTICE, "libsessmon: session could not be resumed; new session %s",
@@ -1000,11 +1092,150 @@ static void on_peer_close(sm_session *s, const unsigned char *in, size_t len)
     s->close_reason = sm_cl_reason_from_wire(sm_close_reason_from_name(reason));
 }
 
+/* ---- Why an attempt failed ---- */
+
+/* Copies at most cap - 1 bytes of src (len bytes, or up to a NUL) keeping printable ASCII only:
+ * lws's texts are its own, but what it quotes may come from the server. */
+static void copy_printable(char *out, size_t cap, const char *src, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; src && i < len && src[i] && n + 1 < cap; i++)
+        out[n++] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+    out[n] = '\0';
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A socket error of a TCP connect, in words. */
+static const char *connect_errno_text(int e)
+{
+    switch (e) {
+    case ECONNREFUSED: return "connection refused";
+    case ETIMEDOUT: return "connection timed out";
+    case EHOSTUNREACH: return "host unreachable";
+    case ENETUNREACH: return "network unreachable";
+    case ECONNRESET: return "connection reset";
+    case EADDRNOTAVAIL: return "address not available";
+    case EADDRINUSE: return "no free local port";
+    case EACCES:
+    case EPERM: return "connection not permitted (firewall?)";
+    default: return NULL;
+    }
+}
+
+/* What LWS_CALLBACK_CLIENT_CONNECTION_ERROR means, in a short sentence for on_connect_failed. */
+static void connection_error_reason(sm_session *s, struct lws *wsi, const char *in, size_t len, int saved_errno,
+                                    char *out, size_t cap)
+{
+    char said[160];
+    copy_printable(said, sizeof said, in, in ? len : 0);
+    if (s->cert_rejected) {
+        snprintf(out, cap, "TLS: the server's certificate was not accepted (unknown CA, self-signed, expired or "
+                           "for another host name)");
+    } else if (starts_with(said, "HS: ws upgrade response not 101") || starts_with(said, "HS: ws upgrade unauthorized")) {
+        unsigned status = lws_http_client_http_response(wsi);
+        if (status)
+            snprintf(out, cap, "the server answered HTTP %u instead of a WebSocket upgrade (not sessmond, or a "
+                               "wrong path?)", status);
+        else
+            snprintf(out, cap, "the server refused the WebSocket upgrade");
+    } else if (starts_with(said, "HS: Cannot match protocol") || starts_with(said, "HS: PROTOCOL malformed")) {
+        char chosen[64] = "";
+        char raw[64];
+        int n = lws_hdr_copy(wsi, raw, sizeof raw, WSI_TOKEN_PROTOCOL);
+        if (n > 0)
+            copy_printable(chosen, sizeof chosen, raw, (size_t)n);
+        if (chosen[0])
+            snprintf(out, cap, "the server chose WebSocket subprotocol \"%s\", not %s", chosen, SM_PROTOCOL_NAME);
+        else
+            snprintf(out, cap, "the server did not accept WebSocket subprotocol %s", SM_PROTOCOL_NAME);
+    } else if (starts_with(said, "Peer hung up") || starts_with(said, "read failed")) {
+        snprintf(out, cap, "the server closed the connection during the WebSocket handshake%s",
+                 s->tls ? "" : " (if it uses TLS, use wss://)");
+    } else if (s->tls && !s->upgrade_sent && (starts_with(said, "connect SSL") || strstr(said, "SSL") || strstr(said, "ssl"))) {
+        snprintf(out, cap, "TLS handshake failed (if the server does not use TLS, use ws://)");
+    } else if (starts_with(said, "Unable to connect") || !said[0]) {
+        /* lws collects the socket error itself and keeps none of it; sm_cl_check_connects
+         * usually reads it first. A connect() that failed at once leaves its errno. */
+        const char *text = s->in_connect_call ? connect_errno_text(saved_errno) : NULL;
+        snprintf(out, cap, "%s", text ? text : "connection failed");
+    } else if (starts_with(said, "HS: ")) {
+        snprintf(out, cap, "WebSocket handshake failed: %s", said + 4);
+    } else {
+        snprintf(out, cap, "%s", said);
+    }
+}
+
+void sm_cl_check_connects(sm_client *c)
+{
+    enum { BATCH = 64 };
+    struct pollfd fds[BATCH];
+    sm_session *owner[BATCH];
+    sm_session *s = c->sessions_head;
+    while (s && !c->free_requested) {
+        int n = 0;
+        for (; s && n < BATCH; s = s->next) {
+            if (s->dead || s->link != SM_LINK_CONNECTING || s->upgrade_sent || !s->wsi)
+                continue;
+            int fd = lws_get_socket_fd(s->wsi);
+            if (fd < 0)
+                continue; /* not connecting yet */
+            fds[n] = (struct pollfd){.fd = fd, .events = POLLOUT};
+            owner[n++] = s;
+        }
+        if (n == 0 || poll(fds, (nfds_t)n, 0) <= 0)
+            continue;
+        for (int i = 0; i < n && !c->free_requested; i++) {
+            sm_session *o = owner[i];
+            /* An earlier report's callback may have closed or freed it. */
+            if (!(fds[i].revents & (POLLERR | POLLHUP)) || o->dead || o->link != SM_LINK_CONNECTING || !o->wsi ||
+                lws_get_socket_fd(o->wsi) != fds[i].fd)
+                continue;
+            int e = 0;
+            socklen_t elen = sizeof e;
+            if (getsockopt(fds[i].fd, SOL_SOCKET, SO_ERROR, &e, &elen) != 0 || e == 0)
+                continue; /* nothing pending: lws will see what happened */
+            /* The error is consumed now, so lws must never look at this socket again: the abort
+             * below kills it at the start of the next lws_service, before its poll. */
+            const char *text = connect_errno_text(e);
+            if (text)
+                link_down(o, SM_RELEASE_ABORT, SM_CLIENT_ERR_CONNECT_FAILED, "%s", text);
+            else
+                link_down(o, SM_RELEASE_ABORT, SM_CLIENT_ERR_CONNECT_FAILED, "connect failed: %s", strerror(e));
+        }
+    }
+}
+
 int sm_cl_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
+    int saved_errno = errno;
     sm_client *c = wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
     if (!c)
         return 0;
+    switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION: {
+        /* Here user is OpenSSL's X509_STORE_CTX and len is preverify_ok; lws has already
+         * accepted what allow_self_signed allows. Returning 0 keeps lws's verdict. */
+        sm_session *vs = lws_wsi_user(wsi);
+        if (!len && vs && vs != (void *)&c->orphan_marker && vs->wsi == wsi)
+            vs->cert_rejected = true;
+        return 0;
+    }
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
+        break;
+    default:
+        return 0; /* user is not always a session for the others (TLS context set-up, ...) */
+    }
     if (user == &c->orphan_marker) {
         switch (reason) {
         case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -1033,11 +1264,12 @@ int sm_cl_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         on_established(s);
         return 0;
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECT_FAILED, "cannot connect to %s: %.*s",
-                  s->host_header, in ? (int)(len < 200 ? len : 200) : 7,
-                  in ? (const char *)in : "unknown");
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        char why[SM_CLIENT_ERROR_MESSAGE_MAX];
+        connection_error_reason(s, wsi, in, len, saved_errno, why, sizeof why);
+        link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECT_FAILED, "%s", why);
         return 0;
+    }
     case LWS_CALLBACK_CLIENT_RECEIVE:
         return on_receive(s, wsi, in, len);
     case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -1047,8 +1279,13 @@ int sm_cl_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     case LWS_CALLBACK_CLIENT_CLOSED:
     case LWS_CALLBACK_WSI_DESTROY:
-        link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECTION_LOST, "connection to %s lost",
-                  s->host_header);
+        if (s->link == SM_LINK_HANDSHAKING)
+            link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECTION_LOST,
+                      "the server closed the connection before answering the open");
+        else if (s->link == SM_LINK_CONNECTING)
+            link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECTION_LOST, "connection closed during the handshake");
+        else
+            link_down(s, SM_RELEASE_GONE, SM_CLIENT_ERR_CONNECTION_LOST, "connection to %s lost", s->host_header);
         return 0;
     default:
         return 0;

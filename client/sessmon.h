@@ -303,6 +303,20 @@ typedef struct sm_session_params {
     /* An error not tied to a request (e.g. an undecodable server message). Optional. */
     void (*on_error)(sm_session *s, const sm_client_error *error, void *context);
     void *context;
+
+    /* A connection attempt failed: every attempt that ends without the server's "opened"
+     * (cannot connect, TLS or WebSocket handshake failed, no answer within connect_timeout_ms,
+     * the connection closed before "opened", the open refused). cause->code is CONNECT_FAILED
+     * (or the refusal's code, PROTOCOL, NOMEM); cause->message is a short printable ASCII reason
+     * such as "connection refused" or "timed out after 2000 ms waiting for the WebSocket
+     * handshake" (a refusal carries the server's message: untrusted).
+     * attempt counts the failed attempts since the session was last open (1, 2, ...).
+     * next_retry_ms: when the next attempt starts, from now; -1 when this failure is final
+     * (no retry: on_close follows). Not called after your own close, nor when a resume is
+     * answered NO_SUCH_SESSION (a new session is opened at once). Optional.
+     * See also sm_session_last_failure(). */
+    void (*on_connect_failed)(sm_session *s, const sm_client_error *cause, unsigned attempt,
+                              int next_retry_ms, void *context);
 } sm_session_params;
 
 /* Creates a session and starts connecting (asynchronously: nothing happens until the next
@@ -329,6 +343,13 @@ sm_session_status sm_session_get_status(const sm_session *s);
 const sm_session_info *sm_session_get_info(const sm_session *s);
 void *sm_session_get_context(const sm_session *s);
 sm_client *sm_session_get_client(const sm_session *s);
+/* The last failed connection attempt since the session was last open (what on_connect_failed
+ * reported), for programs that poll instead of taking the callback; NULL when no attempt has
+ * failed since then (or s is NULL). *attempt (optional) gets its number (0 with NULL);
+ * *next_retry_ms (optional) the ms from now until the next attempt starts, 0 when one is under
+ * way or due, -1 when none will be made (the session is closed or closing). The error is valid
+ * until the next sm_client_service or a free. */
+const sm_client_error *sm_session_last_failure(const sm_session *s, unsigned *attempt, int *next_retry_ms);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Requests                                                                                  */
