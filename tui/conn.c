@@ -12,6 +12,9 @@
 #define REQUEST_TIMEOUT_MS 30000
 #define REOPEN_MIN_MS 500
 #define REOPEN_MAX_MS 5000
+/* A server that stays down fails an attempt every few seconds: the event log lists a failure
+ * when its reason changes, and the same reason again at most this often. */
+#define FAILURE_LOG_MS 30000
 
 struct sm_conn {
     sm_ui *ui;
@@ -25,6 +28,9 @@ struct sm_conn {
     char fatal_msg[SM_CLIENT_ERROR_MESSAGE_MAX + 64];
     uint64_t reopen_at; /* 0 = none scheduled */
     int reopen_delay;
+    char logged_failure[SM_CLIENT_ERROR_MESSAGE_MAX]; /* reason of the last failure listed in the log */
+    uint64_t logged_failure_at;
+    unsigned unlogged_failures; /* failures since then that were not listed */
     /* scratch for converting events */
     sm_kv *kv;
     size_t kvcap;
@@ -203,6 +209,8 @@ static void on_open(sm_session *s, const sm_session_info *info, void *ctx)
     sm_conn *c = ctx;
     c->ever_opened = true;
     c->reopen_delay = 0;
+    c->logged_failure[0] = '\0'; /* the next outage's first failure is listed */
+    c->unlogged_failures = 0;
     sm_ui_set_session_info(c->ui, info->server_name, info->principal,
                            (info->permissions & SM_PERMISSION_MODIFY_SESSION) != 0);
     if (info->replaced)
@@ -217,6 +225,31 @@ static void on_disconnect(sm_session *s, const sm_client_error *cause, void *ctx
     char msg[SM_CLIENT_ERROR_MESSAGE_MAX + 32];
     sm_text_printf(msg, sizeof msg, "%s", cause && cause->message[0] ? cause->message : "connection lost");
     sm_ui_set_connection(c->ui, SM_CONN_RECONNECTING, msg);
+}
+
+static void on_connect_failed(sm_session *s, const sm_client_error *cause, unsigned attempt, int next_retry_ms,
+                              void *ctx)
+{
+    (void)s;
+    sm_conn *c = ctx;
+    if (!c->ui)
+        return;
+    sm_ui_set_connect_failure(c->ui, cause->message, attempt, next_retry_ms);
+    if (strcmp(cause->message, c->logged_failure) == 0 && c->logged_failure_at &&
+        c->ui->now < c->logged_failure_at + FAILURE_LOG_MS) {
+        c->unlogged_failures++;
+        return;
+    }
+    char next[48] = "", more[64] = "";
+    if (next_retry_ms >= 0)
+        sm_text_printf(next, sizeof next, "; next in %.1f s", next_retry_ms / 1000.0);
+    if (c->unlogged_failures)
+        sm_text_printf(more, sizeof more, " (%u similar failures not listed)", c->unlogged_failures);
+    sm_eventlog_add(&c->ui->log, c->ui->wall, SM_LOGL_WARN, "connection attempt %u failed: %s%s%s", attempt,
+                    cause->message, next, more);
+    sm_text_printf(c->logged_failure, sizeof c->logged_failure, "%s", cause->message);
+    c->logged_failure_at = c->ui->now ? c->ui->now : 1;
+    c->unlogged_failures = 0;
 }
 
 static void on_close(sm_session *s, sm_reason reason, const sm_client_error *err, void *ctx)
@@ -258,6 +291,7 @@ static int open_session(sm_conn *c, char *errbuf, size_t errcap)
     sp.on_open = on_open;
     sp.on_disconnect = on_disconnect;
     sp.on_close = on_close;
+    sp.on_connect_failed = on_connect_failed;
     sp.context = c;
     sm_client_error err = {0, ""};
     c->session = sm_session_open(c->client, &sp, &err);

@@ -18,6 +18,9 @@
 #define COL_MAX_WIDTH 32
 #define ID_MAX_WIDTH 36
 #define MARK_WIDTH 2 /* change marker + space before the first column */
+#define HEADER_KEEP_COLS 26       /* after a connection failure's reason: the session count and "as of" */
+#define HEADER_REASON_MIN_COLS 20 /* a failure's reason is cut shorter only when the attempt would not fit */
+#define HEADER_COUNTDOWN_MS 100   /* the next-attempt countdown shows tenths of a second */
 
 static const char *const default_columns[] = {
     SM_PROP_SESSION_ID, SM_PROP_PRINCIPAL, SM_PROP_CLIENT_IP, SM_PROP_COUNTRY,
@@ -305,8 +308,19 @@ void sm_ui_set_connection(sm_ui *ui, sm_conn_state st, const char *detail)
         ui->stale_since = 0;
     if (st != ui->conn || !ui->conn_since)
         ui->conn_since = ui->now ? ui->now : 1;
+    if (st != ui->conn)
+        sm_ui_set_connect_failure(ui, NULL, 0, -1); /* it belonged to the state left */
     ui->conn = st;
     sm_text_printf(ui->conn_detail, sizeof ui->conn_detail, "%s", detail ? detail : "");
+    ui->dirty = true;
+}
+
+void sm_ui_set_connect_failure(sm_ui *ui, const char *reason, unsigned attempt, int next_retry_ms)
+{
+    sm_text_printf(ui->conn_failure, sizeof ui->conn_failure, "%s", reason ? reason : "");
+    ui->conn_attempt = reason ? attempt : 0;
+    ui->conn_retry_at = reason && next_retry_ms >= 0 ? ui->now + (uint64_t)next_retry_ms : 0;
+    ui->header_due = ui->now; /* the countdown starts now */
     ui->dirty = true;
 }
 
@@ -1005,6 +1019,13 @@ void sm_ui_resized(sm_ui *ui)
     ui->dirty = true;
 }
 
+/* While the header counts down to the next connection attempt: ms left (> 0), else 0. */
+static int64_t retry_countdown_ms(const sm_ui *ui)
+{
+    bool failing = ui->conn_failure[0] && (ui->conn == SM_CONN_CONNECTING || ui->conn == SM_CONN_RECONNECTING);
+    return failing && ui->conn_retry_at > ui->now ? (int64_t)(ui->conn_retry_at - ui->now) : 0;
+}
+
 int64_t sm_ui_tick(sm_ui *ui)
 {
     /* marks and fading rows need a repaint when they change, not every frame */
@@ -1017,7 +1038,7 @@ int64_t sm_ui_tick(sm_ui *ui)
     }
     if (ui->now >= ui->header_due) {
         ui->dirty = true;
-        ui->header_due = ui->now + 1000;
+        ui->header_due = ui->now + (retry_countdown_ms(ui) > 0 ? HEADER_COUNTDOWN_MS : 1000);
     }
     int64_t next = (int64_t)(ui->header_due - ui->now);
     if (ui->mark_due && (int64_t)(ui->mark_due - ui->now) < next)
@@ -1060,8 +1081,31 @@ static void draw_header(sm_ui *ui)
     }
     static const char *const conn_names[] = {"connecting", "syncing", "connected", "reconnecting", "disconnected"};
     bool ok = ui->conn == SM_CONN_LIVE;
-    sm_text_printf(buf, sizeof buf, " %s%s ", ok && utf8_ok() ? "\u25cf " : "", conn_names[ui->conn]);
-    x = seg(0, x + 1, w, buf, ok ? SM_ROLE_CONN_OK : SM_ROLE_CONN_BAD);
+    int conn_role = ok ? SM_ROLE_CONN_OK : SM_ROLE_CONN_BAD;
+    /* why the last attempt failed and when the next one comes, as long as the library retries */
+    bool failing = ui->conn_failure[0] && (ui->conn == SM_CONN_CONNECTING || ui->conn == SM_CONN_RECONNECTING);
+    sm_text_printf(buf, sizeof buf, " %s%s%s", utf8_ok() ? "\u25cf " : "", conn_names[ui->conn], failing ? ": " : " ");
+    x = seg(0, x + 1, w, buf, conn_role);
+    if (failing) {
+        char tail[96];
+        size_t off = sm_text_printf(tail, sizeof tail, " %s attempt %u", utf8_ok() ? "\u2014" : "-", ui->conn_attempt);
+        int64_t left = retry_countdown_ms(ui);
+        if (left >= 10000)
+            sm_text_printf(tail + off, sizeof tail - off, ", next in %lld s ", (long long)((left + 999) / 1000));
+        else if (left > 0)
+            sm_text_printf(tail + off, sizeof tail - off, ", next in %lld.%lld s ", (long long)((left + 99) / 100 / 10),
+                           (long long)((left + 99) / 100 % 10));
+        else
+            sm_text_printf(tail + off, sizeof tail - off, "%s ", ui->conn_retry_at ? ", retrying now" : "");
+        /* the attempt and the countdown always fit; the reason gives way beyond its first
+         * columns, so the counts and the age of the figures stay in view on most terminals */
+        int tail_w = sm_text_width(tail, strlen(tail));
+        int room = w - x - tail_w - HEADER_KEEP_COLS;
+        if (room < HEADER_REASON_MIN_COLS)
+            room = w - x - tail_w < HEADER_REASON_MIN_COLS ? w - x - tail_w : HEADER_REASON_MIN_COLS;
+        x = seg(0, x, x + room, ui->conn_failure, conn_role);
+        x = seg(0, x, w, tail, conn_role);
+    }
     size_t open = sm_model_open_count(ui->model);
     size_t disc = sm_model_disconnected_count(ui->model);
     size_t off = sm_text_printf(buf, sizeof buf, " %zu session%s", open, open == 1 ? "" : "s");
@@ -1077,8 +1121,9 @@ static void draw_header(sm_ui *ui)
         sm_text_printf(buf, sizeof buf, " %.0f ev/s", sm_model_event_rate(ui->model, ui->now));
         x = seg(0, x, w, buf, SM_ROLE_HEADER);
     }
-    /* while the connection is not live, why comes before who and where */
-    if (ui->conn_detail[0] && ui->conn != SM_CONN_LIVE) {
+    /* while the connection is not live, why comes before who and where (a failed attempt,
+     * shown above, is the newer why) */
+    if (ui->conn_detail[0] && ui->conn != SM_CONN_LIVE && !failing) {
         sm_text_printf(buf, sizeof buf, " %s", ui->conn_detail);
         x = seg(0, x, w, buf, SM_ROLE_CONN_BAD);
     }

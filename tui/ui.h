@@ -118,6 +118,9 @@ typedef struct sm_ui {
     char conn_detail[160];
     int64_t stale_since;       /* wall ms when the connection stopped being live (0 = live) */
     uint64_t conn_since;       /* monotonic ms of the last connection state change */
+    char conn_failure[160];    /* why the last connection attempt failed ("" = none since the last state change) */
+    unsigned conn_attempt;     /* its number since the session was last open */
+    uint64_t conn_retry_at;    /* monotonic ms of the next attempt, 0 = none will be made */
     bool read_only;            /* once set, never cleared */
     char read_only_reason[96];
     bool can_modify;           /* the principal has modify_session (known once opened) */
@@ -188,6 +191,10 @@ void sm_ui_set_time(sm_ui *ui, uint64_t now_ms, int64_t wall_ms);
 
 /* Connection facts for the header. */
 void sm_ui_set_connection(sm_ui *ui, sm_conn_state st, const char *detail);
+/* A connection attempt failed (reason: untrusted text, escaped when drawn): the header shows it
+ * with the attempt number and a countdown to the next one (next_retry_ms from now, -1 = none)
+ * until the connection state changes. reason NULL clears it. */
+void sm_ui_set_connect_failure(sm_ui *ui, const char *reason, unsigned attempt, int next_retry_ms);
 void sm_ui_set_session_info(sm_ui *ui, const char *server_name, const char *principal, bool can_modify);
 /* Turns read-only mode on with a reason shown in the header. It can never be turned off. */
 void sm_ui_set_read_only(sm_ui *ui, const char *reason);
