@@ -1471,6 +1471,72 @@ static void test_mouse_in_scrolled_lists(void **state)
     sm_ui_free(ui);
 }
 
+/* A failed connection attempt: the header says why, which attempt, and counts down to the next
+ * one; the reason is escaped and gives way before the counts; a new connection state clears it. */
+static void test_header_shows_connect_failure(void **state)
+{
+    (void)state;
+    sm_ui *ui = make_ui(false);
+    add_session(ui, "s-1", "1700000000000", "Payroll", "Z", "z1");
+    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection to 127.0.0.1:9595 lost");
+    sm_ui_set_connect_failure(ui, "connection refused", 4, 1600);
+    paint(ui);
+    char buf[2048];
+    line_at(0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "STALE"));
+    assert_non_null(strstr(buf, "\u25cf reconnecting: connection refused \u2014 attempt 4, next in 1.6 s"));
+    assert_non_null(strstr(buf, "1 session"));
+    assert_null(strstr(buf, "127.0.0.1:9595 lost")); /* the failure is the newer why */
+
+    /* the countdown runs, then the attempt is under way */
+    sm_ui_set_time(ui, clock_ms + 1000, 1700000000000LL);
+    assert_in_range(sm_ui_tick(ui), 1, 100); /* tenths of a second need repainting */
+    paint(ui);
+    assert_true(screen_has("attempt 4, next in 0.6 s"));
+    sm_ui_set_time(ui, clock_ms + 1700, 1700000000000LL);
+    sm_ui_tick(ui);
+    paint(ui);
+    assert_true(screen_has("attempt 4, retrying now"));
+
+    /* a long wait in whole seconds; the reason comes from the network: escaped */
+    sm_ui_set_connect_failure(ui, "the server chose \x1b[2J", 5, 12000);
+    sm_ui_set_time(ui, clock_ms + 1800, 1700000000000LL);
+    paint(ui);
+    assert_true(screen_has("reconnecting: the server chose \u241b[2J \u2014 attempt 5, next in 12 s"));
+
+    /* a long reason is cut with an ellipsis so the session count stays; on a narrow terminal
+     * the reason still keeps a few words and the attempt and countdown stay whole */
+    sm_ui_set_connect_failure(ui, "the server answered HTTP 404 instead of a WebSocket upgrade (not sessmond, or a "
+                                  "wrong path?) and more words to make it long",
+                              6, 500);
+    paint(ui);
+    line_at(0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "reconnecting: the server answered HTTP 404"));
+    assert_non_null(strstr(buf, "\u2026 \u2014 attempt 6, next in 0.5 s"));
+    assert_non_null(strstr(buf, "1 session"));
+    resize(ui, 20, 80);
+    paint(ui);
+    line_at(0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "reconnecting: the server"));
+    assert_non_null(strstr(buf, "\u2026 \u2014 attempt 6, next in 0.5 s"));
+
+    resize(ui, 30, 120);
+    /* a final failure has no next attempt */
+    sm_ui_set_connect_failure(ui, "refused: bad password", 7, -1);
+    paint(ui);
+    assert_true(screen_has("reconnecting: refused: bad password \u2014 attempt 7 "));
+    assert_false(screen_has("next in"));
+
+    /* connected again: gone */
+    sm_ui_set_connection(ui, SM_CONN_SYNCING, "session open");
+    paint(ui);
+    assert_false(screen_has("attempt 7"));
+    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    paint(ui);
+    assert_true(screen_has("\u25cf connected"));
+    sm_ui_free(ui);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -1506,6 +1572,7 @@ int main(void)
         cmocka_unit_test(test_log_hides_session_lines),
         cmocka_unit_test(test_help_wraps_and_lists_prompt_keys),
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
+        cmocka_unit_test(test_header_shows_connect_failure),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -292,6 +292,15 @@ wait "$SERVER_PID" 2>/dev/null
 SERVER_PID=
 wait_for main "reconnecting" 15
 wait_for main "STALE"
+# while it is down the header says why each attempt failed, which one, and when the next comes
+wait_for main "reconnecting: connection refused — attempt " 15
+wait_for main ", next in "
+screen main | head -n 1 | grep -q -E "attempt [0-9]+, (next in [0-9.]+ s|retrying now)" \
+    || fail "no attempt number and countdown in the header"
+keys main "l"
+wait_for main "connection attempt 1 failed: connection refused; next in "
+keys main Escape
+wait_gone main "Event log:"
 start_server "$PORT"
 wait_for main "connected" 20
 wait_gone main "$OLD_ID" 20
@@ -299,7 +308,8 @@ wait_for main "Shown: 4 of 4" 20
 ids=$(screen main | grep -oE '^. [0-9a-f]{8}-[0-9a-f]{8} ' | cut -c3-19)
 [ "$(echo "$ids" | sort | uniq -d | wc -w)" = 0 ] || fail "duplicate rows after resync"
 [ "$(echo "$ids" | wc -w)" = 4 ] || fail "expected 4 rows after resync"
-ok "server restart: disconnect shown, reconnect, resync without ghosts or duplicates"
+wait_gone main "connection refused"
+ok "server restart: disconnect shown with each failed attempt's reason, reconnect, resync without ghosts or duplicates"
 
 # the terminal goes away under the monitor (window closed): it must exit, not spin on the hang-up.
 # setsid: no SIGHUP reaches it (as when a wrapper script or nohup owns the terminal), so only the
