@@ -1097,8 +1097,8 @@ static void draw_header(sm_ui *ui)
                            (long long)((left + 99) / 100 % 10));
         else
             sm_text_printf(tail + off, sizeof tail - off, "%s ", ui->conn_retry_at ? ", retrying now" : "");
-        /* the attempt and the countdown always fit; the reason gives way beyond its first
-         * columns, so the counts and the age of the figures stay in view on most terminals */
+        /* the reason gives way first: beyond its first columns to the counts and the age of
+         * the figures, then entirely to the attempt and the countdown */
         int tail_w = sm_text_width(tail, strlen(tail));
         int room = w - x - tail_w - HEADER_KEEP_COLS;
         if (room < HEADER_REASON_MIN_COLS)
