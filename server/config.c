@@ -10,6 +10,9 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "core/protocol.h"
 #include "core/utf8.h"
@@ -199,6 +202,50 @@ static int parse_tls(sm_config *c, const cJSON *o, sm_error *err)
         rc = want_string(cert, "tls.cert", 4096, false, &c->tls_cert, err);
     if (rc == SM_OK)
         rc = want_string(key, "tls.key", 4096, false, &c->tls_key, err);
+    return rc;
+}
+
+/* Never prompts: an encrypted key fails like a missing one (sessmond has no way to get its passphrase). */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+int sm_config_check_tls_files(const sm_config *c, sm_error *err)
+{
+    if (!c->tls_cert)
+        return SM_OK;
+    FILE *f = fopen(c->tls_cert, "r");
+    if (!f)
+        return sm_error_set(err, SM_ERR_INVALID, "config: tls.cert: cannot read %.200s: %s", c->tls_cert,
+                            strerror(errno));
+    X509 *cert = PEM_read_X509(f, NULL, no_passphrase, NULL);
+    fclose(f);
+    if (!cert) {
+        ERR_clear_error();
+        return sm_error_set(err, SM_ERR_INVALID, "config: tls.cert: %.200s holds no PEM certificate", c->tls_cert);
+    }
+    int rc = SM_OK;
+    EVP_PKEY *key = NULL;
+    if (!(f = fopen(c->tls_key, "r"))) {
+        rc = sm_error_set(err, SM_ERR_INVALID, "config: tls.key: cannot read %.200s: %s", c->tls_key, strerror(errno));
+    } else {
+        key = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
+        fclose(f);
+        if (!key)
+            rc = sm_error_set(err, SM_ERR_INVALID,
+                              "config: tls.key: %.200s holds no unencrypted PEM private key", c->tls_key);
+        else if (X509_check_private_key(cert, key) != 1)
+            rc = sm_error_set(err, SM_ERR_INVALID, "config: tls: the key in tls.key does not match the certificate "
+                                                   "in tls.cert");
+    }
+    ERR_clear_error();
+    EVP_PKEY_free(key);
+    X509_free(cert);
     return rc;
 }
 

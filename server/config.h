@@ -63,6 +63,10 @@ int sm_config_load_file(sm_config *c, const char *path, sm_error *err);
 /* The demo configuration (docs/config.md § Demo defaults): bound to 127.0.0.1, principals
  * admin/operator/viewer/client with passwords equal to their names, anonymous allowed. */
 int sm_config_demo(sm_config *c, sm_error *err);
+/* Loads tls.cert and tls.key (when configured) the way the server will, so a missing file, a
+ * file that is not PEM, an encrypted key or a key of another certificate is named before start-up
+ * (--check-config, and sessmond itself) instead of failing later inside libwebsockets. */
+int sm_config_check_tls_files(const sm_config *c, sm_error *err);
 /* Writes the configuration as config-file JSON (malloc'd), e.g. for --print-config. */
 char *sm_config_to_json(const sm_config *c);
 

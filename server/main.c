@@ -202,6 +202,12 @@ int main(int argc, char **argv)
     }
     if (port >= 0)
         cfg.port = (int)port;
+    /* Not for --print-config: a file printed here may be meant for another machine. */
+    if ((check || !print) && sm_config_check_tls_files(&cfg, &err) != SM_OK) {
+        print_error(err.message);
+        sm_config_free(&cfg);
+        return EXIT_USAGE;
+    }
     if (check) {
         printf("sessmond: configuration is valid\n");
         sm_config_free(&cfg);

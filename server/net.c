@@ -363,7 +363,8 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     info.ssl_private_key_filepath = cfg->tls_key;
     net->vh = lws_create_vhost(net->ctx, &info);
     if (!net->vh) {
-        sm_log(SM_LOG_ERROR, "cannot listen on %s port %d (in use, or not a local address?)", bind, cfg->port);
+        sm_log(SM_LOG_ERROR, "cannot listen on %s port %d (in use, or not a local address?%s)", bind, cfg->port,
+               cfg->tls_cert ? " or the TLS certificate and key were refused: see the lines above" : "");
         lws_context_destroy(net->ctx);
         sm_server_free(&net->srv);
         free(net);

@@ -1,4 +1,4 @@
-/* sessmond integration tests: configuration errors (exit 2, field named), --hash-password, --print-config. */
+/* sessmond integration tests: configuration errors (exit 2, field named), TLS files, --hash-password, --print-config. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include "client.h"
 
 static char tmpdir[256];
+static sm_test_cert cert_a, cert_b; /* removed by teardown too, should a test fail half-way */
 
 static int setup(void **state)
 {
@@ -28,6 +29,8 @@ static int teardown(void **state)
     snprintf(path, sizeof path, "%s/c.json", tmpdir);
     unlink(path);
     rmdir(tmpdir);
+    sm_test_cert_remove(&cert_a);
+    sm_test_cert_remove(&cert_b);
     return 0;
 }
 
@@ -152,6 +155,43 @@ static void test_print_config_round_trips(void **state)
     assert_int_equal(sm_test_sessmond_run(check, NULL, out, sizeof out, 10000), 0);
 }
 
+/* The TLS files are loaded before start-up: --check-config and a real start name the file and
+ * what is wrong with it (exit 2) instead of libwebsockets failing later with "cannot listen". */
+static void expect_tls_error(const char *cert, const char *key, const char *needle)
+{
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "{\"tls\":{\"cert\":\"%s\",\"key\":\"%s\"}}", cert, key);
+    expect_config_error(cfg, needle, false);
+    expect_config_error(cfg, needle, true);
+}
+
+static void test_tls_files_checked(void **state)
+{
+    (void)state;
+    assert_int_equal(sm_test_cert_make(&cert_a), 0);
+    assert_int_equal(sm_test_cert_make(&cert_b), 0);
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/missing.pem", cert_a.dir);
+    expect_tls_error(missing, cert_a.key, "tls.cert: cannot read");
+    expect_tls_error(cert_a.key, cert_a.key, "holds no PEM certificate");
+    expect_tls_error(cert_a.cert, missing, "tls.key: cannot read");
+    expect_tls_error(cert_a.cert, cert_a.cert, "holds no unencrypted PEM private key");
+    expect_tls_error(cert_a.cert, cert_b.key, "does not match");
+
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "{\"tls\":{\"cert\":\"%s\",\"key\":\"%s\"}}", cert_a.cert, cert_a.key);
+    const char *path = write_config(cfg);
+    const char *check[] = {"--check-config", "--config", path, NULL};
+    char out[4096];
+    assert_int_equal(sm_test_sessmond_run(check, NULL, out, sizeof out, 10000), 0);
+    /* --print-config does not look at the files: the printed file may be meant for another machine. */
+    snprintf(cfg, sizeof cfg, "{\"tls\":{\"cert\":\"%s\",\"key\":\"%s\"}}", missing, missing);
+    path = write_config(cfg);
+    const char *print[] = {"--print-config", "--config", path, NULL};
+    assert_int_equal(sm_test_sessmond_run(print, NULL, out, sizeof out, 10000), 0);
+    assert_non_null(strstr(out, "missing.pem"));
+}
+
 static void test_port_in_use_exits_1(void **state)
 {
     (void)state;
@@ -173,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_hash_password_and_login),
         cmocka_unit_test(test_print_config_round_trips),
         cmocka_unit_test(test_port_in_use_exits_1),
+        cmocka_unit_test(test_tls_files_checked),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
