@@ -210,6 +210,18 @@ sm_client *sm_client_new(const sm_client_params *p, sm_client_error *err)
         return NULL;
     }
     c->tls = !p->no_tls;
+    /* libwebsockets 4.1.6 accepts a missing CA file silently; every wss:// attempt would then
+     * fail as "certificate not accepted", which hides the real mistake. */
+    if (c->tls && p->ca_file) {
+        FILE *ca = fopen(p->ca_file, "r");
+        if (!ca) {
+            sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "cannot read the CA file %.200s: %s", p->ca_file,
+                        strerror(errno));
+            free(c);
+            return NULL;
+        }
+        fclose(ca);
+    }
     if (p->ca_file && !(c->ca_file = strdup(p->ca_file))) {
         free(c);
         sm_cl_error(err, SM_CLIENT_ERR_NOMEM, "out of memory");

@@ -186,7 +186,9 @@ typedef struct sm_client_params {
      * session. 0 = 16384. Load generators with thousands of sessions may want 1024. Messages
      * larger than this are reassembled by the library (up to 16 MiB). */
     unsigned rx_buffer_size;
-    /* wss://: a PEM file of CA certificates to trust in addition to the system's. */
+    /* wss://: a PEM file of CA certificates to trust in addition to the system's. A file that
+     * cannot be read makes sm_client_new fail with SM_CLIENT_ERR_INVALID_ARGUMENT (unless
+     * no_tls is set, when it is ignored). */
     const char *ca_file;
     /* Set to true to skip initialising OpenSSL when you will never use wss:// (saves start-up
      * time and memory); wss:// sessions then fail with SM_CLIENT_ERR_INVALID_ARGUMENT. */

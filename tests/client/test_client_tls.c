@@ -107,6 +107,24 @@ static void test_wss_needs_tls_client(void **state)
     sm_client_free(c);
 }
 
+static void test_unreadable_ca_file_refused(void **state)
+{
+    (void)state;
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/no-such-ca.pem", cert.dir);
+    sm_client_params cp = {.ca_file = missing};
+    sm_client_error err = {0, ""};
+    assert_null(sm_client_new(&cp, &err));
+    assert_int_equal(err.code, SM_CLIENT_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "cannot read the CA file"));
+    assert_non_null(strstr(err.message, "no-such-ca.pem"));
+    /* Without TLS the CA file plays no part. */
+    cp.no_tls = true;
+    sm_client *c = sm_client_new(&cp, &err);
+    assert_non_null(c);
+    sm_client_free(c);
+}
+
 static int run_cli(const char *const *args)
 {
     pid_t pid = fork();
@@ -132,6 +150,8 @@ static void test_cli_over_wss(void **state)
     assert_int_equal(run_cli((const char *const[]){"sessmon", "list", "--ca-file", cert.cert, NULL}), 0);
     assert_int_equal(run_cli((const char *const[]){"sessmon", "list", "--insecure", NULL}), 0);
     assert_int_equal(run_cli((const char *const[]){"sessmon", "list", "--timeout", "3000", NULL}), 3);
+    /* A CA file that cannot be read is a usage error, not a certificate refused by the server. */
+    assert_int_equal(run_cli((const char *const[]){"sessmon", "list", "--ca-file", "/nonexistent/ca.pem", NULL}), 2);
 }
 
 int main(void)
@@ -141,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_wss_self_signed_allowed),
         cmocka_unit_test(test_wss_untrusted_refused),
         cmocka_unit_test(test_wss_needs_tls_client),
+        cmocka_unit_test(test_unreadable_ca_file_refused),
         cmocka_unit_test(test_cli_over_wss),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
