@@ -55,6 +55,7 @@ static void usage(FILE *f)
           "  --filter F       start with this view filter (the session filter language)\n"
           "  --no-mouse       leave the mouse to the terminal\n"
           "  --no-settings    ignore the saved columns, sort and theme (w in the column chooser saves them)\n"
+          "  --ca-file PEM    wss://: trust the CA certificates in this PEM file too\n"
           "  --list-themes    print the themes found, where sessmon looks for them, and the settings file\n",
           f);
 }

@@ -417,6 +417,16 @@ static void test_errors_and_usage(void **state)
     assert_int_equal(CLI(&c, "admin", "admin", "get", "x", "--keys", "A"), 2);
     assert_int_equal(CLI(&c, "admin", "admin", "list", "--help"), 0);
     assert_non_null(strstr(c.out, "usage: sessmon list"));
+    /* The monitor's --help names every option of docs/tui.md twice: in the usage line and in
+     * a line saying what it does. */
+    assert_int_equal(CLI(&c, NULL, NULL, "--help"), 0);
+    static const char *const monitor_options[] = {"--url", "--principal", "--read-only", "--theme", "--filter",
+                                                  "--no-mouse", "--no-settings", "--ca-file", "--list-themes"};
+    for (size_t i = 0; i < sizeof monitor_options / sizeof monitor_options[0]; i++) {
+        const char *first = strstr(c.out, monitor_options[i]);
+        if (!first || !strstr(first + 1, monitor_options[i]))
+            fail_msg("sessmon --help does not describe %s:\n%s", monitor_options[i], c.out);
+    }
 }
 
 static void test_escaping(void **state)
