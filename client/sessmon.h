@@ -27,7 +27,8 @@
  *     for (;;) {
  *         struct pollfd fds[64];
  *         int n = my_fds(fds);                                  // stdin, a signal pipe, ...
- *         n += sm_client_pollfds(cl, fds + n, 64 - n);          // see its doc for "too many"
+ *         int wanted = sm_client_pollfds(cl, fds + n, 64 - n);  // how many it NEEDS
+ *         n += wanted < 64 - n ? wanted : 64 - n;               // more than fit: see its doc
  *         int timeout = min_timeout(my_next_timer(), sm_client_timeout_ms(cl));
  *         poll(fds, n, timeout);
  *         handle_my_fds(fds);
