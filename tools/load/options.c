@@ -54,7 +54,7 @@ void sm_load_print_help(FILE *f)
           "Opens many real sessions on a sessmond over loopback, with realistic user properties and churn.\n"
           "\n"
           "  --url URL              server (default " SM_LOAD_DEFAULT_URL "); ws:// or wss:// to 127.0.0.0/8 or\n"
-          "                         localhost only (wss://: the server's certificate is not checked)\n"
+          "                         localhost only (wss://: a self-signed certificate is accepted)\n"
           "  --sessions N           sessions to keep open (default 100)\n"
           "  --sources A-B          source addresses, round-robin per session: 127.0.0.2-127.0.0.9 (the\n"
           "                         default), 127.0.0.2-9, a single address, or 'none' (no bind)\n"
