@@ -283,11 +283,12 @@ static bool parse_args(int argc, char **argv, options *o)
 int main(int argc, char **argv)
 {
     options o = {.url = "ws://127.0.0.1:9595", .principal = "viewer"};
-    if (!parse_args(argc, argv, &o)) {
+    bool help = argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (help || !parse_args(argc, argv, &o)) {
         fputs("usage: watch_countries [--url URL] [--principal NAME] [--filter F] [--seconds 1..31536000]\n"
               "password from $SESSMON_PASSWORD; exit 0 stopped, 1 error, 2 usage, 3 connection,\n"
-              "4 authentication or access, 5 invalid filter\n", stderr);
-        return 2;
+              "4 authentication or access, 5 invalid filter\n", help ? stdout : stderr);
+        return help ? 0 : 2;
     }
     const char *password = getenv("SESSMON_PASSWORD"); /* not an option: ps would show it */
     if (*o.principal && !password) {

@@ -354,6 +354,11 @@ static void fails_with_clear_messages_and_exit_codes(void **state)
     expect_failure(f, "viewer", (const char *[]){"--url", "http://127.0.0.1", NULL}, 2, "INVALID_ARGUMENT");
     expect_failure(f, "viewer", (const char *[]){"--seconds", "0", NULL}, 2, "usage:");
     expect_failure(f, "viewer", (const char *[]){"--url", NULL}, 2, "usage:");
+    /* Asked for, the usage is no failure: stdout, exit 0. */
+    child_start(&f->example, "viewer", (const char *[]){"--help", NULL});
+    expect_exit(f, 0);
+    assert_non_null(strstr(f->example.out, "usage: watch_countries"));
+    child_cleanup(&f->example);
     /* Port 1 on loopback: nothing listens there. */
     expect_failure(f, "viewer", (const char *[]){"--url", "ws://127.0.0.1:1", NULL}, 3, "CONNECT_FAILED");
 }
