@@ -1,9 +1,6 @@
 /* The session filter language of FILTERS.md: lexer, recursive-descent parser to an AST, evaluator. */
 #include "core/filter.h"
 
-#include <locale.h>
-#include <pthread.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +8,7 @@
 #include <string.h>
 
 #include "core/props.h"
+#include "core/regex.h"
 #include "core/roles.h"
 #include "core/sorted.h"
 #include "core/utf8.h"
@@ -18,14 +16,6 @@
 /* A role list inside a filter needs at least two quote bytes per role, so no set can be larger. */
 #define ROLES_MAX (SM_FILTER_MAX / 2 + 1)
 #define ROLE_BITMAP_WORDS (ROLES_MAX / 64 + 1)
-
-/* Upper bound on the size of a regular expression once its repetition counts are expanded.
- * glibc's regcomp copies a group once per repetition, so `((a{255}){255}){255}` would take
- * seconds and gigabytes; and glibc's matcher tracks up to one state per element, so matching
- * time grows with this size times the value length (measured: 2048 optional elements take 2 s
- * on a 4096-byte value, 1024 take 0.27 s, 256 take 5 ms). 1024 is far above any practical
- * session filter and keeps a hostile pattern from stalling the server for long. */
-#define REGEX_COST_MAX 1024
 
 /* ---------------------------------------------------------------------------------------------
  * AST
@@ -55,10 +45,7 @@ struct node {
             char **items; /* sorted byte-wise, unique: evaluation is a binary search */
             size_t count;
         } values; /* NODE_IN */
-        struct {
-            regex_t re;
-            bool compiled;
-        } regex;       /* NODE_MATCHES */
+        sm_regex *regex; /* NODE_MATCHES */
         sm_roles roles; /* NODE_HAS_ROLES */
         struct {
             sm_roles *items;
@@ -97,8 +84,7 @@ static void node_free(node *n)
         free(n->u.values.items);
         break;
     case NODE_MATCHES:
-        if (n->u.regex.compiled)
-            regfree(&n->u.regex.re);
+        sm_regex_free(n->u.regex);
         break;
     case NODE_HAS_ROLES:
         sm_roles_free(&n->u.roles);
@@ -118,254 +104,6 @@ static void node_free(node *n)
     }
     free(n->key);
     free(n);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Regular expressions: POSIX ERE, whole-value match, evaluated in a UTF-8 locale
- * ------------------------------------------------------------------------------------------- */
-
-/* The server and the TUI must agree on every match, but they run under different process
- * locales, and glibc's regex follows the locale (`.` is one byte in "C", one character in UTF-8).
- * Compiling and matching under one fixed UTF-8 locale makes the result independent of it. */
-static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
-static locale_t utf8_locale;
-
-static void utf8_locale_init(void)
-{
-    utf8_locale = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0);
-}
-
-static locale_t regex_locale_enter(void)
-{
-    pthread_once(&utf8_locale_once, utf8_locale_init);
-    if (utf8_locale == (locale_t)0)
-        return (locale_t)0;
-    return uselocale(utf8_locale);
-}
-
-static void regex_locale_leave(locale_t previous)
-{
-    if (previous != (locale_t)0)
-        uselocale(previous);
-}
-
-static size_t cost_mul(size_t a, size_t b)
-{
-    if (a != 0 && b > (REGEX_COST_MAX + 1) / a)
-        return REGEX_COST_MAX + 1;
-    return a * b;
-}
-
-static size_t cost_add(size_t a, size_t b)
-{
-    return a + b > REGEX_COST_MAX + 1 ? REGEX_COST_MAX + 1 : a + b;
-}
-
-/* Reads the interval at re[*i] == '{' ("{m}", "{m,}", "{m,n}", "{,n}"). Returns how many times
- * regcomp copies the preceding atom, or 0 when this is not a well-formed interval (regcomp then
- * reports it). */
-static size_t interval_factor(const char *re, size_t len, size_t *i)
-{
-    size_t j = *i + 1, m = 0, n = 0;
-    bool comma = false, have_n = false;
-    while (j < len && re[j] >= '0' && re[j] <= '9') {
-        m = m > 100000 ? m : m * 10 + (size_t)(re[j] - '0');
-        j++;
-    }
-    if (j < len && re[j] == ',') {
-        comma = true;
-        j++;
-        while (j < len && re[j] >= '0' && re[j] <= '9') {
-            n = n > 100000 ? n : n * 10 + (size_t)(re[j] - '0');
-            have_n = true;
-            j++;
-        }
-    }
-    if (j >= len || re[j] != '}')
-        return 0;
-    *i = j;
-    size_t factor = comma ? (have_n ? (n > m ? n : m) : m + 1) : m;
-    return factor ? factor : 1;
-}
-
-/* Skips the bracket expression starting at re[*i] == '['. Inside brackets a backslash is an
- * ordinary character in POSIX EREs, and `[:`, `[.`, `[=` open classes closed by `:]`, `.]`, `=]`.
- * Returns false when the bracket is not closed (regcomp then reports it). */
-static bool skip_bracket(const char *re, size_t len, size_t *i)
-{
-    size_t j = *i + 1;
-    if (j < len && re[j] == '^')
-        j++;
-    if (j < len && re[j] == ']')
-        j++;
-    while (j < len) {
-        if (re[j] == '[' && j + 1 < len && (re[j + 1] == ':' || re[j + 1] == '.' || re[j + 1] == '=')) {
-            char end = re[j + 1];
-            size_t k = j + 2;
-            while (k + 1 < len && !(re[k] == end && re[k + 1] == ']'))
-                k++;
-            if (k + 1 >= len)
-                return false;
-            j = k + 2;
-            continue;
-        }
-        if (re[j] == ']') {
-            *i = j;
-            return true;
-        }
-        j++;
-    }
-    return false;
-}
-
-/* The pattern check state of one open group. */
-typedef struct regex_frame {
-    size_t alternatives;   /* cost of the finished alternatives */
-    size_t branch;         /* cost of the alternative being read */
-    size_t last;           /* cost of its last piece, which a repetition applies to (0: none yet) */
-    bool any_nullable;     /* a finished alternative can match the empty string */
-    bool prefix_nullable;  /* the pieces before the last one can all match the empty string */
-    bool last_nullable;    /* the last piece can match the empty string */
-} regex_frame;
-
-static void frame_start(regex_frame *f)
-{
-    *f = (regex_frame){0, 0, 0, false, true, false};
-}
-
-static bool branch_nullable(const regex_frame *f)
-{
-    return f->prefix_nullable && (f->last == 0 || f->last_nullable);
-}
-
-/* Appends a piece (atom) of the given cost to the current alternative. */
-static void frame_add(regex_frame *f, size_t cost, bool nullable)
-{
-    f->prefix_nullable = branch_nullable(f);
-    f->last = cost;
-    f->last_nullable = nullable;
-    f->branch = cost_add(f->branch, cost);
-}
-
-/* Applies a repetition to the last piece: regcomp copies it `factor` times. */
-static void frame_repeat(regex_frame *f, size_t factor, bool now_nullable)
-{
-    size_t grown = cost_mul(f->last, factor);
-    f->branch = cost_add(f->branch, grown - f->last);
-    f->last = grown;
-    f->last_nullable = now_nullable;
-}
-
-/* Checks what regcomp alone cannot:
- * - the pattern is wrapped as ^(re)$ for whole-value matching, so a stray ')' (which glibc takes
- *   literally) would silently change the meaning;
- * - back-references make matching exponential;
- * - glibc's regcomp is exponential for repetitions of something that can match the empty string
- *   (measured: `(K*)+` sixteen times takes 0.15 s, `K*+++++` 9 s, `(K*){1,300}` 1 s), and copies a
- *   group once per repetition count, so those are refused, as are deep groups and large counts;
- * - `\d`, `\n` and other letter escapes that glibc silently reads as plain letters.
- * Returns NULL when the pattern is acceptable, or a description of the problem; *limit tells
- * whether it is a size limit. Malformed syntax it does not understand is left to regcomp. */
-static const char *regex_precheck(const char *re, size_t len, bool *limit)
-{
-    regex_frame stack[SM_FILTER_DEPTH_MAX + 1];
-    size_t depth = 0;
-    frame_start(&stack[0]);
-    *limit = false;
-    for (size_t i = 0; i < len; i++) {
-        regex_frame *f = &stack[depth];
-        char c = re[i];
-        switch (c) {
-        case '(':
-            if (depth == SM_FILTER_DEPTH_MAX) {
-                *limit = true;
-                return "groups nested deeper than 64 levels";
-            }
-            frame_start(&stack[++depth]);
-            continue;
-        case ')': {
-            if (depth == 0)
-                return "')' without a matching '('";
-            size_t cost = cost_add(cost_add(f->alternatives, f->branch), 1);
-            bool nullable = f->any_nullable || branch_nullable(f);
-            depth--;
-            frame_add(&stack[depth], cost, nullable);
-            break;
-        }
-        case '|':
-            f->any_nullable = f->any_nullable || branch_nullable(f);
-            f->alternatives = cost_add(f->alternatives, f->branch);
-            f->branch = 0;
-            f->last = 0;
-            f->prefix_nullable = true;
-            continue;
-        case '*':
-        case '?':
-        case '+':
-        case '{': {
-            size_t factor = 1, min = c == '+' ? 1 : 0;
-            if (c == '+') {
-                factor = 2; /* regcomp turns a+ into aa* */
-            } else if (c == '{') {
-                size_t at = i;
-                factor = interval_factor(re, len, &i);
-                if (factor == 0) {
-                    frame_add(f, 1, false); /* not an interval: a literal '{' or an error regcomp reports */
-                    break;
-                }
-                min = re[at + 1] >= '1' && re[at + 1] <= '9' ? 1 : 0;
-            }
-            if (f->last == 0)
-                continue; /* nothing to repeat: regcomp reports it */
-            if (f->last_nullable)
-                return "a repetition (* + ? {}) cannot apply to something that can match the empty string, "
-                       "as in a** or (a*)+";
-            frame_repeat(f, factor, min == 0);
-            break;
-        }
-        case '^':
-        case '$':
-            frame_add(f, 1, true); /* zero-width */
-            break;
-        case '\\': {
-            char e = i + 1 < len ? re[i + 1] : '\0';
-            if (e >= '1' && e <= '9')
-                return "back-references (\\1 to \\9) are not supported";
-            bool zero_width = e == 'b' || e == 'B' || e == '<' || e == '>' || e == '`' || e == '\'';
-            if (((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z')) && !zero_width && e != 'w' && e != 'W' &&
-                e != 's' && e != 'S')
-                return "escapes like \\d or \\n do not exist in POSIX regular expressions; use [[:digit:]], "
-                       "[[:space:]] or the character itself";
-            i++;
-            frame_add(f, 1, zero_width);
-            break;
-        }
-        case '[':
-            if (!skip_bracket(re, len, &i))
-                return NULL;
-            frame_add(f, 1, false);
-            break;
-        default:
-            frame_add(f, 1, false);
-            break;
-        }
-        if (stack[depth].branch > REGEX_COST_MAX)
-            goto too_big;
-    }
-    if (cost_add(stack[0].alternatives, stack[0].branch) > REGEX_COST_MAX)
-        goto too_big;
-    return NULL;
-too_big:
-    *limit = true;
-    return "it is longer than 1024 elements once repetition counts are expanded";
-}
-
-static bool regex_whole_match(const regex_t *re, const char *value)
-{
-    locale_t previous = regex_locale_enter();
-    int rc = regexec(re, value, 0, NULL, 0);
-    regex_locale_leave(previous);
-    return rc == 0;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -517,7 +255,7 @@ static bool eval_node(const node *n, sm_prop_lookup_fn lookup, void *ctx)
         break;
     case NODE_MATCHES:
         v = lookup(ctx, n->key);
-        r = v && regex_whole_match(&n->u.regex.re, v);
+        r = v && sm_regex_full_match(n->u.regex, v, strlen(v));
         break;
     case NODE_HAS_ROLES:
         v = lookup(ctx, SM_PROP_ROLES);
@@ -642,6 +380,8 @@ typedef struct parser {
     token look[3];   /* lookahead: the parser needs two tokens past the current one */
     size_t look_count;
     size_t depth;    /* parentheses and `not` currently open */
+    size_t matches_count;        /* `matches` clauses so far */
+    size_t regex_program_total;  /* their compiled program sizes added up */
     bool failed;
     int code;
     sm_error *err;
@@ -1049,55 +789,48 @@ static bool roles_from_string(parser *p, const char *value, size_t len, size_t o
     return true;
 }
 
+/* Compiles the pattern of a `matches` clause within the filter's regex budget (core/regex.h):
+ * the clause count is checked before compiling, so a filter of hundreds of clauses costs little
+ * to refuse. */
 static node *compile_matches(parser *p, char *key, const token *t)
 {
+    if (p->matches_count == SM_FILTER_MATCHES_MAX) {
+        fail(p, SM_ERR_LIMIT, t->start, "expected at most %d 'matches' clauses in one filter", SM_FILTER_MATCHES_MAX);
+        free(key);
+        return NULL;
+    }
+    p->matches_count++;
     size_t len;
     char *re = string_value(p, t, &len);
-    if (!re) {
-        free(key);
-        return NULL;
-    }
-    bool limit;
-    const char *problem = regex_precheck(re, len, &limit);
-    if (problem) {
-        fail(p, limit ? SM_ERR_LIMIT : SM_ERR_INVALID, t->start, "expected a valid regular expression: %s", problem);
-        free(re);
-        free(key);
-        return NULL;
-    }
-    char *wrapped = malloc(len + 5);
-    node *n = wrapped ? node_new(p, NODE_MATCHES) : NULL;
+    node *n = re ? node_new(p, NODE_MATCHES) : NULL;
     if (!n) {
-        fail_nomem(p);
-        free(wrapped);
         free(re);
         free(key);
         return NULL;
     }
     n->key = key;
-    memcpy(wrapped, "^(", 2);
-    memcpy(wrapped + 2, re, len);
-    memcpy(wrapped + 2 + len, ")$", 3);
-    locale_t previous = regex_locale_enter();
-    int rc = regcomp(&n->u.regex.re, wrapped, REG_EXTENDED | REG_NOSUB);
-    n->u.regex.compiled = rc == 0;
-    if (rc != 0) {
-        /* Report what is wrong with the pattern the user wrote, not with our wrapping of it. */
-        regex_t probe;
-        int bare = regcomp(&probe, re, REG_EXTENDED | REG_NOSUB);
-        if (bare == 0)
-            regfree(&probe);
-        else
-            rc = bare;
-        char why[128];
-        regerror(rc, NULL, why, sizeof why);
-        fail(p, rc == REG_ESPACE ? SM_ERR_LIMIT : SM_ERR_INVALID, t->start,
-             "expected a valid regular expression: %s", why);
-    }
-    regex_locale_leave(previous);
-    free(wrapped);
+    char why[SM_ERROR_MESSAGE_MAX / 2];
+    int rc = sm_regex_compile(re, len, &n->u.regex, why, sizeof why);
     free(re);
-    if (rc != 0) {
+    if (rc == SM_ERR_NOMEM) {
+        fail_nomem(p);
+    } else if (rc != SM_OK) {
+        fail(p, rc, t->start, "expected a valid regular expression: %s", why);
+    } else {
+        size_t size = sm_regex_program_size(n->u.regex);
+        p->regex_program_total += size;
+        if (size > SM_REGEX_PROGRAM_MAX)
+            fail(p, SM_ERR_LIMIT, t->start,
+                 "expected a smaller regular expression: it compiles to %zu instructions, at most %d are allowed "
+                 "('.' and repetition counts cost the most)",
+                 size, SM_REGEX_PROGRAM_MAX);
+        else if (p->regex_program_total > SM_FILTER_REGEX_PROGRAM_MAX)
+            fail(p, SM_ERR_LIMIT, t->start,
+                 "expected smaller regular expressions: with this one they compile to %zu instructions, at most %d "
+                 "are allowed in one filter",
+                 p->regex_program_total, SM_FILTER_REGEX_PROGRAM_MAX);
+    }
+    if (p->failed) {
         node_free(n);
         return NULL;
     }
