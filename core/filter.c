@@ -821,7 +821,7 @@ static node *compile_matches(parser *p, char *key, const token *t)
         p->regex_program_total += size;
         if (size > SM_REGEX_PROGRAM_MAX)
             fail(p, SM_ERR_LIMIT, t->start,
-                 "expected a smaller regular expression: it compiles to %zu instructions, at most %d are allowed "
+                 "expected a valid regular expression: it compiles to %zu instructions, at most %d are allowed "
                  "('.' and repetition counts cost the most)",
                  size, SM_REGEX_PROGRAM_MAX);
         else if (p->regex_program_total > SM_FILTER_REGEX_PROGRAM_MAX)

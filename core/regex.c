@@ -183,8 +183,9 @@ static int re2_refusal(sm_re2_status status, char *why, size_t why_size)
                       "nested repetition counts multiply to more than %d, as in (a{40}){40}", SM_REGEX_REPEAT_MAX);
     case SM_RE2_TOO_LARGE:
         return refuse(SM_ERR_LIMIT, why, why_size,
-                      "it compiles to more than %d instructions, the limit for one regular expression",
-                      SM_REGEX_PROGRAM_MAX);
+                      "it compiles to more than %d instructions, at most %d are allowed ('.' and repetition counts "
+                      "cost the most)",
+                      SM_REGEX_PROGRAM_MAX, SM_REGEX_PROGRAM_MAX);
     case SM_RE2_OTHER:
         break;
     }

@@ -8,7 +8,7 @@
 /* The cost budget (docs/filters.md, "Limits"). Matching time is linear in the value length times
  * the size of the compiled program, and a hostile pattern keeps RE2's lazy DFA from caching, so
  * the program size is what bounds the time per value; the limits keep the worst allowed filter at
- * well under a millisecond per 4 KB value (bench/filter measures it). */
+ * under a millisecond of CPU per 4 KB value (bench/filter measures it). */
 
 /* Instructions in the compiled program of one regular expression. Up to about 65, RE2's bit-state
  * fallback covers every value of up to 4096 bytes, which is what keeps the worst case cheap. */
@@ -17,9 +17,11 @@
 #define SM_FILTER_REGEX_PROGRAM_MAX 128
 /* `matches` clauses in one filter. */
 #define SM_FILTER_MATCHES_MAX 16
-/* RE2's max_mem for one regular expression: program and DFA state cache together. RE2 never
- * allocates more, so one filter holds at most SM_FILTER_MATCHES_MAX times this (2 MiB). */
-#define SM_REGEX_MEMORY_MAX (128 * 1024)
+/* RE2's max_mem for one regular expression: program and DFA state cache together. RE2 keeps no
+ * more (matching also takes a transient bit-state bitmap of at most 32 KiB), so one filter holds at most SM_FILTER_MATCHES_MAX times this (1 MiB). Small as
+ * it is, it leaves the DFA room for the usual patterns; a hostile one makes the DFA give up early
+ * and RE2 falls back to its bit-state matcher, which is what bounds the worst case. */
+#define SM_REGEX_MEMORY_MAX (64 * 1024)
 /* The largest repetition count, {1000}; nested counts multiply and the product has the same limit. */
 #define SM_REGEX_REPEAT_MAX 1000
 
