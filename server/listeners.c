@@ -289,15 +289,24 @@ void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type typ
     for (sm_listener *l = srv->listeners; l; l = l->gnext) {
         if (!concerned(l, s))
             continue;
-        bool now_matches = matches(srv, l, s, NULL, 0);
-        bool before_matches = now_matches;
-        if (l->filter && nchanges) {
-            bool relevant = false;
+        bool relevant = false;
+        if (l->filter && nchanges)
             for (size_t i = 0; i < nchanges && !relevant; i++)
                 relevant = sm_filter_uses_key(l->filter, changes[i].key);
-            if (relevant)
-                before_matches = matches(srv, l, s, changes, nchanges);
+        if (type == SM_EVENT_PROPERTIES && !relevant) {
+            /* The filter's answer cannot have changed and the listener wants none of the changed
+             * keys, so there is nothing to send whatever it says: do not pay for evaluating it
+             * (a filter may cost up to a millisecond per 4 KB value, docs/filters.md). */
+            bool wanted = false;
+            for (size_t i = 0; i < nchanges && !wanted; i++)
+                wanted = wants_key(l, changes[i].key);
+            if (!wanted)
+                continue;
         }
+        bool now_matches = matches(srv, l, s, NULL, 0);
+        bool before_matches = now_matches;
+        if (relevant)
+            before_matches = matches(srv, l, s, changes, nchanges);
         if (!before_matches && !now_matches)
             continue;
         if (!before_matches) {
