@@ -18,9 +18,10 @@
 /* `matches` clauses in one filter. */
 #define SM_FILTER_MATCHES_MAX 16
 /* RE2's max_mem for one regular expression: program and DFA state cache together. RE2 keeps no
- * more (matching also takes a transient bit-state bitmap of at most 32 KiB), so one filter holds at most SM_FILTER_MATCHES_MAX times this (1 MiB). Small as
- * it is, it leaves the DFA room for the usual patterns; a hostile one makes the DFA give up early
- * and RE2 falls back to its bit-state matcher, which is what bounds the worst case. */
+ * more (matching also takes a transient bit-state bitmap of at most 32 KiB), so one filter holds
+ * at most SM_FILTER_MATCHES_MAX times this (1 MiB). Small as it is, it leaves the DFA room for the
+ * usual patterns; a hostile one makes the DFA give up early and RE2 falls back to its bit-state
+ * matcher, which is what bounds the worst case. */
 #define SM_REGEX_MEMORY_MAX (64 * 1024)
 /* The largest repetition count, {1000}; nested counts multiply and the product has the same limit. */
 #define SM_REGEX_REPEAT_MAX 1000

@@ -150,9 +150,10 @@ static void hostile_regexes_are_refused_and_the_worst_allowed_stay_cheap(void **
     sm_probe_stats st;
     assert_int_equal(sm_probe_stop(&probe, &st), 0);
     long rss_after = sm_test_server_rss_kb(&s);
-    print_message("regex attack: slowest refusal %.1f ms, listener snapshot %.1f ms, set_by_filter %.1f ms; probe %d pings, p50 %.1f ms, p99 %.1f ms, max %.1f ms, "
-                  "%d failures; server RSS %ld -> %ld KiB\n",
-                  slowest_refusal, slowest_snapshot, slowest_set, st.pings, st.p50_ms, st.p99_ms, st.max_ms, st.failures, rss_before, rss_after);
+    print_message("regex attack: slowest refusal %.1f ms, listener snapshot %.1f ms, set_by_filter %.1f ms; "
+                  "probe %d pings, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d failures; server RSS %ld -> %ld KiB\n",
+                  slowest_refusal, slowest_snapshot, slowest_set, st.pings, st.p50_ms, st.p99_ms, st.max_ms,
+                  st.failures, rss_before, rss_after);
     assert_true(st.connected);
     assert_int_equal(st.failures, 0);
     assert_true(st.pings >= 10);

@@ -861,7 +861,12 @@ static void test_filter_regex_size_limit(void **state)
     sm_error err;
     /* One regular expression: at most SM_REGEX_PROGRAM_MAX instructions. */
     assert_int_equal(match_mask("$Principal matches 'a{50}'"), NONE);
+    /* 63 instructions, just under the limit */
     assert_int_equal(match_mask("$Principal matches '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'"), NONE);
+    assert_int_equal(match_mask("$Principal matches '[0-9]{1,3}(\\\\.[0-9]{1,3}){3}'"), NONE);
+    assert_int_equal(
+        parse_status("$Principal matches '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'", &err),
+        SM_ERR_LIMIT); /* 72 */
     assert_int_equal(match_mask("$Principal matches '(a{3}){10}'"), NONE);
     assert_int_equal(parse_status("$Principal matches 'a{61}'", &err), SM_ERR_LIMIT);
     assert_int_equal(err.column, 20);
