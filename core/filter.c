@@ -63,6 +63,7 @@ struct sm_filter {
     node *root;
     char *text;
     char **keys; /* every key the result depends on, sorted, unique */
+    size_t regex_cost; /* compiled size of all its regexes */
     size_t key_count;
     size_t key_cap;
 };
@@ -297,6 +298,11 @@ bool sm_filter_uses_key(const sm_filter *f, const char *key)
     if (!f || !key || f->key_count == 0)
         return false;
     return bsearch(&key, f->keys, f->key_count, sizeof(char *), cmp_string_ptr) != NULL;
+}
+
+size_t sm_filter_regex_cost(const sm_filter *f)
+{
+    return f ? f->regex_cost : 0;
 }
 
 size_t sm_filter_key_count(const sm_filter *f)
@@ -1201,6 +1207,7 @@ int sm_filter_parse(const char *text, size_t len, sm_filter **out, sm_error *err
         }
     }
     if (!p.failed) {
+        f->regex_cost = p.regex_program_total;
         f->text = strndup(text, len);
         if (!f->text)
             fail_nomem(&p);

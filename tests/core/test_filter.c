@@ -890,6 +890,14 @@ static void test_filter_regex_size_limit(void **state)
 
     /* The whole filter: SM_FILTER_REGEX_PROGRAM_MAX instructions added up over its regexes. */
     assert_int_equal(match_mask("a matches 'a{50}' or b matches 'b{50}'"), NONE);
+    sm_filter *f = NULL;
+    assert_int_equal(sm_filter_parse("a matches 'a{50}' or b matches 'b{50}' or has c", 47, &f, &err), SM_OK);
+    assert_int_equal(sm_filter_regex_cost(f), 108); /* 54 each */
+    sm_filter_free(f);
+    assert_int_equal(sm_filter_parse("has c", 5, &f, &err), SM_OK);
+    assert_int_equal(sm_filter_regex_cost(f), 0);
+    sm_filter_free(f);
+    assert_int_equal(sm_filter_regex_cost(NULL), 0);
     assert_int_equal(parse_status("a matches 'a{50}' or b matches 'b{50}' or c matches 'c{50}'", &err), SM_ERR_LIMIT);
     assert_int_equal(err.column, 53);
     assert_string_equal(err.message, "filter error at column 53: expected smaller regular expressions: with this one "
