@@ -2,7 +2,8 @@
 /* Before RE2, `K matches '.*a.{1000}'` over 50 such sessions stalled glibc's matcher for minutes at
  * 4 GB, and 151 clauses of `[^b]{0,1023}x` cost 23 s and 5 GB just to compile. Now the hostile
  * patterns are refused by the regex budget (docs/filters.md), and the worst ones the budget allows
- * must keep an innocent client's pings fast and the server's memory flat. */
+ * must keep an innocent client's pings fast (p99 under 250 ms of a free core) and the server's
+ * memory flat. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +40,27 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* How much longer than its CPU time a CPU-bound job takes on this machine right now (1 when a
+ * core is free). The attack's cost is CPU time in the server; on a machine shared with other
+ * jobs every millisecond of it takes this many milliseconds of wall time, and so do the pings. */
+static double contention(void)
+{
+    double wall = now_ms(), cpu = cpu_ms();
+    volatile uint64_t x = 1;
+    while (cpu_ms() - cpu < 100.0)
+        for (int i = 0; i < 100000; i++)
+            x = x * 6364136223846793005u + 1442695040888963407u;
+    double factor = (now_ms() - wall) / (cpu_ms() - cpu);
+    return factor < 1.0 ? 1.0 : factor;
 }
 
 /* The attacker's second filter: 151 times "K matches'RE'or " then "has Z" (4,082 bytes for [^b]{0,1023}x). */
@@ -97,6 +119,7 @@ static void hostile_regexes_are_refused_and_the_worst_allowed_stay_cheap(void **
     long rss_before = sm_test_server_rss_kb(&s);
     assert_true(rss_before > 0);
 
+    double load_before = contention();
     sm_probe probe;
     assert_int_equal(sm_probe_start(&probe, s.port, "127.0.0.7", 10), 0);
 
@@ -157,14 +180,18 @@ static void hostile_regexes_are_refused_and_the_worst_allowed_stay_cheap(void **
     sm_probe_stats st;
     assert_int_equal(sm_probe_stop(&probe, &st), 0);
     long rss_after = sm_test_server_rss_kb(&s);
+    double load = (load_before + contention()) / 2;
     print_message("regex attack: slowest refusal %.1f ms, listener snapshot %.1f ms, set_by_filter %.1f ms; "
-                  "probe %d pings, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d failures; server RSS %ld -> %ld KiB\n",
+                  "probe %d pings, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d failures; server RSS %ld -> %ld KiB; "
+                  "machine contention x%.2f\n",
                   slowest_refusal, slowest_snapshot, slowest_set, st.pings, st.p50_ms, st.p99_ms, st.max_ms,
-                  st.failures, rss_before, rss_after);
+                  st.failures, rss_before, rss_after, load);
     assert_true(st.connected);
     assert_int_equal(st.failures, 0);
     assert_true(st.pings >= 10);
-    assert_true(st.p99_ms < PING_P99_MAX_MS);
+    /* 250 ms when a core is free; on a shared machine, the same CPU time stretched as much as a
+     * CPU-bound job of the test itself was stretched (at most 4x, so a stall still fails). */
+    assert_true(st.p99_ms < PING_P99_MAX_MS * (load < 4.0 ? load : 4.0));
     assert_true(rss_after > 0);
     assert_true(rss_after - rss_before < RSS_GROWTH_MAX_KB);
 
