@@ -139,6 +139,30 @@ static void test_dummy_hash(void **state)
     assert_int_equal(sm_auth_hash_iterations("pbkdf2-sha256$x"), 0);
 }
 
+/* A backed-off address is refused before the cache: a fast success would tell it a guess was right. */
+static void test_backed_off_address_is_refused_even_the_right_password(void **state)
+{
+    fixture *f = *state;
+    sm_login_result lr;
+    assert_non_null(sm_server_authenticate(&f->srv, "192.0.2.20", "alice", "alice-pw", &lr)); /* now cached */
+    for (int i = 0; i < 5; i++) {
+        assert_null(sm_server_authenticate(&f->srv, "192.0.2.20", "alice", i ? "guess" : NULL, &lr));
+        assert_int_equal(lr.status, SM_LOGIN_BAD);
+    }
+    sm_auth_stats before = stats(f);
+    assert_null(sm_server_authenticate(&f->srv, "192.0.2.20", "alice", "alice-pw", &lr));
+    assert_int_equal(lr.status, SM_LOGIN_THROTTLED);
+    assert_true(lr.retry_ms > 0 && lr.retry_ms <= 1000);
+    assert_string_equal(lr.why, "too many failed logins from this address");
+    sm_auth_stats after = stats(f);
+    assert_int_equal(after.cache_hits, before.cache_hits);
+    assert_int_equal(after.throttled, before.throttled + 1);
+    assert_int_equal(after.failures, 5);
+    /* Elsewhere alice still gets in. */
+    assert_non_null(sm_server_authenticate(&f->srv, "192.0.3.20", "alice", "alice-pw", &lr));
+    assert_int_equal(lr.status, SM_LOGIN_OK);
+}
+
 /* Without principals there is nothing to hide and no dummy check to pay for. */
 static void test_no_principals(void **state)
 {
@@ -160,6 +184,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_principal_runs_the_same_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_right_password_and_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_password_refused_alike, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backed_off_address_is_refused_even_the_right_password, setup, teardown),
         cmocka_unit_test(test_dummy_hash),
         cmocka_unit_test(test_no_principals),
     };
