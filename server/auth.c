@@ -20,24 +20,41 @@
 #define SALT_LEN 16
 #define HASH_LEN 32
 #define CACHE_SLOTS 4096
-/* Uncached verifications may use at most checkBudgetMs of each such window: PBKDF2 runs on the
- * event loop, and a flood of wrong passwords must not stall every other session. */
-#define BUDGET_WINDOW_NS 1000000000LL
+/* Uncached verifications may use at most checkBudgetMs of each second: PBKDF2 runs on the event
+ * loop, and a flood of wrong passwords must not stall every other session. The budget is kept as
+ * leaky buckets of debt (CPU time spent, paid back at the budget's rate), so a check that takes longer
+ * than a second (a slow machine, a costly hash) is paid back over the following seconds instead
+ * of being forgotten when a new second starts. */
+#define SECOND_NS 1000000000LL
+
+typedef struct debt {
+    long long ns;          /* unpaid check time */
+    long long rate;        /* paid back per second */
+    long long paid_at_ns;  /* last pay-back */
+} debt;
 
 struct sm_auth {
     unsigned char key[32];
     unsigned char slots[CACHE_SLOTS][HASH_LEN];
     unsigned char used[CACHE_SLOTS];
-    long long budget_ns;         /* per window, for everybody */
-    long long suspect_budget_ns; /* per window, what addresses with failures on record may spend */
-    long long window_start_ns;
-    long long spent_ns;          /* this window, by everybody */
-    long long suspect_spent_ns;  /* this window, by addresses with failures on record */
+    long long budget_ns;         /* per second, for everybody */
+    long long suspect_budget_ns; /* per second, what addresses with failures on record may spend */
+    debt all, suspects, clean;   /* clean: the reserve of addresses without failures */
     long long warned_at_ns; /* last over-budget warning (one per log interval) */
     long long log_interval_ns;
     sm_throttle *throttle;
     sm_auth_stats stats;
 };
+
+/* CPU time of this thread: what a check costs the event loop itself, whatever else runs on the
+ * machine (wall time would charge a check for the CPU other processes took meanwhile). */
+static long long thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static long long mono_ns(void)
 {
@@ -157,6 +174,10 @@ sm_auth *sm_auth_new(const sm_login_limits *limits)
         return NULL;
     a->budget_ns = (long long)limits->check_budget_ms * 1000000LL;
     a->suspect_budget_ns = a->budget_ns * (long long)limits->suspect_share_percent / 100;
+    long long now = mono_ns();
+    a->all = (debt){0, a->budget_ns, now};
+    a->suspects = (debt){0, a->suspect_budget_ns, now};
+    a->clean = (debt){0, a->budget_ns - a->suspect_budget_ns, now};
     a->log_interval_ns = (long long)limits->log_interval_ms * 1000000LL;
     a->warned_at_ns = -a->log_interval_ns;
     if (sm_random_bytes(a->key, sizeof a->key) != 0 || !(a->throttle = sm_throttle_new(limits))) {
@@ -198,20 +219,55 @@ static bool cache_key(const sm_auth *a, const char *principal, const char *passw
 
 typedef enum check_result { CHECK_MATCH, CHECK_MISMATCH, CHECK_OVER_BUDGET } check_result;
 
-/* Whether an uncached check may start in this window. Suspects (addresses with failures on
- * record) may spend only their share; the rest of the budget is a reserve that clean addresses
- * can always reach, even when a suspect's check overran the whole budget (one PBKDF2 run can
- * take longer than the share, more so on a loaded machine). */
-static bool within_budget(const sm_auth *a, bool suspect)
+static void pay_back(debt *d, long long now)
 {
-    if (suspect)
-        return a->suspect_spent_ns < a->suspect_budget_ns && a->spent_ns < a->budget_ns;
-    long long clean_spent = a->spent_ns - a->suspect_spent_ns;
-    return a->spent_ns < a->budget_ns || clean_spent < a->budget_ns - a->suspect_budget_ns;
+    if (d->rate <= 0) {
+        d->paid_at_ns = now;
+        return;
+    }
+    long long elapsed = now - d->paid_at_ns;
+    if (elapsed <= 0)
+        return;
+    /* elapsed * rate overflows only after about 30 s of idleness at 300 ms/s: clamp first. */
+    long long paid = elapsed >= 60 * SECOND_NS ? d->ns : (long long)((double)elapsed * (double)d->rate / SECOND_NS);
+    d->ns = paid >= d->ns ? 0 : d->ns - paid;
+    d->paid_at_ns = now;
+}
+
+/* Nanoseconds until d is below limit again. */
+static long long wait_below(const debt *d, long long limit)
+{
+    if (d->ns < limit)
+        return 0;
+    if (d->rate <= 0)
+        return SECOND_NS;
+    return (long long)((double)(d->ns - limit + 1) * SECOND_NS / (double)d->rate);
+}
+
+/* Whether an uncached check may start now, else (in *wait_ns) how long until it may. Suspects
+ * (addresses with failures on record) may run up only their share; the rest of the budget is a
+ * reserve that clean addresses can always reach, even when a suspect's check overran the whole
+ * budget (one PBKDF2 run can take longer than the share, more so on a loaded machine). */
+static bool within_budget(sm_auth *a, bool suspect, long long now, long long *wait_ns)
+{
+    pay_back(&a->all, now);
+    pay_back(&a->suspects, now);
+    pay_back(&a->clean, now);
+    if (suspect) {
+        *wait_ns = wait_below(&a->suspects, a->suspect_budget_ns);
+        long long w = wait_below(&a->all, a->budget_ns);
+        if (w > *wait_ns)
+            *wait_ns = w;
+    } else {
+        long long w_all = wait_below(&a->all, a->budget_ns);
+        long long w_reserve = wait_below(&a->clean, a->clean.rate);
+        *wait_ns = w_all < w_reserve ? w_all : w_reserve;
+    }
+    return *wait_ns == 0;
 }
 
 /* The password check; an uncached one only within the budget (within_budget; a NULL a has
- * none). *retry_ms says when the window ends when over budget. */
+ * none). *retry_ms says when trying again can succeed when over budget. */
 static check_result check_password(sm_auth *a, const char *principal, const char *password, size_t plen,
                                    const char *hash, bool suspect, int64_t *retry_ms)
 {
@@ -230,21 +286,18 @@ static check_result check_password(sm_auth *a, const char *principal, const char
     parsed_hash ph;
     if (parse_hash(hash, &ph, NULL) != SM_OK)
         return CHECK_MISMATCH;
-    long long start = mono_ns();
+    long long start = mono_ns(), cpu_start = thread_cpu_ns();
     if (a) {
-        if (start - a->window_start_ns >= BUDGET_WINDOW_NS) {
-            a->window_start_ns = start;
-            a->spent_ns = a->suspect_spent_ns = 0;
-        }
-        if (!within_budget(a, suspect)) {
+        long long wait_ns = 0;
+        if (!within_budget(a, suspect, start, &wait_ns)) {
             if (start - a->warned_at_ns >= a->log_interval_ns) {
                 a->warned_at_ns = start;
                 sm_log(SM_LOG_WARN, "password checks are over their budget (%lld ms a second): refusing logins that "
-                                    "need one until the next second",
+                                    "need one for now",
                        a->budget_ns / 1000000);
             }
             a->stats.over_budget++;
-            *retry_ms = (a->window_start_ns + BUDGET_WINDOW_NS - start + 999999) / 1000000;
+            *retry_ms = (wait_ns + 999999) / 1000000;
             return CHECK_OVER_BUDGET;
         }
         a->stats.kdf_runs++;
@@ -254,10 +307,12 @@ static check_result check_password(sm_auth *a, const char *principal, const char
     int ok_kdf =
         PKCS5_PBKDF2_HMAC(password, (int)plen, ph.salt, SALT_LEN, (int)ph.iterations, EVP_sha256(), HASH_LEN, got);
     if (a) {
-        long long took = mono_ns() - start;
-        a->spent_ns += took;
+        long long took = thread_cpu_ns() - cpu_start;
+        a->all.ns += took;
         if (suspect)
-            a->suspect_spent_ns += took;
+            a->suspects.ns += took;
+        else
+            a->clean.ns += took;
     }
     if (ok_kdf != 1)
         return CHECK_MISMATCH;

@@ -494,7 +494,7 @@ static int parse_logins(sm_config *c, const cJSON *o, sm_error *err)
         {"forgetMs", 1000, 604800000, &l->forget_ms},
         {"tableEntries", 64, 1048576, &table},
         {"checkBudgetMs", 10, 1000, &l->check_budget_ms},
-        {"suspectSharePercent", 0, 100, &share},
+        {"suspectSharePercent", 1, 100, &share},
         {"logIntervalMs", 100, 3600000, &l->log_interval_ms},
     };
     for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
