@@ -57,6 +57,7 @@ struct sm_throttle {
     double line_tokens;
     int64_t line_refill_ms;
     unsigned long long unreported_suppressed;
+    int64_t last_now_ms; /* latest time any call gave */
     sm_throttle_stats stats;
 };
 
@@ -296,6 +297,10 @@ void sm_throttle_free(sm_throttle *t)
 {
     if (!t)
         return;
+    /* What was counted but not yet summarised is said now (at shutdown), within the line cap. */
+    if (t->logs)
+        for (size_t i = 0; i < t->addresses.buckets * WAYS; i++)
+            flush_summary(t, &t->logs[i], t->last_now_ms);
     free(t->addresses.recs);
     free(t->networks.recs);
     free(t->principals.recs);
@@ -307,6 +312,7 @@ void sm_throttle_free(sm_throttle *t)
 void sm_throttle_admit(sm_throttle *t, const char *ip, const char *principal, int64_t now_ms,
                        sm_throttle_decision *out)
 {
+    t->last_now_ms = now_ms;
     uint64_t ka, kn;
     address_keys(t, ip, &ka, &kn, NULL, 0);
     rec *a = lookup(t, &t->addresses, ka, now_ms, false);
@@ -332,6 +338,7 @@ void sm_throttle_admit(sm_throttle *t, const char *ip, const char *principal, in
 
 void sm_throttle_failed(sm_throttle *t, const char *ip, const char *principal, int64_t now_ms)
 {
+    t->last_now_ms = now_ms;
     t->stats.failures++;
     uint64_t ka, kn;
     char net_text[64];
@@ -377,6 +384,7 @@ void sm_throttle_failed(sm_throttle *t, const char *ip, const char *principal, i
 
 void sm_throttle_refused(sm_throttle *t, const char *ip, const char *principal, int64_t now_ms)
 {
+    t->last_now_ms = now_ms;
     t->stats.refused++;
     uint64_t ka, kn;
     address_keys(t, ip, &ka, &kn, NULL, 0);
@@ -403,6 +411,7 @@ void sm_throttle_refused(sm_throttle *t, const char *ip, const char *principal, 
 
 void sm_throttle_tick(sm_throttle *t, int64_t now_ms)
 {
+    t->last_now_ms = now_ms;
     size_t total = t->addresses.buckets * WAYS;
     size_t scan = total < TICK_SCAN ? total : TICK_SCAN;
     for (size_t i = 0; i < scan; i++) {

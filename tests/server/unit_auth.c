@@ -163,6 +163,50 @@ static void test_backed_off_address_is_refused_even_the_right_password(void **st
     assert_int_equal(lr.status, SM_LOGIN_OK);
 }
 
+/* Fair share of the check budget: an address with failures on record runs out of its share while
+ * a clean address still gets its password checked. */
+static void test_suspects_get_only_their_share_of_the_budget(void **state)
+{
+    (void)state;
+    char *h = hash_of("dora-pw", 10000);
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"principals\":{\"dora\":{\"password\":\"%s\"}},"
+             "\"logins\":{\"addressFreeFailures\":1000,\"networkFreeFailures\":100000,"
+             "\"principalFreeFailures\":100000,\"checkBudgetMs\":100,\"suspectSharePercent\":50}}",
+             h);
+    free(h);
+    sm_config cfg;
+    sm_server srv;
+    sm_error err;
+    sm_config_init(&cfg);
+    assert_int_equal(sm_config_parse(&cfg, json, strlen(json), &err), SM_OK);
+    assert_int_equal(sm_server_init(&srv, &cfg, NULL, 0, &err), SM_OK);
+    sm_login_result lr;
+    int checked = 0;
+    for (int i = 0; i < 1000; i++) {
+        assert_null(sm_server_authenticate(&srv, "198.51.100.1", "dora", "guess", &lr));
+        if (lr.status == SM_LOGIN_BUSY)
+            break;
+        assert_int_equal(lr.status, SM_LOGIN_BAD);
+        checked++;
+    }
+    assert_int_equal(lr.status, SM_LOGIN_BUSY);
+    assert_string_equal(lr.why, "too many password checks right now");
+    assert_true(lr.retry_ms >= 1);
+    assert_true(checked >= 2);
+    /* A clean address is still checked: a wrong password is answered as wrong, a right one opens. */
+    assert_null(sm_server_authenticate(&srv, "203.0.113.1", "dora", "guess", &lr));
+    assert_int_equal(lr.status, SM_LOGIN_BAD);
+    assert_non_null(sm_server_authenticate(&srv, "203.0.113.2", "dora", "dora-pw", &lr));
+    assert_int_equal(lr.status, SM_LOGIN_OK);
+    sm_auth_stats st;
+    sm_auth_get_stats(srv.auth, &st);
+    assert_true(st.over_budget >= 1);
+    sm_server_free(&srv);
+    sm_config_free(&cfg);
+}
+
 /* Without principals there is nothing to hide and no dummy check to pay for. */
 static void test_no_principals(void **state)
 {
@@ -185,6 +229,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_right_password_and_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_password_refused_alike, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backed_off_address_is_refused_even_the_right_password, setup, teardown),
+        cmocka_unit_test(test_suspects_get_only_their_share_of_the_budget),
         cmocka_unit_test(test_dummy_hash),
         cmocka_unit_test(test_no_principals),
     };
