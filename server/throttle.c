@@ -113,7 +113,9 @@ static void flush_summary(sm_throttle *t, addr_log *l, int64_t now)
         return;
     }
     if (line_allowed(t, now)) {
-        long long secs = seconds_rounded_up(now - l->since_ms);
+        long long secs = (long long)((now - l->since_ms + 500) / 1000);
+        if (secs < 1)
+            secs = 1;
         char refused[64] = "";
         if (l->refused)
             snprintf(refused, sizeof refused, "; %u more refused without a check", l->refused);
