@@ -473,6 +473,22 @@ static void test_escaping_hidden_characters(void **state)
     close_target(&t);
 }
 
+/* A login refused by sessmond's throttle says so, with the time to wait, distinct from a wrong
+ * password (own server: the throttle must not slow the other tests' logins). */
+static void test_throttled_login_is_explained(void **state)
+{
+    (void)state;
+    static child c;
+    sm_test_server own;
+    assert_int_equal(sm_test_server_start_with(&own, "{\"logins\":{\"addressFreeFailures\":1,\"backoffMs\":30000}}"),
+                     0);
+    assert_int_equal(CLI(&c, "viewer", "wrong", "list", "--url", own.url), 4);
+    assert_non_null(strstr(c.err, "AUTHENTICATION_FAILED: bad principal or password"));
+    assert_int_equal(CLI(&c, "viewer", "viewer", "list", "--url", own.url), 1);
+    assert_non_null(strstr(c.err, "LIMIT_EXCEEDED: too many failed logins from this address; retry in 30 s"));
+    assert_int_equal(sm_test_server_stop(&own), 0);
+}
+
 static void test_watch(void **state)
 {
     (void)state;
@@ -589,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_errors_and_usage),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_escaping_hidden_characters),
+        cmocka_unit_test(test_throttled_login_is_explained),
         cmocka_unit_test(test_watch),
         cmocka_unit_test(test_watch_reconnects),
     };
