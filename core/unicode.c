@@ -1,4 +1,4 @@
-/* Explicit Unicode character classes (White_Space, controls, format and bidi characters) for key validation and terminal escaping. */
+/* Explicit Unicode classes (White_Space, controls, format, bidi controls) for key checks and terminal escaping. */
 #include "core/unicode.h"
 
 #include <stddef.h>

@@ -54,7 +54,7 @@ typedef enum sm_login_status {
 typedef struct sm_login_result {
     sm_login_status status;
     int64_t retry_ms; /* THROTTLED, BUSY: how long until trying again can succeed */
-    const char *why;  /* THROTTLED, BUSY: static text for the refusal, e.g. "too many failed logins from this address" */
+    const char *why;  /* THROTTLED, BUSY: static text, e.g. "too many failed logins from this address" */
 } sm_login_result;
 
 /* One login from client address ip: throttling, then the password check (hash NULL or password

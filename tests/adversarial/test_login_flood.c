@@ -1,4 +1,4 @@
-/* Attack: wrong passwords for one principal as fast as possible; other users' first logins must still succeed, and the log stay small. */
+/* Attack: wrong passwords for one principal, as fast as possible; other users still log in, the log stays small. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -255,7 +255,8 @@ static void other_users_log_in_during_a_flood(void **state)
             ATTACKERS, total.attempts, (double)total.attempts / 12.0, total.auth_failed, total.limited,
             total.backed_off, total.other, total.sample);
     fprintf(stderr,
-            "legit logins: %d of %zu opened (%d after one retry), slowest %.0f ms; ping p50 %.1f p99 %.1f max %.1f ms\n",
+            "legit logins: %d of %zu opened (%d after one retry), slowest %.0f ms; "
+            "ping p50 %.1f p99 %.1f max %.1f ms\n",
             ok, sizeof users / sizeof users[0], retries, worst, ps.p50_ms, ps.p99_ms, ps.max_ms);
     int lines = log_lines_with(&s, "127.0.0.2");
     fprintf(stderr, "log lines naming 127.0.0.2: %d\n", lines);

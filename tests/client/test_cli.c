@@ -457,7 +457,12 @@ static void test_escaping_hidden_characters(void **state)
     (void)state;
     static th_session t;
     static child c;
-    sm_property p[] = {{"Hidden", "zw\xe2\x80\x8b" "sp\xef\xbb\xbf" "bom\xc2\xad" "shy\xe2\x81\xa6" "iso\xf3\xa0\x81\x81" "tag"}};
+    sm_property p[] = {{"Hidden", "zw\xe2\x80\x8b"
+                                  "sp\xef\xbb\xbf"
+                                  "bom\xc2\xad"
+                                  "shy\xe2\x81\xa6"
+                                  "iso\xf3\xa0\x81\x81"
+                                  "tag"}};
     assert_non_null(th_open(cl, &t, srv.url, NULL, NULL, p, 1));
     assert_int_equal(CLI(&c, "admin", "admin", "get", t.id, "Hidden"), 0);
     assert_null(strstr(c.out, "\xe2\x80\x8b"));

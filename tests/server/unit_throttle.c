@@ -1,4 +1,4 @@
-/* sessmond unit tests of the login throttle: back-off schedule, networks, principals, bounded tables and log lines (fake time). */
+/* sessmond unit tests of the login throttle (fake time): back-off, networks, principals, bounded tables, log lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
