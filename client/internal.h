@@ -131,6 +131,7 @@ struct sm_session {
     bool dead;            /* freed by the user; memory reclaimed when safe */
     bool drain;           /* lws holds a partial write: poll for POLLOUT */
     bool upgrade_sent;    /* lws wrote the WebSocket upgrade request (TCP is up) */
+    bool upgrade_wait_extended; /* lws's own wait for the upgrade answer now lasts past link_deadline */
     bool listener_work;   /* a listener has a deferred on_close */
     int64_t next_connect_at;   /* monotonic ms; 0 = none */
     int64_t link_deadline;     /* connect/open deadline while CONNECTING/HANDSHAKING */

@@ -465,6 +465,7 @@ static void reset_link(sm_session *s)
     s->link_deadline = 0;
     s->drain = false;
     s->upgrade_sent = false;
+    s->upgrade_wait_extended = false;
     s->probe_outstanding = false;
     sm_buf_reset(&s->rx);
     drop_ctrl(s);
@@ -835,6 +836,16 @@ void sm_cl_session_tick(sm_session *s, int64_t now)
         break;
     case SM_LINK_CONNECTING:
     case SM_LINK_HANDSHAKING:
+        if (s->link == SM_LINK_CONNECTING && s->upgrade_sent && !s->upgrade_wait_extended && s->wsi &&
+            s->link_deadline > now) {
+            /* lws 4.1.6 waits for the answer to the upgrade only its context's timeout_secs (5 s)
+             * and then drops the connection ("connection closed during the handshake"): the
+             * session's connect_timeout_ms is the limit that counts, so lws's wait is stretched
+             * past it (once: lws sets it when it has written the request, just before this). */
+            int64_t left_s = (s->link_deadline - now) / 1000 + 2;
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE, left_s > INT_MAX ? INT_MAX : (int)left_s);
+            s->upgrade_wait_extended = true;
+        }
         if (s->link_deadline && now >= s->link_deadline)
             link_down(s, SM_RELEASE_ABORT, SM_CLIENT_ERR_CONNECT_FAILED, "timed out after %d ms %s",
                       s->params.connect_timeout_ms,

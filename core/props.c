@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/sorted.h"
+#include "core/unicode.h"
 #include "core/utf8.h"
 
 const char *const sm_fixed_property_names[] = {
@@ -38,10 +39,28 @@ bool sm_key_is_settable_fixed(const char *key)
                    strcmp(key, SM_PROP_LATITUDE) == 0 || strcmp(key, SM_PROP_LONGITUDE) == 0);
 }
 
+/* ASCII that would end a bare key in a filter (docs/filters.md § Keys). */
 static bool key_char_forbidden(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' || c == '"' ||
-           c == '\'' || c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',';
+    return c == '"' || c == '\'' || c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',';
+}
+
+/* Code points a key must not hold: any whitespace (a filter could not name the key, and two keys
+ * could look the same), controls, and format characters (invisible: zero-width characters, soft
+ * hyphen, BOM; bidi controls that reorder how the key and the text after it are shown). */
+static const char *key_codepoint_problem(uint32_t cp)
+{
+    if (sm_unicode_is_white_space(cp))
+        return "whitespace";
+    if (sm_unicode_is_control(cp))
+        return "a control character";
+    if (sm_unicode_is_bidi_control(cp))
+        return "a bidirectional control";
+    if (sm_unicode_is_format(cp))
+        return "an invisible format character";
+    if (cp < 0x80 && key_char_forbidden((unsigned char)cp))
+        return "a quote, parenthesis, bracket, brace or comma";
+    return NULL;
 }
 
 int sm_validate_user_key(const char *key, size_t len, sm_error *err)
@@ -54,13 +73,18 @@ int sm_validate_user_key(const char *key, size_t len, sm_error *err)
         return sm_error_set(err, SM_ERR_INVALID, "user property keys must not start with '$'");
     if (!sm_utf8_valid(key, len))
         return sm_error_set(err, SM_ERR_INVALID, "property key is not valid UTF-8");
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (key_char_forbidden(c) || c < 0x20 || c == 0x7f)
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = sm_utf8_decode(key + i, len - i, &cp);
+        if (n == 0)
+            return sm_error_set(err, SM_ERR_INVALID, "property key is not valid UTF-8");
+        const char *problem = key_codepoint_problem(cp);
+        if (problem)
             return sm_error_set(err, SM_ERR_INVALID,
-                                "property key contains a forbidden character at byte %zu "
-                                "(no whitespace, control characters, quotes, parentheses, brackets, braces or commas)",
-                                i + 1);
+                                "property key contains %s (U+%04X) at byte %zu; keys hold no whitespace, control or "
+                                "format characters, quotes, parentheses, brackets, braces or commas",
+                                problem, (unsigned)cp, i + 1);
+        i += n;
     }
     return SM_OK;
 }

@@ -1,4 +1,4 @@
-/* Password hashes (PBKDF2-HMAC-SHA256, salted) and verification with a cache of recent successes. */
+/* Password hashes (PBKDF2-HMAC-SHA256, salted), verification with a cache of recent successes, and throttled logins. */
 #include "server/auth.h"
 
 #include <errno.h>
@@ -15,24 +15,46 @@
 #include "core/base64.h"
 #include "server/log.h"
 #include "server/random.h"
+#include "server/throttle.h"
 
 #define SALT_LEN 16
 #define HASH_LEN 32
 #define CACHE_SLOTS 4096
-/* Uncached verifications may use at most this much of each second: PBKDF2 runs on the event loop,
- * and a flood of wrong passwords must not stall every other session. */
-#define BUDGET_WINDOW_NS 1000000000LL
-#define BUDGET_NS 300000000LL
+/* Uncached verifications may use at most checkBudgetMs of each second: PBKDF2 runs on the event
+ * loop, and a flood of wrong passwords must not stall every other session. The budget is kept as
+ * leaky buckets of debt (CPU time spent, paid back at the budget's rate), so a check that takes longer
+ * than a second (a slow machine, a costly hash) is paid back over the following seconds instead
+ * of being forgotten when a new second starts. */
+#define SECOND_NS 1000000000LL
+
+typedef struct debt {
+    long long ns;          /* unpaid check time */
+    long long rate;        /* paid back per second */
+    long long paid_at_ns;  /* last pay-back */
+} debt;
 
 struct sm_auth {
     unsigned char key[32];
     unsigned char slots[CACHE_SLOTS][HASH_LEN];
     unsigned char used[CACHE_SLOTS];
-    long long window_start_ns;
-    long long spent_ns;
-    bool warned;
+    long long budget_ns;         /* per second, for everybody */
+    long long suspect_budget_ns; /* per second, what addresses with failures on record may spend */
+    debt all, suspects, clean;   /* clean: the reserve of addresses without failures */
+    long long warned_at_ns; /* last over-budget warning (one per log interval) */
+    long long log_interval_ns;
+    sm_throttle *throttle;
     sm_auth_stats stats;
 };
+
+/* CPU time of this thread: what a check costs the event loop itself, whatever else runs on the
+ * machine (wall time would charge a check for the CPU other processes took meanwhile). */
+static long long thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static long long mono_ns(void)
 {
@@ -128,19 +150,38 @@ char *sm_auth_dummy_hash(unsigned iterations)
 
 void sm_auth_get_stats(const sm_auth *a, sm_auth_stats *out)
 {
-    if (a)
-        *out = a->stats;
-    else
-        memset(out, 0, sizeof *out);
+    memset(out, 0, sizeof *out);
+    if (!a)
+        return;
+    *out = a->stats;
+    sm_throttle_stats ts;
+    sm_throttle_get_stats(a->throttle, &ts);
+    out->throttled = ts.refused;
+    out->failures = ts.failures;
+    out->log_lines = ts.log_lines;
+    out->log_left_out = ts.suppressed;
 }
 
-sm_auth *sm_auth_new(void)
+sm_auth *sm_auth_new(const sm_login_limits *limits)
 {
+    sm_login_limits defaults;
+    if (!limits) {
+        sm_login_limits_default(&defaults);
+        limits = &defaults;
+    }
     sm_auth *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
-    if (sm_random_bytes(a->key, sizeof a->key) != 0) {
-        free(a);
+    a->budget_ns = (long long)limits->check_budget_ms * 1000000LL;
+    a->suspect_budget_ns = a->budget_ns * (long long)limits->suspect_share_percent / 100;
+    long long now = mono_ns();
+    a->all = (debt){0, a->budget_ns, now};
+    a->suspects = (debt){0, a->suspect_budget_ns, now};
+    a->clean = (debt){0, a->budget_ns - a->suspect_budget_ns, now};
+    a->log_interval_ns = (long long)limits->log_interval_ms * 1000000LL;
+    a->warned_at_ns = -a->log_interval_ns;
+    if (sm_random_bytes(a->key, sizeof a->key) != 0 || !(a->throttle = sm_throttle_new(limits))) {
+        sm_auth_free(a);
         return NULL;
     }
     return a;
@@ -150,6 +191,7 @@ void sm_auth_free(sm_auth *a)
 {
     if (!a)
         return;
+    sm_throttle_free(a->throttle);
     OPENSSL_cleanse(a, sizeof *a);
     free(a);
 }
@@ -175,10 +217,62 @@ static bool cache_key(const sm_auth *a, const char *principal, const char *passw
     return ok;
 }
 
-bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, size_t plen, const char *hash)
+typedef enum check_result { CHECK_MATCH, CHECK_MISMATCH, CHECK_OVER_BUDGET } check_result;
+
+static void pay_back(debt *d, long long now)
+{
+    if (d->rate <= 0) {
+        d->paid_at_ns = now;
+        return;
+    }
+    long long elapsed = now - d->paid_at_ns;
+    if (elapsed <= 0)
+        return;
+    /* elapsed * rate overflows only after about 30 s of idleness at 300 ms/s: clamp first. */
+    long long paid = elapsed >= 60 * SECOND_NS ? d->ns : (long long)((double)elapsed * (double)d->rate / SECOND_NS);
+    d->ns = paid >= d->ns ? 0 : d->ns - paid;
+    d->paid_at_ns = now;
+}
+
+/* Nanoseconds until d is below limit again. */
+static long long wait_below(const debt *d, long long limit)
+{
+    if (d->ns < limit)
+        return 0;
+    if (d->rate <= 0)
+        return SECOND_NS;
+    return (long long)((double)(d->ns - limit + 1) * SECOND_NS / (double)d->rate);
+}
+
+/* Whether an uncached check may start now, else (in *wait_ns) how long until it may. Suspects
+ * (addresses with failures on record) may run up only their share; the rest of the budget is a
+ * reserve that clean addresses can always reach, even when a suspect's check overran the whole
+ * budget (one PBKDF2 run can take longer than the share, more so on a loaded machine). */
+static bool within_budget(sm_auth *a, bool suspect, long long now, long long *wait_ns)
+{
+    pay_back(&a->all, now);
+    pay_back(&a->suspects, now);
+    pay_back(&a->clean, now);
+    if (suspect) {
+        *wait_ns = wait_below(&a->suspects, a->suspect_budget_ns);
+        long long w = wait_below(&a->all, a->budget_ns);
+        if (w > *wait_ns)
+            *wait_ns = w;
+    } else {
+        long long w_all = wait_below(&a->all, a->budget_ns);
+        long long w_reserve = wait_below(&a->clean, a->clean.rate);
+        *wait_ns = w_all < w_reserve ? w_all : w_reserve;
+    }
+    return *wait_ns == 0;
+}
+
+/* The password check; an uncached one only within the budget (within_budget; a NULL a has
+ * none). *retry_ms says when trying again can succeed when over budget. */
+static check_result check_password(sm_auth *a, const char *principal, const char *password, size_t plen,
+                                   const char *hash, bool suspect, int64_t *retry_ms)
 {
     if (!password || !hash || plen > SM_AUTH_PASSWORD_MAX)
-        return false;
+        return CHECK_MISMATCH;
     unsigned char ck[HASH_LEN];
     bool have_ck = a && cache_key(a, principal, password, plen, hash, ck);
     size_t slot = 0;
@@ -186,25 +280,25 @@ bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, siz
         slot = ((size_t)ck[0] | (size_t)ck[1] << 8) % CACHE_SLOTS;
         if (a->used[slot] && CRYPTO_memcmp(a->slots[slot], ck, HASH_LEN) == 0) {
             a->stats.cache_hits++;
-            return true;
+            return CHECK_MATCH;
         }
     }
     parsed_hash ph;
     if (parse_hash(hash, &ph, NULL) != SM_OK)
-        return false;
-    long long start = mono_ns();
+        return CHECK_MISMATCH;
+    long long start = mono_ns(), cpu_start = thread_cpu_ns();
     if (a) {
-        if (start - a->window_start_ns >= BUDGET_WINDOW_NS) {
-            a->window_start_ns = start;
-            a->spent_ns = 0;
-            a->warned = false;
-        }
-        if (a->spent_ns >= BUDGET_NS) {
-            if (!a->warned)
-                sm_log(SM_LOG_WARN, "too many uncached password checks this second: refusing logins for now");
-            a->warned = true;
+        long long wait_ns = 0;
+        if (!within_budget(a, suspect, start, &wait_ns)) {
+            if (start - a->warned_at_ns >= a->log_interval_ns) {
+                a->warned_at_ns = start;
+                sm_log(SM_LOG_WARN, "password checks are over their budget (%lld ms a second): refusing logins that "
+                                    "need one for now",
+                       a->budget_ns / 1000000);
+            }
             a->stats.over_budget++;
-            return false;
+            *retry_ms = (wait_ns + 999999) / 1000000;
+            return CHECK_OVER_BUDGET;
         }
         a->stats.kdf_runs++;
         a->stats.last_iterations = ph.iterations;
@@ -212,15 +306,67 @@ bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, siz
     unsigned char got[HASH_LEN];
     int ok_kdf =
         PKCS5_PBKDF2_HMAC(password, (int)plen, ph.salt, SALT_LEN, (int)ph.iterations, EVP_sha256(), HASH_LEN, got);
-    if (a)
-        a->spent_ns += mono_ns() - start;
+    if (a) {
+        long long took = thread_cpu_ns() - cpu_start;
+        a->all.ns += took;
+        if (suspect)
+            a->suspects.ns += took;
+        else
+            a->clean.ns += took;
+    }
     if (ok_kdf != 1)
-        return false;
+        return CHECK_MISMATCH;
     bool ok = CRYPTO_memcmp(got, ph.hash, HASH_LEN) == 0;
     OPENSSL_cleanse(got, sizeof got);
     if (ok && have_ck) {
         memcpy(a->slots[slot], ck, HASH_LEN);
         a->used[slot] = 1;
     }
-    return ok;
+    return ok ? CHECK_MATCH : CHECK_MISMATCH;
+}
+
+bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, size_t plen, const char *hash)
+{
+    int64_t retry_ms = 0;
+    return check_password(a, principal, password, plen, hash, false, &retry_ms) == CHECK_MATCH;
+}
+
+void sm_auth_login(sm_auth *a, const char *ip, const char *principal, const char *password, size_t plen,
+                   const char *hash, sm_login_result *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t now = (int64_t)(mono_ns() / 1000000);
+    sm_throttle_decision d;
+    sm_throttle_admit(a->throttle, ip, principal, now, &d);
+    if (d.verdict != SM_THROTTLE_ALLOW) {
+        /* Refused before the cache too: a backed-off client must not learn from a fast success
+         * that a guess was right. */
+        sm_throttle_refused(a->throttle, ip, principal, now);
+        out->status = SM_LOGIN_THROTTLED;
+        out->retry_ms = d.retry_ms;
+        out->why = d.verdict == SM_THROTTLE_ADDRESS   ? "too many failed logins from this address"
+                   : d.verdict == SM_THROTTLE_NETWORK ? "too many failed logins from this network"
+                                                      : "too many failed logins for this principal";
+        return;
+    }
+    switch (check_password(a, principal, password, plen, hash, d.suspect, &out->retry_ms)) {
+    case CHECK_MATCH:
+        out->status = SM_LOGIN_OK;
+        break;
+    case CHECK_OVER_BUDGET:
+        sm_throttle_refused(a->throttle, ip, principal, now);
+        out->status = SM_LOGIN_BUSY;
+        out->why = "too many password checks right now";
+        break;
+    case CHECK_MISMATCH:
+        sm_throttle_failed(a->throttle, ip, principal, now);
+        out->status = SM_LOGIN_BAD;
+        break;
+    }
+}
+
+void sm_auth_tick(sm_auth *a)
+{
+    if (a)
+        sm_throttle_tick(a->throttle, (int64_t)(mono_ns() / 1000000));
 }

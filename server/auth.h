@@ -1,11 +1,13 @@
-/* Password hashes (PBKDF2-HMAC-SHA256, salted) and verification with a cache of recent successes. */
+/* Password hashes (PBKDF2-HMAC-SHA256, salted), verification with a cache of recent successes, and throttled logins. */
 #ifndef SM_SERVER_AUTH_H
 #define SM_SERVER_AUTH_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
+#include "server/config.h"
 
 #define SM_AUTH_SCHEME "pbkdf2-sha256"
 #define SM_AUTH_DEFAULT_ITERATIONS 600000u
@@ -29,20 +31,48 @@ char *sm_auth_dummy_hash(unsigned iterations);
 
 /* Verifies passwords; successes are remembered (keyed by an HMAC of principal, password and hash
  * under a per-process random key) so that thousands of logins with the same credentials cost one
- * PBKDF2 run. The cache is direct-mapped and bounded. Uncached checks get at most 300 ms of each
- * second (they run on the event loop); beyond that verification fails until the next second. */
+ * PBKDF2 run. The cache is direct-mapped and bounded. Uncached checks get at most checkBudgetMs of
+ * each second (they run on the event loop), addresses with failed logins on record only
+ * suspectSharePercent of it; logins are throttled per address, network and principal first
+ * (server/throttle.h, docs/config.md § logins). */
 typedef struct sm_auth sm_auth;
-sm_auth *sm_auth_new(void);
+/* limits NULL = the defaults. NULL when out of memory or without randomness. */
+sm_auth *sm_auth_new(const sm_login_limits *limits);
 void sm_auth_free(sm_auth *a);
-/* True when password matches hash. Constant-time comparison; never fails on malformed input
- * (that is simply false). */
+/* True when password matches hash, within the whole check budget (no throttling: for callers
+ * without a client address). Constant-time comparison; never fails on malformed input (that is
+ * simply false). a may be NULL (no cache, no budget). */
 bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, size_t password_len, const char *hash);
 
-/* What sm_auth_verify has done so far (statistics; tests use them to check which path a login took). */
+typedef enum sm_login_status {
+    SM_LOGIN_OK,
+    SM_LOGIN_BAD,       /* wrong password, unknown principal, no password: AUTHENTICATION_FAILED */
+    SM_LOGIN_THROTTLED, /* too many failed logins (address, network or principal backed off) */
+    SM_LOGIN_BUSY,      /* the check budget of this second is spent (for this client) */
+} sm_login_status;
+
+typedef struct sm_login_result {
+    sm_login_status status;
+    int64_t retry_ms; /* THROTTLED, BUSY: how long until trying again can succeed */
+    const char *why;  /* THROTTLED, BUSY: static text, e.g. "too many failed logins from this address" */
+} sm_login_result;
+
+/* One login from client address ip: throttling, then the password check (hash NULL or password
+ * NULL: a failure without a check). Failures are recorded and logged (aggregated) here. */
+void sm_auth_login(sm_auth *a, const char *ip, const char *principal, const char *password, size_t password_len,
+                   const char *hash, sm_login_result *out);
+/* Periodic work: failed-login summary lines that are due. */
+void sm_auth_tick(sm_auth *a);
+
+/* What the checks have done so far (statistics; tests use them to check which path a login took). */
 typedef struct sm_auth_stats {
     unsigned long long kdf_runs;    /* PBKDF2 computations (uncached checks) */
     unsigned long long cache_hits;  /* successes answered from the cache */
-    unsigned long long over_budget; /* checks refused because the second's budget was spent */
+    unsigned long long over_budget; /* checks refused because the second's budget (or share) was spent */
+    unsigned long long throttled;   /* logins refused by a back-off */
+    unsigned long long failures;    /* failed logins recorded */
+    unsigned long long log_lines;   /* failed-login log lines written */
+    unsigned long long log_left_out; /* failed-login log lines left out by the global line cap */
     unsigned last_iterations;       /* iterations of the latest PBKDF2 computation */
 } sm_auth_stats;
 void sm_auth_get_stats(const sm_auth *a, sm_auth_stats *out);

@@ -21,6 +21,20 @@
 #define CONFIG_FILE_MAX (16u * 1024u * 1024u)
 #define DEMO_ITERATIONS 10000u
 
+void sm_login_limits_default(sm_login_limits *l)
+{
+    l->address_free_failures = 5;
+    l->network_free_failures = 50;
+    l->principal_free_failures = 10;
+    l->backoff_ms = 1000;
+    l->max_backoff_ms = 60000;
+    l->forget_ms = 600000;
+    l->table_entries = 4096;
+    l->check_budget_ms = 300;
+    l->suspect_share_percent = 50;
+    l->log_interval_ms = 10000;
+}
+
 void sm_config_init(sm_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -32,6 +46,7 @@ void sm_config_init(sm_config *c)
     c->limits.reconnect_timeout_ms = 60000;
     c->limits.heartbeat_interval_ms = 15000;
     c->limits.heartbeat_timeout_ms = 15000;
+    sm_login_limits_default(&c->logins);
     sm_geo_init(&c->geo);
 }
 
@@ -453,6 +468,72 @@ static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
     return rc;
 }
 
+/* ---- login throttling section ("logins") ---- */
+
+static int parse_logins(sm_config *c, const cJSON *o, sm_error *err)
+{
+    static const char *const fields[] = {"addressFreeFailures", "networkFreeFailures", "principalFreeFailures",
+                                         "backoffMs",           "maxBackoffMs",        "forgetMs",
+                                         "tableEntries",        "checkBudgetMs",       "suspectSharePercent",
+                                         "logIntervalMs",       NULL};
+    int rc = check_fields(o, "logins", fields, err);
+    sm_login_limits *l = &c->logins;
+    int64_t address_free = l->address_free_failures, network_free = l->network_free_failures,
+            principal_free = l->principal_free_failures, table = (int64_t)l->table_entries,
+            share = l->suspect_share_percent;
+    struct {
+        const char *name;
+        int64_t min, max;
+        int64_t *value;
+    } spec[] = {
+        {"addressFreeFailures", 1, 1000, &address_free},
+        {"networkFreeFailures", 1, 100000, &network_free},
+        {"principalFreeFailures", 1, 100000, &principal_free},
+        {"backoffMs", 1, 3600000, &l->backoff_ms},
+        {"maxBackoffMs", 1, 86400000, &l->max_backoff_ms},
+        {"forgetMs", 1000, 604800000, &l->forget_ms},
+        {"tableEntries", 64, 1048576, &table},
+        {"checkBudgetMs", 10, 1000, &l->check_budget_ms},
+        {"suspectSharePercent", 1, 100, &share},
+        {"logIntervalMs", 100, 3600000, &l->log_interval_ms},
+    };
+    for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name);
+        if (!v)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "logins.%s", spec[i].name);
+        rc = want_int(v, path, spec[i].min, spec[i].max, spec[i].value, err);
+    }
+    if (rc == SM_OK && l->max_backoff_ms < l->backoff_ms)
+        rc = bad(err, "logins.maxBackoffMs", "must not be less than logins.backoffMs");
+    if (rc == SM_OK) {
+        l->address_free_failures = (unsigned)address_free;
+        l->network_free_failures = (unsigned)network_free;
+        l->principal_free_failures = (unsigned)principal_free;
+        l->table_entries = (size_t)table;
+        l->suspect_share_percent = (unsigned)share;
+    }
+    return rc;
+}
+
+static void logins_to_json(const sm_login_limits *l, cJSON *root)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "logins");
+    cJSON_AddNumberToObject(o, "addressFreeFailures", l->address_free_failures);
+    cJSON_AddNumberToObject(o, "networkFreeFailures", l->network_free_failures);
+    cJSON_AddNumberToObject(o, "principalFreeFailures", l->principal_free_failures);
+    cJSON_AddNumberToObject(o, "backoffMs", (double)l->backoff_ms);
+    cJSON_AddNumberToObject(o, "maxBackoffMs", (double)l->max_backoff_ms);
+    cJSON_AddNumberToObject(o, "forgetMs", (double)l->forget_ms);
+    cJSON_AddNumberToObject(o, "tableEntries", (double)l->table_entries);
+    cJSON_AddNumberToObject(o, "checkBudgetMs", (double)l->check_budget_ms);
+    cJSON_AddNumberToObject(o, "suspectSharePercent", l->suspect_share_percent);
+    cJSON_AddNumberToObject(o, "logIntervalMs", (double)l->log_interval_ms);
+}
+
+/* ---- end of login throttling section ---- */
+
 static int parse_geo(sm_config *c, const cJSON *a, sm_error *err)
 {
     if (!cJSON_IsArray(a))
@@ -534,7 +615,8 @@ int sm_config_parse(sm_config *c, const char *text, size_t len, sm_error *err)
         }
         return sm_error_set(err, SM_ERR_INVALID, "config: invalid JSON near line %zu, column %zu", line, col);
     }
-    static const char *const fields[] = {"server", "tls", "anonymous", "roles", "principals", "limits", "geo", NULL};
+    static const char *const fields[] = {"server",     "tls",    "anonymous", "roles", "principals",
+                                         "limits",     "logins", "geo",       NULL};
     int rc = check_fields(root, "", fields, err);
     const cJSON *v;
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "server")))
@@ -549,6 +631,8 @@ int sm_config_parse(sm_config *c, const char *text, size_t len, sm_error *err)
         rc = parse_principals(c, v, err);
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "limits")))
         rc = parse_limits(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "logins")))
+        rc = parse_logins(c, v, err);
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "geo")))
         rc = parse_geo(c, v, err);
     cJSON_Delete(root);
@@ -677,6 +761,7 @@ char *sm_config_to_json(const sm_config *c)
     cJSON_AddNumberToObject(limits, "reconnectTimeoutMs", (double)c->limits.reconnect_timeout_ms);
     cJSON_AddNumberToObject(limits, "heartbeatIntervalMs", (double)c->limits.heartbeat_interval_ms);
     cJSON_AddNumberToObject(limits, "heartbeatTimeoutMs", (double)c->limits.heartbeat_timeout_ms);
+    logins_to_json(&c->logins, root);
     cJSON *geo = cJSON_AddArrayToObject(root, "geo");
     for (size_t i = 0; i < c->geo.count; i++) {
         const sm_geo_entry *e = &c->geo.items[i];

@@ -22,6 +22,23 @@ typedef struct sm_limits {
     int64_t heartbeat_timeout_ms;
 } sm_limits;
 
+/* ---- login throttling (docs/config.md § logins) ---- */
+typedef struct sm_login_limits {
+    unsigned address_free_failures;   /* wrong passwords from one address before it is backed off */
+    unsigned network_free_failures;   /* ... from one /24 (IPv4) or /64 (IPv6) network */
+    unsigned principal_free_failures; /* ... for one principal, from addresses that failed before */
+    int64_t backoff_ms;               /* first back-off; it doubles with each further failure */
+    int64_t max_backoff_ms;
+    int64_t forget_ms;                /* a record with no failure for this long starts afresh */
+    size_t table_entries;             /* addresses (and networks, principals) remembered; oldest evicted */
+    int64_t check_budget_ms;          /* password-check CPU per second, for all logins together */
+    unsigned suspect_share_percent;   /* of that budget, what addresses with failures may use */
+    int64_t log_interval_ms;          /* one failed-login line per address per interval */
+} sm_login_limits;
+/* The defaults of docs/config.md § logins. */
+void sm_login_limits_default(sm_login_limits *l);
+/* ---- end of login throttling ---- */
+
 typedef struct sm_role_cfg {
     char *name;
     unsigned permissions; /* SM_PERM_* bits */
@@ -49,6 +66,7 @@ typedef struct sm_config {
     sm_principal_cfg *principals; /* sorted by name */
     size_t principal_count;
     sm_limits limits;
+    sm_login_limits logins;
     sm_geo geo;
     bool is_demo;
 } sm_config;

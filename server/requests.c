@@ -134,19 +134,32 @@ static void send_opened(sm_conn *c, sm_session *s, bool resumed)
     sm_conn_send(c, &r);
 }
 
-const sm_identity *sm_server_authenticate(sm_server *srv, const char *principal, const char *password)
+const sm_identity *sm_server_authenticate(sm_server *srv, const char *ip, const char *principal, const char *password,
+                                          sm_login_result *out)
 {
     const sm_principal_cfg *p = sm_config_find_principal(srv->cfg, principal);
     /* An unknown principal goes through the same PBKDF2 check (against a hash nothing matches),
      * so the time of a refusal does not tell an attacker which principals exist; it also counts
-     * against the same per-second budget as a wrong password. */
+     * against the same budget and back-offs as a wrong password. */
     const char *hash = p ? p->password_hash : srv->dummy_hash;
-    if (!password || !hash)
-        return NULL;
-    bool ok = sm_auth_verify(srv->auth, principal, password, strlen(password), hash);
-    if (!ok || !p)
+    sm_auth_login(srv->auth, ip, principal, password, password ? strlen(password) : 0, hash, out);
+    if (out->status != SM_LOGIN_OK || !p)
         return NULL;
     return &srv->identities[p - srv->cfg->principals];
+}
+
+/* Sends the refusal of a login that did not succeed (the failure is logged by server/auth.c,
+ * aggregated per address). */
+static void refuse_login(sm_conn *c, const sm_login_result *lr)
+{
+    if (lr->status == SM_LOGIN_THROTTLED || lr->status == SM_LOGIN_BUSY) {
+        long long secs = (long long)((lr->retry_ms + 999) / 1000);
+        char text[160];
+        snprintf(text, sizeof text, "%s; retry in %lld s", lr->why, secs < 1 ? 1 : secs);
+        sm_conn_refuse(c, SM_CODE_LIMIT_EXCEEDED, text);
+        return;
+    }
+    sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "bad principal or password");
 }
 
 /* Refuses the open (and returns false) when its proposed properties are too many or invalid. */
@@ -239,11 +252,10 @@ void sm_server_handle_open(sm_conn *c, const sm_msg *m)
         }
         id = &srv->anonymous;
     } else {
-        id = sm_server_authenticate(srv, m->principal, m->password);
+        sm_login_result lr;
+        id = sm_server_authenticate(srv, c->ip, m->principal, m->password, &lr);
         if (!id) {
-            sm_log(SM_LOG_INFO, "authentication failed for principal '%s' from %s",
-                   clip(m->principal, clipbuf, sizeof clipbuf), c->ip);
-            sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "bad principal or password");
+            refuse_login(c, &lr);
             return;
         }
     }

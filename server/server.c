@@ -75,7 +75,7 @@ int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr,
     srv->headroom = headroom;
     srv->next_listener_id = 1;
     srv->strings = sm_intern_new();
-    srv->auth = sm_auth_new();
+    srv->auth = sm_auth_new(&cfg->logins);
     if (!srv->strings || !srv->auth)
         goto nomem;
     const char *connector = cfg->connector ? cfg->connector : (cfg->tls_cert ? "wss" : "ws");
@@ -529,6 +529,7 @@ void sm_server_tick(sm_server *srv)
     int64_t now = sm_mono_ms();
     const sm_limits *l = &srv->cfg->limits;
     sweep_limbo(srv, now);
+    sm_auth_tick(srv->auth);
     size_t budget = srv->reg.count * (size_t)sm_server_tick_ms(srv) / 1000 + 1;
     if (budget < 2048)
         budget = 2048;

@@ -170,9 +170,11 @@ void sm_conn_attach(sm_conn *c, sm_session *s);
 void sm_conn_close(sm_conn *c, int code, const char *text, bool flush);
 
 /* requests.c */
-/* The identity of a principal whose password checks out, or NULL. principal is not "" (anonymous
- * is not a login). */
-const sm_identity *sm_server_authenticate(sm_server *srv, const char *principal, const char *password);
+/* The identity of a principal whose password checks out, or NULL (out says why: a bad password, or
+ * a refusal by the login throttle). ip is the client's address. principal is not "" (anonymous is
+ * not a login). */
+const sm_identity *sm_server_authenticate(sm_server *srv, const char *ip, const char *principal, const char *password,
+                                          sm_login_result *out);
 void sm_server_handle_open(sm_conn *c, const sm_msg *m);
 void sm_server_handle_resume(sm_conn *c, const sm_msg *m);
 void sm_server_handle_request(sm_conn *c, const sm_msg *m);

@@ -9,13 +9,23 @@
 #include "core/buf.h"
 #include "core/props.h"
 #include "core/utf8.h"
+#include "tui/text.h"
 
-/* Code points that can reorder or break lines of what a terminal shows: escaped even though
- * they are printable. */
-static bool is_spoofing(uint32_t cp)
+/* Code points escaped although they are valid text: C1 controls, and what the monitor replaces
+ * too (sm_text_is_hidden: zero-width, bidi and other format characters, line separators), which a
+ * terminal would show as nothing or use to reorder the line. */
+static bool needs_escape(uint32_t cp)
 {
-    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
-           cp == 0x2029 || cp == 0x200E || cp == 0x200F || cp == 0x061C;
+    return (cp >= 0x80 && cp <= 0x9f) || sm_text_is_hidden(cp);
+}
+
+/* \uNNNN, or \UNNNNNNNN above the BMP (the escapes of C and Python). */
+static void put_escape(sm_buf *b, uint32_t cp)
+{
+    if (cp > 0xFFFF)
+        sm_buf_printf(b, "\\U%08X", (unsigned)cp);
+    else
+        sm_buf_printf(b, "\\u%04X", (unsigned)cp);
 }
 
 char *sm_cli_escape(const char *s)
@@ -42,8 +52,8 @@ char *sm_cli_escape(const char *s)
             if (n == 0) {
                 sm_buf_printf(&b, "\\x%02X", ch);
                 i++;
-            } else if ((cp >= 0x80 && cp <= 0x9f) || is_spoofing(cp)) {
-                sm_buf_printf(&b, "\\u%04X", (unsigned)cp);
+            } else if (needs_escape(cp)) {
+                put_escape(&b, cp);
                 i += n;
             } else {
                 sm_buf_append(&b, s + i, n);
@@ -109,8 +119,12 @@ void sm_cli_json_string(FILE *f, const char *s)
             if (n == 0) {
                 fputs("\\ufffd", f); /* never emit invalid UTF-8 into JSON */
                 i++;
-            } else if ((cp >= 0x80 && cp <= 0x9f) || is_spoofing(cp)) {
-                fprintf(f, "\\u%04x", (unsigned)cp);
+            } else if (needs_escape(cp)) {
+                if (cp > 0xFFFF) /* JSON spells it as a surrogate pair */
+                    fprintf(f, "\\u%04x\\u%04x", (unsigned)(0xD800 + ((cp - 0x10000) >> 10)),
+                            (unsigned)(0xDC00 + ((cp - 0x10000) & 0x3FF)));
+                else
+                    fprintf(f, "\\u%04x", (unsigned)cp);
                 i += n;
             } else {
                 fwrite(s + i, 1, n, f);

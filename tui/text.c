@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/unicode.h"
 #include "core/utf8.h"
 
 #define REPLACEMENT 0xFFFDu
@@ -19,6 +20,11 @@ static bool utf8_locale(void)
     return MB_CUR_MAX > 1;
 }
 
+bool sm_text_is_hidden(uint32_t cp)
+{
+    return sm_unicode_is_format(cp) || cp == 0x2028 || cp == 0x2029;
+}
+
 uint32_t sm_text_safe_codepoint(uint32_t cp)
 {
     if (cp < 0x20)
@@ -27,8 +33,7 @@ uint32_t sm_text_safe_codepoint(uint32_t cp)
         return 0x2421u;
     if (cp >= 0x80 && cp <= 0x9F)
         return REPLACEMENT;
-    if (cp == 0x061C || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
-        (cp >= 0x2060 && cp <= 0x2069) || cp == 0xFEFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+    if (sm_text_is_hidden(cp) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
         return REPLACEMENT;
     return cp;
 }

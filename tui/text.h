@@ -14,13 +14,20 @@
  *   DEL                      -> U+2421
  *   C1 controls (incl. CSI)  -> U+FFFD
  *   invalid UTF-8 (per byte) -> U+FFFD
- *   bidi controls, zero-width characters, line/paragraph separators -> U+FFFD (spoofing)
+ *   hidden characters (sm_text_is_hidden: format characters such as bidi controls, zero-width
+ *   characters, soft hyphen and BOM; line/paragraph separators) -> U+FFFD (spoofing)
  *   anything the locale cannot print (wcwidth < 0) -> U+FFFD
  *   a combining mark with no base -> U+25CC followed by the mark; at most 4 marks per base
  * When the locale is not UTF-8, every non-ASCII character becomes '?'. */
 
 /* Columns of output buffer (in wchar_t) that sm_text_fit needs for cols columns, NUL included. */
 #define SM_TEXT_CAP(cols) ((size_t)(cols) * 6u + 8u)
+
+/* True for code points that print as nothing or change how the text around them is shown:
+ * Unicode format characters (Cf, core/unicode.h: bidi controls, U+200B..200F, U+2060..206F,
+ * U+FEFF, U+00AD, tags ...) and U+2028/U+2029. The monitor replaces them, sessmon's script output
+ * (tui/cli_out.c) writes them as escapes: one list for both. */
+bool sm_text_is_hidden(uint32_t cp);
 
 /* Maps one code point per the table above; returns the replacement (or cp itself). A return of
  * 0 never happens. */

@@ -450,6 +450,50 @@ static void test_escaping(void **state)
     close_target(&t);
 }
 
+/* Zero-width, BOM, soft hyphen, bidi isolates and tag characters print as nothing (or reorder
+ * the line) on a terminal: escaped like the monitor replaces them, the same list for both. */
+static void test_escaping_hidden_characters(void **state)
+{
+    (void)state;
+    static th_session t;
+    static child c;
+    sm_property p[] = {{"Hidden", "zw\xe2\x80\x8b"
+                                  "sp\xef\xbb\xbf"
+                                  "bom\xc2\xad"
+                                  "shy\xe2\x81\xa6"
+                                  "iso\xf3\xa0\x81\x81"
+                                  "tag"}};
+    assert_non_null(th_open(cl, &t, srv.url, NULL, NULL, p, 1));
+    assert_int_equal(CLI(&c, "admin", "admin", "get", t.id, "Hidden"), 0);
+    assert_null(strstr(c.out, "\xe2\x80\x8b"));
+    assert_null(strstr(c.out, "\xef\xbb\xbf"));
+    assert_non_null(strstr(c.out, "zw\\u200Bsp\\uFEFFbom\\u00ADshy\\u2066iso\\U000E0041tag"));
+
+    assert_int_equal(CLI(&c, "admin", "admin", "get", t.id, "Hidden", "--json"), 0);
+    assert_null(strstr(c.out, "\xe2\x80\x8b"));
+    assert_non_null(strstr(c.out, "zw\\u200bsp\\ufeffbom\\u00adshy\\u2066iso\\udb40\\udc41tag"));
+    cJSON *lines = parse_ndjson(c.out);
+    assert_string_equal(jprop(cJSON_GetArrayItem(lines, 0), "properties", "Hidden"), p[0].value);
+    cJSON_Delete(lines);
+    close_target(&t);
+}
+
+/* A login refused by sessmond's throttle says so, with the time to wait, distinct from a wrong
+ * password (own server: the throttle must not slow the other tests' logins). */
+static void test_throttled_login_is_explained(void **state)
+{
+    (void)state;
+    static child c;
+    sm_test_server own;
+    assert_int_equal(sm_test_server_start_with(&own, "{\"logins\":{\"addressFreeFailures\":1,\"backoffMs\":30000}}"),
+                     0);
+    assert_int_equal(CLI(&c, "viewer", "wrong", "list", "--url", own.url), 4);
+    assert_non_null(strstr(c.err, "AUTHENTICATION_FAILED: bad principal or password"));
+    assert_int_equal(CLI(&c, "viewer", "viewer", "list", "--url", own.url), 1);
+    assert_non_null(strstr(c.err, "LIMIT_EXCEEDED: too many failed logins from this address; retry in 30 s"));
+    assert_int_equal(sm_test_server_stop(&own), 0);
+}
+
 static void test_watch(void **state)
 {
     (void)state;
@@ -565,6 +609,8 @@ int main(void)
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_errors_and_usage),
         cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_escaping_hidden_characters),
+        cmocka_unit_test(test_throttled_login_is_explained),
         cmocka_unit_test(test_watch),
         cmocka_unit_test(test_watch_reconnects),
     };

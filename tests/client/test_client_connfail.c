@@ -20,6 +20,7 @@
 #include "client/sessmon.h"
 #include "helpers.h"
 #include "test_server.h"
+#include "wsfake.h"
 
 #define MAX_FAILURES 64
 
@@ -323,6 +324,75 @@ static void test_handshake_timeout(void **state)
     close(fd);
 }
 
+/* ---- a fake sessmond that takes its time to answer the upgrade ---- */
+
+typedef struct slow_upgrade {
+    int listen_fd;
+    int port;
+    int delay_ms;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_bool answered; /* the upgrade and the open were answered */
+} slow_upgrade;
+
+static void *slow_upgrade_serve(void *arg)
+{
+    slow_upgrade *u = arg;
+    struct pollfd pfd = {.fd = u->listen_fd, .events = POLLIN};
+    int64_t end = sm_mono_ms() + 5000;
+    while (!atomic_load(&u->stop) && sm_mono_ms() < end && poll(&pfd, 1, 50) <= 0) {
+    }
+    int fd = accept4(u->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    /* TCP is up and the upgrade request sits unread: the client must keep waiting. */
+    int64_t answer_at = sm_mono_ms() + u->delay_ms;
+    while (!atomic_load(&u->stop) && sm_mono_ms() < answer_at)
+        usleep(20 * 1000);
+    sm_ws ws;
+    if (!atomic_load(&u->stop) && sm_ws_accept(&ws, fd, 2000) == SM_WS_OK) {
+        if (sm_fake_expect_open(&ws, 2000) && sm_fake_send_opened(&ws, "slow-1", 15000) == SM_WS_OK)
+            atomic_store(&u->answered, true);
+        while (!atomic_load(&u->stop) && !sm_fake_wait_client_gone(&ws, 100)) {
+        }
+    }
+    sm_ws_close(&ws);
+    return NULL;
+}
+
+/* connect_timeout_ms covers the whole handshake, however long: no hidden 5 s limit of
+ * libwebsockets cuts a slow upgrade (sessmon list --timeout 20000 used to give up after 5 s with
+ * "connection closed during the handshake"). */
+static void test_slow_handshake_within_the_timeout(void **state)
+{
+    (void)state;
+    static slow_upgrade u;
+    memset(&u, 0, sizeof u);
+    u.delay_ms = 7000;
+    atomic_init(&u.stop, false);
+    atomic_init(&u.answered, false);
+    u.listen_fd = loopback_socket(true, &u.port);
+    assert_int_equal(pthread_create(&u.thread, NULL, slow_upgrade_serve, &u), 0);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", u.port);
+    static recorder r;
+    int64_t t0 = sm_mono_ms();
+    open_recorded(&r, url, false, 20000, 0);
+    TH_WAIT(cl, r.opens > 0 || r.closed, 15000);
+    int64_t took = sm_mono_ms() - t0;
+    if (r.failures)
+        fprintf(stderr, "failure after %lld ms: %s\n", (long long)(r.at[0] - t0), r.message[0]);
+    assert_int_equal(r.failures, 0);
+    assert_int_equal(r.opens, 1);
+    assert_true(took >= 6500);
+    /* The fake does not answer close_self: cut it first, then the close needs nobody. */
+    atomic_store(&u.stop, true);
+    pthread_join(u.thread, NULL);
+    close(u.listen_fd);
+    assert_true(atomic_load(&u.answered));
+    finish(&r);
+}
+
 /* An HTTP server that is not sessmond: the status code is the reason. */
 static void test_http_error_status(void **state)
 {
@@ -412,6 +482,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_failure_is_final, setup, teardown),
         cmocka_unit_test_setup_teardown(test_give_up_reports_final, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_handshake_within_the_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_error_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_subprotocol, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_reset_on_open, setup, teardown),

@@ -11,6 +11,7 @@
 
 #include "core/props.h"
 #include "core/roles.h"
+#include "core/unicode.h"
 #include "core/utf8.h"
 
 static void test_props_set_get_replace_remove(void **state)
@@ -60,6 +61,31 @@ static void test_props_many_keys_stay_sorted(void **state)
     sm_props_free(&p);
 }
 
+/* UTF-8 of one code point (the tests' own encoder, independent of the code under test). */
+static size_t encode_utf8(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 static void test_user_key_validation(void **state)
 {
     (void)state;
@@ -84,6 +110,69 @@ static void test_user_key_validation(void **state)
     assert_int_equal(sm_validate_user_key(longkey, SM_KEY_MAX, &err), SM_OK);
     assert_int_equal(sm_validate_user_key(longkey, SM_KEY_MAX + 1, &err), SM_ERR_INVALID);
     assert_int_equal(sm_validate_user_key("\xff\xfe", 2, &err), SM_ERR_INVALID);
+}
+
+/* Keys must be visible and unambiguous: no Unicode whitespace, C0/C1 controls, format characters
+ * (zero-width, soft hyphen, BOM, tags ...) or bidi controls (docs/filters.md § User property keys). */
+static void test_user_key_rejects_invisible_unicode(void **state)
+{
+    (void)state;
+    static const uint32_t forbidden[] = {
+        /* White_Space */
+        0x0085, 0x00A0, 0x1680, 0x2000, 0x2005, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+        /* C1 controls (CSI among them) */
+        0x0080, 0x009B, 0x009F,
+        /* Cf: soft hyphen, Arabic/Syriac marks, zero-width and joiners, word joiner, BOM, ... */
+        0x00AD, 0x0600, 0x0605, 0x06DD, 0x070F, 0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0x2064, 0x206A,
+        0xFEFF, 0xFFF9, 0xFFFB, 0x110BD, 0x1BCA0, 0x1D173, 0xE0001, 0xE0041, 0xE007F,
+        /* bidi controls */
+        0x061C, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069,
+    };
+    for (size_t i = 0; i < sizeof forbidden / sizeof forbidden[0]; i++) {
+        char key[16] = "ab";
+        size_t n = encode_utf8(forbidden[i], key + 2);
+        memcpy(key + 2 + n, "cd", 3);
+        sm_error err;
+        sm_error_clear(&err);
+        if (sm_validate_user_key(key, strlen(key), &err) != SM_ERR_INVALID)
+            fail_msg("U+%04X was accepted in a key", (unsigned)forbidden[i]);
+        char want[16];
+        snprintf(want, sizeof want, "U+%04X", (unsigned)forbidden[i]);
+        assert_non_null(strstr(err.message, want));
+        assert_non_null(strstr(err.message, "at byte 3"));
+    }
+    /* Visible non-ASCII stays allowed, including neighbours of the forbidden ranges. */
+    static const uint32_t allowed[] = {0x00A1, 0x00AC, 0x00AE, 0x0606, 0x1681, 0x2010, 0x2030,
+                                       0x2065, 0x2070, 0x3001, 0xFEFE, 0xFFFC, 0x1F600, 0xE0080};
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+        char key[16] = "ab";
+        size_t n = encode_utf8(allowed[i], key + 2);
+        key[2 + n] = '\0';
+        sm_error err;
+        if (sm_validate_user_key(key, strlen(key), &err) != SM_OK)
+            fail_msg("U+%04X was refused in a key: %s", (unsigned)allowed[i], err.message);
+    }
+    sm_error err;
+    assert_int_equal(sm_validate_user_key("Région", strlen("Région"), &err), SM_OK);
+    assert_int_equal(sm_validate_user_key("日本語キー", strlen("日本語キー"), &err), SM_OK);
+}
+
+static void test_unicode_classes(void **state)
+{
+    (void)state;
+    assert_true(sm_unicode_is_white_space(' '));
+    assert_true(sm_unicode_is_white_space('\t'));
+    assert_false(sm_unicode_is_white_space(0x200B)); /* zero-width space is Cf, not White_Space */
+    assert_true(sm_unicode_is_format(0x200B));
+    assert_true(sm_unicode_is_control(0));
+    assert_true(sm_unicode_is_control(0x7F));
+    assert_true(sm_unicode_is_control(0x9B));
+    assert_false(sm_unicode_is_control(0xA0));
+    assert_true(sm_unicode_is_bidi_control(0x202E));
+    assert_true(sm_unicode_is_format(0x202E));
+    assert_false(sm_unicode_is_bidi_control(0x200B));
+    assert_false(sm_unicode_is_format('a'));
+    assert_false(sm_unicode_is_format(0x10FFFF));
 }
 
 static void test_value_validation(void **state)
@@ -223,6 +312,8 @@ int main(void)
         cmocka_unit_test(test_props_set_get_replace_remove),
         cmocka_unit_test(test_props_many_keys_stay_sorted),
         cmocka_unit_test(test_user_key_validation),
+        cmocka_unit_test(test_user_key_rejects_invisible_unicode),
+        cmocka_unit_test(test_unicode_classes),
         cmocka_unit_test(test_value_validation),
         cmocka_unit_test(test_fixed_keys),
         cmocka_unit_test(test_normalise_fixed_values),

@@ -63,6 +63,11 @@ static void test_config_errors_exit_2(void **state)
     expect_config_error("{\"limits\":{\"maxQueueBytes\":10}}", "limits.maxQueueBytes", false);
     expect_config_error("{\"limits\":{\"maxListenersPerSession\":\"8\"}}", "limits.maxListenersPerSession", false);
     expect_config_error("{\"limits\":{\"maxFoo\":1}}", "unknown field 'maxFoo'", false);
+    expect_config_error("{\"logins\":{\"addressFreeFailures\":0}}", "logins.addressFreeFailures", false);
+    expect_config_error("{\"logins\":{\"suspectSharePercent\":101}}", "logins.suspectSharePercent", false);
+    expect_config_error("{\"logins\":{\"tableEntries\":\"big\"}}", "logins.tableEntries", false);
+    expect_config_error("{\"logins\":{\"backoffMs\":5000,\"maxBackoffMs\":1000}}", "logins.maxBackoffMs", false);
+    expect_config_error("{\"logins\":{\"lockout\":true}}", "logins: unknown field 'lockout'", false);
     expect_config_error("{\"principals\":{\"u\":{\"password\":\"plain\",\"roles\":[]}}}", "principals.u.password", false);
     expect_config_error("{\"principals\":{\"u\":{\"roles\":[]}}}", "principals.u.password", false);
     expect_config_error("{\"roles\":{\"R\":[\"fly\"]}}", "unknown permission 'fly'", false);
@@ -135,8 +140,8 @@ static void test_hash_password_and_login(void **state)
 static void test_print_config_round_trips(void **state)
 {
     (void)state;
-    char *cfg = sm_test_config("{\"limits\":{\"maxQueueBytes\":131072},\"geo\":[{\"cidr\":\"10.1.0.0/16\","
-                               "\"country\":\"de\",\"latitude\":52.5}]}");
+    char *cfg = sm_test_config("{\"limits\":{\"maxQueueBytes\":131072},\"logins\":{\"backoffMs\":2000},"
+                               "\"geo\":[{\"cidr\":\"10.1.0.0/16\",\"country\":\"de\",\"latitude\":52.5}]}");
     assert_non_null(cfg);
     const char *path = write_config(cfg);
     free(cfg);
@@ -147,6 +152,10 @@ static void test_print_config_round_trips(void **state)
     assert_non_null(root);
     cJSON *limits = cJSON_GetObjectItemCaseSensitive(root, "limits");
     assert_int_equal(tc_int(limits, "maxQueueBytes"), 131072);
+    cJSON *logins = cJSON_GetObjectItemCaseSensitive(root, "logins");
+    assert_int_equal(tc_int(logins, "backoffMs"), 2000);
+    assert_int_equal(tc_int(logins, "addressFreeFailures"), 5);
+    assert_int_equal(tc_int(logins, "checkBudgetMs"), 300);
     cJSON *geo = cJSON_GetObjectItemCaseSensitive(root, "geo");
     assert_string_equal(tc_str(geo->child, "cidr"), "10.1.0.0/16");
     assert_string_equal(tc_str(geo->child, "country"), "DE");

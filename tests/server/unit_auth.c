@@ -58,6 +58,15 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A login from one documentation address (192.0.2.0/24, RFC 5737). */
+static const sm_identity *login(sm_server *srv, const char *principal, const char *password)
+{
+    sm_login_result lr;
+    const sm_identity *id = sm_server_authenticate(srv, "192.0.2.10", principal, password, &lr);
+    assert_int_equal(lr.status, id ? SM_LOGIN_OK : SM_LOGIN_BAD);
+    return id;
+}
+
 static sm_auth_stats stats(fixture *f)
 {
     sm_auth_stats st;
@@ -69,45 +78,45 @@ static void test_unknown_principal_runs_the_same_check(void **state)
 {
     fixture *f = *state;
     sm_auth_stats before = stats(f);
-    assert_null(sm_server_authenticate(&f->srv, "mallory", "guess"));
+    assert_null(login(&f->srv, "mallory", "guess"));
     sm_auth_stats unknown = stats(f);
     assert_int_equal(unknown.kdf_runs, before.kdf_runs + 1);
     assert_int_equal(unknown.last_iterations, 1500);
 
-    assert_null(sm_server_authenticate(&f->srv, "alice", "guess"));
+    assert_null(login(&f->srv, "alice", "guess"));
     sm_auth_stats wrong = stats(f);
     assert_int_equal(wrong.kdf_runs, unknown.kdf_runs + 1);
     assert_int_equal(wrong.last_iterations, 1500);
 
     /* A principal with its own cost is checked at that cost. */
-    assert_null(sm_server_authenticate(&f->srv, "carol", "guess"));
+    assert_null(login(&f->srv, "carol", "guess"));
     assert_int_equal(stats(f).last_iterations, 1000);
 }
 
 static void test_right_password_and_cache(void **state)
 {
     fixture *f = *state;
-    const sm_identity *id = sm_server_authenticate(&f->srv, "alice", "alice-pw");
+    const sm_identity *id = login(&f->srv, "alice", "alice-pw");
     assert_non_null(id);
     assert_ptr_equal(id, &f->srv.identities[0]);
     assert_string_equal(id->roles, "\"R\"");
     sm_auth_stats first = stats(f);
-    assert_non_null(sm_server_authenticate(&f->srv, "alice", "alice-pw"));
+    assert_non_null(login(&f->srv, "alice", "alice-pw"));
     sm_auth_stats second = stats(f);
     assert_int_equal(second.kdf_runs, first.kdf_runs);
     assert_int_equal(second.cache_hits, first.cache_hits + 1);
     /* Another principal's password does not open alice, nor alice's bob. */
-    assert_null(sm_server_authenticate(&f->srv, "alice", "bob-pw"));
-    assert_null(sm_server_authenticate(&f->srv, "bob", "alice-pw"));
-    assert_non_null(sm_server_authenticate(&f->srv, "bob", "bob-pw"));
+    assert_null(login(&f->srv, "alice", "bob-pw"));
+    assert_null(login(&f->srv, "bob", "alice-pw"));
+    assert_non_null(login(&f->srv, "bob", "bob-pw"));
 }
 
 static void test_missing_password_refused_alike(void **state)
 {
     fixture *f = *state;
     sm_auth_stats before = stats(f);
-    assert_null(sm_server_authenticate(&f->srv, "alice", NULL));
-    assert_null(sm_server_authenticate(&f->srv, "mallory", NULL));
+    assert_null(login(&f->srv, "alice", NULL));
+    assert_null(login(&f->srv, "mallory", NULL));
     assert_int_equal(stats(f).kdf_runs, before.kdf_runs);
 }
 
@@ -130,6 +139,74 @@ static void test_dummy_hash(void **state)
     assert_int_equal(sm_auth_hash_iterations("pbkdf2-sha256$x"), 0);
 }
 
+/* A backed-off address is refused before the cache: a fast success would tell it a guess was right. */
+static void test_backed_off_address_is_refused_even_the_right_password(void **state)
+{
+    fixture *f = *state;
+    sm_login_result lr;
+    assert_non_null(sm_server_authenticate(&f->srv, "192.0.2.20", "alice", "alice-pw", &lr)); /* now cached */
+    for (int i = 0; i < 5; i++) {
+        assert_null(sm_server_authenticate(&f->srv, "192.0.2.20", "alice", i ? "guess" : NULL, &lr));
+        assert_int_equal(lr.status, SM_LOGIN_BAD);
+    }
+    sm_auth_stats before = stats(f);
+    assert_null(sm_server_authenticate(&f->srv, "192.0.2.20", "alice", "alice-pw", &lr));
+    assert_int_equal(lr.status, SM_LOGIN_THROTTLED);
+    assert_true(lr.retry_ms > 0 && lr.retry_ms <= 1000);
+    assert_string_equal(lr.why, "too many failed logins from this address");
+    sm_auth_stats after = stats(f);
+    assert_int_equal(after.cache_hits, before.cache_hits);
+    assert_int_equal(after.throttled, before.throttled + 1);
+    assert_int_equal(after.failures, 5);
+    /* Elsewhere alice still gets in. */
+    assert_non_null(sm_server_authenticate(&f->srv, "192.0.3.20", "alice", "alice-pw", &lr));
+    assert_int_equal(lr.status, SM_LOGIN_OK);
+}
+
+/* Fair share of the check budget: an address with failures on record runs out of its share while
+ * a clean address still gets its password checked. */
+static void test_suspects_get_only_their_share_of_the_budget(void **state)
+{
+    (void)state;
+    char *h = hash_of("dora-pw", 10000);
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"principals\":{\"dora\":{\"password\":\"%s\"}},"
+             "\"logins\":{\"addressFreeFailures\":1000,\"networkFreeFailures\":100000,"
+             "\"principalFreeFailures\":100000,\"checkBudgetMs\":100,\"suspectSharePercent\":50}}",
+             h);
+    free(h);
+    sm_config cfg;
+    sm_server srv;
+    sm_error err;
+    sm_config_init(&cfg);
+    assert_int_equal(sm_config_parse(&cfg, json, strlen(json), &err), SM_OK);
+    assert_int_equal(sm_server_init(&srv, &cfg, NULL, 0, &err), SM_OK);
+    sm_login_result lr;
+    int checked = 0;
+    for (int i = 0; i < 1000; i++) {
+        assert_null(sm_server_authenticate(&srv, "198.51.100.1", "dora", "guess", &lr));
+        if (lr.status == SM_LOGIN_BUSY)
+            break;
+        assert_int_equal(lr.status, SM_LOGIN_BAD);
+        checked++;
+    }
+    assert_int_equal(lr.status, SM_LOGIN_BUSY);
+    assert_string_equal(lr.why, "too many password checks right now");
+    assert_true(lr.retry_ms >= 1);
+    assert_true(checked >= 2);
+    /* A clean address is still checked: a wrong password is answered as wrong, a right one opens. */
+    assert_null(sm_server_authenticate(&srv, "203.0.113.1", "dora", "guess", &lr));
+    assert_int_equal(lr.status, SM_LOGIN_BAD);
+    assert_non_null(sm_server_authenticate(&srv, "203.0.113.2", "dora", "dora-pw", &lr));
+    assert_int_equal(lr.status, SM_LOGIN_OK);
+    sm_auth_stats st;
+    sm_auth_get_stats(srv.auth, &st);
+    assert_true(st.over_budget >= 1);
+    sm_server_free(&srv);
+    sm_config_free(&cfg);
+}
+
 /* Without principals there is nothing to hide and no dummy check to pay for. */
 static void test_no_principals(void **state)
 {
@@ -140,7 +217,7 @@ static void test_no_principals(void **state)
     sm_config_init(&cfg);
     assert_int_equal(sm_server_init(&srv, &cfg, NULL, 0, &err), SM_OK);
     assert_null(srv.dummy_hash);
-    assert_null(sm_server_authenticate(&srv, "anyone", "pw"));
+    assert_null(login(&srv, "anyone", "pw"));
     sm_server_free(&srv);
     sm_config_free(&cfg);
 }
@@ -151,6 +228,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_principal_runs_the_same_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_right_password_and_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_password_refused_alike, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backed_off_address_is_refused_even_the_right_password, setup, teardown),
+        cmocka_unit_test(test_suspects_get_only_their_share_of_the_budget),
         cmocka_unit_test(test_dummy_hash),
         cmocka_unit_test(test_no_principals),
     };

@@ -42,6 +42,18 @@ static void test_escape_controls(void **state)
     assert_string_equal(out, "\u65e5");
     assert_int_equal(sm_text_safe_codepoint('A'), 'A');
     assert_int_equal(sm_text_safe_codepoint(0x9B), 0xFFFD);
+    /* Every format character (and the line separators) is hidden: one list for monitor and CLI. */
+    static const uint32_t hidden[] = {0x00AD, 0x061C, 0x180E, 0x200B, 0x200D, 0x200E, 0x2028, 0x2029, 0x202E,
+                                      0x2060, 0x2066, 0x2069, 0x206F, 0xFEFF, 0xFFF9, 0xE0001, 0xE0041};
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+        assert_true(sm_text_is_hidden(hidden[i]));
+        assert_int_equal(sm_text_safe_codepoint(hidden[i]), 0xFFFD);
+    }
+    assert_false(sm_text_is_hidden(0x00A0)); /* visible as a space */
+    assert_false(sm_text_is_hidden(0x00E9));
+    assert_int_equal(sm_text_safe_codepoint(0x00E9), 0x00E9);
+    sm_text_escape("a\u00adb\ufeffc", strlen("a\u00adb\ufeffc"), out, sizeof out);
+    assert_string_equal(out, "a\ufffdb\ufffdc");
 }
 
 static void test_width(void **state)
