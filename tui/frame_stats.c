@@ -15,6 +15,13 @@ uint64_t sm_frame_stats_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t sm_frame_stats_thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 int sm_frame_stats_open(sm_frame_stats *s, const char *path, uint64_t start_us, sm_error *err)
 {
     s->file = NULL;
@@ -39,8 +46,8 @@ void sm_frame_stats_frame(sm_frame_stats *s, const sm_frame_record *r)
 {
     if (!s->file)
         return;
-    fprintf(s->file, "frame %" PRIu64 " %" PRIu64 " %zu %zu %" PRIu64 " %s\n", r->end_us, r->paint_us, r->shown,
-            r->open, r->events, r->conn ? r->conn : "unknown");
+    fprintf(s->file, "frame %" PRIu64 " %" PRIu64 " %zu %zu %" PRIu64 " %s %" PRIu64 "\n", r->end_us, r->paint_us,
+            r->shown, r->open, r->events, r->conn ? r->conn : "unknown", r->cpu_us);
     fflush(s->file);
 }
 

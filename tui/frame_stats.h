@@ -14,12 +14,12 @@
  * CLOCK_MONOTONIC in microseconds (the clock every process on the machine shares, so a harness
  * can compare them with its own):
  *   start MONO_US                                    the monitor's main began
- *   frame MONO_US PAINT_US SHOWN OPEN EVENTS CONN    a frame was painted: when it ended, how long
- *                                                    sm_ui_paint took (view update, drawing and
- *                                                    the terminal write), rows shown, open
- *                                                    sessions, listener events received so far,
- *                                                    connection state (connecting, syncing, live,
- *                                                    reconnecting, closed) */
+ *   frame MONO_US PAINT_US SHOWN OPEN EVENTS CONN CPU_US
+ *       a frame was painted: when it ended, how long sm_ui_paint took (view update, drawing and
+ *       the terminal write), rows shown, open sessions, listener events received so far, the
+ *       connection state (connecting, syncing, live, reconnecting, closed), and the CPU time the
+ *       paint used (CLOCK_THREAD_CPUTIME_ID: PAINT_US minus CPU_US is time the process waited,
+ *       e.g. preempted on a busy machine) */
 typedef struct sm_frame_stats {
     FILE *file;
 } sm_frame_stats;
@@ -30,6 +30,7 @@ typedef struct sm_frame_record {
     size_t shown, open;
     uint64_t events;
     const char *conn; /* one word */
+    uint64_t cpu_us;
 } sm_frame_record;
 
 /* Opens path for appending (created 0600) and writes the start line. path NULL or "" leaves
@@ -41,5 +42,7 @@ void sm_frame_stats_close(sm_frame_stats *s);
 
 /* CLOCK_MONOTONIC now, in microseconds. */
 uint64_t sm_frame_stats_now_us(void);
+/* CPU time of the calling thread, in microseconds. */
+uint64_t sm_frame_stats_thread_cpu_us(void);
 
 #endif

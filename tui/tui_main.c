@@ -444,12 +444,14 @@ int sm_tui_main(int argc, char **argv)
         if (sm_conn_fatal(conn, &exit_code, fatal, sizeof fatal))
             break;
         if (ui->dirty && now >= last_paint + FRAME_MS) {
+            uint64_t cpu0 = frame_stats.file ? sm_frame_stats_thread_cpu_us() : 0;
             sm_ui_paint(ui);
             last_paint = now;
             if (frame_stats.file) {
                 sm_frame_record fr = {sm_frame_stats_now_us(), (uint64_t)(ui->last_paint_ms * 1000.0),
                                       sm_view_count(ui->view), sm_model_open_count(ui->model),
-                                      sm_model_event_total(ui->model), conn_word(ui->conn)};
+                                      sm_model_event_total(ui->model), conn_word(ui->conn),
+                                      sm_frame_stats_thread_cpu_us() - cpu0};
                 sm_frame_stats_frame(&frame_stats, &fr);
             }
         }

@@ -55,7 +55,7 @@ static void test_off_without_a_path(void **state)
     assert_null(s.file);
     assert_int_equal(sm_frame_stats_open(&s, "", 1, &err), SM_OK);
     assert_null(s.file);
-    sm_frame_record r = {10, 2, 3, 4, 5, "live"};
+    sm_frame_record r = {10, 2, 3, 4, 5, "live", 1};
     sm_frame_stats_frame(&s, &r); /* off: nothing happens, nothing crashes */
     sm_frame_stats_close(&s);
 }
@@ -70,13 +70,13 @@ static void test_lines_are_appended_and_flushed(void **state)
     sm_error_clear(&err);
     assert_int_equal(sm_frame_stats_open(&s, path, 1234567, &err), SM_OK);
     assert_non_null(s.file);
-    sm_frame_record r1 = {2000000, 4321, 15000, 15000, 15012, "live"};
+    sm_frame_record r1 = {2000000, 4321, 15000, 15000, 15012, "live", 4000};
     sm_frame_stats_frame(&s, &r1);
     char text[512];
     /* flushed per frame: a reader following the file sees it before the monitor exits */
     read_all(path, text, sizeof text);
-    assert_string_equal(text, "start 1234567\nframe 2000000 4321 15000 15000 15012 live\n");
-    sm_frame_record r2 = {2100000, 10, 0, 0, 0, NULL};
+    assert_string_equal(text, "start 1234567\nframe 2000000 4321 15000 15000 15012 live 4000\n");
+    sm_frame_record r2 = {2100000, 10, 0, 0, 0, NULL, 0};
     sm_frame_stats_frame(&s, &r2);
     sm_frame_stats_close(&s);
     assert_null(s.file);
@@ -84,8 +84,8 @@ static void test_lines_are_appended_and_flushed(void **state)
     assert_int_equal(sm_frame_stats_open(&s, path, 7, &err), SM_OK);
     sm_frame_stats_close(&s);
     read_all(path, text, sizeof text);
-    assert_string_equal(text, "start 1234567\nframe 2000000 4321 15000 15000 15012 live\n"
-                              "frame 2100000 10 0 0 0 unknown\nstart 7\n");
+    assert_string_equal(text, "start 1234567\nframe 2000000 4321 15000 15000 15012 live 4000\n"
+                              "frame 2100000 10 0 0 0 unknown 0\nstart 7\n");
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -118,6 +118,12 @@ static void test_clock_moves_forward(void **state)
     usleep(2000);
     uint64_t b = sm_frame_stats_now_us();
     assert_true(b >= a + 2000);
+    /* thread CPU time moves with work, not with sleep */
+    uint64_t c0 = sm_frame_stats_thread_cpu_us();
+    volatile uint64_t x = 0;
+    for (uint64_t i = 0; i < 20000000u && sm_frame_stats_thread_cpu_us() < c0 + 1000; i++)
+        x += i;
+    assert_true(sm_frame_stats_thread_cpu_us() >= c0 + 1000);
 }
 
 int main(void)
