@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "bench/common/bench_util.h"
+#include "bench/common/bench_ws.h"
 #include "core/proc.h"
 
 #define TARGET_RSS_KB 4.0
@@ -34,222 +35,6 @@
 #define TARGET_PING_P99_MS 50.0   /* an innocent client's ping meanwhile */
 #define PROBE_INTERVAL_MS 5
 #define MAX_IN_FLIGHT 1000
-
-static const char handshake_fmt[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                    "Sec-WebSocket-Key: c2Vzc21vbi1iZW5jaC0xMg==\r\nSec-WebSocket-Version: 13\r\n"
-                                    "Sec-WebSocket-Protocol: sessmon.v1\r\n\r\n";
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_server: %s\n", what);
-    exit(1);
-}
-
-/* ---- minimal client side of RFC 6455 ---- */
-
-/* Appends a masked text frame of len bytes to out (caller sizes out >= len + 14). */
-static size_t make_frame(unsigned char *out, const char *text, size_t len)
-{
-    size_t h = 0;
-    out[h++] = 0x81;
-    if (len < 126) {
-        out[h++] = (unsigned char)(0x80 | len);
-    } else if (len <= 0xffff) {
-        out[h++] = 0x80 | 126;
-        out[h++] = (unsigned char)(len >> 8);
-        out[h++] = (unsigned char)len;
-    } else {
-        out[h++] = 0x80 | 127;
-        for (int i = 7; i >= 0; i--)
-            out[h++] = (unsigned char)((uint64_t)len >> (8 * i));
-    }
-    static const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
-    memcpy(out + h, mask, 4);
-    h += 4;
-    for (size_t i = 0; i < len; i++)
-        out[h + i] = (unsigned char)text[i] ^ mask[i & 3];
-    return h + len;
-}
-
-/* Parses one server frame from buf; returns its total size, 0 if incomplete. */
-static size_t parse_frame(const unsigned char *buf, size_t len, int *opcode, const unsigned char **payload,
-                          size_t *plen)
-{
-    if (len < 2)
-        return 0;
-    size_t h = 2;
-    uint64_t n = buf[1] & 0x7f;
-    if (n == 126) {
-        if (len < 4)
-            return 0;
-        n = (uint64_t)buf[2] << 8 | buf[3];
-        h = 4;
-    } else if (n == 127) {
-        if (len < 10)
-            return 0;
-        n = 0;
-        for (int i = 0; i < 8; i++)
-            n = n << 8 | buf[2 + i];
-        h = 10;
-    }
-    if (len < h + n)
-        return 0;
-    *opcode = buf[0] & 0x0f;
-    *payload = buf + h;
-    *plen = (size_t)n;
-    return h + (size_t)n;
-}
-
-static int tcp_connect(int port, const char *source, bool nonblock)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (source) {
-        struct sockaddr_in s = {.sin_family = AF_INET};
-        inet_pton(AF_INET, source, &s.sin_addr);
-        if (bind(fd, (struct sockaddr *)&s, sizeof s) != 0) {
-            close(fd);
-            return -1;
-        }
-    }
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* ---- the control connection (blocking) ---- */
-
-typedef struct ctl {
-    int fd;
-    unsigned char *buf;
-    size_t len, cap;
-} ctl;
-
-static void ctl_send(ctl *c, const char *text)
-{
-    size_t len = strlen(text);
-    unsigned char *f = malloc(len + 14);
-    size_t n = make_frame(f, text, len);
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = send(c->fd, f + off, n - off, MSG_NOSIGNAL);
-        if (w <= 0)
-            die("send failed");
-        off += (size_t)w;
-    }
-    free(f);
-}
-
-/* Next text message (NUL-terminated copy, caller frees), waiting up to timeout. */
-static char *ctl_recv(ctl *c, int timeout_ms)
-{
-    double deadline = now_ms() + timeout_ms;
-    for (;;) {
-        int op;
-        const unsigned char *p;
-        size_t pl;
-        size_t used = parse_frame(c->buf, c->len, &op, &p, &pl);
-        if (used) {
-            char *msg = NULL;
-            if (op == 1) {
-                msg = malloc(pl + 1);
-                memcpy(msg, p, pl);
-                msg[pl] = '\0';
-            }
-            memmove(c->buf, c->buf + used, c->len - used);
-            c->len -= used;
-            if (op == 8)
-                die("the server closed the control connection");
-            if (msg)
-                return msg;
-            continue;
-        }
-        if (c->len + 262144 > c->cap) {
-            c->cap = (c->len + 262144) * 2;
-            c->buf = realloc(c->buf, c->cap);
-        }
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        int left = (int)(deadline - now_ms());
-        if (left <= 0 || poll(&pfd, 1, left) <= 0)
-            return NULL;
-        ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
-        if (r <= 0)
-            die("control connection lost");
-        c->len += (size_t)r;
-    }
-}
-
-static void ctl_open(ctl *c, int port)
-{
-    memset(c, 0, sizeof *c);
-    c->fd = tcp_connect(port, NULL, false);
-    if (c->fd < 0)
-        die("cannot connect the control session");
-    int big = 8 << 20;
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    char hs[512];
-    snprintf(hs, sizeof hs, handshake_fmt, port);
-    if (send(c->fd, hs, strlen(hs), 0) < 0)
-        die("handshake send");
-    char head[2048];
-    size_t hl = 0;
-    while (hl < sizeof head - 1) {
-        ssize_t r = recv(c->fd, head + hl, 1, 0);
-        if (r <= 0)
-            die("handshake failed");
-        hl++;
-        if (hl >= 4 && memcmp(head + hl - 4, "\r\n\r\n", 4) == 0)
-            break;
-    }
-    if (strncmp(head, "HTTP/1.1 101", 12) != 0)
-        die("handshake refused");
-    ctl_send(c, "{\"type\":\"open\",\"principal\":\"admin\",\"password\":\"admin\",\"clientType\":\"C\"}");
-    char *m = ctl_recv(c, 10000);
-    if (!m || !strstr(m, "\"opened\""))
-        die("control session not opened");
-    free(m);
-}
-
-/* Sends a request and returns the time until its reply (the reply text in *reply, caller frees). */
-static double ctl_request(ctl *c, const char *text, long long id, char **reply)
-{
-    char want[64];
-    snprintf(want, sizeof want, "\"id\":%lld,", id);
-    double t0 = now_ms();
-    ctl_send(c, text);
-    for (;;) {
-        char *m = ctl_recv(c, 60000);
-        if (!m)
-            die("no reply");
-        if (strstr(m, want) && (strstr(m, "\"reply\"") || strstr(m, "\"error\""))) {
-            double t = now_ms() - t0;
-            if (strstr(m, "\"error\"")) {
-                fprintf(stderr, "bench_server: request failed: %s\n", m);
-                exit(1);
-            }
-            if (reply)
-                *reply = m;
-            else
-                free(m);
-            return t;
-        }
-        free(m);
-    }
-}
 
 /* ---- the N sessions (non-blocking, epoll) ---- */
 
@@ -268,12 +53,12 @@ static int open_sessions(bconn *cs, int n, int port, int props)
     int ep = epoll_create1(EPOLL_CLOEXEC);
     int started = 0, done = 0, failed = 0, in_flight = 0;
     char hs[512];
-    int hslen = snprintf(hs, sizeof hs, handshake_fmt, port);
-    double deadline = now_ms() + 120000;
+    int hslen = sm_bench_ws_handshake(hs, sizeof hs, port);
+    double deadline = sm_bench_ws_now_ms() + 120000;
     while (done + failed < n) {
         while (in_flight < MAX_IN_FLIGHT && started < n) {
             bconn *c = &cs[started];
-            c->fd = tcp_connect(port, sources[started % 4], true);
+            c->fd = sm_bench_tcp_connect(port, sources[started % 4], true);
             c->state = ST_CONNECTING;
             if (c->fd < 0) {
                 c->state = ST_FAILED;
@@ -288,7 +73,7 @@ static int open_sessions(bconn *cs, int n, int port, int props)
         }
         struct epoll_event evs[256];
         int k = epoll_wait(ep, evs, 256, 1000);
-        if (now_ms() > deadline)
+        if (sm_bench_ws_now_ms() > deadline)
             break;
         for (int i = 0; i < k; i++) {
             bconn *c = &cs[evs[i].data.u32];
@@ -330,7 +115,7 @@ static int open_sessions(bconn *cs, int n, int port, int props)
                                                    p == 1 ? idx : idx % 10);
                                 ol += snprintf(open + ol, sizeof open - (size_t)ol, "}}");
                                 unsigned char frame[600];
-                                size_t fl = make_frame(frame, open, (size_t)ol);
+                                size_t fl = sm_bench_ws_frame(frame, open, (size_t)ol);
                                 c->state = send(c->fd, frame, fl, MSG_NOSIGNAL) == (ssize_t)fl ? ST_OPENING
                                                                                               : ST_FAILED;
                             }
@@ -340,7 +125,7 @@ static int open_sessions(bconn *cs, int n, int port, int props)
                         int op;
                         const unsigned char *p;
                         size_t pl;
-                        if (parse_frame(c->buf, c->len, &op, &p, &pl))
+                        if (sm_bench_ws_parse(c->buf, c->len, &op, &p, &pl))
                             c->state = (op == 1 && memmem(p, pl, "\"opened\"", 8)) ? ST_DONE : ST_FAILED;
                     }
                 }
@@ -381,30 +166,30 @@ typedef struct probe {
 
 static void probe_child(int port, int out)
 {
-    ctl c;
-    ctl_open(&c, port);
+    sm_bench_ctl c;
+    sm_bench_ctl_open(&c, port);
     char req[96];
     for (long long id = 1;; id++) {
         snprintf(req, sizeof req, "{\"type\":\"ping\",\"id\":%lld}", id);
         char want[48];
         snprintf(want, sizeof want, "\"id\":%lld,", id);
-        double t0 = now_ms();
-        ctl_send(&c, req);
+        double t0 = sm_bench_ws_now_ms();
+        sm_bench_ctl_send(&c, req);
         probe_sample smp = {t0, -1};
         for (;;) {
-            char *m = ctl_recv(&c, (int)(t0 + 10000 - now_ms()));
+            char *m = sm_bench_ctl_recv(&c, (int)(t0 + 10000 - sm_bench_ws_now_ms()));
             if (!m)
                 break;
             bool hit = strstr(m, want) != NULL;
             free(m);
             if (hit) {
-                smp.rtt_ms = now_ms() - t0;
+                smp.rtt_ms = sm_bench_ws_now_ms() - t0;
                 break;
             }
         }
         if (write(out, &smp, sizeof smp) != (ssize_t)sizeof smp)
             _exit(0);
-        double rest = PROBE_INTERVAL_MS - (now_ms() - t0);
+        double rest = PROBE_INTERVAL_MS - (sm_bench_ws_now_ms() - t0);
         if (rest > 0)
             usleep((useconds_t)(rest * 1000));
     }
@@ -414,12 +199,12 @@ static void probe_start(probe *pr, int port)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0)
-        die("pipe");
+        sm_bench_die("pipe");
     fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
     pid_t parent = getpid();
     pr->pid = fork();
     if (pr->pid < 0)
-        die("fork");
+        sm_bench_die("fork");
     if (pr->pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
@@ -443,7 +228,7 @@ static void probe_drain(probe *pr)
             pr->cap = (pr->n + k) * 2;
             pr->v = realloc(pr->v, pr->cap * sizeof *pr->v);
             if (!pr->v)
-                die("out of memory");
+                sm_bench_die("out of memory");
         }
         memcpy(pr->v + pr->n, buf, k * sizeof *buf);
         pr->n += k;
@@ -467,8 +252,8 @@ static void probe_window(probe *pr, double from, double to, sm_bench_samples *ou
 static void report_ping(probe *pr, const char *what, double from, double to)
 {
     /* the last ping sent before `to` may still be on its way */
-    double settle = now_ms() + 200;
-    while (now_ms() < settle)
+    double settle = sm_bench_ws_now_ms() + 200;
+    while (sm_bench_ws_now_ms() < settle)
         usleep(20000);
     sm_bench_samples rtt = {0};
     int lost = 0;
@@ -495,19 +280,19 @@ static size_t count_substr(const char *s, const char *needle)
     return n;
 }
 
-static void fan_out(ctl *admin, long long *id, int port, int k, int n_sessions)
+static void fan_out(sm_bench_ctl *admin, long long *id, int port, int k, int n_sessions)
 {
-    ctl *ls = calloc((size_t)(k ? k : 1), sizeof *ls);
+    sm_bench_ctl *ls = calloc((size_t)(k ? k : 1), sizeof *ls);
     char req[512];
     for (int i = 0; i < k; i++) {
-        ctl_open(&ls[i], port);
+        sm_bench_ctl_open(&ls[i], port);
         /* only the key the bulk update changes: the snapshot stays small, every change is an event */
         snprintf(req, sizeof req, "{\"type\":\"add_listener\",\"id\":1,\"keys\":[\"Round\"],\"filter\":\"Bench is 'yes'\"}");
-        ctl_send(&ls[i], req);
+        sm_bench_ctl_send(&ls[i], req);
         for (;;) {
-            char *m = ctl_recv(&ls[i], 60000);
+            char *m = sm_bench_ctl_recv(&ls[i], 60000);
             if (!m)
-                die("fan-out listener: no snapshot_end");
+                sm_bench_die("fan-out listener: no snapshot_end");
             bool end = strstr(m, "\"snapshot_end\"") != NULL;
             free(m);
             if (end)
@@ -518,8 +303,8 @@ static void fan_out(ctl *admin, long long *id, int port, int k, int n_sessions)
              "{\"type\":\"set_by_filter\",\"id\":%lld,\"filter\":\"Bench is 'yes'\",\"properties\":{\"Round\":\"fan%d\"}}",
              *id, k);
     char *reply = NULL;
-    double t0 = now_ms();
-    double set_ms = ctl_request(admin, req, (*id)++, &reply);
+    double t0 = sm_bench_ws_now_ms();
+    double set_ms = sm_bench_ctl_request(admin, req, (*id)++, &reply);
     const char *cnt = strstr(reply, "\"count\":");
     long long matched = cnt ? atoll(cnt + 8) : -1;
     free(reply);
@@ -528,7 +313,7 @@ static void fan_out(ctl *admin, long long *id, int port, int k, int n_sessions)
     for (int i = 0; i < k; i++) {
         long long got = 0;
         while (got < matched) {
-            char *m = ctl_recv(&ls[i], 30000);
+            char *m = sm_bench_ctl_recv(&ls[i], 30000);
             if (!m)
                 break;
             got += (long long)count_substr(m, "\"event\":\"PROPERTIES\"");
@@ -537,7 +322,7 @@ static void fan_out(ctl *admin, long long *id, int port, int k, int n_sessions)
         if (got < matched)
             short_by += matched - got;
     }
-    double all_ms = now_ms() - t0;
+    double all_ms = sm_bench_ws_now_ms() - t0;
     char name[128], note[200];
     snprintf(name, sizeof name, "set_by_filter over all, %d listener%s", k, k == 1 ? "" : "s");
     snprintf(note, sizeof note, "matched %lld of %d%s; all events delivered after %.0f ms%s", matched, n_sessions,
@@ -559,7 +344,7 @@ static void fan_out(ctl *admin, long long *id, int port, int k, int n_sessions)
 /* ---- mass close: close_by_filter over every session; each client answers the close frame
  * the way a real client does, so the server can release the socket at once ---- */
 
-static void mass_close(ctl *admin, long long *id, bconn *cs, int n, pid_t server, long fd_base, probe *pr)
+static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid_t server, long fd_base, probe *pr)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     int live = 0;
@@ -572,9 +357,9 @@ static void mass_close(ctl *admin, long long *id, bconn *cs, int n, pid_t server
     }
     char req[256];
     snprintf(req, sizeof req, "{\"type\":\"close_by_filter\",\"id\":%lld,\"filter\":\"Bench is 'yes'\"}", *id);
-    double t0 = now_ms();
+    double t0 = sm_bench_ws_now_ms();
     probe_drain(pr);
-    ctl_send(admin, req);
+    sm_bench_ctl_send(admin, req);
     double reply_ms = -1;
     long long closed_count = -1;
     char want[48];
@@ -584,7 +369,7 @@ static void mass_close(ctl *admin, long long *id, bconn *cs, int n, pid_t server
     double last_eof = t0;
     unsigned char buf[65536];
     static const unsigned char close_frame[6] = {0x88, 0x80, 0x12, 0x34, 0x56, 0x78};
-    while (eof < live && now_ms() - t0 < 30000) {
+    while (eof < live && sm_bench_ws_now_ms() - t0 < 30000) {
         struct epoll_event evs[512];
         int k = epoll_wait(ep, evs, 512, 10);
         for (int i = 0; i < k; i++) {
@@ -606,14 +391,14 @@ static void mass_close(ctl *admin, long long *id, bconn *cs, int n, pid_t server
             close(c->fd);
             c->fd = -1;
             eof++;
-            last_eof = now_ms();
+            last_eof = sm_bench_ws_now_ms();
         }
         if (reply_ms < 0) {
             struct pollfd pfd = {admin->fd, POLLIN, 0};
             if (poll(&pfd, 1, 0) > 0) {
-                char *m = ctl_recv(admin, 1000);
+                char *m = sm_bench_ctl_recv(admin, 1000);
                 if (m && strstr(m, want)) {
-                    reply_ms = now_ms() - t0;
+                    reply_ms = sm_bench_ws_now_ms() - t0;
                     const char *cnt = strstr(m, "\"count\":");
                     closed_count = cnt ? atoll(cnt + 8) : -1;
                 }
@@ -624,16 +409,16 @@ static void mass_close(ctl *admin, long long *id, bconn *cs, int n, pid_t server
     close(ep);
     /* the server's side: its descriptors back to where they were before the sessions opened */
     long fds = sm_bench_fd_count(server);
-    while (fds > fd_base && now_ms() - t0 < 30000) {
+    while (fds > fd_base && sm_bench_ws_now_ms() - t0 < 30000) {
         usleep(5000);
         fds = sm_bench_fd_count(server);
     }
-    double released = now_ms();
+    double released = sm_bench_ws_now_ms();
     double release_ms = (last_eof > released ? last_eof : released) - t0;
-    while (reply_ms < 0 && now_ms() - t0 < 30000) {
-        char *m = ctl_recv(admin, 1000);
+    while (reply_ms < 0 && sm_bench_ws_now_ms() - t0 < 30000) {
+        char *m = sm_bench_ctl_recv(admin, 1000);
         if (m && strstr(m, want)) {
-            reply_ms = now_ms() - t0;
+            reply_ms = sm_bench_ws_now_ms() - t0;
             const char *cnt = strstr(m, "\"count\":");
             closed_count = cnt ? atoll(cnt + 8) : -1;
         }
@@ -654,14 +439,14 @@ static pid_t start_load(const char *path, int port, int n, int *out)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0)
-        die("pipe");
+        sm_bench_die("pipe");
     char url[64], ns[16];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
     snprintf(ns, sizeof ns, "%d", n);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
-        die("fork");
+        sm_bench_die("fork");
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
@@ -702,7 +487,7 @@ static void kill_load_hard(pid_t load)
 static void mass_drop(const char *load_path, int port, int n, pid_t server, long fd_base, probe *pr)
 {
     int out = -1;
-    double t0 = now_ms();
+    double t0 = sm_bench_ws_now_ms();
     pid_t load = start_load(load_path, port, n, &out);
     FILE *progress = fdopen(out, "r");
     char line[4096];
@@ -710,10 +495,10 @@ static void mass_drop(const char *load_path, int port, int n, pid_t server, long
     while (open_now < n && fgets(line, sizeof line, progress)) {
         const char *o = strstr(line, "\"open\":");
         open_now = o ? atol(o + 7) : 0;
-        if (now_ms() - t0 > 180000)
+        if (sm_bench_ws_now_ms() - t0 > 180000)
             break;
     }
-    double open_s = (now_ms() - t0) / 1000.0;
+    double open_s = (sm_bench_ws_now_ms() - t0) / 1000.0;
     char note[200];
     snprintf(note, sizeof note, "%ld of %d open (progress is reported once a second)", open_now, n);
     sm_bench_report("mass drop: sessmon-load opens its sessions", open_s, "s", SM_BENCH_INFO, 0, false, note);
@@ -727,14 +512,14 @@ static void mass_drop(const char *load_path, int port, int n, pid_t server, long
     }
     usleep(1000000);
     long fds_before = sm_bench_fd_count(server);
-    double d0 = now_ms();
+    double d0 = sm_bench_ws_now_ms();
     kill_load_hard(load);
     long fds = fds_before;
-    while (fds > fd_base && now_ms() - d0 < 30000) {
+    while (fds > fd_base && sm_bench_ws_now_ms() - d0 < 30000) {
         usleep(5000);
         fds = sm_bench_fd_count(server);
     }
-    double drop_ms = now_ms() - d0;
+    double drop_ms = sm_bench_ws_now_ms() - d0;
     waitpid(load, NULL, 0);
     fclose(progress);
     snprintf(note, sizeof note, "server fds %ld -> %ld (before the sessions: %ld); polled every 5 ms", fds_before, fds,
@@ -774,7 +559,7 @@ int main(int argc, char **argv)
         }
     }
     if (n < 1 || props < 1 || props > 20 || rounds < 1 || (port && pid <= 0))
-        die("bad arguments");
+        sm_bench_die("bad arguments");
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
@@ -787,17 +572,17 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     char dir[] = "/tmp/sessmond-bench-XXXXXX";
     if (!mkdtemp(dir))
-        die("mkdtemp");
+        sm_bench_die("mkdtemp");
     bool own = port == 0;
     if (own) {
         pid = sm_bench_start_sessmond(sessmond, dir, 3600000, &port); /* the bench's sessions never answer heartbeats */
         if (pid < 0)
-            die("cannot start sessmond");
+            sm_bench_die("cannot start sessmond");
     }
     printf("bench_server: %d sessions on sessmond 127.0.0.1:%d\n", n, port);
     usleep(200000);
-    ctl admin;
-    ctl_open(&admin, port);
+    sm_bench_ctl admin;
+    sm_bench_ctl_open(&admin, port);
     probe pr = {0};
     probe_start(&pr, port);
     usleep(300000);
@@ -806,9 +591,9 @@ int main(int argc, char **argv)
 
     /* 1. open rate */
     bconn *cs = calloc((size_t)n, sizeof *cs);
-    double t0 = now_ms();
+    double t0 = sm_bench_ws_now_ms();
     int opened = open_sessions(cs, n, port, props);
-    double open_ms = now_ms() - t0;
+    double open_ms = sm_bench_ws_now_ms() - t0;
     char note[240];
     snprintf(note, sizeof note, "%d of %d open in %.2f s (%d user properties each, %d handshakes in flight)", opened, n,
              open_ms / 1000.0, props, MAX_IN_FLIGHT);
@@ -836,7 +621,7 @@ int main(int argc, char **argv)
         snprintf(req, sizeof req,
                  "{\"type\":\"set_by_filter\",\"id\":%lld,\"filter\":\"Bench is 'yes'\",\"properties\":{\"Round\":\"%d\"}}",
                  id, r);
-        sm_bench_add(&set_ms, ctl_request(&admin, req, id++, &reply));
+        sm_bench_add(&set_ms, sm_bench_ctl_request(&admin, req, id++, &reply));
         if (r == 0) {
             const char *cnt = strstr(reply, "\"count\":");
             matched = cnt ? atoll(cnt + 8) : -1;
@@ -853,14 +638,14 @@ int main(int argc, char **argv)
 
     /* 4. a listener snapshot of every session, all properties */
     snprintf(req, sizeof req, "{\"type\":\"add_listener\",\"id\":%lld,\"keys\":[\"*F\",\"*U\"]}", id);
-    double s0 = now_ms();
-    ctl_send(&admin, req);
+    double s0 = sm_bench_ws_now_ms();
+    sm_bench_ctl_send(&admin, req);
     long long snap_count = -1, snap_listener = -1;
     size_t snap_bytes = 0;
     for (;;) {
-        char *m = ctl_recv(&admin, 60000);
+        char *m = sm_bench_ctl_recv(&admin, 60000);
         if (!m)
-            die("no snapshot_end");
+            sm_bench_die("no snapshot_end");
         snap_bytes += strlen(m);
         const char *e = strstr(m, "\"snapshot_end\"");
         if (e) {
@@ -873,12 +658,12 @@ int main(int argc, char **argv)
         }
         free(m);
     }
-    double snap_ms = now_ms() - s0;
+    double snap_ms = sm_bench_ws_now_ms() - s0;
     id++;
     snprintf(note, sizeof note, "%lld sessions, %.1f MB", snap_count, (double)snap_bytes / 1048576.0);
     sm_bench_report("listener snapshot (*F,*U)", snap_ms, "ms", SM_BENCH_AT_MOST, TARGET_SNAPSHOT_MS, false, note);
     snprintf(req, sizeof req, "{\"type\":\"remove_listener\",\"id\":%lld,\"listener\":%lld}", id, snap_listener);
-    ctl_request(&admin, req, id++, NULL); /* mass close is timed without this listener's 15,000 CLOSED events */
+    sm_bench_ctl_request(&admin, req, id++, NULL); /* mass close is timed without this listener's 15,000 CLOSED events */
     long rss2 = sm_proc_rss_kb(pid);
     snprintf(note, sizeof note, "after the snapshot: %ld KB", rss2);
     sm_bench_report("server RSS with the sessions", (double)rss2 / 1024.0, "MiB", SM_BENCH_INFO, 0, false, note);
