@@ -359,6 +359,12 @@ int sm_tui_main(int argc, char **argv)
         sm_ui_free(ui);
         return SM_EXIT_FAILURE;
     }
+    /* ncurses 6.4 flushes its output after every cursor movement while the screen is still in its
+     * initial state, which only endwin() leaves: a frame went out as dozens of small writes (each
+     * one a wake-up of the terminal) instead of one. endwin + refresh before anything is drawn
+     * puts it in the running state; the screen is the same. */
+    endwin();
+    refresh();
     cbreak();
     noecho();
     nonl();
