@@ -54,4 +54,10 @@ long sm_bench_fd_count(pid_t pid);
 /* User + system CPU seconds of a process so far (/proc/PID/stat), -1 when unreadable. */
 double sm_bench_cpu_s(pid_t pid);
 
+/* write(2) calls a process has made so far (/proc/PID/io syscw), -1 when unreadable. */
+long long sm_bench_write_calls(pid_t pid);
+/* Time a process has spent waiting on a run queue (runnable, not running), in seconds, from
+ * /proc/PID/schedstat; -1 when unreadable. */
+double sm_bench_runqueue_wait_s(pid_t pid);
+
 #endif

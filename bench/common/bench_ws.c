@@ -162,7 +162,7 @@ char *sm_bench_ctl_recv(sm_bench_ctl *c, int timeout_ms)
         }
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
         int left = (int)(deadline - sm_bench_ws_now_ms());
-        if (left <= 0 || poll(&pfd, 1, left) <= 0)
+        if (poll(&pfd, 1, left > 0 ? left : 0) <= 0) /* timeout 0: only what has arrived */
             return NULL;
         ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
         if (r <= 0)
