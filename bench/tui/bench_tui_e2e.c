@@ -611,9 +611,12 @@ int main(int argc, char **argv)
         kill_all();
         return 1;
     }
-    char note[200];
-    snprintf(note, sizeof note, "from exec; %ld rows; the monitor's main began at +%.0f ms, first frame at +%.0f ms",
-             O.frames[seen].shown, O.monitor_start_ms - m0, first_any - m0);
+    double cpu_at_full = sm_bench_cpu_s(P.monitor), rq_at_full = sm_bench_runqueue_wait_s(P.monitor);
+    char note[300];
+    snprintf(note, sizeof note,
+             "from exec; %ld rows; the monitor's main began at +%.0f ms, first frame at +%.0f ms; by then the monitor "
+             "used %.2f s of CPU and waited %.2f s runnable",
+             O.frames[seen].shown, O.monitor_start_ms - m0, first_any - m0, cpu_at_full, rq_at_full);
     sm_bench_report("time to first full table", (first_full - m0) / 1000.0, "s", SM_BENCH_AT_MOST,
                     TARGET_FIRST_TABLE_S, false, note);
     pump(2000); /* whatever queued up while the snapshot was read */
