@@ -308,19 +308,22 @@ int main(int argc, char **argv)
     stats_print("sorted by $StartTime", &syncs1);
     stats_print("sorted by churning key + inspect", &syncs2);
     stats_print("view filter", &syncs3);
-    printf("  one-off rebuilds: sort by Counter %.1f ms, filter %.1f ms\n", rebuild1, rebuild2);
+    sm_bench_report("in-process: one-off re-sort by Counter", rebuild1, "ms", SM_BENCH_INFO, 0, false, "");
+    sm_bench_report("in-process: one-off new view filter", rebuild2, "ms", SM_BENCH_INFO, 0, false, "");
 
     /* 5. a sort change over everything (one O(n log n) rebuild) */
     double s0 = now_s(CLOCK_MONOTONIC);
     sm_view_set_filter(ui->view, NULL, NULL);
     sm_view_set_sort(ui->view, "$ClientIP", false);
     sm_ui_paint(ui);
-    printf("  re-sort of %zu rows by $ClientIP + paint: %.1f ms\n", sm_view_count(ui->view),
-           (now_s(CLOCK_MONOTONIC) - s0) * 1000.0);
+    snprintf(note, sizeof note, "%zu rows", sm_view_count(ui->view));
+    sm_bench_report("in-process: re-sort by $ClientIP + paint", (now_s(CLOCK_MONOTONIC) - s0) * 1000.0, "ms",
+                    SM_BENCH_INFO, 0, false, note);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("  interned strings: %zu (%zu KiB); peak RSS %.0f MiB\n", sm_intern_count(sm_model_pool(ui->model)),
-           sm_intern_bytes(sm_model_pool(ui->model)) / 1024, (double)ru.ru_maxrss / 1024.0);
+    snprintf(note, sizeof note, "interned strings: %zu (%zu KiB)", sm_intern_count(sm_model_pool(ui->model)),
+             sm_intern_bytes(sm_model_pool(ui->model)) / 1024);
+    sm_bench_report("in-process: peak RSS", (double)ru.ru_maxrss / 1024.0, "MiB", SM_BENCH_INFO, 0, false, note);
 
     sm_ui_free(ui);
     endwin();
