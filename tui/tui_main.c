@@ -17,6 +17,7 @@
 #include "tui/app.h"
 #include "tui/password.h"
 #include "tui/conn.h"
+#include "tui/frame_stats.h"
 #include "tui/settings.h"
 #include "tui/text.h"
 #include "tui/theme.h"
@@ -228,8 +229,21 @@ static void apply_window_size(sm_ui *ui)
     sm_ui_resized(ui);
 }
 
+static const char *conn_word(sm_conn_state st)
+{
+    switch (st) {
+    case SM_CONN_CONNECTING: return "connecting";
+    case SM_CONN_SYNCING: return "syncing";
+    case SM_CONN_LIVE: return "live";
+    case SM_CONN_RECONNECTING: return "reconnecting";
+    case SM_CONN_CLOSED: return "closed";
+    }
+    return "unknown";
+}
+
 int sm_tui_main(int argc, char **argv)
 {
+    uint64_t start_us = sm_frame_stats_now_us();
     options o = {0};
     int rc = parse_options(argc, argv, &o);
     if (rc == -1)
@@ -314,6 +328,11 @@ int sm_tui_main(int argc, char **argv)
     sm_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
     if (settings_note[0])
         sm_ui_message(ui, SM_LOGL_WARN, "%s", settings_note);
+    sm_frame_stats frame_stats;
+    if (sm_frame_stats_open(&frame_stats, getenv(SM_FRAME_STATS_ENV), start_us, &err) != SM_OK) {
+        sm_ui_message(ui, SM_LOGL_WARN, "frame timings off: %s", err.message);
+        sm_error_clear(&err);
+    }
     char cerr[300] = "";
     sm_conn_options co = {o.url, o.principal, password, o.ca_file};
     sm_conn *conn = sm_conn_new(ui, &co, cerr, sizeof cerr);
@@ -322,6 +341,7 @@ int sm_tui_main(int argc, char **argv)
         char esc[400];
         sm_text_escape(cerr, strlen(cerr), esc, sizeof esc);
         fprintf(stderr, "sessmon: %s\n", esc);
+        sm_frame_stats_close(&frame_stats);
         sm_ui_free(ui);
         return SM_EXIT_USAGE;
     }
@@ -335,9 +355,16 @@ int sm_tui_main(int argc, char **argv)
         release_stderr();
         fprintf(stderr, "sessmon: cannot use this terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
         sm_conn_free(conn);
+        sm_frame_stats_close(&frame_stats);
         sm_ui_free(ui);
         return SM_EXIT_FAILURE;
     }
+    /* ncurses 6.4 flushes its output after every cursor movement while the screen is still in its
+     * initial state, which only endwin() leaves: a frame went out as dozens of small writes (each
+     * one a wake-up of the terminal) instead of one. endwin + refresh before anything is drawn
+     * puts it in the running state; the screen is the same. */
+    endwin();
+    refresh();
     cbreak();
     noecho();
     nonl();
@@ -423,14 +450,23 @@ int sm_tui_main(int argc, char **argv)
         if (sm_conn_fatal(conn, &exit_code, fatal, sizeof fatal))
             break;
         if (ui->dirty && now >= last_paint + FRAME_MS) {
+            uint64_t cpu0 = frame_stats.file ? sm_frame_stats_thread_cpu_us() : 0;
             sm_ui_paint(ui);
             last_paint = now;
+            if (frame_stats.file) {
+                sm_frame_record fr = {sm_frame_stats_now_us(), (uint64_t)(ui->last_paint_ms * 1000.0),
+                                      sm_view_count(ui->view), sm_model_open_count(ui->model),
+                                      sm_model_event_total(ui->model), conn_word(ui->conn),
+                                      sm_frame_stats_thread_cpu_us() - cpu0};
+                sm_frame_stats_frame(&frame_stats, &fr);
+            }
         }
     }
 
     endwin();
     delscreen(screen);
     release_stderr();
+    sm_frame_stats_close(&frame_stats);
     sm_conn_free(conn);
     sm_ui_free(ui);
     if (fatal[0]) {

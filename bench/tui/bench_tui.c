@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/common/bench_util.h"
 #include "tui/ui.h"
 
 #define FIXED_KEYS 13
@@ -59,6 +60,18 @@ static void stats_print(const char *what, stats *s)
         sum += s->v[i];
     printf("  %-34s frames %5zu  mean %6.3f ms  p50 %6.3f  p99 %6.3f  max %6.3f\n", what, s->n, sum / (double)s->n,
            s->v[s->n / 2], s->v[(size_t)((double)s->n * 0.99)], s->v[s->n - 1]);
+}
+
+/* After stats_print (which sorts the samples). */
+static void report_p99(const char *name, const stats *s)
+{
+    if (s->n == 0) {
+        sm_bench_missing(name, "ms", SM_BENCH_AT_MOST, 5.0, "no frame painted");
+        return;
+    }
+    char note[64];
+    snprintf(note, sizeof note, "%zu frames", s->n);
+    sm_bench_report(name, s->v[(size_t)((double)s->n * 0.99)], "ms", SM_BENCH_AT_MOST, 5.0, false, note);
 }
 
 static const char *const countries[] = {"US", "FR", "GB", "DE", "JP", "BR", "IN", "CN", "ES", "IT"};
@@ -195,6 +208,7 @@ static run_result live_run(sm_ui *ui, int *next_id, int *live_lo, int rate, doub
 
 int main(int argc, char **argv)
 {
+    sm_bench_init("tui", &argc, argv);
     int sessions = 100000, rate = 10000;
     double seconds = 5;
     for (int i = 1; i < argc; i++) {
@@ -205,7 +219,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_tui [-n sessions] [-r events/s] [-s seconds]\n");
+            fprintf(stderr, "usage: bench_tui [-n sessions] [-r events/s] [-s seconds] [--json FILE]\n");
             return 2;
         }
     }
@@ -249,16 +263,18 @@ int main(int argc, char **argv)
 
     printf("bench_tui: %d sessions, then %d events/s for %.0f s, painting a 200x50 virtual screen\n", sessions, rate,
            seconds);
-    printf("  time to first full table           %.3f s  (model+view %.3f s, first paint %.1f ms; cpu %.3f s; "
-           "%zu rows)  target <= 1 s\n",
-           t1 - t0, t_model - t0, (t1 - t_model) * 1000.0, c1 - c0, shown);
+    char note[200];
+    snprintf(note, sizeof note, "model+view %.3f s, first paint %.1f ms; cpu %.3f s; %zu rows", t_model - t0,
+             (t1 - t_model) * 1000.0, c1 - c0, shown);
+    sm_bench_report("in-process: time to first full table", t1 - t0, "s", SM_BENCH_AT_MOST, 1.0, false, note);
 
     /* 2. live events, sorted by start time (rows rarely move) */
     int next_id = sessions, live_lo = 0;
     stats paints1 = {0}, paints2 = {0}, paints3 = {0}, syncs1 = {0}, syncs2 = {0}, syncs3 = {0};
     run_result r1 = live_run(ui, &next_id, &live_lo, rate, seconds, &paints1, &syncs1);
-    printf("  CPU, sorted by $StartTime          %5.1f %% of one core at %.0f events/s  target <= 15 %%\n", r1.cpu_pct,
-           r1.events);
+    snprintf(note, sizeof note, "at %.0f events/s", r1.events);
+    sm_bench_report("in-process: CPU, sorted by $StartTime", r1.cpu_pct, "%core", SM_BENCH_AT_MOST, 15.0,
+                    r1.events < 0.9 * rate, note);
 
     /* 3. worst case: sorted by the property that changes, with the inspect pane open */
     double b0 = now_s(CLOCK_MONOTONIC);
@@ -267,7 +283,8 @@ int main(int argc, char **argv)
     sm_ui_paint(ui); /* the one O(n log n) rebuild, outside the per-frame figures */
     double rebuild1 = (now_s(CLOCK_MONOTONIC) - b0) * 1000.0;
     run_result r2 = live_run(ui, &next_id, &live_lo, rate, seconds, &paints2, &syncs2);
-    printf("  CPU, sorted by the churning key    %5.1f %% of one core at %.0f events/s\n", r2.cpu_pct, r2.events);
+    snprintf(note, sizeof note, "at %.0f events/s", r2.events);
+    sm_bench_report("in-process: CPU, churning key + inspect", r2.cpu_pct, "%core", SM_BENCH_INFO, 0, false, note);
 
     /* 4. with a view filter matching about a third of the sessions */
     sm_error err;
@@ -277,30 +294,36 @@ int main(int argc, char **argv)
     sm_ui_paint(ui);
     double rebuild2 = (now_s(CLOCK_MONOTONIC) - b0) * 1000.0;
     run_result r3 = live_run(ui, &next_id, &live_lo, rate, seconds, &paints3, &syncs3);
-    printf("  CPU, with a view filter            %5.1f %% of one core at %.0f events/s (%zu rows shown)\n",
-           r3.cpu_pct, r3.events, sm_view_count(ui->view));
+    snprintf(note, sizeof note, "at %.0f events/s, %zu rows shown", r3.events, sm_view_count(ui->view));
+    sm_bench_report("in-process: CPU, view filter", r3.cpu_pct, "%core", SM_BENCH_INFO, 0, false, note);
 
     printf("  paint time per frame, view update included (target <= 5 ms):\n");
     stats_print("sorted by $StartTime", &paints1);
     stats_print("sorted by churning key + inspect", &paints2);
     stats_print("view filter", &paints3);
+    report_p99("in-process: paint p99, sorted by $StartTime", &paints1);
+    report_p99("in-process: paint p99, churning key + inspect", &paints2);
+    report_p99("in-process: paint p99, view filter", &paints3);
     printf("  of which the view update (coalesced dirty rows):\n");
     stats_print("sorted by $StartTime", &syncs1);
     stats_print("sorted by churning key + inspect", &syncs2);
     stats_print("view filter", &syncs3);
-    printf("  one-off rebuilds: sort by Counter %.1f ms, filter %.1f ms\n", rebuild1, rebuild2);
+    sm_bench_report("in-process: one-off re-sort by Counter", rebuild1, "ms", SM_BENCH_INFO, 0, false, "");
+    sm_bench_report("in-process: one-off new view filter", rebuild2, "ms", SM_BENCH_INFO, 0, false, "");
 
     /* 5. a sort change over everything (one O(n log n) rebuild) */
     double s0 = now_s(CLOCK_MONOTONIC);
     sm_view_set_filter(ui->view, NULL, NULL);
     sm_view_set_sort(ui->view, "$ClientIP", false);
     sm_ui_paint(ui);
-    printf("  re-sort of %zu rows by $ClientIP + paint: %.1f ms\n", sm_view_count(ui->view),
-           (now_s(CLOCK_MONOTONIC) - s0) * 1000.0);
+    snprintf(note, sizeof note, "%zu rows", sm_view_count(ui->view));
+    sm_bench_report("in-process: re-sort by $ClientIP + paint", (now_s(CLOCK_MONOTONIC) - s0) * 1000.0, "ms",
+                    SM_BENCH_INFO, 0, false, note);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("  interned strings: %zu (%zu KiB); peak RSS %.0f MiB\n", sm_intern_count(sm_model_pool(ui->model)),
-           sm_intern_bytes(sm_model_pool(ui->model)) / 1024, (double)ru.ru_maxrss / 1024.0);
+    snprintf(note, sizeof note, "interned strings: %zu (%zu KiB)", sm_intern_count(sm_model_pool(ui->model)),
+             sm_intern_bytes(sm_model_pool(ui->model)) / 1024);
+    sm_bench_report("in-process: peak RSS", (double)ru.ru_maxrss / 1024.0, "MiB", SM_BENCH_INFO, 0, false, note);
 
     sm_ui_free(ui);
     endwin();

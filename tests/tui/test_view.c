@@ -91,6 +91,39 @@ static void test_sort_numbers_text_absent(void **state)
     expect_order(f, byid, 8);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Ties of the sort key are ordered by ID exactly like strcmp, also for IDs that share a long
+ * prefix, end inside it, or are prefixes of each other (the view compares a stored prefix first). */
+static void test_ties_by_id_like_strcmp(void **state)
+{
+    fixture *f = *state;
+    const char *ids[] = {
+        "5f1c09a2-00000000000000000000000b", "5f1c09a2-00000000000000000000000a", "5f1c09a2-000000000000000",
+        "5f1c09a2-0000000000000000",         "5f1c09a2-00000000000000",          "5f1c09a2-000000000000000\x01",
+        "5f",                                "5f1c09a2-0000000000000001",        "5f1c09a2-00000000000000000000000",
+        "~last",                             "5f1c09a2-0000000000000000z",       "5f1c09a2-0000000000000000~",
+    };
+    enum { NIDS = sizeof ids / sizeof *ids };
+    for (size_t i = 0; i < NIDS; i++)
+        put(f, ids[i], "Status", "online", 1);
+    const char *sorted[NIDS];
+    memcpy(sorted, ids, sizeof ids);
+    qsort(sorted, NIDS, sizeof *sorted, cmp_str);
+    assert_int_equal(sm_view_set_sort(f->v, "Status", false), SM_OK);
+    expect_order(f, sorted, NIDS);
+    /* incremental moves keep the same order: every row leaves the tie and comes back */
+    for (size_t i = 0; i < NIDS; i++)
+        put(f, ids[i], "Status", "away", 2);
+    expect_order(f, sorted, NIDS);
+    for (size_t i = NIDS; i-- > 0;)
+        put(f, ids[i], "Status", "online", 3);
+    expect_order(f, sorted, NIDS);
+}
+
 static void test_sort_by_state(void **state)
 {
     fixture *f = *state;
@@ -350,6 +383,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sort_numbers_text_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ties_by_id_like_strcmp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sort_by_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incremental_updates_move_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coalescing, setup, teardown),

@@ -85,10 +85,13 @@ until [ "$(cat "$WORK/ready" 2>/dev/null)" = 3 ]; do
     [ $i -gt 100 ] && fail "helper sessions did not open"
 done
 
-start_tui main 120 30 admin
+TUI_ENV="SESSMON_STATS_FILE=$WORK/frames" start_tui main 120 30 admin
 wait_for main "connected"
 wait_for main "Shown: 4 of 4"
 wait_for main "Payroll"
+# the opt-in frame timings the end-to-end benchmark reads (docs/tui.md § Frame timings)
+head -n 1 "$WORK/frames" | grep -qE '^start [0-9]+$' || fail "SESSMON_STATS_FILE: no start line"
+grep -qE '^frame [0-9]+ [0-9]+ 4 4 [0-9]+ live [0-9]+$' "$WORK/frames" || fail "SESSMON_STATS_FILE: no live frame of 4 rows"
 s=$(screen main)
 echo "$s" | grep -q "LIVE" || fail "no LIVE badge"
 echo "$s" | grep -q "admin@$URL" || fail "header lacks principal@server"

@@ -1,0 +1,59 @@
+/* Opt-in frame timings for benchmarks: with SESSMON_STATS_FILE set, the monitor appends one line per painted frame. */
+#include "tui/frame_stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t sm_frame_stats_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t sm_frame_stats_thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int sm_frame_stats_open(sm_frame_stats *s, const char *path, uint64_t start_us, sm_error *err)
+{
+    s->file = NULL;
+    if (!path || !*path)
+        return SM_OK;
+    /* O_NOFOLLOW | O_NONBLOCK: the path comes from the environment; never follow a planted link
+     * or hang opening a FIFO nobody reads. */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    if (fd < 0)
+        return sm_error_set(err, SM_ERR_IO, "%s: %s", SM_FRAME_STATS_ENV, strerror(errno));
+    s->file = fdopen(fd, "a");
+    if (!s->file) {
+        close(fd);
+        return sm_error_set(err, SM_ERR_IO, "%s: %s", SM_FRAME_STATS_ENV, strerror(errno));
+    }
+    fprintf(s->file, "start %" PRIu64 "\n", start_us);
+    fflush(s->file);
+    return SM_OK;
+}
+
+void sm_frame_stats_frame(sm_frame_stats *s, const sm_frame_record *r)
+{
+    if (!s->file)
+        return;
+    fprintf(s->file, "frame %" PRIu64 " %" PRIu64 " %zu %zu %" PRIu64 " %s %" PRIu64 "\n", r->end_us, r->paint_us,
+            r->shown, r->open, r->events, r->conn ? r->conn : "unknown", r->cpu_us);
+    fflush(s->file);
+}
+
+void sm_frame_stats_close(sm_frame_stats *s)
+{
+    if (s->file)
+        fclose(s->file);
+    s->file = NULL;
+}
