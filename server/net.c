@@ -35,7 +35,7 @@
 #define GATE_SWEEP_S 0.1
 #define GATE_SWEEP_MAX 256     /* expired pending connections dropped per sweep */
 #define DRAIN_MAX_BYTES (64u * 1024u * 1024u)
-#define TRIM_MIN_RELEASED (16u * 1024u * 1024u)
+#define TRIM_MIN_RELEASED (4u * 1024u * 1024u)
 #define TRIM_MIN_INTERVAL_MS 1000
 #define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
 
