@@ -397,6 +397,11 @@ static pid_t start_sessmond(const char *path, const char *dir, int *port)
     cJSON_ReplaceItemInObject(limits, "heartbeatIntervalMs", cJSON_CreateNumber(3600000));
     cJSON_ReplaceItemInObject(limits, "heartbeatTimeoutMs", cJSON_CreateNumber(3600000));
     cJSON_ReplaceItemInObject(limits, "maxQueueBytes", cJSON_CreateNumber(64 << 20));
+    /* MAX_IN_FLIGHT handshakes at once from one /24: far above the defence's defaults. */
+    cJSON_ReplaceItemInObject(limits, "maxPending", cJSON_CreateNumber(100000));
+    cJSON_ReplaceItemInObject(limits, "maxPendingPerSubnet", cJSON_CreateNumber(100000));
+    cJSON_ReplaceItemInObject(limits, "maxPendingPerAddress", cJSON_CreateNumber(100000));
+    cJSON_ReplaceItemInObject(limits, "handshakeTimeoutMs", cJSON_CreateNumber(60000));
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     char cfg[512], portfile[512], log[512];
