@@ -358,15 +358,23 @@ static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
         ev_io_start(loop, &net->accept_io);
 }
 
-/* Closes a pending connection now (it is no longer counted). */
+/* A pending connection stops counting and goes: a WebSocket one with the ABORTED close frame
+ * (docs/protocol.md; the core's close timeout ends it if the client does not read), one still in
+ * its HTTP handshake at once. */
 static void drop_pending(sm_net *net, int fd)
 {
     struct lws *wsi = sm_gate_handle(&net->gate, fd);
     sm_gate_release(&net->gate, fd);
-    if (wsi) {
-        lws_set_opaque_user_data(wsi, NULL);
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+    if (!wsi)
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    sm_net_conn *nc = lws_wsi_user(wsi);
+    if (nc && nc->core.established) {
+        sm_conn_close(&nc->core, sm_close_reason_ws_code(SM_CLOSE_ABORTED), sm_close_reason_name(SM_CLOSE_ABORTED),
+                      false);
+        return;
     }
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 }
 
 /* The gate is full: the longest-pending connection goes if it has had time enough to log in. */

@@ -10,6 +10,7 @@
 #include "attacker.h"
 #include "probe.h"
 #include "test_server.h"
+#include "wsraw.h"
 
 #define CONNECT_BOUND_MS 1000.0
 
@@ -132,6 +133,15 @@ static void idle_ones_time_out(void **state)
     usleep(1000 * 1000);
     assert_int_equal(sm_horde_alive(&h), 0);
     sm_horde_close(&h);
+    /* Past the WebSocket handshake but no open: closed with ABORTED (docs/protocol.md). */
+    sm_ws ws;
+    sm_ws_opts o = {.host = "127.0.0.1", .port = s->port, .source_addr = "127.0.0.2"};
+    assert_int_equal(sm_ws_connect(&ws, &o), SM_WS_OK);
+    int64_t t0 = sm_mono_ms();
+    assert_int_equal(sm_ws_wait_closed(&ws, 3000), SM_WS_CLOSED);
+    assert_string_equal(ws.close_reason, "ABORTED");
+    assert_true(sm_mono_ms() - t0 < 1500);
+    sm_ws_close(&ws);
 }
 
 int main(void)
