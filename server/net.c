@@ -304,7 +304,7 @@ static void lws_emit(int level, const char *line)
         repeats++;
         if (now - last_ms < REPORT_INTERVAL_MS)
             return;
-        sm_log(l, "lws: %s(the line above %lu times in %lld s)", line, repeats, (long long)(now - last_ms) / 1000);
+        sm_log(l, "lws: the line above %lu more times in the last %lld s", repeats, (long long)(now - last_ms) / 1000);
         repeats = 0;
         last_ms = now;
         return;

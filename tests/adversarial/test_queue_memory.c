@@ -1,4 +1,4 @@
-/* Attack: clients that pipeline requests and never read the replies; queued memory stays within the limits (docs/security.md). */
+/* Attack: clients pipeline requests and never read the replies; queued memory stays within limits (docs/security.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,14 @@
 #define ROUND 500
 #define QUEUE_LIMIT (256 * 1024)
 #define TOTAL_LIMIT (4 * 1024 * 1024)
+
+/* AddressSanitizer keeps freed memory in quarantine and pads every allocation: RSS says nothing
+ * about the server's own accounting there, so the memory bounds are checked in normal builds. */
+#ifdef __SANITIZE_ADDRESS__
+#define RSS_MEANINGFUL false
+#else
+#define RSS_MEANINGFUL true
+#endif
 
 static void pipelined_pings_without_reading(void **state)
 {
@@ -60,7 +68,8 @@ static void pipelined_pings_without_reading(void **state)
     print_message("RSS: %ld KiB before, peak %ld KiB (+%ld KiB); queue limit %d KiB, total limit %d KiB\n", base,
                   peak, peak - base, QUEUE_LIMIT / 1024, TOTAL_LIMIT / 1024);
     /* Without real accounting each of the 40 queues held about 2 MB here (80 MB in all). */
-    assert_true(peak - base < 6 * TOTAL_LIMIT / 1024);
+    if (RSS_MEANINGFUL)
+        assert_true(peak - base < 6 * TOTAL_LIMIT / 1024);
 
     /* The queues were closed, not left to grow: every connection ended (with the close frame, or
      * cut off while it was still sending), and the log names the reason. */
@@ -76,7 +85,8 @@ static void pipelined_pings_without_reading(void **state)
     }
     assert_int_equal(ended, CLIENTS);
     char log[300];
-    long long limit_closes = sm_count_lines_with(sm_test_server_log(&s, log, sizeof log), "MESSAGE_QUEUE_LIMIT_REACHED");
+    sm_test_server_log(&s, log, sizeof log);
+    long long limit_closes = sm_count_lines_with(log, "MESSAGE_QUEUE_LIMIT_REACHED");
     print_message("sessions closed with MESSAGE_QUEUE_LIMIT_REACHED: %lld of %d\n", limit_closes, CLIENTS);
     assert_int_equal(limit_closes, CLIENTS);
 
@@ -84,7 +94,8 @@ static void pipelined_pings_without_reading(void **state)
     usleep(1500 * 1000);
     long after = sm_test_server_rss_kb(&s);
     print_message("RSS after they left: %ld KiB (+%ld KiB over the start)\n", after, after - base);
-    assert_true(after - base < 2 * TOTAL_LIMIT / 1024);
+    if (RSS_MEANINGFUL)
+        assert_true(after - base < 2 * TOTAL_LIMIT / 1024);
     assert_int_equal(sm_test_server_stop(&s), 0);
 }
 
