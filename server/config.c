@@ -47,6 +47,11 @@ void sm_config_init(sm_config *c)
     c->limits.heartbeat_interval_ms = 15000;
     c->limits.heartbeat_timeout_ms = 15000;
     sm_login_limits_default(&c->logins);
+    c->limits.max_total_queue_bytes = 1024u * 1024u * 1024u;
+    c->limits.max_pending = 1024;
+    c->limits.max_pending_per_address = 64;
+    c->limits.max_pending_per_subnet = 256;
+    c->limits.handshake_timeout_ms = 5000;
     sm_geo_init(&c->geo);
 }
 
@@ -435,7 +440,9 @@ static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
 {
     static const char *const fields[] = {"maxMessageBytes",    "maxPropertiesPerSession", "maxListenersPerSession",
                                          "maxQueueBytes",      "reconnectTimeoutMs",      "heartbeatIntervalMs",
-                                         "heartbeatTimeoutMs", NULL};
+                                         "heartbeatTimeoutMs", "maxTotalQueueBytes",      "maxPending",
+                                         "maxPendingPerAddress", "maxPendingPerSubnet",   "handshakeTimeoutMs",
+                                         NULL};
     int rc = check_fields(o, "limits", fields, err);
     struct {
         const char *name;
@@ -450,6 +457,11 @@ static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
         {"reconnectTimeoutMs", 0, 86400000, &c->limits.reconnect_timeout_ms, NULL},
         {"heartbeatIntervalMs", 50, 3600000, &c->limits.heartbeat_interval_ms, NULL},
         {"heartbeatTimeoutMs", 50, 3600000, &c->limits.heartbeat_timeout_ms, NULL},
+        {"maxTotalQueueBytes", 1024 * 1024, 1024LL * 1024 * 1024 * 1024, NULL, &c->limits.max_total_queue_bytes},
+        {"maxPending", 1, 1000000, NULL, &c->limits.max_pending},
+        {"maxPendingPerAddress", 1, 1000000, NULL, &c->limits.max_pending_per_address},
+        {"maxPendingPerSubnet", 1, 1000000, NULL, &c->limits.max_pending_per_subnet},
+        {"handshakeTimeoutMs", 100, 600000, &c->limits.handshake_timeout_ms, NULL},
     };
     for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name);
@@ -465,6 +477,13 @@ static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
         else
             *spec[i].sz = (size_t)x;
     }
+    const sm_limits *l = &c->limits;
+    if (rc == SM_OK && l->max_total_queue_bytes < l->max_queue_bytes)
+        rc = bad(err, "limits.maxTotalQueueBytes", "must be at least limits.maxQueueBytes");
+    if (rc == SM_OK && l->max_pending_per_address > l->max_pending_per_subnet)
+        rc = bad(err, "limits.maxPendingPerAddress", "must be at most limits.maxPendingPerSubnet");
+    if (rc == SM_OK && l->max_pending_per_subnet > l->max_pending)
+        rc = bad(err, "limits.maxPendingPerSubnet", "must be at most limits.maxPending");
     return rc;
 }
 
@@ -762,6 +781,11 @@ char *sm_config_to_json(const sm_config *c)
     cJSON_AddNumberToObject(limits, "heartbeatIntervalMs", (double)c->limits.heartbeat_interval_ms);
     cJSON_AddNumberToObject(limits, "heartbeatTimeoutMs", (double)c->limits.heartbeat_timeout_ms);
     logins_to_json(&c->logins, root);
+    cJSON_AddNumberToObject(limits, "maxTotalQueueBytes", (double)c->limits.max_total_queue_bytes);
+    cJSON_AddNumberToObject(limits, "maxPending", (double)c->limits.max_pending);
+    cJSON_AddNumberToObject(limits, "maxPendingPerAddress", (double)c->limits.max_pending_per_address);
+    cJSON_AddNumberToObject(limits, "maxPendingPerSubnet", (double)c->limits.max_pending_per_subnet);
+    cJSON_AddNumberToObject(limits, "handshakeTimeoutMs", (double)c->limits.handshake_timeout_ms);
     cJSON *geo = cJSON_AddArrayToObject(root, "geo");
     for (size_t i = 0; i < c->geo.count; i++) {
         const sm_geo_entry *e = &c->geo.items[i];

@@ -20,6 +20,12 @@ typedef struct sm_limits {
     int64_t reconnect_timeout_ms;
     int64_t heartbeat_interval_ms;
     int64_t heartbeat_timeout_ms;
+    /* transport defences (docs/security.md) */
+    size_t max_total_queue_bytes;   /* outbound bytes queued for all connections together */
+    size_t max_pending;             /* connections not yet logged in, in total */
+    size_t max_pending_per_address; /* ... from one client address */
+    size_t max_pending_per_subnet;  /* ... from one IPv4 /24 or IPv6 /64 */
+    int64_t handshake_timeout_ms;   /* accept to open/resume */
 } sm_limits;
 
 /* ---- login throttling (docs/config.md § logins) ---- */

@@ -252,7 +252,7 @@ static void emit(sm_server *srv, sm_listener *l, const sm_event *ev)
     if (rc != SM_OK) {
         sm_log(SM_LOG_ERROR, "cannot queue an event for session %s (error %d)", l->owner->id, rc);
         sm_server_doom(srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
-    } else if (c->q.bytes > srv->cfg->limits.max_queue_bytes) {
+    } else if (sm_conn_queue_over_limit(c)) {
         sm_server_doom(srv, l->owner, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
     } else {
         sm_conn_want_write(c);

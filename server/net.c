@@ -1,24 +1,57 @@
-/* The WebSocket transport of sessmond: libwebsockets on a libev (epoll) loop, signals and the sweep timer. */
+/* The WebSocket transport of sessmond: our own listening socket and admission gate, libwebsockets on a
+ * libev (epoll) loop, signals and the sweep timer. */
 #include "server/net.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <ev.h>
 #include <libwebsockets.h>
 
 #include "core/utf8.h"
+#include "server/gate.h"
 #include "server/log.h"
+#include "server/outq.h"
 #include "server/server.h"
 
 #define SHUTDOWN_GRACE_S 3.0
 #define RX_BUFFER_SIZE 512
 #define TX_PACKET_SIZE (64 * 1024)
+#define ACCEPT_BATCH 64        /* accepts per wake-up: the loop serves everyone else in between */
+#define FULL_EVICT_AGE_MS 500  /* when the gate is full, a pending connection this old makes room */
+#define PAUSE_FULL_S 0.05      /* gate full of young connections: accepting pauses this long */
+#define PAUSE_NO_FDS_S 0.1     /* out of descriptors: accepting pauses this long */
+#define REPORT_INTERVAL_MS 10000 /* refusals and repeated lws lines are logged once per interval */
+#define GATE_SWEEP_S 0.1
+#define GATE_SWEEP_MAX 256     /* expired pending connections dropped per sweep */
+#define DRAIN_MAX_BYTES (64u * 1024u * 1024u)
+#define TRIM_MIN_RELEASED (4u * 1024u * 1024u)
+#define TRIM_MIN_INTERVAL_MS 1000
+#define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
+
+/* lws's per-connection memory: the core's sm_conn first, so lws's user pointer is the sm_conn. */
+typedef struct sm_net_conn {
+    sm_conn core;
+    /* A frame that broke a rule is still arriving: the close frame waits until it is read to its
+     * end, or a client busy sending it would get a reset (lws closes the socket with input unread
+     * right after the close frame) instead of the close frame. */
+    bool draining;
+    size_t drained;
+} sm_net_conn;
+
+typedef struct sm_net_stats {
+    uint64_t over_address, over_subnet, evicted, timed_out, no_fds;
+} sm_net_stats;
 
 typedef struct sm_net {
     sm_server srv;
@@ -29,6 +62,16 @@ typedef struct sm_net {
     ev_signal sigterm, sigint;
     ev_timer tick, grace, finish;
     bool stopping, finished;
+    /* accepting */
+    int listen_fd;
+    int reserve_fd; /* spent to accept-and-close when out of descriptors */
+    ev_io accept_io;
+    ev_timer accept_resume, gate_sweep;
+    sm_gate gate;
+    sm_net_stats refused;  /* since the last report */
+    int64_t last_report_ms;
+    bool out_of_fds;
+    int64_t last_trim_ms;
 } sm_net;
 
 /* ---- transport hooks for the core ---- */
@@ -69,36 +112,70 @@ static int close_now(struct lws *wsi, int code, const char *text)
  * kills the socket, and unread input makes the kernel send a RST), so the client could miss the
  * close frame and its reason. The close goes out from the next WRITEABLE, as every other close
  * does; input arriving until then is dropped by on_receive. */
-static int violation(sm_conn *c, sm_close_reason reason, int code)
+static int violation(struct lws *wsi, sm_conn *c, sm_close_reason reason, int code)
 {
+    sm_net_conn *nc = (sm_net_conn *)c;
+    nc->draining = lws_remaining_packet_payload(wsi) > 0;
+    nc->drained = 0;
     sm_conn_on_violation(c, reason, code);
     return 0;
 }
 
-static int deliver(sm_conn *c, const char *text, size_t len)
+/* The connection is past open/resume: it no longer counts against the pre-login limits. */
+static void leave_gate(sm_net *net, struct lws *wsi)
+{
+    void *tag = lws_get_opaque_user_data(wsi);
+    if (!tag)
+        return;
+    int fd = (int)((intptr_t)tag - 1);
+    if (sm_gate_handle(&net->gate, fd) == wsi)
+        sm_gate_release(&net->gate, fd);
+    lws_set_opaque_user_data(wsi, NULL);
+}
+
+static int deliver(sm_net *net, struct lws *wsi, sm_conn *c, const char *text, size_t len)
 {
     /* A raw NUL is malformed JSON (answered by the decoder); anything else not UTF-8 is a
      * transport violation (close 1007) as docs/protocol.md says. */
     if (!memchr(text, '\0', len) && !sm_utf8_valid(text, len))
-        return violation(c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_INVALID_PAYLOAD);
+        return violation(wsi, c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_INVALID_PAYLOAD);
     sm_conn_on_message(c, text, len);
+    if (c->session)
+        leave_gate(net, wsi);
+    return 0;
+}
+
+/* Input after a violation is dropped; once the frame that was arriving has ended (or too much of
+ * it came), the close frame may go. */
+static int drain(struct lws *wsi, sm_conn *c, size_t len)
+{
+    sm_net_conn *nc = (sm_net_conn *)c;
+    if (!nc->draining)
+        return 0;
+    nc->drained += len;
+    if (lws_remaining_packet_payload(wsi) == 0 || nc->drained > DRAIN_MAX_BYTES) {
+        nc->draining = false;
+        sm_conn_want_write(c);
+    }
     return 0;
 }
 
 static int on_receive(sm_net *net, struct lws *wsi, sm_conn *c, const char *in, size_t len)
 {
-    if (!c->established || c->closing)
+    if (!c->established)
         return 0;
+    if (c->closing)
+        return drain(wsi, c, len);
     if (lws_frame_is_binary(wsi))
-        return violation(c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
+        return violation(wsi, c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
     size_t max = net->cfg->limits.max_message_bytes;
     size_t remaining = lws_remaining_packet_payload(wsi);
     /* Checked as the frames arrive: the server never holds more than the limit. */
     if (c->rx_len + len + remaining > max)
-        return violation(c, SM_CLOSE_MESSAGE_TOO_LARGE, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+        return violation(wsi, c, SM_CLOSE_MESSAGE_TOO_LARGE, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
     bool final = lws_is_final_fragment(wsi);
     if (final && c->rx_len == 0)
-        return deliver(c, in, len);
+        return deliver(net, wsi, c, in, len);
     if (c->rx_len + len > c->rx_cap) {
         size_t ncap = c->rx_cap ? c->rx_cap : 1024;
         while (ncap < c->rx_len + len)
@@ -107,7 +184,7 @@ static int on_receive(sm_net *net, struct lws *wsi, sm_conn *c, const char *in, 
             ncap = max;
         char *n = realloc(c->rx, ncap);
         if (!n)
-            return violation(c, SM_CLOSE_INTERNAL_ERROR, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+            return violation(wsi, c, SM_CLOSE_INTERNAL_ERROR, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
         c->rx = n;
         c->rx_cap = ncap;
     }
@@ -119,7 +196,7 @@ static int on_receive(sm_net *net, struct lws *wsi, sm_conn *c, const char *in, 
     size_t msg_len = c->rx_len;
     c->rx = NULL;
     c->rx_len = c->rx_cap = 0;
-    int rc = deliver(c, msg, msg_len);
+    int rc = deliver(net, wsi, c, msg, msg_len);
     free(msg);
     return rc;
 }
@@ -129,6 +206,8 @@ static int on_writeable(struct lws *wsi, sm_conn *c)
     if (!c->established)
         return 0;
     c->write_requested = false;
+    if (((sm_net_conn *)c)->draining)
+        return 0; /* drain() asks again */
     if (sm_conn_should_close(c))
         return close_now(wsi, c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL,
                          c->close_text ? c->close_text : "");
@@ -180,6 +259,10 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
         if (net->stopping && net->srv.conn_count == 0)
             schedule_finish(net);
         return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* Every adopted connection ends here, whatever stage it reached. */
+        leave_gate(net, wsi);
+        return 0;
     case LWS_CALLBACK_HTTP:
         /* Nothing is served over plain HTTP. */
         return -1;
@@ -192,7 +275,7 @@ static const struct lws_protocols protocols[] = {
     {
         .name = SM_PROTOCOL_NAME,
         .callback = callback_sessmon,
-        .per_session_data_size = sizeof(sm_conn),
+        .per_session_data_size = sizeof(sm_net_conn),
         .rx_buffer_size = RX_BUFFER_SIZE,
         .tx_packet_size = TX_PACKET_SIZE,
     },
@@ -208,10 +291,251 @@ static const lws_retry_bo_t idle_policy = {
 
 /* ---- logging ---- */
 
+/* The same line again and again (a storm of one error) is logged once per interval with a count,
+ * so a flood cannot fill the disk. */
 static void lws_emit(int level, const char *line)
 {
+    static char last[256];
+    static unsigned long repeats;
+    static int64_t last_ms;
     sm_log_level l = level & LLL_ERR ? SM_LOG_ERROR : level & LLL_WARN ? SM_LOG_WARN : SM_LOG_DEBUG;
+    int64_t now = sm_mono_ms();
+    if (strncmp(line, last, sizeof last - 1) == 0) {
+        repeats++;
+        if (now - last_ms < REPORT_INTERVAL_MS)
+            return;
+        sm_log(l, "lws: the line above %lu more times in the last %lld s", repeats, (long long)(now - last_ms) / 1000);
+        repeats = 0;
+        last_ms = now;
+        return;
+    }
+    if (repeats)
+        sm_log(l, "lws: the line above %lu more times", repeats);
+    snprintf(last, sizeof last, "%s", line);
+    repeats = 0;
+    last_ms = now;
     sm_log(l, "lws: %s", line);
+}
+
+/* ---- accepting: our own listening socket, the pre-login gate, running out of descriptors ---- */
+
+static void report_refusals(sm_net *net, bool force)
+{
+    int64_t now = sm_mono_ms();
+    sm_net_stats *r = &net->refused;
+    if (!force && now - net->last_report_ms < REPORT_INTERVAL_MS)
+        return;
+    if (r->over_address || r->over_subnet || r->evicted || r->timed_out)
+        sm_log(SM_LOG_WARN,
+               "connections not logged in, last %lld s: %llu refused (limits.maxPendingPerAddress), "
+               "%llu refused (limits.maxPendingPerSubnet), %llu dropped to make room (limits.maxPending), "
+               "%llu dropped after limits.handshakeTimeoutMs; %zu pending now",
+               (long long)(now - net->last_report_ms) / 1000, (unsigned long long)r->over_address,
+               (unsigned long long)r->over_subnet, (unsigned long long)r->evicted, (unsigned long long)r->timed_out,
+               sm_gate_pending(&net->gate));
+    if (r->no_fds)
+        sm_log(SM_LOG_WARN, "out of file descriptors, last %lld s: %llu connections accepted and closed at once; "
+               "accepting pauses %.0f ms at a time%s",
+               (long long)(now - net->last_report_ms) / 1000, (unsigned long long)r->no_fds, PAUSE_NO_FDS_S * 1000,
+               net->out_of_fds ? "" : " (descriptors are available again)");
+    memset(r, 0, sizeof *r);
+    net->last_report_ms = now;
+}
+
+static void pause_accepting(sm_net *net, double seconds)
+{
+    ev_io_stop(net->loop, &net->accept_io);
+    ev_timer_stop(net->loop, &net->accept_resume);
+    ev_timer_set(&net->accept_resume, seconds, 0.);
+    ev_timer_start(net->loop, &net->accept_resume);
+}
+
+static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    sm_net *net = w->data;
+    if (!net->finished)
+        ev_io_start(loop, &net->accept_io);
+}
+
+/* A pending connection stops counting and goes: a WebSocket one with the ABORTED close frame
+ * (docs/protocol.md; the core's close timeout ends it if the client does not read), one still in
+ * its HTTP handshake at once. */
+static void drop_pending(sm_net *net, int fd)
+{
+    struct lws *wsi = sm_gate_handle(&net->gate, fd);
+    sm_gate_release(&net->gate, fd);
+    if (!wsi)
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    sm_net_conn *nc = lws_wsi_user(wsi);
+    if (nc && nc->core.established) {
+        sm_conn_close(&nc->core, sm_close_reason_ws_code(SM_CLOSE_ABORTED), sm_close_reason_name(SM_CLOSE_ABORTED),
+                      false);
+        return;
+    }
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+}
+
+/* The gate is full: the longest-pending connection goes if it has had time enough to log in. */
+static bool make_room(sm_net *net)
+{
+    int64_t since;
+    int fd = sm_gate_oldest(&net->gate, &since);
+    if (fd < 0 || sm_mono_ms() - since < FULL_EVICT_AGE_MS)
+        return false;
+    drop_pending(net, fd);
+    net->refused.evicted++;
+    return true;
+}
+
+/* Out of descriptors: the spare one makes room to accept and close what waits (so those clients
+ * learn at once), then accepting pauses instead of waking up again and again. */
+static void out_of_descriptors(sm_net *net)
+{
+    if (!net->out_of_fds)
+        sm_log(SM_LOG_WARN, "out of file descriptors: closing new connections at once until some are free");
+    net->out_of_fds = true;
+    for (int i = 0; i < ACCEPT_BATCH && net->reserve_fd >= 0; i++) {
+        close(net->reserve_fd);
+        int fd = accept4(net->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            close(fd);
+            net->refused.no_fds++;
+        }
+        net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            break;
+    }
+    report_refusals(net, false);
+    pause_accepting(net, PAUSE_NO_FDS_S);
+}
+
+static void adopt(sm_net *net, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+    sm_gate_verdict v = sm_gate_admit(&net->gate, fd, sa, salen, sm_mono_ms());
+    if (v != SM_GATE_ADMITTED) {
+        if (v == SM_GATE_OVER_ADDRESS)
+            net->refused.over_address++;
+        else if (v == SM_GATE_OVER_SUBNET)
+            net->refused.over_subnet++;
+        close(fd);
+        return;
+    }
+    lws_adopt_desc_t info;
+    memset(&info, 0, sizeof info);
+    info.vh = net->vh;
+    info.type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL;
+    info.fd.sockfd = fd;
+    info.opaque = (void *)(intptr_t)(fd + 1);
+    struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&info);
+    if (wsi)
+        sm_gate_set_handle(&net->gate, fd, wsi);
+    else
+        sm_gate_release(&net->gate, fd); /* lws closed fd */
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sm_net *net = w->data;
+    for (int i = 0; i < ACCEPT_BATCH && !net->finished; i++) {
+        if (sm_gate_pending(&net->gate) >= net->cfg->limits.max_pending && !make_room(net)) {
+            pause_accepting(net, PAUSE_FULL_S);
+            break;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(net->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                out_of_descriptors(net);
+            break;
+        }
+        if (net->out_of_fds) {
+            net->out_of_fds = false;
+            report_refusals(net, true);
+        }
+        adopt(net, fd, (const struct sockaddr *)&ss, sl);
+    }
+    report_refusals(net, false);
+}
+
+/* Pending connections past limits.handshakeTimeoutMs are dropped, oldest first, a bounded number per pass. */
+static void gate_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sm_net *net = w->data;
+    int64_t now = sm_mono_ms(), since;
+    int fd;
+    for (int n = 0; n < GATE_SWEEP_MAX && (fd = sm_gate_oldest(&net->gate, &since)) >= 0 &&
+                    now - since >= net->cfg->limits.handshake_timeout_ms;
+         n++) {
+        drop_pending(net, fd);
+        net->refused.timed_out++;
+    }
+    report_refusals(net, false);
+}
+
+/* Memory freed by queues after a burst goes back to the system (glibc keeps it otherwise). */
+static void maybe_trim(sm_net *net)
+{
+    static size_t released;
+    released += sm_outq_take_released_bytes();
+    int64_t now = sm_mono_ms();
+    if (released < TRIM_MIN_RELEASED || now - net->last_trim_ms < TRIM_MIN_INTERVAL_MS)
+        return;
+    released = 0;
+    net->last_trim_ms = now;
+    malloc_trim(0);
+}
+
+static int open_listener(const char *addr, int port, bool any, bool v6, int *bound_port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (!any && inet_pton(AF_INET6, addr, &a->sin6_addr) != 1)
+            return -1;
+        sl = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (!any && inet_pton(AF_INET, addr, &a->sin_addr) != 1)
+            return -1;
+        sl = sizeof *a;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int on = 1, off = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    /* "::" serves IPv4 too, as it did when lws listened. */
+    if (v6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
 }
 
 /* ---- loop callbacks ---- */
@@ -225,6 +549,9 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     net->finished = true;
     ev_timer_stop(loop, &net->tick);
     ev_timer_stop(loop, &net->grace);
+    ev_io_stop(loop, &net->accept_io);
+    ev_timer_stop(loop, &net->accept_resume);
+    ev_timer_stop(loop, &net->gate_sweep);
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
     /* Already shutting down: another SIGTERM must not kill the process half way through. */
@@ -270,17 +597,46 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     sm_net *net = w->data;
     if (!net->stopping)
         sm_server_tick(&net->srv);
+    maybe_trim(net);
 }
 
 /* ---- start-up ---- */
 
-static void raise_fd_limit(void)
+/* Returns the soft limit now in force. */
+static size_t raise_fd_limit(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FD_LIMIT_MAX ? FD_LIMIT_MAX : rl.rlim_max;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur != want) {
+        rlim_t before = rl.rlim_cur;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = before == RLIM_INFINITY ? FD_LIMIT_MAX : before;
     }
+    return (size_t)rl.rlim_cur;
+}
+
+static void close_listener(sm_net *net)
+{
+    if (net->listen_fd >= 0)
+        close(net->listen_fd);
+    if (net->reserve_fd >= 0)
+        close(net->reserve_fd);
+    net->listen_fd = net->reserve_fd = -1;
+}
+
+/* Frees what sm_net_run set up before the loop ran. */
+static int fail_start(sm_net *net)
+{
+    if (net->ctx)
+        lws_context_destroy(net->ctx);
+    close_listener(net);
+    sm_gate_free(&net->gate);
+    sm_server_free(&net->srv);
+    free(net);
+    return 1;
 }
 
 static int write_port_file(const char *path, int port)
@@ -305,7 +661,7 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     lws_set_log_level(levels, lws_emit);
     if (opts->verbose)
         sm_log_set_level(SM_LOG_DEBUG);
-    raise_fd_limit();
+    size_t fd_limit = raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);
 
     sm_net *net = calloc(1, sizeof *net);
@@ -314,6 +670,7 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
         return 1;
     }
     net->cfg = cfg;
+    net->listen_fd = net->reserve_fd = -1;
     net->loop = ev_default_loop(EVBACKEND_EPOLL);
     if (!net->loop)
         net->loop = ev_default_loop(0);
@@ -330,10 +687,25 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
         free(net);
         return 1;
     }
+    const sm_limits *l = &cfg->limits;
+    sm_gate_limits gl = {l->max_pending_per_address, l->max_pending_per_subnet, l->max_pending};
+    if (sm_gate_init(&net->gate, &gl, fd_limit) != SM_OK) {
+        sm_log(SM_LOG_ERROR, "out of memory");
+        return fail_start(net);
+    }
 
     const char *bind = cfg->bind ? cfg->bind : "127.0.0.1";
     bool any = strcmp(bind, "0.0.0.0") == 0 || strcmp(bind, "::") == 0;
     bool v6 = strchr(bind, ':') != NULL;
+    /* Our own listening socket: lws has no per-source limits and, out of descriptors, retries its
+     * accept in a busy loop (tech notes § 3.7; docs/security.md). */
+    int port = 0;
+    net->listen_fd = open_listener(bind, cfg->port, any, v6, &port);
+    if (net->listen_fd < 0) {
+        sm_log(SM_LOG_ERROR, "cannot listen on %s port %d: %s", bind, cfg->port, strerror(errno));
+        return fail_start(net);
+    }
+    net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     void *loops[1] = {net->loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -345,17 +717,16 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
                    (cfg->tls_cert ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     info.foreign_loops = loops;
     info.user = net;
-    info.max_http_header_pool = 256; /* handshakes beyond this wait: bounded memory in a storm */
-    info.timeout_secs = 10;
+    /* One header buffer per connection the gate lets in, so no pending connection waits for one
+     * (a shared pool smaller than that is what let idle connections lock everyone out). */
+    info.max_http_header_pool = (unsigned short)(l->max_pending + 1 < 65535 ? l->max_pending + 1 : 65535);
+    info.timeout_secs = (unsigned int)((l->handshake_timeout_ms + 999) / 1000);
     net->ctx = lws_create_context(&info);
     if (!net->ctx) {
         sm_log(SM_LOG_ERROR, "cannot create the libwebsockets context (is libwebsockets-evlib-ev installed?)");
-        sm_server_free(&net->srv);
-        free(net);
-        return 1;
+        return fail_start(net);
     }
-    info.port = cfg->port;
-    info.iface = any ? NULL : bind;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = protocols;
     info.vhost_name = "sessmond";
     info.retry_and_idle_policy = &idle_policy;
@@ -363,14 +734,10 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     info.ssl_private_key_filepath = cfg->tls_key;
     net->vh = lws_create_vhost(net->ctx, &info);
     if (!net->vh) {
-        sm_log(SM_LOG_ERROR, "cannot listen on %s port %d (in use, or not a local address?%s)", bind, cfg->port,
-               cfg->tls_cert ? " or the TLS certificate and key were refused: see the lines above" : "");
-        lws_context_destroy(net->ctx);
-        sm_server_free(&net->srv);
-        free(net);
-        return 1;
+        sm_log(SM_LOG_ERROR, "cannot set up the libwebsockets server%s",
+               cfg->tls_cert ? " (the TLS certificate and key were refused: see the lines above)" : "");
+        return fail_start(net);
     }
-    int port = lws_get_vhost_listen_port(net->vh);
     if (opts->port_file && write_port_file(opts->port_file, port) != 0)
         sm_log(SM_LOG_WARN, "cannot write the port file %s: %s", opts->port_file, strerror(errno));
     printf("sessmond: listening on %s://%s%s%s:%d\n", cfg->tls_cert ? "wss" : "ws", v6 ? "[" : "", bind,
@@ -390,12 +757,23 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     net->grace.data = net;
     ev_timer_init(&net->finish, finish_cb, 0., 0.);
     net->finish.data = net;
+    ev_io_init(&net->accept_io, accept_cb, net->listen_fd, EV_READ);
+    net->accept_io.data = net;
+    ev_io_start(net->loop, &net->accept_io);
+    ev_timer_init(&net->accept_resume, resume_cb, PAUSE_FULL_S, 0.);
+    net->accept_resume.data = net;
+    ev_timer_init(&net->gate_sweep, gate_sweep_cb, GATE_SWEEP_S, GATE_SWEEP_S);
+    net->gate_sweep.data = net;
+    ev_timer_start(net->loop, &net->gate_sweep);
+    net->last_report_ms = net->last_trim_ms = sm_mono_ms();
 
     ev_run(net->loop, 0);
 
     net->finished = true;
     if (net->ctx)
         lws_context_destroy(net->ctx);
+    close_listener(net);
+    sm_gate_free(&net->gate);
     sm_log(SM_LOG_INFO, "stopped: %llu sessions opened, %llu closed", (unsigned long long)net->srv.sessions_opened,
            (unsigned long long)net->srv.sessions_closed);
     sm_server_free(&net->srv);

@@ -1,7 +1,45 @@
 /* A connection's outbound FIFO of encoded messages; listener events are batched into `events` messages. */
 #include "server/outq.h"
 
+#include <malloc.h>
 #include <stdlib.h>
+
+/* Process-wide, because the global cap (limits.maxTotalQueueBytes) is about the whole heap. */
+static size_t total_held, released_since_take;
+
+size_t sm_outq_total_bytes(void)
+{
+    return total_held;
+}
+
+size_t sm_outq_take_released_bytes(void)
+{
+    size_t n = released_since_take;
+    released_since_take = 0;
+    return n;
+}
+
+static size_t held_by(const sm_outmsg *m)
+{
+    return malloc_usable_size((void *)m) + (m->buf.data ? malloc_usable_size(m->buf.data) : 0);
+}
+
+/* Brings m->held (and the queue's and the process's totals) up to date after m changed. */
+static void account(sm_outq *q, sm_outmsg *m)
+{
+    size_t now = held_by(m);
+    if (now >= m->held) {
+        total_held += now - m->held;
+        if (q)
+            q->bytes += now - m->held;
+    } else {
+        total_held -= m->held - now;
+        released_since_take += m->held - now;
+        if (q)
+            q->bytes -= m->held - now;
+    }
+    m->held = now;
+}
 
 void sm_outq_init(sm_outq *q)
 {
@@ -14,6 +52,8 @@ void sm_outmsg_free(sm_outmsg *m)
 {
     if (!m)
         return;
+    total_held -= m->held;
+    released_since_take += m->held;
     sm_buf_free(&m->buf);
     free(m);
 }
@@ -36,8 +76,25 @@ static sm_outmsg *new_msg(size_t headroom)
         return NULL;
     m->next = NULL;
     m->batch_listener = 0;
+    m->held = 0;
     sm_buf_init(&m->buf, headroom, 0);
+    account(NULL, m);
     return m;
+}
+
+/* A finished message gives back the spare capacity of its buffer: most are small (a pong, an
+ * error) while the buffer grew in steps from 256 bytes, and a client that does not read keeps
+ * them all. */
+static void shrink(sm_outmsg *m)
+{
+    size_t need = m->buf.headroom + m->buf.len + 1;
+    if (!m->buf.data || m->buf.cap < need + need / 4 + 32)
+        return;
+    char *n = realloc(m->buf.data, need);
+    if (n) {
+        m->buf.data = n;
+        m->buf.cap = need;
+    }
 }
 
 static void append(sm_outq *q, sm_outmsg *m)
@@ -48,6 +105,7 @@ static void append(sm_outq *q, sm_outmsg *m)
         q->head = m;
     q->tail = m;
     q->count++;
+    q->bytes += m->held;
 }
 
 int sm_outq_push_msg(sm_outq *q, const sm_msg *msg, size_t headroom)
@@ -59,21 +117,24 @@ int sm_outq_push_msg(sm_outq *q, const sm_msg *msg, size_t headroom)
     if (rc == SM_OK && m->buf.overflow)
         rc = SM_ERR_NOMEM;
     if (rc != SM_OK) {
+        account(NULL, m);
         sm_outmsg_free(m);
         return rc;
     }
+    shrink(m);
+    account(NULL, m);
     append(q, m);
-    q->bytes += m->buf.len;
     return SM_OK;
 }
 
 /* Writes the closing part of an open batch. */
 static int close_batch(sm_outq *q, sm_outmsg *m)
 {
-    size_t before = m->buf.len;
     int rc = sm_events_end(&m->buf);
-    q->bytes += m->buf.len - before;
     m->batch_listener = 0;
+    if (rc == SM_OK && !m->buf.overflow)
+        shrink(m);
+    account(q, m);
     return rc == SM_OK && !m->buf.overflow ? SM_OK : SM_ERR_NOMEM;
 }
 
@@ -90,17 +151,17 @@ int sm_outq_push_event(sm_outq *q, int64_t listener, const sm_event *ev, size_t 
         if (!m)
             return SM_ERR_NOMEM;
         if (sm_events_begin(&m->buf, listener) != SM_OK || m->buf.overflow) {
+            account(NULL, m);
             sm_outmsg_free(m);
             return SM_ERR_NOMEM;
         }
         m->batch_listener = listener;
+        account(NULL, m);
         append(q, m);
-        q->bytes += m->buf.len;
         first = true;
     }
-    size_t before = m->buf.len;
     int rc = sm_events_add(&m->buf, ev, first);
-    q->bytes += m->buf.len - before;
+    account(q, m);
     if (rc == SM_OK && m->buf.overflow)
         rc = SM_ERR_NOMEM;
     return rc;
@@ -117,7 +178,7 @@ sm_outmsg *sm_outq_pop(sm_outq *q)
     if (!q->head)
         q->tail = NULL;
     q->count--;
-    q->bytes -= m->buf.len;
+    q->bytes -= m->held;
     m->next = NULL;
     return m;
 }

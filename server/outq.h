@@ -9,18 +9,24 @@
 #include "core/buf.h"
 #include "core/protocol.h"
 
-/* An `events` batch is closed and a new one started beyond this many bytes, so one write stays modest. */
-#define SM_BATCH_MAX_BYTES (48u * 1024u)
+/* An `events` batch is closed and a new one started beyond this many bytes, so one write stays
+ * modest. Just under 16 KiB: the buffer grows by doubling, so a batch of ordinary events fits a
+ * 16 KiB allocation instead of half filling a 64 KiB one (queues count allocations, not text). */
+#define SM_BATCH_MAX_BYTES (14u * 1024u)
 
 typedef struct sm_outmsg {
     struct sm_outmsg *next;
     int64_t batch_listener; /* > 0 while this is an open `events` batch of that listener */
+    size_t held;            /* heap bytes this message holds (struct + buffer, as malloc counts them) */
     sm_buf buf;             /* headroom for the transport's frame header */
 } sm_outmsg;
 
+/* bytes is what the queue really holds on the heap: the allocator's usable size of every message
+ * struct and buffer (headroom, spare capacity and all), not just the text, so limits on it limit
+ * memory. */
 typedef struct sm_outq {
     sm_outmsg *head, *tail;
-    size_t bytes; /* payload bytes queued */
+    size_t bytes;
     size_t count;
 } sm_outq;
 
@@ -35,5 +41,11 @@ int sm_outq_push_event(sm_outq *q, int64_t listener, const sm_event *ev, size_t 
 /* Removes the head, completing an open batch; NULL when empty. The caller frees it. */
 sm_outmsg *sm_outq_pop(sm_outq *q);
 void sm_outmsg_free(sm_outmsg *m);
+
+/* Heap bytes held by every queue of the process together (the server is single-threaded), and by
+ * messages popped but not yet freed. */
+size_t sm_outq_total_bytes(void);
+/* Heap bytes freed by queues since the last call (for returning memory to the system after a burst). */
+size_t sm_outq_take_released_bytes(void);
 
 #endif

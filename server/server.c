@@ -201,6 +201,17 @@ void sm_conn_close(sm_conn *c, int code, const char *text, bool flush)
     sm_conn_want_write(c);
 }
 
+bool sm_conn_queue_over_limit(const sm_conn *c)
+{
+    const sm_limits *l = &c->srv->cfg->limits;
+    if (c->q.bytes > l->max_queue_bytes)
+        return true;
+    /* Over the server-wide cap, the biggest queues go first: anything at least the average size
+     * is over its limit, while smaller queues (clients that keep up) carry on. */
+    size_t total = sm_outq_total_bytes();
+    return total > l->max_total_queue_bytes && c->srv->conn_count && c->q.bytes >= total / c->srv->conn_count;
+}
+
 bool sm_conn_send(sm_conn *c, const sm_msg *m)
 {
     if (c->closing && !c->flush_first)
@@ -215,7 +226,7 @@ bool sm_conn_send(sm_conn *c, const sm_msg *m)
             sm_server_doom(c->srv, s, SM_CLOSE_INTERNAL_ERROR);
         return false;
     }
-    if (s && c->q.bytes > c->srv->cfg->limits.max_queue_bytes) {
+    if (s && sm_conn_queue_over_limit(c)) {
         sm_server_doom(c->srv, s, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
         return false;
     }

@@ -152,6 +152,9 @@ void sm_server_shutdown(sm_server *srv);
 /* Queues a message to a connection (and asks for a write). Returns false when the connection's
  * queue overflowed (its session is then doomed) or on allocation failure. */
 bool sm_conn_send(sm_conn *c, const sm_msg *m);
+/* True when c's queue is over limits.maxQueueBytes, or the server's queues together are over
+ * limits.maxTotalQueueBytes and c's is among the biggest (at least the average). */
+bool sm_conn_queue_over_limit(const sm_conn *c);
 void sm_conn_send_error(sm_conn *c, int64_t id, sm_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Closes a session (listeners get CLOSED with reason); its connection, if any, closes too. */

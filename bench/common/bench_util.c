@@ -198,6 +198,12 @@ pid_t sm_bench_start_sessmond(const char *path, const char *dir, int heartbeat_m
     }
     /* A listener receiving a 15,000-session snapshot plus live events needs room to queue. */
     cJSON_ReplaceItemInObject(limits, "maxQueueBytes", cJSON_CreateNumber(64 << 20));
+    /* Thousands of handshakes in flight from a few loopback addresses: far above the defence's
+     * per-source defaults (docs/security.md), which a benchmark is not attacking. */
+    cJSON_ReplaceItemInObject(limits, "maxPending", cJSON_CreateNumber(100000));
+    cJSON_ReplaceItemInObject(limits, "maxPendingPerSubnet", cJSON_CreateNumber(100000));
+    cJSON_ReplaceItemInObject(limits, "maxPendingPerAddress", cJSON_CreateNumber(100000));
+    cJSON_ReplaceItemInObject(limits, "handshakeTimeoutMs", cJSON_CreateNumber(60000));
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     char cfg[600], portfile[600], log[600];

@@ -154,6 +154,7 @@ static void test_oversize_closes_1009(void **state)
     open_watched(f, &c);
     size_t n = 70000;
     char *big = malloc(n + 1);
+    assert_non_null(big);
     memset(big, ' ', n);
     big[n] = '\0';
     memcpy(big, "{\"type\":\"ping\",\"id\":1}", 22);
@@ -161,6 +162,24 @@ static void test_oversize_closes_1009(void **state)
     free(big);
     expect_closed(f, &c, 1009, "MESSAGE_TOO_LARGE");
     tc_close(&c);
+    /* 4 MiB and more: the frame's 64-bit length alone says it is too large; the close must still
+     * be a close frame with 1009 while the client is busy sending the rest (it was 1006). */
+    static const size_t huge[] = {4u * 1024u * 1024u, 16u * 1024u * 1024u + 1u};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        open_watched(f, &c);
+        big = malloc(huge[i] + 1);
+        assert_non_null(big);
+        memset(big, ' ', huge[i]);
+        big[huge[i]] = '\0';
+        memcpy(big, "{\"type\":\"ping\",\"id\":1}", 22);
+        /* The server reads the frame to its end before it closes: the send is not cut off by a
+         * reset (which made clients report 1006). */
+        int sent = sm_ws_send_text(&c.ws, big);
+        free(big);
+        assert_int_equal(sent, SM_WS_OK);
+        expect_closed(f, &c, 1009, "MESSAGE_TOO_LARGE");
+        tc_close(&c);
+    }
     /* Fragmented: each frame small, the sum too large. */
     open_watched(f, &c);
     char chunk[1000];

@@ -68,6 +68,14 @@ static void test_config_errors_exit_2(void **state)
     expect_config_error("{\"logins\":{\"tableEntries\":\"big\"}}", "logins.tableEntries", false);
     expect_config_error("{\"logins\":{\"backoffMs\":5000,\"maxBackoffMs\":1000}}", "logins.maxBackoffMs", false);
     expect_config_error("{\"logins\":{\"lockout\":true}}", "logins: unknown field 'lockout'", false);
+    /* The transport defences (docs/security.md): ranges and their order. */
+    expect_config_error("{\"limits\":{\"maxPending\":0}}", "limits.maxPending", false);
+    expect_config_error("{\"limits\":{\"handshakeTimeoutMs\":10}}", "limits.handshakeTimeoutMs", false);
+    expect_config_error("{\"limits\":{\"maxTotalQueueBytes\":1000}}", "limits.maxTotalQueueBytes", false);
+    expect_config_error("{\"limits\":{\"maxQueueBytes\":4194304,\"maxTotalQueueBytes\":2097152}}",
+                        "at least limits.maxQueueBytes", false);
+    expect_config_error("{\"limits\":{\"maxPendingPerAddress\":300}}", "at most limits.maxPendingPerSubnet", false);
+    expect_config_error("{\"limits\":{\"maxPending\":100}}", "at most limits.maxPending", false);
     expect_config_error("{\"principals\":{\"u\":{\"password\":\"plain\",\"roles\":[]}}}", "principals.u.password", false);
     expect_config_error("{\"principals\":{\"u\":{\"roles\":[]}}}", "principals.u.password", false);
     expect_config_error("{\"roles\":{\"R\":[\"fly\"]}}", "unknown permission 'fly'", false);
@@ -140,7 +148,8 @@ static void test_hash_password_and_login(void **state)
 static void test_print_config_round_trips(void **state)
 {
     (void)state;
-    char *cfg = sm_test_config("{\"limits\":{\"maxQueueBytes\":131072},\"logins\":{\"backoffMs\":2000},"
+    char *cfg = sm_test_config("{\"limits\":{\"maxQueueBytes\":131072,\"maxPendingPerAddress\":7,"
+                               "\"handshakeTimeoutMs\":2500},\"logins\":{\"backoffMs\":2000},"
                                "\"geo\":[{\"cidr\":\"10.1.0.0/16\",\"country\":\"de\",\"latitude\":52.5}]}");
     assert_non_null(cfg);
     const char *path = write_config(cfg);
@@ -156,6 +165,10 @@ static void test_print_config_round_trips(void **state)
     assert_int_equal(tc_int(logins, "backoffMs"), 2000);
     assert_int_equal(tc_int(logins, "addressFreeFailures"), 5);
     assert_int_equal(tc_int(logins, "checkBudgetMs"), 300);
+    assert_int_equal(tc_int(limits, "maxPendingPerAddress"), 7);
+    assert_int_equal(tc_int(limits, "handshakeTimeoutMs"), 2500);
+    assert_int_equal(tc_int(limits, "maxPending"), 1024);
+    assert_int_equal(tc_int(limits, "maxTotalQueueBytes"), 1073741824);
     cJSON *geo = cJSON_GetObjectItemCaseSensitive(root, "geo");
     assert_string_equal(tc_str(geo->child, "cidr"), "10.1.0.0/16");
     assert_string_equal(tc_str(geo->child, "country"), "DE");
