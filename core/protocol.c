@@ -37,6 +37,7 @@ static const char *const errcode_names[SM_CODE_COUNT] = {
     [SM_CODE_INVALID_REQUEST] = "INVALID_REQUEST",
     [SM_CODE_AUTHENTICATION_FAILED] = "AUTHENTICATION_FAILED",
     [SM_CODE_INTERNAL_ERROR] = "INTERNAL_ERROR",
+    [SM_CODE_CLUSTER_UNAVAILABLE] = "CLUSTER_UNAVAILABLE",
 };
 
 static const char *const close_reason_names[SM_CLOSE_REASON_COUNT] = {
@@ -289,6 +290,15 @@ static int encode_event(sm_buf *b, const sm_event *ev)
     return sm_buf_putc(b, '}');
 }
 
+/* Cluster mode only: the nodes that did not answer in time (absent when there are none). */
+static int put_missing(sm_buf *b, const sm_msg *m)
+{
+    if (!m->missing.count)
+        return SM_OK;
+    TRY(LIT(b, ",\"missing\":"));
+    return put_strs(b, &m->missing);
+}
+
 static int encode_reply_fields(sm_buf *b, const sm_msg *m)
 {
     switch (m->op) {
@@ -301,7 +311,8 @@ static int encode_reply_fields(sm_buf *b, const sm_msg *m)
     case SM_MSG_SET_BY_FILTER:
     case SM_MSG_CLOSE_BY_FILTER:
         TRY(LIT(b, ",\"count\":"));
-        return put_int(b, m->count);
+        TRY(put_int(b, m->count));
+        return put_missing(b, m);
     case SM_MSG_ADD_LISTENER:
         TRY(LIT(b, ",\"listener\":"));
         return put_int(b, m->listener);
@@ -470,6 +481,7 @@ static int encode_body(const sm_msg *m, sm_buf *b)
         TRY(put_int(b, m->listener));
         TRY(LIT(b, ",\"count\":"));
         TRY(put_int(b, m->count));
+        TRY(put_missing(b, m));
         break;
     default:
         return SM_ERR_INVALID;

@@ -52,6 +52,7 @@ typedef enum sm_errcode {
     SM_CODE_INVALID_REQUEST,
     SM_CODE_AUTHENTICATION_FAILED,
     SM_CODE_INTERNAL_ERROR,
+    SM_CODE_CLUSTER_UNAVAILABLE, /* cluster mode: Redis or the owning node cannot be reached (docs/cluster.md) */
     SM_CODE_COUNT
 } sm_errcode;
 
@@ -169,6 +170,7 @@ typedef struct sm_msg {
     int64_t listener;         /* remove_listener, reply(add_listener), events, snapshot_end */
     sm_msg_type op;           /* reply: which request it answers */
     int64_t count;            /* reply(set_by_filter, close_by_filter), snapshot_end */
+    sm_strs missing;          /* reply(*_by_filter), snapshot_end: cluster nodes that did not answer (optional) */
     int64_t time;             /* reply(ping) */
     int64_t seq;              /* heartbeat, heartbeat_ack */
 

@@ -44,6 +44,7 @@ typedef enum field {
     F_CODE,
     F_MESSAGE,
     F_EVENTS,
+    F_MISSING,
     F_NUM_FIELDS
 } field;
 
@@ -76,6 +77,7 @@ static const char *const field_names[F_NUM_FIELDS] = {
     [F_CODE] = "code",
     [F_MESSAGE] = "message",
     [F_EVENTS] = "events",
+    [F_MISSING] = "missing",
 };
 
 /* How a field's value is checked and stored. */
@@ -135,10 +137,10 @@ static const rule type_rules[SM_MSG_TYPE_COUNT][MAX_RULES] = {
                        {F_HEARTBEAT_INTERVAL, K_INT, true},
                        {F_MAX_MESSAGE_BYTES, K_INT, true}},
     [SM_MSG_REFUSED] = {{F_CODE, K_CODE, true}, {F_MESSAGE, K_STR, true}},
-    [SM_MSG_REPLY] = {{F_ID, K_ID, true}, {F_OP, K_OP, true}},
+    [SM_MSG_REPLY] = {{F_ID, K_ID, true}, {F_OP, K_OP, true}, {F_MISSING, K_STRS, false}},
     [SM_MSG_ERROR] = {{F_ID, K_ID, false}, {F_CODE, K_CODE, true}, {F_MESSAGE, K_STR, true}},
     [SM_MSG_EVENTS] = {{F_LISTENER, K_INT, true}, {F_EVENTS, K_EVENTS, true}},
-    [SM_MSG_SNAPSHOT_END] = {{F_LISTENER, K_INT, true}, {F_COUNT, K_INT, true}},
+    [SM_MSG_SNAPSHOT_END] = {{F_LISTENER, K_INT, true}, {F_COUNT, K_INT, true}, {F_MISSING, K_STRS, false}},
     [SM_MSG_HEARTBEAT] = {{F_SEQ, K_INT, true}},
 };
 
@@ -565,6 +567,8 @@ static int decode_field(decoder *d, field f, kind k, const cJSON *item)
     case K_MAP_NULLS:
         return get_map(d, &w, item, k == K_MAP_NULLS, f == F_CHANGED ? &m->changed : &m->properties);
     case K_STRS:
+        if (f == F_MISSING)
+            return get_strs(d, &w, item, &m->missing);
         if ((rc = get_strs(d, &w, item, &m->keys)) != SM_OK)
             return rc;
         m->has_keys = true;

@@ -1,6 +1,7 @@
 /* sessmond configuration: the JSON file of docs/config.md, validation, and the demo defaults. */
 #include "server/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -52,6 +53,10 @@ void sm_config_init(sm_config *c)
     c->limits.max_pending_per_address = 64;
     c->limits.max_pending_per_subnet = 256;
     c->limits.handshake_timeout_ms = 5000;
+    c->cluster.heartbeat_ms = 1000;
+    c->cluster.node_timeout_ms = 5000;
+    c->cluster.request_timeout_ms = 1000;
+    c->cluster.max_proxy_bytes = 4u * 1024u * 1024u;
     sm_geo_init(&c->geo);
 }
 
@@ -80,6 +85,10 @@ void sm_config_free(sm_config *c)
     }
     free(c->principals);
     sm_geo_free(&c->geo);
+    free(c->cluster.redis);
+    free(c->cluster.node);
+    free(c->cluster.user);
+    free(c->cluster.password_file);
     memset(c, 0, sizeof *c);
 }
 
@@ -553,6 +562,119 @@ static void logins_to_json(const sm_login_limits *l, cJSON *root)
 
 /* ---- end of login throttling section ---- */
 
+/* ---- cluster section (docs/cluster.md) ---- */
+
+int sm_cluster_cfg_set_redis(sm_cluster_cfg *c, const char *url, sm_error *err)
+{
+    size_t len = strlen(url);
+    if (len > 300)
+        return bad(err, "cluster.redis", "longer than 300 bytes");
+    if (strncmp(url, "unix:", 5) == 0) {
+        if (url[5] != '/')
+            return bad(err, "cluster.redis", "a Unix socket must be an absolute path: unix:/path/to/redis.sock");
+    } else if (strncmp(url, "redis://", 8) == 0) {
+        const char *host = url + 8, *colon = strrchr(host, ':');
+        char *end = NULL;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (!colon || colon == host || !end || *end || colon[1] == '\0' || port < 1 || port > 65535)
+            return bad(err, "cluster.redis", "must be redis://HOST:PORT (a numeric address is best: no DNS lookups "
+                                             "on the loop) or unix:/path");
+        for (const char *p = host; p < colon; p++)
+            if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']'))
+                return bad(err, "cluster.redis", "the host has characters that are not allowed");
+    } else {
+        return bad(err, "cluster.redis", "must be redis://HOST:PORT or unix:/path (hiredis 0.14 has no TLS: "
+                                         "see docs/cluster.md § Security)");
+    }
+    char *copy = strdup(url);
+    if (!copy)
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    free(c->redis);
+    c->redis = copy;
+    c->enabled = true;
+    return SM_OK;
+}
+
+int sm_cluster_cfg_set_node(sm_cluster_cfg *c, const char *name, sm_error *err)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > SM_NODE_NAME_MAX)
+        return bad(err, "cluster.node", "must be 1..64 characters");
+    for (size_t i = 0; i < len; i++)
+        if (!(isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '-' || name[i] == '_'))
+            return bad(err, "cluster.node", "may only hold letters, digits, '.', '-' and '_'");
+    char *copy = strdup(name);
+    if (!copy)
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    free(c->node);
+    c->node = copy;
+    c->enabled = true;
+    return SM_OK;
+}
+
+int sm_cluster_cfg_check(const sm_cluster_cfg *c, sm_error *err)
+{
+    if (!c->enabled)
+        return SM_OK;
+    if (!c->redis)
+        return bad(err, "cluster.redis", "is missing (or give --cluster-redis URL)");
+    if (!c->node)
+        return bad(err, "cluster.node", "is missing (or give --node NAME)");
+    if (c->node_timeout_ms < 2 * c->heartbeat_ms)
+        return bad(err, "cluster.nodeTimeoutMs", "must be at least twice cluster.heartbeatMs");
+    if (c->password_file) {
+        FILE *f = fopen(c->password_file, "r");
+        if (!f)
+            return sm_error_set(err, SM_ERR_IO, "config: cluster.passwordFile: cannot read %.200s: %s",
+                                c->password_file, strerror(errno));
+        fclose(f);
+    }
+    return SM_OK;
+}
+
+static int parse_cluster(sm_config *c, const cJSON *o, sm_error *err)
+{
+    static const char *const fields[] = {"redis",        "node",          "user",
+                                         "passwordFile", "heartbeatMs",   "nodeTimeoutMs",
+                                         "requestTimeoutMs", "maxProxyBytes", NULL};
+    int rc = check_fields(o, "cluster", fields, err);
+    sm_cluster_cfg *k = &c->cluster;
+    const cJSON *v;
+    k->enabled = true;
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "redis")))
+        rc = cJSON_IsString(v) && v->valuestring ? sm_cluster_cfg_set_redis(k, v->valuestring, err)
+                                                 : bad(err, "cluster.redis", "must be a string");
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "node")))
+        rc = cJSON_IsString(v) && v->valuestring ? sm_cluster_cfg_set_node(k, v->valuestring, err)
+                                                 : bad(err, "cluster.node", "must be a string");
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "user")))
+        rc = want_string(v, "cluster.user", SM_NAME_MAX, false, &k->user, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "passwordFile")))
+        rc = want_string(v, "cluster.passwordFile", 4096, false, &k->password_file, err);
+    struct {
+        const char *name;
+        int64_t min, max;
+        int64_t *value;
+    } spec[] = {
+        {"heartbeatMs", 50, 60000, &k->heartbeat_ms},
+        {"nodeTimeoutMs", 100, 600000, &k->node_timeout_ms},
+        {"requestTimeoutMs", 10, 600000, &k->request_timeout_ms},
+    };
+    for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
+        if (!(v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name)))
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "cluster.%s", spec[i].name);
+        rc = want_int(v, path, spec[i].min, spec[i].max, spec[i].value, err);
+    }
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "maxProxyBytes"))) {
+        int64_t x = 0;
+        if ((rc = want_int(v, "cluster.maxProxyBytes", 65536, 1024LL * 1024 * 1024, &x, err)) == SM_OK)
+            k->max_proxy_bytes = (size_t)x;
+    }
+    return rc;
+}
+
 static int parse_geo(sm_config *c, const cJSON *a, sm_error *err)
 {
     if (!cJSON_IsArray(a))
@@ -635,7 +757,7 @@ int sm_config_parse(sm_config *c, const char *text, size_t len, sm_error *err)
         return sm_error_set(err, SM_ERR_INVALID, "config: invalid JSON near line %zu, column %zu", line, col);
     }
     static const char *const fields[] = {"server",     "tls",    "anonymous", "roles", "principals",
-                                         "limits",     "logins", "geo",       NULL};
+                                         "limits",     "logins", "geo",       "cluster", NULL};
     int rc = check_fields(root, "", fields, err);
     const cJSON *v;
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "server")))
@@ -654,6 +776,8 @@ int sm_config_parse(sm_config *c, const char *text, size_t len, sm_error *err)
         rc = parse_logins(c, v, err);
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "geo")))
         rc = parse_geo(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "cluster")))
+        rc = parse_cluster(c, v, err);
     cJSON_Delete(root);
     if (rc == SM_OK)
         rc = check_role_refs(c, err);
@@ -754,6 +878,22 @@ char *sm_config_to_json(const sm_config *c)
         cJSON *tls = cJSON_AddObjectToObject(root, "tls");
         cJSON_AddStringToObject(tls, "cert", c->tls_cert);
         cJSON_AddStringToObject(tls, "key", c->tls_key);
+    }
+    if (c->cluster.enabled) {
+        const sm_cluster_cfg *k = &c->cluster;
+        cJSON *cl = cJSON_AddObjectToObject(root, "cluster");
+        if (k->redis)
+            cJSON_AddStringToObject(cl, "redis", k->redis);
+        if (k->node)
+            cJSON_AddStringToObject(cl, "node", k->node);
+        if (k->user)
+            cJSON_AddStringToObject(cl, "user", k->user);
+        if (k->password_file)
+            cJSON_AddStringToObject(cl, "passwordFile", k->password_file);
+        cJSON_AddNumberToObject(cl, "heartbeatMs", (double)k->heartbeat_ms);
+        cJSON_AddNumberToObject(cl, "nodeTimeoutMs", (double)k->node_timeout_ms);
+        cJSON_AddNumberToObject(cl, "requestTimeoutMs", (double)k->request_timeout_ms);
+        cJSON_AddNumberToObject(cl, "maxProxyBytes", (double)k->max_proxy_bytes);
     }
     cJSON *anon = cJSON_AddObjectToObject(root, "anonymous");
     cJSON_AddBoolToObject(anon, "allowed", c->anonymous_allowed);

@@ -57,6 +57,26 @@ typedef struct sm_principal_cfg {
     size_t role_count;
 } sm_principal_cfg;
 
+/* ---- cluster mode (docs/cluster.md) ---- */
+#define SM_NODE_NAME_MAX 64
+typedef struct sm_cluster_cfg {
+    bool enabled;
+    char *redis;         /* "redis://HOST:PORT" or "unix:/path" */
+    char *node;          /* this node's name ($ServerName) */
+    char *user;          /* Redis ACL user (NULL: SESSMON_REDIS_USER, else the default user) */
+    char *password_file; /* NULL: SESSMON_REDIS_PASSWORD, else no AUTH */
+    int64_t heartbeat_ms;
+    int64_t node_timeout_ms;
+    int64_t request_timeout_ms;
+    size_t max_proxy_bytes;
+} sm_cluster_cfg;
+/* Parses and checks `redis` and `node` given on the command line (they override the file). */
+int sm_cluster_cfg_set_redis(sm_cluster_cfg *c, const char *url, sm_error *err);
+int sm_cluster_cfg_set_node(sm_cluster_cfg *c, const char *name, sm_error *err);
+/* Whole-section checks once every source is applied: both redis and node present, the password
+ * file readable. */
+int sm_cluster_cfg_check(const sm_cluster_cfg *c, sm_error *err);
+
 typedef struct sm_config {
     char *server_name;
     char *bind;       /* numeric address */
@@ -74,6 +94,7 @@ typedef struct sm_config {
     sm_limits limits;
     sm_login_limits logins;
     sm_geo geo;
+    sm_cluster_cfg cluster;
     bool is_demo;
 } sm_config;
 

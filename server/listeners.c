@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/props.h"
+#include "server/cluster.h"
 #include "server/log.h"
 #include "server/server.h"
 
@@ -111,6 +112,8 @@ size_t sm_collect_properties(sm_server *srv, const sm_session *s, bool all_fixed
 
 static void listener_free(sm_server *srv, sm_listener *l)
 {
+    if (l->view)
+        sm_cluster_listener_freed(srv, l);
     if (l->snapshotting)
         sm_cursor_detach(&srv->reg, &l->cursor);
     sm_filter_free(l->filter);
@@ -170,7 +173,40 @@ sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
 
     l->snapshotting = true;
     sm_cursor_attach(&srv->reg, &l->cursor, srv->reg.head);
+    if (srv->cluster)
+        sm_cluster_listener_added(srv, l, m);
     sm_conn_want_write(c);
+    return l;
+}
+
+sm_listener *sm_listener_new_proxy(sm_server *srv, sm_conn *sink, const sm_msg *m, struct sm_cluster_proxy *proxy)
+{
+    sm_listener *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    if (m->has_keys && !sm_parse_keys(srv, sink, m->id, &m->keys, &l->all_fixed, &l->all_user, &l->keys, &l->nkeys)) {
+        free(l);
+        return NULL;
+    }
+    if (m->filter) {
+        sm_error err;
+        sm_error_clear(&err);
+        if (sm_filter_parse(m->filter, strlen(m->filter), &l->filter, &err) != SM_OK) {
+            listener_free(srv, l);
+            return NULL;
+        }
+    }
+    l->has_after = m->has_after;
+    l->after = m->after;
+    l->proxy = proxy;
+    l->id = srv->next_listener_id++;
+    l->gnext = srv->listeners;
+    if (srv->listeners)
+        srv->listeners->gprev = l;
+    srv->listeners = l;
+    srv->listener_count++;
+    l->snapshotting = true;
+    sm_cursor_attach(&srv->reg, &l->cursor, srv->reg.head);
     return l;
 }
 
@@ -183,6 +219,12 @@ static void unlink_global(sm_server *srv, sm_listener *l)
     if (l->gnext)
         l->gnext->gprev = l->gprev;
     srv->listener_count--;
+}
+
+void sm_listener_free_proxy(sm_server *srv, sm_listener *l)
+{
+    unlink_global(srv, l);
+    listener_free(srv, l);
 }
 
 bool sm_listener_remove(sm_server *srv, sm_session *owner, int64_t id)
@@ -235,7 +277,7 @@ static bool matches(const sm_server *srv, const sm_listener *l, const sm_session
 /* Whether l should hear about s at all right now. */
 static bool concerned(const sm_listener *l, const sm_session *s)
 {
-    if (l->owner->doomed || !l->owner->conn)
+    if (l->proxy ? !sm_cluster_proxy_open(l->proxy) : l->owner->doomed || !l->owner->conn)
         return false;
     if (l->has_after && s->start_ms <= l->after)
         return false;
@@ -245,8 +287,21 @@ static bool concerned(const sm_listener *l, const sm_session *s)
     return true;
 }
 
+/* The listener can no longer be served (out of memory): its session closes, or its proxy is dropped. */
+static void fail(sm_server *srv, sm_listener *l, sm_close_reason reason)
+{
+    if (l->proxy)
+        sm_cluster_proxy_fail(srv, l->proxy);
+    else
+        sm_server_doom(srv, l->owner, reason);
+}
+
 static void emit(sm_server *srv, sm_listener *l, const sm_event *ev)
 {
+    if (l->proxy) {
+        sm_cluster_proxy_emit(srv, l->proxy, l->id, ev);
+        return;
+    }
     sm_conn *c = l->owner->conn;
     int rc = sm_outq_push_event(&c->q, l->id, ev, srv->headroom);
     if (rc != SM_OK) {
@@ -259,10 +314,15 @@ static void emit(sm_server *srv, sm_listener *l, const sm_event *ev)
     }
 }
 
+void sm_listener_emit(sm_server *srv, sm_listener *l, const sm_event *ev)
+{
+    emit(srv, l, ev);
+}
+
 static void emit_full(sm_server *srv, sm_listener *l, const sm_session *s, sm_event_type type, bool snapshot)
 {
     if (!sm_server_reserve_kv(srv, sm_fixed_property_count + s->ucount + l->nkeys)) {
-        sm_server_doom(srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
+        fail(srv, l, SM_CLOSE_INTERNAL_ERROR);
         return;
     }
     sm_event ev;
@@ -323,7 +383,7 @@ void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type typ
             continue;
         }
         if (!sm_server_reserve_kv(srv, nchanges)) {
-            sm_server_doom(srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
+            fail(srv, l, SM_CLOSE_INTERNAL_ERROR);
             continue;
         }
         size_t np = 0, nc = 0;
@@ -371,6 +431,32 @@ bool sm_listeners_snapshot_pending(const sm_session *owner)
     return false;
 }
 
+static bool listener_stopped(const sm_listener *l)
+{
+    return l->proxy ? !sm_cluster_proxy_open(l->proxy) : l->owner->doomed != 0;
+}
+
+bool sm_listener_snapshot_step(sm_server *srv, sm_listener *l, const sm_outq *q, size_t limit)
+{
+    size_t visited = 0;
+    while (l->cursor.at && q->bytes < limit && visited < 8192 && !listener_stopped(l)) {
+        sm_session *s = l->cursor.at;
+        l->cursor.at = s->next;
+        visited++;
+        if (l->has_after && s->start_ms <= l->after)
+            continue;
+        if (!matches(srv, l, s, NULL, 0))
+            continue;
+        emit_full(srv, l, s, SM_EVENT_OPEN, true);
+        l->snapshot_count++;
+    }
+    if (l->cursor.at || listener_stopped(l))
+        return false;
+    l->snapshotting = false;
+    sm_cursor_detach(&srv->reg, &l->cursor);
+    return true;
+}
+
 bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c)
 {
     sm_session *owner = c->session;
@@ -381,6 +467,12 @@ bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c)
         return false;
     /* Bounded work per write opportunity (about one chunk): the loop keeps serving everyone else. */
     size_t visited = 0, limit = c->q.bytes + sm_snapshot_chunk(srv);
+    if (l->view) {
+        /* Cluster: snapshot_end waits for the other nodes' parts (docs/cluster.md). */
+        if (sm_listener_snapshot_step(srv, l, &c->q, limit))
+            sm_cluster_local_snapshot_done(srv, l);
+        return true;
+    }
     while (l->cursor.at && c->q.bytes < limit && visited < 8192 && !owner->doomed) {
         sm_session *s = l->cursor.at;
         l->cursor.at = s->next;

@@ -20,6 +20,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: sessmond [--config FILE] [--port N] [--bind ADDR] [--port-file FILE] [--verbose]\n"
+            "                [--cluster-redis URL --node NAME]\n"
             "       sessmond --check-config [--config FILE]\n"
             "       sessmond --print-config [--config FILE]\n"
             "       sessmond --hash-password [--iterations N]   (reads the password from stdin)\n"
@@ -30,6 +31,10 @@ static void usage(FILE *f)
             "  --bind ADDR       numeric listen address, overrides server.bind\n"
             "  --port-file FILE  write the bound port to FILE once listening\n"
             "  --verbose         debug logging (also libwebsockets notices)\n"
+            "  --cluster-redis URL  join a cluster through Redis (redis://HOST:PORT or unix:/path),\n"
+            "                    overrides cluster.redis (docs/cluster.md); the Redis password comes from\n"
+            "                    cluster.passwordFile or SESSMON_REDIS_PASSWORD, never from the command line\n"
+            "  --node NAME       this node's name in the cluster ($ServerName), overrides cluster.node\n"
             "  --check-config    validate the configuration and exit (0 = valid, 2 = invalid)\n"
             "  --print-config    print the effective configuration as JSON and exit\n"
             "  --hash-password   print a password hash for the configuration's principals\n"
@@ -131,7 +136,7 @@ static void warn_demo(const sm_config *cfg)
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL, *bind = NULL, *port_file = NULL;
+    const char *config_path = NULL, *bind = NULL, *port_file = NULL, *cluster_redis = NULL, *node = NULL;
     long port = -1, iterations = SM_AUTH_DEFAULT_ITERATIONS;
     bool verbose = false, check = false, print = false, hash = false;
     for (int i = 1; i < argc; i++) {
@@ -146,6 +151,10 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(a, "--bind") == 0 && has_next) {
             bind = argv[++i];
+        } else if (strcmp(a, "--cluster-redis") == 0 && has_next) {
+            cluster_redis = argv[++i];
+        } else if (strcmp(a, "--node") == 0 && has_next) {
+            node = argv[++i];
         } else if (strcmp(a, "--port-file") == 0 && has_next) {
             port_file = argv[++i];
         } else if (strcmp(a, "--iterations") == 0 && has_next) {
@@ -195,6 +204,12 @@ int main(int argc, char **argv)
         free(text);
         sm_config_free(&override);
     }
+    if (rc == SM_OK && cluster_redis)
+        rc = sm_cluster_cfg_set_redis(&cfg.cluster, cluster_redis, &err);
+    if (rc == SM_OK && node)
+        rc = sm_cluster_cfg_set_node(&cfg.cluster, node, &err);
+    if (rc == SM_OK)
+        rc = sm_cluster_cfg_check(&cfg.cluster, &err);
     if (rc != SM_OK) {
         print_error(err.message);
         sm_config_free(&cfg);

@@ -19,6 +19,7 @@
 #include <libwebsockets.h>
 
 #include "core/utf8.h"
+#include "server/cluster.h"
 #include "server/gate.h"
 #include "server/log.h"
 #include "server/outq.h"
@@ -581,6 +582,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     }
     net->stopping = true;
     sm_log(SM_LOG_INFO, "signal %d: closing %zu sessions (SERVER_CLOSING)", w->signum, net->srv.reg.count);
+    sm_cluster_leave(&net->srv);
     sm_server_shutdown(&net->srv);
     if (net->srv.conn_count == 0) {
         schedule_finish(net);
@@ -630,6 +632,7 @@ static void close_listener(sm_net *net)
 /* Frees what sm_net_run set up before the loop ran. */
 static int fail_start(sm_net *net)
 {
+    sm_cluster_stop(&net->srv);
     if (net->ctx)
         lws_context_destroy(net->ctx);
     close_listener(net);
@@ -686,6 +689,10 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
         sm_log(SM_LOG_ERROR, "%s", err.message);
         free(net);
         return 1;
+    }
+    if (cfg->cluster.enabled && sm_cluster_start(&net->srv, net->loop, &err) != SM_OK) {
+        sm_log(SM_LOG_ERROR, "%s", err.message);
+        return fail_start(net);
     }
     const sm_limits *l = &cfg->limits;
     sm_gate_limits gl = {l->max_pending_per_address, l->max_pending_per_subnet, l->max_pending};
@@ -774,6 +781,7 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
         lws_context_destroy(net->ctx);
     close_listener(net);
     sm_gate_free(&net->gate);
+    sm_cluster_stop(&net->srv);
     sm_log(SM_LOG_INFO, "stopped: %llu sessions opened, %llu closed", (unsigned long long)net->srv.sessions_opened,
            (unsigned long long)net->srv.sessions_closed);
     sm_server_free(&net->srv);

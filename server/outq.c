@@ -127,6 +127,25 @@ int sm_outq_push_msg(sm_outq *q, const sm_msg *msg, size_t headroom)
     return SM_OK;
 }
 
+int sm_outq_push_text(sm_outq *q, const char *text, size_t len, size_t headroom)
+{
+    sm_outmsg *m = new_msg(headroom);
+    if (!m)
+        return SM_ERR_NOMEM;
+    int rc = sm_buf_append(&m->buf, text, len);
+    if (rc == SM_OK && m->buf.overflow)
+        rc = SM_ERR_NOMEM;
+    if (rc != SM_OK) {
+        account(NULL, m);
+        sm_outmsg_free(m);
+        return rc;
+    }
+    shrink(m);
+    account(NULL, m);
+    append(q, m);
+    return SM_OK;
+}
+
 /* Writes the closing part of an open batch. */
 static int close_batch(sm_outq *q, sm_outmsg *m)
 {

@@ -35,6 +35,8 @@ void sm_outq_init(sm_outq *q);
 void sm_outq_clear(sm_outq *q);
 /* Encodes m and appends it. SM_OK, SM_ERR_NOMEM, or the encoder's error. */
 int sm_outq_push_msg(sm_outq *q, const sm_msg *m, size_t headroom);
+/* Appends an already encoded message (cluster mode: a reply another node wrote). */
+int sm_outq_push_text(sm_outq *q, const char *text, size_t len, size_t headroom);
 /* Appends one event of a listener, to the open batch at the tail when it belongs to the same
  * listener and is not full, else to a new batch. */
 int sm_outq_push_event(sm_outq *q, int64_t listener, const sm_event *ev, size_t headroom);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/props.h"
+#include "server/cluster.h"
 #include "server/geo.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -126,7 +127,7 @@ static void send_opened(sm_conn *c, sm_session *s, bool resumed)
     r.principal = s->fixed[SM_FIX_PRINCIPAL];
     r.roles = s->fixed[SM_FIX_ROLES];
     r.permissions = s->permissions;
-    r.server_name = cfg->server_name ? cfg->server_name : "sessmond";
+    r.server_name = sm_session_fixed_value(&c->srv->reg, s, SM_PROP_SERVER_NAME); /* the node name in a cluster */
     r.resumed = resumed;
     r.reconnect_timeout = cfg->limits.reconnect_timeout_ms;
     r.heartbeat_interval = cfg->limits.heartbeat_interval_ms;
@@ -480,7 +481,8 @@ static void handle_get(sm_conn *c, const sm_msg *m)
         return;
     sm_session *t = sm_registry_find(&srv->reg, m->session_id);
     if (!t) {
-        sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        if (!sm_cluster_route(c, m)) /* cluster: another node's session */
+            sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
         return;
     }
     bool all_fixed = true, all_user = true;
@@ -508,7 +510,8 @@ static void handle_set(sm_conn *c, const sm_msg *m)
         return;
     sm_session *t = sm_registry_find(&srv->reg, m->session_id);
     if (!t) {
-        sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        if (!sm_cluster_route(c, m)) /* cluster: another node's session */
+            sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
         return;
     }
     set_plan p;
@@ -553,6 +556,11 @@ static void handle_set_by_filter(sm_conn *c, const sm_msg *m)
         sm_filter_free(f);
         return;
     }
+    if (sm_cluster_unavailable(c, m)) {
+        sm_filter_free(f);
+        plan_free(&p);
+        return;
+    }
     long n = collect_matches(srv, f, NULL);
     sm_filter_free(f);
     if (n < 0) {
@@ -587,6 +595,8 @@ static void handle_set_by_filter(sm_conn *c, const sm_msg *m)
         sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory part way through");
         return;
     }
+    if (sm_cluster_fan_out(c, m, n)) /* cluster: the reply is the total of every node */
+        return;
     sm_msg r;
     reply_init(&r, m);
     r.count = n;
@@ -599,6 +609,8 @@ static void handle_close_session(sm_conn *c, const sm_msg *m)
     if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
         return;
     sm_session *t = sm_registry_find(&srv->reg, m->session_id);
+    if (!t && sm_cluster_route(c, m)) /* cluster: another node's session */
+        return;
     if (!t || t->doomed) {
         sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
         return;
@@ -615,6 +627,10 @@ static void handle_close_by_filter(sm_conn *c, const sm_msg *m)
     sm_filter *f = parse_filter(c, m);
     if (!f)
         return;
+    if (sm_cluster_unavailable(c, m)) {
+        sm_filter_free(f);
+        return;
+    }
     /* The caller is never closed by its own filter (docs/protocol.md). */
     long n = collect_matches(srv, f, c->session);
     sm_filter_free(f);
@@ -622,10 +638,12 @@ static void handle_close_by_filter(sm_conn *c, const sm_msg *m)
         sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
         return;
     }
-    sm_msg r;
-    reply_init(&r, m);
-    r.count = n;
-    sm_conn_send(c, &r);
+    if (!sm_cluster_fan_out(c, m, n)) { /* cluster: the reply is the total of every node */
+        sm_msg r;
+        reply_init(&r, m);
+        r.count = n;
+        sm_conn_send(c, &r);
+    }
     for (long i = 0; i < n; i++)
         sm_server_close_session(srv, srv->matches[i], SM_CLOSE_CLOSED_BY_CONTROLLER, false);
 }

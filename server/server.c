@@ -79,7 +79,11 @@ int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr,
     if (!srv->strings || !srv->auth)
         goto nomem;
     const char *connector = cfg->connector ? cfg->connector : (cfg->tls_cert ? "wss" : "ws");
-    if (sm_registry_init(&srv->reg, srv->strings, cfg->server_name ? cfg->server_name : "sessmond", connector) !=
+    /* In a cluster $ServerName is the node's name (docs/cluster.md). */
+    const char *name = cfg->cluster.enabled && cfg->cluster.node ? cfg->cluster.node
+                       : cfg->server_name                       ? cfg->server_name
+                                                                : "sessmond";
+    if (sm_registry_init(&srv->reg, srv->strings, name, connector) !=
         SM_OK)
         goto nomem;
     srv->identities = calloc(cfg->principal_count ? cfg->principal_count : 1, sizeof *srv->identities);

@@ -59,6 +59,7 @@ typedef struct sm_conn {
     bool peer_closed; /* the client sent a close frame */
     bool write_requested;
     bool established;
+    bool cluster_remote; /* the cluster's stand-in for a request from another node: never routed again */
     char ip[48];
 } sm_conn;
 
@@ -77,6 +78,10 @@ typedef struct sm_listener {
     bool snapshotting;
     sm_cursor cursor; /* next session the snapshot will consider */
     int64_t snapshot_count;
+    /* Cluster mode: a proxy evaluates a listener of another node here (owner is then NULL); a
+     * view gathers the other nodes' parts of one of this node's listeners. */
+    struct sm_cluster_proxy *proxy;
+    struct sm_cluster_view *view;
 } sm_listener;
 
 /* Cached identity of a principal (or anonymous): canonical $Roles and permission bits. */
@@ -98,6 +103,7 @@ typedef struct sm_server {
     sm_listener *listeners;
     size_t listener_count;
     int64_t next_listener_id;
+    struct sm_cluster *cluster; /* NULL when standalone */
     sm_conn *limbo;
     size_t conn_count;
     sm_cursor sweep;
@@ -197,6 +203,15 @@ size_t sm_snapshot_chunk(const sm_server *srv);
 /* Produces the next snapshot chunk of one of owner's listeners into its queue; false when none pending. */
 bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c);
 bool sm_listeners_snapshot_pending(const sm_session *owner);
+/* Queues one event of l (to its client, or to its cluster proxy's stream). */
+void sm_listener_emit(sm_server *srv, sm_listener *l, const sm_event *ev);
+/* Produces snapshot events of l until q holds limit bytes or a visit budget is spent; true when
+ * the snapshot has reached its end (l->snapshotting is then false). */
+bool sm_listener_snapshot_step(sm_server *srv, sm_listener *l, const sm_outq *q, size_t limit);
+/* Cluster proxies: a listener without an owner; m is the add_listener request of the other node
+ * (already validated there; NULL when it does not parse here). */
+sm_listener *sm_listener_new_proxy(sm_server *srv, sm_conn *sink, const sm_msg *m, struct sm_cluster_proxy *proxy);
+void sm_listener_free_proxy(sm_server *srv, sm_listener *l);
 /* Validates a key list (selectors *F and *U, fixed or user keys) into selector flags and distinct
  * interned named keys (malloc'd array); sends the error and returns false when invalid. */
 bool sm_parse_keys(sm_server *srv, sm_conn *c, int64_t id, const sm_strs *keys, bool *all_fixed, bool *all_user,

@@ -78,7 +78,7 @@ static void test_names_round_trip(void **state)
     static const char *const codes[] = {NULL,           "ACCESS_DENIED",   "NO_SUCH_SESSION",
                                         "NO_SUCH_LISTENER", "INVALID_FILTER", "INVALID_PROPERTY",
                                         "LIMIT_EXCEEDED", "INVALID_REQUEST", "AUTHENTICATION_FAILED",
-                                        "INTERNAL_ERROR"};
+                                        "INTERNAL_ERROR", "CLUSTER_UNAVAILABLE"};
     assert_int_equal(sizeof codes / sizeof codes[0], SM_CODE_COUNT);
     for (int c = 1; c < SM_CODE_COUNT; c++) {
         assert_string_equal(sm_errcode_name((sm_errcode)c), codes[c]);

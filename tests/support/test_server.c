@@ -126,6 +126,8 @@ static int spawn(sm_test_server *s, int port)
     const char *verbose = getenv("SESSMON_TEST_VERBOSE");
     if (verbose && *verbose)
         argv[n++] = "--verbose";
+    for (int i = 0; i < s->nextra && n < 15; i++)
+        argv[n++] = s->extra[i];
     argv[n] = NULL;
 
     int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -201,6 +203,142 @@ int sm_test_server_start(sm_test_server *s, const char *config_json)
         }
     }
     return spawn(s, 0);
+}
+
+int sm_test_server_start_args(sm_test_server *s, const char *config_json, const char *const *args)
+{
+    sm_test_server tmp;
+    memset(&tmp, 0, sizeof tmp);
+    for (int i = 0; args && args[i] && i < 8; i++)
+        snprintf(tmp.extra[tmp.nextra++], sizeof tmp.extra[0], "%s", args[i]);
+    /* sm_test_server_start clears s; the arguments are put back before it spawns. */
+    memset(s, 0, sizeof *s);
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(s->dir, sizeof s->dir, "%s/sessmond-test-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (!mkdtemp(s->dir)) {
+        s->dir[0] = '\0';
+        return -1;
+    }
+    memcpy(s->extra, tmp.extra, sizeof s->extra);
+    s->nextra = tmp.nextra;
+    if (config_json) {
+        char cfg[300];
+        path_in(s, "config.json", cfg, sizeof cfg);
+        FILE *f = fopen(cfg, "w");
+        if (!f || fputs(config_json, f) < 0 || fclose(f) != 0) {
+            if (f)
+                fclose(f);
+            return -1;
+        }
+    }
+    return spawn(s, 0);
+}
+
+/* ---- redis-server for cluster tests ---- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &sl) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static int redis_spawn(sm_test_redis *r)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%d", r->port);
+    const char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                          "--daemonize", "no", "--loglevel", "warning", NULL};
+    pid_t parent = getpid();
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int nullfd = open("/dev/null", O_RDWR);
+        if (nullfd >= 0) {
+            dup2(nullfd, 0);
+            dup2(nullfd, 1);
+        }
+        execvp("redis-server", (char *const *)argv);
+        _exit(127);
+    }
+    r->pid = pid;
+    snprintf(r->url, sizeof r->url, "redis://127.0.0.1:%d", r->port);
+    long long deadline = sm_mono_ms() + 5000;
+    while (sm_mono_ms() < deadline) {
+        if (port_accepts(r->port))
+            return 0;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            r->pid = 0;
+            return -1;
+        }
+        sleep_ms(10);
+    }
+    sm_test_redis_stop(r);
+    return -1;
+}
+
+int sm_test_redis_start(sm_test_redis *r)
+{
+    memset(r, 0, sizeof *r);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        r->port = free_port();
+        if (r->port > 0 && redis_spawn(r) == 0)
+            return 0;
+    }
+    fprintf(stderr, "test_server: cannot start redis-server\n");
+    return -1;
+}
+
+int sm_test_redis_restart(sm_test_redis *r)
+{
+    sm_test_redis_stop(r);
+    return redis_spawn(r);
+}
+
+void sm_test_redis_stop(sm_test_redis *r)
+{
+    if (r->pid > 0) {
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+        r->pid = 0;
+    }
+}
+
+int sm_test_redis_cli(const sm_test_redis *r, const char *const *args, char *out, size_t outcap)
+{
+    char cmd[1024];
+    int n = snprintf(cmd, sizeof cmd, "redis-cli -h 127.0.0.1 -p %d", r->port);
+    for (int i = 0; args && args[i] && n < (int)sizeof cmd; i++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " '%s'", args[i]);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t used = 0;
+    if (out && outcap) {
+        used = fread(out, 1, outcap - 1, p);
+        out[used] = '\0';
+    } else {
+        char sink[256];
+        while (fread(sink, 1, sizeof sink, p) > 0) {
+        }
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int sm_test_server_start_with(sm_test_server *s, const char *overrides_json)

@@ -9,6 +9,8 @@ typedef struct sm_test_server {
     int port;
     char url[64];  /* ws://127.0.0.1:PORT */
     char dir[256]; /* temp dir holding config.json, sessmond.log, port */
+    char extra[8][160]; /* extra command-line arguments (sm_test_server_start_args), kept for restarts */
+    int nextra;
 } sm_test_server;
 
 /* Starts the real sessmond (SESSMOND_PATH) on a free 127.0.0.1 port with the given config JSON text
@@ -20,6 +22,26 @@ int sm_test_server_start(sm_test_server *s, const char *config_json);
 /* sm_test_server_start with sm_test_config(overrides_json): the demo configuration plus overrides
  * (NULL = the demo itself, written to the config file). 0 or -1. */
 int sm_test_server_start_with(sm_test_server *s, const char *overrides_json);
+/* sm_test_server_start with extra command-line arguments (NULL-terminated, at most 8, each < 160
+ * bytes), e.g. {"--cluster-redis", "redis://127.0.0.1:6390", "--node", "n1", NULL}. 0 or -1. */
+int sm_test_server_start_args(sm_test_server *s, const char *config_json, const char *const *args);
+
+/* A throw-away redis-server on a free loopback port, persistence off (never the system one). */
+typedef struct sm_test_redis {
+    pid_t pid; /* 0 when not running */
+    int port;
+    char url[64]; /* redis://127.0.0.1:PORT */
+} sm_test_redis;
+/* Starts it and waits (<= 5 s) until it answers. 0 or -1. */
+int sm_test_redis_start(sm_test_redis *r);
+/* Starts it again on the same port (after stop). 0 or -1. */
+int sm_test_redis_restart(sm_test_redis *r);
+/* SIGKILL and reap. */
+void sm_test_redis_stop(sm_test_redis *r);
+/* Runs redis-cli against it with the given arguments (NULL-terminated); its output (<= outcap-1
+ * bytes) in out. Exit status, or -1. */
+int sm_test_redis_cli(const sm_test_redis *r, const char *const *args, char *out, size_t outcap);
+
 /* SIGTERM, waits <= 10 s (then SIGKILL); returns the exit status (128 + signal when killed by a
  * signal, -1 when not running). Removes the temp dir (kept when SESSMON_TEST_KEEP is set; the log
  * is printed to stderr when the status is not 0). */

@@ -1,0 +1,1692 @@
+/* Cluster mode (docs/cluster.md): membership in Redis, routed requests, remote listener proxies, on hiredis + libev. */
+#include "server/cluster.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <ev.h>
+#include <hiredis/adapters/libev.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "core/clock.h"
+#include "core/props.h"
+#include "server/log.h"
+#include "server/random.h"
+#include "server/server.h"
+
+#define MAX_PEERS 64
+#define RECONNECT_S 0.5
+#define PENDING_TICK_S 0.02
+#define JOIN_TIMEOUT_MS 3000
+#define SNAPSHOT_WINDOW (256u * 1024u)   /* unacknowledged snapshot bytes per proxy */
+#define PROXY_STEP_BYTES (64u * 1024u)   /* snapshot bytes produced per proxy per loop pass */
+#define INFLIGHT_MAX (64u * 1024u * 1024u) /* bytes handed to Redis and not yet answered */
+#define PENDING_MAX 4096                  /* cluster requests in flight from this node */
+#define HEADER_MAX 256
+
+static const char JOIN_SCRIPT[] =
+    "local cur = redis.call('GET', KEYS[1]) "
+    "if cur and cur ~= ARGV[4] then return -1 end "
+    "local p = redis.call('GET', KEYS[2]) "
+    "if p and p ~= ARGV[2] then return -2 end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) "
+    "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) "
+    "return 1";
+static const char REFRESH_SCRIPT[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2]) redis.call('PEXPIRE', KEYS[2], ARGV[2]) return 1";
+static const char LEAVE_SCRIPT[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1], KEYS[2]) end return 1";
+
+/* ---- small set of session ID counters (one remote node's sessions a listener knows) ---- */
+
+typedef struct idset {
+    uint64_t *slots; /* counter + 1; 0 = empty */
+    size_t cap, count;
+} idset;
+
+static size_t id_slot(uint64_t k, size_t cap)
+{
+    k *= 0x9e3779b97f4a7c15ull;
+    return (size_t)(k >> 32) & (cap - 1);
+}
+
+static bool idset_add(idset *s, uint32_t counter)
+{
+    if ((s->count + 1) * 2 > s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        uint64_t *n = calloc(ncap, sizeof *n);
+        if (!n)
+            return false;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i]) {
+                size_t at = id_slot(s->slots[i], ncap);
+                while (n[at])
+                    at = (at + 1) & (ncap - 1);
+                n[at] = s->slots[i];
+            }
+        free(s->slots);
+        s->slots = n;
+        s->cap = ncap;
+    }
+    uint64_t k = (uint64_t)counter + 1;
+    size_t at = id_slot(k, s->cap);
+    while (s->slots[at]) {
+        if (s->slots[at] == k)
+            return true;
+        at = (at + 1) & (s->cap - 1);
+    }
+    s->slots[at] = k;
+    s->count++;
+    return true;
+}
+
+static void idset_remove(idset *s, uint32_t counter)
+{
+    if (!s->cap)
+        return;
+    uint64_t k = (uint64_t)counter + 1;
+    size_t at = id_slot(k, s->cap);
+    while (s->slots[at] && s->slots[at] != k)
+        at = (at + 1) & (s->cap - 1);
+    if (!s->slots[at])
+        return;
+    s->slots[at] = 0;
+    s->count--;
+    /* Backward shift keeps probe chains whole without tombstones. */
+    size_t hole = at;
+    for (size_t i = (at + 1) & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1)) {
+        size_t home = id_slot(s->slots[i], s->cap);
+        bool movable = hole <= i ? (home <= hole || home > i) : (home <= hole && home > i);
+        if (movable) {
+            s->slots[hole] = s->slots[i];
+            s->slots[i] = 0;
+            hole = i;
+        }
+    }
+}
+
+static void idset_free(idset *s)
+{
+    free(s->slots);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- state ---- */
+
+typedef struct peer {
+    char name[SM_NODE_NAME_MAX + 1];
+    uint64_t epoch;
+    uint64_t dead_epoch; /* messages of this epoch are ignored: it was declared dead */
+    uint32_t prefix;
+    int64_t last_seen_ms;
+    bool alive;
+} peer;
+
+/* One other node's part of one of this node's listeners. */
+typedef struct rpart {
+    int peer;
+    uint64_t epoch;
+    bool done;   /* its snapshot part ended */
+    bool late;   /* joined after snapshot_end: its snapshot events go out as live OPEN events */
+    int64_t count;
+    int64_t last_ms; /* its last message, or the last time this node held back its acknowledgement */
+    uint64_t received, acked;
+    idset ids;
+} rpart;
+
+typedef struct sm_cluster_view {
+    rpart parts[MAX_PEERS];
+    size_t nparts;
+    bool local_done, ended;
+    int64_t local_count;
+    char missing[MAX_PEERS][SM_NODE_NAME_MAX + 1];
+    size_t nmissing;
+    bool degraded_told;
+} sm_cluster_view;
+
+typedef struct sm_cluster_proxy {
+    struct sm_cluster_proxy *next;
+    sm_listener *l;
+    int peer;
+    uint64_t epoch;
+    int64_t lid; /* the listener's ID on its own node */
+    sm_outq q;   /* encoded events waiting to be published */
+    uint64_t sent, acked;
+    bool failed;
+    bool end_sent;
+} sm_cluster_proxy;
+
+typedef struct pending {
+    struct pending *next;
+    uint64_t rid;
+    char session[SM_SESSION_ID_LEN + 1]; /* the requesting session */
+    int64_t client_id;
+    sm_msg_type op;
+    bool by_filter;
+    int64_t count;
+    uint64_t waiting; /* peer bits */
+    uint64_t epochs[MAX_PEERS];
+    int64_t deadline_ms;
+    sm_errcode err_code;
+    char err_text[200];
+} pending;
+
+typedef struct sm_cluster {
+    sm_server *srv;
+    const sm_cluster_cfg *cfg;
+    struct ev_loop *loop;
+    char self[SM_NODE_NAME_MAX + 1];
+    uint64_t epoch;
+    char value[64];      /* "PREFIX EPOCH" stored in the node key */
+    char prev_value[64]; /* what the key held at our last join ("" = none) */
+    char node_key[96], prefix_key[64], to_channel[96];
+    char *host;
+    int port;
+    char *unix_path;
+    char *user, *password;
+    redisAsyncContext *cmd, *sub;
+    int subscribed;
+    bool joined, join_sent, cmd_authed;
+    int64_t last_refresh_ok_ms;
+    size_t inflight;
+    peer peers[MAX_PEERS];
+    size_t npeers;
+    sm_cluster_proxy *proxies;
+    pending *pendings;
+    size_t npending;
+    uint64_t next_rid;
+    ev_timer heartbeat, reconnect, tick;
+    ev_prepare flush;
+    ev_idle work;
+    sm_conn sink;        /* stand-in connection for requests from other nodes */
+    sm_session sink_session;
+    sm_buf scratch;
+    bool leaving;
+    bool reset; /* drop both connections at the next timer (never from inside a hiredis callback) */
+} sm_cluster;
+
+static void go_down(sm_cluster *k, const char *why);
+static void publish(sm_cluster *k, const char *channel, const char *head, size_t hlen, const char *body, size_t blen);
+static void proxies_drop_peer(sm_cluster *k, int p);
+
+static bool cluster_up(const sm_cluster *k)
+{
+    return k->cmd && k->sub && k->subscribed >= 2 && k->joined;
+}
+
+static int64_t wall_ms(void)
+{
+    return sm_wall_ms();
+}
+
+static int find_peer(const sm_cluster *k, const char *name)
+{
+    for (size_t i = 0; i < k->npeers; i++)
+        if (strcmp(k->peers[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int peer_by_prefix(const sm_cluster *k, uint32_t prefix)
+{
+    for (size_t i = 0; i < k->npeers; i++)
+        if (k->peers[i].alive && k->peers[i].prefix == prefix)
+            return (int)i;
+    return -1;
+}
+
+static void to_channel(const char *node, char *buf, size_t len)
+{
+    snprintf(buf, len, "sessmon:to:%s", node);
+}
+
+static void send_peer(sm_cluster *k, int p, const char *head, size_t hlen, const char *body, size_t blen)
+{
+    char ch[96];
+    to_channel(k->peers[p].name, ch, sizeof ch);
+    publish(k, ch, head, hlen, body, blen);
+}
+
+/* ---- sending to a client ---- */
+
+static bool conn_send_text(sm_conn *c, const char *text, size_t len)
+{
+    if (c->closing || !c->session || c->session->doomed)
+        return false;
+    if (sm_outq_push_text(&c->q, text, len, c->srv->headroom) != SM_OK) {
+        sm_server_doom(c->srv, c->session, SM_CLOSE_INTERNAL_ERROR);
+        return false;
+    }
+    if (sm_conn_queue_over_limit(c)) {
+        sm_server_doom(c->srv, c->session, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
+        return false;
+    }
+    sm_conn_want_write(c);
+    return true;
+}
+
+static sm_conn *session_conn(sm_cluster *k, const char *sid)
+{
+    sm_session *s = sm_registry_find(&k->srv->reg, sid);
+    return s && s->conn && !s->doomed ? s->conn : NULL;
+}
+
+/* ---- Redis plumbing ---- */
+
+static void publish_done(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)r;
+    sm_cluster *k = ac->data;
+    size_t n = (size_t)(uintptr_t)priv;
+    if (k)
+        k->inflight = k->inflight > n ? k->inflight - n : 0;
+}
+
+static void publish(sm_cluster *k, const char *channel, const char *head, size_t hlen, const char *body, size_t blen)
+{
+    if (!k->cmd)
+        return;
+    sm_buf *b = &k->scratch;
+    sm_buf_reset(b);
+    if (sm_buf_append(b, head, hlen) != SM_OK || (blen && sm_buf_append(b, body, blen) != SM_OK) || b->overflow) {
+        sm_log(SM_LOG_ERROR, "cluster: out of memory building a message");
+        return;
+    }
+    const char *argv[3] = {"PUBLISH", channel, sm_buf_payload(b)};
+    size_t lens[3] = {7, strlen(channel), b->len};
+    k->inflight += b->len;
+    if (redisAsyncCommandArgv(k->cmd, publish_done, (void *)(uintptr_t)b->len, 3, argv, lens) != REDIS_OK)
+        k->inflight -= b->len;
+    if (k->inflight > INFLIGHT_MAX) {
+        go_down(k, "more than 64 MiB handed to Redis is still unanswered");
+        k->reset = true;
+    }
+}
+
+static void heartbeat_publish(sm_cluster *k)
+{
+    char head[HEADER_MAX];
+    int n = snprintf(head, sizeof head, "H %s %016" PRIx64 " %08x\n", k->self, k->epoch, k->srv->reg.id_prefix);
+    publish(k, "sessmon:all", head, (size_t)n, NULL, 0);
+}
+
+/* ---- the other nodes' parts of this node's listeners ---- */
+
+static sm_listener *find_listener(sm_cluster *k, int64_t lid)
+{
+    for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
+        if (l->id == lid && l->view)
+            return l;
+    return NULL;
+}
+
+static rpart *find_part(sm_cluster_view *v, int p, uint64_t epoch)
+{
+    for (size_t i = 0; i < v->nparts; i++)
+        if (v->parts[i].peer == p && v->parts[i].epoch == epoch)
+            return &v->parts[i];
+    return NULL;
+}
+
+static void send_snapshot_end(sm_cluster *k, sm_listener *l)
+{
+    sm_cluster_view *v = l->view;
+    (void)k;
+    if (v->ended || !l->owner->conn)
+        return;
+    int64_t total = v->local_count;
+    for (size_t i = 0; i < v->nparts; i++)
+        if (!v->parts[i].late)
+            total += v->parts[i].count;
+    const char *names[MAX_PEERS];
+    for (size_t i = 0; i < v->nmissing; i++)
+        names[i] = v->missing[i];
+    sm_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = SM_MSG_SNAPSHOT_END;
+    m.listener = l->id;
+    m.count = total;
+    m.missing.items = names;
+    m.missing.count = v->nmissing;
+    sm_conn_send(l->owner->conn, &m);
+    v->ended = true;
+    /* Parts still running go on as live events. */
+    for (size_t i = 0; i < v->nparts; i++)
+        if (!v->parts[i].done)
+            v->parts[i].late = true;
+}
+
+static void maybe_end_snapshot(sm_cluster *k, sm_listener *l)
+{
+    sm_cluster_view *v = l->view;
+    if (v->ended || !v->local_done)
+        return;
+    for (size_t i = 0; i < v->nparts; i++)
+        if (!v->parts[i].done && !v->parts[i].late)
+            return;
+    send_snapshot_end(k, l);
+}
+
+static void note_missing(sm_cluster_view *v, const char *name)
+{
+    for (size_t i = 0; i < v->nmissing; i++)
+        if (strcmp(v->missing[i], name) == 0)
+            return;
+    if (v->nmissing < MAX_PEERS)
+        snprintf(v->missing[v->nmissing++], sizeof v->missing[0], "%s", name);
+}
+
+/* The part's node is gone: every session of it the listener knows is CLOSED (docs/cluster.md). */
+static void part_drop(sm_cluster *k, sm_listener *l, size_t i, sm_close_reason reason)
+{
+    sm_cluster_view *v = l->view;
+    rpart *r = &v->parts[i];
+    peer *pe = &k->peers[r->peer];
+    if (l->owner->conn && !l->owner->doomed)
+        for (size_t s = 0; s < r->ids.cap; s++) {
+            if (!r->ids.slots[s])
+                continue;
+            char sid[SM_SESSION_ID_LEN + 1];
+            snprintf(sid, sizeof sid, "%08x-%08x", pe->prefix, (uint32_t)(r->ids.slots[s] - 1));
+            sm_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = SM_EVENT_CLOSED;
+            ev.session_id = sid;
+            ev.state = SM_STATE_CLOSED;
+            ev.reason = reason;
+            sm_listener_emit(k->srv, l, &ev);
+        }
+    if (!v->ended && !r->done && !r->late)
+        note_missing(v, pe->name);
+    idset_free(&r->ids);
+    v->parts[i] = v->parts[--v->nparts];
+    maybe_end_snapshot(k, l);
+}
+
+static void send_listener_to(sm_cluster *k, sm_listener *l, int p, const sm_msg *add)
+{
+    sm_buf body;
+    sm_buf_init(&body, 0, 0);
+    if (sm_msg_encode(add, &body) != SM_OK || body.overflow) {
+        sm_buf_free(&body);
+        return;
+    }
+    char head[HEADER_MAX];
+    int n = snprintf(head, sizeof head, "L %s %016" PRIx64 " %" PRId64 "\n", k->self, k->epoch, l->id);
+    send_peer(k, p, head, (size_t)n, sm_buf_payload(&body), body.len);
+    sm_buf_free(&body);
+}
+
+/* The add_listener request a proxy is built from: l's own arguments. */
+static void listener_request(const sm_listener *l, sm_msg *m, const char **keys)
+{
+    memset(m, 0, sizeof *m);
+    m->type = SM_MSG_ADD_LISTENER;
+    m->id = l->id;
+    size_t n = 0;
+    if (l->all_fixed)
+        keys[n++] = SM_SELECT_ALL_FIXED;
+    if (l->all_user)
+        keys[n++] = SM_SELECT_ALL_USER;
+    for (size_t i = 0; i < l->nkeys; i++)
+        keys[n++] = l->keys[i];
+    m->has_keys = true;
+    m->keys.items = keys;
+    m->keys.count = n;
+    m->has_after = l->has_after;
+    m->after = l->after;
+}
+
+static void add_part(sm_cluster *k, sm_listener *l, int p, const char *filter)
+{
+    sm_cluster_view *v = l->view;
+    if (v->nparts >= MAX_PEERS || find_part(v, p, k->peers[p].epoch))
+        return;
+    rpart *r = &v->parts[v->nparts++];
+    memset(r, 0, sizeof *r);
+    r->peer = p;
+    r->epoch = k->peers[p].epoch;
+    r->late = v->ended;
+    r->last_ms = sm_mono_ms();
+    const char **keys = malloc((l->nkeys + 2) * sizeof *keys);
+    if (!keys)
+        return;
+    sm_msg m;
+    listener_request(l, &m, keys);
+    m.filter = filter;
+    send_listener_to(k, l, p, &m);
+    free(keys);
+}
+
+/* The filter text of a listener is kept with its view (the parsed filter cannot be printed back). */
+typedef struct view_ext {
+    sm_cluster_view v;
+    char *filter;
+} view_ext;
+
+void sm_cluster_listener_added(sm_server *srv, sm_listener *l, const sm_msg *m)
+{
+    sm_cluster *k = srv->cluster;
+    view_ext *x = calloc(1, sizeof *x);
+    if (!x)
+        return; /* the listener stays local-only; logged */
+    if (m->filter && !(x->filter = strdup(m->filter))) {
+        free(x);
+        return;
+    }
+    l->view = &x->v;
+    if (!cluster_up(k)) {
+        /* Degraded: the snapshot is this node's only, and says so ("*": the cluster as a whole). */
+        note_missing(&x->v, "*");
+        return;
+    }
+    for (size_t i = 0; i < k->npeers; i++)
+        if (k->peers[i].alive)
+            add_part(k, l, (int)i, x->filter);
+}
+
+void sm_cluster_listener_freed(sm_server *srv, sm_listener *l)
+{
+    sm_cluster *k = srv->cluster;
+    view_ext *x = (view_ext *)l->view;
+    for (size_t i = 0; i < x->v.nparts; i++) {
+        if (k && cluster_up(k)) {
+            char head[HEADER_MAX];
+            int n = snprintf(head, sizeof head, "U %s %016" PRIx64 " %" PRId64 "\n", k->self, k->epoch, l->id);
+            send_peer(k, x->v.parts[i].peer, head, (size_t)n, NULL, 0);
+        }
+        idset_free(&x->v.parts[i].ids);
+    }
+    free(x->filter);
+    free(x);
+    l->view = NULL;
+}
+
+void sm_cluster_local_snapshot_done(sm_server *srv, sm_listener *l)
+{
+    l->view->local_done = true;
+    l->view->local_count = l->snapshot_count;
+    maybe_end_snapshot(srv->cluster, l);
+}
+
+static void tell_degraded(sm_cluster *k)
+{
+    for (sm_listener *l = k->srv->listeners; l; l = l->gnext) {
+        if (!l->view || l->view->degraded_told || !l->owner->conn)
+            continue;
+        l->view->degraded_told = true;
+        sm_conn_send_error(l->owner->conn, 0, SM_CODE_CLUSTER_UNAVAILABLE,
+                           "cluster view degraded: Redis cannot be reached; other nodes' sessions are reported "
+                           "CLOSED and come back as OPEN events when the cluster is reachable again");
+    }
+}
+
+/* ---- membership ---- */
+
+static void pending_peer_gone(sm_cluster *k, int p);
+static void pending_finish(sm_cluster *k, pending *pd);
+
+static void peer_down(sm_cluster *k, int p, const char *why)
+{
+    peer *pe = &k->peers[p];
+    if (!pe->alive)
+        return;
+    sm_log(SM_LOG_WARN, "cluster: node %s is gone (%s)", pe->name, why);
+    pe->alive = false;
+    pe->dead_epoch = pe->epoch;
+    for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
+        if (l->view)
+            for (size_t i = 0; i < l->view->nparts; i++)
+                if (l->view->parts[i].peer == p && l->view->parts[i].epoch == pe->epoch) {
+                    part_drop(k, l, i, SM_CLOSE_CONNECTION_LOST);
+                    break;
+                }
+    proxies_drop_peer(k, p);
+    pending_peer_gone(k, p);
+    sm_server_reap(k->srv);
+}
+
+static void peer_up(sm_cluster *k, int p)
+{
+    peer *pe = &k->peers[p];
+    pe->alive = true;
+    pe->last_seen_ms = sm_mono_ms();
+    sm_log(SM_LOG_INFO, "cluster: node %s (prefix %08x) is live", pe->name, pe->prefix);
+    for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
+        if (l->view)
+            add_part(k, l, p, ((view_ext *)l->view)->filter);
+}
+
+static int learn_peer(sm_cluster *k, const char *name, uint64_t epoch, uint32_t prefix)
+{
+    if (strcmp(name, k->self) == 0)
+        return -1;
+    int p = find_peer(k, name);
+    if (p < 0) {
+        if (k->npeers >= MAX_PEERS)
+            return -1;
+        p = (int)k->npeers++;
+        memset(&k->peers[p], 0, sizeof k->peers[p]);
+        snprintf(k->peers[p].name, sizeof k->peers[p].name, "%s", name);
+    }
+    peer *pe = &k->peers[p];
+    if (epoch == pe->dead_epoch)
+        return -1;
+    if (pe->alive && pe->epoch != epoch)
+        peer_down(k, p, "it rejoined");
+    pe->last_seen_ms = sm_mono_ms();
+    if (!pe->alive) {
+        pe->epoch = epoch;
+        pe->prefix = prefix;
+        if (cluster_up(k))
+            peer_up(k, p);
+    }
+    return p;
+}
+
+/* Everything learnt about the others is dropped: after a rejoin they are learnt afresh. */
+static void forget_peers(sm_cluster *k)
+{
+    for (size_t i = 0; i < k->npeers; i++)
+        if (k->peers[i].alive)
+            peer_down(k, (int)i, "this node lost the cluster");
+    k->npeers = 0;
+}
+
+static void go_down(sm_cluster *k, const char *why)
+{
+    if (k->joined)
+        sm_log(SM_LOG_WARN, "cluster: left the cluster view (%s); serving local sessions only until Redis is back",
+               why);
+    k->joined = false;
+    k->join_sent = false;
+    /* Answered while the peers are still known, so the missing ones are named. */
+    while (k->pendings)
+        pending_finish(k, k->pendings);
+    forget_peers(k);
+    tell_degraded(k);
+}
+
+static void join_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)priv;
+    sm_cluster *k = ac->data;
+    redisReply *reply = r;
+    if (!k)
+        return;
+    k->join_sent = false;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        sm_log(SM_LOG_WARN, "cluster: rejoining failed: %s", reply && reply->str ? reply->str : "no answer");
+        return;
+    }
+    if (reply->integer != 1) {
+        sm_log(SM_LOG_ERROR, "cluster: cannot rejoin: %s",
+               reply->integer == -1 ? "the node name is held by another live node" : "the ID prefix is taken");
+        return;
+    }
+    snprintf(k->prev_value, sizeof k->prev_value, "%s", k->value);
+    k->joined = true;
+    k->last_refresh_ok_ms = sm_mono_ms();
+    for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
+        if (l->view)
+            l->view->degraded_told = false;
+    sm_log(SM_LOG_INFO, "cluster: joined as %s (epoch %016" PRIx64 ")", k->self, k->epoch);
+    heartbeat_publish(k);
+}
+
+static void new_epoch(sm_cluster *k)
+{
+    uint64_t e = 0;
+    while (e == 0)
+        if (sm_random_bytes(&e, sizeof e) != SM_OK)
+            e = (uint64_t)sm_wall_ms() * 2654435761u;
+    k->epoch = e;
+    snprintf(k->value, sizeof k->value, "%08x %016" PRIx64, k->srv->reg.id_prefix, k->epoch);
+}
+
+static void send_join(sm_cluster *k)
+{
+    if (k->join_sent || !k->cmd || !k->sub || k->subscribed < 2)
+        return;
+    new_epoch(k);
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%" PRId64, k->cfg->node_timeout_ms);
+    const char *argv[] = {"EVAL", JOIN_SCRIPT, "2", k->node_key, k->prefix_key, k->value, k->self, ttl, k->prev_value};
+    size_t lens[9];
+    for (int i = 0; i < 9; i++)
+        lens[i] = strlen(argv[i]);
+    if (redisAsyncCommandArgv(k->cmd, join_reply, NULL, 9, argv, lens) == REDIS_OK)
+        k->join_sent = true;
+}
+
+static void refresh_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    sm_cluster *k = ac->data;
+    redisReply *reply = r;
+    uint64_t epoch = (uint64_t)(uintptr_t)priv;
+    if (!k || !reply || !k->joined || (uint64_t)(uint32_t)k->epoch != epoch)
+        return;
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        k->last_refresh_ok_ms = sm_mono_ms();
+    } else if (reply->type == REDIS_REPLY_INTEGER) {
+        go_down(k, "this node was declared dead (its key expired)");
+    }
+}
+
+/* ---- listener proxies (this node's part of other nodes' listeners) ---- */
+
+bool sm_cluster_proxy_open(const sm_cluster_proxy *p)
+{
+    return !p->failed;
+}
+
+void sm_cluster_proxy_fail(sm_server *srv, sm_cluster_proxy *p)
+{
+    (void)srv;
+    p->failed = true;
+}
+
+void sm_cluster_proxy_emit(sm_server *srv, sm_cluster_proxy *p, int64_t lid, const sm_event *ev)
+{
+    sm_cluster *k = srv->cluster;
+    if (p->failed)
+        return;
+    if (sm_outq_push_event(&p->q, lid, ev, 0) != SM_OK) {
+        p->failed = true;
+        return;
+    }
+    if (p->sent - p->acked + p->q.bytes > k->cfg->max_proxy_bytes) {
+        /* The listener's node does not keep up: drop the proxy, it closes the listening session. */
+        char head[HEADER_MAX];
+        int n = snprintf(head, sizeof head, "O %s %016" PRIx64 " %" PRId64 "\n", k->self, k->epoch, p->lid);
+        send_peer(k, p->peer, head, (size_t)n, NULL, 0);
+        sm_log(SM_LOG_WARN, "cluster: listener %" PRId64 " of node %s fell %zu bytes behind; dropped", p->lid,
+               k->peers[p->peer].name, k->cfg->max_proxy_bytes);
+        p->failed = true;
+        sm_outq_clear(&p->q);
+    }
+}
+
+static void proxy_flush(sm_cluster *k, sm_cluster_proxy *p)
+{
+    char head[HEADER_MAX];
+    int n = snprintf(head, sizeof head, "E %s %016" PRIx64 " %" PRId64 "\n", k->self, k->epoch, p->lid);
+    sm_outmsg *m;
+    while (!p->failed && (m = sm_outq_pop(&p->q)) != NULL) {
+        send_peer(k, p->peer, head, (size_t)n, sm_buf_payload(&m->buf), m->buf.len);
+        p->sent += m->buf.len;
+        sm_outmsg_free(m);
+    }
+}
+
+static void proxy_free(sm_cluster *k, sm_cluster_proxy *p)
+{
+    sm_listener_free_proxy(k->srv, p->l);
+    sm_outq_clear(&p->q);
+    free(p);
+}
+
+/* Frees failed proxies (never while listeners are being walked: only from the loop's own callbacks). */
+static void proxies_collect(sm_cluster *k)
+{
+    for (sm_cluster_proxy **pp = &k->proxies; *pp;) {
+        sm_cluster_proxy *p = *pp;
+        if (p->failed) {
+            *pp = p->next;
+            proxy_free(k, p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
+static void proxies_drop_peer(sm_cluster *k, int peer_index)
+{
+    for (sm_cluster_proxy *p = k->proxies; p; p = p->next)
+        if (p->peer == peer_index)
+            p->failed = true;
+}
+
+static bool proxy_wants_work(const sm_cluster_proxy *p)
+{
+    return !p->failed && p->l->snapshotting && p->sent - p->acked < SNAPSHOT_WINDOW;
+}
+
+static void wake_work(sm_cluster *k)
+{
+    if (!ev_is_active(&k->work))
+        ev_idle_start(k->loop, &k->work);
+}
+
+/* One bounded slice of snapshot work per proxy and loop pass. */
+static void work_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)revents;
+    sm_cluster *k = w->data;
+    bool more = false;
+    for (sm_cluster_proxy *p = k->proxies; p; p = p->next) {
+        if (!proxy_wants_work(p))
+            continue;
+        bool done = sm_listener_snapshot_step(k->srv, p->l, &p->q, p->q.bytes + PROXY_STEP_BYTES);
+        proxy_flush(k, p);
+        if (done && !p->failed && !p->end_sent) {
+            char head[HEADER_MAX];
+            int n = snprintf(head, sizeof head, "S %s %016" PRIx64 " %" PRId64 " %" PRId64 "\n", k->self, k->epoch,
+                             p->lid, p->l->snapshot_count);
+            send_peer(k, p->peer, head, (size_t)n, NULL, 0);
+            p->end_sent = true;
+        }
+        more = more || proxy_wants_work(p);
+    }
+    if (!more)
+        ev_idle_stop(loop, w);
+}
+
+/* ---- requests between nodes ---- */
+
+static void answer(sm_cluster *k, int p, uint64_t rid, const char *text, size_t len)
+{
+    char head[HEADER_MAX];
+    int n = snprintf(head, sizeof head, "A %s %016" PRIx64 " %" PRIu64 "\n", k->self, k->epoch, rid);
+    send_peer(k, p, head, (size_t)n, text, len);
+}
+
+/* A request from another node: run it here through the stand-in connection, send back what it wrote. */
+static void serve_request(sm_cluster *k, int p, uint64_t rid, int64_t deadline, unsigned perms, const char *body,
+                          size_t blen)
+{
+    if (wall_ms() >= deadline) {
+        sm_log(SM_LOG_INFO, "cluster: dropped a request of node %s that arrived after its deadline",
+               k->peers[p].name);
+        return;
+    }
+    sm_msg m;
+    sm_error err;
+    sm_error_clear(&err);
+    if (sm_msg_decode(body, blen, 0, &m, &err) != SM_OK) {
+        sm_msg_free(&m);
+        return;
+    }
+    sm_conn *c = &k->sink;
+    k->sink_session.permissions = (uint8_t)(perms & SM_PERM_ALL);
+    switch (m.type) {
+    case SM_MSG_GET:
+    case SM_MSG_SET:
+    case SM_MSG_SET_BY_FILTER:
+    case SM_MSG_CLOSE_SESSION:
+    case SM_MSG_CLOSE_BY_FILTER:
+        sm_server_handle_request(c, &m);
+        break;
+    default:
+        break;
+    }
+    sm_msg_free(&m);
+    sm_server_reap(k->srv);
+    sm_outmsg *o;
+    while ((o = sm_outq_pop(&c->q)) != NULL) {
+        answer(k, p, rid, sm_buf_payload(&o->buf), o->buf.len);
+        sm_outmsg_free(o);
+    }
+}
+
+static pending *pending_new(sm_cluster *k, sm_conn *c, const sm_msg *m, bool by_filter)
+{
+    if (k->npending >= PENDING_MAX)
+        return NULL;
+    pending *pd = calloc(1, sizeof *pd);
+    if (!pd)
+        return NULL;
+    pd->rid = ++k->next_rid;
+    snprintf(pd->session, sizeof pd->session, "%s", c->session->id);
+    pd->client_id = m->id;
+    pd->op = m->type;
+    pd->by_filter = by_filter;
+    pd->deadline_ms = sm_mono_ms() + k->cfg->request_timeout_ms;
+    pd->next = k->pendings;
+    k->pendings = pd;
+    k->npending++;
+    return pd;
+}
+
+static void pending_unlink(sm_cluster *k, pending *pd)
+{
+    for (pending **pp = &k->pendings; *pp; pp = &(*pp)->next)
+        if (*pp == pd) {
+            *pp = pd->next;
+            k->npending--;
+            return;
+        }
+}
+
+/* Sends the final answer of a by-filter request (or the timeout of a by-ID one) and frees it. */
+static void pending_finish(sm_cluster *k, pending *pd)
+{
+    pending_unlink(k, pd);
+    sm_conn *c = session_conn(k, pd->session);
+    if (c) {
+        if (!pd->by_filter) {
+            sm_conn_send_error(c, pd->client_id, SM_CODE_CLUSTER_UNAVAILABLE,
+                               "the node that holds this session did not answer within %" PRId64 " ms",
+                               k->cfg->request_timeout_ms);
+        } else if (pd->err_code) {
+            sm_conn_send_error(c, pd->client_id, pd->err_code, "%s", pd->err_text);
+        } else {
+            const char *names[MAX_PEERS];
+            size_t n = 0;
+            for (size_t i = 0; i < k->npeers && i < MAX_PEERS; i++)
+                if (pd->waiting & (1ull << i))
+                    names[n++] = k->peers[i].name;
+            sm_msg r;
+            memset(&r, 0, sizeof r);
+            r.type = SM_MSG_REPLY;
+            r.id = pd->client_id;
+            r.op = pd->op;
+            r.count = pd->count;
+            r.missing.items = names;
+            r.missing.count = n;
+            sm_conn_send(c, &r);
+        }
+    }
+    free(pd);
+}
+
+static void pending_answer(sm_cluster *k, int p, uint64_t rid, const char *body, size_t blen)
+{
+    pending *pd = k->pendings;
+    while (pd && pd->rid != rid)
+        pd = pd->next;
+    if (!pd || !(pd->waiting & (1ull << p)) || pd->epochs[p] != k->peers[p].epoch)
+        return;
+    pd->waiting &= ~(1ull << p);
+    if (!pd->by_filter) {
+        pending_unlink(k, pd);
+        sm_conn *c = session_conn(k, pd->session);
+        if (c)
+            conn_send_text(c, body, blen);
+        free(pd);
+        return;
+    }
+    sm_msg m;
+    sm_error err;
+    sm_error_clear(&err);
+    if (sm_msg_decode(body, blen, 0, &m, &err) == SM_OK) {
+        if (m.type == SM_MSG_REPLY)
+            pd->count += m.count;
+        else if (m.type == SM_MSG_ERROR && !pd->err_code) {
+            pd->err_code = m.code;
+            snprintf(pd->err_text, sizeof pd->err_text, "node %s: %.120s", k->peers[p].name,
+                     m.message ? m.message : "");
+        }
+    }
+    sm_msg_free(&m);
+    if (!pd->waiting) {
+        if (pd->err_code) {
+            size_t used = strlen(pd->err_text);
+            snprintf(pd->err_text + used, sizeof pd->err_text - used, " (%" PRId64 " sessions changed on the others)",
+                     pd->count);
+        }
+        pending_finish(k, pd);
+    }
+}
+
+static void pending_peer_gone(sm_cluster *k, int p)
+{
+    for (pending *pd = k->pendings, *next; pd; pd = next) {
+        next = pd->next;
+        if (!(pd->waiting & (1ull << p)))
+            continue;
+        /* A by-filter answer names it as missing; a by-ID request fails now rather than at its deadline. */
+        if (!pd->by_filter || pd->waiting == (1ull << p))
+            pending_finish(k, pd);
+    }
+}
+
+static bool send_request(sm_cluster *k, pending *pd, int p, const sm_msg *m, unsigned perms)
+{
+    sm_buf body;
+    sm_buf_init(&body, 0, 0);
+    if (sm_msg_encode(m, &body) != SM_OK || body.overflow) {
+        sm_buf_free(&body);
+        return false;
+    }
+    char head[HEADER_MAX];
+    int64_t deadline = wall_ms() + k->cfg->request_timeout_ms;
+    int n = snprintf(head, sizeof head, "Q %s %016" PRIx64 " %" PRIu64 " %" PRId64 " %u\n", k->self, k->epoch,
+                     pd->rid, deadline, perms);
+    send_peer(k, p, head, (size_t)n, sm_buf_payload(&body), body.len);
+    sm_buf_free(&body);
+    pd->waiting |= 1ull << p;
+    pd->epochs[p] = k->peers[p].epoch;
+    return true;
+}
+
+bool sm_cluster_route(sm_conn *c, const sm_msg *m)
+{
+    sm_cluster *k = c->srv->cluster;
+    if (!k || c->cluster_remote || !m->session_id || strlen(m->session_id) != SM_SESSION_ID_LEN)
+        return false;
+    char hex[9];
+    memcpy(hex, m->session_id, 8);
+    hex[8] = '\0';
+    char *end;
+    unsigned long prefix = strtoul(hex, &end, 16);
+    if (*end || prefix == k->srv->reg.id_prefix)
+        return false;
+    if (!cluster_up(k)) {
+        sm_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
+                           "the session is not on this node and the cluster cannot be reached");
+        return true;
+    }
+    int p = peer_by_prefix(k, (uint32_t)prefix);
+    if (p < 0)
+        return false; /* no live node holds it: NO_SUCH_SESSION */
+    pending *pd = pending_new(k, c, m, false);
+    if (!pd) {
+        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "too many cluster requests in flight");
+        return true;
+    }
+    if (!send_request(k, pd, p, m, c->session->permissions)) {
+        pending_unlink(k, pd);
+        free(pd);
+        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+    }
+    return true;
+}
+
+bool sm_cluster_unavailable(sm_conn *c, const sm_msg *m)
+{
+    sm_cluster *k = c->srv->cluster;
+    if (!k || c->cluster_remote || cluster_up(k))
+        return false;
+    sm_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
+                       "the cluster cannot be reached (Redis is down or unreachable); nothing was changed");
+    return true;
+}
+
+bool sm_cluster_fan_out(sm_conn *c, const sm_msg *m, int64_t local_count)
+{
+    sm_cluster *k = c->srv->cluster;
+    if (!k || c->cluster_remote)
+        return false;
+    bool any = false;
+    for (size_t i = 0; i < k->npeers; i++)
+        any = any || k->peers[i].alive;
+    if (!any)
+        return false;
+    pending *pd = pending_new(k, c, m, true);
+    if (!pd)
+        return false; /* the local count alone: logged below */
+    pd->count = local_count;
+    for (size_t i = 0; i < k->npeers; i++)
+        if (k->peers[i].alive)
+            send_request(k, pd, (int)i, m, c->session->permissions);
+    if (!pd->waiting)
+        pending_finish(k, pd);
+    return true;
+}
+
+/* ---- incoming messages ---- */
+
+static void on_events(sm_cluster *k, int p, int64_t lid, const char *body, size_t blen)
+{
+    sm_listener *l = find_listener(k, lid);
+    rpart *r = l ? find_part(l->view, p, k->peers[p].epoch) : NULL;
+    if (!r)
+        return;
+    r->received += blen;
+    r->last_ms = sm_mono_ms();
+    if (!l->owner->conn || l->owner->doomed)
+        return;
+    sm_msg m;
+    sm_error err;
+    sm_error_clear(&err);
+    if (sm_msg_decode(body, blen, 0, &m, &err) == SM_OK && m.type == SM_MSG_EVENTS) {
+        for (size_t i = 0; i < m.event_count; i++) {
+            sm_event *ev = &m.events[i];
+            if (!ev->session_id || strlen(ev->session_id) != SM_SESSION_ID_LEN)
+                continue;
+            uint32_t counter = (uint32_t)strtoul(ev->session_id + 9, NULL, 16);
+            if (ev->type == SM_EVENT_OPEN || ev->type == SM_EVENT_FILTER_ENTER)
+                idset_add(&r->ids, counter);
+            else if (ev->type == SM_EVENT_CLOSED || ev->type == SM_EVENT_FILTER_LEAVE)
+                idset_remove(&r->ids, counter);
+            if (ev->snapshot) {
+                if (r->late)
+                    ev->snapshot = false;
+                else
+                    r->count++;
+            }
+            sm_listener_emit(k->srv, l, ev);
+        }
+    }
+    sm_msg_free(&m);
+}
+
+static void on_listener(sm_cluster *k, int p, int64_t lid, const char *body, size_t blen)
+{
+    sm_msg m;
+    sm_error err;
+    sm_error_clear(&err);
+    if (sm_msg_decode(body, blen, 0, &m, &err) != SM_OK || m.type != SM_MSG_ADD_LISTENER) {
+        sm_msg_free(&m);
+        return;
+    }
+    sm_cluster_proxy *px = calloc(1, sizeof *px);
+    if (px) {
+        px->peer = p;
+        px->epoch = k->peers[p].epoch;
+        px->lid = lid;
+        sm_outq_init(&px->q);
+        px->l = sm_listener_new_proxy(k->srv, &k->sink, &m, px);
+        sm_outq_clear(&k->sink.q);
+        if (!px->l) {
+            free(px);
+            px = NULL;
+        }
+    }
+    if (px) {
+        px->next = k->proxies;
+        k->proxies = px;
+        wake_work(k);
+    }
+    sm_msg_free(&m);
+}
+
+static sm_cluster_proxy *find_proxy(sm_cluster *k, int p, int64_t lid)
+{
+    for (sm_cluster_proxy *x = k->proxies; x; x = x->next)
+        if (x->peer == p && x->lid == lid && x->epoch == k->peers[p].epoch && !x->failed)
+            return x;
+    return NULL;
+}
+
+static void on_message(sm_cluster *k, const char *data, size_t len)
+{
+    const char *nl = memchr(data, '\n', len < HEADER_MAX ? len : HEADER_MAX);
+    if (!nl)
+        return;
+    char head[HEADER_MAX + 1];
+    memcpy(head, data, (size_t)(nl - data));
+    head[nl - data] = '\0';
+    const char *body = nl + 1;
+    size_t blen = len - (size_t)(body - data);
+    char kind = 0, from[SM_NODE_NAME_MAX + 1];
+    uint64_t epoch = 0;
+    int used = 0;
+    if (sscanf(head, "%c %64s %" SCNx64 " %n", &kind, from, &epoch, &used) < 3)
+        return;
+    const char *rest = head + used;
+    if (strcmp(from, k->self) == 0 || !k->joined)
+        return;
+    if (kind == 'H') {
+        unsigned prefix = 0;
+        if (sscanf(rest, "%x", &prefix) == 1)
+            learn_peer(k, from, epoch, prefix);
+        return;
+    }
+    int p = find_peer(k, from);
+    if (p < 0 || !k->peers[p].alive || k->peers[p].epoch != epoch)
+        return; /* unknown, or declared dead: ignored until it rejoins */
+    k->peers[p].last_seen_ms = sm_mono_ms();
+    switch (kind) {
+    case 'B':
+        peer_down(k, p, "it left");
+        break;
+    case 'Q': {
+        uint64_t rid;
+        int64_t deadline;
+        unsigned perms;
+        if (sscanf(rest, "%" SCNu64 " %" SCNd64 " %u", &rid, &deadline, &perms) == 3)
+            serve_request(k, p, rid, deadline, perms, body, blen);
+        break;
+    }
+    case 'A': {
+        uint64_t rid;
+        if (sscanf(rest, "%" SCNu64, &rid) == 1)
+            pending_answer(k, p, rid, body, blen);
+        break;
+    }
+    case 'L': {
+        int64_t lid;
+        if (sscanf(rest, "%" SCNd64, &lid) == 1 && !find_proxy(k, p, lid))
+            on_listener(k, p, lid, body, blen);
+        break;
+    }
+    case 'U': {
+        int64_t lid;
+        sm_cluster_proxy *x;
+        if (sscanf(rest, "%" SCNd64, &lid) == 1 && (x = find_proxy(k, p, lid)))
+            x->failed = true;
+        break;
+    }
+    case 'E': {
+        int64_t lid;
+        if (sscanf(rest, "%" SCNd64, &lid) == 1)
+            on_events(k, p, lid, body, blen);
+        break;
+    }
+    case 'S': {
+        int64_t lid, count;
+        sm_listener *l;
+        rpart *r;
+        if (sscanf(rest, "%" SCNd64 " %" SCNd64, &lid, &count) == 2 && (l = find_listener(k, lid)) &&
+            (r = find_part(l->view, p, epoch))) {
+            r->done = true;
+            maybe_end_snapshot(k, l);
+        }
+        break;
+    }
+    case 'K': {
+        int64_t lid;
+        uint64_t bytes;
+        sm_cluster_proxy *x;
+        if (sscanf(rest, "%" SCNd64 " %" SCNu64, &lid, &bytes) == 2 && (x = find_proxy(k, p, lid))) {
+            if (bytes > x->acked && bytes <= x->sent)
+                x->acked = bytes;
+            if (proxy_wants_work(x))
+                wake_work(k);
+        }
+        break;
+    }
+    case 'O': {
+        int64_t lid;
+        sm_listener *l;
+        if (sscanf(rest, "%" SCNd64, &lid) == 1 && (l = find_listener(k, lid)))
+            sm_server_doom(k->srv, l->owner, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
+        break;
+    }
+    default:
+        break;
+    }
+    sm_server_reap(k->srv);
+}
+
+static void sub_message(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)priv;
+    sm_cluster *k = ac->data;
+    redisReply *reply = r;
+    if (!k || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3)
+        return;
+    redisReply *kind = reply->element[0];
+    if (kind->type != REDIS_REPLY_STRING)
+        return;
+    if (strcmp(kind->str, "subscribe") == 0) {
+        k->subscribed++;
+        send_join(k);
+        return;
+    }
+    if (strcmp(kind->str, "message") == 0 && reply->element[2]->type == REDIS_REPLY_STRING)
+        on_message(k, reply->element[2]->str, reply->element[2]->len);
+}
+
+/* ---- connections ---- */
+
+static void auth_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    (void)priv;
+    redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        sm_log(SM_LOG_ERROR, "cluster: Redis refused the credentials: %s", reply->str);
+    (void)ac;
+}
+
+static void send_auth(sm_cluster *k, redisAsyncContext *ac)
+{
+    if (!k->password)
+        return;
+    if (k->user) {
+        const char *argv[] = {"AUTH", k->user, k->password};
+        size_t lens[] = {4, strlen(k->user), strlen(k->password)};
+        redisAsyncCommandArgv(ac, auth_reply, NULL, 3, argv, lens);
+    } else {
+        const char *argv[] = {"AUTH", k->password};
+        size_t lens[] = {4, strlen(k->password)};
+        redisAsyncCommandArgv(ac, auth_reply, NULL, 2, argv, lens);
+    }
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    sm_cluster *k = ac->data;
+    if (!k)
+        return;
+    if (ac == k->cmd)
+        k->cmd = NULL;
+    if (ac == k->sub) {
+        k->sub = NULL;
+        k->subscribed = 0;
+    }
+    k->inflight = 0;
+    go_down(k, "the connection to Redis was lost");
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    sm_cluster *k = ac->data;
+    if (!k || status == REDIS_OK)
+        return;
+    /* hiredis frees the context after this callback. */
+    if (ac == k->cmd)
+        k->cmd = NULL;
+    if (ac == k->sub) {
+        k->sub = NULL;
+        k->subscribed = 0;
+    }
+}
+
+static redisAsyncContext *connect_one(sm_cluster *k)
+{
+    redisAsyncContext *ac = k->unix_path ? redisAsyncConnectUnix(k->unix_path) : redisAsyncConnect(k->host, k->port);
+    if (!ac)
+        return NULL;
+    if (ac->err) {
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    ac->data = k;
+    redisLibevAttach(k->loop, ac);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    send_auth(k, ac);
+    return ac;
+}
+
+static void ensure_connections(sm_cluster *k)
+{
+    if (!k->cmd)
+        k->cmd = connect_one(k);
+    if (!k->sub && (k->sub = connect_one(k)) != NULL) {
+        k->subscribed = 0;
+        const char *argv[] = {"SUBSCRIBE", "sessmon:all", k->to_channel};
+        size_t lens[] = {9, strlen(argv[1]), strlen(argv[2])};
+        redisAsyncCommandArgv(k->sub, sub_message, NULL, 3, argv, lens);
+    }
+    send_join(k);
+}
+
+static void drop_connections(sm_cluster *k)
+{
+    redisAsyncContext *a = k->cmd, *b = k->sub;
+    k->cmd = k->sub = NULL;
+    k->subscribed = 0;
+    if (a) {
+        a->data = NULL;
+        redisAsyncFree(a);
+    }
+    if (b) {
+        b->data = NULL;
+        redisAsyncFree(b);
+    }
+    k->inflight = 0;
+}
+
+/* ---- timers ---- */
+
+static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sm_cluster *k = w->data;
+    int64_t now = sm_mono_ms();
+    if (k->joined && now - k->last_refresh_ok_ms > k->cfg->node_timeout_ms) {
+        /* Frozen, or Redis stopped answering: the others have declared this node dead by now. */
+        go_down(k, "no confirmation from Redis within cluster.nodeTimeoutMs");
+        drop_connections(k);
+    }
+    if (!cluster_up(k))
+        return;
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%" PRId64, k->cfg->node_timeout_ms);
+    const char *argv[] = {"EVAL", REFRESH_SCRIPT, "2", k->node_key, k->prefix_key, k->value, ttl};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++)
+        lens[i] = strlen(argv[i]);
+    redisAsyncCommandArgv(k->cmd, refresh_reply, (void *)(uintptr_t)(uint32_t)k->epoch, 7, argv, lens);
+    heartbeat_publish(k);
+    for (size_t i = 0; i < k->npeers; i++)
+        if (k->peers[i].alive && now - k->peers[i].last_seen_ms > k->cfg->node_timeout_ms)
+            peer_down(k, (int)i, "no heartbeat within cluster.nodeTimeoutMs");
+}
+
+static void reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sm_cluster *k = w->data;
+    if (k->leaving)
+        return;
+    if (k->reset) {
+        k->reset = false;
+        drop_connections(k);
+    }
+    if (!k->cmd || !k->sub || !k->joined)
+        ensure_connections(k);
+}
+
+/* Request deadlines and snapshot deadlines. */
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sm_cluster *k = w->data;
+    int64_t now = sm_mono_ms();
+    for (pending *pd = k->pendings, *next; pd; pd = next) {
+        next = pd->next;
+        if (now >= pd->deadline_ms)
+            pending_finish(k, pd);
+    }
+    /* A snapshot part that makes no progress for requestTimeoutMs (while this node is not the one
+     * holding it back) is named missing; what it sends later goes out as live events. */
+    for (sm_listener *l = k->srv->listeners; l; l = l->gnext) {
+        sm_cluster_view *v = l->view;
+        if (!v || v->ended)
+            continue;
+        bool changed = false;
+        for (size_t i = 0; i < v->nparts; i++) {
+            rpart *r = &v->parts[i];
+            if (r->done || r->late)
+                continue;
+            if (r->received != r->acked)
+                r->last_ms = now;
+            else if (now - r->last_ms > k->cfg->request_timeout_ms) {
+                note_missing(v, k->peers[r->peer].name);
+                r->late = true;
+                changed = true;
+            }
+        }
+        if (changed)
+            maybe_end_snapshot(k, l);
+    }
+    sm_server_reap(k->srv);
+}
+
+/* End of every loop pass: publish what proxies produced, acknowledge what clients consumed. */
+static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sm_cluster *k = w->data;
+    for (sm_cluster_proxy *p = k->proxies; p; p = p->next)
+        if (p->q.head)
+            proxy_flush(k, p);
+    proxies_collect(k);
+    if (!cluster_up(k))
+        return;
+    size_t chunk = sm_snapshot_chunk(k->srv);
+    for (sm_listener *l = k->srv->listeners; l; l = l->gnext) {
+        sm_cluster_view *v = l->view;
+        if (!v || !l->owner->conn || l->owner->conn->q.bytes >= chunk)
+            continue;
+        for (size_t i = 0; i < v->nparts; i++) {
+            rpart *r = &v->parts[i];
+            if (r->received == r->acked)
+                continue;
+            char head[HEADER_MAX];
+            int n = snprintf(head, sizeof head, "K %s %016" PRIx64 " %" PRId64 " %" PRIu64 "\n", k->self, k->epoch,
+                             l->id, r->received);
+            send_peer(k, r->peer, head, (size_t)n, NULL, 0);
+            r->acked = r->received;
+        }
+    }
+}
+
+/* ---- start / stop ---- */
+
+static int parse_url(sm_cluster *k, const char *url, sm_error *err)
+{
+    if (strncmp(url, "unix:", 5) == 0) {
+        k->unix_path = strdup(url + 5);
+        return k->unix_path ? SM_OK : sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    }
+    const char *host = url + 8, *colon = strrchr(host, ':');
+    k->host = strndup(host, (size_t)(colon - host));
+    k->port = atoi(colon + 1);
+    if (k->host && k->host[0] == '[') { /* [v6]:port */
+        size_t n = strlen(k->host);
+        memmove(k->host, k->host + 1, n);
+        if (n >= 2 && k->host[n - 2] == ']')
+            k->host[n - 2] = '\0';
+    }
+    return k->host ? SM_OK : sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+}
+
+static int read_secrets(sm_cluster *k, sm_error *err)
+{
+    const sm_cluster_cfg *c = k->cfg;
+    const char *user = c->user ? c->user : getenv("SESSMON_REDIS_USER");
+    if (user && *user && !(k->user = strdup(user)))
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    if (c->password_file) {
+        FILE *f = fopen(c->password_file, "r");
+        if (!f)
+            return sm_error_set(err, SM_ERR_IO, "cluster: cannot read %.200s: %s", c->password_file, strerror(errno));
+        char line[512];
+        if (!fgets(line, sizeof line, f))
+            line[0] = '\0';
+        fclose(f);
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0])
+            return sm_error_set(err, SM_ERR_INVALID, "cluster: %.200s holds no password", c->password_file);
+        k->password = strdup(line);
+        memset(line, 0, sizeof line);
+    } else {
+        const char *pw = getenv("SESSMON_REDIS_PASSWORD");
+        if (pw && *pw)
+            k->password = strdup(pw);
+    }
+    return SM_OK;
+}
+
+static redisReply *sync_command(redisContext *rc, int argc, const char **argv)
+{
+    size_t lens[16];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return redisCommandArgv(rc, argc, argv, lens);
+}
+
+/* The blocking join at start-up: a clear error (name in use, no Redis, bad password) before serving. */
+static int join_blocking(sm_cluster *k, sm_error *err)
+{
+    struct timeval tv = {JOIN_TIMEOUT_MS / 1000, (JOIN_TIMEOUT_MS % 1000) * 1000};
+    redisContext *rc = k->unix_path ? redisConnectUnixWithTimeout(k->unix_path, tv)
+                                    : redisConnectWithTimeout(k->host, k->port, tv);
+    if (!rc || rc->err) {
+        int e = sm_error_set(err, SM_ERR_IO, "cluster: cannot connect to Redis at %.200s: %s", k->cfg->redis,
+                             rc ? rc->errstr : "out of memory");
+        if (rc)
+            redisFree(rc);
+        return e;
+    }
+    redisSetTimeout(rc, tv);
+    int result = SM_OK;
+    redisReply *r = NULL;
+    if (k->password) {
+        const char *a3[] = {"AUTH", k->user ? k->user : "", k->password};
+        r = k->user ? sync_command(rc, 3, a3) : sync_command(rc, 2, (const char *[]){"AUTH", k->password});
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            result = sm_error_set(err, SM_ERR_IO, "cluster: Redis refused the credentials: %.200s",
+                                  r ? r->str : rc->errstr);
+            goto out;
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+    for (int attempt = 0; attempt < 8; attempt++) {
+        new_epoch(k);
+        snprintf(k->prefix_key, sizeof k->prefix_key, "sessmon:prefix:%08x", k->srv->reg.id_prefix);
+        char ttl[24];
+        snprintf(ttl, sizeof ttl, "%" PRId64, k->cfg->node_timeout_ms);
+        const char *argv[] = {"EVAL", JOIN_SCRIPT, "2", k->node_key, k->prefix_key, k->value, k->self, ttl, ""};
+        r = sync_command(rc, 9, argv);
+        if (!r || r->type != REDIS_REPLY_INTEGER) {
+            result = sm_error_set(err, SM_ERR_IO, "cluster: joining failed: %.200s", r && r->str ? r->str : rc->errstr);
+            goto out;
+        }
+        long long v = r->integer;
+        freeReplyObject(r);
+        r = NULL;
+        if (v == 1)
+            break;
+        if (v == -1) {
+            result = sm_error_set(err, SM_ERR_INVALID, "cluster: node name '%s' is in use by a live node", k->self);
+            goto out;
+        }
+        /* The random ID prefix is another node's: draw again (no session exists yet). */
+        uint32_t prefix;
+        if (sm_random_bytes(&prefix, sizeof prefix) != SM_OK) {
+            result = sm_error_set(err, SM_ERR_IO, "no randomness from the kernel");
+            goto out;
+        }
+        k->srv->reg.id_prefix = prefix;
+        if (attempt == 7)
+            result = sm_error_set(err, SM_ERR_IO, "cluster: could not claim a session ID prefix");
+    }
+    if (result != SM_OK)
+        goto out;
+    snprintf(k->prev_value, sizeof k->prev_value, "%s", k->value);
+    /* The live nodes now, so a listener added at once already covers them. */
+    char cursor[32] = "0";
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", "sessmon:node:*", "COUNT", "1000"};
+        r = sync_command(rc, 6, argv);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+            break;
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str ? r->element[0]->str : "0");
+        redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            const char *key = keys->element[i]->str;
+            if (!key || strncmp(key, "sessmon:node:", 13) != 0)
+                continue;
+            redisReply *v = redisCommand(rc, "GET %s", key);
+            unsigned prefix;
+            uint64_t epoch;
+            if (v && v->type == REDIS_REPLY_STRING && sscanf(v->str, "%x %" SCNx64, &prefix, &epoch) == 2)
+                learn_peer(k, key + 13, epoch, prefix);
+            if (v)
+                freeReplyObject(v);
+        }
+        freeReplyObject(r);
+        r = NULL;
+    } while (strcmp(cursor, "0") != 0);
+out:
+    if (r)
+        freeReplyObject(r);
+    redisFree(rc);
+    return result;
+}
+
+int sm_cluster_start(sm_server *srv, struct ev_loop *loop, sm_error *err)
+{
+    const sm_cluster_cfg *cfg = &srv->cfg->cluster;
+    sm_cluster *k = calloc(1, sizeof *k);
+    if (!k)
+        return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+    k->srv = srv;
+    k->cfg = cfg;
+    k->loop = loop;
+    snprintf(k->self, sizeof k->self, "%s", cfg->node);
+    snprintf(k->node_key, sizeof k->node_key, "sessmon:node:%s", k->self);
+    to_channel(k->self, k->to_channel, sizeof k->to_channel);
+    sm_buf_init(&k->scratch, 0, 0);
+    sm_outq_init(&k->sink.q);
+    k->sink.srv = srv;
+    k->sink.write_requested = true; /* never asks the transport for anything */
+    k->sink.cluster_remote = true;
+    k->sink.session = &k->sink_session;
+    k->sink_session.state = SM_STATE_CLOSED; /* so nothing can doom or close it */
+    int rc = parse_url(k, cfg->redis, err);
+    if (rc == SM_OK)
+        rc = read_secrets(k, err);
+    if (rc == SM_OK)
+        rc = join_blocking(k, err);
+    if (rc != SM_OK) {
+        srv->cluster = k;
+        sm_cluster_stop(srv);
+        return rc;
+    }
+    /* Peers learnt by the scan count as live from now on. */
+    for (size_t i = 0; i < k->npeers; i++) {
+        k->peers[i].alive = true;
+        k->peers[i].last_seen_ms = sm_mono_ms();
+    }
+    srv->cluster = k;
+    double hb = (double)cfg->heartbeat_ms / 1000.0;
+    ev_timer_init(&k->heartbeat, heartbeat_cb, hb, hb);
+    ev_timer_init(&k->reconnect, reconnect_cb, RECONNECT_S, RECONNECT_S);
+    ev_timer_init(&k->tick, tick_cb, PENDING_TICK_S, PENDING_TICK_S);
+    ev_prepare_init(&k->flush, flush_cb);
+    ev_idle_init(&k->work, work_cb);
+    k->heartbeat.data = k->reconnect.data = k->tick.data = k->flush.data = k->work.data = k;
+    ev_timer_start(loop, &k->heartbeat);
+    ev_timer_start(loop, &k->reconnect);
+    ev_timer_start(loop, &k->tick);
+    ev_prepare_start(loop, &k->flush);
+    /* The async connections: the join is repeated there with a fresh epoch and our previous value. */
+    k->joined = false;
+    ensure_connections(k);
+    sm_log(SM_LOG_INFO, "cluster: node %s, session ID prefix %08x, %zu other live node(s), Redis %s", k->self,
+           srv->reg.id_prefix, k->npeers, cfg->redis);
+    return SM_OK;
+}
+
+void sm_cluster_leave(sm_server *srv)
+{
+    sm_cluster *k = srv->cluster;
+    if (!k || k->leaving)
+        return;
+    k->leaving = true;
+    if (!cluster_up(k))
+        return;
+    char head[HEADER_MAX];
+    int n = snprintf(head, sizeof head, "B %s %016" PRIx64 "\n", k->self, k->epoch);
+    publish(k, "sessmon:all", head, (size_t)n, NULL, 0);
+    const char *argv[] = {"EVAL", LEAVE_SCRIPT, "2", k->node_key, k->prefix_key, k->value};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
+    redisAsyncCommandArgv(k->cmd, NULL, NULL, 6, argv, lens);
+}
+
+void sm_cluster_stop(sm_server *srv)
+{
+    sm_cluster *k = srv->cluster;
+    if (!k)
+        return;
+    if (k->loop) {
+        ev_timer_stop(k->loop, &k->heartbeat);
+        ev_timer_stop(k->loop, &k->reconnect);
+        ev_timer_stop(k->loop, &k->tick);
+        ev_prepare_stop(k->loop, &k->flush);
+        ev_idle_stop(k->loop, &k->work);
+    }
+    for (sm_cluster_proxy *p = k->proxies, *next; p; p = next) {
+        next = p->next;
+        proxy_free(k, p);
+    }
+    k->proxies = NULL;
+    for (pending *pd = k->pendings, *next; pd; pd = next) {
+        next = pd->next;
+        free(pd);
+    }
+    drop_connections(k);
+    srv->cluster = NULL;
+    sm_outq_clear(&k->sink.q);
+    sm_buf_free(&k->scratch);
+    free(k->host);
+    free(k->unix_path);
+    free(k->user);
+    if (k->password) {
+        memset(k->password, 0, strlen(k->password));
+        free(k->password);
+    }
+    free(k);
+}

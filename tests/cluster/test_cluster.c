@@ -1,0 +1,416 @@
+/* Cluster-mode integration tests: three sessmond nodes joined through a private redis-server (docs/cluster.md). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "core/clock.h"
+
+#define NODES 3
+#define NODE_TIMEOUT_MS 1500
+#define REQUEST_TIMEOUT_MS 500
+
+typedef struct cluster {
+    sm_test_redis redis;
+    sm_test_server node[NODES];
+} cluster;
+
+static const char CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,\"requestTimeoutMs\":500}}";
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int start_node(cluster *k, int i)
+{
+    char name[16];
+    snprintf(name, sizeof name, "n%d", i + 1);
+    char *cfg = sm_test_config(CONFIG);
+    if (!cfg)
+        return -1;
+    const char *args[] = {"--cluster-redis", k->redis.url, "--node", name, NULL};
+    int rc = sm_test_server_start_args(&k->node[i], cfg, args);
+    free(cfg);
+    return rc;
+}
+
+static int setup(void **state)
+{
+    cluster *k = calloc(1, sizeof *k);
+    if (!k || sm_test_redis_start(&k->redis) != 0) {
+        free(k);
+        return -1;
+    }
+    for (int i = 0; i < NODES; i++)
+        if (start_node(k, i) != 0)
+            return -1;
+    *state = k;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    cluster *k = *state;
+    for (int i = 0; i < NODES; i++) {
+        if (k->node[i].pid > 0)
+            kill(k->node[i].pid, SIGCONT);
+        sm_test_server_stop(&k->node[i]);
+    }
+    sm_test_redis_stop(&k->redis);
+    free(k);
+    return 0;
+}
+
+static long long add_listener(tc *c, const char *extra)
+{
+    cJSON *r = tc_ok(c, "{\"type\":\"add_listener\"%s}", extra);
+    long long id = tc_int(r, "listener");
+    cJSON_Delete(r);
+    return id;
+}
+
+/* Next event of listener l, skipping none; fails unless it is `type` for `session`. */
+static cJSON *expect_event(tc *c, long long l, const char *type, const char *session)
+{
+    cJSON *ev = tc_event(c, l, TC_TIMEOUT_MS);
+    if (!ev)
+        fail_msg("no %s event for %s", type, session ? session : "-");
+    if (strcmp(tc_str(ev, "event"), type) != 0 || (session && strcmp(tc_str(ev, "session"), session) != 0)) {
+        char *t = cJSON_PrintUnformatted(ev);
+        fail_msg("expected %s for %s, got %s", type, session ? session : "-", t);
+    }
+    return ev;
+}
+
+static bool array_has(const cJSON *arr, const char *session)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        const char *s = tc_str(e, "session");
+        if (s && strcmp(s, session) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Waits until every node sees the others (a listener's snapshot covers the live nodes). */
+static void wait_converged(cluster *k, tc *probe, int expected)
+{
+    long long deadline = sm_mono_ms() + 8000;
+    for (;;) {
+        long long l = add_listener(probe, ",\"filter\":\"probe is 'yes'\"");
+        long long count = -1;
+        cJSON *snap = tc_snapshot(probe, l, &count);
+        cJSON_Delete(snap);
+        cJSON_Delete(tc_ok(probe, "{\"type\":\"remove_listener\",\"listener\":%lld}", l));
+        if (count == expected)
+            return;
+        if (sm_mono_ms() > deadline)
+            fail_msg("the cluster did not converge: %lld of %d probe sessions seen", count, expected);
+        (void)k;
+        sleep_ms(100);
+    }
+}
+
+static void test_listener_snapshot_and_events(void **state)
+{
+    cluster *k = *state;
+    tc a[NODES], admin;
+    for (int i = 0; i < NODES; i++)
+        tc_open(&a[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\",\"team\":\"red\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES);
+
+    long long l = add_listener(&admin, ",\"filter\":\"team is 'red'\",\"keys\":[\"team\",\"$ServerName\"]");
+    long long count = -1;
+    cJSON *snap = tc_snapshot(&admin, l, &count);
+    assert_int_equal(count, NODES);
+    for (int i = 0; i < NODES; i++)
+        assert_true(array_has(snap, a[i].session_id));
+    cJSON_Delete(snap);
+
+    /* Live: a session opens on node 3, changes, leaves the filter, enters again, closes. */
+    tc b;
+    tc_open(&b, &k->node[2], NULL, NULL, "{\"team\":\"red\"}");
+    cJSON *ev = expect_event(&admin, l, "OPEN", b.session_id);
+    assert_string_equal(tc_prop(ev, "properties", "$ServerName"), "n3");
+    cJSON_Delete(ev);
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"team\":\"blue\"}}",
+                       b.session_id));
+    cJSON_Delete(expect_event(&admin, l, "FILTER_LEAVE", b.session_id));
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"team\":\"red\"}}",
+                       b.session_id));
+    cJSON_Delete(expect_event(&admin, l, "FILTER_ENTER", b.session_id));
+    tc_close(&b);
+    ev = expect_event(&admin, l, "CLOSED", b.session_id);
+    cJSON_Delete(ev);
+
+    for (int i = 0; i < NODES; i++)
+        tc_close(&a[i]);
+    tc_close(&admin);
+}
+
+static void test_routed_requests(void **state)
+{
+    cluster *k = *state;
+    tc t, admin, probe[NODES];
+    for (int i = 0; i < NODES; i++)
+        tc_open(&probe[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&t, &k->node[1], NULL, NULL, "{\"color\":\"green\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES);
+
+    cJSON *r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\"}", t.session_id);
+    assert_string_equal(tc_prop(r, "properties", "color"), "green");
+    assert_string_equal(tc_prop(r, "properties", "$ServerName"), "n2");
+    cJSON_Delete(r);
+    r = tc_ok(&admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"color\":\"blue\"}}", t.session_id);
+    assert_string_equal(tc_prop(r, "changed", "color"), "green");
+    cJSON_Delete(r);
+    r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"color\"]}", t.session_id);
+    assert_string_equal(tc_prop(r, "properties", "color"), "blue");
+    cJSON_Delete(r);
+
+    /* Errors are the owner's, as if local. */
+    cJSON_Delete(tc_err(&admin, "INVALID_PROPERTY",
+                        "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"bad key\":\"x\"}}", t.session_id));
+    char unknown[32];
+    snprintf(unknown, sizeof unknown, "%.8s-ffffffff", t.session_id);
+    cJSON_Delete(tc_err(&admin, "NO_SUCH_SESSION", "{\"type\":\"get\",\"sessionId\":\"%s\"}", unknown));
+    cJSON_Delete(tc_err(&admin, "NO_SUCH_SESSION", "{\"type\":\"get\",\"sessionId\":\"00000000-00000001\"}"));
+
+    /* Permissions are checked where the request arrived. */
+    tc viewer;
+    tc_open(&viewer, &k->node[0], "viewer", "viewer", NULL);
+    cJSON_Delete(tc_err(&viewer, "ACCESS_DENIED",
+                        "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"color\":\"red\"}}", t.session_id));
+    tc_close(&viewer);
+
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"close_session\",\"sessionId\":\"%s\"}", t.session_id));
+    char reason[128];
+    assert_true(tc_wait_close(&t, reason, sizeof reason, TC_TIMEOUT_MS) > 0);
+    assert_string_equal(reason, "CLOSED_BY_CONTROLLER");
+    tc_close(&t);
+    cJSON_Delete(tc_err(&admin, "NO_SUCH_SESSION", "{\"type\":\"close_session\",\"sessionId\":\"%s\"}", t.session_id));
+    for (int i = 0; i < NODES; i++)
+        tc_close(&probe[i]);
+    tc_close(&admin);
+}
+
+static void test_by_filter_totals(void **state)
+{
+    cluster *k = *state;
+    tc s[NODES * 2], admin;
+    for (int i = 0; i < NODES * 2; i++)
+        tc_open(&s[i], &k->node[i % NODES], NULL, NULL, "{\"probe\":\"yes\",\"grp\":\"x\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES * 2);
+    cJSON *r = tc_ok(&admin, "{\"type\":\"set_by_filter\",\"filter\":\"grp is 'x'\",\"properties\":{\"grp\":\"y\"}}");
+    assert_int_equal(tc_int(r, "count"), NODES * 2);
+    assert_null(cJSON_GetObjectItem(r, "missing"));
+    cJSON_Delete(r);
+    r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"grp\"]}", s[2].session_id);
+    assert_string_equal(tc_prop(r, "properties", "grp"), "y");
+    cJSON_Delete(r);
+    r = tc_ok(&admin, "{\"type\":\"close_by_filter\",\"filter\":\"grp is 'y'\"}");
+    assert_int_equal(tc_int(r, "count"), NODES * 2);
+    cJSON_Delete(r);
+    for (int i = 0; i < NODES * 2; i++) {
+        char reason[128];
+        assert_true(tc_wait_close(&s[i], reason, sizeof reason, TC_TIMEOUT_MS) > 0);
+        tc_close(&s[i]);
+    }
+    tc_close(&admin);
+}
+
+/* A frozen node: answers name it, its writes are never applied late; it rejoins on resume. */
+static void test_frozen_node(void **state)
+{
+    cluster *k = *state;
+    tc s[NODES], admin;
+    for (int i = 0; i < NODES; i++)
+        tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES);
+
+    kill(k->node[2].pid, SIGSTOP);
+    long long t0 = sm_mono_ms();
+    cJSON *r = tc_ok(&admin, "{\"type\":\"set_by_filter\",\"filter\":\"v is '0'\",\"properties\":{\"v\":\"1\"}}");
+    long long took = sm_mono_ms() - t0;
+    assert_true(took < REQUEST_TIMEOUT_MS + 400);
+    assert_int_equal(tc_int(r, "count"), 2);
+    cJSON *missing = cJSON_GetObjectItem(r, "missing");
+    assert_non_null(missing);
+    assert_string_equal(cJSON_GetArrayItem(missing, 0)->valuestring, "n3");
+    cJSON_Delete(r);
+
+    /* A listener's snapshot arrives with the live nodes' part and names the frozen one. */
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\"");
+    long long count = -1;
+    cJSON *snap = tc_snapshot(&admin, l, &count);
+    assert_int_equal(count, 2);
+    cJSON_Delete(snap);
+
+    /* Declared dead while frozen, then resumed: it rejoins and the late write is not applied. */
+    sleep_ms(NODE_TIMEOUT_MS + 800);
+    kill(k->node[2].pid, SIGCONT);
+    long long deadline = sm_mono_ms() + 8000;
+    cJSON *ev = NULL;
+    while (sm_mono_ms() < deadline) {
+        ev = tc_event(&admin, l, 500);
+        if (ev && strcmp(tc_str(ev, "event"), "OPEN") == 0 && strcmp(tc_str(ev, "session"), s[2].session_id) == 0)
+            break;
+        cJSON_Delete(ev);
+        ev = NULL;
+    }
+    assert_non_null(ev); /* re-announced */
+    cJSON_Delete(ev);
+    r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"v\"]}", s[2].session_id);
+    assert_string_equal(tc_prop(r, "properties", "v"), "0");
+    cJSON_Delete(r);
+    for (int i = 0; i < NODES; i++)
+        tc_close(&s[i]);
+    tc_close(&admin);
+}
+
+static void test_killed_node(void **state)
+{
+    cluster *k = *state;
+    tc s[NODES], admin;
+    for (int i = 0; i < NODES; i++)
+        tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES);
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\"");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    assert_int_equal(count, NODES);
+
+    long long t0 = sm_mono_ms();
+    sm_test_server_kill(&k->node[2]);
+    cJSON *ev = tc_event(&admin, l, 10000);
+    assert_non_null(ev);
+    assert_string_equal(tc_str(ev, "event"), "CLOSED");
+    assert_string_equal(tc_str(ev, "session"), s[2].session_id);
+    assert_string_equal(tc_str(ev, "reason"), "CONNECTION_LOST");
+    cJSON_Delete(ev);
+    assert_true(sm_mono_ms() - t0 <= 10000);
+    /* Nothing of it stays in Redis. */
+    sleep_ms(NODE_TIMEOUT_MS);
+    char out[256];
+    const char *args[] = {"KEYS", "sessmon:*n3*", NULL};
+    assert_int_equal(sm_test_redis_cli(&k->redis, args, out, sizeof out), 0);
+    assert_null(strstr(out, "n3"));
+    cJSON_Delete(tc_err(&admin, "NO_SUCH_SESSION", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[2].session_id));
+    for (int i = 0; i < 2; i++)
+        tc_close(&s[i]);
+    tc_close(&s[2]);
+    tc_close(&admin);
+}
+
+static void test_redis_restart(void **state)
+{
+    cluster *k = *state;
+    tc s[NODES], admin;
+    for (int i = 0; i < NODES; i++)
+        tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES);
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\"");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    assert_int_equal(count, NODES);
+
+    sm_test_redis_stop(&k->redis);
+    /* Degraded: told, remote sessions closed, local ones still served, cluster requests fail fast. */
+    cJSON *e = tc_next(&admin, "error", 5000);
+    assert_non_null(e);
+    assert_string_equal(tc_str(e, "code"), "CLUSTER_UNAVAILABLE");
+    cJSON_Delete(e);
+    int closed = 0;
+    cJSON *ev;
+    while (closed < 2 && (ev = tc_event(&admin, l, 3000)) != NULL) {
+        if (strcmp(tc_str(ev, "event"), "CLOSED") == 0)
+            closed++;
+        cJSON_Delete(ev);
+    }
+    assert_int_equal(closed, 2);
+    cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"set_by_filter\",\"filter\":\"probe is 'yes'\","
+                                                       "\"properties\":{\"x\":\"1\"}}"));
+    cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[1].session_id));
+    cJSON *r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[0].session_id);
+    cJSON_Delete(r);
+
+    /* Back: the remote sessions are announced again, once each. */
+    assert_int_equal(sm_test_redis_restart(&k->redis), 0);
+    int opened = 0;
+    long long deadline = sm_mono_ms() + 10000;
+    bool seen[NODES] = {false};
+    while (opened < 2 && sm_mono_ms() < deadline && (ev = tc_event(&admin, l, 1000)) != NULL) {
+        if (strcmp(tc_str(ev, "event"), "OPEN") == 0)
+            for (int i = 1; i < NODES; i++)
+                if (strcmp(tc_str(ev, "session"), s[i].session_id) == 0 && !seen[i]) {
+                    seen[i] = true;
+                    opened++;
+                }
+        cJSON_Delete(ev);
+    }
+    assert_int_equal(opened, 2);
+    tc_no_event(&admin, l, 500);
+    for (int i = 0; i < NODES; i++)
+        tc_close(&s[i]);
+    tc_close(&admin);
+}
+
+static void test_duplicate_name_and_bad_config(void **state)
+{
+    cluster *k = *state;
+    char out[1024];
+    const char *dup[] = {"--port", "0", "--cluster-redis", k->redis.url, "--node", "n1", NULL};
+    int st = sm_test_sessmond_run(dup, NULL, out, sizeof out, 8000);
+    assert_int_not_equal(st, 0);
+    assert_int_not_equal(st, -1);
+    assert_non_null(strstr(out, "node name 'n1' is in use by a live node"));
+
+    const char *bad_url[] = {"--check-config", "--cluster-redis", "rediss://x:1", "--node", "a", NULL};
+    assert_int_equal(sm_test_sessmond_run(bad_url, NULL, out, sizeof out, 5000), 2);
+    assert_non_null(strstr(out, "cluster.redis"));
+    const char *bad_node[] = {"--check-config", "--cluster-redis", "redis://127.0.0.1:1", "--node", "a b", NULL};
+    assert_int_equal(sm_test_sessmond_run(bad_node, NULL, out, sizeof out, 5000), 2);
+    assert_non_null(strstr(out, "cluster.node"));
+    const char *no_node[] = {"--check-config", "--cluster-redis", "redis://127.0.0.1:1", NULL};
+    assert_int_equal(sm_test_sessmond_run(no_node, NULL, out, sizeof out, 5000), 2);
+    assert_non_null(strstr(out, "cluster.node: is missing"));
+    const char *ok[] = {"--check-config", "--cluster-redis", "redis://127.0.0.1:1", "--node", "a", NULL};
+    assert_int_equal(sm_test_sessmond_run(ok, NULL, out, sizeof out, 5000), 0);
+    /* No Redis there: a clear error at start-up. */
+    const char *noredis[] = {"--port", "0", "--cluster-redis", "redis://127.0.0.1:1", "--node", "a", NULL};
+    assert_int_not_equal(sm_test_sessmond_run(noredis, NULL, out, sizeof out, 8000), 0);
+    assert_non_null(strstr(out, "cannot connect to Redis"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_listener_snapshot_and_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_routed_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_by_filter_totals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_name_and_bad_config, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
