@@ -126,6 +126,7 @@ typedef struct peer {
     uint32_t prefix;
     int64_t last_seen_ms;
     bool alive;
+    bool synced; /* it has told us directly that it knows this epoch of ours (a `W`) */
 } peer;
 
 /* One other node's part of one of this node's listeners. */
@@ -233,10 +234,16 @@ static int find_peer(const sm_cluster *k, const char *name)
     return -1;
 }
 
+/* Alive and known to know us: requests and listeners go only to such nodes. */
+static bool peer_live(const sm_cluster *k, size_t i)
+{
+    return k->peers[i].alive && k->peers[i].synced;
+}
+
 static int peer_by_prefix(const sm_cluster *k, uint32_t prefix)
 {
     for (size_t i = 0; i < k->npeers; i++)
-        if (k->peers[i].alive && k->peers[i].prefix == prefix)
+        if (peer_live(k, i) && k->peers[i].prefix == prefix)
             return (int)i;
     return -1;
 }
@@ -486,9 +493,12 @@ void sm_cluster_listener_added(sm_server *srv, sm_listener *l, const sm_msg *m)
         note_missing(&x->v, "*");
         return;
     }
-    for (size_t i = 0; i < k->npeers; i++)
-        if (k->peers[i].alive)
+    for (size_t i = 0; i < k->npeers; i++) {
+        if (peer_live(k, i))
             add_part(k, l, (int)i, x->filter);
+        else if (k->peers[i].alive)
+            note_missing(&x->v, k->peers[i].name); /* still introducing itself */
+    }
 }
 
 void sm_cluster_listener_freed(sm_server *srv, sm_listener *l)
@@ -539,6 +549,7 @@ static void peer_down(sm_cluster *k, int p, const char *why)
         return;
     sm_log(SM_LOG_WARN, "cluster: node %s is gone (%s)", pe->name, why);
     pe->alive = false;
+    pe->synced = false;
     pe->dead_epoch = pe->epoch;
     for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
         if (l->view)
@@ -552,12 +563,33 @@ static void peer_down(sm_cluster *k, int p, const char *why)
     sm_server_reap(k->srv);
 }
 
+/* A direct introduction: the receiver learns us even if it missed our heartbeats; `got` says
+ * whether we already have its own introduction (if not, it sends one back). */
+static void send_hello(sm_cluster *k, int p)
+{
+    char head[HEADER_MAX];
+    int n = snprintf(head, sizeof head, "W %s %016" PRIx64 " %08x %d\n", k->self, k->epoch, k->srv->reg.id_prefix,
+                     k->peers[p].synced ? 1 : 0);
+    send_peer(k, p, head, (size_t)n, NULL, 0);
+}
+
 static void peer_up(sm_cluster *k, int p)
 {
     peer *pe = &k->peers[p];
     pe->alive = true;
+    pe->synced = false;
     pe->last_seen_ms = sm_mono_ms();
     sm_log(SM_LOG_INFO, "cluster: node %s (prefix %08x) is live", pe->name, pe->prefix);
+    send_hello(k, p);
+}
+
+/* It knows us now: this node's listeners get their part there. */
+static void peer_synced(sm_cluster *k, int p)
+{
+    peer *pe = &k->peers[p];
+    if (pe->synced)
+        return;
+    pe->synced = true;
     for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
         if (l->view)
             add_part(k, l, p, ((view_ext *)l->view)->filter);
@@ -638,6 +670,11 @@ static void join_reply(redisAsyncContext *ac, void *r, void *priv)
             l->view->degraded_told = false;
     sm_log(SM_LOG_INFO, "cluster: joined as %s (epoch %016" PRIx64 ")", k->self, k->epoch);
     heartbeat_publish(k);
+    for (size_t i = 0; i < k->npeers; i++)
+        if (k->peers[i].alive) {
+            k->peers[i].synced = false;
+            send_hello(k, (int)i);
+        }
 }
 
 static void new_epoch(sm_cluster *k)
@@ -1016,7 +1053,7 @@ bool sm_cluster_fan_out(sm_conn *c, const sm_msg *m, int64_t local_count)
         return false;
     bool any = false;
     for (size_t i = 0; i < k->npeers; i++)
-        any = any || k->peers[i].alive;
+        any = any || peer_live(k, i);
     if (!any)
         return false;
     pending *pd = pending_new(k, c, m, true);
@@ -1024,7 +1061,7 @@ bool sm_cluster_fan_out(sm_conn *c, const sm_msg *m, int64_t local_count)
         return false; /* the local count alone: logged below */
     pd->count = local_count;
     for (size_t i = 0; i < k->npeers; i++)
-        if (k->peers[i].alive)
+        if (peer_live(k, i))
             send_request(k, pd, (int)i, m, c->session->permissions);
     if (!pd->waiting)
         pending_finish(k, pd);
@@ -1128,6 +1165,18 @@ static void on_message(sm_cluster *k, const char *data, size_t len)
         unsigned prefix = 0;
         if (sscanf(rest, "%x", &prefix) == 1)
             learn_peer(k, from, epoch, prefix);
+        return;
+    }
+    if (kind == 'W') {
+        unsigned prefix = 0;
+        int got = 0, p;
+        if (sscanf(rest, "%x %d", &prefix, &got) != 2 || (p = learn_peer(k, from, epoch, prefix)) < 0 ||
+            !k->peers[p].alive || k->peers[p].epoch != epoch)
+            return;
+        peer_synced(k, p);
+        if (!got)
+            send_hello(k, p);
+        sm_server_reap(k->srv);
         return;
     }
     int p = find_peer(k, from);

@@ -153,9 +153,11 @@ static void test_listener_snapshot_and_events(void **state)
     cJSON_Delete(tc_ok(&admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"team\":\"red\"}}",
                        b.session_id));
     cJSON_Delete(expect_event(&admin, l, "FILTER_ENTER", b.session_id));
-    tc_close(&b);
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"close_session\",\"sessionId\":\"%s\"}", b.session_id));
     ev = expect_event(&admin, l, "CLOSED", b.session_id);
+    assert_string_equal(tc_str(ev, "reason"), "CLOSED_BY_CONTROLLER");
     cJSON_Delete(ev);
+    tc_close(&b);
 
     for (int i = 0; i < NODES; i++)
         tc_close(&a[i]);
