@@ -1,0 +1,124 @@
+#!/bin/sh
+# sessmon-load against a real sessmond: achieved property updates/s, the load tool's and sessmond's
+# CPU, and the load tool's CPU per update, at 1k, 5k and 15k sessions, each beside its target.
+# Usage: run.sh [--seconds S] [--rate R] [--sessions "N1 N2 ..."] [--json FILE]
+#   defaults: 10 s of measurement per size, 10,000 updates/s asked, "1000 5000 15000"
+# Targets: achieved >= 99 % of the rate asked (a 1 s progress grain), load-tool CPU <= 100 % of one
+# core, and the cost per update at the largest size within 1.5x of the cost at the smallest.
+# Everything runs on loopback; each size gets a fresh sessmond on a free port, stopped afterwards.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD_DIR:-$ROOT/build-bench}
+SECS=10
+RATE=10000
+SIZES="1000 5000 15000"
+JSON=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --seconds) SECS=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
+    --sessions) SIZES=$2; shift 2 ;;
+    --json) JSON=$2; shift 2 ;;
+    -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+for v in "$SECS" "$RATE"; do
+    case $v in '' | *[!0-9]*) echo "run.sh: --seconds and --rate take whole numbers" >&2; exit 2 ;; esac
+done
+SERVER=$BUILD/server/sessmond
+LOAD=$BUILD/tools/load/sessmon-load
+for b in "$SERVER" "$LOAD"; do
+    [ -x "$b" ] || { echo "run.sh: $b is missing (bench/run builds it)" >&2; exit 1; }
+done
+TCK=$(getconf CLK_TCK)
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/sessmon-bench-load.XXXXXX")
+SPID=
+LPID=
+cleanup() {
+    [ -n "$LPID" ] && kill -KILL "$LPID" 2>/dev/null
+    [ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# utime + stime of a process and its children (the load tool's worker processes), in ticks.
+ticks() {
+    total=0
+    for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+        total=$((total + t))
+    done
+    echo "$total"
+}
+# A numeric field of the last complete progress line.
+field() {
+    tail -n 2 "$DIR/load.out" 2>/dev/null | grep '^{.*}$' | tail -n 1 | sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"
+}
+now() { date +%s.%N; }
+
+for N in $SIZES; do
+    rm -f "$DIR/port"
+    "$SERVER" --config "$ROOT/demo/sessmond.json" --port 0 --port-file "$DIR/port" >"$DIR/sessmond.log" 2>&1 &
+    SPID=$!
+    i=0
+    while [ ! -s "$DIR/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    [ -s "$DIR/port" ] || { echo "sessmond did not start"; cat "$DIR/sessmond.log"; exit 1; }
+    # Demo-only password of the demo config's admin principal.
+    ADMIN_PW=admin "$LOAD" --url "ws://127.0.0.1:$(cat "$DIR/port")" --sessions "$N" --ramp 5000 \
+        --admin admin --admin-password-env ADMIN_PW --update-rate "$RATE" --json-progress \
+        --duration $((SECS + 90)) >"$DIR/load.out" 2>"$DIR/load.err" &
+    LPID=$!
+    i=0
+    while [ "$(field open)" != "$N" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    [ "$(field open)" = "$N" ] || { echo "sessmon-load did not open $N sessions"; tail -n 3 "$DIR/load.out" "$DIR/load.err"; exit 1; }
+    sleep 2 # the first updates' start-up
+    t0=$(now); l0=$(ticks "$LPID"); s0=$(ticks "$SPID"); u0=$(field updates); e0=$(field elapsed)
+    sleep "$SECS"
+    sleep 0.5 # a fresh progress line after the window
+    t1=$(now); l1=$(ticks "$LPID"); s1=$(ticks "$SPID"); u1=$(field updates); e1=$(field elapsed)
+    skipped=$(field updatesSkipped); errors=$(field updateErrors)
+    kill -TERM "$LPID"; sleep 0.2; kill -TERM "$LPID" 2>/dev/null || true # the second one cuts at once
+    wait "$LPID" 2>/dev/null || true
+    LPID=
+    kill -TERM "$SPID"; wait "$SPID" 2>/dev/null || true
+    SPID=
+    line=$(awk -v n="$N" -v t0="$t0" -v t1="$t1" -v l0="$l0" -v l1="$l1" -v s0="$s0" -v s1="$s1" \
+        -v u0="$u0" -v u1="$u1" -v e0="$e0" -v e1="$e1" -v tck="$TCK" -v sk="$skipped" -v er="$errors" 'BEGIN {
+        wall = t1 - t0; rate = (e1 > e0) ? (u1 - u0) / (e1 - e0) : 0
+        lcpu = (l1 - l0) / tck; scpu = (s1 - s0) / tck
+        cost = rate > 0 ? lcpu * 1e6 / (rate * wall) : 0
+        printf "%d %.0f %.1f %.1f %.2f %d %d\n", n, rate, 100 * lcpu / wall, 100 * scpu / wall, cost, sk, er }')
+    echo "$line" >>"$DIR/results"
+done
+
+awk -v rate="$RATE" -v json="$JSON" -v secs="$SECS" '
+NF == 7 { n[++k] = $1; ach[k] = $2; lcpu[k] = $3; scpu[k] = $4; cost[k] = $5; sk[k] = $6; er[k] = $7 }
+END {
+    ok = 1
+    printf "sessmon-load, %d property updates/s asked, %d s per size (a real sessmond on loopback)\n", rate, secs
+    printf "%-9s %-28s %-26s %-10s %-22s %s\n", "sessions", "updates/s (>= 99 % asked)", "load CPU (<= 100 % core)", "sessmond", "cost us/update", "skipped/errors (run)"
+    for (i = 1; i <= k; i++) {
+        pr = ach[i] >= 0.99 * rate ? "PASS" : "FAIL"
+        pc = lcpu[i] <= 100 ? "PASS" : "FAIL"
+        if (pr == "FAIL" || pc == "FAIL") ok = 0
+        tgt = ""
+        if (i == k && k > 1) {
+            ratio = cost[1] > 0 ? cost[k] / cost[1] : 0
+            pk = (cost[1] > 0 && ratio <= 1.5) ? "PASS" : "FAIL"
+            if (pk == "FAIL") ok = 0
+            tgt = sprintf(" %.2fx of %d (<=1.5x) %s", ratio, n[1], pk)
+        }
+        printf "%-9d %8.0f %-19s %6.1f %% %-17s %6.1f %%  %8.2f%-13s %d/%d\n", n[i], ach[i], pr, lcpu[i], pc, scpu[i], cost[i], tgt, sk[i], er[i]
+    }
+    printf "overall: %s\n", ok ? "PASS" : "FAIL"
+    if (json != "") {
+        printf("{\"rate\":%d,\"seconds\":%d,\"runs\":[", rate, secs) > json
+        for (i = 1; i <= k; i++)
+            printf("%s{\"sessions\":%d,\"updatesPerSec\":%.0f,\"loadCpuPct\":%.1f,\"serverCpuPct\":%.1f,\"costUsPerUpdate\":%.2f,\"updatesSkipped\":%d,\"updateErrors\":%d,\"ratePass\":%s,\"cpuPass\":%s}", (i > 1 ? "," : ""), n[i], ach[i], lcpu[i], scpu[i], cost[i], sk[i], er[i], (ach[i] >= 0.99 * rate ? "true" : "false"), (lcpu[i] <= 100 ? "true" : "false")) >> json
+        cr = (k > 1 && cost[1] > 0) ? cost[k] / cost[1] : 1
+        printf("],\"costRatio\":%.3f,\"costPass\":%s,\"pass\":%s}\n", cr, (cr <= 1.5 ? "true" : "false"), (ok ? "true" : "false")) >> json
+    }
+    exit ok ? 0 : 1
+}' "$DIR/results"
