@@ -171,6 +171,9 @@ struct sm_session {
     size_t queued_bytes;
     int64_t next_id;
     size_t timed_requests; /* requests with a deadline (queued or in flight) */
+    /* No request deadline comes before this (0 = none): a lower bound, made exact whenever
+     * requests expire, so a busy session is not walked request by request on every pass. */
+    int64_t request_deadline_hint;
     bool probe_outstanding;
 
     sm_listener *listeners_head, *listeners_tail;

@@ -382,7 +382,14 @@ static int write_payload(struct lws *wsi, sm_buf *b)
     return n < (int)b->len ? -1 : 0;
 }
 
-/* One lws_write per WRITEABLE: control messages first, then requests once open. */
+/* Requests written per WRITEABLE at most. One per callback would cost a whole lws_service pass
+ * (a poll of every socket of the context) per request: a session carrying thousands of requests a
+ * second among thousands of idle sessions would crawl. The bound keeps one busy session from
+ * holding the loop. */
+#define SM_CL_WRITES_PER_CALLBACK 64
+
+/* Control messages first (one per WRITEABLE), then requests once open: several, as long as the
+ * socket takes them whole (lws buffers a partial write and must get no more until it drained). */
 static int on_writeable(sm_session *s, struct lws *wsi)
 {
     if (s->ctrl_head) {
@@ -397,7 +404,10 @@ static int on_writeable(sm_session *s, struct lws *wsi)
             return -1;
     } else if (s->link == SM_LINK_OPEN) {
         sm_request *r;
-        while ((r = s->queued.head)) {
+        unsigned written = 0;
+        while (written < SM_CL_WRITES_PER_CALLBACK && (r = s->queued.head)) {
+            if (written > 0 && lws_send_pipe_choked(wsi))
+                break;
             sm_cl_list_remove(&s->queued, r);
             s->queued_bytes -= r->out.len;
             if ((int64_t)r->out.len > s->info.max_message_bytes) {
@@ -418,7 +428,7 @@ static int on_writeable(sm_session *s, struct lws *wsi)
             sm_cl_list_push(&s->inflight, r, false);
             if (rc < 0)
                 return -1;
-            break;
+            written++;
         }
     }
     if (sm_cl_session_wants_write(s))
