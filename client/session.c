@@ -300,6 +300,22 @@ void sm_cl_session_destroy(sm_session *s)
 
 /* ---- Accessors ---- */
 
+sm_client_errcode sm_session_drop_connection(sm_session *s, sm_client_error *err)
+{
+    if (!s || s->dead)
+        return sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "session is required");
+    if (s->terminal || s->close_requested)
+        return sm_cl_error(err, SM_CLIENT_ERR_CLOSED, "session closed");
+    if (!s->wsi || (s->link != SM_LINK_HANDSHAKING && s->link != SM_LINK_OPEN))
+        return sm_cl_error(err, SM_CLIENT_ERR_CONNECTION_LOST, "no connection to drop");
+    int fd = lws_get_socket_fd(s->wsi);
+    /* shutdown, not close: the descriptor stays lws's, which then reads end-of-stream like after
+     * a peer's reset and takes the same path as any network failure. */
+    if (fd < 0 || shutdown(fd, SHUT_RDWR) != 0)
+        return sm_cl_error(err, SM_CLIENT_ERR_CONNECTION_LOST, "no connection to drop");
+    return SM_CLIENT_OK;
+}
+
 sm_session_status sm_session_get_status(const sm_session *s)
 {
     return s ? s->status : SM_SESSION_CLOSED;
@@ -1334,14 +1350,6 @@ void sm_client__inject_message(sm_session *s, const char *json, size_t len)
     c->now = sm_mono_ms();
     sm_cl_dispatch(s, json, len);
     sm_cl_leave(c);
-}
-
-int sm_client__drop_connection(sm_session *s)
-{
-    if (!s->wsi)
-        return -1;
-    int fd = lws_get_socket_fd(s->wsi);
-    return fd < 0 ? -1 : shutdown(fd, SHUT_RDWR);
 }
 
 const char *sm_client__token(const sm_session *s)

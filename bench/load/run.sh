@@ -73,7 +73,7 @@ for N in $SIZES; do
     i=0
     while [ "$(field open)" != "$N" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
     [ "$(field open)" = "$N" ] || { echo "sessmon-load did not open $N sessions"; tail -n 3 "$DIR/load.out" "$DIR/load.err"; exit 1; }
-    sleep 2 # the first updates' start-up
+    sleep 3 # the end of the ramp: the server is still busy opening the last sessions
     t0=$(now); l0=$(ticks "$LPID"); s0=$(ticks "$SPID"); u0=$(field updates); e0=$(field elapsed)
     sleep "$SECS"
     sleep 0.5 # a fresh progress line after the window

@@ -70,7 +70,9 @@ static void test_resume_after_drop(void **state)
     char token[128];
     snprintf(token, sizeof token, "%s", sm_client__token(a.s));
 
-    assert_int_equal(sm_client__drop_connection(a.s), 0);
+    sm_client_error derr;
+    assert_int_equal(sm_session_drop_connection(NULL, &derr), SM_CLIENT_ERR_INVALID_ARGUMENT);
+    assert_int_equal(sm_session_drop_connection(a.s, &derr), SM_CLIENT_OK);
     TH_WAIT(cl, a.opens == 2, TH_TIMEOUT_MS);
     assert_int_equal(a.disconnects, 1);
     assert_int_equal(a.opens, 2);
@@ -102,6 +104,8 @@ static void test_resume_after_drop(void **state)
     static th_reply r;
     assert_int_equal(th_get(cl, a.s, id, NULL, 0, &r), SM_CLIENT_OK);
     sm_session_close(a.s, NULL);
+    /* Closing: nothing left to drop (the close must not turn into a reconnect). */
+    assert_int_equal(sm_session_drop_connection(a.s, &derr), SM_CLIENT_ERR_CLOSED);
     sm_session_close(obs.s, NULL);
     TH_WAIT(cl, a.closed && obs.closed, TH_TIMEOUT_MS);
     assert_true(la.closed);
