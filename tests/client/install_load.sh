@@ -36,6 +36,8 @@ LIBDIR=$(pkg-config --variable=libdir sessmon) || fail "pkg-config --variable=li
 # The tool's own sources and the few core helpers it shares with the server (compiled in, not
 # libsessmon's); -I the source root for "tools/load/..." and "core/...", never client/: <sessmon.h>
 # must come from the installed prefix, and client/internal.h must not be needed.
+INTERNAL=$(grep -l '#include "client/' "$SRC"/tools/load/*.[ch])
+[ -z "$INTERNAL" ] || fail "tools/load includes libsessmon's sources, not <sessmon.h>: $INTERNAL"
 EXTRA=
 [ "$SANITIZE" = ON ] && EXTRA="-fsanitize=address,undefined"
 # shellcheck disable=SC2086
