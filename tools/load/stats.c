@@ -90,7 +90,7 @@ void sm_load_progress_print(FILE *f, bool json, const sm_load_line *line, const 
         if (behind)
             snprintf(why, sizeof why, "\"%s\"", behind);
         fprintf(f,
-                "{\"state\":\"%s\",\"elapsed\":%.1f,\"target\":%llu,\"open\":%llu,\"connecting\":%llu,"
+                "{\"state\":\"%s\",\"elapsed\":%.3f,\"target\":%llu,\"open\":%llu,\"connecting\":%llu,"
                 "\"reconnecting\":%llu,\"waiting\":%llu,\"opened\":%llu,\"closed\":%llu,\"lost\":%llu,"
                 "\"failed\":%llu,\"updates\":%llu,\"updateErrors\":%llu,\"updatesSkipped\":%llu,"
                 "\"updatesSkippedWindow\":%llu,\"updatesSkippedNoSession\":%llu,\"updatesInFlight\":%llu,"

@@ -598,14 +598,10 @@ static void wait_and_service(worker *w, int64_t now, int timeout)
     now = sm_mono_ms();
     if (now >= w->next_sessions_pass) {
         sm_client_service(w->client);
-        /* The library's own deadlines (liveness checks, request timeouts, back-off) are spread
-         * over all sessions, so the next one is always near: passing at each would make the
-         * passes O(N) per second again. They tolerate a tick's delay; pending work does not. */
-        int period = w->tick_ms;
-        if (w->counts[SLOT_CONNECTING] > 0 || w->stopping)
-            period = BUSY_PASS_MS;
-        if (sm_client_timeout_ms(w->client) == 0)
-            period = 1;
+        /* Not sm_client_timeout_ms: the library's deadlines (liveness checks, request timeouts,
+         * back-off) are spread over all sessions, so the next one is always near, and finding it
+         * walks every session. All of them tolerate a period's delay. */
+        int period = w->counts[SLOT_CONNECTING] > 0 || w->stopping ? BUSY_PASS_MS : w->tick_ms;
         w->next_sessions_pass = sm_mono_ms() + period;
     }
 }
@@ -654,6 +650,8 @@ static int setup(worker *w, const sm_load_worker_params *p)
     w->client = sm_client_new(&cp, &err);
     if (w->client && p->opt->admin && !p->specs) {
         cp.max_sessions = 1;
+        /* Thousands of replies a second: read them in large gulps, not 1 KiB per pass. */
+        cp.rx_buffer_size = 65536;
         w->ctl_client = sm_client_new(&cp, &err);
     }
     if (!w->client || (p->opt->admin && !p->specs && !w->ctl_client)) {
