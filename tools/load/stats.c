@@ -54,7 +54,9 @@ const char *sm_load_update_shortfall(const sm_load_line *line, const sm_load_sta
     if (delta(now->updates_skipped_window, prev->updates_skipped_window) > 0)
         return "server replies slow (the in-flight window is full)";
     if (delta(now->updates_skipped_no_session, prev->updates_skipped_no_session) > 0)
-        return now->open == 0 ? "no session open yet" : "no session may apply them (--admin not open or missing)";
+        return now->open == 0 && strcmp(line->state, "running") == 0
+                   ? "no session open yet"
+                   : "no session may apply them (--admin not open or missing)";
     if (delta(now->update_errors, prev->update_errors) > 0)
         return "updates failing (see the errors on stderr)";
     return "server replies slow";

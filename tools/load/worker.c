@@ -281,8 +281,11 @@ static void on_update_reply(sm_session *s, const sm_reply *reply, void *context)
         w->stats.updates++;
     } else if (reply->error->code != SM_CLIENT_ERR_CANCELLED && reply->error->code != SM_CLIENT_ERR_CLOSED) {
         w->stats.update_errors++;
-        /* NO_SUCH_SESSION is normal churn: the target closed while the update was in flight. */
-        if (reply->error->code != SM_CLIENT_ERR_NO_SUCH_SESSION)
+        /* Normal churn: the target closed while the update was in flight (NO_SUCH_SESSION), or
+         * the session carrying it was dropped on purpose (CONNECTION_LOST with --drop-rate). */
+        bool churn = reply->error->code == SM_CLIENT_ERR_NO_SUCH_SESSION ||
+                     (reply->error->code == SM_CLIENT_ERR_CONNECTION_LOST && w->opt->drop_rate > 0);
+        if (!churn)
             report_error(w, NULL, "property update failed", reply->error);
     }
 }
