@@ -75,16 +75,18 @@ for N in $SIZES; do
     [ "$(field open)" = "$N" ] || { echo "sessmon-load did not open $N sessions"; tail -n 3 "$DIR/load.out" "$DIR/load.err"; exit 1; }
     sleep 3 # the end of the ramp: the server is still busy opening the last sessions
     t0=$(now); l0=$(ticks "$LPID"); s0=$(ticks "$SPID"); u0=$(field updates); e0=$(field elapsed)
-    w0=$(field updatesSkippedWindow); n0=$(field updatesSkippedNoSession)
+    w0=$(field updatesSkippedWindow); n0=$(field updatesSkippedNoSession); z0=$(field updatesLate)
     start_line=$(wc -l <"$DIR/load.out")
     sleep "$SECS"
     sleep 0.5 # a fresh progress line after the window
     t1=$(now); l1=$(ticks "$LPID"); s1=$(ticks "$SPID"); u1=$(field updates); e1=$(field elapsed)
-    w1=$(field updatesSkippedWindow); n1=$(field updatesSkippedNoSession)
-    # Skipped in the window: the in-flight window full (the server answers late) or no session to
-    # send through; and the reasons the tool gave for being behind (empty before it had them).
+    w1=$(field updatesSkippedWindow); n1=$(field updatesSkippedNoSession); z1=$(field updatesLate)
+    # Not sent in the window: the in-flight window full (the server answers late), no session to
+    # send through, the loop stalled (late); and the reasons the tool gave for being behind (all
+    # empty before it had them).
     skipped=$(( ${w1:-0} - ${w0:-0} ))
     errors=$(( ${n1:-0} - ${n0:-0} ))
+    late=$(( ${z1:-0} - ${z0:-0} ))
     reasons=$(tail -n +"$((start_line + 1))" "$DIR/load.out" | sed -n 's/.*"updatesBehind":"\([^"]*\)".*/\1/p' |
         sort | uniq -c | sed 's/^ *//' | tr '\n' ';' | tr ' ' '_')
     kill -TERM "$LPID"; sleep 0.2; kill -TERM "$LPID" 2>/dev/null || true # the second one cuts at once
@@ -93,21 +95,21 @@ for N in $SIZES; do
     kill -TERM "$SPID"; wait "$SPID" 2>/dev/null || true
     SPID=
     line=$(awk -v n="$N" -v t0="$t0" -v t1="$t1" -v l0="$l0" -v l1="$l1" -v s0="$s0" -v s1="$s1" \
-        -v u0="$u0" -v u1="$u1" -v e0="$e0" -v e1="$e1" -v tck="$TCK" -v sk="$skipped" -v ns="$errors" \
+        -v u0="$u0" -v u1="$u1" -v e0="$e0" -v e1="$e1" -v tck="$TCK" -v sk="$skipped" -v ns="$errors" -v late="$late" \
         -v why="${reasons:-none}" 'BEGIN {
         wall = t1 - t0; rate = (e1 > e0) ? (u1 - u0) / (e1 - e0) : 0
         lcpu = (l1 - l0) / tck; scpu = (s1 - s0) / tck
         cost = rate > 0 ? lcpu * 1e6 / (rate * wall) : 0
-        printf "%d %.0f %.1f %.1f %.2f %d %d %s\n", n, rate, 100 * lcpu / wall, 100 * scpu / wall, cost, sk, ns, why }')
+        printf "%d %.0f %.1f %.1f %.2f %d %d %d %s\n", n, rate, 100 * lcpu / wall, 100 * scpu / wall, cost, sk, ns, late, why }')
     echo "$line" >>"$DIR/results"
 done
 
 awk -v rate="$RATE" -v json="$JSON" -v secs="$SECS" '
-NF == 8 { n[++k] = $1; ach[k] = $2; lcpu[k] = $3; scpu[k] = $4; cost[k] = $5; sw[k] = $6; sn[k] = $7; why[k] = $8 }
+NF == 9 { n[++k] = $1; ach[k] = $2; lcpu[k] = $3; scpu[k] = $4; cost[k] = $5; sw[k] = $6; sn[k] = $7; sl[k] = $8; why[k] = $9 }
 END {
     ok = 1
     printf "sessmon-load, %d property updates/s asked, %d s per size (a real sessmond on loopback)\n", rate, secs
-    printf "%-9s %-27s %-26s %-10s %-33s %s\n", "sessions", "updates/s (>= 99 % asked)", "load CPU (<= 100 % core)", "sessmond", "cost us/update (15k <= 1.5x 1k)", "skipped: window full / no session; behind: reasons (lines)"
+    printf "%-9s %-27s %-26s %-10s %-33s %s\n", "sessions", "updates/s (>= 99 % asked)", "load CPU (<= 100 % core)", "sessmond", "cost us/update (15k <= 1.5x 1k)", "not sent: window full / no session / late; behind: reasons (lines)"
     cr = (k > 1 && cost[1] > 0) ? cost[k] / cost[1] : 1
     for (i = 1; i <= k; i++) {
         pr = ach[i] >= 0.99 * rate ? "PASS" : "FAIL"
@@ -120,14 +122,14 @@ END {
             tgt = sprintf(" %.2fx %s", cr, pk)
         }
         w = why[i]; gsub(/_/, " ", w)
-        printf "%-9d %8.0f %-18s %6.1f %% %-17s %6.1f %%  %8.2f%-24s %d / %d; %s\n", n[i], ach[i], pr, lcpu[i], pc, scpu[i], cost[i], tgt, sw[i], sn[i], w
+        printf "%-9d %8.0f %-18s %6.1f %% %-17s %6.1f %%  %8.2f%-24s %d / %d / %d; %s\n", n[i], ach[i], pr, lcpu[i], pc, scpu[i], cost[i], tgt, sw[i], sn[i], sl[i], w
     }
     printf "overall: %s\n", ok ? "PASS" : "FAIL"
     if (json != "") {
         printf("{\"rate\":%d,\"seconds\":%d,\"runs\":[", rate, secs) > json
         for (i = 1; i <= k; i++) {
             w = why[i]; gsub(/_/, " ", w)
-            printf("%s{\"sessions\":%d,\"updatesPerSec\":%.0f,\"loadCpuPct\":%.1f,\"serverCpuPct\":%.1f,\"costUsPerUpdate\":%.2f,\"skippedWindowFull\":%d,\"skippedNoSession\":%d,\"behind\":\"%s\",\"ratePass\":%s,\"cpuPass\":%s}", (i > 1 ? "," : ""), n[i], ach[i], lcpu[i], scpu[i], cost[i], sw[i], sn[i], w, (ach[i] >= 0.99 * rate ? "true" : "false"), (lcpu[i] <= 100 ? "true" : "false")) >> json
+            printf("%s{\"sessions\":%d,\"updatesPerSec\":%.0f,\"loadCpuPct\":%.1f,\"serverCpuPct\":%.1f,\"costUsPerUpdate\":%.2f,\"skippedWindowFull\":%d,\"skippedNoSession\":%d,\"late\":%d,\"behind\":\"%s\",\"ratePass\":%s,\"cpuPass\":%s}", (i > 1 ? "," : ""), n[i], ach[i], lcpu[i], scpu[i], cost[i], sw[i], sn[i], sl[i], w, (ach[i] >= 0.99 * rate ? "true" : "false"), (lcpu[i] <= 100 ? "true" : "false")) >> json
         }
         printf("],\"costRatio\":%.3f,\"costPass\":%s,\"pass\":%s}\n", cr, (cr <= 1.5 ? "true" : "false"), (ok ? "true" : "false")) >> json
     }

@@ -337,6 +337,13 @@ static void progress_says_when_updates_fall_behind(void **state)
     assert_string_equal(sm_load_update_shortfall(&line, &now, &prev), "a sessmon-load process is CPU bound");
     line.workers = 1;
     line.cpu_pct = 30;
+    /* Late without using its core: the machine's CPUs are taken by others. */
+    now.updates_late = 500;
+    assert_string_equal(sm_load_update_shortfall(&line, &now, &prev),
+                        "this process got too little CPU (the machine is busy)");
+    progress_line(true, &line, &now, &prev, buf, sizeof buf);
+    assert_non_null(strstr(buf, "\"updatesLate\":500"));
+    now.updates_late = 0;
     now.updates_skipped_window = 0;
     now.updates_skipped_no_session = 3900;
     assert_string_equal(sm_load_update_shortfall(&line, &now, &prev),

@@ -20,6 +20,7 @@ void sm_load_stats_add(sm_load_stats *sum, const sm_load_stats *s)
     sum->updates_skipped += s->updates_skipped;
     sum->updates_skipped_window += s->updates_skipped_window;
     sum->updates_skipped_no_session += s->updates_skipped_no_session;
+    sum->updates_late += s->updates_late;
     sum->drops += s->drops;
     sum->reconnects += s->reconnects;
     sum->replaced += s->replaced;
@@ -51,6 +52,9 @@ const char *sm_load_update_shortfall(const sm_load_line *line, const sm_load_sta
      * in-flight window fill up, because it reads the replies late. */
     if (line->cpu_pct >= CPU_BOUND_PCT)
         return line->workers > 1 ? "a sessmon-load process is CPU bound" : "this process is CPU bound";
+    /* Late without using its core: other processes had the CPUs. */
+    if (delta(now->updates_late, prev->updates_late) > 0)
+        return "this process got too little CPU (the machine is busy)";
     if (delta(now->updates_skipped_window, prev->updates_skipped_window) > 0)
         return "server replies slow (the in-flight window is full)";
     if (delta(now->updates_skipped_no_session, prev->updates_skipped_no_session) > 0)
@@ -95,7 +99,7 @@ void sm_load_progress_print(FILE *f, bool json, const sm_load_line *line, const 
                 "{\"state\":\"%s\",\"elapsed\":%.3f,\"target\":%llu,\"open\":%llu,\"connecting\":%llu,"
                 "\"reconnecting\":%llu,\"waiting\":%llu,\"opened\":%llu,\"closed\":%llu,\"lost\":%llu,"
                 "\"failed\":%llu,\"updates\":%llu,\"updateErrors\":%llu,\"updatesSkipped\":%llu,"
-                "\"updatesSkippedWindow\":%llu,\"updatesSkippedNoSession\":%llu,\"updatesInFlight\":%llu,"
+                "\"updatesSkippedWindow\":%llu,\"updatesSkippedNoSession\":%llu,\"updatesLate\":%llu,\"updatesInFlight\":%llu,"
                 "\"drops\":%llu,\"reconnects\":%llu,\"replaced\":%llu,\"opensPerSec\":%.1f,\"closesPerSec\":%.1f,"
                 "\"updatesPerSec\":%.1f,\"updatesAskedPerSec\":%.1f,\"updatesBehind\":%s,\"dropsPerSec\":%.1f,"
                 "\"workers\":%u,\"cpuPct\":%s,\"rssKb\":%ld}\n",
@@ -105,6 +109,7 @@ void sm_load_progress_print(FILE *f, bool json, const sm_load_line *line, const 
                 (unsigned long long)now->lost, (unsigned long long)now->failed, (unsigned long long)now->updates,
                 (unsigned long long)now->update_errors, (unsigned long long)now->updates_skipped,
                 (unsigned long long)now->updates_skipped_window, (unsigned long long)now->updates_skipped_no_session,
+                (unsigned long long)now->updates_late,
                 (unsigned long long)now->updates_in_flight, (unsigned long long)now->drops,
                 (unsigned long long)now->reconnects, (unsigned long long)now->replaced, opens, closes, updates,
                 line->updates_asked, why, drops, line->workers, cpu, line->rss_kb);

@@ -26,6 +26,7 @@ typedef struct sm_load_stats {
     uint64_t updates_skipped; /* not sent: the two reasons below */
     uint64_t updates_skipped_window;     /* MAX in flight already: the server answers too slowly */
     uint64_t updates_skipped_no_session; /* no open session, or none that may modify it */
+    uint64_t updates_late;   /* never sent: the loop ran over 0.2 s late (not counted as skipped) */
     uint64_t drops;          /* connections cut on purpose */
     uint64_t reconnects;     /* sessions resumed after a drop */
     uint64_t replaced;       /* reconnects that got a new session (the old one was gone) */

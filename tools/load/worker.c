@@ -430,15 +430,19 @@ static void open_control(worker *w)
         report_error(w, NULL, "cannot open the --admin control session", &err);
 }
 
-/* Spends a per-second budget in whole actions; the cap keeps a stall from turning into a burst. */
-static unsigned take(double *budget, double rate, double dt)
+/* Spends a per-second budget in whole actions; the cap keeps a stall from turning into a burst.
+ * *forgone (optional) counts the actions the cap threw away: the loop ran late. */
+static unsigned take(double *budget, double rate, double dt, uint64_t *forgone)
 {
     if (rate <= 0)
         return 0;
     *budget += rate * dt;
     double cap = rate * 0.2 + 1.0;
-    if (*budget > cap)
+    if (*budget > cap) {
+        if (forgone)
+            *forgone += (uint64_t)(*budget - cap);
         *budget = cap;
+    }
     unsigned n = (unsigned)*budget;
     *budget -= n;
     return n;
@@ -453,7 +457,7 @@ static void run_rates(worker *w, int64_t now)
     double share = (double)w->p->count;
     size_t live = w->counts[SLOT_CONNECTING] + w->counts[SLOT_OPEN] + w->counts[SLOT_RECONNECTING] +
                   w->counts[SLOT_CLOSING];
-    unsigned opens = take(&w->open_budget, w->opt->ramp / share, dt);
+    unsigned opens = take(&w->open_budget, w->opt->ramp / share, dt, NULL);
     while (opens > 0 && w->q_len > 0) {
         slot *sl = &w->slots[w->queue[w->q_head]];
         if (sl->ready_at > now || (!from_mode(w) && live >= w->p->target) ||
@@ -469,11 +473,11 @@ static void run_rates(worker *w, int64_t now)
         w->open_budget = 0; /* unused opens do not pile up */
     if (from_mode(w))
         return;
-    for (unsigned n = take(&w->close_budget, w->opt->close_rate / share, dt); n > 0; n--)
+    for (unsigned n = take(&w->close_budget, w->opt->close_rate / share, dt, NULL); n > 0; n--)
         close_one(w);
-    for (unsigned n = take(&w->update_budget, w->opt->update_rate / share, dt); n > 0; n--)
+    for (unsigned n = take(&w->update_budget, w->opt->update_rate / share, dt, &w->stats.updates_late); n > 0; n--)
         update_one(w);
-    for (unsigned n = take(&w->drop_budget, w->opt->drop_rate / share, dt); n > 0; n--)
+    for (unsigned n = take(&w->drop_budget, w->opt->drop_rate / share, dt, NULL); n > 0; n--)
         drop_one(w);
 }
 
