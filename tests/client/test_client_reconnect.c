@@ -292,6 +292,11 @@ static void test_timeout_and_liveness(void **state)
     snprintf(id, sizeof id, "%s", a.id);
 
     assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+    /* A request with a later deadline queued first must not hide the earlier one. */
+    static th_reply r_long;
+    memset(&r_long, 0, sizeof r_long);
+    sm_ping_params pl = {.on_reply = th_reply_cb, .context = &r_long, .timeout_ms = 60000};
+    assert_int_equal(sm_ping(a.s, &pl, NULL), SM_CLIENT_OK);
     static th_reply r;
     memset(&r, 0, sizeof r);
     sm_ping_params pp = {.on_reply = th_reply_cb, .context = &r, .timeout_ms = 150};
@@ -299,10 +304,13 @@ static void test_timeout_and_liveness(void **state)
     TH_WAIT(cl, r.done, 2000);
     assert_true(r.done);
     assert_int_equal(r.code, SM_CLIENT_ERR_TIMEOUT);
+    assert_false(r_long.done);
 
     /* Nothing heard for 2 x 300 ms: the connection is dropped and retried. */
     TH_WAIT(cl, a.disconnects == 1, 3000);
     assert_int_equal(a.disconnects, 1);
+    assert_true(r_long.done);
+    assert_int_equal(r_long.code, SM_CLIENT_ERR_CONNECTION_LOST);
     assert_int_equal(kill(srv.pid, SIGCONT), 0);
     TH_WAIT(cl, a.opens == 2, TH_TIMEOUT_MS);
     assert_int_equal(a.opens, 2);
