@@ -19,9 +19,9 @@
 #include "tools/load/profile.h"
 #include "tools/load/stats.h"
 
-/* Service period of the sessions' client: a pass polls all its sockets (inside lws, about 0.7 us
- * each) and walks all its sessions, so the period grows with the sessions (1 ms per 100): the
- * passes then cost the same CPU per second at 1,000 sessions as at 15,000, and the I/O of a
+/* Service period of the sessions' client: a pass polls all its sockets (inside lws) and walks all
+ * its sessions, about 0.5 us per session, so the period grows with the sessions (1 ms per 100):
+ * the passes then cost the same CPU per second at 1,000 sessions as at 15,000, and the I/O of a
  * period waits for the next pass (up to 150 ms at 15,000; the library's timers tolerate it). */
 #define TICK_MIN_MS 10
 #define TICK_MAX_MS 200
