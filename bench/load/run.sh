@@ -66,7 +66,7 @@ for N in $SIZES; do
     while [ ! -s "$DIR/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
     [ -s "$DIR/port" ] || { echo "sessmond did not start"; cat "$DIR/sessmond.log"; exit 1; }
     # Demo-only password of the demo config's admin principal.
-    ADMIN_PW=admin "$LOAD" --url "ws://127.0.0.1:$(cat "$DIR/port")" --sessions "$N" --ramp 5000 \
+    ADMIN_PW="admin" "$LOAD" --url "ws://127.0.0.1:$(cat "$DIR/port")" --sessions "$N" --ramp 5000 \
         --admin admin --admin-password-env ADMIN_PW --update-rate "$RATE" --json-progress \
         --duration $((SECS + 90)) >"$DIR/load.out" 2>"$DIR/load.err" &
     LPID=$!

@@ -54,7 +54,7 @@ i=0
 while [ ! -s "$WORK/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 [ -s "$WORK/port" ] || { cat "$WORK/sessmond.log"; fail "sessmond did not start"; }
 # Demo-only password of the demo config's admin principal.
-ADMIN_PW=admin timeout 30 "$WORK/sessmon-load" --url "ws://127.0.0.1:$(cat "$WORK/port")" --sessions 20 \
+ADMIN_PW="admin" timeout 30 "$WORK/sessmon-load" --url "ws://127.0.0.1:$(cat "$WORK/port")" --sessions 20 \
     --admin admin --admin-password-env ADMIN_PW --update-rate 100 --drop-rate 4 --duration 2 --json-progress \
     >"$WORK/load.out" 2>"$WORK/load.err" || { cat "$WORK/load.err"; fail "sessmon-load exited with $?"; }
 LAST=$(tail -n 1 "$WORK/load.out")
