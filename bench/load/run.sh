@@ -52,9 +52,16 @@ ticks() {
     done
     echo "$total"
 }
-# A numeric field of the last complete progress line.
+# The last complete progress line, and a numeric field of a line (read a line once, then take its
+# fields: the tool may print the next line in between).
+last_line() {
+    tail -n 2 "$DIR/load.out" 2>/dev/null | grep '^{.*}$' | tail -n 1
+}
+get() {
+    echo "$1" | sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p"
+}
 field() {
-    tail -n 2 "$DIR/load.out" 2>/dev/null | grep '^{.*}$' | tail -n 1 | sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"
+    get "$(last_line)" "$1"
 }
 now() { date +%s.%N; }
 
@@ -74,13 +81,15 @@ for N in $SIZES; do
     while [ "$(field open)" != "$N" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
     [ "$(field open)" = "$N" ] || { echo "sessmon-load did not open $N sessions"; tail -n 3 "$DIR/load.out" "$DIR/load.err"; exit 1; }
     sleep 3 # the end of the ramp: the server is still busy opening the last sessions
-    t0=$(now); l0=$(ticks "$LPID"); s0=$(ticks "$SPID"); u0=$(field updates); e0=$(field elapsed)
-    w0=$(field updatesSkippedWindow); n0=$(field updatesSkippedNoSession); z0=$(field updatesLate)
+    t0=$(now); l0=$(ticks "$LPID"); s0=$(ticks "$SPID"); line=$(last_line)
+    u0=$(get "$line" updates); e0=$(get "$line" elapsed)
+    w0=$(get "$line" updatesSkippedWindow); n0=$(get "$line" updatesSkippedNoSession); z0=$(get "$line" updatesLate)
     start_line=$(wc -l <"$DIR/load.out")
     sleep "$SECS"
     sleep 0.5 # a fresh progress line after the window
-    t1=$(now); l1=$(ticks "$LPID"); s1=$(ticks "$SPID"); u1=$(field updates); e1=$(field elapsed)
-    w1=$(field updatesSkippedWindow); n1=$(field updatesSkippedNoSession); z1=$(field updatesLate)
+    t1=$(now); l1=$(ticks "$LPID"); s1=$(ticks "$SPID"); line=$(last_line)
+    u1=$(get "$line" updates); e1=$(get "$line" elapsed)
+    w1=$(get "$line" updatesSkippedWindow); n1=$(get "$line" updatesSkippedNoSession); z1=$(get "$line" updatesLate)
     # Not sent in the window: the in-flight window full (the server answers late), no session to
     # send through, the loop stalled (late); and the reasons the tool gave for being behind (all
     # empty before it had them).
@@ -94,14 +103,14 @@ for N in $SIZES; do
     LPID=
     kill -TERM "$SPID"; wait "$SPID" 2>/dev/null || true
     SPID=
-    line=$(awk -v n="$N" -v t0="$t0" -v t1="$t1" -v l0="$l0" -v l1="$l1" -v s0="$s0" -v s1="$s1" \
+    row=$(awk -v n="$N" -v t0="$t0" -v t1="$t1" -v l0="$l0" -v l1="$l1" -v s0="$s0" -v s1="$s1" \
         -v u0="$u0" -v u1="$u1" -v e0="$e0" -v e1="$e1" -v tck="$TCK" -v sk="$skipped" -v ns="$errors" -v late="$late" \
         -v why="${reasons:-none}" 'BEGIN {
         wall = t1 - t0; rate = (e1 > e0) ? (u1 - u0) / (e1 - e0) : 0
         lcpu = (l1 - l0) / tck; scpu = (s1 - s0) / tck
         cost = rate > 0 ? lcpu * 1e6 / (rate * wall) : 0
         printf "%d %.0f %.1f %.1f %.2f %d %d %d %s\n", n, rate, 100 * lcpu / wall, 100 * scpu / wall, cost, sk, ns, late, why }')
-    echo "$line" >>"$DIR/results"
+    echo "$row" >>"$DIR/results"
 done
 
 awk -v rate="$RATE" -v json="$JSON" -v secs="$SECS" '
