@@ -20,12 +20,13 @@
 #include "tools/load/stats.h"
 
 /* Service period of the sessions' client: a pass polls all its sockets (inside lws) and walks all
- * its sessions, about 0.5 us per session, so the period grows with the sessions (1 ms per 100):
- * the passes then cost the same CPU per second at 1,000 sessions as at 15,000, and the I/O of a
- * period waits for the next pass (up to 150 ms at 15,000; the library's timers tolerate it). */
+ * its sessions, 0.3-0.6 us per session (more once they outgrow the CPU caches), so the period
+ * grows with the sessions (1.5 ms per 100): the passes then cost about the same CPU per second at
+ * 1,000 sessions as at 15,000, and the I/O of a period waits for the next pass (up to 225 ms at
+ * 15,000; the library's timers tolerate it). */
 #define TICK_MIN_MS 10
-#define TICK_MAX_MS 200
-#define SESSIONS_PER_TICK_MS 100
+#define TICK_MAX_MS 250
+#define TICK_MS_PER_1000_SESSIONS 15
 /* While sessions connect, or close on a stop, each handshake step waits for a pass: pass this
  * often then (a ramp or a stop is short). */
 #define BUSY_PASS_MS 2
@@ -631,7 +632,7 @@ static int setup(worker *w, const sm_load_worker_params *p)
         return -1;
     }
     w->counts[SLOT_EMPTY] = w->slot_count;
-    w->tick_ms = (int)(w->slot_count / SESSIONS_PER_TICK_MS);
+    w->tick_ms = (int)(w->slot_count * TICK_MS_PER_1000_SESSIONS / 1000);
     if (w->tick_ms < TICK_MIN_MS)
         w->tick_ms = TICK_MIN_MS;
     if (w->tick_ms > TICK_MAX_MS)
