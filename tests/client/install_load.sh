@@ -43,7 +43,7 @@ EXTRA=
 # shellcheck disable=SC2086
 "$CC" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $EXTRA -I"$SRC" -o "$WORK/sessmon-load" \
     "$SRC"/tools/load/*.c "$SRC/core/clock.c" "$SRC/core/proc.c" "$SRC/core/error.c" "$SRC/core/utf8.c" \
-    "$SRC/core/props.c" $FLAGS -lm -Wl,-rpath,"$LIBDIR" >"$WORK/cc.log" 2>&1 ||
+    "$SRC/core/props.c" "$SRC/core/unicode.c" $FLAGS -lm -Wl,-rpath,"$LIBDIR" >"$WORK/cc.log" 2>&1 ||
     { cat "$WORK/cc.log"; fail "building sessmon-load against the installed library with: $FLAGS"; }
 ldd "$WORK/sessmon-load" | grep -q "$WORK/prefix" || fail "sessmon-load is not linked to the installed libsessmon.so"
 
