@@ -172,6 +172,9 @@ struct sm_session {
     size_t queued_bytes;
     int64_t next_id;
     size_t timed_requests; /* requests with a deadline (queued or in flight) */
+    /* No request deadline comes before this (0 = none): a lower bound, made exact whenever
+     * requests expire, so a busy session is not walked request by request on every pass. */
+    int64_t request_deadline_hint;
     bool probe_outstanding;
 
     sm_listener *listeners_head, *listeners_tail;
@@ -280,8 +283,6 @@ sm_session *sm_client__offline_session(sm_client *c, const sm_session_params *p)
 void sm_client__bind_listener(sm_listener *l, int64_t server_id);
 /* Runs one server message through the same decode/dispatch path as network data. */
 void sm_client__inject_message(sm_session *s, const char *json, size_t len);
-/* Cuts the session's TCP connection without a close frame (as a network failure would). */
-int sm_client__drop_connection(sm_session *s);
 /* The session's current server-side token (to check resumption). */
 const char *sm_client__token(const sm_session *s);
 

@@ -162,14 +162,16 @@ sm_request *sm_cl_request_new(sm_session *s, sm_req_kind kind, sm_msg *m, int ti
     if (timeout_ms > 0) {
         r->deadline = sm_mono_ms() + timeout_ms;
         s->timed_requests++;
+        if (!s->request_deadline_hint || r->deadline < s->request_deadline_hint)
+            s->request_deadline_hint = r->deadline;
     }
     return r;
 }
 
 void sm_cl_request_free(sm_session *s, sm_request *r)
 {
-    if (r->deadline && s->timed_requests)
-        s->timed_requests--;
+    if (r->deadline && s->timed_requests && --s->timed_requests == 0)
+        s->request_deadline_hint = 0;
     if (r->listener && r->listener->reg_request == r)
         r->listener->reg_request = NULL;
     sm_buf_free(&r->out);
@@ -376,7 +378,7 @@ void sm_cl_fail_queued(sm_session *s, const sm_client_error *err)
     }
 }
 
-int64_t sm_cl_requests_deadline(const sm_session *s)
+static int64_t earliest_request_deadline(const sm_session *s)
 {
     int64_t d = 0;
     const sm_req_list *lists[2] = {&s->queued, &s->inflight};
@@ -387,8 +389,21 @@ int64_t sm_cl_requests_deadline(const sm_session *s)
     return d;
 }
 
+int64_t sm_cl_requests_deadline(const sm_session *s)
+{
+    /* Early rather than exact: waking at a deadline whose request was answered costs one walk,
+     * which makes the hint exact again. */
+    return s->timed_requests ? s->request_deadline_hint : 0;
+}
+
 void sm_cl_expire_requests(sm_session *s, int64_t now)
 {
+    if (!s->timed_requests) {
+        s->request_deadline_hint = 0;
+        return;
+    }
+    if (s->request_deadline_hint && now < s->request_deadline_hint)
+        return;
     bool again = true;
     while (again && !s->dead) {
         again = false;
@@ -415,6 +430,8 @@ void sm_cl_expire_requests(sm_session *s, int64_t now)
             }
         }
     }
+    if (!s->dead)
+        s->request_deadline_hint = earliest_request_deadline(s);
 }
 
 static sm_request *find_inflight(sm_session *s, int64_t id)

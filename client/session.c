@@ -300,6 +300,22 @@ void sm_cl_session_destroy(sm_session *s)
 
 /* ---- Accessors ---- */
 
+sm_client_errcode sm_session_drop_connection(sm_session *s, sm_client_error *err)
+{
+    if (!s || s->dead)
+        return sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "session is required");
+    if (s->terminal || s->close_requested)
+        return sm_cl_error(err, SM_CLIENT_ERR_CLOSED, "session closed");
+    if (!s->wsi || (s->link != SM_LINK_HANDSHAKING && s->link != SM_LINK_OPEN))
+        return sm_cl_error(err, SM_CLIENT_ERR_CONNECTION_LOST, "no connection to drop");
+    int fd = lws_get_socket_fd(s->wsi);
+    /* shutdown, not close: the descriptor stays lws's, which then reads end-of-stream like after
+     * a peer's reset and takes the same path as any network failure. */
+    if (fd < 0 || shutdown(fd, SHUT_RDWR) != 0)
+        return sm_cl_error(err, SM_CLIENT_ERR_CONNECTION_LOST, "no connection to drop");
+    return SM_CLIENT_OK;
+}
+
 sm_session_status sm_session_get_status(const sm_session *s)
 {
     return s ? s->status : SM_SESSION_CLOSED;
@@ -382,7 +398,14 @@ static int write_payload(struct lws *wsi, sm_buf *b)
     return n < (int)b->len ? -1 : 0;
 }
 
-/* One lws_write per WRITEABLE: control messages first, then requests once open. */
+/* Requests written per WRITEABLE at most. One per callback would cost a whole lws_service pass
+ * (a poll of every socket of the context) per request: a session carrying thousands of requests a
+ * second among thousands of idle sessions would crawl. The bound keeps one busy session from
+ * holding the loop. */
+#define SM_CL_WRITES_PER_CALLBACK 64
+
+/* Control messages first (one per WRITEABLE), then requests once open: several, as long as the
+ * socket takes them whole (lws buffers a partial write and must get no more until it drained). */
 static int on_writeable(sm_session *s, struct lws *wsi)
 {
     if (s->ctrl_head) {
@@ -397,7 +420,10 @@ static int on_writeable(sm_session *s, struct lws *wsi)
             return -1;
     } else if (s->link == SM_LINK_OPEN) {
         sm_request *r;
-        while ((r = s->queued.head)) {
+        unsigned written = 0;
+        while (written < SM_CL_WRITES_PER_CALLBACK && (r = s->queued.head)) {
+            if (written > 0 && lws_send_pipe_choked(wsi))
+                break;
             sm_cl_list_remove(&s->queued, r);
             s->queued_bytes -= r->out.len;
             if ((int64_t)r->out.len > s->info.max_message_bytes) {
@@ -418,7 +444,7 @@ static int on_writeable(sm_session *s, struct lws *wsi)
             sm_cl_list_push(&s->inflight, r, false);
             if (rc < 0)
                 return -1;
-            break;
+            written++;
         }
     }
     if (sm_cl_session_wants_write(s))
@@ -1335,14 +1361,6 @@ void sm_client__inject_message(sm_session *s, const char *json, size_t len)
     c->now = sm_mono_ms();
     sm_cl_dispatch(s, json, len);
     sm_cl_leave(c);
-}
-
-int sm_client__drop_connection(sm_session *s)
-{
-    if (!s->wsi)
-        return -1;
-    int fd = lws_get_socket_fd(s->wsi);
-    return fd < 0 ? -1 : shutdown(fd, SHUT_RDWR);
 }
 
 const char *sm_client__token(const sm_session *s)

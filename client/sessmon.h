@@ -340,6 +340,16 @@ sm_client_errcode sm_session_close(sm_session *s, sm_client_error *err);
  * NULL is a no-op. */
 void sm_session_free(sm_session *s);
 
+/* Cuts the session's connection abruptly, without a close frame, as a network failure would:
+ * for a program's own fault-tolerance tests. The library notices at its next service pass and
+ * does what it does after any drop: on_disconnect (requests in flight fail with
+ * CONNECTION_LOST), reconnects with back-off and resumes the session (on_open with resumed),
+ * or opens a replacement if the server no longer holds it. The server sees a lost connection
+ * (DISCONNECTED, then RECONNECTED). Returns SM_CLIENT_ERR_CLOSED for a session closed or
+ * closing, SM_CLIENT_ERR_CONNECTION_LOST when it has no connection to cut right now
+ * (connecting, or already reconnecting), SM_CLIENT_ERR_INVALID_ARGUMENT for NULL. */
+sm_client_errcode sm_session_drop_connection(sm_session *s, sm_client_error *err);
+
 sm_session_status sm_session_get_status(const sm_session *s);
 /* What the server said in its last "opened", or NULL before the first one. Valid until the
  * next on_open or until the session is freed. */

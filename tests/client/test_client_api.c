@@ -285,6 +285,38 @@ static void test_ping(void **state)
     close_and_free(&a);
 }
 
+static void count_reply(sm_session *s, const sm_reply *reply, void *context)
+{
+    (void)s;
+    unsigned *counts = context;
+    counts[reply->error ? 1 : 0]++;
+}
+
+/* Requests issued together are pipelined, several per write event: a program with many idle
+ * sessions pays a poll of all their sockets per service pass, so one request per pass would
+ * make a busy session crawl. */
+static void test_requests_pipelined(void **state)
+{
+    (void)state;
+    enum { REQUESTS = 300 };
+    static th_session a;
+    assert_non_null(th_open(cl, &a, srv.url, NULL, NULL, NULL, 0));
+    unsigned counts[2] = {0, 0};
+    sm_ping_params p = {.on_reply = count_reply, .context = counts, .timeout_ms = 5000};
+    for (int i = 0; i < REQUESTS; i++)
+        assert_int_equal(sm_ping(a.s, &p, NULL), SM_CLIENT_OK);
+    unsigned passes = 0;
+    int64_t end = sm_mono_ms() + TH_TIMEOUT_MS;
+    while (counts[0] + counts[1] < REQUESTS && sm_mono_ms() < end) {
+        sm_client_run_once(cl, 20);
+        passes++;
+    }
+    assert_int_equal(counts[0], REQUESTS);
+    assert_int_equal(counts[1], 0);
+    assert_true(passes < REQUESTS / 2);
+    close_and_free(&a);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -573,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_set_by_filter_and_close_by_filter),
         cmocka_unit_test(test_close_by_id),
         cmocka_unit_test(test_ping),
+        cmocka_unit_test(test_requests_pipelined),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_listener),
         cmocka_unit_test(test_listener_after_and_no_keys),

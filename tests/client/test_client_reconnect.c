@@ -70,7 +70,9 @@ static void test_resume_after_drop(void **state)
     char token[128];
     snprintf(token, sizeof token, "%s", sm_client__token(a.s));
 
-    assert_int_equal(sm_client__drop_connection(a.s), 0);
+    sm_client_error derr;
+    assert_int_equal(sm_session_drop_connection(NULL, &derr), SM_CLIENT_ERR_INVALID_ARGUMENT);
+    assert_int_equal(sm_session_drop_connection(a.s, &derr), SM_CLIENT_OK);
     TH_WAIT(cl, a.opens == 2, TH_TIMEOUT_MS);
     assert_int_equal(a.disconnects, 1);
     assert_int_equal(a.opens, 2);
@@ -102,6 +104,8 @@ static void test_resume_after_drop(void **state)
     static th_reply r;
     assert_int_equal(th_get(cl, a.s, id, NULL, 0, &r), SM_CLIENT_OK);
     sm_session_close(a.s, NULL);
+    /* Closing: nothing left to drop (the close must not turn into a reconnect). */
+    assert_int_equal(sm_session_drop_connection(a.s, &derr), SM_CLIENT_ERR_CLOSED);
     sm_session_close(obs.s, NULL);
     TH_WAIT(cl, a.closed && obs.closed, TH_TIMEOUT_MS);
     assert_true(la.closed);
@@ -288,6 +292,11 @@ static void test_timeout_and_liveness(void **state)
     snprintf(id, sizeof id, "%s", a.id);
 
     assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+    /* A request with a later deadline queued first must not hide the earlier one. */
+    static th_reply r_long;
+    memset(&r_long, 0, sizeof r_long);
+    sm_ping_params pl = {.on_reply = th_reply_cb, .context = &r_long, .timeout_ms = 60000};
+    assert_int_equal(sm_ping(a.s, &pl, NULL), SM_CLIENT_OK);
     static th_reply r;
     memset(&r, 0, sizeof r);
     sm_ping_params pp = {.on_reply = th_reply_cb, .context = &r, .timeout_ms = 150};
@@ -295,10 +304,13 @@ static void test_timeout_and_liveness(void **state)
     TH_WAIT(cl, r.done, 2000);
     assert_true(r.done);
     assert_int_equal(r.code, SM_CLIENT_ERR_TIMEOUT);
+    assert_false(r_long.done);
 
     /* Nothing heard for 2 x 300 ms: the connection is dropped and retried. */
     TH_WAIT(cl, a.disconnects == 1, 3000);
     assert_int_equal(a.disconnects, 1);
+    assert_true(r_long.done);
+    assert_int_equal(r_long.code, SM_CLIENT_ERR_CONNECTION_LOST);
     assert_int_equal(kill(srv.pid, SIGCONT), 0);
     TH_WAIT(cl, a.opens == 2, TH_TIMEOUT_MS);
     assert_int_equal(a.opens, 2);

@@ -1,4 +1,4 @@
-/* Unit tests of sessmon-load's parsers: options (loopback only), --from NDJSON lines, simulated users. */
+/* Unit tests of sessmon-load's parsers (options, loopback only; --from NDJSON lines), simulated users, progress lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include "tools/load/from.h"
 #include "tools/load/options.h"
 #include "tools/load/profile.h"
+#include "tools/load/stats.h"
 
 /* Parses a NULL-terminated argument list; returns the status and keeps the message. */
 static int parse(sm_load_options *o, sm_error *err, ...)
@@ -290,6 +291,78 @@ static void profiles_are_realistic(void **state)
         assert_true(sm_rng_next(&a) == sm_rng_next(&b));
 }
 
+/* Prints one progress line into buf. */
+static void progress_line(bool json, const sm_load_line *line, const sm_load_stats *now, const sm_load_stats *prev,
+                          char *buf, size_t cap)
+{
+    FILE *f = fmemopen(buf, cap, "w");
+    assert_non_null(f);
+    sm_load_progress_print(f, json, line, now, prev);
+    fclose(f);
+}
+
+static void progress_says_when_updates_fall_behind(void **state)
+{
+    (void)state;
+    sm_load_line line = {.state = "running", .elapsed = 12, .dt = 1, .workers = 1, .rss_kb = 2048,
+                         .updates_asked = 10000, .cpu_pct = 40};
+    sm_load_stats prev, now;
+    memset(&prev, 0, sizeof prev);
+    now = prev;
+    now.open = now.target = 15000;
+    now.updates = 10012;
+    char buf[2048];
+    /* On pace (95 % or more): no reason. */
+    assert_null(sm_load_update_shortfall(&line, &now, &prev));
+    progress_line(false, &line, &now, &prev, buf, sizeof buf);
+    assert_non_null(strstr(buf, "updates 10,012/s of 10,000/s asked\n"));
+    assert_non_null(strstr(buf, "cpu 40 %"));
+    progress_line(true, &line, &now, &prev, buf, sizeof buf);
+    assert_non_null(strstr(buf, "\"updatesPerSec\":10012.0,\"updatesAskedPerSec\":10000.0,\"updatesBehind\":null"));
+    assert_non_null(strstr(buf, "\"cpuPct\":40.0"));
+
+    /* Behind, for each reason in turn: a full window means the server is slow... */
+    now.updates = 6012;
+    now.updates_skipped = now.updates_skipped_window = 3900;
+    assert_string_equal(sm_load_update_shortfall(&line, &now, &prev), "server replies slow (the in-flight window is full)");
+    progress_line(false, &line, &now, &prev, buf, sizeof buf);
+    assert_non_null(strstr(buf, "updates 6,012/s of 10,000/s asked — behind: server replies slow (the in-flight window is full)"));
+    progress_line(true, &line, &now, &prev, buf, sizeof buf);
+    assert_non_null(strstr(buf, "\"updatesBehind\":\"server replies slow (the in-flight window is full)\""));
+    assert_non_null(strstr(buf, "\"updatesSkippedWindow\":3900"));
+    /* ... unless the process itself is saturated, which also fills the window. */
+    line.cpu_pct = 99;
+    assert_string_equal(sm_load_update_shortfall(&line, &now, &prev), "this process is CPU bound");
+    line.workers = 3;
+    assert_string_equal(sm_load_update_shortfall(&line, &now, &prev), "a sessmon-load process is CPU bound");
+    line.workers = 1;
+    line.cpu_pct = 30;
+    /* Late without using its core: the machine's CPUs are taken by others. */
+    now.updates_late = 500;
+    assert_string_equal(sm_load_update_shortfall(&line, &now, &prev),
+                        "this process got too little CPU (the machine is busy)");
+    progress_line(true, &line, &now, &prev, buf, sizeof buf);
+    assert_non_null(strstr(buf, "\"updatesLate\":500"));
+    now.updates_late = 0;
+    now.updates_skipped_window = 0;
+    now.updates_skipped_no_session = 3900;
+    assert_string_equal(sm_load_update_shortfall(&line, &now, &prev),
+                        "no session may apply them (--admin not open or missing)");
+    now.updates_skipped_no_session = 0;
+    now.update_errors = 10;
+    assert_string_equal(sm_load_update_shortfall(&line, &now, &prev), "updates failing (see the errors on stderr)");
+    now.update_errors = 0;
+    assert_string_equal(sm_load_update_shortfall(&line, &now, &prev), "server replies slow");
+    /* Nothing asked, or stopping: nothing to be behind on. */
+    line.state = "stopping";
+    assert_null(sm_load_update_shortfall(&line, &now, &prev));
+    line.state = "running";
+    line.updates_asked = 0;
+    assert_null(sm_load_update_shortfall(&line, &now, &prev));
+    progress_line(false, &line, &now, &prev, buf, sizeof buf);
+    assert_non_null(strstr(buf, "updates 6,012/s\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +373,7 @@ int main(void)
         cmocka_unit_test(from_lines),
         cmocka_unit_test(from_file_line_numbers),
         cmocka_unit_test(profiles_are_realistic),
+        cmocka_unit_test(progress_says_when_updates_fall_behind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

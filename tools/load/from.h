@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "client/sessmon.h"
+#include <sessmon.h>
 #include "core/error.h"
 #include "tools/load/options.h"
 

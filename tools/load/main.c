@@ -84,6 +84,7 @@ typedef struct child {
     pid_t pid;
     int fd; /* read end of its report pipe; -1 once closed */
     sm_load_stats last;
+    uint64_t printed_cpu_ms; /* last.cpu_ms at the previous progress line */
     size_t partial;
     unsigned char buf[sizeof(sm_load_stats)];
     int status;
@@ -120,6 +121,21 @@ static long total_rss(const child *kids, unsigned n)
             sum += kb;
     }
     return sum;
+}
+
+/* The busiest worker's CPU over the last dt seconds, % of one core (-1 if unknown); moves the
+ * workers' marks to now. One saturated worker holds back its share of the rates. */
+static double busiest_cpu_pct(child *kids, unsigned n, double dt)
+{
+    double max = -1;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t used = kids[i].last.cpu_ms >= kids[i].printed_cpu_ms ? kids[i].last.cpu_ms - kids[i].printed_cpu_ms : 0;
+        kids[i].printed_cpu_ms = kids[i].last.cpu_ms;
+        double pct = dt > 0 ? (double)used / (dt * 10.0) : -1;
+        if (pct > max)
+            max = pct;
+    }
+    return max;
 }
 
 /* Runs `workers` processes and prints their summed progress until they all exit. */
@@ -257,10 +273,17 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
             memset(&sum, 0, sizeof sum);
             for (unsigned i = 0; i < started; i++)
                 sm_load_stats_add(&sum, &kids[i].last);
+            sm_load_line line;
+            memset(&line, 0, sizeof line);
+            line.state = sum.stopping ? "stopping" : "running";
+            line.elapsed = (double)(now - start) / 1000.0;
+            line.dt = (double)(now - last_print_at) / 1000.0;
+            line.workers = started;
+            line.rss_kb = total_rss(kids, started);
+            line.updates_asked = specs ? 0 : opt->update_rate;
+            line.cpu_pct = busiest_cpu_pct(kids, started, line.dt);
             if (!opt->quiet)
-                sm_load_progress_print(stdout, opt->json_progress, sum.stopping ? "stopping" : "running",
-                                       (double)(now - start) / 1000.0, (double)(now - last_print_at) / 1000.0, &sum,
-                                       &prev, started, total_rss(kids, started));
+                sm_load_progress_print(stdout, opt->json_progress, &line, &sum, &prev);
             prev = sum;
             last_print_at = now;
             next_print = now + 1000;
@@ -280,10 +303,18 @@ static int run_parent(const sm_load_options *opt, unsigned workers, unsigned ses
         int64_t now = sm_mono_ms();
         sm_load_stats zero;
         memset(&zero, 0, sizeof zero);
-        double elapsed = (double)(now - start) / 1000.0;
         /* The last line gives the averages over the whole run. */
-        sm_load_progress_print(stdout, opt->json_progress, "stopped", elapsed, elapsed, &sum, &zero, started,
-                               sm_proc_rss_kb(0));
+        sm_load_line line;
+        memset(&line, 0, sizeof line);
+        line.state = "stopped";
+        line.elapsed = line.dt = (double)(now - start) / 1000.0;
+        line.workers = started;
+        line.rss_kb = sm_proc_rss_kb(0);
+        line.updates_asked = specs ? 0 : opt->update_rate;
+        for (unsigned i = 0; i < started; i++)
+            kids[i].printed_cpu_ms = 0;
+        line.cpu_pct = busiest_cpu_pct(kids, started, line.dt);
+        sm_load_progress_print(stdout, opt->json_progress, &line, &sum, &zero);
     }
     free(fds);
     free(kids);

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client/sessmon.h"
+#include <sessmon.h>
 
 /* xorshift64*: fast, seedable, good enough for picking simulated users (never for secrets). */
 typedef struct sm_rng {

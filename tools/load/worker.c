@@ -10,20 +10,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client/internal.h"
+#include <sys/resource.h>
+
+#include <sessmon.h>
+
 #include "core/clock.h"
 #include "core/proc.h"
 #include "tools/load/profile.h"
 #include "tools/load/stats.h"
 
-/* Churn timer period: every pass polls every socket (twice: here and inside lws), so large
- * workers tick less often and spend the same budgets in bigger steps. */
+/* Service period of the sessions' client: a pass polls all its sockets (inside lws) and walks all
+ * its sessions, 0.3-0.6 us per session (more once they outgrow the CPU caches), so the period
+ * grows with the sessions (1.5 ms per 100): the passes then cost about the same CPU per second at
+ * 1,000 sessions as at 15,000, and the I/O of a period waits for the next pass (up to 225 ms at
+ * 15,000; the library's timers tolerate it). */
 #define TICK_MIN_MS 10
-#define TICK_MAX_MS 50
+#define TICK_MAX_MS 250
+#define TICK_MS_PER_1000_SESSIONS 15
+/* While sessions connect, or close on a stop, each handshake step waits for a pass: pass this
+ * often then (a ramp or a stop is short). */
+#define BUSY_PASS_MS 2
+/* Churn budgets are spent this often: their work is per action, not per session. */
+#define RATES_MS 5
 #define REPORT_MS 500
 #define PROGRESS_MS 1000
 #define RETRY_DELAY_MS 1000   /* before a failed or lost slot is opened again */
-#define MAX_UPDATES_IN_FLIGHT 1000
+/* Updates sent and not yet answered, per worker: bounds memory and the server's backlog, yet
+ * covers 10,000/s with replies up to 0.4 s late (or updates sent through the sessions
+ * themselves, whose replies wait for the sessions' next pass). */
+#define MAX_UPDATES_IN_FLIGHT 4000
 #define MAX_ERROR_LINES 10    /* error messages printed before only counting them */
 #define SESSION_ID_MAX 64
 /* Connections in their handshake at once: each holds lws timers in one sorted list whose inserts
@@ -62,7 +77,9 @@ typedef struct slot {
 struct worker {
     const sm_load_worker_params *p;
     const sm_load_options *opt;
-    sm_client *client;
+    sm_client *client;     /* the simulated sessions */
+    sm_client *ctl_client; /* the control session alone: its passes cost no walk over the others */
+    int64_t next_sessions_pass;
     sm_rng rng;
     slot *slots;
     size_t slot_count;
@@ -265,8 +282,11 @@ static void on_update_reply(sm_session *s, const sm_reply *reply, void *context)
         w->stats.updates++;
     } else if (reply->error->code != SM_CLIENT_ERR_CANCELLED && reply->error->code != SM_CLIENT_ERR_CLOSED) {
         w->stats.update_errors++;
-        /* NO_SUCH_SESSION is normal churn: the target closed while the update was in flight. */
-        if (reply->error->code != SM_CLIENT_ERR_NO_SUCH_SESSION)
+        /* Normal churn: the target closed while the update was in flight (NO_SUCH_SESSION), or
+         * the session carrying it was dropped on purpose (CONNECTION_LOST with --drop-rate). */
+        bool churn = reply->error->code == SM_CLIENT_ERR_NO_SUCH_SESSION ||
+                     (reply->error->code == SM_CLIENT_ERR_CONNECTION_LOST && w->opt->drop_rate > 0);
+        if (!churn)
             report_error(w, NULL, "property update failed", reply->error);
     }
 }
@@ -347,7 +367,7 @@ static void drop_one(worker *w)
     slot *sl = random_open(w);
     if (!sl)
         return;
-    if (sm_client__drop_connection(sl->s) == 0) {
+    if (sm_session_drop_connection(sl->s, NULL) == SM_CLIENT_OK) {
         w->stats.drops++;
         /* The library notices on its next read; meanwhile the slot must not be picked again. */
         set_state(w, sl, SLOT_RECONNECTING);
@@ -358,16 +378,14 @@ static void update_one(worker *w)
 {
     if (w->stats.updates_in_flight >= MAX_UPDATES_IN_FLIGHT) {
         w->stats.updates_skipped++;
+        w->stats.updates_skipped_window++;
         return;
     }
     slot *sl = random_open(w);
-    if (!sl || !sl->id[0]) {
-        w->stats.updates_skipped++;
-        return;
-    }
-    sm_session *via = sl->can_modify ? sl->s : (w->control_open ? w->control : NULL);
+    sm_session *via = !sl || !sl->id[0] ? NULL : sl->can_modify ? sl->s : (w->control_open ? w->control : NULL);
     if (!via) {
         w->stats.updates_skipped++;
+        w->stats.updates_skipped_no_session++;
         return;
     }
     sm_property change;
@@ -408,20 +426,24 @@ static void open_control(worker *w)
     sp.on_close = on_control_close;
     sp.context = w;
     sm_client_error err = {0};
-    w->control = sm_session_open(w->client, &sp, &err);
+    w->control = sm_session_open(w->ctl_client ? w->ctl_client : w->client, &sp, &err);
     if (!w->control)
         report_error(w, NULL, "cannot open the --admin control session", &err);
 }
 
-/* Spends a per-second budget in whole actions; the cap keeps a stall from turning into a burst. */
-static unsigned take(double *budget, double rate, double dt)
+/* Spends a per-second budget in whole actions; the cap keeps a stall from turning into a burst.
+ * *forgone (optional) counts the actions the cap threw away: the loop ran late. */
+static unsigned take(double *budget, double rate, double dt, uint64_t *forgone)
 {
     if (rate <= 0)
         return 0;
     *budget += rate * dt;
     double cap = rate * 0.2 + 1.0;
-    if (*budget > cap)
+    if (*budget > cap) {
+        if (forgone)
+            *forgone += (uint64_t)(*budget - cap);
         *budget = cap;
+    }
     unsigned n = (unsigned)*budget;
     *budget -= n;
     return n;
@@ -436,7 +458,7 @@ static void run_rates(worker *w, int64_t now)
     double share = (double)w->p->count;
     size_t live = w->counts[SLOT_CONNECTING] + w->counts[SLOT_OPEN] + w->counts[SLOT_RECONNECTING] +
                   w->counts[SLOT_CLOSING];
-    unsigned opens = take(&w->open_budget, w->opt->ramp / share, dt);
+    unsigned opens = take(&w->open_budget, w->opt->ramp / share, dt, NULL);
     while (opens > 0 && w->q_len > 0) {
         slot *sl = &w->slots[w->queue[w->q_head]];
         if (sl->ready_at > now || (!from_mode(w) && live >= w->p->target) ||
@@ -452,11 +474,11 @@ static void run_rates(worker *w, int64_t now)
         w->open_budget = 0; /* unused opens do not pile up */
     if (from_mode(w))
         return;
-    for (unsigned n = take(&w->close_budget, w->opt->close_rate / share, dt); n > 0; n--)
+    for (unsigned n = take(&w->close_budget, w->opt->close_rate / share, dt, NULL); n > 0; n--)
         close_one(w);
-    for (unsigned n = take(&w->update_budget, w->opt->update_rate / share, dt); n > 0; n--)
+    for (unsigned n = take(&w->update_budget, w->opt->update_rate / share, dt, &w->stats.updates_late); n > 0; n--)
         update_one(w);
-    for (unsigned n = take(&w->drop_budget, w->opt->drop_rate / share, dt); n > 0; n--)
+    for (unsigned n = take(&w->drop_budget, w->opt->drop_rate / share, dt, NULL); n > 0; n--)
         drop_one(w);
 }
 
@@ -506,9 +528,19 @@ static void fill_gauges(worker *w)
     w->stats.waiting = w->counts[SLOT_EMPTY];
 }
 
+static uint64_t cpu_ms_self(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000u +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000u;
+}
+
 static void report(worker *w, int64_t now, bool final)
 {
     fill_gauges(w);
+    w->stats.cpu_ms = cpu_ms_self();
     w->stats.done = final ? 1 : 0;
     if (w->p->report_fd >= 0) {
         /* A byte copy: GCC 12 misreads &w->stats as its first member in the write() check. */
@@ -526,44 +558,60 @@ static void report(worker *w, int64_t now, bool final)
     /* The last line gives the averages over the whole run. */
     sm_load_stats zero;
     memset(&zero, 0, sizeof zero);
-    double elapsed = (double)(now - w->start) / 1000.0;
-    double dt = final ? elapsed : (double)(now - w->last_printed_at) / 1000.0;
-    sm_load_progress_print(stdout, w->opt->json_progress, final ? "stopped" : (w->stopping ? "stopping" : "running"),
-                           elapsed, dt, &w->stats, final ? &zero : &w->last_printed, 1, sm_proc_rss_kb(0));
+    const sm_load_stats *prev = final ? &zero : &w->last_printed;
+    sm_load_line line;
+    memset(&line, 0, sizeof line);
+    line.state = final ? "stopped" : (w->stopping ? "stopping" : "running");
+    line.elapsed = (double)(now - w->start) / 1000.0;
+    line.dt = final ? line.elapsed : (double)(now - w->last_printed_at) / 1000.0;
+    line.workers = 1;
+    line.rss_kb = sm_proc_rss_kb(0);
+    line.updates_asked = from_mode(w) ? 0 : w->opt->update_rate;
+    line.cpu_pct = line.dt > 0 ? (double)(w->stats.cpu_ms - prev->cpu_ms) / (line.dt * 10.0) : -1;
+    sm_load_progress_print(stdout, w->opt->json_progress, &line, &w->stats, prev);
     w->last_printed = w->stats;
     w->last_printed_at = now;
 }
 
-static int wait_and_service(worker *w, int timeout)
+/* Polls the control session and the wake pipe only; the sessions' client is serviced on its own
+ * period instead of whenever one of its sockets stirs. A pass over it costs a poll of all its
+ * sockets: driven by I/O it would run for nearly every reply of the control session. */
+static void wait_and_service(worker *w, int64_t now, int timeout)
 {
     int mine = 0;
-    if (w->p->wake_fd >= 0 && w->fds_cap > 0) {
+    if (w->p->wake_fd >= 0) {
         w->fds[0] = (struct pollfd){.fd = w->p->wake_fd, .events = POLLIN};
         mine = 1;
     }
-    int need = sm_client_pollfds(w->client, w->fds + mine, w->fds_cap - mine);
-    if (need > w->fds_cap - mine) {
-        int cap = need + mine + 256;
-        struct pollfd *bigger = realloc(w->fds, (size_t)cap * sizeof *bigger);
-        if (bigger) {
-            w->fds = bigger;
-            w->fds_cap = cap;
-            need = sm_client_pollfds(w->client, w->fds + mine, w->fds_cap - mine);
-        } else {
-            need = w->fds_cap - mine;
-        }
+    int ctl = 0;
+    if (w->ctl_client) {
+        ctl = sm_client_pollfds(w->ctl_client, w->fds + mine, w->fds_cap - mine);
+        if (ctl > w->fds_cap - mine)
+            ctl = w->fds_cap - mine;
+        int lib = sm_client_timeout_ms(w->ctl_client);
+        if (lib >= 0 && lib < timeout)
+            timeout = lib;
     }
-    int lib = sm_client_timeout_ms(w->client);
-    if (lib >= 0 && lib < timeout)
-        timeout = lib;
-    int n = poll(w->fds, (nfds_t)(need + mine), timeout);
+    int64_t due = w->next_sessions_pass - now;
+    if (due < timeout)
+        timeout = due < 0 ? 0 : (int)due;
+    int n = poll(w->fds, (nfds_t)(ctl + mine), timeout);
     if (n > 0 && mine && (w->fds[0].revents & POLLIN)) {
         char buf[64];
         while (read(w->p->wake_fd, buf, sizeof buf) > 0) {
         }
     }
-    sm_client_service(w->client);
-    return 0;
+    if (w->ctl_client)
+        sm_client_service(w->ctl_client);
+    now = sm_mono_ms();
+    if (now >= w->next_sessions_pass) {
+        sm_client_service(w->client);
+        /* Not sm_client_timeout_ms: the library's deadlines (liveness checks, request timeouts,
+         * back-off) are spread over all sessions, so the next one is always near, and finding it
+         * walks every session. All of them tolerate a period's delay. */
+        int period = w->counts[SLOT_CONNECTING] > 0 || w->stopping ? BUSY_PASS_MS : w->tick_ms;
+        w->next_sessions_pass = sm_mono_ms() + period;
+    }
 }
 
 static int setup(worker *w, const sm_load_worker_params *p)
@@ -577,14 +625,14 @@ static int setup(worker *w, const sm_load_worker_params *p)
     w->slots = calloc(n, sizeof *w->slots);
     w->open_set = calloc(n, sizeof *w->open_set);
     w->queue = calloc(n, sizeof *w->queue);
-    w->fds_cap = 1024;
+    w->fds_cap = 16; /* the wake pipe and the control session */
     w->fds = calloc((size_t)w->fds_cap, sizeof *w->fds);
     if (!w->slots || !w->open_set || !w->queue || !w->fds) {
         fprintf(stderr, "sessmon-load: out of memory for %zu sessions\n", w->slot_count);
         return -1;
     }
     w->counts[SLOT_EMPTY] = w->slot_count;
-    w->tick_ms = (int)(w->slot_count / 100);
+    w->tick_ms = (int)(w->slot_count * TICK_MS_PER_1000_SESSIONS / 1000);
     if (w->tick_ms < TICK_MIN_MS)
         w->tick_ms = TICK_MIN_MS;
     if (w->tick_ms > TICK_MAX_MS)
@@ -608,7 +656,13 @@ static int setup(worker *w, const sm_load_worker_params *p)
     cp.no_tls = strncmp(p->opt->url, "wss://", 6) != 0;
     sm_client_error err = {0};
     w->client = sm_client_new(&cp, &err);
-    if (!w->client) {
+    if (w->client && p->opt->admin && !p->specs) {
+        cp.max_sessions = 1;
+        /* Thousands of replies a second: read them in large gulps, not 1 KiB per pass. */
+        cp.rx_buffer_size = 65536;
+        w->ctl_client = sm_client_new(&cp, &err);
+    }
+    if (!w->client || (p->opt->admin && !p->specs && !w->ctl_client)) {
         char msg[SM_CLIENT_ERROR_MESSAGE_MAX * 4 + 8];
         sm_load_escape(err.message, msg, sizeof msg);
         fprintf(stderr, "sessmon-load: cannot create the client: %s\n", msg);
@@ -619,6 +673,7 @@ static int setup(worker *w, const sm_load_worker_params *p)
 
 static void teardown(worker *w)
 {
+    sm_client_free(w->ctl_client);
     sm_client_free(w->client);
     free(w->slots);
     free(w->open_set);
@@ -658,16 +713,18 @@ int sm_load_worker_run(const sm_load_worker_params *p)
         }
         int timeout = (int)(w.next_report - now);
         bool busy = w.q_len > 0 || w.opt->close_rate > 0 || w.opt->update_rate > 0 || w.opt->drop_rate > 0;
-        if ((w.stopping || busy) && timeout > w.tick_ms)
-            timeout = w.tick_ms;
+        if ((w.stopping || busy) && timeout > RATES_MS)
+            timeout = RATES_MS;
         if (timeout < 0)
             timeout = 0;
-        wait_and_service(&w, timeout);
+        wait_and_service(&w, now, timeout);
     }
     size_t unclosed = w.counts[SLOT_CLOSING] + w.counts[SLOT_CONNECTING] + w.counts[SLOT_OPEN] +
                       w.counts[SLOT_RECONNECTING];
     if (unclosed && !p->opt->quiet)
         fprintf(stderr, "sessmon-load: %zu sessions not closed within the stop timeout; cutting them\n", unclosed);
+    sm_client_free(w.ctl_client);
+    w.ctl_client = NULL;
     sm_client_free(w.client);
     w.client = NULL;
     for (size_t i = 0; i < w.slot_count; i++)
