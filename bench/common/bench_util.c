@@ -183,6 +183,12 @@ static char *run_capture(const char *path)
 
 pid_t sm_bench_start_sessmond(const char *path, const char *dir, int heartbeat_ms, int *port)
 {
+    return sm_bench_start_sessmond_args(path, dir, heartbeat_ms, NULL, port);
+}
+
+pid_t sm_bench_start_sessmond_args(const char *path, const char *dir, int heartbeat_ms, const char *const *args,
+                                   int *port)
+{
     char *demo = run_capture(path);
     cJSON *root = demo ? cJSON_Parse(demo) : NULL;
     free(demo);
@@ -234,8 +240,12 @@ pid_t sm_bench_start_sessmond(const char *path, const char *dir, int heartbeat_m
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        execl(path, path, "--config", cfg, "--port", "0", "--bind", "127.0.0.1", "--port-file", portfile,
-              (char *)NULL);
+        const char *argv[24] = {path, "--config", cfg, "--port", "0", "--bind", "127.0.0.1", "--port-file", portfile};
+        int n = 9;
+        for (int i = 0; args && args[i] && n < 23; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(path, (char *const *)argv);
         _exit(127);
     }
     for (int i = 0; i < 1000; i++) {

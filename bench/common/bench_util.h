@@ -46,6 +46,9 @@ void sm_bench_samples_free(sm_bench_samples *s);
  * queue limits adjusted for benchmarks (heartbeat_ms 0 keeps the demo's), logging into dir.
  * Dies with the bench (PR_SET_PDEATHSIG). Returns its pid and fills *port, or -1. */
 pid_t sm_bench_start_sessmond(const char *path, const char *dir, int heartbeat_ms, int *port);
+/* The same with extra command-line arguments (NULL-terminated, at most 14), e.g. cluster flags. */
+pid_t sm_bench_start_sessmond_args(const char *path, const char *dir, int heartbeat_ms, const char *const *args,
+                                   int *port);
 /* SIGTERM, then SIGKILL after 5 s; true when it exited with status 0. */
 bool sm_bench_stop(pid_t pid);
 
