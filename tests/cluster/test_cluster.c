@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,9 @@ typedef struct cluster {
 } cluster;
 
 static const char CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,\"requestTimeoutMs\":500}}";
+static const char SMALL_PROXY_CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,"
+                                         "\"requestTimeoutMs\":500,\"maxProxyBytes\":65536}}";
+static const char *config_overrides = CONFIG;
 
 static void sleep_ms(int ms)
 {
@@ -36,7 +40,7 @@ static int start_node(cluster *k, int i)
 {
     char name[16];
     snprintf(name, sizeof name, "n%d", i + 1);
-    char *cfg = sm_test_config(CONFIG);
+    char *cfg = sm_test_config(config_overrides);
     if (!cfg)
         return -1;
     const char *args[] = {"--cluster-redis", k->redis.url, "--node", name, NULL};
@@ -57,6 +61,14 @@ static int setup(void **state)
             return -1;
     *state = k;
     return 0;
+}
+
+static int setup_small_proxy(void **state)
+{
+    config_overrides = SMALL_PROXY_CONFIG;
+    int rc = setup(state);
+    config_overrides = CONFIG;
+    return rc;
 }
 
 static int teardown(void **state)
@@ -407,6 +419,121 @@ static void test_duplicate_name_and_bad_config(void **state)
     assert_non_null(strstr(out, "cannot connect to Redis"));
 }
 
+/* A listener that stops reading: its node stops acknowledging, the other node's proxy passes
+ * cluster.maxProxyBytes and is dropped, and the listening session closes like a local slow one. */
+static void test_slow_listener_is_bounded(void **state)
+{
+    cluster *k = *state;
+    tc slow, admin2, t, probe[NODES];
+    for (int i = 0; i < NODES; i++)
+        tc_open(&probe[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&t, &k->node[1], NULL, NULL, "{\"big\":\"0\"}");
+    tc_open(&slow, &k->node[0], "admin", "admin", NULL);
+    tc_open(&admin2, &k->node[1], "admin", "admin", NULL);
+    wait_converged(k, &slow, NODES);
+    long long l = add_listener(&slow, ",\"keys\":[\"*U\"]");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(&slow, l, &count));
+    /* From now on `slow` reads nothing. Each change carries ~8 KB (new and old value). */
+    char *big = malloc(4001);
+    bool closed = false;
+    for (int i = 0; i < 4000 && !closed; i++) {
+        memset(big, 'a' + (i % 2), 4000);
+        big[4000] = '\0';
+        cJSON_Delete(tc_ok(&admin2, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"big\":\"%s\"}}",
+                           t.session_id, big));
+        if (i % 200 == 199) {
+            char path[300];
+            FILE *f = fopen(sm_test_server_log(&k->node[1], path, sizeof path), "r");
+            char line[512];
+            while (f && fgets(line, sizeof line, f))
+                closed = closed || strstr(line, "fell") != NULL;
+            if (f)
+                fclose(f);
+        }
+    }
+    free(big);
+    assert_true(closed); /* node 2 dropped its proxy at the bound */
+    char reason[128];
+    assert_true(tc_wait_close(&slow, reason, sizeof reason, 20000) > 0);
+    assert_string_equal(reason, "MESSAGE_QUEUE_LIMIT_REACHED");
+    tc_close(&slow);
+    tc_close(&t);
+    tc_close(&admin2);
+    for (int i = 0; i < NODES; i++)
+        tc_close(&probe[i]);
+}
+
+/* Redis with an ACL user holding only the documented permissions (docs/cluster.md § Security). */
+static void test_acl_user(void **state)
+{
+    (void)state;
+    sm_test_redis r;
+    assert_int_equal(sm_test_redis_start(&r), 0);
+    char out[256];
+    const char *acl[] = {"ACL", "SETUSER", "sessmon", "on", ">s3cret-pw", "resetkeys", "~sessmon:*", "resetchannels",
+                         "&sessmon:*", "-@all", "+eval", "+get", "+set", "+pexpire", "+del", "+scan", "+publish",
+                         "+subscribe", NULL};
+    assert_int_equal(sm_test_redis_cli(&r, acl, out, sizeof out), 0);
+    assert_non_null(strstr(out, "OK"));
+    const char *off[] = {"ACL", "SETUSER", "default", "off", NULL};
+    assert_int_equal(sm_test_redis_cli(&r, off, out, sizeof out), 0);
+    char pwfile[] = "/tmp/sessmon-test-pw-XXXXXX";
+    int fd = mkstemp(pwfile);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "s3cret-pw\n", 10), 10);
+    close(fd);
+    char over[512];
+    snprintf(over, sizeof over,
+             "{\"cluster\":{\"user\":\"sessmon\",\"passwordFile\":\"%s\",\"heartbeatMs\":200,"
+             "\"nodeTimeoutMs\":1500,\"requestTimeoutMs\":500}}",
+             pwfile);
+    char *cfg = sm_test_config(over);
+    sm_test_server n[2];
+    for (int i = 0; i < 2; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "a%d", i + 1);
+        const char *args[] = {"--cluster-redis", r.url, "--node", name, NULL};
+        assert_int_equal(sm_test_server_start_args(&n[i], cfg, args), 0);
+    }
+    tc s2, admin;
+    tc_open(&s2, &n[1], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&admin, &n[0], "admin", "admin", "{\"probe\":\"yes\"}");
+    cluster fake;
+    memset(&fake, 0, sizeof fake);
+    wait_converged(&fake, &admin, 2);
+    cJSON *rep = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"$ServerName\"]}", s2.session_id);
+    assert_string_equal(tc_prop(rep, "properties", "$ServerName"), "a2");
+    cJSON_Delete(rep);
+    rep = tc_ok(&admin, "{\"type\":\"set_by_filter\",\"filter\":\"probe is 'yes'\",\"properties\":{\"x\":\"1\"}}");
+    assert_int_equal(tc_int(rep, "count"), 2);
+    cJSON_Delete(rep);
+    tc_close(&s2);
+    tc_close(&admin);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(sm_test_server_stop(&n[i]), 0);
+    free(cfg);
+
+    /* A wrong password: refused at start-up, saying so (and never echoing it). */
+    fd = open(pwfile, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, "wrong\n", 6), 6);
+    close(fd);
+    char cfgpath[] = "/tmp/sessmon-test-cfg-XXXXXX";
+    fd = mkstemp(cfgpath);
+    cfg = sm_test_config(over);
+    assert_int_equal(write(fd, cfg, strlen(cfg)), (ssize_t)strlen(cfg));
+    close(fd);
+    free(cfg);
+    char log[1024];
+    const char *bad[] = {"--config", cfgpath, "--port", "0", "--cluster-redis", r.url, "--node", "a3", NULL};
+    assert_int_not_equal(sm_test_sessmond_run(bad, NULL, log, sizeof log, 8000), 0);
+    assert_non_null(strstr(log, "refused the credentials"));
+    assert_null(strstr(log, "wrong"));
+    unlink(cfgpath);
+    unlink(pwfile);
+    sm_test_redis_stop(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +544,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_name_and_bad_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_listener_is_bounded, setup_small_proxy, teardown),
+        cmocka_unit_test(test_acl_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
