@@ -1021,8 +1021,15 @@ bool sm_cluster_route(sm_conn *c, const sm_msg *m)
         return true;
     }
     int p = peer_by_prefix(k, (uint32_t)prefix);
-    if (p < 0)
+    if (p < 0) {
+        for (size_t i = 0; i < k->npeers; i++)
+            if (k->peers[i].alive && k->peers[i].prefix == (uint32_t)prefix) {
+                sm_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
+                                   "the node that holds this session is still joining the cluster");
+                return true;
+            }
         return false; /* no live node holds it: NO_SUCH_SESSION */
+    }
     pending *pd = pending_new(k, c, m, false);
     if (!pd) {
         sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "too many cluster requests in flight");
@@ -1695,6 +1702,10 @@ void sm_cluster_leave(sm_server *srv)
     k->leaving = true;
     if (!cluster_up(k))
         return;
+    /* What the listeners elsewhere are owed goes before the goodbye, which makes them drop ours. */
+    for (sm_cluster_proxy *p = k->proxies; p; p = p->next)
+        if (p->q.head)
+            proxy_flush(k, p);
     char head[HEADER_MAX];
     int n = snprintf(head, sizeof head, "B %s %016" PRIx64 "\n", k->self, k->epoch);
     publish(k, "sessmon:all", head, (size_t)n, NULL, 0);

@@ -582,8 +582,8 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     }
     net->stopping = true;
     sm_log(SM_LOG_INFO, "signal %d: closing %zu sessions (SERVER_CLOSING)", w->signum, net->srv.reg.count);
-    sm_cluster_leave(&net->srv);
     sm_server_shutdown(&net->srv);
+    sm_cluster_leave(&net->srv);
     if (net->srv.conn_count == 0) {
         schedule_finish(net);
         return;

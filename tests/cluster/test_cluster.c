@@ -338,6 +338,34 @@ static void test_killed_node(void **state)
     tc_close(&admin);
 }
 
+/* A node stopped cleanly: its sessions are reported closed at once, with its own reason. */
+static void test_clean_shutdown(void **state)
+{
+    cluster *k = *state;
+    tc s[NODES], admin;
+    for (int i = 0; i < NODES; i++)
+        tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES);
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\"");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    long long t0 = sm_mono_ms();
+    assert_int_equal(sm_test_server_stop(&k->node[2]), 0);
+    cJSON *ev = tc_event(&admin, l, 5000);
+    assert_non_null(ev);
+    assert_string_equal(tc_str(ev, "event"), "CLOSED");
+    assert_string_equal(tc_str(ev, "session"), s[2].session_id);
+    assert_string_equal(tc_str(ev, "reason"), "SERVER_CLOSING");
+    cJSON_Delete(ev);
+    assert_true(sm_mono_ms() - t0 < NODE_TIMEOUT_MS);
+    tc_no_event(&admin, l, 300); /* closed once, not again when the node is dropped */
+    cJSON_Delete(tc_err(&admin, "NO_SUCH_SESSION", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[2].session_id));
+    for (int i = 0; i < NODES; i++)
+        tc_close(&s[i]);
+    tc_close(&admin);
+}
+
 static void test_redis_restart(void **state)
 {
     cluster *k = *state;
@@ -542,6 +570,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_by_filter_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frozen_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clean_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_name_and_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_listener_is_bounded, setup_small_proxy, teardown),
