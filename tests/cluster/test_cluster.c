@@ -175,6 +175,27 @@ static void test_listener_snapshot_and_events(void **state)
     cJSON_Delete(ev);
     tc_close(&b);
 
+    /* `after` is applied by every node to its own sessions. */
+    sleep_ms(20);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long after = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    sleep_ms(20);
+    tc late;
+    tc_open(&late, &k->node[1], NULL, NULL, "{\"team\":\"red\"}");
+    cJSON_Delete(expect_event(&admin, l, "OPEN", late.session_id));
+    long long l2 = add_listener(&admin, ",\"filter\":\"team is 'red'\",\"after\":0");
+    cJSON_Delete(tc_snapshot(&admin, l2, &count));
+    assert_int_equal(count, NODES + 1);
+    char extra[64];
+    snprintf(extra, sizeof extra, ",\"filter\":\"team is 'red'\",\"after\":%lld", after);
+    long long l3 = add_listener(&admin, extra);
+    snap = tc_snapshot(&admin, l3, &count);
+    assert_int_equal(count, 1);
+    assert_true(array_has(snap, late.session_id));
+    cJSON_Delete(snap);
+    tc_close(&late);
+
     for (int i = 0; i < NODES; i++)
         tc_close(&a[i]);
     tc_close(&admin);
