@@ -351,9 +351,10 @@ static void min_med_max(double *v, int n, double *mn, double *md, double *mx)
     *mx = v[n - 1];
 }
 
-/* ---- change feeders: one process per node, CHANGE_RATE/nodes sets per second on its own sessions ---- */
+/* ---- the change feeder: one process, one control session per node, CHANGE_RATE sets per second
+ * cluster-wide, spread evenly over the nodes, each on a session of the node it is sent to ---- */
 
-static pid_t start_feeder(int port, char **ids, size_t nids, int rate, int seconds)
+static pid_t start_feeder(int rate, int seconds)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -362,9 +363,11 @@ static pid_t start_feeder(int port, char **ids, size_t nids, int rate, int secon
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
-    sm_bench_ctl c;
-    sm_bench_ctl_open(&c, port);
-    int flags = fcntl(c.fd, F_GETFL);
+    sm_bench_ctl c[MAX_NODES];
+    for (int i = 0; i < nodes; i++) {
+        sm_bench_ctl_open(&c[i], node_port[i]);
+        fcntl(c[i].fd, F_SETFL, fcntl(c[i].fd, F_GETFL) | O_NONBLOCK);
+    }
     double start = sm_bench_ws_now_ms();
     long long sent = 0;
     unsigned rnd = (unsigned)getpid();
@@ -372,20 +375,23 @@ static pid_t start_feeder(int port, char **ids, size_t nids, int rate, int secon
     while (sm_bench_ws_now_ms() - start < seconds * 1000.0) {
         double due = (sm_bench_ws_now_ms() - start) * rate / 1000.0;
         while (sent < (long long)due) {
+            int n = (int)(sent % nodes);
             rnd = rnd * 1103515245u + 12345u;
             char req[256];
-            snprintf(req, sizeof req,
-                     "{\"type\":\"set\",\"id\":%lld,\"sessionId\":\"%s\",\"properties\":{\"T\":\"%.3f\"}}", sent + 1,
-                     ids[(rnd >> 8) % nids], sm_bench_ws_now_ms());
-            sm_bench_ctl_send(&c, req);
+            int len = snprintf(req, sizeof req,
+                               "{\"type\":\"set\",\"id\":%lld,\"sessionId\":\"%s\",\"properties\":{\"T\":\"%.3f\"}}",
+                               sent + 1, node_ids[n][(rnd >> 8) % node_nids[n]], sm_bench_ws_now_ms());
+            unsigned char frame[300];
+            size_t fl = sm_bench_ws_frame(frame, req, (size_t)len);
+            if (send(c[n].fd, frame, fl, MSG_NOSIGNAL) != (ssize_t)fl)
+                _exit(1); /* a full socket buffer at this rate means the node stopped reading */
             sent++;
         }
-        /* Replies are read and dropped, so the node's queue for this session stays small. */
-        fcntl(c.fd, F_SETFL, flags | O_NONBLOCK);
-        while (recv(c.fd, junk, sizeof junk, 0) > 0) {
-        }
-        fcntl(c.fd, F_SETFL, flags);
-        usleep(4000); /* few wake-ups: 5 feeders share 2 cores with the nodes (T is stamped at send) */
+        /* Replies are read and dropped, so the nodes' queues for these sessions stay small. */
+        for (int i = 0; i < nodes; i++)
+            while (recv(c[i].fd, junk, sizeof junk, 0) > 0) {
+            }
+        usleep(1000);
     }
     _exit(0);
 }
@@ -532,9 +538,10 @@ int main(int argc, char **argv)
 
     /* Event latency: changes on every node (node 5's measured), a listener on node 1. */
     sr = snapshot(&ctl, ",\"keys\":[\"T\"]", false);
-    pid_t feeders[MAX_NODES];
     for (int i = 0; i < nodes; i++)
-        feeders[i] = nids[i] ? start_feeder(node_port[i], ids[i], nids[i], CHANGE_RATE / nodes, LATENCY_SECONDS) : -1;
+        if (!nids[i])
+            sm_bench_die("no session IDs of a node were collected");
+    pid_t feeder = start_feeder(CHANGE_RATE, LATENCY_SECONDS);
     sm_bench_samples lat_last = {0}, lat_all = {0};
     const char *last_prefix = prefix[nodes - 1];
     double end = sm_bench_now_ms() + LATENCY_SECONDS * 1000.0 + 500;
@@ -559,9 +566,7 @@ int main(int argc, char **argv)
         cJSON_Delete(o);
         free(m);
     }
-    for (int i = 0; i < nodes; i++)
-        if (feeders[i] > 0)
-            waitpid(feeders[i], NULL, 0);
+    waitpid(feeder, NULL, 0);
     remove_listener(&ctl, sr.listener);
     snprintf(note, sizeof note, "node %d -> listener on node 1 at %d changes/s cluster-wide: %zu events, p50 %.2f ms; "
              "all nodes: %zu events, p50 %.2f / p99 %.2f ms", nodes, CHANGE_RATE, lat_last.n,
