@@ -1477,13 +1477,16 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     if (!cluster_up(k))
         return;
     size_t chunk = sm_snapshot_chunk(k->srv);
+    /* Live events flow whatever the acknowledgements say (they only bound the sender's backlog),
+     * so they are acknowledged in steps, not one `K` per `E`; a snapshot part at once. */
+    uint64_t step = (k->cfg->max_proxy_bytes < SNAPSHOT_WINDOW ? k->cfg->max_proxy_bytes : SNAPSHOT_WINDOW) / 4;
     for (sm_listener *l = k->srv->listeners; l; l = l->gnext) {
         sm_cluster_view *v = l->view;
         if (!v || !l->owner->conn || l->owner->conn->q.bytes >= chunk)
             continue;
         for (size_t i = 0; i < v->nparts; i++) {
             rpart *r = &v->parts[i];
-            if (r->received == r->acked)
+            if (r->received == r->acked || (r->done && r->received - r->acked < step))
                 continue;
             char head[HEADER_MAX];
             int n = snprintf(head, sizeof head, "K %s %016" PRIx64 " %" PRId64 " %" PRIu64 "\n", k->self, k->epoch,
