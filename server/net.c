@@ -19,6 +19,9 @@
 #define SHUTDOWN_GRACE_S 3.0
 #define RX_BUFFER_SIZE 512
 #define TX_PACKET_SIZE (64 * 1024)
+/* The close opcode of lws_write(): lws 4.1 keeps it out of the public enum (the slot is reserved
+ * there, "handled by lws_close_reason()") but its ws role frames it like PING/PONG. */
+#define SM_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
 typedef struct sm_net {
     sm_server srv;
@@ -41,11 +44,13 @@ static void tr_want_write(void *ctx, sm_conn *c)
         lws_callback_on_writable((struct lws *)c->handle);
 }
 
+/* Synchronous: an async kill is a zero-second lws timer, and lws 4.1 inserts timers into one sorted
+ * list past every earlier-due entry, so killing k connections in one pass would cost O(k^2). */
 static void tr_kill(void *ctx, sm_conn *c)
 {
     sm_net *net = ctx;
     if (!net->finished)
-        lws_set_timeout((struct lws *)c->handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        lws_set_timeout((struct lws *)c->handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 }
 
 static void schedule_finish(sm_net *net)
@@ -58,10 +63,28 @@ static void schedule_finish(sm_net *net)
 
 /* ---- lws callback: thin, everything real happens in server.c ---- */
 
-static int close_now(struct lws *wsi, int code, const char *text)
+/* The close frame is written here rather than by lws_close_reason + return -1: lws's own close
+ * handshake arms two 5 s timeouts per connection (close send, close ack), and lws 4.1 keeps all
+ * timeouts in one sorted list walked from the head on every insert, so closing n connections at
+ * once cost O(n^2) (15,000 closes took over 90 s, nearly all in lws_dll2_add_sorted). Here nothing
+ * is armed: the client's answering close frame (on_peer_close) or its EOF ends the connection, and
+ * the core's sweep kills one that answers neither within SM_CLOSE_TIMEOUT_MS. */
+static int send_close_frame(struct lws *wsi, sm_conn *c)
 {
-    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)(uintptr_t)text, strlen(text));
-    return -1;
+    /* The client closed first: lws answers its close frame itself. */
+    if (c->peer_closed)
+        return -1;
+    unsigned char frame[LWS_PRE + 125];
+    int code = c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL;
+    const char *text = c->close_text ? c->close_text : "";
+    size_t tlen = strlen(text);
+    if (tlen > 123)
+        tlen = 123;
+    frame[LWS_PRE] = (unsigned char)(code >> 8);
+    frame[LWS_PRE + 1] = (unsigned char)(code & 0xff);
+    memcpy(frame + LWS_PRE + 2, text, tlen);
+    c->close_sent = true;
+    return lws_write(wsi, frame + LWS_PRE, tlen + 2, SM_LWS_WRITE_CLOSE) < 0 ? -1 : 0;
 }
 
 /* Not closed from inside the receive callback: lws would then tear the connection down with the
@@ -129,9 +152,10 @@ static int on_writeable(struct lws *wsi, sm_conn *c)
     if (!c->established)
         return 0;
     c->write_requested = false;
+    if (c->close_sent)
+        return 0;
     if (sm_conn_should_close(c))
-        return close_now(wsi, c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL,
-                         c->close_text ? c->close_text : "");
+        return send_close_frame(wsi, c);
     sm_outmsg *m = sm_conn_next_write(c);
     if (m) {
         int n = lws_write(wsi, (unsigned char *)sm_buf_payload(&m->buf), m->buf.len, LWS_WRITE_TEXT);
@@ -172,6 +196,9 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
             c->last_rx_ms = sm_mono_ms();
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* The answer to our close frame: done, without lws's timed close handshake. */
+        if (c->close_sent)
+            return -1;
         if (c->established)
             sm_conn_on_peer_close(c);
         return 0;

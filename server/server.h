@@ -57,6 +57,7 @@ typedef struct sm_conn {
     bool closing;     /* close requested */
     bool flush_first; /* write what is queued before the close frame */
     bool peer_closed; /* the client sent a close frame */
+    bool close_sent;  /* the transport wrote our close frame; waiting for the client's answer or EOF */
     bool write_requested;
     bool established;
     char ip[48];
