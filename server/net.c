@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -63,12 +64,33 @@ static void schedule_finish(sm_net *net)
 
 /* ---- lws callback: thin, everything real happens in server.c ---- */
 
+/* After our close frame: once lws has it all on the socket, close. Returning -1 while lws still
+ * buffers part of it would make lws arm a flush timeout (the O(n) insert again), so a partly
+ * written frame waits for the next WRITEABLE. Input the client sent meanwhile is read and
+ * dropped first: closing a socket with unread input makes the kernel answer with a RST. */
+static int close_after_frame(struct lws *wsi)
+{
+    if (lws_partial_buffered(wsi)) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (!lws_is_ssl(wsi)) {
+        int fd = lws_get_socket_fd(wsi);
+        char sink[4096];
+        for (int i = 0; fd >= 0 && i < 64; i++)
+            if (recv(fd, sink, sizeof sink, MSG_DONTWAIT) <= 0)
+                break;
+    }
+    return -1;
+}
+
 /* The close frame is written here rather than by lws_close_reason + return -1: lws's own close
  * handshake arms two 5 s timeouts per connection (close send, close ack), and lws 4.1 keeps all
  * timeouts in one sorted list walked from the head on every insert, so closing n connections at
- * once cost O(n^2) (15,000 closes took over 90 s, nearly all in lws_dll2_add_sorted). Here nothing
- * is armed: the client's answering close frame (on_peer_close) or its EOF ends the connection, and
- * the core's sweep kills one that answers neither within SM_CLOSE_TIMEOUT_MS. */
+ * once cost O(n^2) (15,000 closes took over 90 s, nearly all in lws_dll2_add_sorted). The socket
+ * is closed as soon as the frame is out (lws then closes at once, no timer), without waiting for
+ * the client's answering close frame: a slow client must not hold the server's socket, and n
+ * closes must cost O(n) whatever the clients do. */
 static int send_close_frame(struct lws *wsi, sm_conn *c)
 {
     /* The client closed first: lws answers its close frame itself. */
@@ -84,7 +106,9 @@ static int send_close_frame(struct lws *wsi, sm_conn *c)
     frame[LWS_PRE + 1] = (unsigned char)(code & 0xff);
     memcpy(frame + LWS_PRE + 2, text, tlen);
     c->close_sent = true;
-    return lws_write(wsi, frame + LWS_PRE, tlen + 2, SM_LWS_WRITE_CLOSE) < 0 ? -1 : 0;
+    if (lws_write(wsi, frame + LWS_PRE, tlen + 2, SM_LWS_WRITE_CLOSE) < 0)
+        return -1;
+    return close_after_frame(wsi);
 }
 
 /* Not closed from inside the receive callback: lws would then tear the connection down with the
@@ -153,7 +177,7 @@ static int on_writeable(struct lws *wsi, sm_conn *c)
         return 0;
     c->write_requested = false;
     if (c->close_sent)
-        return 0;
+        return close_after_frame(wsi);
     if (sm_conn_should_close(c))
         return send_close_frame(wsi, c);
     sm_outmsg *m = sm_conn_next_write(c);
@@ -196,7 +220,7 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
             c->last_rx_ms = sm_mono_ms();
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        /* The answer to our close frame: done, without lws's timed close handshake. */
+        /* The answer to our close frame (still being flushed): done. */
         if (c->close_sent)
             return -1;
         if (c->established)
