@@ -32,6 +32,7 @@ typedef struct sm_net {
     struct ev_loop *loop;
     ev_signal sigterm, sigint;
     ev_timer tick, grace, finish;
+    ev_idle slice; /* drives the core's sliced operations, one slice per loop pass */
     bool stopping, finished;
 } sm_net;
 
@@ -52,6 +53,15 @@ static void tr_kill(void *ctx, sm_conn *c)
     sm_net *net = ctx;
     if (!net->finished)
         lws_set_timeout((struct lws *)c->handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+}
+
+/* An idle watcher keeps the loop from blocking while work is pending; at the highest priority it
+ * runs on every pass, between the network events, rather than only when the loop is idle. */
+static void tr_want_slice(void *ctx)
+{
+    sm_net *net = ctx;
+    if (!net->finished && !ev_is_active(&net->slice))
+        ev_idle_start(net->loop, &net->slice);
 }
 
 static void schedule_finish(sm_net *net)
@@ -276,6 +286,7 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     net->finished = true;
     ev_timer_stop(loop, &net->tick);
     ev_timer_stop(loop, &net->grace);
+    ev_idle_stop(loop, &net->slice);
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
     /* Already shutting down: another SIGTERM must not kill the process half way through. */
@@ -312,6 +323,16 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     }
     ev_timer_set(&net->grace, SHUTDOWN_GRACE_S, 0.);
     ev_timer_start(loop, &net->grace);
+}
+
+static void slice_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)revents;
+    sm_net *net = w->data;
+    if (!net->finished)
+        sm_server_run_slice(&net->srv);
+    if (net->finished || !sm_server_has_pending_work(&net->srv))
+        ev_idle_stop(loop, w);
 }
 
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -373,7 +394,10 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
         free(net);
         return 1;
     }
-    sm_transport tr = {.ctx = net, .want_write = tr_want_write, .kill = tr_kill};
+    sm_transport tr = {.ctx = net, .want_write = tr_want_write, .kill = tr_kill, .want_slice = tr_want_slice};
+    ev_idle_init(&net->slice, slice_cb);
+    ev_set_priority(&net->slice, EV_MAXPRI);
+    net->slice.data = net;
     sm_error err;
     sm_error_clear(&err);
     if (sm_server_init(&net->srv, cfg, &tr, LWS_PRE, &err) != SM_OK) {

@@ -50,6 +50,7 @@ typedef struct sm_session {
     uint8_t state;       /* sm_session_state */
     uint8_t permissions; /* SM_PERM_* */
     uint8_t doomed;      /* sm_close_reason it will be closed with after the current operation, 0 = none */
+    uint8_t pending_ops; /* set/close by filter operations it requested that are still running */
     uint8_t token[SM_TOKEN_BYTES];
     char id[SM_SESSION_ID_LEN + 1];
     char start_text[21];
