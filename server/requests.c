@@ -705,6 +705,7 @@ static bool close_step(sm_server *srv, sm_job *job, sm_budget *b)
             continue;
         job->count++;
         sm_server_close_session(srv, s, SM_CLOSE_CLOSED_BY_CONTROLLER, false);
+        sm_budget_charge(b, SM_SLICE_CLOSE_COST - 1);
     }
     job_reply(job, SM_MSG_CLOSE_BY_FILTER);
     return true;

@@ -626,6 +626,11 @@ bool sm_budget_spent(sm_budget *b)
     return false;
 }
 
+void sm_budget_charge(sm_budget *b, size_t n)
+{
+    b->visits_left = b->visits_left > n ? b->visits_left - n : 0;
+}
+
 bool sm_server_has_pending_work(const sm_server *srv)
 {
     return srv->jobs != NULL;
@@ -665,8 +670,10 @@ static bool shutdown_step(sm_server *srv, sm_job *job, sm_budget *b)
         if (sm_budget_spent(b))
             return false;
         job->cursor.at = s->next;
-        if (job->phase == 1 || !s->listeners)
+        if (job->phase == 1 || !s->listeners) {
             sm_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, true);
+            sm_budget_charge(b, SM_SLICE_CLOSE_COST - 1);
+        }
     }
     for (sm_conn *c = srv->limbo; c; c = c->lnext)
         if (!c->closing)
