@@ -370,12 +370,14 @@ bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c)
         l = l->onext;
     if (!l)
         return false;
-    /* Bounded work per write opportunity (about one chunk): the loop keeps serving everyone else. */
-    size_t visited = 0, limit = c->q.bytes + sm_snapshot_chunk(srv);
-    while (l->cursor.at && c->q.bytes < limit && visited < 8192 && !owner->doomed) {
+    /* Bounded work per write opportunity (about one chunk, and one slice's budget of time and
+     * sessions examined, for a filter that matches little): the loop keeps serving everyone else. */
+    size_t limit = c->q.bytes + sm_snapshot_chunk(srv);
+    sm_budget b;
+    sm_budget_start(&b);
+    while (l->cursor.at && c->q.bytes < limit && !owner->doomed && !sm_budget_spent(&b)) {
         sm_session *s = l->cursor.at;
         l->cursor.at = s->next;
-        visited++;
         if (l->has_after && s->start_ms <= l->after)
             continue;
         if (!matches(srv, l, s, NULL, 0))
