@@ -75,6 +75,7 @@ int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr,
         srv->tr = *tr;
     srv->headroom = headroom;
     srv->next_listener_id = 1;
+    sm_buf_init(&srv->ev_json, 0, 0);
     srv->strings = sm_intern_new();
     srv->auth = sm_auth_new();
     if (!srv->strings || !srv->auth)
@@ -149,6 +150,7 @@ void sm_server_free(sm_server *srv)
     free(srv->kv_a);
     free(srv->kv_b);
     free(srv->changes);
+    sm_buf_free(&srv->ev_json);
     free(srv->interned_scratch);
     memset(srv, 0, sizeof *srv);
 }

@@ -82,6 +82,7 @@ typedef struct sm_listener {
     sm_session *owner;
     int64_t id;
     sm_filter *filter; /* NULL = every session */
+    char *filter_text; /* its source: listeners with the same text share one evaluation per event */
     bool has_after;
     int64_t after;
     bool all_fixed, all_user;
@@ -150,6 +151,7 @@ typedef struct sm_server {
     size_t kv_cap;
     sm_prop_change *changes;
     size_t changes_cap;
+    sm_buf ev_json; /* one event encoded once for every listener that gets the same bytes */
     const char **interned_scratch;
     size_t interned_scratch_cap;
     /* statistics */
