@@ -294,6 +294,82 @@ static void test_pending_operations_are_bounded(void **state)
     crowd_free(&cr);
 }
 
+/* Listeners share filter evaluations and encodings only when they would get the same bytes:
+ * each still gets exactly its own keys, its own enter/leave. */
+static void test_fanout_each_listener_gets_its_own_keys(void **state)
+{
+    sm_test_server *s = *state;
+    tc t, op, a, b;
+    tc_open(&t, s, "client", "client", "{\"Grp\":\"f\",\"A\":\"1\",\"B\":\"1\"}");
+    tc_open(&op, s, "operator", "operator", NULL);
+    tc_open(&a, s, "viewer", "viewer", NULL);
+    tc_open(&b, s, "viewer", "viewer", NULL);
+    const char *specs[] = {
+        ",\"filter\":\"Grp is 'f'\",\"keys\":[\"A\"]",        /* a0 */
+        ",\"filter\":\"Grp is 'f'\",\"keys\":[\"A\"]",        /* a1: same as a0 */
+        ",\"filter\":\"Grp is 'f'\",\"keys\":[\"B\"]",        /* a2: other keys */
+        ",\"filter\":\"A is '1'\",\"keys\":[\"A\",\"B\"]", /* b0: leaves on the change */
+        ",\"filter\":\"A is '2'\",\"keys\":[\"B\"]",         /* b1: enters on the change */
+    };
+    long long l[5];
+    for (int i = 0; i < 5; i++) {
+        tc *c = i < 3 ? &a : &b;
+        l[i] = add_listener(c, specs[i]);
+        long long n = -1;
+        cJSON_Delete(tc_snapshot(c, l[i], &n));
+        assert_int_equal(n, i == 4 ? 0 : 1);
+    }
+    cJSON *r = tc_ok(&op, "{\"type\":\"set_by_filter\",\"filter\":\"Grp is 'f'\",\"properties\":{\"A\":\"2\",\"B\":\"2\"}}");
+    assert_int_equal(tc_int(r, "count"), 1);
+    cJSON_Delete(r);
+    for (int i = 0; i < 5; i++) {
+        tc *c = i < 3 ? &a : &b;
+        cJSON *ev = tc_event(c, l[i], TC_TIMEOUT_MS);
+        assert_non_null(ev);
+        assert_string_equal(tc_str(ev, "session"), t.session_id);
+        switch (i) {
+        case 0:
+        case 1:
+            assert_string_equal(tc_str(ev, "event"), "PROPERTIES");
+            assert_string_equal(tc_prop(ev, "properties", "A"), "2");
+            assert_null(tc_prop(ev, "properties", "B"));
+            assert_string_equal(tc_prop(ev, "changed", "A"), "1");
+            break;
+        case 2:
+            assert_string_equal(tc_str(ev, "event"), "PROPERTIES");
+            assert_string_equal(tc_prop(ev, "properties", "B"), "2");
+            assert_null(tc_prop(ev, "properties", "A"));
+            break;
+        case 3:
+            assert_string_equal(tc_str(ev, "event"), "FILTER_LEAVE");
+            break;
+        case 4:
+            assert_string_equal(tc_str(ev, "event"), "FILTER_ENTER");
+            assert_string_equal(tc_prop(ev, "properties", "B"), "2");
+            assert_null(tc_prop(ev, "properties", "A"));
+            break;
+        }
+        cJSON_Delete(ev);
+    }
+    cJSON_Delete(tc_ok(&t, "{\"type\":\"close_self\"}"));
+    for (int i = 0; i < 5; i++) {
+        tc *c = i < 3 ? &a : &b;
+        cJSON *ev = tc_event(c, l[i], i == 3 ? 300 : TC_TIMEOUT_MS);
+        if (i == 3) { /* it left: nothing more */
+            assert_null(ev);
+            continue;
+        }
+        assert_non_null(ev);
+        assert_string_equal(tc_str(ev, "event"), "CLOSED");
+        assert_string_equal(tc_str(ev, "reason"), "CLOSED_BY_CLIENT");
+        cJSON_Delete(ev);
+    }
+    tc_close(&t);
+    tc_close(&op);
+    tc_close(&a);
+    tc_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +378,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_by_filter_outlives_requester, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_by_filter_with_sessions_closing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_operations_are_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fanout_each_listener_gets_its_own_keys, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
