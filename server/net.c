@@ -64,6 +64,13 @@ static void tr_want_slice(void *ctx)
         ev_idle_start(net->loop, &net->slice);
 }
 
+static void tr_pause_rx(void *ctx, sm_conn *c, bool paused)
+{
+    sm_net *net = ctx;
+    if (!net->finished)
+        lws_rx_flow_control((struct lws *)c->handle, paused ? 0 : 1);
+}
+
 static void schedule_finish(sm_net *net)
 {
     if (!net->finished && !ev_is_active(&net->finish)) {
@@ -394,7 +401,8 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
         free(net);
         return 1;
     }
-    sm_transport tr = {.ctx = net, .want_write = tr_want_write, .kill = tr_kill, .want_slice = tr_want_slice};
+    sm_transport tr = {.ctx = net, .want_write = tr_want_write, .kill = tr_kill, .want_slice = tr_want_slice,
+                       .pause_rx = tr_pause_rx};
     ev_idle_init(&net->slice, slice_cb);
     ev_set_priority(&net->slice, EV_MAXPRI);
     net->slice.data = net;

@@ -103,8 +103,9 @@ nomem:
 
 static void job_free(sm_server *srv, sm_job *job)
 {
-    if (job->requester && job->requester->pending_ops)
-        job->requester->pending_ops--;
+    sm_session *req = job->requester;
+    if (req && req->pending_ops && --req->pending_ops == 0 && req->conn && srv->tr.pause_rx)
+        srv->tr.pause_rx(srv->tr.ctx, req->conn, false);
     sm_cursor_detach(&srv->reg, &job->cursor);
     if (job->kind == SM_JOB_SHUTDOWN)
         free(job);
@@ -643,8 +644,12 @@ void sm_server_queue_job(sm_server *srv, sm_job *job)
     job->next = NULL;
     job->last_seq = srv->reg.next_seq - 1;
     sm_cursor_attach(&srv->reg, &job->cursor, srv->reg.head);
-    if (job->requester)
-        job->requester->pending_ops++;
+    if (job->requester) {
+        /* Its next requests wait until this one is done: one session's requests take effect and
+         * are answered in order. */
+        if (job->requester->pending_ops++ == 0 && job->requester->conn && srv->tr.pause_rx)
+            srv->tr.pause_rx(srv->tr.ctx, job->requester->conn, true);
+    }
     bool alone = srv->jobs == NULL;
     if (srv->jobs_tail)
         srv->jobs_tail->next = job;

@@ -46,6 +46,8 @@ typedef struct sm_transport {
     /* Long work is pending: call sm_server_run_slice once per loop pass until
      * sm_server_has_pending_work is false. */
     void (*want_slice)(void *ctx);
+    /* Stop (paused) or resume reading the connection's input (its requests wait in the socket). */
+    void (*pause_rx)(void *ctx, struct sm_conn *c, bool paused);
 } sm_transport;
 
 /* One WebSocket connection. Lives in the transport's per-connection memory. */
