@@ -29,8 +29,8 @@
 #define SM_SLICE_MAX_VISITS 4096
 /* A session close counts as this many visits: its connection's close costs the transport far
  * more than the close costs the core (about 50 us in lws 4.1, in the next loop pass), so at most
- * 256 closes start per slice and the pass that carries them out stays short. */
-#define SM_SLICE_CLOSE_COST 16
+ * 64 closes start per slice and the pass that carries them out stays near 3 ms. */
+#define SM_SLICE_CLOSE_COST 64
 #define SM_PENDING_OPS_MAX 4 /* set/close by filter operations one session may have running */
 
 struct sm_server;

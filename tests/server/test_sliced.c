@@ -14,7 +14,7 @@
 
 /* Above SM_SLICE_MAX_VISITS (4096): every set_by_filter below takes several slices. */
 #define CROWD 5000
-/* A close counts as 16 visits (SM_SLICE_CLOSE_COST): 256 closes per slice at most. */
+/* A close counts as 64 visits (SM_SLICE_CLOSE_COST): 64 closes per slice at most. */
 #define CLOSE_CROWD 2000
 
 static int setup(void **state)
