@@ -72,6 +72,7 @@ typedef struct sm_registry {
     uint32_t id_prefix;
     uint32_t id_counter;
     sm_cursor *cursors;
+    uint16_t ucount_high; /* most user properties any session ever had: an upper bound, never lowered */
     sm_intern *strings;
     const char *shared[4]; /* $Transport, $ServerName, $Connector, "" */
 } sm_registry;

@@ -551,8 +551,12 @@ static bool queue_by_filter(sm_conn *c, const sm_msg *m, sm_job_kind kind, sm_fi
     job->request_id = m->id;
     job->filter = f;
     job->plan = plan;
-    /* Without a map entry that may add a user property, no session can pass the limit: no check pass. */
-    job->phase = plan && plan->adds_user ? 0 : 1;
+    /* No check pass when no session can pass the limit: the map adds no user property, or adding
+     * all it may add to the most any session ever had still fits. */
+    size_t adds = 0;
+    for (size_t i = 0; plan && i < plan->n; i++)
+        adds += plan->e[i].slot < 0 && plan->e[i].value;
+    job->phase = plan && plan->adds_user && srv->reg.ucount_high + adds > srv->cfg->limits.max_properties ? 0 : 1;
     sm_server_queue_job(srv, job);
     return true;
 }
@@ -673,7 +677,8 @@ static bool set_step(sm_server *srv, sm_job *job, sm_budget *b)
             break;
         if (s->doomed || !job_matches(srv, job, s))
             continue;
-        /* It gained properties since the check pass: left alone, not counted. */
+        /* It gained properties since the check pass: left alone, not counted. (Without a check
+         * pass no session can pass the limit, but a session is never left over it either.) */
         if (p->adds_user && !plan_fits(srv, s, p))
             continue;
         long k = plan_apply(srv, s, p);

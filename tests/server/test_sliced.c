@@ -311,6 +311,44 @@ static void test_requests_of_one_session_stay_in_order(void **state)
     crowd_free(&cr);
 }
 
+/* The property-limit check covers every matching session before anything changes, over many
+ * slices: one full session at the end of the open order rejects the whole request. */
+static void test_set_by_filter_limit_checked_before_any_change(void **state)
+{
+    (void)state;
+    sm_test_server s;
+    assert_int_equal(sm_test_server_start_with(&s, "{\"limits\":{\"maxPropertiesPerSession\":3}}"), 0);
+    crowd cr;
+    assert_int_equal(crowd_open(&cr, s.port, CROWD, 4, "{\"Crowd\":\"yes\"}"), CROWD);
+    tc full, w, op;
+    tc_open(&full, &s, "client", "client", "{\"Crowd\":\"yes\",\"B\":\"1\",\"C\":\"1\"}");
+    tc_open(&w, &s, "viewer", "viewer", NULL);
+    long long l = add_listener(&w, ",\"filter\":\"Crowd is 'yes'\",\"keys\":[\"*U\"]");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(&w, l, &count));
+    assert_int_equal(count, CROWD + 1);
+    tc_open(&op, &s, "operator", "operator", NULL);
+    cJSON *e = tc_err(&op, "LIMIT_EXCEEDED",
+                      "{\"type\":\"set_by_filter\",\"filter\":\"Crowd is 'yes'\",\"properties\":{\"New\":\"x\"}}");
+    assert_non_null(strstr(tc_str(e, "message"), full.session_id));
+    cJSON_Delete(e);
+    tc_no_event(&w, l, 300);
+    /* Without the full session the same request applies to all. */
+    cJSON_Delete(tc_ok(&full, "{\"type\":\"close_self\"}"));
+    cJSON *ev = tc_event(&w, l, TC_TIMEOUT_MS);
+    assert_non_null(ev);
+    assert_string_equal(tc_str(ev, "event"), "CLOSED");
+    cJSON_Delete(ev);
+    cJSON *r = tc_ok(&op, "{\"type\":\"set_by_filter\",\"filter\":\"Crowd is 'yes'\",\"properties\":{\"New\":\"x\"}}");
+    assert_int_equal(tc_int(r, "count"), CROWD);
+    cJSON_Delete(r);
+    tc_close(&full);
+    tc_close(&op);
+    tc_close(&w);
+    crowd_free(&cr);
+    assert_int_equal(sm_test_server_stop(&s), 0);
+}
+
 /* Listeners share filter evaluations and encodings only when they would get the same bytes:
  * each still gets exactly its own keys, its own enter/leave. */
 static void test_fanout_each_listener_gets_its_own_keys(void **state)
@@ -396,6 +434,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_by_filter_with_sessions_closing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests_of_one_session_stay_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fanout_each_listener_gets_its_own_keys, setup, teardown),
+        cmocka_unit_test(test_set_by_filter_limit_checked_before_any_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
