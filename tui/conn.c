@@ -46,7 +46,7 @@ static void log_sink(unsigned level, const char *line, void *user)
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
     sm_text_escape(line, n, clean, sizeof clean);
-    sm_eventlog_add(&c->ui->log, c->ui->wall, (level & SM_LOG_ERR) ? SM_LOGL_ERROR : SM_LOGL_WARN, "client: %s", clean);
+    sm_eventlog_add(&c->ui->app.log, c->ui->app.wall, (level & SM_LOG_ERR) ? SM_LOGL_ERROR : SM_LOGL_WARN, "client: %s", clean);
 }
 
 /* ---- converting library events to model events ---- */
@@ -159,14 +159,14 @@ static void on_registration_error(sm_listener *l, const sm_client_error *err, vo
     char msg[SM_CLIENT_ERROR_MESSAGE_MAX + 64];
     sm_text_printf(msg, sizeof msg, "listener refused: %s: %s", sm_client_errcode_name(err->code), err->message);
     sm_ui_set_connection(c->ui, SM_CONN_CLOSED, msg);
-    sm_ui_message(c->ui, SM_LOGL_ERROR, "%s (the principal needs view_session and register_handler)", msg);
+    sm_ui_message(&c->ui->app, SM_LOGL_ERROR, "%s (the principal needs view_session and register_handler)", msg);
 }
 
 static void on_listener_error(sm_listener *l, const sm_client_error *err, void *ctx)
 {
     (void)l;
     sm_conn *c = ctx;
-    sm_eventlog_add(&c->ui->log, c->ui->wall, SM_LOGL_WARN, "listener: %s: %s", sm_client_errcode_name(err->code),
+    sm_eventlog_add(&c->ui->app.log, c->ui->app.wall, SM_LOGL_WARN, "listener: %s: %s", sm_client_errcode_name(err->code),
                     err->message);
 }
 
@@ -200,7 +200,7 @@ static void register_listener(sm_conn *c)
     sm_client_error err = {0, ""};
     c->listener = sm_listener_register(c->session, &lp, &err);
     if (!c->listener)
-        sm_ui_message(c->ui, SM_LOGL_ERROR, "cannot register the listener: %s", err.message);
+        sm_ui_message(&c->ui->app, SM_LOGL_ERROR, "cannot register the listener: %s", err.message);
 }
 
 static void on_open(sm_session *s, const sm_session_info *info, void *ctx)
@@ -214,7 +214,7 @@ static void on_open(sm_session *s, const sm_session_info *info, void *ctx)
     sm_ui_set_session_info(c->ui, info->server_name, info->principal,
                            (info->permissions & SM_PERMISSION_MODIFY_SESSION) != 0);
     if (info->replaced)
-        sm_eventlog_add(&c->ui->log, c->ui->wall, SM_LOGL_INFO, "the server did not know our old session: new session");
+        sm_eventlog_add(&c->ui->app.log, c->ui->app.wall, SM_LOGL_INFO, "the server did not know our old session: new session");
     sm_ui_set_connection(c->ui, SM_CONN_SYNCING, "session open");
 }
 
@@ -236,7 +236,7 @@ static void on_connect_failed(sm_session *s, const sm_client_error *cause, unsig
         return;
     sm_ui_set_connect_failure(c->ui, cause->message, attempt, next_retry_ms);
     if (strcmp(cause->message, c->logged_failure) == 0 && c->logged_failure_at &&
-        c->ui->now < c->logged_failure_at + FAILURE_LOG_MS) {
+        c->ui->app.now < c->logged_failure_at + FAILURE_LOG_MS) {
         c->unlogged_failures++;
         return;
     }
@@ -245,10 +245,10 @@ static void on_connect_failed(sm_session *s, const sm_client_error *cause, unsig
         sm_text_printf(next, sizeof next, "; next in %.1f s", next_retry_ms / 1000.0);
     if (c->unlogged_failures)
         sm_text_printf(more, sizeof more, " (%u similar failures not listed)", c->unlogged_failures);
-    sm_eventlog_add(&c->ui->log, c->ui->wall, SM_LOGL_WARN, "connection attempt %u failed: %s%s%s", attempt,
+    sm_eventlog_add(&c->ui->app.log, c->ui->app.wall, SM_LOGL_WARN, "connection attempt %u failed: %s%s%s", attempt,
                     cause->message, next, more);
     sm_text_printf(c->logged_failure, sizeof c->logged_failure, "%s", cause->message);
-    c->logged_failure_at = c->ui->now ? c->ui->now : 1;
+    c->logged_failure_at = c->ui->app.now ? c->ui->app.now : 1;
     c->unlogged_failures = 0;
 }
 
@@ -271,7 +271,7 @@ static void on_close(sm_session *s, sm_reason reason, const sm_client_error *err
     c->reopen_delay = c->reopen_delay ? c->reopen_delay * 2 : REOPEN_MIN_MS;
     if (c->reopen_delay > REOPEN_MAX_MS)
         c->reopen_delay = REOPEN_MAX_MS;
-    c->reopen_at = c->ui->now + (uint64_t)c->reopen_delay;
+    c->reopen_at = c->ui->app.now + (uint64_t)c->reopen_delay;
     char detail[SM_CLIENT_ERROR_MESSAGE_MAX + 96];
     sm_text_printf(detail, sizeof detail, "session closed (%s); retrying in %d ms", msg[0] ? msg : "no reason",
                    c->reopen_delay);
@@ -311,24 +311,16 @@ static void on_reply(sm_session *s, const sm_reply *r, void *ctx)
     uint64_t token = (uint64_t)(uintptr_t)ctx;
     if (!c || !c->ui)
         return; /* cancelled while shutting down */
+    smt_reply reply = {SM_CLIENT_OK, NULL, NULL, 0, 0};
     if (r->error) {
-        sm_ui_reply(c->ui, token, sm_client_errcode_name(r->error->code), r->error->message, NULL, 0, 0);
-        return;
+        reply.code = r->error->code;
+        reply.message = r->error->message;
+    } else {
+        reply.changed = r->properties;
+        reply.changed_count = r->property_count;
+        reply.count = r->count;
     }
-    if (!ensure_kv(c, r->property_count))
-        return;
-    for (size_t i = 0; i < r->property_count; i++)
-        c->kv[i] = (sm_kv){r->properties[i].key, r->properties[i].value};
-    sm_ui_reply(c->ui, token, NULL, NULL, c->kv, r->property_count, r->count);
-}
-
-static sm_property *to_props(const sm_kv *kv, size_t n)
-{
-    sm_property *p = calloc(n ? n : 1, sizeof *p);
-    if (p)
-        for (size_t i = 0; i < n; i++)
-            p[i] = (sm_property){kv[i].key, kv[i].value};
-    return p;
+    sm_ui_reply(c->ui, token, &reply);
 }
 
 static bool usable(sm_conn *c, char *err, size_t errcap)
@@ -341,13 +333,10 @@ static bool usable(sm_conn *c, char *err, size_t errcap)
 }
 
 /* One set request: to session_id, or to every session matching filter when filter is given. */
-static int send_set(sm_conn *c, uint64_t token, const char *session_id, const char *filter, const sm_kv *props,
-                    size_t n, char *err, size_t errcap)
+static int send_set(sm_conn *c, uint64_t token, const char *session_id, const char *filter,
+                    const sm_property *p, size_t n, char *err, size_t errcap)
 {
     if (!usable(c, err, errcap))
-        return -1;
-    sm_property *p = to_props(props, n);
-    if (!p)
         return -1;
     void *context = (void *)(uintptr_t)token;
     sm_client_error e = {0, ""};
@@ -361,7 +350,6 @@ static int send_set(sm_conn *c, uint64_t token, const char *session_id, const ch
                             .on_reply = on_reply, .context = context, .timeout_ms = REQUEST_TIMEOUT_MS};
         rc = sm_set_properties(c->session, &sp, &e);
     }
-    free(p);
     if (rc != SM_CLIENT_OK) {
         sm_text_printf(err, errcap, "%s", e.message);
         return -1;
@@ -369,13 +357,13 @@ static int send_set(sm_conn *c, uint64_t token, const char *session_id, const ch
     return 0;
 }
 
-static int backend_set(void *ctx, uint64_t token, const char *session_id, const sm_kv *props, size_t n, char *err,
-                       size_t errcap)
+static int backend_set(void *ctx, uint64_t token, const char *session_id, const sm_property *props, size_t n,
+                       char *err, size_t errcap)
 {
     return send_set(ctx, token, session_id, NULL, props, n, err, errcap);
 }
 
-static int backend_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_kv *props, size_t n,
+static int backend_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_property *props, size_t n,
                                  char *err, size_t errcap)
 {
     return send_set(ctx, token, NULL, filter, props, n, err, errcap);
@@ -423,7 +411,7 @@ sm_conn *sm_conn_new(sm_ui *ui, const sm_conn_options *opt, char *err, size_t er
         return NULL;
     }
     sm_ui_backend be = {c, backend_set, backend_set_by_filter};
-    ui->backend = be;
+    sm_ui_set_backend(ui, &be);
     return c;
 }
 
@@ -431,10 +419,8 @@ void sm_conn_free(sm_conn *c)
 {
     if (!c)
         return;
-    if (c->ui) {
-        c->ui->backend.set = NULL;
-        c->ui->backend.set_by_filter = NULL;
-    }
+    if (c->ui)
+        sm_ui_set_backend(c->ui, NULL);
     if (c->session && sm_session_get_status(c->session) == SM_SESSION_OPEN) {
         /* close politely so the server does not keep us DISCONNECTED for its reconnect timeout */
         sm_session_close(c->session, NULL);
@@ -483,7 +469,7 @@ void sm_conn_service(sm_conn *c, uint64_t now)
         }
         char err[256];
         if (open_session(c, err, sizeof err) != 0) {
-            sm_ui_message(c->ui, SM_LOGL_ERROR, "cannot open a new session: %s", err);
+            sm_ui_message(&c->ui->app, SM_LOGL_ERROR, "cannot open a new session: %s", err);
             c->reopen_at = now + REOPEN_MAX_MS;
         } else {
             sm_ui_set_connection(c->ui, SM_CONN_CONNECTING, "opening a new session");

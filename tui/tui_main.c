@@ -327,10 +327,10 @@ int sm_tui_main(int argc, char **argv)
     sm_ui_use_settings(ui, have_settings ? &settings : NULL, o.no_settings ? NULL : settings_path);
     sm_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
     if (settings_note[0])
-        sm_ui_message(ui, SM_LOGL_WARN, "%s", settings_note);
+        sm_ui_message(&ui->app, SM_LOGL_WARN, "%s", settings_note);
     sm_frame_stats frame_stats;
     if (sm_frame_stats_open(&frame_stats, getenv(SM_FRAME_STATS_ENV), start_us, &err) != SM_OK) {
-        sm_ui_message(ui, SM_LOGL_WARN, "frame timings off: %s", err.message);
+        sm_ui_message(&ui->app, SM_LOGL_WARN, "frame timings off: %s", err.message);
         sm_error_clear(&err);
     }
     char cerr[300] = "";
@@ -387,7 +387,7 @@ int sm_tui_main(int argc, char **argv)
     char fatal[400] = "";
     bool stop = false;
     bool more_keys = false; /* the per-pass key cap was hit: ncurses still holds input */
-    while (!ui->quit && !stop) {
+    while (!ui->app.quit && !stop) {
         uint64_t now = sm_mono_ms();
         sm_ui_set_time(ui, now, sm_wall_ms());
         int64_t t = sm_ui_tick(ui);
@@ -395,7 +395,7 @@ int sm_tui_main(int argc, char **argv)
         int ct = sm_conn_timeout_ms(conn, now);
         if (ct >= 0 && (timeout < 0 || ct < timeout))
             timeout = ct;
-        if (ui->dirty) {
+        if (ui->app.dirty) {
             int64_t wait = (int64_t)(last_paint + FRAME_MS) - (int64_t)now;
             if (wait < 0)
                 wait = 0;
@@ -434,7 +434,7 @@ int sm_tui_main(int argc, char **argv)
         if ((pr > 0 && (fds[0].revents & POLLIN)) || more_keys) {
             /* drain everything ncurses has: bytes left in its buffer would not wake poll again */
             int k = 0;
-            for (; k < KEYS_PER_PASS && !ui->quit; k++) {
+            for (; k < KEYS_PER_PASS && !ui->app.quit; k++) {
                 wint_t ch;
                 int r = wget_wch(stdscr, &ch);
                 if (r == ERR)
@@ -449,14 +449,14 @@ int sm_tui_main(int argc, char **argv)
         sm_conn_service(conn, now);
         if (sm_conn_fatal(conn, &exit_code, fatal, sizeof fatal))
             break;
-        if (ui->dirty && now >= last_paint + FRAME_MS) {
+        if (ui->app.dirty && now >= last_paint + FRAME_MS) {
             uint64_t cpu0 = frame_stats.file ? sm_frame_stats_thread_cpu_us() : 0;
             sm_ui_paint(ui);
             last_paint = now;
             if (frame_stats.file) {
                 sm_frame_record fr = {sm_frame_stats_now_us(), (uint64_t)(ui->last_paint_ms * 1000.0),
-                                      sm_view_count(ui->view), sm_model_open_count(ui->model),
-                                      sm_model_event_total(ui->model), conn_word(ui->conn),
+                                      sm_view_count(ui->app.view), sm_model_open_count(ui->app.model),
+                                      sm_model_event_total(ui->app.model), conn_word(ui->conn),
                                       sm_frame_stats_thread_cpu_us() - cpu0};
                 sm_frame_stats_frame(&frame_stats, &fr);
             }

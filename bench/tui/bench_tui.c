@@ -185,9 +185,9 @@ static run_result live_run(sm_ui *ui, int *next_id, int *live_lo, int rate, doub
             events++;
         }
         sm_ui_tick(ui);
-        if (ui->dirty && now >= last_paint + 33) {
+        if (ui->app.dirty && now >= last_paint + 33) {
             double p0 = now_s(CLOCK_MONOTONIC);
-            sm_view_sync(ui->view); /* the view's share of the frame, measured on its own */
+            sm_view_sync(ui->app.view); /* the view's share of the frame, measured on its own */
             double p1 = now_s(CLOCK_MONOTONIC);
             sm_ui_paint(ui);
             double p2 = now_s(CLOCK_MONOTONIC);
@@ -259,7 +259,7 @@ int main(int argc, char **argv)
     double t_model = now_s(CLOCK_MONOTONIC);
     sm_ui_paint(ui);
     double t1 = now_s(CLOCK_MONOTONIC), c1 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-    size_t shown = sm_view_count(ui->view);
+    size_t shown = sm_view_count(ui->app.view);
 
     printf("bench_tui: %d sessions, then %d events/s for %.0f s, painting a 200x50 virtual screen\n", sessions, rate,
            seconds);
@@ -278,7 +278,7 @@ int main(int argc, char **argv)
 
     /* 3. worst case: sorted by the property that changes, with the inspect pane open */
     double b0 = now_s(CLOCK_MONOTONIC);
-    sm_view_set_sort(ui->view, "Counter", true);
+    sm_view_set_sort(ui->app.view, "Counter", true);
     sm_ui_key(ui, 'i');
     sm_ui_paint(ui); /* the one O(n log n) rebuild, outside the per-frame figures */
     double rebuild1 = (now_s(CLOCK_MONOTONIC) - b0) * 1000.0;
@@ -289,12 +289,12 @@ int main(int argc, char **argv)
     /* 4. with a view filter matching about a third of the sessions */
     sm_error err;
     b0 = now_s(CLOCK_MONOTONIC);
-    sm_view_set_filter(ui->view, "Tier is 'gold' or $Country in ['FR','DE']", &err);
+    sm_view_set_filter(ui->app.view, "Tier is 'gold' or $Country in ['FR','DE']", &err);
     sm_ui_key(ui, 'i');
     sm_ui_paint(ui);
     double rebuild2 = (now_s(CLOCK_MONOTONIC) - b0) * 1000.0;
     run_result r3 = live_run(ui, &next_id, &live_lo, rate, seconds, &paints3, &syncs3);
-    snprintf(note, sizeof note, "at %.0f events/s, %zu rows shown", r3.events, sm_view_count(ui->view));
+    snprintf(note, sizeof note, "at %.0f events/s, %zu rows shown", r3.events, sm_view_count(ui->app.view));
     sm_bench_report("in-process: CPU, view filter", r3.cpu_pct, "%core", SM_BENCH_INFO, 0, false, note);
 
     printf("  paint time per frame, view update included (target <= 5 ms):\n");
@@ -313,16 +313,16 @@ int main(int argc, char **argv)
 
     /* 5. a sort change over everything (one O(n log n) rebuild) */
     double s0 = now_s(CLOCK_MONOTONIC);
-    sm_view_set_filter(ui->view, NULL, NULL);
-    sm_view_set_sort(ui->view, "$ClientIP", false);
+    sm_view_set_filter(ui->app.view, NULL, NULL);
+    sm_view_set_sort(ui->app.view, "$ClientIP", false);
     sm_ui_paint(ui);
-    snprintf(note, sizeof note, "%zu rows", sm_view_count(ui->view));
+    snprintf(note, sizeof note, "%zu rows", sm_view_count(ui->app.view));
     sm_bench_report("in-process: re-sort by $ClientIP + paint", (now_s(CLOCK_MONOTONIC) - s0) * 1000.0, "ms",
                     SM_BENCH_INFO, 0, false, note);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    snprintf(note, sizeof note, "interned strings: %zu (%zu KiB)", sm_intern_count(sm_model_pool(ui->model)),
-             sm_intern_bytes(sm_model_pool(ui->model)) / 1024);
+    snprintf(note, sizeof note, "interned strings: %zu (%zu KiB)", sm_intern_count(sm_model_pool(ui->app.model)),
+             sm_intern_bytes(sm_model_pool(ui->app.model)) / 1024);
     sm_bench_report("in-process: peak RSS", (double)ru.ru_maxrss / 1024.0, "MiB", SM_BENCH_INFO, 0, false, note);
 
     sm_ui_free(ui);

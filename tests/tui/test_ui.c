@@ -16,8 +16,44 @@
 #include "events.h"
 #include "tui/keys.h"
 #include "tui/palette.h"
-#include "tui/panes.h"
+#include "tui/pane_bulk.h"
+#include "tui/pane_columns.h"
+#include "tui/pane_edit.h"
+#include "tui/pane_help.h"
+#include "tui/pane_table.h"
 #include "tui/ui.h"
+
+#define BULK(ui) ((smt_bulk_pane *)smt_ui_pane_state(ui, "bulk"))
+#define EDIT(ui) ((smt_edit_pane *)smt_ui_pane_state(ui, "edit"))
+#define COLS(ui) ((smt_columns_pane *)smt_ui_pane_state(ui, "columns"))
+#define HELP(ui) ((smt_help_pane *)smt_ui_pane_state(ui, "help"))
+#define TABLE(ui) ((smt_table_pane *)smt_ui_pane_state(ui, "table"))
+
+static bool edit_action(sm_ui *ui, sm_action a)
+{
+    return smt_ui_pane_action(ui, "edit", a) != SMT_UNHANDLED;
+}
+
+static bool bulk_action(sm_ui *ui, sm_action a)
+{
+    return smt_ui_pane_action(ui, "bulk", a) != SMT_UNHANDLED;
+}
+
+/* A server reply as the connection hands it over: code by its wire name (NULL = success). */
+static void reply(sm_ui *ui, uint64_t token, const char *code, const char *message, const sm_kv *changed, size_t n,
+                  uint64_t count)
+{
+    smt_reply r = {SM_CLIENT_OK, message, NULL, n, count};
+    for (int c = 1; code && c < SM_CLIENT_ERR_CODE_COUNT; c++)
+        if (strcmp(sm_client_errcode_name((sm_client_errcode)c), code) == 0)
+            r.code = (sm_client_errcode)c;
+    assert_true(!code || r.code != SM_CLIENT_OK);
+    sm_property props[8];
+    for (size_t i = 0; i < n && i < 8; i++)
+        props[i] = (sm_property){changed[i].key, changed[i].value};
+    r.changed = n ? props : NULL;
+    sm_ui_reply(ui, token, &r);
+}
 
 /* ---- fake backend ---- */
 
@@ -34,7 +70,7 @@ typedef struct call {
 static call calls[64];
 static int ncalls;
 
-static void record(bool by_filter, uint64_t token, const char *target, const sm_kv *props, size_t n)
+static void record(bool by_filter, uint64_t token, const char *target, const sm_property *props, size_t n)
 {
     if (ncalls >= 64)
         return;
@@ -51,7 +87,8 @@ static void record(bool by_filter, uint64_t token, const char *target, const sm_
     c->n = n;
 }
 
-static int fake_set(void *ctx, uint64_t token, const char *sid, const sm_kv *props, size_t n, char *err, size_t cap)
+static int fake_set(void *ctx, uint64_t token, const char *sid, const sm_property *props, size_t n, char *err,
+                    size_t cap)
 {
     (void)ctx;
     (void)err;
@@ -60,7 +97,7 @@ static int fake_set(void *ctx, uint64_t token, const char *sid, const sm_kv *pro
     return 0;
 }
 
-static int fake_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_kv *props, size_t n, char *err,
+static int fake_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_property *props, size_t n, char *err,
                               size_t cap)
 {
     (void)ctx;
@@ -341,31 +378,31 @@ static void test_cursor_follows_session(void **state)
     add_session(ui, "a", "1700000000000", "x", "N", "1");
     add_session(ui, "b", "1700000000000", "x", "N", "2");
     add_session(ui, "c", "1700000000000", "x", "N", "3");
-    sm_view_set_sort(ui->view, "N", false);
+    sm_view_set_sort(ui->app.view, "N", false);
     paint(ui);
     key(ui, SM_KEY_FN(KEY_DOWN));
     paint(ui);
-    assert_string_equal(ui->selected, "b");
-    assert_int_equal(ui->cursor, 1);
+    assert_string_equal(ui->app.selected, "b");
+    assert_int_equal(TABLE(ui)->nav.cursor, 1);
     /* b moves to the end: the cursor goes with it */
     sm_kv p[] = {{"N", "9"}, {NULL, NULL}};
     sm_kv c[] = {{"N", "2"}, {NULL, NULL}};
     sm_event ev = test_event(SM_EVENT_PROPERTIES, "b", SM_STATE_ACTIVE, p, c, false);
     sm_ui_event(ui, &ev);
     paint(ui);
-    assert_string_equal(ui->selected, "b");
-    assert_int_equal(ui->cursor, 2);
+    assert_string_equal(ui->app.selected, "b");
+    assert_int_equal(TABLE(ui)->nav.cursor, 2);
     /* a new session sorting first pushes it down */
     add_session(ui, "d", "1700000000000", "x", "N", "0");
     paint(ui);
-    assert_string_equal(ui->selected, "b");
-    assert_int_equal(ui->cursor, 3);
+    assert_string_equal(ui->app.selected, "b");
+    assert_int_equal(TABLE(ui)->nav.cursor, 3);
     /* b closes and leaves: the cursor stays in place on the next session */
     ev = test_event(SM_EVENT_FILTER_LEAVE, "b", SM_STATE_ACTIVE, NULL, NULL, false);
     sm_ui_event(ui, &ev);
     paint(ui);
-    assert_int_equal(ui->cursor, 2);
-    assert_string_equal(ui->selected, "c");
+    assert_int_equal(TABLE(ui)->nav.cursor, 2);
+    assert_string_equal(ui->app.selected, "c");
     sm_ui_free(ui);
 }
 
@@ -377,27 +414,27 @@ static void test_read_only_refuses_every_change(void **state)
     paint(ui);
     assert_true(screen_has("READ-ONLY (--read-only)"));
     key(ui, 'e');
-    assert_int_equal(ui->pane, SM_PANE_NONE);
-    assert_non_null(strstr(ui->message, "read-only"));
+    assert_string_equal(smt_ui_body_pane(ui), "");
+    assert_non_null(strstr(ui->app.message, "read-only"));
     key(ui, SM_KEY_FN(KEY_F(8)));
-    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_string_equal(smt_ui_body_pane(ui), "");
     key(ui, 'b');
-    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_string_equal(smt_ui_body_pane(ui), "");
     /* even with the pane forced open, the actions themselves refuse */
-    ui->pane = SM_PANE_EDIT;
+    smt_ui_force_pane(ui, "edit");
     key(ui, 'a');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    assert_false(sm_edit_action(ui, SM_ACT_EDIT_ADD) && ui->form.kind != SM_FORM_NONE);
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    ui->pane = SM_PANE_BULK;
-    sm_line_set(&ui->bulk.filter, "all");
-    sm_bulk_filter_changed(ui);
-    ui->bulk.nentries = 1;
-    snprintf(ui->bulk.entries[0].key, sizeof ui->bulk.entries[0].key, "K");
-    sm_bulk_action(ui, SM_ACT_BULK_APPLY);
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    ui->bulk.nentries = 0;
-    ui->pane = SM_PANE_NONE;
+    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_false(edit_action(ui, SM_ACT_EDIT_ADD) && ui->app.form.kind != SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    smt_ui_force_pane(ui, "bulk");
+    sm_line_set(&BULK(ui)->filter, "all");
+    sm_filter_parse("all", 3, &BULK(ui)->parsed, &BULK(ui)->error); /* as if typed */
+    BULK(ui)->nentries = 1;
+    snprintf(BULK(ui)->entries[0].key, sizeof BULK(ui)->entries[0].key, "K");
+    bulk_action(ui, SM_ACT_BULK_APPLY);
+    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    BULK(ui)->nentries = 0;
+    smt_ui_close_panes(ui);
     assert_int_equal(ncalls, 0);
     /* the help greys them out; the key bar too */
     key(ui, '?');
@@ -406,7 +443,7 @@ static void test_read_only_refuses_every_change(void **state)
     key(ui, SM_KEY_ESC);
     /* automatic read-only keeps the first reason and cannot be undone */
     sm_ui_set_session_info(ui, "srv", "viewer", true);
-    assert_true(ui->read_only);
+    assert_true(ui->app.read_only);
     sm_ui_free(ui);
 
     ui = make_ui(false);
@@ -415,7 +452,7 @@ static void test_read_only_refuses_every_change(void **state)
     paint(ui);
     assert_true(screen_has("READ-ONLY (principal lacks modify_session)"));
     key(ui, 'e');
-    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_string_equal(smt_ui_body_pane(ui), "");
     assert_int_equal(ncalls, 0);
     sm_ui_free(ui);
 }
@@ -427,13 +464,13 @@ static void test_edit_add_reply_and_undo(void **state)
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     paint(ui);
     key(ui, 'e');
-    assert_int_equal(ui->pane, SM_PANE_EDIT);
+    assert_string_equal(smt_ui_body_pane(ui), "edit");
     key(ui, 'a');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_ADD);
+    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_ADD);
     type(ui, "bad key");
     key(ui, '\t');
     type(ui, "v");
-    assert_false(ui->form.ok);
+    assert_false(ui->app.form.ok);
     key(ui, '\r');
     assert_int_equal(ncalls, 0); /* invalid: nothing sent */
     key(ui, SM_KEY_ESC);
@@ -441,7 +478,7 @@ static void test_edit_add_reply_and_undo(void **state)
     type(ui, "Region");
     key(ui, '\t');
     type(ui, "EU");
-    assert_true(ui->form.ok);
+    assert_true(ui->app.form.ok);
     key(ui, '\r');
     assert_int_equal(ncalls, 1);
     assert_false(calls[0].by_filter);
@@ -449,24 +486,24 @@ static void test_edit_add_reply_and_undo(void **state)
     assert_string_equal(calls[0].keys[0], "Region");
     assert_string_equal(calls[0].values[0], "EU");
     sm_kv changed[] = {{"Region", NULL}};
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, changed, 1, 0);
+    reply(ui, calls[0].token, NULL, NULL, changed, 1, 0);
     paint(ui);
     assert_true(screen_has("Region added"));
     /* undo sends the previous value: the key did not exist, so delete it */
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_UNDO);
+    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_UNDO);
     key(ui, 'y');
     assert_int_equal(ncalls, 2);
     assert_string_equal(calls[1].keys[0], "Region");
     assert_true(calls[1].isnull[0]);
     sm_kv changed2[] = {{"Region", "EU"}};
-    sm_ui_reply(ui, calls[1].token, NULL, NULL, changed2, 1, 0);
+    reply(ui, calls[1].token, NULL, NULL, changed2, 1, 0);
     paint(ui);
     assert_true(screen_has("Region deleted (was 'EU')"));
     /* a refusal is shown */
     add_entry(ui, "K", "v");
     assert_int_equal(ncalls, 3);
-    sm_ui_reply(ui, calls[2].token, "ACCESS_DENIED", "no modify_session", NULL, 0, 0);
+    reply(ui, calls[2].token, "ACCESS_DENIED", "no modify_session", NULL, 0, 0);
     paint(ui);
     assert_true(screen_has("server refused: ACCESS_DENIED"));
     sm_ui_free(ui);
@@ -481,18 +518,18 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
     add_session(ui, "s3", "1700000002000", "Payroll", "Tier", "silver");
     paint(ui);
     key(ui, 'b');
-    assert_int_equal(ui->pane, SM_PANE_BULK);
-    assert_int_equal(ui->prompt, SM_PROMPT_BULK_FILTER);
+    assert_string_equal(smt_ui_body_pane(ui), "bulk");
+    assert_int_equal(ui->app.prompt.kind, SM_PROMPT_BULK_FILTER);
     type(ui, "Department is 'Nobody'");
     key(ui, '\r');
     add_entry(ui, "Tier", "platinum");
-    assert_int_equal(ui->bulk.nentries, 1);
+    assert_int_equal(BULK(ui)->nentries, 1);
     sm_ui_tick(ui);
     paint(ui);
     assert_true(screen_has("matches 0 open sessions"));
     key(ui, 'A');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    assert_non_null(strstr(ui->message, "no session matches locally"));
+    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_non_null(strstr(ui->app.message, "no session matches locally"));
     assert_int_equal(ncalls, 0);
     /* an invalid filter cannot be applied either */
     key(ui, 'f');
@@ -500,7 +537,7 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
     type(ui, "Department is");
     key(ui, '\r');
     key(ui, 'A');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
     assert_int_equal(ncalls, 0);
 
     const char *filter = "Department   is \"Accounts\"";
@@ -513,8 +550,8 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
     assert_true(screen_has("matches 2 open sessions"));
     assert_true(screen_has("gold"));
     key(ui, 'A');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_CONFIRM);
-    assert_non_null(strstr(ui->form.text[0], "2 sessions"));
+    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_CONFIRM);
+    assert_non_null(strstr(ui->app.form.text[0], "2 sessions"));
     key(ui, 'n');
     assert_int_equal(ncalls, 0);
     key(ui, 'A');
@@ -524,12 +561,12 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
     assert_string_equal(calls[0].target, filter); /* byte for byte what the user saw */
     assert_string_equal(calls[0].keys[0], "Tier");
     assert_string_equal(calls[0].values[0], "platinum");
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, NULL, 0, 2);
+    reply(ui, calls[0].token, NULL, NULL, NULL, 0, 2);
     paint(ui);
     assert_true(screen_has("server updated 2 sessions (local preview: 2)"));
     /* undo restores what the model knew: gold on s1, no Tier on s2 */
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_UNDO);
+    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_UNDO);
     key(ui, 'y');
     assert_int_equal(ncalls, 3);
     bool saw1 = false, saw2 = false;
@@ -546,10 +583,10 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
         }
     }
     assert_true(saw1 && saw2);
-    sm_ui_reply(ui, calls[1].token, NULL, NULL, NULL, 0, 0);
-    sm_ui_reply(ui, calls[2].token, "NO_SUCH_SESSION", "closed", NULL, 0, 0);
+    reply(ui, calls[1].token, NULL, NULL, NULL, 0, 0);
+    reply(ui, calls[2].token, "NO_SUCH_SESSION", "closed", NULL, 0, 0);
     sm_ui_tick(ui);
-    assert_non_null(strstr(ui->bulk.result, "1 sessions restored, 1 failed"));
+    assert_non_null(strstr(BULK(ui)->result, "1 sessions restored, 1 failed"));
     sm_ui_free(ui);
 }
 
@@ -568,10 +605,10 @@ static void test_bulk_large_match_needs_typed_count(void **state)
     key(ui, 'x'); /* a delete entry */
     type(ui, "Tier");
     key(ui, '\r');
-    assert_null(ui->bulk.entries[0].value);
+    assert_null(BULK(ui)->entries[0].value);
     key(ui, 'A');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_CONFIRM);
-    assert_string_equal(ui->form.expect, "10");
+    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_CONFIRM);
+    assert_string_equal(ui->app.form.expect, "10");
     key(ui, 'y'); /* not enough */
     key(ui, '\r');
     assert_int_equal(ncalls, 0);
@@ -592,13 +629,13 @@ static void test_filter_prompt_shows_error_column(void **state)
     key(ui, 'f');
     type(ui, "Department is Accounts");
     paint(ui);
-    assert_int_equal(ui->prompt_error_column, 15);
+    assert_int_equal(ui->app.prompt.error_column, 15);
     assert_true(screen_has("filter error at column 15"));
     key(ui, '\r');
-    assert_int_equal(ui->prompt, SM_PROMPT_FILTER); /* not accepted */
+    assert_int_equal(ui->app.prompt.kind, SM_PROMPT_FILTER); /* not accepted */
     key(ui, SM_KEY_ESC);
-    assert_int_equal(ui->prompt, SM_PROMPT_NONE);
-    assert_string_equal(sm_view_filter_text(ui->view), "");
+    assert_int_equal(ui->app.prompt.kind, SM_PROMPT_NONE);
+    assert_string_equal(sm_view_filter_text(ui->app.view), "");
     key(ui, 'f');
     type(ui, "Department is 'Payroll'");
     key(ui, '\r');
@@ -627,7 +664,7 @@ static void test_small_terminal_and_panes(void **state)
     paint(ui);
     assert_true(screen_has("Terminal too small"));
     key(ui, 'e'); /* ignored */
-    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_string_equal(smt_ui_body_pane(ui), "");
     resize(ui, 10, 40);
     paint(ui);
     assert_false(screen_has("Terminal too small"));
@@ -638,7 +675,7 @@ static void test_small_terminal_and_panes(void **state)
         key(ui, panes[i]);
         paint(ui);
         key(ui, SM_KEY_ESC);
-        if (ui->prompt)
+        if (ui->app.prompt.kind)
             key(ui, SM_KEY_ESC);
         key(ui, SM_KEY_ESC);
         paint(ui);
@@ -653,17 +690,17 @@ static void test_small_terminal_and_panes(void **state)
     key(ui, '?');
     paint(ui);
     assert_true(screen_has("Help"));
-    assert_true(sm_help_line_count(ui) > (int)sm_keys_count());
+    assert_true(smt_help_line_count(HELP(ui)) > (int)sm_keys_count());
     key(ui, 'q');
-    assert_false(ui->help);
-    assert_false(ui->quit);
+    assert_false(smt_ui_showing(ui, "help"));
+    assert_false(ui->app.quit);
     resize(ui, 30, 120);
     key(ui, 'i');
     paint(ui);
     assert_true(screen_has("Inspect s1"));
     assert_true(screen_has("User properties (1)"));
     key(ui, 'q');
-    assert_true(ui->quit);
+    assert_true(ui->app.quit);
     sm_ui_free(ui);
 }
 
@@ -675,41 +712,41 @@ static void test_columns_and_sort_keys(void **state)
     add_session(ui, "s2", "1700000000001", "A", NULL, NULL);
     paint(ui);
     /* > steps the sort column: $SessionId is first after $StartTime cycles */
-    sm_ui_sort_by(ui, "Department");
+    sm_ui_sort_by(&ui->app, "Department");
     paint(ui);
-    assert_string_equal(sm_view_at(ui->view, 0)->id, "s2");
+    assert_string_equal(sm_view_at(ui->app.view, 0)->id, "s2");
     key(ui, 'r');
     paint(ui);
-    assert_string_equal(sm_view_at(ui->view, 0)->id, "s1");
+    assert_string_equal(sm_view_at(ui->app.view, 0)->id, "s1");
     /* hide the Department column in the chooser */
-    int before = ui->ncols;
+    int before = ui->app.ncols;
     key(ui, 'c');
-    assert_int_equal(ui->pane, SM_PANE_COLUMNS);
-    int idx = sm_ui_column_index(ui, "Department");
+    assert_string_equal(smt_ui_body_pane(ui), "columns");
+    int idx = sm_ui_column_index(&ui->app, "Department");
     assert_true(idx >= 0);
-    ui->col_cursor = idx;
+    COLS(ui)->nav.cursor = idx;
     key(ui, ' ');
-    assert_int_equal(ui->ncols, before - 1);
-    assert_true(ui->cols_custom);
+    assert_int_equal(ui->app.ncols, before - 1);
+    assert_true(ui->app.cols_custom);
     key(ui, 'r');
-    assert_false(ui->cols_custom);
+    assert_false(ui->app.cols_custom);
     key(ui, SM_KEY_ESC);
     /* theme cycling */
     char name[SM_THEME_NAME_MAX];
-    snprintf(name, sizeof name, "%s", ui->theme.name);
+    snprintf(name, sizeof name, "%s", ui->app.theme.name);
     key(ui, 't');
-    assert_string_not_equal(ui->theme.name, name);
+    assert_string_not_equal(ui->app.theme.name, name);
     key(ui, 'T');
-    assert_string_equal(ui->theme.name, name);
+    assert_string_equal(ui->app.theme.name, name);
     /* pause shows in the header and freezes the view */
     key(ui, 'p');
     add_session(ui, "s3", "1700000000002", "C", NULL, NULL);
     paint(ui);
     assert_true(screen_has("PAUSED 1 queued"));
-    assert_int_equal(sm_view_count(ui->view), 2);
+    assert_int_equal(sm_view_count(ui->app.view), 2);
     key(ui, 'p');
     paint(ui);
-    assert_int_equal(sm_view_count(ui->view), 3);
+    assert_int_equal(sm_view_count(ui->app.view), 3);
     sm_ui_free(ui);
 }
 
@@ -743,12 +780,12 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_true(bottom < getmaxy(stdscr));
     assert_true(line_with("Enter / Tab = on to the value") > top);
     /* nothing typed yet: guidance, not an error */
-    assert_true(ui->form.hint);
+    assert_true(ui->app.form.hint);
     /* Enter after the key moves on to the value: nothing is sent with an empty value */
     type(ui, "Region");
     key(ui, '\r');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_ADD);
-    assert_int_equal(ui->form.focus, 1);
+    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_ADD);
+    assert_int_equal(ui->app.form.focus, 1);
     assert_int_equal(ncalls, 0);
     type(ui, "EU");
     paint(ui);
@@ -758,17 +795,17 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_string_equal(calls[0].keys[0], "Region");
     assert_string_equal(calls[0].values[0], "EU");
     sm_kv added[] = {{"Region", NULL}};
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, added, 1, 0);
+    reply(ui, calls[0].token, NULL, NULL, added, 1, 0);
     /* the fixed keys a client may set are accepted too, the others refused */
     key(ui, 'a');
     type(ui, "$ClientIP");
-    assert_false(ui->form.ok);
-    assert_non_null(strstr(ui->form.status, "only $Country"));
+    assert_false(ui->app.form.ok);
+    assert_non_null(strstr(ui->app.form.status, "only $Country"));
     key(ui, SM_KEY_CTRL('u'));
     type(ui, "$Country");
     key(ui, '\t');
     type(ui, "DE");
-    assert_true(ui->form.ok);
+    assert_true(ui->app.form.ok);
     key(ui, SM_KEY_ESC);
     /* an empty value is only sent on purpose: Enter again in the value field */
     key(ui, 'a');
@@ -790,22 +827,22 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     key(ui, 'a');
     type(ui, "Tier");
     key(ui, '\r');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_SET);
-    assert_int_equal(ui->bulk.nentries, 0);
+    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_SET);
+    assert_int_equal(BULK(ui)->nentries, 0);
     type(ui, "gold");
     key(ui, '\r');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    assert_int_equal(ui->bulk.nentries, 1);
-    assert_string_equal(ui->bulk.entries[0].value, "gold");
+    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_int_equal(BULK(ui)->nentries, 1);
+    assert_string_equal(BULK(ui)->entries[0].value, "gold");
     /* a filled value lets Enter in the key field accept too (Tab back to the key) */
     key(ui, 'a');
     type(ui, "Zone");
     key(ui, '\t');
     type(ui, "z1");
     key(ui, '\t');
-    assert_int_equal(ui->form.focus, 0);
+    assert_int_equal(ui->app.form.focus, 0);
     key(ui, '\r');
-    assert_int_equal(ui->bulk.nentries, 2);
+    assert_int_equal(BULK(ui)->nentries, 2);
     /* the dialog fits and keeps its frame at the minimum size */
     resize(ui, 10, 40);
     key(ui, 'a');
@@ -938,28 +975,28 @@ static void test_bulk_hidden_count_is_the_view_filter(void **state)
     /* a session that opened after the last frame has no place in the table yet: not hidden */
     add_session(ui, "s2", "1700000001000", "Ops", NULL, NULL);
     sm_ui_tick(ui);
-    assert_int_equal(ui->bulk.matches, 2);
-    assert_int_equal(ui->bulk.hidden, 0);
+    assert_int_equal(BULK(ui)->matches, 2);
+    assert_int_equal(BULK(ui)->hidden, 0);
     paint(ui);
     assert_true(screen_has("matches 2 open sessions here"));
     assert_false(screen_has("hidden"));
     /* the table's search does hide one */
-    sm_view_set_search(ui->view, "s1");
-    ui->bulk.recount = true;
+    sm_view_set_search(ui->app.view, "s1");
+    BULK(ui)->recount = true;
     sm_ui_tick(ui);
-    assert_int_equal(ui->bulk.hidden, 1);
+    assert_int_equal(BULK(ui)->hidden, 1);
     paint(ui);
     assert_true(screen_has("(1 hidden by the table's filter or search)"));
-    sm_view_set_search(ui->view, "");
+    sm_view_set_search(ui->app.view, "");
     paint(ui);
     /* paused: a new match is not in the table yet, and says so */
-    sm_view_set_paused(ui->view, true);
+    sm_view_set_paused(ui->app.view, true);
     add_session(ui, "s3", "1700000002000", "Ops", NULL, NULL);
-    ui->bulk.recount = true;
+    BULK(ui)->recount = true;
     sm_ui_tick(ui);
-    assert_int_equal(ui->bulk.matches, 3);
-    assert_int_equal(ui->bulk.hidden, 0);
-    assert_int_equal(ui->bulk.waiting, 1);
+    assert_int_equal(BULK(ui)->matches, 3);
+    assert_int_equal(BULK(ui)->hidden, 0);
+    assert_int_equal(BULK(ui)->waiting, 1);
     paint(ui);
     assert_true(screen_has("(1 not in the paused table yet)"));
     sm_ui_free(ui);
@@ -981,13 +1018,13 @@ static void test_bulk_preview_aligned_per_key(void **state)
     key(ui, 'x');
     type(ui, "Department");
     key(ui, '\r');
-    assert_int_equal(ui->bulk.nentries, 2);
+    assert_int_equal(BULK(ui)->nentries, 2);
     sm_ui_tick(ui);
     paint(ui);
     /* counts: Tier changes 2 of 3 (s2 already has it), the delete changes all 3 */
-    assert_int_equal(ui->bulk.changes[0], 2);
-    assert_int_equal(ui->bulk.changes[1], 3);
-    assert_int_equal(ui->bulk.changing, 3);
+    assert_int_equal(BULK(ui)->changes[0], 2);
+    assert_int_equal(BULK(ui)->changes[1], 3);
+    assert_int_equal(BULK(ui)->changing, 3);
     assert_true(screen_has("2 to change, 1 already so"));
     assert_true(screen_has("3 to change"));
     /* one row per match, columns per key, the arrows in one screen column */
@@ -1012,12 +1049,12 @@ static void test_bulk_preview_aligned_per_key(void **state)
     resize(ui, 24, 60);
     paint(ui);
     key(ui, SM_KEY_FN(KEY_RIGHT));
-    assert_int_equal(ui->bulk.preview_hscroll, 1);
+    assert_int_equal(BULK(ui)->preview_hscroll, 1);
     paint(ui);
     assert_true(column_of(line_with("s1 "), "\u2192 (deleted)") > 0);
     assert_true(column_of(line_with("s1 "), "\u2192 platinum") < 0);
     key(ui, SM_KEY_FN(KEY_LEFT));
-    assert_int_equal(ui->bulk.preview_hscroll, 0);
+    assert_int_equal(BULK(ui)->preview_hscroll, 0);
     resize(ui, 30, 120);
     sm_ui_free(ui);
 }
@@ -1029,7 +1066,7 @@ static void test_edit_pane_stays_on_its_session(void **state)
     add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Ops", NULL, NULL);
     paint(ui);
-    assert_string_equal(ui->selected, "s1");
+    assert_string_equal(ui->app.selected, "s1");
     key(ui, 'e');
     key(ui, 'a');
     type(ui, "Region");
@@ -1039,20 +1076,20 @@ static void test_edit_pane_stays_on_its_session(void **state)
     sm_event ev = test_event(SM_EVENT_FILTER_LEAVE, "s1", SM_STATE_ACTIVE, NULL, NULL, false);
     sm_ui_event(ui, &ev);
     paint(ui);
-    assert_string_equal(ui->selected, "s2");
+    assert_string_equal(ui->app.selected, "s2");
     key(ui, '\r');
     assert_int_equal(ncalls, 0); /* never redirected to s2 */
-    assert_non_null(strstr(ui->message, "closed"));
+    assert_non_null(strstr(ui->app.message, "closed"));
     paint(ui);
     assert_true(screen_has("Edit s1"));
     assert_true(screen_has("The session closed"));
     key(ui, 'a');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
     assert_int_equal(ncalls, 0);
     /* a click on a table row is an explicit choice: the pane follows it */
     key(ui, SM_KEY_ESC);
     key(ui, 'e');
-    assert_string_equal(ui->edit.session, "s2");
+    assert_string_equal(EDIT(ui)->session, "s2");
     sm_ui_free(ui);
 }
 
@@ -1082,28 +1119,28 @@ static void test_mouse(void **state)
     paint(ui);
     int y = line_with("m03");
     click(ui, y, 5, BUTTON1_PRESSED);
-    assert_string_equal(ui->selected, "m03");
+    assert_string_equal(ui->app.selected, "m03");
     click(ui, y, 5, BUTTON5_PRESSED); /* wheel down moves the cursor */
-    assert_string_equal(ui->selected, "m06");
+    assert_string_equal(ui->app.selected, "m06");
     click(ui, y, 5, BUTTON4_PRESSED);
-    assert_string_equal(ui->selected, "m03");
+    assert_string_equal(ui->app.selected, "m03");
     paint(ui);
     int title = line_with("$SessionId");
     int x = column_of(title, "Department");
     click(ui, title, x, BUTTON1_PRESSED); /* a column title sorts by it */
-    assert_string_equal(sm_view_sort_key(ui->view), "Department");
+    assert_string_equal(sm_view_sort_key(ui->app.view), "Department");
     click(ui, title, x, BUTTON1_PRESSED); /* again: the other way */
-    assert_true(sm_view_sort_descending(ui->view));
+    assert_true(sm_view_sort_descending(ui->app.view));
     paint(ui);
     int bar = getmaxy(stdscr) - 1;
     click(ui, bar, column_of(bar, "F1Help"), BUTTON1_PRESSED);
-    assert_true(ui->help);
+    assert_true(smt_ui_showing(ui, "help"));
     key(ui, SM_KEY_ESC);
     sm_ui_set_read_only(ui, "--read-only");
     paint(ui);
     click(ui, bar, column_of(bar, "F7Edit"), BUTTON1_PRESSED); /* the allow-list applies to clicks */
-    assert_int_equal(ui->pane, SM_PANE_NONE);
-    assert_non_null(strstr(ui->message, "read-only"));
+    assert_string_equal(smt_ui_body_pane(ui), "");
+    assert_non_null(strstr(ui->app.message, "read-only"));
     mousemask(0, NULL);
     sm_ui_free(ui);
 }
@@ -1128,24 +1165,24 @@ static void test_undo_warns_when_values_changed_since(void **state)
     paint(ui);
     key(ui, 'j'); /* Department, Tier: the second */
     key(ui, 'c');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_CHANGE);
-    assert_string_equal(ui->form.field[0].buf, "Tier");
+    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_CHANGE);
+    assert_string_equal(ui->app.form.field[0].buf, "Tier");
     key(ui, SM_KEY_CTRL('u'));
     type(ui, "silver");
     key(ui, '\r');
     assert_int_equal(ncalls, 1);
     sm_kv prev[] = {{"Tier", "gold"}};
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
+    reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
     set_prop(ui, "s1", "Tier", "silver", "gold");
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_UNDO);
-    assert_false(ui->form.danger);
+    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_UNDO);
+    assert_false(ui->app.form.danger);
     key(ui, 'n');
     /* someone else changes it again: the undo dialog says it would overwrite that */
     set_prop(ui, "s1", "Tier", "bronze", "silver");
     key(ui, 'u');
-    assert_true(ui->form.danger);
-    assert_non_null(strstr(ui->form.status, "Tier changed again since (now 'bronze')"));
+    assert_true(ui->app.form.danger);
+    assert_non_null(strstr(ui->app.form.status, "Tier changed again since (now 'bronze')"));
     paint(ui);
     assert_true(screen_has("undo overwrites it"));
     key(ui, SM_KEY_ESC);
@@ -1159,19 +1196,19 @@ static void test_undo_warns_when_values_changed_since(void **state)
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 2);
-    sm_ui_reply(ui, calls[1].token, NULL, NULL, NULL, 0, 2);
+    reply(ui, calls[1].token, NULL, NULL, NULL, 0, 2);
     set_prop(ui, "s1", "Zone", "z1", NULL);
     set_prop(ui, "s2", "Zone", "z1", NULL);
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_UNDO);
-    assert_string_equal(ui->form.text[2], "");
+    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_UNDO);
+    assert_string_equal(ui->app.form.text[2], "");
     key(ui, 'n');
     set_prop(ui, "s2", "Zone", "z9", "z1");
     sm_event ev = test_event(SM_EVENT_CLOSED, "s1", SM_STATE_CLOSED, NULL, NULL, false);
     sm_ui_event(ui, &ev);
     key(ui, 'u');
-    assert_non_null(strstr(ui->form.text[2], "1 session changed again"));
-    assert_non_null(strstr(ui->form.text[2], "1 session closed"));
+    assert_non_null(strstr(ui->app.form.text[2], "1 session changed again"));
+    assert_non_null(strstr(ui->app.form.text[2], "1 session closed"));
     sm_ui_free(ui);
 }
 
@@ -1184,7 +1221,7 @@ static void test_help_wraps_and_lists_prompt_keys(void **state)
     int total = 0;
     bool saw_tab = false;
     /* page through: nothing is cut with an ellipsis, the prompt and dialog keys are there */
-    for (int page = 0; page < 80 && ui->help; page++) {
+    for (int page = 0; page < 80 && smt_ui_showing(ui, "help"); page++) {
         paint(ui);
         for (int y = 3; y < getmaxy(stdscr) - 2; y++) {
             char buf[512];
@@ -1194,8 +1231,8 @@ static void test_help_wraps_and_lists_prompt_keys(void **state)
             if (strstr(buf, "Tab Up Down"))
                 saw_tab = true;
         }
-        total = sm_help_line_count(ui);
-        if (ui->help_scroll + 7 >= total)
+        total = smt_help_line_count(HELP(ui));
+        if ((int)HELP(ui)->nav.top + 7 >= total)
             break;
         key(ui, SM_KEY_FN(KEY_NPAGE));
     }
@@ -1203,7 +1240,7 @@ static void test_help_wraps_and_lists_prompt_keys(void **state)
     assert_true(total > (int)sm_keys_count() + 7); /* wrapped lines and the extra section */
     assert_true(screen_has(" Esc close  Up/Down"));
     key(ui, SM_KEY_ESC);
-    assert_false(ui->help);
+    assert_false(smt_ui_showing(ui, "help"));
     resize(ui, 30, 120);
     sm_ui_free(ui);
 }
@@ -1252,7 +1289,7 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     key(ui, 'e');
     add_entry(ui, "Zone", "z1");
     assert_int_equal(ncalls, 1);
-    sm_ui_reply(ui, calls[0].token, "CONNECTION_LOST", "connection lost", NULL, 0, 0);
+    reply(ui, calls[0].token, "CONNECTION_LOST", "connection lost", NULL, 0, 0);
     paint(ui);
     /* not "refused": the request left and may have been applied */
     assert_true(screen_has("outcome unknown (CONNECTION_LOST)"));
@@ -1265,23 +1302,23 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 2);
-    sm_ui_reply(ui, calls[1].token, "TIMEOUT", "no reply", NULL, 0, 0);
-    assert_non_null(strstr(ui->bulk.result, "outcome unknown (TIMEOUT)"));
-    assert_non_null(ui->bulk.undo); /* the saved values stay available */
+    reply(ui, calls[1].token, "TIMEOUT", "no reply", NULL, 0, 0);
+    assert_non_null(strstr(BULK(ui)->result, "outcome unknown (TIMEOUT)"));
+    assert_non_null(BULK(ui)->undo); /* the saved values stay available */
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_UNDO);
+    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_UNDO);
     key(ui, 'y');
     assert_int_equal(ncalls, 3);
     assert_string_equal(calls[2].values[0], "gold");
     /* a real refusal still says so, and leaves no undo behind */
-    sm_ui_reply(ui, calls[2].token, NULL, NULL, NULL, 0, 0);
+    reply(ui, calls[2].token, NULL, NULL, NULL, 0, 0);
     sm_ui_tick(ui);
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 4);
-    sm_ui_reply(ui, calls[3].token, "ACCESS_DENIED", "no", NULL, 0, 0);
-    assert_non_null(strstr(ui->bulk.result, "server refused: ACCESS_DENIED"));
-    assert_null(ui->bulk.undo);
+    reply(ui, calls[3].token, "ACCESS_DENIED", "no", NULL, 0, 0);
+    assert_non_null(strstr(BULK(ui)->result, "server refused: ACCESS_DENIED"));
+    assert_null(BULK(ui)->undo);
     sm_ui_free(ui);
 }
 
@@ -1375,16 +1412,16 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     paint(ui);
     /* the saved columns and sort, and no automatic columns */
-    assert_int_equal(ui->ncols, 2);
-    assert_true(ui->cols_custom);
+    assert_int_equal(ui->app.ncols, 2);
+    assert_true(ui->app.cols_custom);
     assert_true(screen_has("Sort: Department \u25bc"));
     assert_false(screen_has("Tier"));
-    assert_string_equal(sm_view_at(ui->view, 0)->id, "s2");
+    assert_string_equal(sm_view_at(ui->app.view, 0)->id, "s2");
     assert_int_not_equal(access(path, F_OK), 0); /* nothing written by itself */
     /* w asks first; n writes nothing */
     key(ui, 'c');
     key(ui, 'w');
-    assert_int_equal(ui->form.kind, SM_FORM_SETTINGS_SAVE);
+    assert_int_equal(ui->app.form.kind, SM_FORM_SETTINGS_SAVE);
     paint(ui);
     assert_true(screen_has(path));
     key(ui, 'n');
@@ -1392,7 +1429,7 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
     key(ui, 'w');
     key(ui, 'y');
     assert_int_equal(access(path, F_OK), 0);
-    assert_non_null(strstr(ui->message, "settings saved to"));
+    assert_non_null(strstr(ui->app.message, "settings saved to"));
     sm_settings back;
     sm_error err;
     assert_int_equal(sm_settings_load(path, &back, &err), SM_OK);
@@ -1406,8 +1443,8 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
     sm_ui_use_settings(ui, NULL, NULL);
     key(ui, 'c');
     key(ui, 'w');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    assert_non_null(strstr(ui->message, "no settings file"));
+    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_non_null(strstr(ui->app.message, "no settings file"));
     sm_ui_free(ui);
     unlink(path);
     rmdir(dir);
@@ -1424,21 +1461,21 @@ static void test_quit_asks_while_changes_are_in_flight(void **state)
     assert_int_equal(ncalls, 1);
     /* the edit waits for the server: q asks */
     key(ui, 'q');
-    assert_false(ui->quit);
-    assert_int_equal(ui->form.kind, SM_FORM_QUIT);
+    assert_false(ui->app.quit);
+    assert_int_equal(ui->app.form.kind, SM_FORM_QUIT);
     paint(ui);
     assert_true(screen_has("An edit is waiting for the server's answer."));
     key(ui, 'n');
-    assert_false(ui->quit);
+    assert_false(ui->app.quit);
     key(ui, SM_KEY_FN(KEY_F(10)));
     key(ui, 'y');
-    assert_true(ui->quit);
+    assert_true(ui->app.quit);
     /* once answered, q quits at once */
-    ui->quit = false;
+    ui->app.quit = false;
     sm_kv prev[] = {{"Zone", NULL}};
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
+    reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
     key(ui, 'q');
-    assert_true(ui->quit);
+    assert_true(ui->app.quit);
     sm_ui_free(ui);
 }
 
@@ -1458,15 +1495,15 @@ static void test_mouse_in_scrolled_lists(void **state)
     for (int i = 0; i < 50; i++)
         key(ui, 'j');
     paint(ui);
-    assert_true(ui->col_top > 0);
+    assert_true(COLS(ui)->nav.top > 0);
     /* a click picks the line under the pointer, not the line number from the top */
     int first = ui->pane_y + 1;
     click(ui, first + 2, 10, BUTTON1_PRESSED);
-    assert_int_equal(ui->col_cursor, ui->col_top + 2);
+    assert_int_equal(COLS(ui)->nav.cursor, COLS(ui)->nav.top + 2);
     /* the wheel scrolls the chooser */
-    int before = ui->col_cursor;
+    int before = COLS(ui)->nav.cursor;
     click(ui, first + 2, 10, BUTTON5_PRESSED);
-    assert_int_equal(ui->col_cursor, before + 3);
+    assert_int_equal(COLS(ui)->nav.cursor, before + 3);
     mousemask(0, NULL);
     sm_ui_free(ui);
 }

@@ -1,6 +1,6 @@
-/* The bulk update pane: filter, local match count and preview, property map, confirmation, undo. */
-#ifndef SM_TUI_BULK_H
-#define SM_TUI_BULK_H
+/* The bulk update pane's state (for tests; the dispatcher knows it only by its ops). */
+#ifndef SMT_PANE_BULK_H
+#define SMT_PANE_BULK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,10 +9,9 @@
 #include "core/error.h"
 #include "core/filter.h"
 #include "core/props.h"
-#include "tui/keys.h"
 #include "tui/lineedit.h"
-
-struct sm_ui;
+#include "tui/listnav.h"
+#include "tui/pane.h"
 
 #define SM_BULK_MAX_ENTRIES 32
 #define SM_BULK_PREVIEW 200    /* sessions listed in the preview (the count covers all) */
@@ -32,13 +31,14 @@ typedef struct sm_bulk_undo_item {
     const char *applied; /* what the update set: interned (held), NULL = deleted */
 } sm_bulk_undo_item;
 
-typedef struct sm_bulk {
+typedef struct smt_bulk_pane {
+    smt_app *app;
     sm_line filter;
     sm_filter *parsed; /* NULL while the text does not parse */
     sm_error error;
     sm_bulk_entry entries[SM_BULK_MAX_ENTRIES];
     int nentries;
-    int cursor;
+    smt_list nav; /* over the entries */
     /* local evaluation, refreshed when the filter changes and about once a second */
     bool recount;
     uint64_t counted_at;
@@ -49,7 +49,8 @@ typedef struct sm_bulk {
     size_t changes[SM_BULK_MAX_ENTRIES];    /* per entry: matches whose value it would change */
     char **preview;     /* IDs of the first matches in ID order */
     size_t npreview;
-    size_t preview_scroll;
+    smt_list preview_nav; /* a viewport over the preview */
+    bool shown;           /* on screen at the last tick (it recounts only then) */
     int preview_hscroll; /* first map entry shown as a preview column */
     /* the update in flight and its outcome */
     bool pending;
@@ -68,21 +69,6 @@ typedef struct sm_bulk {
     /* the snapshot taken when an update is sent; it becomes the undo once the server accepts */
     sm_bulk_undo_item *pending_undo;
     size_t pending_nundo, pending_sessions;
-} sm_bulk;
-
-void sm_bulk_init(sm_bulk *b);
-void sm_bulk_free(struct sm_ui *ui, sm_bulk *b);
-
-void sm_bulk_open(struct sm_ui *ui);
-bool sm_bulk_action(struct sm_ui *ui, sm_action a);
-/* The bulk filter prompt changed: re-parse and recount. */
-void sm_bulk_filter_changed(struct sm_ui *ui);
-void sm_bulk_form_changed(struct sm_ui *ui);
-void sm_bulk_form_submit(struct sm_ui *ui);
-bool sm_bulk_reply(struct sm_ui *ui, uint64_t token, const char *error_code, const char *error_message,
-                   uint64_t count);
-/* Periodic work: recount, feed the undo queue. Returns ms until it wants to run again, or -1. */
-int64_t sm_bulk_tick(struct sm_ui *ui);
-void sm_bulk_draw(struct sm_ui *ui, int y, int h);
+} smt_bulk_pane;
 
 #endif

@@ -1,24 +1,21 @@
 /* The bulk update pane: filter, local match count and preview, property map, confirmation, undo. */
-#include "tui/bulk.h"
+#include "tui/pane_bulk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tui/screen.h"
 #include "tui/text.h"
-#include "tui/ui.h"
 #include "tui/view.h"
 
 #define RECOUNT_MS 1000
 
-void sm_bulk_init(sm_bulk *b)
-{
-    memset(b, 0, sizeof *b);
-    sm_line_init(&b->filter, SM_FILTER_MAX);
-    b->recount = true;
-}
+static void bulk_form_changed(void *owner);
+static void bulk_form_submit(void *owner);
+static int64_t bulk_tick(void *state, bool shown);
 
-static void clear_preview(sm_bulk *b)
+static void clear_preview(smt_bulk_pane *b)
 {
     for (size_t i = 0; i < b->npreview; i++)
         free(b->preview[i]);
@@ -27,9 +24,9 @@ static void clear_preview(sm_bulk *b)
     b->npreview = 0;
 }
 
-static void free_undo(sm_ui *ui, sm_bulk_undo_item *items, size_t n)
+static void free_undo(smt_bulk_pane *p, sm_bulk_undo_item *items, size_t n)
 {
-    sm_intern *pool = sm_model_pool(ui->model);
+    sm_intern *pool = sm_model_pool(p->app->model);
     for (size_t i = 0; i < n; i++) {
         sm_intern_unref(pool, items[i].session);
         sm_intern_unref(pool, items[i].key);
@@ -39,9 +36,10 @@ static void free_undo(sm_ui *ui, sm_bulk_undo_item *items, size_t n)
     free(items);
 }
 
-static void clear_undo(sm_ui *ui, sm_bulk *b)
+static void clear_undo(smt_bulk_pane *p)
 {
-    free_undo(ui, b->undo, b->nundo);
+    smt_bulk_pane *b = p;
+    free_undo(p, b->undo, b->nundo);
     b->undo = NULL;
     b->nundo = 0;
     b->undo_sessions = 0;
@@ -50,49 +48,70 @@ static void clear_undo(sm_ui *ui, sm_bulk *b)
     memset(b->undo_tokens, 0, sizeof b->undo_tokens);
 }
 
-void sm_bulk_free(sm_ui *ui, sm_bulk *b)
+static void bulk_destroy(void *state)
 {
+    smt_bulk_pane *p = state, *b = p;
+    if (!p)
+        return;
     sm_filter_free(b->parsed);
     for (int i = 0; i < b->nentries; i++)
         free(b->entries[i].value);
     clear_preview(b);
-    clear_undo(ui, b);
-    free_undo(ui, b->pending_undo, b->pending_nundo);
+    clear_undo(p);
+    free_undo(p, b->pending_undo, b->pending_nundo);
     b->pending_undo = NULL;
     b->pending_nundo = b->pending_sessions = 0;
-    memset(b, 0, sizeof *b);
+    free(p);
 }
 
-void sm_bulk_filter_changed(sm_ui *ui)
+/* The filter text changed: parse it again and recount; the prompt marks where it stops parsing. */
+static void filter_changed(smt_bulk_pane *p)
 {
-    sm_bulk *b = &ui->bulk;
+    smt_bulk_pane *b = p;
     sm_filter_free(b->parsed);
     b->parsed = NULL;
     sm_error_clear(&b->error);
     if (b->filter.len > 0)
         sm_filter_parse(b->filter.buf, b->filter.len, &b->parsed, &b->error);
     b->recount = true;
-    b->preview_scroll = 0;
+    smt_list_select(&b->preview_nav, 0);
+    if (p->app->prompt.kind == SM_PROMPT_BULK_FILTER && p->app->prompt.owner == p)
+        p->app->prompt.error_column = !b->parsed && b->filter.len ? b->error.column : 0;
 }
 
-void sm_bulk_open(sm_ui *ui)
+static void prompt_changed(void *owner, const char *text)
 {
-    if (!sm_ui_guard_write(ui, "bulk update"))
-        return;
-    sm_bulk *b = &ui->bulk;
-    ui->pane = SM_PANE_BULK;
-    if (b->filter.len == 0 && sm_view_filter_text(ui->view)[0]) {
-        sm_line_set(&b->filter, sm_view_filter_text(ui->view));
-        sm_bulk_filter_changed(ui);
+    smt_bulk_pane *p = owner;
+    sm_line_set(&p->filter, text);
+    filter_changed(p);
+}
+
+static void start_filter_prompt(smt_bulk_pane *p)
+{
+    smt_prompt *pr = smt_app_start_prompt(p->app, SM_PROMPT_BULK_FILTER, "Bulk filter> ", p->filter.buf,
+                                          prompt_changed, NULL, p);
+    pr->mutates = true;
+    pr->error_column = !p->parsed && p->filter.len ? p->error.column : 0;
+}
+
+static bool bulk_open(void *state)
+{
+    smt_bulk_pane *p = state, *b = p;
+    if (!sm_ui_guard_write(p->app, "bulk update"))
+        return false;
+    if (b->filter.len == 0 && sm_view_filter_text(p->app->view)[0]) {
+        sm_line_set(&b->filter, sm_view_filter_text(p->app->view));
+        filter_changed(p);
     }
     b->recount = true;
-    sm_ui_start_prompt(ui, SM_PROMPT_BULK_FILTER, b->filter.buf);
+    start_filter_prompt(p);
+    return true;
 }
 
 /* ---- local evaluation: the same filter code the server runs ---- */
 
 typedef struct count_ctx {
-    sm_bulk *b;
+    smt_bulk_pane *b;
     sm_view *view;
     bool paused;
     size_t matches, hidden, waiting;
@@ -159,19 +178,19 @@ static void count_row(sm_row *r, void *vctx)
     c->nids++;
 }
 
-static void recount(sm_ui *ui)
+static void recount(smt_bulk_pane *p)
 {
-    sm_bulk *b = &ui->bulk;
+    smt_bulk_pane *b = p;
     clear_preview(b);
     b->matches = b->hidden = b->waiting = b->changing = 0;
     memset(b->changes, 0, sizeof b->changes);
-    b->counted_at = ui->now;
+    b->counted_at = p->app->now;
     b->recount = false;
     if (!b->parsed)
         return;
-    sm_view_count(ui->view); /* runs a pending rebuild, so which rows have a place is current */
-    count_ctx c = {b, ui->view, sm_view_paused(ui->view), 0, 0, 0, calloc(SM_BULK_PREVIEW, sizeof(char *)), 0};
-    sm_model_foreach(ui->model, count_row, &c);
+    sm_view_count(p->app->view); /* runs a pending rebuild, so which rows have a place is current */
+    count_ctx c = {b, p->app->view, sm_view_paused(p->app->view), 0, 0, 0, calloc(SM_BULK_PREVIEW, sizeof(char *)), 0};
+    sm_model_foreach(p->app->model, count_row, &c);
     b->matches = c.matches;
     b->hidden = c.hidden;
     b->waiting = c.waiting;
@@ -179,14 +198,16 @@ static void recount(sm_ui *ui)
     b->npreview = c.nids;
 }
 
-int64_t sm_bulk_tick(sm_ui *ui)
+static int64_t bulk_tick(void *state, bool shown)
 {
-    sm_bulk *b = &ui->bulk;
+    smt_bulk_pane *p = state;
+    smt_bulk_pane *b = p;
     int64_t next = -1;
-    if (ui->pane == SM_PANE_BULK) {
-        if (b->recount || ui->now >= b->counted_at + RECOUNT_MS) {
-            recount(ui);
-            ui->dirty = true;
+    p->shown = shown;
+    if (shown) {
+        if (b->recount || p->app->now >= b->counted_at + RECOUNT_MS) {
+            recount(p);
+            p->app->dirty = true;
         }
         next = RECOUNT_MS;
     }
@@ -196,18 +217,17 @@ int64_t sm_bulk_tick(sm_ui *ui)
         while (end < b->nundo && b->undo[end].session == b->undo[start].session)
             end++;
         b->undo_next = end;
-        if (!sm_ui_guard_write(ui, "undo")) {
+        if (!sm_ui_guard_write(p->app, "undo")) {
             b->undo_running = false;
             break;
         }
-        sm_kv props[SM_BULK_MAX_ENTRIES];
+        sm_property props[SM_BULK_MAX_ENTRIES];
         size_t n = 0;
         for (size_t i = start; i < end && n < SM_BULK_MAX_ENTRIES; i++)
-            props[n++] = (sm_kv){b->undo[i].key, b->undo[i].value};
-        uint64_t token = sm_ui_new_token(ui);
+            props[n++] = (sm_property){b->undo[i].key, b->undo[i].value};
+        uint64_t token = sm_ui_new_token(p->app);
         char err[256] = "";
-        if (!ui->backend.set ||
-            ui->backend.set(ui->backend.ctx, token, b->undo[start].session, props, n, err, sizeof err) != 0) {
+        if (smt_app_send_set(p->app, token, b->undo[start].session, props, n, err, sizeof err) != 0) {
             b->undo_failed++;
             continue;
         }
@@ -217,21 +237,21 @@ int64_t sm_bulk_tick(sm_ui *ui)
                 break;
             }
         b->undo_inflight++;
-        ui->dirty = true;
+        p->app->dirty = true;
     }
     if (b->undo_running && b->undo_next >= b->nundo && b->undo_inflight == 0) {
         sm_text_printf(b->result, sizeof b->result, "undo finished: %zu sessions restored, %zu failed (closed or refused)",
                  b->undo_done, b->undo_failed);
         b->result_error = b->undo_failed > 0;
-        sm_ui_message(ui, b->undo_failed ? SM_LOGL_WARN : SM_LOGL_INFO, "bulk %s", b->result);
-        clear_undo(ui, b);
+        sm_ui_message(p->app, b->undo_failed ? SM_LOGL_WARN : SM_LOGL_INFO, "bulk %s", b->result);
+        clear_undo(p);
     }
     return next;
 }
 
 /* ---- actions ---- */
 
-static void summary(const sm_bulk *b, char *out, size_t cap)
+static void summary(const smt_bulk_pane *b, char *out, size_t cap)
 {
     size_t off = 0;
     out[0] = '\0';
@@ -251,12 +271,12 @@ static void summary(const sm_bulk *b, char *out, size_t cap)
     }
 }
 
-static void open_confirm(sm_ui *ui)
+static void open_confirm(smt_bulk_pane *p)
 {
-    sm_bulk *b = &ui->bulk;
+    smt_bulk_pane *b = p;
     bool typed = b->matches > SM_BULK_CONFIRM_TYPED;
-    sm_ui_open_form(ui, SM_FORM_BULK_CONFIRM, "Confirm the bulk update", typed ? 1 : 0);
-    sm_form *f = &ui->form;
+    smt_form *f = smt_app_open_form(p->app, SM_FORM_BULK_CONFIRM, "Confirm the bulk update", typed ? 1 : 0,
+                                    bulk_form_changed, bulk_form_submit, p);
     f->danger = true;
     sm_text_printf(f->text[0], sizeof f->text[0], "Apply %d change%s to %zu session%s matching:", b->nentries,
              b->nentries == 1 ? "" : "s", b->matches, b->matches == 1 ? "" : "s");
@@ -273,52 +293,52 @@ static void open_confirm(sm_ui *ui)
         sm_text_printf(f->expect, sizeof f->expect, "%zu", b->matches);
         sm_text_printf(f->label[0], sizeof f->label[0], "Type %zu", b->matches);
         sm_line_init(&f->field[0], 24);
-        sm_bulk_form_changed(ui);
+        bulk_form_changed(p);
     } else {
         f->ok = true;
         sm_text_printf(f->status, sizeof f->status, "Send it? The server applies it to whatever matches then.");
     }
 }
 
-static void apply(sm_ui *ui)
+static void apply(smt_bulk_pane *p)
 {
-    sm_bulk *b = &ui->bulk;
-    if (!sm_ui_guard_write(ui, "bulk update"))
+    smt_bulk_pane *b = p;
+    if (!sm_ui_guard_write(p->app, "bulk update"))
         return;
     if (b->pending) {
-        sm_ui_message(ui, SM_LOGL_WARN, "a bulk update is still waiting for the server");
+        sm_ui_message(p->app, SM_LOGL_WARN, "a bulk update is still waiting for the server");
         return;
     }
     if (b->undo_running) {
-        sm_ui_message(ui, SM_LOGL_WARN, "an undo is still running");
+        sm_ui_message(p->app, SM_LOGL_WARN, "an undo is still running");
         return;
     }
     if (!b->parsed) {
-        sm_ui_message(ui, SM_LOGL_WARN, "%s", b->filter.len ? b->error.message : "type a filter first (f)");
+        sm_ui_message(p->app, SM_LOGL_WARN, "%s", b->filter.len ? b->error.message : "type a filter first (f)");
         return;
     }
     if (b->nentries == 0) {
-        sm_ui_message(ui, SM_LOGL_WARN, "nothing to apply: a adds a property to set, x one to delete");
+        sm_ui_message(p->app, SM_LOGL_WARN, "nothing to apply: a adds a property to set, x one to delete");
         return;
     }
-    recount(ui);
+    recount(p);
     if (b->matches == 0) { /* never widen an empty match */
-        sm_ui_message(ui, SM_LOGL_WARN, "no session matches locally: nothing sent");
+        sm_ui_message(p->app, SM_LOGL_WARN, "no session matches locally: nothing sent");
         return;
     }
-    open_confirm(ui);
+    open_confirm(p);
 }
 
 /* Of the sessions the undo would restore: how many no longer hold what the update set (someone
  * changed them since), and how many are gone. */
-static void undo_drift(sm_ui *ui, size_t *changed, size_t *gone)
+static void undo_drift(smt_bulk_pane *p, size_t *changed, size_t *gone)
 {
-    sm_bulk *b = &ui->bulk;
+    smt_bulk_pane *b = p;
     for (size_t i = 0; i < b->nundo;) {
         size_t end = i;
         while (end < b->nundo && b->undo[end].session == b->undo[i].session)
             end++;
-        sm_row *r = sm_model_find(ui->model, b->undo[i].session);
+        sm_row *r = sm_model_find(p->app->model, b->undo[i].session);
         if (!r || r->state == SM_STATE_CLOSED) {
             (*gone)++;
         } else {
@@ -335,24 +355,24 @@ static void undo_drift(sm_ui *ui, size_t *changed, size_t *gone)
     }
 }
 
-bool sm_bulk_action(sm_ui *ui, sm_action a)
+static smt_handled bulk_action(void *state, sm_action a)
 {
-    sm_bulk *b = &ui->bulk;
+    smt_bulk_pane *p = state, *b = p;
     switch (a) {
     case SM_ACT_BULK_FILTER:
-        sm_ui_start_prompt(ui, SM_PROMPT_BULK_FILTER, b->filter.buf);
-        return true;
+        start_filter_prompt(p);
+        return SMT_HANDLED;
     case SM_ACT_BULK_ADD_SET:
     case SM_ACT_BULK_ADD_DELETE: {
         if (b->nentries >= SM_BULK_MAX_ENTRIES) {
-            sm_ui_message(ui, SM_LOGL_WARN, "at most %d properties per update", SM_BULK_MAX_ENTRIES);
-            return true;
+            sm_ui_message(p->app, SM_LOGL_WARN, "at most %d properties per update", SM_BULK_MAX_ENTRIES);
+            return SMT_HANDLED;
         }
         bool set = a == SM_ACT_BULK_ADD_SET;
-        sm_ui_open_form(ui, set ? SM_FORM_BULK_SET : SM_FORM_BULK_DELETE,
-                        set ? "Set a property on every matching session" : "Delete a property from every matching session",
-                        set ? 2 : 1);
-        sm_form *f = &ui->form;
+        smt_form *f = smt_app_open_form(
+            p->app, set ? SM_FORM_BULK_SET : SM_FORM_BULK_DELETE,
+            set ? "Set a property on every matching session" : "Delete a property from every matching session",
+            set ? 2 : 1, bulk_form_changed, bulk_form_submit, p);
         sm_text_printf(f->text[0], sizeof f->text[0],
                        "Goes into the property map for the sessions matching the filter (%zu now). Nothing is sent "
                        "until A and its confirmation.",
@@ -366,81 +386,74 @@ bool sm_bulk_action(sm_ui *ui, sm_action a)
             sm_text_printf(f->label[1], sizeof f->label[1], "Value");
             sm_line_init(&f->field[1], SM_VALUE_MAX);
         }
-        sm_bulk_form_changed(ui);
-        return true;
+        bulk_form_changed(p);
+        return SMT_HANDLED;
     }
     case SM_ACT_BULK_REMOVE:
-        if (b->cursor < b->nentries) {
-            free(b->entries[b->cursor].value);
-            memmove(&b->entries[b->cursor], &b->entries[b->cursor + 1],
-                    (size_t)(b->nentries - b->cursor - 1) * sizeof b->entries[0]);
+        if (b->nav.cursor < (size_t)b->nentries) {
+            int c = (int)b->nav.cursor;
+            free(b->entries[c].value);
+            memmove(&b->entries[c], &b->entries[c + 1], (size_t)(b->nentries - c - 1) * sizeof b->entries[0]);
             b->nentries--;
-            if (b->cursor >= b->nentries && b->cursor > 0)
-                b->cursor--;
+            smt_list_resize(&b->nav, (size_t)b->nentries, b->nav.rows);
             b->recount = true;
         }
-        return true;
+        return SMT_HANDLED;
     case SM_ACT_UP:
-        if (b->cursor > 0)
-            b->cursor--;
-        return true;
     case SM_ACT_DOWN:
-        if (b->cursor + 1 < b->nentries)
-            b->cursor++;
-        return true;
+        smt_list_action(&b->nav, a);
+        return SMT_HANDLED;
     case SM_ACT_PGUP:
-        b->preview_scroll = b->preview_scroll > 5 ? b->preview_scroll - 5 : 0;
-        return true;
-    case SM_ACT_PGDN:
-        if (b->preview_scroll + 5 < b->npreview)
-            b->preview_scroll += 5;
-        return true;
+    case SM_ACT_PGDN: /* the map has few entries: the page keys scroll the preview */
+        smt_list_action(&b->preview_nav, a);
+        return SMT_HANDLED;
     case SM_ACT_SCROLL_LEFT:
         if (b->preview_hscroll > 0)
             b->preview_hscroll--;
-        return true;
+        return SMT_HANDLED;
     case SM_ACT_SCROLL_RIGHT:
         if (b->preview_hscroll + 1 < b->nentries)
             b->preview_hscroll++;
-        return true;
+        return SMT_HANDLED;
     case SM_ACT_BULK_APPLY:
-        apply(ui);
-        return true;
+        apply(p);
+        return SMT_HANDLED;
     case SM_ACT_BULK_UNDO: {
-        if (!sm_ui_guard_write(ui, "undo"))
-            return true;
+        if (!sm_ui_guard_write(p->app, "undo"))
+            return SMT_HANDLED;
         if (!b->undo || b->undo_running) {
-            sm_ui_message(ui, SM_LOGL_INFO, b->undo_running ? "the undo is running" : "nothing to undo");
-            return true;
+            sm_ui_message(p->app, SM_LOGL_INFO, b->undo_running ? "the undo is running" : "nothing to undo");
+            return SMT_HANDLED;
         }
-        sm_ui_open_form(ui, SM_FORM_BULK_UNDO, "Undo the last bulk update", 0);
-        ui->form.danger = true;
-        sm_text_printf(ui->form.text[0], sizeof ui->form.text[0],
+        smt_app_open_form(p->app, SM_FORM_BULK_UNDO, "Undo the last bulk update", 0, NULL, bulk_form_submit, p);
+        p->app->form.danger = true;
+        sm_text_printf(p->app->form.text[0], sizeof p->app->form.text[0],
                  "Restore the previous values on %zu session%s (one request each).", b->undo_sessions,
                  b->undo_sessions == 1 ? "" : "s");
-        sm_text_printf(ui->form.text[1], sizeof ui->form.text[1],
+        sm_text_printf(p->app->form.text[1], sizeof p->app->form.text[1],
                  "Values are those the monitor saw before the update; sessions it did not know are left alone.");
         size_t changed = 0, gone = 0;
-        undo_drift(ui, &changed, &gone);
-        char *t = ui->form.text[2];
-        size_t cap = sizeof ui->form.text[2], off = 0;
+        undo_drift(p, &changed, &gone);
+        char *t = p->app->form.text[2];
+        size_t cap = sizeof p->app->form.text[2], off = 0;
         if (changed)
             off = sm_text_printf(t, cap, "Since the update %zu session%s changed again: undo overwrites the newer "
                                  "values.", changed, changed == 1 ? "" : "s");
         if (gone)
             sm_text_printf(t + off, cap - off, "%s%zu session%s closed (nothing to restore there).", off ? " " : "",
                            gone, gone == 1 ? "" : "s");
-        ui->form.ok = true;
-        return true;
+        p->app->form.ok = true;
+        return SMT_HANDLED;
     }
     default:
-        return false;
+        return SMT_UNHANDLED;
     }
 }
 
-void sm_bulk_form_changed(sm_ui *ui)
+static void bulk_form_changed(void *owner)
 {
-    sm_form *f = &ui->form;
+    smt_bulk_pane *p = owner;
+    smt_form *f = &p->app->form;
     sm_error err;
     sm_error_clear(&err);
     f->ok = false;
@@ -480,7 +493,7 @@ void sm_bulk_form_changed(sm_ui *ui)
             return;
         }
         f->ok = true;
-        if (sm_ui_form_wants_next_field(f)) {
+        if (smt_form_wants_next_field(f)) {
             sm_text_printf(f->status, sizeof f->status, "key valid: Enter or Tab moves on to the value");
             f->hint = true;
             return;
@@ -494,7 +507,7 @@ void sm_bulk_form_changed(sm_ui *ui)
     }
 }
 
-static void add_entry(sm_bulk *b, const char *key, const char *value)
+static void add_entry(smt_bulk_pane *b, const char *key, const char *value)
 {
     int i;
     for (i = 0; i < b->nentries; i++)
@@ -509,11 +522,12 @@ static void add_entry(sm_bulk *b, const char *key, const char *value)
     }
     sm_text_printf(b->entries[i].key, sizeof b->entries[i].key, "%s", key);
     b->entries[i].value = value ? strdup(value) : NULL;
-    b->cursor = i;
+    b->nav.count = (size_t)b->nentries;
+    smt_list_select(&b->nav, (size_t)i);
 }
 
 typedef struct snap_ctx {
-    sm_ui *ui;
+    smt_bulk_pane *p;
     sm_bulk_undo_item *items;
     size_t n, cap, sessions;
     bool failed;
@@ -522,7 +536,7 @@ typedef struct snap_ctx {
 static void snapshot_row(sm_row *r, void *vctx)
 {
     snap_ctx *c = vctx;
-    sm_bulk *b = &c->ui->bulk;
+    smt_bulk_pane *b = c->p;
     if (c->failed || !row_counts(r) || !sm_row_matches_filter(b->parsed, r))
         return;
     if (c->n + (size_t)b->nentries > c->cap) {
@@ -537,7 +551,7 @@ static void snapshot_row(sm_row *r, void *vctx)
         c->items = it;
         c->cap = cap;
     }
-    sm_intern *pool = sm_model_pool(c->ui->model);
+    sm_intern *pool = sm_model_pool(c->p->app->model);
     for (int i = 0; i < b->nentries; i++) {
         const char *key = sm_intern_cstr(pool, b->entries[i].key);
         const char *applied = b->entries[i].value ? sm_intern_cstr(pool, b->entries[i].value) : NULL;
@@ -547,10 +561,11 @@ static void snapshot_row(sm_row *r, void *vctx)
     c->sessions++;
 }
 
-void sm_bulk_form_submit(sm_ui *ui)
+static void bulk_form_submit(void *owner)
 {
-    sm_form *f = &ui->form;
-    sm_bulk *b = &ui->bulk;
+    smt_bulk_pane *p = owner;
+    smt_form *f = &p->app->form;
+    smt_bulk_pane *b = p;
     switch (f->kind) {
     case SM_FORM_BULK_SET:
     case SM_FORM_BULK_DELETE:
@@ -558,50 +573,48 @@ void sm_bulk_form_submit(sm_ui *ui)
             return;
         add_entry(b, f->field[0].buf, f->kind == SM_FORM_BULK_SET ? f->field[1].buf : NULL);
         b->recount = true;
-        sm_ui_close_form(ui);
+        sm_ui_close_form(p->app);
         return;
     case SM_FORM_BULK_CONFIRM: {
         if (!f->ok)
             return;
         size_t confirmed = b->sent_local;
-        sm_ui_close_form(ui);
-        if (!sm_ui_guard_write(ui, "bulk update") || !b->parsed)
+        sm_ui_close_form(p->app);
+        if (!sm_ui_guard_write(p->app, "bulk update") || !b->parsed)
             return;
-        recount(ui);
+        recount(p);
         if (b->matches == 0) {
-            sm_ui_message(ui, SM_LOGL_WARN, "no session matches locally any more: nothing sent");
+            sm_ui_message(p->app, SM_LOGL_WARN, "no session matches locally any more: nothing sent");
             return;
         }
         if (b->matches != confirmed) {
-            sm_ui_message(ui, SM_LOGL_WARN, "the match count changed from %zu to %zu: confirm again", confirmed,
+            sm_ui_message(p->app, SM_LOGL_WARN, "the match count changed from %zu to %zu: confirm again", confirmed,
                           b->matches);
-            open_confirm(ui);
+            open_confirm(p);
             return;
         }
         /* remember the previous values before anything changes */
-        snap_ctx c = {ui, NULL, 0, 0, 0, false};
-        sm_model_foreach(ui->model, snapshot_row, &c);
+        snap_ctx c = {p, NULL, 0, 0, 0, false};
+        sm_model_foreach(p->app->model, snapshot_row, &c);
         if (c.failed) {
-            free_undo(ui, c.items, c.n);
-            sm_ui_message(ui, SM_LOGL_ERROR, "out of memory saving the previous values: nothing sent");
+            free_undo(p, c.items, c.n);
+            sm_ui_message(p->app, SM_LOGL_ERROR, "out of memory saving the previous values: nothing sent");
             return;
         }
-        sm_kv props[SM_BULK_MAX_ENTRIES];
+        sm_property props[SM_BULK_MAX_ENTRIES];
         for (int i = 0; i < b->nentries; i++)
-            props[i] = (sm_kv){b->entries[i].key, b->entries[i].value};
-        uint64_t token = sm_ui_new_token(ui);
+            props[i] = (sm_property){b->entries[i].key, b->entries[i].value};
+        uint64_t token = sm_ui_new_token(p->app);
         char err[256] = "";
         /* the very filter text the user saw and confirmed */
-        if (!ui->backend.set_by_filter ||
-            ui->backend.set_by_filter(ui->backend.ctx, token, b->filter.buf, props, (size_t)b->nentries, err,
-                                      sizeof err) != 0) {
-            free_undo(ui, c.items, c.n);
-            sm_text_printf(b->result, sizeof b->result, "not sent: %s", ui->backend.set_by_filter ? err : "not connected");
+        if (smt_app_send_set_by_filter(p->app, token, b->filter.buf, props, (size_t)b->nentries, err, sizeof err) != 0) {
+            free_undo(p, c.items, c.n);
+            sm_text_printf(b->result, sizeof b->result, "not sent: %s", err);
             b->result_error = true;
-            sm_ui_message(ui, SM_LOGL_ERROR, "bulk update %s", b->result);
+            sm_ui_message(p->app, SM_LOGL_ERROR, "bulk update %s", b->result);
             return;
         }
-        free_undo(ui, b->pending_undo, b->pending_nundo);
+        free_undo(p, b->pending_undo, b->pending_nundo);
         b->pending_undo = c.items;
         b->pending_nundo = c.n;
         b->pending_sessions = c.sessions;
@@ -611,28 +624,31 @@ void sm_bulk_form_submit(sm_ui *ui)
         b->result_error = false;
         char esc[200];
         sm_text_escape(b->filter.buf, b->filter.len, esc, sizeof esc);
-        sm_eventlog_add(&ui->log, ui->wall, SM_LOGL_INFO, "bulk update sent: filter %s (%zu local matches)", esc,
+        sm_eventlog_add(&p->app->log, p->app->wall, SM_LOGL_INFO, "bulk update sent: filter %s (%zu local matches)", esc,
                         confirmed);
         return;
     }
     case SM_FORM_BULK_UNDO:
-        sm_ui_close_form(ui);
-        if (!sm_ui_guard_write(ui, "undo") || !b->undo)
+        sm_ui_close_form(p->app);
+        if (!sm_ui_guard_write(p->app, "undo") || !b->undo)
             return;
         b->undo_running = true;
         b->undo_next = b->undo_done = b->undo_failed = b->undo_inflight = 0;
         sm_text_printf(b->result, sizeof b->result, "undo running: restoring %zu sessions...", b->undo_sessions);
         b->result_error = false;
-        sm_bulk_tick(ui);
+        bulk_tick(p, p->shown);
         return;
     default:
         return;
     }
 }
 
-bool sm_bulk_reply(sm_ui *ui, uint64_t token, const char *error_code, const char *error_message, uint64_t count)
+static bool bulk_reply(void *state, uint64_t token, const smt_reply *reply)
 {
-    sm_bulk *b = &ui->bulk;
+    smt_bulk_pane *p = state, *b = p;
+    const char *error_code = reply->code != SM_CLIENT_OK ? sm_client_errcode_name(reply->code) : NULL;
+    const char *error_message = reply->message;
+    uint64_t count = reply->count;
     for (int i = 0; i < SM_BULK_UNDO_INFLIGHT; i++) {
         if (b->undo_tokens[i] != token || token == 0)
             continue;
@@ -645,15 +661,15 @@ bool sm_bulk_reply(sm_ui *ui, uint64_t token, const char *error_code, const char
             b->undo_done++;
         sm_text_printf(b->result, sizeof b->result, "undo: %zu of %zu sessions restored, %zu failed", b->undo_done,
                  b->undo_sessions, b->undo_failed);
-        sm_bulk_tick(ui);
+        bulk_tick(p, p->shown);
         return true;
     }
     if (!b->pending || token != b->token)
         return false;
     b->pending = false;
-    if (error_code && sm_ui_outcome_unknown(error_code)) {
+    if (error_code && sm_ui_outcome_unknown(reply->code)) {
         /* the request left: the server may have applied it. Keep the saved values for undo. */
-        clear_undo(ui, b);
+        clear_undo(p);
         b->undo = b->pending_undo;
         b->nundo = b->pending_nundo;
         b->undo_sessions = b->pending_sessions;
@@ -664,20 +680,20 @@ bool sm_bulk_reply(sm_ui *ui, uint64_t token, const char *error_code, const char
                        "the saved values",
                        error_code);
         b->result_error = true;
-        sm_ui_message(ui, SM_LOGL_WARN, "bulk update: %s", b->result);
+        sm_ui_message(p->app, SM_LOGL_WARN, "bulk update: %s", b->result);
         b->recount = true;
         return true;
     }
     if (error_code) {
-        free_undo(ui, b->pending_undo, b->pending_nundo);
+        free_undo(p, b->pending_undo, b->pending_nundo);
         b->pending_undo = NULL;
         b->pending_nundo = b->pending_sessions = 0;
         sm_text_printf(b->result, sizeof b->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
         b->result_error = true;
-        sm_ui_message(ui, SM_LOGL_ERROR, "bulk update %s", b->result);
+        sm_ui_message(p->app, SM_LOGL_ERROR, "bulk update %s", b->result);
         return true;
     }
-    clear_undo(ui, b);
+    clear_undo(p);
     b->undo = b->pending_undo;
     b->nundo = b->pending_nundo;
     b->undo_sessions = b->pending_sessions;
@@ -691,7 +707,7 @@ bool sm_bulk_reply(sm_ui *ui, uint64_t token, const char *error_code, const char
         sm_text_printf(b->result + strlen(b->result), sizeof b->result - strlen(b->result),
                  "; %llu unknown here cannot be undone", (unsigned long long)(count - b->undo_sessions));
     b->result_error = false;
-    sm_ui_message(ui, SM_LOGL_INFO, "bulk update: %s", b->result);
+    sm_ui_message(p->app, SM_LOGL_INFO, "bulk update: %s", b->result);
     b->recount = true;
     return true;
 }
@@ -723,15 +739,15 @@ static int clamp_width(int w, int max)
 
 /* One line per map entry: what it does and how many of the matches it would change (in a
  * column at x = 3 + 7 + keyw + 3 + valw + 2 when there is room). */
-static void draw_entry(sm_ui *ui, int y, int i, int keyw, int valw)
+static void draw_entry(smt_bulk_pane *p, int y, int i, int keyw, int valw)
 {
-    sm_bulk *b = &ui->bulk;
-    int w = ui->screen_cols;
+    smt_bulk_pane *b = p;
+    int w = p->app->screen_cols;
     const sm_bulk_entry *e = &b->entries[i];
-    sm_role role = i == b->cursor ? SM_ROLE_ROW_SELECTED : SM_ROLE_PANE;
-    sm_ui_fill(y, 0, w, role);
-    int x = 3 + sm_ui_str(y, 3, 7, e->value ? "set" : "delete", role);
-    x += sm_ui_str(y, x, keyw, e->key, role);
+    sm_role role = (size_t)i == b->nav.cursor ? SM_ROLE_ROW_SELECTED : SM_ROLE_PANE;
+    smt_screen_fill(y, 0, w, role);
+    int x = 3 + smt_screen_str(y, 3, 7, e->value ? "set" : "delete", role);
+    x += smt_screen_str(y, x, keyw, e->key, role);
     char counts[96] = "";
     if (!b->recount && b->parsed) {
         size_t same = b->matches - b->changes[i];
@@ -742,33 +758,32 @@ static void draw_entry(sm_ui *ui, int y, int i, int keyw, int valw)
     }
     int cw = width_of(counts);
     if (e->value && x + 4 < w) {
-        x += sm_ui_str(y, x, 3, " = ", role);
+        x += smt_screen_str(y, x, 3, " = ", role);
         int vw = clamp_width(width_of(shown_value(e->value)), w - x - 1 - cw);
         if (vw < 8)
             vw = w - x - 1 > 8 ? 8 : w - x - 1;
-        x += sm_ui_str(y, x, vw, shown_value(e->value), role);
+        x += smt_screen_str(y, x, vw, shown_value(e->value), role);
     }
     int cx = 3 + 7 + keyw + (valw ? 3 + valw : 0);
     if (cx < x || cx + cw >= w)
         cx = x;
     if (counts[0] && cx + cw < w)
-        sm_ui_str(y, cx, cw, counts, role == SM_ROLE_PANE ? SM_ROLE_INSPECT_KEY : role);
+        smt_screen_str(y, cx, cw, counts, role == SM_ROLE_PANE ? SM_ROLE_INSPECT_KEY : role);
 }
 
 /* The preview: one row per matched session, one column per map entry, "current → new" with
  * the arrows aligned ("=" when the session already has that value). */
-static void draw_preview(sm_ui *ui, int y, int end)
+static void draw_preview(smt_bulk_pane *p, int y, int end)
 {
-    sm_bulk *b = &ui->bulk;
-    int w = ui->screen_cols;
+    smt_bulk_pane *b = p;
+    int w = p->app->screen_cols;
     char buf[256];
     const char *arrow = MB_CUR_MAX > 1 ? " \u2192 " : " -> ";
     if (b->preview_hscroll >= b->nentries)
         b->preview_hscroll = b->nentries > 0 ? b->nentries - 1 : 0;
-    if (b->preview_scroll >= b->npreview)
-        b->preview_scroll = b->npreview > 0 ? b->npreview - 1 : 0;
     int rows = end - y - 2; /* title and column titles */
-    size_t first = b->preview_scroll;
+    smt_list_resize(&b->preview_nav, b->npreview, rows);
+    size_t first = b->preview_nav.top;
     size_t last = first + (size_t)(rows > 0 ? rows : 0);
     if (last > b->npreview)
         last = b->npreview;
@@ -779,7 +794,7 @@ static void draw_preview(sm_ui *ui, int y, int end)
                        last > first ? last : first + 1, b->matches, b->matches == 1 ? "" : "es",
                        b->matches > b->npreview ? " (the first 200)" : "",
                        b->nentries > 1 ? ", Left/Right: keys" : "");
-    sm_ui_str(y++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
+    smt_screen_str(y++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
     if (y >= end || rows <= 0)
         return;
 
@@ -792,13 +807,13 @@ static void draw_preview(sm_ui *ui, int y, int end)
                               PREVIEW_VALUE_MAX);
     }
     for (size_t i = first; i < last; i++) {
-        sm_row *r = sm_model_find(ui->model, b->preview[i]);
+        sm_row *r = sm_model_find(p->app->model, b->preview[i]);
         if (!r)
             continue;
         idw = clamp_width(idw > width_of(r->id) ? idw : width_of(r->id), 36);
-        const char *p = sm_row_get(r, SM_PROP_PRINCIPAL);
-        if (p && width_of(p) > pw)
-            pw = clamp_width(width_of(p), 16);
+        const char *who = sm_row_get(r, SM_PROP_PRINCIPAL);
+        if (who && width_of(who) > pw)
+            pw = clamp_width(width_of(who), 16);
         for (int e = 0; e < b->nentries; e++) {
             const char *cur = sm_row_get(r, b->entries[e].key);
             int cw = clamp_width(width_of(cur ? shown_value(cur) : "(absent)"), PREVIEW_VALUE_MAX);
@@ -818,15 +833,15 @@ static void draw_preview(sm_ui *ui, int y, int end)
     }
 
     /* column titles */
-    sm_ui_str(y, 3, idw, SM_PROP_SESSION_ID, SM_ROLE_TABLE_HEADER);
+    smt_screen_str(y, 3, idw, SM_PROP_SESSION_ID, SM_ROLE_TABLE_HEADER);
     if (principal)
-        sm_ui_str(y, 3 + idw + 2, pw, SM_PROP_PRINCIPAL, SM_ROLE_TABLE_HEADER);
+        smt_screen_str(y, 3 + idw + 2, pw, SM_PROP_PRINCIPAL, SM_ROLE_TABLE_HEADER);
     int x = x0;
     for (int e = b->preview_hscroll; e < shown_to; e++) {
         const sm_bulk_entry *en = &b->entries[e];
         int cw = clamp_width(curw[e] + 3 + neww[e], w - x - 1);
         sm_text_printf(buf, sizeof buf, "%s", en->key);
-        sm_ui_str(y, x, cw, buf, SM_ROLE_TABLE_HEADER);
+        smt_screen_str(y, x, cw, buf, SM_ROLE_TABLE_HEADER);
         x += cw + 2;
     }
     if (b->preview_hscroll > 0 || shown_to < b->nentries) {
@@ -836,18 +851,18 @@ static void draw_preview(sm_ui *ui, int y, int end)
             sm_text_printf(buf + strlen(buf), sizeof buf - strlen(buf), " >");
         int bw = width_of(buf);
         if (x + bw < w)
-            sm_ui_str(y, w - bw - 1, bw, buf, SM_ROLE_PANE_TITLE);
+            smt_screen_str(y, w - bw - 1, bw, buf, SM_ROLE_PANE_TITLE);
     }
     y++;
 
     for (size_t i = first; i < last && y < end; i++, y++) {
-        sm_row *r = sm_model_find(ui->model, b->preview[i]);
+        sm_row *r = sm_model_find(p->app->model, b->preview[i]);
         if (!r) /* closed since the last count (at most a second ago) */
             continue;
-        sm_ui_text(y, 3, idw, r->id, strlen(r->id), SM_ROLE_PANE);
+        smt_screen_text(y, 3, idw, r->id, strlen(r->id), SM_ROLE_PANE);
         if (principal) {
-            const char *p = sm_row_get(r, SM_PROP_PRINCIPAL);
-            sm_ui_str(y, 3 + idw + 2, pw, p ? p : "", SM_ROLE_PANE);
+            const char *who = sm_row_get(r, SM_PROP_PRINCIPAL);
+            smt_screen_str(y, 3 + idw + 2, pw, who ? who : "", SM_ROLE_PANE);
         }
         x = x0;
         for (int e = b->preview_hscroll; e < shown_to && x < w - 1; e++) {
@@ -855,15 +870,15 @@ static void draw_preview(sm_ui *ui, int y, int end)
             const char *cur = sm_row_get(r, en->key);
             bool changes = entry_changes(en, r);
             int room = w - x - 1;
-            int used = sm_ui_str(y, x, clamp_width(curw[e], room), cur ? shown_value(cur) : "(absent)",
+            int used = smt_screen_str(y, x, clamp_width(curw[e], room), cur ? shown_value(cur) : "(absent)",
                                  changes ? SM_ROLE_PANE : SM_ROLE_INSPECT_KEY);
             room -= used;
             if (room > 3) {
-                sm_ui_str(y, x + used, 3, changes ? arrow : " = ", SM_ROLE_PANE);
+                smt_screen_str(y, x + used, 3, changes ? arrow : " = ", SM_ROLE_PANE);
                 room -= 3;
                 const char *nv = en->value ? shown_value(en->value) : changes ? "(deleted)" : "(absent)";
                 if (room > 0)
-                    sm_ui_str(y, x + used + 3, clamp_width(neww[e], room), nv,
+                    smt_screen_str(y, x + used + 3, clamp_width(neww[e], room), nv,
                               changes ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_INSPECT_KEY);
             }
             x += curw[e] + 3 + neww[e] + 2;
@@ -871,26 +886,26 @@ static void draw_preview(sm_ui *ui, int y, int end)
     }
 }
 
-void sm_bulk_draw(sm_ui *ui, int y, int h)
+static void bulk_draw(void *state, int y, int h)
 {
-    sm_bulk *b = &ui->bulk;
-    int w = ui->screen_cols;
+    smt_bulk_pane *p = state, *b = p;
+    int w = p->app->screen_cols;
     char buf[512];
-    sm_ui_str(y, 0, w, " Bulk update  (f filter, a set, x delete, d remove, A apply, u undo, Esc close)",
+    smt_screen_str(y, 0, w, " Bulk update  (f filter, a set, x delete, d remove, A apply, u undo, Esc close)",
               SM_ROLE_PANE_TITLE);
     for (int i = 1; i < h; i++)
-        sm_ui_fill(y + i, 0, w, SM_ROLE_PANE);
+        smt_screen_fill(y + i, 0, w, SM_ROLE_PANE);
     int ly = y + 1, end = y + h;
     if (ly >= end)
         return;
     /* the filter and its evaluation */
-    int x = sm_ui_str(ly, 1, 8, "Filter: ", SM_ROLE_PANE) + 1;
-    sm_ui_text(ly, x, w - x - 1, b->filter.len ? b->filter.buf : "(none: f to type one)", b->filter.len ? b->filter.len : 21,
+    int x = smt_screen_str(ly, 1, 8, "Filter: ", SM_ROLE_PANE) + 1;
+    smt_screen_text(ly, x, w - x - 1, b->filter.len ? b->filter.buf : "(none: f to type one)", b->filter.len ? b->filter.len : 21,
                b->filter.len == 0 ? SM_ROLE_PANE : b->parsed ? SM_ROLE_FILTER_OK : SM_ROLE_FILTER_ERROR);
     if (++ly >= end)
         return;
     if (b->filter.len && !b->parsed) {
-        sm_ui_str(ly, 1, w - 2, b->error.message, SM_ROLE_FILTER_ERROR);
+        smt_screen_str(ly, 1, w - 2, b->error.message, SM_ROLE_FILTER_ERROR);
     } else if (b->parsed) {
         size_t off = sm_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->matches, plural(b->matches));
         if (b->nentries && b->matches && !b->recount)
@@ -899,23 +914,24 @@ void sm_bulk_draw(sm_ui *ui, int y, int h)
             off += sm_text_printf(buf + off, sizeof buf - off, " (%zu hidden by the table's filter or search)", b->hidden);
         if (b->waiting)
             sm_text_printf(buf + off, sizeof buf - off, " (%zu not in the paused table yet)", b->waiting);
-        sm_ui_str(ly, 1, w - 2, buf, b->matches ? SM_ROLE_FILTER_OK : SM_ROLE_LOG_WARN);
+        smt_screen_str(ly, 1, w - 2, buf, b->matches ? SM_ROLE_FILTER_OK : SM_ROLE_LOG_WARN);
     } else {
-        sm_ui_str(ly, 1, w - 2, "the filter language of the view filter; nothing is sent without a confirmation",
+        smt_screen_str(ly, 1, w - 2, "the filter language of the view filter; nothing is sent without a confirmation",
                   SM_ROLE_PANE);
     }
     if (++ly >= end)
         return;
     sm_text_printf(buf, sizeof buf, "Properties to apply (%d):", b->nentries);
-    sm_ui_str(ly++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
+    smt_screen_str(ly++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
     if (b->nentries == 0 && ly < end)
-        sm_ui_str(ly++, 3, w - 4, "(none: a adds one to set, x one to delete)", SM_ROLE_PANE);
+        smt_screen_str(ly++, 3, w - 4, "(none: a adds one to set, x one to delete)", SM_ROLE_PANE);
     /* the map gets at most half of what is left when the preview needs room; it scrolls */
     int left = end - ly;
     int room = b->parsed && left > 6 ? left / 2 : left;
     if (room < 1)
         room = 1;
-    int first = b->cursor >= room ? b->cursor - room + 1 : 0;
+    smt_list_resize(&b->nav, (size_t)b->nentries, room);
+    int first = (int)b->nav.top;
     int keyw = 0, valw = 0;
     for (int i = 0; i < b->nentries; i++) {
         keyw = width_of(b->entries[i].key) > keyw ? width_of(b->entries[i].key) : keyw;
@@ -925,15 +941,65 @@ void sm_bulk_draw(sm_ui *ui, int y, int h)
     keyw = clamp_width(keyw, w / 3);
     valw = clamp_width(valw, w / 3);
     for (int i = first; i < b->nentries && i < first + room && ly < end; i++, ly++)
-        draw_entry(ui, ly, i, keyw, valw);
+        draw_entry(p, ly, i, keyw, valw);
     if (b->result[0] && ly < end)
-        sm_ui_str(ly++, 1, w - 2, b->result, b->result_error ? SM_ROLE_LOG_ERROR : SM_ROLE_INSPECT_CHANGED);
+        smt_screen_str(ly++, 1, w - 2, b->result, b->result_error ? SM_ROLE_LOG_ERROR : SM_ROLE_INSPECT_CHANGED);
     if (b->undo && !b->undo_running && ly < end) {
         sm_text_printf(buf, sizeof buf, "u undoes the last update on %zu session%s", b->undo_sessions,
                        plural(b->undo_sessions));
-        sm_ui_str(ly++, 1, w - 2, buf, SM_ROLE_PANE);
+        smt_screen_str(ly++, 1, w - 2, buf, SM_ROLE_PANE);
     }
     if (ly >= end || !b->parsed)
         return;
-    draw_preview(ui, ly, end);
+    draw_preview(p, ly, end);
 }
+
+static void bulk_wheel(void *state, int dir)
+{
+    smt_bulk_pane *b = state;
+    smt_list_move(&b->preview_nav, dir < 0 ? -3 : 3); /* the preview, not the map */
+}
+
+static bool bulk_busy(void *state, char *what, size_t cap)
+{
+    smt_bulk_pane *b = state;
+    if (b->undo_running)
+        sm_text_printf(what, cap, "A bulk undo is running (%zu of %zu sessions restored so far).", b->undo_done,
+                       b->undo_sessions);
+    else if (b->pending)
+        sm_text_printf(what, cap, "A bulk update is waiting for the server's answer.");
+    else
+        return false;
+    return true;
+}
+
+static void *bulk_create(smt_app *app)
+{
+    smt_bulk_pane *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->app = app;
+    sm_line_init(&b->filter, SM_FILTER_MAX);
+    b->recount = true;
+    smt_list_init(&b->nav, false);
+    smt_list_init(&b->preview_nav, true);
+    return b;
+}
+
+const smt_pane_ops smt_pane_bulk = {
+    .name = "bulk",
+    .ctx = SM_CTX_BULK,
+    .layout = SMT_LAYOUT_FULL,
+    .open_action = SM_ACT_BULK,
+    .guard = "bulk update",
+    .hint = " f filter  a set  x delete  d remove  A apply  u undo  Esc close  ? help",
+    .create = bulk_create,
+    .destroy = bulk_destroy,
+    .open = bulk_open,
+    .draw = bulk_draw,
+    .action = bulk_action,
+    .wheel = bulk_wheel,
+    .reply = bulk_reply,
+    .tick = bulk_tick,
+    .busy = bulk_busy,
+};

@@ -1,19 +1,14 @@
 /* The edit pane: add, change and delete user properties of one session, with undo. */
-#include "tui/edit.h"
+#include "tui/pane_edit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tui/screen.h"
 #include "tui/text.h"
-#include "tui/ui.h"
 
-void sm_edit_init(sm_edit *e)
-{
-    memset(e, 0, sizeof *e);
-}
-
-static void clear_undo(sm_edit *e)
+static void clear_undo(smt_edit_pane *e)
 {
     for (size_t i = 0; i < e->undo_count; i++) {
         free(e->undo_keys[i]);
@@ -27,7 +22,7 @@ static void clear_undo(sm_edit *e)
     e->undo_count = 0;
 }
 
-static void clear_pending(sm_edit *e)
+static void clear_pending(smt_edit_pane *e)
 {
     for (size_t i = 0; i < e->pending_count; i++) {
         free(e->pending_keys[i]);
@@ -40,7 +35,7 @@ static void clear_pending(sm_edit *e)
 }
 
 /* What was sent for key: true with *value (NULL = delete) when key was in the request. */
-static bool sent_value(const sm_edit *e, const char *key, const char **value)
+static bool sent_value(const smt_edit_pane *e, const char *key, const char **value)
 {
     for (size_t i = 0; i < e->pending_count; i++)
         if (strcmp(e->pending_keys[i], key) == 0) {
@@ -50,13 +45,16 @@ static bool sent_value(const sm_edit *e, const char *key, const char **value)
     return false;
 }
 
-void sm_edit_free(sm_edit *e)
+static void edit_destroy(void *state)
 {
+    smt_edit_pane *e = state;
+    if (!e)
+        return;
     clear_undo(e);
     clear_pending(e);
     free(e->pending_session);
     free(e->session);
-    memset(e, 0, sizeof *e);
+    free(e);
 }
 
 /* User properties of a row are its non-$ keys, in key order. */
@@ -78,77 +76,78 @@ static const sm_rprop *user_at(const sm_row *r, size_t idx)
 }
 
 /* Keeps the cursor on the same key when properties come and go. */
-static const sm_rprop *cursor_prop(sm_ui *ui, const sm_row *r)
+static const sm_rprop *cursor_prop(smt_edit_pane *e, const sm_row *r)
 {
-    sm_edit *e = &ui->edit;
     size_t n = user_count(r);
+    e->nav.count = n;
     if (n == 0)
         return NULL;
     if (e->cursor_key[0]) {
         for (size_t i = 0; i < n; i++)
             if (strcmp(user_at(r, i)->key, e->cursor_key) == 0) {
-                e->cursor = i;
+                e->nav.cursor = i;
                 break;
             }
     }
-    if (e->cursor >= n)
-        e->cursor = n - 1;
-    const sm_rprop *p = user_at(r, e->cursor);
-    sm_text_printf(e->cursor_key, sizeof e->cursor_key, "%s", p->key);
-    return p;
+    smt_list_resize(&e->nav, n, e->nav.rows);
+    const sm_rprop *prop = user_at(r, e->nav.cursor);
+    sm_text_printf(e->cursor_key, sizeof e->cursor_key, "%s", prop->key);
+    return prop;
 }
 
 /* The session the pane edits: pinned when the pane opens, so a session that closes (and the
  * table cursor moving on to its neighbour) can never redirect an edit to another session. */
-static sm_row *pinned_row(sm_ui *ui)
+static sm_row *pinned_row(smt_edit_pane *p)
 {
-    return ui->edit.session ? sm_model_find(ui->model, ui->edit.session) : NULL;
+    return p->session ? sm_model_find(p->app->model, p->session) : NULL;
 }
 
-static sm_row *edit_row(sm_ui *ui)
+static sm_row *edit_row(smt_edit_pane *p)
 {
-    sm_row *r = pinned_row(ui);
+    sm_row *r = pinned_row(p);
     return (r && r->state != SM_STATE_CLOSED) ? r : NULL;
 }
 
-static bool pin(sm_ui *ui, const char *id)
+static bool pin(smt_edit_pane *p, const char *id)
 {
     char *copy = strdup(id);
     if (!copy)
         return false;
-    free(ui->edit.session);
-    ui->edit.session = copy;
-    ui->edit.cursor = 0;
-    ui->edit.cursor_key[0] = '\0';
+    free(p->session);
+    p->session = copy;
+    smt_list_select(&p->nav, 0);
+    p->cursor_key[0] = '\0';
     return true;
 }
 
-void sm_edit_open(sm_ui *ui)
+static bool edit_open(void *state)
 {
-    if (!sm_ui_guard_write(ui, "editing"))
-        return;
-    sm_row *r = sm_ui_selected_row(ui);
+    smt_edit_pane *p = state;
+    if (!sm_ui_guard_write(p->app, "editing"))
+        return false;
+    sm_row *r = sm_ui_selected_row(p->app);
     if (!r || r->state == SM_STATE_CLOSED) {
-        sm_ui_message(ui, SM_LOGL_WARN, "select an open session first");
-        return;
+        sm_ui_message(p->app, SM_LOGL_WARN, "select an open session first");
+        return false;
     }
-    if (!pin(ui, r->id))
-        return;
-    ui->pane = SM_PANE_EDIT;
+    return pin(p, r->id);
 }
 
-void sm_edit_retarget(sm_ui *ui, const char *id)
+/* The user picked another session in the table (a click): the pane follows that explicit choice. */
+static void edit_picked(void *state, const char *id)
 {
-    if (ui->pane != SM_PANE_EDIT || ui->form.kind != SM_FORM_NONE || !id)
-        return;
-    if (!ui->edit.session || strcmp(ui->edit.session, id) != 0)
-        pin(ui, id);
+    smt_edit_pane *p = state;
+    if (id && (!p->session || strcmp(p->session, id) != 0))
+        pin(p, id);
 }
 
-static void form_for_value(sm_ui *ui, sm_form_kind kind, const char *key, const char *value)
+static void edit_form_changed(void *owner);
+static void edit_form_submit(void *owner);
+
+static void form_for_value(smt_edit_pane *p, sm_form_kind kind, const char *key, const char *value)
 {
-    sm_ui_open_form(ui, kind, kind == SM_FORM_EDIT_ADD ? "Add a user property" : "Change a user property", 2);
-    sm_form *f = &ui->form;
+    smt_form *f = smt_app_open_form(p->app, kind, kind == SM_FORM_EDIT_ADD ? "Add a user property" : "Change a user property", 2,
+                                    edit_form_changed, edit_form_submit, p);
     sm_text_printf(f->label[0], sizeof f->label[0], "Key");
     sm_text_printf(f->label[1], sizeof f->label[1], "Value");
     sm_line_init(&f->field[0], SM_KEY_MAX);
@@ -156,22 +155,22 @@ static void form_for_value(sm_ui *ui, sm_form_kind kind, const char *key, const 
     sm_line_set(&f->field[0], key);
     sm_line_set(&f->field[1], value);
     char id[80];
-    sm_text_escape(ui->edit.session, strlen(ui->edit.session), id, sizeof id);
+    sm_text_escape(p->session, strlen(p->session), id, sizeof id);
     sm_text_printf(f->text[0], sizeof f->text[0], "Session %s", id);
     if (kind == SM_FORM_EDIT_CHANGE) {
         f->locked[0] = true;
         f->focus = 1;
     }
-    sm_edit_form_changed(ui);
+    edit_form_changed(p);
 }
 
 /* Says in the undo dialog when the values changed again since the edit (undo would overwrite
  * someone else's newer value) or the session is gone. */
-static void undo_warning(sm_ui *ui)
+static void undo_warning(smt_edit_pane *p)
 {
-    sm_edit *e = &ui->edit;
-    sm_form *f = &ui->form;
-    sm_row *r = sm_model_find(ui->model, e->undo_session);
+    smt_edit_pane *e = p;
+    smt_form *f = &p->app->form;
+    sm_row *r = sm_model_find(p->app->model, e->undo_session);
     if (!r || r->state == SM_STATE_CLOSED) {
         sm_text_printf(f->status, sizeof f->status, "The session has closed: the server will refuse.");
         f->danger = true;
@@ -195,102 +194,101 @@ static void undo_warning(sm_ui *ui)
     }
 }
 
-bool sm_edit_action(sm_ui *ui, sm_action a)
+static smt_handled edit_action(void *state, sm_action a)
 {
-    sm_edit *e = &ui->edit;
-    sm_row *r = edit_row(ui);
+    smt_edit_pane *p = state, *e = p;
+    sm_row *r = edit_row(p);
     switch (a) {
     case SM_ACT_UP:
-        if (e->cursor > 0)
-            e->cursor--;
-        e->cursor_key[0] = '\0';
-        return true;
     case SM_ACT_DOWN:
-        e->cursor++;
+        if (r)
+            cursor_prop(e, r);
+        smt_list_move(&e->nav, a == SM_ACT_UP ? -1 : 1);
         e->cursor_key[0] = '\0';
-        return true;
+        return SMT_HANDLED;
     case SM_ACT_EDIT_ADD:
-        if (!sm_ui_guard_write(ui, "adding a property"))
-            return true;
+        if (!sm_ui_guard_write(p->app, "adding a property"))
+            return SMT_HANDLED;
         if (!r) {
-            sm_ui_message(ui, SM_LOGL_WARN, "the session is gone; nothing to edit");
-            return true;
+            sm_ui_message(p->app, SM_LOGL_WARN, "the session is gone; nothing to edit");
+            return SMT_HANDLED;
         }
-        form_for_value(ui, SM_FORM_EDIT_ADD, "", "");
-        return true;
+        form_for_value(p, SM_FORM_EDIT_ADD, "", "");
+        return SMT_HANDLED;
     case SM_ACT_EDIT_CHANGE: {
-        if (!sm_ui_guard_write(ui, "changing a property"))
-            return true;
-        const sm_rprop *p = r ? cursor_prop(ui, r) : NULL;
-        if (!p) {
-            sm_ui_message(ui, SM_LOGL_WARN, "no property selected (a adds one)");
-            return true;
+        if (!sm_ui_guard_write(p->app, "changing a property"))
+            return SMT_HANDLED;
+        const sm_rprop *prop = r ? cursor_prop(e, r) : NULL;
+        if (!prop) {
+            sm_ui_message(p->app, SM_LOGL_WARN, "no property selected (a adds one)");
+            return SMT_HANDLED;
         }
-        form_for_value(ui, SM_FORM_EDIT_CHANGE, p->key, p->value);
-        return true;
+        form_for_value(p, SM_FORM_EDIT_CHANGE, prop->key, prop->value);
+        return SMT_HANDLED;
     }
     case SM_ACT_EDIT_DELETE: {
-        if (!sm_ui_guard_write(ui, "deleting a property"))
-            return true;
-        const sm_rprop *p = r ? cursor_prop(ui, r) : NULL;
-        if (!p) {
-            sm_ui_message(ui, SM_LOGL_WARN, "no property selected");
-            return true;
+        if (!sm_ui_guard_write(p->app, "deleting a property"))
+            return SMT_HANDLED;
+        const sm_rprop *prop = r ? cursor_prop(e, r) : NULL;
+        if (!prop) {
+            sm_ui_message(p->app, SM_LOGL_WARN, "no property selected");
+            return SMT_HANDLED;
         }
-        sm_ui_open_form(ui, SM_FORM_EDIT_DELETE, "Delete a user property", 0);
+        smt_app_open_form(p->app, SM_FORM_EDIT_DELETE, "Delete a user property", 0, NULL, edit_form_submit, p);
         char id[80], key[160], val[160];
         sm_text_escape(r->id, strlen(r->id), id, sizeof id);
-        sm_text_escape(p->key, sm_intern_len(p->key), key, sizeof key);
-        sm_text_escape(p->value, sm_intern_len(p->value), val, sizeof val);
-        sm_text_printf(ui->form.text[0], sizeof ui->form.text[0], "Delete %s (now '%s')", key, val);
-        sm_text_printf(ui->form.text[1], sizeof ui->form.text[1], "from session %s?", id);
-        sm_text_printf(ui->form.status, sizeof ui->form.status, "u undoes it afterwards");
-        sm_text_printf(ui->form.label[0], sizeof ui->form.label[0], "%s", "");
-        sm_line_set(&ui->form.field[0], p->key); /* carried to submit */
-        ui->form.ok = true;
-        return true;
+        sm_text_escape(prop->key, sm_intern_len(prop->key), key, sizeof key);
+        sm_text_escape(prop->value, sm_intern_len(prop->value), val, sizeof val);
+        sm_text_printf(p->app->form.text[0], sizeof p->app->form.text[0], "Delete %s (now '%s')", key, val);
+        sm_text_printf(p->app->form.text[1], sizeof p->app->form.text[1], "from session %s?", id);
+        sm_text_printf(p->app->form.status, sizeof p->app->form.status, "u undoes it afterwards");
+        sm_text_printf(p->app->form.label[0], sizeof p->app->form.label[0], "%s", "");
+        sm_line_set(&p->app->form.field[0], prop->key); /* carried to submit */
+        p->app->form.ok = true;
+        return SMT_HANDLED;
     }
     case SM_ACT_EDIT_UNDO: {
-        if (!sm_ui_guard_write(ui, "undo"))
-            return true;
+        if (!sm_ui_guard_write(p->app, "undo"))
+            return SMT_HANDLED;
         if (!e->undo_session) {
-            sm_ui_message(ui, SM_LOGL_INFO, "nothing to undo");
-            return true;
+            sm_ui_message(p->app, SM_LOGL_INFO, "nothing to undo");
+            return SMT_HANDLED;
         }
-        sm_ui_open_form(ui, SM_FORM_EDIT_UNDO, "Undo the last edit", 0);
+        smt_app_open_form(p->app, SM_FORM_EDIT_UNDO, "Undo the last edit", 0, NULL, edit_form_submit, p);
         char id[80];
         sm_text_escape(e->undo_session, strlen(e->undo_session), id, sizeof id);
-        sm_text_printf(ui->form.text[0], sizeof ui->form.text[0], "Restore the previous value of %zu propert%s", e->undo_count,
+        sm_text_printf(p->app->form.text[0], sizeof p->app->form.text[0], "Restore the previous value of %zu propert%s", e->undo_count,
                  e->undo_count == 1 ? "y" : "ies");
         size_t off = 0;
-        for (size_t i = 0; i < e->undo_count && off + 1 < sizeof ui->form.text[1]; i++) {
+        for (size_t i = 0; i < e->undo_count && off + 1 < sizeof p->app->form.text[1]; i++) {
             char k[64], v[64];
             sm_text_escape(e->undo_keys[i], strlen(e->undo_keys[i]), k, sizeof k);
             if (e->undo_values[i])
                 sm_text_escape(e->undo_values[i], strlen(e->undo_values[i]), v, sizeof v);
-            int m = (int)sm_text_printf(ui->form.text[1] + off, sizeof ui->form.text[1] - off, "%s%s %s", i ? ", " : "",
+            int m = (int)sm_text_printf(p->app->form.text[1] + off, sizeof p->app->form.text[1] - off, "%s%s %s", i ? ", " : "",
                                         e->undo_values[i] ? "set" : "delete", k);
             if (m < 0)
                 break;
             off += (size_t)m;
-            if (e->undo_values[i] && off < sizeof ui->form.text[1])
-                off += (size_t)sm_text_printf(ui->form.text[1] + off, sizeof ui->form.text[1] - off, " = '%s'", v);
-            if (off >= sizeof ui->form.text[1])
-                off = sizeof ui->form.text[1] - 1;
+            if (e->undo_values[i] && off < sizeof p->app->form.text[1])
+                off += (size_t)sm_text_printf(p->app->form.text[1] + off, sizeof p->app->form.text[1] - off, " = '%s'", v);
+            if (off >= sizeof p->app->form.text[1])
+                off = sizeof p->app->form.text[1] - 1;
         }
-        sm_text_printf(ui->form.text[2], sizeof ui->form.text[2], "on session %s?", id);
-        undo_warning(ui);
-        ui->form.ok = true;
-        return true;
+        sm_text_printf(p->app->form.text[2], sizeof p->app->form.text[2], "on session %s?", id);
+        undo_warning(p);
+        p->app->form.ok = true;
+        return SMT_HANDLED;
     }
     default:
-        return false;
+        return SMT_UNHANDLED;
     }
 }
 
-void sm_edit_form_changed(sm_ui *ui)
+static void edit_form_changed(void *owner)
 {
-    sm_form *f = &ui->form;
+    smt_edit_pane *p = owner;
+    smt_form *f = &p->app->form;
     if (f->kind != SM_FORM_EDIT_ADD && f->kind != SM_FORM_EDIT_CHANGE)
         return;
     sm_error err;
@@ -315,7 +313,7 @@ void sm_edit_form_changed(sm_ui *ui)
         sm_text_printf(f->status, sizeof f->status, "%s", err.message);
         return;
     }
-    sm_row *r = edit_row(ui);
+    sm_row *r = edit_row(p);
     const char *cur = r ? sm_row_get(r, key) : NULL;
     if (cur && strcmp(cur, value) == 0) {
         sm_text_printf(f->status, sizeof f->status, "the value is already that");
@@ -323,7 +321,7 @@ void sm_edit_form_changed(sm_ui *ui)
         return;
     }
     f->ok = true;
-    if (sm_ui_form_wants_next_field(f)) {
+    if (smt_form_wants_next_field(f)) {
         sm_text_printf(f->status, sizeof f->status, "%s: Enter or Tab moves on to the value",
                        cur ? "an existing key" : "a new key");
         f->hint = true;
@@ -333,25 +331,25 @@ void sm_edit_form_changed(sm_ui *ui)
                    f->field[1].len == 0 ? " (with an empty value)" : "");
 }
 
-static void send_set(sm_ui *ui, const char *session, const sm_kv *props, size_t n, bool is_undo)
+static void send_set(smt_edit_pane *p, const char *session, const sm_property *props, size_t n, bool is_undo)
 {
-    sm_edit *e = &ui->edit;
-    if (!sm_ui_guard_write(ui, "editing")) /* defence in depth: the keys were already checked */
+    smt_edit_pane *e = p;
+    if (!sm_ui_guard_write(p->app, "editing")) /* defence in depth: the keys were already checked */
         return;
     if (e->pending) {
-        sm_ui_message(ui, SM_LOGL_WARN, "an edit is still waiting for the server");
+        sm_ui_message(p->app, SM_LOGL_WARN, "an edit is still waiting for the server");
         return;
     }
-    if (!ui->backend.set) {
-        sm_ui_message(ui, SM_LOGL_ERROR, "not connected");
+    if (!p->app->backend.set) {
+        sm_ui_message(p->app, SM_LOGL_ERROR, "not connected");
         return;
     }
     char err[256] = "";
-    uint64_t token = sm_ui_new_token(ui);
-    if (ui->backend.set(ui->backend.ctx, token, session, props, n, err, sizeof err) != 0) {
+    uint64_t token = sm_ui_new_token(p->app);
+    if (smt_app_send_set(p->app, token, session, props, n, err, sizeof err) != 0) {
         sm_text_printf(e->result, sizeof e->result, "not sent: %s", err);
         e->result_error = true;
-        sm_ui_message(ui, SM_LOGL_ERROR, "edit not sent: %s", err);
+        sm_ui_message(p->app, SM_LOGL_ERROR, "edit not sent: %s", err);
         return;
     }
     e->pending = true;
@@ -373,83 +371,86 @@ static void send_set(sm_ui *ui, const char *session, const sm_kv *props, size_t 
     e->result_error = false;
 }
 
-void sm_edit_form_submit(sm_ui *ui)
+static void edit_form_submit(void *owner)
 {
-    sm_form *f = &ui->form;
-    sm_edit *e = &ui->edit;
+    smt_edit_pane *p = owner;
+    smt_form *f = &p->app->form;
+    smt_edit_pane *e = p;
     sm_form_kind kind = f->kind;
     if (kind == SM_FORM_EDIT_UNDO) {
         if (!e->undo_session) {
-            sm_ui_close_form(ui);
+            sm_ui_close_form(p->app);
             return;
         }
-        sm_kv *props = calloc(e->undo_count ? e->undo_count : 1, sizeof *props);
+        sm_property *props = calloc(e->undo_count ? e->undo_count : 1, sizeof *props);
         if (!props) {
-            sm_ui_close_form(ui);
+            sm_ui_close_form(p->app);
             return;
         }
         for (size_t i = 0; i < e->undo_count; i++)
-            props[i] = (sm_kv){e->undo_keys[i], e->undo_values[i]};
+            props[i] = (sm_property){e->undo_keys[i], e->undo_values[i]};
         char *session = strdup(e->undo_session);
-        sm_ui_close_form(ui);
+        sm_ui_close_form(p->app);
         if (session)
-            send_set(ui, session, props, e->undo_count, true);
+            send_set(p, session, props, e->undo_count, true);
         free(session);
         free(props);
         return;
     }
-    sm_row *r = edit_row(ui);
+    sm_row *r = edit_row(p);
     if (!r) {
-        sm_ui_close_form(ui);
-        sm_ui_message(ui, SM_LOGL_WARN, "the session closed; nothing sent");
+        sm_ui_close_form(p->app);
+        sm_ui_message(p->app, SM_LOGL_WARN, "the session closed; nothing sent");
         return;
     }
     if (!f->ok) {
-        sm_ui_message(ui, SM_LOGL_WARN, "%s", f->status);
+        sm_ui_message(p->app, SM_LOGL_WARN, "%s", f->status);
         return;
     }
     char key[SM_KEY_MAX + 1];
     sm_text_printf(key, sizeof key, "%s", f->field[0].buf);
     char *value = kind == SM_FORM_EDIT_DELETE ? NULL : strdup(f->field[1].buf);
     if (kind != SM_FORM_EDIT_DELETE && !value) {
-        sm_ui_close_form(ui);
+        sm_ui_close_form(p->app);
         return;
     }
-    sm_kv kv = {key, value};
+    sm_property kv = {key, value};
     char *session = strdup(r->id);
-    sm_ui_close_form(ui);
+    sm_ui_close_form(p->app);
     if (session)
-        send_set(ui, session, &kv, 1, false);
+        send_set(p, session, &kv, 1, false);
     sm_text_printf(e->cursor_key, sizeof e->cursor_key, "%s", key);
     free(session);
     free(value);
 }
 
-bool sm_edit_reply(sm_ui *ui, uint64_t token, const char *error_code, const char *error_message,
-                   const void *changed_kvs, size_t changed_count)
+static bool edit_reply(void *state, uint64_t token, const smt_reply *reply)
 {
-    sm_edit *e = &ui->edit;
+    smt_edit_pane *p = state, *e = p;
     if (!e->pending || token != e->token)
         return false;
     e->pending = false;
     char id[80];
     sm_text_escape(e->pending_session ? e->pending_session : "", e->pending_session ? strlen(e->pending_session) : 0, id,
                    sizeof id);
-    if (error_code && sm_ui_outcome_unknown(error_code)) {
+    const char *error_code = reply->code != SM_CLIENT_OK ? sm_client_errcode_name(reply->code) : NULL;
+    const char *error_message = reply->message;
+    if (error_code && sm_ui_outcome_unknown(reply->code)) {
         sm_text_printf(e->result, sizeof e->result,
                        "outcome unknown (%s): the server may have applied it; the table shows what changed", error_code);
         e->result_error = true;
-        sm_eventlog_add(&ui->log, ui->wall, SM_LOGL_WARN, "edit of %s: %s", id, e->result);
+        sm_eventlog_add(&p->app->log, p->app->wall, SM_LOGL_WARN, "edit of %s: %s", id, e->result);
         return true;
     }
     if (error_code) {
         sm_text_printf(e->result, sizeof e->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
         e->result_error = true;
-        sm_eventlog_add(&ui->log, ui->wall, SM_LOGL_ERROR, "edit of %s refused: %s: %s", id, error_code,
+        sm_eventlog_add(&p->app->log, p->app->wall, SM_LOGL_ERROR, "edit of %s refused: %s: %s", id, error_code,
                         error_message ? error_message : "");
         return true;
     }
-    const sm_kv *changed = changed_kvs;
+    const sm_property *changed = reply->changed;
+    size_t changed_count = reply->changed_count;
     /* the reply's previous values are exactly what undo must put back */
     clear_undo(e);
     if (changed_count > 0 && e->pending_session) {
@@ -487,15 +488,15 @@ bool sm_edit_reply(sm_ui *ui, uint64_t token, const char *error_code, const char
             off += sm_text_printf(e->result + off, sizeof e->result - off, "%s%s: '%s' -> '%s'", sep, k, v, nv);
     }
     e->result_error = false;
-    sm_eventlog_add(&ui->log, ui->wall, SM_LOGL_INFO, "edit of %s: %s", id, e->result);
+    sm_eventlog_add(&p->app->log, p->app->wall, SM_LOGL_INFO, "edit of %s: %s", id, e->result);
     return true;
 }
 
-void sm_edit_draw(sm_ui *ui, int y, int h)
+static void edit_draw(void *state, int y, int h)
 {
-    sm_edit *e = &ui->edit;
-    int w = ui->screen_cols;
-    sm_row *r = pinned_row(ui);
+    smt_edit_pane *p = state, *e = p;
+    int w = p->app->screen_cols;
+    sm_row *r = pinned_row(p);
     char buf[400];
     char id[96] = "";
     if (e->session)
@@ -503,14 +504,14 @@ void sm_edit_draw(sm_ui *ui, int y, int h)
     size_t n = r ? user_count(r) : 0;
     sm_text_printf(buf, sizeof buf, " Edit %s: %zu user propert%s  (a add, Enter change, d delete, u undo, Esc close)", id, n,
              n == 1 ? "y" : "ies");
-    sm_ui_str(y, 0, w, buf, SM_ROLE_PANE_TITLE);
+    smt_screen_str(y, 0, w, buf, SM_ROLE_PANE_TITLE);
     for (int i = 1; i < h; i++)
-        sm_ui_fill(y + i, 0, w, SM_ROLE_PANE);
+        smt_screen_fill(y + i, 0, w, SM_ROLE_PANE);
     if (h < 2)
         return;
     /* line 1: the last result */
     const char *res = e->result[0] ? e->result : "Changes go to the server; the table shows them when it confirms.";
-    sm_ui_str(y + 1, 1, w - 2, res, e->result_error ? SM_ROLE_LOG_ERROR : SM_ROLE_PANE);
+    smt_screen_str(y + 1, 1, w - 2, res, e->result_error ? SM_ROLE_LOG_ERROR : SM_ROLE_PANE);
     int list_y = y + 2;
     int list_h = h - 2;
     if (e->undo_session && list_h > 2) {
@@ -518,24 +519,24 @@ void sm_edit_draw(sm_ui *ui, int y, int h)
         sm_text_escape(e->undo_session, strlen(e->undo_session), uid, sizeof uid);
         sm_text_printf(buf, sizeof buf, "u undoes the last edit of %s (%zu propert%s)", uid, e->undo_count,
                  e->undo_count == 1 ? "y" : "ies");
-        sm_ui_str(y + h - 1, 1, w - 2, buf, SM_ROLE_PANE);
+        smt_screen_str(y + h - 1, 1, w - 2, buf, SM_ROLE_PANE);
         list_h--;
     }
     if (!r || r->state == SM_STATE_CLOSED) {
-        sm_ui_str(list_y, 1, w - 2, "The session closed: nothing to edit.", SM_ROLE_LOG_WARN);
+        smt_screen_str(list_y, 1, w - 2, "The session closed: nothing to edit.", SM_ROLE_LOG_WARN);
         return;
     }
     if (n == 0) {
-        sm_ui_str(list_y, 1, w - 2, "(no user properties: a adds one)", SM_ROLE_PANE);
+        smt_screen_str(list_y, 1, w - 2, "(no user properties: a adds one)", SM_ROLE_PANE);
         return;
     }
-    cursor_prop(ui, r);
-    size_t top = e->cursor >= (size_t)list_h ? e->cursor - (size_t)list_h + 1 : 0;
-    e->top = top;
+    e->nav.rows = list_h;
+    cursor_prop(e, r);
+    size_t top = e->nav.top;
     int keyw = 8;
     for (size_t i = 0; i < n; i++) {
-        const sm_rprop *p = user_at(r, i);
-        int kw = sm_text_width(p->key, sm_intern_len(p->key));
+        const sm_rprop *prop = user_at(r, i);
+        int kw = sm_text_width(prop->key, sm_intern_len(prop->key));
         if (kw > keyw)
             keyw = kw;
     }
@@ -545,14 +546,63 @@ void sm_edit_draw(sm_ui *ui, int y, int h)
         size_t idx = top + (size_t)i;
         if (idx >= n)
             break;
-        const sm_rprop *p = user_at(r, idx);
-        bool sel = idx == e->cursor;
+        const sm_rprop *prop = user_at(r, idx);
+        bool sel = idx == e->nav.cursor;
         sm_role role = sel ? SM_ROLE_ROW_SELECTED : SM_ROLE_PANE;
         int ly = list_y + i;
-        sm_ui_fill(ly, 0, w, role);
-        sm_ui_text(ly, 2, keyw, p->key, sm_intern_len(p->key), sel ? role : SM_ROLE_INSPECT_KEY);
-        sm_ui_str(ly, 2 + keyw, 3, " = ", role);
-        sm_role vr = (!sel && sm_row_key_recent(r, p->key, ui->now)) ? SM_ROLE_INSPECT_CHANGED : role;
-        sm_ui_text(ly, 5 + keyw, w - keyw - 6, p->value, sm_intern_len(p->value), vr);
+        smt_screen_fill(ly, 0, w, role);
+        smt_screen_text(ly, 2, keyw, prop->key, sm_intern_len(prop->key), sel ? role : SM_ROLE_INSPECT_KEY);
+        smt_screen_str(ly, 2 + keyw, 3, " = ", role);
+        sm_role vr = (!sel && sm_row_key_recent(r, prop->key, p->app->now)) ? SM_ROLE_INSPECT_CHANGED : role;
+        smt_screen_text(ly, 5 + keyw, w - keyw - 6, prop->value, sm_intern_len(prop->value), vr);
     }
 }
+
+static bool edit_click(void *state, int row, int x)
+{
+    (void)x;
+    smt_edit_pane *e = state;
+    size_t item;
+    if (!smt_list_item_at_row(&e->nav, row - 2, &item)) /* the title and the last result come first */
+        return false;
+    smt_list_select(&e->nav, item);
+    e->cursor_key[0] = '\0';
+    return true;
+}
+
+static bool edit_busy(void *state, char *what, size_t cap)
+{
+    smt_edit_pane *e = state;
+    if (!e->pending)
+        return false;
+    sm_text_printf(what, cap, "An edit is waiting for the server's answer.");
+    return true;
+}
+
+static void *edit_create(smt_app *app)
+{
+    smt_edit_pane *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->app = app;
+    smt_list_init(&e->nav, false);
+    return e;
+}
+
+const smt_pane_ops smt_pane_edit = {
+    .name = "edit",
+    .ctx = SM_CTX_EDIT,
+    .layout = SMT_LAYOUT_SPLIT,
+    .open_action = SM_ACT_EDIT,
+    .guard = "editing",
+    .hint = " a add  Enter change  d delete  u undo  Esc close  ? help",
+    .create = edit_create,
+    .destroy = edit_destroy,
+    .open = edit_open,
+    .draw = edit_draw,
+    .action = edit_action,
+    .click = edit_click,
+    .picked = edit_picked,
+    .reply = edit_reply,
+    .busy = edit_busy,
+};

@@ -1,0 +1,365 @@
+/* The session table pane: the base of the screen; cursor, columns, sort, filter and search. */
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui/palette.h"
+#include "tui/pane_table.h"
+#include "tui/screen.h"
+#include "tui/text.h"
+
+#define COL_MAX_WIDTH 32
+#define ID_MAX_WIDTH 36
+#define MARK_WIDTH 2 /* change marker + space before the first column */
+
+/* Until the user picks columns, user keys join the table as they are seen. */
+static void auto_columns(smt_app *ui)
+{
+    if (ui->cols_custom)
+        return;
+    int user = 0;
+    for (int i = 0; i < ui->ncols; i++)
+        if (!sm_key_is_fixed(ui->cols[i].key) && strcmp(ui->cols[i].key, SM_COL_STATE) != 0)
+            user++;
+    size_t nk = sm_model_key_count(ui->model);
+    for (size_t i = 0; i < nk && user < SM_UI_AUTO_USER_COLUMNS; i++) {
+        const sm_keystat *k = sm_model_key_at(ui->model, i);
+        if (k->count == 0 || sm_key_is_fixed(k->key) || sm_ui_column_index(ui, k->key) >= 0)
+            continue;
+        if (sm_ui_column_add(ui, k->key))
+            user++;
+    }
+}
+
+static sm_role row_role(const smt_app *ui, const sm_row *r, size_t rank, bool selected)
+{
+    if (selected)
+        return SM_ROLE_ROW_SELECTED;
+    if (r->state == SM_STATE_CLOSED || r->dead) { /* fades out in three steps, then leaves */
+        double f = r->dead ? 1.0 : sm_row_fade(r, ui->now);
+        return f < 1.0 / 3 ? SM_ROLE_ROW_CLOSING : SM_PALETTE_FADE(f < 2.0 / 3 ? 0 : 1);
+    }
+    if (r->state == SM_STATE_DISCONNECTED)
+        return SM_ROLE_ROW_DISCONNECTED;
+    if (sm_row_is_new(r, ui->now))
+        return SM_ROLE_ROW_NEW;
+    return (rank & 1) ? SM_ROLE_ROW_ALT : SM_ROLE_ROW;
+}
+
+static const char *row_mark(const smt_app *ui, const sm_row *r)
+{
+    if (r->state == SM_STATE_CLOSED || r->dead)
+        return "x";
+    if (r->state == SM_STATE_DISCONNECTED)
+        return "~";
+    if (sm_row_is_new(r, ui->now))
+        return "+";
+    if (r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > ui->now)
+        return "*";
+    return " ";
+}
+
+/* Decides which columns fit: column 0 is pinned, then from hscroll on. */
+static void plan_columns(smt_table_pane *t, int w)
+{
+    smt_app *ui = t->app;
+    for (int i = 0; i <= SM_UI_MAX_COLUMNS; i++)
+        t->col_x[i] = -1;
+    int x = MARK_WIDTH;
+    for (int i = 0; i < ui->ncols && x < w; i++) {
+        if (i > 0 && i < ui->hscroll + 1 && ui->hscroll > 0)
+            continue;
+        t->col_x[i] = x;
+        x += ui->cols[i].width + 1;
+    }
+}
+
+static void measure_columns(smt_app *ui, size_t first, int nrows)
+{
+    char buf[64];
+    for (int c = 0; c < ui->ncols; c++) {
+        int wmax = strcmp(ui->cols[c].key, SM_PROP_SESSION_ID) == 0 ? ID_MAX_WIDTH : COL_MAX_WIDTH;
+        const char *title = smt_column_title(ui->cols[c].key);
+        int w = sm_text_width(title, strlen(title)) + 2; /* room for the sort arrow */
+        if (w > wmax)
+            w = wmax;
+        if (ui->cols[c].width < w)
+            ui->cols[c].width = w;
+        for (int i = 0; i < nrows; i++) {
+            sm_row *r = sm_view_at(ui->view, first + (size_t)i);
+            if (!r)
+                break;
+            const char *t = sm_ui_cell_text(r, ui->cols[c].key, buf, sizeof buf);
+            int tw = sm_text_width(t, strlen(t));
+            if (tw > wmax)
+                tw = wmax;
+            if (tw > ui->cols[c].width)
+                ui->cols[c].width = tw;
+        }
+    }
+}
+
+/* ---- the cursor ---- */
+
+static void select_rank(smt_table_pane *t, size_t rank)
+{
+    sm_row *r = sm_view_at(t->app->view, rank);
+    if (!r)
+        return;
+    t->nav.cursor = rank;
+    smt_app_select(t->app, r->id);
+}
+
+static int table_rows(const smt_table_pane *t)
+{
+    return t->h > 1 ? t->h - 1 : 1;
+}
+
+static void move_cursor(smt_table_pane *t, sm_action a)
+{
+    size_t n = sm_view_count(t->app->view);
+    if (n == 0)
+        return;
+    smt_list_resize(&t->nav, n, table_rows(t));
+    smt_list_action(&t->nav, a);
+    select_rank(t, t->nav.cursor);
+    t->sel_offset = (int)(t->nav.cursor - t->nav.top);
+}
+
+/* Keeps the cursor on the session it follows, at the same screen line when possible. */
+static void follow_cursor(smt_table_pane *t, int h)
+{
+    size_t n = sm_view_count(t->app->view);
+    smt_list_resize(&t->nav, n, h);
+    if (n == 0)
+        return;
+    sm_row *r = sm_ui_selected_row(t->app);
+    size_t rank;
+    if (r && sm_view_rank(t->app->view, r, &rank))
+        t->nav.cursor = rank;
+    else /* it left the view: take its place (the resize kept the index in range) */
+        select_rank(t, t->nav.cursor);
+    smt_list_place(&t->nav, t->nav.cursor, t->sel_offset);
+    t->sel_offset = (int)(t->nav.cursor - t->nav.top);
+}
+
+/* ---- drawing ---- */
+
+static void table_draw(void *state, int y, int h)
+{
+    smt_table_pane *t = state;
+    smt_app *ui = t->app;
+    int w = ui->screen_cols;
+    t->y = y;
+    t->h = h > 0 ? h : 0;
+    auto_columns(ui);
+    if (h <= 0) {
+        follow_cursor(t, table_rows(t));
+        return;
+    }
+    int nrows = h - 1;
+    follow_cursor(t, nrows);
+    measure_columns(ui, t->nav.top, nrows);
+    plan_columns(t, w);
+
+    /* titles */
+    smt_screen_fill(y, 0, w, SM_ROLE_TABLE_HEADER);
+    const char *sort_key = sm_view_sort_key(ui->view);
+    for (int c = 0; c < ui->ncols; c++) {
+        int x = t->col_x[c];
+        if (x < 0 || x >= w)
+            continue;
+        char title[SM_KEY_MAX + 16];
+        bool sorted = strcmp(ui->cols[c].key, sort_key) == 0;
+        sm_text_printf(title, sizeof title, "%s%s", smt_column_title(ui->cols[c].key),
+                 !sorted ? ""
+                 : sm_view_sort_descending(ui->view) ? (smt_screen_utf8() ? "\u25bc" : "v")
+                                                      : (smt_screen_utf8() ? "\u25b2" : "^"));
+        int cw = ui->cols[c].width < w - x ? ui->cols[c].width : w - x;
+        smt_screen_str(y, x, cw, title, sorted ? SM_ROLE_TABLE_SORTED : SM_ROLE_TABLE_HEADER);
+    }
+
+    /* rows: only the visible ones are touched */
+    char buf[64];
+    size_t n = sm_view_count(ui->view);
+    for (int i = 0; i < nrows; i++) {
+        int ry = y + 1 + i;
+        size_t rank = t->nav.top + (size_t)i;
+        if (rank >= n) {
+            smt_screen_fill(ry, 0, w, SM_ROLE_DEFAULT);
+            continue;
+        }
+        sm_row *r = sm_view_at(ui->view, rank);
+        bool sel = ui->selected && r->id == ui->selected;
+        sm_role role = row_role(ui, r, rank, sel);
+        smt_screen_fill(ry, 0, w, role);
+        smt_screen_str(ry, 0, 1, row_mark(ui, r), role);
+        bool recent = r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > ui->now && r->state != SM_STATE_CLOSED &&
+                      !r->dead;
+        for (int c = 0; c < ui->ncols; c++) {
+            int x = t->col_x[c];
+            if (x < 0 || x >= w)
+                continue;
+            int cw = ui->cols[c].width < w - x ? ui->cols[c].width : w - x;
+            const char *text = sm_ui_cell_text(r, ui->cols[c].key, buf, sizeof buf);
+            sm_role cr = role;
+            if (!sel && recent && sm_row_key_recent(r, ui->cols[c].key, ui->now))
+                cr = SM_ROLE_CELL_CHANGED;
+            smt_screen_text(ry, x, cw, text, strlen(text), cr);
+        }
+    }
+    if (n == 0 && nrows > 0) {
+        const char *msg = sm_model_rows(ui->model) == 0
+                              ? (ui->live ? "no sessions" : "waiting for the server...")
+                              : "no session matches the filter or search (Esc clears)";
+        smt_screen_str(y + 1, MARK_WIDTH, w - MARK_WIDTH, msg, SM_ROLE_DEFAULT);
+    }
+}
+
+
+/* ---- the filter and search prompts ---- */
+
+static void filter_changed(void *owner, const char *text)
+{
+    smt_table_pane *t = owner;
+    smt_prompt *p = &t->app->prompt;
+    sm_error err;
+    sm_error_clear(&err);
+    if (sm_view_set_filter(t->app->view, text, &err) != SM_OK) {
+        sm_text_printf(p->error, sizeof p->error, "%s", err.message);
+        p->error_column = err.column;
+    } else {
+        p->error[0] = '\0';
+        p->error_column = 0;
+    }
+}
+
+static bool filter_accept(void *owner)
+{
+    smt_table_pane *t = owner;
+    smt_prompt *p = &t->app->prompt;
+    if (p->error[0]) {
+        sm_ui_message(t->app, SM_LOGL_WARN, "%s", p->error);
+        return false; /* a filter that does not parse is never accepted */
+    }
+    sm_ui_message(t->app, SM_LOGL_INFO, "%s", p->line.len ? "filter applied" : "filter cleared");
+    return true;
+}
+
+static void search_changed(void *owner, const char *text)
+{
+    smt_table_pane *t = owner;
+    sm_view_set_search(t->app->view, text);
+}
+
+/* ---- keys and mouse ---- */
+
+static void sort_step(smt_app *app, int dir)
+{
+    if (app->ncols == 0)
+        return;
+    int i = sm_ui_column_index(app, sm_view_sort_key(app->view));
+    i = i < 0 ? 0 : (i + app->ncols + dir) % app->ncols;
+    sm_view_set_sort(app->view, app->cols[i].key, false);
+    sm_ui_message(app, SM_LOGL_INFO, "sorted by %s, ascending", smt_column_title(app->cols[i].key));
+}
+
+static smt_handled table_action(void *state, sm_action a)
+{
+    smt_table_pane *t = state;
+    smt_app *app = t->app;
+    switch (a) {
+    case SM_ACT_UP:
+    case SM_ACT_DOWN:
+    case SM_ACT_PGUP:
+    case SM_ACT_PGDN:
+    case SM_ACT_HOME:
+    case SM_ACT_END: move_cursor(t, a); break;
+    case SM_ACT_SCROLL_LEFT:
+        if (app->hscroll > 0)
+            app->hscroll--;
+        break;
+    case SM_ACT_SCROLL_RIGHT:
+        if (app->hscroll < app->ncols - 2)
+            app->hscroll++;
+        break;
+    case SM_ACT_SEARCH:
+        smt_app_start_prompt(app, SM_PROMPT_SEARCH, "Search> ", sm_view_search(app->view), search_changed, NULL, t);
+        break;
+    case SM_ACT_FILTER:
+        smt_app_start_prompt(app, SM_PROMPT_FILTER, "Filter> ", sm_view_filter_text(app->view), filter_changed,
+                             filter_accept, t);
+        break;
+    case SM_ACT_ESCAPE:
+        if (sm_view_search(app->view)[0]) {
+            sm_view_set_search(app->view, "");
+            sm_ui_message(app, SM_LOGL_INFO, "search cleared");
+        } else if (sm_view_filter_text(app->view)[0]) {
+            sm_view_set_filter(app->view, NULL, NULL);
+            sm_ui_message(app, SM_LOGL_INFO, "filter cleared");
+        }
+        break;
+    case SM_ACT_SORT_NEXT: sort_step(app, 1); break;
+    case SM_ACT_SORT_PREV: sort_step(app, -1); break;
+    case SM_ACT_SORT_REVERSE:
+        sm_view_set_sort(app->view, sm_view_sort_key(app->view), !sm_view_sort_descending(app->view));
+        sm_ui_message(app, SM_LOGL_INFO, "sort order: %s",
+                      sm_view_sort_descending(app->view) ? "descending" : "ascending");
+        break;
+    case SM_ACT_PAUSE:
+        sm_view_set_paused(app->view, !sm_view_paused(app->view));
+        sm_ui_message(app, SM_LOGL_INFO, "%s",
+                      sm_view_paused(app->view) ? "paused: changes queue up (p resumes)" : "resumed");
+        break;
+    default: return SMT_UNHANDLED;
+    }
+    return SMT_HANDLED;
+}
+
+/* Line 0 is the column titles (a click sorts), then one session per line. */
+static bool table_click(void *state, int row, int x)
+{
+    smt_table_pane *t = state;
+    smt_app *app = t->app;
+    if (row == 0) {
+        for (int i = 0; i < app->ncols; i++)
+            if (t->col_x[i] >= 0 && x >= t->col_x[i] && x < t->col_x[i] + app->cols[i].width + 1) {
+                sm_ui_sort_by(app, app->cols[i].key);
+                break;
+            }
+        return false;
+    }
+    size_t rank;
+    smt_list_resize(&t->nav, sm_view_count(app->view), table_rows(t));
+    if (!smt_list_item_at_row(&t->nav, row - 1, &rank))
+        return false;
+    select_rank(t, rank);
+    t->sel_offset = (int)(t->nav.cursor - t->nav.top);
+    return true;
+}
+
+static void *table_create(smt_app *app)
+{
+    smt_table_pane *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->app = app;
+    smt_list_init(&t->nav, false);
+    for (int i = 0; i <= SM_UI_MAX_COLUMNS; i++)
+        t->col_x[i] = -1;
+    return t;
+}
+
+const smt_pane_ops smt_pane_table = {
+    .name = "table",
+    .ctx = SM_CTX_TABLE,
+    .layout = SMT_LAYOUT_BASE,
+    .hint = " / search  f filter  Enter inspect  e edit  b bulk  p pause  t theme  ? help  q quit",
+    .hint_read_only = " / search  f filter  Enter inspect  c columns  p pause  t theme  ? help  q quit",
+    .create = table_create,
+    .destroy = free,
+    .draw = table_draw,
+    .action = table_action,
+    .click = table_click,
+};
