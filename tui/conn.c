@@ -31,9 +31,6 @@ struct sm_conn {
     char logged_failure[SM_CLIENT_ERROR_MESSAGE_MAX]; /* reason of the last failure listed in the log */
     uint64_t logged_failure_at;
     unsigned unlogged_failures; /* failures since then that were not listed */
-    /* scratch for converting events */
-    sm_kv *kv;
-    size_t kvcap;
 };
 
 static void log_sink(unsigned level, const char *line, void *user)
@@ -49,90 +46,49 @@ static void log_sink(unsigned level, const char *line, void *user)
     sm_eventlog_add(&c->ui->app.log, c->ui->app.wall, (level & SM_LOG_ERR) ? SM_LOGL_ERROR : SM_LOGL_WARN, "client: %s", clean);
 }
 
-/* ---- converting library events to model events ---- */
+/* ---- listener events: handed to the UI as they come, with the callback they came from ---- */
 
-static bool ensure_kv(sm_conn *c, size_t n)
-{
-    if (n <= c->kvcap)
-        return true;
-    size_t cap = c->kvcap ? c->kvcap : 32;
-    while (cap < n)
-        cap *= 2;
-    sm_kv *kv = realloc(c->kv, cap * sizeof *kv);
-    if (!kv)
-        return false;
-    c->kv = kv;
-    c->kvcap = cap;
-    return true;
-}
-
-static sm_session_state remote_state(sm_remote_state s)
-{
-    switch (s) {
-    case SM_REMOTE_ACTIVE: return SM_STATE_ACTIVE;
-    case SM_REMOTE_DISCONNECTED: return SM_STATE_DISCONNECTED;
-    case SM_REMOTE_CLOSED: return SM_STATE_CLOSED;
-    default: return SM_STATE_NONE;
-    }
-}
-
-static void feed(sm_listener *l, const sm_session_event *e, sm_event_type type)
+static void feed(sm_listener *l, const sm_session_event *e, smt_event_kind kind)
 {
     sm_conn *c = sm_listener_get_context(l);
-    if (!c->ui || !ensure_kv(c, e->property_count + e->previous_count))
+    if (!c->ui)
         return;
-    sm_event ev = {0};
-    ev.type = type;
-    ev.session_id = e->session_id;
-    ev.state = remote_state(e->state);
-    for (size_t i = 0; i < e->property_count; i++)
-        c->kv[i] = (sm_kv){e->properties[i].key, e->properties[i].value};
-    ev.properties.items = c->kv;
-    ev.properties.count = e->property_count;
-    sm_kv *prev = c->kv + e->property_count;
-    for (size_t i = 0; i < e->previous_count; i++)
-        prev[i] = (sm_kv){e->previous[i].key, e->previous[i].value};
-    ev.has_changed = e->previous_count > 0;
-    ev.changed.items = prev;
-    ev.changed.count = e->previous_count;
-    ev.snapshot = e->snapshot;
-    if (type == SM_EVENT_CLOSED)
-        ev.reason = sm_close_reason_from_name(sm_reason_name(e->reason));
+    smt_event ev = {kind, *e};
     sm_ui_event(c->ui, &ev);
 }
 
 static void on_listener_open(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    feed(l, e, SM_EVENT_OPEN);
+    feed(l, e, SMT_EVENT_OPEN);
 }
 
 static void on_listener_update(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    sm_event_type t = e->update == SM_UPDATE_DISCONNECTED  ? SM_EVENT_DISCONNECTED
-                      : e->update == SM_UPDATE_RECONNECTED ? SM_EVENT_RECONNECTED
-                      : e->update == SM_UPDATE_FAILED_OVER ? SM_EVENT_FAILED_OVER
-                                                           : SM_EVENT_PROPERTIES;
+    smt_event_kind t = e->update == SM_UPDATE_DISCONNECTED  ? SMT_EVENT_DISCONNECTED
+                      : e->update == SM_UPDATE_RECONNECTED ? SMT_EVENT_RECONNECTED
+                      : e->update == SM_UPDATE_FAILED_OVER ? SMT_EVENT_FAILED_OVER
+                                                           : SMT_EVENT_PROPERTIES;
     feed(l, e, t);
 }
 
 static void on_listener_close_event(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    feed(l, e, SM_EVENT_CLOSED);
+    feed(l, e, SMT_EVENT_CLOSED);
 }
 
 static void on_filter_enter(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    feed(l, e, SM_EVENT_FILTER_ENTER);
+    feed(l, e, SMT_EVENT_FILTER_ENTER);
 }
 
 static void on_filter_leave(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    feed(l, e, SM_EVENT_FILTER_LEAVE);
+    feed(l, e, SMT_EVENT_FILTER_LEAVE);
 }
 
 static void on_registered(sm_listener *l, const sm_registration *r, void *ctx)
@@ -436,7 +392,6 @@ void sm_conn_free(sm_conn *c)
     free(c->principal);
     free(c->password);
     free(c->ca_file);
-    free(c->kv);
     free(c);
 }
 

@@ -111,7 +111,7 @@ static sm_keystat *keystat_find(sm_model *m, const char *key, bool create)
 /* Key counts cover open sessions, like the header: a closed row fading out no longer counts. */
 static bool counts_keys(const sm_row *r)
 {
-    return r->state != SM_STATE_CLOSED;
+    return r->state != SM_REMOTE_CLOSED;
 }
 
 static void keystat_add(sm_model *m, const char *key, int delta)
@@ -180,15 +180,15 @@ static void closing_append(sm_model *m, sm_row *r)
     r->closing = true;
 }
 
-static void count_state(sm_model *m, sm_session_state s, int delta)
+static void count_state(sm_model *m, sm_remote_state s, int delta)
 {
-    if (s == SM_STATE_ACTIVE || s == SM_STATE_DISCONNECTED) {
+    if (s == SM_REMOTE_ACTIVE || s == SM_REMOTE_DISCONNECTED) {
         if (delta > 0)
             m->open_count++;
         else if (m->open_count > 0)
             m->open_count--;
     }
-    if (s == SM_STATE_DISCONNECTED) {
+    if (s == SM_REMOTE_DISCONNECTED) {
         if (delta > 0)
             m->disconnected++;
         else if (m->disconnected > 0)
@@ -196,9 +196,9 @@ static void count_state(sm_model *m, sm_session_state s, int delta)
     }
 }
 
-static void set_state(sm_model *m, sm_row *r, sm_session_state s, uint64_t now)
+static void set_state(sm_model *m, sm_row *r, sm_remote_state s, uint64_t now)
 {
-    if (s == SM_STATE_NONE || s >= SM_STATE_COUNT || s == r->state)
+    if (s == SMT_STATE_NONE || s > SM_REMOTE_CLOSED || s == r->state)
         return;
     count_state(m, r->state, -1);
     count_state(m, s, +1);
@@ -208,7 +208,7 @@ static void set_state(sm_model *m, sm_row *r, sm_session_state s, uint64_t now)
         for (uint32_t i = 0; i < r->nprops; i++)
             keystat_add(m, r->props[i].key, counted ? -1 : +1);
     r->t_state = now;
-    if (s == SM_STATE_CLOSED) {
+    if (s == SM_REMOTE_CLOSED) {
         r->t_closed = now;
         closing_append(m, r);
     } else {
@@ -310,7 +310,7 @@ static sm_row *row_create(sm_model *m, const char *id)
         return NULL;
     }
     r->idhash = sm_hash_str(id);
-    r->state = SM_STATE_NONE;
+    r->state = SMT_STATE_NONE;
     size_t j = r->idhash & (m->nbuckets - 1);
     r->hnext = m->buckets[j];
     m->buckets[j] = r;
@@ -435,55 +435,45 @@ static bool prop_set(sm_model *m, sm_row *r, const char *key, const char *value,
     return true;
 }
 
-static bool kvs_has(const sm_kvs *kvs, const char *key)
+static const sm_property *props_find(const sm_property *props, size_t n, const char *key)
 {
-    for (size_t i = 0; i < kvs->count; i++)
-        if (kvs->items[i].key && strcmp(kvs->items[i].key, key) == 0)
-            return true;
-    return false;
-}
-
-static const sm_kv *kvs_find(const sm_kvs *kvs, const char *key)
-{
-    for (size_t i = 0; i < kvs->count; i++)
-        if (kvs->items[i].key && strcmp(kvs->items[i].key, key) == 0)
-            return &kvs->items[i];
+    for (size_t i = 0; i < n; i++)
+        if (props[i].key && strcmp(props[i].key, key) == 0)
+            return &props[i];
     return NULL;
 }
 
 /* OPEN / FILTER_ENTER: the event carries the full property set. */
-static bool replace_props(sm_model *m, sm_row *r, const sm_kvs *props, bool record, uint64_t now)
+static bool replace_props(sm_model *m, sm_row *r, const sm_property *props, size_t n, bool record, uint64_t now)
 {
     bool changed = false;
     for (uint32_t i = r->nprops; i-- > 0;) {
-        if (!kvs_has(props, r->props[i].key)) {
+        if (!props_find(props, n, r->props[i].key)) {
             const char *key = r->props[i].key;
             changed |= prop_set(m, r, key, NULL, record, now);
         }
     }
-    for (size_t i = 0; i < props->count; i++)
-        if (props->items[i].key && props->items[i].value)
-            changed |= prop_set(m, r, props->items[i].key, props->items[i].value, record, now);
+    for (size_t i = 0; i < n; i++)
+        if (props[i].key && props[i].value)
+            changed |= prop_set(m, r, props[i].key, props[i].value, record, now);
     return changed;
 }
 
-/* Updates: `properties` holds new values, `changed` the keys that changed (absent from
+/* Updates: `properties` holds new values, `previous` the keys that changed (absent from
  * properties = deleted). */
-static bool apply_changes(sm_model *m, sm_row *r, const sm_event *ev, uint64_t now)
+static bool apply_changes(sm_model *m, sm_row *r, const sm_session_event *ev, uint64_t now)
 {
     bool changed = false;
-    if (ev->has_changed) {
-        for (size_t i = 0; i < ev->changed.count; i++) {
-            const char *key = ev->changed.items[i].key;
-            if (!key)
-                continue;
-            const sm_kv *nv = kvs_find(&ev->properties, key);
-            changed |= prop_set(m, r, key, nv ? nv->value : NULL, true, now);
-        }
+    for (size_t i = 0; i < ev->previous_count; i++) {
+        const char *key = ev->previous[i].key;
+        if (!key)
+            continue;
+        const sm_property *nv = props_find(ev->properties, ev->property_count, key);
+        changed |= prop_set(m, r, key, nv ? nv->value : NULL, true, now);
     }
-    for (size_t i = 0; i < ev->properties.count; i++) {
-        const sm_kv *kv = &ev->properties.items[i];
-        if (kv->key && kv->value && !(ev->has_changed && kvs_has(&ev->changed, kv->key)))
+    for (size_t i = 0; i < ev->property_count; i++) {
+        const sm_property *kv = &ev->properties[i];
+        if (kv->key && kv->value && !props_find(ev->previous, ev->previous_count, kv->key))
             changed |= prop_set(m, r, kv->key, kv->value, true, now);
     }
     return changed;
@@ -506,15 +496,16 @@ static void count_event(sm_model *m, bool snapshot, uint64_t now)
         m->rate_count[b]++;
 }
 
-int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err)
+int sm_model_apply(sm_model *m, const smt_event *event, uint64_t now, sm_error *err)
 {
+    const sm_session_event *ev = event ? &event->session : NULL;
     if (!m || !ev || !ev->session_id || !*ev->session_id)
         return sm_error_set(err, SM_ERR_INVALID, "event without a session ID");
     count_event(m, ev->snapshot, now);
     sm_row *r = sm_model_find(m, ev->session_id);
-    switch (ev->type) {
-    case SM_EVENT_OPEN:
-    case SM_EVENT_FILTER_ENTER: {
+    switch (event->kind) {
+    case SMT_EVENT_OPEN:
+    case SMT_EVENT_FILTER_ENTER: {
         bool existed = r != NULL;
         if (!r) {
             r = row_create(m, ev->session_id);
@@ -527,49 +518,49 @@ int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err)
         }
         r->stale = false;
         /* A row we already had (resync, re-entry) shows what changed while we were away. */
-        if (replace_props(m, r, &ev->properties, existed, now) && existed) {
+        if (replace_props(m, r, ev->properties, ev->property_count, existed, now) && existed) {
             r->t_changed = now;
             m->last_mark = now;
         }
-        sm_session_state s = ev->state == SM_STATE_NONE ? SM_STATE_ACTIVE : ev->state;
-        if (s == SM_STATE_CLOSED)
-            s = SM_STATE_ACTIVE; /* an OPEN cannot describe a closed session */
+        sm_remote_state s = ev->state == SMT_STATE_NONE ? SM_REMOTE_ACTIVE : ev->state;
+        if (s == SM_REMOTE_CLOSED)
+            s = SM_REMOTE_ACTIVE; /* an OPEN cannot describe a closed session */
         set_state(m, r, s, now);
         mark_dirty(m, r);
         return SM_OK;
     }
-    case SM_EVENT_PROPERTIES:
-    case SM_EVENT_DISCONNECTED:
-    case SM_EVENT_RECONNECTED:
-    case SM_EVENT_FAILED_OVER:
-    case SM_EVENT_CLOSED: {
+    case SMT_EVENT_PROPERTIES:
+    case SMT_EVENT_DISCONNECTED:
+    case SMT_EVENT_RECONNECTED:
+    case SMT_EVENT_FAILED_OVER:
+    case SMT_EVENT_CLOSED: {
         if (!r) {
-            if (ev->type == SM_EVENT_CLOSED)
+            if (event->kind == SMT_EVENT_CLOSED)
                 return SM_OK; /* never seen, nothing to show */
             /* We missed its OPEN: keep what we learn rather than drop the session. */
             r = row_create(m, ev->session_id);
             if (!r)
                 return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SM_MODEL_MAX_ROWS);
-            set_state(m, r, SM_STATE_ACTIVE, now);
+            set_state(m, r, SM_REMOTE_ACTIVE, now);
         }
         if (apply_changes(m, r, ev, now)) {
             r->t_changed = now;
             m->last_mark = now;
         }
-        sm_session_state s = ev->state;
-        if (ev->type == SM_EVENT_CLOSED)
-            s = SM_STATE_CLOSED;
-        else if (ev->type == SM_EVENT_DISCONNECTED && s == SM_STATE_NONE)
-            s = SM_STATE_DISCONNECTED;
-        else if ((ev->type == SM_EVENT_RECONNECTED || ev->type == SM_EVENT_FAILED_OVER) && s == SM_STATE_NONE)
-            s = SM_STATE_ACTIVE;
-        if (ev->type == SM_EVENT_CLOSED)
+        sm_remote_state s = ev->state;
+        if (event->kind == SMT_EVENT_CLOSED)
+            s = SM_REMOTE_CLOSED;
+        else if (event->kind == SMT_EVENT_DISCONNECTED && s == SMT_STATE_NONE)
+            s = SM_REMOTE_DISCONNECTED;
+        else if ((event->kind == SMT_EVENT_RECONNECTED || event->kind == SMT_EVENT_FAILED_OVER) && s == SMT_STATE_NONE)
+            s = SM_REMOTE_ACTIVE;
+        if (event->kind == SMT_EVENT_CLOSED)
             r->reason = ev->reason;
         set_state(m, r, s, now);
         mark_dirty(m, r);
         return SM_OK;
     }
-    case SM_EVENT_FILTER_LEAVE:
+    case SMT_EVENT_FILTER_LEAVE:
         if (r)
             row_kill(m, r);
         return SM_OK;
@@ -598,7 +589,7 @@ typedef struct resync_ctx {
 static void resync_mark(sm_row *r, void *ctx)
 {
     resync_ctx *c = ctx;
-    if (r->state == SM_STATE_CLOSED)
+    if (r->state == SM_REMOTE_CLOSED)
         row_kill(c->m, r);
     else
         r->stale = true;
@@ -751,7 +742,7 @@ size_t sm_row_history(const sm_row *row, sm_change *out, size_t max)
 
 double sm_row_fade(const sm_row *row, uint64_t now)
 {
-    if (row->state != SM_STATE_CLOSED || now <= row->t_closed)
+    if (row->state != SM_REMOTE_CLOSED || now <= row->t_closed)
         return 0.0;
     double f = (double)(now - row->t_closed) / (double)SM_MODEL_FADE_MS;
     return f > 1.0 ? 1.0 : f;

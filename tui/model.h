@@ -8,8 +8,8 @@
 
 #include "core/error.h"
 #include "core/props.h"
-#include "core/protocol.h"
 #include "core/intern.h"
+#include "client/sessmon.h"
 
 #define SM_MODEL_HIGHLIGHT_MS 2000u /* a new row or a changed cell stays marked this long */
 #define SM_MODEL_FADE_MS 3000u      /* a closed row stays visible this long, then leaves */
@@ -17,6 +17,29 @@
 #define SM_MODEL_MAX_ROWS 2000000u  /* a hostile server cannot make the table grow without bound */
 #define SM_MODEL_MAX_PROPS 256u     /* properties kept per session (server limit: 64 user + fixed) */
 #define SM_MODEL_MAX_KEYS 4096u     /* distinct keys tracked for the column chooser */
+
+/* A row whose state no event has given yet. */
+#define SMT_STATE_NONE ((sm_remote_state)0)
+
+/* Which listener callback an event came from: the public API's callbacks as one kind. */
+typedef enum smt_event_kind {
+    SMT_EVENT_OPEN = 1,
+    SMT_EVENT_PROPERTIES,
+    SMT_EVENT_DISCONNECTED,
+    SMT_EVENT_RECONNECTED,
+    SMT_EVENT_FAILED_OVER,
+    SMT_EVENT_CLOSED,
+    SMT_EVENT_FILTER_ENTER,
+    SMT_EVENT_FILTER_LEAVE
+} smt_event_kind;
+
+/* A listener event as the model takes it: its kind and the public API's event, as is (OPEN and
+ * FILTER_ENTER carry every property; updates the new values of the keys that changed, and in
+ * previous their old values). */
+typedef struct smt_event {
+    smt_event_kind kind;
+    sm_session_event session;
+} smt_event;
 
 /* Virtual column: the session state (not a property; parentheses cannot occur in property keys). */
 #define SM_COL_STATE "(state)"
@@ -43,8 +66,8 @@ typedef struct sm_row {
     uint32_t idhash;
     sm_rprop *props;             /* sorted by key (byte order) */
     uint32_t nprops, capprops;
-    sm_session_state state;
-    sm_close_reason reason;
+    sm_remote_state state;
+    sm_reason reason;
     uint64_t t_new;              /* opened live (0 for snapshot rows) */
     uint64_t t_changed;          /* last property change */
     uint64_t t_state;            /* last state change */
@@ -71,7 +94,7 @@ sm_intern *sm_model_pool(sm_model *m);
 
 /* Applies one listener event at time now (monotonic ms). Bad input (no session ID, too many
  * rows) returns an error status and changes nothing. */
-int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err);
+int sm_model_apply(sm_model *m, const smt_event *ev, uint64_t now, sm_error *err);
 
 /* Resync after a reconnect: begin marks every row stale (and drops closing rows); snapshot
  * OPEN events confirm rows; end removes the rows nobody confirmed. Returns the count removed. */

@@ -121,7 +121,7 @@ typedef struct count_ctx {
 
 static bool row_counts(const sm_row *r)
 {
-    return !r->dead && r->state != SM_STATE_CLOSED;
+    return !r->dead && r->state != SM_REMOTE_CLOSED;
 }
 
 /* Whether entry e would change the row's current value. */
@@ -339,7 +339,7 @@ static void undo_drift(smt_bulk_pane *p, size_t *changed, size_t *gone)
         while (end < b->nundo && b->undo[end].session == b->undo[i].session)
             end++;
         sm_row *r = sm_model_find(p->app->model, b->undo[i].session);
-        if (!r || r->state == SM_STATE_CLOSED) {
+        if (!r || r->state == SM_REMOTE_CLOSED) {
             (*gone)++;
         } else {
             for (size_t k = i; k < end; k++) {

@@ -10,7 +10,7 @@
 typedef struct col_item {
     const char *key;
     size_t count;
-    int visible; /* index in ui->cols, -1 when hidden */
+    int visible; /* index in app->cols, -1 when hidden */
 } col_item;
 
 static int cmp_items(const void *a, const void *b)

@@ -105,7 +105,7 @@ static sm_row *pinned_row(smt_edit_pane *p)
 static sm_row *edit_row(smt_edit_pane *p)
 {
     sm_row *r = pinned_row(p);
-    return (r && r->state != SM_STATE_CLOSED) ? r : NULL;
+    return (r && r->state != SM_REMOTE_CLOSED) ? r : NULL;
 }
 
 static bool pin(smt_edit_pane *p, const char *id)
@@ -126,7 +126,7 @@ static bool edit_open(void *state)
     if (!sm_ui_guard_write(p->app, "editing"))
         return false;
     sm_row *r = sm_ui_selected_row(p->app);
-    if (!r || r->state == SM_STATE_CLOSED) {
+    if (!r || r->state == SM_REMOTE_CLOSED) {
         sm_ui_message(p->app, SM_LOGL_WARN, "select an open session first");
         return false;
     }
@@ -171,7 +171,7 @@ static void undo_warning(smt_edit_pane *p)
     smt_edit_pane *e = p;
     smt_form *f = &p->app->form;
     sm_row *r = sm_model_find(p->app->model, e->undo_session);
-    if (!r || r->state == SM_STATE_CLOSED) {
+    if (!r || r->state == SM_REMOTE_CLOSED) {
         sm_text_printf(f->status, sizeof f->status, "The session has closed: the server will refuse.");
         f->danger = true;
         return;
@@ -522,7 +522,7 @@ static void edit_draw(void *state, int y, int h)
         smt_screen_str(y + h - 1, 1, w - 2, buf, SM_ROLE_PANE);
         list_h--;
     }
-    if (!r || r->state == SM_STATE_CLOSED) {
+    if (!r || r->state == SM_REMOTE_CLOSED) {
         smt_screen_str(list_y, 1, w - 2, "The session closed: nothing to edit.", SM_ROLE_LOG_WARN);
         return;
     }

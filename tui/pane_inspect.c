@@ -189,10 +189,10 @@ static void inspect_draw(void *state, int y, int h)
     }
     char id[96];
     sm_text_escape(r->id, strlen(r->id), id, sizeof id);
-    const char *state_word = r->state == SM_STATE_ACTIVE         ? "ACTIVE"
-                             : r->state == SM_STATE_DISCONNECTED ? "DISCONNECTED"
+    const char *state_word = r->state == SM_REMOTE_ACTIVE         ? "ACTIVE"
+                             : r->state == SM_REMOTE_DISCONNECTED ? "DISCONNECTED"
                                                                  : "CLOSED";
-    const char *reason = r->state == SM_STATE_CLOSED ? sm_close_reason_name(r->reason) : NULL;
+    const char *reason = r->state == SM_REMOTE_CLOSED ? sm_reason_name(r->reason) : NULL;
     sm_text_printf(buf, sizeof buf, " Inspect %s  %s%s%s%s  ([ ] scroll, Esc closes)", id, state_word,
                    reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
     smt_screen_str(y, 0, w, buf, SM_ROLE_PANE_TITLE);

@@ -14,48 +14,48 @@
 #define MARK_WIDTH 2 /* change marker + space before the first column */
 
 /* Until the user picks columns, user keys join the table as they are seen. */
-static void auto_columns(smt_app *ui)
+static void auto_columns(smt_app *app)
 {
-    if (ui->cols_custom)
+    if (app->cols_custom)
         return;
     int user = 0;
-    for (int i = 0; i < ui->ncols; i++)
-        if (!sm_key_is_fixed(ui->cols[i].key) && strcmp(ui->cols[i].key, SM_COL_STATE) != 0)
+    for (int i = 0; i < app->ncols; i++)
+        if (!sm_key_is_fixed(app->cols[i].key) && strcmp(app->cols[i].key, SM_COL_STATE) != 0)
             user++;
-    size_t nk = sm_model_key_count(ui->model);
+    size_t nk = sm_model_key_count(app->model);
     for (size_t i = 0; i < nk && user < SM_UI_AUTO_USER_COLUMNS; i++) {
-        const sm_keystat *k = sm_model_key_at(ui->model, i);
-        if (k->count == 0 || sm_key_is_fixed(k->key) || sm_ui_column_index(ui, k->key) >= 0)
+        const sm_keystat *k = sm_model_key_at(app->model, i);
+        if (k->count == 0 || sm_key_is_fixed(k->key) || sm_ui_column_index(app, k->key) >= 0)
             continue;
-        if (sm_ui_column_add(ui, k->key))
+        if (sm_ui_column_add(app, k->key))
             user++;
     }
 }
 
-static sm_role row_role(const smt_app *ui, const sm_row *r, size_t rank, bool selected)
+static sm_role row_role(const smt_app *app, const sm_row *r, size_t rank, bool selected)
 {
     if (selected)
         return SM_ROLE_ROW_SELECTED;
-    if (r->state == SM_STATE_CLOSED || r->dead) { /* fades out in three steps, then leaves */
-        double f = r->dead ? 1.0 : sm_row_fade(r, ui->now);
+    if (r->state == SM_REMOTE_CLOSED || r->dead) { /* fades out in three steps, then leaves */
+        double f = r->dead ? 1.0 : sm_row_fade(r, app->now);
         return f < 1.0 / 3 ? SM_ROLE_ROW_CLOSING : SM_PALETTE_FADE(f < 2.0 / 3 ? 0 : 1);
     }
-    if (r->state == SM_STATE_DISCONNECTED)
+    if (r->state == SM_REMOTE_DISCONNECTED)
         return SM_ROLE_ROW_DISCONNECTED;
-    if (sm_row_is_new(r, ui->now))
+    if (sm_row_is_new(r, app->now))
         return SM_ROLE_ROW_NEW;
     return (rank & 1) ? SM_ROLE_ROW_ALT : SM_ROLE_ROW;
 }
 
-static const char *row_mark(const smt_app *ui, const sm_row *r)
+static const char *row_mark(const smt_app *app, const sm_row *r)
 {
-    if (r->state == SM_STATE_CLOSED || r->dead)
+    if (r->state == SM_REMOTE_CLOSED || r->dead)
         return "x";
-    if (r->state == SM_STATE_DISCONNECTED)
+    if (r->state == SM_REMOTE_DISCONNECTED)
         return "~";
-    if (sm_row_is_new(r, ui->now))
+    if (sm_row_is_new(r, app->now))
         return "+";
-    if (r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > ui->now)
+    if (r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > app->now)
         return "*";
     return " ";
 }
@@ -63,39 +63,39 @@ static const char *row_mark(const smt_app *ui, const sm_row *r)
 /* Decides which columns fit: column 0 is pinned, then from hscroll on. */
 static void plan_columns(smt_table_pane *t, int w)
 {
-    smt_app *ui = t->app;
+    smt_app *app = t->app;
     for (int i = 0; i <= SM_UI_MAX_COLUMNS; i++)
         t->col_x[i] = -1;
     int x = MARK_WIDTH;
-    for (int i = 0; i < ui->ncols && x < w; i++) {
-        if (i > 0 && i < ui->hscroll + 1 && ui->hscroll > 0)
+    for (int i = 0; i < app->ncols && x < w; i++) {
+        if (i > 0 && i < app->hscroll + 1 && app->hscroll > 0)
             continue;
         t->col_x[i] = x;
-        x += ui->cols[i].width + 1;
+        x += app->cols[i].width + 1;
     }
 }
 
-static void measure_columns(smt_app *ui, size_t first, int nrows)
+static void measure_columns(smt_app *app, size_t first, int nrows)
 {
     char buf[64];
-    for (int c = 0; c < ui->ncols; c++) {
-        int wmax = strcmp(ui->cols[c].key, SM_PROP_SESSION_ID) == 0 ? ID_MAX_WIDTH : COL_MAX_WIDTH;
-        const char *title = smt_column_title(ui->cols[c].key);
+    for (int c = 0; c < app->ncols; c++) {
+        int wmax = strcmp(app->cols[c].key, SM_PROP_SESSION_ID) == 0 ? ID_MAX_WIDTH : COL_MAX_WIDTH;
+        const char *title = smt_column_title(app->cols[c].key);
         int w = sm_text_width(title, strlen(title)) + 2; /* room for the sort arrow */
         if (w > wmax)
             w = wmax;
-        if (ui->cols[c].width < w)
-            ui->cols[c].width = w;
+        if (app->cols[c].width < w)
+            app->cols[c].width = w;
         for (int i = 0; i < nrows; i++) {
-            sm_row *r = sm_view_at(ui->view, first + (size_t)i);
+            sm_row *r = sm_view_at(app->view, first + (size_t)i);
             if (!r)
                 break;
-            const char *t = sm_ui_cell_text(r, ui->cols[c].key, buf, sizeof buf);
+            const char *t = sm_ui_cell_text(r, app->cols[c].key, buf, sizeof buf);
             int tw = sm_text_width(t, strlen(t));
             if (tw > wmax)
                 tw = wmax;
-            if (tw > ui->cols[c].width)
-                ui->cols[c].width = tw;
+            if (tw > app->cols[c].width)
+                app->cols[c].width = tw;
         }
     }
 }
@@ -149,40 +149,40 @@ static void follow_cursor(smt_table_pane *t, int h)
 static void table_draw(void *state, int y, int h)
 {
     smt_table_pane *t = state;
-    smt_app *ui = t->app;
-    int w = ui->screen_cols;
+    smt_app *app = t->app;
+    int w = app->screen_cols;
     t->y = y;
     t->h = h > 0 ? h : 0;
-    auto_columns(ui);
+    auto_columns(app);
     if (h <= 0) {
         follow_cursor(t, table_rows(t));
         return;
     }
     int nrows = h - 1;
     follow_cursor(t, nrows);
-    measure_columns(ui, t->nav.top, nrows);
+    measure_columns(app, t->nav.top, nrows);
     plan_columns(t, w);
 
     /* titles */
     smt_screen_fill(y, 0, w, SM_ROLE_TABLE_HEADER);
-    const char *sort_key = sm_view_sort_key(ui->view);
-    for (int c = 0; c < ui->ncols; c++) {
+    const char *sort_key = sm_view_sort_key(app->view);
+    for (int c = 0; c < app->ncols; c++) {
         int x = t->col_x[c];
         if (x < 0 || x >= w)
             continue;
         char title[SM_KEY_MAX + 16];
-        bool sorted = strcmp(ui->cols[c].key, sort_key) == 0;
-        sm_text_printf(title, sizeof title, "%s%s", smt_column_title(ui->cols[c].key),
+        bool sorted = strcmp(app->cols[c].key, sort_key) == 0;
+        sm_text_printf(title, sizeof title, "%s%s", smt_column_title(app->cols[c].key),
                  !sorted ? ""
-                 : sm_view_sort_descending(ui->view) ? (smt_screen_utf8() ? "\u25bc" : "v")
+                 : sm_view_sort_descending(app->view) ? (smt_screen_utf8() ? "\u25bc" : "v")
                                                       : (smt_screen_utf8() ? "\u25b2" : "^"));
-        int cw = ui->cols[c].width < w - x ? ui->cols[c].width : w - x;
+        int cw = app->cols[c].width < w - x ? app->cols[c].width : w - x;
         smt_screen_str(y, x, cw, title, sorted ? SM_ROLE_TABLE_SORTED : SM_ROLE_TABLE_HEADER);
     }
 
     /* rows: only the visible ones are touched */
     char buf[64];
-    size_t n = sm_view_count(ui->view);
+    size_t n = sm_view_count(app->view);
     for (int i = 0; i < nrows; i++) {
         int ry = y + 1 + i;
         size_t rank = t->nav.top + (size_t)i;
@@ -190,28 +190,28 @@ static void table_draw(void *state, int y, int h)
             smt_screen_fill(ry, 0, w, SM_ROLE_DEFAULT);
             continue;
         }
-        sm_row *r = sm_view_at(ui->view, rank);
-        bool sel = ui->selected && r->id == ui->selected;
-        sm_role role = row_role(ui, r, rank, sel);
+        sm_row *r = sm_view_at(app->view, rank);
+        bool sel = app->selected && r->id == app->selected;
+        sm_role role = row_role(app, r, rank, sel);
         smt_screen_fill(ry, 0, w, role);
-        smt_screen_str(ry, 0, 1, row_mark(ui, r), role);
-        bool recent = r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > ui->now && r->state != SM_STATE_CLOSED &&
+        smt_screen_str(ry, 0, 1, row_mark(app, r), role);
+        bool recent = r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > app->now && r->state != SM_REMOTE_CLOSED &&
                       !r->dead;
-        for (int c = 0; c < ui->ncols; c++) {
+        for (int c = 0; c < app->ncols; c++) {
             int x = t->col_x[c];
             if (x < 0 || x >= w)
                 continue;
-            int cw = ui->cols[c].width < w - x ? ui->cols[c].width : w - x;
-            const char *text = sm_ui_cell_text(r, ui->cols[c].key, buf, sizeof buf);
+            int cw = app->cols[c].width < w - x ? app->cols[c].width : w - x;
+            const char *text = sm_ui_cell_text(r, app->cols[c].key, buf, sizeof buf);
             sm_role cr = role;
-            if (!sel && recent && sm_row_key_recent(r, ui->cols[c].key, ui->now))
+            if (!sel && recent && sm_row_key_recent(r, app->cols[c].key, app->now))
                 cr = SM_ROLE_CELL_CHANGED;
             smt_screen_text(ry, x, cw, text, strlen(text), cr);
         }
     }
     if (n == 0 && nrows > 0) {
-        const char *msg = sm_model_rows(ui->model) == 0
-                              ? (ui->live ? "no sessions" : "waiting for the server...")
+        const char *msg = sm_model_rows(app->model) == 0
+                              ? (app->live ? "no sessions" : "waiting for the server...")
                               : "no session matches the filter or search (Esc clears)";
         smt_screen_str(y + 1, MARK_WIDTH, w - MARK_WIDTH, msg, SM_ROLE_DEFAULT);
     }

@@ -132,9 +132,9 @@ const char *sm_ui_cell_text(const sm_row *row, const char *key, char *buf, size_
 {
     if (strcmp(key, SM_COL_STATE) == 0) {
         switch (row->state) {
-        case SM_STATE_ACTIVE: return "ACTIVE";
-        case SM_STATE_DISCONNECTED: return "DISCONNECTED";
-        case SM_STATE_CLOSED: return "CLOSED";
+        case SM_REMOTE_ACTIVE: return "ACTIVE";
+        case SM_REMOTE_DISCONNECTED: return "DISCONNECTED";
+        case SM_REMOTE_CLOSED: return "CLOSED";
         default: return "?";
         }
     }

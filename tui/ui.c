@@ -261,13 +261,13 @@ void sm_ui_set_read_only(sm_ui *ui, const char *reason)
 
 /* ---- events ---- */
 
-static const char *reason_name(sm_close_reason r)
+static const char *reason_name(sm_reason r)
 {
-    const char *n = sm_close_reason_name(r);
+    const char *n = sm_reason_name(r);
     return n ? n : "unknown reason";
 }
 
-void sm_ui_event(sm_ui *ui, const sm_event *ev)
+void sm_ui_event(sm_ui *ui, const smt_event *ev)
 {
     sm_error err;
     if (sm_model_apply(ui->app.model, ev, ui->app.now, &err) != SM_OK) {
@@ -275,24 +275,24 @@ void sm_ui_event(sm_ui *ui, const sm_event *ev)
         return;
     }
     ui->app.dirty = true;
-    if (ev->snapshot)
+    if (ev->session.snapshot)
         return;
     char id[80];
-    sm_text_escape(ev->session_id, strlen(ev->session_id), id, sizeof id);
-    switch (ev->type) {
-    case SM_EVENT_OPEN:
+    sm_text_escape(ev->session.session_id, strlen(ev->session.session_id), id, sizeof id);
+    switch (ev->kind) {
+    case SMT_EVENT_OPEN:
         sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s opened", id);
         break;
-    case SM_EVENT_CLOSED:
-        sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s closed: %s", id, reason_name(ev->reason));
+    case SMT_EVENT_CLOSED:
+        sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s closed: %s", id, reason_name(ev->session.reason));
         break;
-    case SM_EVENT_DISCONNECTED:
+    case SMT_EVENT_DISCONNECTED:
         sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s disconnected", id);
         break;
-    case SM_EVENT_RECONNECTED:
+    case SMT_EVENT_RECONNECTED:
         sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s reconnected", id);
         break;
-    case SM_EVENT_FAILED_OVER:
+    case SMT_EVENT_FAILED_OVER:
         sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s failed over", id);
         break;
     default:

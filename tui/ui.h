@@ -96,7 +96,7 @@ void sm_ui_set_session_info(sm_ui *ui, const char *server_name, const char *prin
 void sm_ui_set_read_only(sm_ui *ui, const char *reason);
 
 /* Listener events and resync. */
-void sm_ui_event(sm_ui *ui, const sm_event *ev);
+void sm_ui_event(sm_ui *ui, const smt_event *ev);
 void sm_ui_resync_begin(sm_ui *ui);
 void sm_ui_resync_end(sm_ui *ui, uint64_t count);
 

@@ -90,12 +90,12 @@ static bool parse_number(const char *s, double *out)
     return true;
 }
 
-static int state_order(sm_session_state s)
+static int state_order(sm_remote_state s)
 {
     switch (s) {
-    case SM_STATE_ACTIVE: return 1;
-    case SM_STATE_DISCONNECTED: return 2;
-    case SM_STATE_CLOSED: return 3;
+    case SM_REMOTE_ACTIVE: return 1;
+    case SM_REMOTE_DISCONNECTED: return 2;
+    case SM_REMOTE_CLOSED: return 3;
     default: return 4;
     }
 }
@@ -221,7 +221,7 @@ static vnode *erase(const sm_view *v, vnode *t, const vnode *n)
 
 static bool row_closing(const sm_row *row)
 {
-    return row->dead || row->state == SM_STATE_CLOSED;
+    return row->dead || row->state == SM_REMOTE_CLOSED;
 }
 
 static void node_set_closing(sm_view *v, vnode *n, bool closing)

@@ -96,7 +96,7 @@ static void open_event(sm_ui *ui, const char *id, int i, bool snapshot, int64_t 
     snprintf(lon, sizeof lon, "%.4f", (double)(i % 360) - 180.0 + 0.5678);
     snprintf(t, sizeof t, "%lld", (long long)(start + i));
     snprintf(counter, sizeof counter, "%d", i % 1000);
-    sm_kv props[] = {
+    sm_property props[] = {
         {"$SessionId", id},
         {"$Principal", i % 7 ? "client" : "operator"},
         {"$Roles", "\"CLIENT\""},
@@ -115,13 +115,13 @@ static void open_event(sm_ui *ui, const char *id, int i, bool snapshot, int64_t 
         {"Tier", tiers[i % 3]},
         {"Counter", counter},
     };
-    sm_event ev = {0};
-    ev.type = SM_EVENT_OPEN;
-    ev.session_id = id;
-    ev.state = SM_STATE_ACTIVE;
-    ev.properties.items = props;
-    ev.properties.count = sizeof props / sizeof *props;
-    ev.snapshot = snapshot;
+    smt_event ev = {0};
+    ev.kind = SMT_EVENT_OPEN;
+    ev.session.session_id = id;
+    ev.session.state = SM_REMOTE_ACTIVE;
+    ev.session.properties = props;
+    ev.session.property_count = sizeof props / sizeof *props;
+    ev.session.snapshot = snapshot;
     sm_ui_event(ui, &ev);
 }
 
@@ -159,15 +159,16 @@ static run_result live_run(sm_ui *ui, int *next_id, int *live_lo, int rate, doub
             if (r < 80) { /* property change on a random live session */
                 make_id(id, sizeof id, *live_lo + (int)(rnd() % (uint32_t)span));
                 const char *v = counters[rnd() % 1000];
-                sm_kv props[] = {{"Counter", v}, {"Tier", tiers[rnd() % 3]}};
-                sm_kv changed[] = {{"Counter", "x"}, {"Tier", "y"}};
-                sm_event ev = {0};
-                ev.type = SM_EVENT_PROPERTIES;
-                ev.session_id = id;
-                ev.state = SM_STATE_ACTIVE;
-                ev.properties = (sm_kvs){props, 2};
-                ev.has_changed = true;
-                ev.changed = (sm_kvs){changed, 2};
+                sm_property props[] = {{"Counter", v}, {"Tier", tiers[rnd() % 3]}};
+                sm_property changed[] = {{"Counter", "x"}, {"Tier", "y"}};
+                smt_event ev = {0};
+                ev.kind = SMT_EVENT_PROPERTIES;
+                ev.session.session_id = id;
+                ev.session.state = SM_REMOTE_ACTIVE;
+                ev.session.properties = props;
+                ev.session.property_count = 2;
+                ev.session.previous = changed;
+                ev.session.previous_count = 2;
                 sm_ui_event(ui, &ev);
             } else if (r < 90) { /* a new session */
                 make_id(id, sizeof id, *next_id);
@@ -175,11 +176,11 @@ static run_result live_run(sm_ui *ui, int *next_id, int *live_lo, int rate, doub
                 (*next_id)++;
             } else { /* the oldest session closes: the population stays near 100,000 */
                 make_id(id, sizeof id, (*live_lo)++);
-                sm_event ev = {0};
-                ev.type = SM_EVENT_CLOSED;
-                ev.session_id = id;
-                ev.state = SM_STATE_CLOSED;
-                ev.reason = SM_CLOSE_CLOSED_BY_CLIENT;
+                smt_event ev = {0};
+                ev.kind = SMT_EVENT_CLOSED;
+                ev.session.session_id = id;
+                ev.session.state = SM_REMOTE_CLOSED;
+                ev.session.reason = SM_REASON_CLOSED_BY_CLIENT;
                 sm_ui_event(ui, &ev);
             }
             events++;

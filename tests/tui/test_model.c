@@ -24,8 +24,8 @@ static void drain(sm_model *m)
 
 static void open_session(sm_model *m, const char *id, const char *dept, bool snapshot, uint64_t now)
 {
-    sm_kv props[] = {{"$SessionId", id}, {"$Principal", "alice"}, {"Department", dept}, {NULL, NULL}};
-    sm_event ev = test_event(SM_EVENT_OPEN, id, SM_STATE_ACTIVE, props, NULL, snapshot);
+    sm_property props[] = {{"$SessionId", id}, {"$Principal", "alice"}, {"Department", dept}, {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_OPEN, id, SM_REMOTE_ACTIVE, props, NULL, snapshot);
     assert_int_equal(sm_model_apply(m, &ev, now, NULL), SM_OK);
 }
 
@@ -50,9 +50,9 @@ static void test_open_update_history(void **state)
     assert_int_equal(sm_model_rows(m), 1);
     assert_int_equal(sm_model_open_count(m), 1);
 
-    sm_kv props[] = {{"Department", "Payroll"}, {"Tier", "gold"}, {NULL, NULL}};
-    sm_kv changed[] = {{"Department", "Accounts"}, {"Tier", NULL}, {NULL, NULL}};
-    sm_event ev = test_event(SM_EVENT_PROPERTIES, "s1", SM_STATE_ACTIVE, props, changed, false);
+    sm_property props[] = {{"Department", "Payroll"}, {"Tier", "gold"}, {NULL, NULL}};
+    sm_property changed[] = {{"Department", "Accounts"}, {"Tier", NULL}, {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_PROPERTIES, "s1", SM_REMOTE_ACTIVE, props, changed, false);
     assert_int_equal(sm_model_apply(m, &ev, 5000, NULL), SM_OK);
     assert_string_equal(sm_row_get(r, "Department"), "Payroll");
     assert_string_equal(sm_row_get(r, "Tier"), "gold");
@@ -61,8 +61,8 @@ static void test_open_update_history(void **state)
     assert_false(sm_row_key_recent(r, "Tier", 5000 + SM_MODEL_HIGHLIGHT_MS));
 
     /* delete: the key is in changed but not in properties */
-    sm_kv changed2[] = {{"Tier", "gold"}, {NULL, NULL}};
-    ev = test_event(SM_EVENT_PROPERTIES, "s1", SM_STATE_ACTIVE, NULL, changed2, false);
+    sm_property changed2[] = {{"Tier", "gold"}, {NULL, NULL}};
+    ev = test_event(SMT_EVENT_PROPERTIES, "s1", SM_REMOTE_ACTIVE, NULL, changed2, false);
     assert_int_equal(sm_model_apply(m, &ev, 6000, NULL), SM_OK);
     assert_null(sm_row_get(r, "Tier"));
 
@@ -91,9 +91,9 @@ static void test_open_update_history(void **state)
     for (int i = 0; i < 20; i++) {
         char v[16];
         snprintf(v, sizeof v, "v%d", i);
-        sm_kv p[] = {{"Counter", v}, {NULL, NULL}};
-        sm_kv c[] = {{"Counter", NULL}, {NULL, NULL}};
-        ev = test_event(SM_EVENT_PROPERTIES, "s1", SM_STATE_ACTIVE, p, c, false);
+        sm_property p[] = {{"Counter", v}, {NULL, NULL}};
+        sm_property c[] = {{"Counter", NULL}, {NULL, NULL}};
+        ev = test_event(SMT_EVENT_PROPERTIES, "s1", SM_REMOTE_ACTIVE, p, c, false);
         assert_int_equal(sm_model_apply(m, &ev, 7000 + (uint64_t)i, NULL), SM_OK);
     }
     n = sm_row_history(r, h, SM_MODEL_HISTORY);
@@ -113,17 +113,17 @@ static void test_close_fade_and_release(void **state)
     open_session(m, "s2", "B", true, 1000);
     assert_false(sm_row_is_new(sm_model_find(m, "s1"), 1001)); /* snapshot rows are not "new" */
     drain(m);
-    sm_event ev = test_event(SM_EVENT_DISCONNECTED, "s2", SM_STATE_DISCONNECTED, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_DISCONNECTED, "s2", SM_REMOTE_DISCONNECTED, NULL, NULL, false);
     assert_int_equal(sm_model_apply(m, &ev, 1500, NULL), SM_OK);
     assert_int_equal(sm_model_disconnected_count(m), 1);
     assert_int_equal(sm_model_dirty_count(m), 1);
-    ev = test_event(SM_EVENT_CLOSED, "s2", SM_STATE_CLOSED, NULL, NULL, false);
-    ev.reason = SM_CLOSE_CONNECTION_LOST;
+    ev = test_event(SMT_EVENT_CLOSED, "s2", SM_REMOTE_CLOSED, NULL, NULL, false);
+    ev.session.reason = SM_REASON_CONNECTION_LOST;
     assert_int_equal(sm_model_apply(m, &ev, 2000, NULL), SM_OK);
     assert_int_equal(sm_model_dirty_count(m), 1); /* coalesced: one row, one entry */
     sm_row *r2 = sm_model_find(m, "s2");
-    assert_int_equal(r2->state, SM_STATE_CLOSED);
-    assert_int_equal(r2->reason, SM_CLOSE_CONNECTION_LOST);
+    assert_int_equal(r2->state, SM_REMOTE_CLOSED);
+    assert_int_equal(r2->reason, SM_REASON_CONNECTION_LOST);
     assert_int_equal(sm_model_disconnected_count(m), 0);
     assert_int_equal(sm_model_open_count(m), 1);
     assert_int_equal(sm_model_rows(m), 2); /* still visible while fading */
@@ -140,21 +140,21 @@ static void test_close_fade_and_release(void **state)
     sm_model_release(m, d);
     assert_int_equal(keycount(m, "Department"), 1);
     /* a CLOSED for an unknown session is ignored */
-    ev = test_event(SM_EVENT_CLOSED, "zz", SM_STATE_CLOSED, NULL, NULL, false);
+    ev = test_event(SMT_EVENT_CLOSED, "zz", SM_REMOTE_CLOSED, NULL, NULL, false);
     assert_int_equal(sm_model_apply(m, &ev, 9000, NULL), SM_OK);
     assert_null(sm_model_find(m, "zz"));
     /* an update for a session we never saw creates it */
-    sm_kv p[] = {{"X", "1"}, {NULL, NULL}};
-    ev = test_event(SM_EVENT_PROPERTIES, "s9", SM_STATE_ACTIVE, p, NULL, false);
+    sm_property p[] = {{"X", "1"}, {NULL, NULL}};
+    ev = test_event(SMT_EVENT_PROPERTIES, "s9", SM_REMOTE_ACTIVE, p, NULL, false);
     assert_int_equal(sm_model_apply(m, &ev, 9000, NULL), SM_OK);
     assert_non_null(sm_model_find(m, "s9"));
     /* FILTER_LEAVE removes at once */
-    ev = test_event(SM_EVENT_FILTER_LEAVE, "s9", SM_STATE_ACTIVE, NULL, NULL, false);
+    ev = test_event(SMT_EVENT_FILTER_LEAVE, "s9", SM_REMOTE_ACTIVE, NULL, NULL, false);
     assert_int_equal(sm_model_apply(m, &ev, 9001, NULL), SM_OK);
     assert_null(sm_model_find(m, "s9"));
     /* no session ID: refused */
     sm_error err;
-    ev = test_event(SM_EVENT_OPEN, "", SM_STATE_ACTIVE, NULL, NULL, false);
+    ev = test_event(SMT_EVENT_OPEN, "", SM_REMOTE_ACTIVE, NULL, NULL, false);
     assert_int_equal(sm_model_apply(m, &ev, 9002, &err), SM_ERR_INVALID);
     drain(m);
     sm_model_free(m); /* also frees what is still queued */
@@ -168,24 +168,24 @@ static void test_key_counts(void **state)
     open_session(m, "s2", "B", false, 1);
     assert_int_equal(keycount(m, "Department"), 2);
     assert_int_equal(keycount(m, "$Principal"), 2);
-    sm_kv changed[] = {{"Department", "A"}, {NULL, NULL}};
-    sm_event ev = test_event(SM_EVENT_PROPERTIES, "s1", SM_STATE_ACTIVE, NULL, changed, false);
+    sm_property changed[] = {{"Department", "A"}, {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_PROPERTIES, "s1", SM_REMOTE_ACTIVE, NULL, changed, false);
     sm_model_apply(m, &ev, 2, NULL);
     assert_int_equal(keycount(m, "Department"), 1);
-    ev = test_event(SM_EVENT_FILTER_LEAVE, "s2", SM_STATE_ACTIVE, NULL, NULL, false);
+    ev = test_event(SMT_EVENT_FILTER_LEAVE, "s2", SM_REMOTE_ACTIVE, NULL, NULL, false);
     sm_model_apply(m, &ev, 3, NULL);
     assert_int_equal(keycount(m, "Department"), 0); /* still listed: it was seen */
     assert_int_equal(keycount(m, "$Principal"), 1);
     /* a closed session fading out no longer counts; one that comes back counts again */
     open_session(m, "s3", "C", false, 4);
     assert_int_equal(keycount(m, "Department"), 1);
-    ev = test_event(SM_EVENT_CLOSED, "s3", SM_STATE_CLOSED, NULL, NULL, false);
+    ev = test_event(SMT_EVENT_CLOSED, "s3", SM_REMOTE_CLOSED, NULL, NULL, false);
     sm_model_apply(m, &ev, 5, NULL);
     assert_int_equal(keycount(m, "Department"), 0);
     assert_int_equal(keycount(m, "$Principal"), 1);
     open_session(m, "s3", "C", false, 6);
     assert_int_equal(keycount(m, "Department"), 1);
-    ev = test_event(SM_EVENT_CLOSED, "s3", SM_STATE_CLOSED, NULL, NULL, false);
+    ev = test_event(SMT_EVENT_CLOSED, "s3", SM_REMOTE_CLOSED, NULL, NULL, false);
     sm_model_apply(m, &ev, 7, NULL);
     sm_model_tick(m, 7 + SM_MODEL_FADE_MS); /* retiring it changes nothing more */
     assert_int_equal(keycount(m, "Department"), 0);
@@ -202,7 +202,7 @@ static void test_resync_no_ghosts_no_duplicates(void **state)
     open_session(m, "B", "x", true, 100);
     open_session(m, "C", "x", true, 100);
     open_session(m, "D", "x", false, 100);
-    sm_event ev = test_event(SM_EVENT_CLOSED, "D", SM_STATE_CLOSED, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_CLOSED, "D", SM_REMOTE_CLOSED, NULL, NULL, false);
     sm_model_apply(m, &ev, 200, NULL);
     drain(m);
     assert_int_equal(sm_model_rows(m), 4);
@@ -235,10 +235,10 @@ static void test_event_rate(void **state)
     (void)state;
     sm_model *m = sm_model_new();
     open_session(m, "A", "x", true, 100000);
-    sm_kv p[] = {{"N", "1"}, {NULL, NULL}};
+    sm_property p[] = {{"N", "1"}, {NULL, NULL}};
     for (int s = 0; s < 4; s++) {
         for (int i = 0; i < 100; i++) {
-            sm_event ev = test_event(SM_EVENT_PROPERTIES, "A", SM_STATE_ACTIVE, p, NULL, false);
+            smt_event ev = test_event(SMT_EVENT_PROPERTIES, "A", SM_REMOTE_ACTIVE, p, NULL, false);
             sm_model_apply(m, &ev, 100000 + (uint64_t)s * 1000 + (uint64_t)i, NULL);
         }
     }

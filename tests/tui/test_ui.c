@@ -40,7 +40,7 @@ static bool bulk_action(sm_ui *ui, sm_action a)
 }
 
 /* A server reply as the connection hands it over: code by its wire name (NULL = success). */
-static void reply(sm_ui *ui, uint64_t token, const char *code, const char *message, const sm_kv *changed, size_t n,
+static void reply(sm_ui *ui, uint64_t token, const char *code, const char *message, const sm_property *changed, size_t n,
                   uint64_t count)
 {
     smt_reply r = {SM_CLIENT_OK, message, NULL, n, count};
@@ -154,13 +154,13 @@ static sm_ui *make_ui(bool read_only)
 static void add_session(sm_ui *ui, const char *id, const char *start, const char *dept, const char *extra_key,
                         const char *extra_val)
 {
-    sm_kv props[] = {{"$SessionId", id},     {"$Principal", "client"}, {"$StartTime", start},
+    sm_property props[] = {{"$SessionId", id},     {"$Principal", "client"}, {"$StartTime", start},
                      {"Department", dept},   {extra_key, extra_val},   {NULL, NULL}};
     if (!dept)
-        props[3] = (sm_kv){extra_key, extra_val}, props[4] = (sm_kv){NULL, NULL};
+        props[3] = (sm_property){extra_key, extra_val}, props[4] = (sm_property){NULL, NULL};
     if (!extra_key)
-        props[4] = (sm_kv){NULL, NULL};
-    sm_event ev = test_event(SM_EVENT_OPEN, id, SM_STATE_ACTIVE, props, NULL, true);
+        props[4] = (sm_property){NULL, NULL};
+    smt_event ev = test_event(SMT_EVENT_OPEN, id, SM_REMOTE_ACTIVE, props, NULL, true);
     sm_ui_event(ui, &ev);
 }
 
@@ -335,7 +335,7 @@ static void test_screen_shows_table_and_header(void **state)
     assert_true(screen_has("Shown: 2 of 2"));
     assert_true(screen_has("F1Help"));
     /* disconnected sessions are marked */
-    sm_event ev = test_event(SM_EVENT_DISCONNECTED, "s-0002", SM_STATE_DISCONNECTED, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_DISCONNECTED, "s-0002", SM_REMOTE_DISCONNECTED, NULL, NULL, false);
     sm_ui_event(ui, &ev);
     paint(ui);
     assert_true(screen_has("DISCONNECTED"));
@@ -385,9 +385,9 @@ static void test_cursor_follows_session(void **state)
     assert_string_equal(ui->app.selected, "b");
     assert_int_equal(TABLE(ui)->nav.cursor, 1);
     /* b moves to the end: the cursor goes with it */
-    sm_kv p[] = {{"N", "9"}, {NULL, NULL}};
-    sm_kv c[] = {{"N", "2"}, {NULL, NULL}};
-    sm_event ev = test_event(SM_EVENT_PROPERTIES, "b", SM_STATE_ACTIVE, p, c, false);
+    sm_property p[] = {{"N", "9"}, {NULL, NULL}};
+    sm_property c[] = {{"N", "2"}, {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_PROPERTIES, "b", SM_REMOTE_ACTIVE, p, c, false);
     sm_ui_event(ui, &ev);
     paint(ui);
     assert_string_equal(ui->app.selected, "b");
@@ -398,7 +398,7 @@ static void test_cursor_follows_session(void **state)
     assert_string_equal(ui->app.selected, "b");
     assert_int_equal(TABLE(ui)->nav.cursor, 3);
     /* b closes and leaves: the cursor stays in place on the next session */
-    ev = test_event(SM_EVENT_FILTER_LEAVE, "b", SM_STATE_ACTIVE, NULL, NULL, false);
+    ev = test_event(SMT_EVENT_FILTER_LEAVE, "b", SM_REMOTE_ACTIVE, NULL, NULL, false);
     sm_ui_event(ui, &ev);
     paint(ui);
     assert_int_equal(TABLE(ui)->nav.cursor, 2);
@@ -485,7 +485,7 @@ static void test_edit_add_reply_and_undo(void **state)
     assert_string_equal(calls[0].target, "s1");
     assert_string_equal(calls[0].keys[0], "Region");
     assert_string_equal(calls[0].values[0], "EU");
-    sm_kv changed[] = {{"Region", NULL}};
+    sm_property changed[] = {{"Region", NULL}};
     reply(ui, calls[0].token, NULL, NULL, changed, 1, 0);
     paint(ui);
     assert_true(screen_has("Region added"));
@@ -496,7 +496,7 @@ static void test_edit_add_reply_and_undo(void **state)
     assert_int_equal(ncalls, 2);
     assert_string_equal(calls[1].keys[0], "Region");
     assert_true(calls[1].isnull[0]);
-    sm_kv changed2[] = {{"Region", "EU"}};
+    sm_property changed2[] = {{"Region", "EU"}};
     reply(ui, calls[1].token, NULL, NULL, changed2, 1, 0);
     paint(ui);
     assert_true(screen_has("Region deleted (was 'EU')"));
@@ -794,7 +794,7 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_int_equal(ncalls, 1);
     assert_string_equal(calls[0].keys[0], "Region");
     assert_string_equal(calls[0].values[0], "EU");
-    sm_kv added[] = {{"Region", NULL}};
+    sm_property added[] = {{"Region", NULL}};
     reply(ui, calls[0].token, NULL, NULL, added, 1, 0);
     /* the fixed keys a client may set are accepted too, the others refused */
     key(ui, 'a');
@@ -869,7 +869,7 @@ static void test_counts_agree_and_closing_named(void **state)
     assert_true(screen_has("2 sessions"));
     assert_true(screen_has("Shown: 2 of 2"));
     assert_false(screen_has("closing"));
-    sm_event ev = test_event(SM_EVENT_CLOSED, "s2", SM_STATE_CLOSED, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_CLOSED, "s2", SM_REMOTE_CLOSED, NULL, NULL, false);
     sm_ui_event(ui, &ev);
     paint(ui);
     /* the header and the table title count the same open sessions; the fading row is named */
@@ -912,7 +912,7 @@ static void test_closed_row_fades_out(void **state)
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     paint(ui);
-    sm_event ev = test_event(SM_EVENT_CLOSED, "s2", SM_STATE_CLOSED, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_CLOSED, "s2", SM_REMOTE_CLOSED, NULL, NULL, false);
     sm_ui_event(ui, &ev);
     short pair[3];
     attr_t attrs[3];
@@ -1073,7 +1073,7 @@ static void test_edit_pane_stays_on_its_session(void **state)
     key(ui, '\t');
     type(ui, "EU");
     /* s1 leaves while the dialog is open: the table cursor moves on to s2 */
-    sm_event ev = test_event(SM_EVENT_FILTER_LEAVE, "s1", SM_STATE_ACTIVE, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_FILTER_LEAVE, "s1", SM_REMOTE_ACTIVE, NULL, NULL, false);
     sm_ui_event(ui, &ev);
     paint(ui);
     assert_string_equal(ui->app.selected, "s2");
@@ -1147,9 +1147,9 @@ static void test_mouse(void **state)
 
 static void set_prop(sm_ui *ui, const char *id, const char *key, const char *value, const char *old)
 {
-    sm_kv p[] = {{key, value}, {NULL, NULL}};
-    sm_kv c[] = {{key, old}, {NULL, NULL}};
-    sm_event ev = test_event(SM_EVENT_PROPERTIES, id, SM_STATE_ACTIVE, p, c, false);
+    sm_property p[] = {{key, value}, {NULL, NULL}};
+    sm_property c[] = {{key, old}, {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_PROPERTIES, id, SM_REMOTE_ACTIVE, p, c, false);
     sm_ui_event(ui, &ev);
 }
 
@@ -1171,7 +1171,7 @@ static void test_undo_warns_when_values_changed_since(void **state)
     type(ui, "silver");
     key(ui, '\r');
     assert_int_equal(ncalls, 1);
-    sm_kv prev[] = {{"Tier", "gold"}};
+    sm_property prev[] = {{"Tier", "gold"}};
     reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
     set_prop(ui, "s1", "Tier", "silver", "gold");
     key(ui, 'u');
@@ -1204,7 +1204,7 @@ static void test_undo_warns_when_values_changed_since(void **state)
     assert_string_equal(ui->app.form.text[2], "");
     key(ui, 'n');
     set_prop(ui, "s2", "Zone", "z9", "z1");
-    sm_event ev = test_event(SM_EVENT_CLOSED, "s1", SM_STATE_CLOSED, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_CLOSED, "s1", SM_REMOTE_CLOSED, NULL, NULL, false);
     sm_ui_event(ui, &ev);
     key(ui, 'u');
     assert_non_null(strstr(ui->app.form.text[2], "1 session changed again"));
@@ -1253,8 +1253,8 @@ static void test_log_hides_session_lines(void **state)
     for (int i = 0; i < 15; i++) {
         char id[16];
         snprintf(id, sizeof id, "live%02d", i);
-        sm_kv props[] = {{"$SessionId", id}, {NULL, NULL}};
-        sm_event ev = test_event(SM_EVENT_OPEN, id, SM_STATE_ACTIVE, props, NULL, false);
+        sm_property props[] = {{"$SessionId", id}, {NULL, NULL}};
+        smt_event ev = test_event(SMT_EVENT_OPEN, id, SM_REMOTE_ACTIVE, props, NULL, false);
         sm_ui_event(ui, &ev);
     }
     key(ui, 'l');
@@ -1472,7 +1472,7 @@ static void test_quit_asks_while_changes_are_in_flight(void **state)
     assert_true(ui->app.quit);
     /* once answered, q quits at once */
     ui->app.quit = false;
-    sm_kv prev[] = {{"Zone", NULL}};
+    sm_property prev[] = {{"Zone", NULL}};
     reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
     key(ui, 'q');
     assert_true(ui->app.quit);

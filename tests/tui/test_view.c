@@ -38,13 +38,13 @@ static int teardown(void **state)
 
 static void put(fixture *f, const char *id, const char *key, const char *value, uint64_t now)
 {
-    sm_kv props[] = {{key, value}, {NULL, NULL}};
-    sm_kv changed[] = {{key, NULL}, {NULL, NULL}};
-    sm_event ev;
+    sm_property props[] = {{key, value}, {NULL, NULL}};
+    sm_property changed[] = {{key, NULL}, {NULL, NULL}};
+    smt_event ev;
     if (sm_model_find(f->m, id)) {
-        ev = test_event(SM_EVENT_PROPERTIES, id, SM_STATE_ACTIVE, value ? props : NULL, changed, false);
+        ev = test_event(SMT_EVENT_PROPERTIES, id, SM_REMOTE_ACTIVE, value ? props : NULL, changed, false);
     } else {
-        ev = test_event(SM_EVENT_OPEN, id, SM_STATE_ACTIVE, value ? props : NULL, NULL, false);
+        ev = test_event(SMT_EVENT_OPEN, id, SM_REMOTE_ACTIVE, value ? props : NULL, NULL, false);
     }
     assert_int_equal(sm_model_apply(f->m, &ev, now, NULL), SM_OK);
 }
@@ -130,9 +130,9 @@ static void test_sort_by_state(void **state)
     put(f, "a", "N", "1", 1);
     put(f, "b", "N", "2", 1);
     put(f, "c", "N", "3", 1);
-    sm_event ev = test_event(SM_EVENT_DISCONNECTED, "a", SM_STATE_DISCONNECTED, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_DISCONNECTED, "a", SM_REMOTE_DISCONNECTED, NULL, NULL, false);
     sm_model_apply(f->m, &ev, 2, NULL);
-    ev = test_event(SM_EVENT_CLOSED, "b", SM_STATE_CLOSED, NULL, NULL, false);
+    ev = test_event(SMT_EVENT_CLOSED, "b", SM_REMOTE_CLOSED, NULL, NULL, false);
     sm_model_apply(f->m, &ev, 2, NULL);
     sm_view_set_sort(f->v, SM_COL_STATE, false);
     const char *order[] = {"c", "a", "b"};
@@ -233,7 +233,7 @@ static void test_pause_and_resume(void **state)
     assert_true(sm_view_paused(f->v));
     put(f, "a", "N", "3", 2);
     put(f, "c", "N", "0", 2);
-    sm_event ev = test_event(SM_EVENT_CLOSED, "b", SM_STATE_CLOSED, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_CLOSED, "b", SM_REMOTE_CLOSED, NULL, NULL, false);
     sm_model_apply(f->m, &ev, 2, NULL);
     sm_model_tick(f->m, 2 + SM_MODEL_FADE_MS); /* b leaves the model while paused */
     assert_null(sm_model_find(f->m, "b"));
@@ -311,7 +311,7 @@ static void test_random_against_brute_force(void **state)
         } else if (kind < 8) {
             put(f, id, "G", rand() % 3 ? "keep" : "drop", now);
         } else if (sm_model_find(f->m, id)) {
-            sm_event ev = test_event(rand() % 2 ? SM_EVENT_CLOSED : SM_EVENT_FILTER_LEAVE, id, SM_STATE_CLOSED, NULL,
+            smt_event ev = test_event(rand() % 2 ? SMT_EVENT_CLOSED : SMT_EVENT_FILTER_LEAVE, id, SM_REMOTE_CLOSED, NULL,
                                      NULL, false);
             sm_model_apply(f->m, &ev, now, NULL);
         }
@@ -339,7 +339,7 @@ static void test_random_against_brute_force(void **state)
             assert_true(sm_view_check(f->v));
             size_t closing = 0;
             for (size_t i = 0; i < c.n; i++)
-                closing += rows[i]->state == SM_STATE_CLOSED;
+                closing += rows[i]->state == SM_REMOTE_CLOSED;
             assert_int_equal(sm_view_closing_count(f->v), closing);
         }
     }
@@ -353,7 +353,7 @@ static void test_closing_count(void **state)
     put(f, "b", "G", "y", 1000);
     sm_view_sync(f->v);
     assert_int_equal(sm_view_closing_count(f->v), 0);
-    sm_event ev = test_event(SM_EVENT_CLOSED, "b", SM_STATE_CLOSED, NULL, NULL, false);
+    smt_event ev = test_event(SMT_EVENT_CLOSED, "b", SM_REMOTE_CLOSED, NULL, NULL, false);
     assert_int_equal(sm_model_apply(f->m, &ev, 2000, NULL), SM_OK);
     sm_view_sync(f->v);
     assert_int_equal(sm_view_count(f->v), 2);
