@@ -15,11 +15,10 @@
 #include "client/sessmon.h"
 #include "core/clock.h"
 #include "tui/app.h"
-#include "tui/password.h"
 #include "tui/cli_out.h"
+#include "tui/options.h"
+#include "tui/password.h"
 
-#define CLI_DEFAULT_URL "ws://127.0.0.1:9595"
-#define CLI_DEFAULT_TIMEOUT_MS 10000
 #define CLI_WATCH_GIVE_UP_MS 30000
 #define CLI_MAX_ARGS 4096
 
@@ -27,13 +26,11 @@ static const char *const default_list_keys[] = {"$Principal", "$ClientType", "$C
 
 /* Everything one subcommand run needs. */
 typedef struct cli {
-    const char *cmd;
-    const char *url;
-    const char *principal;
+    const struct subcommand *cmd;
+    smt_common_options common; /* --url, --principal, --ca-file */
     char password[SM_PASSWORD_MAX];
     bool json;
     bool insecure;
-    const char *ca_file;
     int timeout_ms;
     const char *filter;
     const char **keys;
@@ -115,15 +112,65 @@ static int usage_error(const char *fmt, ...)
     return SM_EXIT_USAGE;
 }
 
-static void print_help(FILE *f)
+/* Options a subcommand may take besides the common ones (--url, --principal, --ca-file). */
+enum {
+    OPTF_JSON = 1u << 0,
+    OPTF_TIMEOUT = 1u << 1,
+    OPTF_INSECURE = 1u << 2,
+    OPTF_FILTER = 1u << 3,
+    OPTF_KEYS = 1u << 4,
+    OPTF_AFTER = 1u << 5,
+    OPTF_DELETE = 1u << 6,
+    OPTF_ALL_CONNECT = OPTF_JSON | OPTF_TIMEOUT | OPTF_INSECURE /* every subcommand connects */
+};
+
+static int cmd_list(cli *c);
+static int cmd_get(cli *c);
+static int cmd_set(cli *c);
+static int cmd_watch(cli *c);
+static int cmd_close(cli *c);
+
+/* The subcommands: the one place that says which exist, what they take and how they read. */
+typedef struct subcommand {
+    const char *name;
+    int (*run)(cli *c);
+    unsigned options;    /* OPTF_* */
+    const char *usage;   /* one line per form, each starting "sessmon NAME" */
+    const char *help;    /* what it does */
+} subcommand;
+
+static const subcommand subcommands[] = {
+    {"list", cmd_list, OPTF_ALL_CONNECT | OPTF_FILTER | OPTF_KEYS, "sessmon list  [--filter F] [--keys K,...]\n",
+     "Prints the open sessions (matching F) as a table: the ID and the keys asked for (default\n"
+     "$Principal,$ClientType,$ClientIP,$StartTime; the selectors *F and *U mean all fixed, all user).\n"},
+    {"get", cmd_get, OPTF_ALL_CONNECT, "sessmon get   ID [KEY...]\n",
+     "Prints the properties of one session: all of them, or the KEYs given.\n"},
+    {"set", cmd_set, OPTF_ALL_CONNECT | OPTF_FILTER | OPTF_DELETE,
+     "sessmon set   ID KEY=VALUE... [--delete KEY]...\n"
+     "sessmon set   --filter F KEY=VALUE... [--delete KEY]...\n",
+     "Sets and deletes properties of one session, or of every session matching F; prints\n"
+     "what changed (the previous values), or the number of sessions updated.\n"},
+    {"watch", cmd_watch, OPTF_ALL_CONNECT | OPTF_FILTER | OPTF_KEYS | OPTF_AFTER,
+     "sessmon watch [--filter F] [--keys K,...] [--after MS|now]\n",
+     "Prints the sessions (matching F) and then every change to them as it happens, until\n"
+     "interrupted; with --after only sessions started later (milliseconds since the epoch, or now).\n"},
+    {"close", cmd_close, OPTF_ALL_CONNECT | OPTF_FILTER, "sessmon close ID | --filter F\n",
+     "Closes one session, or every session matching F; prints how many were closed.\n"},
+};
+
+#define NSUBCOMMANDS (sizeof subcommands / sizeof *subcommands)
+
+static const subcommand *find_subcommand(const char *name)
 {
-    fputs("usage: sessmon list  [--filter F] [--keys K,...]\n"
-          "       sessmon get   ID [KEY...]\n"
-          "       sessmon set   ID KEY=VALUE... [--delete KEY]...\n"
-          "       sessmon set   --filter F KEY=VALUE... [--delete KEY]...\n"
-          "       sessmon watch [--filter F] [--keys K,...] [--after MS|now]\n"
-          "       sessmon close ID | --filter F\n"
-          "options: --url URL (default $SESSMON_URL or " CLI_DEFAULT_URL ")\n"
+    for (size_t i = 0; name && i < NSUBCOMMANDS; i++)
+        if (strcmp(name, subcommands[i].name) == 0)
+            return &subcommands[i];
+    return NULL;
+}
+
+static void print_common_options(FILE *f)
+{
+    fputs("options: --url URL (default $SESSMON_URL or " SMT_DEFAULT_URL ")\n"
           "         --principal NAME (default $SESSMON_PRINCIPAL, else anonymous)\n"
           "         --json (NDJSON output)  --timeout MS (default 10000)\n"
           "         --ca-file PEM  --insecure (accept a self-signed wss certificate)\n"
@@ -131,6 +178,35 @@ static void print_help(FILE *f)
           "Exit codes: 0 ok, 1 other failure, 2 usage, 3 connection, 4 access denied or\n"
           "authentication failed, 5 invalid filter, 6 no such session, 7 invalid property.\n",
           f);
+}
+
+/* Every usage line, the first after "usage: ", the others aligned under it. */
+static void print_usage_lines(FILE *f, const char *usage, bool *first)
+{
+    for (const char *line = usage; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        fprintf(f, "%s%.*s\n", *first ? "usage: " : "       ", (int)len, line);
+        *first = false;
+        line += len + (end ? 1 : 0);
+    }
+}
+
+static void print_help(FILE *f)
+{
+    bool first = true;
+    for (size_t i = 0; i < NSUBCOMMANDS; i++)
+        print_usage_lines(f, subcommands[i].usage, &first);
+    fputs("       sessmon help SUBCOMMAND\n", f);
+    print_common_options(f);
+}
+
+static void print_subcommand_help(FILE *f, const subcommand *sc)
+{
+    bool first = true;
+    print_usage_lines(f, sc->usage, &first);
+    fputs(sc->help, f);
+    print_common_options(f);
 }
 
 /* ---- Arguments ---- */
@@ -194,72 +270,77 @@ static int parse_timeout(const char *arg, int *out)
     return 0;
 }
 
-enum { OPT_URL = 256, OPT_PRINCIPAL, OPT_JSON, OPT_TIMEOUT, OPT_CA_FILE, OPT_INSECURE, OPT_FILTER,
-       OPT_KEYS, OPT_AFTER, OPT_DELETE, OPT_PASSWORD };
+enum { OPT_JSON = SMT_OPT_OWN, OPT_TIMEOUT, OPT_INSECURE, OPT_FILTER, OPT_KEYS, OPT_AFTER, OPT_DELETE };
+
+/* Which OPTF_* an option code needs, and its name for the refusal. */
+static unsigned option_flag(int opt, const char **name)
+{
+    static const struct {
+        int opt;
+        unsigned flag;
+        const char *name;
+    } table[] = {
+        {OPT_JSON, OPTF_JSON, "--json"},       {OPT_TIMEOUT, OPTF_TIMEOUT, "--timeout"},
+        {OPT_INSECURE, OPTF_INSECURE, "--insecure"}, {OPT_FILTER, OPTF_FILTER, "--filter"},
+        {OPT_KEYS, OPTF_KEYS, "--keys"},       {OPT_AFTER, OPTF_AFTER, "--after"},
+        {OPT_DELETE, OPTF_DELETE, "--delete"},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        if (table[i].opt == opt) {
+            *name = table[i].name;
+            return table[i].flag;
+        }
+    return 0;
+}
 
 static int parse_args(cli *c, int argc, char **argv)
 {
     static const struct option options[] = {
-        {"url", required_argument, NULL, OPT_URL},
-        {"principal", required_argument, NULL, OPT_PRINCIPAL},
+        SMT_COMMON_LONGOPTS,
         {"json", no_argument, NULL, OPT_JSON},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"ca-file", required_argument, NULL, OPT_CA_FILE},
         {"insecure", no_argument, NULL, OPT_INSECURE},
         {"filter", required_argument, NULL, OPT_FILTER},
         {"keys", required_argument, NULL, OPT_KEYS},
         {"after", required_argument, NULL, OPT_AFTER},
         {"delete", required_argument, NULL, OPT_DELETE},
-        {"password", required_argument, NULL, OPT_PASSWORD},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *cmd = c->cmd;
-    bool is_list = !strcmp(cmd, "list"), is_watch = !strcmp(cmd, "watch"), is_set = !strcmp(cmd, "set");
     optind = 1;
     opterr = 0;
     int opt;
     /* argv[0] is the subcommand, so getopt starts after it. */
     while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        const char *why = NULL, *name = NULL;
+        switch (smt_options_common(&c->common, opt, optarg, &why)) {
+        case SMT_OPTION_TAKEN: continue;
+        case SMT_OPTION_HELP: print_subcommand_help(stdout, c->cmd); exit(SM_EXIT_OK);
+        case SMT_OPTION_REFUSED: return usage_error("%s", why);
+        case SMT_OPTION_NOT_COMMON: break;
+        }
+        unsigned flag = option_flag(opt, &name);
+        if (flag && !(c->cmd->options & flag))
+            return usage_error("%s does not take %s", c->cmd->name, name);
         switch (opt) {
-        case OPT_URL: c->url = optarg; break;
-        case OPT_PRINCIPAL: c->principal = optarg; break;
         case OPT_JSON: c->json = true; break;
-        case OPT_CA_FILE: c->ca_file = optarg; break;
         case OPT_INSECURE: c->insecure = true; break;
         case OPT_TIMEOUT:
             if (parse_timeout(optarg, &c->timeout_ms) != 0)
                 return usage_error("--timeout wants milliseconds (1..86400000), not '%s'", arg_safe(optarg));
             break;
-        case OPT_FILTER:
-            if (!strcmp(cmd, "get"))
-                return usage_error("%s does not take --filter", arg_safe(cmd));
-            c->filter = optarg;
-            break;
+        case OPT_FILTER: c->filter = optarg; break;
         case OPT_KEYS:
-            if (!is_list && !is_watch)
-                return usage_error("%s does not take --keys", arg_safe(cmd));
             if (split_keys(c, optarg) != 0)
                 return usage_error("out of memory");
             break;
         case OPT_AFTER:
-            if (!is_watch)
-                return usage_error("%s does not take --after", arg_safe(cmd));
             if (parse_after(c, optarg) != 0)
                 return usage_error("--after wants milliseconds since the epoch or 'now', not '%s'", arg_safe(optarg));
             break;
         case OPT_DELETE:
-            if (!is_set)
-                return usage_error("%s does not take --delete", arg_safe(cmd));
             if (!*optarg || add_prop(c, optarg, NULL) != 0)
                 return usage_error("bad --delete '%s'", arg_safe(optarg));
             break;
-        case OPT_PASSWORD:
-            return usage_error("passwords are never taken from the command line; set "
-                               "SESSMON_PASSWORD or type it at the prompt");
-        case 'h':
-            print_help(stdout);
-            exit(SM_EXIT_OK);
         case ':':
             return usage_error("option '%s' needs a value", arg_safe(argv[optind - 1]));
         default:
@@ -275,7 +356,7 @@ static int parse_args(cli *c, int argc, char **argv)
 
 static int resolve_password(cli *c)
 {
-    switch (sm_password_resolve(c->principal, c->password, sizeof c->password)) {
+    switch (sm_password_resolve(c->common.principal, c->password, sizeof c->password)) {
     case SM_PASSWORD_OK:
         return SM_EXIT_OK;
     case SM_PASSWORD_TOO_LONG:
@@ -283,7 +364,7 @@ static int resolve_password(cli *c)
     case SM_PASSWORD_NO_TERMINAL:
         break;
     }
-    return usage_error("no terminal to ask for the password of '%s': set SESSMON_PASSWORD", arg_safe(c->principal));
+    return usage_error("no terminal to ask for the password of '%s': set SESSMON_PASSWORD", arg_safe(c->common.principal));
 }
 
 /* ---- Connection ---- */
@@ -320,13 +401,13 @@ static bool starts_with_ci(const char *s, const char *prefix)
 static int cli_connect(cli *c, sm_session_params *sp)
 {
     sm_client_error err = {0, ""};
-    sm_client_params cp = {.max_sessions = 1, .ca_file = c->ca_file, .no_tls = !starts_with_ci(c->url, "wss://")};
+    sm_client_params cp = {.max_sessions = 1, .ca_file = c->common.ca_file, .no_tls = !starts_with_ci(c->common.url, "wss://")};
     c->client = sm_client_new(&cp, &err);
     if (!c->client)
         return fail("cannot start the client", &err);
-    sp->url = c->url;
-    sp->principal = c->principal;
-    sp->password = c->principal[0] ? c->password : NULL;
+    sp->url = c->common.url;
+    sp->principal = c->common.principal;
+    sp->password = c->common.principal[0] ? c->password : NULL;
     sp->client_type = "C";
     sp->environment = "sessmon-cli";
     sp->allow_self_signed = c->insecure;
@@ -1146,36 +1227,40 @@ static int cmd_watch(cli *c)
 
 bool sm_cli_is_subcommand(const char *name)
 {
-    static const char *const names[] = {"list", "get", "set", "watch", "close"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (strcmp(name, names[i]) == 0)
-            return true;
-    return false;
+    return find_subcommand(name) || (name && strcmp(name, "help") == 0);
+}
+
+/* sessmon help [SUBCOMMAND] */
+static int cli_help(int argc, char **argv)
+{
+    if (argc < 3) {
+        print_help(stdout);
+        return SM_EXIT_OK;
+    }
+    const subcommand *sc = find_subcommand(argv[2]);
+    if (!sc || argc > 3)
+        return usage_error("help takes one subcommand (list, get, set, watch, close), not '%s'",
+                           arg_safe(argv[argc > 3 && sc ? 3 : 2]));
+    print_subcommand_help(stdout, sc);
+    return SM_EXIT_OK;
 }
 
 int sm_cli_main(int argc, char **argv)
 {
+    if (strcmp(argv[1], "help") == 0)
+        return cli_help(argc, argv);
     cli c;
     memset(&c, 0, sizeof c);
-    c.cmd = argv[1];
-    c.url = getenv("SESSMON_URL") ? getenv("SESSMON_URL") : CLI_DEFAULT_URL;
-    c.principal = getenv("SESSMON_PRINCIPAL") ? getenv("SESSMON_PRINCIPAL") : "";
-    c.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+    c.cmd = find_subcommand(argv[1]);
+    if (!c.cmd)
+        return usage_error("unknown subcommand '%s'", arg_safe(argv[1]));
+    smt_options_defaults(&c.common);
+    c.timeout_ms = SMT_DEFAULT_TIMEOUT_MS;
     int rc = parse_args(&c, argc - 1, argv + 1);
     if (rc == SM_EXIT_OK)
         rc = resolve_password(&c);
-    if (rc == SM_EXIT_OK) {
-        if (!strcmp(c.cmd, "list"))
-            rc = cmd_list(&c);
-        else if (!strcmp(c.cmd, "get"))
-            rc = cmd_get(&c);
-        else if (!strcmp(c.cmd, "set"))
-            rc = cmd_set(&c);
-        else if (!strcmp(c.cmd, "watch"))
-            rc = cmd_watch(&c);
-        else
-            rc = cmd_close(&c);
-    }
+    if (rc == SM_EXIT_OK)
+        rc = c.cmd->run(&c);
     if (c.client)
         cli_disconnect(&c);
     memset(c.password, 0, sizeof c.password);

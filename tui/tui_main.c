@@ -18,12 +18,12 @@
 #include "tui/password.h"
 #include "tui/conn.h"
 #include "tui/frame_stats.h"
+#include "tui/options.h"
 #include "tui/settings.h"
 #include "tui/text.h"
 #include "tui/theme.h"
 #include "tui/ui.h"
 
-#define DEFAULT_URL "ws://127.0.0.1:9595"
 #define FRAME_MS 33 /* about 30 frames per second at most */
 #define MAX_FDS 64
 #define KEYS_PER_PASS 4096
@@ -45,18 +45,15 @@ static void usage(FILE *f)
 {
     fputs("usage: sessmon [--url URL] [--principal P] [--read-only] [--theme NAME|PATH] [--filter F]\n"
           "               [--no-mouse] [--no-settings] [--ca-file PEM] [--list-themes]\n"
-          "       sessmon list|get|set|watch|close ...   (script subcommands; sessmon list --help)\n"
+          "       sessmon list|get|set|watch|close ...   (script subcommands; sessmon help list)\n"
           "\n"
           "The interactive session monitor (keys: press ? inside; docs/tui.md).\n"
-          "  --url URL        server (default $SESSMON_URL or " DEFAULT_URL ")\n"
-          "  --principal P    log in as P (default $SESSMON_PRINCIPAL, else anonymous); the password\n"
-          "                   comes from $SESSMON_PASSWORD or a prompt, never the command line\n"
+          SMT_COMMON_OPTIONS_HELP
           "  --read-only      refuse every change (also automatic without modify_session)\n"
           "  --theme T        a theme name or a .theme file (default 'default'; 'mono' when NO_COLOR is set)\n"
           "  --filter F       start with this view filter (the session filter language)\n"
           "  --no-mouse       leave the mouse to the terminal\n"
           "  --no-settings    ignore the saved columns, sort and theme (w in the column chooser saves them)\n"
-          "  --ca-file PEM    wss://: trust the CA certificates in this PEM file too\n"
           "  --list-themes    print the themes found, where sessmon looks for them, and the settings file\n",
           f);
 }
@@ -96,50 +93,43 @@ static int list_themes(void)
 }
 
 typedef struct options {
-    const char *url, *principal, *theme, *filter, *ca_file;
+    smt_common_options common; /* --url, --principal, --ca-file */
+    const char *theme, *filter;
     bool read_only, no_mouse, no_settings;
 } options;
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    enum { OPT_URL = 256, OPT_PRINCIPAL, OPT_READ_ONLY, OPT_THEME, OPT_FILTER, OPT_NO_MOUSE, OPT_CA, OPT_LIST, OPT_HELP,
-           OPT_PASSWORD, OPT_NO_SETTINGS };
+    enum { OPT_READ_ONLY = SMT_OPT_OWN, OPT_THEME, OPT_FILTER, OPT_NO_MOUSE, OPT_LIST, OPT_NO_SETTINGS };
     static const struct option longopts[] = {
-        {"url", required_argument, NULL, OPT_URL},
-        {"principal", required_argument, NULL, OPT_PRINCIPAL},
+        SMT_COMMON_LONGOPTS,
         {"read-only", no_argument, NULL, OPT_READ_ONLY},
         {"theme", required_argument, NULL, OPT_THEME},
         {"filter", required_argument, NULL, OPT_FILTER},
         {"no-mouse", no_argument, NULL, OPT_NO_MOUSE},
         {"no-settings", no_argument, NULL, OPT_NO_SETTINGS},
-        {"ca-file", required_argument, NULL, OPT_CA},
         {"list-themes", no_argument, NULL, OPT_LIST},
-        {"password", required_argument, NULL, OPT_PASSWORD},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-    o->url = getenv("SESSMON_URL") ? getenv("SESSMON_URL") : DEFAULT_URL;
-    o->principal = getenv("SESSMON_PRINCIPAL") ? getenv("SESSMON_PRINCIPAL") : "";
+    smt_options_defaults(&o->common);
     opterr = 0;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        const char *why = NULL;
+        switch (smt_options_common(&o->common, ch, optarg, &why)) {
+        case SMT_OPTION_TAKEN: continue;
+        case SMT_OPTION_HELP: usage(stdout); return -1;
+        case SMT_OPTION_REFUSED: fprintf(stderr, "sessmon: %s\n", why); return SM_EXIT_USAGE;
+        case SMT_OPTION_NOT_COMMON: break;
+        }
         switch (ch) {
-        case OPT_URL: o->url = optarg; break;
-        case OPT_PRINCIPAL: o->principal = optarg; break;
         case OPT_READ_ONLY: o->read_only = true; break;
         case OPT_THEME: o->theme = optarg; break;
         case OPT_FILTER: o->filter = optarg; break;
         case OPT_NO_MOUSE: o->no_mouse = true; break;
         case OPT_NO_SETTINGS: o->no_settings = true; break;
-        case OPT_CA: o->ca_file = optarg; break;
         case OPT_LIST: return -2;
-        case OPT_PASSWORD:
-            fprintf(stderr, "sessmon: passwords are never taken from the command line; set SESSMON_PASSWORD or type "
-                            "it at the prompt\n");
-            return SM_EXIT_USAGE;
-        case 'h':
-        case OPT_HELP: usage(stdout); return -1;
         default: {
             char esc[128];
             const char *bad = argv[optind - 1] ? argv[optind - 1] : "?";
@@ -307,7 +297,7 @@ int sm_tui_main(int argc, char **argv)
     }
     /* Asked before curses owns the terminal. */
     char password[SM_PASSWORD_MAX];
-    switch (sm_password_resolve(o.principal, password, sizeof password)) {
+    switch (sm_password_resolve(o.common.principal, password, sizeof password)) {
     case SM_PASSWORD_OK:
         break;
     case SM_PASSWORD_TOO_LONG:
@@ -318,7 +308,7 @@ int sm_tui_main(int argc, char **argv)
         return SM_EXIT_USAGE;
     }
 
-    sm_ui_options uo = {o.url, o.principal, o.read_only, o.filter, &theme, allow_color, !o.no_mouse};
+    sm_ui_options uo = {o.common.url, o.common.principal, o.read_only, o.filter, &theme, allow_color, !o.no_mouse};
     sm_ui *ui = sm_ui_new(&uo, NULL);
     if (!ui) {
         fprintf(stderr, "sessmon: out of memory\n");
@@ -334,7 +324,7 @@ int sm_tui_main(int argc, char **argv)
         sm_error_clear(&err);
     }
     char cerr[300] = "";
-    sm_conn_options co = {o.url, o.principal, password, o.ca_file};
+    sm_conn_options co = {o.common.url, o.common.principal, password, o.common.ca_file};
     sm_conn *conn = sm_conn_new(ui, &co, cerr, sizeof cerr);
     memset(password, 0, sizeof password);
     if (!conn) {
