@@ -28,7 +28,7 @@ static const char *const default_list_keys[] = {"$Principal", "$ClientType", "$C
 typedef struct cli {
     const struct subcommand *cmd;
     smt_common_options common; /* --url, --principal, --ca-file */
-    char password[SM_PASSWORD_MAX];
+    char password[SMT_PASSWORD_MAX];
     bool json;
     bool insecure;
     int timeout_ms;
@@ -58,25 +58,25 @@ typedef struct cli {
 static int exit_code_for(sm_client_errcode code)
 {
     switch (code) {
-    case SM_CLIENT_OK: return SM_EXIT_OK;
+    case SM_CLIENT_OK: return SMT_EXIT_OK;
     case SM_CLIENT_ERR_ACCESS_DENIED:
-    case SM_CLIENT_ERR_AUTHENTICATION_FAILED: return SM_EXIT_ACCESS_DENIED;
-    case SM_CLIENT_ERR_INVALID_FILTER: return SM_EXIT_INVALID_FILTER;
-    case SM_CLIENT_ERR_NO_SUCH_SESSION: return SM_EXIT_NO_SUCH_SESSION;
-    case SM_CLIENT_ERR_INVALID_PROPERTY: return SM_EXIT_INVALID_PROPERTY;
-    case SM_CLIENT_ERR_INVALID_ARGUMENT: return SM_EXIT_USAGE;
+    case SM_CLIENT_ERR_AUTHENTICATION_FAILED: return SMT_EXIT_ACCESS_DENIED;
+    case SM_CLIENT_ERR_INVALID_FILTER: return SMT_EXIT_INVALID_FILTER;
+    case SM_CLIENT_ERR_NO_SUCH_SESSION: return SMT_EXIT_NO_SUCH_SESSION;
+    case SM_CLIENT_ERR_INVALID_PROPERTY: return SMT_EXIT_INVALID_PROPERTY;
+    case SM_CLIENT_ERR_INVALID_ARGUMENT: return SMT_EXIT_USAGE;
     case SM_CLIENT_ERR_CONNECT_FAILED:
     case SM_CLIENT_ERR_CONNECTION_LOST:
     case SM_CLIENT_ERR_TIMEOUT:
     case SM_CLIENT_ERR_CLOSED:
-    case SM_CLIENT_ERR_PROTOCOL: return SM_EXIT_CONNECTION;
-    default: return SM_EXIT_FAILURE;
+    case SM_CLIENT_ERR_PROTOCOL: return SMT_EXIT_CONNECTION;
+    default: return SMT_EXIT_FAILURE;
     }
 }
 
 static void print_error(const char *what, const sm_client_error *e)
 {
-    char *msg = sm_cli_escape(e->message);
+    char *msg = smt_cli_escape(e->message);
     fprintf(stderr, "sessmon: %s: %s: %s\n", what, sm_client_errcode_name(e->code), msg ? msg : "");
     free(msg);
 }
@@ -93,7 +93,7 @@ static const char *arg_safe(const char *arg)
     static char bufs[4][256];
     static unsigned next;
     char *out = bufs[next++ % 4];
-    char *e = sm_cli_escape(arg);
+    char *e = smt_cli_escape(arg);
     snprintf(out, sizeof bufs[0], "%s", e ? e : "?");
     free(e);
     return out;
@@ -109,7 +109,7 @@ static int usage_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputs("\n(see sessmon --help)\n", stderr);
-    return SM_EXIT_USAGE;
+    return SMT_EXIT_USAGE;
 }
 
 /* Options a subcommand may take besides the common ones (--url, --principal, --ca-file). */
@@ -314,7 +314,7 @@ static int parse_args(cli *c, int argc, char **argv)
         const char *why = NULL, *name = NULL;
         switch (smt_options_common(&c->common, opt, optarg, &why)) {
         case SMT_OPTION_TAKEN: continue;
-        case SMT_OPTION_HELP: print_subcommand_help(stdout, c->cmd); exit(SM_EXIT_OK);
+        case SMT_OPTION_HELP: print_subcommand_help(stdout, c->cmd); exit(SMT_EXIT_OK);
         case SMT_OPTION_REFUSED: return usage_error("%s", why);
         case SMT_OPTION_NOT_COMMON: break;
         }
@@ -349,19 +349,19 @@ static int parse_args(cli *c, int argc, char **argv)
     }
     c->positional = (const char **)argv + optind;
     c->positional_count = (size_t)(argc - optind);
-    return SM_EXIT_OK;
+    return SMT_EXIT_OK;
 }
 
 /* ---- Password ---- */
 
 static int resolve_password(cli *c)
 {
-    switch (sm_password_resolve(c->common.principal, c->password, sizeof c->password)) {
-    case SM_PASSWORD_OK:
-        return SM_EXIT_OK;
-    case SM_PASSWORD_TOO_LONG:
+    switch (smt_password_resolve(c->common.principal, c->password, sizeof c->password)) {
+    case SMT_PASSWORD_OK:
+        return SMT_EXIT_OK;
+    case SMT_PASSWORD_TOO_LONG:
         return usage_error("SESSMON_PASSWORD is too long");
-    case SM_PASSWORD_NO_TERMINAL:
+    case SMT_PASSWORD_NO_TERMINAL:
         break;
     }
     return usage_error("no terminal to ask for the password of '%s': set SESSMON_PASSWORD", arg_safe(c->common.principal));
@@ -426,7 +426,7 @@ static int cli_connect(cli *c, sm_session_params *sp)
         snprintf(t.message, sizeof t.message, "no session within %d ms", c->timeout_ms);
         return fail("cannot open a session", &t);
     }
-    return SM_EXIT_OK;
+    return SMT_EXIT_OK;
 }
 
 /* get, set, close and list do their work once: a lost connection is an error, not a reason to reconnect. */
@@ -529,7 +529,7 @@ static int wait_reply(cli *c, reply_wait *w, const char *what)
             return fail(what, &c->close_error);
         return fail(what, &w->error);
     }
-    return SM_EXIT_OK;
+    return SMT_EXIT_OK;
 }
 
 /* qsort that accepts an empty (NULL) array. */
@@ -542,7 +542,7 @@ static void sort_any(void *base, size_t n, size_t size, int (*cmp)(const void *,
 static int sort_props_cmp(const void *a, const void *b)
 {
     const sm_property *pa = a, *pb = b;
-    return sm_cli_key_cmp(&pa->key, &pb->key);
+    return smt_cli_key_cmp(&pa->key, &pb->key);
 }
 
 static int cmd_get(cli *c)
@@ -561,25 +561,25 @@ static int cmd_get(cli *c)
     if (sm_get_properties(c->session, &p, &err) != SM_CLIENT_OK)
         return fail("get", &err);
     rc = wait_reply(c, &w, "get");
-    if (rc == SM_EXIT_OK) {
+    if (rc == SMT_EXIT_OK) {
         sort_any(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
         if (c->json) {
             fputs("{\"session\":", stdout);
-            sm_cli_json_string(stdout, id);
+            smt_cli_json_string(stdout, id);
             fputs(",\"properties\":", stdout);
-            sm_cli_json_props(stdout, w.props, w.prop_count);
+            smt_cli_json_props(stdout, w.props, w.prop_count);
             fputs("}\n", stdout);
         } else {
-            sm_cli_table t;
-            if (sm_cli_table_init(&t, 2) == 0) {
+            smt_cli_table t;
+            if (smt_cli_table_init(&t, 2) == 0) {
                 const char *head[2] = {"KEY", "VALUE"};
-                sm_cli_table_add(&t, head);
+                smt_cli_table_add(&t, head);
                 for (size_t i = 0; i < w.prop_count; i++) {
                     const char *row[2] = {w.props[i].key, w.props[i].value};
-                    sm_cli_table_add(&t, row);
+                    smt_cli_table_add(&t, row);
                 }
-                sm_cli_table_print(&t, stdout);
-                sm_cli_table_free(&t);
+                smt_cli_table_print(&t, stdout);
+                smt_cli_table_free(&t);
             }
         }
     }
@@ -629,7 +629,7 @@ static int cmd_set(cli *c)
     if (sent != SM_CLIENT_OK)
         return fail("set", &err);
     rc = wait_reply(c, &w, "set");
-    if (rc != SM_EXIT_OK) {
+    if (rc != SMT_EXIT_OK) {
         free_reply(&w);
         return rc;
     }
@@ -638,30 +638,30 @@ static int cmd_set(cli *c)
     } else if (c->json) {
         sort_any(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
         fputs("{\"session\":", stdout);
-        sm_cli_json_string(stdout, c->positional[0]);
+        smt_cli_json_string(stdout, c->positional[0]);
         fputs(",\"changed\":", stdout);
-        sm_cli_json_props(stdout, w.props, w.prop_count);
+        smt_cli_json_props(stdout, w.props, w.prop_count);
         fputs("}\n", stdout);
     } else if (!w.prop_count) {
         puts("no property changed");
     } else {
         sort_any(w.props, w.prop_count, sizeof *w.props, sort_props_cmp);
-        sm_cli_table t;
-        if (sm_cli_table_init(&t, 3) == 0) {
+        smt_cli_table t;
+        if (smt_cli_table_init(&t, 3) == 0) {
             const char *head[3] = {"KEY", "OLD", "NEW"};
-            sm_cli_table_add(&t, head);
+            smt_cli_table_add(&t, head);
             for (size_t i = 0; i < w.prop_count; i++) {
                 const char *now = new_value_of(c, w.props[i].key);
                 const char *row[3] = {w.props[i].key, w.props[i].value ? w.props[i].value : "(none)",
                                       now ? now : "(deleted)"};
-                sm_cli_table_add(&t, row);
+                smt_cli_table_add(&t, row);
             }
-            sm_cli_table_print(&t, stdout);
-            sm_cli_table_free(&t);
+            smt_cli_table_print(&t, stdout);
+            smt_cli_table_free(&t);
         }
     }
     free_reply(&w);
-    return SM_EXIT_OK;
+    return SMT_EXIT_OK;
 }
 
 static int cmd_close(cli *c)
@@ -689,15 +689,15 @@ static int cmd_close(cli *c)
     if (sent != SM_CLIENT_OK)
         return fail("close", &err);
     rc = wait_reply(c, &w, "close");
-    if (rc == SM_EXIT_OK) {
+    if (rc == SMT_EXIT_OK) {
         if (c->filter) {
             print_count(c, w.count, "closed");
         } else if (c->json) {
             fputs("{\"session\":", stdout);
-            sm_cli_json_string(stdout, c->positional[0]);
+            smt_cli_json_string(stdout, c->positional[0]);
             fputs(",\"closed\":true}\n", stdout);
         } else {
-            char *id = sm_cli_escape(c->positional[0]);
+            char *id = smt_cli_escape(c->positional[0]);
             printf("closed %s\n", id ? id : "");
             free(id);
         }
@@ -860,7 +860,7 @@ static const char **list_columns(const cli *c, const listing *ls, size_t *n)
     for (size_t i = 0; i < ls->count; i++)
         for (size_t j = 0; j < ls->rows[i].prop_count; j++)
             cols[k++] = ls->rows[i].props[j].key;
-    sort_any(cols, k, sizeof *cols, sm_cli_key_cmp);
+    sort_any(cols, k, sizeof *cols, smt_cli_key_cmp);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
         if (!u || strcmp(cols[u - 1], cols[i]) != 0)
@@ -877,17 +877,17 @@ static void print_listing(const cli *c, listing *ls)
             row *r = &ls->rows[i];
             sort_any(r->props, r->prop_count, sizeof *r->props, sort_props_cmp);
             fputs("{\"session\":", stdout);
-            sm_cli_json_string(stdout, r->session_id);
+            smt_cli_json_string(stdout, r->session_id);
             printf(",\"state\":\"%s\",\"properties\":", remote_state_name(r->state));
-            sm_cli_json_props(stdout, r->props, r->prop_count);
+            smt_cli_json_props(stdout, r->props, r->prop_count);
             fputs("}\n", stdout);
         }
         return;
     }
     size_t ncols = 0;
     const char **cols = list_columns(c, ls, &ncols);
-    sm_cli_table t;
-    if (!cols || sm_cli_table_init(&t, ncols + 2) != 0) {
+    smt_cli_table t;
+    if (!cols || smt_cli_table_init(&t, ncols + 2) != 0) {
         free(cols);
         return;
     }
@@ -897,19 +897,19 @@ static void print_listing(const cli *c, listing *ls)
         cells[1] = "STATE";
         for (size_t k = 0; k < ncols; k++)
             cells[k + 2] = cols[k];
-        sm_cli_table_add(&t, cells);
+        smt_cli_table_add(&t, cells);
         for (size_t i = 0; i < ls->count; i++) {
             cells[0] = ls->rows[i].session_id;
             cells[1] = remote_state_name(ls->rows[i].state);
             for (size_t k = 0; k < ncols; k++)
                 cells[k + 2] = row_value(&ls->rows[i], cols[k]);
-            sm_cli_table_add(&t, cells);
+            smt_cli_table_add(&t, cells);
         }
-        sm_cli_table_print(&t, stdout);
+        smt_cli_table_print(&t, stdout);
     }
     free(cells);
     free(cols);
-    sm_cli_table_free(&t);
+    smt_cli_table_free(&t);
 }
 
 static int cmd_list(cli *c)
@@ -919,7 +919,7 @@ static int cmd_list(cli *c)
     if (!c->key_count) {
         c->keys = malloc(sizeof default_list_keys);
         if (!c->keys)
-            return SM_EXIT_FAILURE;
+            return SMT_EXIT_FAILURE;
         memcpy(c->keys, default_list_keys, sizeof default_list_keys);
         c->key_count = sizeof default_list_keys / sizeof *default_list_keys;
     }
@@ -995,7 +995,7 @@ static void print_time(void)
 
 static void print_escaped(const char *s)
 {
-    char *e = sm_cli_escape(s);
+    char *e = smt_cli_escape(s);
     fputs(e ? e : "", stdout);
     free(e);
 }
@@ -1021,7 +1021,7 @@ static void print_event(watch *w, const char *name, const sm_session_event *ev)
         w->snapshot_shown++;
     if (w->c->json) {
         printf("{\"time\":%lld,\"event\":\"%s\",\"session\":", (long long)sm_wall_ms(), name);
-        sm_cli_json_string(stdout, ev->session_id);
+        smt_cli_json_string(stdout, ev->session_id);
         printf(",\"state\":\"%s\"", remote_state_name(ev->state));
         if (ev->snapshot)
             fputs(",\"snapshot\":true", stdout);
@@ -1029,11 +1029,11 @@ static void print_event(watch *w, const char *name, const sm_session_event *ev)
             printf(",\"reason\":\"%s\"", sm_reason_name(ev->reason));
         else if (strcmp(name, "FILTER_LEAVE") != 0) {
             fputs(",\"properties\":", stdout);
-            sm_cli_json_props(stdout, ev->properties, ev->property_count);
+            smt_cli_json_props(stdout, ev->properties, ev->property_count);
         }
         if (ev->previous_count) {
             fputs(",\"changed\":", stdout);
-            sm_cli_json_props(stdout, ev->previous, ev->previous_count);
+            smt_cli_json_props(stdout, ev->previous, ev->previous_count);
         }
         fputs("}\n", stdout);
         return;
@@ -1077,7 +1077,7 @@ static void watch_note(watch *w, const char *event, const char *human, const cha
             printf(",\"count\":%lld", count);
         if (message) {
             fputs(",\"message\":", stdout);
-            sm_cli_json_string(stdout, message);
+            smt_cli_json_string(stdout, message);
         }
         fputs("}\n", stdout);
         return;
@@ -1172,7 +1172,7 @@ static int cmd_watch(cli *c)
     if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         cli_disconnect(c);
         c->watch = NULL;
-        return SM_EXIT_FAILURE;
+        return SMT_EXIT_FAILURE;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -1215,17 +1215,17 @@ static int cmd_watch(cli *c)
     c->watch = NULL;
     fflush(stdout);
     if (stop_signal)
-        return SM_EXIT_OK;
+        return SMT_EXIT_OK;
     if (w.failed)
         return fail("watch", session_ended ? &session_error : &w.error);
     if (session_ended)
         return fail("watch", &session_error);
-    return SM_EXIT_OK;
+    return SMT_EXIT_OK;
 }
 
 /* ---- Entry points ---- */
 
-bool sm_cli_is_subcommand(const char *name)
+bool smt_cli_is_subcommand(const char *name)
 {
     return find_subcommand(name) || (name && strcmp(name, "help") == 0);
 }
@@ -1235,17 +1235,17 @@ static int cli_help(int argc, char **argv)
 {
     if (argc < 3) {
         print_help(stdout);
-        return SM_EXIT_OK;
+        return SMT_EXIT_OK;
     }
     const subcommand *sc = find_subcommand(argv[2]);
     if (!sc || argc > 3)
         return usage_error("help takes one subcommand (list, get, set, watch, close), not '%s'",
                            arg_safe(argv[argc > 3 && sc ? 3 : 2]));
     print_subcommand_help(stdout, sc);
-    return SM_EXIT_OK;
+    return SMT_EXIT_OK;
 }
 
-int sm_cli_main(int argc, char **argv)
+int smt_cli_main(int argc, char **argv)
 {
     if (strcmp(argv[1], "help") == 0)
         return cli_help(argc, argv);
@@ -1257,15 +1257,15 @@ int sm_cli_main(int argc, char **argv)
     smt_options_defaults(&c.common);
     c.timeout_ms = SMT_DEFAULT_TIMEOUT_MS;
     int rc = parse_args(&c, argc - 1, argv + 1);
-    if (rc == SM_EXIT_OK)
+    if (rc == SMT_EXIT_OK)
         rc = resolve_password(&c);
-    if (rc == SM_EXIT_OK)
+    if (rc == SMT_EXIT_OK)
         rc = c.cmd->run(&c);
     if (c.client)
         cli_disconnect(&c);
     memset(c.password, 0, sizeof c.password);
-    if (fflush(stdout) != 0 && rc == SM_EXIT_OK)
-        rc = SM_EXIT_FAILURE;
+    if (fflush(stdout) != 0 && rc == SMT_EXIT_OK)
+        rc = SMT_EXIT_FAILURE;
     free(c.keys);
     free(c.props);
     return rc;

@@ -9,14 +9,14 @@
 #include "tui/screen.h"
 #include "tui/text.h"
 
-void smt_form_open(smt_form *f, sm_form_kind kind, const char *title, int nfields)
+void smt_form_open(smt_form *f, smt_form_kind kind, const char *title, int nfields)
 {
     memset(f, 0, sizeof *f);
     f->kind = kind;
-    sm_text_printf(f->title, sizeof f->title, "%s", title);
+    smt_text_printf(f->title, sizeof f->title, "%s", title);
     f->nfields = nfields;
     for (int i = 0; i < 2; i++)
-        sm_line_init(&f->field[i], 0);
+        smt_line_init(&f->field[i], 0);
 }
 
 bool smt_form_wants_next_field(const smt_form *f)
@@ -24,30 +24,30 @@ bool smt_form_wants_next_field(const smt_form *f)
     return f->nfields == 2 && f->focus == 0 && !f->locked[1] && f->field[1].len == 0;
 }
 
-int32_t smt_line_key(int32_t key)
+int32_t smt_key_for_line(int32_t key)
 {
     switch (key) {
-    case SM_KEY_FN(KEY_LEFT): return SM_LK_LEFT;
-    case SM_KEY_FN(KEY_RIGHT): return SM_LK_RIGHT;
-    case SM_KEY_FN(KEY_HOME): case SM_KEY_CTRL('a'): return SM_LK_HOME;
-    case SM_KEY_FN(KEY_END): case SM_KEY_CTRL('e'): return SM_LK_END;
-    case SM_KEY_FN(KEY_BACKSPACE): case 127: case 8: return SM_LK_BACKSPACE;
-    case SM_KEY_FN(KEY_DC): case SM_KEY_CTRL('d'): return SM_LK_DELETE;
-    case SM_KEY_CTRL('u'): return SM_LK_KILL_LINE;
-    case SM_KEY_CTRL('k'): return SM_LK_KILL_END;
-    case SM_KEY_CTRL('w'): return SM_LK_KILL_WORD;
-    default: return SM_KEY_IS_FN(key) ? 0 : key;
+    case SMT_KEY_FN(KEY_LEFT): return SMT_LK_LEFT;
+    case SMT_KEY_FN(KEY_RIGHT): return SMT_LK_RIGHT;
+    case SMT_KEY_FN(KEY_HOME): case SMT_KEY_CTRL('a'): return SMT_LK_HOME;
+    case SMT_KEY_FN(KEY_END): case SMT_KEY_CTRL('e'): return SMT_LK_END;
+    case SMT_KEY_FN(KEY_BACKSPACE): case 127: case 8: return SMT_LK_BACKSPACE;
+    case SMT_KEY_FN(KEY_DC): case SMT_KEY_CTRL('d'): return SMT_LK_DELETE;
+    case SMT_KEY_CTRL('u'): return SMT_LK_KILL_LINE;
+    case SMT_KEY_CTRL('k'): return SMT_LK_KILL_END;
+    case SMT_KEY_CTRL('w'): return SMT_LK_KILL_WORD;
+    default: return SMT_KEY_IS_FN(key) ? 0 : key;
     }
 }
 
 bool smt_key_is_enter(int32_t key)
 {
-    return key == '\n' || key == '\r' || key == SM_KEY_FN(KEY_ENTER);
+    return key == '\n' || key == '\r' || key == SMT_KEY_FN(KEY_ENTER);
 }
 
 smt_form_result smt_form_key(smt_form *f, int32_t key)
 {
-    if (key == SM_KEY_ESC)
+    if (key == SMT_KEY_ESC)
         return SMT_FORM_CANCEL;
     if (f->nfields == 0) { /* a yes/no question: only 'y' says yes */
         if (key == 'y' || key == 'Y')
@@ -56,7 +56,7 @@ smt_form_result smt_form_key(smt_form *f, int32_t key)
             return SMT_FORM_CANCEL;
         return SMT_FORM_IGNORED;
     }
-    if (key == '\t' || key == SM_KEY_FN(KEY_BTAB) || key == SM_KEY_FN(KEY_UP) || key == SM_KEY_FN(KEY_DOWN)) {
+    if (key == '\t' || key == SMT_KEY_FN(KEY_BTAB) || key == SMT_KEY_FN(KEY_UP) || key == SMT_KEY_FN(KEY_DOWN)) {
         for (int i = 0; i < f->nfields; i++) {
             f->focus = (f->focus + 1) % f->nfields;
             if (!f->locked[f->focus])
@@ -73,7 +73,7 @@ smt_form_result smt_form_key(smt_form *f, int32_t key)
     }
     if (f->locked[f->focus])
         return SMT_FORM_IGNORED;
-    return sm_line_key(&f->field[f->focus], smt_line_key(key)) == SM_LINE_CHANGED ? SMT_FORM_EDITED : SMT_FORM_IGNORED;
+    return smt_line_key(&f->field[f->focus], smt_key_for_line(key)) == SMT_LINE_CHANGED ? SMT_FORM_EDITED : SMT_FORM_IGNORED;
 }
 
 /* The keys line of a dialog; a shorter wording when the dialog is narrow. */
@@ -84,15 +84,15 @@ static const char *form_keys_hint(const smt_form *f, int width, char *buf, size_
         return "y = yes   n / Esc = no";
     if (smt_form_wants_next_field(f))
         return narrow ? "Enter/Tab: to value  Esc: cancel" : "Enter / Tab = on to the value   Esc = cancel";
-    const char *act = f->kind == SM_FORM_BULK_CONFIRM                                ? "confirm"
-                      : f->kind == SM_FORM_BULK_SET || f->kind == SM_FORM_BULK_DELETE ? "add to the map"
+    const char *act = f->kind == SMT_FORM_BULK_CONFIRM                                ? "confirm"
+                      : f->kind == SMT_FORM_BULK_SET || f->kind == SMT_FORM_BULK_DELETE ? "add to the map"
                                                                                      : "send";
     bool other = f->nfields > 1 && !f->locked[0] && !f->locked[1];
     if (narrow)
-        sm_text_printf(buf, cap, "Enter: %s  %sEsc: cancel", f->kind == SM_FORM_BULK_CONFIRM ? "confirm" : "OK",
+        smt_text_printf(buf, cap, "Enter: %s  %sEsc: cancel", f->kind == SMT_FORM_BULK_CONFIRM ? "confirm" : "OK",
                        other ? "Tab: field  " : "");
     else
-        sm_text_printf(buf, cap, "Enter = %s   %sEsc = cancel", act, other ? "Tab = other field   " : "");
+        smt_text_printf(buf, cap, "Enter = %s   %sEsc = cancel", act, other ? "Tab = other field   " : "");
     return buf;
 }
 
@@ -106,13 +106,13 @@ void smt_form_draw(const smt_form *f, int rows, int cols)
     if (inner < 8)
         return;
     int left = (cols - w) / 2;
-    sm_role body = f->danger ? SM_ROLE_DANGER : SM_ROLE_DIALOG;
+    smt_role body = f->danger ? SMT_ROLE_DANGER : SMT_ROLE_DIALOG;
 
     /* how many lines each explanation gets */
     int want[3], got[3] = {0, 0, 0};
     int room = rows - (2 + f->nfields + 2); /* frame, fields, status, keys */
     for (int i = 0; i < 3; i++)
-        want[i] = f->text[i][0] ? sm_text_wrap_count(f->text[i], strlen(f->text[i]), inner, 64) : 0;
+        want[i] = f->text[i][0] ? smt_text_wrap_count(f->text[i], strlen(f->text[i]), inner, 64) : 0;
     for (int i = 0; i < 3 && room > 0; i++)
         if (want[i] > 0) {
             got[i] = 1;
@@ -144,21 +144,21 @@ void smt_form_draw(const smt_form *f, int rows, int cols)
     /* a clear margin, the box, its frame and title */
     for (int y = top - 1; y <= top + h; y++)
         if (y >= 0 && y < rows)
-            smt_screen_fill(y, left > 0 ? left - 1 : 0, w + (left > 0 ? 2 : 1), SM_ROLE_DEFAULT);
+            smt_screen_fill(y, left > 0 ? left - 1 : 0, w + (left > 0 ? 2 : 1), SMT_ROLE_DEFAULT);
     for (int i = 0; i < h; i++)
         smt_screen_fill(top + i, left, w, body);
     smt_screen_frame(top, left, h, w, body);
     char title[200];
-    sm_text_printf(title, sizeof title, " %s ", f->title);
-    int tw = sm_text_width(title, strlen(title));
-    smt_screen_str(top, left + 2, tw < w - 4 ? tw : w - 4, title, SM_ROLE_DIALOG_TITLE);
+    smt_text_printf(title, sizeof title, " %s ", f->title);
+    int tw = smt_text_width(title, strlen(title));
+    smt_screen_str(top, left + 2, tw < w - 4 ? tw : w - 4, title, SMT_ROLE_DIALOG_TITLE);
 
     int x = left + 2, y = top + 1;
     for (int i = 0; i < 3; i++) {
         const char *s = f->text[i];
         size_t len = strlen(s), pos = 0;
         for (int l = 0; l < got[i]; l++, y++) {
-            size_t end = l + 1 == got[i] ? len : sm_text_wrap(s, len, pos, inner); /* the last line gets "…" */
+            size_t end = l + 1 == got[i] ? len : smt_text_wrap(s, len, pos, inner); /* the last line gets "…" */
             smt_screen_text(y, x, inner, s + pos, end - pos, body);
             pos = end < len && s[end] == ' ' ? end + 1 : end;
         }
@@ -175,17 +175,17 @@ void smt_form_draw(const smt_form *f, int rows, int cols)
         lw = inner / 2;
     for (int i = 0; i < f->nfields; i++, y++) {
         char label[32];
-        sm_text_printf(label, sizeof label, "%s:", f->label[i]);
-        smt_screen_str(y, x, lw, label, i == f->focus && !f->locked[i] ? SM_ROLE_DIALOG_TITLE : body);
+        smt_text_printf(label, sizeof label, "%s:", f->label[i]);
+        smt_screen_str(y, x, lw, label, i == f->focus && !f->locked[i] ? SMT_ROLE_DIALOG_TITLE : body);
         if (f->locked[i] || i != f->focus)
-            smt_screen_text(y, x + lw, inner - lw, f->field[i].buf, f->field[i].len, f->locked[i] ? body : SM_ROLE_PROMPT);
+            smt_screen_text(y, x + lw, inner - lw, f->field[i].buf, f->field[i].len, f->locked[i] ? body : SMT_ROLE_PROMPT);
         else
             smt_screen_line_editor(y, x + lw, inner - lw, &f->field[i], 0);
     }
     if (gap_fields)
         y++;
     if (f->status[0] || f->nfields > 0)
-        smt_screen_str(y++, x, inner, f->status, f->ok || f->hint ? body : SM_ROLE_FILTER_ERROR);
+        smt_screen_str(y++, x, inner, f->status, f->ok || f->hint ? body : SMT_ROLE_FILTER_ERROR);
     char keys[160];
     smt_screen_str(y, x, inner, form_keys_hint(f, inner, keys, sizeof keys), body);
 }

@@ -8,27 +8,27 @@
 #include "tui/lineedit.h"
 
 /* Which dialog it is: the owner's business, and the wording of the keys line. */
-typedef enum sm_form_kind {
-    SM_FORM_NONE = 0,
-    SM_FORM_EDIT_ADD,
-    SM_FORM_EDIT_CHANGE,
-    SM_FORM_EDIT_DELETE,
-    SM_FORM_EDIT_UNDO,
-    SM_FORM_BULK_SET,
-    SM_FORM_BULK_DELETE,
-    SM_FORM_BULK_CONFIRM,
-    SM_FORM_BULK_UNDO,
-    SM_FORM_SETTINGS_SAVE,
-    SM_FORM_QUIT
-} sm_form_kind;
+typedef enum smt_form_kind {
+    SMT_FORM_NONE = 0,
+    SMT_FORM_EDIT_ADD,
+    SMT_FORM_EDIT_CHANGE,
+    SMT_FORM_EDIT_DELETE,
+    SMT_FORM_EDIT_UNDO,
+    SMT_FORM_BULK_SET,
+    SMT_FORM_BULK_DELETE,
+    SMT_FORM_BULK_CONFIRM,
+    SMT_FORM_BULK_UNDO,
+    SMT_FORM_SETTINGS_SAVE,
+    SMT_FORM_QUIT
+} smt_form_kind;
 
 typedef struct smt_form {
-    sm_form_kind kind;
+    smt_form_kind kind;
     char title[160];
     char text[3][320];  /* explanation lines (raw; escaped when drawn) */
     int nfields;        /* 0 (a yes/no question), 1 or 2 */
     char label[2][24];
-    sm_line field[2];
+    smt_line field[2];
     bool locked[2];     /* shown but not editable (the key when changing a value) */
     int focus;
     char status[320];   /* validation result */
@@ -51,7 +51,7 @@ typedef enum smt_form_result {
 } smt_form_result;
 
 /* Clears f and opens a dialog of kind with a title and nfields fields. */
-void smt_form_open(smt_form *f, sm_form_kind kind, const char *title, int nfields);
+void smt_form_open(smt_form *f, smt_form_kind kind, const char *title, int nfields);
 /* True when a two-field form has the focus on its first field and the second is still empty:
  * Enter then moves on instead of submitting (an empty value is only sent on purpose). */
 bool smt_form_wants_next_field(const smt_form *f);
@@ -60,8 +60,8 @@ smt_form_result smt_form_key(smt_form *f, int32_t key);
 /* Draws the dialog framed over a screen of rows x cols. */
 void smt_form_draw(const smt_form *f, int rows, int cols);
 
-/* A key as the line editor understands it (SM_LK_* or a code point; 0 = not an editing key). */
-int32_t smt_line_key(int32_t key);
+/* A key as the line editor understands it (SMT_LK_* or a code point; 0 = not an editing key). */
+int32_t smt_key_for_line(int32_t key);
 bool smt_key_is_enter(int32_t key);
 
 #endif

@@ -84,16 +84,16 @@ size_t smt_list_page(const smt_list *l)
     return l->rows > 1 ? (size_t)l->rows : 1;
 }
 
-bool smt_list_action(smt_list *l, sm_action a)
+bool smt_list_action(smt_list *l, smt_action a)
 {
     long page = (long)smt_list_page(l);
     switch (a) {
-    case SM_ACT_UP: smt_list_move(l, -1); return true;
-    case SM_ACT_DOWN: smt_list_move(l, 1); return true;
-    case SM_ACT_PGUP: smt_list_move(l, -page); return true;
-    case SM_ACT_PGDN: smt_list_move(l, page); return true;
-    case SM_ACT_HOME: smt_list_select(l, 0); return true;
-    case SM_ACT_END: smt_list_select(l, l->count ? l->count - 1 : 0); return true;
+    case SMT_ACT_UP: smt_list_move(l, -1); return true;
+    case SMT_ACT_DOWN: smt_list_move(l, 1); return true;
+    case SMT_ACT_PGUP: smt_list_move(l, -page); return true;
+    case SMT_ACT_PGDN: smt_list_move(l, page); return true;
+    case SMT_ACT_HOME: smt_list_select(l, 0); return true;
+    case SMT_ACT_END: smt_list_select(l, l->count ? l->count - 1 : 0); return true;
     default: return false;
     }
 }

@@ -36,7 +36,7 @@ void smt_list_place(smt_list *l, size_t i, long offset);
 size_t smt_list_page(const smt_list *l);
 
 /* Applies a navigation action (Up, Down, PgUp, PgDn, Home, End); false for any other. */
-bool smt_list_action(smt_list *l, sm_action a);
+bool smt_list_action(smt_list *l, smt_action a);
 
 /* The item a click on screen line row (0 = the list's first line) hits; false when below the end. */
 bool smt_list_item_at_row(const smt_list *l, int row, size_t *item);

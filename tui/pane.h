@@ -30,9 +30,9 @@ typedef enum smt_handled {
 
 typedef struct smt_pane_ops {
     const char *name;   /* for tests and messages: "table", "inspect", ... */
-    sm_ctx ctx;         /* the key table context while it has the focus */
+    smt_ctx ctx;         /* the key table context while it has the focus */
     smt_layout layout;
-    sm_action open_action; /* the global action that opens it (SM_ACT_NONE: the base) */
+    smt_action open_action; /* the global action that opens it (SMT_ACT_NONE: the base) */
     bool toggles;          /* open_action again closes it */
     const char *guard;     /* non-NULL: changes sessions; refused and closed in read-only mode ("editing") */
     const char *hint;      /* the status line while it has the focus (NULL = the table's) */
@@ -43,7 +43,7 @@ typedef struct smt_pane_ops {
     /* It is about to be shown: reset its view; false refuses (with a message). NULL = always. */
     bool (*open)(void *state);
     void (*draw)(void *state, int y, int h);
-    smt_handled (*action)(void *state, sm_action a);
+    smt_handled (*action)(void *state, smt_action a);
     /* Mouse: a click on line row of the pane (0 = its first line) at column x; the wheel. */
     bool (*click)(void *state, int row, int x); /* true: it picked an item */
     void (*wheel)(void *state, int dir); /* NULL: three Up or Down actions */

@@ -24,9 +24,9 @@ static void clear_preview(smt_bulk_pane *b)
     b->npreview = 0;
 }
 
-static void free_undo(smt_bulk_pane *p, sm_bulk_undo_item *items, size_t n)
+static void free_undo(smt_bulk_pane *p, smt_bulk_undo_item *items, size_t n)
 {
-    sm_intern *pool = sm_model_pool(p->app->model);
+    sm_intern *pool = smt_model_pool(p->app->model);
     for (size_t i = 0; i < n; i++) {
         sm_intern_unref(pool, items[i].session);
         sm_intern_unref(pool, items[i].key);
@@ -75,20 +75,20 @@ static void filter_changed(smt_bulk_pane *p)
         sm_filter_parse(b->filter.buf, b->filter.len, &b->parsed, &b->error);
     b->recount = true;
     smt_list_select(&b->preview_nav, 0);
-    if (p->app->prompt.kind == SM_PROMPT_BULK_FILTER && p->app->prompt.owner == p)
+    if (p->app->prompt.kind == SMT_PROMPT_BULK_FILTER && p->app->prompt.owner == p)
         p->app->prompt.error_column = !b->parsed && b->filter.len ? b->error.column : 0;
 }
 
 static void prompt_changed(void *owner, const char *text)
 {
     smt_bulk_pane *p = owner;
-    sm_line_set(&p->filter, text);
+    smt_line_set(&p->filter, text);
     filter_changed(p);
 }
 
 static void start_filter_prompt(smt_bulk_pane *p)
 {
-    smt_prompt *pr = smt_app_start_prompt(p->app, SM_PROMPT_BULK_FILTER, "Bulk filter> ", p->filter.buf,
+    smt_prompt *pr = smt_app_start_prompt(p->app, SMT_PROMPT_BULK_FILTER, "Bulk filter> ", p->filter.buf,
                                           prompt_changed, NULL, p);
     pr->mutates = true;
     pr->error_column = !p->parsed && p->filter.len ? p->error.column : 0;
@@ -97,10 +97,10 @@ static void start_filter_prompt(smt_bulk_pane *p)
 static bool bulk_open(void *state)
 {
     smt_bulk_pane *p = state, *b = p;
-    if (!sm_ui_guard_write(p->app, "bulk update"))
+    if (!smt_ui_guard_write(p->app, "bulk update"))
         return false;
-    if (b->filter.len == 0 && sm_view_filter_text(p->app->view)[0]) {
-        sm_line_set(&b->filter, sm_view_filter_text(p->app->view));
+    if (b->filter.len == 0 && smt_view_filter_text(p->app->view)[0]) {
+        smt_line_set(&b->filter, smt_view_filter_text(p->app->view));
         filter_changed(p);
     }
     b->recount = true;
@@ -112,31 +112,31 @@ static bool bulk_open(void *state)
 
 typedef struct count_ctx {
     smt_bulk_pane *b;
-    sm_view *view;
+    smt_view *view;
     bool paused;
     size_t matches, hidden, waiting;
-    char **ids; /* sorted, at most SM_BULK_PREVIEW */
+    char **ids; /* sorted, at most SMT_BULK_PREVIEW */
     size_t nids;
 } count_ctx;
 
-static bool row_counts(const sm_row *r)
+static bool row_counts(const smt_row *r)
 {
     return !r->dead && r->state != SM_REMOTE_CLOSED;
 }
 
 /* Whether entry e would change the row's current value. */
-static bool entry_changes(const sm_bulk_entry *e, const sm_row *r)
+static bool entry_changes(const smt_bulk_entry *e, const smt_row *r)
 {
-    const char *cur = sm_row_get(r, e->key);
+    const char *cur = smt_row_get(r, e->key);
     if (!e->value)
         return cur != NULL;
     return !cur || strcmp(cur, e->value) != 0;
 }
 
-static void count_row(sm_row *r, void *vctx)
+static void count_row(smt_row *r, void *vctx)
 {
     count_ctx *c = vctx;
-    if (!row_counts(r) || !sm_row_matches_filter(c->b->parsed, r))
+    if (!row_counts(r) || !smt_row_matches_filter(c->b->parsed, r))
         return;
     c->matches++;
     bool any = false;
@@ -149,13 +149,13 @@ static void count_row(sm_row *r, void *vctx)
         c->b->changing++;
     /* Ask the view's filter and search directly: whether the row already has a place in the
      * table also depends on when the view last synced (a session opened a moment ago has none). */
-    if (!sm_view_row_passes(c->view, r))
+    if (!smt_view_row_passes(c->view, r))
         c->hidden++;
     else if (c->paused && !r->vnode)
         c->waiting++;
     if (!c->ids)
         return;
-    /* keep the SM_BULK_PREVIEW smallest IDs, sorted */
+    /* keep the SMT_BULK_PREVIEW smallest IDs, sorted */
     size_t lo = 0, hi = c->nids;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -164,13 +164,13 @@ static void count_row(sm_row *r, void *vctx)
         else
             hi = mid;
     }
-    if (lo >= SM_BULK_PREVIEW)
+    if (lo >= SMT_BULK_PREVIEW)
         return;
     char *copy = strdup(r->id);
     if (!copy)
         return;
-    if (c->nids == SM_BULK_PREVIEW) {
-        free(c->ids[SM_BULK_PREVIEW - 1]);
+    if (c->nids == SMT_BULK_PREVIEW) {
+        free(c->ids[SMT_BULK_PREVIEW - 1]);
         c->nids--;
     }
     memmove(&c->ids[lo + 1], &c->ids[lo], (c->nids - lo) * sizeof *c->ids);
@@ -188,9 +188,9 @@ static void recount(smt_bulk_pane *p)
     b->recount = false;
     if (!b->parsed)
         return;
-    sm_view_count(p->app->view); /* runs a pending rebuild, so which rows have a place is current */
-    count_ctx c = {b, p->app->view, sm_view_paused(p->app->view), 0, 0, 0, calloc(SM_BULK_PREVIEW, sizeof(char *)), 0};
-    sm_model_foreach(p->app->model, count_row, &c);
+    smt_view_count(p->app->view); /* runs a pending rebuild, so which rows have a place is current */
+    count_ctx c = {b, p->app->view, smt_view_paused(p->app->view), 0, 0, 0, calloc(SMT_BULK_PREVIEW, sizeof(char *)), 0};
+    smt_model_foreach(p->app->model, count_row, &c);
     b->matches = c.matches;
     b->hidden = c.hidden;
     b->waiting = c.waiting;
@@ -212,26 +212,26 @@ static int64_t bulk_tick(void *state, bool shown)
         next = RECOUNT_MS;
     }
     /* feed the undo: one set per session, a bounded number in flight */
-    while (b->undo_running && b->undo_inflight < SM_BULK_UNDO_INFLIGHT && b->undo_next < b->nundo) {
+    while (b->undo_running && b->undo_inflight < SMT_BULK_UNDO_INFLIGHT && b->undo_next < b->nundo) {
         size_t start = b->undo_next, end = start;
         while (end < b->nundo && b->undo[end].session == b->undo[start].session)
             end++;
         b->undo_next = end;
-        if (!sm_ui_guard_write(p->app, "undo")) {
+        if (!smt_ui_guard_write(p->app, "undo")) {
             b->undo_running = false;
             break;
         }
-        sm_property props[SM_BULK_MAX_ENTRIES];
+        sm_property props[SMT_BULK_MAX_ENTRIES];
         size_t n = 0;
-        for (size_t i = start; i < end && n < SM_BULK_MAX_ENTRIES; i++)
+        for (size_t i = start; i < end && n < SMT_BULK_MAX_ENTRIES; i++)
             props[n++] = (sm_property){b->undo[i].key, b->undo[i].value};
-        uint64_t token = sm_ui_new_token(p->app);
+        uint64_t token = smt_ui_new_token(p->app);
         char err[256] = "";
         if (smt_app_send_set(p->app, token, b->undo[start].session, props, n, err, sizeof err) != 0) {
             b->undo_failed++;
             continue;
         }
-        for (int i = 0; i < SM_BULK_UNDO_INFLIGHT; i++)
+        for (int i = 0; i < SMT_BULK_UNDO_INFLIGHT; i++)
             if (b->undo_tokens[i] == 0) {
                 b->undo_tokens[i] = token;
                 break;
@@ -240,10 +240,10 @@ static int64_t bulk_tick(void *state, bool shown)
         p->app->dirty = true;
     }
     if (b->undo_running && b->undo_next >= b->nundo && b->undo_inflight == 0) {
-        sm_text_printf(b->result, sizeof b->result, "undo finished: %zu sessions restored, %zu failed (closed or refused)",
+        smt_text_printf(b->result, sizeof b->result, "undo finished: %zu sessions restored, %zu failed (closed or refused)",
                  b->undo_done, b->undo_failed);
         b->result_error = b->undo_failed > 0;
-        sm_ui_message(p->app, b->undo_failed ? SM_LOGL_WARN : SM_LOGL_INFO, "bulk %s", b->result);
+        smt_ui_message(p->app, b->undo_failed ? SMT_LOGL_WARN : SMT_LOGL_INFO, "bulk %s", b->result);
         clear_undo(p);
     }
     return next;
@@ -257,13 +257,13 @@ static void summary(const smt_bulk_pane *b, char *out, size_t cap)
     out[0] = '\0';
     for (int i = 0; i < b->nentries && off + 1 < cap; i++) {
         char k[64], v[64];
-        sm_text_escape(b->entries[i].key, strlen(b->entries[i].key), k, sizeof k);
+        smt_text_escape(b->entries[i].key, strlen(b->entries[i].key), k, sizeof k);
         int m;
         if (b->entries[i].value) {
-            sm_text_escape(b->entries[i].value, strlen(b->entries[i].value), v, sizeof v);
-            m = sm_text_printf(out + off, cap - off, "%sset %s='%s'", i ? ", " : "", k, v);
+            smt_text_escape(b->entries[i].value, strlen(b->entries[i].value), v, sizeof v);
+            m = smt_text_printf(out + off, cap - off, "%sset %s='%s'", i ? ", " : "", k, v);
         } else {
-            m = sm_text_printf(out + off, cap - off, "%sdelete %s", i ? ", " : "", k);
+            m = smt_text_printf(out + off, cap - off, "%sdelete %s", i ? ", " : "", k);
         }
         if (m < 0)
             break;
@@ -274,56 +274,56 @@ static void summary(const smt_bulk_pane *b, char *out, size_t cap)
 static void open_confirm(smt_bulk_pane *p)
 {
     smt_bulk_pane *b = p;
-    bool typed = b->matches > SM_BULK_CONFIRM_TYPED;
-    smt_form *f = smt_app_open_form(p->app, SM_FORM_BULK_CONFIRM, "Confirm the bulk update", typed ? 1 : 0,
+    bool typed = b->matches > SMT_BULK_CONFIRM_TYPED;
+    smt_form *f = smt_app_open_form(p->app, SMT_FORM_BULK_CONFIRM, "Confirm the bulk update", typed ? 1 : 0,
                                     bulk_form_changed, bulk_form_submit, p);
     f->danger = true;
-    sm_text_printf(f->text[0], sizeof f->text[0], "Apply %d change%s to %zu session%s matching:", b->nentries,
+    smt_text_printf(f->text[0], sizeof f->text[0], "Apply %d change%s to %zu session%s matching:", b->nentries,
              b->nentries == 1 ? "" : "s", b->matches, b->matches == 1 ? "" : "s");
     char esc[300];
-    sm_text_escape(b->filter.buf, b->filter.len, esc, sizeof esc);
-    sm_text_printf(f->text[1], sizeof f->text[1], "  %s", esc);
+    smt_text_escape(b->filter.buf, b->filter.len, esc, sizeof esc);
+    smt_text_printf(f->text[1], sizeof f->text[1], "  %s", esc);
     summary(b, f->text[2], sizeof f->text[2]);
     if (b->hidden) {
         size_t l = strlen(f->text[2]);
-        sm_text_printf(f->text[2] + l, sizeof f->text[2] - l, " (%zu of them hidden by the table's filter)", b->hidden);
+        smt_text_printf(f->text[2] + l, sizeof f->text[2] - l, " (%zu of them hidden by the table's filter)", b->hidden);
     }
     b->sent_local = b->matches;
     if (typed) {
-        sm_text_printf(f->expect, sizeof f->expect, "%zu", b->matches);
-        sm_text_printf(f->label[0], sizeof f->label[0], "Type %zu", b->matches);
-        sm_line_init(&f->field[0], 24);
+        smt_text_printf(f->expect, sizeof f->expect, "%zu", b->matches);
+        smt_text_printf(f->label[0], sizeof f->label[0], "Type %zu", b->matches);
+        smt_line_init(&f->field[0], 24);
         bulk_form_changed(p);
     } else {
         f->ok = true;
-        sm_text_printf(f->status, sizeof f->status, "Send it? The server applies it to whatever matches then.");
+        smt_text_printf(f->status, sizeof f->status, "Send it? The server applies it to whatever matches then.");
     }
 }
 
 static void apply(smt_bulk_pane *p)
 {
     smt_bulk_pane *b = p;
-    if (!sm_ui_guard_write(p->app, "bulk update"))
+    if (!smt_ui_guard_write(p->app, "bulk update"))
         return;
     if (b->pending) {
-        sm_ui_message(p->app, SM_LOGL_WARN, "a bulk update is still waiting for the server");
+        smt_ui_message(p->app, SMT_LOGL_WARN, "a bulk update is still waiting for the server");
         return;
     }
     if (b->undo_running) {
-        sm_ui_message(p->app, SM_LOGL_WARN, "an undo is still running");
+        smt_ui_message(p->app, SMT_LOGL_WARN, "an undo is still running");
         return;
     }
     if (!b->parsed) {
-        sm_ui_message(p->app, SM_LOGL_WARN, "%s", b->filter.len ? b->error.message : "type a filter first (f)");
+        smt_ui_message(p->app, SMT_LOGL_WARN, "%s", b->filter.len ? b->error.message : "type a filter first (f)");
         return;
     }
     if (b->nentries == 0) {
-        sm_ui_message(p->app, SM_LOGL_WARN, "nothing to apply: a adds a property to set, x one to delete");
+        smt_ui_message(p->app, SMT_LOGL_WARN, "nothing to apply: a adds a property to set, x one to delete");
         return;
     }
     recount(p);
     if (b->matches == 0) { /* never widen an empty match */
-        sm_ui_message(p->app, SM_LOGL_WARN, "no session matches locally: nothing sent");
+        smt_ui_message(p->app, SMT_LOGL_WARN, "no session matches locally: nothing sent");
         return;
     }
     open_confirm(p);
@@ -338,12 +338,12 @@ static void undo_drift(smt_bulk_pane *p, size_t *changed, size_t *gone)
         size_t end = i;
         while (end < b->nundo && b->undo[end].session == b->undo[i].session)
             end++;
-        sm_row *r = sm_model_find(p->app->model, b->undo[i].session);
+        smt_row *r = smt_model_find(p->app->model, b->undo[i].session);
         if (!r || r->state == SM_REMOTE_CLOSED) {
             (*gone)++;
         } else {
             for (size_t k = i; k < end; k++) {
-                const char *cur = sm_row_get(r, b->undo[k].key);
+                const char *cur = smt_row_get(r, b->undo[k].key);
                 const char *set = b->undo[k].applied;
                 if ((cur == NULL) != (set == NULL) || (cur && strcmp(cur, set) != 0)) {
                     (*changed)++;
@@ -355,41 +355,41 @@ static void undo_drift(smt_bulk_pane *p, size_t *changed, size_t *gone)
     }
 }
 
-static smt_handled bulk_action(void *state, sm_action a)
+static smt_handled bulk_action(void *state, smt_action a)
 {
     smt_bulk_pane *p = state, *b = p;
     switch (a) {
-    case SM_ACT_BULK_FILTER:
+    case SMT_ACT_BULK_FILTER:
         start_filter_prompt(p);
         return SMT_HANDLED;
-    case SM_ACT_BULK_ADD_SET:
-    case SM_ACT_BULK_ADD_DELETE: {
-        if (b->nentries >= SM_BULK_MAX_ENTRIES) {
-            sm_ui_message(p->app, SM_LOGL_WARN, "at most %d properties per update", SM_BULK_MAX_ENTRIES);
+    case SMT_ACT_BULK_ADD_SET:
+    case SMT_ACT_BULK_ADD_DELETE: {
+        if (b->nentries >= SMT_BULK_MAX_ENTRIES) {
+            smt_ui_message(p->app, SMT_LOGL_WARN, "at most %d properties per update", SMT_BULK_MAX_ENTRIES);
             return SMT_HANDLED;
         }
-        bool set = a == SM_ACT_BULK_ADD_SET;
+        bool set = a == SMT_ACT_BULK_ADD_SET;
         smt_form *f = smt_app_open_form(
-            p->app, set ? SM_FORM_BULK_SET : SM_FORM_BULK_DELETE,
+            p->app, set ? SMT_FORM_BULK_SET : SMT_FORM_BULK_DELETE,
             set ? "Set a property on every matching session" : "Delete a property from every matching session",
             set ? 2 : 1, bulk_form_changed, bulk_form_submit, p);
-        sm_text_printf(f->text[0], sizeof f->text[0],
+        smt_text_printf(f->text[0], sizeof f->text[0],
                        "Goes into the property map for the sessions matching the filter (%zu now). Nothing is sent "
                        "until A and its confirmation.",
                        b->matches);
-        sm_text_printf(f->text[1], sizeof f->text[1], "%s",
+        smt_text_printf(f->text[1], sizeof f->text[1], "%s",
                        set ? "Keys: user keys, or $Country, $Language, $Latitude, $Longitude."
                            : "Only user keys can be deleted.");
-        sm_text_printf(f->label[0], sizeof f->label[0], "Key");
-        sm_line_init(&f->field[0], SM_KEY_MAX);
+        smt_text_printf(f->label[0], sizeof f->label[0], "Key");
+        smt_line_init(&f->field[0], SM_KEY_MAX);
         if (set) {
-            sm_text_printf(f->label[1], sizeof f->label[1], "Value");
-            sm_line_init(&f->field[1], SM_VALUE_MAX);
+            smt_text_printf(f->label[1], sizeof f->label[1], "Value");
+            smt_line_init(&f->field[1], SM_VALUE_MAX);
         }
         bulk_form_changed(p);
         return SMT_HANDLED;
     }
-    case SM_ACT_BULK_REMOVE:
+    case SMT_ACT_BULK_REMOVE:
         if (b->nav.cursor < (size_t)b->nentries) {
             int c = (int)b->nav.cursor;
             free(b->entries[c].value);
@@ -399,48 +399,48 @@ static smt_handled bulk_action(void *state, sm_action a)
             b->recount = true;
         }
         return SMT_HANDLED;
-    case SM_ACT_UP:
-    case SM_ACT_DOWN:
+    case SMT_ACT_UP:
+    case SMT_ACT_DOWN:
         smt_list_action(&b->nav, a);
         return SMT_HANDLED;
-    case SM_ACT_PGUP:
-    case SM_ACT_PGDN: /* the map has few entries: the page keys scroll the preview */
+    case SMT_ACT_PGUP:
+    case SMT_ACT_PGDN: /* the map has few entries: the page keys scroll the preview */
         smt_list_action(&b->preview_nav, a);
         return SMT_HANDLED;
-    case SM_ACT_SCROLL_LEFT:
+    case SMT_ACT_SCROLL_LEFT:
         if (b->preview_hscroll > 0)
             b->preview_hscroll--;
         return SMT_HANDLED;
-    case SM_ACT_SCROLL_RIGHT:
+    case SMT_ACT_SCROLL_RIGHT:
         if (b->preview_hscroll + 1 < b->nentries)
             b->preview_hscroll++;
         return SMT_HANDLED;
-    case SM_ACT_BULK_APPLY:
+    case SMT_ACT_BULK_APPLY:
         apply(p);
         return SMT_HANDLED;
-    case SM_ACT_BULK_UNDO: {
-        if (!sm_ui_guard_write(p->app, "undo"))
+    case SMT_ACT_BULK_UNDO: {
+        if (!smt_ui_guard_write(p->app, "undo"))
             return SMT_HANDLED;
         if (!b->undo || b->undo_running) {
-            sm_ui_message(p->app, SM_LOGL_INFO, b->undo_running ? "the undo is running" : "nothing to undo");
+            smt_ui_message(p->app, SMT_LOGL_INFO, b->undo_running ? "the undo is running" : "nothing to undo");
             return SMT_HANDLED;
         }
-        smt_app_open_form(p->app, SM_FORM_BULK_UNDO, "Undo the last bulk update", 0, NULL, bulk_form_submit, p);
+        smt_app_open_form(p->app, SMT_FORM_BULK_UNDO, "Undo the last bulk update", 0, NULL, bulk_form_submit, p);
         p->app->form.danger = true;
-        sm_text_printf(p->app->form.text[0], sizeof p->app->form.text[0],
+        smt_text_printf(p->app->form.text[0], sizeof p->app->form.text[0],
                  "Restore the previous values on %zu session%s (one request each).", b->undo_sessions,
                  b->undo_sessions == 1 ? "" : "s");
-        sm_text_printf(p->app->form.text[1], sizeof p->app->form.text[1],
+        smt_text_printf(p->app->form.text[1], sizeof p->app->form.text[1],
                  "Values are those the monitor saw before the update; sessions it did not know are left alone.");
         size_t changed = 0, gone = 0;
         undo_drift(p, &changed, &gone);
         char *t = p->app->form.text[2];
         size_t cap = sizeof p->app->form.text[2], off = 0;
         if (changed)
-            off = sm_text_printf(t, cap, "Since the update %zu session%s changed again: undo overwrites the newer "
+            off = smt_text_printf(t, cap, "Since the update %zu session%s changed again: undo overwrites the newer "
                                  "values.", changed, changed == 1 ? "" : "s");
         if (gone)
-            sm_text_printf(t + off, cap - off, "%s%zu session%s closed (nothing to restore there).", off ? " " : "",
+            smt_text_printf(t + off, cap - off, "%s%zu session%s closed (nothing to restore there).", off ? " " : "",
                            gone, gone == 1 ? "" : "s");
         p->app->form.ok = true;
         return SMT_HANDLED;
@@ -459,47 +459,47 @@ static void bulk_form_changed(void *owner)
     f->ok = false;
     f->hint = false;
     switch (f->kind) {
-    case SM_FORM_BULK_CONFIRM:
+    case SMT_FORM_BULK_CONFIRM:
         if (strcmp(f->field[0].buf, f->expect) == 0) {
             f->ok = true;
-            sm_text_printf(f->status, sizeof f->status, "Enter sends the update");
+            smt_text_printf(f->status, sizeof f->status, "Enter sends the update");
         } else {
-            sm_text_printf(f->status, sizeof f->status, "type %s (the number of sessions) to confirm", f->expect);
+            smt_text_printf(f->status, sizeof f->status, "type %s (the number of sessions) to confirm", f->expect);
             f->hint = f->field[0].len == 0;
         }
         return;
-    case SM_FORM_BULK_SET:
-    case SM_FORM_BULK_DELETE: {
+    case SMT_FORM_BULK_SET:
+    case SMT_FORM_BULK_DELETE: {
         const char *key = f->field[0].buf;
         if (f->field[0].len == 0) {
-            sm_text_printf(f->status, sizeof f->status, "type a key");
+            smt_text_printf(f->status, sizeof f->status, "type a key");
             f->hint = true;
             return;
         }
         if (sm_key_is_fixed(key)) {
-            if (f->kind == SM_FORM_BULK_DELETE || !sm_key_is_settable_fixed(key)) {
-                sm_text_printf(f->status, sizeof f->status, "%s",
-                         f->kind == SM_FORM_BULK_DELETE ? "fixed properties cannot be deleted"
+            if (f->kind == SMT_FORM_BULK_DELETE || !sm_key_is_settable_fixed(key)) {
+                smt_text_printf(f->status, sizeof f->status, "%s",
+                         f->kind == SMT_FORM_BULK_DELETE ? "fixed properties cannot be deleted"
                                                         : "of the fixed keys only $Country, $Language, $Latitude and "
                                                           "$Longitude can be set");
                 return;
             }
         } else if (sm_validate_user_key(key, f->field[0].len, &err) != SM_OK) {
-            sm_text_printf(f->status, sizeof f->status, "%s", err.message);
+            smt_text_printf(f->status, sizeof f->status, "%s", err.message);
             return;
         }
-        if (f->kind == SM_FORM_BULK_SET && sm_validate_value(f->field[1].buf, f->field[1].len, &err) != SM_OK) {
-            sm_text_printf(f->status, sizeof f->status, "%s", err.message);
+        if (f->kind == SMT_FORM_BULK_SET && sm_validate_value(f->field[1].buf, f->field[1].len, &err) != SM_OK) {
+            smt_text_printf(f->status, sizeof f->status, "%s", err.message);
             return;
         }
         f->ok = true;
         if (smt_form_wants_next_field(f)) {
-            sm_text_printf(f->status, sizeof f->status, "key valid: Enter or Tab moves on to the value");
+            smt_text_printf(f->status, sizeof f->status, "key valid: Enter or Tab moves on to the value");
             f->hint = true;
             return;
         }
-        sm_text_printf(f->status, sizeof f->status, "valid: Enter adds it to the map%s (nothing is sent yet)",
-                       f->kind == SM_FORM_BULK_SET && f->field[1].len == 0 ? " with an empty value" : "");
+        smt_text_printf(f->status, sizeof f->status, "valid: Enter adds it to the map%s (nothing is sent yet)",
+                       f->kind == SMT_FORM_BULK_SET && f->field[1].len == 0 ? " with an empty value" : "");
         return;
     }
     default:
@@ -514,13 +514,13 @@ static void add_entry(smt_bulk_pane *b, const char *key, const char *value)
         if (strcmp(b->entries[i].key, key) == 0)
             break;
     if (i == b->nentries) {
-        if (b->nentries >= SM_BULK_MAX_ENTRIES)
+        if (b->nentries >= SMT_BULK_MAX_ENTRIES)
             return;
         b->nentries++;
     } else {
         free(b->entries[i].value);
     }
-    sm_text_printf(b->entries[i].key, sizeof b->entries[i].key, "%s", key);
+    smt_text_printf(b->entries[i].key, sizeof b->entries[i].key, "%s", key);
     b->entries[i].value = value ? strdup(value) : NULL;
     b->nav.count = (size_t)b->nentries;
     smt_list_select(&b->nav, (size_t)i);
@@ -528,22 +528,22 @@ static void add_entry(smt_bulk_pane *b, const char *key, const char *value)
 
 typedef struct snap_ctx {
     smt_bulk_pane *p;
-    sm_bulk_undo_item *items;
+    smt_bulk_undo_item *items;
     size_t n, cap, sessions;
     bool failed;
 } snap_ctx;
 
-static void snapshot_row(sm_row *r, void *vctx)
+static void snapshot_row(smt_row *r, void *vctx)
 {
     snap_ctx *c = vctx;
     smt_bulk_pane *b = c->p;
-    if (c->failed || !row_counts(r) || !sm_row_matches_filter(b->parsed, r))
+    if (c->failed || !row_counts(r) || !smt_row_matches_filter(b->parsed, r))
         return;
     if (c->n + (size_t)b->nentries > c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 256;
         while (cap < c->n + (size_t)b->nentries)
             cap *= 2;
-        sm_bulk_undo_item *it = realloc(c->items, cap * sizeof *it);
+        smt_bulk_undo_item *it = realloc(c->items, cap * sizeof *it);
         if (!it) {
             c->failed = true;
             return;
@@ -551,12 +551,12 @@ static void snapshot_row(sm_row *r, void *vctx)
         c->items = it;
         c->cap = cap;
     }
-    sm_intern *pool = sm_model_pool(c->p->app->model);
+    sm_intern *pool = smt_model_pool(c->p->app->model);
     for (int i = 0; i < b->nentries; i++) {
         const char *key = sm_intern_cstr(pool, b->entries[i].key);
         const char *applied = b->entries[i].value ? sm_intern_cstr(pool, b->entries[i].value) : NULL;
         c->items[c->n++] =
-            (sm_bulk_undo_item){sm_intern_ref(r->id), key, sm_intern_ref(sm_row_get(r, b->entries[i].key)), applied};
+            (smt_bulk_undo_item){sm_intern_ref(r->id), key, sm_intern_ref(smt_row_get(r, b->entries[i].key)), applied};
     }
     c->sessions++;
 }
@@ -567,51 +567,51 @@ static void bulk_form_submit(void *owner)
     smt_form *f = &p->app->form;
     smt_bulk_pane *b = p;
     switch (f->kind) {
-    case SM_FORM_BULK_SET:
-    case SM_FORM_BULK_DELETE:
+    case SMT_FORM_BULK_SET:
+    case SMT_FORM_BULK_DELETE:
         if (!f->ok)
             return;
-        add_entry(b, f->field[0].buf, f->kind == SM_FORM_BULK_SET ? f->field[1].buf : NULL);
+        add_entry(b, f->field[0].buf, f->kind == SMT_FORM_BULK_SET ? f->field[1].buf : NULL);
         b->recount = true;
-        sm_ui_close_form(p->app);
+        smt_ui_close_form(p->app);
         return;
-    case SM_FORM_BULK_CONFIRM: {
+    case SMT_FORM_BULK_CONFIRM: {
         if (!f->ok)
             return;
         size_t confirmed = b->sent_local;
-        sm_ui_close_form(p->app);
-        if (!sm_ui_guard_write(p->app, "bulk update") || !b->parsed)
+        smt_ui_close_form(p->app);
+        if (!smt_ui_guard_write(p->app, "bulk update") || !b->parsed)
             return;
         recount(p);
         if (b->matches == 0) {
-            sm_ui_message(p->app, SM_LOGL_WARN, "no session matches locally any more: nothing sent");
+            smt_ui_message(p->app, SMT_LOGL_WARN, "no session matches locally any more: nothing sent");
             return;
         }
         if (b->matches != confirmed) {
-            sm_ui_message(p->app, SM_LOGL_WARN, "the match count changed from %zu to %zu: confirm again", confirmed,
+            smt_ui_message(p->app, SMT_LOGL_WARN, "the match count changed from %zu to %zu: confirm again", confirmed,
                           b->matches);
             open_confirm(p);
             return;
         }
         /* remember the previous values before anything changes */
         snap_ctx c = {p, NULL, 0, 0, 0, false};
-        sm_model_foreach(p->app->model, snapshot_row, &c);
+        smt_model_foreach(p->app->model, snapshot_row, &c);
         if (c.failed) {
             free_undo(p, c.items, c.n);
-            sm_ui_message(p->app, SM_LOGL_ERROR, "out of memory saving the previous values: nothing sent");
+            smt_ui_message(p->app, SMT_LOGL_ERROR, "out of memory saving the previous values: nothing sent");
             return;
         }
-        sm_property props[SM_BULK_MAX_ENTRIES];
+        sm_property props[SMT_BULK_MAX_ENTRIES];
         for (int i = 0; i < b->nentries; i++)
             props[i] = (sm_property){b->entries[i].key, b->entries[i].value};
-        uint64_t token = sm_ui_new_token(p->app);
+        uint64_t token = smt_ui_new_token(p->app);
         char err[256] = "";
         /* the very filter text the user saw and confirmed */
         if (smt_app_send_set_by_filter(p->app, token, b->filter.buf, props, (size_t)b->nentries, err, sizeof err) != 0) {
             free_undo(p, c.items, c.n);
-            sm_text_printf(b->result, sizeof b->result, "not sent: %s", err);
+            smt_text_printf(b->result, sizeof b->result, "not sent: %s", err);
             b->result_error = true;
-            sm_ui_message(p->app, SM_LOGL_ERROR, "bulk update %s", b->result);
+            smt_ui_message(p->app, SMT_LOGL_ERROR, "bulk update %s", b->result);
             return;
         }
         free_undo(p, b->pending_undo, b->pending_nundo);
@@ -620,21 +620,21 @@ static void bulk_form_submit(void *owner)
         b->pending_sessions = c.sessions;
         b->pending = true;
         b->token = token;
-        sm_text_printf(b->result, sizeof b->result, "sent to the server (%zu sessions matched here); waiting...", confirmed);
+        smt_text_printf(b->result, sizeof b->result, "sent to the server (%zu sessions matched here); waiting...", confirmed);
         b->result_error = false;
         char esc[200];
-        sm_text_escape(b->filter.buf, b->filter.len, esc, sizeof esc);
-        sm_eventlog_add(&p->app->log, p->app->wall, SM_LOGL_INFO, "bulk update sent: filter %s (%zu local matches)", esc,
+        smt_text_escape(b->filter.buf, b->filter.len, esc, sizeof esc);
+        smt_eventlog_add(&p->app->log, p->app->wall, SMT_LOGL_INFO, "bulk update sent: filter %s (%zu local matches)", esc,
                         confirmed);
         return;
     }
-    case SM_FORM_BULK_UNDO:
-        sm_ui_close_form(p->app);
-        if (!sm_ui_guard_write(p->app, "undo") || !b->undo)
+    case SMT_FORM_BULK_UNDO:
+        smt_ui_close_form(p->app);
+        if (!smt_ui_guard_write(p->app, "undo") || !b->undo)
             return;
         b->undo_running = true;
         b->undo_next = b->undo_done = b->undo_failed = b->undo_inflight = 0;
-        sm_text_printf(b->result, sizeof b->result, "undo running: restoring %zu sessions...", b->undo_sessions);
+        smt_text_printf(b->result, sizeof b->result, "undo running: restoring %zu sessions...", b->undo_sessions);
         b->result_error = false;
         bulk_tick(p, p->shown);
         return;
@@ -649,7 +649,7 @@ static bool bulk_reply(void *state, uint64_t token, const smt_reply *reply)
     const char *error_code = reply->code != SM_CLIENT_OK ? sm_client_errcode_name(reply->code) : NULL;
     const char *error_message = reply->message;
     uint64_t count = reply->count;
-    for (int i = 0; i < SM_BULK_UNDO_INFLIGHT; i++) {
+    for (int i = 0; i < SMT_BULK_UNDO_INFLIGHT; i++) {
         if (b->undo_tokens[i] != token || token == 0)
             continue;
         b->undo_tokens[i] = 0;
@@ -659,7 +659,7 @@ static bool bulk_reply(void *state, uint64_t token, const smt_reply *reply)
             b->undo_failed++;
         else
             b->undo_done++;
-        sm_text_printf(b->result, sizeof b->result, "undo: %zu of %zu sessions restored, %zu failed", b->undo_done,
+        smt_text_printf(b->result, sizeof b->result, "undo: %zu of %zu sessions restored, %zu failed", b->undo_done,
                  b->undo_sessions, b->undo_failed);
         bulk_tick(p, p->shown);
         return true;
@@ -667,7 +667,7 @@ static bool bulk_reply(void *state, uint64_t token, const smt_reply *reply)
     if (!b->pending || token != b->token)
         return false;
     b->pending = false;
-    if (error_code && sm_ui_outcome_unknown(reply->code)) {
+    if (error_code && smt_ui_outcome_unknown(reply->code)) {
         /* the request left: the server may have applied it. Keep the saved values for undo. */
         clear_undo(p);
         b->undo = b->pending_undo;
@@ -675,12 +675,12 @@ static bool bulk_reply(void *state, uint64_t token, const smt_reply *reply)
         b->undo_sessions = b->pending_sessions;
         b->pending_undo = NULL;
         b->pending_nundo = b->pending_sessions = 0;
-        sm_text_printf(b->result, sizeof b->result,
+        smt_text_printf(b->result, sizeof b->result,
                        "outcome unknown (%s): the server may have applied it; the table shows what changed, u restores "
                        "the saved values",
                        error_code);
         b->result_error = true;
-        sm_ui_message(p->app, SM_LOGL_WARN, "bulk update: %s", b->result);
+        smt_ui_message(p->app, SMT_LOGL_WARN, "bulk update: %s", b->result);
         b->recount = true;
         return true;
     }
@@ -688,9 +688,9 @@ static bool bulk_reply(void *state, uint64_t token, const smt_reply *reply)
         free_undo(p, b->pending_undo, b->pending_nundo);
         b->pending_undo = NULL;
         b->pending_nundo = b->pending_sessions = 0;
-        sm_text_printf(b->result, sizeof b->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
+        smt_text_printf(b->result, sizeof b->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
         b->result_error = true;
-        sm_ui_message(p->app, SM_LOGL_ERROR, "bulk update %s", b->result);
+        smt_ui_message(p->app, SMT_LOGL_ERROR, "bulk update %s", b->result);
         return true;
     }
     clear_undo(p);
@@ -699,15 +699,15 @@ static bool bulk_reply(void *state, uint64_t token, const smt_reply *reply)
     b->undo_sessions = b->pending_sessions;
     b->pending_undo = NULL;
     b->pending_nundo = b->pending_sessions = 0;
-    int off = (int)sm_text_printf(b->result, sizeof b->result, "server updated %llu session%s (local preview: %zu)",
+    int off = (int)smt_text_printf(b->result, sizeof b->result, "server updated %llu session%s (local preview: %zu)",
                        (unsigned long long)count, count == 1 ? "" : "s", b->sent_local);
     if (count != b->sent_local && off > 0 && (size_t)off < sizeof b->result)
-        sm_text_printf(b->result + off, sizeof b->result - (size_t)off, "; sessions changed in between");
+        smt_text_printf(b->result + off, sizeof b->result - (size_t)off, "; sessions changed in between");
     if (count > b->undo_sessions && off > 0 && strlen(b->result) < sizeof b->result)
-        sm_text_printf(b->result + strlen(b->result), sizeof b->result - strlen(b->result),
+        smt_text_printf(b->result + strlen(b->result), sizeof b->result - strlen(b->result),
                  "; %llu unknown here cannot be undone", (unsigned long long)(count - b->undo_sessions));
     b->result_error = false;
-    sm_ui_message(p->app, SM_LOGL_INFO, "bulk update: %s", b->result);
+    smt_ui_message(p->app, SMT_LOGL_INFO, "bulk update: %s", b->result);
     b->recount = true;
     return true;
 }
@@ -729,7 +729,7 @@ static const char *shown_value(const char *v)
 
 static int width_of(const char *s)
 {
-    return sm_text_width(s, strlen(s));
+    return smt_text_width(s, strlen(s));
 }
 
 static int clamp_width(int w, int max)
@@ -743,8 +743,8 @@ static void draw_entry(smt_bulk_pane *p, int y, int i, int keyw, int valw)
 {
     smt_bulk_pane *b = p;
     int w = p->app->screen_cols;
-    const sm_bulk_entry *e = &b->entries[i];
-    sm_role role = (size_t)i == b->nav.cursor ? SM_ROLE_ROW_SELECTED : SM_ROLE_PANE;
+    const smt_bulk_entry *e = &b->entries[i];
+    smt_role role = (size_t)i == b->nav.cursor ? SMT_ROLE_ROW_SELECTED : SMT_ROLE_PANE;
     smt_screen_fill(y, 0, w, role);
     int x = 3 + smt_screen_str(y, 3, 7, e->value ? "set" : "delete", role);
     x += smt_screen_str(y, x, keyw, e->key, role);
@@ -752,9 +752,9 @@ static void draw_entry(smt_bulk_pane *p, int y, int i, int keyw, int valw)
     if (!b->recount && b->parsed) {
         size_t same = b->matches - b->changes[i];
         if (same)
-            sm_text_printf(counts, sizeof counts, "  %zu to change, %zu already so", b->changes[i], same);
+            smt_text_printf(counts, sizeof counts, "  %zu to change, %zu already so", b->changes[i], same);
         else
-            sm_text_printf(counts, sizeof counts, "  %zu to change", b->changes[i]);
+            smt_text_printf(counts, sizeof counts, "  %zu to change", b->changes[i]);
     }
     int cw = width_of(counts);
     if (e->value && x + 4 < w) {
@@ -768,7 +768,7 @@ static void draw_entry(smt_bulk_pane *p, int y, int i, int keyw, int valw)
     if (cx < x || cx + cw >= w)
         cx = x;
     if (counts[0] && cx + cw < w)
-        smt_screen_str(y, cx, cw, counts, role == SM_ROLE_PANE ? SM_ROLE_INSPECT_KEY : role);
+        smt_screen_str(y, cx, cw, counts, role == SMT_ROLE_PANE ? SMT_ROLE_INSPECT_KEY : role);
 }
 
 /* The preview: one row per matched session, one column per map entry, "current → new" with
@@ -788,34 +788,34 @@ static void draw_preview(smt_bulk_pane *p, int y, int end)
     if (last > b->npreview)
         last = b->npreview;
     if (b->npreview == 0)
-        sm_text_printf(buf, sizeof buf, "Preview: no session matches");
+        smt_text_printf(buf, sizeof buf, "Preview: no session matches");
     else
-        sm_text_printf(buf, sizeof buf, "Preview: %zu-%zu of %zu match%s by session ID%s  (PgUp/PgDn%s)", first + 1,
+        smt_text_printf(buf, sizeof buf, "Preview: %zu-%zu of %zu match%s by session ID%s  (PgUp/PgDn%s)", first + 1,
                        last > first ? last : first + 1, b->matches, b->matches == 1 ? "" : "es",
                        b->matches > b->npreview ? " (the first 200)" : "",
                        b->nentries > 1 ? ", Left/Right: keys" : "");
-    smt_screen_str(y++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
+    smt_screen_str(y++, 1, w - 2, buf, SMT_ROLE_PANE_TITLE);
     if (y >= end || rows <= 0)
         return;
 
     /* widths from the rows on screen, so the arrows line up */
     int idw = width_of(SM_PROP_SESSION_ID), pw = width_of(SM_PROP_PRINCIPAL);
-    int curw[SM_BULK_MAX_ENTRIES], neww[SM_BULK_MAX_ENTRIES];
+    int curw[SMT_BULK_MAX_ENTRIES], neww[SMT_BULK_MAX_ENTRIES];
     for (int e = 0; e < b->nentries; e++) {
         curw[e] = clamp_width(width_of(b->entries[e].key), PREVIEW_VALUE_MAX);
         neww[e] = clamp_width(b->entries[e].value ? width_of(shown_value(b->entries[e].value)) : width_of("(deleted)"),
                               PREVIEW_VALUE_MAX);
     }
     for (size_t i = first; i < last; i++) {
-        sm_row *r = sm_model_find(p->app->model, b->preview[i]);
+        smt_row *r = smt_model_find(p->app->model, b->preview[i]);
         if (!r)
             continue;
         idw = clamp_width(idw > width_of(r->id) ? idw : width_of(r->id), 36);
-        const char *who = sm_row_get(r, SM_PROP_PRINCIPAL);
+        const char *who = smt_row_get(r, SM_PROP_PRINCIPAL);
         if (who && width_of(who) > pw)
             pw = clamp_width(width_of(who), 16);
         for (int e = 0; e < b->nentries; e++) {
-            const char *cur = sm_row_get(r, b->entries[e].key);
+            const char *cur = smt_row_get(r, b->entries[e].key);
             int cw = clamp_width(width_of(cur ? shown_value(cur) : "(absent)"), PREVIEW_VALUE_MAX);
             if (cw > curw[e])
                 curw[e] = cw;
@@ -833,53 +833,53 @@ static void draw_preview(smt_bulk_pane *p, int y, int end)
     }
 
     /* column titles */
-    smt_screen_str(y, 3, idw, SM_PROP_SESSION_ID, SM_ROLE_TABLE_HEADER);
+    smt_screen_str(y, 3, idw, SM_PROP_SESSION_ID, SMT_ROLE_TABLE_HEADER);
     if (principal)
-        smt_screen_str(y, 3 + idw + 2, pw, SM_PROP_PRINCIPAL, SM_ROLE_TABLE_HEADER);
+        smt_screen_str(y, 3 + idw + 2, pw, SM_PROP_PRINCIPAL, SMT_ROLE_TABLE_HEADER);
     int x = x0;
     for (int e = b->preview_hscroll; e < shown_to; e++) {
-        const sm_bulk_entry *en = &b->entries[e];
+        const smt_bulk_entry *en = &b->entries[e];
         int cw = clamp_width(curw[e] + 3 + neww[e], w - x - 1);
-        sm_text_printf(buf, sizeof buf, "%s", en->key);
-        smt_screen_str(y, x, cw, buf, SM_ROLE_TABLE_HEADER);
+        smt_text_printf(buf, sizeof buf, "%s", en->key);
+        smt_screen_str(y, x, cw, buf, SMT_ROLE_TABLE_HEADER);
         x += cw + 2;
     }
     if (b->preview_hscroll > 0 || shown_to < b->nentries) {
-        sm_text_printf(buf, sizeof buf, "%s%d of %d keys", b->preview_hscroll > 0 ? "< " : "",
+        smt_text_printf(buf, sizeof buf, "%s%d of %d keys", b->preview_hscroll > 0 ? "< " : "",
                        shown_to - b->preview_hscroll, b->nentries);
         if (shown_to < b->nentries)
-            sm_text_printf(buf + strlen(buf), sizeof buf - strlen(buf), " >");
+            smt_text_printf(buf + strlen(buf), sizeof buf - strlen(buf), " >");
         int bw = width_of(buf);
         if (x + bw < w)
-            smt_screen_str(y, w - bw - 1, bw, buf, SM_ROLE_PANE_TITLE);
+            smt_screen_str(y, w - bw - 1, bw, buf, SMT_ROLE_PANE_TITLE);
     }
     y++;
 
     for (size_t i = first; i < last && y < end; i++, y++) {
-        sm_row *r = sm_model_find(p->app->model, b->preview[i]);
+        smt_row *r = smt_model_find(p->app->model, b->preview[i]);
         if (!r) /* closed since the last count (at most a second ago) */
             continue;
-        smt_screen_text(y, 3, idw, r->id, strlen(r->id), SM_ROLE_PANE);
+        smt_screen_text(y, 3, idw, r->id, strlen(r->id), SMT_ROLE_PANE);
         if (principal) {
-            const char *who = sm_row_get(r, SM_PROP_PRINCIPAL);
-            smt_screen_str(y, 3 + idw + 2, pw, who ? who : "", SM_ROLE_PANE);
+            const char *who = smt_row_get(r, SM_PROP_PRINCIPAL);
+            smt_screen_str(y, 3 + idw + 2, pw, who ? who : "", SMT_ROLE_PANE);
         }
         x = x0;
         for (int e = b->preview_hscroll; e < shown_to && x < w - 1; e++) {
-            const sm_bulk_entry *en = &b->entries[e];
-            const char *cur = sm_row_get(r, en->key);
+            const smt_bulk_entry *en = &b->entries[e];
+            const char *cur = smt_row_get(r, en->key);
             bool changes = entry_changes(en, r);
             int room = w - x - 1;
             int used = smt_screen_str(y, x, clamp_width(curw[e], room), cur ? shown_value(cur) : "(absent)",
-                                 changes ? SM_ROLE_PANE : SM_ROLE_INSPECT_KEY);
+                                 changes ? SMT_ROLE_PANE : SMT_ROLE_INSPECT_KEY);
             room -= used;
             if (room > 3) {
-                smt_screen_str(y, x + used, 3, changes ? arrow : " = ", SM_ROLE_PANE);
+                smt_screen_str(y, x + used, 3, changes ? arrow : " = ", SMT_ROLE_PANE);
                 room -= 3;
                 const char *nv = en->value ? shown_value(en->value) : changes ? "(deleted)" : "(absent)";
                 if (room > 0)
                     smt_screen_str(y, x + used + 3, clamp_width(neww[e], room), nv,
-                              changes ? SM_ROLE_INSPECT_CHANGED : SM_ROLE_INSPECT_KEY);
+                              changes ? SMT_ROLE_INSPECT_CHANGED : SMT_ROLE_INSPECT_KEY);
             }
             x += curw[e] + 3 + neww[e] + 2;
         }
@@ -892,39 +892,39 @@ static void bulk_draw(void *state, int y, int h)
     int w = p->app->screen_cols;
     char buf[512];
     smt_screen_str(y, 0, w, " Bulk update  (f filter, a set, x delete, d remove, A apply, u undo, Esc close)",
-              SM_ROLE_PANE_TITLE);
+              SMT_ROLE_PANE_TITLE);
     for (int i = 1; i < h; i++)
-        smt_screen_fill(y + i, 0, w, SM_ROLE_PANE);
+        smt_screen_fill(y + i, 0, w, SMT_ROLE_PANE);
     int ly = y + 1, end = y + h;
     if (ly >= end)
         return;
     /* the filter and its evaluation */
-    int x = smt_screen_str(ly, 1, 8, "Filter: ", SM_ROLE_PANE) + 1;
+    int x = smt_screen_str(ly, 1, 8, "Filter: ", SMT_ROLE_PANE) + 1;
     smt_screen_text(ly, x, w - x - 1, b->filter.len ? b->filter.buf : "(none: f to type one)", b->filter.len ? b->filter.len : 21,
-               b->filter.len == 0 ? SM_ROLE_PANE : b->parsed ? SM_ROLE_FILTER_OK : SM_ROLE_FILTER_ERROR);
+               b->filter.len == 0 ? SMT_ROLE_PANE : b->parsed ? SMT_ROLE_FILTER_OK : SMT_ROLE_FILTER_ERROR);
     if (++ly >= end)
         return;
     if (b->filter.len && !b->parsed) {
-        smt_screen_str(ly, 1, w - 2, b->error.message, SM_ROLE_FILTER_ERROR);
+        smt_screen_str(ly, 1, w - 2, b->error.message, SMT_ROLE_FILTER_ERROR);
     } else if (b->parsed) {
-        size_t off = sm_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->matches, plural(b->matches));
+        size_t off = smt_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->matches, plural(b->matches));
         if (b->nentries && b->matches && !b->recount)
-            off += sm_text_printf(buf + off, sizeof buf - off, "; the map changes %zu of them", b->changing);
+            off += smt_text_printf(buf + off, sizeof buf - off, "; the map changes %zu of them", b->changing);
         if (b->hidden)
-            off += sm_text_printf(buf + off, sizeof buf - off, " (%zu hidden by the table's filter or search)", b->hidden);
+            off += smt_text_printf(buf + off, sizeof buf - off, " (%zu hidden by the table's filter or search)", b->hidden);
         if (b->waiting)
-            sm_text_printf(buf + off, sizeof buf - off, " (%zu not in the paused table yet)", b->waiting);
-        smt_screen_str(ly, 1, w - 2, buf, b->matches ? SM_ROLE_FILTER_OK : SM_ROLE_LOG_WARN);
+            smt_text_printf(buf + off, sizeof buf - off, " (%zu not in the paused table yet)", b->waiting);
+        smt_screen_str(ly, 1, w - 2, buf, b->matches ? SMT_ROLE_FILTER_OK : SMT_ROLE_LOG_WARN);
     } else {
         smt_screen_str(ly, 1, w - 2, "the filter language of the view filter; nothing is sent without a confirmation",
-                  SM_ROLE_PANE);
+                  SMT_ROLE_PANE);
     }
     if (++ly >= end)
         return;
-    sm_text_printf(buf, sizeof buf, "Properties to apply (%d):", b->nentries);
-    smt_screen_str(ly++, 1, w - 2, buf, SM_ROLE_PANE_TITLE);
+    smt_text_printf(buf, sizeof buf, "Properties to apply (%d):", b->nentries);
+    smt_screen_str(ly++, 1, w - 2, buf, SMT_ROLE_PANE_TITLE);
     if (b->nentries == 0 && ly < end)
-        smt_screen_str(ly++, 3, w - 4, "(none: a adds one to set, x one to delete)", SM_ROLE_PANE);
+        smt_screen_str(ly++, 3, w - 4, "(none: a adds one to set, x one to delete)", SMT_ROLE_PANE);
     /* the map gets at most half of what is left when the preview needs room; it scrolls */
     int left = end - ly;
     int room = b->parsed && left > 6 ? left / 2 : left;
@@ -943,11 +943,11 @@ static void bulk_draw(void *state, int y, int h)
     for (int i = first; i < b->nentries && i < first + room && ly < end; i++, ly++)
         draw_entry(p, ly, i, keyw, valw);
     if (b->result[0] && ly < end)
-        smt_screen_str(ly++, 1, w - 2, b->result, b->result_error ? SM_ROLE_LOG_ERROR : SM_ROLE_INSPECT_CHANGED);
+        smt_screen_str(ly++, 1, w - 2, b->result, b->result_error ? SMT_ROLE_LOG_ERROR : SMT_ROLE_INSPECT_CHANGED);
     if (b->undo && !b->undo_running && ly < end) {
-        sm_text_printf(buf, sizeof buf, "u undoes the last update on %zu session%s", b->undo_sessions,
+        smt_text_printf(buf, sizeof buf, "u undoes the last update on %zu session%s", b->undo_sessions,
                        plural(b->undo_sessions));
-        smt_screen_str(ly++, 1, w - 2, buf, SM_ROLE_PANE);
+        smt_screen_str(ly++, 1, w - 2, buf, SMT_ROLE_PANE);
     }
     if (ly >= end || !b->parsed)
         return;
@@ -964,10 +964,10 @@ static bool bulk_busy(void *state, char *what, size_t cap)
 {
     smt_bulk_pane *b = state;
     if (b->undo_running)
-        sm_text_printf(what, cap, "A bulk undo is running (%zu of %zu sessions restored so far).", b->undo_done,
+        smt_text_printf(what, cap, "A bulk undo is running (%zu of %zu sessions restored so far).", b->undo_done,
                        b->undo_sessions);
     else if (b->pending)
-        sm_text_printf(what, cap, "A bulk update is waiting for the server's answer.");
+        smt_text_printf(what, cap, "A bulk update is waiting for the server's answer.");
     else
         return false;
     return true;
@@ -979,7 +979,7 @@ static void *bulk_create(smt_app *app)
     if (!b)
         return NULL;
     b->app = app;
-    sm_line_init(&b->filter, SM_FILTER_MAX);
+    smt_line_init(&b->filter, SM_FILTER_MAX);
     b->recount = true;
     smt_list_init(&b->nav, false);
     smt_list_init(&b->preview_nav, true);
@@ -988,9 +988,9 @@ static void *bulk_create(smt_app *app)
 
 const smt_pane_ops smt_pane_bulk = {
     .name = "bulk",
-    .ctx = SM_CTX_BULK,
+    .ctx = SMT_CTX_BULK,
     .layout = SMT_LAYOUT_FULL,
-    .open_action = SM_ACT_BULK,
+    .open_action = SMT_ACT_BULK,
     .guard = "bulk update",
     .hint = " f filter  a set  x delete  d remove  A apply  u undo  Esc close  ? help",
     .create = bulk_create,

@@ -13,30 +13,30 @@
 #include "tui/listnav.h"
 #include "tui/pane.h"
 
-#define SM_BULK_MAX_ENTRIES 32
-#define SM_BULK_PREVIEW 200    /* sessions listed in the preview (the count covers all) */
-#define SM_BULK_CONFIRM_TYPED 5 /* above this many sessions the count must be typed */
-#define SM_BULK_UNDO_INFLIGHT 32
+#define SMT_BULK_MAX_ENTRIES 32
+#define SMT_BULK_PREVIEW 200    /* sessions listed in the preview (the count covers all) */
+#define SMT_BULK_CONFIRM_TYPED 5 /* above this many sessions the count must be typed */
+#define SMT_BULK_UNDO_INFLIGHT 32
 
-typedef struct sm_bulk_entry {
+typedef struct smt_bulk_entry {
     char key[SM_KEY_MAX + 1];
     char *value; /* NULL = delete the key */
-} sm_bulk_entry;
+} smt_bulk_entry;
 
 /* One previous value to restore: session, key, old value (NULL = delete). */
-typedef struct sm_bulk_undo_item {
+typedef struct smt_bulk_undo_item {
     const char *session; /* interned (held) */
     const char *key;     /* interned (held) */
     const char *value;   /* interned (held) or NULL */
     const char *applied; /* what the update set: interned (held), NULL = deleted */
-} sm_bulk_undo_item;
+} smt_bulk_undo_item;
 
 typedef struct smt_bulk_pane {
     smt_app *app;
-    sm_line filter;
+    smt_line filter;
     sm_filter *parsed; /* NULL while the text does not parse */
     sm_error error;
-    sm_bulk_entry entries[SM_BULK_MAX_ENTRIES];
+    smt_bulk_entry entries[SMT_BULK_MAX_ENTRIES];
     int nentries;
     smt_list nav; /* over the entries */
     /* local evaluation, refreshed when the filter changes and about once a second */
@@ -46,7 +46,7 @@ typedef struct smt_bulk_pane {
     size_t hidden;  /* matches the view filter or search hides from the table */
     size_t waiting; /* matches not in the table yet because it is paused */
     size_t changing;                        /* matches that at least one entry would change */
-    size_t changes[SM_BULK_MAX_ENTRIES];    /* per entry: matches whose value it would change */
+    size_t changes[SMT_BULK_MAX_ENTRIES];    /* per entry: matches whose value it would change */
     char **preview;     /* IDs of the first matches in ID order */
     size_t npreview;
     smt_list preview_nav; /* a viewport over the preview */
@@ -59,15 +59,15 @@ typedef struct smt_bulk_pane {
     char result[320];
     bool result_error;
     /* undo */
-    sm_bulk_undo_item *undo;
+    smt_bulk_undo_item *undo;
     size_t nundo;
     size_t undo_sessions;
     bool undo_running;
     size_t undo_next; /* next item to send */
     size_t undo_inflight, undo_done, undo_failed;
-    uint64_t undo_tokens[SM_BULK_UNDO_INFLIGHT];
+    uint64_t undo_tokens[SMT_BULK_UNDO_INFLIGHT];
     /* the snapshot taken when an update is sent; it becomes the undo once the server accepts */
-    sm_bulk_undo_item *pending_undo;
+    smt_bulk_undo_item *pending_undo;
     size_t pending_nundo, pending_sessions;
 } smt_bulk_pane;
 

@@ -58,7 +58,7 @@ static void edit_destroy(void *state)
 }
 
 /* User properties of a row are its non-$ keys, in key order. */
-static size_t user_count(const sm_row *r)
+static size_t user_count(const smt_row *r)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < r->nprops; i++)
@@ -67,7 +67,7 @@ static size_t user_count(const sm_row *r)
     return n;
 }
 
-static const sm_rprop *user_at(const sm_row *r, size_t idx)
+static const smt_rprop *user_at(const smt_row *r, size_t idx)
 {
     for (uint32_t i = 0; i < r->nprops; i++)
         if (!sm_key_is_fixed(r->props[i].key) && idx-- == 0)
@@ -76,7 +76,7 @@ static const sm_rprop *user_at(const sm_row *r, size_t idx)
 }
 
 /* Keeps the cursor on the same key when properties come and go. */
-static const sm_rprop *cursor_prop(smt_edit_pane *e, const sm_row *r)
+static const smt_rprop *cursor_prop(smt_edit_pane *e, const smt_row *r)
 {
     size_t n = user_count(r);
     e->nav.count = n;
@@ -90,21 +90,21 @@ static const sm_rprop *cursor_prop(smt_edit_pane *e, const sm_row *r)
             }
     }
     smt_list_resize(&e->nav, n, e->nav.rows);
-    const sm_rprop *prop = user_at(r, e->nav.cursor);
-    sm_text_printf(e->cursor_key, sizeof e->cursor_key, "%s", prop->key);
+    const smt_rprop *prop = user_at(r, e->nav.cursor);
+    smt_text_printf(e->cursor_key, sizeof e->cursor_key, "%s", prop->key);
     return prop;
 }
 
 /* The session the pane edits: pinned when the pane opens, so a session that closes (and the
  * table cursor moving on to its neighbour) can never redirect an edit to another session. */
-static sm_row *pinned_row(smt_edit_pane *p)
+static smt_row *pinned_row(smt_edit_pane *p)
 {
-    return p->session ? sm_model_find(p->app->model, p->session) : NULL;
+    return p->session ? smt_model_find(p->app->model, p->session) : NULL;
 }
 
-static sm_row *edit_row(smt_edit_pane *p)
+static smt_row *edit_row(smt_edit_pane *p)
 {
-    sm_row *r = pinned_row(p);
+    smt_row *r = pinned_row(p);
     return (r && r->state != SM_REMOTE_CLOSED) ? r : NULL;
 }
 
@@ -123,11 +123,11 @@ static bool pin(smt_edit_pane *p, const char *id)
 static bool edit_open(void *state)
 {
     smt_edit_pane *p = state;
-    if (!sm_ui_guard_write(p->app, "editing"))
+    if (!smt_ui_guard_write(p->app, "editing"))
         return false;
-    sm_row *r = sm_ui_selected_row(p->app);
+    smt_row *r = smt_ui_selected_row(p->app);
     if (!r || r->state == SM_REMOTE_CLOSED) {
-        sm_ui_message(p->app, SM_LOGL_WARN, "select an open session first");
+        smt_ui_message(p->app, SMT_LOGL_WARN, "select an open session first");
         return false;
     }
     return pin(p, r->id);
@@ -144,20 +144,20 @@ static void edit_picked(void *state, const char *id)
 static void edit_form_changed(void *owner);
 static void edit_form_submit(void *owner);
 
-static void form_for_value(smt_edit_pane *p, sm_form_kind kind, const char *key, const char *value)
+static void form_for_value(smt_edit_pane *p, smt_form_kind kind, const char *key, const char *value)
 {
-    smt_form *f = smt_app_open_form(p->app, kind, kind == SM_FORM_EDIT_ADD ? "Add a user property" : "Change a user property", 2,
+    smt_form *f = smt_app_open_form(p->app, kind, kind == SMT_FORM_EDIT_ADD ? "Add a user property" : "Change a user property", 2,
                                     edit_form_changed, edit_form_submit, p);
-    sm_text_printf(f->label[0], sizeof f->label[0], "Key");
-    sm_text_printf(f->label[1], sizeof f->label[1], "Value");
-    sm_line_init(&f->field[0], SM_KEY_MAX);
-    sm_line_init(&f->field[1], SM_VALUE_MAX);
-    sm_line_set(&f->field[0], key);
-    sm_line_set(&f->field[1], value);
+    smt_text_printf(f->label[0], sizeof f->label[0], "Key");
+    smt_text_printf(f->label[1], sizeof f->label[1], "Value");
+    smt_line_init(&f->field[0], SM_KEY_MAX);
+    smt_line_init(&f->field[1], SM_VALUE_MAX);
+    smt_line_set(&f->field[0], key);
+    smt_line_set(&f->field[1], value);
     char id[80];
-    sm_text_escape(p->session, strlen(p->session), id, sizeof id);
-    sm_text_printf(f->text[0], sizeof f->text[0], "Session %s", id);
-    if (kind == SM_FORM_EDIT_CHANGE) {
+    smt_text_escape(p->session, strlen(p->session), id, sizeof id);
+    smt_text_printf(f->text[0], sizeof f->text[0], "Session %s", id);
+    if (kind == SMT_FORM_EDIT_CHANGE) {
         f->locked[0] = true;
         f->focus = 1;
     }
@@ -170,9 +170,9 @@ static void undo_warning(smt_edit_pane *p)
 {
     smt_edit_pane *e = p;
     smt_form *f = &p->app->form;
-    sm_row *r = sm_model_find(p->app->model, e->undo_session);
+    smt_row *r = smt_model_find(p->app->model, e->undo_session);
     if (!r || r->state == SM_REMOTE_CLOSED) {
-        sm_text_printf(f->status, sizeof f->status, "The session has closed: the server will refuse.");
+        smt_text_printf(f->status, sizeof f->status, "The session has closed: the server will refuse.");
         f->danger = true;
         return;
     }
@@ -180,102 +180,102 @@ static void undo_warning(smt_edit_pane *p)
         const char *sent = NULL;
         if (!sent_value(e, e->undo_keys[i], &sent))
             continue;
-        const char *cur = sm_row_get(r, e->undo_keys[i]);
+        const char *cur = smt_row_get(r, e->undo_keys[i]);
         if ((cur == NULL) == (sent == NULL) && (!cur || strcmp(cur, sent) == 0))
             continue;
         char k[64], v[96];
-        sm_text_escape(e->undo_keys[i], strlen(e->undo_keys[i]), k, sizeof k);
+        smt_text_escape(e->undo_keys[i], strlen(e->undo_keys[i]), k, sizeof k);
         if (cur)
-            sm_text_escape(cur, strlen(cur), v, sizeof v);
-        sm_text_printf(f->status, sizeof f->status, "%s changed again since (now %s%s%s): undo overwrites it.", k,
+            smt_text_escape(cur, strlen(cur), v, sizeof v);
+        smt_text_printf(f->status, sizeof f->status, "%s changed again since (now %s%s%s): undo overwrites it.", k,
                        cur ? "'" : "", cur ? v : "absent", cur ? "'" : "");
         f->danger = true;
         return;
     }
 }
 
-static smt_handled edit_action(void *state, sm_action a)
+static smt_handled edit_action(void *state, smt_action a)
 {
     smt_edit_pane *p = state, *e = p;
-    sm_row *r = edit_row(p);
+    smt_row *r = edit_row(p);
     switch (a) {
-    case SM_ACT_UP:
-    case SM_ACT_DOWN:
+    case SMT_ACT_UP:
+    case SMT_ACT_DOWN:
         if (r)
             cursor_prop(e, r);
-        smt_list_move(&e->nav, a == SM_ACT_UP ? -1 : 1);
+        smt_list_move(&e->nav, a == SMT_ACT_UP ? -1 : 1);
         e->cursor_key[0] = '\0';
         return SMT_HANDLED;
-    case SM_ACT_EDIT_ADD:
-        if (!sm_ui_guard_write(p->app, "adding a property"))
+    case SMT_ACT_EDIT_ADD:
+        if (!smt_ui_guard_write(p->app, "adding a property"))
             return SMT_HANDLED;
         if (!r) {
-            sm_ui_message(p->app, SM_LOGL_WARN, "the session is gone; nothing to edit");
+            smt_ui_message(p->app, SMT_LOGL_WARN, "the session is gone; nothing to edit");
             return SMT_HANDLED;
         }
-        form_for_value(p, SM_FORM_EDIT_ADD, "", "");
+        form_for_value(p, SMT_FORM_EDIT_ADD, "", "");
         return SMT_HANDLED;
-    case SM_ACT_EDIT_CHANGE: {
-        if (!sm_ui_guard_write(p->app, "changing a property"))
+    case SMT_ACT_EDIT_CHANGE: {
+        if (!smt_ui_guard_write(p->app, "changing a property"))
             return SMT_HANDLED;
-        const sm_rprop *prop = r ? cursor_prop(e, r) : NULL;
+        const smt_rprop *prop = r ? cursor_prop(e, r) : NULL;
         if (!prop) {
-            sm_ui_message(p->app, SM_LOGL_WARN, "no property selected (a adds one)");
+            smt_ui_message(p->app, SMT_LOGL_WARN, "no property selected (a adds one)");
             return SMT_HANDLED;
         }
-        form_for_value(p, SM_FORM_EDIT_CHANGE, prop->key, prop->value);
+        form_for_value(p, SMT_FORM_EDIT_CHANGE, prop->key, prop->value);
         return SMT_HANDLED;
     }
-    case SM_ACT_EDIT_DELETE: {
-        if (!sm_ui_guard_write(p->app, "deleting a property"))
+    case SMT_ACT_EDIT_DELETE: {
+        if (!smt_ui_guard_write(p->app, "deleting a property"))
             return SMT_HANDLED;
-        const sm_rprop *prop = r ? cursor_prop(e, r) : NULL;
+        const smt_rprop *prop = r ? cursor_prop(e, r) : NULL;
         if (!prop) {
-            sm_ui_message(p->app, SM_LOGL_WARN, "no property selected");
+            smt_ui_message(p->app, SMT_LOGL_WARN, "no property selected");
             return SMT_HANDLED;
         }
-        smt_app_open_form(p->app, SM_FORM_EDIT_DELETE, "Delete a user property", 0, NULL, edit_form_submit, p);
+        smt_app_open_form(p->app, SMT_FORM_EDIT_DELETE, "Delete a user property", 0, NULL, edit_form_submit, p);
         char id[80], key[160], val[160];
-        sm_text_escape(r->id, strlen(r->id), id, sizeof id);
-        sm_text_escape(prop->key, sm_intern_len(prop->key), key, sizeof key);
-        sm_text_escape(prop->value, sm_intern_len(prop->value), val, sizeof val);
-        sm_text_printf(p->app->form.text[0], sizeof p->app->form.text[0], "Delete %s (now '%s')", key, val);
-        sm_text_printf(p->app->form.text[1], sizeof p->app->form.text[1], "from session %s?", id);
-        sm_text_printf(p->app->form.status, sizeof p->app->form.status, "u undoes it afterwards");
-        sm_text_printf(p->app->form.label[0], sizeof p->app->form.label[0], "%s", "");
-        sm_line_set(&p->app->form.field[0], prop->key); /* carried to submit */
+        smt_text_escape(r->id, strlen(r->id), id, sizeof id);
+        smt_text_escape(prop->key, sm_intern_len(prop->key), key, sizeof key);
+        smt_text_escape(prop->value, sm_intern_len(prop->value), val, sizeof val);
+        smt_text_printf(p->app->form.text[0], sizeof p->app->form.text[0], "Delete %s (now '%s')", key, val);
+        smt_text_printf(p->app->form.text[1], sizeof p->app->form.text[1], "from session %s?", id);
+        smt_text_printf(p->app->form.status, sizeof p->app->form.status, "u undoes it afterwards");
+        smt_text_printf(p->app->form.label[0], sizeof p->app->form.label[0], "%s", "");
+        smt_line_set(&p->app->form.field[0], prop->key); /* carried to submit */
         p->app->form.ok = true;
         return SMT_HANDLED;
     }
-    case SM_ACT_EDIT_UNDO: {
-        if (!sm_ui_guard_write(p->app, "undo"))
+    case SMT_ACT_EDIT_UNDO: {
+        if (!smt_ui_guard_write(p->app, "undo"))
             return SMT_HANDLED;
         if (!e->undo_session) {
-            sm_ui_message(p->app, SM_LOGL_INFO, "nothing to undo");
+            smt_ui_message(p->app, SMT_LOGL_INFO, "nothing to undo");
             return SMT_HANDLED;
         }
-        smt_app_open_form(p->app, SM_FORM_EDIT_UNDO, "Undo the last edit", 0, NULL, edit_form_submit, p);
+        smt_app_open_form(p->app, SMT_FORM_EDIT_UNDO, "Undo the last edit", 0, NULL, edit_form_submit, p);
         char id[80];
-        sm_text_escape(e->undo_session, strlen(e->undo_session), id, sizeof id);
-        sm_text_printf(p->app->form.text[0], sizeof p->app->form.text[0], "Restore the previous value of %zu propert%s", e->undo_count,
+        smt_text_escape(e->undo_session, strlen(e->undo_session), id, sizeof id);
+        smt_text_printf(p->app->form.text[0], sizeof p->app->form.text[0], "Restore the previous value of %zu propert%s", e->undo_count,
                  e->undo_count == 1 ? "y" : "ies");
         size_t off = 0;
         for (size_t i = 0; i < e->undo_count && off + 1 < sizeof p->app->form.text[1]; i++) {
             char k[64], v[64];
-            sm_text_escape(e->undo_keys[i], strlen(e->undo_keys[i]), k, sizeof k);
+            smt_text_escape(e->undo_keys[i], strlen(e->undo_keys[i]), k, sizeof k);
             if (e->undo_values[i])
-                sm_text_escape(e->undo_values[i], strlen(e->undo_values[i]), v, sizeof v);
-            int m = (int)sm_text_printf(p->app->form.text[1] + off, sizeof p->app->form.text[1] - off, "%s%s %s", i ? ", " : "",
+                smt_text_escape(e->undo_values[i], strlen(e->undo_values[i]), v, sizeof v);
+            int m = (int)smt_text_printf(p->app->form.text[1] + off, sizeof p->app->form.text[1] - off, "%s%s %s", i ? ", " : "",
                                         e->undo_values[i] ? "set" : "delete", k);
             if (m < 0)
                 break;
             off += (size_t)m;
             if (e->undo_values[i] && off < sizeof p->app->form.text[1])
-                off += (size_t)sm_text_printf(p->app->form.text[1] + off, sizeof p->app->form.text[1] - off, " = '%s'", v);
+                off += (size_t)smt_text_printf(p->app->form.text[1] + off, sizeof p->app->form.text[1] - off, " = '%s'", v);
             if (off >= sizeof p->app->form.text[1])
                 off = sizeof p->app->form.text[1] - 1;
         }
-        sm_text_printf(p->app->form.text[2], sizeof p->app->form.text[2], "on session %s?", id);
+        smt_text_printf(p->app->form.text[2], sizeof p->app->form.text[2], "on session %s?", id);
         undo_warning(p);
         p->app->form.ok = true;
         return SMT_HANDLED;
@@ -289,7 +289,7 @@ static void edit_form_changed(void *owner)
 {
     smt_edit_pane *p = owner;
     smt_form *f = &p->app->form;
-    if (f->kind != SM_FORM_EDIT_ADD && f->kind != SM_FORM_EDIT_CHANGE)
+    if (f->kind != SMT_FORM_EDIT_ADD && f->kind != SMT_FORM_EDIT_CHANGE)
         return;
     sm_error err;
     sm_error_clear(&err);
@@ -298,58 +298,58 @@ static void edit_form_changed(void *owner)
     f->ok = false;
     f->hint = false;
     if (f->field[0].len == 0) {
-        sm_text_printf(f->status, sizeof f->status, "type a key");
+        smt_text_printf(f->status, sizeof f->status, "type a key");
         f->hint = true;
         return;
     }
     bool fixed = sm_key_is_fixed(key);
     if (fixed && !sm_key_is_settable_fixed(key)) {
-        sm_text_printf(f->status, sizeof f->status,
+        smt_text_printf(f->status, sizeof f->status,
                        "of the fixed keys only $Country, $Language, $Latitude and $Longitude can be set");
         return;
     }
     if ((!fixed && sm_validate_user_key(key, f->field[0].len, &err) != SM_OK) ||
         sm_validate_value(value, f->field[1].len, &err) != SM_OK) {
-        sm_text_printf(f->status, sizeof f->status, "%s", err.message);
+        smt_text_printf(f->status, sizeof f->status, "%s", err.message);
         return;
     }
-    sm_row *r = edit_row(p);
-    const char *cur = r ? sm_row_get(r, key) : NULL;
+    smt_row *r = edit_row(p);
+    const char *cur = r ? smt_row_get(r, key) : NULL;
     if (cur && strcmp(cur, value) == 0) {
-        sm_text_printf(f->status, sizeof f->status, "the value is already that");
+        smt_text_printf(f->status, sizeof f->status, "the value is already that");
         f->hint = true;
         return;
     }
     f->ok = true;
     if (smt_form_wants_next_field(f)) {
-        sm_text_printf(f->status, sizeof f->status, "%s: Enter or Tab moves on to the value",
+        smt_text_printf(f->status, sizeof f->status, "%s: Enter or Tab moves on to the value",
                        cur ? "an existing key" : "a new key");
         f->hint = true;
         return;
     }
-    sm_text_printf(f->status, sizeof f->status, "%s%s", cur ? "valid: Enter changes the existing value" : "valid: Enter adds it",
+    smt_text_printf(f->status, sizeof f->status, "%s%s", cur ? "valid: Enter changes the existing value" : "valid: Enter adds it",
                    f->field[1].len == 0 ? " (with an empty value)" : "");
 }
 
 static void send_set(smt_edit_pane *p, const char *session, const sm_property *props, size_t n, bool is_undo)
 {
     smt_edit_pane *e = p;
-    if (!sm_ui_guard_write(p->app, "editing")) /* defence in depth: the keys were already checked */
+    if (!smt_ui_guard_write(p->app, "editing")) /* defence in depth: the keys were already checked */
         return;
     if (e->pending) {
-        sm_ui_message(p->app, SM_LOGL_WARN, "an edit is still waiting for the server");
+        smt_ui_message(p->app, SMT_LOGL_WARN, "an edit is still waiting for the server");
         return;
     }
     if (!p->app->backend.set) {
-        sm_ui_message(p->app, SM_LOGL_ERROR, "not connected");
+        smt_ui_message(p->app, SMT_LOGL_ERROR, "not connected");
         return;
     }
     char err[256] = "";
-    uint64_t token = sm_ui_new_token(p->app);
+    uint64_t token = smt_ui_new_token(p->app);
     if (smt_app_send_set(p->app, token, session, props, n, err, sizeof err) != 0) {
-        sm_text_printf(e->result, sizeof e->result, "not sent: %s", err);
+        smt_text_printf(e->result, sizeof e->result, "not sent: %s", err);
         e->result_error = true;
-        sm_ui_message(p->app, SM_LOGL_ERROR, "edit not sent: %s", err);
+        smt_ui_message(p->app, SMT_LOGL_ERROR, "edit not sent: %s", err);
         return;
     }
     e->pending = true;
@@ -367,7 +367,7 @@ static void send_set(smt_edit_pane *p, const char *session, const sm_property *p
         }
         e->pending_count = n;
     }
-    sm_text_printf(e->result, sizeof e->result, "%s sent; waiting for the server...", is_undo ? "undo" : "edit");
+    smt_text_printf(e->result, sizeof e->result, "%s sent; waiting for the server...", is_undo ? "undo" : "edit");
     e->result_error = false;
 }
 
@@ -376,50 +376,50 @@ static void edit_form_submit(void *owner)
     smt_edit_pane *p = owner;
     smt_form *f = &p->app->form;
     smt_edit_pane *e = p;
-    sm_form_kind kind = f->kind;
-    if (kind == SM_FORM_EDIT_UNDO) {
+    smt_form_kind kind = f->kind;
+    if (kind == SMT_FORM_EDIT_UNDO) {
         if (!e->undo_session) {
-            sm_ui_close_form(p->app);
+            smt_ui_close_form(p->app);
             return;
         }
         sm_property *props = calloc(e->undo_count ? e->undo_count : 1, sizeof *props);
         if (!props) {
-            sm_ui_close_form(p->app);
+            smt_ui_close_form(p->app);
             return;
         }
         for (size_t i = 0; i < e->undo_count; i++)
             props[i] = (sm_property){e->undo_keys[i], e->undo_values[i]};
         char *session = strdup(e->undo_session);
-        sm_ui_close_form(p->app);
+        smt_ui_close_form(p->app);
         if (session)
             send_set(p, session, props, e->undo_count, true);
         free(session);
         free(props);
         return;
     }
-    sm_row *r = edit_row(p);
+    smt_row *r = edit_row(p);
     if (!r) {
-        sm_ui_close_form(p->app);
-        sm_ui_message(p->app, SM_LOGL_WARN, "the session closed; nothing sent");
+        smt_ui_close_form(p->app);
+        smt_ui_message(p->app, SMT_LOGL_WARN, "the session closed; nothing sent");
         return;
     }
     if (!f->ok) {
-        sm_ui_message(p->app, SM_LOGL_WARN, "%s", f->status);
+        smt_ui_message(p->app, SMT_LOGL_WARN, "%s", f->status);
         return;
     }
     char key[SM_KEY_MAX + 1];
-    sm_text_printf(key, sizeof key, "%s", f->field[0].buf);
-    char *value = kind == SM_FORM_EDIT_DELETE ? NULL : strdup(f->field[1].buf);
-    if (kind != SM_FORM_EDIT_DELETE && !value) {
-        sm_ui_close_form(p->app);
+    smt_text_printf(key, sizeof key, "%s", f->field[0].buf);
+    char *value = kind == SMT_FORM_EDIT_DELETE ? NULL : strdup(f->field[1].buf);
+    if (kind != SMT_FORM_EDIT_DELETE && !value) {
+        smt_ui_close_form(p->app);
         return;
     }
     sm_property kv = {key, value};
     char *session = strdup(r->id);
-    sm_ui_close_form(p->app);
+    smt_ui_close_form(p->app);
     if (session)
         send_set(p, session, &kv, 1, false);
-    sm_text_printf(e->cursor_key, sizeof e->cursor_key, "%s", key);
+    smt_text_printf(e->cursor_key, sizeof e->cursor_key, "%s", key);
     free(session);
     free(value);
 }
@@ -431,21 +431,21 @@ static bool edit_reply(void *state, uint64_t token, const smt_reply *reply)
         return false;
     e->pending = false;
     char id[80];
-    sm_text_escape(e->pending_session ? e->pending_session : "", e->pending_session ? strlen(e->pending_session) : 0, id,
+    smt_text_escape(e->pending_session ? e->pending_session : "", e->pending_session ? strlen(e->pending_session) : 0, id,
                    sizeof id);
     const char *error_code = reply->code != SM_CLIENT_OK ? sm_client_errcode_name(reply->code) : NULL;
     const char *error_message = reply->message;
-    if (error_code && sm_ui_outcome_unknown(reply->code)) {
-        sm_text_printf(e->result, sizeof e->result,
+    if (error_code && smt_ui_outcome_unknown(reply->code)) {
+        smt_text_printf(e->result, sizeof e->result,
                        "outcome unknown (%s): the server may have applied it; the table shows what changed", error_code);
         e->result_error = true;
-        sm_eventlog_add(&p->app->log, p->app->wall, SM_LOGL_WARN, "edit of %s: %s", id, e->result);
+        smt_eventlog_add(&p->app->log, p->app->wall, SMT_LOGL_WARN, "edit of %s: %s", id, e->result);
         return true;
     }
     if (error_code) {
-        sm_text_printf(e->result, sizeof e->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
+        smt_text_printf(e->result, sizeof e->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
         e->result_error = true;
-        sm_eventlog_add(&p->app->log, p->app->wall, SM_LOGL_ERROR, "edit of %s refused: %s: %s", id, error_code,
+        smt_eventlog_add(&p->app->log, p->app->wall, SMT_LOGL_ERROR, "edit of %s refused: %s: %s", id, error_code,
                         error_message ? error_message : "");
         return true;
     }
@@ -467,28 +467,28 @@ static bool edit_reply(void *state, uint64_t token, const smt_reply *reply)
             e->undo_count = changed_count;
         }
     }
-    size_t off = (size_t)sm_text_printf(e->result, sizeof e->result, "%s: ", e->pending_is_undo ? "undone" : "server");
+    size_t off = (size_t)smt_text_printf(e->result, sizeof e->result, "%s: ", e->pending_is_undo ? "undone" : "server");
     if (changed_count == 0)
-        sm_text_printf(e->result + off, sizeof e->result - off, "nothing changed");
+        smt_text_printf(e->result + off, sizeof e->result - off, "nothing changed");
     for (size_t i = 0; i < changed_count && off + 1 < sizeof e->result; i++) {
         char k[64], v[96], nv[96] = "";
         const char *sent = NULL;
         bool known = sent_value(e, changed[i].key, &sent);
-        sm_text_escape(changed[i].key, strlen(changed[i].key), k, sizeof k);
+        smt_text_escape(changed[i].key, strlen(changed[i].key), k, sizeof k);
         if (sent)
-            sm_text_escape(sent, strlen(sent), nv, sizeof nv);
+            smt_text_escape(sent, strlen(sent), nv, sizeof nv);
         if (changed[i].value)
-            sm_text_escape(changed[i].value, strlen(changed[i].value), v, sizeof v);
+            smt_text_escape(changed[i].value, strlen(changed[i].value), v, sizeof v);
         const char *sep = i ? "; " : "";
         if (!changed[i].value)
-            off += sm_text_printf(e->result + off, sizeof e->result - off, "%s%s added = '%s'", sep, k, nv);
+            off += smt_text_printf(e->result + off, sizeof e->result - off, "%s%s added = '%s'", sep, k, nv);
         else if (known && !sent)
-            off += sm_text_printf(e->result + off, sizeof e->result - off, "%s%s deleted (was '%s')", sep, k, v);
+            off += smt_text_printf(e->result + off, sizeof e->result - off, "%s%s deleted (was '%s')", sep, k, v);
         else
-            off += sm_text_printf(e->result + off, sizeof e->result - off, "%s%s: '%s' -> '%s'", sep, k, v, nv);
+            off += smt_text_printf(e->result + off, sizeof e->result - off, "%s%s: '%s' -> '%s'", sep, k, v, nv);
     }
     e->result_error = false;
-    sm_eventlog_add(&p->app->log, p->app->wall, SM_LOGL_INFO, "edit of %s: %s", id, e->result);
+    smt_eventlog_add(&p->app->log, p->app->wall, SMT_LOGL_INFO, "edit of %s: %s", id, e->result);
     return true;
 }
 
@@ -496,38 +496,38 @@ static void edit_draw(void *state, int y, int h)
 {
     smt_edit_pane *p = state, *e = p;
     int w = p->app->screen_cols;
-    sm_row *r = pinned_row(p);
+    smt_row *r = pinned_row(p);
     char buf[400];
     char id[96] = "";
     if (e->session)
-        sm_text_escape(e->session, strlen(e->session), id, sizeof id);
+        smt_text_escape(e->session, strlen(e->session), id, sizeof id);
     size_t n = r ? user_count(r) : 0;
-    sm_text_printf(buf, sizeof buf, " Edit %s: %zu user propert%s  (a add, Enter change, d delete, u undo, Esc close)", id, n,
+    smt_text_printf(buf, sizeof buf, " Edit %s: %zu user propert%s  (a add, Enter change, d delete, u undo, Esc close)", id, n,
              n == 1 ? "y" : "ies");
-    smt_screen_str(y, 0, w, buf, SM_ROLE_PANE_TITLE);
+    smt_screen_str(y, 0, w, buf, SMT_ROLE_PANE_TITLE);
     for (int i = 1; i < h; i++)
-        smt_screen_fill(y + i, 0, w, SM_ROLE_PANE);
+        smt_screen_fill(y + i, 0, w, SMT_ROLE_PANE);
     if (h < 2)
         return;
     /* line 1: the last result */
     const char *res = e->result[0] ? e->result : "Changes go to the server; the table shows them when it confirms.";
-    smt_screen_str(y + 1, 1, w - 2, res, e->result_error ? SM_ROLE_LOG_ERROR : SM_ROLE_PANE);
+    smt_screen_str(y + 1, 1, w - 2, res, e->result_error ? SMT_ROLE_LOG_ERROR : SMT_ROLE_PANE);
     int list_y = y + 2;
     int list_h = h - 2;
     if (e->undo_session && list_h > 2) {
         char uid[80];
-        sm_text_escape(e->undo_session, strlen(e->undo_session), uid, sizeof uid);
-        sm_text_printf(buf, sizeof buf, "u undoes the last edit of %s (%zu propert%s)", uid, e->undo_count,
+        smt_text_escape(e->undo_session, strlen(e->undo_session), uid, sizeof uid);
+        smt_text_printf(buf, sizeof buf, "u undoes the last edit of %s (%zu propert%s)", uid, e->undo_count,
                  e->undo_count == 1 ? "y" : "ies");
-        smt_screen_str(y + h - 1, 1, w - 2, buf, SM_ROLE_PANE);
+        smt_screen_str(y + h - 1, 1, w - 2, buf, SMT_ROLE_PANE);
         list_h--;
     }
     if (!r || r->state == SM_REMOTE_CLOSED) {
-        smt_screen_str(list_y, 1, w - 2, "The session closed: nothing to edit.", SM_ROLE_LOG_WARN);
+        smt_screen_str(list_y, 1, w - 2, "The session closed: nothing to edit.", SMT_ROLE_LOG_WARN);
         return;
     }
     if (n == 0) {
-        smt_screen_str(list_y, 1, w - 2, "(no user properties: a adds one)", SM_ROLE_PANE);
+        smt_screen_str(list_y, 1, w - 2, "(no user properties: a adds one)", SMT_ROLE_PANE);
         return;
     }
     e->nav.rows = list_h;
@@ -535,8 +535,8 @@ static void edit_draw(void *state, int y, int h)
     size_t top = e->nav.top;
     int keyw = 8;
     for (size_t i = 0; i < n; i++) {
-        const sm_rprop *prop = user_at(r, i);
-        int kw = sm_text_width(prop->key, sm_intern_len(prop->key));
+        const smt_rprop *prop = user_at(r, i);
+        int kw = smt_text_width(prop->key, sm_intern_len(prop->key));
         if (kw > keyw)
             keyw = kw;
     }
@@ -546,14 +546,14 @@ static void edit_draw(void *state, int y, int h)
         size_t idx = top + (size_t)i;
         if (idx >= n)
             break;
-        const sm_rprop *prop = user_at(r, idx);
+        const smt_rprop *prop = user_at(r, idx);
         bool sel = idx == e->nav.cursor;
-        sm_role role = sel ? SM_ROLE_ROW_SELECTED : SM_ROLE_PANE;
+        smt_role role = sel ? SMT_ROLE_ROW_SELECTED : SMT_ROLE_PANE;
         int ly = list_y + i;
         smt_screen_fill(ly, 0, w, role);
-        smt_screen_text(ly, 2, keyw, prop->key, sm_intern_len(prop->key), sel ? role : SM_ROLE_INSPECT_KEY);
+        smt_screen_text(ly, 2, keyw, prop->key, sm_intern_len(prop->key), sel ? role : SMT_ROLE_INSPECT_KEY);
         smt_screen_str(ly, 2 + keyw, 3, " = ", role);
-        sm_role vr = (!sel && sm_row_key_recent(r, prop->key, p->app->now)) ? SM_ROLE_INSPECT_CHANGED : role;
+        smt_role vr = (!sel && smt_row_key_recent(r, prop->key, p->app->now)) ? SMT_ROLE_INSPECT_CHANGED : role;
         smt_screen_text(ly, 5 + keyw, w - keyw - 6, prop->value, sm_intern_len(prop->value), vr);
     }
 }
@@ -575,7 +575,7 @@ static bool edit_busy(void *state, char *what, size_t cap)
     smt_edit_pane *e = state;
     if (!e->pending)
         return false;
-    sm_text_printf(what, cap, "An edit is waiting for the server's answer.");
+    smt_text_printf(what, cap, "An edit is waiting for the server's answer.");
     return true;
 }
 
@@ -591,9 +591,9 @@ static void *edit_create(smt_app *app)
 
 const smt_pane_ops smt_pane_edit = {
     .name = "edit",
-    .ctx = SM_CTX_EDIT,
+    .ctx = SMT_CTX_EDIT,
     .layout = SMT_LAYOUT_SPLIT,
-    .open_action = SM_ACT_EDIT,
+    .open_action = SMT_ACT_EDIT,
     .guard = "editing",
     .hint = " a add  Enter change  d delete  u undo  Esc close  ? help",
     .create = edit_create,

@@ -20,42 +20,42 @@ static void auto_columns(smt_app *app)
         return;
     int user = 0;
     for (int i = 0; i < app->ncols; i++)
-        if (!sm_key_is_fixed(app->cols[i].key) && strcmp(app->cols[i].key, SM_COL_STATE) != 0)
+        if (!sm_key_is_fixed(app->cols[i].key) && strcmp(app->cols[i].key, SMT_COL_STATE) != 0)
             user++;
-    size_t nk = sm_model_key_count(app->model);
-    for (size_t i = 0; i < nk && user < SM_UI_AUTO_USER_COLUMNS; i++) {
-        const sm_keystat *k = sm_model_key_at(app->model, i);
-        if (k->count == 0 || sm_key_is_fixed(k->key) || sm_ui_column_index(app, k->key) >= 0)
+    size_t nk = smt_model_key_count(app->model);
+    for (size_t i = 0; i < nk && user < SMT_UI_AUTO_USER_COLUMNS; i++) {
+        const smt_keystat *k = smt_model_key_at(app->model, i);
+        if (k->count == 0 || sm_key_is_fixed(k->key) || smt_ui_column_index(app, k->key) >= 0)
             continue;
-        if (sm_ui_column_add(app, k->key))
+        if (smt_ui_column_add(app, k->key))
             user++;
     }
 }
 
-static sm_role row_role(const smt_app *app, const sm_row *r, size_t rank, bool selected)
+static smt_role row_role(const smt_app *app, const smt_row *r, size_t rank, bool selected)
 {
     if (selected)
-        return SM_ROLE_ROW_SELECTED;
+        return SMT_ROLE_ROW_SELECTED;
     if (r->state == SM_REMOTE_CLOSED || r->dead) { /* fades out in three steps, then leaves */
-        double f = r->dead ? 1.0 : sm_row_fade(r, app->now);
-        return f < 1.0 / 3 ? SM_ROLE_ROW_CLOSING : SM_PALETTE_FADE(f < 2.0 / 3 ? 0 : 1);
+        double f = r->dead ? 1.0 : smt_row_fade(r, app->now);
+        return f < 1.0 / 3 ? SMT_ROLE_ROW_CLOSING : SMT_PALETTE_FADE(f < 2.0 / 3 ? 0 : 1);
     }
     if (r->state == SM_REMOTE_DISCONNECTED)
-        return SM_ROLE_ROW_DISCONNECTED;
-    if (sm_row_is_new(r, app->now))
-        return SM_ROLE_ROW_NEW;
-    return (rank & 1) ? SM_ROLE_ROW_ALT : SM_ROLE_ROW;
+        return SMT_ROLE_ROW_DISCONNECTED;
+    if (smt_row_is_new(r, app->now))
+        return SMT_ROLE_ROW_NEW;
+    return (rank & 1) ? SMT_ROLE_ROW_ALT : SMT_ROLE_ROW;
 }
 
-static const char *row_mark(const smt_app *app, const sm_row *r)
+static const char *row_mark(const smt_app *app, const smt_row *r)
 {
     if (r->state == SM_REMOTE_CLOSED || r->dead)
         return "x";
     if (r->state == SM_REMOTE_DISCONNECTED)
         return "~";
-    if (sm_row_is_new(r, app->now))
+    if (smt_row_is_new(r, app->now))
         return "+";
-    if (r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > app->now)
+    if (r->t_changed && r->t_changed + SMT_MODEL_HIGHLIGHT_MS > app->now)
         return "*";
     return " ";
 }
@@ -64,7 +64,7 @@ static const char *row_mark(const smt_app *app, const sm_row *r)
 static void plan_columns(smt_table_pane *t, int w)
 {
     smt_app *app = t->app;
-    for (int i = 0; i <= SM_UI_MAX_COLUMNS; i++)
+    for (int i = 0; i <= SMT_UI_MAX_COLUMNS; i++)
         t->col_x[i] = -1;
     int x = MARK_WIDTH;
     for (int i = 0; i < app->ncols && x < w; i++) {
@@ -81,17 +81,17 @@ static void measure_columns(smt_app *app, size_t first, int nrows)
     for (int c = 0; c < app->ncols; c++) {
         int wmax = strcmp(app->cols[c].key, SM_PROP_SESSION_ID) == 0 ? ID_MAX_WIDTH : COL_MAX_WIDTH;
         const char *title = smt_column_title(app->cols[c].key);
-        int w = sm_text_width(title, strlen(title)) + 2; /* room for the sort arrow */
+        int w = smt_text_width(title, strlen(title)) + 2; /* room for the sort arrow */
         if (w > wmax)
             w = wmax;
         if (app->cols[c].width < w)
             app->cols[c].width = w;
         for (int i = 0; i < nrows; i++) {
-            sm_row *r = sm_view_at(app->view, first + (size_t)i);
+            smt_row *r = smt_view_at(app->view, first + (size_t)i);
             if (!r)
                 break;
-            const char *t = sm_ui_cell_text(r, app->cols[c].key, buf, sizeof buf);
-            int tw = sm_text_width(t, strlen(t));
+            const char *t = smt_ui_cell_text(r, app->cols[c].key, buf, sizeof buf);
+            int tw = smt_text_width(t, strlen(t));
             if (tw > wmax)
                 tw = wmax;
             if (tw > app->cols[c].width)
@@ -104,7 +104,7 @@ static void measure_columns(smt_app *app, size_t first, int nrows)
 
 static void select_rank(smt_table_pane *t, size_t rank)
 {
-    sm_row *r = sm_view_at(t->app->view, rank);
+    smt_row *r = smt_view_at(t->app->view, rank);
     if (!r)
         return;
     t->nav.cursor = rank;
@@ -116,9 +116,9 @@ static int table_rows(const smt_table_pane *t)
     return t->h > 1 ? t->h - 1 : 1;
 }
 
-static void move_cursor(smt_table_pane *t, sm_action a)
+static void move_cursor(smt_table_pane *t, smt_action a)
 {
-    size_t n = sm_view_count(t->app->view);
+    size_t n = smt_view_count(t->app->view);
     if (n == 0)
         return;
     smt_list_resize(&t->nav, n, table_rows(t));
@@ -130,13 +130,13 @@ static void move_cursor(smt_table_pane *t, sm_action a)
 /* Keeps the cursor on the session it follows, at the same screen line when possible. */
 static void follow_cursor(smt_table_pane *t, int h)
 {
-    size_t n = sm_view_count(t->app->view);
+    size_t n = smt_view_count(t->app->view);
     smt_list_resize(&t->nav, n, h);
     if (n == 0)
         return;
-    sm_row *r = sm_ui_selected_row(t->app);
+    smt_row *r = smt_ui_selected_row(t->app);
     size_t rank;
-    if (r && sm_view_rank(t->app->view, r, &rank))
+    if (r && smt_view_rank(t->app->view, r, &rank))
         t->nav.cursor = rank;
     else /* it left the view: take its place (the resize kept the index in range) */
         select_rank(t, t->nav.cursor);
@@ -164,56 +164,56 @@ static void table_draw(void *state, int y, int h)
     plan_columns(t, w);
 
     /* titles */
-    smt_screen_fill(y, 0, w, SM_ROLE_TABLE_HEADER);
-    const char *sort_key = sm_view_sort_key(app->view);
+    smt_screen_fill(y, 0, w, SMT_ROLE_TABLE_HEADER);
+    const char *sort_key = smt_view_sort_key(app->view);
     for (int c = 0; c < app->ncols; c++) {
         int x = t->col_x[c];
         if (x < 0 || x >= w)
             continue;
         char title[SM_KEY_MAX + 16];
         bool sorted = strcmp(app->cols[c].key, sort_key) == 0;
-        sm_text_printf(title, sizeof title, "%s%s", smt_column_title(app->cols[c].key),
+        smt_text_printf(title, sizeof title, "%s%s", smt_column_title(app->cols[c].key),
                  !sorted ? ""
-                 : sm_view_sort_descending(app->view) ? (smt_screen_utf8() ? "\u25bc" : "v")
+                 : smt_view_sort_descending(app->view) ? (smt_screen_utf8() ? "\u25bc" : "v")
                                                       : (smt_screen_utf8() ? "\u25b2" : "^"));
         int cw = app->cols[c].width < w - x ? app->cols[c].width : w - x;
-        smt_screen_str(y, x, cw, title, sorted ? SM_ROLE_TABLE_SORTED : SM_ROLE_TABLE_HEADER);
+        smt_screen_str(y, x, cw, title, sorted ? SMT_ROLE_TABLE_SORTED : SMT_ROLE_TABLE_HEADER);
     }
 
     /* rows: only the visible ones are touched */
     char buf[64];
-    size_t n = sm_view_count(app->view);
+    size_t n = smt_view_count(app->view);
     for (int i = 0; i < nrows; i++) {
         int ry = y + 1 + i;
         size_t rank = t->nav.top + (size_t)i;
         if (rank >= n) {
-            smt_screen_fill(ry, 0, w, SM_ROLE_DEFAULT);
+            smt_screen_fill(ry, 0, w, SMT_ROLE_DEFAULT);
             continue;
         }
-        sm_row *r = sm_view_at(app->view, rank);
+        smt_row *r = smt_view_at(app->view, rank);
         bool sel = app->selected && r->id == app->selected;
-        sm_role role = row_role(app, r, rank, sel);
+        smt_role role = row_role(app, r, rank, sel);
         smt_screen_fill(ry, 0, w, role);
         smt_screen_str(ry, 0, 1, row_mark(app, r), role);
-        bool recent = r->t_changed && r->t_changed + SM_MODEL_HIGHLIGHT_MS > app->now && r->state != SM_REMOTE_CLOSED &&
+        bool recent = r->t_changed && r->t_changed + SMT_MODEL_HIGHLIGHT_MS > app->now && r->state != SM_REMOTE_CLOSED &&
                       !r->dead;
         for (int c = 0; c < app->ncols; c++) {
             int x = t->col_x[c];
             if (x < 0 || x >= w)
                 continue;
             int cw = app->cols[c].width < w - x ? app->cols[c].width : w - x;
-            const char *text = sm_ui_cell_text(r, app->cols[c].key, buf, sizeof buf);
-            sm_role cr = role;
-            if (!sel && recent && sm_row_key_recent(r, app->cols[c].key, app->now))
-                cr = SM_ROLE_CELL_CHANGED;
+            const char *text = smt_ui_cell_text(r, app->cols[c].key, buf, sizeof buf);
+            smt_role cr = role;
+            if (!sel && recent && smt_row_key_recent(r, app->cols[c].key, app->now))
+                cr = SMT_ROLE_CELL_CHANGED;
             smt_screen_text(ry, x, cw, text, strlen(text), cr);
         }
     }
     if (n == 0 && nrows > 0) {
-        const char *msg = sm_model_rows(app->model) == 0
+        const char *msg = smt_model_rows(app->model) == 0
                               ? (app->live ? "no sessions" : "waiting for the server...")
                               : "no session matches the filter or search (Esc clears)";
-        smt_screen_str(y + 1, MARK_WIDTH, w - MARK_WIDTH, msg, SM_ROLE_DEFAULT);
+        smt_screen_str(y + 1, MARK_WIDTH, w - MARK_WIDTH, msg, SMT_ROLE_DEFAULT);
     }
 }
 
@@ -226,8 +226,8 @@ static void filter_changed(void *owner, const char *text)
     smt_prompt *p = &t->app->prompt;
     sm_error err;
     sm_error_clear(&err);
-    if (sm_view_set_filter(t->app->view, text, &err) != SM_OK) {
-        sm_text_printf(p->error, sizeof p->error, "%s", err.message);
+    if (smt_view_set_filter(t->app->view, text, &err) != SM_OK) {
+        smt_text_printf(p->error, sizeof p->error, "%s", err.message);
         p->error_column = err.column;
     } else {
         p->error[0] = '\0';
@@ -240,17 +240,17 @@ static bool filter_accept(void *owner)
     smt_table_pane *t = owner;
     smt_prompt *p = &t->app->prompt;
     if (p->error[0]) {
-        sm_ui_message(t->app, SM_LOGL_WARN, "%s", p->error);
+        smt_ui_message(t->app, SMT_LOGL_WARN, "%s", p->error);
         return false; /* a filter that does not parse is never accepted */
     }
-    sm_ui_message(t->app, SM_LOGL_INFO, "%s", p->line.len ? "filter applied" : "filter cleared");
+    smt_ui_message(t->app, SMT_LOGL_INFO, "%s", p->line.len ? "filter applied" : "filter cleared");
     return true;
 }
 
 static void search_changed(void *owner, const char *text)
 {
     smt_table_pane *t = owner;
-    sm_view_set_search(t->app->view, text);
+    smt_view_set_search(t->app->view, text);
 }
 
 /* ---- keys and mouse ---- */
@@ -259,58 +259,58 @@ static void sort_step(smt_app *app, int dir)
 {
     if (app->ncols == 0)
         return;
-    int i = sm_ui_column_index(app, sm_view_sort_key(app->view));
+    int i = smt_ui_column_index(app, smt_view_sort_key(app->view));
     i = i < 0 ? 0 : (i + app->ncols + dir) % app->ncols;
-    sm_view_set_sort(app->view, app->cols[i].key, false);
-    sm_ui_message(app, SM_LOGL_INFO, "sorted by %s, ascending", smt_column_title(app->cols[i].key));
+    smt_view_set_sort(app->view, app->cols[i].key, false);
+    smt_ui_message(app, SMT_LOGL_INFO, "sorted by %s, ascending", smt_column_title(app->cols[i].key));
 }
 
-static smt_handled table_action(void *state, sm_action a)
+static smt_handled table_action(void *state, smt_action a)
 {
     smt_table_pane *t = state;
     smt_app *app = t->app;
     switch (a) {
-    case SM_ACT_UP:
-    case SM_ACT_DOWN:
-    case SM_ACT_PGUP:
-    case SM_ACT_PGDN:
-    case SM_ACT_HOME:
-    case SM_ACT_END: move_cursor(t, a); break;
-    case SM_ACT_SCROLL_LEFT:
+    case SMT_ACT_UP:
+    case SMT_ACT_DOWN:
+    case SMT_ACT_PGUP:
+    case SMT_ACT_PGDN:
+    case SMT_ACT_HOME:
+    case SMT_ACT_END: move_cursor(t, a); break;
+    case SMT_ACT_SCROLL_LEFT:
         if (app->hscroll > 0)
             app->hscroll--;
         break;
-    case SM_ACT_SCROLL_RIGHT:
+    case SMT_ACT_SCROLL_RIGHT:
         if (app->hscroll < app->ncols - 2)
             app->hscroll++;
         break;
-    case SM_ACT_SEARCH:
-        smt_app_start_prompt(app, SM_PROMPT_SEARCH, "Search> ", sm_view_search(app->view), search_changed, NULL, t);
+    case SMT_ACT_SEARCH:
+        smt_app_start_prompt(app, SMT_PROMPT_SEARCH, "Search> ", smt_view_search(app->view), search_changed, NULL, t);
         break;
-    case SM_ACT_FILTER:
-        smt_app_start_prompt(app, SM_PROMPT_FILTER, "Filter> ", sm_view_filter_text(app->view), filter_changed,
+    case SMT_ACT_FILTER:
+        smt_app_start_prompt(app, SMT_PROMPT_FILTER, "Filter> ", smt_view_filter_text(app->view), filter_changed,
                              filter_accept, t);
         break;
-    case SM_ACT_ESCAPE:
-        if (sm_view_search(app->view)[0]) {
-            sm_view_set_search(app->view, "");
-            sm_ui_message(app, SM_LOGL_INFO, "search cleared");
-        } else if (sm_view_filter_text(app->view)[0]) {
-            sm_view_set_filter(app->view, NULL, NULL);
-            sm_ui_message(app, SM_LOGL_INFO, "filter cleared");
+    case SMT_ACT_ESCAPE:
+        if (smt_view_search(app->view)[0]) {
+            smt_view_set_search(app->view, "");
+            smt_ui_message(app, SMT_LOGL_INFO, "search cleared");
+        } else if (smt_view_filter_text(app->view)[0]) {
+            smt_view_set_filter(app->view, NULL, NULL);
+            smt_ui_message(app, SMT_LOGL_INFO, "filter cleared");
         }
         break;
-    case SM_ACT_SORT_NEXT: sort_step(app, 1); break;
-    case SM_ACT_SORT_PREV: sort_step(app, -1); break;
-    case SM_ACT_SORT_REVERSE:
-        sm_view_set_sort(app->view, sm_view_sort_key(app->view), !sm_view_sort_descending(app->view));
-        sm_ui_message(app, SM_LOGL_INFO, "sort order: %s",
-                      sm_view_sort_descending(app->view) ? "descending" : "ascending");
+    case SMT_ACT_SORT_NEXT: sort_step(app, 1); break;
+    case SMT_ACT_SORT_PREV: sort_step(app, -1); break;
+    case SMT_ACT_SORT_REVERSE:
+        smt_view_set_sort(app->view, smt_view_sort_key(app->view), !smt_view_sort_descending(app->view));
+        smt_ui_message(app, SMT_LOGL_INFO, "sort order: %s",
+                      smt_view_sort_descending(app->view) ? "descending" : "ascending");
         break;
-    case SM_ACT_PAUSE:
-        sm_view_set_paused(app->view, !sm_view_paused(app->view));
-        sm_ui_message(app, SM_LOGL_INFO, "%s",
-                      sm_view_paused(app->view) ? "paused: changes queue up (p resumes)" : "resumed");
+    case SMT_ACT_PAUSE:
+        smt_view_set_paused(app->view, !smt_view_paused(app->view));
+        smt_ui_message(app, SMT_LOGL_INFO, "%s",
+                      smt_view_paused(app->view) ? "paused: changes queue up (p resumes)" : "resumed");
         break;
     default: return SMT_UNHANDLED;
     }
@@ -325,13 +325,13 @@ static bool table_click(void *state, int row, int x)
     if (row == 0) {
         for (int i = 0; i < app->ncols; i++)
             if (t->col_x[i] >= 0 && x >= t->col_x[i] && x < t->col_x[i] + app->cols[i].width + 1) {
-                sm_ui_sort_by(app, app->cols[i].key);
+                smt_ui_sort_by(app, app->cols[i].key);
                 break;
             }
         return false;
     }
     size_t rank;
-    smt_list_resize(&t->nav, sm_view_count(app->view), table_rows(t));
+    smt_list_resize(&t->nav, smt_view_count(app->view), table_rows(t));
     if (!smt_list_item_at_row(&t->nav, row - 1, &rank))
         return false;
     select_rank(t, rank);
@@ -346,14 +346,14 @@ static void *table_create(smt_app *app)
         return NULL;
     t->app = app;
     smt_list_init(&t->nav, false);
-    for (int i = 0; i <= SM_UI_MAX_COLUMNS; i++)
+    for (int i = 0; i <= SMT_UI_MAX_COLUMNS; i++)
         t->col_x[i] = -1;
     return t;
 }
 
 const smt_pane_ops smt_pane_table = {
     .name = "table",
-    .ctx = SM_CTX_TABLE,
+    .ctx = SMT_CTX_TABLE,
     .layout = SMT_LAYOUT_BASE,
     .hint = " / search  f filter  Enter inspect  e edit  b bulk  p pause  t theme  ? help  q quit",
     .hint_read_only = " / search  f filter  Enter inspect  c columns  p pause  t theme  ? help  q quit",

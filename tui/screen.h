@@ -16,7 +16,7 @@ void smt_screen_fill(int y, int x, int w, int role);
 /* Draws s without padding; returns the new x (stops at maxx). */
 int smt_screen_seg(int y, int x, int maxx, const char *s, int role);
 /* A line editor's text in w columns with a visible cursor cell and an error column (1-based, 0 = none). */
-void smt_screen_line_editor(int y, int x, int w, const sm_line *l, size_t error_column);
+void smt_screen_line_editor(int y, int x, int w, const smt_line *l, size_t error_column);
 /* A framed box of h lines and w columns at (top, left) in a role's look. */
 void smt_screen_frame(int top, int left, int h, int w, int role);
 /* True when the terminal takes UTF-8 (arrows, bullets). */

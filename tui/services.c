@@ -14,10 +14,10 @@
 
 static const char *const default_columns[] = {
     SM_PROP_SESSION_ID, SM_PROP_PRINCIPAL, SM_PROP_CLIENT_IP, SM_PROP_COUNTRY,
-    SM_PROP_CLIENT_TYPE, SM_PROP_START_TIME, SM_COL_STATE,
+    SM_PROP_CLIENT_TYPE, SM_PROP_START_TIME, SMT_COL_STATE,
 };
 
-void sm_ui_message(smt_app *app, sm_log_level level, const char *fmt, ...)
+void smt_ui_message(smt_app *app, smt_log_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -25,25 +25,25 @@ void sm_ui_message(smt_app *app, sm_log_level level, const char *fmt, ...)
     va_end(ap);
     app->message_level = level;
     app->message_until = app->now + MESSAGE_MS;
-    sm_eventlog_add(&app->log, app->wall, level, "%s", app->message);
+    smt_eventlog_add(&app->log, app->wall, level, "%s", app->message);
     app->dirty = true;
 }
 
-bool sm_ui_guard_write(smt_app *app, const char *what)
+bool smt_ui_guard_write(smt_app *app, const char *what)
 {
     if (!app->read_only)
         return true;
-    sm_ui_message(app, SM_LOGL_WARN, "read-only (%s): %s refused", app->read_only_reason, what);
+    smt_ui_message(app, SMT_LOGL_WARN, "read-only (%s): %s refused", app->read_only_reason, what);
     return false;
 }
 
-bool sm_ui_outcome_unknown(sm_client_errcode code)
+bool smt_ui_outcome_unknown(sm_client_errcode code)
 {
     return code == SM_CLIENT_ERR_CONNECTION_LOST || code == SM_CLIENT_ERR_TIMEOUT || code == SM_CLIENT_ERR_CLOSED ||
            code == SM_CLIENT_ERR_CANCELLED;
 }
 
-uint64_t sm_ui_new_token(smt_app *app)
+uint64_t smt_ui_new_token(smt_app *app)
 {
     return ++app->next_token;
 }
@@ -52,7 +52,7 @@ int smt_app_send_set(smt_app *app, uint64_t token, const char *session_id, const
                      char *err, size_t errcap)
 {
     if (!app->backend.set) {
-        sm_text_printf(err, errcap, "not connected");
+        smt_text_printf(err, errcap, "not connected");
         return -1;
     }
     return app->backend.set(app->backend.ctx, token, session_id, props, n, err, errcap);
@@ -62,7 +62,7 @@ int smt_app_send_set_by_filter(smt_app *app, uint64_t token, const char *filter,
                                char *err, size_t errcap)
 {
     if (!app->backend.set_by_filter) {
-        sm_text_printf(err, errcap, "not connected");
+        smt_text_printf(err, errcap, "not connected");
         return -1;
     }
     return app->backend.set_by_filter(app->backend.ctx, token, filter, props, n, err, errcap);
@@ -72,18 +72,18 @@ void smt_app_select(smt_app *app, const char *id)
 {
     if (app->selected == id)
         return;
-    sm_intern_unref(sm_model_pool(app->model), app->selected);
+    sm_intern_unref(smt_model_pool(app->model), app->selected);
     app->selected = sm_intern_ref(id);
 }
 
-sm_row *sm_ui_selected_row(smt_app *app)
+smt_row *smt_ui_selected_row(smt_app *app)
 {
-    return app->selected ? sm_model_find(app->model, app->selected) : NULL;
+    return app->selected ? smt_model_find(app->model, app->selected) : NULL;
 }
 
 /* ---- the dialog and the prompt ---- */
 
-smt_form *smt_app_open_form(smt_app *app, sm_form_kind kind, const char *title, int nfields,
+smt_form *smt_app_open_form(smt_app *app, smt_form_kind kind, const char *title, int nfields,
                             void (*changed)(void *owner), void (*submit)(void *owner), void *owner)
 {
     smt_form_open(&app->form, kind, title, nfields);
@@ -94,22 +94,22 @@ smt_form *smt_app_open_form(smt_app *app, sm_form_kind kind, const char *title, 
     return &app->form;
 }
 
-void sm_ui_close_form(smt_app *app)
+void smt_ui_close_form(smt_app *app)
 {
     memset(&app->form, 0, sizeof app->form);
     app->dirty = true;
 }
 
-smt_prompt *smt_app_start_prompt(smt_app *app, sm_prompt kind, const char *label, const char *initial,
+smt_prompt *smt_app_start_prompt(smt_app *app, smt_prompt_kind kind, const char *label, const char *initial,
                                  void (*changed)(void *owner, const char *text), bool (*accept)(void *owner),
                                  void *owner)
 {
     smt_prompt *p = &app->prompt;
     p->kind = kind;
     p->label = label;
-    sm_line_init(&p->line, kind == SM_PROMPT_SEARCH ? SM_VIEW_SEARCH_MAX : SM_FILTER_MAX);
-    sm_line_set(&p->line, initial);
-    sm_text_printf(p->saved, sizeof p->saved, "%s", initial ? initial : "");
+    smt_line_init(&p->line, kind == SMT_PROMPT_SEARCH ? SMT_VIEW_SEARCH_MAX : SM_FILTER_MAX);
+    smt_line_set(&p->line, initial);
+    smt_text_printf(p->saved, sizeof p->saved, "%s", initial ? initial : "");
     p->error[0] = '\0';
     p->error_column = 0;
     p->mutates = false;
@@ -122,15 +122,15 @@ smt_prompt *smt_app_start_prompt(smt_app *app, sm_prompt kind, const char *label
 
 void smt_app_close_prompt(smt_app *app)
 {
-    app->prompt.kind = SM_PROMPT_NONE;
+    app->prompt.kind = SMT_PROMPT_NONE;
     app->dirty = true;
 }
 
 /* ---- columns ---- */
 
-const char *sm_ui_cell_text(const sm_row *row, const char *key, char *buf, size_t cap)
+const char *smt_ui_cell_text(const smt_row *row, const char *key, char *buf, size_t cap)
 {
-    if (strcmp(key, SM_COL_STATE) == 0) {
+    if (strcmp(key, SMT_COL_STATE) == 0) {
         switch (row->state) {
         case SM_REMOTE_ACTIVE: return "ACTIVE";
         case SM_REMOTE_DISCONNECTED: return "DISCONNECTED";
@@ -138,13 +138,13 @@ const char *sm_ui_cell_text(const sm_row *row, const char *key, char *buf, size_
         default: return "?";
         }
     }
-    const char *v = sm_row_get(row, key);
+    const char *v = smt_row_get(row, key);
     if (!v)
         return "";
     if (strcmp(key, SM_PROP_START_TIME) == 0) {
         char *end;
         long long ms = strtoll(v, &end, 10);
-        if (*v && *end == '\0' && sm_text_format_time(ms, true, buf, cap))
+        if (*v && *end == '\0' && smt_text_format_time(ms, true, buf, cap))
             return buf;
     }
     return v;
@@ -152,10 +152,10 @@ const char *sm_ui_cell_text(const sm_row *row, const char *key, char *buf, size_
 
 const char *smt_column_title(const char *key)
 {
-    return strcmp(key, SM_COL_STATE) == 0 ? "State" : key;
+    return strcmp(key, SMT_COL_STATE) == 0 ? "State" : key;
 }
 
-int sm_ui_column_index(const smt_app *app, const char *key)
+int smt_ui_column_index(const smt_app *app, const char *key)
 {
     for (int i = 0; i < app->ncols; i++)
         if (strcmp(app->cols[i].key, key) == 0)
@@ -163,18 +163,18 @@ int sm_ui_column_index(const smt_app *app, const char *key)
     return -1;
 }
 
-bool sm_ui_column_add(smt_app *app, const char *key)
+bool smt_ui_column_add(smt_app *app, const char *key)
 {
-    if (app->ncols >= SM_UI_MAX_COLUMNS || strlen(key) >= sizeof app->cols[0].key ||
-        sm_ui_column_index(app, key) >= 0)
+    if (app->ncols >= SMT_UI_MAX_COLUMNS || strlen(key) >= sizeof app->cols[0].key ||
+        smt_ui_column_index(app, key) >= 0)
         return false;
-    sm_text_printf(app->cols[app->ncols].key, sizeof app->cols[0].key, "%s", key);
+    smt_text_printf(app->cols[app->ncols].key, sizeof app->cols[0].key, "%s", key);
     app->cols[app->ncols].width = 0;
     app->ncols++;
     return true;
 }
 
-void sm_ui_column_remove(smt_app *app, int index)
+void smt_ui_column_remove(smt_app *app, int index)
 {
     if (index < 0 || index >= app->ncols)
         return;
@@ -184,22 +184,22 @@ void sm_ui_column_remove(smt_app *app, int index)
         app->hscroll = app->ncols > 1 ? app->ncols - 1 : 0;
 }
 
-void sm_ui_reset_columns(smt_app *app)
+void smt_ui_reset_columns(smt_app *app)
 {
     app->ncols = 0;
     app->hscroll = 0;
     app->cols_custom = false;
     for (size_t i = 0; i < sizeof default_columns / sizeof *default_columns; i++)
-        sm_ui_column_add(app, default_columns[i]);
+        smt_ui_column_add(app, default_columns[i]);
 }
 
-void sm_ui_sort_by(smt_app *app, const char *key)
+void smt_ui_sort_by(smt_app *app, const char *key)
 {
     bool desc = false;
-    if (strcmp(sm_view_sort_key(app->view), key) == 0)
-        desc = !sm_view_sort_descending(app->view);
-    sm_view_set_sort(app->view, key, desc);
-    sm_ui_message(app, SM_LOGL_INFO, "sorted by %s, %s", smt_column_title(key), desc ? "descending" : "ascending");
+    if (strcmp(smt_view_sort_key(app->view), key) == 0)
+        desc = !smt_view_sort_descending(app->view);
+    smt_view_set_sort(app->view, key, desc);
+    smt_ui_message(app, SMT_LOGL_INFO, "sorted by %s, %s", smt_column_title(key), desc ? "descending" : "ascending");
 }
 
 /* ---- settings ---- */
@@ -207,35 +207,35 @@ void sm_ui_sort_by(smt_app *app, const char *key)
 static void save_settings(void *owner)
 {
     smt_app *app = owner;
-    sm_ui_close_form(app);
-    sm_settings st;
+    smt_ui_close_form(app);
+    smt_settings st;
     memset(&st, 0, sizeof st);
-    sm_text_printf(st.theme, sizeof st.theme, "%s", app->theme.name);
-    for (int i = 0; i < app->ncols && i < SM_SETTINGS_MAX_COLUMNS; i++)
-        sm_text_printf(st.columns[st.ncolumns++], sizeof st.columns[0], "%s", app->cols[i].key);
-    sm_text_printf(st.sort_key, sizeof st.sort_key, "%s", sm_view_sort_key(app->view));
-    st.sort_descending = sm_view_sort_descending(app->view);
+    smt_text_printf(st.theme, sizeof st.theme, "%s", app->theme.name);
+    for (int i = 0; i < app->ncols && i < SMT_SETTINGS_MAX_COLUMNS; i++)
+        smt_text_printf(st.columns[st.ncolumns++], sizeof st.columns[0], "%s", app->cols[i].key);
+    smt_text_printf(st.sort_key, sizeof st.sort_key, "%s", smt_view_sort_key(app->view));
+    st.sort_descending = smt_view_sort_descending(app->view);
     sm_error err;
     sm_error_clear(&err);
-    if (sm_settings_save(app->settings_path, &st, &err) == SM_OK)
-        sm_ui_message(app, SM_LOGL_INFO, "settings saved to %s", app->settings_path);
+    if (smt_settings_save(app->settings_path, &st, &err) == SM_OK)
+        smt_ui_message(app, SMT_LOGL_INFO, "settings saved to %s", app->settings_path);
     else
-        sm_ui_message(app, SM_LOGL_ERROR, "settings not saved: %s", err.message);
+        smt_ui_message(app, SMT_LOGL_ERROR, "settings not saved: %s", err.message);
 }
 
-void sm_ui_ask_save_settings(smt_app *app)
+void smt_ui_ask_save_settings(smt_app *app)
 {
     if (!app->settings_path[0]) {
-        sm_ui_message(app, SM_LOGL_WARN,
+        smt_ui_message(app, SMT_LOGL_WARN,
                       "no settings file: set HOME or XDG_CONFIG_HOME (or started with --no-settings)");
         return;
     }
-    smt_form *f = smt_app_open_form(app, SM_FORM_SETTINGS_SAVE, "Save the monitor settings", 0, NULL, save_settings,
+    smt_form *f = smt_app_open_form(app, SMT_FORM_SETTINGS_SAVE, "Save the monitor settings", 0, NULL, save_settings,
                                     app);
-    sm_text_printf(f->text[0], sizeof f->text[0], "Save the %d columns, the sort (%s) and the theme (%s) to:",
-                   app->ncols, sm_view_sort_key(app->view), app->theme.name);
-    sm_text_printf(f->text[1], sizeof f->text[1], "  %s", app->settings_path);
-    sm_text_printf(f->text[2], sizeof f->text[2],
+    smt_text_printf(f->text[0], sizeof f->text[0], "Save the %d columns, the sort (%s) and the theme (%s) to:",
+                   app->ncols, smt_view_sort_key(app->view), app->theme.name);
+    smt_text_printf(f->text[1], sizeof f->text[1], "  %s", app->settings_path);
+    smt_text_printf(f->text[2], sizeof f->text[2],
                    "The monitor reads them when it starts (not with --no-settings); nothing else is saved.");
     f->ok = true;
 }

@@ -61,35 +61,35 @@ static void usage(FILE *f)
 static int list_themes(void)
 {
     char dirs[8][1024];
-    size_t nd = sm_theme_dirs(dirs, 8);
+    size_t nd = smt_theme_dirs(dirs, 8);
     printf("Theme directories (first match wins):\n");
     for (size_t i = 0; i < nd; i++)
         printf("  %s\n", dirs[i]);
-    char names[SM_UI_MAX_THEMES][SM_THEME_NAME_MAX];
-    size_t n = sm_theme_list(names, SM_UI_MAX_THEMES);
+    char names[SMT_UI_MAX_THEMES][SMT_THEME_NAME_MAX];
+    size_t n = smt_theme_list(names, SMT_UI_MAX_THEMES);
     printf("Themes:\n");
     for (size_t i = 0; i < n; i++) {
-        sm_theme t;
+        smt_theme t;
         sm_error err;
         sm_error_clear(&err);
         char path[1024] = "";
         char line[400];
-        if (sm_theme_resolve(names[i], &t, path, sizeof path, &err) == SM_OK)
-            sm_text_printf(line, sizeof line, "  %-16s %s  [%s]", names[i], t.description, path);
+        if (smt_theme_resolve(names[i], &t, path, sizeof path, &err) == SM_OK)
+            smt_text_printf(line, sizeof line, "  %-16s %s  [%s]", names[i], t.description, path);
         else
-            sm_text_printf(line, sizeof line, "  %-16s ERROR: %s", names[i], err.message);
+            smt_text_printf(line, sizeof line, "  %-16s ERROR: %s", names[i], err.message);
         char esc[600];
-        sm_text_escape(line, strlen(line), esc, sizeof esc);
+        smt_text_escape(line, strlen(line), esc, sizeof esc);
         printf("%s\n", esc);
     }
     char path[1024];
-    if (sm_settings_path(path, sizeof path)) {
+    if (smt_settings_path(path, sizeof path)) {
         char esc[3200];
-        sm_text_escape(path, strlen(path), esc, sizeof esc);
+        smt_text_escape(path, strlen(path), esc, sizeof esc);
         printf("Settings file (columns, sort, theme; written only by w in the column chooser):\n  %s%s\n", esc,
                access(path, F_OK) == 0 ? "" : "  (not there yet)");
     }
-    return SM_EXIT_OK;
+    return SMT_EXIT_OK;
 }
 
 typedef struct options {
@@ -120,7 +120,7 @@ static int parse_options(int argc, char **argv, options *o)
         switch (smt_options_common(&o->common, ch, optarg, &why)) {
         case SMT_OPTION_TAKEN: continue;
         case SMT_OPTION_HELP: usage(stdout); return -1;
-        case SMT_OPTION_REFUSED: fprintf(stderr, "sessmon: %s\n", why); return SM_EXIT_USAGE;
+        case SMT_OPTION_REFUSED: fprintf(stderr, "sessmon: %s\n", why); return SMT_EXIT_USAGE;
         case SMT_OPTION_NOT_COMMON: break;
         }
         switch (ch) {
@@ -133,18 +133,18 @@ static int parse_options(int argc, char **argv, options *o)
         default: {
             char esc[128];
             const char *bad = argv[optind - 1] ? argv[optind - 1] : "?";
-            sm_text_escape(bad, strlen(bad), esc, sizeof esc);
+            smt_text_escape(bad, strlen(bad), esc, sizeof esc);
             fprintf(stderr, "sessmon: unknown or incomplete option '%s'\n", esc);
             usage(stderr);
-            return SM_EXIT_USAGE;
+            return SMT_EXIT_USAGE;
         }
         }
     }
     if (optind < argc) {
         char esc[128];
-        sm_text_escape(argv[optind], strlen(argv[optind]), esc, sizeof esc);
+        smt_text_escape(argv[optind], strlen(argv[optind]), esc, sizeof esc);
         fprintf(stderr, "sessmon: unexpected argument '%s' (subcommands: list, get, set, watch, close)\n", esc);
-        return SM_EXIT_USAGE;
+        return SMT_EXIT_USAGE;
     }
     return 0;
 }
@@ -184,7 +184,7 @@ static void release_stderr(void)
         size_t start = 0;
         for (size_t i = 0; i <= n; i++) {
             if (i == n || buf[i] == '\n') {
-                sm_text_escape(buf + start, i - start, esc, sizeof esc);
+                smt_text_escape(buf + start, i - start, esc, sizeof esc);
                 fputs(esc, stderr);
                 if (i < n)
                     fputc('\n', stderr);
@@ -211,53 +211,53 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void apply_window_size(sm_ui *ui)
+static void apply_window_size(smt_ui *ui)
 {
     struct winsize ws;
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
         resizeterm(ws.ws_row, ws.ws_col);
-    sm_ui_resized(ui);
+    smt_ui_resized(ui);
 }
 
-static const char *conn_word(sm_conn_state st)
+static const char *conn_word(smt_conn_state st)
 {
     switch (st) {
-    case SM_CONN_CONNECTING: return "connecting";
-    case SM_CONN_SYNCING: return "syncing";
-    case SM_CONN_LIVE: return "live";
-    case SM_CONN_RECONNECTING: return "reconnecting";
-    case SM_CONN_CLOSED: return "closed";
+    case SMT_CONN_CONNECTING: return "connecting";
+    case SMT_CONN_SYNCING: return "syncing";
+    case SMT_CONN_LIVE: return "live";
+    case SMT_CONN_RECONNECTING: return "reconnecting";
+    case SMT_CONN_CLOSED: return "closed";
     }
     return "unknown";
 }
 
-int sm_tui_main(int argc, char **argv)
+int smt_tui_main(int argc, char **argv)
 {
-    uint64_t start_us = sm_frame_stats_now_us();
+    uint64_t start_us = smt_frame_stats_now_us();
     options o = {0};
     int rc = parse_options(argc, argv, &o);
     if (rc == -1)
-        return SM_EXIT_OK;
+        return SMT_EXIT_OK;
     if (rc == -2)
         return list_themes();
     if (rc != 0)
         return rc;
 
     /* everything that can fail is checked before curses takes the screen */
-    sm_theme theme;
+    smt_theme theme;
     sm_error err;
     sm_error_clear(&err);
     /* saved settings: read, never written here; a broken file is reported, not fatal */
     char settings_path[1024] = "", settings_note[400] = "";
-    sm_settings settings;
+    smt_settings settings;
     memset(&settings, 0, sizeof settings);
     bool have_settings = false;
-    if (!o.no_settings && sm_settings_path(settings_path, sizeof settings_path)) {
-        int src = sm_settings_load(settings_path, &settings, &err);
+    if (!o.no_settings && smt_settings_path(settings_path, sizeof settings_path)) {
+        int src = smt_settings_load(settings_path, &settings, &err);
         if (src == SM_OK)
             have_settings = true;
         else if (src != SM_ERR_NOT_FOUND)
-            sm_text_printf(settings_note, sizeof settings_note, "settings ignored: %s: %s", settings_path, err.message);
+            smt_text_printf(settings_note, sizeof settings_note, "settings ignored: %s: %s", settings_path, err.message);
         sm_error_clear(&err);
     }
     const char *no_color = getenv("NO_COLOR");
@@ -269,71 +269,71 @@ int sm_tui_main(int argc, char **argv)
     } else if (!allow_color) {
         theme_name = "mono";
     } else if (have_settings && settings.theme[0]) {
-        if (sm_theme_resolve(settings.theme, &theme, NULL, 0, &err) == SM_OK)
+        if (smt_theme_resolve(settings.theme, &theme, NULL, 0, &err) == SM_OK)
             theme_name = settings.theme;
         else
-            sm_text_printf(settings_note, sizeof settings_note, "saved theme not used: %s", err.message);
+            smt_text_printf(settings_note, sizeof settings_note, "saved theme not used: %s", err.message);
         sm_error_clear(&err);
     }
-    if (sm_theme_resolve(theme_name, &theme, NULL, 0, &err) != SM_OK) {
+    if (smt_theme_resolve(theme_name, &theme, NULL, 0, &err) != SM_OK) {
         char esc[400];
-        sm_text_escape(err.message, strlen(err.message), esc, sizeof esc);
+        smt_text_escape(err.message, strlen(err.message), esc, sizeof esc);
         fprintf(stderr, "sessmon: %s\n", esc);
-        return SM_EXIT_USAGE;
+        return SMT_EXIT_USAGE;
     }
     if (o.filter && *o.filter) {
         sm_filter *f = NULL;
         if (sm_filter_parse(o.filter, strlen(o.filter), &f, &err) != SM_OK) {
             char esc[400];
-            sm_text_escape(err.message, strlen(err.message), esc, sizeof esc);
+            smt_text_escape(err.message, strlen(err.message), esc, sizeof esc);
             fprintf(stderr, "sessmon: --filter: %s\n", esc);
-            return SM_EXIT_INVALID_FILTER;
+            return SMT_EXIT_INVALID_FILTER;
         }
         sm_filter_free(f);
     }
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         fprintf(stderr, "sessmon: the monitor needs a terminal; scripts can use 'sessmon list' or 'sessmon watch'\n");
-        return SM_EXIT_USAGE;
+        return SMT_EXIT_USAGE;
     }
     /* Asked before curses owns the terminal. */
-    char password[SM_PASSWORD_MAX];
-    switch (sm_password_resolve(o.common.principal, password, sizeof password)) {
-    case SM_PASSWORD_OK:
+    char password[SMT_PASSWORD_MAX];
+    switch (smt_password_resolve(o.common.principal, password, sizeof password)) {
+    case SMT_PASSWORD_OK:
         break;
-    case SM_PASSWORD_TOO_LONG:
+    case SMT_PASSWORD_TOO_LONG:
         fprintf(stderr, "sessmon: SESSMON_PASSWORD is too long\n");
-        return SM_EXIT_USAGE;
-    case SM_PASSWORD_NO_TERMINAL:
+        return SMT_EXIT_USAGE;
+    case SMT_PASSWORD_NO_TERMINAL:
         fprintf(stderr, "sessmon: no terminal to ask for the password: set SESSMON_PASSWORD\n");
-        return SM_EXIT_USAGE;
+        return SMT_EXIT_USAGE;
     }
 
-    sm_ui_options uo = {o.common.url, o.common.principal, o.read_only, o.filter, &theme, allow_color, !o.no_mouse};
-    sm_ui *ui = sm_ui_new(&uo, NULL);
+    smt_ui_options uo = {o.common.url, o.common.principal, o.read_only, o.filter, &theme, allow_color, !o.no_mouse};
+    smt_ui *ui = smt_ui_new(&uo, NULL);
     if (!ui) {
         fprintf(stderr, "sessmon: out of memory\n");
-        return SM_EXIT_FAILURE;
+        return SMT_EXIT_FAILURE;
     }
-    sm_ui_use_settings(ui, have_settings ? &settings : NULL, o.no_settings ? NULL : settings_path);
-    sm_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
+    smt_ui_use_settings(ui, have_settings ? &settings : NULL, o.no_settings ? NULL : settings_path);
+    smt_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
     if (settings_note[0])
-        sm_ui_message(&ui->app, SM_LOGL_WARN, "%s", settings_note);
-    sm_frame_stats frame_stats;
-    if (sm_frame_stats_open(&frame_stats, getenv(SM_FRAME_STATS_ENV), start_us, &err) != SM_OK) {
-        sm_ui_message(&ui->app, SM_LOGL_WARN, "frame timings off: %s", err.message);
+        smt_ui_message(&ui->app, SMT_LOGL_WARN, "%s", settings_note);
+    smt_frame_stats frame_stats;
+    if (smt_frame_stats_open(&frame_stats, getenv(SMT_FRAME_STATS_ENV), start_us, &err) != SM_OK) {
+        smt_ui_message(&ui->app, SMT_LOGL_WARN, "frame timings off: %s", err.message);
         sm_error_clear(&err);
     }
     char cerr[300] = "";
-    sm_conn_options co = {o.common.url, o.common.principal, password, o.common.ca_file};
-    sm_conn *conn = sm_conn_new(ui, &co, cerr, sizeof cerr);
+    smt_conn_options co = {o.common.url, o.common.principal, password, o.common.ca_file};
+    smt_conn *conn = smt_conn_new(ui, &co, cerr, sizeof cerr);
     memset(password, 0, sizeof password);
     if (!conn) {
         char esc[400];
-        sm_text_escape(cerr, strlen(cerr), esc, sizeof esc);
+        smt_text_escape(cerr, strlen(cerr), esc, sizeof esc);
         fprintf(stderr, "sessmon: %s\n", esc);
-        sm_frame_stats_close(&frame_stats);
-        sm_ui_free(ui);
-        return SM_EXIT_USAGE;
+        smt_frame_stats_close(&frame_stats);
+        smt_ui_free(ui);
+        return SMT_EXIT_USAGE;
     }
 
     install_signals(); /* before newterm, so ncurses leaves SIGWINCH to us */
@@ -344,10 +344,10 @@ int sm_tui_main(int argc, char **argv)
     if (!screen) {
         release_stderr();
         fprintf(stderr, "sessmon: cannot use this terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
-        sm_conn_free(conn);
-        sm_frame_stats_close(&frame_stats);
-        sm_ui_free(ui);
-        return SM_EXIT_FAILURE;
+        smt_conn_free(conn);
+        smt_frame_stats_close(&frame_stats);
+        smt_ui_free(ui);
+        return SMT_EXIT_FAILURE;
     }
     /* ncurses 6.4 flushes its output after every cursor movement while the screen is still in its
      * initial state, which only endwin() leaves: a frame went out as dozens of small writes (each
@@ -370,19 +370,19 @@ int sm_tui_main(int argc, char **argv)
                   NULL);
         mouseinterval(0);
     }
-    sm_ui_apply_theme(ui);
+    smt_ui_apply_theme(ui);
 
     uint64_t last_paint = 0;
-    int exit_code = SM_EXIT_OK;
+    int exit_code = SMT_EXIT_OK;
     char fatal[400] = "";
     bool stop = false;
     bool more_keys = false; /* the per-pass key cap was hit: ncurses still holds input */
     while (!ui->app.quit && !stop) {
         uint64_t now = sm_mono_ms();
-        sm_ui_set_time(ui, now, sm_wall_ms());
-        int64_t t = sm_ui_tick(ui);
+        smt_ui_set_time(ui, now, sm_wall_ms());
+        int64_t t = smt_ui_tick(ui);
         int64_t timeout = t;
-        int ct = sm_conn_timeout_ms(conn, now);
+        int ct = smt_conn_timeout_ms(conn, now);
         if (ct >= 0 && (timeout < 0 || ct < timeout))
             timeout = ct;
         if (ui->app.dirty) {
@@ -400,7 +400,7 @@ int sm_tui_main(int argc, char **argv)
         struct pollfd fds[MAX_FDS];
         fds[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
         fds[1] = (struct pollfd){signal_pipe[0], POLLIN, 0};
-        int nfds = 2 + sm_conn_pollfds(conn, fds + 2, MAX_FDS - 2);
+        int nfds = 2 + smt_conn_pollfds(conn, fds + 2, MAX_FDS - 2);
         int pr = poll(fds, (nfds_t)nfds, (int)timeout);
         if (pr < 0 && errno != EINTR)
             break;
@@ -429,26 +429,26 @@ int sm_tui_main(int argc, char **argv)
                 int r = wget_wch(stdscr, &ch);
                 if (r == ERR)
                     break;
-                sm_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
-                sm_ui_key(ui, r == KEY_CODE_YES ? SM_KEY_FN((int32_t)ch) : (int32_t)ch);
+                smt_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
+                smt_ui_key(ui, r == KEY_CODE_YES ? SMT_KEY_FN((int32_t)ch) : (int32_t)ch);
             }
             more_keys = k == KEYS_PER_PASS;
         }
         now = sm_mono_ms();
-        sm_ui_set_time(ui, now, sm_wall_ms());
-        sm_conn_service(conn, now);
-        if (sm_conn_fatal(conn, &exit_code, fatal, sizeof fatal))
+        smt_ui_set_time(ui, now, sm_wall_ms());
+        smt_conn_service(conn, now);
+        if (smt_conn_fatal(conn, &exit_code, fatal, sizeof fatal))
             break;
         if (ui->app.dirty && now >= last_paint + FRAME_MS) {
-            uint64_t cpu0 = frame_stats.file ? sm_frame_stats_thread_cpu_us() : 0;
-            sm_ui_paint(ui);
+            uint64_t cpu0 = frame_stats.file ? smt_frame_stats_thread_cpu_us() : 0;
+            smt_ui_paint(ui);
             last_paint = now;
             if (frame_stats.file) {
-                sm_frame_record fr = {sm_frame_stats_now_us(), (uint64_t)(ui->last_paint_ms * 1000.0),
-                                      sm_view_count(ui->app.view), sm_model_open_count(ui->app.model),
-                                      sm_model_event_total(ui->app.model), conn_word(ui->conn),
-                                      sm_frame_stats_thread_cpu_us() - cpu0};
-                sm_frame_stats_frame(&frame_stats, &fr);
+                smt_frame_record fr = {smt_frame_stats_now_us(), (uint64_t)(ui->last_paint_ms * 1000.0),
+                                      smt_view_count(ui->app.view), smt_model_open_count(ui->app.model),
+                                      smt_model_event_total(ui->app.model), conn_word(ui->conn),
+                                      smt_frame_stats_thread_cpu_us() - cpu0};
+                smt_frame_stats_frame(&frame_stats, &fr);
             }
         }
     }
@@ -456,12 +456,12 @@ int sm_tui_main(int argc, char **argv)
     endwin();
     delscreen(screen);
     release_stderr();
-    sm_frame_stats_close(&frame_stats);
-    sm_conn_free(conn);
-    sm_ui_free(ui);
+    smt_frame_stats_close(&frame_stats);
+    smt_conn_free(conn);
+    smt_ui_free(ui);
     if (fatal[0]) {
         char esc[600];
-        sm_text_escape(fatal, strlen(fatal), esc, sizeof esc);
+        smt_text_escape(fatal, strlen(fatal), esc, sizeof esc);
         fprintf(stderr, "sessmon: %s\n", esc);
     }
     if (signal_pipe[0] >= 0) {

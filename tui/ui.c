@@ -22,12 +22,12 @@
 
 /* ---- the pane stack ---- */
 
-static const smt_pane_ops *ops_at(const sm_ui *ui, int depth)
+static const smt_pane_ops *ops_at(const smt_ui *ui, int depth)
 {
     return smt_panes[ui->stack[depth]];
 }
 
-static void *state_at(const sm_ui *ui, int depth)
+static void *state_at(const smt_ui *ui, int depth)
 {
     return ui->panes[ui->stack[depth]];
 }
@@ -41,7 +41,7 @@ static int pane_index(const char *name)
 }
 
 /* The pane shown in the body (above the table, under an overlay): its depth, or 0 (the table). */
-static int body_depth(const sm_ui *ui)
+static int body_depth(const smt_ui *ui)
 {
     for (int d = ui->depth - 1; d > 0; d--)
         if (ops_at(ui, d)->layout != SMT_LAYOUT_OVERLAY)
@@ -49,7 +49,7 @@ static int body_depth(const sm_ui *ui)
     return 0;
 }
 
-static bool stack_has(const sm_ui *ui, int index)
+static bool stack_has(const smt_ui *ui, int index)
 {
     for (int d = 0; d < ui->depth; d++)
         if (ui->stack[d] == index)
@@ -58,7 +58,7 @@ static bool stack_has(const sm_ui *ui, int index)
 }
 
 /* A body pane replaces the one shown (and closes any overlay); an overlay goes on top. */
-static void push(sm_ui *ui, int index)
+static void push(smt_ui *ui, int index)
 {
     if (smt_panes[index]->layout != SMT_LAYOUT_OVERLAY)
         ui->depth = 1;
@@ -67,55 +67,55 @@ static void push(sm_ui *ui, int index)
     ui->app.dirty = true;
 }
 
-static void pop(sm_ui *ui)
+static void pop(smt_ui *ui)
 {
     if (ui->depth > 1)
         ui->depth--;
     ui->app.dirty = true;
 }
 
-static void open_pane(sm_ui *ui, int index)
+static void open_pane(smt_ui *ui, int index)
 {
     const smt_pane_ops *ops = smt_panes[index];
-    if (ops->guard && !sm_ui_guard_write(&ui->app, ops->guard))
+    if (ops->guard && !smt_ui_guard_write(&ui->app, ops->guard))
         return;
     if (ops->open && !ops->open(ui->panes[index]))
         return;
     push(ui, index);
 }
 
-void *smt_ui_pane_state(sm_ui *ui, const char *name)
+void *smt_ui_pane_state(smt_ui *ui, const char *name)
 {
     int i = pane_index(name);
     return i >= 0 ? ui->panes[i] : NULL;
 }
 
-bool smt_ui_showing(const sm_ui *ui, const char *name)
+bool smt_ui_showing(const smt_ui *ui, const char *name)
 {
     int i = pane_index(name);
     return i >= 0 && stack_has(ui, i);
 }
 
-const char *smt_ui_body_pane(const sm_ui *ui)
+const char *smt_ui_body_pane(const smt_ui *ui)
 {
     int d = body_depth(ui);
     return d > 0 ? ops_at(ui, d)->name : "";
 }
 
-void smt_ui_force_pane(sm_ui *ui, const char *name)
+void smt_ui_force_pane(smt_ui *ui, const char *name)
 {
     int i = pane_index(name);
     if (i > 0)
         push(ui, i);
 }
 
-void smt_ui_close_panes(sm_ui *ui)
+void smt_ui_close_panes(smt_ui *ui)
 {
     ui->depth = 1;
     ui->app.dirty = true;
 }
 
-smt_handled smt_ui_pane_action(sm_ui *ui, const char *name, sm_action a)
+smt_handled smt_ui_pane_action(smt_ui *ui, const char *name, smt_action a)
 {
     int i = pane_index(name);
     return i >= 0 && smt_panes[i]->action ? smt_panes[i]->action(ui->panes[i], a) : SMT_UNHANDLED;
@@ -123,50 +123,50 @@ smt_handled smt_ui_pane_action(sm_ui *ui, const char *name, sm_action a)
 
 /* ---- life cycle ---- */
 
-sm_ui *sm_ui_new(const sm_ui_options *opt, const sm_ui_backend *backend)
+smt_ui *smt_ui_new(const smt_ui_options *opt, const smt_ui_backend *backend)
 {
-    sm_ui *ui = calloc(1, sizeof *ui);
+    smt_ui *ui = calloc(1, sizeof *ui);
     if (!ui)
         return NULL;
     smt_app *app = &ui->app;
-    app->model = sm_model_new();
-    app->view = app->model ? sm_view_new(app->model) : NULL;
+    app->model = smt_model_new();
+    app->view = app->model ? smt_view_new(app->model) : NULL;
     ui->panes = calloc(smt_npanes, sizeof *ui->panes);
-    bool ok = app->view && ui->panes && sm_eventlog_init(&app->log) == 0;
+    bool ok = app->view && ui->panes && smt_eventlog_init(&app->log) == 0;
     for (size_t i = 0; ok && i < smt_npanes; i++)
         ok = (ui->panes[i] = smt_panes[i]->create(app)) != NULL;
     if (!ok) {
-        sm_ui_free(ui);
+        smt_ui_free(ui);
         return NULL;
     }
     ui->stack[0] = 0; /* the table */
     ui->depth = 1;
     if (backend)
         app->backend = *backend;
-    sm_text_printf(ui->url, sizeof ui->url, "%s", opt && opt->url ? opt->url : "");
-    sm_text_printf(ui->principal, sizeof ui->principal, "%s", opt && opt->principal ? opt->principal : "");
+    smt_text_printf(ui->url, sizeof ui->url, "%s", opt && opt->url ? opt->url : "");
+    smt_text_printf(ui->principal, sizeof ui->principal, "%s", opt && opt->principal ? opt->principal : "");
     if (opt && opt->theme)
         app->theme = *opt->theme;
     else
-        sm_theme_builtin("default", &app->theme);
+        smt_theme_builtin("default", &app->theme);
     app->allow_color = opt ? opt->allow_color : true;
     ui->mouse = opt ? opt->mouse : false;
-    ui->nthemes = sm_theme_list(ui->themes, SM_UI_MAX_THEMES);
-    sm_ui_reset_columns(app);
-    sm_view_set_sort(app->view, SM_PROP_START_TIME, false);
-    ui->conn = SM_CONN_CONNECTING;
+    ui->nthemes = smt_theme_list(ui->themes, SMT_UI_MAX_THEMES);
+    smt_ui_reset_columns(app);
+    smt_view_set_sort(app->view, SM_PROP_START_TIME, false);
+    ui->conn = SMT_CONN_CONNECTING;
     if (opt && opt->read_only)
-        sm_ui_set_read_only(ui, "--read-only");
+        smt_ui_set_read_only(ui, "--read-only");
     if (opt && opt->filter && *opt->filter) {
         sm_error err;
-        if (sm_view_set_filter(app->view, opt->filter, &err) != SM_OK)
-            sm_eventlog_add(&app->log, 0, SM_LOGL_ERROR, "%s", err.message);
+        if (smt_view_set_filter(app->view, opt->filter, &err) != SM_OK)
+            smt_eventlog_add(&app->log, 0, SMT_LOGL_ERROR, "%s", err.message);
     }
     app->dirty = true;
     return ui;
 }
 
-void sm_ui_free(sm_ui *ui)
+void smt_ui_free(smt_ui *ui)
 {
     if (!ui)
         return;
@@ -175,14 +175,14 @@ void sm_ui_free(sm_ui *ui)
             smt_panes[i]->destroy(ui->panes[i]);
     free(ui->panes);
     if (ui->app.model)
-        sm_intern_unref(sm_model_pool(ui->app.model), ui->app.selected);
-    sm_view_free(ui->app.view);
-    sm_model_free(ui->app.model);
-    sm_eventlog_free(&ui->app.log);
+        sm_intern_unref(smt_model_pool(ui->app.model), ui->app.selected);
+    smt_view_free(ui->app.view);
+    smt_model_free(ui->app.model);
+    smt_eventlog_free(&ui->app.log);
     free(ui);
 }
 
-void sm_ui_set_backend(sm_ui *ui, const sm_ui_backend *backend)
+void smt_ui_set_backend(smt_ui *ui, const smt_ui_backend *backend)
 {
     if (backend)
         ui->app.backend = *backend;
@@ -190,7 +190,7 @@ void sm_ui_set_backend(sm_ui *ui, const sm_ui_backend *backend)
         memset(&ui->app.backend, 0, sizeof ui->app.backend);
 }
 
-void sm_ui_set_time(sm_ui *ui, uint64_t now_ms, int64_t wall_ms)
+void smt_ui_set_time(smt_ui *ui, uint64_t now_ms, int64_t wall_ms)
 {
     ui->app.now = now_ms;
     ui->app.wall = wall_ms;
@@ -198,63 +198,63 @@ void sm_ui_set_time(sm_ui *ui, uint64_t now_ms, int64_t wall_ms)
         ui->conn_since = now_ms;
 }
 
-void sm_ui_set_connection(sm_ui *ui, sm_conn_state st, const char *detail)
+void smt_ui_set_connection(smt_ui *ui, smt_conn_state st, const char *detail)
 {
     static const char *const names[] = {"connecting", "syncing", "live", "reconnecting", "closed"};
     if (st != ui->conn || strcmp(detail ? detail : "", ui->conn_detail) != 0) {
-        sm_log_level level = st == SM_CONN_RECONNECTING || st == SM_CONN_CLOSED ? SM_LOGL_WARN : SM_LOGL_INFO;
-        sm_eventlog_add(&ui->app.log, ui->app.wall, level, "connection: %s%s%s", names[st], detail && *detail ? ": " : "",
+        smt_log_level level = st == SMT_CONN_RECONNECTING || st == SMT_CONN_CLOSED ? SMT_LOGL_WARN : SMT_LOGL_INFO;
+        smt_eventlog_add(&ui->app.log, ui->app.wall, level, "connection: %s%s%s", names[st], detail && *detail ? ": " : "",
                         detail ? detail : "");
     }
-    if (ui->conn == SM_CONN_LIVE && st != SM_CONN_LIVE)
+    if (ui->conn == SMT_CONN_LIVE && st != SMT_CONN_LIVE)
         ui->stale_since = ui->app.wall; /* the figures on screen stop being current now */
-    else if (st == SM_CONN_LIVE)
+    else if (st == SMT_CONN_LIVE)
         ui->stale_since = 0;
     if (st != ui->conn || !ui->conn_since)
         ui->conn_since = ui->app.now ? ui->app.now : 1;
     if (st != ui->conn)
-        sm_ui_set_connect_failure(ui, NULL, 0, -1); /* it belonged to the state left */
+        smt_ui_set_connect_failure(ui, NULL, 0, -1); /* it belonged to the state left */
     ui->conn = st;
-    ui->app.live = st == SM_CONN_LIVE;
-    sm_text_printf(ui->conn_detail, sizeof ui->conn_detail, "%s", detail ? detail : "");
+    ui->app.live = st == SMT_CONN_LIVE;
+    smt_text_printf(ui->conn_detail, sizeof ui->conn_detail, "%s", detail ? detail : "");
     ui->app.dirty = true;
 }
 
-void sm_ui_set_connect_failure(sm_ui *ui, const char *reason, unsigned attempt, int next_retry_ms)
+void smt_ui_set_connect_failure(smt_ui *ui, const char *reason, unsigned attempt, int next_retry_ms)
 {
-    sm_text_printf(ui->conn_failure, sizeof ui->conn_failure, "%s", reason ? reason : "");
+    smt_text_printf(ui->conn_failure, sizeof ui->conn_failure, "%s", reason ? reason : "");
     ui->conn_attempt = reason ? attempt : 0;
     ui->conn_retry_at = reason && next_retry_ms >= 0 ? ui->app.now + (uint64_t)next_retry_ms : 0;
     ui->header_due = ui->app.now; /* the countdown starts now */
     ui->app.dirty = true;
 }
 
-void sm_ui_set_session_info(sm_ui *ui, const char *server_name, const char *principal, bool can_modify)
+void smt_ui_set_session_info(smt_ui *ui, const char *server_name, const char *principal, bool can_modify)
 {
-    sm_text_printf(ui->server_name, sizeof ui->server_name, "%s", server_name ? server_name : "");
+    smt_text_printf(ui->server_name, sizeof ui->server_name, "%s", server_name ? server_name : "");
     if (principal)
-        sm_text_printf(ui->principal, sizeof ui->principal, "%s", principal);
+        smt_text_printf(ui->principal, sizeof ui->principal, "%s", principal);
     ui->can_modify = can_modify;
     if (!can_modify)
-        sm_ui_set_read_only(ui, "principal lacks modify_session");
+        smt_ui_set_read_only(ui, "principal lacks modify_session");
     ui->app.dirty = true;
 }
 
-void sm_ui_set_read_only(sm_ui *ui, const char *reason)
+void smt_ui_set_read_only(smt_ui *ui, const char *reason)
 {
     smt_app *app = &ui->app;
     if (app->read_only)
         return; /* the first reason stays; there is no way back */
     app->read_only = true;
-    sm_text_printf(app->read_only_reason, sizeof app->read_only_reason, "%s", reason);
-    sm_eventlog_add(&app->log, app->wall, SM_LOGL_INFO, "read-only mode: %s", reason);
+    smt_text_printf(app->read_only_reason, sizeof app->read_only_reason, "%s", reason);
+    smt_eventlog_add(&app->log, app->wall, SMT_LOGL_INFO, "read-only mode: %s", reason);
     /* close anything that could change sessions */
     int body = body_depth(ui);
     if (body > 0 && ops_at(ui, body)->guard)
         smt_ui_close_panes(ui);
-    if (app->form.kind != SM_FORM_NONE)
-        sm_ui_close_form(app);
-    if (app->prompt.kind != SM_PROMPT_NONE && app->prompt.mutates)
+    if (app->form.kind != SMT_FORM_NONE)
+        smt_ui_close_form(app);
+    if (app->prompt.kind != SMT_PROMPT_NONE && app->prompt.mutates)
         smt_app_close_prompt(app);
     app->dirty = true;
 }
@@ -267,57 +267,57 @@ static const char *reason_name(sm_reason r)
     return n ? n : "unknown reason";
 }
 
-void sm_ui_event(sm_ui *ui, const smt_event *ev)
+void smt_ui_event(smt_ui *ui, const smt_event *ev)
 {
     sm_error err;
-    if (sm_model_apply(ui->app.model, ev, ui->app.now, &err) != SM_OK) {
-        sm_eventlog_add(&ui->app.log, ui->app.wall, SM_LOGL_WARN, "event ignored: %s", err.message);
+    if (smt_model_apply(ui->app.model, ev, ui->app.now, &err) != SM_OK) {
+        smt_eventlog_add(&ui->app.log, ui->app.wall, SMT_LOGL_WARN, "event ignored: %s", err.message);
         return;
     }
     ui->app.dirty = true;
     if (ev->session.snapshot)
         return;
     char id[80];
-    sm_text_escape(ev->session.session_id, strlen(ev->session.session_id), id, sizeof id);
+    smt_text_escape(ev->session.session_id, strlen(ev->session.session_id), id, sizeof id);
     switch (ev->kind) {
     case SMT_EVENT_OPEN:
-        sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s opened", id);
+        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s opened", id);
         break;
     case SMT_EVENT_CLOSED:
-        sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s closed: %s", id, reason_name(ev->session.reason));
+        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s closed: %s", id, reason_name(ev->session.reason));
         break;
     case SMT_EVENT_DISCONNECTED:
-        sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s disconnected", id);
+        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s disconnected", id);
         break;
     case SMT_EVENT_RECONNECTED:
-        sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s reconnected", id);
+        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s reconnected", id);
         break;
     case SMT_EVENT_FAILED_OVER:
-        sm_eventlog_session(&ui->app.log, ui->app.wall, "session %s failed over", id);
+        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s failed over", id);
         break;
     default:
         break;
     }
 }
 
-void sm_ui_resync_begin(sm_ui *ui)
+void smt_ui_resync_begin(smt_ui *ui)
 {
-    sm_model_resync_begin(ui->app.model, ui->app.now);
+    smt_model_resync_begin(ui->app.model, ui->app.now);
     ui->app.dirty = true;
 }
 
-void sm_ui_resync_end(sm_ui *ui, uint64_t count)
+void smt_ui_resync_end(smt_ui *ui, uint64_t count)
 {
-    size_t dropped = sm_model_resync_end(ui->app.model, ui->app.now);
-    sm_eventlog_add(&ui->app.log, ui->app.wall, SM_LOGL_INFO, "snapshot: %llu session%s", (unsigned long long)count,
+    size_t dropped = smt_model_resync_end(ui->app.model, ui->app.now);
+    smt_eventlog_add(&ui->app.log, ui->app.wall, SMT_LOGL_INFO, "snapshot: %llu session%s", (unsigned long long)count,
                     count == 1 ? "" : "s");
     if (dropped)
-        sm_eventlog_add(&ui->app.log, ui->app.wall, SM_LOGL_INFO, "removed %zu sessions that closed while disconnected",
+        smt_eventlog_add(&ui->app.log, ui->app.wall, SMT_LOGL_INFO, "removed %zu sessions that closed while disconnected",
                         dropped);
     ui->app.dirty = true;
 }
 
-void sm_ui_reply(sm_ui *ui, uint64_t token, const smt_reply *reply)
+void smt_ui_reply(smt_ui *ui, uint64_t token, const smt_reply *reply)
 {
     ui->app.dirty = true;
     for (size_t i = 0; i < smt_npanes; i++)
@@ -325,34 +325,34 @@ void sm_ui_reply(sm_ui *ui, uint64_t token, const smt_reply *reply)
             return;
 }
 
-void sm_ui_use_settings(sm_ui *ui, const sm_settings *st, const char *path)
+void smt_ui_use_settings(smt_ui *ui, const smt_settings *st, const char *path)
 {
     smt_app *app = &ui->app;
-    sm_text_printf(app->settings_path, sizeof app->settings_path, "%s", path ? path : "");
+    smt_text_printf(app->settings_path, sizeof app->settings_path, "%s", path ? path : "");
     if (!st)
         return;
     if (st->ncolumns > 0) { /* what the user saved last time */
         app->ncols = 0;
         app->hscroll = 0;
         for (int i = 0; i < st->ncolumns; i++)
-            sm_ui_column_add(app, st->columns[i]);
+            smt_ui_column_add(app, st->columns[i]);
         app->cols_custom = true;
     }
     if (st->sort_key[0])
-        sm_view_set_sort(app->view, st->sort_key, st->sort_descending);
+        smt_view_set_sort(app->view, st->sort_key, st->sort_descending);
     app->dirty = true;
 }
 
 /* ---- themes ---- */
 
-void sm_ui_apply_theme(sm_ui *ui)
+void smt_ui_apply_theme(smt_ui *ui)
 {
-    sm_palette_apply(&ui->app.theme, ui->app.allow_color);
-    wbkgdset(stdscr, ' ' | sm_palette_attr(SM_ROLE_DEFAULT) | COLOR_PAIR(sm_palette_pair(SM_ROLE_DEFAULT)));
+    smt_palette_apply(&ui->app.theme, ui->app.allow_color);
+    wbkgdset(stdscr, ' ' | smt_palette_attr(SMT_ROLE_DEFAULT) | COLOR_PAIR(smt_palette_pair(SMT_ROLE_DEFAULT)));
     ui->app.dirty = true;
 }
 
-static void cycle_theme(sm_ui *ui, int dir)
+static void cycle_theme(smt_ui *ui, int dir)
 {
     if (ui->nthemes == 0)
         return;
@@ -362,30 +362,30 @@ static void cycle_theme(sm_ui *ui, int dir)
             cur = i;
     for (size_t tries = 0; tries < ui->nthemes; tries++) {
         cur = (cur + ui->nthemes + (size_t)(dir > 0 ? 1 : ui->nthemes - 1)) % ui->nthemes;
-        sm_theme t;
+        smt_theme t;
         sm_error err;
         sm_error_clear(&err);
-        if (sm_theme_resolve(ui->themes[cur], &t, NULL, 0, &err) == SM_OK) {
+        if (smt_theme_resolve(ui->themes[cur], &t, NULL, 0, &err) == SM_OK) {
             ui->app.theme = t;
             ui->app.allow_color = true; /* an explicit choice overrides NO_COLOR */
-            sm_ui_apply_theme(ui);
-            sm_ui_message(&ui->app, SM_LOGL_INFO, "theme: %s (%s)", t.name, t.description);
+            smt_ui_apply_theme(ui);
+            smt_ui_message(&ui->app, SMT_LOGL_INFO, "theme: %s (%s)", t.name, t.description);
             return;
         }
-        sm_ui_message(&ui->app, SM_LOGL_ERROR, "theme skipped: %s", err.message);
+        smt_ui_message(&ui->app, SMT_LOGL_ERROR, "theme skipped: %s", err.message);
     }
 }
 
 /* ---- the dialog and the prompt ---- */
 
-static void form_key(sm_ui *ui, int32_t key)
+static void form_key(smt_ui *ui, int32_t key)
 {
     smt_app *app = &ui->app;
     smt_form *f = &app->form;
     switch (smt_form_key(f, key)) {
     case SMT_FORM_CANCEL:
-        sm_ui_close_form(app);
-        sm_ui_message(app, SM_LOGL_INFO, "cancelled");
+        smt_ui_close_form(app);
+        smt_ui_message(app, SMT_LOGL_INFO, "cancelled");
         break;
     case SMT_FORM_EDITED:
         if (f->changed)
@@ -395,18 +395,18 @@ static void form_key(sm_ui *ui, int32_t key)
         if (f->submit)
             f->submit(f->owner);
         else
-            sm_ui_close_form(app);
+            smt_ui_close_form(app);
         break;
-    case SMT_FORM_NOT_READY: sm_ui_message(app, SM_LOGL_WARN, "%s", f->status[0] ? f->status : "not ready"); break;
+    case SMT_FORM_NOT_READY: smt_ui_message(app, SMT_LOGL_WARN, "%s", f->status[0] ? f->status : "not ready"); break;
     default: break;
     }
 }
 
-static void prompt_key(sm_ui *ui, int32_t key)
+static void prompt_key(smt_ui *ui, int32_t key)
 {
     smt_prompt *p = &ui->app.prompt;
-    if (key == SM_KEY_ESC) { /* back to what was there before */
-        sm_line_set(&p->line, p->saved);
+    if (key == SMT_KEY_ESC) { /* back to what was there before */
+        smt_line_set(&p->line, p->saved);
         if (p->changed)
             p->changed(p->owner, p->line.buf);
         smt_app_close_prompt(&ui->app);
@@ -417,7 +417,7 @@ static void prompt_key(sm_ui *ui, int32_t key)
             smt_app_close_prompt(&ui->app);
         return;
     }
-    if (sm_line_key(&p->line, smt_line_key(key)) == SM_LINE_CHANGED && p->changed)
+    if (smt_line_key(&p->line, smt_key_for_line(key)) == SMT_LINE_CHANGED && p->changed)
         p->changed(p->owner, p->line.buf);
 }
 
@@ -428,11 +428,11 @@ static void prompt_key(sm_ui *ui, int32_t key)
 static void quit_yes(void *owner)
 {
     smt_app *app = owner;
-    sm_ui_close_form(app);
+    smt_ui_close_form(app);
     app->quit = true;
 }
 
-static void quit_or_ask(sm_ui *ui)
+static void quit_or_ask(smt_ui *ui)
 {
     char what[200] = "";
     for (size_t i = 0; i < smt_npanes && !what[0]; i++)
@@ -442,23 +442,23 @@ static void quit_or_ask(sm_ui *ui)
         ui->app.quit = true;
         return;
     }
-    smt_form *f = smt_app_open_form(&ui->app, SM_FORM_QUIT, "Quit now?", 0, NULL, quit_yes, &ui->app);
-    sm_text_printf(f->text[0], sizeof f->text[0], "%s", what);
-    sm_text_printf(f->text[1], sizeof f->text[1], "Quitting now stops it and you will not see how it ended.");
+    smt_form *f = smt_app_open_form(&ui->app, SMT_FORM_QUIT, "Quit now?", 0, NULL, quit_yes, &ui->app);
+    smt_text_printf(f->text[0], sizeof f->text[0], "%s", what);
+    smt_text_printf(f->text[1], sizeof f->text[1], "Quitting now stops it and you will not see how it ended.");
     f->danger = true;
     f->ok = true;
 }
 
 /* Actions that work whatever has the focus: quitting, opening panes, themes; the rest goes to the table. */
-static void global_action(sm_ui *ui, sm_action a)
+static void global_action(smt_ui *ui, smt_action a)
 {
     switch (a) {
-    case SM_ACT_QUIT: quit_or_ask(ui); return;
-    case SM_ACT_THEME_NEXT: cycle_theme(ui, 1); return;
-    case SM_ACT_THEME_PREV: cycle_theme(ui, -1); return;
-    case SM_ACT_REDRAW: clearok(curscr, TRUE); return;
-    case SM_ACT_CLOSE: smt_ui_close_panes(ui); return;
-    case SM_ACT_ESCAPE:
+    case SMT_ACT_QUIT: quit_or_ask(ui); return;
+    case SMT_ACT_THEME_NEXT: cycle_theme(ui, 1); return;
+    case SMT_ACT_THEME_PREV: cycle_theme(ui, -1); return;
+    case SMT_ACT_REDRAW: clearok(curscr, TRUE); return;
+    case SMT_ACT_CLOSE: smt_ui_close_panes(ui); return;
+    case SMT_ACT_ESCAPE:
         if (body_depth(ui) > 0) {
             smt_ui_close_panes(ui);
             return;
@@ -466,7 +466,7 @@ static void global_action(sm_ui *ui, sm_action a)
         break;
     default: break;
     }
-    for (size_t i = 1; i < smt_npanes && a != SM_ACT_NONE; i++) {
+    for (size_t i = 1; i < smt_npanes && a != SMT_ACT_NONE; i++) {
         if (smt_panes[i]->open_action != a)
             continue;
         int body = body_depth(ui);
@@ -480,7 +480,7 @@ static void global_action(sm_ui *ui, sm_action a)
 }
 
 /* The focused pane first (when the key is bound in its context), then the global actions. */
-static void run_action(sm_ui *ui, const sm_binding *b, sm_ctx ctx)
+static void run_action(smt_ui *ui, const smt_binding *b, smt_ctx ctx)
 {
     int top = ui->depth - 1;
     if (top > 0 && b->ctx == ctx) {
@@ -494,14 +494,14 @@ static void run_action(sm_ui *ui, const sm_binding *b, sm_ctx ctx)
 }
 
 /* The one dispatch point: look the key up for the focused pane and apply the allow-list. */
-static void dispatch(sm_ui *ui, int32_t key)
+static void dispatch(smt_ui *ui, int32_t key)
 {
-    sm_ctx ctx = ops_at(ui, ui->depth - 1)->ctx;
-    const sm_binding *b = sm_keys_lookup(ctx, key);
+    smt_ctx ctx = ops_at(ui, ui->depth - 1)->ctx;
+    const smt_binding *b = smt_keys_lookup(ctx, key);
     if (!b)
         return;
-    if (!sm_keys_allowed(b, ui->app.read_only)) {
-        sm_ui_message(&ui->app, SM_LOGL_WARN, "%s refused: read-only (%s)", b->bar ? b->bar : b->label,
+    if (!smt_keys_allowed(b, ui->app.read_only)) {
+        smt_ui_message(&ui->app, SMT_LOGL_WARN, "%s refused: read-only (%s)", b->bar ? b->bar : b->label,
                       ui->app.read_only_reason);
         return;
     }
@@ -510,20 +510,20 @@ static void dispatch(sm_ui *ui, int32_t key)
 
 /* ---- mouse ---- */
 
-static void scroll_wheel(sm_ui *ui, int dir)
+static void scroll_wheel(smt_ui *ui, int dir)
 {
     int top = ui->depth - 1;
     if (ops_at(ui, top)->wheel) {
         ops_at(ui, top)->wheel(state_at(ui, top), dir);
         return;
     }
-    sm_ctx ctx = ops_at(ui, top)->ctx;
-    sm_binding b = {.ctx = ctx, .action = dir < 0 ? SM_ACT_UP : SM_ACT_DOWN};
+    smt_ctx ctx = ops_at(ui, top)->ctx;
+    smt_binding b = {.ctx = ctx, .action = dir < 0 ? SMT_ACT_UP : SMT_ACT_DOWN};
     for (int i = 0; i < 3; i++)
         run_action(ui, &b, ctx);
 }
 
-static void handle_mouse(sm_ui *ui)
+static void handle_mouse(smt_ui *ui)
 {
     MEVENT ev;
     if (getmouse(&ev) != OK)
@@ -544,14 +544,14 @@ static void handle_mouse(sm_ui *ui)
     if (ev.y == app->screen_rows - 1) { /* key bar: same as pressing the key */
         for (int i = 0; i < ui->nbar_hits; i++)
             if (ev.x >= ui->bar_hits[i].x0 && ev.x < ui->bar_hits[i].x1) {
-                if (app->form.kind == SM_FORM_NONE && app->prompt.kind == SM_PROMPT_NONE)
+                if (app->form.kind == SMT_FORM_NONE && app->prompt.kind == SMT_PROMPT_NONE)
                     dispatch(ui, ui->bar_hits[i].key);
                 return;
             }
         return;
     }
     int body = body_depth(ui);
-    if (body != ui->depth - 1 || app->form.kind != SM_FORM_NONE || app->prompt.kind != SM_PROMPT_NONE)
+    if (body != ui->depth - 1 || app->form.kind != SMT_FORM_NONE || app->prompt.kind != SMT_PROMPT_NONE)
         return; /* an overlay, a dialog or a prompt has the focus */
     if (ev.y >= HEADER_ROWS && ev.y < ui->pane_y) { /* the table */
         bool picked = smt_panes[0]->click(ui->panes[0], ev.y - HEADER_ROWS, ev.x);
@@ -564,36 +564,36 @@ static void handle_mouse(sm_ui *ui)
         ops_at(ui, body)->click(state_at(ui, body), ev.y - ui->pane_y, ev.x);
 }
 
-void sm_ui_key(sm_ui *ui, int32_t key)
+void smt_ui_key(smt_ui *ui, int32_t key)
 {
     smt_app *app = &ui->app;
     app->dirty = true;
-    if (key == SM_KEY_FN(KEY_RESIZE)) {
-        sm_ui_resized(ui);
+    if (key == SMT_KEY_FN(KEY_RESIZE)) {
+        smt_ui_resized(ui);
         return;
     }
-    if (key == SM_KEY_FN(KEY_MOUSE)) {
+    if (key == SMT_KEY_FN(KEY_MOUSE)) {
         if (!ui->too_small)
             handle_mouse(ui);
         return;
     }
     if (ui->too_small) { /* only quit works on a screen too small to show anything */
-        if (key == 'q' || key == SM_KEY_FN(KEY_F(10)))
+        if (key == 'q' || key == SMT_KEY_FN(KEY_F(10)))
             app->quit = true;
         return;
     }
-    if (app->form.kind != SM_FORM_NONE) {
+    if (app->form.kind != SMT_FORM_NONE) {
         form_key(ui, key);
         return;
     }
-    if (app->prompt.kind != SM_PROMPT_NONE) {
+    if (app->prompt.kind != SMT_PROMPT_NONE) {
         prompt_key(ui, key);
         return;
     }
     dispatch(ui, key);
 }
 
-void sm_ui_resized(sm_ui *ui)
+void smt_ui_resized(smt_ui *ui)
 {
     for (int i = 0; i < ui->app.ncols; i++)
         ui->app.cols[i].width = 0;
@@ -601,17 +601,17 @@ void sm_ui_resized(sm_ui *ui)
 }
 
 /* While the header counts down to the next connection attempt: ms left (> 0), else 0. */
-static int64_t retry_countdown_ms(const sm_ui *ui)
+static int64_t retry_countdown_ms(const smt_ui *ui)
 {
-    bool failing = ui->conn_failure[0] && (ui->conn == SM_CONN_CONNECTING || ui->conn == SM_CONN_RECONNECTING);
+    bool failing = ui->conn_failure[0] && (ui->conn == SMT_CONN_CONNECTING || ui->conn == SMT_CONN_RECONNECTING);
     return failing && ui->conn_retry_at > ui->app.now ? (int64_t)(ui->conn_retry_at - ui->app.now) : 0;
 }
 
-int64_t sm_ui_tick(sm_ui *ui)
+int64_t smt_ui_tick(smt_ui *ui)
 {
     smt_app *app = &ui->app;
     /* marks and fading rows need a repaint when they change, not every frame */
-    int64_t m = sm_model_tick(app->model, app->now);
+    int64_t m = smt_model_tick(app->model, app->now);
     if (m >= 0 && (ui->mark_due == 0 || ui->mark_due > app->now + (uint64_t)m))
         ui->mark_due = app->now + (uint64_t)m;
     if (ui->mark_due && app->now >= ui->mark_due) {
@@ -641,145 +641,145 @@ int64_t sm_ui_tick(sm_ui *ui)
             next = (int64_t)(app->message_until - app->now);
         }
     }
-    if (sm_model_dirty_count(app->model) > 0 && !sm_view_paused(app->view))
+    if (smt_model_dirty_count(app->model) > 0 && !smt_view_paused(app->view))
         app->dirty = true;
     return next;
 }
 
 /* ---- painting ---- */
 
-static void draw_header(sm_ui *ui)
+static void draw_header(smt_ui *ui)
 {
     int w = ui->app.screen_cols;
     char buf[512];
-    smt_screen_fill(0, 0, w, SM_ROLE_HEADER);
-    int x = smt_screen_seg(0, 0, w, " sessmon ", SM_ROLE_HEADER_VALUE);
-    if (sm_view_paused(ui->app.view)) {
-        sm_text_printf(buf, sizeof buf, " PAUSED %zu queued ", sm_view_pending(ui->app.view));
-        x = smt_screen_seg(0, x, w, buf, SM_ROLE_BADGE_PAUSED);
-    } else if (ui->conn != SM_CONN_LIVE && ui->conn != SM_CONN_SYNCING) {
-        x = smt_screen_seg(0, x, w, " STALE ", SM_ROLE_BADGE_PAUSED); /* what is shown is not being updated */
+    smt_screen_fill(0, 0, w, SMT_ROLE_HEADER);
+    int x = smt_screen_seg(0, 0, w, " sessmon ", SMT_ROLE_HEADER_VALUE);
+    if (smt_view_paused(ui->app.view)) {
+        smt_text_printf(buf, sizeof buf, " PAUSED %zu queued ", smt_view_pending(ui->app.view));
+        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_BADGE_PAUSED);
+    } else if (ui->conn != SMT_CONN_LIVE && ui->conn != SMT_CONN_SYNCING) {
+        x = smt_screen_seg(0, x, w, " STALE ", SMT_ROLE_BADGE_PAUSED); /* what is shown is not being updated */
     } else {
-        x = smt_screen_seg(0, x, w, " LIVE ", SM_ROLE_BADGE_LIVE);
+        x = smt_screen_seg(0, x, w, " LIVE ", SMT_ROLE_BADGE_LIVE);
     }
     if (ui->app.read_only) {
-        sm_text_printf(buf, sizeof buf, " READ-ONLY (%s) ", ui->app.read_only_reason);
-        x = smt_screen_seg(0, x + 1, w, buf, SM_ROLE_BADGE_READONLY);
+        smt_text_printf(buf, sizeof buf, " READ-ONLY (%s) ", ui->app.read_only_reason);
+        x = smt_screen_seg(0, x + 1, w, buf, SMT_ROLE_BADGE_READONLY);
     }
     static const char *const conn_names[] = {"connecting", "syncing", "connected", "reconnecting", "disconnected"};
-    bool ok = ui->conn == SM_CONN_LIVE;
-    int conn_role = ok ? SM_ROLE_CONN_OK : SM_ROLE_CONN_BAD;
+    bool ok = ui->conn == SMT_CONN_LIVE;
+    int conn_role = ok ? SMT_ROLE_CONN_OK : SMT_ROLE_CONN_BAD;
     /* why the last attempt failed and when the next one comes, as long as the library retries */
-    bool failing = ui->conn_failure[0] && (ui->conn == SM_CONN_CONNECTING || ui->conn == SM_CONN_RECONNECTING);
-    sm_text_printf(buf, sizeof buf, " %s%s%s", smt_screen_utf8() ? "\u25cf " : "", conn_names[ui->conn], failing ? ": " : " ");
+    bool failing = ui->conn_failure[0] && (ui->conn == SMT_CONN_CONNECTING || ui->conn == SMT_CONN_RECONNECTING);
+    smt_text_printf(buf, sizeof buf, " %s%s%s", smt_screen_utf8() ? "\u25cf " : "", conn_names[ui->conn], failing ? ": " : " ");
     x = smt_screen_seg(0, x + 1, w, buf, conn_role);
     if (failing) {
         char tail[96];
-        size_t off = sm_text_printf(tail, sizeof tail, " %s attempt %u", smt_screen_utf8() ? "\u2014" : "-", ui->conn_attempt);
+        size_t off = smt_text_printf(tail, sizeof tail, " %s attempt %u", smt_screen_utf8() ? "\u2014" : "-", ui->conn_attempt);
         int64_t left = retry_countdown_ms(ui);
         if (left >= 10000)
-            sm_text_printf(tail + off, sizeof tail - off, ", next in %lld s ", (long long)((left + 999) / 1000));
+            smt_text_printf(tail + off, sizeof tail - off, ", next in %lld s ", (long long)((left + 999) / 1000));
         else if (left > 0)
-            sm_text_printf(tail + off, sizeof tail - off, ", next in %lld.%lld s ", (long long)((left + 99) / 100 / 10),
+            smt_text_printf(tail + off, sizeof tail - off, ", next in %lld.%lld s ", (long long)((left + 99) / 100 / 10),
                            (long long)((left + 99) / 100 % 10));
         else
-            sm_text_printf(tail + off, sizeof tail - off, "%s ", ui->conn_retry_at ? ", retrying now" : "");
+            smt_text_printf(tail + off, sizeof tail - off, "%s ", ui->conn_retry_at ? ", retrying now" : "");
         /* the reason gives way first: beyond its first columns to the counts and the age of
          * the figures, then entirely to the attempt and the countdown */
-        int tail_w = sm_text_width(tail, strlen(tail));
+        int tail_w = smt_text_width(tail, strlen(tail));
         int room = w - x - tail_w - HEADER_KEEP_COLS;
         if (room < HEADER_REASON_MIN_COLS)
             room = w - x - tail_w < HEADER_REASON_MIN_COLS ? w - x - tail_w : HEADER_REASON_MIN_COLS;
         x = smt_screen_seg(0, x, x + room, ui->conn_failure, conn_role);
         x = smt_screen_seg(0, x, w, tail, conn_role);
     }
-    size_t open = sm_model_open_count(ui->app.model);
-    size_t disc = sm_model_disconnected_count(ui->app.model);
-    size_t off = sm_text_printf(buf, sizeof buf, " %zu session%s", open, open == 1 ? "" : "s");
+    size_t open = smt_model_open_count(ui->app.model);
+    size_t disc = smt_model_disconnected_count(ui->app.model);
+    size_t off = smt_text_printf(buf, sizeof buf, " %zu session%s", open, open == 1 ? "" : "s");
     if (disc)
-        sm_text_printf(buf + off, sizeof buf - off, " (%zu disconnected)", disc);
-    x = smt_screen_seg(0, x, w, buf, SM_ROLE_HEADER_VALUE);
-    bool stale = ui->conn != SM_CONN_LIVE && ui->conn != SM_CONN_SYNCING;
+        smt_text_printf(buf + off, sizeof buf - off, " (%zu disconnected)", disc);
+    x = smt_screen_seg(0, x, w, buf, SMT_ROLE_HEADER_VALUE);
+    bool stale = ui->conn != SMT_CONN_LIVE && ui->conn != SMT_CONN_SYNCING;
     char t[16];
-    if (stale && ui->stale_since > 0 && sm_text_format_time(ui->stale_since, true, t, sizeof t)) {
-        sm_text_printf(buf, sizeof buf, " as of %s", t); /* how old the figures on screen are */
-        x = smt_screen_seg(0, x, w, buf, SM_ROLE_CONN_BAD);
+    if (stale && ui->stale_since > 0 && smt_text_format_time(ui->stale_since, true, t, sizeof t)) {
+        smt_text_printf(buf, sizeof buf, " as of %s", t); /* how old the figures on screen are */
+        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_CONN_BAD);
     } else {
-        sm_text_printf(buf, sizeof buf, " %.0f ev/s", sm_model_event_rate(ui->app.model, ui->app.now));
-        x = smt_screen_seg(0, x, w, buf, SM_ROLE_HEADER);
+        smt_text_printf(buf, sizeof buf, " %.0f ev/s", smt_model_event_rate(ui->app.model, ui->app.now));
+        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_HEADER);
     }
     /* while the connection is not live, why comes before who and where (a failed attempt,
      * shown above, is the newer why) */
-    if (ui->conn_detail[0] && ui->conn != SM_CONN_LIVE && !failing) {
-        sm_text_printf(buf, sizeof buf, " %s", ui->conn_detail);
-        x = smt_screen_seg(0, x, w, buf, SM_ROLE_CONN_BAD);
+    if (ui->conn_detail[0] && ui->conn != SMT_CONN_LIVE && !failing) {
+        smt_text_printf(buf, sizeof buf, " %s", ui->conn_detail);
+        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_CONN_BAD);
     }
     /* a connection attempt that gets no answer gives no reason: at least say for how long */
-    if ((ui->conn == SM_CONN_CONNECTING || ui->conn == SM_CONN_RECONNECTING) && ui->conn_since &&
+    if ((ui->conn == SMT_CONN_CONNECTING || ui->conn == SMT_CONN_RECONNECTING) && ui->conn_since &&
         ui->app.now >= ui->conn_since + 3000) {
-        sm_text_printf(buf, sizeof buf, " (%llu s)", (unsigned long long)((ui->app.now - ui->conn_since) / 1000));
-        x = smt_screen_seg(0, x, w, buf, SM_ROLE_CONN_BAD);
+        smt_text_printf(buf, sizeof buf, " (%llu s)", (unsigned long long)((ui->app.now - ui->conn_since) / 1000));
+        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_CONN_BAD);
     }
-    sm_text_printf(buf, sizeof buf, " %s@%s%s%s%s", ui->principal[0] ? ui->principal : "(anonymous)", ui->url,
+    smt_text_printf(buf, sizeof buf, " %s@%s%s%s%s", ui->principal[0] ? ui->principal : "(anonymous)", ui->url,
              ui->server_name[0] ? " (" : "", ui->server_name, ui->server_name[0] ? ")" : "");
-    smt_screen_seg(0, x, w, buf, SM_ROLE_HEADER);
+    smt_screen_seg(0, x, w, buf, SMT_ROLE_HEADER);
 
     /* second line: what the table shows */
-    smt_screen_fill(1, 0, w, SM_ROLE_DEFAULT);
+    smt_screen_fill(1, 0, w, SMT_ROLE_DEFAULT);
     x = 0;
-    if (ui->app.prompt.kind == SM_PROMPT_FILTER && ui->app.prompt.error[0]) {
-        sm_text_printf(buf, sizeof buf, " %s ", ui->app.prompt.error);
-        smt_screen_seg(1, 0, w, buf, SM_ROLE_FILTER_ERROR);
+    if (ui->app.prompt.kind == SMT_PROMPT_FILTER && ui->app.prompt.error[0]) {
+        smt_text_printf(buf, sizeof buf, " %s ", ui->app.prompt.error);
+        smt_screen_seg(1, 0, w, buf, SMT_ROLE_FILTER_ERROR);
         return;
     }
     /* "Shown" is the count that matters most: when the line is too narrow the rest gives way */
-    size_t shown = sm_view_count(ui->app.view), closing = sm_view_closing_count(ui->app.view);
+    size_t shown = smt_view_count(ui->app.view), closing = smt_view_closing_count(ui->app.view);
     char shown_text[96], closing_text[48] = "";
-    sm_text_printf(shown_text, sizeof shown_text, "  Shown: %zu of %zu", shown - (closing < shown ? closing : shown),
-                   sm_model_open_count(ui->app.model));
+    smt_text_printf(shown_text, sizeof shown_text, "  Shown: %zu of %zu", shown - (closing < shown ? closing : shown),
+                   smt_model_open_count(ui->app.model));
     if (closing)
-        sm_text_printf(closing_text, sizeof closing_text, " (+%zu closing)", closing);
-    const char *filter = sm_view_filter_text(ui->app.view);
-    const char *search = sm_view_search(ui->app.view);
+        smt_text_printf(closing_text, sizeof closing_text, " (+%zu closing)", closing);
+    const char *filter = smt_view_filter_text(ui->app.view);
+    const char *search = smt_view_search(ui->app.view);
     char sort[SM_KEY_MAX + 32];
-    sm_text_printf(sort, sizeof sort, "  Sort: %s %s", smt_column_title(sm_view_sort_key(ui->app.view)),
-                   sm_view_sort_descending(ui->app.view) ? (smt_screen_utf8() ? "\u25bc" : "v") : (smt_screen_utf8() ? "\u25b2" : "^"));
-    int sw = sm_text_width(shown_text, strlen(shown_text)) + sm_text_width(closing_text, strlen(closing_text));
-    int lw = (filter[0] ? 9 + sm_text_width(filter, strlen(filter)) : 13) +
-             (search[0] ? 10 + sm_text_width(search, strlen(search)) : 0) + sm_text_width(sort, strlen(sort));
+    smt_text_printf(sort, sizeof sort, "  Sort: %s %s", smt_column_title(smt_view_sort_key(ui->app.view)),
+                   smt_view_sort_descending(ui->app.view) ? (smt_screen_utf8() ? "\u25bc" : "v") : (smt_screen_utf8() ? "\u25b2" : "^"));
+    int sw = smt_text_width(shown_text, strlen(shown_text)) + smt_text_width(closing_text, strlen(closing_text));
+    int lw = (filter[0] ? 9 + smt_text_width(filter, strlen(filter)) : 13) +
+             (search[0] ? 10 + smt_text_width(search, strlen(search)) : 0) + smt_text_width(sort, strlen(sort));
     int lim = lw + sw <= w || sw >= w ? w : w - sw;
     if (filter[0]) {
-        x = smt_screen_seg(1, x, lim, " Filter: ", SM_ROLE_FILTER_OK);
-        x = smt_screen_seg(1, x, lim, filter, SM_ROLE_FILTER_OK);
+        x = smt_screen_seg(1, x, lim, " Filter: ", SMT_ROLE_FILTER_OK);
+        x = smt_screen_seg(1, x, lim, filter, SMT_ROLE_FILTER_OK);
     } else {
-        x = smt_screen_seg(1, x, lim, " Filter: none", SM_ROLE_DEFAULT);
+        x = smt_screen_seg(1, x, lim, " Filter: none", SMT_ROLE_DEFAULT);
     }
     if (search[0]) {
-        x = smt_screen_seg(1, x, lim, "  Search: ", SM_ROLE_FILTER_OK);
-        x = smt_screen_seg(1, x, lim, search, SM_ROLE_FILTER_OK);
+        x = smt_screen_seg(1, x, lim, "  Search: ", SMT_ROLE_FILTER_OK);
+        x = smt_screen_seg(1, x, lim, search, SMT_ROLE_FILTER_OK);
     }
-    x = smt_screen_seg(1, x, lim, sort, SM_ROLE_DEFAULT);
-    x = smt_screen_seg(1, x, w, shown_text, SM_ROLE_DEFAULT);
-    smt_screen_seg(1, x, w, closing_text, SM_ROLE_ROW_CLOSING);
+    x = smt_screen_seg(1, x, lim, sort, SMT_ROLE_DEFAULT);
+    x = smt_screen_seg(1, x, w, shown_text, SMT_ROLE_DEFAULT);
+    smt_screen_seg(1, x, w, closing_text, SMT_ROLE_ROW_CLOSING);
 }
 
-static void draw_status(sm_ui *ui, int y)
+static void draw_status(smt_ui *ui, int y)
 {
     smt_app *app = &ui->app;
     int w = app->screen_cols;
     const smt_prompt *p = &app->prompt;
-    if (p->kind != SM_PROMPT_NONE) {
-        smt_screen_fill(y, 0, w, SM_ROLE_PROMPT);
-        int x = smt_screen_seg(y, 0, w, p->label, p->error[0] ? SM_ROLE_FILTER_ERROR : SM_ROLE_PROMPT);
+    if (p->kind != SMT_PROMPT_NONE) {
+        smt_screen_fill(y, 0, w, SMT_ROLE_PROMPT);
+        int x = smt_screen_seg(y, 0, w, p->label, p->error[0] ? SMT_ROLE_FILTER_ERROR : SMT_ROLE_PROMPT);
         smt_screen_line_editor(y, x, w - x, &p->line, p->error_column);
         return;
     }
     if (app->message[0]) {
-        sm_role r = app->message_level == SM_LOGL_ERROR  ? SM_ROLE_LOG_ERROR
-                    : app->message_level == SM_LOGL_WARN ? SM_ROLE_LOG_WARN
-                                                         : SM_ROLE_STATUS;
+        smt_role r = app->message_level == SMT_LOGL_ERROR  ? SMT_ROLE_LOG_ERROR
+                    : app->message_level == SMT_LOGL_WARN ? SMT_ROLE_LOG_WARN
+                                                         : SMT_ROLE_STATUS;
         char buf[340];
-        sm_text_printf(buf, sizeof buf, " %s", app->message);
+        smt_text_printf(buf, sizeof buf, " %s", app->message);
         smt_screen_str(y, 0, w, buf, r);
         return;
     }
@@ -789,7 +789,7 @@ static void draw_status(sm_ui *ui, int y)
     const char *hint = app->read_only && focus->hint_read_only ? focus->hint_read_only : focus->hint;
     char compact[200];
     /* a pane's hint too wide for the line loses its double spaces; an overlay's is drawn as written */
-    if (focus->layout != SMT_LAYOUT_OVERLAY && sm_text_width(hint, strlen(hint)) > w) { /* one space between the entries instead of two */
+    if (focus->layout != SMT_LAYOUT_OVERLAY && smt_text_width(hint, strlen(hint)) > w) { /* one space between the entries instead of two */
         size_t n = 0;
         for (const char *c = hint; *c && n + 1 < sizeof compact; c++)
             if (!(c[0] == ' ' && c[1] == ' ' && c != hint))
@@ -797,52 +797,52 @@ static void draw_status(sm_ui *ui, int y)
         compact[n] = '\0';
         hint = compact;
     }
-    smt_screen_str(y, 0, w, hint, SM_ROLE_STATUS);
+    smt_screen_str(y, 0, w, hint, SMT_ROLE_STATUS);
 }
 
-static void draw_keybar(sm_ui *ui, int y)
+static void draw_keybar(smt_ui *ui, int y)
 {
     int w = ui->app.screen_cols;
-    smt_screen_fill(y, 0, w, SM_ROLE_KEYBAR_LABEL);
+    smt_screen_fill(y, 0, w, SMT_ROLE_KEYBAR_LABEL);
     int x = 0;
     ui->nbar_hits = 0;
     /* labels padded into even cells when they all fit so, else packed (all ten fit in 80 columns) */
     int padded = 0;
-    for (size_t i = 0; i < sm_keys_count(); i++) {
-        const sm_binding *b = sm_keys_at(i);
-        if (b->flags & SM_KEYF_BAR) {
+    for (size_t i = 0; i < smt_keys_count(); i++) {
+        const smt_binding *b = smt_keys_at(i);
+        if (b->flags & SMT_KEYF_BAR) {
             int lw = (int)strlen(b->bar);
-            padded += (b->keys[0] >= SM_KEY_FN(KEY_F(10)) ? 3 : 2) + (lw > 6 ? lw : 6) + 1;
+            padded += (b->keys[0] >= SMT_KEY_FN(KEY_F(10)) ? 3 : 2) + (lw > 6 ? lw : 6) + 1;
         }
     }
     bool pad = padded <= w;
-    for (size_t i = 0; i < sm_keys_count() && x < w; i++) {
-        const sm_binding *b = sm_keys_at(i);
-        if (!(b->flags & SM_KEYF_BAR))
+    for (size_t i = 0; i < smt_keys_count() && x < w; i++) {
+        const smt_binding *b = smt_keys_at(i);
+        if (!(b->flags & SMT_KEYF_BAR))
             continue;
-        bool allowed = sm_keys_allowed(b, ui->app.read_only);
+        bool allowed = smt_keys_allowed(b, ui->app.read_only);
         char fk[8];
         int fn = 0;
         for (int f = 1; f <= 12; f++)
-            if (b->keys[0] == SM_KEY_FN(KEY_F(f)))
+            if (b->keys[0] == SMT_KEY_FN(KEY_F(f)))
                 fn = f;
-        sm_text_printf(fk, sizeof fk, "F%d", fn);
+        smt_text_printf(fk, sizeof fk, "F%d", fn);
         int x0 = x;
-        x = smt_screen_seg(y, x, w, fk, allowed ? SM_ROLE_KEYBAR_KEY : SM_ROLE_KEYBAR_DISABLED);
+        x = smt_screen_seg(y, x, w, fk, allowed ? SMT_ROLE_KEYBAR_KEY : SMT_ROLE_KEYBAR_DISABLED);
         char label[32];
-        sm_text_printf(label, sizeof label, pad ? "%-6s " : "%s ", b->bar);
-        x = smt_screen_seg(y, x, w, label, allowed ? SM_ROLE_KEYBAR_LABEL : SM_ROLE_KEYBAR_DISABLED);
+        smt_text_printf(label, sizeof label, pad ? "%-6s " : "%s ", b->bar);
+        x = smt_screen_seg(y, x, w, label, allowed ? SMT_ROLE_KEYBAR_LABEL : SMT_ROLE_KEYBAR_DISABLED);
         if (ui->nbar_hits < SMT_UI_BAR_HITS)
             ui->bar_hits[ui->nbar_hits++] = (smt_bar_hit){x0, x, b->keys[0]};
     }
 }
 
-static void draw_too_small(sm_ui *ui)
+static void draw_too_small(smt_ui *ui)
 {
     char msg[128];
     werase(stdscr);
-    sm_palette_use(stdscr, SM_ROLE_TOO_SMALL);
-    sm_text_printf(msg, sizeof msg, "Terminal too small: %dx%d", ui->app.screen_cols, ui->app.screen_rows);
+    smt_palette_use(stdscr, SMT_ROLE_TOO_SMALL);
+    smt_text_printf(msg, sizeof msg, "Terminal too small: %dx%d", ui->app.screen_cols, ui->app.screen_rows);
     const char *need = "need at least 40x10 (q quits)";
     int y = ui->app.screen_rows / 2 - 1;
     if (y < 0)
@@ -850,21 +850,21 @@ static void draw_too_small(sm_ui *ui)
     int w = ui->app.screen_cols;
     if (w <= 0)
         return;
-    smt_screen_str(y, 0, w, msg, SM_ROLE_TOO_SMALL);
+    smt_screen_str(y, 0, w, msg, SMT_ROLE_TOO_SMALL);
     if (y + 1 < ui->app.screen_rows)
-        smt_screen_str(y + 1, 0, w, need, SM_ROLE_TOO_SMALL);
+        smt_screen_str(y + 1, 0, w, need, SMT_ROLE_TOO_SMALL);
 }
 
-void sm_ui_paint(sm_ui *ui)
+void smt_ui_paint(smt_ui *ui)
 {
     smt_app *app = &ui->app;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     getmaxyx(stdscr, app->screen_rows, app->screen_cols);
-    sm_view_sync(app->view);
-    if (sm_view_take_auto_resumed(app->view))
-        sm_ui_message(app, SM_LOGL_WARN, "pause ended: more than %u sessions changed", SM_VIEW_MAX_PENDING);
-    ui->too_small = app->screen_cols < SM_UI_MIN_COLS || app->screen_rows < SM_UI_MIN_ROWS;
+    smt_view_sync(app->view);
+    if (smt_view_take_auto_resumed(app->view))
+        smt_ui_message(app, SMT_LOGL_WARN, "pause ended: more than %u sessions changed", SMT_VIEW_MAX_PENDING);
+    ui->too_small = app->screen_cols < SMT_UI_MIN_COLS || app->screen_rows < SMT_UI_MIN_ROWS;
     if (ui->too_small) {
         draw_too_small(ui);
     } else {
@@ -893,7 +893,7 @@ void sm_ui_paint(sm_ui *ui)
             ops_at(ui, d)->draw(state_at(ui, d), body_y, body_h);
         draw_status(ui, app->screen_rows - 2);
         draw_keybar(ui, app->screen_rows - 1);
-        if (app->form.kind != SM_FORM_NONE)
+        if (app->form.kind != SMT_FORM_NONE)
             smt_form_draw(&app->form, app->screen_rows, app->screen_cols);
     }
     wnoutrefresh(stdscr);

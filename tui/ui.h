@@ -1,6 +1,6 @@
 /* The monitor's dispatcher: owns the screen, the key dispatch, the pane stack, the header and the bars. */
-#ifndef SM_TUI_UI_H
-#define SM_TUI_UI_H
+#ifndef SMT_TUI_UI_H
+#define SMT_TUI_UI_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,28 +12,28 @@
 #include "tui/settings.h"
 #include "tui/theme.h"
 
-#define SM_UI_MIN_COLS 40
-#define SM_UI_MIN_ROWS 10
+#define SMT_UI_MIN_COLS 40
+#define SMT_UI_MIN_ROWS 10
 #define SMT_UI_STACK_MAX 4 /* the table, a pane, the help over it */
 #define SMT_UI_BAR_HITS 16
 
-typedef enum sm_conn_state {
-    SM_CONN_CONNECTING = 0,
-    SM_CONN_SYNCING,      /* connected, snapshot arriving */
-    SM_CONN_LIVE,
-    SM_CONN_RECONNECTING, /* dropped; the library retries */
-    SM_CONN_CLOSED        /* final */
-} sm_conn_state;
+typedef enum smt_conn_state {
+    SMT_CONN_CONNECTING = 0,
+    SMT_CONN_SYNCING,      /* connected, snapshot arriving */
+    SMT_CONN_LIVE,
+    SMT_CONN_RECONNECTING, /* dropped; the library retries */
+    SMT_CONN_CLOSED        /* final */
+} smt_conn_state;
 
-typedef struct sm_ui_options {
+typedef struct smt_ui_options {
     const char *url;
     const char *principal;
     bool read_only;      /* --read-only */
     const char *filter;  /* --filter (already validated) */
-    const sm_theme *theme;
+    const smt_theme *theme;
     bool allow_color;    /* false under NO_COLOR without --theme */
     bool mouse;
-} sm_ui_options;
+} smt_ui_options;
 
 /* A key bar entry of the last frame, for mouse clicks. */
 typedef struct smt_bar_hit {
@@ -41,14 +41,14 @@ typedef struct smt_bar_hit {
     int32_t key;
 } smt_bar_hit;
 
-typedef struct sm_ui {
+typedef struct smt_ui {
     smt_app app; /* what the panes share */
 
     /* the connection, for the header */
     char url[256];
     char server_name[128];
     char principal[128];
-    sm_conn_state conn;
+    smt_conn_state conn;
     char conn_detail[160];
     int64_t stale_since;       /* wall ms when the connection stopped being live (0 = live) */
     uint64_t conn_since;       /* monotonic ms of the last connection state change */
@@ -57,7 +57,7 @@ typedef struct sm_ui {
     uint64_t conn_retry_at;    /* monotonic ms of the next attempt, 0 = none will be made */
     bool can_modify;           /* the principal has modify_session (known once opened) */
 
-    char themes[SM_UI_MAX_THEMES][SM_THEME_NAME_MAX];
+    char themes[SMT_UI_MAX_THEMES][SMT_THEME_NAME_MAX];
     size_t nthemes;
 
     /* the panes: one state per registry entry, and the stack of those shown (the table first) */
@@ -75,61 +75,61 @@ typedef struct sm_ui {
     double last_paint_ms;
     uint64_t mark_due;   /* repaint when a highlight or a fading row changes (0 = none) */
     uint64_t header_due; /* the header's rates are repainted once a second */
-} sm_ui;
+} smt_ui;
 
 /* Sends mutations for the UI (see services.h). */
-sm_ui *sm_ui_new(const sm_ui_options *opt, const sm_ui_backend *backend);
-void sm_ui_free(sm_ui *ui);
-void sm_ui_set_backend(sm_ui *ui, const sm_ui_backend *backend);
+smt_ui *smt_ui_new(const smt_ui_options *opt, const smt_ui_backend *backend);
+void smt_ui_free(smt_ui *ui);
+void smt_ui_set_backend(smt_ui *ui, const smt_ui_backend *backend);
 
 /* Sets now/wall for this loop pass. */
-void sm_ui_set_time(sm_ui *ui, uint64_t now_ms, int64_t wall_ms);
+void smt_ui_set_time(smt_ui *ui, uint64_t now_ms, int64_t wall_ms);
 
 /* Connection facts for the header. */
-void sm_ui_set_connection(sm_ui *ui, sm_conn_state st, const char *detail);
+void smt_ui_set_connection(smt_ui *ui, smt_conn_state st, const char *detail);
 /* A connection attempt failed (reason: untrusted text, escaped when drawn): the header shows it
  * with the attempt number and a countdown to the next one (next_retry_ms from now, -1 = none)
  * until the connection state changes. reason NULL clears it. */
-void sm_ui_set_connect_failure(sm_ui *ui, const char *reason, unsigned attempt, int next_retry_ms);
-void sm_ui_set_session_info(sm_ui *ui, const char *server_name, const char *principal, bool can_modify);
+void smt_ui_set_connect_failure(smt_ui *ui, const char *reason, unsigned attempt, int next_retry_ms);
+void smt_ui_set_session_info(smt_ui *ui, const char *server_name, const char *principal, bool can_modify);
 /* Turns read-only mode on with a reason shown in the header. It can never be turned off. */
-void sm_ui_set_read_only(sm_ui *ui, const char *reason);
+void smt_ui_set_read_only(smt_ui *ui, const char *reason);
 
 /* Listener events and resync. */
-void sm_ui_event(sm_ui *ui, const smt_event *ev);
-void sm_ui_resync_begin(sm_ui *ui);
-void sm_ui_resync_end(sm_ui *ui, uint64_t count);
+void smt_ui_event(smt_ui *ui, const smt_event *ev);
+void smt_ui_resync_begin(smt_ui *ui);
+void smt_ui_resync_end(smt_ui *ui, uint64_t count);
 
 /* A reply to a request sent through the backend: routed to the pane that sent it. */
-void sm_ui_reply(sm_ui *ui, uint64_t token, const smt_reply *reply);
+void smt_ui_reply(smt_ui *ui, uint64_t token, const smt_reply *reply);
 
-/* One key (see SM_KEY_FN in keys.h). KEY_MOUSE is read with getmouse() inside. */
-void sm_ui_key(sm_ui *ui, int32_t key);
+/* One key (see SMT_KEY_FN in keys.h). KEY_MOUSE is read with getmouse() inside. */
+void smt_ui_key(smt_ui *ui, int32_t key);
 /* The terminal changed size (after resizeterm). */
-void sm_ui_resized(sm_ui *ui);
+void smt_ui_resized(smt_ui *ui);
 
 /* Timers: retire faded rows, the panes' timers. Returns ms until the next timer, -1 = none. */
-int64_t sm_ui_tick(sm_ui *ui);
+int64_t smt_ui_tick(smt_ui *ui);
 
 /* Paints one frame into stdscr (werase, draw, wnoutrefresh, doupdate). */
-void sm_ui_paint(sm_ui *ui);
+void smt_ui_paint(smt_ui *ui);
 /* Applies the current theme to curses (after initscr and after a theme change). */
-void sm_ui_apply_theme(sm_ui *ui);
+void smt_ui_apply_theme(smt_ui *ui);
 
 /* Starts with saved columns and sort (settings may be NULL); path is where w in the column
  * chooser saves (NULL or "": saving is not offered). */
-void sm_ui_use_settings(sm_ui *ui, const sm_settings *settings, const char *path);
+void smt_ui_use_settings(smt_ui *ui, const smt_settings *settings, const char *path);
 
 /* The panes by name (for tests and the frame statistics): the state of one, whether it is
  * shown, the pane shown in the body ("" = only the table). */
-void *smt_ui_pane_state(sm_ui *ui, const char *name);
-bool smt_ui_showing(const sm_ui *ui, const char *name);
-const char *smt_ui_body_pane(const sm_ui *ui);
+void *smt_ui_pane_state(smt_ui *ui, const char *name);
+bool smt_ui_showing(const smt_ui *ui, const char *name);
+const char *smt_ui_body_pane(const smt_ui *ui);
 /* Shows a pane without asking it (tests: a pane forced open behind the key table's back). */
-void smt_ui_force_pane(sm_ui *ui, const char *name);
+void smt_ui_force_pane(smt_ui *ui, const char *name);
 /* Closes everything above the table. */
-void smt_ui_close_panes(sm_ui *ui);
+void smt_ui_close_panes(smt_ui *ui);
 /* Hands an action to a pane as a key bound in its context would. */
-smt_handled smt_ui_pane_action(sm_ui *ui, const char *name, sm_action a);
+smt_handled smt_ui_pane_action(smt_ui *ui, const char *name, smt_action a);
 
 #endif

@@ -13,8 +13,8 @@ static void test_empty_list(void **state)
     smt_list l;
     smt_list_init(&l, false);
     smt_list_resize(&l, 0, 10);
-    for (int a = SM_ACT_UP; a <= SM_ACT_END; a++) {
-        assert_true(smt_list_action(&l, (sm_action)a));
+    for (int a = SMT_ACT_UP; a <= SMT_ACT_END; a++) {
+        assert_true(smt_list_action(&l, (smt_action)a));
         assert_int_equal(l.cursor, 0);
         assert_int_equal(l.top, 0);
     }
@@ -22,7 +22,7 @@ static void test_empty_list(void **state)
     assert_false(smt_list_item_at_row(&l, 0, &item));
     assert_int_equal(item, 99);
     assert_int_equal(smt_list_end(&l), 0);
-    assert_false(smt_list_action(&l, SM_ACT_QUIT)); /* not a navigation key */
+    assert_false(smt_list_action(&l, SMT_ACT_QUIT)); /* not a navigation key */
 }
 
 static void test_one_row(void **state)
@@ -32,13 +32,13 @@ static void test_one_row(void **state)
     smt_list_init(&l, false);
     smt_list_resize(&l, 5, 1); /* a screen with room for one line */
     assert_int_equal(smt_list_page(&l), 1);
-    smt_list_action(&l, SM_ACT_DOWN);
+    smt_list_action(&l, SMT_ACT_DOWN);
     assert_int_equal(l.cursor, 1);
     assert_int_equal(l.top, 1);
-    smt_list_action(&l, SM_ACT_END);
+    smt_list_action(&l, SMT_ACT_END);
     assert_int_equal(l.cursor, 4);
     assert_int_equal(l.top, 4);
-    smt_list_action(&l, SM_ACT_PGUP);
+    smt_list_action(&l, SMT_ACT_PGUP);
     assert_int_equal(l.cursor, 3);
     assert_int_equal(l.top, 3);
     /* zero or negative rows count as one */
@@ -53,15 +53,15 @@ static void test_paging_and_clicks(void **state)
     smt_list l;
     smt_list_init(&l, false);
     smt_list_resize(&l, 100, 10);
-    smt_list_action(&l, SM_ACT_PGDN);
+    smt_list_action(&l, SMT_ACT_PGDN);
     assert_int_equal(l.cursor, 10);
     assert_int_equal(l.top, 1);
-    smt_list_action(&l, SM_ACT_END);
+    smt_list_action(&l, SMT_ACT_END);
     assert_int_equal(l.cursor, 99);
     assert_int_equal(l.top, 90);
-    smt_list_action(&l, SM_ACT_PGDN); /* stays at the end */
+    smt_list_action(&l, SMT_ACT_PGDN); /* stays at the end */
     assert_int_equal(l.cursor, 99);
-    smt_list_action(&l, SM_ACT_HOME);
+    smt_list_action(&l, SMT_ACT_HOME);
     assert_int_equal(l.cursor, 0);
     assert_int_equal(l.top, 0);
     smt_list_move(&l, -5); /* clamped, not wrapped */
@@ -135,20 +135,20 @@ static void test_viewport(void **state)
     smt_list l;
     smt_list_init(&l, true);
     smt_list_resize(&l, 30, 10);
-    smt_list_action(&l, SM_ACT_DOWN);
+    smt_list_action(&l, SMT_ACT_DOWN);
     assert_int_equal(l.top, 1);
-    smt_list_action(&l, SM_ACT_END);
+    smt_list_action(&l, SMT_ACT_END);
     assert_int_equal(l.top, 20);
     for (int i = 0; i < 5; i++) /* scrolling has an upper bound */
-        smt_list_action(&l, SM_ACT_DOWN);
+        smt_list_action(&l, SMT_ACT_DOWN);
     assert_int_equal(l.top, 20);
-    smt_list_action(&l, SM_ACT_PGDN);
+    smt_list_action(&l, SMT_ACT_PGDN);
     assert_int_equal(l.top, 20);
-    smt_list_action(&l, SM_ACT_PGUP);
+    smt_list_action(&l, SMT_ACT_PGUP);
     assert_int_equal(l.top, 10);
     smt_list_resize(&l, 5, 10); /* the text got shorter than the screen */
     assert_int_equal(l.top, 0);
-    smt_list_action(&l, SM_ACT_DOWN);
+    smt_list_action(&l, SMT_ACT_DOWN);
     assert_int_equal(l.top, 0);
 }
 

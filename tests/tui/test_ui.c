@@ -29,18 +29,18 @@
 #define HELP(ui) ((smt_help_pane *)smt_ui_pane_state(ui, "help"))
 #define TABLE(ui) ((smt_table_pane *)smt_ui_pane_state(ui, "table"))
 
-static bool edit_action(sm_ui *ui, sm_action a)
+static bool edit_action(smt_ui *ui, smt_action a)
 {
     return smt_ui_pane_action(ui, "edit", a) != SMT_UNHANDLED;
 }
 
-static bool bulk_action(sm_ui *ui, sm_action a)
+static bool bulk_action(smt_ui *ui, smt_action a)
 {
     return smt_ui_pane_action(ui, "bulk", a) != SMT_UNHANDLED;
 }
 
 /* A server reply as the connection hands it over: code by its wire name (NULL = success). */
-static void reply(sm_ui *ui, uint64_t token, const char *code, const char *message, const sm_property *changed, size_t n,
+static void reply(smt_ui *ui, uint64_t token, const char *code, const char *message, const sm_property *changed, size_t n,
                   uint64_t count)
 {
     smt_reply r = {SM_CLIENT_OK, message, NULL, n, count};
@@ -52,7 +52,7 @@ static void reply(sm_ui *ui, uint64_t token, const char *code, const char *messa
     for (size_t i = 0; i < n && i < 8; i++)
         props[i] = (sm_property){changed[i].key, changed[i].value};
     r.changed = n ? props : NULL;
-    sm_ui_reply(ui, token, &r);
+    smt_ui_reply(ui, token, &r);
 }
 
 /* ---- fake backend ---- */
@@ -135,23 +135,23 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static sm_ui *make_ui(bool read_only)
+static smt_ui *make_ui(bool read_only)
 {
     ncalls = 0;
     resizeterm(30, 120);
-    sm_theme t;
-    sm_theme_builtin("default", &t);
-    sm_ui_options opt = {"ws://test", "admin", read_only, NULL, &t, true, false};
-    sm_ui_backend be = {NULL, fake_set, fake_set_by_filter};
-    sm_ui *ui = sm_ui_new(&opt, &be);
+    smt_theme t;
+    smt_theme_builtin("default", &t);
+    smt_ui_options opt = {"ws://test", "admin", read_only, NULL, &t, true, false};
+    smt_ui_backend be = {NULL, fake_set, fake_set_by_filter};
+    smt_ui *ui = smt_ui_new(&opt, &be);
     assert_non_null(ui);
-    sm_ui_apply_theme(ui);
-    sm_ui_set_time(ui, clock_ms, 1700000000000LL);
-    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    smt_ui_apply_theme(ui);
+    smt_ui_set_time(ui, clock_ms, 1700000000000LL);
+    smt_ui_set_connection(ui, SMT_CONN_LIVE, "");
     return ui;
 }
 
-static void add_session(sm_ui *ui, const char *id, const char *start, const char *dept, const char *extra_key,
+static void add_session(smt_ui *ui, const char *id, const char *start, const char *dept, const char *extra_key,
                         const char *extra_val)
 {
     sm_property props[] = {{"$SessionId", id},     {"$Principal", "client"}, {"$StartTime", start},
@@ -161,28 +161,28 @@ static void add_session(sm_ui *ui, const char *id, const char *start, const char
     if (!extra_key)
         props[4] = (sm_property){NULL, NULL};
     smt_event ev = test_event(SMT_EVENT_OPEN, id, SM_REMOTE_ACTIVE, props, NULL, true);
-    sm_ui_event(ui, &ev);
+    smt_ui_event(ui, &ev);
 }
 
-static void key(sm_ui *ui, int32_t k)
+static void key(smt_ui *ui, int32_t k)
 {
-    sm_ui_key(ui, k);
+    smt_ui_key(ui, k);
 }
 
-static void type(sm_ui *ui, const char *s)
+static void type(smt_ui *ui, const char *s)
 {
     size_t len = strlen(s), pos = 0;
     while (pos < len) {
         uint32_t cp;
         size_t n = sm_utf8_decode(s + pos, len - pos, &cp);
         assert_true(n > 0);
-        sm_ui_key(ui, (int32_t)cp);
+        smt_ui_key(ui, (int32_t)cp);
         pos += n;
     }
 }
 
 /* "a" in the edit or bulk dialog, then KEY Tab VALUE Enter: one property added to the dialog's list. */
-static void add_entry(sm_ui *ui, const char *k, const char *v)
+static void add_entry(smt_ui *ui, const char *k, const char *v)
 {
     key(ui, 'a');
     type(ui, k);
@@ -191,15 +191,15 @@ static void add_entry(sm_ui *ui, const char *k, const char *v)
     key(ui, '\r');
 }
 
-static void resize(sm_ui *ui, int rows, int cols)
+static void resize(smt_ui *ui, int rows, int cols)
 {
     resizeterm(rows, cols);
-    sm_ui_resized(ui);
+    smt_ui_resized(ui);
 }
 
-static void paint(sm_ui *ui)
+static void paint(smt_ui *ui)
 {
-    sm_ui_paint(ui);
+    smt_ui_paint(ui);
 }
 
 /* Screen line y as UTF-8 (wide characters once, trailing blanks kept). */
@@ -263,35 +263,35 @@ static int line_with(const char *text)
 static void test_key_table_is_consistent(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sm_keys_count(); i++) {
-        const sm_binding *b = sm_keys_at(i);
-        if (sm_action_mutates(b->action) && (b->flags & SM_KEYF_SAFE))
+    for (size_t i = 0; i < smt_keys_count(); i++) {
+        const smt_binding *b = smt_keys_at(i);
+        if (smt_action_mutates(b->action) && (b->flags & SMT_KEYF_SAFE))
             fail_msg("binding '%s' mutates but is allowed in read-only mode", b->label);
-        if (b->flags & SM_KEYF_BAR) {
-            assert_true(SM_KEY_IS_FN(b->keys[0]));
+        if (b->flags & SMT_KEYF_BAR) {
+            assert_true(SMT_KEY_IS_FN(b->keys[0]));
             assert_non_null(b->bar);
         }
         assert_non_null(b->help);
         /* a key means one thing per pane */
-        for (size_t j = i + 1; j < sm_keys_count(); j++) {
-            const sm_binding *c = sm_keys_at(j);
+        for (size_t j = i + 1; j < smt_keys_count(); j++) {
+            const smt_binding *c = smt_keys_at(j);
             if (c->ctx != b->ctx)
                 continue;
-            for (int x = 0; x < SM_BINDING_KEYS && b->keys[x]; x++)
-                for (int y = 0; y < SM_BINDING_KEYS && c->keys[y]; y++)
+            for (int x = 0; x < SMT_BINDING_KEYS && b->keys[x]; x++)
+                for (int y = 0; y < SMT_BINDING_KEYS && c->keys[y]; y++)
                     if (b->keys[x] == c->keys[y])
                         fail_msg("key bound twice in one pane: %s / %s", b->label, c->label);
         }
     }
-    assert_int_equal(sm_keys_lookup(SM_CTX_TABLE, 'q')->action, SM_ACT_QUIT);
-    assert_int_equal(sm_keys_lookup(SM_CTX_EDIT, 'a')->action, SM_ACT_EDIT_ADD);
-    assert_int_equal(sm_keys_lookup(SM_CTX_EDIT, 'q')->action, SM_ACT_QUIT); /* global */
-    assert_int_equal(sm_keys_lookup(SM_CTX_HELP, 'q')->action, SM_ACT_CLOSE);
-    assert_null(sm_keys_lookup(SM_CTX_HELP, 'e')); /* help is modal */
-    assert_null(sm_keys_lookup(SM_CTX_EDIT, 'f')); /* table-only keys stay in the table */
-    assert_false(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, 'e'), true));
-    assert_true(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, 'e'), false));
-    assert_true(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, '/'), true));
+    assert_int_equal(smt_keys_lookup(SMT_CTX_TABLE, 'q')->action, SMT_ACT_QUIT);
+    assert_int_equal(smt_keys_lookup(SMT_CTX_EDIT, 'a')->action, SMT_ACT_EDIT_ADD);
+    assert_int_equal(smt_keys_lookup(SMT_CTX_EDIT, 'q')->action, SMT_ACT_QUIT); /* global */
+    assert_int_equal(smt_keys_lookup(SMT_CTX_HELP, 'q')->action, SMT_ACT_CLOSE);
+    assert_null(smt_keys_lookup(SMT_CTX_HELP, 'e')); /* help is modal */
+    assert_null(smt_keys_lookup(SMT_CTX_EDIT, 'f')); /* table-only keys stay in the table */
+    assert_false(smt_keys_allowed(smt_keys_lookup(SMT_CTX_TABLE, 'e'), true));
+    assert_true(smt_keys_allowed(smt_keys_lookup(SMT_CTX_TABLE, 'e'), false));
+    assert_true(smt_keys_allowed(smt_keys_lookup(SMT_CTX_TABLE, '/'), true));
 }
 
 static void test_keys_documented(void **state)
@@ -303,8 +303,8 @@ static void test_keys_documented(void **state)
     size_t n = fread(doc, 1, sizeof doc - 1, f);
     fclose(f);
     doc[n] = '\0';
-    for (size_t i = 0; i < sm_keys_count(); i++) {
-        const sm_binding *b = sm_keys_at(i);
+    for (size_t i = 0; i < smt_keys_count(); i++) {
+        const smt_binding *b = smt_keys_at(i);
         char label[64];
         snprintf(label, sizeof label, "%s", b->label);
         char *save = NULL;
@@ -320,10 +320,10 @@ static void test_keys_documented(void **state)
 static void test_screen_shows_table_and_header(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s-0001", "1700000000000", "Accounts", "Tier", "gold");
     add_session(ui, "s-0002", "1700000001000", "Payroll", NULL, NULL);
-    sm_ui_resync_end(ui, 2);
+    smt_ui_resync_end(ui, 2);
     paint(ui);
     assert_true(screen_has("LIVE"));
     assert_true(screen_has("2 sessions"));
@@ -336,7 +336,7 @@ static void test_screen_shows_table_and_header(void **state)
     assert_true(screen_has("F1Help"));
     /* disconnected sessions are marked */
     smt_event ev = test_event(SMT_EVENT_DISCONNECTED, "s-0002", SM_REMOTE_DISCONNECTED, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_ui_event(ui, &ev);
     paint(ui);
     assert_true(screen_has("DISCONNECTED"));
     assert_true(screen_has("1 disconnected"));
@@ -345,17 +345,17 @@ static void test_screen_shows_table_and_header(void **state)
     line_at(y, buf, sizeof buf);
     assert_int_equal(buf[0], '~');
     /* the server going away: the header says so */
-    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection lost");
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection lost");
     paint(ui);
     assert_true(screen_has("STALE"));
     assert_true(screen_has("reconnecting"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_untrusted_text_escaped_and_wide_aligned(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s-1", "1700000000000", "\x1b[2J\x1b]0;pwned\x07", "Z", "z1");
     add_session(ui, "s-2", "1700000001000", "\u65e5\u672c\u8a9e", "Z", "z2");
     add_session(ui, "s-3", "1700000002000", "ab", "Z", "z3");
@@ -368,19 +368,19 @@ static void test_untrusted_text_escaped_and_wide_aligned(void **state)
     assert_true(x1 > 0);
     assert_int_equal(x1, x2);
     assert_int_equal(x2, x3);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_cursor_follows_session(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "a", "1700000000000", "x", "N", "1");
     add_session(ui, "b", "1700000000000", "x", "N", "2");
     add_session(ui, "c", "1700000000000", "x", "N", "3");
-    sm_view_set_sort(ui->app.view, "N", false);
+    smt_view_set_sort(ui->app.view, "N", false);
     paint(ui);
-    key(ui, SM_KEY_FN(KEY_DOWN));
+    key(ui, SMT_KEY_FN(KEY_DOWN));
     paint(ui);
     assert_string_equal(ui->app.selected, "b");
     assert_int_equal(TABLE(ui)->nav.cursor, 1);
@@ -388,7 +388,7 @@ static void test_cursor_follows_session(void **state)
     sm_property p[] = {{"N", "9"}, {NULL, NULL}};
     sm_property c[] = {{"N", "2"}, {NULL, NULL}};
     smt_event ev = test_event(SMT_EVENT_PROPERTIES, "b", SM_REMOTE_ACTIVE, p, c, false);
-    sm_ui_event(ui, &ev);
+    smt_ui_event(ui, &ev);
     paint(ui);
     assert_string_equal(ui->app.selected, "b");
     assert_int_equal(TABLE(ui)->nav.cursor, 2);
@@ -399,40 +399,40 @@ static void test_cursor_follows_session(void **state)
     assert_int_equal(TABLE(ui)->nav.cursor, 3);
     /* b closes and leaves: the cursor stays in place on the next session */
     ev = test_event(SMT_EVENT_FILTER_LEAVE, "b", SM_REMOTE_ACTIVE, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_ui_event(ui, &ev);
     paint(ui);
     assert_int_equal(TABLE(ui)->nav.cursor, 2);
     assert_string_equal(ui->app.selected, "c");
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_read_only_refuses_every_change(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(true);
+    smt_ui *ui = make_ui(true);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     paint(ui);
     assert_true(screen_has("READ-ONLY (--read-only)"));
     key(ui, 'e');
     assert_string_equal(smt_ui_body_pane(ui), "");
     assert_non_null(strstr(ui->app.message, "read-only"));
-    key(ui, SM_KEY_FN(KEY_F(8)));
+    key(ui, SMT_KEY_FN(KEY_F(8)));
     assert_string_equal(smt_ui_body_pane(ui), "");
     key(ui, 'b');
     assert_string_equal(smt_ui_body_pane(ui), "");
     /* even with the pane forced open, the actions themselves refuse */
     smt_ui_force_pane(ui, "edit");
     key(ui, 'a');
-    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
-    assert_false(edit_action(ui, SM_ACT_EDIT_ADD) && ui->app.form.kind != SM_FORM_NONE);
-    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
+    assert_false(edit_action(ui, SMT_ACT_EDIT_ADD) && ui->app.form.kind != SMT_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
     smt_ui_force_pane(ui, "bulk");
-    sm_line_set(&BULK(ui)->filter, "all");
+    smt_line_set(&BULK(ui)->filter, "all");
     sm_filter_parse("all", 3, &BULK(ui)->parsed, &BULK(ui)->error); /* as if typed */
     BULK(ui)->nentries = 1;
     snprintf(BULK(ui)->entries[0].key, sizeof BULK(ui)->entries[0].key, "K");
-    bulk_action(ui, SM_ACT_BULK_APPLY);
-    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    bulk_action(ui, SMT_ACT_BULK_APPLY);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
     BULK(ui)->nentries = 0;
     smt_ui_close_panes(ui);
     assert_int_equal(ncalls, 0);
@@ -440,40 +440,40 @@ static void test_read_only_refuses_every_change(void **state)
     key(ui, '?');
     paint(ui);
     assert_true(screen_has("(read-only)"));
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     /* automatic read-only keeps the first reason and cannot be undone */
-    sm_ui_set_session_info(ui, "srv", "viewer", true);
+    smt_ui_set_session_info(ui, "srv", "viewer", true);
     assert_true(ui->app.read_only);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 
     ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
-    sm_ui_set_session_info(ui, "srv", "viewer", false);
+    smt_ui_set_session_info(ui, "srv", "viewer", false);
     paint(ui);
     assert_true(screen_has("READ-ONLY (principal lacks modify_session)"));
     key(ui, 'e');
     assert_string_equal(smt_ui_body_pane(ui), "");
     assert_int_equal(ncalls, 0);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_edit_add_reply_and_undo(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     paint(ui);
     key(ui, 'e');
     assert_string_equal(smt_ui_body_pane(ui), "edit");
     key(ui, 'a');
-    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_ADD);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_ADD);
     type(ui, "bad key");
     key(ui, '\t');
     type(ui, "v");
     assert_false(ui->app.form.ok);
     key(ui, '\r');
     assert_int_equal(ncalls, 0); /* invalid: nothing sent */
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     key(ui, 'a');
     type(ui, "Region");
     key(ui, '\t');
@@ -491,7 +491,7 @@ static void test_edit_add_reply_and_undo(void **state)
     assert_true(screen_has("Region added"));
     /* undo sends the previous value: the key did not exist, so delete it */
     key(ui, 'u');
-    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_UNDO);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_UNDO);
     key(ui, 'y');
     assert_int_equal(ncalls, 2);
     assert_string_equal(calls[1].keys[0], "Region");
@@ -506,51 +506,51 @@ static void test_edit_add_reply_and_undo(void **state)
     reply(ui, calls[2].token, "ACCESS_DENIED", "no modify_session", NULL, 0, 0);
     paint(ui);
     assert_true(screen_has("server refused: ACCESS_DENIED"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_bulk_never_widens_and_sends_exact_filter(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", "Tier", "gold");
     add_session(ui, "s2", "1700000001000", "Accounts", NULL, NULL);
     add_session(ui, "s3", "1700000002000", "Payroll", "Tier", "silver");
     paint(ui);
     key(ui, 'b');
     assert_string_equal(smt_ui_body_pane(ui), "bulk");
-    assert_int_equal(ui->app.prompt.kind, SM_PROMPT_BULK_FILTER);
+    assert_int_equal(ui->app.prompt.kind, SMT_PROMPT_BULK_FILTER);
     type(ui, "Department is 'Nobody'");
     key(ui, '\r');
     add_entry(ui, "Tier", "platinum");
     assert_int_equal(BULK(ui)->nentries, 1);
-    sm_ui_tick(ui);
+    smt_ui_tick(ui);
     paint(ui);
     assert_true(screen_has("matches 0 open sessions"));
     key(ui, 'A');
-    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
     assert_non_null(strstr(ui->app.message, "no session matches locally"));
     assert_int_equal(ncalls, 0);
     /* an invalid filter cannot be applied either */
     key(ui, 'f');
-    key(ui, SM_KEY_CTRL('u'));
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, "Department is");
     key(ui, '\r');
     key(ui, 'A');
-    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
     assert_int_equal(ncalls, 0);
 
     const char *filter = "Department   is \"Accounts\"";
     key(ui, 'f');
-    key(ui, SM_KEY_CTRL('u'));
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, filter);
     key(ui, '\r');
-    sm_ui_tick(ui);
+    smt_ui_tick(ui);
     paint(ui);
     assert_true(screen_has("matches 2 open sessions"));
     assert_true(screen_has("gold"));
     key(ui, 'A');
-    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_CONFIRM);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_CONFIRM);
     assert_non_null(strstr(ui->app.form.text[0], "2 sessions"));
     key(ui, 'n');
     assert_int_equal(ncalls, 0);
@@ -566,7 +566,7 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
     assert_true(screen_has("server updated 2 sessions (local preview: 2)"));
     /* undo restores what the model knew: gold on s1, no Tier on s2 */
     key(ui, 'u');
-    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_UNDO);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_UNDO);
     key(ui, 'y');
     assert_int_equal(ncalls, 3);
     bool saw1 = false, saw2 = false;
@@ -585,15 +585,15 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
     assert_true(saw1 && saw2);
     reply(ui, calls[1].token, NULL, NULL, NULL, 0, 0);
     reply(ui, calls[2].token, "NO_SUCH_SESSION", "closed", NULL, 0, 0);
-    sm_ui_tick(ui);
+    smt_ui_tick(ui);
     assert_non_null(strstr(BULK(ui)->result, "1 sessions restored, 1 failed"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_bulk_large_match_needs_typed_count(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     for (int i = 0; i < 10; i++) {
         char id[16];
         snprintf(id, sizeof id, "s%02d", i);
@@ -607,23 +607,23 @@ static void test_bulk_large_match_needs_typed_count(void **state)
     key(ui, '\r');
     assert_null(BULK(ui)->entries[0].value);
     key(ui, 'A');
-    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_CONFIRM);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_CONFIRM);
     assert_string_equal(ui->app.form.expect, "10");
     key(ui, 'y'); /* not enough */
     key(ui, '\r');
     assert_int_equal(ncalls, 0);
-    key(ui, SM_KEY_CTRL('u'));
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, "10");
     key(ui, '\r');
     assert_int_equal(ncalls, 1);
     assert_true(calls[0].isnull[0]);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_filter_prompt_shows_error_column(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     add_session(ui, "s2", "1700000000000", "Payroll", NULL, NULL);
     key(ui, 'f');
@@ -632,10 +632,10 @@ static void test_filter_prompt_shows_error_column(void **state)
     assert_int_equal(ui->app.prompt.error_column, 15);
     assert_true(screen_has("filter error at column 15"));
     key(ui, '\r');
-    assert_int_equal(ui->app.prompt.kind, SM_PROMPT_FILTER); /* not accepted */
-    key(ui, SM_KEY_ESC);
-    assert_int_equal(ui->app.prompt.kind, SM_PROMPT_NONE);
-    assert_string_equal(sm_view_filter_text(ui->app.view), "");
+    assert_int_equal(ui->app.prompt.kind, SMT_PROMPT_FILTER); /* not accepted */
+    key(ui, SMT_KEY_ESC);
+    assert_int_equal(ui->app.prompt.kind, SMT_PROMPT_NONE);
+    assert_string_equal(smt_view_filter_text(ui->app.view), "");
     key(ui, 'f');
     type(ui, "Department is 'Payroll'");
     key(ui, '\r');
@@ -648,17 +648,17 @@ static void test_filter_prompt_shows_error_column(void **state)
     key(ui, '\r');
     paint(ui);
     assert_true(screen_has("Shown: 0 of 2"));
-    key(ui, SM_KEY_ESC);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     paint(ui);
     assert_true(screen_has("Shown: 2 of 2"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_small_terminal_and_panes(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     resize(ui, 8, 30);
     paint(ui);
@@ -674,10 +674,10 @@ static void test_small_terminal_and_panes(void **state)
     for (size_t i = 0; i < sizeof panes / sizeof *panes; i++) {
         key(ui, panes[i]);
         paint(ui);
-        key(ui, SM_KEY_ESC);
+        key(ui, SMT_KEY_ESC);
         if (ui->app.prompt.kind)
-            key(ui, SM_KEY_ESC);
-        key(ui, SM_KEY_ESC);
+            key(ui, SMT_KEY_ESC);
+        key(ui, SMT_KEY_ESC);
         paint(ui);
     }
     /* dialogs fit too */
@@ -685,12 +685,12 @@ static void test_small_terminal_and_panes(void **state)
     key(ui, 'a');
     paint(ui);
     assert_true(screen_has("Add a user property"));
-    key(ui, SM_KEY_ESC);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     key(ui, '?');
     paint(ui);
     assert_true(screen_has("Help"));
-    assert_true(smt_help_line_count(HELP(ui)) > (int)sm_keys_count());
+    assert_true(smt_help_line_count(HELP(ui)) > (int)smt_keys_count());
     key(ui, 'q');
     assert_false(smt_ui_showing(ui, "help"));
     assert_false(ui->app.quit);
@@ -701,28 +701,28 @@ static void test_small_terminal_and_panes(void **state)
     assert_true(screen_has("User properties (1)"));
     key(ui, 'q');
     assert_true(ui->app.quit);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_columns_and_sort_keys(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "B", NULL, NULL);
     add_session(ui, "s2", "1700000000001", "A", NULL, NULL);
     paint(ui);
     /* > steps the sort column: $SessionId is first after $StartTime cycles */
-    sm_ui_sort_by(&ui->app, "Department");
+    smt_ui_sort_by(&ui->app, "Department");
     paint(ui);
-    assert_string_equal(sm_view_at(ui->app.view, 0)->id, "s2");
+    assert_string_equal(smt_view_at(ui->app.view, 0)->id, "s2");
     key(ui, 'r');
     paint(ui);
-    assert_string_equal(sm_view_at(ui->app.view, 0)->id, "s1");
+    assert_string_equal(smt_view_at(ui->app.view, 0)->id, "s1");
     /* hide the Department column in the chooser */
     int before = ui->app.ncols;
     key(ui, 'c');
     assert_string_equal(smt_ui_body_pane(ui), "columns");
-    int idx = sm_ui_column_index(&ui->app, "Department");
+    int idx = smt_ui_column_index(&ui->app, "Department");
     assert_true(idx >= 0);
     COLS(ui)->nav.cursor = idx;
     key(ui, ' ');
@@ -730,9 +730,9 @@ static void test_columns_and_sort_keys(void **state)
     assert_true(ui->app.cols_custom);
     key(ui, 'r');
     assert_false(ui->app.cols_custom);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     /* theme cycling */
-    char name[SM_THEME_NAME_MAX];
+    char name[SMT_THEME_NAME_MAX];
     snprintf(name, sizeof name, "%s", ui->app.theme.name);
     key(ui, 't');
     assert_string_not_equal(ui->app.theme.name, name);
@@ -743,11 +743,11 @@ static void test_columns_and_sort_keys(void **state)
     add_session(ui, "s3", "1700000000002", "C", NULL, NULL);
     paint(ui);
     assert_true(screen_has("PAUSED 1 queued"));
-    assert_int_equal(sm_view_count(ui->app.view), 2);
+    assert_int_equal(smt_view_count(ui->app.view), 2);
     key(ui, 'p');
     paint(ui);
-    assert_int_equal(sm_view_count(ui->app.view), 3);
-    sm_ui_free(ui);
+    assert_int_equal(smt_view_count(ui->app.view), 3);
+    smt_ui_free(ui);
 }
 
 /* Whether line y holds the frame corner c (an ACS character such as ACS_ULCORNER). */
@@ -764,7 +764,7 @@ static bool line_has_acs(int y, chtype c)
 static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     paint(ui);
     key(ui, 'e');
@@ -784,7 +784,7 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     /* Enter after the key moves on to the value: nothing is sent with an empty value */
     type(ui, "Region");
     key(ui, '\r');
-    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_ADD);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_ADD);
     assert_int_equal(ui->app.form.focus, 1);
     assert_int_equal(ncalls, 0);
     type(ui, "EU");
@@ -801,12 +801,12 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     type(ui, "$ClientIP");
     assert_false(ui->app.form.ok);
     assert_non_null(strstr(ui->app.form.status, "only $Country"));
-    key(ui, SM_KEY_CTRL('u'));
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, "$Country");
     key(ui, '\t');
     type(ui, "DE");
     assert_true(ui->app.form.ok);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     /* an empty value is only sent on purpose: Enter again in the value field */
     key(ui, 'a');
     type(ui, "Empty");
@@ -818,7 +818,7 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_int_equal(ncalls, 2);
     assert_string_equal(calls[1].values[0], "");
     assert_false(calls[1].isnull[0]);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
 
     /* the same in the bulk pane's "set" dialog */
     key(ui, 'b');
@@ -827,11 +827,11 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     key(ui, 'a');
     type(ui, "Tier");
     key(ui, '\r');
-    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_SET);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_SET);
     assert_int_equal(BULK(ui)->nentries, 0);
     type(ui, "gold");
     key(ui, '\r');
-    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
     assert_int_equal(BULK(ui)->nentries, 1);
     assert_string_equal(BULK(ui)->entries[0].value, "gold");
     /* a filled value lets Enter in the key field accept too (Tab back to the key) */
@@ -853,16 +853,16 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_true(screen_has("Key:"));
     assert_true(screen_has("Value:"));
     assert_true(screen_has("Esc: cancel"));
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     resize(ui, 30, 120);
     assert_int_equal(ncalls, 2);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_counts_agree_and_closing_named(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     paint(ui);
@@ -870,7 +870,7 @@ static void test_counts_agree_and_closing_named(void **state)
     assert_true(screen_has("Shown: 2 of 2"));
     assert_false(screen_has("closing"));
     smt_event ev = test_event(SMT_EVENT_CLOSED, "s2", SM_REMOTE_CLOSED, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_ui_event(ui, &ev);
     paint(ui);
     /* the header and the table title count the same open sessions; the fading row is named */
     assert_true(screen_has("1 session "));
@@ -879,21 +879,21 @@ static void test_counts_agree_and_closing_named(void **state)
     line_at(line_with("s2"), buf, sizeof buf);
     assert_int_equal(buf[0], 'x');
     /* the connection drops: the header says since when the figures are old */
-    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection lost");
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection lost");
     paint(ui);
     assert_true(screen_has("STALE"));
     assert_true(screen_has("as of "));
     assert_true(screen_has("connection lost"));
-    sm_ui_set_time(ui, clock_ms + 12500, 1700000000000LL);
+    smt_ui_set_time(ui, clock_ms + 12500, 1700000000000LL);
     paint(ui);
     assert_true(screen_has("(12 s)")); /* how long without an answer */
-    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    smt_ui_set_connection(ui, SMT_CONN_LIVE, "");
     paint(ui);
     assert_false(screen_has("as of "));
     assert_false(screen_has("(12 s)"));
-    sm_ui_set_time(ui, clock_ms, 1700000000000LL);
+    smt_ui_set_time(ui, clock_ms, 1700000000000LL);
     assert_true(screen_has("ev/s"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 /* Colour pair and attributes of the cell at (y, x). */
@@ -908,17 +908,17 @@ static void cell_look(int y, int x, short *pair, attr_t *attrs)
 static void test_closed_row_fades_out(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     paint(ui);
     smt_event ev = test_event(SMT_EVENT_CLOSED, "s2", SM_REMOTE_CLOSED, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_ui_event(ui, &ev);
     short pair[3];
     attr_t attrs[3];
     for (int step = 0; step < 3; step++) {
-        sm_ui_set_time(ui, clock_ms + (uint64_t)step * 1000 + 100, 1700000000000LL);
-        sm_ui_tick(ui);
+        smt_ui_set_time(ui, clock_ms + (uint64_t)step * 1000 + 100, 1700000000000LL);
+        smt_ui_tick(ui);
         paint(ui);
         int y = line_with("s2");
         assert_true(y > 0);
@@ -927,20 +927,20 @@ static void test_closed_row_fades_out(void **state)
     /* three different looks, the last one dimmed, on a 256-colour terminal */
     assert_true(pair[0] != pair[1] && pair[1] != pair[2]);
     assert_true(attrs[2] & A_DIM);
-    assert_int_equal(pair[0], sm_palette_pair(SM_ROLE_ROW_CLOSING));
+    assert_int_equal(pair[0], smt_palette_pair(SMT_ROLE_ROW_CLOSING));
     /* then it leaves */
-    sm_ui_set_time(ui, clock_ms + SM_MODEL_FADE_MS + 10, 1700000000000LL);
-    sm_ui_tick(ui);
+    smt_ui_set_time(ui, clock_ms + SMT_MODEL_FADE_MS + 10, 1700000000000LL);
+    smt_ui_tick(ui);
     paint(ui);
     assert_true(line_with("s2") < 0);
-    sm_ui_set_time(ui, clock_ms, 1700000000000LL);
-    sm_ui_free(ui);
+    smt_ui_set_time(ui, clock_ms, 1700000000000LL);
+    smt_ui_free(ui);
 }
 
 static void test_narrow_filter_line_keeps_the_count(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     key(ui, 'f');
@@ -960,13 +960,13 @@ static void test_narrow_filter_line_keeps_the_count(void **state)
     paint(ui);
     line_at(1, buf, sizeof buf);
     assert_non_null(strstr(buf, "Search: s1  Sort: $StartTime"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_bulk_hidden_count_is_the_view_filter(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
     paint(ui);
     key(ui, 'b');
@@ -974,38 +974,38 @@ static void test_bulk_hidden_count_is_the_view_filter(void **state)
     key(ui, '\r');
     /* a session that opened after the last frame has no place in the table yet: not hidden */
     add_session(ui, "s2", "1700000001000", "Ops", NULL, NULL);
-    sm_ui_tick(ui);
+    smt_ui_tick(ui);
     assert_int_equal(BULK(ui)->matches, 2);
     assert_int_equal(BULK(ui)->hidden, 0);
     paint(ui);
     assert_true(screen_has("matches 2 open sessions here"));
     assert_false(screen_has("hidden"));
     /* the table's search does hide one */
-    sm_view_set_search(ui->app.view, "s1");
+    smt_view_set_search(ui->app.view, "s1");
     BULK(ui)->recount = true;
-    sm_ui_tick(ui);
+    smt_ui_tick(ui);
     assert_int_equal(BULK(ui)->hidden, 1);
     paint(ui);
     assert_true(screen_has("(1 hidden by the table's filter or search)"));
-    sm_view_set_search(ui->app.view, "");
+    smt_view_set_search(ui->app.view, "");
     paint(ui);
     /* paused: a new match is not in the table yet, and says so */
-    sm_view_set_paused(ui->app.view, true);
+    smt_view_set_paused(ui->app.view, true);
     add_session(ui, "s3", "1700000002000", "Ops", NULL, NULL);
     BULK(ui)->recount = true;
-    sm_ui_tick(ui);
+    smt_ui_tick(ui);
     assert_int_equal(BULK(ui)->matches, 3);
     assert_int_equal(BULK(ui)->hidden, 0);
     assert_int_equal(BULK(ui)->waiting, 1);
     paint(ui);
     assert_true(screen_has("(1 not in the paused table yet)"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_bulk_preview_aligned_per_key(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
     add_session(ui, "s2", "1700000001000", "Ops", "Tier", "platinum");
     add_session(ui, "s3", "1700000002000", "Ops", NULL, NULL);
@@ -1019,7 +1019,7 @@ static void test_bulk_preview_aligned_per_key(void **state)
     type(ui, "Department");
     key(ui, '\r');
     assert_int_equal(BULK(ui)->nentries, 2);
-    sm_ui_tick(ui);
+    smt_ui_tick(ui);
     paint(ui);
     /* counts: Tier changes 2 of 3 (s2 already has it), the delete changes all 3 */
     assert_int_equal(BULK(ui)->changes[0], 2);
@@ -1048,21 +1048,21 @@ static void test_bulk_preview_aligned_per_key(void **state)
     /* narrow: Left/Right scroll the key columns */
     resize(ui, 24, 60);
     paint(ui);
-    key(ui, SM_KEY_FN(KEY_RIGHT));
+    key(ui, SMT_KEY_FN(KEY_RIGHT));
     assert_int_equal(BULK(ui)->preview_hscroll, 1);
     paint(ui);
     assert_true(column_of(line_with("s1 "), "\u2192 (deleted)") > 0);
     assert_true(column_of(line_with("s1 "), "\u2192 platinum") < 0);
-    key(ui, SM_KEY_FN(KEY_LEFT));
+    key(ui, SMT_KEY_FN(KEY_LEFT));
     assert_int_equal(BULK(ui)->preview_hscroll, 0);
     resize(ui, 30, 120);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_edit_pane_stays_on_its_session(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Ops", NULL, NULL);
     paint(ui);
@@ -1074,7 +1074,7 @@ static void test_edit_pane_stays_on_its_session(void **state)
     type(ui, "EU");
     /* s1 leaves while the dialog is open: the table cursor moves on to s2 */
     smt_event ev = test_event(SMT_EVENT_FILTER_LEAVE, "s1", SM_REMOTE_ACTIVE, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_ui_event(ui, &ev);
     paint(ui);
     assert_string_equal(ui->app.selected, "s2");
     key(ui, '\r');
@@ -1084,16 +1084,16 @@ static void test_edit_pane_stays_on_its_session(void **state)
     assert_true(screen_has("Edit s1"));
     assert_true(screen_has("The session closed"));
     key(ui, 'a');
-    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
     assert_int_equal(ncalls, 0);
     /* a click on a table row is an explicit choice: the pane follows it */
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     key(ui, 'e');
     assert_string_equal(EDIT(ui)->session, "s2");
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
-static void click(sm_ui *ui, int y, int x, mmask_t what)
+static void click(smt_ui *ui, int y, int x, mmask_t what)
 {
     MEVENT ev = {0};
     ev.x = x;
@@ -1102,13 +1102,13 @@ static void click(sm_ui *ui, int y, int x, mmask_t what)
     assert_int_equal(ungetmouse(&ev), OK);
     wint_t ch;
     wget_wch(stdscr, &ch); /* ungetmouse also queued KEY_MOUSE: take it off */
-    sm_ui_key(ui, SM_KEY_FN(KEY_MOUSE));
+    smt_ui_key(ui, SMT_KEY_FN(KEY_MOUSE));
 }
 
 static void test_mouse(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
     for (int i = 0; i < 40; i++) {
         char id[16], t[32];
@@ -1128,35 +1128,35 @@ static void test_mouse(void **state)
     int title = line_with("$SessionId");
     int x = column_of(title, "Department");
     click(ui, title, x, BUTTON1_PRESSED); /* a column title sorts by it */
-    assert_string_equal(sm_view_sort_key(ui->app.view), "Department");
+    assert_string_equal(smt_view_sort_key(ui->app.view), "Department");
     click(ui, title, x, BUTTON1_PRESSED); /* again: the other way */
-    assert_true(sm_view_sort_descending(ui->app.view));
+    assert_true(smt_view_sort_descending(ui->app.view));
     paint(ui);
     int bar = getmaxy(stdscr) - 1;
     click(ui, bar, column_of(bar, "F1Help"), BUTTON1_PRESSED);
     assert_true(smt_ui_showing(ui, "help"));
-    key(ui, SM_KEY_ESC);
-    sm_ui_set_read_only(ui, "--read-only");
+    key(ui, SMT_KEY_ESC);
+    smt_ui_set_read_only(ui, "--read-only");
     paint(ui);
     click(ui, bar, column_of(bar, "F7Edit"), BUTTON1_PRESSED); /* the allow-list applies to clicks */
     assert_string_equal(smt_ui_body_pane(ui), "");
     assert_non_null(strstr(ui->app.message, "read-only"));
     mousemask(0, NULL);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
-static void set_prop(sm_ui *ui, const char *id, const char *key, const char *value, const char *old)
+static void set_prop(smt_ui *ui, const char *id, const char *key, const char *value, const char *old)
 {
     sm_property p[] = {{key, value}, {NULL, NULL}};
     sm_property c[] = {{key, old}, {NULL, NULL}};
     smt_event ev = test_event(SMT_EVENT_PROPERTIES, id, SM_REMOTE_ACTIVE, p, c, false);
-    sm_ui_event(ui, &ev);
+    smt_ui_event(ui, &ev);
 }
 
 static void test_undo_warns_when_values_changed_since(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
     add_session(ui, "s2", "1700000001000", "Ops", "Tier", "gold");
     paint(ui);
@@ -1165,9 +1165,9 @@ static void test_undo_warns_when_values_changed_since(void **state)
     paint(ui);
     key(ui, 'j'); /* Department, Tier: the second */
     key(ui, 'c');
-    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_CHANGE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_CHANGE);
     assert_string_equal(ui->app.form.field[0].buf, "Tier");
-    key(ui, SM_KEY_CTRL('u'));
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, "silver");
     key(ui, '\r');
     assert_int_equal(ncalls, 1);
@@ -1175,7 +1175,7 @@ static void test_undo_warns_when_values_changed_since(void **state)
     reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
     set_prop(ui, "s1", "Tier", "silver", "gold");
     key(ui, 'u');
-    assert_int_equal(ui->app.form.kind, SM_FORM_EDIT_UNDO);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_UNDO);
     assert_false(ui->app.form.danger);
     key(ui, 'n');
     /* someone else changes it again: the undo dialog says it would overwrite that */
@@ -1185,8 +1185,8 @@ static void test_undo_warns_when_values_changed_since(void **state)
     assert_non_null(strstr(ui->app.form.status, "Tier changed again since (now 'bronze')"));
     paint(ui);
     assert_true(screen_has("undo overwrites it"));
-    key(ui, SM_KEY_ESC);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
 
     /* the same for a bulk update */
     key(ui, 'b');
@@ -1200,22 +1200,22 @@ static void test_undo_warns_when_values_changed_since(void **state)
     set_prop(ui, "s1", "Zone", "z1", NULL);
     set_prop(ui, "s2", "Zone", "z1", NULL);
     key(ui, 'u');
-    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_UNDO);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_UNDO);
     assert_string_equal(ui->app.form.text[2], "");
     key(ui, 'n');
     set_prop(ui, "s2", "Zone", "z9", "z1");
     smt_event ev = test_event(SMT_EVENT_CLOSED, "s1", SM_REMOTE_CLOSED, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_ui_event(ui, &ev);
     key(ui, 'u');
     assert_non_null(strstr(ui->app.form.text[2], "1 session changed again"));
     assert_non_null(strstr(ui->app.form.text[2], "1 session closed"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_help_wraps_and_lists_prompt_keys(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     resize(ui, 12, 40);
     key(ui, '?');
     int total = 0;
@@ -1234,28 +1234,28 @@ static void test_help_wraps_and_lists_prompt_keys(void **state)
         total = smt_help_line_count(HELP(ui));
         if ((int)HELP(ui)->nav.top + 7 >= total)
             break;
-        key(ui, SM_KEY_FN(KEY_NPAGE));
+        key(ui, SMT_KEY_FN(KEY_NPAGE));
     }
     assert_true(saw_tab);
-    assert_true(total > (int)sm_keys_count() + 7); /* wrapped lines and the extra section */
+    assert_true(total > (int)smt_keys_count() + 7); /* wrapped lines and the extra section */
     assert_true(screen_has(" Esc close  Up/Down"));
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     assert_false(smt_ui_showing(ui, "help"));
     resize(ui, 30, 120);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_log_hides_session_lines(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
-    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection lost");
+    smt_ui *ui = make_ui(false);
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection lost");
     for (int i = 0; i < 15; i++) {
         char id[16];
         snprintf(id, sizeof id, "live%02d", i);
         sm_property props[] = {{"$SessionId", id}, {NULL, NULL}};
         smt_event ev = test_event(SMT_EVENT_OPEN, id, SM_REMOTE_ACTIVE, props, NULL, false);
-        sm_ui_event(ui, &ev);
+        smt_ui_event(ui, &ev);
     }
     key(ui, 'l');
     paint(ui);
@@ -1277,13 +1277,13 @@ static void test_log_hides_session_lines(void **state)
     paint(ui);
     assert_true(screen_has("warn: connection: reconn"));
     resize(ui, 30, 120);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_lost_reply_is_outcome_unknown(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
     paint(ui);
     key(ui, 'e');
@@ -1294,7 +1294,7 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     /* not "refused": the request left and may have been applied */
     assert_true(screen_has("outcome unknown (CONNECTION_LOST)"));
     assert_false(screen_has("server refused"));
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     key(ui, 'b');
     type(ui, "Department is 'Ops'");
     key(ui, '\r');
@@ -1306,26 +1306,26 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     assert_non_null(strstr(BULK(ui)->result, "outcome unknown (TIMEOUT)"));
     assert_non_null(BULK(ui)->undo); /* the saved values stay available */
     key(ui, 'u');
-    assert_int_equal(ui->app.form.kind, SM_FORM_BULK_UNDO);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_UNDO);
     key(ui, 'y');
     assert_int_equal(ncalls, 3);
     assert_string_equal(calls[2].values[0], "gold");
     /* a real refusal still says so, and leaves no undo behind */
     reply(ui, calls[2].token, NULL, NULL, NULL, 0, 0);
-    sm_ui_tick(ui);
+    smt_ui_tick(ui);
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 4);
     reply(ui, calls[3].token, "ACCESS_DENIED", "no", NULL, 0, 0);
     assert_non_null(strstr(BULK(ui)->result, "server refused: ACCESS_DENIED"));
     assert_null(BULK(ui)->undo);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_inspect_wraps_long_values(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     char big[4097];
     for (int i = 0; i < 4096; i++)
         big[i] = (char)('a' + i % 26);
@@ -1366,13 +1366,13 @@ static void test_inspect_wraps_long_values(void **state)
     line_at(y + 7, last, sizeof last);
     assert_non_null(strstr(last, "\u2026"));
     resize(ui, 30, 120);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_bottom_lines_fit_80_columns(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     resize(ui, 24, 80);
     paint(ui);
     char bar[512], status[512];
@@ -1390,7 +1390,7 @@ static void test_bottom_lines_fit_80_columns(void **state)
     assert_non_null(strstr(bar, "F1Help   F2Columns"));
     line_at(28, status, sizeof status);
     assert_non_null(strstr(status, "? help  q quit"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_settings_used_and_saved_only_when_asked(void **state)
@@ -1400,14 +1400,14 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
     assert_non_null(mkdtemp(dir));
     char path[256];
     snprintf(path, sizeof path, "%s/monitor.conf", dir);
-    sm_settings st;
+    smt_settings st;
     memset(&st, 0, sizeof st);
     snprintf(st.columns[st.ncolumns++], sizeof st.columns[0], "$SessionId");
     snprintf(st.columns[st.ncolumns++], sizeof st.columns[0], "Department");
     snprintf(st.sort_key, sizeof st.sort_key, "Department");
     st.sort_descending = true;
-    sm_ui *ui = make_ui(false);
-    sm_ui_use_settings(ui, &st, path);
+    smt_ui *ui = make_ui(false);
+    smt_ui_use_settings(ui, &st, path);
     add_session(ui, "s1", "1700000000000", "Accounts", "Tier", "gold");
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     paint(ui);
@@ -1416,12 +1416,12 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
     assert_true(ui->app.cols_custom);
     assert_true(screen_has("Sort: Department \u25bc"));
     assert_false(screen_has("Tier"));
-    assert_string_equal(sm_view_at(ui->app.view, 0)->id, "s2");
+    assert_string_equal(smt_view_at(ui->app.view, 0)->id, "s2");
     assert_int_not_equal(access(path, F_OK), 0); /* nothing written by itself */
     /* w asks first; n writes nothing */
     key(ui, 'c');
     key(ui, 'w');
-    assert_int_equal(ui->app.form.kind, SM_FORM_SETTINGS_SAVE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_SETTINGS_SAVE);
     paint(ui);
     assert_true(screen_has(path));
     key(ui, 'n');
@@ -1430,22 +1430,22 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
     key(ui, 'y');
     assert_int_equal(access(path, F_OK), 0);
     assert_non_null(strstr(ui->app.message, "settings saved to"));
-    sm_settings back;
+    smt_settings back;
     sm_error err;
-    assert_int_equal(sm_settings_load(path, &back, &err), SM_OK);
+    assert_int_equal(smt_settings_load(path, &back, &err), SM_OK);
     assert_int_equal(back.ncolumns, 2);
     assert_string_equal(back.sort_key, "Department");
     assert_true(back.sort_descending);
     assert_string_equal(back.theme, "default");
-    sm_ui_free(ui);
+    smt_ui_free(ui);
     /* without a path, w says why it cannot save */
     ui = make_ui(false);
-    sm_ui_use_settings(ui, NULL, NULL);
+    smt_ui_use_settings(ui, NULL, NULL);
     key(ui, 'c');
     key(ui, 'w');
-    assert_int_equal(ui->app.form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
     assert_non_null(strstr(ui->app.message, "no settings file"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
     unlink(path);
     rmdir(dir);
 }
@@ -1453,7 +1453,7 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
 static void test_quit_asks_while_changes_are_in_flight(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
     paint(ui);
     key(ui, 'e');
@@ -1462,12 +1462,12 @@ static void test_quit_asks_while_changes_are_in_flight(void **state)
     /* the edit waits for the server: q asks */
     key(ui, 'q');
     assert_false(ui->app.quit);
-    assert_int_equal(ui->app.form.kind, SM_FORM_QUIT);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_QUIT);
     paint(ui);
     assert_true(screen_has("An edit is waiting for the server's answer."));
     key(ui, 'n');
     assert_false(ui->app.quit);
-    key(ui, SM_KEY_FN(KEY_F(10)));
+    key(ui, SMT_KEY_FN(KEY_F(10)));
     key(ui, 'y');
     assert_true(ui->app.quit);
     /* once answered, q quits at once */
@@ -1476,13 +1476,13 @@ static void test_quit_asks_while_changes_are_in_flight(void **state)
     reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
     key(ui, 'q');
     assert_true(ui->app.quit);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
     for (int i = 0; i < 60; i++) {
         char id[16], k[16];
@@ -1505,7 +1505,7 @@ static void test_mouse_in_scrolled_lists(void **state)
     click(ui, first + 2, 10, BUTTON5_PRESSED);
     assert_int_equal(COLS(ui)->nav.cursor, before + 3);
     mousemask(0, NULL);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 /* A failed connection attempt: the header says why, which attempt, and counts down to the next
@@ -1513,10 +1513,10 @@ static void test_mouse_in_scrolled_lists(void **state)
 static void test_header_shows_connect_failure(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s-1", "1700000000000", "Payroll", "Z", "z1");
-    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection to 127.0.0.1:9595 lost");
-    sm_ui_set_connect_failure(ui, "connection refused", 4, 1600);
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection to 127.0.0.1:9595 lost");
+    smt_ui_set_connect_failure(ui, "connection refused", 4, 1600);
     paint(ui);
     char buf[2048];
     line_at(0, buf, sizeof buf);
@@ -1526,24 +1526,24 @@ static void test_header_shows_connect_failure(void **state)
     assert_null(strstr(buf, "127.0.0.1:9595 lost")); /* the failure is the newer why */
 
     /* the countdown runs, then the attempt is under way */
-    sm_ui_set_time(ui, clock_ms + 1000, 1700000000000LL);
-    assert_in_range(sm_ui_tick(ui), 1, 100); /* tenths of a second need repainting */
+    smt_ui_set_time(ui, clock_ms + 1000, 1700000000000LL);
+    assert_in_range(smt_ui_tick(ui), 1, 100); /* tenths of a second need repainting */
     paint(ui);
     assert_true(screen_has("attempt 4, next in 0.6 s"));
-    sm_ui_set_time(ui, clock_ms + 1700, 1700000000000LL);
-    sm_ui_tick(ui);
+    smt_ui_set_time(ui, clock_ms + 1700, 1700000000000LL);
+    smt_ui_tick(ui);
     paint(ui);
     assert_true(screen_has("attempt 4, retrying now"));
 
     /* a long wait in whole seconds; the reason comes from the network: escaped */
-    sm_ui_set_connect_failure(ui, "the server chose \x1b[2J", 5, 12000);
-    sm_ui_set_time(ui, clock_ms + 1800, 1700000000000LL);
+    smt_ui_set_connect_failure(ui, "the server chose \x1b[2J", 5, 12000);
+    smt_ui_set_time(ui, clock_ms + 1800, 1700000000000LL);
     paint(ui);
     assert_true(screen_has("reconnecting: the server chose \u241b[2J \u2014 attempt 5, next in 12 s"));
 
     /* a long reason is cut with an ellipsis so the session count stays; on a narrow terminal
      * the reason still keeps a few words and the attempt and countdown stay whole */
-    sm_ui_set_connect_failure(ui, "the server answered HTTP 404 instead of a WebSocket upgrade (not sessmond, or a "
+    smt_ui_set_connect_failure(ui, "the server answered HTTP 404 instead of a WebSocket upgrade (not sessmond, or a "
                                   "wrong path?) and more words to make it long",
                               6, 500);
     paint(ui);
@@ -1559,19 +1559,19 @@ static void test_header_shows_connect_failure(void **state)
 
     resize(ui, 30, 120);
     /* a final failure has no next attempt */
-    sm_ui_set_connect_failure(ui, "refused: bad password", 7, -1);
+    smt_ui_set_connect_failure(ui, "refused: bad password", 7, -1);
     paint(ui);
     assert_true(screen_has("reconnecting: refused: bad password \u2014 attempt 7 "));
     assert_false(screen_has("next in"));
 
     /* connected again: gone */
-    sm_ui_set_connection(ui, SM_CONN_SYNCING, "session open");
+    smt_ui_set_connection(ui, SMT_CONN_SYNCING, "session open");
     paint(ui);
     assert_false(screen_has("attempt 7"));
-    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    smt_ui_set_connection(ui, SMT_CONN_LIVE, "");
     paint(ui);
     assert_true(screen_has("\u25cf connected"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 int main(void)
