@@ -418,7 +418,7 @@ static void paint_frame(monitor *m, uint64_t now)
     if (m->frame_stats.file) {
         smt_frame_record fr = {smt_frame_stats_now_us(), (uint64_t)(ui->last_paint_ms * 1000.0),
                                smt_view_count(ui->app.view), smt_model_open_count(ui->app.model),
-                               smt_model_event_total(ui->app.model), conn_word(ui->conn),
+                               smt_model_event_total(ui->app.model), conn_word(ui->link.conn),
                                smt_frame_stats_thread_cpu_us() - cpu0};
         smt_frame_stats_frame(&m->frame_stats, &fr);
     }

@@ -9,14 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "tui/header.h"
 #include "tui/palette.h"
 #include "tui/screen.h"
 #include "tui/text.h"
 
 #define HEADER_ROWS 2
 #define FOOTER_ROWS 2
-#define HEADER_KEEP_COLS 26       /* after a connection failure's reason: the session count and "as of" */
-#define HEADER_REASON_MIN_COLS 20 /* a failure's reason is cut shorter only when the attempt would not fit */
 #define HEADER_COUNTDOWN_MS 100   /* the next-attempt countdown shows tenths of a second */
 #define SPLIT_MIN_BODY 14         /* below this many body lines a split pane takes the whole body */
 
@@ -143,8 +142,8 @@ smt_ui *smt_ui_new(const smt_ui_options *opt, const smt_ui_backend *backend)
     ui->depth = 1;
     if (backend)
         app->backend = *backend;
-    smt_text_printf(ui->url, sizeof ui->url, "%s", opt && opt->url ? opt->url : "");
-    smt_text_printf(ui->principal, sizeof ui->principal, "%s", opt && opt->principal ? opt->principal : "");
+    smt_text_printf(ui->link.url, sizeof ui->link.url, "%s", opt && opt->url ? opt->url : "");
+    smt_text_printf(ui->link.principal, sizeof ui->link.principal, "%s", opt && opt->principal ? opt->principal : "");
     if (opt && opt->theme)
         app->theme = *opt->theme;
     else
@@ -154,7 +153,7 @@ smt_ui *smt_ui_new(const smt_ui_options *opt, const smt_ui_backend *backend)
     ui->nthemes = smt_theme_list(ui->themes, SMT_UI_MAX_THEMES);
     smt_ui_reset_columns(app);
     smt_view_set_sort(app->view, SM_PROP_START_TIME, false);
-    ui->conn = SMT_CONN_CONNECTING;
+    ui->link.conn = SMT_CONN_CONNECTING;
     if (opt && opt->read_only)
         smt_ui_set_read_only(ui, "--read-only");
     if (opt && opt->filter && *opt->filter) {
@@ -194,46 +193,46 @@ void smt_ui_set_time(smt_ui *ui, uint64_t now_ms, int64_t wall_ms)
 {
     ui->app.now = now_ms;
     ui->app.wall = wall_ms;
-    if (!ui->conn_since) /* the first clock reading starts the first connection attempt */
-        ui->conn_since = now_ms;
+    if (!ui->link.conn_since) /* the first clock reading starts the first connection attempt */
+        ui->link.conn_since = now_ms;
 }
 
 void smt_ui_set_connection(smt_ui *ui, smt_conn_state st, const char *detail)
 {
     static const char *const names[] = {"connecting", "syncing", "live", "reconnecting", "closed"};
-    if (st != ui->conn || strcmp(detail ? detail : "", ui->conn_detail) != 0) {
+    if (st != ui->link.conn || strcmp(detail ? detail : "", ui->link.conn_detail) != 0) {
         smt_log_level level = st == SMT_CONN_RECONNECTING || st == SMT_CONN_CLOSED ? SMT_LOGL_WARN : SMT_LOGL_INFO;
         smt_eventlog_add(&ui->app.log, ui->app.wall, level, "connection: %s%s%s", names[st], detail && *detail ? ": " : "",
                         detail ? detail : "");
     }
-    if (ui->conn == SMT_CONN_LIVE && st != SMT_CONN_LIVE)
-        ui->stale_since = ui->app.wall; /* the figures on screen stop being current now */
+    if (ui->link.conn == SMT_CONN_LIVE && st != SMT_CONN_LIVE)
+        ui->link.stale_since = ui->app.wall; /* the figures on screen stop being current now */
     else if (st == SMT_CONN_LIVE)
-        ui->stale_since = 0;
-    if (st != ui->conn || !ui->conn_since)
-        ui->conn_since = ui->app.now ? ui->app.now : 1;
-    if (st != ui->conn)
+        ui->link.stale_since = 0;
+    if (st != ui->link.conn || !ui->link.conn_since)
+        ui->link.conn_since = ui->app.now ? ui->app.now : 1;
+    if (st != ui->link.conn)
         smt_ui_set_connect_failure(ui, NULL, 0, -1); /* it belonged to the state left */
-    ui->conn = st;
+    ui->link.conn = st;
     ui->app.live = st == SMT_CONN_LIVE;
-    smt_text_printf(ui->conn_detail, sizeof ui->conn_detail, "%s", detail ? detail : "");
+    smt_text_printf(ui->link.conn_detail, sizeof ui->link.conn_detail, "%s", detail ? detail : "");
     ui->app.dirty = true;
 }
 
 void smt_ui_set_connect_failure(smt_ui *ui, const char *reason, unsigned attempt, int next_retry_ms)
 {
-    smt_text_printf(ui->conn_failure, sizeof ui->conn_failure, "%s", reason ? reason : "");
-    ui->conn_attempt = reason ? attempt : 0;
-    ui->conn_retry_at = reason && next_retry_ms >= 0 ? ui->app.now + (uint64_t)next_retry_ms : 0;
+    smt_text_printf(ui->link.conn_failure, sizeof ui->link.conn_failure, "%s", reason ? reason : "");
+    ui->link.conn_attempt = reason ? attempt : 0;
+    ui->link.conn_retry_at = reason && next_retry_ms >= 0 ? ui->app.now + (uint64_t)next_retry_ms : 0;
     ui->header_due = ui->app.now; /* the countdown starts now */
     ui->app.dirty = true;
 }
 
 void smt_ui_set_session_info(smt_ui *ui, const char *server_name, const char *principal, bool can_modify)
 {
-    smt_text_printf(ui->server_name, sizeof ui->server_name, "%s", server_name ? server_name : "");
+    smt_text_printf(ui->link.server_name, sizeof ui->link.server_name, "%s", server_name ? server_name : "");
     if (principal)
-        smt_text_printf(ui->principal, sizeof ui->principal, "%s", principal);
+        smt_text_printf(ui->link.principal, sizeof ui->link.principal, "%s", principal);
     ui->can_modify = can_modify;
     if (!can_modify)
         smt_ui_set_read_only(ui, "principal lacks modify_session");
@@ -600,13 +599,6 @@ void smt_ui_resized(smt_ui *ui)
     ui->app.dirty = true;
 }
 
-/* While the header counts down to the next connection attempt: ms left (> 0), else 0. */
-static int64_t retry_countdown_ms(const smt_ui *ui)
-{
-    bool failing = ui->conn_failure[0] && (ui->conn == SMT_CONN_CONNECTING || ui->conn == SMT_CONN_RECONNECTING);
-    return failing && ui->conn_retry_at > ui->app.now ? (int64_t)(ui->conn_retry_at - ui->app.now) : 0;
-}
-
 int64_t smt_ui_tick(smt_ui *ui)
 {
     smt_app *app = &ui->app;
@@ -620,7 +612,7 @@ int64_t smt_ui_tick(smt_ui *ui)
     }
     if (app->now >= ui->header_due) {
         app->dirty = true;
-        ui->header_due = app->now + (retry_countdown_ms(ui) > 0 ? HEADER_COUNTDOWN_MS : 1000);
+        ui->header_due = app->now + (smt_header_countdown_ms(&ui->app, &ui->link) > 0 ? HEADER_COUNTDOWN_MS : 1000);
     }
     int64_t next = (int64_t)(ui->header_due - app->now);
     if (ui->mark_due && (int64_t)(ui->mark_due - app->now) < next)
@@ -647,121 +639,6 @@ int64_t smt_ui_tick(smt_ui *ui)
 }
 
 /* ---- painting ---- */
-
-static void draw_header(smt_ui *ui)
-{
-    int w = ui->app.screen_cols;
-    char buf[512];
-    smt_screen_fill(0, 0, w, SMT_ROLE_HEADER);
-    int x = smt_screen_seg(0, 0, w, " sessmon ", SMT_ROLE_HEADER_VALUE);
-    if (smt_view_paused(ui->app.view)) {
-        smt_text_printf(buf, sizeof buf, " PAUSED %zu queued ", smt_view_pending(ui->app.view));
-        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_BADGE_PAUSED);
-    } else if (ui->conn != SMT_CONN_LIVE && ui->conn != SMT_CONN_SYNCING) {
-        x = smt_screen_seg(0, x, w, " STALE ", SMT_ROLE_BADGE_PAUSED); /* what is shown is not being updated */
-    } else {
-        x = smt_screen_seg(0, x, w, " LIVE ", SMT_ROLE_BADGE_LIVE);
-    }
-    if (ui->app.read_only) {
-        smt_text_printf(buf, sizeof buf, " READ-ONLY (%s) ", ui->app.read_only_reason);
-        x = smt_screen_seg(0, x + 1, w, buf, SMT_ROLE_BADGE_READONLY);
-    }
-    static const char *const conn_names[] = {"connecting", "syncing", "connected", "reconnecting", "disconnected"};
-    bool ok = ui->conn == SMT_CONN_LIVE;
-    int conn_role = ok ? SMT_ROLE_CONN_OK : SMT_ROLE_CONN_BAD;
-    /* why the last attempt failed and when the next one comes, as long as the library retries */
-    bool failing = ui->conn_failure[0] && (ui->conn == SMT_CONN_CONNECTING || ui->conn == SMT_CONN_RECONNECTING);
-    smt_text_printf(buf, sizeof buf, " %s%s%s", smt_screen_utf8() ? "\u25cf " : "", conn_names[ui->conn], failing ? ": " : " ");
-    x = smt_screen_seg(0, x + 1, w, buf, conn_role);
-    if (failing) {
-        char tail[96];
-        size_t off = smt_text_printf(tail, sizeof tail, " %s attempt %u", smt_screen_utf8() ? "\u2014" : "-", ui->conn_attempt);
-        int64_t left = retry_countdown_ms(ui);
-        if (left >= 10000)
-            smt_text_printf(tail + off, sizeof tail - off, ", next in %lld s ", (long long)((left + 999) / 1000));
-        else if (left > 0)
-            smt_text_printf(tail + off, sizeof tail - off, ", next in %lld.%lld s ", (long long)((left + 99) / 100 / 10),
-                           (long long)((left + 99) / 100 % 10));
-        else
-            smt_text_printf(tail + off, sizeof tail - off, "%s ", ui->conn_retry_at ? ", retrying now" : "");
-        /* the reason gives way first: beyond its first columns to the counts and the age of
-         * the figures, then entirely to the attempt and the countdown */
-        int tail_w = smt_text_width(tail, strlen(tail));
-        int room = w - x - tail_w - HEADER_KEEP_COLS;
-        if (room < HEADER_REASON_MIN_COLS)
-            room = w - x - tail_w < HEADER_REASON_MIN_COLS ? w - x - tail_w : HEADER_REASON_MIN_COLS;
-        x = smt_screen_seg(0, x, x + room, ui->conn_failure, conn_role);
-        x = smt_screen_seg(0, x, w, tail, conn_role);
-    }
-    size_t open = smt_model_open_count(ui->app.model);
-    size_t disc = smt_model_disconnected_count(ui->app.model);
-    size_t off = smt_text_printf(buf, sizeof buf, " %zu session%s", open, open == 1 ? "" : "s");
-    if (disc)
-        smt_text_printf(buf + off, sizeof buf - off, " (%zu disconnected)", disc);
-    x = smt_screen_seg(0, x, w, buf, SMT_ROLE_HEADER_VALUE);
-    bool stale = ui->conn != SMT_CONN_LIVE && ui->conn != SMT_CONN_SYNCING;
-    char t[16];
-    if (stale && ui->stale_since > 0 && smt_text_format_time(ui->stale_since, true, t, sizeof t)) {
-        smt_text_printf(buf, sizeof buf, " as of %s", t); /* how old the figures on screen are */
-        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_CONN_BAD);
-    } else {
-        smt_text_printf(buf, sizeof buf, " %.0f ev/s", smt_model_event_rate(ui->app.model, ui->app.now));
-        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_HEADER);
-    }
-    /* while the connection is not live, why comes before who and where (a failed attempt,
-     * shown above, is the newer why) */
-    if (ui->conn_detail[0] && ui->conn != SMT_CONN_LIVE && !failing) {
-        smt_text_printf(buf, sizeof buf, " %s", ui->conn_detail);
-        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_CONN_BAD);
-    }
-    /* a connection attempt that gets no answer gives no reason: at least say for how long */
-    if ((ui->conn == SMT_CONN_CONNECTING || ui->conn == SMT_CONN_RECONNECTING) && ui->conn_since &&
-        ui->app.now >= ui->conn_since + 3000) {
-        smt_text_printf(buf, sizeof buf, " (%llu s)", (unsigned long long)((ui->app.now - ui->conn_since) / 1000));
-        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_CONN_BAD);
-    }
-    smt_text_printf(buf, sizeof buf, " %s@%s%s%s%s", ui->principal[0] ? ui->principal : "(anonymous)", ui->url,
-             ui->server_name[0] ? " (" : "", ui->server_name, ui->server_name[0] ? ")" : "");
-    smt_screen_seg(0, x, w, buf, SMT_ROLE_HEADER);
-
-    /* second line: what the table shows */
-    smt_screen_fill(1, 0, w, SMT_ROLE_DEFAULT);
-    x = 0;
-    if (ui->app.prompt.kind == SMT_PROMPT_FILTER && ui->app.prompt.error[0]) {
-        smt_text_printf(buf, sizeof buf, " %s ", ui->app.prompt.error);
-        smt_screen_seg(1, 0, w, buf, SMT_ROLE_FILTER_ERROR);
-        return;
-    }
-    /* "Shown" is the count that matters most: when the line is too narrow the rest gives way */
-    size_t shown = smt_view_count(ui->app.view), closing = smt_view_closing_count(ui->app.view);
-    char shown_text[96], closing_text[48] = "";
-    smt_text_printf(shown_text, sizeof shown_text, "  Shown: %zu of %zu", shown - (closing < shown ? closing : shown),
-                   smt_model_open_count(ui->app.model));
-    if (closing)
-        smt_text_printf(closing_text, sizeof closing_text, " (+%zu closing)", closing);
-    const char *filter = smt_view_filter_text(ui->app.view);
-    const char *search = smt_view_search(ui->app.view);
-    char sort[SM_KEY_MAX + 32];
-    smt_text_printf(sort, sizeof sort, "  Sort: %s %s", smt_column_title(smt_view_sort_key(ui->app.view)),
-                   smt_view_sort_descending(ui->app.view) ? (smt_screen_utf8() ? "\u25bc" : "v") : (smt_screen_utf8() ? "\u25b2" : "^"));
-    int sw = smt_text_width(shown_text, strlen(shown_text)) + smt_text_width(closing_text, strlen(closing_text));
-    int lw = (filter[0] ? 9 + smt_text_width(filter, strlen(filter)) : 13) +
-             (search[0] ? 10 + smt_text_width(search, strlen(search)) : 0) + smt_text_width(sort, strlen(sort));
-    int lim = lw + sw <= w || sw >= w ? w : w - sw;
-    if (filter[0]) {
-        x = smt_screen_seg(1, x, lim, " Filter: ", SMT_ROLE_FILTER_OK);
-        x = smt_screen_seg(1, x, lim, filter, SMT_ROLE_FILTER_OK);
-    } else {
-        x = smt_screen_seg(1, x, lim, " Filter: none", SMT_ROLE_DEFAULT);
-    }
-    if (search[0]) {
-        x = smt_screen_seg(1, x, lim, "  Search: ", SMT_ROLE_FILTER_OK);
-        x = smt_screen_seg(1, x, lim, search, SMT_ROLE_FILTER_OK);
-    }
-    x = smt_screen_seg(1, x, lim, sort, SMT_ROLE_DEFAULT);
-    x = smt_screen_seg(1, x, w, shown_text, SMT_ROLE_DEFAULT);
-    smt_screen_seg(1, x, w, closing_text, SMT_ROLE_ROW_CLOSING);
-}
 
 static void draw_status(smt_ui *ui, int y)
 {
@@ -869,7 +746,7 @@ void smt_ui_paint(smt_ui *ui)
         draw_too_small(ui);
     } else {
         werase(stdscr);
-        draw_header(ui);
+        smt_header_draw(&ui->app, &ui->link);
         int body_y = HEADER_ROWS;
         int body_h = app->screen_rows - HEADER_ROWS - FOOTER_ROWS;
         int body = body_depth(ui);

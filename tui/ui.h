@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tui/header.h"
 #include "tui/keys.h"
 #include "tui/pane.h"
 #include "tui/services.h"
@@ -17,13 +18,6 @@
 #define SMT_UI_STACK_MAX 4 /* the table, a pane, the help over it */
 #define SMT_UI_BAR_HITS 16
 
-typedef enum smt_conn_state {
-    SMT_CONN_CONNECTING = 0,
-    SMT_CONN_SYNCING,      /* connected, snapshot arriving */
-    SMT_CONN_LIVE,
-    SMT_CONN_RECONNECTING, /* dropped; the library retries */
-    SMT_CONN_CLOSED        /* final */
-} smt_conn_state;
 
 typedef struct smt_ui_options {
     const char *url;
@@ -44,17 +38,7 @@ typedef struct smt_bar_hit {
 typedef struct smt_ui {
     smt_app app; /* what the panes share */
 
-    /* the connection, for the header */
-    char url[256];
-    char server_name[128];
-    char principal[128];
-    smt_conn_state conn;
-    char conn_detail[160];
-    int64_t stale_since;       /* wall ms when the connection stopped being live (0 = live) */
-    uint64_t conn_since;       /* monotonic ms of the last connection state change */
-    char conn_failure[160];    /* why the last connection attempt failed ("" = none since the last state change) */
-    unsigned conn_attempt;     /* its number since the session was last open */
-    uint64_t conn_retry_at;    /* monotonic ms of the next attempt, 0 = none will be made */
+    smt_link link; /* the connection, for the header */
     bool can_modify;           /* the principal has modify_session (known once opened) */
 
     char themes[SMT_UI_MAX_THEMES][SMT_THEME_NAME_MAX];
