@@ -771,118 +771,138 @@ static void draw_entry(smt_bulk_pane *p, int y, int i, int keyw, int valw)
         smt_screen_str(y, cx, cw, counts, role == SMT_ROLE_PANE ? SMT_ROLE_INSPECT_KEY : role);
 }
 
-/* The preview: one row per matched session, one column per map entry, "current → new" with
- * the arrows aligned ("=" when the session already has that value). */
-static void draw_preview(smt_bulk_pane *p, int y, int end)
-{
-    smt_bulk_pane *b = p;
-    int w = p->app->screen_cols;
-    char buf[256];
-    const char *arrow = MB_CUR_MAX > 1 ? " \u2192 " : " -> ";
-    if (b->preview_hscroll >= b->nentries)
-        b->preview_hscroll = b->nentries > 0 ? b->nentries - 1 : 0;
-    int rows = end - y - 2; /* title and column titles */
-    smt_list_resize(&b->preview_nav, b->npreview, rows);
-    size_t first = b->preview_nav.top;
-    size_t last = first + (size_t)(rows > 0 ? rows : 0);
-    if (last > b->npreview)
-        last = b->npreview;
-    if (b->npreview == 0)
-        smt_text_printf(buf, sizeof buf, "Preview: no session matches");
-    else
-        smt_text_printf(buf, sizeof buf, "Preview: %zu-%zu of %zu match%s by session ID%s  (PgUp/PgDn%s)", first + 1,
-                       last > first ? last : first + 1, b->matches, b->matches == 1 ? "" : "es",
-                       b->matches > b->npreview ? " (the first 200)" : "",
-                       b->nentries > 1 ? ", Left/Right: keys" : "");
-    smt_screen_str(y++, 1, w - 2, buf, SMT_ROLE_PANE_TITLE);
-    if (y >= end || rows <= 0)
-        return;
-
-    /* widths from the rows on screen, so the arrows line up */
-    int idw = width_of(SM_PROP_SESSION_ID), pw = width_of(SM_PROP_PRINCIPAL);
+/* Where the preview's columns go: widths from the rows on screen, so the arrows line up. */
+typedef struct preview_layout {
+    size_t first, last; /* the matches on screen */
+    int idw, pw;        /* session ID and principal columns */
+    bool principal;     /* wide enough for the principal */
     int curw[SMT_BULK_MAX_ENTRIES], neww[SMT_BULK_MAX_ENTRIES];
+    int x0;             /* where the entries start */
+    int shown_to;       /* entries [preview_hscroll, shown_to) fit */
+} preview_layout;
+
+static void preview_measure(const smt_bulk_pane *b, int w, preview_layout *lay)
+{
+    lay->idw = width_of(SM_PROP_SESSION_ID);
+    lay->pw = width_of(SM_PROP_PRINCIPAL);
     for (int e = 0; e < b->nentries; e++) {
-        curw[e] = clamp_width(width_of(b->entries[e].key), PREVIEW_VALUE_MAX);
-        neww[e] = clamp_width(b->entries[e].value ? width_of(shown_value(b->entries[e].value)) : width_of("(deleted)"),
-                              PREVIEW_VALUE_MAX);
+        lay->curw[e] = clamp_width(width_of(b->entries[e].key), PREVIEW_VALUE_MAX);
+        lay->neww[e] = clamp_width(
+            b->entries[e].value ? width_of(shown_value(b->entries[e].value)) : width_of("(deleted)"), PREVIEW_VALUE_MAX);
     }
-    for (size_t i = first; i < last; i++) {
-        smt_row *r = smt_model_find(p->app->model, b->preview[i]);
+    for (size_t i = lay->first; i < lay->last; i++) {
+        smt_row *r = smt_model_find(b->app->model, b->preview[i]);
         if (!r)
             continue;
-        idw = clamp_width(idw > width_of(r->id) ? idw : width_of(r->id), 36);
+        lay->idw = clamp_width(lay->idw > width_of(r->id) ? lay->idw : width_of(r->id), 36);
         const char *who = smt_row_get(r, SM_PROP_PRINCIPAL);
-        if (who && width_of(who) > pw)
-            pw = clamp_width(width_of(who), 16);
+        if (who && width_of(who) > lay->pw)
+            lay->pw = clamp_width(width_of(who), 16);
         for (int e = 0; e < b->nentries; e++) {
             const char *cur = smt_row_get(r, b->entries[e].key);
             int cw = clamp_width(width_of(cur ? shown_value(cur) : "(absent)"), PREVIEW_VALUE_MAX);
-            if (cw > curw[e])
-                curw[e] = cw;
+            if (cw > lay->curw[e])
+                lay->curw[e] = cw;
         }
     }
-    bool principal = w >= 90;
-    int x0 = 3 + idw + 2 + (principal ? pw + 2 : 0);
+    lay->principal = w >= 90;
+    lay->x0 = 3 + lay->idw + 2 + (lay->principal ? lay->pw + 2 : 0);
     /* which entries fit from the scrolled one on (at least one, cut at the edge) */
-    int shown_to = b->preview_hscroll;
-    for (int x = x0; shown_to < b->nentries && (x < w - 1 || shown_to == b->preview_hscroll); shown_to++) {
-        int cw = curw[shown_to] + 3 + neww[shown_to];
-        if (x + cw > w - 1 && shown_to > b->preview_hscroll)
+    lay->shown_to = b->preview_hscroll;
+    for (int x = lay->x0; lay->shown_to < b->nentries && (x < w - 1 || lay->shown_to == b->preview_hscroll);
+         lay->shown_to++) {
+        int cw = lay->curw[lay->shown_to] + 3 + lay->neww[lay->shown_to];
+        if (x + cw > w - 1 && lay->shown_to > b->preview_hscroll)
             break;
         x += cw + 2;
     }
+}
 
-    /* column titles */
-    smt_screen_str(y, 3, idw, SM_PROP_SESSION_ID, SMT_ROLE_TABLE_HEADER);
-    if (principal)
-        smt_screen_str(y, 3 + idw + 2, pw, SM_PROP_PRINCIPAL, SMT_ROLE_TABLE_HEADER);
-    int x = x0;
-    for (int e = b->preview_hscroll; e < shown_to; e++) {
-        const smt_bulk_entry *en = &b->entries[e];
-        int cw = clamp_width(curw[e] + 3 + neww[e], w - x - 1);
-        smt_text_printf(buf, sizeof buf, "%s", en->key);
+static void preview_titles(const smt_bulk_pane *b, int y, int w, const preview_layout *lay)
+{
+    char buf[256];
+    smt_screen_str(y, 3, lay->idw, SM_PROP_SESSION_ID, SMT_ROLE_TABLE_HEADER);
+    if (lay->principal)
+        smt_screen_str(y, 3 + lay->idw + 2, lay->pw, SM_PROP_PRINCIPAL, SMT_ROLE_TABLE_HEADER);
+    int x = lay->x0;
+    for (int e = b->preview_hscroll; e < lay->shown_to; e++) {
+        int cw = clamp_width(lay->curw[e] + 3 + lay->neww[e], w - x - 1);
+        smt_text_printf(buf, sizeof buf, "%s", b->entries[e].key);
         smt_screen_str(y, x, cw, buf, SMT_ROLE_TABLE_HEADER);
         x += cw + 2;
     }
-    if (b->preview_hscroll > 0 || shown_to < b->nentries) {
+    if (b->preview_hscroll > 0 || lay->shown_to < b->nentries) {
         smt_text_printf(buf, sizeof buf, "%s%d of %d keys", b->preview_hscroll > 0 ? "< " : "",
-                       shown_to - b->preview_hscroll, b->nentries);
-        if (shown_to < b->nentries)
+                        lay->shown_to - b->preview_hscroll, b->nentries);
+        if (lay->shown_to < b->nentries)
             smt_text_printf(buf + strlen(buf), sizeof buf - strlen(buf), " >");
         int bw = width_of(buf);
         if (x + bw < w)
             smt_screen_str(y, w - bw - 1, bw, buf, SMT_ROLE_PANE_TITLE);
     }
-    y++;
+}
 
-    for (size_t i = first; i < last && y < end; i++, y++) {
-        smt_row *r = smt_model_find(p->app->model, b->preview[i]);
-        if (!r) /* closed since the last count (at most a second ago) */
-            continue;
-        smt_screen_text(y, 3, idw, r->id, strlen(r->id), SMT_ROLE_PANE);
-        if (principal) {
-            const char *who = smt_row_get(r, SM_PROP_PRINCIPAL);
-            smt_screen_str(y, 3 + idw + 2, pw, who ? who : "", SMT_ROLE_PANE);
+/* One matched session: its ID (and principal), then per entry "current -> new" or "= value". */
+static void preview_row(const smt_bulk_pane *b, const smt_row *r, int y, int w, const preview_layout *lay)
+{
+    const char *arrow = MB_CUR_MAX > 1 ? " \u2192 " : " -> ";
+    smt_screen_text(y, 3, lay->idw, r->id, strlen(r->id), SMT_ROLE_PANE);
+    if (lay->principal) {
+        const char *who = smt_row_get(r, SM_PROP_PRINCIPAL);
+        smt_screen_str(y, 3 + lay->idw + 2, lay->pw, who ? who : "", SMT_ROLE_PANE);
+    }
+    int x = lay->x0;
+    for (int e = b->preview_hscroll; e < lay->shown_to && x < w - 1; e++) {
+        const smt_bulk_entry *en = &b->entries[e];
+        const char *cur = smt_row_get(r, en->key);
+        bool changes = entry_changes(en, r);
+        int room = w - x - 1;
+        int used = smt_screen_str(y, x, clamp_width(lay->curw[e], room), cur ? shown_value(cur) : "(absent)",
+                                  changes ? SMT_ROLE_PANE : SMT_ROLE_INSPECT_KEY);
+        room -= used;
+        if (room > 3) {
+            smt_screen_str(y, x + used, 3, changes ? arrow : " = ", SMT_ROLE_PANE);
+            room -= 3;
+            const char *nv = en->value ? shown_value(en->value) : changes ? "(deleted)" : "(absent)";
+            if (room > 0)
+                smt_screen_str(y, x + used + 3, clamp_width(lay->neww[e], room), nv,
+                               changes ? SMT_ROLE_INSPECT_CHANGED : SMT_ROLE_INSPECT_KEY);
         }
-        x = x0;
-        for (int e = b->preview_hscroll; e < shown_to && x < w - 1; e++) {
-            const smt_bulk_entry *en = &b->entries[e];
-            const char *cur = smt_row_get(r, en->key);
-            bool changes = entry_changes(en, r);
-            int room = w - x - 1;
-            int used = smt_screen_str(y, x, clamp_width(curw[e], room), cur ? shown_value(cur) : "(absent)",
-                                 changes ? SMT_ROLE_PANE : SMT_ROLE_INSPECT_KEY);
-            room -= used;
-            if (room > 3) {
-                smt_screen_str(y, x + used, 3, changes ? arrow : " = ", SMT_ROLE_PANE);
-                room -= 3;
-                const char *nv = en->value ? shown_value(en->value) : changes ? "(deleted)" : "(absent)";
-                if (room > 0)
-                    smt_screen_str(y, x + used + 3, clamp_width(neww[e], room), nv,
-                              changes ? SMT_ROLE_INSPECT_CHANGED : SMT_ROLE_INSPECT_KEY);
-            }
-            x += curw[e] + 3 + neww[e] + 2;
-        }
+        x += lay->curw[e] + 3 + lay->neww[e] + 2;
+    }
+}
+
+/* The preview: one row per matched session, one column per map entry, "current → new" with
+ * the arrows aligned ("=" when the session already has that value). */
+static void draw_preview(smt_bulk_pane *b, int y, int end)
+{
+    int w = b->app->screen_cols;
+    char buf[256];
+    if (b->preview_hscroll >= b->nentries)
+        b->preview_hscroll = b->nentries > 0 ? b->nentries - 1 : 0;
+    int rows = end - y - 2; /* title and column titles */
+    smt_list_resize(&b->preview_nav, b->npreview, rows);
+    preview_layout lay;
+    lay.first = b->preview_nav.top;
+    lay.last = lay.first + (size_t)(rows > 0 ? rows : 0);
+    if (lay.last > b->npreview)
+        lay.last = b->npreview;
+    if (b->npreview == 0)
+        smt_text_printf(buf, sizeof buf, "Preview: no session matches");
+    else
+        smt_text_printf(buf, sizeof buf, "Preview: %zu-%zu of %zu match%s by session ID%s  (PgUp/PgDn%s)",
+                        lay.first + 1, lay.last > lay.first ? lay.last : lay.first + 1, b->matches,
+                        b->matches == 1 ? "" : "es", b->matches > b->npreview ? " (the first 200)" : "",
+                        b->nentries > 1 ? ", Left/Right: keys" : "");
+    smt_screen_str(y++, 1, w - 2, buf, SMT_ROLE_PANE_TITLE);
+    if (y >= end || rows <= 0)
+        return;
+    preview_measure(b, w, &lay);
+    preview_titles(b, y++, w, &lay);
+    for (size_t i = lay.first; i < lay.last && y < end; i++, y++) {
+        smt_row *r = smt_model_find(b->app->model, b->preview[i]);
+        if (r) /* else closed since the last count (at most a second ago) */
+            preview_row(b, r, y, w, &lay);
     }
 }
 
