@@ -1212,6 +1212,78 @@ static void test_undo_warns_when_values_changed_since(void **state)
     smt_ui_free(ui);
 }
 
+/* Help scrolling stops at the last page however often PgDn or Down is pressed, and Up comes
+ * straight back (it used to count on past the end). */
+static void test_help_scroll_is_bounded(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    key(ui, '?');
+    paint(ui);
+    int rows = HELP(ui)->nav.rows;
+    int total = smt_help_line_count(HELP(ui));
+    assert_true(total > rows);
+    for (int i = 0; i < 200; i++)
+        key(ui, SMT_KEY_FN(KEY_NPAGE));
+    for (int i = 0; i < 50; i++)
+        key(ui, SMT_KEY_FN(KEY_DOWN));
+    assert_int_equal((int)HELP(ui)->nav.top, total - rows);
+    key(ui, SMT_KEY_FN(KEY_UP));
+    assert_int_equal((int)HELP(ui)->nav.top, total - rows - 1);
+    paint(ui);
+    assert_true(screen_has("Help"));
+    smt_ui_free(ui);
+}
+
+/* The registry: the table first and alone at the base, every pane complete, names and opening
+ * actions unique (a new pane is one file and one registry line; this keeps that line honest). */
+static void test_pane_registry(void **state)
+{
+    (void)state;
+    assert_true(smt_npanes >= 7);
+    assert_int_equal(smt_panes[0]->layout, SMT_LAYOUT_BASE);
+    assert_string_equal(smt_panes[0]->name, "table");
+    for (size_t i = 0; i < smt_npanes; i++) {
+        const smt_pane_ops *p = smt_panes[i];
+        assert_non_null(p->name);
+        assert_non_null(p->create);
+        assert_non_null(p->destroy);
+        assert_non_null(p->draw);
+        assert_non_null(p->action);
+        assert_true(i == 0 || p->layout != SMT_LAYOUT_BASE);
+        assert_true(i == 0 || p->open_action != SMT_ACT_NONE);
+        assert_true(!p->toggles || p->open_action != SMT_ACT_NONE);
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(p->name, smt_panes[j]->name);
+            assert_true(p->open_action == SMT_ACT_NONE || p->open_action != smt_panes[j]->open_action);
+        }
+    }
+    /* each one opens from its action and closes again, leaving the table */
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1", "Sales", NULL, NULL);
+    paint(ui);
+    for (size_t i = 1; i < smt_npanes; i++) {
+        smt_ui_pane_action(ui, "table", SMT_ACT_HOME);
+        smt_ui_close_panes(ui);
+        if (ui->app.prompt.kind != SMT_PROMPT_NONE)
+            key(ui, SMT_KEY_ESC);
+        for (size_t k = 0; k < smt_keys_count(); k++) {
+            const smt_binding *b = smt_keys_at(k);
+            if (b->action == smt_panes[i]->open_action && b->ctx == SMT_CTX_TABLE) {
+                key(ui, b->keys[0]);
+                break;
+            }
+        }
+        if (ui->app.prompt.kind != SMT_PROMPT_NONE)
+            key(ui, '\r');
+        assert_true(smt_ui_showing(ui, smt_panes[i]->name));
+        paint(ui);
+        smt_ui_close_panes(ui);
+        assert_string_equal(smt_ui_body_pane(ui), "");
+    }
+    smt_ui_free(ui);
+}
+
 static void test_help_wraps_and_lists_prompt_keys(void **state)
 {
     (void)state;
@@ -1608,6 +1680,8 @@ int main(void)
         cmocka_unit_test(test_lost_reply_is_outcome_unknown),
         cmocka_unit_test(test_log_hides_session_lines),
         cmocka_unit_test(test_help_wraps_and_lists_prompt_keys),
+        cmocka_unit_test(test_help_scroll_is_bounded),
+        cmocka_unit_test(test_pane_registry),
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
         cmocka_unit_test(test_header_shows_connect_failure),
     };
