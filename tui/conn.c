@@ -1,7 +1,6 @@
 /* The monitor's connection: a libsessmon session and listener feeding the UI, and its requests. */
 #include "tui/conn.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,7 +2,6 @@
  * the counts, who and where; then what the table shows. */
 #include "tui/header.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "tui/palette.h"

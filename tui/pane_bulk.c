@@ -1,13 +1,11 @@
 /* The bulk update pane: filter, local match count and preview, property map, confirmation, undo. */
 #include "tui/pane_bulk.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tui/screen.h"
 #include "tui/text.h"
-#include "tui/view.h"
 
 #define RECOUNT_MS 1000
 
@@ -845,7 +843,7 @@ static void preview_titles(const smt_bulk_pane *b, int y, int w, const preview_l
 /* One matched session: its ID (and principal), then per entry "current -> new" or "= value". */
 static void preview_row(const smt_bulk_pane *b, const smt_row *r, int y, int w, const preview_layout *lay)
 {
-    const char *arrow = MB_CUR_MAX > 1 ? " \u2192 " : " -> ";
+    const char *arrow = smt_screen_utf8() ? " \u2192 " : " -> ";
     smt_screen_text(y, 3, lay->idw, r->id, strlen(r->id), SMT_ROLE_PANE);
     if (lay->principal) {
         const char *who = smt_row_get(r, SM_PROP_PRINCIPAL);

@@ -1,5 +1,4 @@
 /* The column chooser pane: show, hide, order and sort the table's columns; save them. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,7 +1,6 @@
 /* The edit pane: add, change and delete user properties of one session, with undo. */
 #include "tui/pane_edit.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,4 @@
 /* The help overlay: every key of every pane from the binding table, prompts, dialogs, mouse. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

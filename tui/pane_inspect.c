@@ -1,5 +1,4 @@
 /* The inspect pane: every property of the selected session and its recent changes, scrolled. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

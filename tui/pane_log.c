@@ -1,5 +1,4 @@
 /* The event log pane: what the monitor did and saw, newest at the bottom, scrolled back on demand. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

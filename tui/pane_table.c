@@ -1,6 +1,4 @@
 /* The session table pane: the base of the screen; cursor, columns, sort, filter and search. */
-#include <curses.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -3,8 +3,6 @@
 #include "tui/ui.h"
 
 #include <curses.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

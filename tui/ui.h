@@ -61,7 +61,8 @@ typedef struct smt_ui {
     uint64_t header_due; /* the header's rates are repainted once a second */
 } smt_ui;
 
-/* Sends mutations for the UI (see services.h). */
+/* Creates the UI over a new model and view, with every pane of the registry (the terminal is not
+ * touched). backend sends its requests (NULL: none yet; smt_ui_set_backend installs or removes one). */
 smt_ui *smt_ui_new(const smt_ui_options *opt, const smt_ui_backend *backend);
 void smt_ui_free(smt_ui *ui);
 void smt_ui_set_backend(smt_ui *ui, const smt_ui_backend *backend);
