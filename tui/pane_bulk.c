@@ -13,15 +13,6 @@ static void bulk_form_changed(void *owner);
 static void bulk_form_submit(void *owner);
 static int64_t bulk_tick(void *state, bool shown);
 
-static void clear_preview(smt_bulk_pane *b)
-{
-    for (size_t i = 0; i < b->npreview; i++)
-        free(b->preview[i]);
-    free(b->preview);
-    b->preview = NULL;
-    b->npreview = 0;
-}
-
 static void free_undo(smt_bulk_pane *p, smt_bulk_undo_item *items, size_t n)
 {
     sm_intern *pool = smt_model_pool(p->app->model);
@@ -54,7 +45,7 @@ static void bulk_destroy(void *state)
     sm_filter_free(b->parsed);
     for (int i = 0; i < b->nentries; i++)
         free(b->entries[i].value);
-    clear_preview(b);
+    smt_bulk_count_clear(&b->count);
     clear_undo(p);
     free_undo(p, b->pending_undo, b->pending_nundo);
     b->pending_undo = NULL;
@@ -106,94 +97,12 @@ static bool bulk_open(void *state)
     return true;
 }
 
-/* ---- local evaluation: the same filter code the server runs ---- */
-
-typedef struct count_ctx {
-    smt_bulk_pane *b;
-    smt_view *view;
-    bool paused;
-    size_t matches, hidden, waiting;
-    char **ids; /* sorted, at most SMT_BULK_PREVIEW */
-    size_t nids;
-} count_ctx;
-
-static bool row_counts(const smt_row *r)
+/* The local evaluation, refreshed when the filter or the map changes and about once a second. */
+static void recount(smt_bulk_pane *b)
 {
-    return !r->dead && r->state != SM_REMOTE_CLOSED;
-}
-
-/* Whether entry e would change the row's current value. */
-static bool entry_changes(const smt_bulk_entry *e, const smt_row *r)
-{
-    const char *cur = smt_row_get(r, e->key);
-    if (!e->value)
-        return cur != NULL;
-    return !cur || strcmp(cur, e->value) != 0;
-}
-
-static void count_row(smt_row *r, void *vctx)
-{
-    count_ctx *c = vctx;
-    if (!row_counts(r) || !smt_row_matches_filter(c->b->parsed, r))
-        return;
-    c->matches++;
-    bool any = false;
-    for (int e = 0; e < c->b->nentries; e++)
-        if (entry_changes(&c->b->entries[e], r)) {
-            c->b->changes[e]++;
-            any = true;
-        }
-    if (any)
-        c->b->changing++;
-    /* Ask the view's filter and search directly: whether the row already has a place in the
-     * table also depends on when the view last synced (a session opened a moment ago has none). */
-    if (!smt_view_row_passes(c->view, r))
-        c->hidden++;
-    else if (c->paused && !r->vnode)
-        c->waiting++;
-    if (!c->ids)
-        return;
-    /* keep the SMT_BULK_PREVIEW smallest IDs, sorted */
-    size_t lo = 0, hi = c->nids;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(c->ids[mid], r->id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo >= SMT_BULK_PREVIEW)
-        return;
-    char *copy = strdup(r->id);
-    if (!copy)
-        return;
-    if (c->nids == SMT_BULK_PREVIEW) {
-        free(c->ids[SMT_BULK_PREVIEW - 1]);
-        c->nids--;
-    }
-    memmove(&c->ids[lo + 1], &c->ids[lo], (c->nids - lo) * sizeof *c->ids);
-    c->ids[lo] = copy;
-    c->nids++;
-}
-
-static void recount(smt_bulk_pane *p)
-{
-    smt_bulk_pane *b = p;
-    clear_preview(b);
-    b->matches = b->hidden = b->waiting = b->changing = 0;
-    memset(b->changes, 0, sizeof b->changes);
-    b->counted_at = p->app->now;
+    b->counted_at = b->app->now;
     b->recount = false;
-    if (!b->parsed)
-        return;
-    smt_view_count(p->app->view); /* runs a pending rebuild, so which rows have a place is current */
-    count_ctx c = {b, p->app->view, smt_view_paused(p->app->view), 0, 0, 0, calloc(SMT_BULK_PREVIEW, sizeof(char *)), 0};
-    smt_model_foreach(p->app->model, count_row, &c);
-    b->matches = c.matches;
-    b->hidden = c.hidden;
-    b->waiting = c.waiting;
-    b->preview = c.ids;
-    b->npreview = c.nids;
+    smt_bulk_count_run(&b->count, b->app->model, b->app->view, b->parsed, b->entries, b->nentries);
 }
 
 static int64_t bulk_tick(void *state, bool shown)
@@ -272,24 +181,24 @@ static void summary(const smt_bulk_pane *b, char *out, size_t cap)
 static void open_confirm(smt_bulk_pane *p)
 {
     smt_bulk_pane *b = p;
-    bool typed = b->matches > SMT_BULK_CONFIRM_TYPED;
+    bool typed = b->count.matches > SMT_BULK_CONFIRM_TYPED;
     smt_form *f = smt_app_open_form(p->app, SMT_FORM_BULK_CONFIRM, "Confirm the bulk update", typed ? 1 : 0,
                                     bulk_form_changed, bulk_form_submit, p);
     f->danger = true;
     smt_text_printf(f->text[0], sizeof f->text[0], "Apply %d change%s to %zu session%s matching:", b->nentries,
-             b->nentries == 1 ? "" : "s", b->matches, b->matches == 1 ? "" : "s");
+             b->nentries == 1 ? "" : "s", b->count.matches, b->count.matches == 1 ? "" : "s");
     char esc[300];
     smt_text_escape(b->filter.buf, b->filter.len, esc, sizeof esc);
     smt_text_printf(f->text[1], sizeof f->text[1], "  %s", esc);
     summary(b, f->text[2], sizeof f->text[2]);
-    if (b->hidden) {
+    if (b->count.hidden) {
         size_t l = strlen(f->text[2]);
-        smt_text_printf(f->text[2] + l, sizeof f->text[2] - l, " (%zu of them hidden by the table's filter)", b->hidden);
+        smt_text_printf(f->text[2] + l, sizeof f->text[2] - l, " (%zu of them hidden by the table's filter)", b->count.hidden);
     }
-    b->sent_local = b->matches;
+    b->sent_local = b->count.matches;
     if (typed) {
-        smt_text_printf(f->expect, sizeof f->expect, "%zu", b->matches);
-        smt_text_printf(f->label[0], sizeof f->label[0], "Type %zu", b->matches);
+        smt_text_printf(f->expect, sizeof f->expect, "%zu", b->count.matches);
+        smt_text_printf(f->label[0], sizeof f->label[0], "Type %zu", b->count.matches);
         smt_line_init(&f->field[0], 24);
         bulk_form_changed(p);
     } else {
@@ -320,7 +229,7 @@ static void apply(smt_bulk_pane *p)
         return;
     }
     recount(p);
-    if (b->matches == 0) { /* never widen an empty match */
+    if (b->count.matches == 0) { /* never widen an empty match */
         smt_ui_message(p->app, SMT_LOGL_WARN, "no session matches locally: nothing sent");
         return;
     }
@@ -374,7 +283,7 @@ static smt_handled bulk_action(void *state, smt_action a)
         smt_text_printf(f->text[0], sizeof f->text[0],
                        "Goes into the property map for the sessions matching the filter (%zu now). Nothing is sent "
                        "until A and its confirmation.",
-                       b->matches);
+                       b->count.matches);
         smt_text_printf(f->text[1], sizeof f->text[1], "%s",
                        set ? "Keys: user keys, or $Country, $Language, $Latitude, $Longitude."
                            : "Only user keys can be deleted.");
@@ -535,7 +444,7 @@ static void snapshot_row(smt_row *r, void *vctx)
 {
     snap_ctx *c = vctx;
     smt_bulk_pane *b = c->p;
-    if (c->failed || !row_counts(r) || !smt_row_matches_filter(b->parsed, r))
+    if (c->failed || !smt_bulk_row_counts(r) || !smt_row_matches_filter(b->parsed, r))
         return;
     if (c->n + (size_t)b->nentries > c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 256;
@@ -581,13 +490,13 @@ static void bulk_form_submit(void *owner)
         if (!smt_ui_guard_write(p->app, "bulk update") || !b->parsed)
             return;
         recount(p);
-        if (b->matches == 0) {
+        if (b->count.matches == 0) {
             smt_ui_message(p->app, SMT_LOGL_WARN, "no session matches locally any more: nothing sent");
             return;
         }
-        if (b->matches != confirmed) {
+        if (b->count.matches != confirmed) {
             smt_ui_message(p->app, SMT_LOGL_WARN, "the match count changed from %zu to %zu: confirm again", confirmed,
-                          b->matches);
+                          b->count.matches);
             open_confirm(p);
             return;
         }
@@ -748,11 +657,11 @@ static void draw_entry(smt_bulk_pane *p, int y, int i, int keyw, int valw)
     x += smt_screen_str(y, x, keyw, e->key, role);
     char counts[96] = "";
     if (!b->recount && b->parsed) {
-        size_t same = b->matches - b->changes[i];
+        size_t same = b->count.matches - b->count.changes[i];
         if (same)
-            smt_text_printf(counts, sizeof counts, "  %zu to change, %zu already so", b->changes[i], same);
+            smt_text_printf(counts, sizeof counts, "  %zu to change, %zu already so", b->count.changes[i], same);
         else
-            smt_text_printf(counts, sizeof counts, "  %zu to change", b->changes[i]);
+            smt_text_printf(counts, sizeof counts, "  %zu to change", b->count.changes[i]);
     }
     int cw = width_of(counts);
     if (e->value && x + 4 < w) {
@@ -789,7 +698,7 @@ static void preview_measure(const smt_bulk_pane *b, int w, preview_layout *lay)
             b->entries[e].value ? width_of(shown_value(b->entries[e].value)) : width_of("(deleted)"), PREVIEW_VALUE_MAX);
     }
     for (size_t i = lay->first; i < lay->last; i++) {
-        smt_row *r = smt_model_find(b->app->model, b->preview[i]);
+        smt_row *r = smt_model_find(b->app->model, b->count.preview[i]);
         if (!r)
             continue;
         lay->idw = clamp_width(lay->idw > width_of(r->id) ? lay->idw : width_of(r->id), 36);
@@ -853,7 +762,7 @@ static void preview_row(const smt_bulk_pane *b, const smt_row *r, int y, int w, 
     for (int e = b->preview_hscroll; e < lay->shown_to && x < w - 1; e++) {
         const smt_bulk_entry *en = &b->entries[e];
         const char *cur = smt_row_get(r, en->key);
-        bool changes = entry_changes(en, r);
+        bool changes = smt_bulk_entry_changes(en, r);
         int room = w - x - 1;
         int used = smt_screen_str(y, x, clamp_width(lay->curw[e], room), cur ? shown_value(cur) : "(absent)",
                                   changes ? SMT_ROLE_PANE : SMT_ROLE_INSPECT_KEY);
@@ -879,18 +788,18 @@ static void draw_preview(smt_bulk_pane *b, int y, int end)
     if (b->preview_hscroll >= b->nentries)
         b->preview_hscroll = b->nentries > 0 ? b->nentries - 1 : 0;
     int rows = end - y - 2; /* title and column titles */
-    smt_list_resize(&b->preview_nav, b->npreview, rows);
+    smt_list_resize(&b->preview_nav, b->count.npreview, rows);
     preview_layout lay;
     lay.first = b->preview_nav.top;
     lay.last = lay.first + (size_t)(rows > 0 ? rows : 0);
-    if (lay.last > b->npreview)
-        lay.last = b->npreview;
-    if (b->npreview == 0)
+    if (lay.last > b->count.npreview)
+        lay.last = b->count.npreview;
+    if (b->count.npreview == 0)
         smt_text_printf(buf, sizeof buf, "Preview: no session matches");
     else
         smt_text_printf(buf, sizeof buf, "Preview: %zu-%zu of %zu match%s by session ID%s  (PgUp/PgDn%s)",
-                        lay.first + 1, lay.last > lay.first ? lay.last : lay.first + 1, b->matches,
-                        b->matches == 1 ? "" : "es", b->matches > b->npreview ? " (the first 200)" : "",
+                        lay.first + 1, lay.last > lay.first ? lay.last : lay.first + 1, b->count.matches,
+                        b->count.matches == 1 ? "" : "es", b->count.matches > b->count.npreview ? " (the first 200)" : "",
                         b->nentries > 1 ? ", Left/Right: keys" : "");
     smt_screen_str(y++, 1, w - 2, buf, SMT_ROLE_PANE_TITLE);
     if (y >= end || rows <= 0)
@@ -898,7 +807,7 @@ static void draw_preview(smt_bulk_pane *b, int y, int end)
     preview_measure(b, w, &lay);
     preview_titles(b, y++, w, &lay);
     for (size_t i = lay.first; i < lay.last && y < end; i++, y++) {
-        smt_row *r = smt_model_find(b->app->model, b->preview[i]);
+        smt_row *r = smt_model_find(b->app->model, b->count.preview[i]);
         if (r) /* else closed since the last count (at most a second ago) */
             preview_row(b, r, y, w, &lay);
     }
@@ -925,14 +834,14 @@ static void bulk_draw(void *state, int y, int h)
     if (b->filter.len && !b->parsed) {
         smt_screen_str(ly, 1, w - 2, b->error.message, SMT_ROLE_FILTER_ERROR);
     } else if (b->parsed) {
-        size_t off = smt_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->matches, plural(b->matches));
-        if (b->nentries && b->matches && !b->recount)
-            off += smt_text_printf(buf + off, sizeof buf - off, "; the map changes %zu of them", b->changing);
-        if (b->hidden)
-            off += smt_text_printf(buf + off, sizeof buf - off, " (%zu hidden by the table's filter or search)", b->hidden);
-        if (b->waiting)
-            smt_text_printf(buf + off, sizeof buf - off, " (%zu not in the paused table yet)", b->waiting);
-        smt_screen_str(ly, 1, w - 2, buf, b->matches ? SMT_ROLE_FILTER_OK : SMT_ROLE_LOG_WARN);
+        size_t off = smt_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->count.matches, plural(b->count.matches));
+        if (b->nentries && b->count.matches && !b->recount)
+            off += smt_text_printf(buf + off, sizeof buf - off, "; the map changes %zu of them", b->count.changing);
+        if (b->count.hidden)
+            off += smt_text_printf(buf + off, sizeof buf - off, " (%zu hidden by the table's filter or search)", b->count.hidden);
+        if (b->count.waiting)
+            smt_text_printf(buf + off, sizeof buf - off, " (%zu not in the paused table yet)", b->count.waiting);
+        smt_screen_str(ly, 1, w - 2, buf, b->count.matches ? SMT_ROLE_FILTER_OK : SMT_ROLE_LOG_WARN);
     } else {
         smt_screen_str(ly, 1, w - 2, "the filter language of the view filter; nothing is sent without a confirmation",
                   SMT_ROLE_PANE);

@@ -8,20 +8,13 @@
 
 #include "core/error.h"
 #include "core/filter.h"
-#include "core/props.h"
+#include "tui/bulk_eval.h"
 #include "tui/lineedit.h"
 #include "tui/listnav.h"
 #include "tui/pane.h"
 
-#define SMT_BULK_MAX_ENTRIES 32
-#define SMT_BULK_PREVIEW 200    /* sessions listed in the preview (the count covers all) */
 #define SMT_BULK_CONFIRM_TYPED 5 /* above this many sessions the count must be typed */
 #define SMT_BULK_UNDO_INFLIGHT 32
-
-typedef struct smt_bulk_entry {
-    char key[SM_KEY_MAX + 1];
-    char *value; /* NULL = delete the key */
-} smt_bulk_entry;
 
 /* One previous value to restore: session, key, old value (NULL = delete). */
 typedef struct smt_bulk_undo_item {
@@ -42,13 +35,7 @@ typedef struct smt_bulk_pane {
     /* local evaluation, refreshed when the filter changes and about once a second */
     bool recount;
     uint64_t counted_at;
-    size_t matches;
-    size_t hidden;  /* matches the view filter or search hides from the table */
-    size_t waiting; /* matches not in the table yet because it is paused */
-    size_t changing;                        /* matches that at least one entry would change */
-    size_t changes[SMT_BULK_MAX_ENTRIES];    /* per entry: matches whose value it would change */
-    char **preview;     /* IDs of the first matches in ID order */
-    size_t npreview;
+    smt_bulk_count count;
     smt_list preview_nav; /* a viewport over the preview */
     bool shown;           /* on screen at the last tick (it recounts only then) */
     int preview_hscroll; /* first map entry shown as a preview column */

@@ -975,8 +975,8 @@ static void test_bulk_hidden_count_is_the_view_filter(void **state)
     /* a session that opened after the last frame has no place in the table yet: not hidden */
     add_session(ui, "s2", "1700000001000", "Ops", NULL, NULL);
     smt_ui_tick(ui);
-    assert_int_equal(BULK(ui)->matches, 2);
-    assert_int_equal(BULK(ui)->hidden, 0);
+    assert_int_equal(BULK(ui)->count.matches, 2);
+    assert_int_equal(BULK(ui)->count.hidden, 0);
     paint(ui);
     assert_true(screen_has("matches 2 open sessions here"));
     assert_false(screen_has("hidden"));
@@ -984,7 +984,7 @@ static void test_bulk_hidden_count_is_the_view_filter(void **state)
     smt_view_set_search(ui->app.view, "s1");
     BULK(ui)->recount = true;
     smt_ui_tick(ui);
-    assert_int_equal(BULK(ui)->hidden, 1);
+    assert_int_equal(BULK(ui)->count.hidden, 1);
     paint(ui);
     assert_true(screen_has("(1 hidden by the table's filter or search)"));
     smt_view_set_search(ui->app.view, "");
@@ -994,9 +994,9 @@ static void test_bulk_hidden_count_is_the_view_filter(void **state)
     add_session(ui, "s3", "1700000002000", "Ops", NULL, NULL);
     BULK(ui)->recount = true;
     smt_ui_tick(ui);
-    assert_int_equal(BULK(ui)->matches, 3);
-    assert_int_equal(BULK(ui)->hidden, 0);
-    assert_int_equal(BULK(ui)->waiting, 1);
+    assert_int_equal(BULK(ui)->count.matches, 3);
+    assert_int_equal(BULK(ui)->count.hidden, 0);
+    assert_int_equal(BULK(ui)->count.waiting, 1);
     paint(ui);
     assert_true(screen_has("(1 not in the paused table yet)"));
     smt_ui_free(ui);
@@ -1022,9 +1022,9 @@ static void test_bulk_preview_aligned_per_key(void **state)
     smt_ui_tick(ui);
     paint(ui);
     /* counts: Tier changes 2 of 3 (s2 already has it), the delete changes all 3 */
-    assert_int_equal(BULK(ui)->changes[0], 2);
-    assert_int_equal(BULK(ui)->changes[1], 3);
-    assert_int_equal(BULK(ui)->changing, 3);
+    assert_int_equal(BULK(ui)->count.changes[0], 2);
+    assert_int_equal(BULK(ui)->count.changes[1], 3);
+    assert_int_equal(BULK(ui)->count.changing, 3);
     assert_true(screen_has("2 to change, 1 already so"));
     assert_true(screen_has("3 to change"));
     /* one row per match, columns per key, the arrows in one screen column */
