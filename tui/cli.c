@@ -281,7 +281,8 @@ static int parse_args(cli *c, int argc, char **argv)
         case OPT_INSECURE: c->insecure = true; break;
         case OPT_TIMEOUT:
             if (parse_timeout(optarg, &c->timeout_ms) != 0)
-                return smt_cli_usage_error("--timeout wants milliseconds (1..86400000), not '%s'", smt_cli_arg_safe(optarg));
+                return smt_cli_usage_error("--timeout wants milliseconds (1..86400000), not '%s'",
+                                           smt_cli_arg_safe(optarg));
             break;
         case OPT_FILTER: c->filter = optarg; break;
         case OPT_KEYS:
@@ -290,7 +291,8 @@ static int parse_args(cli *c, int argc, char **argv)
             break;
         case OPT_AFTER:
             if (parse_after(c, optarg) != 0)
-                return smt_cli_usage_error("--after wants milliseconds since the epoch or 'now', not '%s'", smt_cli_arg_safe(optarg));
+                return smt_cli_usage_error("--after wants milliseconds since the epoch or 'now', not '%s'",
+                                           smt_cli_arg_safe(optarg));
             break;
         case OPT_DELETE:
             if (!*optarg || smt_cli_add_prop(c, optarg, NULL) != 0)
@@ -319,7 +321,8 @@ static int resolve_password(cli *c)
     case SMT_PASSWORD_NO_TERMINAL:
         break;
     }
-    return smt_cli_usage_error("no terminal to ask for the password of '%s': set SESSMON_PASSWORD", smt_cli_arg_safe(c->common.principal));
+    return smt_cli_usage_error("no terminal to ask for the password of '%s': set SESSMON_PASSWORD",
+                               smt_cli_arg_safe(c->common.principal));
 }
 
 /* ---- Entry points ---- */

@@ -376,10 +376,26 @@ static void print_event(watch *w, const char *name, const sm_session_event *ev)
 }
 
 static void watch_open(sm_listener *l, const sm_session_event *ev, void *ctx) { (void)l; print_event(ctx, "OPEN", ev); }
-static void watch_update(sm_listener *l, const sm_session_event *ev, void *ctx) { (void)l; print_event(ctx, event_name("update", ev), ev); }
-static void watch_closed(sm_listener *l, const sm_session_event *ev, void *ctx) { (void)l; print_event(ctx, "CLOSED", ev); }
-static void watch_enter(sm_listener *l, const sm_session_event *ev, void *ctx) { (void)l; print_event(ctx, "FILTER_ENTER", ev); }
-static void watch_leave(sm_listener *l, const sm_session_event *ev, void *ctx) { (void)l; print_event(ctx, "FILTER_LEAVE", ev); }
+static void watch_update(sm_listener *l, const sm_session_event *ev, void *ctx)
+{
+    (void)l;
+    print_event(ctx, event_name("update", ev), ev);
+}
+static void watch_closed(sm_listener *l, const sm_session_event *ev, void *ctx)
+{
+    (void)l;
+    print_event(ctx, "CLOSED", ev);
+}
+static void watch_enter(sm_listener *l, const sm_session_event *ev, void *ctx)
+{
+    (void)l;
+    print_event(ctx, "FILTER_ENTER", ev);
+}
+static void watch_leave(sm_listener *l, const sm_session_event *ev, void *ctx)
+{
+    (void)l;
+    print_event(ctx, "FILTER_LEAVE", ev);
+}
 
 static void watch_note(watch *w, const char *event, const char *human, const char *message, long long count)
 {

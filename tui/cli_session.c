@@ -41,7 +41,8 @@ static bool starts_with_ci(const char *s, const char *prefix)
 int smt_cli_connect(cli *c, sm_session_params *sp)
 {
     sm_client_error err = {0, ""};
-    sm_client_params cp = {.max_sessions = 1, .ca_file = c->common.ca_file, .no_tls = !starts_with_ci(c->common.url, "wss://")};
+    sm_client_params cp = {
+        .max_sessions = 1, .ca_file = c->common.ca_file, .no_tls = !starts_with_ci(c->common.url, "wss://")};
     c->client = sm_client_new(&cp, &err);
     if (!c->client)
         return smt_cli_fail("cannot start the client", &err);
@@ -57,7 +58,8 @@ int smt_cli_connect(cli *c, sm_session_params *sp)
     sp->context = c;
     c->session = sm_session_open(c->client, sp, &err);
     if (!c->session)
-        return err.code == SM_CLIENT_ERR_INVALID_ARGUMENT ? smt_cli_usage_error("%s", smt_cli_arg_safe(err.message)) : smt_cli_fail("cannot open a session", &err);
+        return err.code == SM_CLIENT_ERR_INVALID_ARGUMENT ? smt_cli_usage_error("%s", smt_cli_arg_safe(err.message))
+                                                          : smt_cli_fail("cannot open a session", &err);
     sm_client_run_until(c->client, &c->connect_done, c->timeout_ms);
     if (c->closed)
         return smt_cli_fail("cannot open a session", &c->close_error);

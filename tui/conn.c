@@ -42,7 +42,8 @@ static void log_sink(unsigned level, const char *line, void *user)
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
     smt_text_escape(line, n, clean, sizeof clean);
-    smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, (level & SM_LOG_ERR) ? SMT_LOGL_ERROR : SMT_LOGL_WARN, "client: %s", clean);
+    smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, (level & SM_LOG_ERR) ? SMT_LOGL_ERROR : SMT_LOGL_WARN,
+                     "client: %s", clean);
 }
 
 /* ---- listener events: handed to the UI as they come, with the callback they came from ---- */
@@ -96,7 +97,8 @@ static void on_registered(sm_listener *l, const sm_registration *r, void *ctx)
     smt_conn *c = ctx;
     /* every registration starts a snapshot: rows it does not confirm are gone */
     smt_ui_resync_begin(c->ui);
-    smt_ui_set_connection(c->ui, SMT_CONN_SYNCING, r->resync ? "resynchronising after a reconnect" : "loading sessions");
+    smt_ui_set_connection(c->ui, SMT_CONN_SYNCING,
+                          r->resync ? "resynchronising after a reconnect" : "loading sessions");
 }
 
 static void on_snapshot_end(sm_listener *l, uint64_t count, void *ctx)
@@ -121,8 +123,8 @@ static void on_listener_error(sm_listener *l, const sm_client_error *err, void *
 {
     (void)l;
     smt_conn *c = ctx;
-    smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, SMT_LOGL_WARN, "listener: %s: %s", sm_client_errcode_name(err->code),
-                    err->message);
+    smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, SMT_LOGL_WARN, "listener: %s: %s",
+                     sm_client_errcode_name(err->code), err->message);
 }
 
 static void on_listener_closed(sm_listener *l, void *ctx)
@@ -169,7 +171,8 @@ static void on_open(sm_session *s, const sm_session_info *info, void *ctx)
     smt_ui_set_session_info(c->ui, info->server_name, info->principal,
                            (info->permissions & SM_PERMISSION_MODIFY_SESSION) != 0);
     if (info->replaced)
-        smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, SMT_LOGL_INFO, "the server did not know our old session: new session");
+        smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, SMT_LOGL_INFO,
+                         "the server did not know our old session: new session");
     smt_ui_set_connection(c->ui, SMT_CONN_SYNCING, "session open");
 }
 
@@ -216,7 +219,8 @@ static void on_close(sm_session *s, sm_reason reason, const sm_client_error *err
     char msg[SM_CLIENT_ERROR_MESSAGE_MAX + 64];
     smt_text_printf(msg, sizeof msg, "%s%s%s", reason != SM_REASON_NONE ? sm_reason_name(reason) : "",
                    reason != SM_REASON_NONE && err->message[0] ? ": " : "", err->message);
-    if (!c->ever_opened && (err->code == SM_CLIENT_ERR_AUTHENTICATION_FAILED || err->code == SM_CLIENT_ERR_ACCESS_DENIED)) {
+    if (!c->ever_opened &&
+        (err->code == SM_CLIENT_ERR_AUTHENTICATION_FAILED || err->code == SM_CLIENT_ERR_ACCESS_DENIED)) {
         c->fatal = true;
         c->fatal_code = SMT_EXIT_ACCESS_DENIED;
         smt_text_printf(c->fatal_msg, sizeof c->fatal_msg, "the server refused the session: %s", msg);

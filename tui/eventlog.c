@@ -42,10 +42,11 @@ static void flush_dropped(smt_eventlog *log, int64_t wall_ms)
         add_line(log, true, wall_ms, SMT_LOGL_INFO, "(%u more session events in the last second not shown)", dropped);
 }
 
-static void vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt, va_list ap)
-    __attribute__((format(printf, 5, 0)));
+static void vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt,
+                      va_list ap) __attribute__((format(printf, 5, 0)));
 
-static void vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt, va_list ap)
+static void vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt,
+                      va_list ap)
 {
     smt_log_ring *ring = &log->rings[session ? 1 : 0];
     if (!ring->entries)

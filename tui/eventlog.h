@@ -49,7 +49,8 @@ void smt_eventlog_vadd(smt_eventlog *log, int64_t wall_ms, smt_log_level level, 
 
 /* A session lifecycle line: logged unless SMT_LOG_SESSION_EVENTS_PER_SECOND were already logged
  * this second; the overflow is summed up in one line when the next second starts. */
-void smt_eventlog_session(smt_eventlog *log, int64_t wall_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void smt_eventlog_session(smt_eventlog *log, int64_t wall_ms, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Entry i of both rings merged, 0 = oldest still kept; NULL when out of range. With
  * sessions false, only the lines that are not session lifecycle lines. */

@@ -73,7 +73,8 @@ smt_form_result smt_form_key(smt_form *f, int32_t key)
     }
     if (f->locked[f->focus])
         return SMT_FORM_IGNORED;
-    return smt_line_key(&f->field[f->focus], smt_key_for_line(key)) == SMT_LINE_CHANGED ? SMT_FORM_EDITED : SMT_FORM_IGNORED;
+    return smt_line_key(&f->field[f->focus], smt_key_for_line(key)) == SMT_LINE_CHANGED ? SMT_FORM_EDITED
+                                                                                        : SMT_FORM_IGNORED;
 }
 
 /* The keys line of a dialog; a shorter wording when the dialog is narrow. */
@@ -178,7 +179,8 @@ void smt_form_draw(const smt_form *f, int rows, int cols)
         smt_text_printf(label, sizeof label, "%s:", f->label[i]);
         smt_screen_str(y, x, lw, label, i == f->focus && !f->locked[i] ? SMT_ROLE_DIALOG_TITLE : body);
         if (f->locked[i] || i != f->focus)
-            smt_screen_text(y, x + lw, inner - lw, f->field[i].buf, f->field[i].len, f->locked[i] ? body : SMT_ROLE_PROMPT);
+            smt_screen_text(y, x + lw, inner - lw, f->field[i].buf, f->field[i].len,
+                            f->locked[i] ? body : SMT_ROLE_PROMPT);
         else
             smt_screen_line_editor(y, x + lw, inner - lw, &f->field[i], 0);
     }

@@ -42,17 +42,19 @@ static void draw_connection_line(const smt_app *app, const smt_link *link)
     int conn_role = ok ? SMT_ROLE_CONN_OK : SMT_ROLE_CONN_BAD;
     /* why the last attempt failed and when the next one comes, as long as the library retries */
     bool failing = link->conn_failure[0] && (link->conn == SMT_CONN_CONNECTING || link->conn == SMT_CONN_RECONNECTING);
-    smt_text_printf(buf, sizeof buf, " %s%s%s", smt_screen_utf8() ? "\u25cf " : "", conn_names[link->conn], failing ? ": " : " ");
+    smt_text_printf(buf, sizeof buf, " %s%s%s", smt_screen_utf8() ? "\u25cf " : "", conn_names[link->conn],
+                    failing ? ": " : " ");
     x = smt_screen_seg(0, x + 1, w, buf, conn_role);
     if (failing) {
         char tail[96];
-        size_t off = smt_text_printf(tail, sizeof tail, " %s attempt %u", smt_screen_utf8() ? "\u2014" : "-", link->conn_attempt);
+        size_t off = smt_text_printf(tail, sizeof tail, " %s attempt %u", smt_screen_utf8() ? "\u2014" : "-",
+                                     link->conn_attempt);
         int64_t left = smt_header_countdown_ms(app, link);
         if (left >= 10000)
             smt_text_printf(tail + off, sizeof tail - off, ", next in %lld s ", (long long)((left + 999) / 1000));
         else if (left > 0)
-            smt_text_printf(tail + off, sizeof tail - off, ", next in %lld.%lld s ", (long long)((left + 99) / 100 / 10),
-                           (long long)((left + 99) / 100 % 10));
+            smt_text_printf(tail + off, sizeof tail - off, ", next in %lld.%lld s ",
+                            (long long)((left + 99) / 100 / 10), (long long)((left + 99) / 100 % 10));
         else
             smt_text_printf(tail + off, sizeof tail - off, "%s ", link->conn_retry_at ? ", retrying now" : "");
         /* the reason gives way first: beyond its first columns to the counts and the age of
@@ -119,7 +121,8 @@ static void draw_view_line(const smt_app *app)
     const char *search = smt_view_search(app->view);
     char sort[SM_KEY_MAX + 32];
     smt_text_printf(sort, sizeof sort, "  Sort: %s %s", smt_column_title(smt_view_sort_key(app->view)),
-                   smt_view_sort_descending(app->view) ? (smt_screen_utf8() ? "\u25bc" : "v") : (smt_screen_utf8() ? "\u25b2" : "^"));
+                    smt_view_sort_descending(app->view) ? (smt_screen_utf8() ? "\u25bc" : "v")
+                                                        : (smt_screen_utf8() ? "\u25b2" : "^"));
     int sw = smt_text_width(shown_text, strlen(shown_text)) + smt_text_width(closing_text, strlen(closing_text));
     int lw = (filter[0] ? 9 + smt_text_width(filter, strlen(filter)) : 13) +
              (search[0] ? 10 + smt_text_width(search, strlen(search)) : 0) + smt_text_width(sort, strlen(sort));

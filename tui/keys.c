@@ -133,7 +133,8 @@ const smt_binding *smt_keys_lookup(smt_ctx ctx, int32_t key)
     if (ctx == SMT_CTX_HELP)
         return NULL; /* the overlay is modal */
     for (size_t i = 0; i < n; i++)
-        if (bindings[i].ctx == SMT_CTX_TABLE && (bindings[i].flags & SMT_KEYF_GLOBAL) && binding_has_key(&bindings[i], key))
+        if (bindings[i].ctx == SMT_CTX_TABLE && (bindings[i].flags & SMT_KEYF_GLOBAL) &&
+            binding_has_key(&bindings[i], key))
             return &bindings[i];
     return NULL;
 }

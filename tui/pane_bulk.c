@@ -147,8 +147,9 @@ static int64_t bulk_tick(void *state, bool shown)
         p->app->dirty = true;
     }
     if (b->undo_running && b->undo_next >= b->nundo && b->undo_inflight == 0) {
-        smt_text_printf(b->result, sizeof b->result, "undo finished: %zu sessions restored, %zu failed (closed or refused)",
-                 b->undo_done, b->undo_failed);
+        smt_text_printf(b->result, sizeof b->result,
+                        "undo finished: %zu sessions restored, %zu failed (closed or refused)", b->undo_done,
+                        b->undo_failed);
         b->result_error = b->undo_failed > 0;
         smt_ui_message(p->app, b->undo_failed ? SMT_LOGL_WARN : SMT_LOGL_INFO, "bulk %s", b->result);
         clear_undo(p);
@@ -193,7 +194,8 @@ static void open_confirm(smt_bulk_pane *p)
     summary(b, f->text[2], sizeof f->text[2]);
     if (b->count.hidden) {
         size_t l = strlen(f->text[2]);
-        smt_text_printf(f->text[2] + l, sizeof f->text[2] - l, " (%zu of them hidden by the table's filter)", b->count.hidden);
+        smt_text_printf(f->text[2] + l, sizeof f->text[2] - l, " (%zu of them hidden by the table's filter)",
+                        b->count.hidden);
     }
     b->sent_local = b->count.matches;
     if (typed) {
@@ -262,99 +264,101 @@ static void undo_drift(smt_bulk_pane *p, size_t *changed, size_t *gone)
     }
 }
 
+/* a (set) or x (delete): the dialog for one more entry of the map. */
+static void open_entry_dialog(smt_bulk_pane *b, bool set)
+{
+    if (b->nentries >= SMT_BULK_MAX_ENTRIES) {
+        smt_ui_message(b->app, SMT_LOGL_WARN, "at most %d properties per update", SMT_BULK_MAX_ENTRIES);
+        return;
+    }
+    smt_form *f = smt_app_open_form(
+        b->app, set ? SMT_FORM_BULK_SET : SMT_FORM_BULK_DELETE,
+        set ? "Set a property on every matching session" : "Delete a property from every matching session",
+        set ? 2 : 1, bulk_form_changed, bulk_form_submit, b);
+    smt_text_printf(f->text[0], sizeof f->text[0],
+                    "Goes into the property map for the sessions matching the filter (%zu now). Nothing is sent "
+                    "until A and its confirmation.",
+                    b->count.matches);
+    smt_text_printf(f->text[1], sizeof f->text[1], "%s",
+                    set ? "Keys: user keys, or $Country, $Language, $Latitude, $Longitude."
+                        : "Only user keys can be deleted.");
+    smt_text_printf(f->label[0], sizeof f->label[0], "Key");
+    smt_line_init(&f->field[0], SM_KEY_MAX);
+    if (set) {
+        smt_text_printf(f->label[1], sizeof f->label[1], "Value");
+        smt_line_init(&f->field[1], SM_VALUE_MAX);
+    }
+    bulk_form_changed(b);
+}
+
+static void remove_entry(smt_bulk_pane *b)
+{
+    if (b->nav.cursor >= (size_t)b->nentries)
+        return;
+    int c = (int)b->nav.cursor;
+    free(b->entries[c].value);
+    memmove(&b->entries[c], &b->entries[c + 1], (size_t)(b->nentries - c - 1) * sizeof b->entries[0]);
+    b->nentries--;
+    smt_list_resize(&b->nav, (size_t)b->nentries, b->nav.rows);
+    b->recount = true;
+}
+
+/* u: asks before restoring, saying what changed since the update and what is gone. */
+static void open_undo_dialog(smt_bulk_pane *b)
+{
+    if (!smt_ui_guard_write(b->app, "undo"))
+        return;
+    if (!b->undo || b->undo_running) {
+        smt_ui_message(b->app, SMT_LOGL_INFO, b->undo_running ? "the undo is running" : "nothing to undo");
+        return;
+    }
+    smt_form *f = smt_app_open_form(b->app, SMT_FORM_BULK_UNDO, "Undo the last bulk update", 0, NULL,
+                                    bulk_form_submit, b);
+    f->danger = true;
+    smt_text_printf(f->text[0], sizeof f->text[0], "Restore the previous values on %zu session%s (one request each).",
+                    b->undo_sessions, b->undo_sessions == 1 ? "" : "s");
+    smt_text_printf(f->text[1], sizeof f->text[1],
+                    "Values are those the monitor saw before the update; sessions it did not know are left alone.");
+    size_t changed = 0, gone = 0;
+    undo_drift(b, &changed, &gone);
+    char *t = f->text[2];
+    size_t cap = sizeof f->text[2], off = 0;
+    if (changed)
+        off = smt_text_printf(t, cap, "Since the update %zu session%s changed again: undo overwrites the newer values.",
+                              changed, changed == 1 ? "" : "s");
+    if (gone)
+        smt_text_printf(t + off, cap - off, "%s%zu session%s closed (nothing to restore there).", off ? " " : "", gone,
+                        gone == 1 ? "" : "s");
+    f->ok = true;
+}
+
 static smt_handled bulk_action(void *state, smt_action a)
 {
-    smt_bulk_pane *p = state, *b = p;
+    smt_bulk_pane *b = state;
     switch (a) {
-    case SMT_ACT_BULK_FILTER:
-        start_filter_prompt(p);
-        return SMT_HANDLED;
+    case SMT_ACT_BULK_FILTER: start_filter_prompt(b); break;
     case SMT_ACT_BULK_ADD_SET:
-    case SMT_ACT_BULK_ADD_DELETE: {
-        if (b->nentries >= SMT_BULK_MAX_ENTRIES) {
-            smt_ui_message(p->app, SMT_LOGL_WARN, "at most %d properties per update", SMT_BULK_MAX_ENTRIES);
-            return SMT_HANDLED;
-        }
-        bool set = a == SMT_ACT_BULK_ADD_SET;
-        smt_form *f = smt_app_open_form(
-            p->app, set ? SMT_FORM_BULK_SET : SMT_FORM_BULK_DELETE,
-            set ? "Set a property on every matching session" : "Delete a property from every matching session",
-            set ? 2 : 1, bulk_form_changed, bulk_form_submit, p);
-        smt_text_printf(f->text[0], sizeof f->text[0],
-                       "Goes into the property map for the sessions matching the filter (%zu now). Nothing is sent "
-                       "until A and its confirmation.",
-                       b->count.matches);
-        smt_text_printf(f->text[1], sizeof f->text[1], "%s",
-                       set ? "Keys: user keys, or $Country, $Language, $Latitude, $Longitude."
-                           : "Only user keys can be deleted.");
-        smt_text_printf(f->label[0], sizeof f->label[0], "Key");
-        smt_line_init(&f->field[0], SM_KEY_MAX);
-        if (set) {
-            smt_text_printf(f->label[1], sizeof f->label[1], "Value");
-            smt_line_init(&f->field[1], SM_VALUE_MAX);
-        }
-        bulk_form_changed(p);
-        return SMT_HANDLED;
-    }
-    case SMT_ACT_BULK_REMOVE:
-        if (b->nav.cursor < (size_t)b->nentries) {
-            int c = (int)b->nav.cursor;
-            free(b->entries[c].value);
-            memmove(&b->entries[c], &b->entries[c + 1], (size_t)(b->nentries - c - 1) * sizeof b->entries[0]);
-            b->nentries--;
-            smt_list_resize(&b->nav, (size_t)b->nentries, b->nav.rows);
-            b->recount = true;
-        }
-        return SMT_HANDLED;
+    case SMT_ACT_BULK_ADD_DELETE: open_entry_dialog(b, a == SMT_ACT_BULK_ADD_SET); break;
+    case SMT_ACT_BULK_REMOVE: remove_entry(b); break;
     case SMT_ACT_UP:
-    case SMT_ACT_DOWN:
-        smt_list_action(&b->nav, a);
-        return SMT_HANDLED;
+    case SMT_ACT_DOWN: smt_list_action(&b->nav, a); break;
     case SMT_ACT_PGUP:
     case SMT_ACT_PGDN: /* the map has few entries: the page keys scroll the preview */
         smt_list_action(&b->preview_nav, a);
-        return SMT_HANDLED;
+        break;
     case SMT_ACT_SCROLL_LEFT:
         if (b->preview_hscroll > 0)
             b->preview_hscroll--;
-        return SMT_HANDLED;
+        break;
     case SMT_ACT_SCROLL_RIGHT:
         if (b->preview_hscroll + 1 < b->nentries)
             b->preview_hscroll++;
-        return SMT_HANDLED;
-    case SMT_ACT_BULK_APPLY:
-        apply(p);
-        return SMT_HANDLED;
-    case SMT_ACT_BULK_UNDO: {
-        if (!smt_ui_guard_write(p->app, "undo"))
-            return SMT_HANDLED;
-        if (!b->undo || b->undo_running) {
-            smt_ui_message(p->app, SMT_LOGL_INFO, b->undo_running ? "the undo is running" : "nothing to undo");
-            return SMT_HANDLED;
-        }
-        smt_app_open_form(p->app, SMT_FORM_BULK_UNDO, "Undo the last bulk update", 0, NULL, bulk_form_submit, p);
-        p->app->form.danger = true;
-        smt_text_printf(p->app->form.text[0], sizeof p->app->form.text[0],
-                 "Restore the previous values on %zu session%s (one request each).", b->undo_sessions,
-                 b->undo_sessions == 1 ? "" : "s");
-        smt_text_printf(p->app->form.text[1], sizeof p->app->form.text[1],
-                 "Values are those the monitor saw before the update; sessions it did not know are left alone.");
-        size_t changed = 0, gone = 0;
-        undo_drift(p, &changed, &gone);
-        char *t = p->app->form.text[2];
-        size_t cap = sizeof p->app->form.text[2], off = 0;
-        if (changed)
-            off = smt_text_printf(t, cap, "Since the update %zu session%s changed again: undo overwrites the newer "
-                                 "values.", changed, changed == 1 ? "" : "s");
-        if (gone)
-            smt_text_printf(t + off, cap - off, "%s%zu session%s closed (nothing to restore there).", off ? " " : "",
-                           gone, gone == 1 ? "" : "s");
-        p->app->form.ok = true;
-        return SMT_HANDLED;
+        break;
+    case SMT_ACT_BULK_APPLY: apply(b); break;
+    case SMT_ACT_BULK_UNDO: open_undo_dialog(b); break;
+    default: return SMT_UNHANDLED;
     }
-    default:
-        return SMT_UNHANDLED;
-    }
+    return SMT_HANDLED;
 }
 
 static void bulk_form_changed(void *owner)
@@ -514,7 +518,8 @@ static void bulk_form_submit(void *owner)
         uint64_t token = smt_ui_new_token(p->app);
         char err[256] = "";
         /* the very filter text the user saw and confirmed */
-        if (smt_app_send_set_by_filter(p->app, token, b->filter.buf, props, (size_t)b->nentries, err, sizeof err) != 0) {
+        if (smt_app_send_set_by_filter(p->app, token, b->filter.buf, props, (size_t)b->nentries, err, sizeof err) !=
+            0) {
             free_undo(p, c.items, c.n);
             smt_text_printf(b->result, sizeof b->result, "not sent: %s", err);
             b->result_error = true;
@@ -527,12 +532,13 @@ static void bulk_form_submit(void *owner)
         b->pending_sessions = c.sessions;
         b->pending = true;
         b->token = token;
-        smt_text_printf(b->result, sizeof b->result, "sent to the server (%zu sessions matched here); waiting...", confirmed);
+        smt_text_printf(b->result, sizeof b->result, "sent to the server (%zu sessions matched here); waiting...",
+                        confirmed);
         b->result_error = false;
         char esc[200];
         smt_text_escape(b->filter.buf, b->filter.len, esc, sizeof esc);
-        smt_eventlog_add(&p->app->log, p->app->wall, SMT_LOGL_INFO, "bulk update sent: filter %s (%zu local matches)", esc,
-                        confirmed);
+        smt_eventlog_add(&p->app->log, p->app->wall, SMT_LOGL_INFO, "bulk update sent: filter %s (%zu local matches)",
+                         esc, confirmed);
         return;
     }
     case SMT_FORM_BULK_UNDO:
@@ -595,7 +601,8 @@ static bool bulk_reply(void *state, uint64_t token, const smt_reply *reply)
         free_undo(p, b->pending_undo, b->pending_nundo);
         b->pending_undo = NULL;
         b->pending_nundo = b->pending_sessions = 0;
-        smt_text_printf(b->result, sizeof b->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
+        smt_text_printf(b->result, sizeof b->result, "server refused: %s: %s", error_code,
+                        error_message ? error_message : "");
         b->result_error = true;
         smt_ui_message(p->app, SMT_LOGL_ERROR, "bulk update %s", b->result);
         return true;
@@ -694,8 +701,9 @@ static void preview_measure(const smt_bulk_pane *b, int w, preview_layout *lay)
     lay->pw = width_of(SM_PROP_PRINCIPAL);
     for (int e = 0; e < b->nentries; e++) {
         lay->curw[e] = clamp_width(width_of(b->entries[e].key), PREVIEW_VALUE_MAX);
-        lay->neww[e] = clamp_width(
-            b->entries[e].value ? width_of(shown_value(b->entries[e].value)) : width_of("(deleted)"), PREVIEW_VALUE_MAX);
+        lay->neww[e] =
+            clamp_width(b->entries[e].value ? width_of(shown_value(b->entries[e].value)) : width_of("(deleted)"),
+                        PREVIEW_VALUE_MAX);
     }
     for (size_t i = lay->first; i < lay->last; i++) {
         smt_row *r = smt_model_find(b->app->model, b->count.preview[i]);
@@ -799,7 +807,8 @@ static void draw_preview(smt_bulk_pane *b, int y, int end)
     else
         smt_text_printf(buf, sizeof buf, "Preview: %zu-%zu of %zu match%s by session ID%s  (PgUp/PgDn%s)",
                         lay.first + 1, lay.last > lay.first ? lay.last : lay.first + 1, b->count.matches,
-                        b->count.matches == 1 ? "" : "es", b->count.matches > b->count.npreview ? " (the first 200)" : "",
+                        b->count.matches == 1 ? "" : "es",
+                        b->count.matches > b->count.npreview ? " (the first 200)" : "",
                         b->nentries > 1 ? ", Left/Right: keys" : "");
     smt_screen_str(y++, 1, w - 2, buf, SMT_ROLE_PANE_TITLE);
     if (y >= end || rows <= 0)
@@ -827,18 +836,23 @@ static void bulk_draw(void *state, int y, int h)
         return;
     /* the filter and its evaluation */
     int x = smt_screen_str(ly, 1, 8, "Filter: ", SMT_ROLE_PANE) + 1;
-    smt_screen_text(ly, x, w - x - 1, b->filter.len ? b->filter.buf : "(none: f to type one)", b->filter.len ? b->filter.len : 21,
-               b->filter.len == 0 ? SMT_ROLE_PANE : b->parsed ? SMT_ROLE_FILTER_OK : SMT_ROLE_FILTER_ERROR);
+    smt_screen_text(ly, x, w - x - 1, b->filter.len ? b->filter.buf : "(none: f to type one)",
+                    b->filter.len ? b->filter.len : 21,
+                    b->filter.len == 0 ? SMT_ROLE_PANE
+                    : b->parsed        ? SMT_ROLE_FILTER_OK
+                                       : SMT_ROLE_FILTER_ERROR);
     if (++ly >= end)
         return;
     if (b->filter.len && !b->parsed) {
         smt_screen_str(ly, 1, w - 2, b->error.message, SMT_ROLE_FILTER_ERROR);
     } else if (b->parsed) {
-        size_t off = smt_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->count.matches, plural(b->count.matches));
+        size_t off = smt_text_printf(buf, sizeof buf, "matches %zu open session%s here", b->count.matches,
+                                     plural(b->count.matches));
         if (b->nentries && b->count.matches && !b->recount)
             off += smt_text_printf(buf + off, sizeof buf - off, "; the map changes %zu of them", b->count.changing);
         if (b->count.hidden)
-            off += smt_text_printf(buf + off, sizeof buf - off, " (%zu hidden by the table's filter or search)", b->count.hidden);
+            off += smt_text_printf(buf + off, sizeof buf - off, " (%zu hidden by the table's filter or search)",
+                                   b->count.hidden);
         if (b->count.waiting)
             smt_text_printf(buf + off, sizeof buf - off, " (%zu not in the paused table yet)", b->count.waiting);
         smt_screen_str(ly, 1, w - 2, buf, b->count.matches ? SMT_ROLE_FILTER_OK : SMT_ROLE_LOG_WARN);

@@ -145,8 +145,9 @@ static void edit_form_submit(void *owner);
 
 static void form_for_value(smt_edit_pane *p, smt_form_kind kind, const char *key, const char *value)
 {
-    smt_form *f = smt_app_open_form(p->app, kind, kind == SMT_FORM_EDIT_ADD ? "Add a user property" : "Change a user property", 2,
-                                    edit_form_changed, edit_form_submit, p);
+    smt_form *f =
+        smt_app_open_form(p->app, kind, kind == SMT_FORM_EDIT_ADD ? "Add a user property" : "Change a user property", 2,
+                          edit_form_changed, edit_form_submit, p);
     smt_text_printf(f->label[0], sizeof f->label[0], "Key");
     smt_text_printf(f->label[1], sizeof f->label[1], "Value");
     smt_line_init(&f->field[0], SM_KEY_MAX);
@@ -193,6 +194,66 @@ static void undo_warning(smt_edit_pane *p)
     }
 }
 
+/* d: asks before deleting the selected property. */
+static void open_delete_dialog(smt_edit_pane *p, smt_row *r)
+{
+    if (!smt_ui_guard_write(p->app, "deleting a property"))
+        return;
+    const smt_rprop *prop = r ? cursor_prop(p, r) : NULL;
+    if (!prop) {
+        smt_ui_message(p->app, SMT_LOGL_WARN, "no property selected");
+        return;
+    }
+    smt_form *f =
+        smt_app_open_form(p->app, SMT_FORM_EDIT_DELETE, "Delete a user property", 0, NULL, edit_form_submit, p);
+    char id[80], key[160], val[160];
+    smt_text_escape(r->id, strlen(r->id), id, sizeof id);
+    smt_text_escape(prop->key, sm_intern_len(prop->key), key, sizeof key);
+    smt_text_escape(prop->value, sm_intern_len(prop->value), val, sizeof val);
+    smt_text_printf(f->text[0], sizeof f->text[0], "Delete %s (now '%s')", key, val);
+    smt_text_printf(f->text[1], sizeof f->text[1], "from session %s?", id);
+    smt_text_printf(f->status, sizeof f->status, "u undoes it afterwards");
+    smt_text_printf(f->label[0], sizeof f->label[0], "%s", "");
+    smt_line_set(&f->field[0], prop->key); /* carried to submit */
+    f->ok = true;
+}
+
+/* u: asks before restoring what the last edit changed, and says if it changed again since. */
+static void open_undo_dialog(smt_edit_pane *p)
+{
+    smt_edit_pane *e = p;
+    if (!smt_ui_guard_write(p->app, "undo"))
+        return;
+    if (!e->undo_session) {
+        smt_ui_message(p->app, SMT_LOGL_INFO, "nothing to undo");
+        return;
+    }
+    smt_form *f = smt_app_open_form(p->app, SMT_FORM_EDIT_UNDO, "Undo the last edit", 0, NULL, edit_form_submit, p);
+    char id[80];
+    smt_text_escape(e->undo_session, strlen(e->undo_session), id, sizeof id);
+    smt_text_printf(f->text[0], sizeof f->text[0], "Restore the previous value of %zu propert%s", e->undo_count,
+             e->undo_count == 1 ? "y" : "ies");
+    size_t off = 0;
+    for (size_t i = 0; i < e->undo_count && off + 1 < sizeof f->text[1]; i++) {
+        char k[64], v[64];
+        smt_text_escape(e->undo_keys[i], strlen(e->undo_keys[i]), k, sizeof k);
+        if (e->undo_values[i])
+            smt_text_escape(e->undo_values[i], strlen(e->undo_values[i]), v, sizeof v);
+        int m = (int)smt_text_printf(f->text[1] + off, sizeof f->text[1] - off, "%s%s %s", i ? ", " : "",
+                                    e->undo_values[i] ? "set" : "delete", k);
+        if (m < 0)
+            break;
+        off += (size_t)m;
+        if (e->undo_values[i] && off < sizeof f->text[1])
+            off += (size_t)smt_text_printf(f->text[1] + off, sizeof f->text[1] - off, " = '%s'", v);
+        if (off >= sizeof f->text[1])
+            off = sizeof f->text[1] - 1;
+    }
+    smt_text_printf(f->text[2], sizeof f->text[2], "on session %s?", id);
+    undo_warning(p);
+    f->ok = true;
+}
+
 static smt_handled edit_action(void *state, smt_action a)
 {
     smt_edit_pane *p = state, *e = p;
@@ -225,60 +286,8 @@ static smt_handled edit_action(void *state, smt_action a)
         form_for_value(p, SMT_FORM_EDIT_CHANGE, prop->key, prop->value);
         return SMT_HANDLED;
     }
-    case SMT_ACT_EDIT_DELETE: {
-        if (!smt_ui_guard_write(p->app, "deleting a property"))
-            return SMT_HANDLED;
-        const smt_rprop *prop = r ? cursor_prop(e, r) : NULL;
-        if (!prop) {
-            smt_ui_message(p->app, SMT_LOGL_WARN, "no property selected");
-            return SMT_HANDLED;
-        }
-        smt_app_open_form(p->app, SMT_FORM_EDIT_DELETE, "Delete a user property", 0, NULL, edit_form_submit, p);
-        char id[80], key[160], val[160];
-        smt_text_escape(r->id, strlen(r->id), id, sizeof id);
-        smt_text_escape(prop->key, sm_intern_len(prop->key), key, sizeof key);
-        smt_text_escape(prop->value, sm_intern_len(prop->value), val, sizeof val);
-        smt_text_printf(p->app->form.text[0], sizeof p->app->form.text[0], "Delete %s (now '%s')", key, val);
-        smt_text_printf(p->app->form.text[1], sizeof p->app->form.text[1], "from session %s?", id);
-        smt_text_printf(p->app->form.status, sizeof p->app->form.status, "u undoes it afterwards");
-        smt_text_printf(p->app->form.label[0], sizeof p->app->form.label[0], "%s", "");
-        smt_line_set(&p->app->form.field[0], prop->key); /* carried to submit */
-        p->app->form.ok = true;
-        return SMT_HANDLED;
-    }
-    case SMT_ACT_EDIT_UNDO: {
-        if (!smt_ui_guard_write(p->app, "undo"))
-            return SMT_HANDLED;
-        if (!e->undo_session) {
-            smt_ui_message(p->app, SMT_LOGL_INFO, "nothing to undo");
-            return SMT_HANDLED;
-        }
-        smt_app_open_form(p->app, SMT_FORM_EDIT_UNDO, "Undo the last edit", 0, NULL, edit_form_submit, p);
-        char id[80];
-        smt_text_escape(e->undo_session, strlen(e->undo_session), id, sizeof id);
-        smt_text_printf(p->app->form.text[0], sizeof p->app->form.text[0], "Restore the previous value of %zu propert%s", e->undo_count,
-                 e->undo_count == 1 ? "y" : "ies");
-        size_t off = 0;
-        for (size_t i = 0; i < e->undo_count && off + 1 < sizeof p->app->form.text[1]; i++) {
-            char k[64], v[64];
-            smt_text_escape(e->undo_keys[i], strlen(e->undo_keys[i]), k, sizeof k);
-            if (e->undo_values[i])
-                smt_text_escape(e->undo_values[i], strlen(e->undo_values[i]), v, sizeof v);
-            int m = (int)smt_text_printf(p->app->form.text[1] + off, sizeof p->app->form.text[1] - off, "%s%s %s", i ? ", " : "",
-                                        e->undo_values[i] ? "set" : "delete", k);
-            if (m < 0)
-                break;
-            off += (size_t)m;
-            if (e->undo_values[i] && off < sizeof p->app->form.text[1])
-                off += (size_t)smt_text_printf(p->app->form.text[1] + off, sizeof p->app->form.text[1] - off, " = '%s'", v);
-            if (off >= sizeof p->app->form.text[1])
-                off = sizeof p->app->form.text[1] - 1;
-        }
-        smt_text_printf(p->app->form.text[2], sizeof p->app->form.text[2], "on session %s?", id);
-        undo_warning(p);
-        p->app->form.ok = true;
-        return SMT_HANDLED;
-    }
+    case SMT_ACT_EDIT_DELETE: open_delete_dialog(p, r); return SMT_HANDLED;
+    case SMT_ACT_EDIT_UNDO: open_undo_dialog(p); return SMT_HANDLED;
     default:
         return SMT_UNHANDLED;
     }
@@ -326,8 +335,9 @@ static void edit_form_changed(void *owner)
         f->hint = true;
         return;
     }
-    smt_text_printf(f->status, sizeof f->status, "%s%s", cur ? "valid: Enter changes the existing value" : "valid: Enter adds it",
-                   f->field[1].len == 0 ? " (with an empty value)" : "");
+    smt_text_printf(f->status, sizeof f->status, "%s%s",
+                    cur ? "valid: Enter changes the existing value" : "valid: Enter adds it",
+                    f->field[1].len == 0 ? " (with an empty value)" : "");
 }
 
 static void send_set(smt_edit_pane *p, const char *session, const sm_property *props, size_t n, bool is_undo)
@@ -430,19 +440,21 @@ static bool edit_reply(void *state, uint64_t token, const smt_reply *reply)
         return false;
     e->pending = false;
     char id[80];
-    smt_text_escape(e->pending_session ? e->pending_session : "", e->pending_session ? strlen(e->pending_session) : 0, id,
-                   sizeof id);
+    smt_text_escape(e->pending_session ? e->pending_session : "", e->pending_session ? strlen(e->pending_session) : 0,
+                    id, sizeof id);
     const char *error_code = reply->code != SM_CLIENT_OK ? sm_client_errcode_name(reply->code) : NULL;
     const char *error_message = reply->message;
     if (error_code && smt_ui_outcome_unknown(reply->code)) {
         smt_text_printf(e->result, sizeof e->result,
-                       "outcome unknown (%s): the server may have applied it; the table shows what changed", error_code);
+                        "outcome unknown (%s): the server may have applied it; the table shows what changed",
+                        error_code);
         e->result_error = true;
         smt_eventlog_add(&p->app->log, p->app->wall, SMT_LOGL_WARN, "edit of %s: %s", id, e->result);
         return true;
     }
     if (error_code) {
-        smt_text_printf(e->result, sizeof e->result, "server refused: %s: %s", error_code, error_message ? error_message : "");
+        smt_text_printf(e->result, sizeof e->result, "server refused: %s: %s", error_code,
+                        error_message ? error_message : "");
         e->result_error = true;
         smt_eventlog_add(&p->app->log, p->app->wall, SMT_LOGL_ERROR, "edit of %s refused: %s: %s", id, error_code,
                         error_message ? error_message : "");
@@ -501,8 +513,8 @@ static void edit_draw(void *state, int y, int h)
     if (e->session)
         smt_text_escape(e->session, strlen(e->session), id, sizeof id);
     size_t n = r ? user_count(r) : 0;
-    smt_text_printf(buf, sizeof buf, " Edit %s: %zu user propert%s  (a add, Enter change, d delete, u undo, Esc close)", id, n,
-             n == 1 ? "y" : "ies");
+    smt_text_printf(buf, sizeof buf, " Edit %s: %zu user propert%s  (a add, Enter change, d delete, u undo, Esc close)",
+                    id, n, n == 1 ? "y" : "ies");
     smt_screen_str(y, 0, w, buf, SMT_ROLE_PANE_TITLE);
     for (int i = 1; i < h; i++)
         smt_screen_fill(y + i, 0, w, SMT_ROLE_PANE);

@@ -66,8 +66,8 @@ static int help_lines(const smt_app *app, help_fn fn, void *ctx)
             if (b->ctx != (smt_ctx)c)
                 continue;
             bool allowed = smt_keys_allowed(b, app->read_only);
-            smt_text_printf(buf, sizeof buf, "  %-13s%s %s%s", b->label, (b->flags & SMT_KEYF_GLOBAL) ? "*" : " ", b->help,
-                     allowed ? "" : "  (read-only)");
+            smt_text_printf(buf, sizeof buf, "  %-13s%s %s%s", b->label, (b->flags & SMT_KEYF_GLOBAL) ? "*" : " ",
+                            b->help, allowed ? "" : "  (read-only)");
             help_wrapped(fn, ctx, &n, buf, 0, HELP_INDENT, width, allowed ? SMT_ROLE_HELP : SMT_ROLE_HELP_DISABLED);
         }
     }

@@ -193,8 +193,8 @@ static void table_draw(void *state, int y, int h)
         smt_role role = row_role(app, r, rank, sel);
         smt_screen_fill(ry, 0, w, role);
         smt_screen_str(ry, 0, 1, row_mark(app, r), role);
-        bool recent = r->t_changed && r->t_changed + SMT_MODEL_HIGHLIGHT_MS > app->now && r->state != SM_REMOTE_CLOSED &&
-                      !r->dead;
+        bool recent = r->t_changed && r->t_changed + SMT_MODEL_HIGHLIGHT_MS > app->now &&
+                      r->state != SM_REMOTE_CLOSED && !r->dead;
         for (int c = 0; c < app->ncols; c++) {
             int x = t->col_x[c];
             if (x < 0 || x >= w)

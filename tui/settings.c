@@ -203,7 +203,8 @@ int smt_settings_format(const smt_settings *s, char *out, size_t cap)
         off += (size_t)n;
     }
     if (s->sort_key[0]) {
-        n = snprintf(out + off, cap - off, "sort = %s %s\n", s->sort_key, s->sort_descending ? "descending" : "ascending");
+        n = snprintf(out + off, cap - off, "sort = %s %s\n", s->sort_key,
+                     s->sort_descending ? "descending" : "ascending");
         if (n < 0 || (size_t)n >= cap - off)
             return -1;
         off += (size_t)n;

@@ -200,8 +200,8 @@ void smt_ui_set_connection(smt_ui *ui, smt_conn_state st, const char *detail)
     static const char *const names[] = {"connecting", "syncing", "live", "reconnecting", "closed"};
     if (st != ui->link.conn || strcmp(detail ? detail : "", ui->link.conn_detail) != 0) {
         smt_log_level level = st == SMT_CONN_RECONNECTING || st == SMT_CONN_CLOSED ? SMT_LOGL_WARN : SMT_LOGL_INFO;
-        smt_eventlog_add(&ui->app.log, ui->app.wall, level, "connection: %s%s%s", names[st], detail && *detail ? ": " : "",
-                        detail ? detail : "");
+        smt_eventlog_add(&ui->app.log, ui->app.wall, level, "connection: %s%s%s", names[st],
+                         detail && *detail ? ": " : "", detail ? detail : "");
     }
     if (ui->link.conn == SMT_CONN_LIVE && st != SMT_CONN_LIVE)
         ui->link.stale_since = ui->app.wall; /* the figures on screen stop being current now */
@@ -309,8 +309,8 @@ void smt_ui_resync_end(smt_ui *ui, uint64_t count)
     smt_eventlog_add(&ui->app.log, ui->app.wall, SMT_LOGL_INFO, "snapshot: %llu session%s", (unsigned long long)count,
                     count == 1 ? "" : "s");
     if (dropped)
-        smt_eventlog_add(&ui->app.log, ui->app.wall, SMT_LOGL_INFO, "removed %zu sessions that closed while disconnected",
-                        dropped);
+        smt_eventlog_add(&ui->app.log, ui->app.wall, SMT_LOGL_INFO,
+                         "removed %zu sessions that closed while disconnected", dropped);
     ui->app.dirty = true;
 }
 
@@ -664,7 +664,8 @@ static void draw_status(smt_ui *ui, int y)
     const char *hint = app->read_only && focus->hint_read_only ? focus->hint_read_only : focus->hint;
     char compact[200];
     /* a pane's hint too wide for the line loses its double spaces; an overlay's is drawn as written */
-    if (focus->layout != SMT_LAYOUT_OVERLAY && smt_text_width(hint, strlen(hint)) > w) { /* one space between the entries instead of two */
+    if (focus->layout != SMT_LAYOUT_OVERLAY &&
+        smt_text_width(hint, strlen(hint)) > w) { /* one space between the entries instead of two */
         size_t n = 0;
         for (const char *c = hint; *c && n + 1 < sizeof compact; c++)
             if (!(c[0] == ' ' && c[1] == ' ' && c != hint))

@@ -40,8 +40,8 @@ static bool bulk_action(smt_ui *ui, smt_action a)
 }
 
 /* A server reply as the connection hands it over: code by its wire name (NULL = success). */
-static void reply(smt_ui *ui, uint64_t token, const char *code, const char *message, const sm_property *changed, size_t n,
-                  uint64_t count)
+static void reply(smt_ui *ui, uint64_t token, const char *code, const char *message, const sm_property *changed,
+                  size_t n, uint64_t count)
 {
     smt_reply r = {SM_CLIENT_OK, message, NULL, n, count};
     for (int c = 1; code && c < SM_CLIENT_ERR_CODE_COUNT; c++)
@@ -97,8 +97,8 @@ static int fake_set(void *ctx, uint64_t token, const char *sid, const sm_propert
     return 0;
 }
 
-static int fake_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_property *props, size_t n, char *err,
-                              size_t cap)
+static int fake_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_property *props, size_t n,
+                              char *err, size_t cap)
 {
     (void)ctx;
     (void)err;

@@ -311,8 +311,8 @@ static void test_random_against_brute_force(void **state)
         } else if (kind < 8) {
             put(f, id, "G", rand() % 3 ? "keep" : "drop", now);
         } else if (smt_model_find(f->m, id)) {
-            smt_event ev = test_event(rand() % 2 ? SMT_EVENT_CLOSED : SMT_EVENT_FILTER_LEAVE, id, SM_REMOTE_CLOSED, NULL,
-                                     NULL, false);
+            smt_event ev = test_event(rand() % 2 ? SMT_EVENT_CLOSED : SMT_EVENT_FILTER_LEAVE, id, SM_REMOTE_CLOSED,
+                                      NULL, NULL, false);
             smt_model_apply(f->m, &ev, now, NULL);
         }
         now += 7;
