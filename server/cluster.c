@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,8 +175,11 @@ typedef struct pending {
     uint64_t waiting; /* peer bits */
     uint64_t epochs[MAX_PEERS];
     int64_t deadline_ms;
+    bool local_pending; /* by filter: this node's own part is still running */
     sm_errcode err_code;
     char err_text[200];
+    char missing[MAX_PEERS][SM_NODE_NAME_MAX + 1]; /* nodes that did not answer, by name */
+    size_t nmissing;
 } pending;
 
 typedef struct sm_cluster {
@@ -199,6 +203,8 @@ typedef struct sm_cluster {
     peer peers[MAX_PEERS];
     size_t npeers;
     sm_cluster_proxy *proxies;
+    struct remote_req *remotes;
+    size_t nremote;
     pending *pendings;
     size_t npending;
     uint64_t next_rid;
@@ -541,6 +547,8 @@ static void tell_degraded(sm_cluster *k)
 
 static void pending_peer_gone(sm_cluster *k, int p);
 static void pending_finish(sm_cluster *k, pending *pd);
+static void pending_name_waiting(sm_cluster *k, pending *pd);
+static void pending_maybe_finish(sm_cluster *k, pending *pd);
 
 static void peer_down(sm_cluster *k, int p, const char *why)
 {
@@ -638,9 +646,16 @@ static void go_down(sm_cluster *k, const char *why)
                why);
     k->joined = false;
     k->join_sent = false;
-    /* Answered while the peers are still known, so the missing ones are named. */
-    while (k->pendings)
-        pending_finish(k, k->pendings);
+    /* Answered (or their missing nodes named) while the peers are still known. */
+    for (pending *pd = k->pendings, *next; pd; pd = next) {
+        next = pd->next;
+        if (!pd->by_filter) {
+            pending_finish(k, pd);
+        } else {
+            pending_name_waiting(k, pd);
+            pending_maybe_finish(k, pd);
+        }
+    }
     forget_peers(k);
     tell_degraded(k);
 }
@@ -729,12 +744,17 @@ void sm_cluster_proxy_fail(sm_server *srv, sm_cluster_proxy *p)
     p->failed = true;
 }
 
-void sm_cluster_proxy_emit(sm_server *srv, sm_cluster_proxy *p, int64_t lid, const sm_event *ev)
+sm_outq *sm_cluster_proxy_queue(sm_cluster_proxy *p)
+{
+    return &p->q;
+}
+
+void sm_cluster_proxy_queued(sm_server *srv, sm_cluster_proxy *p, int rc)
 {
     sm_cluster *k = srv->cluster;
     if (p->failed)
         return;
-    if (sm_outq_push_event(&p->q, lid, ev, 0) != SM_OK) {
+    if (rc != SM_OK) {
         p->failed = true;
         return;
     }
@@ -827,14 +847,38 @@ static void work_cb(struct ev_loop *loop, ev_idle *w, int revents)
 
 /* ---- requests between nodes ---- */
 
-static void answer(sm_cluster *k, int p, uint64_t rid, const char *text, size_t len)
+static void answer(sm_cluster *k, int p, uint64_t epoch, uint64_t rid, const char *text, size_t len)
 {
+    if (!k->peers[p].alive || k->peers[p].epoch != epoch)
+        return; /* its node is gone: nobody waits for this answer */
     char head[HEADER_MAX];
     int n = snprintf(head, sizeof head, "A %s %016" PRIx64 " %" PRIu64 "\n", k->self, k->epoch, rid);
     send_peer(k, p, head, (size_t)n, text, len);
 }
 
-/* A request from another node: run it here through the stand-in connection, send back what it wrote. */
+/* A request from another node runs here through a stand-in connection and session of its own
+ * (by-filter requests are sliced jobs that answer later); what the handler writes to it is the
+ * answer, sent back at the end of the loop pass. */
+typedef struct remote_req {
+    struct remote_req *next;
+    sm_conn conn;
+    sm_session session;
+    int peer;
+    uint64_t epoch, rid;
+} remote_req;
+
+static void remote_free(sm_cluster *k, remote_req *r)
+{
+    /* A job still holding it (only at shutdown) must not reach it any more. */
+    if (r->session.pending_ops)
+        for (sm_job *j = k->srv->jobs; j; j = j->next)
+            if (j->requester == &r->session)
+                j->requester = NULL;
+    sm_outq_clear(&r->conn.q);
+    free(r);
+    k->nremote--;
+}
+
 static void serve_request(sm_cluster *k, int p, uint64_t rid, int64_t deadline, unsigned perms, const char *body,
                           size_t blen)
 {
@@ -843,32 +887,60 @@ static void serve_request(sm_cluster *k, int p, uint64_t rid, int64_t deadline, 
                k->peers[p].name);
         return;
     }
+    if (k->nremote >= PENDING_MAX) {
+        sm_log(SM_LOG_WARN, "cluster: %d requests of other nodes in progress; dropped one of %s", PENDING_MAX,
+               k->peers[p].name);
+        return;
+    }
     sm_msg m;
     sm_error err;
     sm_error_clear(&err);
-    if (sm_msg_decode(body, blen, 0, &m, &err) != SM_OK) {
+    if (sm_msg_decode(body, blen, 0, &m, &err) != SM_OK ||
+        !(m.type == SM_MSG_GET || m.type == SM_MSG_SET || m.type == SM_MSG_SET_BY_FILTER ||
+          m.type == SM_MSG_CLOSE_SESSION || m.type == SM_MSG_CLOSE_BY_FILTER)) {
         sm_msg_free(&m);
         return;
     }
-    sm_conn *c = &k->sink;
-    k->sink_session.permissions = (uint8_t)(perms & SM_PERM_ALL);
-    switch (m.type) {
-    case SM_MSG_GET:
-    case SM_MSG_SET:
-    case SM_MSG_SET_BY_FILTER:
-    case SM_MSG_CLOSE_SESSION:
-    case SM_MSG_CLOSE_BY_FILTER:
-        sm_server_handle_request(c, &m);
-        break;
-    default:
-        break;
+    remote_req *r = calloc(1, sizeof *r);
+    if (!r) {
+        sm_msg_free(&m);
+        return;
     }
+    r->peer = p;
+    r->epoch = k->peers[p].epoch;
+    r->rid = rid;
+    sm_outq_init(&r->conn.q);
+    r->conn.srv = k->srv;
+    r->conn.write_requested = true; /* never asks the transport for anything */
+    r->conn.cluster_remote = true;  /* never routed again, never closed, never paused */
+    r->conn.session = &r->session;
+    r->conn.established = true;
+    r->session.conn = &r->conn;
+    r->session.state = SM_STATE_ACTIVE;
+    r->session.permissions = (uint8_t)(perms & SM_PERM_ALL);
+    snprintf(r->session.id, sizeof r->session.id, "%s", "cluster-request");
+    r->next = k->remotes;
+    k->remotes = r;
+    k->nremote++;
+    sm_server_handle_request(&r->conn, &m);
     sm_msg_free(&m);
     sm_server_reap(k->srv);
-    sm_outmsg *o;
-    while ((o = sm_outq_pop(&c->q)) != NULL) {
-        answer(k, p, rid, sm_buf_payload(&o->buf), o->buf.len);
+}
+
+/* End of a loop pass: answers that are ready go back. */
+static void remotes_flush(sm_cluster *k)
+{
+    for (remote_req **pp = &k->remotes; *pp;) {
+        remote_req *r = *pp;
+        sm_outmsg *o = r->conn.q.head ? sm_outq_pop(&r->conn.q) : NULL;
+        if (!o) {
+            pp = &r->next;
+            continue;
+        }
+        answer(k, r->peer, r->epoch, r->rid, sm_buf_payload(&o->buf), o->buf.len);
         sm_outmsg_free(o);
+        *pp = r->next;
+        remote_free(k, r);
     }
 }
 
@@ -884,6 +956,7 @@ static pending *pending_new(sm_cluster *k, sm_conn *c, const sm_msg *m, bool by_
     pd->client_id = m->id;
     pd->op = m->type;
     pd->by_filter = by_filter;
+    pd->local_pending = by_filter;
     pd->deadline_ms = sm_mono_ms() + k->cfg->request_timeout_ms;
     pd->next = k->pendings;
     k->pendings = pd;
@@ -901,10 +974,22 @@ static void pending_unlink(sm_cluster *k, pending *pd)
         }
 }
 
+/* The nodes it still waits for become names (before the peer table is cleared). */
+static void pending_name_waiting(sm_cluster *k, pending *pd)
+{
+    for (size_t i = 0; i < k->npeers && i < MAX_PEERS; i++)
+        if (pd->waiting & (1ull << i)) {
+            if (pd->nmissing < MAX_PEERS)
+                snprintf(pd->missing[pd->nmissing++], sizeof pd->missing[0], "%s", k->peers[i].name);
+            pd->waiting &= ~(1ull << i);
+        }
+}
+
 /* Sends the final answer of a by-filter request (or the timeout of a by-ID one) and frees it. */
 static void pending_finish(sm_cluster *k, pending *pd)
 {
     pending_unlink(k, pd);
+    pending_name_waiting(k, pd);
     sm_conn *c = session_conn(k, pd->session);
     if (c) {
         if (!pd->by_filter) {
@@ -912,13 +997,14 @@ static void pending_finish(sm_cluster *k, pending *pd)
                                "the node that holds this session did not answer within %" PRId64 " ms",
                                k->cfg->request_timeout_ms);
         } else if (pd->err_code) {
+            size_t used = strlen(pd->err_text);
+            snprintf(pd->err_text + used, sizeof pd->err_text - used, " (%" PRId64 " sessions changed elsewhere)",
+                     pd->count);
             sm_conn_send_error(c, pd->client_id, pd->err_code, "%s", pd->err_text);
         } else {
             const char *names[MAX_PEERS];
-            size_t n = 0;
-            for (size_t i = 0; i < k->npeers && i < MAX_PEERS; i++)
-                if (pd->waiting & (1ull << i))
-                    names[n++] = k->peers[i].name;
+            for (size_t i = 0; i < pd->nmissing; i++)
+                names[i] = pd->missing[i];
             sm_msg r;
             memset(&r, 0, sizeof r);
             r.type = SM_MSG_REPLY;
@@ -926,11 +1012,27 @@ static void pending_finish(sm_cluster *k, pending *pd)
             r.op = pd->op;
             r.count = pd->count;
             r.missing.items = names;
-            r.missing.count = n;
+            r.missing.count = pd->nmissing;
             sm_conn_send(c, &r);
         }
     }
     free(pd);
+}
+
+/* A by-filter request is answered once this node's own part is done and every other node has
+ * answered or its deadline has passed. */
+static void pending_maybe_finish(sm_cluster *k, pending *pd)
+{
+    if (!pd->local_pending && (!pd->waiting || sm_mono_ms() >= pd->deadline_ms))
+        pending_finish(k, pd);
+}
+
+static void pending_error(pending *pd, const char *node, sm_errcode code, const char *text)
+{
+    if (pd->err_code)
+        return;
+    pd->err_code = code;
+    snprintf(pd->err_text, sizeof pd->err_text, "node %s: %.140s", node, text ? text : "");
 }
 
 static void pending_answer(sm_cluster *k, int p, uint64_t rid, const char *body, size_t blen)
@@ -955,21 +1057,11 @@ static void pending_answer(sm_cluster *k, int p, uint64_t rid, const char *body,
     if (sm_msg_decode(body, blen, 0, &m, &err) == SM_OK) {
         if (m.type == SM_MSG_REPLY)
             pd->count += m.count;
-        else if (m.type == SM_MSG_ERROR && !pd->err_code) {
-            pd->err_code = m.code;
-            snprintf(pd->err_text, sizeof pd->err_text, "node %s: %.120s", k->peers[p].name,
-                     m.message ? m.message : "");
-        }
+        else if (m.type == SM_MSG_ERROR)
+            pending_error(pd, k->peers[p].name, m.code, m.message);
     }
     sm_msg_free(&m);
-    if (!pd->waiting) {
-        if (pd->err_code) {
-            size_t used = strlen(pd->err_text);
-            snprintf(pd->err_text + used, sizeof pd->err_text - used, " (%" PRId64 " sessions changed on the others)",
-                     pd->count);
-        }
-        pending_finish(k, pd);
-    }
+    pending_maybe_finish(k, pd);
 }
 
 static void pending_peer_gone(sm_cluster *k, int p)
@@ -978,10 +1070,31 @@ static void pending_peer_gone(sm_cluster *k, int p)
         next = pd->next;
         if (!(pd->waiting & (1ull << p)))
             continue;
-        /* A by-filter answer names it as missing; a by-ID request fails now rather than at its deadline. */
-        if (!pd->by_filter || pd->waiting == (1ull << p))
+        /* A by-ID request fails now rather than at its deadline; a by-filter one names the node. */
+        if (!pd->by_filter) {
             pending_finish(k, pd);
+            continue;
+        }
+        if (pd->nmissing < MAX_PEERS)
+            snprintf(pd->missing[pd->nmissing++], sizeof pd->missing[0], "%s", k->peers[p].name);
+        pd->waiting &= ~(1ull << p);
+        pending_maybe_finish(k, pd);
     }
+}
+
+void sm_cluster_local_done(sm_server *srv, uint64_t rid, int64_t count, sm_errcode code, const char *text)
+{
+    sm_cluster *k = srv->cluster;
+    pending *pd = k ? k->pendings : NULL;
+    while (pd && pd->rid != rid)
+        pd = pd->next;
+    if (!pd)
+        return;
+    pd->local_pending = false;
+    pd->count += count;
+    if (code)
+        pending_error(pd, k->self, code, text);
+    pending_maybe_finish(k, pd);
 }
 
 static bool send_request(sm_cluster *k, pending *pd, int p, const sm_msg *m, unsigned perms)
@@ -1053,26 +1166,26 @@ bool sm_cluster_unavailable(sm_conn *c, const sm_msg *m)
     return true;
 }
 
-bool sm_cluster_fan_out(sm_conn *c, const sm_msg *m, int64_t local_count)
+uint64_t sm_cluster_fan_out(sm_conn *c, const sm_msg *m)
 {
     sm_cluster *k = c->srv->cluster;
     if (!k || c->cluster_remote)
-        return false;
+        return 0;
     bool any = false;
     for (size_t i = 0; i < k->npeers; i++)
         any = any || peer_live(k, i);
     if (!any)
-        return false;
+        return 0;
     pending *pd = pending_new(k, c, m, true);
-    if (!pd)
-        return false; /* the local count alone: logged below */
-    pd->count = local_count;
+    if (!pd) {
+        sm_log(SM_LOG_WARN, "cluster: %d cluster requests in flight; a by-filter request ran on this node only",
+               PENDING_MAX);
+        return 0;
+    }
     for (size_t i = 0; i < k->npeers; i++)
         if (peer_live(k, i))
             send_request(k, pd, (int)i, m, c->session->permissions);
-    if (!pd->waiting)
-        pending_finish(k, pd);
-    return true;
+    return pd->rid;
 }
 
 /* ---- incoming messages ---- */
@@ -1436,7 +1549,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     int64_t now = sm_mono_ms();
     for (pending *pd = k->pendings, *next; pd; pd = next) {
         next = pd->next;
-        if (now >= pd->deadline_ms)
+        if (now >= pd->deadline_ms && !pd->local_pending)
             pending_finish(k, pd);
     }
     /* A snapshot part that makes no progress for requestTimeoutMs (while this node is not the one
@@ -1474,6 +1587,7 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         if (p->q.head)
             proxy_flush(k, p);
     proxies_collect(k);
+    remotes_flush(k);
     if (!cluster_up(k))
         return;
     size_t chunk = sm_snapshot_chunk(k->srv);
@@ -1717,6 +1831,16 @@ void sm_cluster_leave(sm_server *srv)
     for (int i = 0; i < 6; i++)
         lens[i] = strlen(argv[i]);
     redisAsyncCommandArgv(k->cmd, NULL, NULL, 6, argv, lens);
+    /* The loop may end right after this: write it all out now (a few hundred ms at most). */
+    int done = 0;
+    for (int tries = 0; tries < 20 && !done && k->cmd; tries++) {
+        if (redisBufferWrite(&k->cmd->c, &done) != REDIS_OK)
+            break;
+        if (!done) {
+            struct pollfd pfd = {.fd = k->cmd->c.fd, .events = POLLOUT};
+            poll(&pfd, 1, 10);
+        }
+    }
 }
 
 void sm_cluster_stop(sm_server *srv)
@@ -1739,6 +1863,11 @@ void sm_cluster_stop(sm_server *srv)
     for (pending *pd = k->pendings, *next; pd; pd = next) {
         next = pd->next;
         free(pd);
+    }
+    while (k->remotes) {
+        remote_req *r = k->remotes;
+        k->remotes = r->next;
+        remote_free(k, r);
     }
     drop_connections(k);
     srv->cluster = NULL;

@@ -13,6 +13,7 @@ struct sm_server;
 struct sm_conn;
 struct sm_listener;
 struct sm_cluster_proxy;
+struct sm_outq;
 
 /* Joins the cluster of srv->cfg->cluster: connects to Redis (blocking, a few seconds at most),
  * claims the node name and a session ID prefix, learns the live nodes, then runs on loop.
@@ -30,9 +31,12 @@ void sm_cluster_stop(struct sm_server *srv);
 bool sm_cluster_route(struct sm_conn *c, const sm_msg *m);
 /* Before a by-filter request runs: true (and CLUSTER_UNAVAILABLE sent) when Redis cannot be reached. */
 bool sm_cluster_unavailable(struct sm_conn *c, const sm_msg *m);
-/* After the local part of a by-filter request: true when the cluster will send the reply (the
- * total of every node), false when this node's reply is the whole answer. */
-bool sm_cluster_fan_out(struct sm_conn *c, const sm_msg *m, int64_t local_count);
+/* A by-filter request about to run here: sends it to every other live node and returns the id
+ * under which this node's own part must report with sm_cluster_local_done (the reply is then the
+ * total of every node), or 0 when this node's reply is the whole answer. */
+uint64_t sm_cluster_fan_out(struct sm_conn *c, const sm_msg *m);
+/* This node's part of request rid ended: count sessions, or an error (code != SM_CODE_NONE). */
+void sm_cluster_local_done(struct sm_server *srv, uint64_t rid, int64_t count, sm_errcode code, const char *text);
 
 /* ---- hooks of listeners.c ---- */
 
@@ -41,7 +45,10 @@ void sm_cluster_listener_freed(struct sm_server *srv, struct sm_listener *l);
 /* The local part of l's snapshot ended: snapshot_end goes once every other part has ended too. */
 void sm_cluster_local_snapshot_done(struct sm_server *srv, struct sm_listener *l);
 bool sm_cluster_proxy_open(const struct sm_cluster_proxy *p);
-void sm_cluster_proxy_emit(struct sm_server *srv, struct sm_cluster_proxy *p, int64_t lid, const sm_event *ev);
+/* The queue a proxy's events are encoded into (the listener code pushes, then calls queued with
+ * the push's status: an error or a backlog past cluster.maxProxyBytes drops the proxy). */
+struct sm_outq *sm_cluster_proxy_queue(struct sm_cluster_proxy *p);
+void sm_cluster_proxy_queued(struct sm_server *srv, struct sm_cluster_proxy *p, int rc);
 void sm_cluster_proxy_fail(struct sm_server *srv, struct sm_cluster_proxy *p);
 
 #endif

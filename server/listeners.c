@@ -117,6 +117,7 @@ static void listener_free(sm_server *srv, sm_listener *l)
     if (l->snapshotting)
         sm_cursor_detach(&srv->reg, &l->cursor);
     sm_filter_free(l->filter);
+    free(l->filter_text);
     sm_release_keys(srv, l->keys, l->nkeys);
     free(l);
 }
@@ -146,6 +147,9 @@ sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
             listener_free(srv, l);
             return NULL;
         }
+        size_t flen = strlen(m->filter) + 1;
+        if ((l->filter_text = malloc(flen)) != NULL)
+            memcpy(l->filter_text, m->filter, flen);
     }
     l->has_after = m->has_after;
     l->after = m->after;
@@ -191,10 +195,13 @@ sm_listener *sm_listener_new_proxy(sm_server *srv, sm_conn *sink, const sm_msg *
     if (m->filter) {
         sm_error err;
         sm_error_clear(&err);
-        if (sm_filter_parse(m->filter, strlen(m->filter), &l->filter, &err) != SM_OK) {
+        size_t flen = strlen(m->filter) + 1;
+        if (sm_filter_parse(m->filter, flen - 1, &l->filter, &err) != SM_OK ||
+            (l->filter_text = malloc(flen)) == NULL) {
             listener_free(srv, l);
             return NULL;
         }
+        memcpy(l->filter_text, m->filter, flen);
     }
     l->has_after = m->has_after;
     l->after = m->after;
@@ -287,6 +294,69 @@ static bool concerned(const sm_listener *l, const sm_session *s)
     return true;
 }
 
+/* One event of one session fanned out to many listeners: listeners with the same filter text
+ * share its evaluation, and those that get the same bytes share one encoding (ten identical
+ * listeners cost about one). Valid for one session and one event only. */
+typedef struct fanout {
+    const sm_listener *judged; /* last listener whose filter was evaluated */
+    bool now, before;          /* its results */
+    bool encoded;              /* srv->ev_json holds the event for `key` */
+    uint64_t key;              /* what the encoding depends on: type, wanted changes */
+    const sm_listener *like;   /* OPEN/FILTER_ENTER: the listener whose keys it was encoded for */
+} fanout;
+
+static bool same_filter(const sm_listener *a, const sm_listener *b)
+{
+    if (!a->filter || !b->filter)
+        return !a->filter && !b->filter;
+    return a->filter_text && b->filter_text && strcmp(a->filter_text, b->filter_text) == 0;
+}
+
+static bool same_keys(const sm_listener *a, const sm_listener *b)
+{
+    if (a->all_fixed != b->all_fixed || a->all_user != b->all_user || a->nkeys != b->nkeys)
+        return false;
+    for (size_t i = 0; i < a->nkeys; i++)
+        if (a->keys[i] != b->keys[i]) /* interned */
+            return false;
+    return true;
+}
+
+/* The filter before and after the changes, shared with the previous listener when its filter
+ * text is the same. */
+static bool wants_any_change(const sm_listener *l, const sm_prop_change *changes, size_t nchanges)
+{
+    for (size_t i = 0; i < nchanges; i++)
+        if (wants_key(l, changes[i].key))
+            return true;
+    return false;
+}
+
+static bool filter_uses_any_change(const sm_filter *filter, const sm_prop_change *changes, size_t nchanges)
+{
+    for (size_t i = 0; i < nchanges; i++)
+        if (sm_filter_uses_key(filter, changes[i].key))
+            return true;
+    return false;
+}
+
+static void judge(sm_server *srv, fanout *f, const sm_listener *l, const sm_session *s,
+                  const sm_prop_change *changes, size_t nchanges, bool *now, bool *before)
+{
+    if (f->judged && same_filter(f->judged, l)) {
+        *now = f->now;
+        *before = f->before;
+        return;
+    }
+    *now = matches(srv, l, s, NULL, 0);
+    *before = *now;
+    if (l->filter && filter_uses_any_change(l->filter, changes, nchanges))
+        *before = matches(srv, l, s, changes, nchanges);
+    f->judged = l;
+    f->now = *now;
+    f->before = *before;
+}
+
 /* The listener can no longer be served (out of memory): its session closes, or its proxy is dropped. */
 static void fail(sm_server *srv, sm_listener *l, sm_close_reason reason)
 {
@@ -296,14 +366,19 @@ static void fail(sm_server *srv, sm_listener *l, sm_close_reason reason)
         sm_server_doom(srv, l->owner, reason);
 }
 
-static void emit(sm_server *srv, sm_listener *l, const sm_event *ev)
+/* Where l's events go: its client's queue, or (cluster) the stream of its proxy. */
+static sm_outq *listener_q(sm_listener *l)
+{
+    return l->proxy ? sm_cluster_proxy_queue(l->proxy) : &l->owner->conn->q;
+}
+
+static void queued(sm_server *srv, sm_listener *l, int rc)
 {
     if (l->proxy) {
-        sm_cluster_proxy_emit(srv, l->proxy, l->id, ev);
+        sm_cluster_proxy_queued(srv, l->proxy, rc);
         return;
     }
     sm_conn *c = l->owner->conn;
-    int rc = sm_outq_push_event(&c->q, l->id, ev, srv->headroom);
     if (rc != SM_OK) {
         sm_log(SM_LOG_ERROR, "cannot queue an event for session %s (error %d)", l->owner->id, rc);
         sm_server_doom(srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
@@ -314,13 +389,42 @@ static void emit(sm_server *srv, sm_listener *l, const sm_event *ev)
     }
 }
 
+static void emit(sm_server *srv, sm_listener *l, const sm_event *ev)
+{
+    queued(srv, l, sm_outq_push_event(listener_q(l), l->id, ev, l->proxy ? 0 : srv->headroom));
+}
+
 void sm_listener_emit(sm_server *srv, sm_listener *l, const sm_event *ev)
 {
     emit(srv, l, ev);
 }
 
-static void emit_full(sm_server *srv, sm_listener *l, const sm_session *s, sm_event_type type, bool snapshot)
+/* Emits ev, encoding it only when the previous encoding (same fanout, same key) does not fit. */
+static void emit_shared(sm_server *srv, fanout *f, uint64_t key, sm_listener *l, const sm_event *ev)
 {
+    if (!f->encoded || f->key != key) {
+        sm_buf_reset(&srv->ev_json);
+        f->encoded = sm_events_add(&srv->ev_json, ev, true) == SM_OK && !srv->ev_json.overflow;
+        f->key = key;
+        if (!f->encoded) {
+            emit(srv, l, ev);
+            return;
+        }
+    }
+    queued(srv, l, sm_outq_push_event_json(listener_q(l), l->id, sm_buf_payload(&srv->ev_json), srv->ev_json.len,
+                                           l->proxy ? 0 : srv->headroom));
+}
+
+static void emit_full(sm_server *srv, fanout *f, sm_listener *l, const sm_session *s, sm_event_type type,
+                      bool snapshot)
+{
+    /* Keys that differ from the listener it was encoded for: a new encoding. */
+    uint64_t key = ((uint64_t)type << 56) | (uint64_t)snapshot << 48;
+    if (f && f->encoded && f->key == key && f->like && same_keys(f->like, l)) {
+        queued(srv, l, sm_outq_push_event_json(listener_q(l), l->id, sm_buf_payload(&srv->ev_json),
+                                               srv->ev_json.len, l->proxy ? 0 : srv->headroom));
+        return;
+    }
     if (!sm_server_reserve_kv(srv, sm_fixed_property_count + s->ucount + l->nkeys)) {
         fail(srv, l, SM_CLOSE_INTERNAL_ERROR);
         return;
@@ -333,44 +437,51 @@ static void emit_full(sm_server *srv, sm_listener *l, const sm_session *s, sm_ev
     ev.snapshot = snapshot;
     ev.properties.items = srv->kv_a;
     ev.properties.count = sm_collect_properties(srv, s, l->all_fixed, l->all_user, l->keys, l->nkeys, srv->kv_a);
-    emit(srv, l, &ev);
+    if (!f) {
+        emit(srv, l, &ev);
+        return;
+    }
+    f->encoded = false;
+    emit_shared(srv, f, key, l, &ev);
+    f->like = l;
 }
 
 void sm_listeners_session_opened(sm_server *srv, sm_session *s)
 {
-    for (sm_listener *l = srv->listeners; l; l = l->gnext)
-        if (concerned(l, s) && matches(srv, l, s, NULL, 0))
-            emit_full(srv, l, s, SM_EVENT_OPEN, false);
+    fanout f = {0};
+    for (sm_listener *l = srv->listeners; l; l = l->gnext) {
+        if (!concerned(l, s))
+            continue;
+        bool now, before;
+        judge(srv, &f, l, s, NULL, 0, &now, &before);
+        if (now)
+            emit_full(srv, &f, l, s, SM_EVENT_OPEN, false);
+    }
 }
+
+/* Event type in the top byte, then a bit per change the listener wants (up to 56 changes; more
+ * are never shared). */
+#define FANOUT_MAX_CHANGES 56
 
 void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type type, const sm_prop_change *changes,
                                 size_t nchanges)
 {
+    fanout f = {0};
     for (sm_listener *l = srv->listeners; l; l = l->gnext) {
         if (!concerned(l, s))
             continue;
-        bool relevant = false;
-        if (l->filter && nchanges)
-            for (size_t i = 0; i < nchanges && !relevant; i++)
-                relevant = sm_filter_uses_key(l->filter, changes[i].key);
-        if (type == SM_EVENT_PROPERTIES && !relevant) {
+        if (type == SM_EVENT_PROPERTIES && !wants_any_change(l, changes, nchanges) &&
+            !(l->filter && filter_uses_any_change(l->filter, changes, nchanges)))
             /* The filter's answer cannot have changed and the listener wants none of the changed
              * keys, so there is nothing to send whatever it says: do not pay for evaluating it
              * (a filter may cost up to a millisecond per 4 KB value, docs/filters.md). */
-            bool wanted = false;
-            for (size_t i = 0; i < nchanges && !wanted; i++)
-                wanted = wants_key(l, changes[i].key);
-            if (!wanted)
-                continue;
-        }
-        bool now_matches = matches(srv, l, s, NULL, 0);
-        bool before_matches = now_matches;
-        if (relevant)
-            before_matches = matches(srv, l, s, changes, nchanges);
+            continue;
+        bool now_matches, before_matches;
+        judge(srv, &f, l, s, changes, nchanges, &now_matches, &before_matches);
         if (!before_matches && !now_matches)
             continue;
         if (!before_matches) {
-            emit_full(srv, l, s, SM_EVENT_FILTER_ENTER, false);
+            emit_full(srv, &f, l, s, SM_EVENT_FILTER_ENTER, false);
             continue;
         }
         sm_event ev;
@@ -379,7 +490,7 @@ void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type typ
         ev.state = (sm_session_state)s->state;
         if (!now_matches) {
             ev.type = SM_EVENT_FILTER_LEAVE;
-            emit(srv, l, &ev);
+            emit_shared(srv, &f, (uint64_t)SM_EVENT_FILTER_LEAVE << 56, l, &ev);
             continue;
         }
         if (!sm_server_reserve_kv(srv, nchanges)) {
@@ -387,9 +498,12 @@ void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type typ
             continue;
         }
         size_t np = 0, nc = 0;
+        uint64_t wanted = 0;
         for (size_t i = 0; i < nchanges; i++) {
             if (!wants_key(l, changes[i].key))
                 continue;
+            if (i < FANOUT_MAX_CHANGES)
+                wanted |= (uint64_t)1 << i;
             if (changes[i].new_value)
                 srv->kv_a[np++] = (sm_kv){changes[i].key, changes[i].new_value};
             srv->kv_b[nc++] = (sm_kv){changes[i].key, changes[i].old_value};
@@ -402,14 +516,22 @@ void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type typ
         ev.has_changed = nc > 0;
         ev.changed.items = srv->kv_b;
         ev.changed.count = nc;
-        emit(srv, l, &ev);
+        if (nchanges > FANOUT_MAX_CHANGES)
+            emit(srv, l, &ev);
+        else
+            emit_shared(srv, &f, (uint64_t)type << 56 | wanted, l, &ev);
     }
 }
 
 void sm_listeners_session_closed(sm_server *srv, sm_session *s, sm_close_reason reason)
 {
+    fanout f = {0};
     for (sm_listener *l = srv->listeners; l; l = l->gnext) {
-        if (!concerned(l, s) || !matches(srv, l, s, NULL, 0))
+        if (!concerned(l, s))
+            continue;
+        bool now, before;
+        judge(srv, &f, l, s, NULL, 0, &now, &before);
+        if (!now)
             continue;
         sm_event ev;
         memset(&ev, 0, sizeof ev);
@@ -417,7 +539,7 @@ void sm_listeners_session_closed(sm_server *srv, sm_session *s, sm_close_reason 
         ev.session_id = s->id;
         ev.state = SM_STATE_CLOSED;
         ev.reason = reason;
-        emit(srv, l, &ev);
+        emit_shared(srv, &f, (uint64_t)SM_EVENT_CLOSED << 56, l, &ev);
     }
 }
 
@@ -438,16 +560,16 @@ static bool listener_stopped(const sm_listener *l)
 
 bool sm_listener_snapshot_step(sm_server *srv, sm_listener *l, const sm_outq *q, size_t limit)
 {
-    size_t visited = 0;
-    while (l->cursor.at && q->bytes < limit && visited < 8192 && !listener_stopped(l)) {
+    sm_budget b;
+    sm_budget_start(&b);
+    while (l->cursor.at && q->bytes < limit && !listener_stopped(l) && !sm_budget_spent(&b)) {
         sm_session *s = l->cursor.at;
         l->cursor.at = s->next;
-        visited++;
         if (l->has_after && s->start_ms <= l->after)
             continue;
         if (!matches(srv, l, s, NULL, 0))
             continue;
-        emit_full(srv, l, s, SM_EVENT_OPEN, true);
+        emit_full(srv, NULL, l, s, SM_EVENT_OPEN, true);
         l->snapshot_count++;
     }
     if (l->cursor.at || listener_stopped(l))
@@ -465,23 +587,25 @@ bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c)
         l = l->onext;
     if (!l)
         return false;
-    /* Bounded work per write opportunity (about one chunk): the loop keeps serving everyone else. */
-    size_t visited = 0, limit = c->q.bytes + sm_snapshot_chunk(srv);
+    /* Bounded work per write opportunity (about one chunk, and one slice's budget of time and
+     * sessions examined, for a filter that matches little): the loop keeps serving everyone else. */
+    size_t limit = c->q.bytes + sm_snapshot_chunk(srv);
     if (l->view) {
         /* Cluster: snapshot_end waits for the other nodes' parts (docs/cluster.md). */
         if (sm_listener_snapshot_step(srv, l, &c->q, limit))
             sm_cluster_local_snapshot_done(srv, l);
         return true;
     }
-    while (l->cursor.at && c->q.bytes < limit && visited < 8192 && !owner->doomed) {
+    sm_budget b;
+    sm_budget_start(&b);
+    while (l->cursor.at && c->q.bytes < limit && !owner->doomed && !sm_budget_spent(&b)) {
         sm_session *s = l->cursor.at;
         l->cursor.at = s->next;
-        visited++;
         if (l->has_after && s->start_ms <= l->after)
             continue;
         if (!matches(srv, l, s, NULL, 0))
             continue;
-        emit_full(srv, l, s, SM_EVENT_OPEN, true);
+        emit_full(srv, NULL, l, s, SM_EVENT_OPEN, true);
         l->snapshot_count++;
     }
     if (!l->cursor.at && !owner->doomed) {

@@ -53,6 +53,9 @@ typedef struct sm_net_conn {
 typedef struct sm_net_stats {
     uint64_t over_address, over_subnet, evicted, timed_out, no_fds;
 } sm_net_stats;
+/* The close opcode of lws_write(): lws 4.1 keeps it out of the public enum (the slot is reserved
+ * there, "handled by lws_close_reason()") but its ws role frames it like PING/PONG. */
+#define SM_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
 typedef struct sm_net {
     sm_server srv;
@@ -62,6 +65,7 @@ typedef struct sm_net {
     struct ev_loop *loop;
     ev_signal sigterm, sigint;
     ev_timer tick, grace, finish;
+    ev_idle slice; /* drives the core's sliced operations, one slice per loop pass */
     bool stopping, finished;
     /* accepting */
     int listen_fd;
@@ -85,11 +89,29 @@ static void tr_want_write(void *ctx, sm_conn *c)
         lws_callback_on_writable((struct lws *)c->handle);
 }
 
+/* Synchronous: an async kill is a zero-second lws timer, and lws 4.1 inserts timers into one sorted
+ * list past every earlier-due entry, so killing k connections in one pass would cost O(k^2). */
 static void tr_kill(void *ctx, sm_conn *c)
 {
     sm_net *net = ctx;
     if (!net->finished)
-        lws_set_timeout((struct lws *)c->handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        lws_set_timeout((struct lws *)c->handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+}
+
+/* An idle watcher keeps the loop from blocking while work is pending; at the highest priority it
+ * runs on every pass, between the network events, rather than only when the loop is idle. */
+static void tr_want_slice(void *ctx)
+{
+    sm_net *net = ctx;
+    if (!net->finished && !ev_is_active(&net->slice))
+        ev_idle_start(net->loop, &net->slice);
+}
+
+static void tr_pause_rx(void *ctx, sm_conn *c, bool paused)
+{
+    sm_net *net = ctx;
+    if (!net->finished)
+        lws_rx_flow_control((struct lws *)c->handle, paused ? 0 : 1);
 }
 
 static void schedule_finish(sm_net *net)
@@ -102,10 +124,51 @@ static void schedule_finish(sm_net *net)
 
 /* ---- lws callback: thin, everything real happens in server.c ---- */
 
-static int close_now(struct lws *wsi, int code, const char *text)
+/* After our close frame: once lws has it all on the socket, close. Returning -1 while lws still
+ * buffers part of it would make lws arm a flush timeout (the O(n) insert again), so a partly
+ * written frame waits for the next WRITEABLE. Input the client sent meanwhile is read and
+ * dropped first: closing a socket with unread input makes the kernel answer with a RST. */
+static int close_after_frame(struct lws *wsi)
 {
-    lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)(uintptr_t)text, strlen(text));
+    if (lws_partial_buffered(wsi)) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (!lws_is_ssl(wsi)) {
+        int fd = lws_get_socket_fd(wsi);
+        char sink[4096];
+        for (int i = 0; fd >= 0 && i < 64; i++)
+            if (recv(fd, sink, sizeof sink, MSG_DONTWAIT) <= 0)
+                break;
+    }
     return -1;
+}
+
+/* The close frame is written here rather than by lws_close_reason + return -1: lws's own close
+ * handshake arms two 5 s timeouts per connection (close send, close ack), and lws 4.1 keeps all
+ * timeouts in one sorted list walked from the head on every insert, so closing n connections at
+ * once cost O(n^2) (15,000 closes took over 90 s, nearly all in lws_dll2_add_sorted). The socket
+ * is closed as soon as the frame is out (lws then closes at once, no timer), without waiting for
+ * the client's answering close frame: a slow client must not hold the server's socket, and n
+ * closes must cost O(n) whatever the clients do. */
+static int send_close_frame(struct lws *wsi, sm_conn *c)
+{
+    /* The client closed first: lws answers its close frame itself. */
+    if (c->peer_closed)
+        return -1;
+    unsigned char frame[LWS_PRE + 125];
+    int code = c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL;
+    const char *text = c->close_text ? c->close_text : "";
+    size_t tlen = strlen(text);
+    if (tlen > 123)
+        tlen = 123;
+    frame[LWS_PRE] = (unsigned char)(code >> 8);
+    frame[LWS_PRE + 1] = (unsigned char)(code & 0xff);
+    memcpy(frame + LWS_PRE + 2, text, tlen);
+    c->close_sent = true;
+    if (lws_write(wsi, frame + LWS_PRE, tlen + 2, SM_LWS_WRITE_CLOSE) < 0)
+        return -1;
+    return close_after_frame(wsi);
 }
 
 /* Not closed from inside the receive callback: lws would then tear the connection down with the
@@ -207,11 +270,12 @@ static int on_writeable(struct lws *wsi, sm_conn *c)
     if (!c->established)
         return 0;
     c->write_requested = false;
+    if (c->close_sent)
+        return close_after_frame(wsi);
     if (((sm_net_conn *)c)->draining)
         return 0; /* drain() asks again */
     if (sm_conn_should_close(c))
-        return close_now(wsi, c->close_code ? c->close_code : LWS_CLOSE_STATUS_NORMAL,
-                         c->close_text ? c->close_text : "");
+        return send_close_frame(wsi, c);
     sm_outmsg *m = sm_conn_next_write(c);
     if (m) {
         int n = lws_write(wsi, (unsigned char *)sm_buf_payload(&m->buf), m->buf.len, LWS_WRITE_TEXT);
@@ -252,6 +316,9 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
             c->last_rx_ms = sm_mono_ms();
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* The answer to our close frame (still being flushed): done. */
+        if (c->close_sent)
+            return -1;
         if (c->established)
             sm_conn_on_peer_close(c);
         return 0;
@@ -553,6 +620,7 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_io_stop(loop, &net->accept_io);
     ev_timer_stop(loop, &net->accept_resume);
     ev_timer_stop(loop, &net->gate_sweep);
+    ev_idle_stop(loop, &net->slice);
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
     /* Already shutting down: another SIGTERM must not kill the process half way through. */
@@ -583,13 +651,28 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     net->stopping = true;
     sm_log(SM_LOG_INFO, "signal %d: closing %zu sessions (SERVER_CLOSING)", w->signum, net->srv.reg.count);
     sm_server_shutdown(&net->srv);
-    sm_cluster_leave(&net->srv);
+    /* Cluster: the goodbye goes once the sessions are closed (their CLOSED events first). */
+    if (!sm_server_has_pending_work(&net->srv))
+        sm_cluster_leave(&net->srv);
     if (net->srv.conn_count == 0) {
         schedule_finish(net);
         return;
     }
     ev_timer_set(&net->grace, SHUTDOWN_GRACE_S, 0.);
     ev_timer_start(loop, &net->grace);
+}
+
+static void slice_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)revents;
+    sm_net *net = w->data;
+    if (!net->finished)
+        sm_server_run_slice(&net->srv);
+    if (net->finished || !sm_server_has_pending_work(&net->srv)) {
+        if (net->stopping)
+            sm_cluster_leave(&net->srv);
+        ev_idle_stop(loop, w);
+    }
 }
 
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -682,7 +765,11 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
         free(net);
         return 1;
     }
-    sm_transport tr = {.ctx = net, .want_write = tr_want_write, .kill = tr_kill};
+    sm_transport tr = {.ctx = net, .want_write = tr_want_write, .kill = tr_kill, .want_slice = tr_want_slice,
+                       .pause_rx = tr_pause_rx};
+    ev_idle_init(&net->slice, slice_cb);
+    ev_set_priority(&net->slice, EV_MAXPRI);
+    net->slice.data = net;
     sm_error err;
     sm_error_clear(&err);
     if (sm_server_init(&net->srv, cfg, &tr, LWS_PRE, &err) != SM_OK) {

@@ -157,33 +157,65 @@ static int close_batch(sm_outq *q, sm_outmsg *m)
     return rc == SM_OK && !m->buf.overflow ? SM_OK : SM_ERR_NOMEM;
 }
 
-int sm_outq_push_event(sm_outq *q, int64_t listener, const sm_event *ev, size_t headroom)
+/* The open batch of listener at the tail, or a new one; *first when it holds no event yet. */
+static sm_outmsg *batch_for(sm_outq *q, int64_t listener, size_t headroom, bool *first)
 {
     sm_outmsg *m = q->tail;
-    bool first = false;
+    *first = false;
     if (m && m->batch_listener && (m->batch_listener != listener || m->buf.len >= SM_BATCH_MAX_BYTES)) {
         if (close_batch(q, m) != SM_OK)
-            return SM_ERR_NOMEM;
+            return NULL;
     }
     if (!m || m->batch_listener != listener) {
         m = new_msg(headroom);
         if (!m)
-            return SM_ERR_NOMEM;
+            return NULL;
         if (sm_events_begin(&m->buf, listener) != SM_OK || m->buf.overflow) {
             account(NULL, m);
             sm_outmsg_free(m);
-            return SM_ERR_NOMEM;
+            return NULL;
         }
         m->batch_listener = listener;
         account(NULL, m);
         append(q, m);
-        first = true;
+        *first = true;
     }
+    return m;
+}
+
+int sm_outq_push_event(sm_outq *q, int64_t listener, const sm_event *ev, size_t headroom)
+{
+    bool first;
+    sm_outmsg *m = batch_for(q, listener, headroom, &first);
+    if (!m)
+        return SM_ERR_NOMEM;
     int rc = sm_events_add(&m->buf, ev, first);
     account(q, m);
     if (rc == SM_OK && m->buf.overflow)
         rc = SM_ERR_NOMEM;
     return rc;
+}
+
+int sm_outq_push_event_json(sm_outq *q, int64_t listener, const char *json, size_t len, size_t headroom)
+{
+    bool first;
+    sm_outmsg *m = batch_for(q, listener, headroom, &first);
+    if (!m)
+        return SM_ERR_NOMEM;
+    size_t before = m->buf.len;
+    int rc = first ? SM_OK : sm_buf_putc(&m->buf, ',');
+    if (rc == SM_OK)
+        rc = sm_buf_append(&m->buf, json, len);
+    if (rc != SM_OK || m->buf.overflow) {
+        m->buf.len = before; /* never half an event */
+        m->buf.overflow = false;
+        if (m->buf.data)
+            m->buf.data[m->buf.headroom + before] = '\0';
+        account(q, m);
+        return SM_ERR_NOMEM;
+    }
+    account(q, m);
+    return SM_OK;
 }
 
 sm_outmsg *sm_outq_pop(sm_outq *q)

@@ -40,6 +40,9 @@ int sm_outq_push_text(sm_outq *q, const char *text, size_t len, size_t headroom)
 /* Appends one event of a listener, to the open batch at the tail when it belongs to the same
  * listener and is not full, else to a new batch. */
 int sm_outq_push_event(sm_outq *q, int64_t listener, const sm_event *ev, size_t headroom);
+/* Like sm_outq_push_event with the event already encoded (sm_events_add with first = true): the
+ * same event for several listeners is encoded once. */
+int sm_outq_push_event_json(sm_outq *q, int64_t listener, const char *json, size_t len, size_t headroom);
 /* Removes the head, completing an open batch; NULL when empty. The caller frees it. */
 sm_outmsg *sm_outq_pop(sm_outq *q);
 void sm_outmsg_free(sm_outmsg *m);

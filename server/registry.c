@@ -331,6 +331,8 @@ int sm_session_set_user(sm_registry *r, sm_session *s, const char *key, const ch
     s->uprops[at].key = k;
     s->uprops[at].value = v;
     s->ucount++;
+    if (s->ucount > r->ucount_high)
+        r->ucount_high = s->ucount;
     *changed = true;
     *key_out = sm_intern_ref(k);
     *old = NULL;

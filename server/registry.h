@@ -50,6 +50,7 @@ typedef struct sm_session {
     uint8_t state;       /* sm_session_state */
     uint8_t permissions; /* SM_PERM_* */
     uint8_t doomed;      /* sm_close_reason it will be closed with after the current operation, 0 = none */
+    uint8_t pending_ops; /* set/close by filter operations it requested that are still running */
     uint8_t token[SM_TOKEN_BYTES];
     char id[SM_SESSION_ID_LEN + 1];
     char start_text[21];
@@ -71,6 +72,7 @@ typedef struct sm_registry {
     uint32_t id_prefix;
     uint32_t id_counter;
     sm_cursor *cursors;
+    uint16_t ucount_high; /* most user properties any session ever had: an upper bound, never lowered */
     sm_intern *strings;
     const char *shared[4]; /* $Transport, $ServerName, $Connector, "" */
 } sm_registry;

@@ -307,13 +307,15 @@ void sm_server_handle_resume(sm_conn *c, const sm_msg *m)
 /* ---- property maps for set / set_by_filter ---- */
 
 typedef struct set_entry {
-    const char *key;
+    const char *key;   /* a fixed key's static name, or owned_key */
     const char *value; /* NULL deletes */
     int slot;          /* fixed slot, or -1 for a user property */
-    char *owned;       /* normalised copy of a fixed value */
+    char *owned;       /* copy of the value (normalised for a fixed key) */
+    char *owned_key;   /* copy of a user key */
 } set_entry;
 
-typedef struct set_plan {
+/* Copies of everything it needs: a set_by_filter job outlives its request message. */
+typedef struct sm_set_plan {
     set_entry *e;
     size_t n;
     bool adds_user; /* some entry may add a user property */
@@ -321,11 +323,22 @@ typedef struct set_plan {
 
 static void plan_free(set_plan *p)
 {
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; i < p->n; i++) {
         free(p->e[i].owned);
+        free(p->e[i].owned_key);
+    }
     free(p->e);
     p->e = NULL;
     p->n = 0;
+}
+
+static char *copy_text(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
 }
 
 /* Validates the whole map before anything changes; sends the error and returns false when invalid. */
@@ -365,7 +378,11 @@ static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
                 plan_free(p);
                 return false;
             }
-            p->e[p->n++] = (set_entry){.key = key, .value = norm, .slot = sm_fixed_slot_of(key), .owned = norm};
+            const char *name = NULL;
+            for (size_t k = 0; k < sm_fixed_property_count; k++)
+                if (strcmp(sm_fixed_property_names[k], key) == 0)
+                    name = sm_fixed_property_names[k];
+            p->e[p->n++] = (set_entry){.key = name, .value = norm, .slot = sm_fixed_slot_of(key), .owned = norm};
             continue;
         }
         if (sm_validate_user_key(key, strlen(key), &err) != SM_OK ||
@@ -375,7 +392,15 @@ static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
             plan_free(p);
             return false;
         }
-        p->e[p->n++] = (set_entry){.key = key, .value = value, .slot = -1};
+        char *kc = copy_text(key), *vc = value ? copy_text(value) : NULL;
+        if (!kc || (value && !vc)) {
+            free(kc);
+            free(vc);
+            sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+            plan_free(p);
+            return false;
+        }
+        p->e[p->n++] = (set_entry){.key = kc, .value = vc, .slot = -1, .owned = vc, .owned_key = kc};
         if (value)
             p->adds_user = true;
     }
@@ -418,12 +443,8 @@ static long plan_apply(sm_server *srv, sm_session *s, const set_plan *p)
                 release_changes(srv, n);
                 return -1;
             }
-            /* The static spelling of the key: fixed keys in change records are never interned. */
-            const char *key = NULL;
-            for (size_t k = 0; k < sm_fixed_property_count; k++)
-                if (strcmp(sm_fixed_property_names[k], e->key) == 0)
-                    key = sm_fixed_property_names[k];
-            srv->changes[n++] = (sm_prop_change){.key = key, .old_value = old, .new_value = s->fixed[e->slot]};
+            /* e->key is the static spelling: fixed keys in change records are never interned. */
+            srv->changes[n++] = (sm_prop_change){.key = e->key, .old_value = old, .new_value = s->fixed[e->slot]};
             continue;
         }
         bool changed;
@@ -453,23 +474,6 @@ static sm_filter *parse_filter(sm_conn *c, const sm_msg *m)
         return NULL;
     }
     return f;
-}
-
-/* Collects the sessions matching f into srv->matches (except skip). Returns the count or -1. */
-static long collect_matches(sm_server *srv, const sm_filter *f, const sm_session *skip)
-{
-    if (!reserve((void **)&srv->matches, &srv->matches_cap, srv->reg.count + 1, sizeof *srv->matches))
-        return -1;
-    size_t n = 0;
-    sm_lookup lk = {.r = &srv->reg};
-    for (sm_session *s = srv->reg.head; s; s = s->next) {
-        if (s == skip || s->doomed)
-            continue;
-        lk.s = s;
-        if (sm_filter_eval(f, sm_session_lookup, &lk))
-            srv->matches[n++] = s;
-    }
-    return (long)n;
 }
 
 /* ---- requests ---- */
@@ -543,64 +547,211 @@ static void handle_set(sm_conn *c, const sm_msg *m)
     release_changes(srv, (size_t)n);
 }
 
-static void handle_set_by_filter(sm_conn *c, const sm_msg *m)
+/* Queues a by-filter job for c's session; false (error sent) when it has too many running, or
+ * (cluster mode) when the cluster cannot be reached. */
+static bool queue_by_filter(sm_conn *c, const sm_msg *m, sm_job_kind kind, sm_filter *f, set_plan *plan)
 {
     sm_server *srv = c->srv;
+    if (sm_cluster_unavailable(c, m))
+        return false;
+    if (c->session->pending_ops >= SM_PENDING_OPS_MAX) {
+        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
+                           "%d set/close by filter operations of this session are still running", SM_PENDING_OPS_MAX);
+        return false;
+    }
+    sm_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        return false;
+    }
+    job->kind = kind;
+    job->requester = c->session;
+    job->request_id = m->id;
+    job->filter = f;
+    job->plan = plan;
+    /* No check pass when no session can pass the limit: the map adds no user property, or adding
+     * all it may add to the most any session ever had still fits. */
+    size_t adds = 0;
+    for (size_t i = 0; plan && i < plan->n; i++)
+        adds += plan->e[i].slot < 0 && plan->e[i].value;
+    job->phase = plan && plan->adds_user && srv->reg.ucount_high + adds > srv->cfg->limits.max_properties ? 0 : 1;
+    /* Cluster: every other node runs it too, from now; the reply is the total (docs/cluster.md). */
+    job->cluster_rid = sm_cluster_fan_out(c, m);
+    sm_server_queue_job(srv, job);
+    return true;
+}
+
+static void handle_set_by_filter(sm_conn *c, const sm_msg *m)
+{
     if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
         return;
     sm_filter *f = parse_filter(c, m);
     if (!f)
         return;
-    set_plan p;
-    if (!plan_build(c, m, &p)) {
+    set_plan *p = malloc(sizeof *p);
+    if (!p) {
         sm_filter_free(f);
-        return;
-    }
-    if (sm_cluster_unavailable(c, m)) {
-        sm_filter_free(f);
-        plan_free(&p);
-        return;
-    }
-    long n = collect_matches(srv, f, NULL);
-    sm_filter_free(f);
-    if (n < 0) {
-        plan_free(&p);
         sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
         return;
     }
-    /* All or nothing: one session over the limit rejects the request before anything changes. */
-    if (p.adds_user)
-        for (long i = 0; i < n; i++)
-            if (!plan_fits(srv, srv->matches[i], &p)) {
-                sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
-                                   "session %s would have more than %zu user properties; nothing was changed",
-                                   srv->matches[i]->id, srv->cfg->limits.max_properties);
-                plan_free(&p);
-                return;
-            }
-    bool failed = false;
-    for (long i = 0; i < n && !failed; i++) {
-        sm_session *t = srv->matches[i];
-        long k = plan_apply(srv, t, &p);
-        if (k < 0) {
-            failed = true;
-            break;
-        }
-        if (k > 0)
-            sm_listeners_session_event(srv, t, SM_EVENT_PROPERTIES, srv->changes, (size_t)k);
-        release_changes(srv, (size_t)k);
-    }
-    plan_free(&p);
-    if (failed) {
-        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory part way through");
+    if (!plan_build(c, m, p)) {
+        free(p);
+        sm_filter_free(f);
         return;
     }
-    if (sm_cluster_fan_out(c, m, n)) /* cluster: the reply is the total of every node */
+    if (!queue_by_filter(c, m, SM_JOB_SET_BY_FILTER, f, p)) {
+        plan_free(p);
+        free(p);
+        sm_filter_free(f);
+    }
+}
+
+static void handle_close_by_filter(sm_conn *c, const sm_msg *m)
+{
+    if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
+        return;
+    sm_filter *f = parse_filter(c, m);
+    if (!f)
+        return;
+    if (!queue_by_filter(c, m, SM_JOB_CLOSE_BY_FILTER, f, NULL))
+        sm_filter_free(f);
+}
+
+/* ---- sliced set / close by filter (docs/protocol.md § Set and close by filter) ---- */
+
+void sm_requests_job_free(sm_server *srv, sm_job *job)
+{
+    (void)srv;
+    sm_filter_free(job->filter);
+    if (job->plan) {
+        plan_free(job->plan);
+        free(job->plan);
+    }
+    free(job);
+}
+
+/* The requester's connection, or NULL when the reply has nowhere to go. */
+static sm_conn *requester_conn(const sm_job *job)
+{
+    return job->requester && job->requester->state == SM_STATE_ACTIVE ? job->requester->conn : NULL;
+}
+
+/* An error ends the job: to the requester, or (cluster) into the answer of every node. */
+static void job_error(sm_server *srv, sm_job *job, sm_errcode code, const char *text)
+{
+    if (job->cluster_rid) {
+        sm_cluster_local_done(srv, job->cluster_rid, job->count, code, text);
+        return;
+    }
+    sm_conn *c = requester_conn(job);
+    if (c)
+        sm_conn_send_error(c, job->request_id, code, "%s", text);
+}
+
+static void job_reply(sm_server *srv, sm_job *job, sm_msg_type op)
+{
+    if (job->cluster_rid) {
+        sm_cluster_local_done(srv, job->cluster_rid, job->count, SM_CODE_NONE, NULL);
+        return;
+    }
+    sm_conn *c = requester_conn(job);
+    if (!c)
         return;
     sm_msg r;
-    reply_init(&r, m);
-    r.count = n;
+    memset(&r, 0, sizeof r);
+    r.type = SM_MSG_REPLY;
+    r.id = job->request_id;
+    r.op = op;
+    r.count = job->count;
     sm_conn_send(c, &r);
+}
+
+/* The next session the job should consider, moving the cursor past it; NULL at the end (sessions
+ * opened after the request are never reached). */
+static sm_session *job_next(sm_job *job)
+{
+    sm_session *s = job->cursor.at;
+    if (!s || s->seq > job->last_seq)
+        return NULL;
+    job->cursor.at = s->next;
+    return s;
+}
+
+static bool job_matches(sm_server *srv, const sm_job *job, const sm_session *s)
+{
+    sm_lookup lk = {.r = &srv->reg, .s = s};
+    return sm_filter_eval(job->filter, sm_session_lookup, &lk);
+}
+
+static bool set_step(sm_server *srv, sm_job *job, sm_budget *b)
+{
+    const set_plan *p = job->plan;
+    /* Phase 0: all or nothing for the property limit, checked before anything changes. */
+    while (job->phase == 0) {
+        if (sm_budget_spent(b))
+            return false;
+        sm_session *s = job_next(job);
+        if (!s) {
+            job->phase = 1;
+            job->cursor.at = srv->reg.head;
+            break;
+        }
+        if (s->doomed || !job_matches(srv, job, s) || plan_fits(srv, s, p))
+            continue;
+        char text[160];
+        snprintf(text, sizeof text, "session %s would have more than %zu user properties; nothing was changed", s->id,
+                 srv->cfg->limits.max_properties);
+        job_error(srv, job, SM_CODE_LIMIT_EXCEEDED, text);
+        return true;
+    }
+    for (;;) {
+        if (sm_budget_spent(b))
+            return false;
+        sm_session *s = job_next(job);
+        if (!s)
+            break;
+        if (s->doomed || !job_matches(srv, job, s))
+            continue;
+        /* It gained properties since the check pass: left alone, not counted. (Without a check
+         * pass no session can pass the limit, but a session is never left over it either.) */
+        if (p->adds_user && !plan_fits(srv, s, p))
+            continue;
+        long k = plan_apply(srv, s, p);
+        if (k < 0) {
+            job_error(srv, job, SM_CODE_INTERNAL_ERROR, "out of memory part way through");
+            return true;
+        }
+        job->count++;
+        if (k > 0)
+            sm_listeners_session_event(srv, s, SM_EVENT_PROPERTIES, srv->changes, (size_t)k);
+        release_changes(srv, (size_t)k);
+    }
+    job_reply(srv, job, SM_MSG_SET_BY_FILTER);
+    return true;
+}
+
+static bool close_step(sm_server *srv, sm_job *job, sm_budget *b)
+{
+    for (;;) {
+        if (sm_budget_spent(b))
+            return false;
+        sm_session *s = job_next(job);
+        if (!s)
+            break;
+        /* The caller is never closed by its own filter (docs/protocol.md). */
+        if (s == job->requester || s->doomed || !job_matches(srv, job, s))
+            continue;
+        job->count++;
+        sm_server_close_session(srv, s, SM_CLOSE_CLOSED_BY_CONTROLLER, false);
+        sm_budget_charge(b, SM_SLICE_CLOSE_COST - 1);
+    }
+    job_reply(srv, job, SM_MSG_CLOSE_BY_FILTER);
+    return true;
+}
+
+bool sm_requests_job_step(sm_server *srv, sm_job *job, sm_budget *b)
+{
+    return job->kind == SM_JOB_SET_BY_FILTER ? set_step(srv, job, b) : close_step(srv, job, b);
 }
 
 static void handle_close_session(sm_conn *c, const sm_msg *m)
@@ -617,35 +768,6 @@ static void handle_close_session(sm_conn *c, const sm_msg *m)
     }
     send_plain_reply(c, m);
     sm_server_close_session(srv, t, SM_CLOSE_CLOSED_BY_CONTROLLER, t == c->session);
-}
-
-static void handle_close_by_filter(sm_conn *c, const sm_msg *m)
-{
-    sm_server *srv = c->srv;
-    if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
-        return;
-    sm_filter *f = parse_filter(c, m);
-    if (!f)
-        return;
-    if (sm_cluster_unavailable(c, m)) {
-        sm_filter_free(f);
-        return;
-    }
-    /* The caller is never closed by its own filter (docs/protocol.md). */
-    long n = collect_matches(srv, f, c->session);
-    sm_filter_free(f);
-    if (n < 0) {
-        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
-        return;
-    }
-    if (!sm_cluster_fan_out(c, m, n)) { /* cluster: the reply is the total of every node */
-        sm_msg r;
-        reply_init(&r, m);
-        r.count = n;
-        sm_conn_send(c, &r);
-    }
-    for (long i = 0; i < n; i++)
-        sm_server_close_session(srv, srv->matches[i], SM_CLOSE_CLOSED_BY_CONTROLLER, false);
 }
 
 static void handle_add_listener(sm_conn *c, const sm_msg *m)

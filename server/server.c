@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/roles.h"
 #include "core/utf8.h"
@@ -74,6 +75,7 @@ int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr,
         srv->tr = *tr;
     srv->headroom = headroom;
     srv->next_listener_id = 1;
+    sm_buf_init(&srv->ev_json, 0, 0);
     srv->strings = sm_intern_new();
     srv->auth = sm_auth_new(&cfg->logins);
     if (!srv->strings || !srv->auth)
@@ -103,8 +105,29 @@ nomem:
     return sm_error_set(err, SM_ERR_NOMEM, "out of memory (or no randomness from the kernel)");
 }
 
+static void job_free(sm_server *srv, sm_job *job)
+{
+    sm_session *req = job->requester;
+    /* (A cluster stand-in's connection has no transport behind it.) */
+    if (req && req->pending_ops && --req->pending_ops == 0 && req->conn && !req->conn->cluster_remote &&
+        srv->tr.pause_rx)
+        srv->tr.pause_rx(srv->tr.ctx, req->conn, false);
+    sm_cursor_detach(&srv->reg, &job->cursor);
+    if (job->kind == SM_JOB_SHUTDOWN)
+        free(job);
+    else
+        sm_requests_job_free(srv, job);
+}
+
 void sm_server_free(sm_server *srv)
 {
+    while (srv->jobs) {
+        sm_job *j = srv->jobs;
+        srv->jobs = j->next;
+        if (srv->reg.buckets)
+            job_free(srv, j);
+    }
+    srv->jobs_tail = NULL;
     while (srv->listeners)
         sm_listener_remove(srv, srv->listeners->owner, srv->listeners->id);
     if (srv->reg.buckets) {
@@ -134,7 +157,7 @@ void sm_server_free(sm_server *srv)
     free(srv->kv_a);
     free(srv->kv_b);
     free(srv->changes);
-    free(srv->matches);
+    sm_buf_free(&srv->ev_json);
     free(srv->interned_scratch);
     memset(srv, 0, sizeof *srv);
 }
@@ -157,6 +180,8 @@ static void limbo_remove(sm_server *srv, sm_conn *c)
 {
     if (!c->in_limbo)
         return;
+    if (srv->limbo_sweep == c)
+        srv->limbo_sweep = c->lnext;
     if (c->lprev)
         c->lprev->lnext = c->lnext;
     else
@@ -293,7 +318,8 @@ static void undoom(sm_server *srv, sm_session *s)
 {
     if (!s->doomed)
         return;
-    for (size_t i = 0; i < srv->ndoomed; i++)
+    /* From the end: sm_server_reap takes the last one, so a mass reap stays linear. */
+    for (size_t i = srv->ndoomed; i-- > 0;)
         if (srv->doomed[i] == s) {
             memmove(&srv->doomed[i], &srv->doomed[i + 1], (srv->ndoomed - i - 1) * sizeof *srv->doomed);
             srv->ndoomed--;
@@ -305,6 +331,9 @@ static void undoom(sm_server *srv, sm_session *s)
 void sm_server_doom(sm_server *srv, sm_session *s, sm_close_reason reason)
 {
     if (s->doomed || s->state == SM_STATE_CLOSED)
+        return;
+    /* A cluster stand-in (a request of another node) is not a session of this one: never closed. */
+    if (s->conn && s->conn->cluster_remote)
         return;
     /* Drop the queue now: this is what keeps a slow consumer from growing the server's memory. */
     if (s->conn)
@@ -324,7 +353,7 @@ void sm_server_doom(sm_server *srv, sm_session *s, sm_close_reason reason)
 void sm_server_reap(sm_server *srv)
 {
     while (srv->ndoomed) {
-        sm_session *s = srv->doomed[0];
+        sm_session *s = srv->doomed[srv->ndoomed - 1];
         sm_close_reason reason = (sm_close_reason)s->doomed;
         undoom(srv, s);
         sm_log(SM_LOG_INFO, "closing session %s: %s", s->id, sm_close_reason_name(reason));
@@ -337,6 +366,11 @@ void sm_server_close_session(sm_server *srv, sm_session *s, sm_close_reason reas
     if (s->state == SM_STATE_CLOSED)
         return;
     undoom(srv, s);
+    if (s->pending_ops) /* its operations go on; their replies have nowhere to go */
+        for (sm_job *j = srv->jobs; j; j = j->next)
+            if (j->requester == s)
+                j->requester = NULL;
+    s->pending_ops = 0;
     sm_listeners_remove_owned(srv, s);
     s->state = SM_STATE_CLOSED;
     /* Tell listeners while s is still in the open order: snapshot cursors decide who has seen it. */
@@ -517,15 +551,20 @@ static void send_heartbeat(sm_conn *c, int64_t now)
     sm_conn_send(c, &m);
 }
 
+/* Visits at most this many limbo connections per tick, continuing where the last tick stopped:
+ * a mass close can put every connection in limbo. */
+#define SM_LIMBO_SWEEP_MAX 4096
+
 static void sweep_limbo(sm_server *srv, int64_t now)
 {
     const sm_limits *l = &srv->cfg->limits;
     int64_t open_timeout = l->heartbeat_interval_ms + l->heartbeat_timeout_ms;
     if (open_timeout > SM_OPEN_TIMEOUT_MS)
         open_timeout = SM_OPEN_TIMEOUT_MS;
-    sm_conn *c = srv->limbo;
-    while (c) {
-        sm_conn *next = c->lnext;
+    sm_conn *c = srv->limbo_sweep ? srv->limbo_sweep : srv->limbo;
+    for (size_t n = 0; c && n < SM_LIMBO_SWEEP_MAX; n++) {
+        /* Saved before the kill: a synchronous kill removes c (limbo_remove moves limbo_sweep). */
+        srv->limbo_sweep = c->lnext;
         if (c->closing) {
             if (now - c->since_ms >= SM_CLOSE_TIMEOUT_MS && srv->tr.kill) {
                 c->since_ms = now; /* ask again later should the kill be slow */
@@ -535,7 +574,7 @@ static void sweep_limbo(sm_server *srv, int64_t now)
             sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_ABORTED), sm_close_reason_name(SM_CLOSE_ABORTED),
                           false);
         }
-        c = next;
+        c = srv->limbo_sweep;
     }
 }
 
@@ -578,24 +617,143 @@ void sm_server_tick(sm_server *srv)
     sm_server_reap(srv);
 }
 
-void sm_server_shutdown(sm_server *srv)
+/* ---- sliced operations ---- */
+
+static int64_t mono_us(void)
 {
-    if (srv->shutting_down)
-        return;
-    srv->shutting_down = true;
-    /* Sessions without listeners first, so the listening ones can still tell their clients. */
-    for (int pass = 0; pass < 2; pass++) {
-        sm_session *s = srv->reg.head;
-        while (s) {
-            sm_session *next = s->next;
-            if (pass == 1 || !s->listeners)
-                sm_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, true);
-            s = next;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void sm_budget_start(sm_budget *b)
+{
+    b->deadline_us = mono_us() + SM_SLICE_BUDGET_US;
+    b->visits_left = SM_SLICE_MAX_VISITS;
+    b->until_clock = 0;
+}
+
+bool sm_budget_spent(sm_budget *b)
+{
+    if (b->visits_left == 0)
+        return true;
+    b->visits_left--;
+    /* The clock every 16 visits: a visit can be a filter evaluation or a whole session close. */
+    if (b->until_clock == 0) {
+        b->until_clock = 16;
+        if (mono_us() >= b->deadline_us) {
+            b->visits_left = 0;
+            return true;
         }
-        sm_server_reap(srv);
+    }
+    b->until_clock--;
+    return false;
+}
+
+void sm_budget_charge(sm_budget *b, size_t n)
+{
+    b->visits_left = b->visits_left > n ? b->visits_left - n : 0;
+}
+
+bool sm_server_has_pending_work(const sm_server *srv)
+{
+    return srv->jobs != NULL;
+}
+
+void sm_server_queue_job(sm_server *srv, sm_job *job)
+{
+    job->next = NULL;
+    job->last_seq = srv->reg.next_seq - 1;
+    sm_cursor_attach(&srv->reg, &job->cursor, srv->reg.head);
+    if (job->requester) {
+        /* Its next requests wait until this one is done: one session's requests take effect and
+         * are answered in order. */
+        if (job->requester->pending_ops++ == 0 && job->requester->conn && !job->requester->conn->cluster_remote &&
+            srv->tr.pause_rx)
+            srv->tr.pause_rx(srv->tr.ctx, job->requester->conn, true);
+    }
+    bool alone = srv->jobs == NULL;
+    if (srv->jobs_tail)
+        srv->jobs_tail->next = job;
+    else
+        srv->jobs = job;
+    srv->jobs_tail = job;
+    /* A small registry is done within this first slice, answered like any other request. */
+    if (alone)
+        sm_server_run_slice(srv);
+    if (srv->jobs && srv->tr.want_slice)
+        srv->tr.want_slice(srv->tr.ctx);
+}
+
+/* Sessions without listeners first, so the listening ones can still tell their clients; then the
+ * connections that have no session. */
+static bool shutdown_step(sm_server *srv, sm_job *job, sm_budget *b)
+{
+    while (job->phase < 2) {
+        sm_session *s = job->cursor.at;
+        if (!s) {
+            job->phase++;
+            job->cursor.at = srv->reg.head;
+            continue;
+        }
+        if (sm_budget_spent(b))
+            return false;
+        job->cursor.at = s->next;
+        if (job->phase == 1 || !s->listeners) {
+            sm_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, true);
+            sm_budget_charge(b, SM_SLICE_CLOSE_COST - 1);
+        }
     }
     for (sm_conn *c = srv->limbo; c; c = c->lnext)
         if (!c->closing)
             sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
                           sm_close_reason_name(SM_CLOSE_SERVER_CLOSING), true);
+    return true;
+}
+
+void sm_server_run_slice(sm_server *srv)
+{
+    sm_budget b;
+    sm_budget_start(&b);
+    while (srv->jobs && b.visits_left > 0) {
+        sm_job *job = srv->jobs;
+        bool done = job->kind == SM_JOB_SHUTDOWN ? shutdown_step(srv, job, &b) : sm_requests_job_step(srv, job, &b);
+        sm_server_reap(srv);
+        if (!done)
+            break;
+        srv->jobs = job->next;
+        if (!srv->jobs)
+            srv->jobs_tail = NULL;
+        job_free(srv, job);
+    }
+}
+
+void sm_server_shutdown(sm_server *srv)
+{
+    if (srv->shutting_down)
+        return;
+    srv->shutting_down = true;
+    /* Operations in progress stop where they are: their requesters are closing too. */
+    while (srv->jobs) {
+        sm_job *j = srv->jobs;
+        srv->jobs = j->next;
+        job_free(srv, j);
+    }
+    srv->jobs_tail = NULL;
+    sm_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        /* No memory for the job: close everything now, unsliced. */
+        for (sm_session *s = srv->reg.head, *next; s; s = next) {
+            next = s->next;
+            sm_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, true);
+        }
+        sm_server_reap(srv);
+        for (sm_conn *c = srv->limbo; c; c = c->lnext)
+            if (!c->closing)
+                sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
+                              sm_close_reason_name(SM_CLOSE_SERVER_CLOSING), true);
+        return;
+    }
+    job->kind = SM_JOB_SHUTDOWN;
+    sm_server_queue_job(srv, job);
 }

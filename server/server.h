@@ -23,6 +23,15 @@
 #define SM_KEYS_MAX 256              /* keys in one get / add_listener */
 #define SM_SET_ENTRIES_MAX 1024      /* entries in one set / set_by_filter map */
 #define SM_SNAPSHOT_CHUNK_BYTES (48u * 1024u)
+/* Long operations (set/close by filter, shutdown) run in slices, one per loop pass, each stopping
+ * after this much time or this many sessions examined; the loop serves everyone else between. */
+#define SM_SLICE_BUDGET_US 2000
+#define SM_SLICE_MAX_VISITS 4096
+/* A session close counts as this many visits: its connection's close costs the transport far
+ * more than the close costs the core (about 50 us in lws 4.1, in the next loop pass), so at most
+ * 64 closes start per slice and the pass that carries them out stays near 3 ms. */
+#define SM_SLICE_CLOSE_COST 64
+#define SM_PENDING_OPS_MAX 4 /* set/close by filter operations one session may have running */
 
 struct sm_server;
 struct sm_conn;
@@ -34,6 +43,11 @@ typedef struct sm_transport {
     void (*want_write)(void *ctx, struct sm_conn *c);
     /* Drop the connection now, without a close frame. */
     void (*kill)(void *ctx, struct sm_conn *c);
+    /* Long work is pending: call sm_server_run_slice once per loop pass until
+     * sm_server_has_pending_work is false. */
+    void (*want_slice)(void *ctx);
+    /* Stop (paused) or resume reading the connection's input (its requests wait in the socket). */
+    void (*pause_rx)(void *ctx, struct sm_conn *c, bool paused);
 } sm_transport;
 
 /* One WebSocket connection. Lives in the transport's per-connection memory. */
@@ -57,6 +71,7 @@ typedef struct sm_conn {
     bool closing;     /* close requested */
     bool flush_first; /* write what is queued before the close frame */
     bool peer_closed; /* the client sent a close frame */
+    bool close_sent;  /* the transport wrote our close frame; waiting for the client's answer or EOF */
     bool write_requested;
     bool established;
     bool cluster_remote; /* the cluster's stand-in for a request from another node: never routed again */
@@ -70,6 +85,7 @@ typedef struct sm_listener {
     sm_session *owner;
     int64_t id;
     sm_filter *filter; /* NULL = every session */
+    char *filter_text; /* its source: listeners with the same text share one evaluation per event */
     bool has_after;
     int64_t after;
     bool all_fixed, all_user;
@@ -83,6 +99,33 @@ typedef struct sm_listener {
     struct sm_cluster_proxy *proxy;
     struct sm_cluster_view *view;
 } sm_listener;
+
+/* A time and visit budget for one slice of work. */
+typedef struct sm_budget {
+    int64_t deadline_us;
+    size_t visits_left;
+    unsigned until_clock; /* visits before the clock is read again */
+} sm_budget;
+
+struct sm_set_plan;
+
+typedef enum sm_job_kind { SM_JOB_SET_BY_FILTER, SM_JOB_CLOSE_BY_FILTER, SM_JOB_SHUTDOWN } sm_job_kind;
+
+/* A long operation in progress (docs/architecture.md § Sliced operations): it visits the sessions
+ * in open order from a cursor, a slice at a time. */
+typedef struct sm_job {
+    struct sm_job *next;
+    sm_job_kind kind;
+    sm_session *requester; /* NULL once it closed: the reply is dropped */
+    int64_t request_id;
+    sm_filter *filter;
+    struct sm_set_plan *plan;
+    sm_cursor cursor;
+    uint64_t last_seq; /* sessions opened after the request (higher seq) are not visited */
+    int phase;
+    int64_t count;
+    uint64_t cluster_rid; /* cluster mode: the request every node runs (0 = this node's alone) */
+} sm_job;
 
 /* Cached identity of a principal (or anonymous): canonical $Roles and permission bits. */
 typedef struct sm_identity {
@@ -108,6 +151,8 @@ typedef struct sm_server {
     size_t conn_count;
     sm_cursor sweep;
     bool shutting_down;
+    sm_job *jobs, *jobs_tail; /* long operations, run in order */
+    sm_conn *limbo_sweep;     /* where the next limbo sweep starts */
     sm_session **doomed; /* sessions to close once the current operation ends */
     size_t ndoomed, doomed_cap;
     /* scratch space reused by every operation */
@@ -115,8 +160,7 @@ typedef struct sm_server {
     size_t kv_cap;
     sm_prop_change *changes;
     size_t changes_cap;
-    sm_session **matches;
-    size_t matches_cap;
+    sm_buf ev_json; /* one event encoded once for every listener that gets the same bytes */
     const char **interned_scratch;
     size_t interned_scratch_cap;
     /* statistics */
@@ -150,8 +194,13 @@ bool sm_conn_should_close(const sm_conn *c);
  * connections. Call every few tens of ms to 1 s; the period hint is sm_server_tick_ms. */
 void sm_server_tick(sm_server *srv);
 int64_t sm_server_tick_ms(const sm_server *srv);
-/* Closes every session with SERVER_CLOSING (listeners are told first) and every connection. */
+/* Closes every session with SERVER_CLOSING (listeners are told first) and every connection, in
+ * slices (sm_server_run_slice); set/close by filter operations still running stop unanswered. */
 void sm_server_shutdown(sm_server *srv);
+/* True while a long operation waits for its next slice. */
+bool sm_server_has_pending_work(const sm_server *srv);
+/* Runs one slice (SM_SLICE_BUDGET_US, SM_SLICE_MAX_VISITS) of the pending long operations. */
+void sm_server_run_slice(sm_server *srv);
 
 /* ---- internal, shared between server.c, requests.c and listeners.c ---- */
 
@@ -178,7 +227,19 @@ void sm_conn_attach(sm_conn *c, sm_session *s);
 /* Starts closing a connection with a close frame. */
 void sm_conn_close(sm_conn *c, int code, const char *text, bool flush);
 
+/* Appends a job (cursor at the first session, requester's pending_ops counted) and runs a first
+ * slice at once when nothing else is pending. */
+void sm_server_queue_job(sm_server *srv, sm_job *job);
+void sm_budget_start(sm_budget *b);
+/* Counts one visit; true when the slice's budget is spent. */
+bool sm_budget_spent(sm_budget *b);
+/* Counts n more visits for work heavier than a visit (a session close). */
+void sm_budget_charge(sm_budget *b, size_t n);
+
 /* requests.c */
+/* One slice of a set/close by filter job; true when it is finished (its reply sent). */
+bool sm_requests_job_step(sm_server *srv, sm_job *job, sm_budget *b);
+void sm_requests_job_free(sm_server *srv, sm_job *job);
 /* The identity of a principal whose password checks out, or NULL (out says why: a bad password, or
  * a refusal by the login throttle). ip is the client's address. principal is not "" (anonymous is
  * not a login). */

@@ -12,11 +12,11 @@
 #include "tui/text.h"
 
 /* Code points escaped although they are valid text: C1 controls, and what the monitor replaces
- * too (sm_text_is_hidden: zero-width, bidi and other format characters, line separators), which a
+ * too (smt_text_is_hidden: zero-width, bidi and other format characters, line separators), which a
  * terminal would show as nothing or use to reorder the line. */
 static bool needs_escape(uint32_t cp)
 {
-    return (cp >= 0x80 && cp <= 0x9f) || sm_text_is_hidden(cp);
+    return (cp >= 0x80 && cp <= 0x9f) || smt_text_is_hidden(cp);
 }
 
 /* \uNNNN, or \UNNNNNNNN above the BMP (the escapes of C and Python). */
@@ -28,7 +28,7 @@ static void put_escape(sm_buf *b, uint32_t cp)
         sm_buf_printf(b, "\\u%04X", (unsigned)cp);
 }
 
-char *sm_cli_escape(const char *s)
+char *smt_cli_escape(const char *s)
 {
     sm_buf b;
     sm_buf_init(&b, 0, 0);
@@ -69,7 +69,7 @@ char *sm_cli_escape(const char *s)
     return sm_buf_steal(&b);
 }
 
-size_t sm_cli_width(const char *escaped)
+size_t smt_cli_width(const char *escaped)
 {
     size_t width = 0, len = strlen(escaped);
     for (size_t i = 0; i < len;) {
@@ -87,7 +87,7 @@ size_t sm_cli_width(const char *escaped)
     return width;
 }
 
-void sm_cli_json_string(FILE *f, const char *s)
+void smt_cli_json_string(FILE *f, const char *s)
 {
     if (!s) {
         fputs("null", f);
@@ -135,15 +135,15 @@ void sm_cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void sm_cli_json_props(FILE *f, const sm_property *props, size_t n)
+void smt_cli_json_props(FILE *f, const sm_property *props, size_t n)
 {
     fputc('{', f);
     for (size_t i = 0; i < n; i++) {
         if (i)
             fputc(',', f);
-        sm_cli_json_string(f, props[i].key);
+        smt_cli_json_string(f, props[i].key);
         fputc(':', f);
-        sm_cli_json_string(f, props[i].value);
+        smt_cli_json_string(f, props[i].value);
     }
     fputc('}', f);
 }
@@ -156,7 +156,7 @@ static size_t fixed_rank(const char *key)
     return sm_fixed_property_count;
 }
 
-int sm_cli_key_cmp(const void *a, const void *b)
+int smt_cli_key_cmp(const void *a, const void *b)
 {
     const char *ka = *(const char *const *)a, *kb = *(const char *const *)b;
     bool fa = ka[0] == '$', fb = kb[0] == '$';
@@ -170,7 +170,7 @@ int sm_cli_key_cmp(const void *a, const void *b)
     return strcmp(ka, kb);
 }
 
-int sm_cli_table_init(sm_cli_table *t, size_t cols)
+int smt_cli_table_init(smt_cli_table *t, size_t cols)
 {
     memset(t, 0, sizeof *t);
     t->cols = cols;
@@ -178,7 +178,7 @@ int sm_cli_table_init(sm_cli_table *t, size_t cols)
     return t->widths ? 0 : -1;
 }
 
-int sm_cli_table_add(sm_cli_table *t, const char *const *cells)
+int smt_cli_table_add(smt_cli_table *t, const char *const *cells)
 {
     if (t->rows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
@@ -190,13 +190,13 @@ int sm_cli_table_add(sm_cli_table *t, const char *const *cells)
     }
     char **row = t->cells + t->rows * t->cols;
     for (size_t c = 0; c < t->cols; c++) {
-        row[c] = sm_cli_escape(cells[c] ? cells[c] : "-");
+        row[c] = smt_cli_escape(cells[c] ? cells[c] : "-");
         if (!row[c]) {
             for (size_t k = 0; k < c; k++)
                 free(row[k]);
             return -1;
         }
-        size_t w = sm_cli_width(row[c]);
+        size_t w = smt_cli_width(row[c]);
         if (w > t->widths[c])
             t->widths[c] = w;
     }
@@ -204,21 +204,21 @@ int sm_cli_table_add(sm_cli_table *t, const char *const *cells)
     return 0;
 }
 
-void sm_cli_table_print(const sm_cli_table *t, FILE *f)
+void smt_cli_table_print(const smt_cli_table *t, FILE *f)
 {
     for (size_t r = 0; r < t->rows; r++) {
         char **row = t->cells + r * t->cols;
         for (size_t c = 0; c < t->cols; c++) {
             fputs(row[c], f);
             if (c + 1 < t->cols)
-                for (size_t pad = sm_cli_width(row[c]); pad < t->widths[c] + 2; pad++)
+                for (size_t pad = smt_cli_width(row[c]); pad < t->widths[c] + 2; pad++)
                     fputc(' ', f);
         }
         fputc('\n', f);
     }
 }
 
-void sm_cli_table_free(sm_cli_table *t)
+void smt_cli_table_free(smt_cli_table *t)
 {
     for (size_t i = 0; i < t->rows * t->cols; i++)
         free(t->cells[i]);

@@ -1,7 +1,6 @@
 /* The monitor's connection: a libsessmon session and listener feeding the UI, and its requests. */
 #include "tui/conn.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +15,8 @@
  * when its reason changes, and the same reason again at most this often. */
 #define FAILURE_LOG_MS 30000
 
-struct sm_conn {
-    sm_ui *ui;
+struct smt_conn {
+    smt_ui *ui;
     sm_client *client;
     sm_session *session;
     sm_listener *listener;
@@ -31,155 +30,113 @@ struct sm_conn {
     char logged_failure[SM_CLIENT_ERROR_MESSAGE_MAX]; /* reason of the last failure listed in the log */
     uint64_t logged_failure_at;
     unsigned unlogged_failures; /* failures since then that were not listed */
-    /* scratch for converting events */
-    sm_kv *kv;
-    size_t kvcap;
 };
 
 static void log_sink(unsigned level, const char *line, void *user)
 {
-    sm_conn *c = user;
+    smt_conn *c = user;
     if (!c || !c->ui)
         return;
-    char clean[SM_LOG_LINE_MAX];
+    char clean[SMT_LOG_LINE_MAX];
     size_t n = strlen(line);
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
-    sm_text_escape(line, n, clean, sizeof clean);
-    sm_eventlog_add(&c->ui->log, c->ui->wall, (level & SM_LOG_ERR) ? SM_LOGL_ERROR : SM_LOGL_WARN, "client: %s", clean);
+    smt_text_escape(line, n, clean, sizeof clean);
+    smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, (level & SM_LOG_ERR) ? SMT_LOGL_ERROR : SMT_LOGL_WARN,
+                     "client: %s", clean);
 }
 
-/* ---- converting library events to model events ---- */
+/* ---- listener events: handed to the UI as they come, with the callback they came from ---- */
 
-static bool ensure_kv(sm_conn *c, size_t n)
+static void feed(sm_listener *l, const sm_session_event *e, smt_event_kind kind)
 {
-    if (n <= c->kvcap)
-        return true;
-    size_t cap = c->kvcap ? c->kvcap : 32;
-    while (cap < n)
-        cap *= 2;
-    sm_kv *kv = realloc(c->kv, cap * sizeof *kv);
-    if (!kv)
-        return false;
-    c->kv = kv;
-    c->kvcap = cap;
-    return true;
-}
-
-static sm_session_state remote_state(sm_remote_state s)
-{
-    switch (s) {
-    case SM_REMOTE_ACTIVE: return SM_STATE_ACTIVE;
-    case SM_REMOTE_DISCONNECTED: return SM_STATE_DISCONNECTED;
-    case SM_REMOTE_CLOSED: return SM_STATE_CLOSED;
-    default: return SM_STATE_NONE;
-    }
-}
-
-static void feed(sm_listener *l, const sm_session_event *e, sm_event_type type)
-{
-    sm_conn *c = sm_listener_get_context(l);
-    if (!c->ui || !ensure_kv(c, e->property_count + e->previous_count))
+    smt_conn *c = sm_listener_get_context(l);
+    if (!c->ui)
         return;
-    sm_event ev = {0};
-    ev.type = type;
-    ev.session_id = e->session_id;
-    ev.state = remote_state(e->state);
-    for (size_t i = 0; i < e->property_count; i++)
-        c->kv[i] = (sm_kv){e->properties[i].key, e->properties[i].value};
-    ev.properties.items = c->kv;
-    ev.properties.count = e->property_count;
-    sm_kv *prev = c->kv + e->property_count;
-    for (size_t i = 0; i < e->previous_count; i++)
-        prev[i] = (sm_kv){e->previous[i].key, e->previous[i].value};
-    ev.has_changed = e->previous_count > 0;
-    ev.changed.items = prev;
-    ev.changed.count = e->previous_count;
-    ev.snapshot = e->snapshot;
-    if (type == SM_EVENT_CLOSED)
-        ev.reason = sm_close_reason_from_name(sm_reason_name(e->reason));
-    sm_ui_event(c->ui, &ev);
+    smt_event ev = {kind, *e};
+    smt_ui_event(c->ui, &ev);
 }
 
 static void on_listener_open(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    feed(l, e, SM_EVENT_OPEN);
+    feed(l, e, SMT_EVENT_OPEN);
 }
 
 static void on_listener_update(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    sm_event_type t = e->update == SM_UPDATE_DISCONNECTED  ? SM_EVENT_DISCONNECTED
-                      : e->update == SM_UPDATE_RECONNECTED ? SM_EVENT_RECONNECTED
-                      : e->update == SM_UPDATE_FAILED_OVER ? SM_EVENT_FAILED_OVER
-                                                           : SM_EVENT_PROPERTIES;
+    smt_event_kind t = e->update == SM_UPDATE_DISCONNECTED  ? SMT_EVENT_DISCONNECTED
+                      : e->update == SM_UPDATE_RECONNECTED ? SMT_EVENT_RECONNECTED
+                      : e->update == SM_UPDATE_FAILED_OVER ? SMT_EVENT_FAILED_OVER
+                                                           : SMT_EVENT_PROPERTIES;
     feed(l, e, t);
 }
 
 static void on_listener_close_event(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    feed(l, e, SM_EVENT_CLOSED);
+    feed(l, e, SMT_EVENT_CLOSED);
 }
 
 static void on_filter_enter(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    feed(l, e, SM_EVENT_FILTER_ENTER);
+    feed(l, e, SMT_EVENT_FILTER_ENTER);
 }
 
 static void on_filter_leave(sm_listener *l, const sm_session_event *e, void *ctx)
 {
     (void)ctx;
-    feed(l, e, SM_EVENT_FILTER_LEAVE);
+    feed(l, e, SMT_EVENT_FILTER_LEAVE);
 }
 
 static void on_registered(sm_listener *l, const sm_registration *r, void *ctx)
 {
     (void)l;
-    sm_conn *c = ctx;
+    smt_conn *c = ctx;
     /* every registration starts a snapshot: rows it does not confirm are gone */
-    sm_ui_resync_begin(c->ui);
-    sm_ui_set_connection(c->ui, SM_CONN_SYNCING, r->resync ? "resynchronising after a reconnect" : "loading sessions");
+    smt_ui_resync_begin(c->ui);
+    smt_ui_set_connection(c->ui, SMT_CONN_SYNCING,
+                          r->resync ? "resynchronising after a reconnect" : "loading sessions");
 }
 
 static void on_snapshot_end(sm_listener *l, uint64_t count, void *ctx)
 {
     (void)l;
-    sm_conn *c = ctx;
-    sm_ui_resync_end(c->ui, count);
-    sm_ui_set_connection(c->ui, SM_CONN_LIVE, "");
+    smt_conn *c = ctx;
+    smt_ui_resync_end(c->ui, count);
+    smt_ui_set_connection(c->ui, SMT_CONN_LIVE, "");
 }
 
 static void on_registration_error(sm_listener *l, const sm_client_error *err, void *ctx)
 {
     (void)l;
-    sm_conn *c = ctx;
+    smt_conn *c = ctx;
     char msg[SM_CLIENT_ERROR_MESSAGE_MAX + 64];
-    sm_text_printf(msg, sizeof msg, "listener refused: %s: %s", sm_client_errcode_name(err->code), err->message);
-    sm_ui_set_connection(c->ui, SM_CONN_CLOSED, msg);
-    sm_ui_message(c->ui, SM_LOGL_ERROR, "%s (the principal needs view_session and register_handler)", msg);
+    smt_text_printf(msg, sizeof msg, "listener refused: %s: %s", sm_client_errcode_name(err->code), err->message);
+    smt_ui_set_connection(c->ui, SMT_CONN_CLOSED, msg);
+    smt_ui_message(&c->ui->app, SMT_LOGL_ERROR, "%s (the principal needs view_session and register_handler)", msg);
 }
 
 static void on_listener_error(sm_listener *l, const sm_client_error *err, void *ctx)
 {
     (void)l;
-    sm_conn *c = ctx;
-    sm_eventlog_add(&c->ui->log, c->ui->wall, SM_LOGL_WARN, "listener: %s: %s", sm_client_errcode_name(err->code),
-                    err->message);
+    smt_conn *c = ctx;
+    smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, SMT_LOGL_WARN, "listener: %s: %s",
+                     sm_client_errcode_name(err->code), err->message);
 }
 
 static void on_listener_closed(sm_listener *l, void *ctx)
 {
-    sm_conn *c = ctx;
+    smt_conn *c = ctx;
     if (c->listener == l)
         c->listener = NULL;
 }
 
 /* ---- the session ---- */
 
-static void register_listener(sm_conn *c)
+static void register_listener(smt_conn *c)
 {
     static const char *const keys[] = {SM_SELECT_ALL_FIXED, SM_SELECT_ALL_USER};
     sm_listener_params lp = {0};
@@ -200,85 +157,87 @@ static void register_listener(sm_conn *c)
     sm_client_error err = {0, ""};
     c->listener = sm_listener_register(c->session, &lp, &err);
     if (!c->listener)
-        sm_ui_message(c->ui, SM_LOGL_ERROR, "cannot register the listener: %s", err.message);
+        smt_ui_message(&c->ui->app, SMT_LOGL_ERROR, "cannot register the listener: %s", err.message);
 }
 
 static void on_open(sm_session *s, const sm_session_info *info, void *ctx)
 {
     (void)s;
-    sm_conn *c = ctx;
+    smt_conn *c = ctx;
     c->ever_opened = true;
     c->reopen_delay = 0;
     c->logged_failure[0] = '\0'; /* the next outage's first failure is listed */
     c->unlogged_failures = 0;
-    sm_ui_set_session_info(c->ui, info->server_name, info->principal,
+    smt_ui_set_session_info(c->ui, info->server_name, info->principal,
                            (info->permissions & SM_PERMISSION_MODIFY_SESSION) != 0);
     if (info->replaced)
-        sm_eventlog_add(&c->ui->log, c->ui->wall, SM_LOGL_INFO, "the server did not know our old session: new session");
-    sm_ui_set_connection(c->ui, SM_CONN_SYNCING, "session open");
+        smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, SMT_LOGL_INFO,
+                         "the server did not know our old session: new session");
+    smt_ui_set_connection(c->ui, SMT_CONN_SYNCING, "session open");
 }
 
 static void on_disconnect(sm_session *s, const sm_client_error *cause, void *ctx)
 {
     (void)s;
-    sm_conn *c = ctx;
+    smt_conn *c = ctx;
     char msg[SM_CLIENT_ERROR_MESSAGE_MAX + 32];
-    sm_text_printf(msg, sizeof msg, "%s", cause && cause->message[0] ? cause->message : "connection lost");
-    sm_ui_set_connection(c->ui, SM_CONN_RECONNECTING, msg);
+    smt_text_printf(msg, sizeof msg, "%s", cause && cause->message[0] ? cause->message : "connection lost");
+    smt_ui_set_connection(c->ui, SMT_CONN_RECONNECTING, msg);
 }
 
 static void on_connect_failed(sm_session *s, const sm_client_error *cause, unsigned attempt, int next_retry_ms,
                               void *ctx)
 {
     (void)s;
-    sm_conn *c = ctx;
+    smt_conn *c = ctx;
     if (!c->ui)
         return;
-    sm_ui_set_connect_failure(c->ui, cause->message, attempt, next_retry_ms);
+    smt_ui_set_connect_failure(c->ui, cause->message, attempt, next_retry_ms);
     if (strcmp(cause->message, c->logged_failure) == 0 && c->logged_failure_at &&
-        c->ui->now < c->logged_failure_at + FAILURE_LOG_MS) {
+        c->ui->app.now < c->logged_failure_at + FAILURE_LOG_MS) {
         c->unlogged_failures++;
         return;
     }
     char next[48] = "", more[64] = "";
     if (next_retry_ms >= 0)
-        sm_text_printf(next, sizeof next, "; next in %.1f s", next_retry_ms / 1000.0);
+        smt_text_printf(next, sizeof next, "; next in %.1f s", next_retry_ms / 1000.0);
     if (c->unlogged_failures)
-        sm_text_printf(more, sizeof more, " (%u similar failures not listed)", c->unlogged_failures);
-    sm_eventlog_add(&c->ui->log, c->ui->wall, SM_LOGL_WARN, "connection attempt %u failed: %s%s%s", attempt,
+        smt_text_printf(more, sizeof more, " (%u similar failures not listed)", c->unlogged_failures);
+    smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, SMT_LOGL_WARN, "connection attempt %u failed: %s%s%s", attempt,
                     cause->message, next, more);
-    sm_text_printf(c->logged_failure, sizeof c->logged_failure, "%s", cause->message);
-    c->logged_failure_at = c->ui->now ? c->ui->now : 1;
+    smt_text_printf(c->logged_failure, sizeof c->logged_failure, "%s", cause->message);
+    c->logged_failure_at = c->ui->app.now ? c->ui->app.now : 1;
     c->unlogged_failures = 0;
 }
 
 static void on_close(sm_session *s, sm_reason reason, const sm_client_error *err, void *ctx)
 {
-    sm_conn *c = ctx;
+    smt_conn *c = ctx;
     (void)s;
     if (!c->ui)
         return;
     char msg[SM_CLIENT_ERROR_MESSAGE_MAX + 64];
-    sm_text_printf(msg, sizeof msg, "%s%s%s", reason != SM_REASON_NONE ? sm_reason_name(reason) : "",
+    smt_text_printf(msg, sizeof msg, "%s%s%s", reason != SM_REASON_NONE ? sm_reason_name(reason) : "",
                    reason != SM_REASON_NONE && err->message[0] ? ": " : "", err->message);
-    if (!c->ever_opened && (err->code == SM_CLIENT_ERR_AUTHENTICATION_FAILED || err->code == SM_CLIENT_ERR_ACCESS_DENIED)) {
+    if (!c->ever_opened &&
+        (err->code == SM_CLIENT_ERR_AUTHENTICATION_FAILED || err->code == SM_CLIENT_ERR_ACCESS_DENIED)) {
         c->fatal = true;
-        c->fatal_code = SM_EXIT_ACCESS_DENIED;
-        sm_text_printf(c->fatal_msg, sizeof c->fatal_msg, "the server refused the session: %s", msg);
+        c->fatal_code = SMT_EXIT_ACCESS_DENIED;
+        smt_text_printf(c->fatal_msg, sizeof c->fatal_msg, "the server refused the session: %s", msg);
         return;
     }
     /* The server ended our session for good (e.g. SERVER_CLOSING): open a new one, with back-off. */
     c->reopen_delay = c->reopen_delay ? c->reopen_delay * 2 : REOPEN_MIN_MS;
     if (c->reopen_delay > REOPEN_MAX_MS)
         c->reopen_delay = REOPEN_MAX_MS;
-    c->reopen_at = c->ui->now + (uint64_t)c->reopen_delay;
+    c->reopen_at = c->ui->app.now + (uint64_t)c->reopen_delay;
     char detail[SM_CLIENT_ERROR_MESSAGE_MAX + 96];
-    sm_text_printf(detail, sizeof detail, "session closed (%s); retrying in %d ms", msg[0] ? msg : "no reason",
+    smt_text_printf(detail, sizeof detail, "session closed (%s); retrying in %d ms", msg[0] ? msg : "no reason",
                    c->reopen_delay);
-    sm_ui_set_connection(c->ui, SM_CONN_RECONNECTING, detail);
+    smt_ui_set_connection(c->ui, SMT_CONN_RECONNECTING, detail);
 }
 
-static int open_session(sm_conn *c, char *errbuf, size_t errcap)
+static int open_session(smt_conn *c, char *errbuf, size_t errcap)
 {
     sm_session_params sp = {0};
     sp.url = c->url;
@@ -296,7 +255,7 @@ static int open_session(sm_conn *c, char *errbuf, size_t errcap)
     sm_client_error err = {0, ""};
     c->session = sm_session_open(c->client, &sp, &err);
     if (!c->session) {
-        sm_text_printf(errbuf, errcap, "%s", err.message);
+        smt_text_printf(errbuf, errcap, "%s", err.message);
         return -1;
     }
     register_listener(c);
@@ -307,47 +266,36 @@ static int open_session(sm_conn *c, char *errbuf, size_t errcap)
 
 static void on_reply(sm_session *s, const sm_reply *r, void *ctx)
 {
-    sm_conn *c = sm_session_get_context(s);
+    smt_conn *c = sm_session_get_context(s);
     uint64_t token = (uint64_t)(uintptr_t)ctx;
     if (!c || !c->ui)
         return; /* cancelled while shutting down */
+    smt_reply reply = {SM_CLIENT_OK, NULL, NULL, 0, 0};
     if (r->error) {
-        sm_ui_reply(c->ui, token, sm_client_errcode_name(r->error->code), r->error->message, NULL, 0, 0);
-        return;
+        reply.code = r->error->code;
+        reply.message = r->error->message;
+    } else {
+        reply.changed = r->properties;
+        reply.changed_count = r->property_count;
+        reply.count = r->count;
     }
-    if (!ensure_kv(c, r->property_count))
-        return;
-    for (size_t i = 0; i < r->property_count; i++)
-        c->kv[i] = (sm_kv){r->properties[i].key, r->properties[i].value};
-    sm_ui_reply(c->ui, token, NULL, NULL, c->kv, r->property_count, r->count);
+    smt_ui_reply(c->ui, token, &reply);
 }
 
-static sm_property *to_props(const sm_kv *kv, size_t n)
-{
-    sm_property *p = calloc(n ? n : 1, sizeof *p);
-    if (p)
-        for (size_t i = 0; i < n; i++)
-            p[i] = (sm_property){kv[i].key, kv[i].value};
-    return p;
-}
-
-static bool usable(sm_conn *c, char *err, size_t errcap)
+static bool usable(smt_conn *c, char *err, size_t errcap)
 {
     if (!c->session || sm_session_get_status(c->session) != SM_SESSION_OPEN) {
-        sm_text_printf(err, errcap, "not connected to the server");
+        smt_text_printf(err, errcap, "not connected to the server");
         return false;
     }
     return true;
 }
 
 /* One set request: to session_id, or to every session matching filter when filter is given. */
-static int send_set(sm_conn *c, uint64_t token, const char *session_id, const char *filter, const sm_kv *props,
-                    size_t n, char *err, size_t errcap)
+static int send_set(smt_conn *c, uint64_t token, const char *session_id, const char *filter,
+                    const sm_property *p, size_t n, char *err, size_t errcap)
 {
     if (!usable(c, err, errcap))
-        return -1;
-    sm_property *p = to_props(props, n);
-    if (!p)
         return -1;
     void *context = (void *)(uintptr_t)token;
     sm_client_error e = {0, ""};
@@ -361,21 +309,20 @@ static int send_set(sm_conn *c, uint64_t token, const char *session_id, const ch
                             .on_reply = on_reply, .context = context, .timeout_ms = REQUEST_TIMEOUT_MS};
         rc = sm_set_properties(c->session, &sp, &e);
     }
-    free(p);
     if (rc != SM_CLIENT_OK) {
-        sm_text_printf(err, errcap, "%s", e.message);
+        smt_text_printf(err, errcap, "%s", e.message);
         return -1;
     }
     return 0;
 }
 
-static int backend_set(void *ctx, uint64_t token, const char *session_id, const sm_kv *props, size_t n, char *err,
-                       size_t errcap)
+static int backend_set(void *ctx, uint64_t token, const char *session_id, const sm_property *props, size_t n,
+                       char *err, size_t errcap)
 {
     return send_set(ctx, token, session_id, NULL, props, n, err, errcap);
 }
 
-static int backend_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_kv *props, size_t n,
+static int backend_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_property *props, size_t n,
                                  char *err, size_t errcap)
 {
     return send_set(ctx, token, NULL, filter, props, n, err, errcap);
@@ -391,11 +338,11 @@ static bool starts_with_ci(const char *s, const char *prefix)
     return true;
 }
 
-sm_conn *sm_conn_new(sm_ui *ui, const sm_conn_options *opt, char *err, size_t errcap)
+smt_conn *smt_conn_new(smt_ui *ui, const smt_conn_options *opt, char *err, size_t errcap)
 {
-    sm_conn *c = calloc(1, sizeof *c);
+    smt_conn *c = calloc(1, sizeof *c);
     if (!c) {
-        sm_text_printf(err, errcap, "out of memory");
+        smt_text_printf(err, errcap, "out of memory");
         return NULL;
     }
     c->ui = ui;
@@ -404,8 +351,8 @@ sm_conn *sm_conn_new(sm_ui *ui, const sm_conn_options *opt, char *err, size_t er
     c->password = strdup(opt->password ? opt->password : "");
     c->ca_file = opt->ca_file ? strdup(opt->ca_file) : NULL;
     if (!c->url || !c->principal || !c->password) {
-        sm_text_printf(err, errcap, "out of memory");
-        sm_conn_free(c);
+        smt_text_printf(err, errcap, "out of memory");
+        smt_conn_free(c);
         return NULL;
     }
     /* nothing from libwebsockets may reach the terminal: warnings go to the event log */
@@ -414,27 +361,25 @@ sm_conn *sm_conn_new(sm_ui *ui, const sm_conn_options *opt, char *err, size_t er
     sm_client_error e = {0, ""};
     c->client = sm_client_new(&cp, &e);
     if (!c->client) {
-        sm_text_printf(err, errcap, "cannot start the client: %s", e.message);
-        sm_conn_free(c);
+        smt_text_printf(err, errcap, "cannot start the client: %s", e.message);
+        smt_conn_free(c);
         return NULL;
     }
     if (open_session(c, err, errcap) != 0) {
-        sm_conn_free(c);
+        smt_conn_free(c);
         return NULL;
     }
-    sm_ui_backend be = {c, backend_set, backend_set_by_filter};
-    ui->backend = be;
+    smt_ui_backend be = {c, backend_set, backend_set_by_filter};
+    smt_ui_set_backend(ui, &be);
     return c;
 }
 
-void sm_conn_free(sm_conn *c)
+void smt_conn_free(smt_conn *c)
 {
     if (!c)
         return;
-    if (c->ui) {
-        c->ui->backend.set = NULL;
-        c->ui->backend.set_by_filter = NULL;
-    }
+    if (c->ui)
+        smt_ui_set_backend(c->ui, NULL);
     if (c->session && sm_session_get_status(c->session) == SM_SESSION_OPEN) {
         /* close politely so the server does not keep us DISCONNECTED for its reconnect timeout */
         sm_session_close(c->session, NULL);
@@ -450,17 +395,16 @@ void sm_conn_free(sm_conn *c)
     free(c->principal);
     free(c->password);
     free(c->ca_file);
-    free(c->kv);
     free(c);
 }
 
-int sm_conn_pollfds(sm_conn *c, struct pollfd *fds, int max)
+int smt_conn_pollfds(smt_conn *c, struct pollfd *fds, int max)
 {
     int n = sm_client_pollfds(c->client, fds, max);
     return n > max ? max : n;
 }
 
-int sm_conn_timeout_ms(sm_conn *c, uint64_t now)
+int smt_conn_timeout_ms(smt_conn *c, uint64_t now)
 {
     int t = sm_client_timeout_ms(c->client);
     if (c->reopen_at) {
@@ -471,7 +415,7 @@ int sm_conn_timeout_ms(sm_conn *c, uint64_t now)
     return t;
 }
 
-void sm_conn_service(sm_conn *c, uint64_t now)
+void smt_conn_service(smt_conn *c, uint64_t now)
 {
     sm_client_service(c->client);
     if (c->reopen_at && now >= c->reopen_at && !c->fatal) {
@@ -483,21 +427,21 @@ void sm_conn_service(sm_conn *c, uint64_t now)
         }
         char err[256];
         if (open_session(c, err, sizeof err) != 0) {
-            sm_ui_message(c->ui, SM_LOGL_ERROR, "cannot open a new session: %s", err);
+            smt_ui_message(&c->ui->app, SMT_LOGL_ERROR, "cannot open a new session: %s", err);
             c->reopen_at = now + REOPEN_MAX_MS;
         } else {
-            sm_ui_set_connection(c->ui, SM_CONN_CONNECTING, "opening a new session");
+            smt_ui_set_connection(c->ui, SMT_CONN_CONNECTING, "opening a new session");
         }
     }
 }
 
-bool sm_conn_fatal(const sm_conn *c, int *exit_code, char *msg, size_t cap)
+bool smt_conn_fatal(const smt_conn *c, int *exit_code, char *msg, size_t cap)
 {
     if (!c->fatal)
         return false;
     if (exit_code)
         *exit_code = c->fatal_code;
     if (msg)
-        sm_text_printf(msg, cap, "%s", c->fatal_msg);
+        smt_text_printf(msg, cap, "%s", c->fatal_msg);
     return true;
 }

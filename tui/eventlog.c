@@ -7,29 +7,29 @@
 
 #include "tui/text.h"
 
-int sm_eventlog_init(sm_eventlog *log)
+int smt_eventlog_init(smt_eventlog *log)
 {
     memset(log, 0, sizeof *log);
     for (int r = 0; r < 2; r++)
-        log->rings[r].entries = calloc(SM_LOG_CAPACITY, sizeof *log->rings[r].entries);
+        log->rings[r].entries = calloc(SMT_LOG_CAPACITY, sizeof *log->rings[r].entries);
     if (!log->rings[0].entries || !log->rings[1].entries) {
-        sm_eventlog_free(log);
+        smt_eventlog_free(log);
         return -1;
     }
     return 0;
 }
 
-void sm_eventlog_free(sm_eventlog *log)
+void smt_eventlog_free(smt_eventlog *log)
 {
     for (int r = 0; r < 2; r++)
         free(log->rings[r].entries);
     memset(log, 0, sizeof *log);
 }
 
-static void add_line(sm_eventlog *log, bool session, int64_t wall_ms, sm_log_level level, const char *fmt, ...)
+static void add_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-static void flush_dropped(sm_eventlog *log, int64_t wall_ms)
+static void flush_dropped(smt_eventlog *log, int64_t wall_ms)
 {
     int64_t sec = wall_ms / 1000;
     if (sec == log->sec)
@@ -39,29 +39,30 @@ static void flush_dropped(sm_eventlog *log, int64_t wall_ms)
     log->sec_count = 0;
     log->sec_dropped = 0;
     if (dropped)
-        add_line(log, true, wall_ms, SM_LOGL_INFO, "(%u more session events in the last second not shown)", dropped);
+        add_line(log, true, wall_ms, SMT_LOGL_INFO, "(%u more session events in the last second not shown)", dropped);
 }
 
-static void vadd_line(sm_eventlog *log, bool session, int64_t wall_ms, sm_log_level level, const char *fmt, va_list ap)
-    __attribute__((format(printf, 5, 0)));
+static void vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt,
+                      va_list ap) __attribute__((format(printf, 5, 0)));
 
-static void vadd_line(sm_eventlog *log, bool session, int64_t wall_ms, sm_log_level level, const char *fmt, va_list ap)
+static void vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt,
+                      va_list ap)
 {
-    sm_log_ring *ring = &log->rings[session ? 1 : 0];
+    smt_log_ring *ring = &log->rings[session ? 1 : 0];
     if (!ring->entries)
         return;
-    sm_log_entry *e = &ring->entries[ring->head];
+    smt_log_entry *e = &ring->entries[ring->head];
     e->wall_ms = wall_ms;
     e->seq = log->total++;
     e->level = level;
     e->session = session;
-    sm_text_vprintf(e->text, sizeof e->text, fmt, ap);
-    ring->head = (ring->head + 1) % SM_LOG_CAPACITY;
-    if (ring->count < SM_LOG_CAPACITY)
+    smt_text_vprintf(e->text, sizeof e->text, fmt, ap);
+    ring->head = (ring->head + 1) % SMT_LOG_CAPACITY;
+    if (ring->count < SMT_LOG_CAPACITY)
         ring->count++;
 }
 
-static void add_line(sm_eventlog *log, bool session, int64_t wall_ms, sm_log_level level, const char *fmt, ...)
+static void add_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -69,44 +70,44 @@ static void add_line(sm_eventlog *log, bool session, int64_t wall_ms, sm_log_lev
     va_end(ap);
 }
 
-void sm_eventlog_vadd(sm_eventlog *log, int64_t wall_ms, sm_log_level level, const char *fmt, va_list ap)
+void smt_eventlog_vadd(smt_eventlog *log, int64_t wall_ms, smt_log_level level, const char *fmt, va_list ap)
 {
     vadd_line(log, false, wall_ms, level, fmt, ap);
 }
 
-void sm_eventlog_add(sm_eventlog *log, int64_t wall_ms, sm_log_level level, const char *fmt, ...)
+void smt_eventlog_add(smt_eventlog *log, int64_t wall_ms, smt_log_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    sm_eventlog_vadd(log, wall_ms, level, fmt, ap);
+    smt_eventlog_vadd(log, wall_ms, level, fmt, ap);
     va_end(ap);
 }
 
-void sm_eventlog_session(sm_eventlog *log, int64_t wall_ms, const char *fmt, ...)
+void smt_eventlog_session(smt_eventlog *log, int64_t wall_ms, const char *fmt, ...)
 {
     flush_dropped(log, wall_ms);
-    if (log->sec_count >= SM_LOG_SESSION_EVENTS_PER_SECOND) {
+    if (log->sec_count >= SMT_LOG_SESSION_EVENTS_PER_SECOND) {
         log->sec_dropped++;
         return;
     }
     log->sec_count++;
     va_list ap;
     va_start(ap, fmt);
-    vadd_line(log, true, wall_ms, SM_LOGL_INFO, fmt, ap);
+    vadd_line(log, true, wall_ms, SMT_LOGL_INFO, fmt, ap);
     va_end(ap);
 }
 
-static const sm_log_entry *ring_at(const sm_log_ring *r, size_t i)
+static const smt_log_entry *ring_at(const smt_log_ring *r, size_t i)
 {
-    size_t start = (r->head + SM_LOG_CAPACITY - r->count) % SM_LOG_CAPACITY;
-    return &r->entries[(start + i) % SM_LOG_CAPACITY];
+    size_t start = (r->head + SMT_LOG_CAPACITY - r->count) % SMT_LOG_CAPACITY;
+    return &r->entries[(start + i) % SMT_LOG_CAPACITY];
 }
 
 /* The k-th line of the two rings merged by seq (both are in seq order): binary search for how
  * many come from the first ring. */
-const sm_log_entry *sm_eventlog_at(const sm_eventlog *log, size_t k)
+const smt_log_entry *smt_eventlog_at(const smt_eventlog *log, size_t k)
 {
-    const sm_log_ring *a = &log->rings[0], *b = &log->rings[1];
+    const smt_log_ring *a = &log->rings[0], *b = &log->rings[1];
     if (k >= a->count + b->count)
         return NULL;
     size_t lo = k + 1 > b->count ? k + 1 - b->count : 0;
@@ -119,26 +120,26 @@ const sm_log_entry *sm_eventlog_at(const sm_eventlog *log, size_t k)
             hi = x;
     }
     size_t x = lo, y = k + 1 - lo;
-    const sm_log_entry *ea = x > 0 ? ring_at(a, x - 1) : NULL;
-    const sm_log_entry *eb = y > 0 ? ring_at(b, y - 1) : NULL;
+    const smt_log_entry *ea = x > 0 ? ring_at(a, x - 1) : NULL;
+    const smt_log_entry *eb = y > 0 ? ring_at(b, y - 1) : NULL;
     if (!ea || !eb)
         return ea ? ea : eb;
     return ea->seq > eb->seq ? ea : eb;
 }
 
-size_t sm_eventlog_count(const sm_eventlog *log)
+size_t smt_eventlog_count(const smt_eventlog *log)
 {
     return log->rings[0].count + log->rings[1].count;
 }
 
-const sm_log_entry *sm_eventlog_at_filtered(const sm_eventlog *log, bool sessions, size_t i)
+const smt_log_entry *smt_eventlog_at_filtered(const smt_eventlog *log, bool sessions, size_t i)
 {
     if (sessions)
-        return sm_eventlog_at(log, i);
+        return smt_eventlog_at(log, i);
     return i < log->rings[0].count ? ring_at(&log->rings[0], i) : NULL;
 }
 
-size_t sm_eventlog_count_filtered(const sm_eventlog *log, bool sessions)
+size_t smt_eventlog_count_filtered(const smt_eventlog *log, bool sessions)
 {
-    return sessions ? sm_eventlog_count(log) : log->rings[0].count;
+    return sessions ? smt_eventlog_count(log) : log->rings[0].count;
 }

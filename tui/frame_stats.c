@@ -8,21 +8,21 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t sm_frame_stats_now_us(void)
+uint64_t smt_frame_stats_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-uint64_t sm_frame_stats_thread_cpu_us(void)
+uint64_t smt_frame_stats_thread_cpu_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int sm_frame_stats_open(sm_frame_stats *s, const char *path, uint64_t start_us, sm_error *err)
+int smt_frame_stats_open(smt_frame_stats *s, const char *path, uint64_t start_us, sm_error *err)
 {
     s->file = NULL;
     if (!path || !*path)
@@ -31,18 +31,18 @@ int sm_frame_stats_open(sm_frame_stats *s, const char *path, uint64_t start_us, 
      * or hang opening a FIFO nobody reads. */
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
     if (fd < 0)
-        return sm_error_set(err, SM_ERR_IO, "%s: %s", SM_FRAME_STATS_ENV, strerror(errno));
+        return sm_error_set(err, SM_ERR_IO, "%s: %s", SMT_FRAME_STATS_ENV, strerror(errno));
     s->file = fdopen(fd, "a");
     if (!s->file) {
         close(fd);
-        return sm_error_set(err, SM_ERR_IO, "%s: %s", SM_FRAME_STATS_ENV, strerror(errno));
+        return sm_error_set(err, SM_ERR_IO, "%s: %s", SMT_FRAME_STATS_ENV, strerror(errno));
     }
     fprintf(s->file, "start %" PRIu64 "\n", start_us);
     fflush(s->file);
     return SM_OK;
 }
 
-void sm_frame_stats_frame(sm_frame_stats *s, const sm_frame_record *r)
+void smt_frame_stats_frame(smt_frame_stats *s, const smt_frame_record *r)
 {
     if (!s->file)
         return;
@@ -51,7 +51,7 @@ void sm_frame_stats_frame(sm_frame_stats *s, const sm_frame_record *r)
     fflush(s->file);
 }
 
-void sm_frame_stats_close(sm_frame_stats *s)
+void smt_frame_stats_close(smt_frame_stats *s)
 {
     if (s->file)
         fclose(s->file);

@@ -1,111 +1,111 @@
 /* The key bindings: dispatch, read-only allow-list, help overlay and key bar from one table. */
-#ifndef SM_TUI_KEYS_H
-#define SM_TUI_KEYS_H
+#ifndef SMT_TUI_KEYS_H
+#define SMT_TUI_KEYS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* A key: a Unicode code point (characters, ctrl-X as 1..26, Esc 27), or a curses key code
- * wrapped with SM_KEY_FN so the two ranges never collide. */
-#define SM_KEY_FN(k) ((int32_t)(0x1000000 | (k)))
-#define SM_KEY_IS_FN(k) (((k)&0x1000000) != 0)
-#define SM_KEY_ESC 27
-#define SM_KEY_CTRL(c) ((c)&0x1f)
+ * wrapped with SMT_KEY_FN so the two ranges never collide. */
+#define SMT_KEY_FN(k) ((int32_t)(0x1000000 | (k)))
+#define SMT_KEY_IS_FN(k) (((k)&0x1000000) != 0)
+#define SMT_KEY_ESC 27
+#define SMT_KEY_CTRL(c) ((c)&0x1f)
 
 /* Where the key was pressed: the focused pane. */
-typedef enum sm_ctx {
-    SM_CTX_TABLE = 0, /* the session table (also with the passive inspect pane) */
-    SM_CTX_EDIT,
-    SM_CTX_BULK,
-    SM_CTX_LOG,
-    SM_CTX_COLUMNS,
-    SM_CTX_HELP,
-    SM_CTX_COUNT
-} sm_ctx;
+typedef enum smt_ctx {
+    SMT_CTX_TABLE = 0, /* the session table (also with the passive inspect pane) */
+    SMT_CTX_EDIT,
+    SMT_CTX_BULK,
+    SMT_CTX_LOG,
+    SMT_CTX_COLUMNS,
+    SMT_CTX_HELP,
+    SMT_CTX_COUNT
+} smt_ctx;
 
-typedef enum sm_action {
-    SM_ACT_NONE = 0,
-    SM_ACT_QUIT,
-    SM_ACT_HELP,
-    SM_ACT_UP,
-    SM_ACT_DOWN,
-    SM_ACT_PGUP,
-    SM_ACT_PGDN,
-    SM_ACT_HOME,
-    SM_ACT_END,
-    SM_ACT_SCROLL_LEFT,
-    SM_ACT_SCROLL_RIGHT,
-    SM_ACT_SEARCH,
-    SM_ACT_FILTER,
-    SM_ACT_ESCAPE,
-    SM_ACT_SORT_NEXT,
-    SM_ACT_SORT_PREV,
-    SM_ACT_SORT_REVERSE,
-    SM_ACT_PAUSE,
-    SM_ACT_INSPECT,
-    SM_ACT_INSPECT_SCROLL_UP,
-    SM_ACT_INSPECT_SCROLL_DOWN,
-    SM_ACT_EDIT,
-    SM_ACT_BULK,
-    SM_ACT_LOG,
-    SM_ACT_COLUMNS,
-    SM_ACT_THEME_NEXT,
-    SM_ACT_THEME_PREV,
-    SM_ACT_REDRAW,
-    SM_ACT_CLOSE,
+typedef enum smt_action {
+    SMT_ACT_NONE = 0,
+    SMT_ACT_QUIT,
+    SMT_ACT_HELP,
+    SMT_ACT_UP,
+    SMT_ACT_DOWN,
+    SMT_ACT_PGUP,
+    SMT_ACT_PGDN,
+    SMT_ACT_HOME,
+    SMT_ACT_END,
+    SMT_ACT_SCROLL_LEFT,
+    SMT_ACT_SCROLL_RIGHT,
+    SMT_ACT_SEARCH,
+    SMT_ACT_FILTER,
+    SMT_ACT_ESCAPE,
+    SMT_ACT_SORT_NEXT,
+    SMT_ACT_SORT_PREV,
+    SMT_ACT_SORT_REVERSE,
+    SMT_ACT_PAUSE,
+    SMT_ACT_INSPECT,
+    SMT_ACT_INSPECT_SCROLL_UP,
+    SMT_ACT_INSPECT_SCROLL_DOWN,
+    SMT_ACT_EDIT,
+    SMT_ACT_BULK,
+    SMT_ACT_LOG,
+    SMT_ACT_COLUMNS,
+    SMT_ACT_THEME_NEXT,
+    SMT_ACT_THEME_PREV,
+    SMT_ACT_REDRAW,
+    SMT_ACT_CLOSE,
     /* edit pane */
-    SM_ACT_EDIT_ADD,
-    SM_ACT_EDIT_CHANGE,
-    SM_ACT_EDIT_DELETE,
-    SM_ACT_EDIT_UNDO,
+    SMT_ACT_EDIT_ADD,
+    SMT_ACT_EDIT_CHANGE,
+    SMT_ACT_EDIT_DELETE,
+    SMT_ACT_EDIT_UNDO,
     /* bulk pane */
-    SM_ACT_BULK_FILTER,
-    SM_ACT_BULK_ADD_SET,
-    SM_ACT_BULK_ADD_DELETE,
-    SM_ACT_BULK_REMOVE,
-    SM_ACT_BULK_APPLY,
-    SM_ACT_BULK_UNDO,
+    SMT_ACT_BULK_FILTER,
+    SMT_ACT_BULK_ADD_SET,
+    SMT_ACT_BULK_ADD_DELETE,
+    SMT_ACT_BULK_REMOVE,
+    SMT_ACT_BULK_APPLY,
+    SMT_ACT_BULK_UNDO,
     /* event log */
-    SM_ACT_LOG_SESSIONS,
+    SMT_ACT_LOG_SESSIONS,
     /* column chooser */
-    SM_ACT_COL_TOGGLE,
-    SM_ACT_COL_MOVE_UP,
-    SM_ACT_COL_MOVE_DOWN,
-    SM_ACT_COL_SORT,
-    SM_ACT_COL_RESET,
-    SM_ACT_COL_SAVE,
-    SM_ACT_COUNT
-} sm_action;
+    SMT_ACT_COL_TOGGLE,
+    SMT_ACT_COL_MOVE_UP,
+    SMT_ACT_COL_MOVE_DOWN,
+    SMT_ACT_COL_SORT,
+    SMT_ACT_COL_RESET,
+    SMT_ACT_COL_SAVE,
+    SMT_ACT_COUNT
+} smt_action;
 
 enum {
-    SM_KEYF_SAFE = 1u << 0,   /* allowed in read-only mode (the allow-list) */
-    SM_KEYF_GLOBAL = 1u << 1, /* also works while another pane has the focus */
-    SM_KEYF_BAR = 1u << 2     /* shown in the bottom key bar (its first key is an F-key) */
+    SMT_KEYF_SAFE = 1u << 0,   /* allowed in read-only mode (the allow-list) */
+    SMT_KEYF_GLOBAL = 1u << 1, /* also works while another pane has the focus */
+    SMT_KEYF_BAR = 1u << 2     /* shown in the bottom key bar (its first key is an F-key) */
 };
 
-#define SM_BINDING_KEYS 4
+#define SMT_BINDING_KEYS 4
 
-typedef struct sm_binding {
-    sm_ctx ctx;
-    int32_t keys[SM_BINDING_KEYS]; /* 0-terminated when fewer */
+typedef struct smt_binding {
+    smt_ctx ctx;
+    int32_t keys[SMT_BINDING_KEYS]; /* 0-terminated when fewer */
     const char *label;             /* how help writes the keys */
     const char *bar;               /* short key bar label, or NULL */
-    sm_action action;
+    smt_action action;
     unsigned flags;
     const char *help;
-} sm_binding;
+} smt_binding;
 
 /* The binding for key in ctx: the pane's own bindings first, then the global ones. NULL when
  * the key is not bound there. */
-const sm_binding *sm_keys_lookup(sm_ctx ctx, int32_t key);
+const smt_binding *smt_keys_lookup(smt_ctx ctx, int32_t key);
 /* The allow-list check done at the one dispatch point. */
-bool sm_keys_allowed(const sm_binding *b, bool read_only);
+bool smt_keys_allowed(const smt_binding *b, bool read_only);
 /* True when the action changes sessions on the server (for the guards inside the actions). */
-bool sm_action_mutates(sm_action a);
+bool smt_action_mutates(smt_action a);
 
-size_t sm_keys_count(void);
-const sm_binding *sm_keys_at(size_t i);
-const char *sm_ctx_title(sm_ctx ctx);
+size_t smt_keys_count(void);
+const smt_binding *smt_keys_at(size_t i);
+const char *smt_ctx_title(smt_ctx ctx);
 
 #endif

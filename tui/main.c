@@ -6,7 +6,7 @@
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
-    if (argc > 1 && sm_cli_is_subcommand(argv[1]))
-        return sm_cli_main(argc, argv);
-    return sm_tui_main(argc, argv);
+    if (argc > 1 && smt_cli_is_subcommand(argv[1]))
+        return smt_cli_main(argc, argv);
+    return smt_tui_main(argc, argv);
 }

@@ -10,20 +10,20 @@
 #define RATE_BUCKETS 8
 #define RATE_WINDOW_S 4
 
-struct sm_model {
+struct smt_model {
     sm_intern *pool;
-    sm_row **buckets;
+    smt_row **buckets;
     size_t nbuckets; /* power of two */
     size_t rows;     /* in the hash */
     size_t open_count;
     size_t disconnected;
     bool resyncing;
 
-    sm_row *dirty_head, *dirty_tail;
+    smt_row *dirty_head, *dirty_tail;
     size_t dirty_count;
-    sm_row *closing_head, *closing_tail;
+    smt_row *closing_head, *closing_tail;
 
-    sm_keystat *keys;
+    smt_keystat *keys;
     size_t nkeys, capkeys;
     uint32_t *keyidx; /* open addressing over keys[], value = index + 1 */
     size_t nkeyidx;   /* power of two */
@@ -34,9 +34,9 @@ struct sm_model {
     uint64_t last_mark; /* newest highlight start, to know when marks expire */
 };
 
-sm_model *sm_model_new(void)
+smt_model *smt_model_new(void)
 {
-    sm_model *m = calloc(1, sizeof *m);
+    smt_model *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->pool = sm_intern_new();
@@ -54,14 +54,14 @@ sm_model *sm_model_new(void)
     return m;
 }
 
-sm_intern *sm_model_pool(sm_model *m)
+sm_intern *smt_model_pool(smt_model *m)
 {
     return m->pool;
 }
 
 /* ---- key statistics ---- */
 
-static sm_keystat *keystat_find(sm_model *m, const char *key, bool create)
+static smt_keystat *keystat_find(smt_model *m, const char *key, bool create)
 {
     uint32_t h = sm_hash_bytes(key, sm_intern_len(key));
     size_t mask = m->nkeyidx - 1;
@@ -72,11 +72,11 @@ static sm_keystat *keystat_find(sm_model *m, const char *key, bool create)
         if (m->keys[v - 1].key == key)
             return &m->keys[v - 1];
     }
-    if (!create || m->nkeys >= SM_MODEL_MAX_KEYS)
+    if (!create || m->nkeys >= SMT_MODEL_MAX_KEYS)
         return NULL;
     if (m->nkeys == m->capkeys) {
         size_t cap = m->capkeys ? m->capkeys * 2 : 64;
-        sm_keystat *k = realloc(m->keys, cap * sizeof *k);
+        smt_keystat *k = realloc(m->keys, cap * sizeof *k);
         if (!k)
             return NULL;
         m->keys = k;
@@ -109,14 +109,14 @@ static sm_keystat *keystat_find(sm_model *m, const char *key, bool create)
 }
 
 /* Key counts cover open sessions, like the header: a closed row fading out no longer counts. */
-static bool counts_keys(const sm_row *r)
+static bool counts_keys(const smt_row *r)
 {
-    return r->state != SM_STATE_CLOSED;
+    return r->state != SM_REMOTE_CLOSED;
 }
 
-static void keystat_add(sm_model *m, const char *key, int delta)
+static void keystat_add(smt_model *m, const char *key, int delta)
 {
-    sm_keystat *k = keystat_find(m, key, delta > 0);
+    smt_keystat *k = keystat_find(m, key, delta > 0);
     if (!k)
         return;
     if (delta > 0)
@@ -125,19 +125,19 @@ static void keystat_add(sm_model *m, const char *key, int delta)
         k->count--;
 }
 
-size_t sm_model_key_count(const sm_model *m)
+size_t smt_model_key_count(const smt_model *m)
 {
     return m->nkeys;
 }
 
-const sm_keystat *sm_model_key_at(const sm_model *m, size_t i)
+const smt_keystat *smt_model_key_at(const smt_model *m, size_t i)
 {
     return i < m->nkeys ? &m->keys[i] : NULL;
 }
 
 /* ---- rows ---- */
 
-static void mark_dirty(sm_model *m, sm_row *r)
+static void mark_dirty(smt_model *m, smt_row *r)
 {
     if (r->dirty)
         return;
@@ -151,7 +151,7 @@ static void mark_dirty(sm_model *m, sm_row *r)
     m->dirty_count++;
 }
 
-static void closing_unlink(sm_model *m, sm_row *r)
+static void closing_unlink(smt_model *m, smt_row *r)
 {
     if (!r->closing)
         return;
@@ -167,7 +167,7 @@ static void closing_unlink(sm_model *m, sm_row *r)
     r->closing = false;
 }
 
-static void closing_append(sm_model *m, sm_row *r)
+static void closing_append(smt_model *m, smt_row *r)
 {
     closing_unlink(m, r);
     r->cprev = m->closing_tail;
@@ -180,15 +180,15 @@ static void closing_append(sm_model *m, sm_row *r)
     r->closing = true;
 }
 
-static void count_state(sm_model *m, sm_session_state s, int delta)
+static void count_state(smt_model *m, sm_remote_state s, int delta)
 {
-    if (s == SM_STATE_ACTIVE || s == SM_STATE_DISCONNECTED) {
+    if (s == SM_REMOTE_ACTIVE || s == SM_REMOTE_DISCONNECTED) {
         if (delta > 0)
             m->open_count++;
         else if (m->open_count > 0)
             m->open_count--;
     }
-    if (s == SM_STATE_DISCONNECTED) {
+    if (s == SM_REMOTE_DISCONNECTED) {
         if (delta > 0)
             m->disconnected++;
         else if (m->disconnected > 0)
@@ -196,9 +196,9 @@ static void count_state(sm_model *m, sm_session_state s, int delta)
     }
 }
 
-static void set_state(sm_model *m, sm_row *r, sm_session_state s, uint64_t now)
+static void set_state(smt_model *m, smt_row *r, sm_remote_state s, uint64_t now)
 {
-    if (s == SM_STATE_NONE || s >= SM_STATE_COUNT || s == r->state)
+    if (s == SMT_STATE_NONE || s > SM_REMOTE_CLOSED || s == r->state)
         return;
     count_state(m, r->state, -1);
     count_state(m, s, +1);
@@ -208,7 +208,7 @@ static void set_state(sm_model *m, sm_row *r, sm_session_state s, uint64_t now)
         for (uint32_t i = 0; i < r->nprops; i++)
             keystat_add(m, r->props[i].key, counted ? -1 : +1);
     r->t_state = now;
-    if (s == SM_STATE_CLOSED) {
+    if (s == SM_REMOTE_CLOSED) {
         r->t_closed = now;
         closing_append(m, r);
     } else {
@@ -216,7 +216,7 @@ static void set_state(sm_model *m, sm_row *r, sm_session_state s, uint64_t now)
     }
 }
 
-static void free_row(sm_model *m, sm_row *r)
+static void free_row(smt_model *m, smt_row *r)
 {
     for (uint32_t i = 0; i < r->nprops; i++) {
         sm_intern_unref(m->pool, r->props[i].key);
@@ -225,7 +225,7 @@ static void free_row(sm_model *m, sm_row *r)
     free(r->props);
     if (r->hist) {
         for (unsigned i = 0; i < r->hist_len; i++) {
-            sm_change *c = &r->hist[(r->hist_head + SM_MODEL_HISTORY - 1 - i) % SM_MODEL_HISTORY];
+            smt_change *c = &r->hist[(r->hist_head + SMT_MODEL_HISTORY - 1 - i) % SMT_MODEL_HISTORY];
             sm_intern_unref(m->pool, c->key);
             sm_intern_unref(m->pool, c->old_value);
             sm_intern_unref(m->pool, c->new_value);
@@ -236,21 +236,21 @@ static void free_row(sm_model *m, sm_row *r)
     free(r);
 }
 
-void sm_model_free(sm_model *m)
+void smt_model_free(smt_model *m)
 {
     if (!m)
         return;
     /* dead rows live only on the dirty list; live ones also in the hash, freed after */
-    for (sm_row *r = m->dirty_head; r;) {
-        sm_row *next = r->dnext;
+    for (smt_row *r = m->dirty_head; r;) {
+        smt_row *next = r->dnext;
         if (r->dead)
             free_row(m, r);
         r = next;
     }
     for (size_t i = 0; i < m->nbuckets; i++) {
-        sm_row *r = m->buckets[i];
+        smt_row *r = m->buckets[i];
         while (r) {
-            sm_row *next = r->hnext;
+            smt_row *next = r->hnext;
             free_row(m, r);
             r = next;
         }
@@ -264,28 +264,28 @@ void sm_model_free(sm_model *m)
     free(m);
 }
 
-sm_row *sm_model_find(const sm_model *m, const char *id)
+smt_row *smt_model_find(const smt_model *m, const char *id)
 {
     if (!id)
         return NULL;
     size_t len = strlen(id);
     uint32_t h = sm_hash_bytes(id, len);
-    for (sm_row *r = m->buckets[h & (m->nbuckets - 1)]; r; r = r->hnext)
+    for (smt_row *r = m->buckets[h & (m->nbuckets - 1)]; r; r = r->hnext)
         if (r->idhash == h && sm_intern_len(r->id) == len && memcmp(r->id, id, len) == 0)
             return r;
     return NULL;
 }
 
-static void hash_grow(sm_model *m)
+static void hash_grow(smt_model *m)
 {
     size_t n = m->nbuckets * 2;
-    sm_row **b = calloc(n, sizeof *b);
+    smt_row **b = calloc(n, sizeof *b);
     if (!b)
         return;
     for (size_t i = 0; i < m->nbuckets; i++) {
-        sm_row *r = m->buckets[i];
+        smt_row *r = m->buckets[i];
         while (r) {
-            sm_row *next = r->hnext;
+            smt_row *next = r->hnext;
             size_t j = r->idhash & (n - 1);
             r->hnext = b[j];
             b[j] = r;
@@ -297,11 +297,11 @@ static void hash_grow(sm_model *m)
     m->nbuckets = n;
 }
 
-static sm_row *row_create(sm_model *m, const char *id)
+static smt_row *row_create(smt_model *m, const char *id)
 {
-    if (m->rows >= SM_MODEL_MAX_ROWS)
+    if (m->rows >= SMT_MODEL_MAX_ROWS)
         return NULL;
-    sm_row *r = calloc(1, sizeof *r);
+    smt_row *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->id = sm_intern_cstr(m->pool, id);
@@ -310,7 +310,7 @@ static sm_row *row_create(sm_model *m, const char *id)
         return NULL;
     }
     r->idhash = sm_hash_str(id);
-    r->state = SM_STATE_NONE;
+    r->state = SMT_STATE_NONE;
     size_t j = r->idhash & (m->nbuckets - 1);
     r->hnext = m->buckets[j];
     m->buckets[j] = r;
@@ -321,12 +321,12 @@ static sm_row *row_create(sm_model *m, const char *id)
 }
 
 /* Takes the row out of the table now; its memory waits on the dirty list for the view. */
-static void row_kill(sm_model *m, sm_row *r)
+static void row_kill(smt_model *m, smt_row *r)
 {
     if (r->dead)
         return;
     size_t j = r->idhash & (m->nbuckets - 1);
-    for (sm_row **pp = &m->buckets[j]; *pp; pp = &(*pp)->hnext) {
+    for (smt_row **pp = &m->buckets[j]; *pp; pp = &(*pp)->hnext) {
         if (*pp == r) {
             *pp = r->hnext;
             break;
@@ -342,10 +342,10 @@ static void row_kill(sm_model *m, sm_row *r)
     mark_dirty(m, r);
 }
 
-_Static_assert(offsetof(sm_rprop, key) == 0, "sm_sorted_search reads the key as the first member");
+_Static_assert(offsetof(smt_rprop, key) == 0, "sm_sorted_search reads the key as the first member");
 
 /* The property key of row r, or NULL; *pos (when given) is its index or the insertion point. */
-static sm_rprop *prop_find(const sm_row *r, const char *key, uint32_t *pos)
+static smt_rprop *prop_find(const smt_row *r, const char *key, uint32_t *pos)
 {
     bool found;
     size_t at = sm_sorted_search(r->props, r->nprops, sizeof *r->props, key, &found);
@@ -354,16 +354,16 @@ static sm_rprop *prop_find(const sm_row *r, const char *key, uint32_t *pos)
     return found ? &r->props[at] : NULL;
 }
 
-static void history_add(sm_model *m, sm_row *r, const char *key, const char *old_value, const char *new_value,
+static void history_add(smt_model *m, smt_row *r, const char *key, const char *old_value, const char *new_value,
                         uint64_t now)
 {
     if (!r->hist) {
-        r->hist = calloc(SM_MODEL_HISTORY, sizeof *r->hist);
+        r->hist = calloc(SMT_MODEL_HISTORY, sizeof *r->hist);
         if (!r->hist)
             return;
     }
-    sm_change *c = &r->hist[r->hist_head];
-    if (r->hist_len == SM_MODEL_HISTORY) {
+    smt_change *c = &r->hist[r->hist_head];
+    if (r->hist_len == SMT_MODEL_HISTORY) {
         sm_intern_unref(m->pool, c->key);
         sm_intern_unref(m->pool, c->old_value);
         sm_intern_unref(m->pool, c->new_value);
@@ -374,14 +374,14 @@ static void history_add(sm_model *m, sm_row *r, const char *key, const char *old
     c->old_value = sm_intern_ref(old_value);
     c->new_value = sm_intern_ref(new_value);
     c->time = now;
-    r->hist_head = (uint8_t)((r->hist_head + 1) % SM_MODEL_HISTORY);
+    r->hist_head = (uint8_t)((r->hist_head + 1) % SMT_MODEL_HISTORY);
 }
 
 /* Sets (value != NULL) or deletes (value == NULL) one property. record: keep history/marks. */
-static bool prop_set(sm_model *m, sm_row *r, const char *key, const char *value, bool record, uint64_t now)
+static bool prop_set(smt_model *m, smt_row *r, const char *key, const char *value, bool record, uint64_t now)
 {
     uint32_t pos;
-    sm_rprop *p = prop_find(r, key, &pos);
+    smt_rprop *p = prop_find(r, key, &pos);
     if (p) {
         if (value && sm_intern_len(p->value) == strlen(value) && strcmp(p->value, value) == 0)
             return false;
@@ -407,11 +407,11 @@ static bool prop_set(sm_model *m, sm_row *r, const char *key, const char *value,
     }
     if (!value)
         return false;
-    if (r->nprops >= SM_MODEL_MAX_PROPS)
+    if (r->nprops >= SMT_MODEL_MAX_PROPS)
         return false;
     if (r->nprops == r->capprops) {
         uint32_t cap = r->capprops ? r->capprops * 2 : 16;
-        sm_rprop *np = realloc(r->props, cap * sizeof *np);
+        smt_rprop *np = realloc(r->props, cap * sizeof *np);
         if (!np)
             return false;
         r->props = np;
@@ -435,55 +435,45 @@ static bool prop_set(sm_model *m, sm_row *r, const char *key, const char *value,
     return true;
 }
 
-static bool kvs_has(const sm_kvs *kvs, const char *key)
+static const sm_property *props_find(const sm_property *props, size_t n, const char *key)
 {
-    for (size_t i = 0; i < kvs->count; i++)
-        if (kvs->items[i].key && strcmp(kvs->items[i].key, key) == 0)
-            return true;
-    return false;
-}
-
-static const sm_kv *kvs_find(const sm_kvs *kvs, const char *key)
-{
-    for (size_t i = 0; i < kvs->count; i++)
-        if (kvs->items[i].key && strcmp(kvs->items[i].key, key) == 0)
-            return &kvs->items[i];
+    for (size_t i = 0; i < n; i++)
+        if (props[i].key && strcmp(props[i].key, key) == 0)
+            return &props[i];
     return NULL;
 }
 
 /* OPEN / FILTER_ENTER: the event carries the full property set. */
-static bool replace_props(sm_model *m, sm_row *r, const sm_kvs *props, bool record, uint64_t now)
+static bool replace_props(smt_model *m, smt_row *r, const sm_property *props, size_t n, bool record, uint64_t now)
 {
     bool changed = false;
     for (uint32_t i = r->nprops; i-- > 0;) {
-        if (!kvs_has(props, r->props[i].key)) {
+        if (!props_find(props, n, r->props[i].key)) {
             const char *key = r->props[i].key;
             changed |= prop_set(m, r, key, NULL, record, now);
         }
     }
-    for (size_t i = 0; i < props->count; i++)
-        if (props->items[i].key && props->items[i].value)
-            changed |= prop_set(m, r, props->items[i].key, props->items[i].value, record, now);
+    for (size_t i = 0; i < n; i++)
+        if (props[i].key && props[i].value)
+            changed |= prop_set(m, r, props[i].key, props[i].value, record, now);
     return changed;
 }
 
-/* Updates: `properties` holds new values, `changed` the keys that changed (absent from
+/* Updates: `properties` holds new values, `previous` the keys that changed (absent from
  * properties = deleted). */
-static bool apply_changes(sm_model *m, sm_row *r, const sm_event *ev, uint64_t now)
+static bool apply_changes(smt_model *m, smt_row *r, const sm_session_event *ev, uint64_t now)
 {
     bool changed = false;
-    if (ev->has_changed) {
-        for (size_t i = 0; i < ev->changed.count; i++) {
-            const char *key = ev->changed.items[i].key;
-            if (!key)
-                continue;
-            const sm_kv *nv = kvs_find(&ev->properties, key);
-            changed |= prop_set(m, r, key, nv ? nv->value : NULL, true, now);
-        }
+    for (size_t i = 0; i < ev->previous_count; i++) {
+        const char *key = ev->previous[i].key;
+        if (!key)
+            continue;
+        const sm_property *nv = props_find(ev->properties, ev->property_count, key);
+        changed |= prop_set(m, r, key, nv ? nv->value : NULL, true, now);
     }
-    for (size_t i = 0; i < ev->properties.count; i++) {
-        const sm_kv *kv = &ev->properties.items[i];
-        if (kv->key && kv->value && !(ev->has_changed && kvs_has(&ev->changed, kv->key)))
+    for (size_t i = 0; i < ev->property_count; i++) {
+        const sm_property *kv = &ev->properties[i];
+        if (kv->key && kv->value && !props_find(ev->previous, ev->previous_count, kv->key))
             changed |= prop_set(m, r, kv->key, kv->value, true, now);
     }
     return changed;
@@ -491,7 +481,7 @@ static bool apply_changes(sm_model *m, sm_row *r, const sm_event *ev, uint64_t n
 
 /* Snapshot events are counted in the total but not in the rate: a (re)connect would otherwise
  * show the whole table arriving as a burst of live activity. */
-static void count_event(sm_model *m, bool snapshot, uint64_t now)
+static void count_event(smt_model *m, bool snapshot, uint64_t now)
 {
     m->events_total++;
     if (snapshot)
@@ -506,20 +496,21 @@ static void count_event(sm_model *m, bool snapshot, uint64_t now)
         m->rate_count[b]++;
 }
 
-int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err)
+int smt_model_apply(smt_model *m, const smt_event *event, uint64_t now, sm_error *err)
 {
+    const sm_session_event *ev = event ? &event->session : NULL;
     if (!m || !ev || !ev->session_id || !*ev->session_id)
         return sm_error_set(err, SM_ERR_INVALID, "event without a session ID");
     count_event(m, ev->snapshot, now);
-    sm_row *r = sm_model_find(m, ev->session_id);
-    switch (ev->type) {
-    case SM_EVENT_OPEN:
-    case SM_EVENT_FILTER_ENTER: {
+    smt_row *r = smt_model_find(m, ev->session_id);
+    switch (event->kind) {
+    case SMT_EVENT_OPEN:
+    case SMT_EVENT_FILTER_ENTER: {
         bool existed = r != NULL;
         if (!r) {
             r = row_create(m, ev->session_id);
             if (!r)
-                return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SM_MODEL_MAX_ROWS);
+                return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SMT_MODEL_MAX_ROWS);
             if (!ev->snapshot) {
                 r->t_new = now;
                 m->last_mark = now;
@@ -527,49 +518,49 @@ int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err)
         }
         r->stale = false;
         /* A row we already had (resync, re-entry) shows what changed while we were away. */
-        if (replace_props(m, r, &ev->properties, existed, now) && existed) {
+        if (replace_props(m, r, ev->properties, ev->property_count, existed, now) && existed) {
             r->t_changed = now;
             m->last_mark = now;
         }
-        sm_session_state s = ev->state == SM_STATE_NONE ? SM_STATE_ACTIVE : ev->state;
-        if (s == SM_STATE_CLOSED)
-            s = SM_STATE_ACTIVE; /* an OPEN cannot describe a closed session */
+        sm_remote_state s = ev->state == SMT_STATE_NONE ? SM_REMOTE_ACTIVE : ev->state;
+        if (s == SM_REMOTE_CLOSED)
+            s = SM_REMOTE_ACTIVE; /* an OPEN cannot describe a closed session */
         set_state(m, r, s, now);
         mark_dirty(m, r);
         return SM_OK;
     }
-    case SM_EVENT_PROPERTIES:
-    case SM_EVENT_DISCONNECTED:
-    case SM_EVENT_RECONNECTED:
-    case SM_EVENT_FAILED_OVER:
-    case SM_EVENT_CLOSED: {
+    case SMT_EVENT_PROPERTIES:
+    case SMT_EVENT_DISCONNECTED:
+    case SMT_EVENT_RECONNECTED:
+    case SMT_EVENT_FAILED_OVER:
+    case SMT_EVENT_CLOSED: {
         if (!r) {
-            if (ev->type == SM_EVENT_CLOSED)
+            if (event->kind == SMT_EVENT_CLOSED)
                 return SM_OK; /* never seen, nothing to show */
             /* We missed its OPEN: keep what we learn rather than drop the session. */
             r = row_create(m, ev->session_id);
             if (!r)
-                return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SM_MODEL_MAX_ROWS);
-            set_state(m, r, SM_STATE_ACTIVE, now);
+                return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SMT_MODEL_MAX_ROWS);
+            set_state(m, r, SM_REMOTE_ACTIVE, now);
         }
         if (apply_changes(m, r, ev, now)) {
             r->t_changed = now;
             m->last_mark = now;
         }
-        sm_session_state s = ev->state;
-        if (ev->type == SM_EVENT_CLOSED)
-            s = SM_STATE_CLOSED;
-        else if (ev->type == SM_EVENT_DISCONNECTED && s == SM_STATE_NONE)
-            s = SM_STATE_DISCONNECTED;
-        else if ((ev->type == SM_EVENT_RECONNECTED || ev->type == SM_EVENT_FAILED_OVER) && s == SM_STATE_NONE)
-            s = SM_STATE_ACTIVE;
-        if (ev->type == SM_EVENT_CLOSED)
+        sm_remote_state s = ev->state;
+        if (event->kind == SMT_EVENT_CLOSED)
+            s = SM_REMOTE_CLOSED;
+        else if (event->kind == SMT_EVENT_DISCONNECTED && s == SMT_STATE_NONE)
+            s = SM_REMOTE_DISCONNECTED;
+        else if ((event->kind == SMT_EVENT_RECONNECTED || event->kind == SMT_EVENT_FAILED_OVER) && s == SMT_STATE_NONE)
+            s = SM_REMOTE_ACTIVE;
+        if (event->kind == SMT_EVENT_CLOSED)
             r->reason = ev->reason;
         set_state(m, r, s, now);
         mark_dirty(m, r);
         return SM_OK;
     }
-    case SM_EVENT_FILTER_LEAVE:
+    case SMT_EVENT_FILTER_LEAVE:
         if (r)
             row_kill(m, r);
         return SM_OK;
@@ -578,12 +569,12 @@ int sm_model_apply(sm_model *m, const sm_event *ev, uint64_t now, sm_error *err)
     }
 }
 
-void sm_model_foreach(sm_model *m, void (*fn)(sm_row *row, void *ctx), void *ctx)
+void smt_model_foreach(smt_model *m, void (*fn)(smt_row *row, void *ctx), void *ctx)
 {
     for (size_t i = 0; i < m->nbuckets; i++) {
-        sm_row *r = m->buckets[i];
+        smt_row *r = m->buckets[i];
         while (r) {
-            sm_row *next = r->hnext; /* fn may kill r */
+            smt_row *next = r->hnext; /* fn may kill r */
             fn(r, ctx);
             r = next;
         }
@@ -591,20 +582,20 @@ void sm_model_foreach(sm_model *m, void (*fn)(sm_row *row, void *ctx), void *ctx
 }
 
 typedef struct resync_ctx {
-    sm_model *m;
+    smt_model *m;
     size_t dropped;
 } resync_ctx;
 
-static void resync_mark(sm_row *r, void *ctx)
+static void resync_mark(smt_row *r, void *ctx)
 {
     resync_ctx *c = ctx;
-    if (r->state == SM_STATE_CLOSED)
+    if (r->state == SM_REMOTE_CLOSED)
         row_kill(c->m, r);
     else
         r->stale = true;
 }
 
-static void resync_sweep(sm_row *r, void *ctx)
+static void resync_sweep(smt_row *r, void *ctx)
 {
     resync_ctx *c = ctx;
     if (r->stale) {
@@ -613,44 +604,44 @@ static void resync_sweep(sm_row *r, void *ctx)
     }
 }
 
-void sm_model_resync_begin(sm_model *m, uint64_t now)
+void smt_model_resync_begin(smt_model *m, uint64_t now)
 {
     (void)now;
     resync_ctx c = {m, 0};
-    sm_model_foreach(m, resync_mark, &c);
+    smt_model_foreach(m, resync_mark, &c);
     m->resyncing = true;
 }
 
-size_t sm_model_resync_end(sm_model *m, uint64_t now)
+size_t smt_model_resync_end(smt_model *m, uint64_t now)
 {
     (void)now;
     if (!m->resyncing)
         return 0;
     resync_ctx c = {m, 0};
-    sm_model_foreach(m, resync_sweep, &c);
+    smt_model_foreach(m, resync_sweep, &c);
     m->resyncing = false;
     return c.dropped;
 }
 
-bool sm_model_resyncing(const sm_model *m)
+bool smt_model_resyncing(const smt_model *m)
 {
     return m->resyncing;
 }
 
-int64_t sm_model_tick(sm_model *m, uint64_t now)
+int64_t smt_model_tick(smt_model *m, uint64_t now)
 {
-    while (m->closing_head && m->closing_head->t_closed + SM_MODEL_FADE_MS <= now)
+    while (m->closing_head && m->closing_head->t_closed + SMT_MODEL_FADE_MS <= now)
         row_kill(m, m->closing_head);
     int64_t next = -1;
     if (m->closing_head) {
         /* wake up regularly while rows fade so the fade is visible */
-        uint64_t due = m->closing_head->t_closed + SM_MODEL_FADE_MS;
+        uint64_t due = m->closing_head->t_closed + SMT_MODEL_FADE_MS;
         next = (int64_t)(due - now);
         if (next > 250)
             next = 250;
     }
-    if (m->last_mark && m->last_mark + SM_MODEL_HIGHLIGHT_MS > now) {
-        int64_t mark = (int64_t)(m->last_mark + SM_MODEL_HIGHLIGHT_MS - now);
+    if (m->last_mark && m->last_mark + SMT_MODEL_HIGHLIGHT_MS > now) {
+        int64_t mark = (int64_t)(m->last_mark + SMT_MODEL_HIGHLIGHT_MS - now);
         if (mark > 250)
             mark = 250;
         if (next < 0 || mark < next)
@@ -659,44 +650,44 @@ int64_t sm_model_tick(sm_model *m, uint64_t now)
     return next;
 }
 
-size_t sm_model_rows(const sm_model *m)
+size_t smt_model_rows(const smt_model *m)
 {
     return m->rows;
 }
 
-size_t sm_model_open_count(const sm_model *m)
+size_t smt_model_open_count(const smt_model *m)
 {
     return m->open_count;
 }
 
-size_t sm_model_disconnected_count(const sm_model *m)
+size_t smt_model_disconnected_count(const smt_model *m)
 {
     return m->disconnected;
 }
 
-sm_row *sm_model_take_dirty(sm_model *m)
+smt_row *smt_model_take_dirty(smt_model *m)
 {
-    sm_row *head = m->dirty_head;
+    smt_row *head = m->dirty_head;
     m->dirty_head = m->dirty_tail = NULL;
     m->dirty_count = 0;
     /* the caller walks dnext; clear flags now so rows touched again are queued afresh */
-    for (sm_row *r = head; r; r = r->dnext)
+    for (smt_row *r = head; r; r = r->dnext)
         r->dirty = false;
     return head;
 }
 
-size_t sm_model_dirty_count(const sm_model *m)
+size_t smt_model_dirty_count(const smt_model *m)
 {
     return m->dirty_count;
 }
 
-void sm_model_release(sm_model *m, sm_row *row)
+void smt_model_release(smt_model *m, smt_row *row)
 {
     if (row && row->dead && !row->dirty)
         free_row(m, row);
 }
 
-double sm_model_event_rate(const sm_model *m, uint64_t now)
+double smt_model_event_rate(const smt_model *m, uint64_t now)
 {
     uint64_t sec = now / 1000;
     uint64_t sum = 0;
@@ -707,14 +698,14 @@ double sm_model_event_rate(const sm_model *m, uint64_t now)
     return span > 0 ? (double)sum / span : 0.0;
 }
 
-uint64_t sm_model_event_total(const sm_model *m)
+uint64_t smt_model_event_total(const smt_model *m)
 {
     return m->events_total;
 }
 
-const char *sm_row_get(const sm_row *row, const char *key)
+const char *smt_row_get(const smt_row *row, const char *key)
 {
-    const sm_rprop *p = prop_find(row, key, NULL);
+    const smt_rprop *p = prop_find(row, key, NULL);
     if (p)
         return p->value;
     if (strcmp(key, SM_PROP_SESSION_ID) == 0)
@@ -722,18 +713,18 @@ const char *sm_row_get(const sm_row *row, const char *key)
     return NULL;
 }
 
-bool sm_row_is_new(const sm_row *row, uint64_t now)
+bool smt_row_is_new(const smt_row *row, uint64_t now)
 {
-    return row->t_new && row->t_new + SM_MODEL_HIGHLIGHT_MS > now;
+    return row->t_new && row->t_new + SMT_MODEL_HIGHLIGHT_MS > now;
 }
 
-bool sm_row_key_recent(const sm_row *row, const char *key, uint64_t now)
+bool smt_row_key_recent(const smt_row *row, const char *key, uint64_t now)
 {
-    if (!row->hist || row->t_changed + SM_MODEL_HIGHLIGHT_MS <= now)
+    if (!row->hist || row->t_changed + SMT_MODEL_HIGHLIGHT_MS <= now)
         return false;
     for (unsigned i = 0; i < row->hist_len; i++) {
-        const sm_change *c = &row->hist[(row->hist_head + SM_MODEL_HISTORY - 1 - i) % SM_MODEL_HISTORY];
-        if (c->time + SM_MODEL_HIGHLIGHT_MS <= now)
+        const smt_change *c = &row->hist[(row->hist_head + SMT_MODEL_HISTORY - 1 - i) % SMT_MODEL_HISTORY];
+        if (c->time + SMT_MODEL_HIGHLIGHT_MS <= now)
             break; /* newest first: the rest are older */
         if (strcmp(c->key, key) == 0)
             return true;
@@ -741,18 +732,18 @@ bool sm_row_key_recent(const sm_row *row, const char *key, uint64_t now)
     return false;
 }
 
-size_t sm_row_history(const sm_row *row, sm_change *out, size_t max)
+size_t smt_row_history(const smt_row *row, smt_change *out, size_t max)
 {
     size_t n = 0;
     for (unsigned i = 0; row->hist && i < row->hist_len && n < max; i++)
-        out[n++] = row->hist[(row->hist_head + SM_MODEL_HISTORY - 1 - i) % SM_MODEL_HISTORY];
+        out[n++] = row->hist[(row->hist_head + SMT_MODEL_HISTORY - 1 - i) % SMT_MODEL_HISTORY];
     return n;
 }
 
-double sm_row_fade(const sm_row *row, uint64_t now)
+double smt_row_fade(const smt_row *row, uint64_t now)
 {
-    if (row->state != SM_STATE_CLOSED || now <= row->t_closed)
+    if (row->state != SM_REMOTE_CLOSED || now <= row->t_closed)
         return 0.0;
-    double f = (double)(now - row->t_closed) / (double)SM_MODEL_FADE_MS;
+    double f = (double)(now - row->t_closed) / (double)SMT_MODEL_FADE_MS;
     return f > 1.0 ? 1.0 : f;
 }

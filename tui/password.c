@@ -33,7 +33,7 @@ static int prompt_on_tty(const char *principal, char *out, size_t cap)
         return -1;
     }
     char safe[256];
-    sm_text_escape(principal, strlen(principal), safe, sizeof safe);
+    smt_text_escape(principal, strlen(principal), safe, sizeof safe);
     dprintf(fd, "Password for %s: ", safe);
     struct termios quiet = saved_termios;
     quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
@@ -65,18 +65,18 @@ static int prompt_on_tty(const char *principal, char *out, size_t cap)
     return 0;
 }
 
-sm_password_status sm_password_resolve(const char *principal, char *out, size_t cap)
+smt_password_status smt_password_resolve(const char *principal, char *out, size_t cap)
 {
     out[0] = '\0';
     if (!principal || !principal[0])
-        return SM_PASSWORD_OK;
+        return SMT_PASSWORD_OK;
     const char *env = getenv("SESSMON_PASSWORD");
     if (env) {
         size_t len = strlen(env);
         if (len >= cap)
-            return SM_PASSWORD_TOO_LONG;
+            return SMT_PASSWORD_TOO_LONG;
         memcpy(out, env, len + 1);
-        return SM_PASSWORD_OK;
+        return SMT_PASSWORD_OK;
     }
-    return prompt_on_tty(principal, out, cap) == 0 ? SM_PASSWORD_OK : SM_PASSWORD_NO_TERMINAL;
+    return prompt_on_tty(principal, out, cap) == 0 ? SMT_PASSWORD_OK : SMT_PASSWORD_NO_TERMINAL;
 }

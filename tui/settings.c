@@ -15,7 +15,7 @@
 
 #define LINE_MAX_BYTES 1023
 
-bool sm_settings_path(char *out, size_t cap)
+bool smt_settings_path(char *out, size_t cap)
 {
     const char *xdg = getenv("XDG_CONFIG_HOME");
     const char *home = getenv("HOME");
@@ -38,7 +38,7 @@ static bool plain_key_char(char c)
 static bool valid_column_key(const char *k)
 {
     size_t n = strlen(k);
-    if (strcmp(k, SM_COL_STATE) == 0)
+    if (strcmp(k, SMT_COL_STATE) == 0)
         return true;
     if (n == 0 || n > SM_KEY_MAX)
         return false;
@@ -54,7 +54,7 @@ static bool valid_column_key(const char *k)
 static bool valid_theme(const char *t)
 {
     size_t n = strlen(t);
-    if (n == 0 || n >= SM_THEME_NAME_MAX)
+    if (n == 0 || n >= SMT_THEME_NAME_MAX)
         return false;
     for (const char *p = t; *p; p++)
         if (!plain_key_char(*p) && *p != '-' && *p != '.' && *p != '/' && *p != '~')
@@ -65,23 +65,23 @@ static bool valid_theme(const char *t)
 /* Text from the file in an error message: escaped and short. */
 static const char *shown(const char *s, char *buf, size_t cap)
 {
-    sm_text_escape(s, strlen(s), buf, cap);
+    smt_text_escape(s, strlen(s), buf, cap);
     return buf;
 }
 
-static int parse_line(char *line, int lineno, sm_settings *s, sm_error *err)
+static int parse_line(char *line, int lineno, smt_settings *s, sm_error *err)
 {
     char esc[80];
     char *eq = strchr(line, '=');
     if (!eq)
         return sm_error_set(err, SM_ERR_INVALID, "line %d: expected 'name = value'", lineno);
     *eq = '\0';
-    char *name = sm_text_trim(line), *value = sm_text_trim(eq + 1);
+    char *name = smt_text_trim(line), *value = smt_text_trim(eq + 1);
     if (strcmp(name, "theme") == 0) {
         if (!valid_theme(value))
             return sm_error_set(err, SM_ERR_INVALID, "line %d: '%s' is not a theme name or file", lineno,
                                 shown(value, esc, sizeof esc));
-        sm_text_printf(s->theme, sizeof s->theme, "%s", value);
+        smt_text_printf(s->theme, sizeof s->theme, "%s", value);
         return SM_OK;
     }
     if (strcmp(name, "sort") == 0) {
@@ -89,14 +89,14 @@ static int parse_line(char *line, int lineno, sm_settings *s, sm_error *err)
         if (!space)
             return sm_error_set(err, SM_ERR_INVALID, "line %d: expected 'sort = KEY ascending|descending'", lineno);
         *space = '\0';
-        char *key = sm_text_trim(value), *dir = space + 1;
+        char *key = smt_text_trim(value), *dir = space + 1;
         bool desc = strcmp(dir, "descending") == 0;
         if (!desc && strcmp(dir, "ascending") != 0)
             return sm_error_set(err, SM_ERR_INVALID, "line %d: the sort direction is ascending or descending", lineno);
         if (!valid_column_key(key))
             return sm_error_set(err, SM_ERR_INVALID, "line %d: '%s' is not a property key", lineno,
                                 shown(key, esc, sizeof esc));
-        sm_text_printf(s->sort_key, sizeof s->sort_key, "%s", key);
+        smt_text_printf(s->sort_key, sizeof s->sort_key, "%s", key);
         s->sort_descending = desc;
         return SM_OK;
     }
@@ -104,18 +104,18 @@ static int parse_line(char *line, int lineno, sm_settings *s, sm_error *err)
         s->ncolumns = 0;
         char *save = NULL;
         for (char *tok = strtok_r(value, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *key = sm_text_trim(tok);
+            char *key = smt_text_trim(tok);
             if (!valid_column_key(key))
                 return sm_error_set(err, SM_ERR_INVALID, "line %d: '%s' is not a property key", lineno,
                                     shown(key, esc, sizeof esc));
-            if (s->ncolumns >= SM_SETTINGS_MAX_COLUMNS)
+            if (s->ncolumns >= SMT_SETTINGS_MAX_COLUMNS)
                 return sm_error_set(err, SM_ERR_LIMIT, "line %d: more than %d columns", lineno,
-                                    SM_SETTINGS_MAX_COLUMNS);
+                                    SMT_SETTINGS_MAX_COLUMNS);
             bool dup = false;
             for (int i = 0; i < s->ncolumns; i++)
                 dup = dup || strcmp(s->columns[i], key) == 0;
             if (!dup)
-                sm_text_printf(s->columns[s->ncolumns++], sizeof s->columns[0], "%s", key);
+                smt_text_printf(s->columns[s->ncolumns++], sizeof s->columns[0], "%s", key);
         }
         if (s->ncolumns == 0)
             return sm_error_set(err, SM_ERR_INVALID, "line %d: no columns", lineno);
@@ -125,13 +125,13 @@ static int parse_line(char *line, int lineno, sm_settings *s, sm_error *err)
                         shown(name, esc, sizeof esc));
 }
 
-int sm_settings_parse(const char *text, size_t len, sm_settings *out, sm_error *err)
+int smt_settings_parse(const char *text, size_t len, smt_settings *out, sm_error *err)
 {
-    if (len > SM_SETTINGS_FILE_MAX)
-        return sm_error_set(err, SM_ERR_LIMIT, "larger than %d bytes", SM_SETTINGS_FILE_MAX);
+    if (len > SMT_SETTINGS_FILE_MAX)
+        return sm_error_set(err, SM_ERR_LIMIT, "larger than %d bytes", SMT_SETTINGS_FILE_MAX);
     if (!sm_utf8_valid(text, len) || memchr(text, '\0', len))
         return sm_error_set(err, SM_ERR_INVALID, "not UTF-8 text");
-    sm_settings s;
+    smt_settings s;
     memset(&s, 0, sizeof s);
     char line[LINE_MAX_BYTES + 1];
     size_t pos = 0;
@@ -146,7 +146,7 @@ int sm_settings_parse(const char *text, size_t len, sm_settings *out, sm_error *
         for (const char *p = line; *p; p++)
             if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\r')
                 return sm_error_set(err, SM_ERR_INVALID, "line %d: control character", lineno);
-        char *t = sm_text_trim(line);
+        char *t = smt_text_trim(line);
         if (*t == '\0' || *t == '#')
             continue;
         int rc = parse_line(t, lineno, &s, err);
@@ -157,7 +157,7 @@ int sm_settings_parse(const char *text, size_t len, sm_settings *out, sm_error *
     return SM_OK;
 }
 
-int sm_settings_load(const char *path, sm_settings *out, sm_error *err)
+int smt_settings_load(const char *path, smt_settings *out, sm_error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
@@ -165,29 +165,29 @@ int sm_settings_load(const char *path, sm_settings *out, sm_error *err)
             return SM_ERR_NOT_FOUND;
         return sm_error_set(err, SM_ERR_IO, "%s", strerror(errno));
     }
-    char *buf = malloc(SM_SETTINGS_FILE_MAX + 1);
+    char *buf = malloc(SMT_SETTINGS_FILE_MAX + 1);
     if (!buf) {
         close(fd);
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     }
     size_t n = 0;
     for (;;) {
-        ssize_t r = read(fd, buf + n, SM_SETTINGS_FILE_MAX + 1 - n);
+        ssize_t r = read(fd, buf + n, SMT_SETTINGS_FILE_MAX + 1 - n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
         n += (size_t)r;
-        if (n > SM_SETTINGS_FILE_MAX)
+        if (n > SMT_SETTINGS_FILE_MAX)
             break;
     }
     close(fd);
-    int rc = sm_settings_parse(buf, n, out, err);
+    int rc = smt_settings_parse(buf, n, out, err);
     free(buf);
     return rc;
 }
 
-int sm_settings_format(const sm_settings *s, char *out, size_t cap)
+int smt_settings_format(const smt_settings *s, char *out, size_t cap)
 {
     size_t off = 0;
     int n = snprintf(out, cap,
@@ -203,7 +203,8 @@ int sm_settings_format(const sm_settings *s, char *out, size_t cap)
         off += (size_t)n;
     }
     if (s->sort_key[0]) {
-        n = snprintf(out + off, cap - off, "sort = %s %s\n", s->sort_key, s->sort_descending ? "descending" : "ascending");
+        n = snprintf(out + off, cap - off, "sort = %s %s\n", s->sort_key,
+                     s->sort_descending ? "descending" : "ascending");
         if (n < 0 || (size_t)n >= cap - off)
             return -1;
         off += (size_t)n;
@@ -250,10 +251,10 @@ static int make_parent(const char *path, sm_error *err)
     return SM_OK;
 }
 
-int sm_settings_save(const char *path, const sm_settings *s, sm_error *err)
+int smt_settings_save(const char *path, const smt_settings *s, sm_error *err)
 {
-    char text[SM_SETTINGS_MAX_COLUMNS * (SM_SETTINGS_KEY_MAX + 2) + 1024];
-    int len = sm_settings_format(s, text, sizeof text);
+    char text[SMT_SETTINGS_MAX_COLUMNS * (SMT_SETTINGS_KEY_MAX + 2) + 1024];
+    int len = smt_settings_format(s, text, sizeof text);
     if (len < 0)
         return sm_error_set(err, SM_ERR_LIMIT, "settings too long");
     int rc = make_parent(path, err);

@@ -20,12 +20,12 @@ static bool utf8_locale(void)
     return MB_CUR_MAX > 1;
 }
 
-bool sm_text_is_hidden(uint32_t cp)
+bool smt_text_is_hidden(uint32_t cp)
 {
     return sm_unicode_is_format(cp) || cp == 0x2028 || cp == 0x2029;
 }
 
-uint32_t sm_text_safe_codepoint(uint32_t cp)
+uint32_t smt_text_safe_codepoint(uint32_t cp)
 {
     if (cp < 0x20)
         return 0x2400u + cp;
@@ -33,7 +33,7 @@ uint32_t sm_text_safe_codepoint(uint32_t cp)
         return 0x2421u;
     if (cp >= 0x80 && cp <= 0x9F)
         return REPLACEMENT;
-    if (sm_text_is_hidden(cp) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+    if (smt_text_is_hidden(cp) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
         return REPLACEMENT;
     return cp;
 }
@@ -85,7 +85,7 @@ static size_t next_cluster(const char *s, size_t len, size_t pos, cluster *cl)
     cl->width = 0;
     uint32_t cp, shown;
     size_t n = next_cp(s, len, pos, &cp);
-    int w = cp_width(sm_text_safe_codepoint(cp), &shown);
+    int w = cp_width(smt_text_safe_codepoint(cp), &shown);
     pos += n;
     if (w == 0) { /* orphan combining mark: show it on a dotted circle */
         cl->cps[cl->n++] = DOTTED_CIRCLE;
@@ -99,7 +99,7 @@ static size_t next_cluster(const char *s, size_t len, size_t pos, cluster *cl)
     while (pos < len) {
         uint32_t mcp, mshown;
         size_t mn = next_cp(s, len, pos, &mcp);
-        uint32_t safe = sm_text_safe_codepoint(mcp);
+        uint32_t safe = smt_text_safe_codepoint(mcp);
         if (safe != mcp || mcp < 0x300) /* replaced characters are never combining */
             break;
         if (cp_width(safe, &mshown) != 0)
@@ -113,7 +113,7 @@ static size_t next_cluster(const char *s, size_t len, size_t pos, cluster *cl)
     return pos;
 }
 
-int sm_text_width(const char *s, size_t len)
+int smt_text_width(const char *s, size_t len)
 {
     int w = 0;
     size_t pos = 0;
@@ -127,7 +127,7 @@ int sm_text_width(const char *s, size_t len)
     return w;
 }
 
-int sm_text_fit(const char *s, size_t len, int cols, bool pad, wchar_t *out, size_t outcap, bool *truncated)
+int smt_text_fit(const char *s, size_t len, int cols, bool pad, wchar_t *out, size_t outcap, bool *truncated)
 {
     if (truncated)
         *truncated = false;
@@ -173,7 +173,7 @@ int sm_text_fit(const char *s, size_t len, int cols, bool pad, wchar_t *out, siz
     return used;
 }
 
-size_t sm_text_utf8_encode(uint32_t cp, char *out)
+size_t smt_text_utf8_encode(uint32_t cp, char *out)
 {
     if (cp < 0x80) {
         out[0] = (char)cp;
@@ -197,7 +197,7 @@ size_t sm_text_utf8_encode(uint32_t cp, char *out)
     return 4;
 }
 
-size_t sm_text_escape(const char *s, size_t len, char *out, size_t outcap)
+size_t smt_text_escape(const char *s, size_t len, char *out, size_t outcap)
 {
     if (!out || outcap == 0)
         return 0;
@@ -209,7 +209,7 @@ size_t sm_text_escape(const char *s, size_t len, char *out, size_t outcap)
         char tmp[4 * (MAX_COMBINING + 2)];
         size_t tn = 0;
         for (int i = 0; i < cl.n; i++)
-            tn += sm_text_utf8_encode(cl.cps[i], tmp + tn);
+            tn += smt_text_utf8_encode(cl.cps[i], tmp + tn);
         if (o + tn + 1 > outcap)
             break;
         memcpy(out + o, tmp, tn);
@@ -219,16 +219,16 @@ size_t sm_text_escape(const char *s, size_t len, char *out, size_t outcap)
     return o;
 }
 
-size_t sm_text_printf(char *out, size_t cap, const char *fmt, ...)
+size_t smt_text_printf(char *out, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    size_t len = sm_text_vprintf(out, cap, fmt, ap);
+    size_t len = smt_text_vprintf(out, cap, fmt, ap);
     va_end(ap);
     return len;
 }
 
-size_t sm_text_vprintf(char *out, size_t cap, const char *fmt, va_list ap)
+size_t smt_text_vprintf(char *out, size_t cap, const char *fmt, va_list ap)
 {
     if (!out || cap == 0)
         return 0;
@@ -253,7 +253,7 @@ size_t sm_text_vprintf(char *out, size_t cap, const char *fmt, va_list ap)
     return len;
 }
 
-char *sm_text_trim(char *s)
+char *smt_text_trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
         s++;
@@ -268,7 +268,7 @@ static unsigned char ascii_lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-bool sm_text_contains_ci(const char *hay, size_t haylen, const char *needle, size_t needlelen)
+bool smt_text_contains_ci(const char *hay, size_t haylen, const char *needle, size_t needlelen)
 {
     if (needlelen == 0)
         return true;
@@ -287,7 +287,7 @@ bool sm_text_contains_ci(const char *hay, size_t haylen, const char *needle, siz
     return false;
 }
 
-size_t sm_text_wrap(const char *s, size_t len, size_t start, int w)
+size_t smt_text_wrap(const char *s, size_t len, size_t start, int w)
 {
     size_t pos = start, space = start;
     int width = 0;
@@ -308,12 +308,12 @@ size_t sm_text_wrap(const char *s, size_t len, size_t start, int w)
     return pos;
 }
 
-int sm_text_wrap_count(const char *s, size_t len, int w, int max)
+int smt_text_wrap_count(const char *s, size_t len, int w, int max)
 {
     size_t pos = 0;
     int n = 0;
     while (pos < len && n < max) {
-        pos = sm_text_wrap(s, len, pos, w);
+        pos = smt_text_wrap(s, len, pos, w);
         if (pos < len && s[pos] == ' ')
             pos++;
         n++;
@@ -321,7 +321,7 @@ int sm_text_wrap_count(const char *s, size_t len, int w, int max)
     return n;
 }
 
-size_t sm_text_prev_char(const char *s, size_t pos)
+size_t smt_text_prev_char(const char *s, size_t pos)
 {
     if (pos == 0)
         return 0;
@@ -331,7 +331,7 @@ size_t sm_text_prev_char(const char *s, size_t pos)
     return pos;
 }
 
-size_t sm_text_next_char(const char *s, size_t len, size_t pos)
+size_t smt_text_next_char(const char *s, size_t len, size_t pos)
 {
     if (pos >= len)
         return len;
@@ -341,7 +341,7 @@ size_t sm_text_next_char(const char *s, size_t len, size_t pos)
     return pos;
 }
 
-bool sm_text_format_time(int64_t ms, bool short_form, char *out, size_t outcap)
+bool smt_text_format_time(int64_t ms, bool short_form, char *out, size_t outcap)
 {
     if (!out || outcap == 0)
         return false;

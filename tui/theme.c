@@ -22,64 +22,64 @@
 static const struct {
     const char *name;
     const char *help;
-} role_info[SM_ROLE_COUNT] = {
-    [SM_ROLE_DEFAULT] = {"default", "anything without a role of its own; the screen background"},
-    [SM_ROLE_HEADER] = {"header", "the header line: server, principal, counts"},
-    [SM_ROLE_HEADER_VALUE] = {"header.value", "values inside the header (server URL, counts)"},
-    [SM_ROLE_BADGE_LIVE] = {"badge.live", "the LIVE mode badge"},
-    [SM_ROLE_BADGE_PAUSED] = {"badge.paused", "the PAUSED mode badge"},
-    [SM_ROLE_BADGE_READONLY] = {"badge.readonly", "the READ-ONLY badge and its reason"},
-    [SM_ROLE_CONN_OK] = {"conn.ok", "connection state when connected"},
-    [SM_ROLE_CONN_BAD] = {"conn.bad", "connection state when connecting, resyncing or down"},
-    [SM_ROLE_TABLE_HEADER] = {"table.header", "column titles of the session table"},
-    [SM_ROLE_TABLE_SORTED] = {"table.sorted", "the title of the column the table is sorted by"},
-    [SM_ROLE_ROW] = {"row", "a session row"},
-    [SM_ROLE_ROW_ALT] = {"row.alt", "every other session row (zebra stripes)"},
-    [SM_ROLE_ROW_SELECTED] = {"row.selected", "the row under the cursor"},
-    [SM_ROLE_ROW_NEW] = {"row.new", "a session that opened in the last 2 seconds"},
-    [SM_ROLE_CELL_CHANGED] = {"cell.changed", "a value that changed in the last 2 seconds"},
-    [SM_ROLE_ROW_DISCONNECTED] = {"row.disconnected", "a DISCONNECTED session"},
-    [SM_ROLE_ROW_CLOSING] = {"row.closing", "a closed session fading out"},
-    [SM_ROLE_FILTER_OK] = {"filter.ok", "a filter that parses; the active filter line"},
-    [SM_ROLE_FILTER_ERROR] = {"filter.error", "a filter error and the column it points at"},
-    [SM_ROLE_PROMPT] = {"prompt", "input prompts and the text being typed"},
-    [SM_ROLE_STATUS] = {"status", "the message line above the key bar"},
-    [SM_ROLE_KEYBAR_KEY] = {"keybar.key", "key names in the bottom key bar"},
-    [SM_ROLE_KEYBAR_LABEL] = {"keybar.label", "labels in the bottom key bar"},
-    [SM_ROLE_KEYBAR_DISABLED] = {"keybar.disabled", "key bar entries disabled in read-only mode"},
-    [SM_ROLE_PANE_TITLE] = {"pane.title", "title line of a pane (inspect, edit, bulk, log, columns)"},
-    [SM_ROLE_PANE] = {"pane", "the body of a pane"},
-    [SM_ROLE_INSPECT_KEY] = {"inspect.key", "user property names in the inspect and edit panes"},
-    [SM_ROLE_INSPECT_FIXED_KEY] = {"inspect.fixed", "fixed ($) property names"},
-    [SM_ROLE_INSPECT_CHANGED] = {"inspect.changed", "recently changed values and the change history"},
-    [SM_ROLE_LOG_INFO] = {"log.info", "event log: information"},
-    [SM_ROLE_LOG_WARN] = {"log.warn", "event log: warnings"},
-    [SM_ROLE_LOG_ERROR] = {"log.error", "event log: errors"},
-    [SM_ROLE_HELP] = {"help", "the help overlay"},
-    [SM_ROLE_HELP_KEY] = {"help.key", "key names in the help overlay"},
-    [SM_ROLE_HELP_DISABLED] = {"help.disabled", "help entries disabled in read-only mode"},
-    [SM_ROLE_DIALOG] = {"dialog", "dialogs and forms"},
-    [SM_ROLE_DIALOG_TITLE] = {"dialog.title", "dialog titles"},
-    [SM_ROLE_DANGER] = {"danger", "confirmation of a change to many sessions"},
-    [SM_ROLE_TOO_SMALL] = {"too.small", "the 'terminal too small' message"},
+} role_info[SMT_ROLE_COUNT] = {
+    [SMT_ROLE_DEFAULT] = {"default", "anything without a role of its own; the screen background"},
+    [SMT_ROLE_HEADER] = {"header", "the header line: server, principal, counts"},
+    [SMT_ROLE_HEADER_VALUE] = {"header.value", "values inside the header (server URL, counts)"},
+    [SMT_ROLE_BADGE_LIVE] = {"badge.live", "the LIVE mode badge"},
+    [SMT_ROLE_BADGE_PAUSED] = {"badge.paused", "the PAUSED mode badge"},
+    [SMT_ROLE_BADGE_READONLY] = {"badge.readonly", "the READ-ONLY badge and its reason"},
+    [SMT_ROLE_CONN_OK] = {"conn.ok", "connection state when connected"},
+    [SMT_ROLE_CONN_BAD] = {"conn.bad", "connection state when connecting, resyncing or down"},
+    [SMT_ROLE_TABLE_HEADER] = {"table.header", "column titles of the session table"},
+    [SMT_ROLE_TABLE_SORTED] = {"table.sorted", "the title of the column the table is sorted by"},
+    [SMT_ROLE_ROW] = {"row", "a session row"},
+    [SMT_ROLE_ROW_ALT] = {"row.alt", "every other session row (zebra stripes)"},
+    [SMT_ROLE_ROW_SELECTED] = {"row.selected", "the row under the cursor"},
+    [SMT_ROLE_ROW_NEW] = {"row.new", "a session that opened in the last 2 seconds"},
+    [SMT_ROLE_CELL_CHANGED] = {"cell.changed", "a value that changed in the last 2 seconds"},
+    [SMT_ROLE_ROW_DISCONNECTED] = {"row.disconnected", "a DISCONNECTED session"},
+    [SMT_ROLE_ROW_CLOSING] = {"row.closing", "a closed session fading out"},
+    [SMT_ROLE_FILTER_OK] = {"filter.ok", "a filter that parses; the active filter line"},
+    [SMT_ROLE_FILTER_ERROR] = {"filter.error", "a filter error and the column it points at"},
+    [SMT_ROLE_PROMPT] = {"prompt", "input prompts and the text being typed"},
+    [SMT_ROLE_STATUS] = {"status", "the message line above the key bar"},
+    [SMT_ROLE_KEYBAR_KEY] = {"keybar.key", "key names in the bottom key bar"},
+    [SMT_ROLE_KEYBAR_LABEL] = {"keybar.label", "labels in the bottom key bar"},
+    [SMT_ROLE_KEYBAR_DISABLED] = {"keybar.disabled", "key bar entries disabled in read-only mode"},
+    [SMT_ROLE_PANE_TITLE] = {"pane.title", "title line of a pane (inspect, edit, bulk, log, columns)"},
+    [SMT_ROLE_PANE] = {"pane", "the body of a pane"},
+    [SMT_ROLE_INSPECT_KEY] = {"inspect.key", "user property names in the inspect and edit panes"},
+    [SMT_ROLE_INSPECT_FIXED_KEY] = {"inspect.fixed", "fixed ($) property names"},
+    [SMT_ROLE_INSPECT_CHANGED] = {"inspect.changed", "recently changed values and the change history"},
+    [SMT_ROLE_LOG_INFO] = {"log.info", "event log: information"},
+    [SMT_ROLE_LOG_WARN] = {"log.warn", "event log: warnings"},
+    [SMT_ROLE_LOG_ERROR] = {"log.error", "event log: errors"},
+    [SMT_ROLE_HELP] = {"help", "the help overlay"},
+    [SMT_ROLE_HELP_KEY] = {"help.key", "key names in the help overlay"},
+    [SMT_ROLE_HELP_DISABLED] = {"help.disabled", "help entries disabled in read-only mode"},
+    [SMT_ROLE_DIALOG] = {"dialog", "dialogs and forms"},
+    [SMT_ROLE_DIALOG_TITLE] = {"dialog.title", "dialog titles"},
+    [SMT_ROLE_DANGER] = {"danger", "confirmation of a change to many sessions"},
+    [SMT_ROLE_TOO_SMALL] = {"too.small", "the 'terminal too small' message"},
 };
 
-const char *sm_role_name(sm_role r)
+const char *smt_role_name(smt_role r)
 {
-    return (unsigned)r < SM_ROLE_COUNT ? role_info[r].name : NULL;
+    return (unsigned)r < SMT_ROLE_COUNT ? role_info[r].name : NULL;
 }
 
-const char *sm_role_help(sm_role r)
+const char *smt_role_help(smt_role r)
 {
-    return (unsigned)r < SM_ROLE_COUNT ? role_info[r].help : NULL;
+    return (unsigned)r < SMT_ROLE_COUNT ? role_info[r].help : NULL;
 }
 
-sm_role sm_role_from_name(const char *name)
+smt_role smt_role_from_name(const char *name)
 {
-    for (int i = 0; i < SM_ROLE_COUNT; i++)
+    for (int i = 0; i < SMT_ROLE_COUNT; i++)
         if (strcmp(role_info[i].name, name) == 0)
-            return (sm_role)i;
-    return SM_ROLE_COUNT;
+            return (smt_role)i;
+    return SMT_ROLE_COUNT;
 }
 
 /* Built-ins in the file format itself, so they go through the same parser as the files. */
@@ -168,14 +168,14 @@ static const char builtin_mono[] =
     "danger = default default reverse bold\n"
     "too.small = default default reverse bold\n";
 
-static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mono, sm_error *err);
+static int parse_into(const char *text, size_t len, smt_theme *out, bool *base_mono, sm_error *err);
 
-void sm_theme_builtin(const char *name, sm_theme *out)
+void smt_theme_builtin(const char *name, smt_theme *out)
 {
     bool mono = name && strcmp(name, "mono") == 0;
     memset(out, 0, sizeof *out);
-    for (int i = 0; i < SM_ROLE_COUNT; i++)
-        out->roles[i] = (sm_style){SM_COLOR_DEFAULT, SM_COLOR_DEFAULT, 0};
+    for (int i = 0; i < SMT_ROLE_COUNT; i++)
+        out->roles[i] = (smt_style){SMT_COLOR_DEFAULT, SMT_COLOR_DEFAULT, 0};
     const char *text = mono ? builtin_mono : builtin_default;
     bool dummy;
     parse_into(text, strlen(text), out, &dummy, NULL); /* cannot fail: covered by the unit tests */
@@ -215,7 +215,7 @@ static int dist2(const int a[3], const int b[3])
     return d;
 }
 
-short sm_theme_blend(short from, short to, int percent)
+short smt_theme_blend(short from, short to, int percent)
 {
     if (from < 0 || to < 0)
         return from;
@@ -225,10 +225,10 @@ short sm_theme_blend(short from, short to, int percent)
     int c[3];
     for (int i = 0; i < 3; i++)
         c[i] = a[i] + (b[i] - a[i]) * percent / 100;
-    return sm_theme_rgb_to_256(c[0], c[1], c[2]);
+    return smt_theme_rgb_to_256(c[0], c[1], c[2]);
 }
 
-short sm_theme_rgb_to_256(int r, int g, int b)
+short smt_theme_rgb_to_256(int r, int g, int b)
 {
     static const int level[6] = {0, 95, 135, 175, 215, 255};
     int want[3] = {r, g, b};
@@ -252,7 +252,7 @@ short sm_theme_rgb_to_256(int r, int g, int b)
     return dist2(grgb, want) < dist2(crgb, want) ? grey : cube;
 }
 
-short sm_theme_reduce_color(short c, int colors)
+short smt_theme_reduce_color(short c, int colors)
 {
     if (c < 0 || colors >= 256)
         return c;
@@ -279,11 +279,11 @@ short sm_theme_reduce_color(short c, int colors)
     return best;
 }
 
-bool sm_theme_parse_color(const char *s, short *out)
+bool smt_theme_parse_color(const char *s, short *out)
 {
     static const char *const names[8] = {"black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"};
     if (strcmp(s, "default") == 0 || strcmp(s, "-") == 0) {
-        *out = SM_COLOR_DEFAULT;
+        *out = SMT_COLOR_DEFAULT;
         return true;
     }
     if (strcmp(s, "grey") == 0 || strcmp(s, "gray") == 0) {
@@ -318,7 +318,7 @@ bool sm_theme_parse_color(const char *s, short *out)
             }
             rgb[i] = v;
         }
-        *out = sm_theme_rgb_to_256(rgb[0], rgb[1], rgb[2]);
+        *out = smt_theme_rgb_to_256(rgb[0], rgb[1], rgb[2]);
         return true;
     }
     if (s[0] >= '0' && s[0] <= '9' && strlen(s) <= 3) {
@@ -341,8 +341,8 @@ static bool parse_attr(const char *s, unsigned *attrs)
     static const struct {
         const char *name;
         unsigned bit;
-    } table[] = {{"bold", SM_ATTR_BOLD},           {"dim", SM_ATTR_DIM},       {"reverse", SM_ATTR_REVERSE},
-                 {"underline", SM_ATTR_UNDERLINE}, {"italic", SM_ATTR_ITALIC}, {"standout", SM_ATTR_STANDOUT},
+    } table[] = {{"bold", SMT_ATTR_BOLD},           {"dim", SMT_ATTR_DIM},       {"reverse", SMT_ATTR_REVERSE},
+                 {"underline", SMT_ATTR_UNDERLINE}, {"italic", SMT_ATTR_ITALIC}, {"standout", SMT_ATTR_STANDOUT},
                  {"normal", 0},                    {"none", 0}};
     for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
         if (strcmp(s, table[i].name) == 0) {
@@ -368,7 +368,7 @@ static const char *ascii_shown(const char *s, char *buf, size_t cap)
 
 #define LINE_MAX_BYTES 1024
 
-static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mono, sm_error *err)
+static int parse_into(const char *text, size_t len, smt_theme *out, bool *base_mono, sm_error *err)
 {
     size_t pos = 0;
     int lineno = 0;
@@ -387,7 +387,7 @@ static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mo
         pos = end < len ? end + 1 : end;
         if (!sm_utf8_valid(buf, n))
             return sm_error_set(err, SM_ERR_INVALID, "line %d: not valid UTF-8", lineno);
-        char *line = sm_text_trim(buf);
+        char *line = smt_text_trim(buf);
         if (*line == '\0' || *line == '#')
             continue;
         char *eq = strchr(line, '=');
@@ -395,8 +395,8 @@ static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mo
             return sm_error_set(err, SM_ERR_INVALID, "line %d: expected 'role = foreground background attributes'",
                                 lineno);
         *eq = '\0';
-        char *key = sm_text_trim(line);
-        char *val = sm_text_trim(eq + 1);
+        char *key = smt_text_trim(line);
+        char *val = smt_text_trim(eq + 1);
         if (strcmp(key, "description") == 0) {
             snprintf(out->description, sizeof out->description, "%s", val);
             continue;
@@ -408,20 +408,20 @@ static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mo
                 return sm_error_set(err, SM_ERR_INVALID, "line %d: base must be 'default' or 'mono'", lineno);
             continue;
         }
-        sm_role role = sm_role_from_name(key);
-        if (role == SM_ROLE_COUNT) {
+        smt_role role = smt_role_from_name(key);
+        if (role == SMT_ROLE_COUNT) {
             char shown[64];
             return sm_error_set(err, SM_ERR_INVALID, "line %d: unknown role '%s' (see docs/themes.md)", lineno,
                                 ascii_shown(key, shown, sizeof shown));
         }
-        sm_style st = {SM_COLOR_DEFAULT, SM_COLOR_DEFAULT, 0};
+        smt_style st = {SMT_COLOR_DEFAULT, SMT_COLOR_DEFAULT, 0};
         int colours = 0;
         char *save = NULL;
         for (char *tok = strtok_r(val, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
             short c;
             if (parse_attr(tok, &st.attrs))
                 continue;
-            if (!sm_theme_parse_color(tok, &c)) {
+            if (!smt_theme_parse_color(tok, &c)) {
                 char shown[40];
                 return sm_error_set(err, SM_ERR_INVALID,
                                     "line %d: '%s' is not a colour (name, 0-255, #rrggbb, default) or an attribute",
@@ -443,58 +443,58 @@ static int parse_into(const char *text, size_t len, sm_theme *out, bool *base_mo
     return SM_OK;
 }
 
-int sm_theme_parse(const char *text, size_t len, const char *name, sm_theme *out, sm_error *err)
+int smt_theme_parse(const char *text, size_t len, const char *name, smt_theme *out, sm_error *err)
 {
     if (!text || !out)
         return sm_error_set(err, SM_ERR_INVALID, "no theme text");
-    if (len > SM_THEME_FILE_MAX)
-        return sm_error_set(err, SM_ERR_LIMIT, "theme is %zu bytes; the limit is %d", len, SM_THEME_FILE_MAX);
+    if (len > SMT_THEME_FILE_MAX)
+        return sm_error_set(err, SM_ERR_LIMIT, "theme is %zu bytes; the limit is %d", len, SMT_THEME_FILE_MAX);
     /* Parse once to learn the base, then lay the text over that base. */
-    sm_theme tmp;
+    smt_theme tmp;
     memset(&tmp, 0, sizeof tmp);
     bool mono = false;
     int rc = parse_into(text, len, &tmp, &mono, err);
     if (rc != SM_OK)
         return rc;
-    sm_theme_builtin(mono ? "mono" : "default", out);
+    smt_theme_builtin(mono ? "mono" : "default", out);
     out->description[0] = '\0';
     parse_into(text, len, out, &mono, NULL);
     snprintf(out->name, sizeof out->name, "%s", name ? name : "custom");
     return SM_OK;
 }
 
-int sm_theme_load_file(const char *path, sm_theme *out, sm_error *err)
+int smt_theme_load_file(const char *path, smt_theme *out, sm_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return sm_error_set(err, SM_ERR_IO, "%s: %s", path, strerror(errno));
-    char *buf = malloc(SM_THEME_FILE_MAX + 1);
+    char *buf = malloc(SMT_THEME_FILE_MAX + 1);
     if (!buf) {
         fclose(f);
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     }
-    size_t n = fread(buf, 1, SM_THEME_FILE_MAX + 1, f);
+    size_t n = fread(buf, 1, SMT_THEME_FILE_MAX + 1, f);
     bool read_error = ferror(f);
     fclose(f);
     if (read_error) {
         free(buf);
         return sm_error_set(err, SM_ERR_IO, "%s: read error", path);
     }
-    if (n > SM_THEME_FILE_MAX) {
+    if (n > SMT_THEME_FILE_MAX) {
         free(buf);
-        return sm_error_set(err, SM_ERR_LIMIT, "%s: larger than %d bytes", path, SM_THEME_FILE_MAX);
+        return sm_error_set(err, SM_ERR_LIMIT, "%s: larger than %d bytes", path, SMT_THEME_FILE_MAX);
     }
     /* the theme's name is its file name without .theme */
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    char name[SM_THEME_NAME_MAX];
+    char name[SMT_THEME_NAME_MAX];
     snprintf(name, sizeof name, "%s", base);
     size_t nl = strlen(name);
     if (nl > 6 && strcmp(name + nl - 6, ".theme") == 0)
         name[nl - 6] = '\0';
     sm_error perr;
     sm_error_clear(&perr);
-    int rc = sm_theme_parse(buf, n, name, out, &perr);
+    int rc = smt_theme_parse(buf, n, name, out, &perr);
     free(buf);
     if (rc != SM_OK)
         return sm_error_set(err, rc, "%s: %s", path, perr.message);
@@ -520,7 +520,7 @@ static void add_dir(char dirs[][1024], size_t *n, size_t max, const char *path)
     (*n)++;
 }
 
-size_t sm_theme_dirs(char dirs[][1024], size_t max)
+size_t smt_theme_dirs(char dirs[][1024], size_t max)
 {
     size_t n = 0;
     char buf[1024];
@@ -553,7 +553,7 @@ size_t sm_theme_dirs(char dirs[][1024], size_t max)
 static bool valid_name(const char *name)
 {
     size_t n = strlen(name);
-    if (n == 0 || n >= SM_THEME_NAME_MAX - 6 || name[0] == '.')
+    if (n == 0 || n >= SMT_THEME_NAME_MAX - 6 || name[0] == '.')
         return false;
     for (const char *p = name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
@@ -562,7 +562,7 @@ static bool valid_name(const char *name)
     return true;
 }
 
-int sm_theme_resolve(const char *name_or_path, sm_theme *out, char *path_out, size_t path_cap, sm_error *err)
+int smt_theme_resolve(const char *name_or_path, smt_theme *out, char *path_out, size_t path_cap, sm_error *err)
 {
     if (path_out && path_cap)
         path_out[0] = '\0';
@@ -570,7 +570,7 @@ int sm_theme_resolve(const char *name_or_path, sm_theme *out, char *path_out, si
         return sm_error_set(err, SM_ERR_INVALID, "empty theme name");
     size_t len = strlen(name_or_path);
     if (strchr(name_or_path, '/') || (len > 6 && strcmp(name_or_path + len - 6, ".theme") == 0)) {
-        int rc = sm_theme_load_file(name_or_path, out, err);
+        int rc = smt_theme_load_file(name_or_path, out, err);
         if (rc == SM_OK && path_out)
             snprintf(path_out, path_cap, "%s", name_or_path);
         return rc;
@@ -579,13 +579,13 @@ int sm_theme_resolve(const char *name_or_path, sm_theme *out, char *path_out, si
         return sm_error_set(err, SM_ERR_INVALID,
                             "theme names use letters, digits, '-', '_' and '.'; give a path to load a file");
     char dirs[8][1024];
-    size_t nd = sm_theme_dirs(dirs, 8);
+    size_t nd = smt_theme_dirs(dirs, 8);
     char looked[512] = "";
     for (size_t i = 0; i < nd; i++) {
         char path[1100];
         snprintf(path, sizeof path, "%s/%s.theme", dirs[i], name_or_path);
         if (access(path, F_OK) == 0) {
-            int rc = sm_theme_load_file(path, out, err);
+            int rc = smt_theme_load_file(path, out, err);
             if (rc == SM_OK && path_out)
                 snprintf(path_out, path_cap, "%s", path);
             return rc;
@@ -594,7 +594,7 @@ int sm_theme_resolve(const char *name_or_path, sm_theme *out, char *path_out, si
         snprintf(looked + l, sizeof looked - l, "%s%s", l ? ", " : "", dirs[i]);
     }
     if (strcmp(name_or_path, "default") == 0 || strcmp(name_or_path, "mono") == 0) {
-        sm_theme_builtin(name_or_path, out);
+        smt_theme_builtin(name_or_path, out);
         if (path_out)
             snprintf(path_out, path_cap, "(built-in)");
         return SM_OK;
@@ -607,24 +607,24 @@ static int cmp_names(const void *a, const void *b)
     return strcmp((const char *)a, (const char *)b);
 }
 
-static void add_name(char names[][SM_THEME_NAME_MAX], size_t *n, size_t max, const char *name)
+static void add_name(char names[][SMT_THEME_NAME_MAX], size_t *n, size_t max, const char *name)
 {
     for (size_t i = 0; i < *n; i++)
         if (strcmp(names[i], name) == 0)
             return;
     if (*n < max) {
-        snprintf(names[*n], SM_THEME_NAME_MAX, "%s", name);
+        snprintf(names[*n], SMT_THEME_NAME_MAX, "%s", name);
         (*n)++;
     }
 }
 
-size_t sm_theme_list(char names[][SM_THEME_NAME_MAX], size_t max)
+size_t smt_theme_list(char names[][SMT_THEME_NAME_MAX], size_t max)
 {
     size_t n = 0;
     add_name(names, &n, max, "default");
     add_name(names, &n, max, "mono");
     char dirs[8][1024];
-    size_t nd = sm_theme_dirs(dirs, 8);
+    size_t nd = smt_theme_dirs(dirs, 8);
     for (size_t i = 0; i < nd; i++) {
         DIR *d = opendir(dirs[i]);
         if (!d)
@@ -634,7 +634,7 @@ size_t sm_theme_list(char names[][SM_THEME_NAME_MAX], size_t max)
             size_t l = strlen(e->d_name);
             if (l <= 6 || strcmp(e->d_name + l - 6, ".theme") != 0)
                 continue;
-            char name[SM_THEME_NAME_MAX];
+            char name[SMT_THEME_NAME_MAX];
             if (l - 6 >= sizeof name)
                 continue;
             memcpy(name, e->d_name, l - 6);
@@ -644,6 +644,6 @@ size_t sm_theme_list(char names[][SM_THEME_NAME_MAX], size_t max)
         }
         closedir(d);
     }
-    qsort(names, n, SM_THEME_NAME_MAX, cmp_names);
+    qsort(names, n, SMT_THEME_NAME_MAX, cmp_names);
     return n;
 }

@@ -18,12 +18,12 @@
 #include "tui/password.h"
 #include "tui/conn.h"
 #include "tui/frame_stats.h"
+#include "tui/options.h"
 #include "tui/settings.h"
 #include "tui/text.h"
 #include "tui/theme.h"
 #include "tui/ui.h"
 
-#define DEFAULT_URL "ws://127.0.0.1:9595"
 #define FRAME_MS 33 /* about 30 frames per second at most */
 #define MAX_FDS 64
 #define KEYS_PER_PASS 4096
@@ -45,18 +45,15 @@ static void usage(FILE *f)
 {
     fputs("usage: sessmon [--url URL] [--principal P] [--read-only] [--theme NAME|PATH] [--filter F]\n"
           "               [--no-mouse] [--no-settings] [--ca-file PEM] [--list-themes]\n"
-          "       sessmon list|get|set|watch|close ...   (script subcommands; sessmon list --help)\n"
+          "       sessmon list|get|set|watch|close ...   (script subcommands; sessmon help list)\n"
           "\n"
           "The interactive session monitor (keys: press ? inside; docs/tui.md).\n"
-          "  --url URL        server (default $SESSMON_URL or " DEFAULT_URL ")\n"
-          "  --principal P    log in as P (default $SESSMON_PRINCIPAL, else anonymous); the password\n"
-          "                   comes from $SESSMON_PASSWORD or a prompt, never the command line\n"
+          SMT_COMMON_OPTIONS_HELP
           "  --read-only      refuse every change (also automatic without modify_session)\n"
           "  --theme T        a theme name or a .theme file (default 'default'; 'mono' when NO_COLOR is set)\n"
           "  --filter F       start with this view filter (the session filter language)\n"
           "  --no-mouse       leave the mouse to the terminal\n"
           "  --no-settings    ignore the saved columns, sort and theme (w in the column chooser saves them)\n"
-          "  --ca-file PEM    wss://: trust the CA certificates in this PEM file too\n"
           "  --list-themes    print the themes found, where sessmon looks for them, and the settings file\n",
           f);
 }
@@ -64,97 +61,90 @@ static void usage(FILE *f)
 static int list_themes(void)
 {
     char dirs[8][1024];
-    size_t nd = sm_theme_dirs(dirs, 8);
+    size_t nd = smt_theme_dirs(dirs, 8);
     printf("Theme directories (first match wins):\n");
     for (size_t i = 0; i < nd; i++)
         printf("  %s\n", dirs[i]);
-    char names[SM_UI_MAX_THEMES][SM_THEME_NAME_MAX];
-    size_t n = sm_theme_list(names, SM_UI_MAX_THEMES);
+    char names[SMT_UI_MAX_THEMES][SMT_THEME_NAME_MAX];
+    size_t n = smt_theme_list(names, SMT_UI_MAX_THEMES);
     printf("Themes:\n");
     for (size_t i = 0; i < n; i++) {
-        sm_theme t;
+        smt_theme t;
         sm_error err;
         sm_error_clear(&err);
         char path[1024] = "";
         char line[400];
-        if (sm_theme_resolve(names[i], &t, path, sizeof path, &err) == SM_OK)
-            sm_text_printf(line, sizeof line, "  %-16s %s  [%s]", names[i], t.description, path);
+        if (smt_theme_resolve(names[i], &t, path, sizeof path, &err) == SM_OK)
+            smt_text_printf(line, sizeof line, "  %-16s %s  [%s]", names[i], t.description, path);
         else
-            sm_text_printf(line, sizeof line, "  %-16s ERROR: %s", names[i], err.message);
+            smt_text_printf(line, sizeof line, "  %-16s ERROR: %s", names[i], err.message);
         char esc[600];
-        sm_text_escape(line, strlen(line), esc, sizeof esc);
+        smt_text_escape(line, strlen(line), esc, sizeof esc);
         printf("%s\n", esc);
     }
     char path[1024];
-    if (sm_settings_path(path, sizeof path)) {
+    if (smt_settings_path(path, sizeof path)) {
         char esc[3200];
-        sm_text_escape(path, strlen(path), esc, sizeof esc);
+        smt_text_escape(path, strlen(path), esc, sizeof esc);
         printf("Settings file (columns, sort, theme; written only by w in the column chooser):\n  %s%s\n", esc,
                access(path, F_OK) == 0 ? "" : "  (not there yet)");
     }
-    return SM_EXIT_OK;
+    return SMT_EXIT_OK;
 }
 
 typedef struct options {
-    const char *url, *principal, *theme, *filter, *ca_file;
+    smt_common_options common; /* --url, --principal, --ca-file */
+    const char *theme, *filter;
     bool read_only, no_mouse, no_settings;
 } options;
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    enum { OPT_URL = 256, OPT_PRINCIPAL, OPT_READ_ONLY, OPT_THEME, OPT_FILTER, OPT_NO_MOUSE, OPT_CA, OPT_LIST, OPT_HELP,
-           OPT_PASSWORD, OPT_NO_SETTINGS };
+    enum { OPT_READ_ONLY = SMT_OPT_OWN, OPT_THEME, OPT_FILTER, OPT_NO_MOUSE, OPT_LIST, OPT_NO_SETTINGS };
     static const struct option longopts[] = {
-        {"url", required_argument, NULL, OPT_URL},
-        {"principal", required_argument, NULL, OPT_PRINCIPAL},
+        SMT_COMMON_LONGOPTS,
         {"read-only", no_argument, NULL, OPT_READ_ONLY},
         {"theme", required_argument, NULL, OPT_THEME},
         {"filter", required_argument, NULL, OPT_FILTER},
         {"no-mouse", no_argument, NULL, OPT_NO_MOUSE},
         {"no-settings", no_argument, NULL, OPT_NO_SETTINGS},
-        {"ca-file", required_argument, NULL, OPT_CA},
         {"list-themes", no_argument, NULL, OPT_LIST},
-        {"password", required_argument, NULL, OPT_PASSWORD},
-        {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
-    o->url = getenv("SESSMON_URL") ? getenv("SESSMON_URL") : DEFAULT_URL;
-    o->principal = getenv("SESSMON_PRINCIPAL") ? getenv("SESSMON_PRINCIPAL") : "";
+    smt_options_defaults(&o->common);
     opterr = 0;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        const char *why = NULL;
+        switch (smt_options_common(&o->common, ch, optarg, &why)) {
+        case SMT_OPTION_TAKEN: continue;
+        case SMT_OPTION_HELP: usage(stdout); return -1;
+        case SMT_OPTION_REFUSED: fprintf(stderr, "sessmon: %s\n", why); return SMT_EXIT_USAGE;
+        case SMT_OPTION_NOT_COMMON: break;
+        }
         switch (ch) {
-        case OPT_URL: o->url = optarg; break;
-        case OPT_PRINCIPAL: o->principal = optarg; break;
         case OPT_READ_ONLY: o->read_only = true; break;
         case OPT_THEME: o->theme = optarg; break;
         case OPT_FILTER: o->filter = optarg; break;
         case OPT_NO_MOUSE: o->no_mouse = true; break;
         case OPT_NO_SETTINGS: o->no_settings = true; break;
-        case OPT_CA: o->ca_file = optarg; break;
         case OPT_LIST: return -2;
-        case OPT_PASSWORD:
-            fprintf(stderr, "sessmon: passwords are never taken from the command line; set SESSMON_PASSWORD or type "
-                            "it at the prompt\n");
-            return SM_EXIT_USAGE;
-        case 'h':
-        case OPT_HELP: usage(stdout); return -1;
         default: {
             char esc[128];
             const char *bad = argv[optind - 1] ? argv[optind - 1] : "?";
-            sm_text_escape(bad, strlen(bad), esc, sizeof esc);
+            smt_text_escape(bad, strlen(bad), esc, sizeof esc);
             fprintf(stderr, "sessmon: unknown or incomplete option '%s'\n", esc);
             usage(stderr);
-            return SM_EXIT_USAGE;
+            return SMT_EXIT_USAGE;
         }
         }
     }
     if (optind < argc) {
         char esc[128];
-        sm_text_escape(argv[optind], strlen(argv[optind]), esc, sizeof esc);
+        smt_text_escape(argv[optind], strlen(argv[optind]), esc, sizeof esc);
         fprintf(stderr, "sessmon: unexpected argument '%s' (subcommands: list, get, set, watch, close)\n", esc);
-        return SM_EXIT_USAGE;
+        return SMT_EXIT_USAGE;
     }
     return 0;
 }
@@ -194,7 +184,7 @@ static void release_stderr(void)
         size_t start = 0;
         for (size_t i = 0; i <= n; i++) {
             if (i == n || buf[i] == '\n') {
-                sm_text_escape(buf + start, i - start, esc, sizeof esc);
+                smt_text_escape(buf + start, i - start, esc, sizeof esc);
                 fputs(esc, stderr);
                 if (i < n)
                     fputc('\n', stderr);
@@ -221,131 +211,110 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void apply_window_size(sm_ui *ui)
+static void apply_window_size(smt_ui *ui)
 {
     struct winsize ws;
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
         resizeterm(ws.ws_row, ws.ws_col);
-    sm_ui_resized(ui);
+    smt_ui_resized(ui);
 }
 
-static const char *conn_word(sm_conn_state st)
+static const char *conn_word(smt_conn_state st)
 {
     switch (st) {
-    case SM_CONN_CONNECTING: return "connecting";
-    case SM_CONN_SYNCING: return "syncing";
-    case SM_CONN_LIVE: return "live";
-    case SM_CONN_RECONNECTING: return "reconnecting";
-    case SM_CONN_CLOSED: return "closed";
+    case SMT_CONN_CONNECTING: return "connecting";
+    case SMT_CONN_SYNCING: return "syncing";
+    case SMT_CONN_LIVE: return "live";
+    case SMT_CONN_RECONNECTING: return "reconnecting";
+    case SMT_CONN_CLOSED: return "closed";
     }
     return "unknown";
 }
 
-int sm_tui_main(int argc, char **argv)
-{
-    uint64_t start_us = sm_frame_stats_now_us();
-    options o = {0};
-    int rc = parse_options(argc, argv, &o);
-    if (rc == -1)
-        return SM_EXIT_OK;
-    if (rc == -2)
-        return list_themes();
-    if (rc != 0)
-        return rc;
+/* What the monitor starts with, all of it checked before curses takes the screen. */
+typedef struct startup {
+    smt_theme theme;
+    bool allow_color;
+    char settings_path[1024];
+    char settings_note[400]; /* a broken settings file is reported in the monitor, not fatal */
+    smt_settings settings;
+    bool have_settings;
+    char password[SMT_PASSWORD_MAX];
+} startup;
 
-    /* everything that can fail is checked before curses takes the screen */
-    sm_theme theme;
+/* Saved settings (read, never written here), then the theme: --theme, then NO_COLOR, then the
+ * saved theme (if it still loads), then the default. */
+static int choose_theme(const options *o, startup *st)
+{
     sm_error err;
     sm_error_clear(&err);
-    /* saved settings: read, never written here; a broken file is reported, not fatal */
-    char settings_path[1024] = "", settings_note[400] = "";
-    sm_settings settings;
-    memset(&settings, 0, sizeof settings);
-    bool have_settings = false;
-    if (!o.no_settings && sm_settings_path(settings_path, sizeof settings_path)) {
-        int src = sm_settings_load(settings_path, &settings, &err);
+    if (!o->no_settings && smt_settings_path(st->settings_path, sizeof st->settings_path)) {
+        int src = smt_settings_load(st->settings_path, &st->settings, &err);
         if (src == SM_OK)
-            have_settings = true;
+            st->have_settings = true;
         else if (src != SM_ERR_NOT_FOUND)
-            sm_text_printf(settings_note, sizeof settings_note, "settings ignored: %s: %s", settings_path, err.message);
+            smt_text_printf(st->settings_note, sizeof st->settings_note, "settings ignored: %s: %s",
+                            st->settings_path, err.message);
         sm_error_clear(&err);
     }
     const char *no_color = getenv("NO_COLOR");
-    bool allow_color = !(no_color && *no_color) || o.theme;
-    /* --theme, then NO_COLOR, then the saved theme (if it still loads), then the default */
+    st->allow_color = !(no_color && *no_color) || o->theme;
     const char *theme_name = "default";
-    if (o.theme) {
-        theme_name = o.theme;
-    } else if (!allow_color) {
+    if (o->theme) {
+        theme_name = o->theme;
+    } else if (!st->allow_color) {
         theme_name = "mono";
-    } else if (have_settings && settings.theme[0]) {
-        if (sm_theme_resolve(settings.theme, &theme, NULL, 0, &err) == SM_OK)
-            theme_name = settings.theme;
+    } else if (st->have_settings && st->settings.theme[0]) {
+        if (smt_theme_resolve(st->settings.theme, &st->theme, NULL, 0, &err) == SM_OK)
+            theme_name = st->settings.theme;
         else
-            sm_text_printf(settings_note, sizeof settings_note, "saved theme not used: %s", err.message);
+            smt_text_printf(st->settings_note, sizeof st->settings_note, "saved theme not used: %s", err.message);
         sm_error_clear(&err);
     }
-    if (sm_theme_resolve(theme_name, &theme, NULL, 0, &err) != SM_OK) {
+    if (smt_theme_resolve(theme_name, &st->theme, NULL, 0, &err) != SM_OK) {
         char esc[400];
-        sm_text_escape(err.message, strlen(err.message), esc, sizeof esc);
+        smt_text_escape(err.message, strlen(err.message), esc, sizeof esc);
         fprintf(stderr, "sessmon: %s\n", esc);
-        return SM_EXIT_USAGE;
+        return SMT_EXIT_USAGE;
     }
-    if (o.filter && *o.filter) {
+    return SMT_EXIT_OK;
+}
+
+/* Everything that can fail before the screen is taken: theme, filter, terminal, password. */
+static int prepare(const options *o, startup *st)
+{
+    int rc = choose_theme(o, st);
+    if (rc != SMT_EXIT_OK)
+        return rc;
+    if (o->filter && *o->filter) {
+        sm_error err;
+        sm_error_clear(&err);
         sm_filter *f = NULL;
-        if (sm_filter_parse(o.filter, strlen(o.filter), &f, &err) != SM_OK) {
+        if (sm_filter_parse(o->filter, strlen(o->filter), &f, &err) != SM_OK) {
             char esc[400];
-            sm_text_escape(err.message, strlen(err.message), esc, sizeof esc);
+            smt_text_escape(err.message, strlen(err.message), esc, sizeof esc);
             fprintf(stderr, "sessmon: --filter: %s\n", esc);
-            return SM_EXIT_INVALID_FILTER;
+            return SMT_EXIT_INVALID_FILTER;
         }
         sm_filter_free(f);
     }
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         fprintf(stderr, "sessmon: the monitor needs a terminal; scripts can use 'sessmon list' or 'sessmon watch'\n");
-        return SM_EXIT_USAGE;
+        return SMT_EXIT_USAGE;
     }
-    /* Asked before curses owns the terminal. */
-    char password[SM_PASSWORD_MAX];
-    switch (sm_password_resolve(o.principal, password, sizeof password)) {
-    case SM_PASSWORD_OK:
-        break;
-    case SM_PASSWORD_TOO_LONG:
-        fprintf(stderr, "sessmon: SESSMON_PASSWORD is too long\n");
-        return SM_EXIT_USAGE;
-    case SM_PASSWORD_NO_TERMINAL:
+    switch (smt_password_resolve(o->common.principal, st->password, sizeof st->password)) {
+    case SMT_PASSWORD_OK: return SMT_EXIT_OK;
+    case SMT_PASSWORD_TOO_LONG: fprintf(stderr, "sessmon: SESSMON_PASSWORD is too long\n"); break;
+    case SMT_PASSWORD_NO_TERMINAL:
         fprintf(stderr, "sessmon: no terminal to ask for the password: set SESSMON_PASSWORD\n");
-        return SM_EXIT_USAGE;
+        break;
     }
+    return SMT_EXIT_USAGE;
+}
 
-    sm_ui_options uo = {o.url, o.principal, o.read_only, o.filter, &theme, allow_color, !o.no_mouse};
-    sm_ui *ui = sm_ui_new(&uo, NULL);
-    if (!ui) {
-        fprintf(stderr, "sessmon: out of memory\n");
-        return SM_EXIT_FAILURE;
-    }
-    sm_ui_use_settings(ui, have_settings ? &settings : NULL, o.no_settings ? NULL : settings_path);
-    sm_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
-    if (settings_note[0])
-        sm_ui_message(ui, SM_LOGL_WARN, "%s", settings_note);
-    sm_frame_stats frame_stats;
-    if (sm_frame_stats_open(&frame_stats, getenv(SM_FRAME_STATS_ENV), start_us, &err) != SM_OK) {
-        sm_ui_message(ui, SM_LOGL_WARN, "frame timings off: %s", err.message);
-        sm_error_clear(&err);
-    }
-    char cerr[300] = "";
-    sm_conn_options co = {o.url, o.principal, password, o.ca_file};
-    sm_conn *conn = sm_conn_new(ui, &co, cerr, sizeof cerr);
-    memset(password, 0, sizeof password);
-    if (!conn) {
-        char esc[400];
-        sm_text_escape(cerr, strlen(cerr), esc, sizeof esc);
-        fprintf(stderr, "sessmon: %s\n", esc);
-        sm_frame_stats_close(&frame_stats);
-        sm_ui_free(ui);
-        return SM_EXIT_USAGE;
-    }
-
+/* curses on the terminal; NULL when it cannot be used. */
+static SCREEN *start_curses(bool mouse)
+{
     install_signals(); /* before newterm, so ncurses leaves SIGWINCH to us */
     capture_stderr();
     if (!getenv("ESCDELAY"))
@@ -354,10 +323,7 @@ int sm_tui_main(int argc, char **argv)
     if (!screen) {
         release_stderr();
         fprintf(stderr, "sessmon: cannot use this terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
-        sm_conn_free(conn);
-        sm_frame_stats_close(&frame_stats);
-        sm_ui_free(ui);
-        return SM_EXIT_FAILURE;
+        return NULL;
     }
     /* ncurses 6.4 flushes its output after every cursor movement while the screen is still in its
      * initial state, which only endwin() leaves: a frame went out as dozens of small writes (each
@@ -371,7 +337,7 @@ int sm_tui_main(int argc, char **argv)
     keypad(stdscr, TRUE);
     nodelay(stdscr, TRUE);
     curs_set(0);
-    if (!o.no_mouse) {
+    if (mouse) {
         mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
                       | BUTTON5_PRESSED
@@ -380,98 +346,178 @@ int sm_tui_main(int argc, char **argv)
                   NULL);
         mouseinterval(0);
     }
-    sm_ui_apply_theme(ui);
+    return screen;
+}
 
-    uint64_t last_paint = 0;
-    int exit_code = SM_EXIT_OK;
-    char fatal[400] = "";
-    bool stop = false;
-    bool more_keys = false; /* the per-pass key cap was hit: ncurses still holds input */
-    while (!ui->quit && !stop) {
-        uint64_t now = sm_mono_ms();
-        sm_ui_set_time(ui, now, sm_wall_ms());
-        int64_t t = sm_ui_tick(ui);
-        int64_t timeout = t;
-        int ct = sm_conn_timeout_ms(conn, now);
-        if (ct >= 0 && (timeout < 0 || ct < timeout))
-            timeout = ct;
-        if (ui->dirty) {
-            int64_t wait = (int64_t)(last_paint + FRAME_MS) - (int64_t)now;
-            if (wait < 0)
-                wait = 0;
-            if (timeout < 0 || wait < timeout)
-                timeout = wait;
+/* The running monitor: the UI, its connection, the frame timings and the loop's own state. */
+typedef struct monitor {
+    smt_ui *ui;
+    smt_conn *conn;
+    smt_frame_stats frame_stats;
+    uint64_t last_paint;
+    bool stop;
+    bool more_keys; /* the per-pass key cap was hit: ncurses still holds input */
+    int exit_code;
+    char fatal[400];
+} monitor;
+
+/* How long poll may sleep: until the next timer, the next allowed frame, or a second at most. */
+static int loop_timeout(monitor *m, uint64_t now)
+{
+    int64_t timeout = smt_ui_tick(m->ui);
+    int ct = smt_conn_timeout_ms(m->conn, now);
+    if (ct >= 0 && (timeout < 0 || ct < timeout))
+        timeout = ct;
+    if (m->ui->app.dirty) {
+        int64_t wait = (int64_t)(m->last_paint + FRAME_MS) - (int64_t)now;
+        if (wait < 0)
+            wait = 0;
+        if (timeout < 0 || wait < timeout)
+            timeout = wait;
+    }
+    if (timeout > 1000 || timeout < 0)
+        timeout = 1000; /* the header clock and rates stay fresh */
+    return m->more_keys ? 0 : (int)timeout;
+}
+
+static void read_signals(monitor *m)
+{
+    unsigned char sigs[64];
+    ssize_t n;
+    while ((n = read(signal_pipe[0], sigs, sizeof sigs)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (sigs[i] == SIGWINCH)
+                apply_window_size(m->ui);
+            else
+                m->stop = true;
         }
-        if (timeout > 1000 || timeout < 0)
-            timeout = 1000; /* the header clock and rates stay fresh */
-        if (more_keys)
-            timeout = 0;
+    }
+}
 
+/* Drains everything ncurses has: bytes left in its buffer would not wake poll again. */
+static void read_keys(monitor *m)
+{
+    int k = 0;
+    for (; k < KEYS_PER_PASS && !m->ui->app.quit; k++) {
+        wint_t ch;
+        int r = wget_wch(stdscr, &ch);
+        if (r == ERR)
+            break;
+        smt_ui_set_time(m->ui, sm_mono_ms(), sm_wall_ms());
+        smt_ui_key(m->ui, r == KEY_CODE_YES ? SMT_KEY_FN((int32_t)ch) : (int32_t)ch);
+    }
+    m->more_keys = k == KEYS_PER_PASS;
+}
+
+static void paint_frame(monitor *m, uint64_t now)
+{
+    smt_ui *ui = m->ui;
+    uint64_t cpu0 = m->frame_stats.file ? smt_frame_stats_thread_cpu_us() : 0;
+    smt_ui_paint(ui);
+    m->last_paint = now;
+    if (m->frame_stats.file) {
+        smt_frame_record fr = {smt_frame_stats_now_us(), (uint64_t)(ui->last_paint_ms * 1000.0),
+                               smt_view_count(ui->app.view), smt_model_open_count(ui->app.model),
+                               smt_model_event_total(ui->app.model), conn_word(ui->link.conn),
+                               smt_frame_stats_thread_cpu_us() - cpu0};
+        smt_frame_stats_frame(&m->frame_stats, &fr);
+    }
+}
+
+/* The single poll loop: terminal, signal pipe, client sockets, timers. */
+static void run(monitor *m)
+{
+    smt_ui *ui = m->ui;
+    while (!ui->app.quit && !m->stop) {
+        uint64_t now = sm_mono_ms();
+        smt_ui_set_time(ui, now, sm_wall_ms());
+        int timeout = loop_timeout(m, now);
         struct pollfd fds[MAX_FDS];
         fds[0] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
         fds[1] = (struct pollfd){signal_pipe[0], POLLIN, 0};
-        int nfds = 2 + sm_conn_pollfds(conn, fds + 2, MAX_FDS - 2);
-        int pr = poll(fds, (nfds_t)nfds, (int)timeout);
+        int nfds = 2 + smt_conn_pollfds(m->conn, fds + 2, MAX_FDS - 2);
+        int pr = poll(fds, (nfds_t)nfds, timeout);
         if (pr < 0 && errno != EINTR)
             break;
-
-        if (pr > 0 && (fds[1].revents & POLLIN)) {
-            unsigned char sigs[64];
-            ssize_t n;
-            while ((n = read(signal_pipe[0], sigs, sizeof sigs)) > 0) {
-                for (ssize_t i = 0; i < n; i++) {
-                    if (sigs[i] == SIGWINCH)
-                        apply_window_size(ui);
-                    else
-                        stop = true;
-                }
-            }
-        }
+        if (pr > 0 && (fds[1].revents & POLLIN))
+            read_signals(m);
         /* The terminal went away (window closed, tmux killed). A hung-up tty also reports POLLIN
          * with reads returning end-of-file, so POLLIN must not keep the loop alive: it would spin. */
         if (pr > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
-            stop = true;
-        if ((pr > 0 && (fds[0].revents & POLLIN)) || more_keys) {
-            /* drain everything ncurses has: bytes left in its buffer would not wake poll again */
-            int k = 0;
-            for (; k < KEYS_PER_PASS && !ui->quit; k++) {
-                wint_t ch;
-                int r = wget_wch(stdscr, &ch);
-                if (r == ERR)
-                    break;
-                sm_ui_set_time(ui, sm_mono_ms(), sm_wall_ms());
-                sm_ui_key(ui, r == KEY_CODE_YES ? SM_KEY_FN((int32_t)ch) : (int32_t)ch);
-            }
-            more_keys = k == KEYS_PER_PASS;
-        }
+            m->stop = true;
+        if ((pr > 0 && (fds[0].revents & POLLIN)) || m->more_keys)
+            read_keys(m);
         now = sm_mono_ms();
-        sm_ui_set_time(ui, now, sm_wall_ms());
-        sm_conn_service(conn, now);
-        if (sm_conn_fatal(conn, &exit_code, fatal, sizeof fatal))
+        smt_ui_set_time(ui, now, sm_wall_ms());
+        smt_conn_service(m->conn, now);
+        if (smt_conn_fatal(m->conn, &m->exit_code, m->fatal, sizeof m->fatal))
             break;
-        if (ui->dirty && now >= last_paint + FRAME_MS) {
-            uint64_t cpu0 = frame_stats.file ? sm_frame_stats_thread_cpu_us() : 0;
-            sm_ui_paint(ui);
-            last_paint = now;
-            if (frame_stats.file) {
-                sm_frame_record fr = {sm_frame_stats_now_us(), (uint64_t)(ui->last_paint_ms * 1000.0),
-                                      sm_view_count(ui->view), sm_model_open_count(ui->model),
-                                      sm_model_event_total(ui->model), conn_word(ui->conn),
-                                      sm_frame_stats_thread_cpu_us() - cpu0};
-                sm_frame_stats_frame(&frame_stats, &fr);
-            }
-        }
+        if (ui->app.dirty && now >= m->last_paint + FRAME_MS)
+            paint_frame(m, now);
+    }
+}
+
+int smt_tui_main(int argc, char **argv)
+{
+    uint64_t start_us = smt_frame_stats_now_us();
+    options o = {0};
+    int rc = parse_options(argc, argv, &o);
+    if (rc == -1)
+        return SMT_EXIT_OK;
+    if (rc == -2)
+        return list_themes();
+    if (rc != 0)
+        return rc;
+    static startup st; /* large (settings, password): not on the stack */
+    memset(&st, 0, sizeof st);
+    rc = prepare(&o, &st);
+    if (rc != SMT_EXIT_OK) {
+        memset(st.password, 0, sizeof st.password);
+        return rc;
     }
 
-    endwin();
-    delscreen(screen);
-    release_stderr();
-    sm_frame_stats_close(&frame_stats);
-    sm_conn_free(conn);
-    sm_ui_free(ui);
-    if (fatal[0]) {
+    monitor m = {0};
+    smt_ui_options uo = {o.common.url, o.common.principal, o.read_only, o.filter, &st.theme, st.allow_color,
+                         !o.no_mouse};
+    m.ui = smt_ui_new(&uo, NULL);
+    if (!m.ui) {
+        memset(st.password, 0, sizeof st.password);
+        fprintf(stderr, "sessmon: out of memory\n");
+        return SMT_EXIT_FAILURE;
+    }
+    smt_ui_use_settings(m.ui, st.have_settings ? &st.settings : NULL, o.no_settings ? NULL : st.settings_path);
+    smt_ui_set_time(m.ui, sm_mono_ms(), sm_wall_ms());
+    if (st.settings_note[0])
+        smt_ui_message(&m.ui->app, SMT_LOGL_WARN, "%s", st.settings_note);
+    sm_error err;
+    sm_error_clear(&err);
+    if (smt_frame_stats_open(&m.frame_stats, getenv(SMT_FRAME_STATS_ENV), start_us, &err) != SM_OK)
+        smt_ui_message(&m.ui->app, SMT_LOGL_WARN, "frame timings off: %s", err.message);
+    char cerr[300] = "";
+    smt_conn_options co = {o.common.url, o.common.principal, st.password, o.common.ca_file};
+    m.conn = smt_conn_new(m.ui, &co, cerr, sizeof cerr);
+    memset(st.password, 0, sizeof st.password);
+    SCREEN *screen = NULL;
+    if (!m.conn) {
+        char esc[400];
+        smt_text_escape(cerr, strlen(cerr), esc, sizeof esc);
+        fprintf(stderr, "sessmon: %s\n", esc);
+        m.exit_code = SMT_EXIT_USAGE;
+    } else if (!(screen = start_curses(!o.no_mouse))) {
+        m.exit_code = SMT_EXIT_FAILURE;
+    } else {
+        smt_ui_apply_theme(m.ui);
+        run(&m);
+        endwin();
+        delscreen(screen);
+        release_stderr();
+    }
+    smt_frame_stats_close(&m.frame_stats);
+    smt_conn_free(m.conn);
+    smt_ui_free(m.ui);
+    if (m.fatal[0]) {
         char esc[600];
-        sm_text_escape(fatal, strlen(fatal), esc, sizeof esc);
+        smt_text_escape(m.fatal, strlen(m.fatal), esc, sizeof esc);
         fprintf(stderr, "sessmon: %s\n", esc);
     }
     if (signal_pipe[0] >= 0) {
@@ -479,5 +525,5 @@ int sm_tui_main(int argc, char **argv)
         close(signal_pipe[1]);
         signal_pipe[0] = signal_pipe[1] = -1;
     }
-    return exit_code;
+    return m.exit_code;
 }

@@ -14,7 +14,7 @@ enum { KIND_NUMBER = 0, KIND_TEXT = 1, KIND_ABSENT = 2 };
 
 typedef struct vnode {
     struct vnode *l, *r;
-    sm_row *row;
+    smt_row *row;
     /* The first bytes of the row's ID, zero-padded: ties of the sort key (most rows when the key
      * has few values) are broken here without chasing row->id, a cache miss per tree level. */
     char id_prefix[ID_PREFIX];
@@ -26,11 +26,11 @@ typedef struct vnode {
     bool closing; /* the row was CLOSED when the view last looked (counted in nclosing) */
 } vnode;
 
-struct sm_view {
-    sm_model *m;
+struct smt_view {
+    smt_model *m;
     vnode *root;
     char *sort_key;
-    bool sort_state; /* sort_key is SM_COL_STATE */
+    bool sort_state; /* sort_key is SMT_COL_STATE */
     bool desc;
     sm_filter *filter;
     char *search;
@@ -42,7 +42,7 @@ struct sm_view {
     size_t nclosing; /* nodes of closed sessions still fading out */
 };
 
-static uint32_t next_prio(sm_view *v)
+static uint32_t next_prio(smt_view *v)
 {
     uint32_t x = v->rng; /* xorshift32: deterministic, so tests see the same trees */
     x ^= x << 13;
@@ -90,18 +90,18 @@ static bool parse_number(const char *s, double *out)
     return true;
 }
 
-static int state_order(sm_session_state s)
+static int state_order(sm_remote_state s)
 {
     switch (s) {
-    case SM_STATE_ACTIVE: return 1;
-    case SM_STATE_DISCONNECTED: return 2;
-    case SM_STATE_CLOSED: return 3;
+    case SM_REMOTE_ACTIVE: return 1;
+    case SM_REMOTE_DISCONNECTED: return 2;
+    case SM_REMOTE_CLOSED: return 3;
     default: return 4;
     }
 }
 
 /* Computes the sort fields for row into the out-parameters (no reference taken). */
-static void sort_fields(const sm_view *v, const sm_row *row, uint8_t *kind, const char **skey, double *num)
+static void sort_fields(const smt_view *v, const smt_row *row, uint8_t *kind, const char **skey, double *num)
 {
     *skey = NULL;
     *num = 0;
@@ -110,7 +110,7 @@ static void sort_fields(const sm_view *v, const sm_row *row, uint8_t *kind, cons
         *num = state_order(row->state);
         return;
     }
-    const char *val = sm_row_get(row, v->sort_key);
+    const char *val = smt_row_get(row, v->sort_key);
     if (!val) {
         *kind = KIND_ABSENT;
         return;
@@ -119,7 +119,7 @@ static void sort_fields(const sm_view *v, const sm_row *row, uint8_t *kind, cons
     *kind = parse_number(val, num) ? KIND_NUMBER : KIND_TEXT;
 }
 
-static int cmp(const sm_view *v, const vnode *a, const vnode *b)
+static int cmp(const smt_view *v, const vnode *a, const vnode *b)
 {
     int c;
     if (a->kind != b->kind) {
@@ -156,7 +156,7 @@ static void upd(vnode *t)
 }
 
 /* l gets the nodes ordered before k, r the others. */
-static void split(const sm_view *v, vnode *t, const vnode *k, vnode **l, vnode **r)
+static void split(const smt_view *v, vnode *t, const vnode *k, vnode **l, vnode **r)
 {
     if (!t) {
         *l = *r = NULL;
@@ -188,7 +188,7 @@ static vnode *merge(vnode *a, vnode *b)
     return b;
 }
 
-static vnode *insert(const sm_view *v, vnode *t, vnode *n)
+static vnode *insert(const smt_view *v, vnode *t, vnode *n)
 {
     if (!t)
         return n;
@@ -205,7 +205,7 @@ static vnode *insert(const sm_view *v, vnode *t, vnode *n)
     return t;
 }
 
-static vnode *erase(const sm_view *v, vnode *t, const vnode *n)
+static vnode *erase(const smt_view *v, vnode *t, const vnode *n)
 {
     if (!t)
         return NULL;
@@ -219,12 +219,12 @@ static vnode *erase(const sm_view *v, vnode *t, const vnode *n)
     return t;
 }
 
-static bool row_closing(const sm_row *row)
+static bool row_closing(const smt_row *row)
 {
-    return row->dead || row->state == SM_STATE_CLOSED;
+    return row->dead || row->state == SM_REMOTE_CLOSED;
 }
 
-static void node_set_closing(sm_view *v, vnode *n, bool closing)
+static void node_set_closing(smt_view *v, vnode *n, bool closing)
 {
     if (n->closing == closing)
         return;
@@ -235,15 +235,15 @@ static void node_set_closing(sm_view *v, vnode *n, bool closing)
         v->nclosing--;
 }
 
-static void node_free(sm_view *v, vnode *n)
+static void node_free(smt_view *v, vnode *n)
 {
     node_set_closing(v, n, false);
-    sm_intern_unref(sm_model_pool(v->m), n->skey);
+    sm_intern_unref(smt_model_pool(v->m), n->skey);
     n->row->vnode = NULL;
     free(n);
 }
 
-static void tree_free(sm_view *v, vnode *t)
+static void tree_free(smt_view *v, vnode *t)
 {
     while (t) {
         tree_free(v, t->l);
@@ -253,19 +253,19 @@ static void tree_free(sm_view *v, vnode *t)
     }
 }
 
-static void node_set_key(sm_view *v, vnode *n)
+static void node_set_key(smt_view *v, vnode *n)
 {
     uint8_t kind;
     const char *skey;
     double num;
     sort_fields(v, n->row, &kind, &skey, &num);
-    sm_intern_unref(sm_model_pool(v->m), n->skey);
+    sm_intern_unref(smt_model_pool(v->m), n->skey);
     n->kind = kind;
     n->skey = sm_intern_ref(skey);
     n->num = num;
 }
 
-static vnode *node_new(sm_view *v, sm_row *row)
+static vnode *node_new(smt_view *v, smt_row *row)
 {
     vnode *n = calloc(1, sizeof *n);
     if (!n)
@@ -283,36 +283,36 @@ static vnode *node_new(sm_view *v, sm_row *row)
 
 static const char *row_lookup(void *ctx, const char *key)
 {
-    return sm_row_get(ctx, key);
+    return smt_row_get(ctx, key);
 }
 
-bool sm_row_matches_filter(const sm_filter *f, const sm_row *row)
+bool smt_row_matches_filter(const sm_filter *f, const smt_row *row)
 {
     return !f || sm_filter_eval(f, row_lookup, (void *)row);
 }
 
-bool sm_row_matches_search(const sm_row *row, const char *text, size_t len)
+bool smt_row_matches_search(const smt_row *row, const char *text, size_t len)
 {
     if (len == 0)
         return true;
-    if (sm_text_contains_ci(row->id, sm_intern_len(row->id), text, len))
+    if (smt_text_contains_ci(row->id, sm_intern_len(row->id), text, len))
         return true;
     for (uint32_t i = 0; i < row->nprops; i++)
-        if (sm_text_contains_ci(row->props[i].value, sm_intern_len(row->props[i].value), text, len))
+        if (smt_text_contains_ci(row->props[i].value, sm_intern_len(row->props[i].value), text, len))
             return true;
     return false;
 }
 
-static bool row_wanted(const sm_view *v, const sm_row *row)
+static bool row_wanted(const smt_view *v, const smt_row *row)
 {
     if (row->dead)
         return false;
-    return sm_row_matches_filter(v->filter, row) && sm_row_matches_search(row, v->search, v->search_len);
+    return smt_row_matches_filter(v->filter, row) && smt_row_matches_search(row, v->search, v->search_len);
 }
 
-sm_view *sm_view_new(sm_model *m)
+smt_view *smt_view_new(smt_model *m)
 {
-    sm_view *v = calloc(1, sizeof *v);
+    smt_view *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
     v->m = m;
@@ -329,7 +329,7 @@ sm_view *sm_view_new(sm_model *m)
     return v;
 }
 
-void sm_view_free(sm_view *v)
+void smt_view_free(smt_view *v)
 {
     if (!v)
         return;
@@ -343,13 +343,13 @@ void sm_view_free(sm_view *v)
 /* ---- rebuild: O(n log n) once, on a sort, filter or search change ---- */
 
 typedef struct collect_ctx {
-    sm_view *v;
+    smt_view *v;
     vnode **nodes;
     size_t n, cap;
     bool failed;
 } collect_ctx;
 
-static void collect(sm_row *row, void *ctx)
+static void collect(smt_row *row, void *ctx)
 {
     collect_ctx *c = ctx;
     if (c->failed || !row_wanted(c->v, row))
@@ -412,20 +412,20 @@ static vnode *build(vnode **nodes, size_t n)
     return root;
 }
 
-static void rebuild(sm_view *v)
+static void rebuild(smt_view *v)
 {
     tree_free(v, v->root);
     v->root = NULL;
     /* Rows queued while paused are covered by the fresh build; dead ones can go now. */
-    sm_row *r = sm_model_take_dirty(v->m);
+    smt_row *r = smt_model_take_dirty(v->m);
     while (r) {
-        sm_row *next = r->dnext;
+        smt_row *next = r->dnext;
         if (r->dead)
-            sm_model_release(v->m, r);
+            smt_model_release(v->m, r);
         r = next;
     }
     collect_ctx c = {v, NULL, 0, 0, false};
-    sm_model_foreach(v->m, collect, &c);
+    smt_model_foreach(v->m, collect, &c);
     if (c.n > 1)
         qsort_r(c.nodes, c.n, sizeof *c.nodes, qsort_cmp, v);
     v->root = build(c.nodes, c.n);
@@ -440,7 +440,7 @@ static void rebuild(sm_view *v)
     v->need_rebuild = false;
 }
 
-static void ensure(sm_view *v)
+static void ensure(smt_view *v)
 {
     if (v->need_rebuild)
         rebuild(v);
@@ -448,7 +448,7 @@ static void ensure(sm_view *v)
 
 /* ---- incremental updates ---- */
 
-static void update_row(sm_view *v, sm_row *row)
+static void update_row(smt_view *v, smt_row *row)
 {
     bool want = row_wanted(v, row);
     vnode *n = row->vnode;
@@ -475,55 +475,55 @@ static void update_row(sm_view *v, sm_row *row)
     }
 }
 
-size_t sm_view_sync(sm_view *v)
+size_t smt_view_sync(smt_view *v)
 {
     if (v->need_rebuild) {
-        size_t pending = sm_model_dirty_count(v->m);
+        size_t pending = smt_model_dirty_count(v->m);
         rebuild(v);
         return pending + 1;
     }
     if (v->paused) {
-        if (sm_model_dirty_count(v->m) <= SM_VIEW_MAX_PENDING)
+        if (smt_model_dirty_count(v->m) <= SMT_VIEW_MAX_PENDING)
             return 0;
         v->paused = false;
         v->auto_resumed = true;
     }
     size_t count = 0;
-    sm_row *r = sm_model_take_dirty(v->m);
+    smt_row *r = smt_model_take_dirty(v->m);
     while (r) {
-        sm_row *next = r->dnext;
+        smt_row *next = r->dnext;
         update_row(v, r);
         if (r->dead)
-            sm_model_release(v->m, r);
+            smt_model_release(v->m, r);
         r = next;
         count++;
     }
     return count;
 }
 
-void sm_view_set_paused(sm_view *v, bool paused)
+void smt_view_set_paused(smt_view *v, bool paused)
 {
     v->paused = paused;
 }
 
-bool sm_view_paused(const sm_view *v)
+bool smt_view_paused(const smt_view *v)
 {
     return v->paused;
 }
 
-size_t sm_view_pending(const sm_view *v)
+size_t smt_view_pending(const smt_view *v)
 {
-    return v->paused ? sm_model_dirty_count(v->m) : 0;
+    return v->paused ? smt_model_dirty_count(v->m) : 0;
 }
 
-bool sm_view_take_auto_resumed(sm_view *v)
+bool smt_view_take_auto_resumed(smt_view *v)
 {
     bool r = v->auto_resumed;
     v->auto_resumed = false;
     return r;
 }
 
-int sm_view_set_sort(sm_view *v, const char *key, bool descending)
+int smt_view_set_sort(smt_view *v, const char *key, bool descending)
 {
     if (!key || !*key)
         return SM_ERR_INVALID;
@@ -535,7 +535,7 @@ int sm_view_set_sort(sm_view *v, const char *key, bool descending)
         v->sort_key = k;
         v->need_rebuild = true;
     }
-    v->sort_state = strcmp(key, SM_COL_STATE) == 0;
+    v->sort_state = strcmp(key, SMT_COL_STATE) == 0;
     if (descending != v->desc) {
         v->desc = descending;
         v->need_rebuild = true;
@@ -543,12 +543,12 @@ int sm_view_set_sort(sm_view *v, const char *key, bool descending)
     return SM_OK;
 }
 
-const char *sm_view_sort_key(const sm_view *v)
+const char *smt_view_sort_key(const smt_view *v)
 {
     return v->sort_key;
 }
 
-bool sm_view_sort_descending(const sm_view *v)
+bool smt_view_sort_descending(const smt_view *v)
 {
     return v->desc;
 }
@@ -563,7 +563,7 @@ static bool blank(const char *s)
     return true;
 }
 
-int sm_view_set_filter(sm_view *v, const char *text, sm_error *err)
+int smt_view_set_filter(smt_view *v, const char *text, sm_error *err)
 {
     if (blank(text)) {
         if (v->filter) {
@@ -585,18 +585,18 @@ int sm_view_set_filter(sm_view *v, const char *text, sm_error *err)
     return SM_OK;
 }
 
-const char *sm_view_filter_text(const sm_view *v)
+const char *smt_view_filter_text(const smt_view *v)
 {
     return v->filter ? sm_filter_text(v->filter) : "";
 }
 
-void sm_view_set_search(sm_view *v, const char *text)
+void smt_view_set_search(smt_view *v, const char *text)
 {
     if (!text)
         text = "";
     size_t len = strlen(text);
-    if (len > SM_VIEW_SEARCH_MAX)
-        len = SM_VIEW_SEARCH_MAX;
+    if (len > SMT_VIEW_SEARCH_MAX)
+        len = SMT_VIEW_SEARCH_MAX;
     if (len == v->search_len && memcmp(text, v->search, len) == 0)
         return;
     char *s = malloc(len + 1);
@@ -610,29 +610,29 @@ void sm_view_set_search(sm_view *v, const char *text)
     v->need_rebuild = true;
 }
 
-const char *sm_view_search(const sm_view *v)
+const char *smt_view_search(const smt_view *v)
 {
     return v->search;
 }
 
-size_t sm_view_count(sm_view *v)
+size_t smt_view_count(smt_view *v)
 {
     ensure(v);
     return sz(v->root);
 }
 
-size_t sm_view_closing_count(sm_view *v)
+size_t smt_view_closing_count(smt_view *v)
 {
     ensure(v);
     return v->nclosing;
 }
 
-bool sm_view_row_passes(const sm_view *v, const sm_row *row)
+bool smt_view_row_passes(const smt_view *v, const smt_row *row)
 {
-    return sm_row_matches_filter(v->filter, row) && sm_row_matches_search(row, v->search, v->search_len);
+    return smt_row_matches_filter(v->filter, row) && smt_row_matches_search(row, v->search, v->search_len);
 }
 
-sm_row *sm_view_at(sm_view *v, size_t rank)
+smt_row *smt_view_at(smt_view *v, size_t rank)
 {
     ensure(v);
     vnode *t = v->root;
@@ -650,7 +650,7 @@ sm_row *sm_view_at(sm_view *v, size_t rank)
     return NULL;
 }
 
-bool sm_view_rank(sm_view *v, const sm_row *row, size_t *rank)
+bool smt_view_rank(smt_view *v, const smt_row *row, size_t *rank)
 {
     ensure(v);
     if (!row || !row->vnode)
@@ -673,7 +673,7 @@ bool sm_view_rank(sm_view *v, const sm_row *row, size_t *rank)
     return false;
 }
 
-static bool check_node(const sm_view *v, const vnode *t, const vnode *lo, const vnode *hi)
+static bool check_node(const smt_view *v, const vnode *t, const vnode *lo, const vnode *hi)
 {
     if (!t)
         return true;
@@ -695,7 +695,7 @@ static size_t count_closing(const vnode *t)
     return t ? (size_t)t->closing + count_closing(t->l) + count_closing(t->r) : 0;
 }
 
-bool sm_view_check(sm_view *v)
+bool smt_view_check(smt_view *v)
 {
     ensure(v);
     return check_node(v, v->root, NULL, NULL) && count_closing(v->root) == v->nclosing;

@@ -88,7 +88,7 @@ static uint32_t rnd(void)
     return rng;
 }
 
-static void open_event(sm_ui *ui, const char *id, int i, bool snapshot, int64_t start)
+static void open_event(smt_ui *ui, const char *id, int i, bool snapshot, int64_t start)
 {
     char ip[32], lat[32], lon[32], t[32], counter[16];
     snprintf(ip, sizeof ip, "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
@@ -96,7 +96,7 @@ static void open_event(sm_ui *ui, const char *id, int i, bool snapshot, int64_t 
     snprintf(lon, sizeof lon, "%.4f", (double)(i % 360) - 180.0 + 0.5678);
     snprintf(t, sizeof t, "%lld", (long long)(start + i));
     snprintf(counter, sizeof counter, "%d", i % 1000);
-    sm_kv props[] = {
+    sm_property props[] = {
         {"$SessionId", id},
         {"$Principal", i % 7 ? "client" : "operator"},
         {"$Roles", "\"CLIENT\""},
@@ -115,14 +115,14 @@ static void open_event(sm_ui *ui, const char *id, int i, bool snapshot, int64_t 
         {"Tier", tiers[i % 3]},
         {"Counter", counter},
     };
-    sm_event ev = {0};
-    ev.type = SM_EVENT_OPEN;
-    ev.session_id = id;
-    ev.state = SM_STATE_ACTIVE;
-    ev.properties.items = props;
-    ev.properties.count = sizeof props / sizeof *props;
-    ev.snapshot = snapshot;
-    sm_ui_event(ui, &ev);
+    smt_event ev = {0};
+    ev.kind = SMT_EVENT_OPEN;
+    ev.session.session_id = id;
+    ev.session.state = SM_REMOTE_ACTIVE;
+    ev.session.properties = props;
+    ev.session.property_count = sizeof props / sizeof *props;
+    ev.session.snapshot = snapshot;
+    smt_ui_event(ui, &ev);
 }
 
 static void make_id(char *out, size_t cap, int i)
@@ -136,7 +136,7 @@ typedef struct run_result {
 } run_result;
 
 /* Feeds rate events/s for seconds, painting like the real loop (dirty + frame cap). */
-static run_result live_run(sm_ui *ui, int *next_id, int *live_lo, int rate, double seconds, stats *paints,
+static run_result live_run(smt_ui *ui, int *next_id, int *live_lo, int rate, double seconds, stats *paints,
                            stats *syncs)
 {
     const int tick_ms = 10;
@@ -151,7 +151,7 @@ static run_result live_run(sm_ui *ui, int *next_id, int *live_lo, int rate, doub
     int64_t start = 1700000000000LL;
     while (now_s(CLOCK_MONOTONIC) - wall0 < seconds) {
         uint64_t now = mono_ms();
-        sm_ui_set_time(ui, now, (int64_t)time(NULL) * 1000);
+        smt_ui_set_time(ui, now, (int64_t)time(NULL) * 1000);
         for (int k = 0; k < per_tick; k++) {
             uint32_t r = rnd() % 100;
             char id[32];
@@ -159,37 +159,38 @@ static run_result live_run(sm_ui *ui, int *next_id, int *live_lo, int rate, doub
             if (r < 80) { /* property change on a random live session */
                 make_id(id, sizeof id, *live_lo + (int)(rnd() % (uint32_t)span));
                 const char *v = counters[rnd() % 1000];
-                sm_kv props[] = {{"Counter", v}, {"Tier", tiers[rnd() % 3]}};
-                sm_kv changed[] = {{"Counter", "x"}, {"Tier", "y"}};
-                sm_event ev = {0};
-                ev.type = SM_EVENT_PROPERTIES;
-                ev.session_id = id;
-                ev.state = SM_STATE_ACTIVE;
-                ev.properties = (sm_kvs){props, 2};
-                ev.has_changed = true;
-                ev.changed = (sm_kvs){changed, 2};
-                sm_ui_event(ui, &ev);
+                sm_property props[] = {{"Counter", v}, {"Tier", tiers[rnd() % 3]}};
+                sm_property changed[] = {{"Counter", "x"}, {"Tier", "y"}};
+                smt_event ev = {0};
+                ev.kind = SMT_EVENT_PROPERTIES;
+                ev.session.session_id = id;
+                ev.session.state = SM_REMOTE_ACTIVE;
+                ev.session.properties = props;
+                ev.session.property_count = 2;
+                ev.session.previous = changed;
+                ev.session.previous_count = 2;
+                smt_ui_event(ui, &ev);
             } else if (r < 90) { /* a new session */
                 make_id(id, sizeof id, *next_id);
                 open_event(ui, id, *next_id, false, start);
                 (*next_id)++;
             } else { /* the oldest session closes: the population stays near 100,000 */
                 make_id(id, sizeof id, (*live_lo)++);
-                sm_event ev = {0};
-                ev.type = SM_EVENT_CLOSED;
-                ev.session_id = id;
-                ev.state = SM_STATE_CLOSED;
-                ev.reason = SM_CLOSE_CLOSED_BY_CLIENT;
-                sm_ui_event(ui, &ev);
+                smt_event ev = {0};
+                ev.kind = SMT_EVENT_CLOSED;
+                ev.session.session_id = id;
+                ev.session.state = SM_REMOTE_CLOSED;
+                ev.session.reason = SM_REASON_CLOSED_BY_CLIENT;
+                smt_ui_event(ui, &ev);
             }
             events++;
         }
-        sm_ui_tick(ui);
-        if (ui->dirty && now >= last_paint + 33) {
+        smt_ui_tick(ui);
+        if (ui->app.dirty && now >= last_paint + 33) {
             double p0 = now_s(CLOCK_MONOTONIC);
-            sm_view_sync(ui->view); /* the view's share of the frame, measured on its own */
+            smt_view_sync(ui->app.view); /* the view's share of the frame, measured on its own */
             double p1 = now_s(CLOCK_MONOTONIC);
-            sm_ui_paint(ui);
+            smt_ui_paint(ui);
             double p2 = now_s(CLOCK_MONOTONIC);
             stats_add(syncs, (p1 - p0) * 1000.0);
             stats_add(paints, (p2 - p0) * 1000.0);
@@ -237,29 +238,29 @@ int main(int argc, char **argv)
     }
     resizeterm(50, 200);
 
-    sm_theme theme;
-    sm_theme_builtin("default", &theme);
-    sm_ui_options opt = {"ws://bench", "admin", false, NULL, &theme, true, false};
-    sm_ui *ui = sm_ui_new(&opt, NULL);
-    sm_ui_apply_theme(ui);
-    sm_ui_set_connection(ui, SM_CONN_SYNCING, "bench");
+    smt_theme theme;
+    smt_theme_builtin("default", &theme);
+    smt_ui_options opt = {"ws://bench", "admin", false, NULL, &theme, true, false};
+    smt_ui *ui = smt_ui_new(&opt, NULL);
+    smt_ui_apply_theme(ui);
+    smt_ui_set_connection(ui, SMT_CONN_SYNCING, "bench");
 
     /* 1. the snapshot: every session, then the first complete table */
     double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-    sm_ui_set_time(ui, mono_ms(), (int64_t)time(NULL) * 1000);
-    sm_ui_resync_begin(ui);
+    smt_ui_set_time(ui, mono_ms(), (int64_t)time(NULL) * 1000);
+    smt_ui_resync_begin(ui);
     int64_t start = 1700000000000LL;
     for (int i = 0; i < sessions; i++) {
         char id[32];
         make_id(id, sizeof id, i);
         open_event(ui, id, i, true, start);
     }
-    sm_ui_resync_end(ui, (uint64_t)sessions);
-    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    smt_ui_resync_end(ui, (uint64_t)sessions);
+    smt_ui_set_connection(ui, SMT_CONN_LIVE, "");
     double t_model = now_s(CLOCK_MONOTONIC);
-    sm_ui_paint(ui);
+    smt_ui_paint(ui);
     double t1 = now_s(CLOCK_MONOTONIC), c1 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-    size_t shown = sm_view_count(ui->view);
+    size_t shown = smt_view_count(ui->app.view);
 
     printf("bench_tui: %d sessions, then %d events/s for %.0f s, painting a 200x50 virtual screen\n", sessions, rate,
            seconds);
@@ -278,9 +279,9 @@ int main(int argc, char **argv)
 
     /* 3. worst case: sorted by the property that changes, with the inspect pane open */
     double b0 = now_s(CLOCK_MONOTONIC);
-    sm_view_set_sort(ui->view, "Counter", true);
-    sm_ui_key(ui, 'i');
-    sm_ui_paint(ui); /* the one O(n log n) rebuild, outside the per-frame figures */
+    smt_view_set_sort(ui->app.view, "Counter", true);
+    smt_ui_key(ui, 'i');
+    smt_ui_paint(ui); /* the one O(n log n) rebuild, outside the per-frame figures */
     double rebuild1 = (now_s(CLOCK_MONOTONIC) - b0) * 1000.0;
     run_result r2 = live_run(ui, &next_id, &live_lo, rate, seconds, &paints2, &syncs2);
     snprintf(note, sizeof note, "at %.0f events/s", r2.events);
@@ -289,12 +290,12 @@ int main(int argc, char **argv)
     /* 4. with a view filter matching about a third of the sessions */
     sm_error err;
     b0 = now_s(CLOCK_MONOTONIC);
-    sm_view_set_filter(ui->view, "Tier is 'gold' or $Country in ['FR','DE']", &err);
-    sm_ui_key(ui, 'i');
-    sm_ui_paint(ui);
+    smt_view_set_filter(ui->app.view, "Tier is 'gold' or $Country in ['FR','DE']", &err);
+    smt_ui_key(ui, 'i');
+    smt_ui_paint(ui);
     double rebuild2 = (now_s(CLOCK_MONOTONIC) - b0) * 1000.0;
     run_result r3 = live_run(ui, &next_id, &live_lo, rate, seconds, &paints3, &syncs3);
-    snprintf(note, sizeof note, "at %.0f events/s, %zu rows shown", r3.events, sm_view_count(ui->view));
+    snprintf(note, sizeof note, "at %.0f events/s, %zu rows shown", r3.events, smt_view_count(ui->app.view));
     sm_bench_report("in-process: CPU, view filter", r3.cpu_pct, "%core", SM_BENCH_INFO, 0, false, note);
 
     printf("  paint time per frame, view update included (target <= 5 ms):\n");
@@ -313,19 +314,19 @@ int main(int argc, char **argv)
 
     /* 5. a sort change over everything (one O(n log n) rebuild) */
     double s0 = now_s(CLOCK_MONOTONIC);
-    sm_view_set_filter(ui->view, NULL, NULL);
-    sm_view_set_sort(ui->view, "$ClientIP", false);
-    sm_ui_paint(ui);
-    snprintf(note, sizeof note, "%zu rows", sm_view_count(ui->view));
+    smt_view_set_filter(ui->app.view, NULL, NULL);
+    smt_view_set_sort(ui->app.view, "$ClientIP", false);
+    smt_ui_paint(ui);
+    snprintf(note, sizeof note, "%zu rows", smt_view_count(ui->app.view));
     sm_bench_report("in-process: re-sort by $ClientIP + paint", (now_s(CLOCK_MONOTONIC) - s0) * 1000.0, "ms",
                     SM_BENCH_INFO, 0, false, note);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    snprintf(note, sizeof note, "interned strings: %zu (%zu KiB)", sm_intern_count(sm_model_pool(ui->model)),
-             sm_intern_bytes(sm_model_pool(ui->model)) / 1024);
+    snprintf(note, sizeof note, "interned strings: %zu (%zu KiB)", sm_intern_count(smt_model_pool(ui->app.model)),
+             sm_intern_bytes(smt_model_pool(ui->app.model)) / 1024);
     sm_bench_report("in-process: peak RSS", (double)ru.ru_maxrss / 1024.0, "MiB", SM_BENCH_INFO, 0, false, note);
 
-    sm_ui_free(ui);
+    smt_ui_free(ui);
     endwin();
     delscreen(scr);
     fclose(out);

@@ -14,18 +14,28 @@
 
 #define CONNECT_BOUND_MS 1000.0
 
+/* The attackers' /24: a fresh one for each run (127.A.B.0/24 from the process ID), so that the
+ * TIME_WAIT sockets left by earlier runs and other tests on this machine never leave the attacker
+ * short of local ports for its thousands of connections. */
+static char attack_net[24];
+
+static void pick_attack_net(void)
+{
+    unsigned v = (unsigned)getpid();
+    snprintf(attack_net, sizeof attack_net, "127.%u.%u", 100 + v % 100, (v / 100) % 250);
+}
+
 static const char *from_one_address(int i, char *buf, size_t len)
 {
     (void)i;
-    (void)buf;
-    (void)len;
-    return "127.0.0.2";
+    snprintf(buf, len, "%s.2", attack_net);
+    return buf;
 }
 
-/* 127.0.0.1 .. 127.0.0.250: one /24. */
+/* .1 .. .250 of the attackers' /24. */
 static const char *from_one_subnet(int i, char *buf, size_t len)
 {
-    snprintf(buf, len, "127.0.0.%d", 1 + i % 250);
+    snprintf(buf, len, "%s.%d", attack_net, 1 + i % 250);
     return buf;
 }
 
@@ -71,7 +81,7 @@ static void idle_from_one_address(void **state)
     usleep(300 * 1000); /* let the server meet them all */
     /* The server keeps only its per-address allowance of them. */
     int alive = sm_horde_alive(&h);
-    print_message("idle connections from 127.0.0.2 still open: %d of %d\n", alive, h.count);
+    print_message("idle connections from %s.2 still open: %d of %d\n", attack_net, alive, h.count);
     assert_true(alive <= 64);
     expect_quick_connects(s->port, "127.0.0.9", 5);
     sm_horde_close(&h);
@@ -99,7 +109,7 @@ static void idle_from_one_subnet(void **state)
     assert_true(h.count >= 990);
     usleep(300 * 1000);
     int alive = sm_horde_alive(&h);
-    print_message("connections from 127.0.0.0/24 still open: %d of %d\n", alive, h.count);
+    print_message("connections from %s.0/24 still open: %d of %d\n", attack_net, alive, h.count);
     assert_true(alive <= 256);
     expect_quick_connects(s->port, "127.1.0.1", 5);
     sm_horde_close(&h);
@@ -146,6 +156,7 @@ static void idle_ones_time_out(void **state)
 
 int main(void)
 {
+    pick_attack_net();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(idle_from_one_address, setup, teardown),
         cmocka_unit_test_setup_teardown(slow_requests_from_one_address, setup, teardown),

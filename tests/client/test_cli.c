@@ -417,6 +417,18 @@ static void test_errors_and_usage(void **state)
     assert_int_equal(CLI(&c, "admin", "admin", "get", "x", "--keys", "A"), 2);
     assert_int_equal(CLI(&c, "admin", "admin", "list", "--help"), 0);
     assert_non_null(strstr(c.out, "usage: sessmon list"));
+    assert_null(strstr(c.out, "sessmon watch")); /* that subcommand's usage only */
+    assert_int_equal(CLI(&c, "admin", "admin", "get", "x", "--after", "now"), 2);
+    assert_non_null(strstr(c.err, "get does not take --after"));
+    /* sessmon help SUBCOMMAND says the same as SUBCOMMAND --help; without one, every usage. */
+    assert_int_equal(CLI(&c, NULL, NULL, "help", "set"), 0);
+    assert_non_null(strstr(c.out, "usage: sessmon set   ID KEY=VALUE"));
+    assert_non_null(strstr(c.out, "sessmon set   --filter F"));
+    assert_null(strstr(c.out, "sessmon list"));
+    assert_int_equal(CLI(&c, NULL, NULL, "help"), 0);
+    assert_non_null(strstr(c.out, "sessmon list"));
+    assert_non_null(strstr(c.out, "sessmon close ID"));
+    assert_int_equal(CLI(&c, NULL, NULL, "help", "frobnicate"), 2);
     /* The monitor's --help names every option of docs/tui.md twice: in the usage line and in
      * a line saying what it does. */
     assert_int_equal(CLI(&c, NULL, NULL, "--help"), 0);

@@ -1,14 +1,14 @@
-/* Test helpers: build listener events for the model without the wire codec. */
+/* Test helpers: build listener events for the model as the public API hands them over. */
 #ifndef SM_TEST_TUI_EVENTS_H
 #define SM_TEST_TUI_EVENTS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/protocol.h"
+#include "tui/model.h"
 
-/* kv lists are NULL-key terminated arrays of {key, value}. */
-static inline size_t test_kv_count(const sm_kv *kv)
+/* Property lists are NULL-key terminated arrays of {key, value}. */
+static inline size_t test_kv_count(const sm_property *kv)
 {
     size_t n = 0;
     while (kv && kv[n].key)
@@ -16,19 +16,19 @@ static inline size_t test_kv_count(const sm_kv *kv)
     return n;
 }
 
-static inline sm_event test_event(sm_event_type type, const char *id, sm_session_state st, sm_kv *props,
-                                  sm_kv *changed, bool snapshot)
+/* changed: the previous values of the keys an update changed (value NULL = added). */
+static inline smt_event test_event(smt_event_kind kind, const char *id, sm_remote_state st, sm_property *props,
+                                   sm_property *changed, bool snapshot)
 {
-    sm_event ev = {0};
-    ev.type = type;
-    ev.session_id = id;
-    ev.state = st;
-    ev.properties.items = props;
-    ev.properties.count = test_kv_count(props);
-    ev.has_changed = changed != NULL;
-    ev.changed.items = changed;
-    ev.changed.count = test_kv_count(changed);
-    ev.snapshot = snapshot;
+    smt_event ev = {0};
+    ev.kind = kind;
+    ev.session.session_id = id;
+    ev.session.state = st;
+    ev.session.properties = props;
+    ev.session.property_count = test_kv_count(props);
+    ev.session.previous = changed;
+    ev.session.previous_count = test_kv_count(changed);
+    ev.session.snapshot = snapshot;
     return ev;
 }
 

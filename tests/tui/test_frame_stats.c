@@ -48,16 +48,16 @@ static size_t read_all(const char *path, char *out, size_t cap)
 static void test_off_without_a_path(void **state)
 {
     (void)state;
-    sm_frame_stats s;
+    smt_frame_stats s;
     sm_error err;
     sm_error_clear(&err);
-    assert_int_equal(sm_frame_stats_open(&s, NULL, 1, &err), SM_OK);
+    assert_int_equal(smt_frame_stats_open(&s, NULL, 1, &err), SM_OK);
     assert_null(s.file);
-    assert_int_equal(sm_frame_stats_open(&s, "", 1, &err), SM_OK);
+    assert_int_equal(smt_frame_stats_open(&s, "", 1, &err), SM_OK);
     assert_null(s.file);
-    sm_frame_record r = {10, 2, 3, 4, 5, "live", 1};
-    sm_frame_stats_frame(&s, &r); /* off: nothing happens, nothing crashes */
-    sm_frame_stats_close(&s);
+    smt_frame_record r = {10, 2, 3, 4, 5, "live", 1};
+    smt_frame_stats_frame(&s, &r); /* off: nothing happens, nothing crashes */
+    smt_frame_stats_close(&s);
 }
 
 static void test_lines_are_appended_and_flushed(void **state)
@@ -65,24 +65,24 @@ static void test_lines_are_appended_and_flushed(void **state)
     (void)state;
     char path[128];
     snprintf(path, sizeof path, "%s/stats", dir);
-    sm_frame_stats s;
+    smt_frame_stats s;
     sm_error err;
     sm_error_clear(&err);
-    assert_int_equal(sm_frame_stats_open(&s, path, 1234567, &err), SM_OK);
+    assert_int_equal(smt_frame_stats_open(&s, path, 1234567, &err), SM_OK);
     assert_non_null(s.file);
-    sm_frame_record r1 = {2000000, 4321, 15000, 15000, 15012, "live", 4000};
-    sm_frame_stats_frame(&s, &r1);
+    smt_frame_record r1 = {2000000, 4321, 15000, 15000, 15012, "live", 4000};
+    smt_frame_stats_frame(&s, &r1);
     char text[512];
     /* flushed per frame: a reader following the file sees it before the monitor exits */
     read_all(path, text, sizeof text);
     assert_string_equal(text, "start 1234567\nframe 2000000 4321 15000 15000 15012 live 4000\n");
-    sm_frame_record r2 = {2100000, 10, 0, 0, 0, NULL, 0};
-    sm_frame_stats_frame(&s, &r2);
-    sm_frame_stats_close(&s);
+    smt_frame_record r2 = {2100000, 10, 0, 0, 0, NULL, 0};
+    smt_frame_stats_frame(&s, &r2);
+    smt_frame_stats_close(&s);
     assert_null(s.file);
     /* a second run appends */
-    assert_int_equal(sm_frame_stats_open(&s, path, 7, &err), SM_OK);
-    sm_frame_stats_close(&s);
+    assert_int_equal(smt_frame_stats_open(&s, path, 7, &err), SM_OK);
+    smt_frame_stats_close(&s);
     read_all(path, text, sizeof text);
     assert_string_equal(text, "start 1234567\nframe 2000000 4321 15000 15000 15012 live 4000\n"
                               "frame 2100000 10 0 0 0 unknown 0\nstart 7\n");
@@ -94,10 +94,10 @@ static void test_lines_are_appended_and_flushed(void **state)
 static void test_bad_paths_are_errors(void **state)
 {
     (void)state;
-    sm_frame_stats s;
+    smt_frame_stats s;
     sm_error err;
     sm_error_clear(&err);
-    assert_int_not_equal(sm_frame_stats_open(&s, "/nonexistent-dir/x/stats", 1, &err), SM_OK);
+    assert_int_not_equal(smt_frame_stats_open(&s, "/nonexistent-dir/x/stats", 1, &err), SM_OK);
     assert_null(s.file);
     assert_non_null(strstr(err.message, "SESSMON_STATS_FILE"));
     /* a symbolic link planted at the path is not followed */
@@ -106,7 +106,7 @@ static void test_bad_paths_are_errors(void **state)
     snprintf(link_path, sizeof link_path, "%s/link", dir);
     assert_int_equal(symlink(target, link_path), 0);
     sm_error_clear(&err);
-    assert_int_not_equal(sm_frame_stats_open(&s, link_path, 1, &err), SM_OK);
+    assert_int_not_equal(smt_frame_stats_open(&s, link_path, 1, &err), SM_OK);
     assert_null(s.file);
     assert_int_not_equal(access(target, F_OK), 0);
 }
@@ -114,16 +114,16 @@ static void test_bad_paths_are_errors(void **state)
 static void test_clock_moves_forward(void **state)
 {
     (void)state;
-    uint64_t a = sm_frame_stats_now_us();
+    uint64_t a = smt_frame_stats_now_us();
     usleep(2000);
-    uint64_t b = sm_frame_stats_now_us();
+    uint64_t b = smt_frame_stats_now_us();
     assert_true(b >= a + 2000);
     /* thread CPU time moves with work, not with sleep */
-    uint64_t c0 = sm_frame_stats_thread_cpu_us();
+    uint64_t c0 = smt_frame_stats_thread_cpu_us();
     volatile uint64_t x = 0;
-    for (uint64_t i = 0; i < 20000000u && sm_frame_stats_thread_cpu_us() < c0 + 1000; i++)
+    for (uint64_t i = 0; i < 20000000u && smt_frame_stats_thread_cpu_us() < c0 + 1000; i++)
         x += i;
-    assert_true(sm_frame_stats_thread_cpu_us() >= c0 + 1000);
+    assert_true(smt_frame_stats_thread_cpu_us() >= c0 + 1000);
 }
 
 int main(void)

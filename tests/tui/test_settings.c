@@ -13,16 +13,16 @@
 
 #include "tui/settings.h"
 
-static int parse(const char *text, sm_settings *out, sm_error *err)
+static int parse(const char *text, smt_settings *out, sm_error *err)
 {
     sm_error_clear(err);
-    return sm_settings_parse(text, strlen(text), out, err);
+    return smt_settings_parse(text, strlen(text), out, err);
 }
 
 static void test_parse(void **state)
 {
     (void)state;
-    sm_settings s;
+    smt_settings s;
     sm_error err;
     assert_int_equal(parse("# comment\n\n theme = dark \nsort = Tier descending\n"
                            "columns = $SessionId, (state) ,Tier,Tier, Region\n",
@@ -54,7 +54,7 @@ static void test_parse(void **state)
     assert_int_equal(parse("theme = ../../x y\n", &s, &err), SM_ERR_INVALID);
     assert_int_equal(parse("just text\n", &s, &err), SM_ERR_INVALID);
     assert_int_equal(parse("columns = ,\n", &s, &err), SM_ERR_INVALID);
-    assert_int_equal(sm_settings_parse("theme = a\0b\n", 12, &s, &err), SM_ERR_INVALID);
+    assert_int_equal(smt_settings_parse("theme = a\0b\n", 12, &s, &err), SM_ERR_INVALID);
     assert_int_equal(parse("theme = \xff\n", &s, &err), SM_ERR_INVALID);
     char longline[2100];
     memset(longline, 'x', sizeof longline - 1);
@@ -74,7 +74,7 @@ static void test_save_and_load(void **state)
     assert_non_null(mkdtemp(dir));
     char path[256];
     snprintf(path, sizeof path, "%s/a/b/monitor.conf", dir);
-    sm_settings s, back;
+    smt_settings s, back;
     sm_error err;
     memset(&s, 0, sizeof s);
     snprintf(s.theme, sizeof s.theme, "solarized");
@@ -83,12 +83,12 @@ static void test_save_and_load(void **state)
     snprintf(s.columns[s.ncolumns++], sizeof s.columns[0], "(state)");
     snprintf(s.columns[s.ncolumns++], sizeof s.columns[0], "Tier");
     sm_error_clear(&err);
-    assert_int_equal(sm_settings_load(path, &back, &err), SM_ERR_NOT_FOUND);
-    assert_int_equal(sm_settings_save(path, &s, &err), SM_OK); /* creates a/ and a/b/ */
+    assert_int_equal(smt_settings_load(path, &back, &err), SM_ERR_NOT_FOUND);
+    assert_int_equal(smt_settings_save(path, &s, &err), SM_OK); /* creates a/ and a/b/ */
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(sm_settings_load(path, &back, &err), SM_OK);
+    assert_int_equal(smt_settings_load(path, &back, &err), SM_OK);
     assert_string_equal(back.theme, "solarized");
     assert_string_equal(back.sort_key, "$StartTime");
     assert_false(back.sort_descending);
@@ -96,8 +96,8 @@ static void test_save_and_load(void **state)
     assert_string_equal(back.columns[1], "(state)");
     /* saving again replaces the file; no temporary file is left behind */
     s.sort_descending = true;
-    assert_int_equal(sm_settings_save(path, &s, &err), SM_OK);
-    assert_int_equal(sm_settings_load(path, &back, &err), SM_OK);
+    assert_int_equal(smt_settings_save(path, &s, &err), SM_OK);
+    assert_int_equal(smt_settings_load(path, &back, &err), SM_OK);
     assert_true(back.sort_descending);
     char tmp[300];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -105,12 +105,12 @@ static void test_save_and_load(void **state)
     /* the path helper follows XDG_CONFIG_HOME, else HOME */
     setenv("XDG_CONFIG_HOME", dir, 1);
     char p[300];
-    assert_true(sm_settings_path(p, sizeof p));
+    assert_true(smt_settings_path(p, sizeof p));
     assert_true(strncmp(p, dir, strlen(dir)) == 0);
     assert_non_null(strstr(p, "/sessmon/monitor.conf"));
     unsetenv("XDG_CONFIG_HOME");
     setenv("HOME", "/home/someone", 1);
-    assert_true(sm_settings_path(p, sizeof p));
+    assert_true(smt_settings_path(p, sizeof p));
     assert_string_equal(p, "/home/someone/.config/sessmon/monitor.conf");
     unlink(path);
     snprintf(tmp, sizeof tmp, "%s/a/b", dir);

@@ -29,18 +29,18 @@ static void test_shipped_themes_load(void **state)
             continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        sm_theme t;
+        smt_theme t;
         sm_error err;
         sm_error_clear(&err);
-        if (sm_theme_load_file(path, &t, &err) != SM_OK)
+        if (smt_theme_load_file(path, &t, &err) != SM_OK)
             fail_msg("%s", err.message);
         assert_true(strlen(t.description) > 0);
         count++;
         mono |= strcmp(t.name, "mono") == 0;
         hc |= strcmp(t.name, "high-contrast") == 0;
         if (strcmp(t.name, "mono") == 0)
-            for (int r = 0; r < SM_ROLE_COUNT; r++) /* mono has no colours at all */
-                assert_true(t.roles[r].fg == SM_COLOR_DEFAULT && t.roles[r].bg == SM_COLOR_DEFAULT);
+            for (int r = 0; r < SMT_ROLE_COUNT; r++) /* mono has no colours at all */
+                assert_true(t.roles[r].fg == SMT_COLOR_DEFAULT && t.roles[r].bg == SMT_COLOR_DEFAULT);
     }
     closedir(d);
     assert_true(count >= 6);
@@ -54,12 +54,12 @@ static void test_builtins_match_files(void **state)
     for (int i = 0; i < 2; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/themes/%s.theme", SESSMON_SOURCE_DIR, names[i]);
-        sm_theme file, built;
-        assert_int_equal(sm_theme_load_file(path, &file, NULL), SM_OK);
-        sm_theme_builtin(names[i], &built);
-        for (int r = 0; r < SM_ROLE_COUNT; r++) {
+        smt_theme file, built;
+        assert_int_equal(smt_theme_load_file(path, &file, NULL), SM_OK);
+        smt_theme_builtin(names[i], &built);
+        for (int r = 0; r < SMT_ROLE_COUNT; r++) {
             if (memcmp(&file.roles[r], &built.roles[r], sizeof file.roles[r]) != 0)
-                fail_msg("%s: role %s differs from the built-in", names[i], sm_role_name((sm_role)r));
+                fail_msg("%s: role %s differs from the built-in", names[i], smt_role_name((smt_role)r));
         }
     }
 }
@@ -67,13 +67,13 @@ static void test_builtins_match_files(void **state)
 static void test_roles_named_and_documented(void **state)
 {
     (void)state;
-    for (int r = 0; r < SM_ROLE_COUNT; r++) {
-        assert_non_null(sm_role_name((sm_role)r));
-        assert_non_null(sm_role_help((sm_role)r));
-        assert_int_equal(sm_role_from_name(sm_role_name((sm_role)r)), r);
+    for (int r = 0; r < SMT_ROLE_COUNT; r++) {
+        assert_non_null(smt_role_name((smt_role)r));
+        assert_non_null(smt_role_help((smt_role)r));
+        assert_int_equal(smt_role_from_name(smt_role_name((smt_role)r)), r);
     }
-    assert_int_equal(sm_role_from_name("nope"), SM_ROLE_COUNT);
-    assert_null(sm_role_name(SM_ROLE_COUNT));
+    assert_int_equal(smt_role_from_name("nope"), SMT_ROLE_COUNT);
+    assert_null(smt_role_name(SMT_ROLE_COUNT));
 }
 
 static char *read_doc(const char *name)
@@ -93,20 +93,20 @@ static void test_roles_documented(void **state)
 {
     (void)state;
     const char *doc = read_doc("themes.md");
-    for (int r = 0; r < SM_ROLE_COUNT; r++) {
+    for (int r = 0; r < SMT_ROLE_COUNT; r++) {
         char want[64];
-        snprintf(want, sizeof want, "| `%s` |", sm_role_name((sm_role)r));
+        snprintf(want, sizeof want, "| `%s` |", smt_role_name((smt_role)r));
         if (!strstr(doc, want))
-            fail_msg("docs/themes.md does not describe role %s", sm_role_name((sm_role)r));
+            fail_msg("docs/themes.md does not describe role %s", smt_role_name((smt_role)r));
     }
 }
 
 static void expect_error(const char *text, const char *fragment)
 {
-    sm_theme t;
+    smt_theme t;
     sm_error err;
     sm_error_clear(&err);
-    assert_int_not_equal(sm_theme_parse(text, strlen(text), "t", &t, &err), SM_OK);
+    assert_int_not_equal(smt_theme_parse(text, strlen(text), "t", &t, &err), SM_OK);
     if (!strstr(err.message, fragment))
         fail_msg("message '%s' lacks '%s'", err.message, fragment);
 }
@@ -134,49 +134,49 @@ static void test_parse_values(void **state)
 {
     (void)state;
     const char *text = "description = test\nrow = bright-red #0000ff bold underline\nrow.alt = 7\n";
-    sm_theme t;
-    assert_int_equal(sm_theme_parse(text, strlen(text), "x", &t, NULL), SM_OK);
+    smt_theme t;
+    assert_int_equal(smt_theme_parse(text, strlen(text), "x", &t, NULL), SM_OK);
     assert_string_equal(t.name, "x");
     assert_string_equal(t.description, "test");
-    assert_int_equal(t.roles[SM_ROLE_ROW].fg, 9);
-    assert_int_equal(t.roles[SM_ROLE_ROW].bg, 21);
-    assert_int_equal(t.roles[SM_ROLE_ROW].attrs, SM_ATTR_BOLD | SM_ATTR_UNDERLINE);
-    assert_int_equal(t.roles[SM_ROLE_ROW_ALT].fg, 7);
-    assert_int_equal(t.roles[SM_ROLE_ROW_ALT].bg, SM_COLOR_DEFAULT);
+    assert_int_equal(t.roles[SMT_ROLE_ROW].fg, 9);
+    assert_int_equal(t.roles[SMT_ROLE_ROW].bg, 21);
+    assert_int_equal(t.roles[SMT_ROLE_ROW].attrs, SMT_ATTR_BOLD | SMT_ATTR_UNDERLINE);
+    assert_int_equal(t.roles[SMT_ROLE_ROW_ALT].fg, 7);
+    assert_int_equal(t.roles[SMT_ROLE_ROW_ALT].bg, SMT_COLOR_DEFAULT);
     /* roles left out come from the built-in default */
-    sm_theme def;
-    sm_theme_builtin("default", &def);
-    assert_memory_equal(&t.roles[SM_ROLE_HEADER], &def.roles[SM_ROLE_HEADER], sizeof def.roles[0]);
+    smt_theme def;
+    smt_theme_builtin("default", &def);
+    assert_memory_equal(&t.roles[SMT_ROLE_HEADER], &def.roles[SMT_ROLE_HEADER], sizeof def.roles[0]);
 }
 
 static void test_colours(void **state)
 {
     (void)state;
     short c;
-    assert_true(sm_theme_parse_color("default", &c));
-    assert_int_equal(c, SM_COLOR_DEFAULT);
-    assert_true(sm_theme_parse_color("cyan", &c));
+    assert_true(smt_theme_parse_color("default", &c));
+    assert_int_equal(c, SMT_COLOR_DEFAULT);
+    assert_true(smt_theme_parse_color("cyan", &c));
     assert_int_equal(c, 6);
-    assert_true(sm_theme_parse_color("grey", &c));
+    assert_true(smt_theme_parse_color("grey", &c));
     assert_int_equal(c, 8);
-    assert_true(sm_theme_parse_color("255", &c));
+    assert_true(smt_theme_parse_color("255", &c));
     assert_int_equal(c, 255);
-    assert_false(sm_theme_parse_color("1000", &c));
-    assert_false(sm_theme_parse_color("#gg0000", &c));
-    assert_true(sm_theme_parse_color("#ff0000", &c));
+    assert_false(smt_theme_parse_color("1000", &c));
+    assert_false(smt_theme_parse_color("#gg0000", &c));
+    assert_true(smt_theme_parse_color("#ff0000", &c));
     assert_int_equal(c, 196);
-    assert_int_equal(sm_theme_rgb_to_256(0x80, 0x80, 0x80), 244);
-    assert_int_equal(sm_theme_rgb_to_256(0, 0, 0), 16);
+    assert_int_equal(smt_theme_rgb_to_256(0x80, 0x80, 0x80), 244);
+    assert_int_equal(smt_theme_rgb_to_256(0, 0, 0), 16);
     /* 8-colour fallback */
-    assert_int_equal(sm_theme_reduce_color(196, 8), 1);
-    assert_int_equal(sm_theme_reduce_color(21, 8), 4);
-    assert_int_equal(sm_theme_reduce_color(46, 8), 2);
-    assert_int_equal(sm_theme_reduce_color(231, 8), 7);
-    assert_int_equal(sm_theme_reduce_color(16, 8), 0);
-    assert_int_equal(sm_theme_reduce_color(12, 8), 4);
-    assert_int_equal(sm_theme_reduce_color(12, 16), 12);
-    assert_int_equal(sm_theme_reduce_color(200, 256), 200);
-    assert_int_equal(sm_theme_reduce_color(SM_COLOR_DEFAULT, 8), SM_COLOR_DEFAULT);
+    assert_int_equal(smt_theme_reduce_color(196, 8), 1);
+    assert_int_equal(smt_theme_reduce_color(21, 8), 4);
+    assert_int_equal(smt_theme_reduce_color(46, 8), 2);
+    assert_int_equal(smt_theme_reduce_color(231, 8), 7);
+    assert_int_equal(smt_theme_reduce_color(16, 8), 0);
+    assert_int_equal(smt_theme_reduce_color(12, 8), 4);
+    assert_int_equal(smt_theme_reduce_color(12, 16), 12);
+    assert_int_equal(smt_theme_reduce_color(200, 256), 200);
+    assert_int_equal(smt_theme_reduce_color(SMT_COLOR_DEFAULT, 8), SMT_COLOR_DEFAULT);
 }
 
 static void test_search_path(void **state)
@@ -203,32 +203,32 @@ static void test_search_path(void **state)
     setenv("XDG_CONFIG_HOME", home, 1);
 
     char dirs[8][1024];
-    size_t nd = sm_theme_dirs(dirs, 8);
+    size_t nd = smt_theme_dirs(dirs, 8);
     assert_true(nd >= 2);
     assert_string_equal(dirs[0], dir);
 
-    sm_theme t;
+    smt_theme t;
     char found[1024];
     sm_error err;
-    assert_int_equal(sm_theme_resolve("mine", &t, found, sizeof found, &err), SM_OK);
+    assert_int_equal(smt_theme_resolve("mine", &t, found, sizeof found, &err), SM_OK);
     assert_string_equal(found, path);
     assert_string_equal(t.name, "mine");
-    assert_int_equal(t.roles[SM_ROLE_ROW].fg, 1);
+    assert_int_equal(t.roles[SMT_ROLE_ROW].fg, 1);
     /* shipped themes come from the source tree */
-    assert_int_equal(sm_theme_resolve("high-contrast", &t, found, sizeof found, &err), SM_OK);
+    assert_int_equal(smt_theme_resolve("high-contrast", &t, found, sizeof found, &err), SM_OK);
     assert_non_null(strstr(found, "themes/high-contrast.theme"));
     /* by path */
-    assert_int_equal(sm_theme_resolve(path, &t, found, sizeof found, &err), SM_OK);
+    assert_int_equal(smt_theme_resolve(path, &t, found, sizeof found, &err), SM_OK);
     /* errors */
-    assert_int_equal(sm_theme_resolve("broken", &t, found, sizeof found, &err), SM_ERR_INVALID);
+    assert_int_equal(smt_theme_resolve("broken", &t, found, sizeof found, &err), SM_ERR_INVALID);
     assert_non_null(strstr(err.message, "broken.theme: line 2:"));
-    assert_int_equal(sm_theme_resolve("nosuch", &t, found, sizeof found, &err), SM_ERR_NOT_FOUND);
+    assert_int_equal(smt_theme_resolve("nosuch", &t, found, sizeof found, &err), SM_ERR_NOT_FOUND);
     assert_non_null(strstr(err.message, dir));
-    assert_int_not_equal(sm_theme_resolve("../etc", &t, found, sizeof found, &err), SM_OK);
-    assert_int_not_equal(sm_theme_resolve("/nonexistent/x.theme", &t, found, sizeof found, &err), SM_OK);
+    assert_int_not_equal(smt_theme_resolve("../etc", &t, found, sizeof found, &err), SM_OK);
+    assert_int_not_equal(smt_theme_resolve("/nonexistent/x.theme", &t, found, sizeof found, &err), SM_OK);
 
-    char names[64][SM_THEME_NAME_MAX];
-    size_t n = sm_theme_list(names, 64);
+    char names[64][SMT_THEME_NAME_MAX];
+    size_t n = smt_theme_list(names, 64);
     bool saw_mine = false, saw_mono = false;
     for (size_t i = 0; i < n; i++) {
         saw_mine |= strcmp(names[i], "mine") == 0;

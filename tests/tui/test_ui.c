@@ -16,8 +16,44 @@
 #include "events.h"
 #include "tui/keys.h"
 #include "tui/palette.h"
-#include "tui/panes.h"
+#include "tui/pane_bulk.h"
+#include "tui/pane_columns.h"
+#include "tui/pane_edit.h"
+#include "tui/pane_help.h"
+#include "tui/pane_table.h"
 #include "tui/ui.h"
+
+#define BULK(ui) ((smt_bulk_pane *)smt_ui_pane_state(ui, "bulk"))
+#define EDIT(ui) ((smt_edit_pane *)smt_ui_pane_state(ui, "edit"))
+#define COLS(ui) ((smt_columns_pane *)smt_ui_pane_state(ui, "columns"))
+#define HELP(ui) ((smt_help_pane *)smt_ui_pane_state(ui, "help"))
+#define TABLE(ui) ((smt_table_pane *)smt_ui_pane_state(ui, "table"))
+
+static bool edit_action(smt_ui *ui, smt_action a)
+{
+    return smt_ui_pane_action(ui, "edit", a) != SMT_UNHANDLED;
+}
+
+static bool bulk_action(smt_ui *ui, smt_action a)
+{
+    return smt_ui_pane_action(ui, "bulk", a) != SMT_UNHANDLED;
+}
+
+/* A server reply as the connection hands it over: code by its wire name (NULL = success). */
+static void reply(smt_ui *ui, uint64_t token, const char *code, const char *message, const sm_property *changed,
+                  size_t n, uint64_t count)
+{
+    smt_reply r = {SM_CLIENT_OK, message, NULL, n, count};
+    for (int c = 1; code && c < SM_CLIENT_ERR_CODE_COUNT; c++)
+        if (strcmp(sm_client_errcode_name((sm_client_errcode)c), code) == 0)
+            r.code = (sm_client_errcode)c;
+    assert_true(!code || r.code != SM_CLIENT_OK);
+    sm_property props[8];
+    for (size_t i = 0; i < n && i < 8; i++)
+        props[i] = (sm_property){changed[i].key, changed[i].value};
+    r.changed = n ? props : NULL;
+    smt_ui_reply(ui, token, &r);
+}
 
 /* ---- fake backend ---- */
 
@@ -34,7 +70,7 @@ typedef struct call {
 static call calls[64];
 static int ncalls;
 
-static void record(bool by_filter, uint64_t token, const char *target, const sm_kv *props, size_t n)
+static void record(bool by_filter, uint64_t token, const char *target, const sm_property *props, size_t n)
 {
     if (ncalls >= 64)
         return;
@@ -51,7 +87,8 @@ static void record(bool by_filter, uint64_t token, const char *target, const sm_
     c->n = n;
 }
 
-static int fake_set(void *ctx, uint64_t token, const char *sid, const sm_kv *props, size_t n, char *err, size_t cap)
+static int fake_set(void *ctx, uint64_t token, const char *sid, const sm_property *props, size_t n, char *err,
+                    size_t cap)
 {
     (void)ctx;
     (void)err;
@@ -60,8 +97,8 @@ static int fake_set(void *ctx, uint64_t token, const char *sid, const sm_kv *pro
     return 0;
 }
 
-static int fake_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_kv *props, size_t n, char *err,
-                              size_t cap)
+static int fake_set_by_filter(void *ctx, uint64_t token, const char *filter, const sm_property *props, size_t n,
+                              char *err, size_t cap)
 {
     (void)ctx;
     (void)err;
@@ -98,54 +135,54 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static sm_ui *make_ui(bool read_only)
+static smt_ui *make_ui(bool read_only)
 {
     ncalls = 0;
     resizeterm(30, 120);
-    sm_theme t;
-    sm_theme_builtin("default", &t);
-    sm_ui_options opt = {"ws://test", "admin", read_only, NULL, &t, true, false};
-    sm_ui_backend be = {NULL, fake_set, fake_set_by_filter};
-    sm_ui *ui = sm_ui_new(&opt, &be);
+    smt_theme t;
+    smt_theme_builtin("default", &t);
+    smt_ui_options opt = {"ws://test", "admin", read_only, NULL, &t, true, false};
+    smt_ui_backend be = {NULL, fake_set, fake_set_by_filter};
+    smt_ui *ui = smt_ui_new(&opt, &be);
     assert_non_null(ui);
-    sm_ui_apply_theme(ui);
-    sm_ui_set_time(ui, clock_ms, 1700000000000LL);
-    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    smt_ui_apply_theme(ui);
+    smt_ui_set_time(ui, clock_ms, 1700000000000LL);
+    smt_ui_set_connection(ui, SMT_CONN_LIVE, "");
     return ui;
 }
 
-static void add_session(sm_ui *ui, const char *id, const char *start, const char *dept, const char *extra_key,
+static void add_session(smt_ui *ui, const char *id, const char *start, const char *dept, const char *extra_key,
                         const char *extra_val)
 {
-    sm_kv props[] = {{"$SessionId", id},     {"$Principal", "client"}, {"$StartTime", start},
+    sm_property props[] = {{"$SessionId", id},     {"$Principal", "client"}, {"$StartTime", start},
                      {"Department", dept},   {extra_key, extra_val},   {NULL, NULL}};
     if (!dept)
-        props[3] = (sm_kv){extra_key, extra_val}, props[4] = (sm_kv){NULL, NULL};
+        props[3] = (sm_property){extra_key, extra_val}, props[4] = (sm_property){NULL, NULL};
     if (!extra_key)
-        props[4] = (sm_kv){NULL, NULL};
-    sm_event ev = test_event(SM_EVENT_OPEN, id, SM_STATE_ACTIVE, props, NULL, true);
-    sm_ui_event(ui, &ev);
+        props[4] = (sm_property){NULL, NULL};
+    smt_event ev = test_event(SMT_EVENT_OPEN, id, SM_REMOTE_ACTIVE, props, NULL, true);
+    smt_ui_event(ui, &ev);
 }
 
-static void key(sm_ui *ui, int32_t k)
+static void key(smt_ui *ui, int32_t k)
 {
-    sm_ui_key(ui, k);
+    smt_ui_key(ui, k);
 }
 
-static void type(sm_ui *ui, const char *s)
+static void type(smt_ui *ui, const char *s)
 {
     size_t len = strlen(s), pos = 0;
     while (pos < len) {
         uint32_t cp;
         size_t n = sm_utf8_decode(s + pos, len - pos, &cp);
         assert_true(n > 0);
-        sm_ui_key(ui, (int32_t)cp);
+        smt_ui_key(ui, (int32_t)cp);
         pos += n;
     }
 }
 
 /* "a" in the edit or bulk dialog, then KEY Tab VALUE Enter: one property added to the dialog's list. */
-static void add_entry(sm_ui *ui, const char *k, const char *v)
+static void add_entry(smt_ui *ui, const char *k, const char *v)
 {
     key(ui, 'a');
     type(ui, k);
@@ -154,15 +191,15 @@ static void add_entry(sm_ui *ui, const char *k, const char *v)
     key(ui, '\r');
 }
 
-static void resize(sm_ui *ui, int rows, int cols)
+static void resize(smt_ui *ui, int rows, int cols)
 {
     resizeterm(rows, cols);
-    sm_ui_resized(ui);
+    smt_ui_resized(ui);
 }
 
-static void paint(sm_ui *ui)
+static void paint(smt_ui *ui)
 {
-    sm_ui_paint(ui);
+    smt_ui_paint(ui);
 }
 
 /* Screen line y as UTF-8 (wide characters once, trailing blanks kept). */
@@ -226,35 +263,35 @@ static int line_with(const char *text)
 static void test_key_table_is_consistent(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sm_keys_count(); i++) {
-        const sm_binding *b = sm_keys_at(i);
-        if (sm_action_mutates(b->action) && (b->flags & SM_KEYF_SAFE))
+    for (size_t i = 0; i < smt_keys_count(); i++) {
+        const smt_binding *b = smt_keys_at(i);
+        if (smt_action_mutates(b->action) && (b->flags & SMT_KEYF_SAFE))
             fail_msg("binding '%s' mutates but is allowed in read-only mode", b->label);
-        if (b->flags & SM_KEYF_BAR) {
-            assert_true(SM_KEY_IS_FN(b->keys[0]));
+        if (b->flags & SMT_KEYF_BAR) {
+            assert_true(SMT_KEY_IS_FN(b->keys[0]));
             assert_non_null(b->bar);
         }
         assert_non_null(b->help);
         /* a key means one thing per pane */
-        for (size_t j = i + 1; j < sm_keys_count(); j++) {
-            const sm_binding *c = sm_keys_at(j);
+        for (size_t j = i + 1; j < smt_keys_count(); j++) {
+            const smt_binding *c = smt_keys_at(j);
             if (c->ctx != b->ctx)
                 continue;
-            for (int x = 0; x < SM_BINDING_KEYS && b->keys[x]; x++)
-                for (int y = 0; y < SM_BINDING_KEYS && c->keys[y]; y++)
+            for (int x = 0; x < SMT_BINDING_KEYS && b->keys[x]; x++)
+                for (int y = 0; y < SMT_BINDING_KEYS && c->keys[y]; y++)
                     if (b->keys[x] == c->keys[y])
                         fail_msg("key bound twice in one pane: %s / %s", b->label, c->label);
         }
     }
-    assert_int_equal(sm_keys_lookup(SM_CTX_TABLE, 'q')->action, SM_ACT_QUIT);
-    assert_int_equal(sm_keys_lookup(SM_CTX_EDIT, 'a')->action, SM_ACT_EDIT_ADD);
-    assert_int_equal(sm_keys_lookup(SM_CTX_EDIT, 'q')->action, SM_ACT_QUIT); /* global */
-    assert_int_equal(sm_keys_lookup(SM_CTX_HELP, 'q')->action, SM_ACT_CLOSE);
-    assert_null(sm_keys_lookup(SM_CTX_HELP, 'e')); /* help is modal */
-    assert_null(sm_keys_lookup(SM_CTX_EDIT, 'f')); /* table-only keys stay in the table */
-    assert_false(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, 'e'), true));
-    assert_true(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, 'e'), false));
-    assert_true(sm_keys_allowed(sm_keys_lookup(SM_CTX_TABLE, '/'), true));
+    assert_int_equal(smt_keys_lookup(SMT_CTX_TABLE, 'q')->action, SMT_ACT_QUIT);
+    assert_int_equal(smt_keys_lookup(SMT_CTX_EDIT, 'a')->action, SMT_ACT_EDIT_ADD);
+    assert_int_equal(smt_keys_lookup(SMT_CTX_EDIT, 'q')->action, SMT_ACT_QUIT); /* global */
+    assert_int_equal(smt_keys_lookup(SMT_CTX_HELP, 'q')->action, SMT_ACT_CLOSE);
+    assert_null(smt_keys_lookup(SMT_CTX_HELP, 'e')); /* help is modal */
+    assert_null(smt_keys_lookup(SMT_CTX_EDIT, 'f')); /* table-only keys stay in the table */
+    assert_false(smt_keys_allowed(smt_keys_lookup(SMT_CTX_TABLE, 'e'), true));
+    assert_true(smt_keys_allowed(smt_keys_lookup(SMT_CTX_TABLE, 'e'), false));
+    assert_true(smt_keys_allowed(smt_keys_lookup(SMT_CTX_TABLE, '/'), true));
 }
 
 static void test_keys_documented(void **state)
@@ -266,8 +303,8 @@ static void test_keys_documented(void **state)
     size_t n = fread(doc, 1, sizeof doc - 1, f);
     fclose(f);
     doc[n] = '\0';
-    for (size_t i = 0; i < sm_keys_count(); i++) {
-        const sm_binding *b = sm_keys_at(i);
+    for (size_t i = 0; i < smt_keys_count(); i++) {
+        const smt_binding *b = smt_keys_at(i);
         char label[64];
         snprintf(label, sizeof label, "%s", b->label);
         char *save = NULL;
@@ -283,10 +320,10 @@ static void test_keys_documented(void **state)
 static void test_screen_shows_table_and_header(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s-0001", "1700000000000", "Accounts", "Tier", "gold");
     add_session(ui, "s-0002", "1700000001000", "Payroll", NULL, NULL);
-    sm_ui_resync_end(ui, 2);
+    smt_ui_resync_end(ui, 2);
     paint(ui);
     assert_true(screen_has("LIVE"));
     assert_true(screen_has("2 sessions"));
@@ -298,8 +335,8 @@ static void test_screen_shows_table_and_header(void **state)
     assert_true(screen_has("Shown: 2 of 2"));
     assert_true(screen_has("F1Help"));
     /* disconnected sessions are marked */
-    sm_event ev = test_event(SM_EVENT_DISCONNECTED, "s-0002", SM_STATE_DISCONNECTED, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_event ev = test_event(SMT_EVENT_DISCONNECTED, "s-0002", SM_REMOTE_DISCONNECTED, NULL, NULL, false);
+    smt_ui_event(ui, &ev);
     paint(ui);
     assert_true(screen_has("DISCONNECTED"));
     assert_true(screen_has("1 disconnected"));
@@ -308,17 +345,17 @@ static void test_screen_shows_table_and_header(void **state)
     line_at(y, buf, sizeof buf);
     assert_int_equal(buf[0], '~');
     /* the server going away: the header says so */
-    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection lost");
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection lost");
     paint(ui);
     assert_true(screen_has("STALE"));
     assert_true(screen_has("reconnecting"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_untrusted_text_escaped_and_wide_aligned(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s-1", "1700000000000", "\x1b[2J\x1b]0;pwned\x07", "Z", "z1");
     add_session(ui, "s-2", "1700000001000", "\u65e5\u672c\u8a9e", "Z", "z2");
     add_session(ui, "s-3", "1700000002000", "ab", "Z", "z3");
@@ -331,190 +368,190 @@ static void test_untrusted_text_escaped_and_wide_aligned(void **state)
     assert_true(x1 > 0);
     assert_int_equal(x1, x2);
     assert_int_equal(x2, x3);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_cursor_follows_session(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "a", "1700000000000", "x", "N", "1");
     add_session(ui, "b", "1700000000000", "x", "N", "2");
     add_session(ui, "c", "1700000000000", "x", "N", "3");
-    sm_view_set_sort(ui->view, "N", false);
+    smt_view_set_sort(ui->app.view, "N", false);
     paint(ui);
-    key(ui, SM_KEY_FN(KEY_DOWN));
+    key(ui, SMT_KEY_FN(KEY_DOWN));
     paint(ui);
-    assert_string_equal(ui->selected, "b");
-    assert_int_equal(ui->cursor, 1);
+    assert_string_equal(ui->app.selected, "b");
+    assert_int_equal(TABLE(ui)->nav.cursor, 1);
     /* b moves to the end: the cursor goes with it */
-    sm_kv p[] = {{"N", "9"}, {NULL, NULL}};
-    sm_kv c[] = {{"N", "2"}, {NULL, NULL}};
-    sm_event ev = test_event(SM_EVENT_PROPERTIES, "b", SM_STATE_ACTIVE, p, c, false);
-    sm_ui_event(ui, &ev);
+    sm_property p[] = {{"N", "9"}, {NULL, NULL}};
+    sm_property c[] = {{"N", "2"}, {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_PROPERTIES, "b", SM_REMOTE_ACTIVE, p, c, false);
+    smt_ui_event(ui, &ev);
     paint(ui);
-    assert_string_equal(ui->selected, "b");
-    assert_int_equal(ui->cursor, 2);
+    assert_string_equal(ui->app.selected, "b");
+    assert_int_equal(TABLE(ui)->nav.cursor, 2);
     /* a new session sorting first pushes it down */
     add_session(ui, "d", "1700000000000", "x", "N", "0");
     paint(ui);
-    assert_string_equal(ui->selected, "b");
-    assert_int_equal(ui->cursor, 3);
+    assert_string_equal(ui->app.selected, "b");
+    assert_int_equal(TABLE(ui)->nav.cursor, 3);
     /* b closes and leaves: the cursor stays in place on the next session */
-    ev = test_event(SM_EVENT_FILTER_LEAVE, "b", SM_STATE_ACTIVE, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    ev = test_event(SMT_EVENT_FILTER_LEAVE, "b", SM_REMOTE_ACTIVE, NULL, NULL, false);
+    smt_ui_event(ui, &ev);
     paint(ui);
-    assert_int_equal(ui->cursor, 2);
-    assert_string_equal(ui->selected, "c");
-    sm_ui_free(ui);
+    assert_int_equal(TABLE(ui)->nav.cursor, 2);
+    assert_string_equal(ui->app.selected, "c");
+    smt_ui_free(ui);
 }
 
 static void test_read_only_refuses_every_change(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(true);
+    smt_ui *ui = make_ui(true);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     paint(ui);
     assert_true(screen_has("READ-ONLY (--read-only)"));
     key(ui, 'e');
-    assert_int_equal(ui->pane, SM_PANE_NONE);
-    assert_non_null(strstr(ui->message, "read-only"));
-    key(ui, SM_KEY_FN(KEY_F(8)));
-    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_string_equal(smt_ui_body_pane(ui), "");
+    assert_non_null(strstr(ui->app.message, "read-only"));
+    key(ui, SMT_KEY_FN(KEY_F(8)));
+    assert_string_equal(smt_ui_body_pane(ui), "");
     key(ui, 'b');
-    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_string_equal(smt_ui_body_pane(ui), "");
     /* even with the pane forced open, the actions themselves refuse */
-    ui->pane = SM_PANE_EDIT;
+    smt_ui_force_pane(ui, "edit");
     key(ui, 'a');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    assert_false(sm_edit_action(ui, SM_ACT_EDIT_ADD) && ui->form.kind != SM_FORM_NONE);
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    ui->pane = SM_PANE_BULK;
-    sm_line_set(&ui->bulk.filter, "all");
-    sm_bulk_filter_changed(ui);
-    ui->bulk.nentries = 1;
-    snprintf(ui->bulk.entries[0].key, sizeof ui->bulk.entries[0].key, "K");
-    sm_bulk_action(ui, SM_ACT_BULK_APPLY);
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    ui->bulk.nentries = 0;
-    ui->pane = SM_PANE_NONE;
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
+    assert_false(edit_action(ui, SMT_ACT_EDIT_ADD) && ui->app.form.kind != SMT_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
+    smt_ui_force_pane(ui, "bulk");
+    smt_line_set(&BULK(ui)->filter, "all");
+    sm_filter_parse("all", 3, &BULK(ui)->parsed, &BULK(ui)->error); /* as if typed */
+    BULK(ui)->nentries = 1;
+    snprintf(BULK(ui)->entries[0].key, sizeof BULK(ui)->entries[0].key, "K");
+    bulk_action(ui, SMT_ACT_BULK_APPLY);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
+    BULK(ui)->nentries = 0;
+    smt_ui_close_panes(ui);
     assert_int_equal(ncalls, 0);
     /* the help greys them out; the key bar too */
     key(ui, '?');
     paint(ui);
     assert_true(screen_has("(read-only)"));
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     /* automatic read-only keeps the first reason and cannot be undone */
-    sm_ui_set_session_info(ui, "srv", "viewer", true);
-    assert_true(ui->read_only);
-    sm_ui_free(ui);
+    smt_ui_set_session_info(ui, "srv", "viewer", true);
+    assert_true(ui->app.read_only);
+    smt_ui_free(ui);
 
     ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
-    sm_ui_set_session_info(ui, "srv", "viewer", false);
+    smt_ui_set_session_info(ui, "srv", "viewer", false);
     paint(ui);
     assert_true(screen_has("READ-ONLY (principal lacks modify_session)"));
     key(ui, 'e');
-    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_string_equal(smt_ui_body_pane(ui), "");
     assert_int_equal(ncalls, 0);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_edit_add_reply_and_undo(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     paint(ui);
     key(ui, 'e');
-    assert_int_equal(ui->pane, SM_PANE_EDIT);
+    assert_string_equal(smt_ui_body_pane(ui), "edit");
     key(ui, 'a');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_ADD);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_ADD);
     type(ui, "bad key");
     key(ui, '\t');
     type(ui, "v");
-    assert_false(ui->form.ok);
+    assert_false(ui->app.form.ok);
     key(ui, '\r');
     assert_int_equal(ncalls, 0); /* invalid: nothing sent */
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     key(ui, 'a');
     type(ui, "Region");
     key(ui, '\t');
     type(ui, "EU");
-    assert_true(ui->form.ok);
+    assert_true(ui->app.form.ok);
     key(ui, '\r');
     assert_int_equal(ncalls, 1);
     assert_false(calls[0].by_filter);
     assert_string_equal(calls[0].target, "s1");
     assert_string_equal(calls[0].keys[0], "Region");
     assert_string_equal(calls[0].values[0], "EU");
-    sm_kv changed[] = {{"Region", NULL}};
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, changed, 1, 0);
+    sm_property changed[] = {{"Region", NULL}};
+    reply(ui, calls[0].token, NULL, NULL, changed, 1, 0);
     paint(ui);
     assert_true(screen_has("Region added"));
     /* undo sends the previous value: the key did not exist, so delete it */
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_UNDO);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_UNDO);
     key(ui, 'y');
     assert_int_equal(ncalls, 2);
     assert_string_equal(calls[1].keys[0], "Region");
     assert_true(calls[1].isnull[0]);
-    sm_kv changed2[] = {{"Region", "EU"}};
-    sm_ui_reply(ui, calls[1].token, NULL, NULL, changed2, 1, 0);
+    sm_property changed2[] = {{"Region", "EU"}};
+    reply(ui, calls[1].token, NULL, NULL, changed2, 1, 0);
     paint(ui);
     assert_true(screen_has("Region deleted (was 'EU')"));
     /* a refusal is shown */
     add_entry(ui, "K", "v");
     assert_int_equal(ncalls, 3);
-    sm_ui_reply(ui, calls[2].token, "ACCESS_DENIED", "no modify_session", NULL, 0, 0);
+    reply(ui, calls[2].token, "ACCESS_DENIED", "no modify_session", NULL, 0, 0);
     paint(ui);
     assert_true(screen_has("server refused: ACCESS_DENIED"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_bulk_never_widens_and_sends_exact_filter(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", "Tier", "gold");
     add_session(ui, "s2", "1700000001000", "Accounts", NULL, NULL);
     add_session(ui, "s3", "1700000002000", "Payroll", "Tier", "silver");
     paint(ui);
     key(ui, 'b');
-    assert_int_equal(ui->pane, SM_PANE_BULK);
-    assert_int_equal(ui->prompt, SM_PROMPT_BULK_FILTER);
+    assert_string_equal(smt_ui_body_pane(ui), "bulk");
+    assert_int_equal(ui->app.prompt.kind, SMT_PROMPT_BULK_FILTER);
     type(ui, "Department is 'Nobody'");
     key(ui, '\r');
     add_entry(ui, "Tier", "platinum");
-    assert_int_equal(ui->bulk.nentries, 1);
-    sm_ui_tick(ui);
+    assert_int_equal(BULK(ui)->nentries, 1);
+    smt_ui_tick(ui);
     paint(ui);
     assert_true(screen_has("matches 0 open sessions"));
     key(ui, 'A');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    assert_non_null(strstr(ui->message, "no session matches locally"));
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
+    assert_non_null(strstr(ui->app.message, "no session matches locally"));
     assert_int_equal(ncalls, 0);
     /* an invalid filter cannot be applied either */
     key(ui, 'f');
-    key(ui, SM_KEY_CTRL('u'));
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, "Department is");
     key(ui, '\r');
     key(ui, 'A');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
     assert_int_equal(ncalls, 0);
 
     const char *filter = "Department   is \"Accounts\"";
     key(ui, 'f');
-    key(ui, SM_KEY_CTRL('u'));
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, filter);
     key(ui, '\r');
-    sm_ui_tick(ui);
+    smt_ui_tick(ui);
     paint(ui);
     assert_true(screen_has("matches 2 open sessions"));
     assert_true(screen_has("gold"));
     key(ui, 'A');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_CONFIRM);
-    assert_non_null(strstr(ui->form.text[0], "2 sessions"));
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_CONFIRM);
+    assert_non_null(strstr(ui->app.form.text[0], "2 sessions"));
     key(ui, 'n');
     assert_int_equal(ncalls, 0);
     key(ui, 'A');
@@ -524,12 +561,12 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
     assert_string_equal(calls[0].target, filter); /* byte for byte what the user saw */
     assert_string_equal(calls[0].keys[0], "Tier");
     assert_string_equal(calls[0].values[0], "platinum");
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, NULL, 0, 2);
+    reply(ui, calls[0].token, NULL, NULL, NULL, 0, 2);
     paint(ui);
     assert_true(screen_has("server updated 2 sessions (local preview: 2)"));
     /* undo restores what the model knew: gold on s1, no Tier on s2 */
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_UNDO);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_UNDO);
     key(ui, 'y');
     assert_int_equal(ncalls, 3);
     bool saw1 = false, saw2 = false;
@@ -546,17 +583,17 @@ static void test_bulk_never_widens_and_sends_exact_filter(void **state)
         }
     }
     assert_true(saw1 && saw2);
-    sm_ui_reply(ui, calls[1].token, NULL, NULL, NULL, 0, 0);
-    sm_ui_reply(ui, calls[2].token, "NO_SUCH_SESSION", "closed", NULL, 0, 0);
-    sm_ui_tick(ui);
-    assert_non_null(strstr(ui->bulk.result, "1 sessions restored, 1 failed"));
-    sm_ui_free(ui);
+    reply(ui, calls[1].token, NULL, NULL, NULL, 0, 0);
+    reply(ui, calls[2].token, "NO_SUCH_SESSION", "closed", NULL, 0, 0);
+    smt_ui_tick(ui);
+    assert_non_null(strstr(BULK(ui)->result, "1 sessions restored, 1 failed"));
+    smt_ui_free(ui);
 }
 
 static void test_bulk_large_match_needs_typed_count(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     for (int i = 0; i < 10; i++) {
         char id[16];
         snprintf(id, sizeof id, "s%02d", i);
@@ -568,37 +605,37 @@ static void test_bulk_large_match_needs_typed_count(void **state)
     key(ui, 'x'); /* a delete entry */
     type(ui, "Tier");
     key(ui, '\r');
-    assert_null(ui->bulk.entries[0].value);
+    assert_null(BULK(ui)->entries[0].value);
     key(ui, 'A');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_CONFIRM);
-    assert_string_equal(ui->form.expect, "10");
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_CONFIRM);
+    assert_string_equal(ui->app.form.expect, "10");
     key(ui, 'y'); /* not enough */
     key(ui, '\r');
     assert_int_equal(ncalls, 0);
-    key(ui, SM_KEY_CTRL('u'));
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, "10");
     key(ui, '\r');
     assert_int_equal(ncalls, 1);
     assert_true(calls[0].isnull[0]);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_filter_prompt_shows_error_column(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     add_session(ui, "s2", "1700000000000", "Payroll", NULL, NULL);
     key(ui, 'f');
     type(ui, "Department is Accounts");
     paint(ui);
-    assert_int_equal(ui->prompt_error_column, 15);
+    assert_int_equal(ui->app.prompt.error_column, 15);
     assert_true(screen_has("filter error at column 15"));
     key(ui, '\r');
-    assert_int_equal(ui->prompt, SM_PROMPT_FILTER); /* not accepted */
-    key(ui, SM_KEY_ESC);
-    assert_int_equal(ui->prompt, SM_PROMPT_NONE);
-    assert_string_equal(sm_view_filter_text(ui->view), "");
+    assert_int_equal(ui->app.prompt.kind, SMT_PROMPT_FILTER); /* not accepted */
+    key(ui, SMT_KEY_ESC);
+    assert_int_equal(ui->app.prompt.kind, SMT_PROMPT_NONE);
+    assert_string_equal(smt_view_filter_text(ui->app.view), "");
     key(ui, 'f');
     type(ui, "Department is 'Payroll'");
     key(ui, '\r');
@@ -611,23 +648,23 @@ static void test_filter_prompt_shows_error_column(void **state)
     key(ui, '\r');
     paint(ui);
     assert_true(screen_has("Shown: 0 of 2"));
-    key(ui, SM_KEY_ESC);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     paint(ui);
     assert_true(screen_has("Shown: 2 of 2"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_small_terminal_and_panes(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     resize(ui, 8, 30);
     paint(ui);
     assert_true(screen_has("Terminal too small"));
     key(ui, 'e'); /* ignored */
-    assert_int_equal(ui->pane, SM_PANE_NONE);
+    assert_string_equal(smt_ui_body_pane(ui), "");
     resize(ui, 10, 40);
     paint(ui);
     assert_false(screen_has("Terminal too small"));
@@ -637,10 +674,10 @@ static void test_small_terminal_and_panes(void **state)
     for (size_t i = 0; i < sizeof panes / sizeof *panes; i++) {
         key(ui, panes[i]);
         paint(ui);
-        key(ui, SM_KEY_ESC);
-        if (ui->prompt)
-            key(ui, SM_KEY_ESC);
-        key(ui, SM_KEY_ESC);
+        key(ui, SMT_KEY_ESC);
+        if (ui->app.prompt.kind)
+            key(ui, SMT_KEY_ESC);
+        key(ui, SMT_KEY_ESC);
         paint(ui);
     }
     /* dialogs fit too */
@@ -648,69 +685,69 @@ static void test_small_terminal_and_panes(void **state)
     key(ui, 'a');
     paint(ui);
     assert_true(screen_has("Add a user property"));
-    key(ui, SM_KEY_ESC);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     key(ui, '?');
     paint(ui);
     assert_true(screen_has("Help"));
-    assert_true(sm_help_line_count(ui) > (int)sm_keys_count());
+    assert_true(smt_help_line_count(HELP(ui)) > (int)smt_keys_count());
     key(ui, 'q');
-    assert_false(ui->help);
-    assert_false(ui->quit);
+    assert_false(smt_ui_showing(ui, "help"));
+    assert_false(ui->app.quit);
     resize(ui, 30, 120);
     key(ui, 'i');
     paint(ui);
     assert_true(screen_has("Inspect s1"));
     assert_true(screen_has("User properties (1)"));
     key(ui, 'q');
-    assert_true(ui->quit);
-    sm_ui_free(ui);
+    assert_true(ui->app.quit);
+    smt_ui_free(ui);
 }
 
 static void test_columns_and_sort_keys(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "B", NULL, NULL);
     add_session(ui, "s2", "1700000000001", "A", NULL, NULL);
     paint(ui);
     /* > steps the sort column: $SessionId is first after $StartTime cycles */
-    sm_ui_sort_by(ui, "Department");
+    smt_ui_sort_by(&ui->app, "Department");
     paint(ui);
-    assert_string_equal(sm_view_at(ui->view, 0)->id, "s2");
+    assert_string_equal(smt_view_at(ui->app.view, 0)->id, "s2");
     key(ui, 'r');
     paint(ui);
-    assert_string_equal(sm_view_at(ui->view, 0)->id, "s1");
+    assert_string_equal(smt_view_at(ui->app.view, 0)->id, "s1");
     /* hide the Department column in the chooser */
-    int before = ui->ncols;
+    int before = ui->app.ncols;
     key(ui, 'c');
-    assert_int_equal(ui->pane, SM_PANE_COLUMNS);
-    int idx = sm_ui_column_index(ui, "Department");
+    assert_string_equal(smt_ui_body_pane(ui), "columns");
+    int idx = smt_ui_column_index(&ui->app, "Department");
     assert_true(idx >= 0);
-    ui->col_cursor = idx;
+    COLS(ui)->nav.cursor = idx;
     key(ui, ' ');
-    assert_int_equal(ui->ncols, before - 1);
-    assert_true(ui->cols_custom);
+    assert_int_equal(ui->app.ncols, before - 1);
+    assert_true(ui->app.cols_custom);
     key(ui, 'r');
-    assert_false(ui->cols_custom);
-    key(ui, SM_KEY_ESC);
+    assert_false(ui->app.cols_custom);
+    key(ui, SMT_KEY_ESC);
     /* theme cycling */
-    char name[SM_THEME_NAME_MAX];
-    snprintf(name, sizeof name, "%s", ui->theme.name);
+    char name[SMT_THEME_NAME_MAX];
+    snprintf(name, sizeof name, "%s", ui->app.theme.name);
     key(ui, 't');
-    assert_string_not_equal(ui->theme.name, name);
+    assert_string_not_equal(ui->app.theme.name, name);
     key(ui, 'T');
-    assert_string_equal(ui->theme.name, name);
+    assert_string_equal(ui->app.theme.name, name);
     /* pause shows in the header and freezes the view */
     key(ui, 'p');
     add_session(ui, "s3", "1700000000002", "C", NULL, NULL);
     paint(ui);
     assert_true(screen_has("PAUSED 1 queued"));
-    assert_int_equal(sm_view_count(ui->view), 2);
+    assert_int_equal(smt_view_count(ui->app.view), 2);
     key(ui, 'p');
     paint(ui);
-    assert_int_equal(sm_view_count(ui->view), 3);
-    sm_ui_free(ui);
+    assert_int_equal(smt_view_count(ui->app.view), 3);
+    smt_ui_free(ui);
 }
 
 /* Whether line y holds the frame corner c (an ACS character such as ACS_ULCORNER). */
@@ -727,7 +764,7 @@ static bool line_has_acs(int y, chtype c)
 static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     paint(ui);
     key(ui, 'e');
@@ -743,12 +780,12 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_true(bottom < getmaxy(stdscr));
     assert_true(line_with("Enter / Tab = on to the value") > top);
     /* nothing typed yet: guidance, not an error */
-    assert_true(ui->form.hint);
+    assert_true(ui->app.form.hint);
     /* Enter after the key moves on to the value: nothing is sent with an empty value */
     type(ui, "Region");
     key(ui, '\r');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_ADD);
-    assert_int_equal(ui->form.focus, 1);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_ADD);
+    assert_int_equal(ui->app.form.focus, 1);
     assert_int_equal(ncalls, 0);
     type(ui, "EU");
     paint(ui);
@@ -757,19 +794,19 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_int_equal(ncalls, 1);
     assert_string_equal(calls[0].keys[0], "Region");
     assert_string_equal(calls[0].values[0], "EU");
-    sm_kv added[] = {{"Region", NULL}};
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, added, 1, 0);
+    sm_property added[] = {{"Region", NULL}};
+    reply(ui, calls[0].token, NULL, NULL, added, 1, 0);
     /* the fixed keys a client may set are accepted too, the others refused */
     key(ui, 'a');
     type(ui, "$ClientIP");
-    assert_false(ui->form.ok);
-    assert_non_null(strstr(ui->form.status, "only $Country"));
-    key(ui, SM_KEY_CTRL('u'));
+    assert_false(ui->app.form.ok);
+    assert_non_null(strstr(ui->app.form.status, "only $Country"));
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, "$Country");
     key(ui, '\t');
     type(ui, "DE");
-    assert_true(ui->form.ok);
-    key(ui, SM_KEY_ESC);
+    assert_true(ui->app.form.ok);
+    key(ui, SMT_KEY_ESC);
     /* an empty value is only sent on purpose: Enter again in the value field */
     key(ui, 'a');
     type(ui, "Empty");
@@ -781,7 +818,7 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_int_equal(ncalls, 2);
     assert_string_equal(calls[1].values[0], "");
     assert_false(calls[1].isnull[0]);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
 
     /* the same in the bulk pane's "set" dialog */
     key(ui, 'b');
@@ -790,22 +827,22 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     key(ui, 'a');
     type(ui, "Tier");
     key(ui, '\r');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_SET);
-    assert_int_equal(ui->bulk.nentries, 0);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_SET);
+    assert_int_equal(BULK(ui)->nentries, 0);
     type(ui, "gold");
     key(ui, '\r');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    assert_int_equal(ui->bulk.nentries, 1);
-    assert_string_equal(ui->bulk.entries[0].value, "gold");
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
+    assert_int_equal(BULK(ui)->nentries, 1);
+    assert_string_equal(BULK(ui)->entries[0].value, "gold");
     /* a filled value lets Enter in the key field accept too (Tab back to the key) */
     key(ui, 'a');
     type(ui, "Zone");
     key(ui, '\t');
     type(ui, "z1");
     key(ui, '\t');
-    assert_int_equal(ui->form.focus, 0);
+    assert_int_equal(ui->app.form.focus, 0);
     key(ui, '\r');
-    assert_int_equal(ui->bulk.nentries, 2);
+    assert_int_equal(BULK(ui)->nentries, 2);
     /* the dialog fits and keeps its frame at the minimum size */
     resize(ui, 10, 40);
     key(ui, 'a');
@@ -816,24 +853,24 @@ static void test_dialog_framed_and_enter_in_key_goes_to_value(void **state)
     assert_true(screen_has("Key:"));
     assert_true(screen_has("Value:"));
     assert_true(screen_has("Esc: cancel"));
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     resize(ui, 30, 120);
     assert_int_equal(ncalls, 2);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_counts_agree_and_closing_named(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     paint(ui);
     assert_true(screen_has("2 sessions"));
     assert_true(screen_has("Shown: 2 of 2"));
     assert_false(screen_has("closing"));
-    sm_event ev = test_event(SM_EVENT_CLOSED, "s2", SM_STATE_CLOSED, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_event ev = test_event(SMT_EVENT_CLOSED, "s2", SM_REMOTE_CLOSED, NULL, NULL, false);
+    smt_ui_event(ui, &ev);
     paint(ui);
     /* the header and the table title count the same open sessions; the fading row is named */
     assert_true(screen_has("1 session "));
@@ -842,21 +879,21 @@ static void test_counts_agree_and_closing_named(void **state)
     line_at(line_with("s2"), buf, sizeof buf);
     assert_int_equal(buf[0], 'x');
     /* the connection drops: the header says since when the figures are old */
-    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection lost");
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection lost");
     paint(ui);
     assert_true(screen_has("STALE"));
     assert_true(screen_has("as of "));
     assert_true(screen_has("connection lost"));
-    sm_ui_set_time(ui, clock_ms + 12500, 1700000000000LL);
+    smt_ui_set_time(ui, clock_ms + 12500, 1700000000000LL);
     paint(ui);
     assert_true(screen_has("(12 s)")); /* how long without an answer */
-    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    smt_ui_set_connection(ui, SMT_CONN_LIVE, "");
     paint(ui);
     assert_false(screen_has("as of "));
     assert_false(screen_has("(12 s)"));
-    sm_ui_set_time(ui, clock_ms, 1700000000000LL);
+    smt_ui_set_time(ui, clock_ms, 1700000000000LL);
     assert_true(screen_has("ev/s"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 /* Colour pair and attributes of the cell at (y, x). */
@@ -871,17 +908,17 @@ static void cell_look(int y, int x, short *pair, attr_t *attrs)
 static void test_closed_row_fades_out(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     paint(ui);
-    sm_event ev = test_event(SM_EVENT_CLOSED, "s2", SM_STATE_CLOSED, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_event ev = test_event(SMT_EVENT_CLOSED, "s2", SM_REMOTE_CLOSED, NULL, NULL, false);
+    smt_ui_event(ui, &ev);
     short pair[3];
     attr_t attrs[3];
     for (int step = 0; step < 3; step++) {
-        sm_ui_set_time(ui, clock_ms + (uint64_t)step * 1000 + 100, 1700000000000LL);
-        sm_ui_tick(ui);
+        smt_ui_set_time(ui, clock_ms + (uint64_t)step * 1000 + 100, 1700000000000LL);
+        smt_ui_tick(ui);
         paint(ui);
         int y = line_with("s2");
         assert_true(y > 0);
@@ -890,20 +927,20 @@ static void test_closed_row_fades_out(void **state)
     /* three different looks, the last one dimmed, on a 256-colour terminal */
     assert_true(pair[0] != pair[1] && pair[1] != pair[2]);
     assert_true(attrs[2] & A_DIM);
-    assert_int_equal(pair[0], sm_palette_pair(SM_ROLE_ROW_CLOSING));
+    assert_int_equal(pair[0], smt_palette_pair(SMT_ROLE_ROW_CLOSING));
     /* then it leaves */
-    sm_ui_set_time(ui, clock_ms + SM_MODEL_FADE_MS + 10, 1700000000000LL);
-    sm_ui_tick(ui);
+    smt_ui_set_time(ui, clock_ms + SMT_MODEL_FADE_MS + 10, 1700000000000LL);
+    smt_ui_tick(ui);
     paint(ui);
     assert_true(line_with("s2") < 0);
-    sm_ui_set_time(ui, clock_ms, 1700000000000LL);
-    sm_ui_free(ui);
+    smt_ui_set_time(ui, clock_ms, 1700000000000LL);
+    smt_ui_free(ui);
 }
 
 static void test_narrow_filter_line_keeps_the_count(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Accounts", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     key(ui, 'f');
@@ -923,13 +960,13 @@ static void test_narrow_filter_line_keeps_the_count(void **state)
     paint(ui);
     line_at(1, buf, sizeof buf);
     assert_non_null(strstr(buf, "Search: s1  Sort: $StartTime"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_bulk_hidden_count_is_the_view_filter(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
     paint(ui);
     key(ui, 'b');
@@ -937,38 +974,38 @@ static void test_bulk_hidden_count_is_the_view_filter(void **state)
     key(ui, '\r');
     /* a session that opened after the last frame has no place in the table yet: not hidden */
     add_session(ui, "s2", "1700000001000", "Ops", NULL, NULL);
-    sm_ui_tick(ui);
-    assert_int_equal(ui->bulk.matches, 2);
-    assert_int_equal(ui->bulk.hidden, 0);
+    smt_ui_tick(ui);
+    assert_int_equal(BULK(ui)->count.matches, 2);
+    assert_int_equal(BULK(ui)->count.hidden, 0);
     paint(ui);
     assert_true(screen_has("matches 2 open sessions here"));
     assert_false(screen_has("hidden"));
     /* the table's search does hide one */
-    sm_view_set_search(ui->view, "s1");
-    ui->bulk.recount = true;
-    sm_ui_tick(ui);
-    assert_int_equal(ui->bulk.hidden, 1);
+    smt_view_set_search(ui->app.view, "s1");
+    BULK(ui)->recount = true;
+    smt_ui_tick(ui);
+    assert_int_equal(BULK(ui)->count.hidden, 1);
     paint(ui);
     assert_true(screen_has("(1 hidden by the table's filter or search)"));
-    sm_view_set_search(ui->view, "");
+    smt_view_set_search(ui->app.view, "");
     paint(ui);
     /* paused: a new match is not in the table yet, and says so */
-    sm_view_set_paused(ui->view, true);
+    smt_view_set_paused(ui->app.view, true);
     add_session(ui, "s3", "1700000002000", "Ops", NULL, NULL);
-    ui->bulk.recount = true;
-    sm_ui_tick(ui);
-    assert_int_equal(ui->bulk.matches, 3);
-    assert_int_equal(ui->bulk.hidden, 0);
-    assert_int_equal(ui->bulk.waiting, 1);
+    BULK(ui)->recount = true;
+    smt_ui_tick(ui);
+    assert_int_equal(BULK(ui)->count.matches, 3);
+    assert_int_equal(BULK(ui)->count.hidden, 0);
+    assert_int_equal(BULK(ui)->count.waiting, 1);
     paint(ui);
     assert_true(screen_has("(1 not in the paused table yet)"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_bulk_preview_aligned_per_key(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
     add_session(ui, "s2", "1700000001000", "Ops", "Tier", "platinum");
     add_session(ui, "s3", "1700000002000", "Ops", NULL, NULL);
@@ -981,13 +1018,13 @@ static void test_bulk_preview_aligned_per_key(void **state)
     key(ui, 'x');
     type(ui, "Department");
     key(ui, '\r');
-    assert_int_equal(ui->bulk.nentries, 2);
-    sm_ui_tick(ui);
+    assert_int_equal(BULK(ui)->nentries, 2);
+    smt_ui_tick(ui);
     paint(ui);
     /* counts: Tier changes 2 of 3 (s2 already has it), the delete changes all 3 */
-    assert_int_equal(ui->bulk.changes[0], 2);
-    assert_int_equal(ui->bulk.changes[1], 3);
-    assert_int_equal(ui->bulk.changing, 3);
+    assert_int_equal(BULK(ui)->count.changes[0], 2);
+    assert_int_equal(BULK(ui)->count.changes[1], 3);
+    assert_int_equal(BULK(ui)->count.changing, 3);
     assert_true(screen_has("2 to change, 1 already so"));
     assert_true(screen_has("3 to change"));
     /* one row per match, columns per key, the arrows in one screen column */
@@ -1011,52 +1048,52 @@ static void test_bulk_preview_aligned_per_key(void **state)
     /* narrow: Left/Right scroll the key columns */
     resize(ui, 24, 60);
     paint(ui);
-    key(ui, SM_KEY_FN(KEY_RIGHT));
-    assert_int_equal(ui->bulk.preview_hscroll, 1);
+    key(ui, SMT_KEY_FN(KEY_RIGHT));
+    assert_int_equal(BULK(ui)->preview_hscroll, 1);
     paint(ui);
     assert_true(column_of(line_with("s1 "), "\u2192 (deleted)") > 0);
     assert_true(column_of(line_with("s1 "), "\u2192 platinum") < 0);
-    key(ui, SM_KEY_FN(KEY_LEFT));
-    assert_int_equal(ui->bulk.preview_hscroll, 0);
+    key(ui, SMT_KEY_FN(KEY_LEFT));
+    assert_int_equal(BULK(ui)->preview_hscroll, 0);
     resize(ui, 30, 120);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_edit_pane_stays_on_its_session(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
     add_session(ui, "s2", "1700000001000", "Ops", NULL, NULL);
     paint(ui);
-    assert_string_equal(ui->selected, "s1");
+    assert_string_equal(ui->app.selected, "s1");
     key(ui, 'e');
     key(ui, 'a');
     type(ui, "Region");
     key(ui, '\t');
     type(ui, "EU");
     /* s1 leaves while the dialog is open: the table cursor moves on to s2 */
-    sm_event ev = test_event(SM_EVENT_FILTER_LEAVE, "s1", SM_STATE_ACTIVE, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_event ev = test_event(SMT_EVENT_FILTER_LEAVE, "s1", SM_REMOTE_ACTIVE, NULL, NULL, false);
+    smt_ui_event(ui, &ev);
     paint(ui);
-    assert_string_equal(ui->selected, "s2");
+    assert_string_equal(ui->app.selected, "s2");
     key(ui, '\r');
     assert_int_equal(ncalls, 0); /* never redirected to s2 */
-    assert_non_null(strstr(ui->message, "closed"));
+    assert_non_null(strstr(ui->app.message, "closed"));
     paint(ui);
     assert_true(screen_has("Edit s1"));
     assert_true(screen_has("The session closed"));
     key(ui, 'a');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
     assert_int_equal(ncalls, 0);
     /* a click on a table row is an explicit choice: the pane follows it */
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     key(ui, 'e');
-    assert_string_equal(ui->edit.session, "s2");
-    sm_ui_free(ui);
+    assert_string_equal(EDIT(ui)->session, "s2");
+    smt_ui_free(ui);
 }
 
-static void click(sm_ui *ui, int y, int x, mmask_t what)
+static void click(smt_ui *ui, int y, int x, mmask_t what)
 {
     MEVENT ev = {0};
     ev.x = x;
@@ -1065,13 +1102,13 @@ static void click(sm_ui *ui, int y, int x, mmask_t what)
     assert_int_equal(ungetmouse(&ev), OK);
     wint_t ch;
     wget_wch(stdscr, &ch); /* ungetmouse also queued KEY_MOUSE: take it off */
-    sm_ui_key(ui, SM_KEY_FN(KEY_MOUSE));
+    smt_ui_key(ui, SMT_KEY_FN(KEY_MOUSE));
 }
 
 static void test_mouse(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
     for (int i = 0; i < 40; i++) {
         char id[16], t[32];
@@ -1082,44 +1119,44 @@ static void test_mouse(void **state)
     paint(ui);
     int y = line_with("m03");
     click(ui, y, 5, BUTTON1_PRESSED);
-    assert_string_equal(ui->selected, "m03");
+    assert_string_equal(ui->app.selected, "m03");
     click(ui, y, 5, BUTTON5_PRESSED); /* wheel down moves the cursor */
-    assert_string_equal(ui->selected, "m06");
+    assert_string_equal(ui->app.selected, "m06");
     click(ui, y, 5, BUTTON4_PRESSED);
-    assert_string_equal(ui->selected, "m03");
+    assert_string_equal(ui->app.selected, "m03");
     paint(ui);
     int title = line_with("$SessionId");
     int x = column_of(title, "Department");
     click(ui, title, x, BUTTON1_PRESSED); /* a column title sorts by it */
-    assert_string_equal(sm_view_sort_key(ui->view), "Department");
+    assert_string_equal(smt_view_sort_key(ui->app.view), "Department");
     click(ui, title, x, BUTTON1_PRESSED); /* again: the other way */
-    assert_true(sm_view_sort_descending(ui->view));
+    assert_true(smt_view_sort_descending(ui->app.view));
     paint(ui);
     int bar = getmaxy(stdscr) - 1;
     click(ui, bar, column_of(bar, "F1Help"), BUTTON1_PRESSED);
-    assert_true(ui->help);
-    key(ui, SM_KEY_ESC);
-    sm_ui_set_read_only(ui, "--read-only");
+    assert_true(smt_ui_showing(ui, "help"));
+    key(ui, SMT_KEY_ESC);
+    smt_ui_set_read_only(ui, "--read-only");
     paint(ui);
     click(ui, bar, column_of(bar, "F7Edit"), BUTTON1_PRESSED); /* the allow-list applies to clicks */
-    assert_int_equal(ui->pane, SM_PANE_NONE);
-    assert_non_null(strstr(ui->message, "read-only"));
+    assert_string_equal(smt_ui_body_pane(ui), "");
+    assert_non_null(strstr(ui->app.message, "read-only"));
     mousemask(0, NULL);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
-static void set_prop(sm_ui *ui, const char *id, const char *key, const char *value, const char *old)
+static void set_prop(smt_ui *ui, const char *id, const char *key, const char *value, const char *old)
 {
-    sm_kv p[] = {{key, value}, {NULL, NULL}};
-    sm_kv c[] = {{key, old}, {NULL, NULL}};
-    sm_event ev = test_event(SM_EVENT_PROPERTIES, id, SM_STATE_ACTIVE, p, c, false);
-    sm_ui_event(ui, &ev);
+    sm_property p[] = {{key, value}, {NULL, NULL}};
+    sm_property c[] = {{key, old}, {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_PROPERTIES, id, SM_REMOTE_ACTIVE, p, c, false);
+    smt_ui_event(ui, &ev);
 }
 
 static void test_undo_warns_when_values_changed_since(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
     add_session(ui, "s2", "1700000001000", "Ops", "Tier", "gold");
     paint(ui);
@@ -1128,28 +1165,28 @@ static void test_undo_warns_when_values_changed_since(void **state)
     paint(ui);
     key(ui, 'j'); /* Department, Tier: the second */
     key(ui, 'c');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_CHANGE);
-    assert_string_equal(ui->form.field[0].buf, "Tier");
-    key(ui, SM_KEY_CTRL('u'));
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_CHANGE);
+    assert_string_equal(ui->app.form.field[0].buf, "Tier");
+    key(ui, SMT_KEY_CTRL('u'));
     type(ui, "silver");
     key(ui, '\r');
     assert_int_equal(ncalls, 1);
-    sm_kv prev[] = {{"Tier", "gold"}};
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
+    sm_property prev[] = {{"Tier", "gold"}};
+    reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
     set_prop(ui, "s1", "Tier", "silver", "gold");
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_EDIT_UNDO);
-    assert_false(ui->form.danger);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_EDIT_UNDO);
+    assert_false(ui->app.form.danger);
     key(ui, 'n');
     /* someone else changes it again: the undo dialog says it would overwrite that */
     set_prop(ui, "s1", "Tier", "bronze", "silver");
     key(ui, 'u');
-    assert_true(ui->form.danger);
-    assert_non_null(strstr(ui->form.status, "Tier changed again since (now 'bronze')"));
+    assert_true(ui->app.form.danger);
+    assert_non_null(strstr(ui->app.form.status, "Tier changed again since (now 'bronze')"));
     paint(ui);
     assert_true(screen_has("undo overwrites it"));
-    key(ui, SM_KEY_ESC);
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
 
     /* the same for a bulk update */
     key(ui, 'b');
@@ -1159,32 +1196,104 @@ static void test_undo_warns_when_values_changed_since(void **state)
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 2);
-    sm_ui_reply(ui, calls[1].token, NULL, NULL, NULL, 0, 2);
+    reply(ui, calls[1].token, NULL, NULL, NULL, 0, 2);
     set_prop(ui, "s1", "Zone", "z1", NULL);
     set_prop(ui, "s2", "Zone", "z1", NULL);
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_UNDO);
-    assert_string_equal(ui->form.text[2], "");
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_UNDO);
+    assert_string_equal(ui->app.form.text[2], "");
     key(ui, 'n');
     set_prop(ui, "s2", "Zone", "z9", "z1");
-    sm_event ev = test_event(SM_EVENT_CLOSED, "s1", SM_STATE_CLOSED, NULL, NULL, false);
-    sm_ui_event(ui, &ev);
+    smt_event ev = test_event(SMT_EVENT_CLOSED, "s1", SM_REMOTE_CLOSED, NULL, NULL, false);
+    smt_ui_event(ui, &ev);
     key(ui, 'u');
-    assert_non_null(strstr(ui->form.text[2], "1 session changed again"));
-    assert_non_null(strstr(ui->form.text[2], "1 session closed"));
-    sm_ui_free(ui);
+    assert_non_null(strstr(ui->app.form.text[2], "1 session changed again"));
+    assert_non_null(strstr(ui->app.form.text[2], "1 session closed"));
+    smt_ui_free(ui);
+}
+
+/* Help scrolling stops at the last page however often PgDn or Down is pressed, and Up comes
+ * straight back (it used to count on past the end). */
+static void test_help_scroll_is_bounded(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    key(ui, '?');
+    paint(ui);
+    int rows = HELP(ui)->nav.rows;
+    int total = smt_help_line_count(HELP(ui));
+    assert_true(total > rows);
+    for (int i = 0; i < 200; i++)
+        key(ui, SMT_KEY_FN(KEY_NPAGE));
+    for (int i = 0; i < 50; i++)
+        key(ui, SMT_KEY_FN(KEY_DOWN));
+    assert_int_equal((int)HELP(ui)->nav.top, total - rows);
+    key(ui, SMT_KEY_FN(KEY_UP));
+    assert_int_equal((int)HELP(ui)->nav.top, total - rows - 1);
+    paint(ui);
+    assert_true(screen_has("Help"));
+    smt_ui_free(ui);
+}
+
+/* The registry: the table first and alone at the base, every pane complete, names and opening
+ * actions unique (a new pane is one file and one registry line; this keeps that line honest). */
+static void test_pane_registry(void **state)
+{
+    (void)state;
+    assert_true(smt_npanes >= 7);
+    assert_int_equal(smt_panes[0]->layout, SMT_LAYOUT_BASE);
+    assert_string_equal(smt_panes[0]->name, "table");
+    for (size_t i = 0; i < smt_npanes; i++) {
+        const smt_pane_ops *p = smt_panes[i];
+        assert_non_null(p->name);
+        assert_non_null(p->create);
+        assert_non_null(p->destroy);
+        assert_non_null(p->draw);
+        assert_non_null(p->action);
+        assert_true(i == 0 || p->layout != SMT_LAYOUT_BASE);
+        assert_true(i == 0 || p->open_action != SMT_ACT_NONE);
+        assert_true(!p->toggles || p->open_action != SMT_ACT_NONE);
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(p->name, smt_panes[j]->name);
+            assert_true(p->open_action == SMT_ACT_NONE || p->open_action != smt_panes[j]->open_action);
+        }
+    }
+    /* each one opens from its action and closes again, leaving the table */
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "s1", "1", "Sales", NULL, NULL);
+    paint(ui);
+    for (size_t i = 1; i < smt_npanes; i++) {
+        smt_ui_pane_action(ui, "table", SMT_ACT_HOME);
+        smt_ui_close_panes(ui);
+        if (ui->app.prompt.kind != SMT_PROMPT_NONE)
+            key(ui, SMT_KEY_ESC);
+        for (size_t k = 0; k < smt_keys_count(); k++) {
+            const smt_binding *b = smt_keys_at(k);
+            if (b->action == smt_panes[i]->open_action && b->ctx == SMT_CTX_TABLE) {
+                key(ui, b->keys[0]);
+                break;
+            }
+        }
+        if (ui->app.prompt.kind != SMT_PROMPT_NONE)
+            key(ui, '\r');
+        assert_true(smt_ui_showing(ui, smt_panes[i]->name));
+        paint(ui);
+        smt_ui_close_panes(ui);
+        assert_string_equal(smt_ui_body_pane(ui), "");
+    }
+    smt_ui_free(ui);
 }
 
 static void test_help_wraps_and_lists_prompt_keys(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     resize(ui, 12, 40);
     key(ui, '?');
     int total = 0;
     bool saw_tab = false;
     /* page through: nothing is cut with an ellipsis, the prompt and dialog keys are there */
-    for (int page = 0; page < 80 && ui->help; page++) {
+    for (int page = 0; page < 80 && smt_ui_showing(ui, "help"); page++) {
         paint(ui);
         for (int y = 3; y < getmaxy(stdscr) - 2; y++) {
             char buf[512];
@@ -1194,31 +1303,31 @@ static void test_help_wraps_and_lists_prompt_keys(void **state)
             if (strstr(buf, "Tab Up Down"))
                 saw_tab = true;
         }
-        total = sm_help_line_count(ui);
-        if (ui->help_scroll + 7 >= total)
+        total = smt_help_line_count(HELP(ui));
+        if ((int)HELP(ui)->nav.top + 7 >= total)
             break;
-        key(ui, SM_KEY_FN(KEY_NPAGE));
+        key(ui, SMT_KEY_FN(KEY_NPAGE));
     }
     assert_true(saw_tab);
-    assert_true(total > (int)sm_keys_count() + 7); /* wrapped lines and the extra section */
+    assert_true(total > (int)smt_keys_count() + 7); /* wrapped lines and the extra section */
     assert_true(screen_has(" Esc close  Up/Down"));
-    key(ui, SM_KEY_ESC);
-    assert_false(ui->help);
+    key(ui, SMT_KEY_ESC);
+    assert_false(smt_ui_showing(ui, "help"));
     resize(ui, 30, 120);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_log_hides_session_lines(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
-    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection lost");
+    smt_ui *ui = make_ui(false);
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection lost");
     for (int i = 0; i < 15; i++) {
         char id[16];
         snprintf(id, sizeof id, "live%02d", i);
-        sm_kv props[] = {{"$SessionId", id}, {NULL, NULL}};
-        sm_event ev = test_event(SM_EVENT_OPEN, id, SM_STATE_ACTIVE, props, NULL, false);
-        sm_ui_event(ui, &ev);
+        sm_property props[] = {{"$SessionId", id}, {NULL, NULL}};
+        smt_event ev = test_event(SMT_EVENT_OPEN, id, SM_REMOTE_ACTIVE, props, NULL, false);
+        smt_ui_event(ui, &ev);
     }
     key(ui, 'l');
     paint(ui);
@@ -1240,24 +1349,24 @@ static void test_log_hides_session_lines(void **state)
     paint(ui);
     assert_true(screen_has("warn: connection: reconn"));
     resize(ui, 30, 120);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_lost_reply_is_outcome_unknown(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", "Tier", "gold");
     paint(ui);
     key(ui, 'e');
     add_entry(ui, "Zone", "z1");
     assert_int_equal(ncalls, 1);
-    sm_ui_reply(ui, calls[0].token, "CONNECTION_LOST", "connection lost", NULL, 0, 0);
+    reply(ui, calls[0].token, "CONNECTION_LOST", "connection lost", NULL, 0, 0);
     paint(ui);
     /* not "refused": the request left and may have been applied */
     assert_true(screen_has("outcome unknown (CONNECTION_LOST)"));
     assert_false(screen_has("server refused"));
-    key(ui, SM_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
     key(ui, 'b');
     type(ui, "Department is 'Ops'");
     key(ui, '\r');
@@ -1265,30 +1374,30 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 2);
-    sm_ui_reply(ui, calls[1].token, "TIMEOUT", "no reply", NULL, 0, 0);
-    assert_non_null(strstr(ui->bulk.result, "outcome unknown (TIMEOUT)"));
-    assert_non_null(ui->bulk.undo); /* the saved values stay available */
+    reply(ui, calls[1].token, "TIMEOUT", "no reply", NULL, 0, 0);
+    assert_non_null(strstr(BULK(ui)->result, "outcome unknown (TIMEOUT)"));
+    assert_non_null(BULK(ui)->undo); /* the saved values stay available */
     key(ui, 'u');
-    assert_int_equal(ui->form.kind, SM_FORM_BULK_UNDO);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_BULK_UNDO);
     key(ui, 'y');
     assert_int_equal(ncalls, 3);
     assert_string_equal(calls[2].values[0], "gold");
     /* a real refusal still says so, and leaves no undo behind */
-    sm_ui_reply(ui, calls[2].token, NULL, NULL, NULL, 0, 0);
-    sm_ui_tick(ui);
+    reply(ui, calls[2].token, NULL, NULL, NULL, 0, 0);
+    smt_ui_tick(ui);
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 4);
-    sm_ui_reply(ui, calls[3].token, "ACCESS_DENIED", "no", NULL, 0, 0);
-    assert_non_null(strstr(ui->bulk.result, "server refused: ACCESS_DENIED"));
-    assert_null(ui->bulk.undo);
-    sm_ui_free(ui);
+    reply(ui, calls[3].token, "ACCESS_DENIED", "no", NULL, 0, 0);
+    assert_non_null(strstr(BULK(ui)->result, "server refused: ACCESS_DENIED"));
+    assert_null(BULK(ui)->undo);
+    smt_ui_free(ui);
 }
 
 static void test_inspect_wraps_long_values(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     char big[4097];
     for (int i = 0; i < 4096; i++)
         big[i] = (char)('a' + i % 26);
@@ -1329,13 +1438,13 @@ static void test_inspect_wraps_long_values(void **state)
     line_at(y + 7, last, sizeof last);
     assert_non_null(strstr(last, "\u2026"));
     resize(ui, 30, 120);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_bottom_lines_fit_80_columns(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     resize(ui, 24, 80);
     paint(ui);
     char bar[512], status[512];
@@ -1353,7 +1462,7 @@ static void test_bottom_lines_fit_80_columns(void **state)
     assert_non_null(strstr(bar, "F1Help   F2Columns"));
     line_at(28, status, sizeof status);
     assert_non_null(strstr(status, "? help  q quit"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 static void test_settings_used_and_saved_only_when_asked(void **state)
@@ -1363,28 +1472,28 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
     assert_non_null(mkdtemp(dir));
     char path[256];
     snprintf(path, sizeof path, "%s/monitor.conf", dir);
-    sm_settings st;
+    smt_settings st;
     memset(&st, 0, sizeof st);
     snprintf(st.columns[st.ncolumns++], sizeof st.columns[0], "$SessionId");
     snprintf(st.columns[st.ncolumns++], sizeof st.columns[0], "Department");
     snprintf(st.sort_key, sizeof st.sort_key, "Department");
     st.sort_descending = true;
-    sm_ui *ui = make_ui(false);
-    sm_ui_use_settings(ui, &st, path);
+    smt_ui *ui = make_ui(false);
+    smt_ui_use_settings(ui, &st, path);
     add_session(ui, "s1", "1700000000000", "Accounts", "Tier", "gold");
     add_session(ui, "s2", "1700000001000", "Payroll", NULL, NULL);
     paint(ui);
     /* the saved columns and sort, and no automatic columns */
-    assert_int_equal(ui->ncols, 2);
-    assert_true(ui->cols_custom);
+    assert_int_equal(ui->app.ncols, 2);
+    assert_true(ui->app.cols_custom);
     assert_true(screen_has("Sort: Department \u25bc"));
     assert_false(screen_has("Tier"));
-    assert_string_equal(sm_view_at(ui->view, 0)->id, "s2");
+    assert_string_equal(smt_view_at(ui->app.view, 0)->id, "s2");
     assert_int_not_equal(access(path, F_OK), 0); /* nothing written by itself */
     /* w asks first; n writes nothing */
     key(ui, 'c');
     key(ui, 'w');
-    assert_int_equal(ui->form.kind, SM_FORM_SETTINGS_SAVE);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_SETTINGS_SAVE);
     paint(ui);
     assert_true(screen_has(path));
     key(ui, 'n');
@@ -1392,23 +1501,23 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
     key(ui, 'w');
     key(ui, 'y');
     assert_int_equal(access(path, F_OK), 0);
-    assert_non_null(strstr(ui->message, "settings saved to"));
-    sm_settings back;
+    assert_non_null(strstr(ui->app.message, "settings saved to"));
+    smt_settings back;
     sm_error err;
-    assert_int_equal(sm_settings_load(path, &back, &err), SM_OK);
+    assert_int_equal(smt_settings_load(path, &back, &err), SM_OK);
     assert_int_equal(back.ncolumns, 2);
     assert_string_equal(back.sort_key, "Department");
     assert_true(back.sort_descending);
     assert_string_equal(back.theme, "default");
-    sm_ui_free(ui);
+    smt_ui_free(ui);
     /* without a path, w says why it cannot save */
     ui = make_ui(false);
-    sm_ui_use_settings(ui, NULL, NULL);
+    smt_ui_use_settings(ui, NULL, NULL);
     key(ui, 'c');
     key(ui, 'w');
-    assert_int_equal(ui->form.kind, SM_FORM_NONE);
-    assert_non_null(strstr(ui->message, "no settings file"));
-    sm_ui_free(ui);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
+    assert_non_null(strstr(ui->app.message, "no settings file"));
+    smt_ui_free(ui);
     unlink(path);
     rmdir(dir);
 }
@@ -1416,7 +1525,7 @@ static void test_settings_used_and_saved_only_when_asked(void **state)
 static void test_quit_asks_while_changes_are_in_flight(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s1", "1700000000000", "Ops", NULL, NULL);
     paint(ui);
     key(ui, 'e');
@@ -1424,28 +1533,28 @@ static void test_quit_asks_while_changes_are_in_flight(void **state)
     assert_int_equal(ncalls, 1);
     /* the edit waits for the server: q asks */
     key(ui, 'q');
-    assert_false(ui->quit);
-    assert_int_equal(ui->form.kind, SM_FORM_QUIT);
+    assert_false(ui->app.quit);
+    assert_int_equal(ui->app.form.kind, SMT_FORM_QUIT);
     paint(ui);
     assert_true(screen_has("An edit is waiting for the server's answer."));
     key(ui, 'n');
-    assert_false(ui->quit);
-    key(ui, SM_KEY_FN(KEY_F(10)));
+    assert_false(ui->app.quit);
+    key(ui, SMT_KEY_FN(KEY_F(10)));
     key(ui, 'y');
-    assert_true(ui->quit);
+    assert_true(ui->app.quit);
     /* once answered, q quits at once */
-    ui->quit = false;
-    sm_kv prev[] = {{"Zone", NULL}};
-    sm_ui_reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
+    ui->app.quit = false;
+    sm_property prev[] = {{"Zone", NULL}};
+    reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
     key(ui, 'q');
-    assert_true(ui->quit);
-    sm_ui_free(ui);
+    assert_true(ui->app.quit);
+    smt_ui_free(ui);
 }
 
 static void test_mouse_in_scrolled_lists(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
     for (int i = 0; i < 60; i++) {
         char id[16], k[16];
@@ -1458,17 +1567,17 @@ static void test_mouse_in_scrolled_lists(void **state)
     for (int i = 0; i < 50; i++)
         key(ui, 'j');
     paint(ui);
-    assert_true(ui->col_top > 0);
+    assert_true(COLS(ui)->nav.top > 0);
     /* a click picks the line under the pointer, not the line number from the top */
     int first = ui->pane_y + 1;
     click(ui, first + 2, 10, BUTTON1_PRESSED);
-    assert_int_equal(ui->col_cursor, ui->col_top + 2);
+    assert_int_equal(COLS(ui)->nav.cursor, COLS(ui)->nav.top + 2);
     /* the wheel scrolls the chooser */
-    int before = ui->col_cursor;
+    int before = COLS(ui)->nav.cursor;
     click(ui, first + 2, 10, BUTTON5_PRESSED);
-    assert_int_equal(ui->col_cursor, before + 3);
+    assert_int_equal(COLS(ui)->nav.cursor, before + 3);
     mousemask(0, NULL);
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 /* A failed connection attempt: the header says why, which attempt, and counts down to the next
@@ -1476,10 +1585,10 @@ static void test_mouse_in_scrolled_lists(void **state)
 static void test_header_shows_connect_failure(void **state)
 {
     (void)state;
-    sm_ui *ui = make_ui(false);
+    smt_ui *ui = make_ui(false);
     add_session(ui, "s-1", "1700000000000", "Payroll", "Z", "z1");
-    sm_ui_set_connection(ui, SM_CONN_RECONNECTING, "connection to 127.0.0.1:9595 lost");
-    sm_ui_set_connect_failure(ui, "connection refused", 4, 1600);
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection to 127.0.0.1:9595 lost");
+    smt_ui_set_connect_failure(ui, "connection refused", 4, 1600);
     paint(ui);
     char buf[2048];
     line_at(0, buf, sizeof buf);
@@ -1489,24 +1598,24 @@ static void test_header_shows_connect_failure(void **state)
     assert_null(strstr(buf, "127.0.0.1:9595 lost")); /* the failure is the newer why */
 
     /* the countdown runs, then the attempt is under way */
-    sm_ui_set_time(ui, clock_ms + 1000, 1700000000000LL);
-    assert_in_range(sm_ui_tick(ui), 1, 100); /* tenths of a second need repainting */
+    smt_ui_set_time(ui, clock_ms + 1000, 1700000000000LL);
+    assert_in_range(smt_ui_tick(ui), 1, 100); /* tenths of a second need repainting */
     paint(ui);
     assert_true(screen_has("attempt 4, next in 0.6 s"));
-    sm_ui_set_time(ui, clock_ms + 1700, 1700000000000LL);
-    sm_ui_tick(ui);
+    smt_ui_set_time(ui, clock_ms + 1700, 1700000000000LL);
+    smt_ui_tick(ui);
     paint(ui);
     assert_true(screen_has("attempt 4, retrying now"));
 
     /* a long wait in whole seconds; the reason comes from the network: escaped */
-    sm_ui_set_connect_failure(ui, "the server chose \x1b[2J", 5, 12000);
-    sm_ui_set_time(ui, clock_ms + 1800, 1700000000000LL);
+    smt_ui_set_connect_failure(ui, "the server chose \x1b[2J", 5, 12000);
+    smt_ui_set_time(ui, clock_ms + 1800, 1700000000000LL);
     paint(ui);
     assert_true(screen_has("reconnecting: the server chose \u241b[2J \u2014 attempt 5, next in 12 s"));
 
     /* a long reason is cut with an ellipsis so the session count stays; on a narrow terminal
      * the reason still keeps a few words and the attempt and countdown stay whole */
-    sm_ui_set_connect_failure(ui, "the server answered HTTP 404 instead of a WebSocket upgrade (not sessmond, or a "
+    smt_ui_set_connect_failure(ui, "the server answered HTTP 404 instead of a WebSocket upgrade (not sessmond, or a "
                                   "wrong path?) and more words to make it long",
                               6, 500);
     paint(ui);
@@ -1522,19 +1631,19 @@ static void test_header_shows_connect_failure(void **state)
 
     resize(ui, 30, 120);
     /* a final failure has no next attempt */
-    sm_ui_set_connect_failure(ui, "refused: bad password", 7, -1);
+    smt_ui_set_connect_failure(ui, "refused: bad password", 7, -1);
     paint(ui);
     assert_true(screen_has("reconnecting: refused: bad password \u2014 attempt 7 "));
     assert_false(screen_has("next in"));
 
     /* connected again: gone */
-    sm_ui_set_connection(ui, SM_CONN_SYNCING, "session open");
+    smt_ui_set_connection(ui, SMT_CONN_SYNCING, "session open");
     paint(ui);
     assert_false(screen_has("attempt 7"));
-    sm_ui_set_connection(ui, SM_CONN_LIVE, "");
+    smt_ui_set_connection(ui, SMT_CONN_LIVE, "");
     paint(ui);
     assert_true(screen_has("\u25cf connected"));
-    sm_ui_free(ui);
+    smt_ui_free(ui);
 }
 
 int main(void)
@@ -1571,6 +1680,8 @@ int main(void)
         cmocka_unit_test(test_lost_reply_is_outcome_unknown),
         cmocka_unit_test(test_log_hides_session_lines),
         cmocka_unit_test(test_help_wraps_and_lists_prompt_keys),
+        cmocka_unit_test(test_help_scroll_is_bounded),
+        cmocka_unit_test(test_pane_registry),
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
         cmocka_unit_test(test_header_shows_connect_failure),
     };

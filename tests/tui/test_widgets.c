@@ -14,37 +14,37 @@
 static void test_line_editing(void **state)
 {
     (void)state;
-    sm_line l;
-    sm_line_init(&l, 0);
-    assert_int_equal(sm_line_key(&l, 'a'), SM_LINE_CHANGED);
-    assert_int_equal(sm_line_key(&l, 0x65E5), SM_LINE_CHANGED); /* a wide character */
-    assert_int_equal(sm_line_key(&l, 'b'), SM_LINE_CHANGED);
+    smt_line l;
+    smt_line_init(&l, 0);
+    assert_int_equal(smt_line_key(&l, 'a'), SMT_LINE_CHANGED);
+    assert_int_equal(smt_line_key(&l, 0x65E5), SMT_LINE_CHANGED); /* a wide character */
+    assert_int_equal(smt_line_key(&l, 'b'), SMT_LINE_CHANGED);
     assert_string_equal(l.buf, "a\u65e5b");
-    assert_int_equal(sm_line_key(&l, SM_LK_LEFT), SM_LINE_MOVED);
-    assert_int_equal(sm_line_key(&l, SM_LK_BACKSPACE), SM_LINE_CHANGED); /* removes all 3 bytes */
+    assert_int_equal(smt_line_key(&l, SMT_LK_LEFT), SMT_LINE_MOVED);
+    assert_int_equal(smt_line_key(&l, SMT_LK_BACKSPACE), SMT_LINE_CHANGED); /* removes all 3 bytes */
     assert_string_equal(l.buf, "ab");
     assert_int_equal(l.cur, 1);
-    assert_int_equal(sm_line_key(&l, SM_LK_HOME), SM_LINE_MOVED);
-    assert_int_equal(sm_line_key(&l, SM_LK_DELETE), SM_LINE_CHANGED);
+    assert_int_equal(smt_line_key(&l, SMT_LK_HOME), SMT_LINE_MOVED);
+    assert_int_equal(smt_line_key(&l, SMT_LK_DELETE), SMT_LINE_CHANGED);
     assert_string_equal(l.buf, "b");
     /* control characters, DEL, C1 and surrogates are refused */
-    assert_int_equal(sm_line_key(&l, 0x1b), SM_LINE_IGNORED);
-    assert_int_equal(sm_line_key(&l, 0x7f), SM_LINE_IGNORED);
-    assert_int_equal(sm_line_key(&l, 0x9b), SM_LINE_IGNORED);
-    assert_int_equal(sm_line_key(&l, 0xD800), SM_LINE_IGNORED);
+    assert_int_equal(smt_line_key(&l, 0x1b), SMT_LINE_IGNORED);
+    assert_int_equal(smt_line_key(&l, 0x7f), SMT_LINE_IGNORED);
+    assert_int_equal(smt_line_key(&l, 0x9b), SMT_LINE_IGNORED);
+    assert_int_equal(smt_line_key(&l, 0xD800), SMT_LINE_IGNORED);
     assert_string_equal(l.buf, "b");
-    sm_line_set(&l, "one two  three");
-    assert_int_equal(sm_line_key(&l, SM_LK_KILL_WORD), SM_LINE_CHANGED);
+    smt_line_set(&l, "one two  three");
+    assert_int_equal(smt_line_key(&l, SMT_LK_KILL_WORD), SMT_LINE_CHANGED);
     assert_string_equal(l.buf, "one two  ");
-    assert_int_equal(sm_line_key(&l, SM_LK_KILL_WORD), SM_LINE_CHANGED);
+    assert_int_equal(smt_line_key(&l, SMT_LK_KILL_WORD), SMT_LINE_CHANGED);
     assert_string_equal(l.buf, "one ");
-    sm_line_key(&l, SM_LK_HOME);
-    sm_line_key(&l, SM_LK_RIGHT);
-    assert_int_equal(sm_line_key(&l, SM_LK_KILL_END), SM_LINE_CHANGED);
+    smt_line_key(&l, SMT_LK_HOME);
+    smt_line_key(&l, SMT_LK_RIGHT);
+    assert_int_equal(smt_line_key(&l, SMT_LK_KILL_END), SMT_LINE_CHANGED);
     assert_string_equal(l.buf, "o");
-    sm_line_set(&l, "xyz");
-    sm_line_key(&l, SM_LK_LEFT);
-    assert_int_equal(sm_line_key(&l, SM_LK_KILL_LINE), SM_LINE_CHANGED);
+    smt_line_set(&l, "xyz");
+    smt_line_key(&l, SMT_LK_LEFT);
+    assert_int_equal(smt_line_key(&l, SMT_LK_KILL_LINE), SMT_LINE_CHANGED);
     assert_string_equal(l.buf, "z");
     assert_int_equal(l.cur, 0);
 }
@@ -52,50 +52,50 @@ static void test_line_editing(void **state)
 static void test_line_limits(void **state)
 {
     (void)state;
-    sm_line l;
-    sm_line_init(&l, 4);
+    smt_line l;
+    smt_line_init(&l, 4);
     for (int i = 0; i < 10; i++)
-        sm_line_key(&l, 'x');
+        smt_line_key(&l, 'x');
     assert_int_equal(l.len, 4);
-    sm_line_set(&l, "ab\u00e9\u00e9"); /* 6 bytes: cut at a character boundary */
+    smt_line_set(&l, "ab\u00e9\u00e9"); /* 6 bytes: cut at a character boundary */
     assert_string_equal(l.buf, "ab\u00e9");
-    assert_int_equal(sm_line_key(&l, 0x00e9), SM_LINE_MOVED); /* full: swallowed */
+    assert_int_equal(smt_line_key(&l, 0x00e9), SMT_LINE_MOVED); /* full: swallowed */
     assert_string_equal(l.buf, "ab\u00e9");
-    sm_line_set(&l, NULL);
+    smt_line_set(&l, NULL);
     assert_int_equal(l.len, 0);
 }
 
 static void test_eventlog_ring_and_rate_limit(void **state)
 {
     (void)state;
-    sm_eventlog log;
-    assert_int_equal(sm_eventlog_init(&log), 0);
-    for (int i = 0; i < SM_LOG_CAPACITY + 10; i++)
-        sm_eventlog_add(&log, 1000, SM_LOGL_INFO, "line %d", i);
-    assert_int_equal(sm_eventlog_count(&log), SM_LOG_CAPACITY);
-    assert_string_equal(sm_eventlog_at(&log, 0)->text, "line 10");
-    assert_null(sm_eventlog_at(&log, SM_LOG_CAPACITY));
-    sm_eventlog_free(&log);
+    smt_eventlog log;
+    assert_int_equal(smt_eventlog_init(&log), 0);
+    for (int i = 0; i < SMT_LOG_CAPACITY + 10; i++)
+        smt_eventlog_add(&log, 1000, SMT_LOGL_INFO, "line %d", i);
+    assert_int_equal(smt_eventlog_count(&log), SMT_LOG_CAPACITY);
+    assert_string_equal(smt_eventlog_at(&log, 0)->text, "line 10");
+    assert_null(smt_eventlog_at(&log, SMT_LOG_CAPACITY));
+    smt_eventlog_free(&log);
 
-    assert_int_equal(sm_eventlog_init(&log), 0);
+    assert_int_equal(smt_eventlog_init(&log), 0);
     for (int i = 0; i < 100; i++)
-        sm_eventlog_session(&log, 5000 + i, "session %d opened", i);
-    assert_int_equal(sm_eventlog_count(&log), SM_LOG_SESSION_EVENTS_PER_SECOND);
-    sm_eventlog_session(&log, 6000, "next second");
-    const sm_log_entry *e = sm_eventlog_at(&log, SM_LOG_SESSION_EVENTS_PER_SECOND);
+        smt_eventlog_session(&log, 5000 + i, "session %d opened", i);
+    assert_int_equal(smt_eventlog_count(&log), SMT_LOG_SESSION_EVENTS_PER_SECOND);
+    smt_eventlog_session(&log, 6000, "next second");
+    const smt_log_entry *e = smt_eventlog_at(&log, SMT_LOG_SESSION_EVENTS_PER_SECOND);
     assert_non_null(strstr(e->text, "80 more session events"));
-    assert_string_equal(sm_eventlog_at(&log, SM_LOG_SESSION_EVENTS_PER_SECOND + 1)->text, "next second");
+    assert_string_equal(smt_eventlog_at(&log, SMT_LOG_SESSION_EVENTS_PER_SECOND + 1)->text, "next second");
     /* a long line is cut on a character boundary */
     char big[600];
     for (size_t i = 0; i + 2 < sizeof big; i += 2)
         memcpy(big + i, "\u00e9", 2);
     big[sizeof big - 1] = '\0';
-    sm_eventlog_add(&log, 7000, SM_LOGL_WARN, "x%s", big);
-    e = sm_eventlog_at(&log, sm_eventlog_count(&log) - 1);
+    smt_eventlog_add(&log, 7000, SMT_LOGL_WARN, "x%s", big);
+    e = smt_eventlog_at(&log, smt_eventlog_count(&log) - 1);
     size_t n = strlen(e->text);
-    assert_true(n < SM_LOG_LINE_MAX);
+    assert_true(n < SMT_LOG_LINE_MAX);
     assert_true(((unsigned char)e->text[n - 1] & 0xC0) == 0x80); /* ends with a whole character */
-    sm_eventlog_free(&log);
+    smt_eventlog_free(&log);
 }
 
 /* Session lines have their own ring: a flood of them never pushes an edit or a connection
@@ -103,40 +103,40 @@ static void test_eventlog_ring_and_rate_limit(void **state)
 static void test_eventlog_session_lines_kept_apart(void **state)
 {
     (void)state;
-    sm_eventlog log;
-    assert_int_equal(sm_eventlog_init(&log), 0);
-    sm_eventlog_add(&log, 1000, SM_LOGL_INFO, "edit of s1: Tier: 'gold' -> 'silver'");
+    smt_eventlog log;
+    assert_int_equal(smt_eventlog_init(&log), 0);
+    smt_eventlog_add(&log, 1000, SMT_LOGL_INFO, "edit of s1: Tier: 'gold' -> 'silver'");
     srand(7);
     int general = 1;
     for (int i = 0; i < 20000; i++) {
         int64_t t = 2000 + i * 60; /* about 17 a second: all kept */
         if (rand() % 50 == 0) {
-            sm_eventlog_add(&log, t, SM_LOGL_WARN, "general %d", general++);
+            smt_eventlog_add(&log, t, SMT_LOGL_WARN, "general %d", general++);
         } else {
-            sm_eventlog_session(&log, t, "session %d opened", i);
+            smt_eventlog_session(&log, t, "session %d opened", i);
         }
     }
     /* the first general line survived 20000 session lines */
-    const sm_log_entry *e = sm_eventlog_at_filtered(&log, false, 0);
+    const smt_log_entry *e = smt_eventlog_at_filtered(&log, false, 0);
     assert_non_null(e);
     assert_non_null(strstr(e->text, "edit of s1"));
-    assert_int_equal(sm_eventlog_count_filtered(&log, false), (size_t)general);
-    assert_int_equal(sm_eventlog_count(&log), (size_t)general + SM_LOG_CAPACITY);
+    assert_int_equal(smt_eventlog_count_filtered(&log, false), (size_t)general);
+    assert_int_equal(smt_eventlog_count(&log), (size_t)general + SMT_LOG_CAPACITY);
     /* merged: strictly in the order added */
     uint64_t last = 0;
     size_t sessions = 0;
-    for (size_t i = 0; i < sm_eventlog_count(&log); i++) {
-        e = sm_eventlog_at(&log, i);
+    for (size_t i = 0; i < smt_eventlog_count(&log); i++) {
+        e = smt_eventlog_at(&log, i);
         assert_non_null(e);
         if (i > 0)
             assert_true(e->seq > last);
         last = e->seq;
         sessions += e->session;
     }
-    assert_int_equal(sessions, SM_LOG_CAPACITY);
-    assert_null(sm_eventlog_at(&log, sm_eventlog_count(&log)));
-    assert_null(sm_eventlog_at_filtered(&log, false, (size_t)general));
-    sm_eventlog_free(&log);
+    assert_int_equal(sessions, SMT_LOG_CAPACITY);
+    assert_null(smt_eventlog_at(&log, smt_eventlog_count(&log)));
+    assert_null(smt_eventlog_at_filtered(&log, false, (size_t)general));
+    smt_eventlog_free(&log);
 }
 
 int main(void)

@@ -1,0 +1,16 @@
+/* The session table pane's state (for tests; the dispatcher knows it only by its ops). */
+#ifndef SMT_PANE_TABLE_H
+#define SMT_PANE_TABLE_H
+
+#include "tui/listnav.h"
+#include "tui/pane.h"
+
+typedef struct smt_table_pane {
+    smt_app *app;
+    smt_list nav;   /* cursor = rank of the selected session in the view */
+    int sel_offset; /* cursor - top, kept while rows move */
+    int y, h;       /* where the last frame drew it (h 0 = hidden by a full pane) */
+    int col_x[SMT_UI_MAX_COLUMNS + 1]; /* x of each drawn column, -1 when not drawn */
+} smt_table_pane;
+
+#endif

@@ -1,0 +1,147 @@
+/* What every pane of the monitor may use: the sessions, the status line, the dialog, the prompt,
+ * the columns, the selected session, read-only mode and requests to the server. */
+#ifndef SMT_SERVICES_H
+#define SMT_SERVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/sessmon.h"
+#include "core/error.h"
+#include "core/props.h"
+#include "tui/eventlog.h"
+#include "tui/form.h"
+#include "tui/lineedit.h"
+#include "tui/model.h"
+#include "tui/theme.h"
+#include "tui/view.h"
+
+#define SMT_UI_MAX_COLUMNS 48
+#define SMT_UI_AUTO_USER_COLUMNS 12 /* user keys shown automatically until columns are chosen */
+#define SMT_UI_MAX_THEMES 64
+
+/* Sends mutations for the monitor. Both return 0 when the request is on its way (its reply
+ * comes back through smt_ui_reply with the same token) or -1 with a message in err. */
+typedef struct smt_ui_backend {
+    void *ctx;
+    int (*set)(void *ctx, uint64_t token, const char *session_id, const sm_property *props, size_t n, char *err,
+               size_t errcap);
+    int (*set_by_filter)(void *ctx, uint64_t token, const char *filter, const sm_property *props, size_t n, char *err,
+                         size_t errcap);
+} smt_ui_backend;
+
+/* The server's answer to a request: code SM_CLIENT_OK or why it failed; changed (previous
+ * values) and count by request kind. */
+typedef struct smt_reply {
+    sm_client_errcode code;
+    const char *message;
+    const sm_property *changed;
+    size_t changed_count;
+    uint64_t count;
+} smt_reply;
+
+typedef struct smt_column {
+    char key[SM_KEY_MAX + 2];
+    int width; /* sticky: grows to fit what was shown, reset on layout changes */
+} smt_column;
+
+/* The one-line prompt at the bottom: whoever opened it is told of every change. */
+typedef enum smt_prompt_kind {
+    SMT_PROMPT_NONE = 0,
+    SMT_PROMPT_FILTER,     /* the view filter */
+    SMT_PROMPT_SEARCH,     /* incremental search */
+    SMT_PROMPT_BULK_FILTER /* the bulk update's filter */
+} smt_prompt_kind;
+
+typedef struct smt_prompt {
+    smt_prompt_kind kind;
+    const char *label;
+    smt_line line;
+    char saved[SMT_LINE_MAX + 1]; /* what Esc puts back */
+    char error[SM_ERROR_MESSAGE_MAX];
+    size_t error_column;         /* 1-based, 0 = none */
+    bool mutates;                /* closed when read-only mode starts */
+    void (*changed)(void *owner, const char *text);
+    bool (*accept)(void *owner); /* Enter: false keeps the prompt open (NULL = always accept) */
+    void *owner;
+} smt_prompt;
+
+typedef struct smt_app {
+    smt_model *model;
+    smt_view *view;
+    smt_ui_backend backend;
+    smt_eventlog log;
+
+    bool live;      /* the connection is up and the snapshot complete: the table is current */
+    bool read_only; /* once set, never cleared */
+    char read_only_reason[96];
+
+    /* the table's columns: shared by the table, the chooser and the saved settings */
+    smt_column cols[SMT_UI_MAX_COLUMNS];
+    int ncols;
+    bool cols_custom; /* the user chose columns: stop adding user keys automatically */
+    int hscroll;      /* first scrolled column (column 0 stays pinned) */
+
+    const char *selected; /* interned ID of the selected session, or NULL */
+
+    smt_form form;     /* kind SMT_FORM_NONE = closed */
+    smt_prompt prompt; /* kind SMT_PROMPT_NONE = closed */
+
+    char message[320];
+    smt_log_level message_level;
+    uint64_t message_until;
+
+    char settings_path[1024]; /* "" = saving is not possible */
+    smt_theme theme;
+    bool allow_color;
+
+    int screen_rows, screen_cols;
+    uint64_t now;  /* monotonic ms of this pass */
+    int64_t wall;  /* ms since the epoch of this pass */
+    bool dirty;    /* something changed since the last paint */
+    bool quit;
+    uint64_t next_token;
+} smt_app;
+
+/* A message in the status line (and the event log). */
+void smt_ui_message(smt_app *app, smt_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* True unless read-only mode is on (then says why what was refused). */
+bool smt_ui_guard_write(smt_app *app, const char *what);
+/* Whether a request that failed with this code may still have been applied: the connection
+ * dropped, the reply timed out or the session went away after it was sent. */
+bool smt_ui_outcome_unknown(sm_client_errcode code);
+uint64_t smt_ui_new_token(smt_app *app);
+
+/* Requests through the backend; 0 when sent, else -1 with a message in err. */
+int smt_app_send_set(smt_app *app, uint64_t token, const char *session_id, const sm_property *props, size_t n,
+                     char *err, size_t errcap);
+int smt_app_send_set_by_filter(smt_app *app, uint64_t token, const char *filter, const sm_property *props, size_t n,
+                               char *err, size_t errcap);
+
+smt_row *smt_ui_selected_row(smt_app *app);
+void smt_app_select(smt_app *app, const char *id);
+
+/* Opens the dialog; changed and submit are called with owner (changed may be NULL). */
+smt_form *smt_app_open_form(smt_app *app, smt_form_kind kind, const char *title, int nfields,
+                            void (*changed)(void *owner), void (*submit)(void *owner), void *owner);
+void smt_ui_close_form(smt_app *app);
+/* Opens the prompt with a text; changed is called with the text after every edit. */
+smt_prompt *smt_app_start_prompt(smt_app *app, smt_prompt_kind kind, const char *label, const char *initial,
+                                 void (*changed)(void *owner, const char *text), bool (*accept)(void *owner),
+                                 void *owner);
+void smt_app_close_prompt(smt_app *app);
+
+/* Columns: display text of a cell ($StartTime formatted, the state column), titles, add/remove/find. */
+const char *smt_ui_cell_text(const smt_row *row, const char *key, char *buf, size_t cap);
+const char *smt_column_title(const char *key);
+int smt_ui_column_index(const smt_app *app, const char *key);
+bool smt_ui_column_add(smt_app *app, const char *key);
+void smt_ui_column_remove(smt_app *app, int index);
+void smt_ui_reset_columns(smt_app *app);
+/* Sorts by key (toggles the direction when it is already the sort key). */
+void smt_ui_sort_by(smt_app *app, const char *key);
+/* Asks whether to save the columns, sort and theme to the settings file. */
+void smt_ui_ask_save_settings(smt_app *app);
+
+#endif
