@@ -29,6 +29,7 @@
 #define INFLIGHT_MAX (64u * 1024u * 1024u) /* bytes handed to Redis and not yet answered */
 #define PENDING_MAX 4096                  /* cluster requests in flight from this node */
 #define HEADER_MAX 256
+#define CLOSE_STEP 2048                   /* CLOSED events of gone nodes' sessions per loop pass */
 
 static const char JOIN_SCRIPT[] =
     "local cur = redis.call('GET', KEYS[1]) "
@@ -142,7 +143,17 @@ typedef struct rpart {
     idset ids;
 } rpart;
 
+/* The sessions of a part whose node is gone, reported CLOSED a bounded number per loop pass. */
+typedef struct closing {
+    struct closing *next;
+    uint32_t prefix;
+    sm_close_reason reason;
+    idset ids;
+    size_t pos; /* next slot of ids to report */
+} closing;
+
 typedef struct sm_cluster_view {
+    closing *closing; /* oldest first */
     rpart parts[MAX_PEERS];
     size_t nparts;
     bool local_done, ended;
@@ -396,25 +407,68 @@ static void note_missing(sm_cluster_view *v, const char *name)
 }
 
 /* The part's node is gone: every session of it the listener knows is CLOSED (docs/cluster.md). */
+static void wake_work(sm_cluster *k);
+
+static void emit_closed(sm_cluster *k, sm_listener *l, uint32_t prefix, uint64_t slot, sm_close_reason reason)
+{
+    char sid[SM_SESSION_ID_LEN + 1];
+    snprintf(sid, sizeof sid, "%08x-%08x", prefix, (uint32_t)(slot - 1));
+    sm_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SM_EVENT_CLOSED;
+    ev.session_id = sid;
+    ev.state = SM_STATE_CLOSED;
+    ev.reason = reason;
+    sm_listener_emit(k->srv, l, &ev);
+}
+
+/* Reports up to budget sessions of l's closing backlog; returns how many it reported. */
+static size_t closing_drain(sm_cluster *k, sm_listener *l, size_t budget)
+{
+    sm_cluster_view *v = l->view;
+    size_t used = 0;
+    while (v->closing && used < budget) {
+        closing *c = v->closing;
+        bool live = l->owner->conn && !l->owner->doomed;
+        for (; c->pos < c->ids.cap && used < budget && live; c->pos++) {
+            if (!c->ids.slots[c->pos])
+                continue;
+            emit_closed(k, l, c->prefix, c->ids.slots[c->pos], c->reason);
+            used++;
+        }
+        if (live && c->pos < c->ids.cap)
+            break;
+        v->closing = c->next;
+        idset_free(&c->ids);
+        free(c);
+    }
+    return used;
+}
+
+/* The part's node is gone: every session of it the listener knows is reported CLOSED
+ * (docs/cluster.md), a bounded number per loop pass. */
 static void part_drop(sm_cluster *k, sm_listener *l, size_t i, sm_close_reason reason)
 {
     sm_cluster_view *v = l->view;
     rpart *r = &v->parts[i];
     peer *pe = &k->peers[r->peer];
-    if (l->owner->conn && !l->owner->doomed)
-        for (size_t s = 0; s < r->ids.cap; s++) {
-            if (!r->ids.slots[s])
-                continue;
-            char sid[SM_SESSION_ID_LEN + 1];
-            snprintf(sid, sizeof sid, "%08x-%08x", pe->prefix, (uint32_t)(r->ids.slots[s] - 1));
-            sm_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = SM_EVENT_CLOSED;
-            ev.session_id = sid;
-            ev.state = SM_STATE_CLOSED;
-            ev.reason = reason;
-            sm_listener_emit(k->srv, l, &ev);
-        }
+    closing *c = r->ids.count ? calloc(1, sizeof *c) : NULL;
+    if (c) {
+        c->prefix = pe->prefix;
+        c->reason = reason;
+        c->ids = r->ids;
+        memset(&r->ids, 0, sizeof r->ids);
+        closing **pp = &v->closing;
+        while (*pp)
+            pp = &(*pp)->next;
+        *pp = c;
+        wake_work(k);
+    } else if (r->ids.count && l->owner->conn && !l->owner->doomed) {
+        /* No memory for the backlog: reported now. */
+        for (size_t s = 0; s < r->ids.cap; s++)
+            if (r->ids.slots[s])
+                emit_closed(k, l, pe->prefix, r->ids.slots[s], reason);
+    }
     if (!v->ended && !r->done && !r->late)
         note_missing(v, pe->name);
     idset_free(&r->ids);
@@ -461,6 +515,12 @@ static void add_part(sm_cluster *k, sm_listener *l, int p, const char *filter)
     sm_cluster_view *v = l->view;
     if (v->nparts >= MAX_PEERS || find_part(v, p, k->peers[p].epoch))
         return;
+    /* Its previous sessions are all reported closed before it can announce them again. */
+    for (closing *c = v->closing; c; c = c->next)
+        if (c->prefix == k->peers[p].prefix) {
+            closing_drain(k, l, SIZE_MAX);
+            break;
+        }
     rpart *r = &v->parts[v->nparts++];
     memset(r, 0, sizeof *r);
     r->peer = p;
@@ -518,6 +578,12 @@ void sm_cluster_listener_freed(sm_server *srv, sm_listener *l)
             send_peer(k, x->v.parts[i].peer, head, (size_t)n, NULL, 0);
         }
         idset_free(&x->v.parts[i].ids);
+    }
+    while (x->v.closing) {
+        closing *c = x->v.closing;
+        x->v.closing = c->next;
+        idset_free(&c->ids);
+        free(c);
     }
     free(x->filter);
     free(x);
@@ -841,6 +907,13 @@ static void work_cb(struct ev_loop *loop, ev_idle *w, int revents)
         }
         more = more || proxy_wants_work(p);
     }
+    size_t budget = CLOSE_STEP;
+    for (sm_listener *l = k->srv->listeners; l && budget; l = l->gnext)
+        if (l->view && l->view->closing) {
+            budget -= closing_drain(k, l, budget);
+            more = more || l->view->closing;
+        }
+    sm_server_reap(k->srv);
     if (!more)
         ev_idle_stop(loop, w);
 }

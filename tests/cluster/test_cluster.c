@@ -19,6 +19,7 @@
 #define NODES 3
 #define NODE_TIMEOUT_MS 1500
 #define REQUEST_TIMEOUT_MS 500
+#define SM_ID_TEXT 24
 
 typedef struct cluster {
     sm_test_redis redis;
@@ -387,6 +388,42 @@ static void test_clean_shutdown(void **state)
     tc_close(&admin);
 }
 
+/* A killed node with more sessions than one loop pass reports: each CLOSED exactly once. */
+static void test_killed_node_many_sessions(void **state)
+{
+    enum { MANY = 2300 };
+    cluster *k = *state;
+    tc *many = calloc(MANY, sizeof *many);
+    assert_non_null(many);
+    for (int i = 0; i < MANY; i++)
+        tc_open(&many[i], &k->node[2], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc admin;
+    tc_open(&admin, &k->node[0], "admin", "admin", "{\"probe\":\"yes\"}");
+    wait_converged(k, &admin, MANY + 1);
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[]");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    assert_int_equal(count, MANY + 1);
+    sm_test_server_kill(&k->node[2]);
+    char (*seen)[SM_ID_TEXT] = calloc(MANY, sizeof *seen);
+    int closed = 0;
+    cJSON *ev;
+    while (closed < MANY && (ev = tc_event(&admin, l, 10000)) != NULL) {
+        assert_string_equal(tc_str(ev, "event"), "CLOSED");
+        for (int i = 0; i < closed; i++)
+            assert_string_not_equal(seen[i], tc_str(ev, "session"));
+        snprintf(seen[closed++], SM_ID_TEXT, "%s", tc_str(ev, "session"));
+        cJSON_Delete(ev);
+    }
+    assert_int_equal(closed, MANY);
+    tc_no_event(&admin, l, 300);
+    free(seen);
+    for (int i = 0; i < MANY; i++)
+        tc_close(&many[i]);
+    free(many);
+    tc_close(&admin);
+}
+
 static void test_redis_restart(void **state)
 {
     cluster *k = *state;
@@ -592,6 +629,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_frozen_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clean_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_node_many_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_name_and_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_listener_is_bounded, setup_small_proxy, teardown),
