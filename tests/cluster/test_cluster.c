@@ -499,6 +499,28 @@ static void test_duplicate_name_and_bad_config(void **state)
     assert_non_null(strstr(out, "cluster.node: is missing"));
     const char *ok[] = {"--check-config", "--cluster-redis", "redis://127.0.0.1:1", "--node", "a", NULL};
     assert_int_equal(sm_test_sessmond_run(ok, NULL, out, sizeof out, 5000), 0);
+    /* The section in a file: unknown fields and inconsistent timings are named. */
+    static const char *const bad_files[][2] = {
+        {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:1\",\"node\":\"a\",\"bogus\":1}}", "cluster: unknown field 'bogus'"},
+        {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:1\",\"node\":\"a\",\"heartbeatMs\":1000,"
+         "\"nodeTimeoutMs\":1500}}",
+         "cluster.nodeTimeoutMs"},
+        {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:1\",\"node\":\"a\",\"passwordFile\":\"/nonexistent/pw\"}}",
+         "cluster.passwordFile"},
+        {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:99999\",\"node\":\"a\"}}", "cluster.redis"},
+    };
+    for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
+        char path[] = "/tmp/sessmon-test-ccfg-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, bad_files[i][0], strlen(bad_files[i][0])), (ssize_t)strlen(bad_files[i][0]));
+        close(fd);
+        const char *args[] = {"--check-config", "--config", path, NULL};
+        int status = sm_test_sessmond_run(args, NULL, out, sizeof out, 5000);
+        unlink(path);
+        if (status != 2 || !strstr(out, bad_files[i][1]))
+            fail_msg("config %s: status %d, output: %s", bad_files[i][0], status, out);
+    }
     /* No Redis there: a clear error at start-up. */
     const char *noredis[] = {"--port", "0", "--cluster-redis", "redis://127.0.0.1:1", "--node", "a", NULL};
     assert_int_not_equal(sm_test_sessmond_run(noredis, NULL, out, sizeof out, 8000), 0);
