@@ -1,5 +1,6 @@
 /* Benchmark of sessmond under the attacks of tests/adversarial at full size: an innocent client's ping p99 beside its 50 ms target. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -63,13 +64,23 @@ static void kill_tracked(pid_t pid)
             tracked[i] = 0;
 }
 
+/* The configurations, port files and logs of the servers (flat: no subdirectories). */
 static void remove_tmp_dir(void)
 {
     if (!tmp_dir[0])
         return;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    if (system(cmd) != 0)
+    DIR *d = opendir(tmp_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", tmp_dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    if (rmdir(tmp_dir) != 0)
         fprintf(stderr, "bench_attacks: could not remove %s\n", tmp_dir);
     tmp_dir[0] = '\0';
 }
@@ -684,7 +695,8 @@ typedef struct horde {
     int count;
 } horde;
 
-/* n non-blocking connects, source i from source_of; then up to wait_ms for them to complete, sending `first` on each. */
+/* n non-blocking connects from net.host (or from net.1 .. net.250 in turn with whole_subnet); then up to wait_ms
+ * for them to complete, sending `first` on each. */
 static void horde_open(horde *h, int port, int n, const char *net, bool whole_subnet, int host, const char *first,
                        int wait_ms)
 {
