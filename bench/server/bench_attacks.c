@@ -42,6 +42,7 @@
 
 static pid_t tracked[64];
 static char tmp_dir[64];
+static char tmp_files[24][160]; /* every file made in tmp_dir, for the signal handler (no opendir there) */
 
 static void track(pid_t pid)
 {
@@ -93,11 +94,29 @@ static void cleanup_at_exit(void)
     remove_tmp_dir();
 }
 
+static void remember_tmp_file(const char *path)
+{
+    for (size_t i = 0; i < sizeof tmp_files / sizeof *tmp_files; i++)
+        if (!tmp_files[i][0] || strcmp(tmp_files[i], path) == 0) {
+            snprintf(tmp_files[i], sizeof tmp_files[i], "%s", path);
+            return;
+        }
+}
+
+/* Only async-signal-safe calls: kill and reap the children, remove the files, die of the signal. */
 static void on_signal(int sig)
 {
     for (size_t i = 0; i < sizeof tracked / sizeof *tracked; i++)
         if (tracked[i] > 0)
             kill(tracked[i], SIGKILL);
+    for (size_t i = 0; i < sizeof tracked / sizeof *tracked; i++)
+        if (tracked[i] > 0)
+            waitpid(tracked[i], NULL, 0);
+    for (size_t i = 0; i < sizeof tmp_files / sizeof *tmp_files; i++)
+        if (tmp_files[i][0])
+            unlink(tmp_files[i]);
+    if (tmp_dir[0])
+        rmdir(tmp_dir);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -116,6 +135,7 @@ static pid_t fork_child(void)
             _exit(1);
         /* the parent's processes and files are not the child's to clean up, should it ever exit() */
         memset(tracked, 0, sizeof tracked);
+        memset(tmp_files, 0, sizeof tmp_files);
         tmp_dir[0] = '\0';
         return 0;
     }
@@ -457,6 +477,9 @@ static bool server_start(server *s, const char *path, const char *name, const ch
     snprintf(portfile, sizeof portfile, "%s/%s.port", tmp_dir, name);
     snprintf(s->log, sizeof s->log, "%s/%s.log", tmp_dir, name);
     unlink(portfile); /* a case run twice must not read the port of its first server */
+    remember_tmp_file(cfg);
+    remember_tmp_file(portfile);
+    remember_tmp_file(s->log);
     FILE *f = fopen(cfg, "w");
     if (!f || !text) {
         free(text);
