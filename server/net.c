@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,6 +491,11 @@ static void adopt(sm_net *net, int fd, const struct sockaddr *sa, socklen_t sale
         close(fd);
         return;
     }
+    /* Replies and events are written whole; Nagle would hold a small reply back until the client
+     * acknowledges the previous one (a delayed ACK: tens of ms). lws does not set it on sockets it
+     * adopts. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     lws_adopt_desc_t info;
     memset(&info, 0, sizeof info);
     info.vh = net->vh;

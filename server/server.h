@@ -104,7 +104,6 @@ typedef struct sm_listener {
 typedef struct sm_budget {
     int64_t deadline_us;
     size_t visits_left;
-    unsigned until_clock; /* visits before the clock is read again */
 } sm_budget;
 
 struct sm_set_plan;
