@@ -316,11 +316,32 @@ static void test_invalid_properties_change_nothing(void **state)
     assert_int_equal(cJSON_GetArraySize(props), 2);
     assert_string_equal(tc_str(props, "a"), "1");
     cJSON_Delete(g);
-    /* $ keys other than the four settable ones are ignored, not errors. */
-    r = tc_ok(admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"$SessionId\":\"x\",\"$Country\":null}}",
-              t.session_id);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "changed")), 0);
+    /* $ keys other than the four settable ones, and deleting a fixed key, are errors that name
+     * the key and list the settable ones; nothing of the map is applied. */
+    r = tc_err(admin, "INVALID_PROPERTY",
+               "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"$country\":\"fr\",\"z\":\"1\"}}",
+               t.session_id);
+    assert_non_null(strstr(tc_str(r, "message"), "'$country'"));
+    assert_non_null(strstr(tc_str(r, "message"), "$Country, $Language, $Latitude and $Longitude"));
     cJSON_Delete(r);
+    r = tc_err(admin, "INVALID_PROPERTY",
+               "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"$Country\":\"fr\",\"$Principal\":\"x\"}}",
+               t.session_id);
+    assert_non_null(strstr(tc_str(r, "message"), "'$Principal'"));
+    cJSON_Delete(r);
+    r = tc_err(admin, "INVALID_PROPERTY", "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"$Country\":null}}",
+               t.session_id);
+    assert_non_null(strstr(tc_str(r, "message"), "cannot be deleted"));
+    cJSON_Delete(r);
+    r = tc_err(admin, "INVALID_PROPERTY",
+               "{\"type\":\"set_by_filter\",\"filter\":\"all\",\"properties\":{\"$SessionId\":\"x\",\"z\":\"1\"}}");
+    assert_non_null(strstr(tc_str(r, "message"), "'$SessionId'"));
+    cJSON_Delete(r);
+    g = tc_ok(admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"*U\",\"$Country\"]}", t.session_id);
+    props = cJSON_GetObjectItemCaseSensitive(g, "properties");
+    assert_null(cJSON_GetObjectItemCaseSensitive(props, "z"));
+    assert_string_not_equal(tc_str(props, "$Country"), "FR");
+    cJSON_Delete(g);
     /* Invalid filters name the column. */
     r = tc_err(admin, "INVALID_FILTER", "{\"type\":\"close_by_filter\",\"filter\":\"a is '1' and\"}");
     assert_non_null(strstr(tc_str(r, "message"), "column"));
