@@ -79,7 +79,7 @@ static int exit_code_for(sm_client_errcode code)
 
 static void print_error(const char *what, const sm_client_error *e)
 {
-    char *msg = sm_cli_escape(e->message);
+    char *msg = sm_cli_escape_message(e->message);
     fprintf(stderr, "sessmon: %s: %s: %s\n", what, sm_client_errcode_name(e->code), msg ? msg : "");
     free(msg);
 }
@@ -946,7 +946,7 @@ static void print_event(watch *w, const char *name, const sm_session_event *ev)
             fputs(",\"snapshot\":true", stdout);
         if (!strcmp(name, "CLOSED"))
             printf(",\"reason\":\"%s\"", sm_reason_name(ev->reason));
-        else if (strcmp(name, "FILTER_LEAVE") != 0) {
+        if (strcmp(name, "FILTER_LEAVE") != 0) {
             fputs(",\"properties\":", stdout);
             sm_cli_json_props(stdout, ev->properties, ev->property_count);
         }
@@ -1006,8 +1006,10 @@ static void watch_note(watch *w, const char *event, const char *human, const cha
     if (count >= 0)
         printf(" %lld", count);
     if (message) {
+        char *e = sm_cli_escape_message(message);
         fputs(": ", stdout);
-        print_escaped(message);
+        fputs(e ? e : "", stdout);
+        free(e);
     }
     putchar('\n');
 }
