@@ -492,7 +492,7 @@ void sm_listeners_session_closed(sm_server *srv, sm_session *s, sm_close_reason 
          * docs/protocol.md § Session listeners for why). */
         if (!now)
             continue;
-        emit_event(srv, &f, l, s, SM_EVENT_CLOSED, SM_STATE_CLOSED, false, true, NULL, 0, reason);
+        emit_event(srv, &f, l, s, SM_EVENT_CLOSED, SM_STATE_CLOSED, false, !l->changed_only, NULL, 0, reason);
     }
 }
 
