@@ -576,8 +576,10 @@ static void test_watch(void **state)
             props = true;
             assert_string_equal(id, t.id);
             assert_string_equal(jprop(o, "properties", "Tier"), "gold");
+            assert_string_equal(jprop(o, "properties", "Dept"), "Watch"); /* the whole requested set */
             assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(o, "changed"), "Tier")));
+            assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "changed")), 1);
         } else if (!strcmp(ev, "OPEN") && id && !strcmp(id, u.id)) {
             opened = true;
             assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "snapshot")));
@@ -585,6 +587,7 @@ static void test_watch(void **state)
             closed = true;
             assert_string_equal(id, u.id);
             assert_string_equal(jstr(o, "reason"), "CLOSED_BY_CLIENT");
+            assert_string_equal(jprop(o, "properties", "Dept"), "Watch"); /* who left */
         }
     }
     assert_true(snap && end_seen && props && opened && closed);
