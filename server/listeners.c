@@ -384,8 +384,8 @@ static void emit_shared(sm_server *srv, fanout *f, uint64_t key, bool by_keys, b
 
 /* The one place an event about a session is built for a listener: every requested property the
  * session has (when `full`), the previous values of the requested keys among `changes` (when
- * any), and the close reason. Cluster forwarding and every event type go through here, so all
- * listeners see the same shapes (docs/protocol.md § events). */
+ * any), and the close reason. Every event type goes through here, so all listeners see the same
+ * shapes (docs/protocol.md § events); events from other cluster nodes belong here too. */
 static void emit_event(sm_server *srv, fanout *f, sm_listener *l, const sm_session *s, sm_event_type type,
                        sm_session_state state, bool snapshot, bool full, const sm_prop_change *changes,
                        size_t nchanges, sm_close_reason reason)
