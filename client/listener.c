@@ -53,6 +53,7 @@ static bool queue_registration(sm_listener *l, sm_client_error *err)
     m.filter = l->filter;
     m.has_after = l->params.has_after;
     m.after = l->params.after;
+    m.changed_only = l->params.changed_only;
     sm_request *r = sm_cl_request_new(s, SM_REQ_ADD_LISTENER, &m, 0, err);
     if (!r)
         return false;
@@ -328,6 +329,7 @@ void sm_cl_handle_events(sm_session *s, const sm_msg *m)
         ev.update = SM_UPDATE_PROPERTIES;
         ev.reason = SM_REASON_NONE;
         ev.snapshot = in->snapshot;
+        ev.filter_change = false;
         sm_listener_event_fn fn = NULL;
         switch (in->type) {
         case SM_EVENT_OPEN: fn = p->on_session_open; break;
@@ -348,8 +350,14 @@ void sm_cl_handle_events(sm_session *s, const sm_msg *m)
             ev.reason = sm_cl_reason_from_wire(in->reason);
             fn = p->on_session_close;
             break;
-        case SM_EVENT_FILTER_ENTER: fn = p->on_filter_enter; break;
-        case SM_EVENT_FILTER_LEAVE: fn = p->on_filter_leave; break;
+        case SM_EVENT_FILTER_ENTER:
+            ev.filter_change = p->fold_filter_events;
+            fn = p->fold_filter_events ? p->on_session_open : p->on_filter_enter;
+            break;
+        case SM_EVENT_FILTER_LEAVE:
+            ev.filter_change = p->fold_filter_events;
+            fn = p->fold_filter_events ? p->on_session_close : p->on_filter_leave;
+            break;
         default: break;
         }
         if (!fn)

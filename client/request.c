@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/filter.h"
 #include "core/props.h"
 #include "core/utf8.h"
 
@@ -111,11 +112,11 @@ sm_client_errcode sm_cl_validate_filter(const char *filter, sm_client_error *err
 {
     if (!filter)
         return sm_cl_error(err, SM_CLIENT_ERR_INVALID_ARGUMENT, "filter missing");
-    size_t len = strlen(filter);
-    if (len > SM_FILTER_MAX)
-        return sm_cl_error(err, SM_CLIENT_ERR_INVALID_FILTER, "filter longer than %d bytes", SM_FILTER_MAX);
-    if (!sm_utf8_valid(filter, len))
-        return sm_cl_error(err, SM_CLIENT_ERR_INVALID_FILTER, "filter is not valid UTF-8");
+    /* The server's own checks and words (with the column), so the error reads the same whether
+     * the library or the server refuses it; invalid UTF-8 could not even be sent. */
+    sm_error e;
+    if (sm_filter_check_text(filter, strlen(filter), &e) != SM_OK)
+        return sm_cl_error(err, SM_CLIENT_ERR_INVALID_FILTER, "%s", e.message);
     return SM_CLIENT_OK;
 }
 

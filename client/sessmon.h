@@ -470,9 +470,10 @@ typedef enum sm_remote_state {
 typedef struct sm_session_event {
     const char *session_id;
     sm_remote_state state;
-    /* on_session_open, on_filter_enter: every requested property the session has.
-     * on_session_update: the NEW values of requested keys that changed (a deleted key is
-     * absent here and present in previous). on_session_close, on_filter_leave: empty. */
+    /* on_session_open, on_filter_enter, on_session_close, on_session_update: every requested
+     * property the session has (its last values for a close; a deleted key is absent here and
+     * present in previous). With changed_only, on_session_update gets only the NEW values of
+     * the requested keys that changed, and on_session_close nothing. on_filter_leave: empty. */
     const sm_property *properties;
     size_t property_count;
     /* on_session_update: the PREVIOUS values of the requested keys that changed (value NULL =
@@ -480,8 +481,11 @@ typedef struct sm_session_event {
     const sm_property *previous;
     size_t previous_count;
     sm_update_type update; /* on_session_update only */
-    sm_reason reason;      /* on_session_close only */
+    sm_reason reason;      /* on_session_close only (SM_REASON_NONE for a folded filter leave) */
     bool snapshot;         /* on_session_open: part of the initial snapshot */
+    /* fold_filter_events only: this open/close is the session entering/leaving the filter
+     * (FILTER_ENTER/FILTER_LEAVE), not the session opening/closing. */
+    bool filter_change;
 } sm_session_event;
 
 typedef struct sm_registration {
@@ -524,6 +528,16 @@ typedef struct sm_listener_params {
      * of its session. The handle is invalid once this returns. */
     void (*on_close)(sm_listener *l, void *context);
     void *context;
+
+    /* Updates carry only the requested keys that changed, not every requested key (less to
+     * send and decode when the caller keeps the full state itself, as the monitor does). */
+    bool changed_only;
+    /* Compatibility with the reference's session-properties listener (open, update and close
+     * callbacks only): a session entering the filter is reported to on_session_open and one
+     * leaving it to on_session_close (reason SM_REASON_NONE, ev->filter_change true), so the
+     * set of sessions "open" for the caller stays exactly the set matching the filter.
+     * on_filter_enter/on_filter_leave are then not called. */
+    bool fold_filter_events;
 } sm_listener_params;
 
 /* Registers a listener through session s (sent once the session is open). Strings are

@@ -1171,6 +1171,23 @@ static bool check_utf8(parser *p)
     return true;
 }
 
+static bool check_text(parser *p)
+{
+    if (p->len > SM_FILTER_MAX) {
+        fail(p, SM_ERR_LIMIT, SM_FILTER_MAX, "expected at most %d bytes; the filter is %zu bytes long", SM_FILTER_MAX,
+             p->len);
+        return false;
+    }
+    return check_utf8(p);
+}
+
+int sm_filter_check_text(const char *text, size_t len, sm_error *err)
+{
+    sm_error_clear(err);
+    parser p = {.text = text ? text : "", .len = text ? len : 0, .err = err};
+    return check_text(&p) ? SM_OK : p.code;
+}
+
 int sm_filter_parse(const char *text, size_t len, sm_filter **out, sm_error *err)
 {
     sm_error_clear(err);
@@ -1182,12 +1199,7 @@ int sm_filter_parse(const char *text, size_t len, sm_filter **out, sm_error *err
     if (!text)
         text = "";
     parser p = {.text = text, .len = len, .err = err};
-    if (len > SM_FILTER_MAX) {
-        fail(&p, SM_ERR_LIMIT, SM_FILTER_MAX, "expected at most %d bytes; the filter is %zu bytes long", SM_FILTER_MAX,
-             len);
-        return p.code;
-    }
-    if (!check_utf8(&p))
+    if (!check_text(&p))
         return p.code;
     sm_filter *f = calloc(1, sizeof *f);
     if (!f) {

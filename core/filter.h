@@ -17,6 +17,9 @@ typedef struct sm_filter sm_filter;
  * is the 1-based column, err->message reads e.g.
  * "filter error at column 16: expected a quoted value after 'is'". */
 int sm_filter_parse(const char *text, size_t len, sm_filter **out, sm_error *err);
+/* The checks sm_filter_parse makes before parsing (size limit, UTF-8), with the same errors, so
+ * a client refusing a filter itself says exactly what the server would. */
+int sm_filter_check_text(const char *text, size_t len, sm_error *err);
 void sm_filter_free(sm_filter *f);
 
 /* Evaluates the filter against one session. Never fails. */

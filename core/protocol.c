@@ -411,6 +411,8 @@ static int encode_body(const sm_msg *m, sm_buf *b)
             TRY(LIT(b, ",\"after\":"));
             TRY(put_int(b, m->after));
         }
+        if (m->changed_only)
+            TRY(LIT(b, ",\"changedOnly\":true"));
         break;
     case SM_MSG_REMOVE_LISTENER:
         TRY(put_id(b, m->id));

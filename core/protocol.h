@@ -167,6 +167,7 @@ typedef struct sm_msg {
     const char *filter;       /* set_by_filter, close_by_filter, add_listener (NULL = none) */
     bool has_after;
     int64_t after;            /* add_listener */
+    bool changed_only;        /* add_listener: events carry changed keys only, not the full set */
     int64_t listener;         /* remove_listener, reply(add_listener), events, snapshot_end */
     sm_msg_type op;           /* reply: which request it answers */
     int64_t count;            /* reply(set_by_filter, close_by_filter), snapshot_end */

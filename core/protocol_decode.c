@@ -45,6 +45,7 @@ typedef enum field {
     F_MESSAGE,
     F_EVENTS,
     F_MISSING,
+    F_CHANGED_ONLY,
     F_NUM_FIELDS
 } field;
 
@@ -78,6 +79,7 @@ static const char *const field_names[F_NUM_FIELDS] = {
     [F_MESSAGE] = "message",
     [F_EVENTS] = "events",
     [F_MISSING] = "missing",
+    [F_CHANGED_ONLY] = "changedOnly",
 };
 
 /* How a field's value is checked and stored. */
@@ -121,7 +123,8 @@ static const rule type_rules[SM_MSG_TYPE_COUNT][MAX_RULES] = {
     [SM_MSG_ADD_LISTENER] = {{F_ID, K_ID, true},
                              {F_KEYS, K_STRS, false},
                              {F_FILTER, K_STR, false},
-                             {F_AFTER, K_INT, false}},
+                             {F_AFTER, K_INT, false},
+                             {F_CHANGED_ONLY, K_BOOL, false}},
     [SM_MSG_REMOVE_LISTENER] = {{F_ID, K_ID, true}, {F_LISTENER, K_INT, true}},
     [SM_MSG_PING] = {{F_ID, K_ID, true}},
     [SM_MSG_CLOSE_SELF] = {{F_ID, K_ID, true}},
@@ -562,7 +565,7 @@ static int decode_field(decoder *d, field f, kind k, const cJSON *item)
         return SM_OK;
     }
     case K_BOOL:
-        return get_bool(d, &w, item, &m->resumed);
+        return get_bool(d, &w, item, f == F_CHANGED_ONLY ? &m->changed_only : &m->resumed);
     case K_MAP:
     case K_MAP_NULLS:
         return get_map(d, &w, item, k == K_MAP_NULLS, f == F_CHANGED ? &m->changed : &m->properties);
@@ -658,15 +661,20 @@ static size_t arena_bytes(const cJSON *const *fields)
     return events * sizeof(sm_event) + slots * sizeof(sm_kv);
 }
 
-/* cJSON would silently cut a string at a NUL, so both the raw byte and the \u0000 escape are refused. */
-static int prescan(const char *json, size_t len, sm_error *err)
+/* cJSON would silently cut a string at a NUL, so both the raw byte and the \u0000 escape are
+ * refused. The raw byte is refused before parsing; the escape only after type and id have been
+ * read (cJSON parses it, cutting that one string short), so the error can carry the id. */
+static int prescan(const char *json, size_t len, bool *nul_escape, sm_error *err)
 {
+    *nul_escape = false;
     if (memchr(json, '\0', len))
         return sm_error_set(err, SM_ERR_INVALID, "message contains a NUL byte");
     const char *p = json, *end = json + len;
     while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-        if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
-            return sm_error_set(err, SM_ERR_INVALID, "message contains \\u0000, which is not allowed");
+        if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0) {
+            *nul_escape = true;
+            return SM_OK;
+        }
         p += 2; /* skip the escaped character, so "\\u0000" (an escaped backslash) is not matched */
         if (p >= end)
             break;
@@ -689,7 +697,8 @@ int sm_msg_decode(const char *json, size_t len, size_t max_len, sm_msg *out, sm_
         return sm_error_set(err, SM_ERR_INVALID, "no message");
     if (max_len && len > max_len)
         return sm_error_set(err, SM_ERR_LIMIT, "message is %zu bytes; the limit is %zu", len, max_len);
-    int rc = prescan(json, len, err);
+    bool nul_escape = false;
+    int rc = prescan(json, len, &nul_escape, err);
     if (rc != SM_OK)
         return rc;
 
@@ -744,6 +753,8 @@ int sm_msg_decode(const char *json, size_t len, size_t max_len, sm_msg *out, sm_
         if (cJSON_IsNumber(id) && isfinite(v) && v == floor(v) && v >= 1 && v <= (double)SM_INT_MAX_JSON)
             out->id = (int64_t)v;
     }
+    if (nul_escape) /* first: a name cut short by it would otherwise be reported instead */
+        return sm_error_set(err, SM_ERR_INVALID, "message contains \\u0000, which is not allowed");
     if (rc != SM_OK)
         return rc;
     if (duplicate != F_NUM_FIELDS)

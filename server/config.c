@@ -42,7 +42,7 @@ void sm_config_init(sm_config *c)
     c->port = SM_DEFAULT_PORT;
     c->limits.max_message_bytes = 65536;
     c->limits.max_properties = 64;
-    c->limits.max_listeners = 8;
+    c->limits.max_listeners = 64;
     c->limits.max_queue_bytes = 8u * 1024u * 1024u;
     c->limits.reconnect_timeout_ms = 60000;
     c->limits.heartbeat_interval_ms = 15000;

@@ -126,7 +126,8 @@ sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
 {
     sm_session *owner = c->session;
     if (owner->listener_count >= srv->cfg->limits.max_listeners) {
-        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "a session may have at most %zu listeners",
+        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
+                           "a session may have at most %zu listeners (server config limits.maxListenersPerSession)",
                            srv->cfg->limits.max_listeners);
         return NULL;
     }
@@ -153,6 +154,7 @@ sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
     }
     l->has_after = m->has_after;
     l->after = m->after;
+    l->changed_only = m->changed_only;
     l->owner = owner;
     l->id = srv->next_listener_id++;
     /* Owner's list in registration order, so snapshots are produced in that order. */
@@ -205,6 +207,7 @@ sm_listener *sm_listener_new_proxy(sm_server *srv, sm_conn *sink, const sm_msg *
     }
     l->has_after = m->has_after;
     l->after = m->after;
+    l->changed_only = m->changed_only;
     l->proxy = proxy;
     l->id = srv->next_listener_id++;
     l->gnext = srv->listeners;
@@ -301,9 +304,21 @@ typedef struct fanout {
     const sm_listener *judged; /* last listener whose filter was evaluated */
     bool now, before;          /* its results */
     bool encoded;              /* srv->ev_json holds the event for `key` */
-    uint64_t key;              /* what the encoding depends on: type, wanted changes */
-    const sm_listener *like;   /* OPEN/FILTER_ENTER: the listener whose keys it was encoded for */
+    uint64_t key;              /* what the encoding depends on besides the keys: see event_key */
+    const sm_listener *like;   /* the listener whose requested keys it was encoded for; NULL when
+                                  the encoding does not depend on them */
 } fanout;
+
+/* Event type in the top byte, a bit for the snapshot flag, a bit for the full form, then a bit
+ * per change the listener wants (up to 48 changes; with more an encoding is never shared). */
+#define FANOUT_MAX_CHANGES 48
+#define KEY_SNAPSHOT ((uint64_t)1 << 48)
+#define KEY_FULL ((uint64_t)1 << 49)
+
+static uint64_t event_key(sm_event_type type, bool snapshot, bool full, uint64_t wanted)
+{
+    return (uint64_t)type << 56 | (snapshot ? KEY_SNAPSHOT : 0) | (full ? KEY_FULL : 0) | wanted;
+}
 
 static bool same_filter(const sm_listener *a, const sm_listener *b)
 {
@@ -322,8 +337,6 @@ static bool same_keys(const sm_listener *a, const sm_listener *b)
     return true;
 }
 
-/* The filter before and after the changes, shared with the previous listener when its filter
- * text is the same. */
 static bool wants_any_change(const sm_listener *l, const sm_prop_change *changes, size_t nchanges)
 {
     for (size_t i = 0; i < nchanges; i++)
@@ -340,6 +353,8 @@ static bool filter_uses_any_change(const sm_filter *filter, const sm_prop_change
     return false;
 }
 
+/* The filter before and after the changes, shared with the previous listener when its filter
+ * text is the same. */
 static void judge(sm_server *srv, fanout *f, const sm_listener *l, const sm_session *s,
                   const sm_prop_change *changes, size_t nchanges, bool *now, bool *before)
 {
@@ -399,33 +414,70 @@ void sm_listener_emit(sm_server *srv, sm_listener *l, const sm_event *ev)
     emit(srv, l, ev);
 }
 
-/* Emits ev, encoding it only when the previous encoding (same fanout, same key) does not fit. */
-static void emit_shared(sm_server *srv, fanout *f, uint64_t key, sm_listener *l, const sm_event *ev)
+/* Whether the fanout's encoding is the one l would get for `key`. by_keys: the event carries
+ * l's requested properties, so it must also have been encoded for the same keys. */
+static bool reusable(const fanout *f, const sm_listener *l, uint64_t key, bool by_keys)
 {
-    if (!f->encoded || f->key != key) {
-        sm_buf_reset(&srv->ev_json);
-        f->encoded = sm_events_add(&srv->ev_json, ev, true) == SM_OK && !srv->ev_json.overflow;
-        f->key = key;
-        if (!f->encoded) {
-            emit(srv, l, ev);
-            return;
-        }
-    }
+    if (!f || !f->encoded || f->key != key)
+        return false;
+    return by_keys ? f->like && same_keys(f->like, l) : !f->like;
+}
+
+static void push_shared(sm_server *srv, sm_listener *l)
+{
     queued(srv, l, sm_outq_push_event_json(listener_q(l), l->id, sm_buf_payload(&srv->ev_json), srv->ev_json.len,
                                            l->proxy ? 0 : srv->headroom));
 }
 
-static void emit_full(sm_server *srv, fanout *f, sm_listener *l, const sm_session *s, sm_event_type type,
-                      bool snapshot)
+/* Emits ev for l, encoding it only when the fanout's encoding does not fit (see reusable);
+ * f NULL or shareable false: encoded for l alone. */
+static void emit_shared(sm_server *srv, fanout *f, uint64_t key, bool by_keys, bool shareable, sm_listener *l,
+                        const sm_event *ev)
 {
-    /* Keys that differ from the listener it was encoded for: a new encoding. */
-    uint64_t key = ((uint64_t)type << 56) | (uint64_t)snapshot << 48;
-    if (f && f->encoded && f->key == key && f->like && same_keys(f->like, l)) {
-        queued(srv, l, sm_outq_push_event_json(listener_q(l), l->id, sm_buf_payload(&srv->ev_json),
-                                               srv->ev_json.len, l->proxy ? 0 : srv->headroom));
+    if (shareable && reusable(f, l, key, by_keys)) {
+        push_shared(srv, l);
         return;
     }
-    if (!sm_server_reserve_kv(srv, sm_fixed_property_count + s->ucount + l->nkeys)) {
+    if (!f || !shareable) {
+        emit(srv, l, ev);
+        return;
+    }
+    sm_buf_reset(&srv->ev_json);
+    f->encoded = sm_events_add(&srv->ev_json, ev, true) == SM_OK && !srv->ev_json.overflow;
+    f->key = key;
+    f->like = by_keys ? l : NULL;
+    if (f->encoded)
+        push_shared(srv, l);
+    else
+        emit(srv, l, ev);
+}
+
+/* The one place an event about a session is built for a listener: every requested property the
+ * session has (when `full`), the previous values of the requested keys among `changes` (when
+ * any), and the close reason. Every event type goes through here, so all listeners see the same
+ * shapes (docs/protocol.md § events); events from other cluster nodes belong here too. */
+static void emit_event(sm_server *srv, fanout *f, sm_listener *l, const sm_session *s, sm_event_type type,
+                       sm_session_state state, bool snapshot, bool full, const sm_prop_change *changes,
+                       size_t nchanges, sm_close_reason reason)
+{
+    uint64_t wanted = 0;
+    size_t nwanted = 0;
+    for (size_t i = 0; i < nchanges; i++)
+        if (wants_key(l, changes[i].key)) {
+            nwanted++;
+            if (i < FANOUT_MAX_CHANGES)
+                wanted |= (uint64_t)1 << i;
+        }
+    uint64_t key = event_key(type, snapshot, full, wanted);
+    bool shareable = nchanges <= FANOUT_MAX_CHANGES;
+    /* The requested keys decide what a full event holds (and so which changes are wanted). */
+    bool by_keys = full;
+    if (shareable && reusable(f, l, key, by_keys)) {
+        push_shared(srv, l);
+        return;
+    }
+    size_t room = nchanges + (full ? sm_fixed_property_count + s->ucount + l->nkeys : 0);
+    if (!sm_server_reserve_kv(srv, room ? room : 1)) {
         fail(srv, l, SM_CLOSE_INTERNAL_ERROR);
         return;
     }
@@ -433,17 +485,23 @@ static void emit_full(sm_server *srv, fanout *f, sm_listener *l, const sm_sessio
     memset(&ev, 0, sizeof ev);
     ev.type = type;
     ev.session_id = s->id;
-    ev.state = (sm_session_state)s->state;
+    ev.state = state;
     ev.snapshot = snapshot;
+    ev.reason = reason;
     ev.properties.items = srv->kv_a;
-    ev.properties.count = sm_collect_properties(srv, s, l->all_fixed, l->all_user, l->keys, l->nkeys, srv->kv_a);
-    if (!f) {
-        emit(srv, l, &ev);
-        return;
+    ev.changed.items = srv->kv_b;
+    if (full)
+        ev.properties.count =
+            sm_collect_properties(srv, s, l->all_fixed, l->all_user, l->keys, l->nkeys, srv->kv_a);
+    for (size_t i = 0; i < nchanges; i++) {
+        if (!wants_key(l, changes[i].key))
+            continue;
+        if (!full && changes[i].new_value)
+            srv->kv_a[ev.properties.count++] = (sm_kv){changes[i].key, changes[i].new_value};
+        srv->kv_b[ev.changed.count++] = (sm_kv){changes[i].key, changes[i].old_value};
     }
-    f->encoded = false;
-    emit_shared(srv, f, key, l, &ev);
-    f->like = l;
+    ev.has_changed = nwanted > 0;
+    emit_shared(srv, f, key, by_keys, shareable, l, &ev);
 }
 
 void sm_listeners_session_opened(sm_server *srv, sm_session *s)
@@ -455,13 +513,10 @@ void sm_listeners_session_opened(sm_server *srv, sm_session *s)
         bool now, before;
         judge(srv, &f, l, s, NULL, 0, &now, &before);
         if (now)
-            emit_full(srv, &f, l, s, SM_EVENT_OPEN, false);
+            emit_event(srv, &f, l, s, SM_EVENT_OPEN, (sm_session_state)s->state, false, true, NULL, 0,
+                       SM_CLOSE_NONE);
     }
 }
-
-/* Event type in the top byte, then a bit per change the listener wants (up to 56 changes; more
- * are never shared). */
-#define FANOUT_MAX_CHANGES 56
 
 void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type type, const sm_prop_change *changes,
                                 size_t nchanges)
@@ -480,46 +535,18 @@ void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type typ
         judge(srv, &f, l, s, changes, nchanges, &now_matches, &before_matches);
         if (!before_matches && !now_matches)
             continue;
+        sm_session_state state = (sm_session_state)s->state;
         if (!before_matches) {
-            emit_full(srv, &f, l, s, SM_EVENT_FILTER_ENTER, false);
+            emit_event(srv, &f, l, s, SM_EVENT_FILTER_ENTER, state, false, true, NULL, 0, SM_CLOSE_NONE);
             continue;
         }
-        sm_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.session_id = s->id;
-        ev.state = (sm_session_state)s->state;
         if (!now_matches) {
-            ev.type = SM_EVENT_FILTER_LEAVE;
-            emit_shared(srv, &f, (uint64_t)SM_EVENT_FILTER_LEAVE << 56, l, &ev);
+            emit_event(srv, &f, l, s, SM_EVENT_FILTER_LEAVE, state, false, false, NULL, 0, SM_CLOSE_NONE);
             continue;
         }
-        if (!sm_server_reserve_kv(srv, nchanges)) {
-            fail(srv, l, SM_CLOSE_INTERNAL_ERROR);
+        if (type == SM_EVENT_PROPERTIES && !wants_any_change(l, changes, nchanges))
             continue;
-        }
-        size_t np = 0, nc = 0;
-        uint64_t wanted = 0;
-        for (size_t i = 0; i < nchanges; i++) {
-            if (!wants_key(l, changes[i].key))
-                continue;
-            if (i < FANOUT_MAX_CHANGES)
-                wanted |= (uint64_t)1 << i;
-            if (changes[i].new_value)
-                srv->kv_a[np++] = (sm_kv){changes[i].key, changes[i].new_value};
-            srv->kv_b[nc++] = (sm_kv){changes[i].key, changes[i].old_value};
-        }
-        if (type == SM_EVENT_PROPERTIES && nc == 0)
-            continue;
-        ev.type = type;
-        ev.properties.items = srv->kv_a;
-        ev.properties.count = np;
-        ev.has_changed = nc > 0;
-        ev.changed.items = srv->kv_b;
-        ev.changed.count = nc;
-        if (nchanges > FANOUT_MAX_CHANGES)
-            emit(srv, l, &ev);
-        else
-            emit_shared(srv, &f, (uint64_t)type << 56 | wanted, l, &ev);
+        emit_event(srv, &f, l, s, type, state, false, !l->changed_only, changes, nchanges, SM_CLOSE_NONE);
     }
 }
 
@@ -531,15 +558,11 @@ void sm_listeners_session_closed(sm_server *srv, sm_session *s, sm_close_reason 
             continue;
         bool now, before;
         judge(srv, &f, l, s, NULL, 0, &now, &before);
+        /* A session that left the filter was reported gone by FILTER_LEAVE: nothing more (see
+         * docs/protocol.md § Session listeners for why). */
         if (!now)
             continue;
-        sm_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.type = SM_EVENT_CLOSED;
-        ev.session_id = s->id;
-        ev.state = SM_STATE_CLOSED;
-        ev.reason = reason;
-        emit_shared(srv, &f, (uint64_t)SM_EVENT_CLOSED << 56, l, &ev);
+        emit_event(srv, &f, l, s, SM_EVENT_CLOSED, SM_STATE_CLOSED, false, !l->changed_only, NULL, 0, reason);
     }
 }
 
@@ -569,7 +592,7 @@ bool sm_listener_snapshot_step(sm_server *srv, sm_listener *l, const sm_outq *q,
             continue;
         if (!matches(srv, l, s, NULL, 0))
             continue;
-        emit_full(srv, NULL, l, s, SM_EVENT_OPEN, true);
+        emit_event(srv, NULL, l, s, SM_EVENT_OPEN, (sm_session_state)s->state, true, true, NULL, 0, SM_CLOSE_NONE);
         l->snapshot_count++;
     }
     if (l->cursor.at || listener_stopped(l))
@@ -605,7 +628,7 @@ bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c)
             continue;
         if (!matches(srv, l, s, NULL, 0))
             continue;
-        emit_full(srv, NULL, l, s, SM_EVENT_OPEN, true);
+        emit_event(srv, NULL, l, s, SM_EVENT_OPEN, (sm_session_state)s->state, true, true, NULL, 0, SM_CLOSE_NONE);
         l->snapshot_count++;
     }
     if (!l->cursor.at && !owner->doomed) {

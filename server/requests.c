@@ -362,9 +362,17 @@ static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
         sm_error err;
         sm_error_clear(&err);
         if (sm_key_is_fixed(key)) {
-            /* Other fixed keys, and deleting fixed keys, are ignored like the reference server does. */
-            if (!sm_key_is_settable_fixed(key) || !value)
-                continue;
+            /* The reference server drops these silently; sessmon refuses them, like the monitor
+             * does, so a typo ($country) cannot pass for success (docs/compatibility.md). */
+            if (!sm_key_is_settable_fixed(key) || !value) {
+                sm_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s",
+                                   clip(key, clipbuf, sizeof clipbuf),
+                                   !value ? "fixed properties cannot be deleted"
+                                          : "not a settable fixed property; of the fixed properties only "
+                                            "$Country, $Language, $Latitude and $Longitude can be set");
+                plan_free(p);
+                return false;
+            }
             size_t vl = strlen(value);
             if (sm_validate_value(value, vl, &err) != SM_OK) {
                 sm_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s", key, err.message);

@@ -477,8 +477,11 @@ void sm_conn_on_message(sm_conn *c, const char *text, size_t len)
             sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, err.message[0] ? err.message : "undecodable message");
         } else {
             sm_conn_send_error(c, m.id, SM_CODE_INVALID_REQUEST, "%s", err.message[0] ? err.message : "undecodable message");
+            /* Closed with its queue flushed, so every undecodable message gets its answer
+             * before the close frame, as docs/protocol.md promises (at most 16 small errors
+             * after what was already queued, itself bounded by maxQueueBytes). */
             if (++c->bad_in_row >= SM_BAD_MESSAGES_MAX && c->session)
-                sm_server_doom(srv, c->session, SM_CLOSE_INVALID_INBOUND_MESSAGE);
+                sm_server_close_session(srv, c->session, SM_CLOSE_INVALID_INBOUND_MESSAGE, true);
         }
     } else if (!c->session) {
         if (m.type == SM_MSG_OPEN)

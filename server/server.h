@@ -91,6 +91,7 @@ typedef struct sm_listener {
     bool all_fixed, all_user;
     const char **keys; /* named keys not covered by a selector (interned) */
     size_t nkeys;
+    bool changed_only; /* PROPERTIES/RECONNECTED/... carry only the changed keys (add_listener changedOnly) */
     bool snapshotting;
     sm_cursor cursor; /* next session the snapshot will consider */
     int64_t snapshot_count;

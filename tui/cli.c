@@ -36,7 +36,7 @@ static int exit_code_for(sm_client_errcode code)
 
 static void print_error(const char *what, const sm_client_error *e)
 {
-    char *msg = smt_cli_escape(e->message);
+    char *msg = smt_cli_escape_message(e->message);
     fprintf(stderr, "sessmon: %s: %s: %s\n", what, sm_client_errcode_name(e->code), msg ? msg : "");
     free(msg);
 }

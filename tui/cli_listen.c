@@ -339,7 +339,7 @@ static void print_event(watch *w, const char *name, const sm_session_event *ev)
             fputs(",\"snapshot\":true", stdout);
         if (!strcmp(name, "CLOSED"))
             printf(",\"reason\":\"%s\"", sm_reason_name(ev->reason));
-        else if (strcmp(name, "FILTER_LEAVE") != 0) {
+        if (strcmp(name, "FILTER_LEAVE") != 0) {
             fputs(",\"properties\":", stdout);
             smt_cli_json_props(stdout, ev->properties, ev->property_count);
         }
@@ -415,8 +415,10 @@ static void watch_note(watch *w, const char *event, const char *human, const cha
     if (count >= 0)
         printf(" %lld", count);
     if (message) {
+        char *e = smt_cli_escape_message(message);
         fputs(": ", stdout);
-        print_escaped(message);
+        fputs(e ? e : "", stdout);
+        free(e);
     }
     putchar('\n');
 }

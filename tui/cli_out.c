@@ -28,7 +28,7 @@ static void put_escape(sm_buf *b, uint32_t cp)
         sm_buf_printf(b, "\\u%04X", (unsigned)cp);
 }
 
-char *smt_cli_escape(const char *s)
+static char *escape(const char *s, bool double_backslashes)
 {
     sm_buf b;
     sm_buf_init(&b, 0, 0);
@@ -37,7 +37,7 @@ char *smt_cli_escape(const char *s)
     size_t len = strlen(s);
     for (size_t i = 0; i < len;) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch == '\\') {
+        if (ch == '\\' && double_backslashes) {
             sm_buf_puts(&b, "\\\\");
             i++;
         } else if (ch < 0x20 || ch == 0x7f) {
@@ -67,6 +67,16 @@ char *smt_cli_escape(const char *s)
     }
     sm_buf_putc(&b, '\0');
     return sm_buf_steal(&b);
+}
+
+char *smt_cli_escape(const char *s)
+{
+    return escape(s, true);
+}
+
+char *smt_cli_escape_message(const char *s)
+{
+    return escape(s, false);
 }
 
 size_t smt_cli_width(const char *escaped)

@@ -12,6 +12,9 @@
  * \uNNNN, bytes that are not UTF-8 become \xNN, and a backslash becomes \\ (so the output is
  * unambiguous). NULL s gives "". NULL only when out of memory. */
 char *smt_cli_escape(const char *s);
+/* The same for a message meant to be read (a server's error text): a backslash stays one
+ * backslash, so the message reads exactly as docs/protocol.md gives it. */
+char *smt_cli_escape_message(const char *s);
 
 /* Terminal columns taken by an escaped string (wide characters count 2). */
 size_t smt_cli_width(const char *escaped);

@@ -143,6 +143,9 @@ static void register_listener(smt_conn *c)
     lp.keys = keys;
     lp.key_count = 2;
     lp.filter = NULL; /* the view filter is local: the table always holds every session */
+    /* The model keeps every property from the snapshot and merges updates, so full sets (all
+     * ~20 properties in every update) would only cost bytes and decoding (docs/tui.md). */
+    lp.changed_only = true;
     lp.on_registered = on_registered;
     lp.on_registration_error = on_registration_error;
     lp.on_session_open = on_listener_open;

@@ -120,6 +120,7 @@ static void record(th_listener *t, const char *kind, const sm_session_event *ev)
     e->update = ev->update;
     e->reason = ev->reason;
     e->snapshot = ev->snapshot;
+    e->filter_change = ev->filter_change;
     th_props_text(ev->properties, ev->property_count, e->props, sizeof e->props);
     th_props_text(ev->previous, ev->previous_count, e->previous, sizeof e->previous);
 }

@@ -52,6 +52,7 @@ typedef struct th_event {
     sm_update_type update;
     sm_reason reason;
     bool snapshot;
+    bool filter_change;
     bool resync;
     uint64_t count;
     sm_client_errcode code;

@@ -358,8 +358,46 @@ static void test_set(void **state)
     assert_non_null(strstr(c.err, "ACCESS_DENIED"));
     assert_int_equal(CLI(&c, "admin", "admin", "set", "no-such-session", "X=1"), 6);
     assert_int_equal(CLI(&c, "admin", "admin", "set", t.id, "novalue"), 2);
+    /* Fixed keys that cannot be set (typos included) are errors, by ID and by filter, and
+     * nothing of the request is applied. */
+    assert_int_equal(CLI(&c, "admin", "admin", "set", t.id, "$country=fr", "$Principal=x"), 7);
+    assert_non_null(strstr(c.err, "INVALID_PROPERTY"));
+    assert_non_null(strstr(c.err, "$country"));
+    assert_non_null(strstr(c.err, "$Country, $Language, $Latitude and $Longitude"));
+    assert_int_equal(CLI(&c, "admin", "admin", "set", "--filter", "Dept is 'SetTest'", "Z=1", "$Roles=x"), 7);
+    assert_non_null(strstr(c.err, "$Roles"));
+    assert_null(strstr(c.out, "matched"));
+    assert_int_equal(CLI(&c, "admin", "admin", "set", t.id, "--delete", "$Country"), 7);
+    assert_non_null(strstr(c.err, "cannot be deleted"));
+    assert_int_equal(th_get(cl, admin.s, t.id, keys, 1, &r), SM_CLIENT_OK);
+    assert_null(strstr(r.props, "Z="));
     close_target(&t);
     close_target(&u);
+}
+
+/* The CLI's own refusals of a filter read exactly like the server's (docs/protocol.md), and a
+ * server message is printed as sent: a backslash stays one backslash. */
+static void test_filter_errors_read_as_documented(void **state)
+{
+    (void)state;
+    static child c;
+    char *big = malloc(4098);
+    assert_non_null(big);
+    memset(big, ' ', 4097);
+    memcpy(big, "all", 3);
+    big[4097] = '\0';
+    assert_int_equal(CLI(&c, "admin", "admin", "close", "--filter", big), 5);
+    assert_non_null(strstr(c.err, "INVALID_FILTER: filter error at column 4097: expected at most 4096 bytes; "
+                                  "the filter is 4097 bytes long"));
+    free(big);
+    /* A byte that is not UTF-8: refused with its column. */
+    assert_int_equal(CLI(&c, "admin", "admin", "close", "--filter", "a is 'x\xff'"), 5);
+    assert_non_null(strstr(c.err, "filter error at column 8: expected UTF-8 text"));
+    /* The server's message with a backslash in it, not doubled. */
+    assert_int_equal(CLI(&c, "admin", "admin", "close", "--filter", "a is 'x\\q'"), 5);
+    assert_non_null(strstr(c.err, "INVALID_FILTER: filter error at column 8: expected ', \" or \\ after a backslash "
+                                  "(no other escapes exist; write \\\\ for a backslash)"));
+    assert_null(strstr(c.err, "\\\\\\\\"));
 }
 
 static void test_close(void **state)
@@ -550,8 +588,10 @@ static void test_watch(void **state)
             props = true;
             assert_string_equal(id, t.id);
             assert_string_equal(jprop(o, "properties", "Tier"), "gold");
+            assert_string_equal(jprop(o, "properties", "Dept"), "Watch"); /* the whole requested set */
             assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(o, "changed"), "Tier")));
+            assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "changed")), 1);
         } else if (!strcmp(ev, "OPEN") && id && !strcmp(id, u.id)) {
             opened = true;
             assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "snapshot")));
@@ -559,6 +599,7 @@ static void test_watch(void **state)
             closed = true;
             assert_string_equal(id, u.id);
             assert_string_equal(jstr(o, "reason"), "CLOSED_BY_CLIENT");
+            assert_string_equal(jprop(o, "properties", "Dept"), "Watch"); /* who left */
         }
     }
     assert_true(snap && end_seen && props && opened && closed);
@@ -618,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_get),
         cmocka_unit_test(test_set),
+        cmocka_unit_test(test_filter_errors_read_as_documented),
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_errors_and_usage),
         cmocka_unit_test(test_escaping),

@@ -422,7 +422,7 @@ static void test_listener(void **state)
     assert_true(o > se);
     assert_false(tl.ev[o].snapshot);
 
-    /* Update: new values and previous values of the changed keys only. */
+    /* Update: every requested key's value, and previous values of the changed keys only. */
     static th_reply r;
     sm_property upd[] = {{"Tier", "silver"}, {"Unwatched", "x"}};
     assert_int_equal(th_set(cl, op.s, s1.id, upd, 2, &r), SM_CLIENT_OK);
@@ -430,7 +430,7 @@ static void test_listener(void **state)
     int u = th_find(&tl, 0, "update", s1.id);
     assert_true(u >= 0);
     assert_int_equal(tl.ev[u].update, SM_UPDATE_PROPERTIES);
-    assert_string_equal(tl.ev[u].props, "Tier=silver;");
+    assert_string_equal(tl.ev[u].props, "$Principal=;Department=Sales;Tier=silver;");
     assert_string_equal(tl.ev[u].previous, "Tier=gold;");
 
     /* Deleting a key: absent from properties, present in previous. */
@@ -439,7 +439,7 @@ static void test_listener(void **state)
     TH_WAIT(cl, th_find(&tl, (size_t)u + 1, "update", s1.id) >= 0, TH_TIMEOUT_MS);
     u = th_find(&tl, (size_t)u + 1, "update", s1.id);
     assert_true(u >= 0);
-    assert_string_equal(tl.ev[u].props, "");
+    assert_string_equal(tl.ev[u].props, "$Principal=;Department=Sales;");
     assert_string_equal(tl.ev[u].previous, "Tier=silver;");
 
     /* Filter leave and enter. */
@@ -461,6 +461,7 @@ static void test_listener(void **state)
     assert_true(cl_ev >= 0);
     assert_int_equal(tl.ev[cl_ev].reason, SM_REASON_CLOSED_BY_CLIENT);
     assert_int_equal(tl.ev[cl_ev].state, SM_REMOTE_CLOSED);
+    assert_string_equal(tl.ev[cl_ev].props, "$Principal=;Department=Sales;"); /* who left */
 
     /* Unregister: on_close comes from a later service, never from inside the call. */
     sm_listener_close(tl.l);
@@ -477,6 +478,65 @@ static void test_listener(void **state)
     close_and_free(&a);
     close_and_free(&s1);
     close_and_free(&s2);
+    close_and_free(&op);
+}
+
+/* A port of the reference's listener (open/update/close callbacks only) keeps a correct set of
+ * sessions with fold_filter_events; changed_only sends only the changed keys. */
+static void test_listener_fold_and_changed_only(void **state)
+{
+    (void)state;
+    static th_session a, op, s1;
+    sm_property sales[] = {{"Department", "Sales"}, {"Tier", "gold"}};
+    assert_non_null(th_open(cl, &a, srv.url, "admin", "admin", NULL, 0));
+    assert_non_null(th_open(cl, &op, srv.url, "admin", "admin", NULL, 0));
+    static th_listener tl;
+    memset(&tl, 0, sizeof tl);
+    const char *keys[] = {"Department", "Tier"};
+    sm_listener_params lp = {.keys = keys, .key_count = 2, .filter = "Department is 'Fold'",
+                             .fold_filter_events = true, .changed_only = true};
+    th_listener_params(&lp, &tl);
+    tl.l = sm_listener_register(a.s, &lp, NULL);
+    assert_non_null(tl.l);
+    TH_WAIT(cl, th_find(&tl, 0, "snapend", NULL) >= 0, TH_TIMEOUT_MS);
+    assert_non_null(th_open(cl, &s1, srv.url, NULL, NULL, sales, 2));
+    static th_reply r;
+    /* Enters the filter: on_session_open, marked as a filter change. */
+    sm_property in[] = {{"Department", "Fold"}};
+    assert_int_equal(th_set(cl, op.s, s1.id, in, 1, &r), SM_CLIENT_OK);
+    TH_WAIT(cl, th_find(&tl, 0, "open", s1.id) >= 0, TH_TIMEOUT_MS);
+    int o = th_find(&tl, 0, "open", s1.id);
+    assert_true(o >= 0);
+    assert_true(tl.ev[o].filter_change);
+    assert_false(tl.ev[o].snapshot);
+    assert_string_equal(tl.ev[o].props, "Department=Fold;Tier=gold;");
+    /* changed_only: the update carries the changed key alone. */
+    sm_property upd[] = {{"Tier", "silver"}};
+    assert_int_equal(th_set(cl, op.s, s1.id, upd, 1, &r), SM_CLIENT_OK);
+    TH_WAIT(cl, th_find(&tl, 0, "update", s1.id) >= 0, TH_TIMEOUT_MS);
+    int u = th_find(&tl, 0, "update", s1.id);
+    assert_string_equal(tl.ev[u].props, "Tier=silver;");
+    assert_string_equal(tl.ev[u].previous, "Tier=gold;");
+    /* Leaves the filter: on_session_close, no reason, still active, marked. */
+    sm_property out[] = {{"Department", "Away"}};
+    assert_int_equal(th_set(cl, op.s, s1.id, out, 1, &r), SM_CLIENT_OK);
+    TH_WAIT(cl, th_find(&tl, 0, "close", s1.id) >= 0, TH_TIMEOUT_MS);
+    int c = th_find(&tl, 0, "close", s1.id);
+    assert_true(tl.ev[c].filter_change);
+    assert_int_equal(tl.ev[c].reason, SM_REASON_NONE);
+    assert_int_equal(tl.ev[c].state, SM_REMOTE_ACTIVE);
+    assert_int_equal(th_count(&tl, "enter") + th_count(&tl, "leave"), 0);
+    /* Its real close afterwards is not reported (it left the filter): one close per open. */
+    close_and_free(&s1);
+    int64_t end = sm_mono_ms() + 300;
+    while (sm_mono_ms() < end)
+        sm_client_run_once(cl, 20);
+    assert_int_equal(th_count(&tl, "close"), 1);
+    assert_int_equal(th_count(&tl, "open"), 1);
+    sm_listener_close(tl.l);
+    TH_WAIT(cl, tl.closed, TH_TIMEOUT_MS);
+    th_listener_free(&tl);
+    close_and_free(&a);
     close_and_free(&op);
 }
 
@@ -608,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_requests_pipelined),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_listener),
+        cmocka_unit_test(test_listener_fold_and_changed_only),
         cmocka_unit_test(test_listener_after_and_no_keys),
         cmocka_unit_test(test_close_own_session_with_listener),
         cmocka_unit_test(test_large_reply),

@@ -284,6 +284,14 @@ static void test_roundtrip_add_remove_listener(void **state)
     m.filter = NULL;
     m.after = 1700000000123;
     roundtrip(&m);
+    m.changed_only = true;
+    roundtrip(&m);
+    sm_buf b;
+    sm_buf_init(&b, 0, 0);
+    assert_int_equal(sm_msg_encode(&m, &b), SM_OK);
+    sm_buf_putc(&b, '\0');
+    assert_non_null(strstr(sm_buf_payload(&b), "\"changedOnly\":true"));
+    sm_buf_free(&b);
 
     m = msg(SM_MSG_REMOVE_LISTENER);
     m.id = 7;

@@ -157,7 +157,8 @@ static const ttemplate templates[] = {
      {{"id", "22", T_ID, true},
       {"keys", "[\"*U\"]", T_STRS, false},
       {"filter", "\"all\"", T_STR, false},
-      {"after", "1700000000000", T_INT, false}}},
+      {"after", "1700000000000", T_INT, false},
+      {"changedOnly", "true", T_BOOL, false}}},
     {SM_MSG_REMOVE_LISTENER, 23, {{"id", "23", T_ID, true}, {"listener", "3", T_INT, true}}},
     {SM_MSG_PING, 24, {{"id", "24", T_ID, true}}},
     {SM_MSG_CLOSE_SELF, 25, {{"id", "25", T_ID, true}}},
@@ -520,11 +521,16 @@ static void test_size_limit(void **state)
 static void test_nul_escape_and_raw_nul_refused(void **state)
 {
     (void)state;
-    expect_fail("{\"type\":\"get\",\"id\":1,\"sessionId\":\"a\\u0000b\"}", SM_MSG_NONE, 0, "\\u0000");
-    expect_fail("{\"type\":\"ping\",\"id\":1,\"unknown\":\"\\u0000\"}", SM_MSG_NONE, 0, "\\u0000");
-    expect_fail("{\"type\":\"set\",\"id\":1,\"sessionId\":\"s\",\"properties\":{\"k\\u0000\":\"v\"}}", SM_MSG_NONE, 0,
+    /* The escape is refused after type and id are read, so the error can carry the id. */
+    expect_fail("{\"type\":\"get\",\"id\":5,\"sessionId\":\"a\\u0000b\"}", SM_MSG_GET, 5, "\\u0000");
+    expect_fail("{\"type\":\"ping\",\"id\":1,\"unknown\":\"\\u0000\"}", SM_MSG_PING, 1, "\\u0000");
+    expect_fail("{\"type\":\"set\",\"id\":7,\"sessionId\":\"s\",\"properties\":{\"k\\u0000\":\"v\"}}", SM_MSG_SET, 7,
                 "\\u0000");
-    expect_fail("{\"type\":\"ping\\u0000\",\"id\":1}", SM_MSG_NONE, 0, "\\u0000");
+    expect_fail("{\"id\":3,\"type\":\"set\",\"sessionId\":\"s\",\"properties\":{\"k\":\"v\\u0000\"}}", SM_MSG_SET, 3,
+                "\\u0000");
+    /* A cut type name could read as a known type: refused all the same. */
+    expect_fail("{\"type\":\"ping\\u0000\",\"id\":1}", SM_MSG_PING, 1, "\\u0000");
+    expect_fail("{\"type\":\"pi\\u0000ng\",\"id\":1}", SM_MSG_NONE, 1, "\\u0000");
     static const char raw[] = "{\"type\":\"get\",\"id\":1,\"sessionId\":\"a\0b\"}";
     expect_fail_n(raw, sizeof raw - 1, 0, SM_ERR_INVALID, SM_MSG_NONE, 0, "NUL");
     /* an escaped backslash followed by u0000 is the literal text \u0000, which is allowed */

@@ -119,6 +119,26 @@ static void test_malformed_messages_keep_session(void **state)
     cJSON *e = next_error(&c);
     assert_int_equal(tc_int(e, "id"), 42);
     cJSON_Delete(e);
+    /* So does the refusal of a \u0000 in a value (docs/protocol.md § Transport and § error). */
+    assert_int_equal(
+        sm_ws_send_text(&c.ws, "{\"type\":\"set\",\"id\":5,\"sessionId\":\"x\",\"properties\":{\"k\":\"a\\u0000b\"}}"),
+        SM_WS_OK);
+    e = next_error(&c);
+    assert_int_equal(tc_int(e, "id"), 5);
+    assert_string_equal(tc_str(e, "code"), "INVALID_REQUEST");
+    assert_non_null(strstr(tc_str(e, "message"), "\\u0000"));
+    cJSON_Delete(e);
+    /* A filter over the size limit: the documented words (libsessmon says the same). */
+    char *big = malloc(4200);
+    assert_non_null(big);
+    memset(big, ' ', 4097);
+    memcpy(big, "all", 3);
+    big[4097] = '\0';
+    e = tc_err(&f->admin, "INVALID_FILTER", "{\"type\":\"close_by_filter\",\"filter\":\"%s\"}", big);
+    assert_string_equal(tc_str(e, "message"),
+                        "filter error at column 4097: expected at most 4096 bytes; the filter is 4097 bytes long");
+    cJSON_Delete(e);
+    free(big);
     /* A raw NUL byte is malformed JSON, not a transport error. */
     static const char with_nul[] = "{\"type\":\"ping\",\"id\":1}\0";
     assert_int_equal(sm_ws_send_frame(&c.ws, SM_WS_OP_TEXT, true, with_nul, sizeof with_nul - 1), SM_WS_OK);
@@ -141,8 +161,22 @@ static void test_sixteen_bad_in_a_row_close(void **state)
     for (int i = 0; i < 15; i++)
         assert_int_equal(sm_ws_send_text(&c.ws, "{oops"), SM_WS_OK);
     cJSON_Delete(tc_ok(&c, "{\"type\":\"ping\"}"));
-    for (int i = 0; i < 16; i++)
-        assert_int_equal(sm_ws_send_text(&c.ws, "{oops"), SM_WS_OK);
+    for (int i = 0; i < 15; i++) /* their answers (no id) */
+        cJSON_Delete(next_error(&c));
+    /* 16 at once: every one is answered (with its id) before the close frame. */
+    char msg[96];
+    for (int i = 1; i <= 16; i++) {
+        snprintf(msg, sizeof msg, "{\"type\":\"get\",\"id\":%d}", 100 + i);
+        assert_int_equal(sm_ws_send_text(&c.ws, msg), SM_WS_OK);
+    }
+    for (int i = 1; i <= 16; i++) {
+        cJSON *e = tc_next(&c, "error", TC_TIMEOUT_MS);
+        if (!e)
+            fail_msg("only %d of the 16 INVALID_REQUEST errors arrived before the close", i - 1);
+        assert_string_equal(tc_str(e, "code"), "INVALID_REQUEST");
+        assert_int_equal(tc_int(e, "id"), 100 + i);
+        cJSON_Delete(e);
+    }
     expect_closed(f, &c, 1008, "INVALID_INBOUND_MESSAGE");
     tc_close(&c);
 }
@@ -316,11 +350,32 @@ static void test_invalid_properties_change_nothing(void **state)
     assert_int_equal(cJSON_GetArraySize(props), 2);
     assert_string_equal(tc_str(props, "a"), "1");
     cJSON_Delete(g);
-    /* $ keys other than the four settable ones are ignored, not errors. */
-    r = tc_ok(admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"$SessionId\":\"x\",\"$Country\":null}}",
-              t.session_id);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "changed")), 0);
+    /* $ keys other than the four settable ones, and deleting a fixed key, are errors that name
+     * the key and list the settable ones; nothing of the map is applied. */
+    r = tc_err(admin, "INVALID_PROPERTY",
+               "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"$country\":\"fr\",\"z\":\"1\"}}",
+               t.session_id);
+    assert_non_null(strstr(tc_str(r, "message"), "'$country'"));
+    assert_non_null(strstr(tc_str(r, "message"), "$Country, $Language, $Latitude and $Longitude"));
     cJSON_Delete(r);
+    r = tc_err(admin, "INVALID_PROPERTY",
+               "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"$Country\":\"fr\",\"$Principal\":\"x\"}}",
+               t.session_id);
+    assert_non_null(strstr(tc_str(r, "message"), "'$Principal'"));
+    cJSON_Delete(r);
+    r = tc_err(admin, "INVALID_PROPERTY", "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"$Country\":null}}",
+               t.session_id);
+    assert_non_null(strstr(tc_str(r, "message"), "cannot be deleted"));
+    cJSON_Delete(r);
+    r = tc_err(admin, "INVALID_PROPERTY",
+               "{\"type\":\"set_by_filter\",\"filter\":\"all\",\"properties\":{\"$SessionId\":\"x\",\"z\":\"1\"}}");
+    assert_non_null(strstr(tc_str(r, "message"), "'$SessionId'"));
+    cJSON_Delete(r);
+    g = tc_ok(admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"*U\",\"$Country\"]}", t.session_id);
+    props = cJSON_GetObjectItemCaseSensitive(g, "properties");
+    assert_null(cJSON_GetObjectItemCaseSensitive(props, "z"));
+    assert_string_not_equal(tc_str(props, "$Country"), "FR");
+    cJSON_Delete(g);
     /* Invalid filters name the column. */
     r = tc_err(admin, "INVALID_FILTER", "{\"type\":\"close_by_filter\",\"filter\":\"a is '1' and\"}");
     assert_non_null(strstr(tc_str(r, "message"), "column"));

@@ -76,12 +76,27 @@ static void test_resume_within_timeout(void **state)
     tc w, t, t2, t3;
     tc_open(&w, s, "viewer", "viewer", NULL);
     long long l = listen_on(&w, "Grp is 'r'", "[\"$ClientIP\",\"Grp\"]");
+    /* The same listener with changedOnly: state events carry only what changed. */
+    cJSON *lc = tc_ok(&w, "{\"type\":\"add_listener\",\"filter\":\"Grp is 'r'\",\"keys\":[\"$ClientIP\",\"Grp\"],"
+                          "\"changedOnly\":true}");
+    long long lco = tc_int(lc, "listener");
+    cJSON_Delete(lc);
+    long long none = -1;
+    cJSON_Delete(tc_snapshot(&w, lco, &none));
+    assert_int_equal(none, 0);
     tc_open(&t, s, "client", "client", "{\"Grp\":\"r\"}");
     cJSON_Delete(expect_event(&w, l, "OPEN", t.session_id));
-    /* A drop without a close frame: DISCONNECTED, resumable. */
+    cJSON_Delete(expect_event(&w, lco, "OPEN", t.session_id));
+    /* A drop without a close frame: DISCONNECTED, resumable; the requested set in full. */
     sm_ws_abort(&t.ws, false);
     cJSON *ev = expect_event(&w, l, "DISCONNECTED", t.session_id);
     assert_string_equal(tc_str(ev, "state"), "DISCONNECTED");
+    assert_string_equal(tc_prop(ev, "properties", "Grp"), "r");
+    assert_string_equal(tc_prop(ev, "properties", "$ClientIP"), "127.0.0.1");
+    assert_null(cJSON_GetObjectItemCaseSensitive(ev, "changed"));
+    cJSON_Delete(ev);
+    ev = expect_event(&w, lco, "DISCONNECTED", t.session_id);
+    assert_null(cJSON_GetObjectItemCaseSensitive(ev, "properties"));
     cJSON_Delete(ev);
     /* Still listed (and visible to get) while disconnected. */
     tc admin;
@@ -111,6 +126,13 @@ static void test_resume_within_timeout(void **state)
     ev = expect_event(&w, l, "RECONNECTED", t.session_id);
     assert_string_equal(tc_str(ev, "state"), "ACTIVE");
     assert_string_equal(tc_prop(ev, "properties", "$ClientIP"), "127.0.0.3");
+    assert_string_equal(tc_prop(ev, "properties", "Grp"), "r");
+    assert_string_equal(tc_prop(ev, "changed", "$ClientIP"), "127.0.0.1");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ev, "changed")), 1);
+    cJSON_Delete(ev);
+    ev = expect_event(&w, lco, "RECONNECTED", t.session_id);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ev, "properties")), 1);
+    assert_string_equal(tc_prop(ev, "properties", "$ClientIP"), "127.0.0.3");
     assert_string_equal(tc_prop(ev, "changed", "$ClientIP"), "127.0.0.1");
     cJSON_Delete(ev);
     /* The resumed session works, keeps its properties, and cannot be resumed twice. */
@@ -127,6 +149,10 @@ static void test_resume_within_timeout(void **state)
     assert_int_equal(sm_ws_send_close(&t2.ws, 1000, "bye"), SM_WS_OK);
     ev = expect_event(&w, l, "CLOSED", t.session_id);
     assert_string_equal(tc_str(ev, "reason"), "CLOSED_BY_CLIENT");
+    assert_string_equal(tc_prop(ev, "properties", "Grp"), "r");
+    cJSON_Delete(ev);
+    ev = expect_event(&w, lco, "CLOSED", t.session_id);
+    assert_null(cJSON_GetObjectItemCaseSensitive(ev, "properties"));
     cJSON_Delete(ev);
     tc_close(&t2);
     tc_close(&t);

@@ -130,16 +130,42 @@ static void test_live_open_properties_closed(void **state)
     assert_string_equal(tc_str(changed, "Tier"), "gold");
     assert_string_equal(tc_str(changed, "$Country"), "");
     cJSON_Delete(ev);
+    /* One requested key changes: properties hold the whole requested set, changed only it. */
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"$Country\":\"fr\"}}",
+                       t.session_id));
+    expect_event(&w, l, "PROPERTIES", t.session_id, &ev);
+    props = cJSON_GetObjectItemCaseSensitive(ev, "properties");
+    changed = cJSON_GetObjectItemCaseSensitive(ev, "changed");
+    assert_int_equal(cJSON_GetArraySize(props), 2);
+    assert_string_equal(tc_str(props, "Tier"), "silver");
+    assert_string_equal(tc_str(props, "$Country"), "FR");
+    assert_int_equal(cJSON_GetArraySize(changed), 1);
+    assert_string_equal(tc_str(changed, "$Country"), "IT");
+    cJSON_Delete(ev);
     /* Deleting a requested key: absent from properties, old value in changed. */
     cJSON_Delete(tc_ok(&admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"Tier\":null}}", t.session_id));
     expect_event(&w, l, "PROPERTIES", t.session_id, &ev);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ev, "properties")), 0);
+    props = cJSON_GetObjectItemCaseSensitive(ev, "properties");
+    assert_int_equal(cJSON_GetArraySize(props), 1);
+    assert_string_equal(tc_str(props, "$Country"), "FR");
     assert_string_equal(tc_prop(ev, "changed", "Tier"), "silver");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ev, "changed")), 1);
     cJSON_Delete(ev);
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"Tier\":\"bronze\"}}",
+                       t.session_id));
+    expect_event(&w, l, "PROPERTIES", t.session_id, &ev);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "changed"), "Tier")));
+    cJSON_Delete(ev);
+    /* CLOSED carries the requested properties' last values with the reason (who left). */
     cJSON_Delete(tc_ok(&t, "{\"type\":\"close_self\"}"));
     expect_event(&w, l, "CLOSED", t.session_id, &ev);
     assert_string_equal(ev_str(ev, "state"), "CLOSED");
     assert_string_equal(ev_str(ev, "reason"), "CLOSED_BY_CLIENT");
+    props = cJSON_GetObjectItemCaseSensitive(ev, "properties");
+    assert_int_equal(cJSON_GetArraySize(props), 2);
+    assert_string_equal(tc_str(props, "Tier"), "bronze");
+    assert_string_equal(tc_str(props, "$Country"), "FR");
+    assert_null(cJSON_GetObjectItemCaseSensitive(ev, "changed"));
     cJSON_Delete(ev);
     tc_close(&t);
     tc_close(&admin);
@@ -243,10 +269,13 @@ static void test_several_listeners_and_remove(void **state)
     tc_no_event(&w, la, 200);
     cJSON_Delete(tc_err(&w, "INVALID_FILTER", "{\"type\":\"add_listener\",\"filter\":\"K is\"}"));
     cJSON_Delete(tc_err(&w, "INVALID_PROPERTY", "{\"type\":\"add_listener\",\"keys\":[\"a(b\"]}"));
-    /* The listener limit (8 per session). */
-    for (int i = 0; i < 6; i++)
+    /* The listener limit (64 per session by default); the error names the config key. */
+    for (int i = 0; i < 62; i++)
         add_listener(&w, ",\"after\":9007199254740991");
-    cJSON_Delete(tc_err(&w, "LIMIT_EXCEEDED", "{\"type\":\"add_listener\"}"));
+    cJSON *lim = tc_err(&w, "LIMIT_EXCEEDED", "{\"type\":\"add_listener\"}");
+    assert_non_null(strstr(tc_str(lim, "message"), "at most 64 listeners"));
+    assert_non_null(strstr(tc_str(lim, "message"), "limits.maxListenersPerSession"));
+    cJSON_Delete(lim);
     tc_close(&a);
     tc_close(&b);
     tc_close(&w);
@@ -452,10 +481,16 @@ static void test_close_by_filter_during_snapshots(void **state)
     tc_open_opts(&selfclose, &o, "admin", "admin", NULL);
     tc_open(&survivor, s, "admin", "admin", NULL);
     tc_open(&admin, s, "admin", "admin", NULL);
-    /* Both register and stop reading: their snapshots (about 50 KB each) stay in progress. */
-    assert_int_equal(sm_ws_send_text(&doomed.ws, "{\"type\":\"add_listener\",\"id\":1,\"keys\":[\"*U\"]}"), SM_WS_OK);
-    assert_int_equal(sm_ws_send_text(&selfclose.ws, "{\"type\":\"add_listener\",\"id\":1,\"keys\":[\"*U\"]}"),
-                     SM_WS_OK);
+    /* Both register and stop reading: their snapshots (about 50 KB each) stay in progress.
+     * changedOnly keeps the CLOSED events they queue small: with the full set (300 bytes of Pad
+     * each) the doomed session's queue could pass the 64 KB limit before the close reaches it,
+     * and a session closed for that is not the filter's to count. */
+    assert_int_equal(
+        sm_ws_send_text(&doomed.ws, "{\"type\":\"add_listener\",\"id\":1,\"keys\":[\"*U\"],\"changedOnly\":true}"),
+        SM_WS_OK);
+    assert_int_equal(
+        sm_ws_send_text(&selfclose.ws, "{\"type\":\"add_listener\",\"id\":1,\"keys\":[\"*U\"],\"changedOnly\":true}"),
+        SM_WS_OK);
     assert_int_equal(sm_ws_send_text(&selfclose.ws, "{\"type\":\"close_self\",\"id\":2}"), SM_WS_OK);
     long long sl = add_listener(&survivor, ",\"keys\":[\"Bulk\"],\"filter\":\"has Bulk\"");
     cJSON *r = tc_ok(&admin, "{\"type\":\"close_by_filter\",\"filter\":\"Bulk is 'y'\"}");

@@ -365,10 +365,14 @@ static void test_fanout_each_listener_gets_its_own_keys(void **state)
         ",\"filter\":\"Grp is 'f'\",\"keys\":[\"B\"]",        /* a2: other keys */
         ",\"filter\":\"A is '1'\",\"keys\":[\"A\",\"B\"]", /* b0: leaves on the change */
         ",\"filter\":\"A is '2'\",\"keys\":[\"B\"]",         /* b1: enters on the change */
+        ",\"filter\":\"Grp is 'f'\",\"keys\":[\"A\",\"Grp\"]", /* a5: full set, Grp unchanged */
+        ",\"filter\":\"Grp is 'f'\",\"keys\":[\"A\",\"Grp\"],\"changedOnly\":true", /* a6: same keys, changed only */
+        ",\"filter\":\"Grp is 'f'\",\"keys\":[\"A\",\"Grp\"]", /* a7: same as a5 after a6 */
     };
-    long long l[5];
-    for (int i = 0; i < 5; i++) {
-        tc *c = i < 3 ? &a : &b;
+    enum { NL = 8 };
+    long long l[NL];
+    for (int i = 0; i < NL; i++) {
+        tc *c = i < 3 || i > 4 ? &a : &b;
         l[i] = add_listener(c, specs[i]);
         long long n = -1;
         cJSON_Delete(tc_snapshot(c, l[i], &n));
@@ -377,12 +381,26 @@ static void test_fanout_each_listener_gets_its_own_keys(void **state)
     cJSON *r = tc_ok(&op, "{\"type\":\"set_by_filter\",\"filter\":\"Grp is 'f'\",\"properties\":{\"A\":\"2\",\"B\":\"2\"}}");
     assert_int_equal(tc_int(r, "count"), 1);
     cJSON_Delete(r);
-    for (int i = 0; i < 5; i++) {
-        tc *c = i < 3 ? &a : &b;
+    for (int i = 0; i < NL; i++) {
+        tc *c = i < 3 || i > 4 ? &a : &b;
         cJSON *ev = tc_event(c, l[i], TC_TIMEOUT_MS);
         assert_non_null(ev);
         assert_string_equal(tc_str(ev, "session"), t.session_id);
         switch (i) {
+        case 5:
+        case 7:
+            assert_string_equal(tc_str(ev, "event"), "PROPERTIES");
+            assert_string_equal(tc_prop(ev, "properties", "A"), "2");
+            assert_string_equal(tc_prop(ev, "properties", "Grp"), "f");
+            assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ev, "changed")), 1);
+            assert_string_equal(tc_prop(ev, "changed", "A"), "1");
+            break;
+        case 6:
+            assert_string_equal(tc_str(ev, "event"), "PROPERTIES");
+            assert_string_equal(tc_prop(ev, "properties", "A"), "2");
+            assert_null(tc_prop(ev, "properties", "Grp"));
+            assert_string_equal(tc_prop(ev, "changed", "A"), "1");
+            break;
         case 0:
         case 1:
             assert_string_equal(tc_str(ev, "event"), "PROPERTIES");
@@ -407,8 +425,8 @@ static void test_fanout_each_listener_gets_its_own_keys(void **state)
         cJSON_Delete(ev);
     }
     cJSON_Delete(tc_ok(&t, "{\"type\":\"close_self\"}"));
-    for (int i = 0; i < 5; i++) {
-        tc *c = i < 3 ? &a : &b;
+    for (int i = 0; i < NL; i++) {
+        tc *c = i < 3 || i > 4 ? &a : &b;
         cJSON *ev = tc_event(c, l[i], i == 3 ? 300 : TC_TIMEOUT_MS);
         if (i == 3) { /* it left: nothing more */
             assert_null(ev);
@@ -417,6 +435,14 @@ static void test_fanout_each_listener_gets_its_own_keys(void **state)
         assert_non_null(ev);
         assert_string_equal(tc_str(ev, "event"), "CLOSED");
         assert_string_equal(tc_str(ev, "reason"), "CLOSED_BY_CLIENT");
+        /* The last values of its own requested keys (none with changedOnly). */
+        cJSON *props = cJSON_GetObjectItemCaseSensitive(ev, "properties");
+        int want = i == 6 ? 0 : i == 5 || i == 7 ? 2 : 1;
+        assert_int_equal(cJSON_GetArraySize(props), want);
+        if (i == 5 || i == 7)
+            assert_string_equal(tc_str(props, "Grp"), "f");
+        if (i == 2 || i == 4)
+            assert_string_equal(tc_str(props, "B"), "2");
         cJSON_Delete(ev);
     }
     tc_close(&t);
