@@ -520,27 +520,23 @@ static void scroll_wheel(smt_ui *ui, int dir)
         run_action(ui, &b, ctx);
 }
 
-static void handle_mouse(smt_ui *ui)
+/* A mouse event from the decoder (input.c): a press picks, the wheel scrolls; releases and
+ * drags change nothing. */
+void smt_ui_mouse(smt_ui *ui, const smt_mouse *m)
 {
-    MEVENT ev;
-    if (getmouse(&ev) != OK)
+    ui->app.dirty = true;
+    if (ui->too_small)
         return;
-    if (ev.bstate & BUTTON4_PRESSED) {
-        scroll_wheel(ui, -1);
-        return;
-    }
-#ifdef BUTTON5_PRESSED
-    if (ev.bstate & BUTTON5_PRESSED) {
-        scroll_wheel(ui, 1);
+    if (m->kind == SMT_MOUSE_WHEEL_UP || m->kind == SMT_MOUSE_WHEEL_DOWN) {
+        scroll_wheel(ui, m->kind == SMT_MOUSE_WHEEL_UP ? -1 : 1);
         return;
     }
-#endif
-    if (!(ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)))
+    if (m->kind != SMT_MOUSE_PRESS || m->button != 1)
         return;
     smt_app *app = &ui->app;
-    if (ev.y == app->screen_rows - 1) { /* key bar: same as pressing the key */
+    if (m->y == app->screen_rows - 1) { /* key bar: same as pressing the key */
         for (int i = 0; i < ui->nbar_hits; i++)
-            if (ev.x >= ui->bar_hits[i].x0 && ev.x < ui->bar_hits[i].x1) {
+            if (m->x >= ui->bar_hits[i].x0 && m->x < ui->bar_hits[i].x1) {
                 if (app->form.kind == SMT_FORM_NONE && app->prompt.kind == SMT_PROMPT_NONE)
                     dispatch(ui, ui->bar_hits[i].key);
                 return;
@@ -550,15 +546,15 @@ static void handle_mouse(smt_ui *ui)
     int body = body_depth(ui);
     if (body != ui->depth - 1 || app->form.kind != SMT_FORM_NONE || app->prompt.kind != SMT_PROMPT_NONE)
         return; /* an overlay, a dialog or a prompt has the focus */
-    if (ev.y >= HEADER_ROWS && ev.y < ui->pane_y) { /* the table */
-        bool picked = smt_panes[0]->click(ui->panes[0], ev.y - HEADER_ROWS, ev.x);
+    if (m->y >= HEADER_ROWS && m->y < ui->pane_y) { /* the table */
+        bool picked = smt_panes[0]->click(ui->panes[0], m->y - HEADER_ROWS, m->x);
         /* an explicit pick moves the pane that follows the table's session (edit) */
         if (picked && body > 0 && ops_at(ui, body)->picked && app->selected)
             ops_at(ui, body)->picked(state_at(ui, body), app->selected);
         return;
     }
-    if (body > 0 && ops_at(ui, body)->click && ev.y >= ui->pane_y && ev.y < ui->pane_y + ui->pane_h)
-        ops_at(ui, body)->click(state_at(ui, body), ev.y - ui->pane_y, ev.x);
+    if (body > 0 && ops_at(ui, body)->click && m->y >= ui->pane_y && m->y < ui->pane_y + ui->pane_h)
+        ops_at(ui, body)->click(state_at(ui, body), m->y - ui->pane_y, m->x);
 }
 
 void smt_ui_key(smt_ui *ui, int32_t key)
@@ -569,9 +565,20 @@ void smt_ui_key(smt_ui *ui, int32_t key)
         smt_ui_resized(ui);
         return;
     }
-    if (key == SMT_KEY_FN(KEY_MOUSE)) {
-        if (!ui->too_small)
-            handle_mouse(ui);
+    if (key == SMT_KEY_FN(KEY_MOUSE)) { /* curses' own decoding (tests with ungetmouse) */
+        MEVENT ev;
+        if (getmouse(&ev) != OK)
+            return;
+        smt_mouse m = {SMT_MOUSE_PRESS, 1, ev.x, ev.y};
+        if (ev.bstate & BUTTON4_PRESSED)
+            m.kind = SMT_MOUSE_WHEEL_UP;
+#ifdef BUTTON5_PRESSED
+        else if (ev.bstate & BUTTON5_PRESSED)
+            m.kind = SMT_MOUSE_WHEEL_DOWN;
+#endif
+        else if (!(ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)))
+            return;
+        smt_ui_mouse(ui, &m);
         return;
     }
     if (ui->too_small) { /* only quit works on a screen too small to show anything */

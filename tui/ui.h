@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "tui/header.h"
+#include "tui/input.h"
 #include "tui/keys.h"
 #include "tui/pane.h"
 #include "tui/services.h"
@@ -90,6 +91,8 @@ void smt_ui_reply(smt_ui *ui, uint64_t token, const smt_reply *reply);
 
 /* One key (see SMT_KEY_FN in keys.h). KEY_MOUSE is read with getmouse() inside. */
 void smt_ui_key(smt_ui *ui, int32_t key);
+/* One mouse event from the decoder (input.h). */
+void smt_ui_mouse(smt_ui *ui, const smt_mouse *m);
 /* The terminal changed size (after resizeterm). */
 void smt_ui_resized(smt_ui *ui);
 

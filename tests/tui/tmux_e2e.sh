@@ -201,6 +201,33 @@ keys main Escape
 wait_gone main "Help: every key"
 ok "help overlay"
 
+# mouse: clicks (SGR, as xterm-256color gets) on a row, the header and the key bar, and half a
+# sequence that never ends, must never stop the loop: the table keeps following the server.
+# sgr WINDOW BYTES: raw bytes into the pane's input, as the terminal would send them.
+sgr() { w=$1; shift; $T send-keys -t "$w" -H $(printf '%s' "$*" | od -An -tx1); }
+TUI_ENV="TERM=xterm-256color" start_tui click 120 24 admin
+wait_for click "connected"
+wait_for click "Shown: 5 of 5"
+sgr click "$(printf '\033[<0;5;5M\033[<0;5;5m')"
+sgr click "$(printf '\033[<0;5;1M\033[<0;5;1m\033[<0;5;2M\033[<0;5;2m')"
+sgr click "$(printf '\033[<0;5')"
+SESSMON_PASSWORD=admin "$SESSMON" set --url "$URL" --principal admin --filter "Department is 'Payroll'" \
+    Clicked=first >/dev/null || fail "sessmon set failed"
+wait_for click "first"
+bar_x=$(screen click | tail -n 1 | awk '{ print index($0, "F9") }')
+[ "$bar_x" -gt 0 ] || fail "no F9 in the key bar"
+sgr click "$(printf '\033[<0;%d;24M\033[<0;%d;24m' "$bar_x" "$bar_x")"
+wait_for click "Event log"
+keys click Escape
+SESSMON_PASSWORD=admin "$SESSMON" set --url "$URL" --principal admin --filter "Department is 'Payroll'" \
+    Clicked=second >/dev/null || fail "sessmon set failed"
+wait_for click "second"
+screen click | head -n 1 | grep -q "LIVE" || fail "the header does not say LIVE after the clicks"
+keys click "q"
+wait_for click "EXITED:0"
+no_stderr click
+ok "mouse clicks on rows, header and key bar (and a cut sequence) never freeze the table"
+
 # read-only: a principal without modify_session, and --read-only
 start_tui viewer 120 20 viewer
 wait_for viewer "READ-ONLY (principal lacks modify_session)"
