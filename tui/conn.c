@@ -328,6 +328,21 @@ static int backend_set_by_filter(void *ctx, uint64_t token, const char *filter, 
     return send_set(ctx, token, NULL, filter, props, n, err, errcap);
 }
 
+static int backend_close_by_filter(void *ctx, uint64_t token, const char *filter, char *err, size_t errcap)
+{
+    smt_conn *c = ctx;
+    if (!usable(c, err, errcap))
+        return -1;
+    sm_client_error e = {0, ""};
+    sm_close_by_filter_params cp = {.filter = filter, .on_reply = on_reply, .context = (void *)(uintptr_t)token,
+                                    .timeout_ms = REQUEST_TIMEOUT_MS};
+    if (sm_close_by_filter(c->session, &cp, &e) != SM_CLIENT_OK) {
+        smt_text_printf(err, errcap, "%s", e.message);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- life cycle ---- */
 
 static bool starts_with_ci(const char *s, const char *prefix)
@@ -369,7 +384,7 @@ smt_conn *smt_conn_new(smt_ui *ui, const smt_conn_options *opt, char *err, size_
         smt_conn_free(c);
         return NULL;
     }
-    smt_ui_backend be = {c, backend_set, backend_set_by_filter};
+    smt_ui_backend be = {c, backend_set, backend_set_by_filter, backend_close_by_filter};
     smt_ui_set_backend(ui, &be);
     return c;
 }

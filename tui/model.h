@@ -78,6 +78,7 @@ typedef struct smt_row {
     bool dead;                   /* removed from the table; freed once the view lets go */
     bool stale;                  /* resync in progress and not yet confirmed by the snapshot */
     bool closing;                /* on the closing list */
+    bool tagged;                 /* tagged by the user (Space) for close and bulk update */
     void *vnode;                 /* the view's node for this row (owned by the view) */
 } smt_row;
 

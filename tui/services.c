@@ -239,3 +239,129 @@ void smt_ui_ask_save_settings(smt_app *app)
                    "The monitor reads them when it starts (not with --no-settings); nothing else is saved.");
     f->ok = true;
 }
+
+/* ---- tagging, closing and the view filter ---- */
+
+void smt_app_tag_toggle(smt_app *app, smt_row *row)
+{
+    if (!row)
+        return;
+    row->tagged = !row->tagged;
+    app->dirty = true;
+}
+
+static bool row_open(const smt_row *r)
+{
+    return !r->dead && r->state != SM_REMOTE_CLOSED;
+}
+
+static void count_tag(smt_row *r, void *ctx)
+{
+    if (r->tagged && row_open(r))
+        (*(size_t *)ctx)++;
+}
+
+size_t smt_app_tagged_count(smt_app *app)
+{
+    size_t n = 0;
+    smt_model_foreach(app->model, count_tag, &n);
+    return n;
+}
+
+static void clear_tag(smt_row *r, void *ctx)
+{
+    (void)ctx;
+    r->tagged = false;
+}
+
+void smt_app_clear_tags(smt_app *app)
+{
+    smt_model_foreach(app->model, clear_tag, NULL);
+    app->dirty = true;
+}
+
+typedef struct tag_filter {
+    char *out;
+    size_t cap, len, n;
+    bool overflow;
+} tag_filter;
+
+static void add_tag(smt_row *r, void *ctx)
+{
+    tag_filter *t = ctx;
+    if (!r->tagged || !row_open(r) || t->overflow)
+        return;
+    char esc[SM_FILTER_MAX];
+    size_t e = 0;
+    for (const char *c = r->id; *c && e + 2 < sizeof esc; c++) { /* IDs are plain, but quote safely */
+        if (*c == '\'' || *c == '\\')
+            esc[e++] = '\\';
+        esc[e++] = *c;
+    }
+    esc[e] = '\0';
+    size_t need = strlen(esc) + 4;
+    if (t->len + need + 2 >= t->cap) {
+        t->overflow = true;
+        return;
+    }
+    t->len += (size_t)snprintf(t->out + t->len, t->cap - t->len, "%s'%s'", t->n ? ", " : "", esc);
+    t->n++;
+}
+
+bool smt_app_tagged_filter(smt_app *app, char *out, size_t cap, char *why, size_t whycap)
+{
+    size_t limit = cap < SM_FILTER_MAX + 1 ? cap : SM_FILTER_MAX + 1;
+    tag_filter t = {out, limit, 0, 0, false};
+    t.len = (size_t)snprintf(out, limit, "%s in [", SM_PROP_SESSION_ID);
+    smt_model_foreach(app->model, add_tag, &t);
+    if (t.overflow) {
+        smt_text_printf(why, whycap, "%zu tagged sessions do not fit in one filter (%d bytes): use a filter instead",
+                        smt_app_tagged_count(app), SM_FILTER_MAX);
+        return false;
+    }
+    if (t.n == 0) {
+        smt_text_printf(why, whycap, "no tagged sessions (Space tags the cursor's session)");
+        return false;
+    }
+    smt_text_printf(out + t.len, limit - t.len, "]");
+    return true;
+}
+
+int smt_app_set_view_filter(smt_app *app, const char *text, sm_error *err)
+{
+    int rc = smt_view_set_filter(app->view, text, err);
+    if (rc == SM_OK)
+        smt_ui_message(app, SMT_LOGL_INFO, "%s", text && *text ? "filter applied" : "filter cleared");
+    return rc;
+}
+
+bool smt_close_open_by_filter(smt_app *app, const char *text, char *err, size_t errcap)
+{
+    if (app->read_only) {
+        smt_text_printf(err, errcap, "read-only (%s): closing sessions refused", app->read_only_reason);
+        return false;
+    }
+    if (text && strlen(text) > SM_FILTER_MAX) {
+        smt_text_printf(err, errcap, "the filter is longer than %d bytes", SM_FILTER_MAX);
+        return false;
+    }
+    if (!app->open_pane) {
+        smt_text_printf(err, errcap, "the close pane is not available");
+        return false;
+    }
+    smt_text_printf(app->close_request, sizeof app->close_request, "%s", text ? text : "");
+    bool ok = app->open_pane(app->open_pane_ctx, "close");
+    app->close_request[0] = '\0';
+    if (!ok)
+        smt_text_printf(err, errcap, "%s", app->message[0] ? app->message : "the close pane did not open");
+    return ok;
+}
+
+int smt_app_send_close_by_filter(smt_app *app, uint64_t token, const char *filter, char *err, size_t errcap)
+{
+    if (!app->backend.close_by_filter) {
+        smt_text_printf(err, errcap, "not connected");
+        return -1;
+    }
+    return app->backend.close_by_filter(app->backend.ctx, token, filter, err, errcap);
+}

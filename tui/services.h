@@ -29,6 +29,8 @@ typedef struct smt_ui_backend {
                size_t errcap);
     int (*set_by_filter)(void *ctx, uint64_t token, const char *filter, const sm_property *props, size_t n, char *err,
                          size_t errcap);
+    /* Closes every session matching filter; the reply's count is how many the server closed. */
+    int (*close_by_filter)(void *ctx, uint64_t token, const char *filter, char *err, size_t errcap);
 } smt_ui_backend;
 
 /* The server's answer to a request: code SM_CLIENT_OK or why it failed; changed (previous
@@ -102,6 +104,12 @@ typedef struct smt_app {
     bool dirty;    /* something changed since the last paint */
     bool quit;
     uint64_t next_token;
+
+    /* the dispatcher's hook to show a pane by name (for services that open one) */
+    bool (*open_pane)(void *ctx, const char *name);
+    void *open_pane_ctx;
+    /* what the close pane opens on when asked through smt_close_open_by_filter ("" = none) */
+    char close_request[SM_FILTER_MAX + 1];
 } smt_app;
 
 /* A message in the status line (and the event log). */
@@ -143,5 +151,28 @@ void smt_ui_reset_columns(smt_app *app);
 void smt_ui_sort_by(smt_app *app, const char *key);
 /* Asks whether to save the columns, sort and theme to the settings file. */
 void smt_ui_ask_save_settings(smt_app *app);
+
+
+/* ---- tagging, closing and the view filter (also for the command line) ---- */
+
+/* Tags (Space in the table): a mark on rows that close and bulk update can work on. Tagging
+ * toggles; closed sessions leave the count. */
+void smt_app_tag_toggle(smt_app *app, smt_row *row);
+size_t smt_app_tagged_count(smt_app *app);
+void smt_app_clear_tags(smt_app *app);
+/* The tagged open sessions as one filter ($SessionId in [...]): false with why when there are
+ * none or they do not fit in a filter (SM_FILTER_MAX bytes, about 180 sessions). */
+bool smt_app_tagged_filter(smt_app *app, char *out, size_t cap, char *why, size_t whycap);
+
+/* Sets the view filter as the filter prompt does (NULL or "" clears it); says so in the status
+ * line. SM_OK, or an error with its column in err (the old filter stays). */
+int smt_app_set_view_filter(smt_app *app, const char *text, sm_error *err);
+
+/* Opens the close pane on the sessions matching text (NULL or "": the tagged sessions, else the
+ * cursor's session): preview and confirmation as with c in the table. False with why in err
+ * (read-only, the filter does not parse, nothing to close). */
+bool smt_close_open_by_filter(smt_app *app, const char *text, char *err, size_t errcap);
+/* One close_by_filter request through the backend; 0 when sent, else -1 with a message in err. */
+int smt_app_send_close_by_filter(smt_app *app, uint64_t token, const char *filter, char *err, size_t errcap);
 
 #endif

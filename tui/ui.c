@@ -81,6 +81,17 @@ static void open_pane(smt_ui *ui, int index)
     push(ui, index);
 }
 
+/* The services' way to show a pane (smt_close_open_by_filter): as its key would, guards included. */
+static bool open_pane_by_name(void *ctx, const char *name)
+{
+    smt_ui *ui = ctx;
+    int i = pane_index(name);
+    if (i <= 0)
+        return false;
+    open_pane(ui, i);
+    return stack_has(ui, i);
+}
+
 void *smt_ui_pane_state(smt_ui *ui, const char *name)
 {
     int i = pane_index(name);
@@ -138,6 +149,8 @@ smt_ui *smt_ui_new(const smt_ui_options *opt, const smt_ui_backend *backend)
     }
     ui->stack[0] = 0; /* the table */
     ui->depth = 1;
+    app->open_pane = open_pane_by_name;
+    app->open_pane_ctx = ui;
     if (backend)
         app->backend = *backend;
     smt_text_printf(ui->link.url, sizeof ui->link.url, "%s", opt && opt->url ? opt->url : "");

@@ -59,6 +59,7 @@ static void reply(smt_ui *ui, uint64_t token, const char *code, const char *mess
 
 typedef struct call {
     bool by_filter;
+    bool close; /* a close_by_filter request */
     uint64_t token;
     char target[256]; /* session ID or filter */
     char keys[8][64];
@@ -107,6 +108,16 @@ static int fake_set_by_filter(void *ctx, uint64_t token, const char *filter, con
     return 0;
 }
 
+static int fake_close_by_filter(void *ctx, uint64_t token, const char *filter, char *err, size_t cap)
+{
+    (void)ctx;
+    (void)err;
+    (void)cap;
+    record(true, token, filter, NULL, 0);
+    calls[ncalls - 1].close = true;
+    return 0;
+}
+
 /* ---- virtual screen ---- */
 
 static SCREEN *scr;
@@ -142,7 +153,7 @@ static smt_ui *make_ui(bool read_only)
     smt_theme t;
     smt_theme_builtin("default", &t);
     smt_ui_options opt = {"ws://test", "admin", read_only, NULL, &t, true, false};
-    smt_ui_backend be = {NULL, fake_set, fake_set_by_filter};
+    smt_ui_backend be = {NULL, fake_set, fake_set_by_filter, fake_close_by_filter};
     smt_ui *ui = smt_ui_new(&opt, &be);
     assert_non_null(ui);
     smt_ui_apply_theme(ui);
