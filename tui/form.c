@@ -19,6 +19,36 @@ void smt_form_open(smt_form *f, smt_form_kind kind, const char *title, int nfiel
         smt_line_init(&f->field[i], 0);
 }
 
+void smt_form_confirm_count(smt_form *f, size_t count, size_t typed_above, const char *ready)
+{
+    f->danger = true;
+    if (count > typed_above) {
+        f->nfields = 1;
+        smt_text_printf(f->expect, sizeof f->expect, "%zu", count);
+        smt_text_printf(f->label[0], sizeof f->label[0], "Type %zu", count);
+        smt_line_init(&f->field[0], 24);
+        smt_form_confirm_check(f, ready);
+    } else {
+        f->nfields = 0;
+        f->expect[0] = '\0';
+        f->ok = true;
+        smt_text_printf(f->status, sizeof f->status, "%s", ready);
+    }
+}
+
+void smt_form_confirm_check(smt_form *f, const char *ready)
+{
+    f->hint = false;
+    if (!f->expect[0] || strcmp(f->field[0].buf, f->expect) == 0) {
+        f->ok = true;
+        smt_text_printf(f->status, sizeof f->status, "%s", ready);
+    } else {
+        f->ok = false;
+        smt_text_printf(f->status, sizeof f->status, "type %s (the number of sessions) to confirm", f->expect);
+        f->hint = f->field[0].len == 0;
+    }
+}
+
 bool smt_form_wants_next_field(const smt_form *f)
 {
     return f->nfields == 2 && f->focus == 0 && !f->locked[1] && f->field[1].len == 0;

@@ -30,7 +30,7 @@ static const smt_binding bindings[] = {
      "bulk update: set or delete properties on every session matching a filter"},
     {SMT_CTX_TABLE, {F(9), 'l'}, "F9 l", "Log", SMT_ACT_LOG, SAFE | GLOBAL | BAR, "show or hide the event log"},
     {SMT_CTX_TABLE, {F(10), 'q'}, "F10 q", "Quit", SMT_ACT_QUIT, SAFE | GLOBAL | BAR, "quit"},
-    {SMT_CTX_TABLE, {'p', 'Z', ' '}, "p Z Space", NULL, SMT_ACT_PAUSE, SAFE | GLOBAL,
+    {SMT_CTX_TABLE, {'p', 'Z'}, "p Z", NULL, SMT_ACT_PAUSE, SAFE | GLOBAL,
      "pause or resume the table (changes queue up while paused)"},
     {SMT_CTX_TABLE, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "select the previous session"},
     {SMT_CTX_TABLE, {K(KEY_DOWN), 'j'}, "Down j", NULL, SMT_ACT_DOWN, SAFE, "select the next session"},
@@ -47,6 +47,16 @@ static const smt_binding bindings[] = {
     {SMT_CTX_TABLE, {'t'}, "t", NULL, SMT_ACT_THEME_NEXT, SAFE | GLOBAL, "next colour theme"},
     {SMT_CTX_TABLE, {'T'}, "T", NULL, SMT_ACT_THEME_PREV, SAFE | GLOBAL, "previous colour theme"},
     {SMT_CTX_TABLE, {SMT_KEY_CTRL('l')}, "^L", NULL, SMT_ACT_REDRAW, SAFE | GLOBAL, "redraw the screen"},
+
+    /* closing sessions, tags, copying */
+    {SMT_CTX_TABLE, {'D', SMT_KEY_CTRL('d'), K(KEY_DC)}, "D ^D Del", NULL, SMT_ACT_CLOSE_SESSIONS, 0,
+     "close sessions: the tagged ones, else the cursor's (preview and confirmation; there is no undo)"},
+    {SMT_CTX_TABLE, {' '}, "Space", NULL, SMT_ACT_TAG, SAFE, "tag or untag the cursor's session and move down"},
+    {SMT_CTX_TABLE, {'U'}, "U", NULL, SMT_ACT_TAG_CLEAR, SAFE, "untag every session"},
+    {SMT_CTX_TABLE, {'y'}, "y", NULL, SMT_ACT_COPY_ID, SAFE,
+     "copy the cursor's session ID to the clipboard (OSC 52: the terminal must allow it)"},
+    {SMT_CTX_TABLE, {'Y'}, "Y", NULL, SMT_ACT_COPY_ROW, SAFE,
+     "copy the cursor's row as shown, tab-separated (OSC 52: the terminal must allow it)"},
 
     /* edit pane */
     {SMT_CTX_EDIT, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "previous property"},
@@ -99,6 +109,17 @@ static const smt_binding bindings[] = {
      "save the columns, sort and theme for the next start (asks first; a local file, not the server)"},
     {SMT_CTX_COLUMNS, {SMT_KEY_ESC, 'c', F(2)}, "Esc c F2", NULL, SMT_ACT_CLOSE, SAFE, "close the chooser"},
 
+    /* close pane */
+    {SMT_CTX_CLOSE, {'f', '/', '\\'}, "f /", NULL, SMT_ACT_CLOSE_FILTER, SAFE,
+     "edit the filter of the sessions to close (count and preview update as you type)"},
+    {SMT_CTX_CLOSE, {'A', '\n', '\r', K(KEY_ENTER)}, "A Enter", NULL, SMT_ACT_CLOSE_APPLY, 0,
+     "close them: asks for confirmation naming the number of sessions (typed above 5)"},
+    {SMT_CTX_CLOSE, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "scroll the preview up"},
+    {SMT_CTX_CLOSE, {K(KEY_DOWN), 'j'}, "Down j", NULL, SMT_ACT_DOWN, SAFE, "scroll the preview down"},
+    {SMT_CTX_CLOSE, {K(KEY_PPAGE)}, "PgUp", NULL, SMT_ACT_PGUP, SAFE, "preview page up"},
+    {SMT_CTX_CLOSE, {K(KEY_NPAGE)}, "PgDn", NULL, SMT_ACT_PGDN, SAFE, "preview page down"},
+    {SMT_CTX_CLOSE, {SMT_KEY_ESC, 'D'}, "Esc D", NULL, SMT_ACT_CLOSE, SAFE, "close the pane (nothing is sent)"},
+
     /* help overlay */
     {SMT_CTX_HELP, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "scroll up"},
     {SMT_CTX_HELP, {K(KEY_DOWN), 'j'}, "Down j", NULL, SMT_ACT_DOWN, SAFE, "scroll down"},
@@ -114,6 +135,7 @@ static const char *const ctx_titles[SMT_CTX_COUNT] = {
     [SMT_CTX_LOG] = "Event log",
     [SMT_CTX_COLUMNS] = "Column chooser",
     [SMT_CTX_HELP] = "Help",
+    [SMT_CTX_CLOSE] = "Close sessions pane",
 };
 
 static bool binding_has_key(const smt_binding *b, int32_t key)
@@ -155,6 +177,8 @@ bool smt_action_mutates(smt_action a)
     case SMT_ACT_EDIT_UNDO:
     case SMT_ACT_BULK_APPLY:
     case SMT_ACT_BULK_UNDO:
+    case SMT_ACT_CLOSE_SESSIONS:
+    case SMT_ACT_CLOSE_APPLY:
         return true;
     default:
         return false;

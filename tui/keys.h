@@ -21,6 +21,7 @@ typedef enum smt_ctx {
     SMT_CTX_LOG,
     SMT_CTX_COLUMNS,
     SMT_CTX_HELP,
+    SMT_CTX_CLOSE, /* the close pane */
     SMT_CTX_COUNT
 } smt_ctx;
 
@@ -75,6 +76,14 @@ typedef enum smt_action {
     SMT_ACT_COL_SORT,
     SMT_ACT_COL_RESET,
     SMT_ACT_COL_SAVE,
+    /* closing sessions, tags, copying (table and close pane) */
+    SMT_ACT_CLOSE_SESSIONS,
+    SMT_ACT_CLOSE_FILTER,
+    SMT_ACT_CLOSE_APPLY,
+    SMT_ACT_TAG,
+    SMT_ACT_TAG_CLEAR,
+    SMT_ACT_COPY_ID,
+    SMT_ACT_COPY_ROW,
     SMT_ACT_COUNT
 } smt_action;
 

@@ -8,6 +8,7 @@
 #include "tui/text.h"
 
 #define RECOUNT_MS 1000
+#define BULK_READY "Send it? The server applies it to whatever matches then."
 
 static void bulk_form_changed(void *owner);
 static void bulk_form_submit(void *owner);
@@ -88,7 +89,16 @@ static bool bulk_open(void *state)
     smt_bulk_pane *p = state, *b = p;
     if (!smt_ui_guard_write(p->app, "bulk update"))
         return false;
-    if (b->filter.len == 0 && smt_view_filter_text(p->app->view)[0]) {
+    char tagged[SM_FILTER_MAX + 1], why[200];
+    if (smt_app_tagged_count(p->app) > 0) { /* tagged rows are what the user picked: they come first */
+        if (!smt_app_tagged_filter(p->app, tagged, sizeof tagged, why, sizeof why)) {
+            smt_ui_message(p->app, SMT_LOGL_WARN, "%s", why);
+            return false;
+        }
+        smt_line_set(&b->filter, tagged);
+        filter_changed(p);
+        smt_ui_message(p->app, SMT_LOGL_INFO, "bulk update on the %zu tagged sessions", smt_app_tagged_count(p->app));
+    } else if (b->filter.len == 0 && smt_view_filter_text(p->app->view)[0]) {
         smt_line_set(&b->filter, smt_view_filter_text(p->app->view));
         filter_changed(p);
     }
@@ -182,10 +192,8 @@ static void summary(const smt_bulk_pane *b, char *out, size_t cap)
 static void open_confirm(smt_bulk_pane *p)
 {
     smt_bulk_pane *b = p;
-    bool typed = b->count.matches > SMT_BULK_CONFIRM_TYPED;
-    smt_form *f = smt_app_open_form(p->app, SMT_FORM_BULK_CONFIRM, "Confirm the bulk update", typed ? 1 : 0,
-                                    bulk_form_changed, bulk_form_submit, p);
-    f->danger = true;
+    smt_form *f = smt_app_open_form(p->app, SMT_FORM_BULK_CONFIRM, "Confirm the bulk update", 0, bulk_form_changed,
+                                    bulk_form_submit, p);
     smt_text_printf(f->text[0], sizeof f->text[0], "Apply %d change%s to %zu session%s matching:", b->nentries,
              b->nentries == 1 ? "" : "s", b->count.matches, b->count.matches == 1 ? "" : "s");
     char esc[300];
@@ -198,15 +206,7 @@ static void open_confirm(smt_bulk_pane *p)
                         b->count.hidden);
     }
     b->sent_local = b->count.matches;
-    if (typed) {
-        smt_text_printf(f->expect, sizeof f->expect, "%zu", b->count.matches);
-        smt_text_printf(f->label[0], sizeof f->label[0], "Type %zu", b->count.matches);
-        smt_line_init(&f->field[0], 24);
-        bulk_form_changed(p);
-    } else {
-        f->ok = true;
-        smt_text_printf(f->status, sizeof f->status, "Send it? The server applies it to whatever matches then.");
-    }
+    smt_form_confirm_count(f, b->count.matches, SMT_BULK_CONFIRM_TYPED, BULK_READY);
 }
 
 static void apply(smt_bulk_pane *p)
@@ -370,15 +370,7 @@ static void bulk_form_changed(void *owner)
     f->ok = false;
     f->hint = false;
     switch (f->kind) {
-    case SMT_FORM_BULK_CONFIRM:
-        if (strcmp(f->field[0].buf, f->expect) == 0) {
-            f->ok = true;
-            smt_text_printf(f->status, sizeof f->status, "Enter sends the update");
-        } else {
-            smt_text_printf(f->status, sizeof f->status, "type %s (the number of sessions) to confirm", f->expect);
-            f->hint = f->field[0].len == 0;
-        }
-        return;
+    case SMT_FORM_BULK_CONFIRM: smt_form_confirm_check(f, BULK_READY); return;
     case SMT_FORM_BULK_SET:
     case SMT_FORM_BULK_DELETE: {
         const char *key = f->field[0].buf;

@@ -193,6 +193,8 @@ static void table_draw(void *state, int y, int h)
         smt_role role = row_role(app, r, rank, sel);
         smt_screen_fill(ry, 0, w, role);
         smt_screen_str(ry, 0, 1, row_mark(app, r), role);
+        if (r->tagged) /* the column between the change mark and the first cell */
+            smt_screen_str(ry, 1, 1, "#", sel ? role : SMT_ROLE_TABLE_SORTED);
         bool recent = r->t_changed && r->t_changed + SMT_MODEL_HIGHLIGHT_MS > app->now &&
                       r->state != SM_REMOTE_CLOSED && !r->dead;
         for (int c = 0; c < app->ncols; c++) {
@@ -305,6 +307,42 @@ static smt_handled table_action(void *state, smt_action a)
         smt_ui_message(app, SMT_LOGL_INFO, "sort order: %s",
                       smt_view_sort_descending(app->view) ? "descending" : "ascending");
         break;
+    case SMT_ACT_TAG: {
+        smt_row *r = smt_ui_selected_row(app);
+        if (!r || r->dead || r->state == SM_REMOTE_CLOSED) {
+            smt_ui_message(app, SMT_LOGL_WARN, "no open session under the cursor to tag");
+            break;
+        }
+        smt_app_tag_toggle(app, r);
+        move_cursor(t, SMT_ACT_DOWN);
+        size_t n = smt_app_tagged_count(app);
+        smt_ui_message(app, SMT_LOGL_INFO, "%zu session%s tagged (D closes them, b updates them, U untags all)", n,
+                       n == 1 ? "" : "s");
+        break;
+    }
+    case SMT_ACT_TAG_CLEAR:
+        smt_app_clear_tags(app);
+        smt_ui_message(app, SMT_LOGL_INFO, "no session tagged");
+        break;
+    case SMT_ACT_COPY_ID:
+    case SMT_ACT_COPY_ROW: {
+        smt_row *r = smt_ui_selected_row(app);
+        if (!r) {
+            smt_ui_message(app, SMT_LOGL_WARN, "no session under the cursor to copy");
+            break;
+        }
+        if (a == SMT_ACT_COPY_ID) {
+            smt_app_copy(app, "the session ID", r->id);
+            break;
+        }
+        char line[SMT_CLIPBOARD_MAX + 1], buf[64];
+        size_t off = 0;
+        for (int c = 0; c < app->ncols && off < sizeof line; c++)
+            off += smt_text_printf(line + off, sizeof line - off, "%s%s", c ? "\t" : "",
+                                   smt_ui_cell_text(r, app->cols[c].key, buf, sizeof buf));
+        smt_app_copy(app, "the row", line);
+        break;
+    }
     case SMT_ACT_PAUSE:
         smt_view_set_paused(app->view, !smt_view_paused(app->view));
         smt_ui_message(app, SMT_LOGL_INFO, "%s",

@@ -365,3 +365,28 @@ int smt_app_send_close_by_filter(smt_app *app, uint64_t token, const char *filte
     }
     return app->backend.close_by_filter(app->backend.ctx, token, filter, err, errcap);
 }
+
+void smt_app_copy(smt_app *app, const char *what, const char *text)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(text);
+    bool cut = n > SMT_CLIPBOARD_MAX;
+    if (cut)
+        n = SMT_CLIPBOARD_MAX;
+    const unsigned char *t = (const unsigned char *)text;
+    char *o = app->clipboard_osc;
+    size_t k = (size_t)snprintf(o, sizeof app->clipboard_osc, "\033]52;c;");
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)t[i] << 16 | (i + 1 < n ? (unsigned)t[i + 1] << 8 : 0) | (i + 2 < n ? t[i + 2] : 0);
+        o[k++] = b64[v >> 18 & 63];
+        o[k++] = b64[v >> 12 & 63];
+        o[k++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+        o[k++] = i + 2 < n ? b64[v & 63] : '=';
+    }
+    o[k++] = '\a';
+    o[k] = '\0';
+    smt_ui_message(app, SMT_LOGL_INFO,
+                   "copied %s%s to the clipboard via OSC 52 (if nothing arrives, the terminal does not allow it: "
+                   "xterm allowWindowOps, tmux set-clipboard on)",
+                   what, cut ? " (cut to 4096 bytes)" : "");
+}

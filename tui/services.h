@@ -20,6 +20,7 @@
 #define SMT_UI_MAX_COLUMNS 48
 #define SMT_UI_AUTO_USER_COLUMNS 12 /* user keys shown automatically until columns are chosen */
 #define SMT_UI_MAX_THEMES 64
+#define SMT_CLIPBOARD_MAX 4096 /* bytes copied to the clipboard at most */
 
 /* Sends mutations for the monitor. Both return 0 when the request is on its way (its reply
  * comes back through smt_ui_reply with the same token) or -1 with a message in err. */
@@ -53,7 +54,8 @@ typedef enum smt_prompt_kind {
     SMT_PROMPT_NONE = 0,
     SMT_PROMPT_FILTER,     /* the view filter */
     SMT_PROMPT_SEARCH,     /* incremental search */
-    SMT_PROMPT_BULK_FILTER /* the bulk update's filter */
+    SMT_PROMPT_BULK_FILTER, /* the bulk update's filter */
+    SMT_PROMPT_CLOSE_FILTER /* the close pane's filter */
 } smt_prompt_kind;
 
 typedef struct smt_prompt {
@@ -110,6 +112,8 @@ typedef struct smt_app {
     void *open_pane_ctx;
     /* what the close pane opens on when asked through smt_close_open_by_filter ("" = none) */
     char close_request[SM_FILTER_MAX + 1];
+    /* an OSC 52 clipboard write waiting to go to the terminal ("" = none); the loop sends it */
+    char clipboard_osc[SMT_CLIPBOARD_MAX * 4 / 3 + 16];
 } smt_app;
 
 /* A message in the status line (and the event log). */
@@ -172,6 +176,10 @@ int smt_app_set_view_filter(smt_app *app, const char *text, sm_error *err);
  * cursor's session): preview and confirmation as with c in the table. False with why in err
  * (read-only, the filter does not parse, nothing to close). */
 bool smt_close_open_by_filter(smt_app *app, const char *text, char *err, size_t errcap);
+/* Copies text to the terminal's clipboard with OSC 52 (what says what was copied). Terminals
+ * may ignore it (xterm needs allowWindowOps, tmux set-clipboard on): the message says so. */
+void smt_app_copy(smt_app *app, const char *what, const char *text);
+
 /* One close_by_filter request through the backend; 0 when sent, else -1 with a message in err. */
 int smt_app_send_close_by_filter(smt_app *app, uint64_t token, const char *filter, char *err, size_t errcap);
 

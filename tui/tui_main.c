@@ -439,6 +439,10 @@ static void read_input(monitor *m)
 static void paint_frame(monitor *m, uint64_t now)
 {
     smt_ui *ui = m->ui;
+    if (ui->app.clipboard_osc[0]) { /* between frames, so it never splits one of curses' sequences */
+        write_terminal(ui->app.clipboard_osc);
+        ui->app.clipboard_osc[0] = '\0';
+    }
     uint64_t cpu0 = m->frame_stats.file ? smt_frame_stats_thread_cpu_us() : 0;
     smt_ui_paint(ui);
     m->last_paint = now;

@@ -1657,6 +1657,135 @@ static void test_header_shows_connect_failure(void **state)
     smt_ui_free(ui);
 }
 
+
+/* ---- closing sessions, tags, copying ---- */
+
+static void test_close_cursor_session(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "s1", "2024-01-01T08:00:00Z", "Sales", NULL, NULL);
+    add_session(ui, "s2", "2024-01-01T08:00:01Z", "Sales", NULL, NULL);
+    paint(ui);
+    const char *id = ui->app.selected;
+    assert_non_null(id);
+    key(ui, 'D');
+    paint(ui);
+    assert_true(smt_ui_showing(ui, "close"));
+    assert_true(screen_has("Closing the cursor's session:"));
+    assert_true(screen_has("matches 1 open session here"));
+    assert_true(screen_has("no undo"));
+    key(ui, 'A');
+    assert_int_equal(ui->app.form.kind, SMT_FORM_CLOSE_CONFIRM);
+    assert_int_equal(ui->app.form.nfields, 0); /* one session: y confirms */
+    assert_non_null(strstr(ui->app.form.text[2], "There is no undo"));
+    paint(ui);
+    assert_true(screen_has("Close sessions: there is no undo"));
+    key(ui, 'y');
+    assert_int_equal(ncalls, 1);
+    assert_true(calls[0].close);
+    char want[64];
+    snprintf(want, sizeof want, "$SessionId is '%s'", id);
+    assert_string_equal(calls[0].target, want);
+    reply(ui, calls[0].token, NULL, NULL, NULL, 0, 1);
+    paint(ui);
+    assert_true(screen_has("server closed 1 session (local preview: 1)"));
+    smt_ui_free(ui);
+}
+
+static void test_close_tagged_needs_typed_count(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    char id[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof id, "t%d", i);
+        add_session(ui, id, "2024-01-01T08:00:00Z", "Ops", NULL, NULL);
+    }
+    paint(ui);
+    for (int i = 0; i < 7; i++)
+        key(ui, ' '); /* tags the cursor's session and moves down */
+    paint(ui);
+    assert_int_equal(smt_app_tagged_count(&ui->app), 7);
+    assert_true(screen_has("7 sessions tagged"));
+    key(ui, 'D');
+    paint(ui);
+    assert_true(screen_has("Closing the tagged sessions:"));
+    assert_true(screen_has("matches 7 open sessions here"));
+    key(ui, 'A');
+    assert_int_equal(ui->app.form.nfields, 1); /* more than 5: the count must be typed */
+    assert_false(ui->app.form.ok);
+    type(ui, "6");
+    assert_false(ui->app.form.ok);
+    key(ui, '\r');
+    assert_int_equal(ncalls, 0);
+    key(ui, 127);
+    type(ui, "7");
+    assert_true(ui->app.form.ok);
+    key(ui, '\r');
+    assert_int_equal(ncalls, 1);
+    assert_true(calls[0].close);
+    assert_non_null(strstr(calls[0].target, "$SessionId in ['"));
+    reply(ui, calls[0].token, NULL, NULL, NULL, 0, 7);
+    paint(ui);
+    assert_true(screen_has("server closed 7 sessions (local preview: 7)"));
+    assert_int_equal(smt_app_tagged_count(&ui->app), 0); /* the tags went with them */
+    smt_ui_free(ui);
+}
+
+static void test_close_by_filter_service_and_read_only(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "a1", "2024-01-01T08:00:00Z", "Sales", NULL, NULL);
+    add_session(ui, "a2", "2024-01-01T08:00:00Z", "Ops", NULL, NULL);
+    paint(ui);
+    char err[256] = "";
+    assert_false(smt_close_open_by_filter(&ui->app, "Department is", err, sizeof err));
+    assert_non_null(strstr(err, "column"));
+    assert_true(smt_close_open_by_filter(&ui->app, "Department is 'Ops'", err, sizeof err));
+    paint(ui);
+    assert_true(screen_has("Closing the sessions matching the filter:"));
+    assert_true(screen_has("matches 1 open session here"));
+    smt_ui_free(ui);
+
+    ui = make_ui(true);
+    add_session(ui, "a1", "2024-01-01T08:00:00Z", "Sales", NULL, NULL);
+    paint(ui);
+    key(ui, 'D');
+    assert_false(smt_ui_showing(ui, "close"));
+    assert_non_null(strstr(ui->app.message, "refused: read-only (--read-only)"));
+    assert_false(smt_close_open_by_filter(&ui->app, "all", err, sizeof err));
+    assert_non_null(strstr(err, "read-only (--read-only)"));
+    assert_int_equal(ncalls, 0);
+    smt_ui_free(ui);
+}
+
+static void test_tags_feed_bulk_and_copy(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "b1", "2024-01-01T08:00:00Z", "Sales", NULL, NULL);
+    add_session(ui, "b2", "2024-01-01T08:00:01Z", "Sales", NULL, NULL);
+    paint(ui);
+    key(ui, ' ');
+    paint(ui);
+    assert_int_equal(column_of(line_with("b1"), "#"), 1); /* the tag mark */
+    key(ui, 'b');
+    assert_true(smt_ui_showing(ui, "bulk"));
+    assert_string_equal(BULK(ui)->filter.buf, "$SessionId in ['b1']");
+    key(ui, SMT_KEY_ESC); /* the prompt */
+    key(ui, SMT_KEY_ESC); /* the pane */
+    key(ui, 'U');
+    assert_int_equal(smt_app_tagged_count(&ui->app), 0);
+    key(ui, 'y');
+    assert_string_equal(ui->app.clipboard_osc, "\033]52;c;YjI=\a"); /* base64("b2"): the cursor moved down */
+    assert_non_null(strstr(ui->app.message, "OSC 52"));
+    key(ui, 'Y');
+    assert_non_null(strstr(ui->app.clipboard_osc, "\033]52;c;"));
+    smt_ui_free(ui);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -1695,6 +1824,10 @@ int main(void)
         cmocka_unit_test(test_pane_registry),
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
         cmocka_unit_test(test_header_shows_connect_failure),
+        cmocka_unit_test(test_close_cursor_session),
+        cmocka_unit_test(test_close_tagged_needs_typed_count),
+        cmocka_unit_test(test_close_by_filter_service_and_read_only),
+        cmocka_unit_test(test_tags_feed_bulk_and_copy),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
