@@ -208,6 +208,8 @@ void smt_ui_set_time(smt_ui *ui, uint64_t now_ms, int64_t wall_ms)
         ui->link.conn_since = now_ms;
 }
 
+static void own_session_disconnected(smt_ui *ui);
+
 void smt_ui_set_connection(smt_ui *ui, smt_conn_state st, const char *detail)
 {
     static const char *const names[] = {"connecting", "syncing", "live", "reconnecting", "closed"};
@@ -218,12 +220,16 @@ void smt_ui_set_connection(smt_ui *ui, smt_conn_state st, const char *detail)
     }
     if (ui->link.conn == SMT_CONN_LIVE && st != SMT_CONN_LIVE)
         ui->link.stale_since = ui->app.wall; /* the figures on screen stop being current now */
+    if (st == SMT_CONN_RECONNECTING || st == SMT_CONN_CLOSED || st == SMT_CONN_CONNECTING)
+        own_session_disconnected(ui);
     else if (st == SMT_CONN_LIVE)
         ui->link.stale_since = 0;
     if (st != ui->link.conn || !ui->link.conn_since)
         ui->link.conn_since = ui->app.now ? ui->app.now : 1;
     if (st != ui->link.conn)
         smt_ui_set_connect_failure(ui, NULL, 0, -1); /* it belonged to the state left */
+    if (st == SMT_CONN_SYNCING || (st == SMT_CONN_LIVE && ui->link.conn != SMT_CONN_LIVE))
+        smt_ui_heard(ui);
     ui->link.conn = st;
     ui->app.live = st == SMT_CONN_LIVE;
     smt_text_printf(ui->link.conn_detail, sizeof ui->link.conn_detail, "%s", detail ? detail : "");
@@ -248,6 +254,40 @@ void smt_ui_set_session_info(smt_ui *ui, const char *server_name, const char *pr
     if (!can_modify)
         smt_ui_set_read_only(ui, "principal lacks modify_session");
     ui->app.dirty = true;
+}
+
+void smt_ui_heard(smt_ui *ui)
+{
+    if (ui->link.last_heard + 1000 <= ui->app.now || smt_header_stale(&ui->app, &ui->link))
+        ui->app.dirty = true; /* the STALE badge may go */
+    ui->link.last_heard = ui->app.now ? ui->app.now : 1;
+}
+
+void smt_ui_set_own_session(smt_ui *ui, const char *session_id)
+{
+    smt_text_printf(ui->link.own_id, sizeof ui->link.own_id, "%s", session_id ? session_id : "");
+}
+
+/* Our connection is down: so is our own session, whatever the last snapshot said. */
+static void own_session_disconnected(smt_ui *ui)
+{
+    if (!ui->link.own_id[0])
+        return;
+    smt_row *r = smt_model_find(ui->app.model, ui->link.own_id);
+    if (!r || r->state != SM_REMOTE_ACTIVE)
+        return;
+    smt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = SMT_EVENT_DISCONNECTED;
+    ev.session.session_id = ui->link.own_id;
+    ev.session.state = SM_REMOTE_DISCONNECTED;
+    ev.session.update = SM_UPDATE_DISCONNECTED;
+    smt_model_apply(ui->app.model, &ev, ui->app.now, NULL);
+}
+
+void smt_ui_set_heartbeat(smt_ui *ui, int64_t heartbeat_ms)
+{
+    ui->link.heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : 0;
 }
 
 void smt_ui_set_read_only(smt_ui *ui, const char *reason)
@@ -279,6 +319,7 @@ static const char *reason_name(sm_reason r)
 
 void smt_ui_event(smt_ui *ui, const smt_event *ev)
 {
+    smt_ui_heard(ui);
     sm_error err;
     if (smt_model_apply(ui->app.model, ev, ui->app.now, &err) != SM_OK) {
         smt_eventlog_add(&ui->app.log, ui->app.wall, SMT_LOGL_WARN, "event ignored: %s", err.message);
@@ -330,6 +371,8 @@ void smt_ui_resync_end(smt_ui *ui, uint64_t count)
 void smt_ui_reply(smt_ui *ui, uint64_t token, const smt_reply *reply)
 {
     ui->app.dirty = true;
+    if (!smt_ui_outcome_unknown(reply->code))
+        smt_ui_heard(ui);
     for (size_t i = 0; i < smt_npanes; i++)
         if (smt_panes[i]->reply && smt_panes[i]->reply(ui->panes[i], token, reply))
             return;

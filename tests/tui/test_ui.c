@@ -1786,6 +1786,49 @@ static void test_tags_feed_bulk_and_copy(void **state)
     smt_ui_free(ui);
 }
 
+
+/* ---- never lying: STALE on silence, the own session when the connection drops ---- */
+
+static void test_header_stale_after_heartbeat_silence(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    smt_ui_set_heartbeat(ui, 2000);
+    add_session(ui, "h1", "1700000000000", "Ops", NULL, NULL);
+    paint(ui);
+    assert_true(screen_has(" LIVE "));
+    smt_ui_set_time(ui, clock_ms + 1900, 1700000001900LL);
+    smt_ui_tick(ui);
+    paint(ui);
+    assert_true(screen_has(" LIVE "));
+    smt_ui_set_time(ui, clock_ms + 5000, 1700000005000LL);
+    smt_ui_tick(ui);
+    paint(ui);
+    assert_false(screen_has(" LIVE "));
+    assert_true(screen_has("STALE: nothing heard for 5 s"));
+    add_session(ui, "h2", "1700000000000", "Ops", NULL, NULL); /* the server speaks again */
+    paint(ui);
+    assert_true(screen_has(" LIVE "));
+    assert_false(screen_has("STALE"));
+    smt_ui_free(ui);
+}
+
+static void test_own_session_disconnected_when_server_down(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "me", "1700000000000", NULL, NULL, NULL);
+    smt_ui_set_own_session(ui, "me");
+    paint(ui);
+    assert_true(screen_has("ACTIVE"));
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection refused");
+    paint(ui);
+    assert_false(screen_has("ACTIVE"));
+    assert_true(screen_has("DISCONNECTED"));
+    assert_true(screen_has("STALE"));
+    smt_ui_free(ui);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -1825,6 +1868,8 @@ int main(void)
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
         cmocka_unit_test(test_header_shows_connect_failure),
         cmocka_unit_test(test_close_cursor_session),
+        cmocka_unit_test(test_header_stale_after_heartbeat_silence),
+        cmocka_unit_test(test_own_session_disconnected_when_server_down),
         cmocka_unit_test(test_close_tagged_needs_typed_count),
         cmocka_unit_test(test_close_by_filter_service_and_read_only),
         cmocka_unit_test(test_tags_feed_bulk_and_copy),
