@@ -15,7 +15,7 @@ static const smt_binding bindings[] = {
     {SMT_CTX_TABLE, {F(1), '?', 'h'}, "F1 ? h", "Help", SMT_ACT_HELP, SAFE | GLOBAL | BAR, "show this help"},
     {SMT_CTX_TABLE, {F(2), 'c'}, "F2 c", "Columns", SMT_ACT_COLUMNS, SAFE | BAR, "choose and reorder columns"},
     {SMT_CTX_TABLE, {F(3), '/'}, "F3 /", "Search", SMT_ACT_SEARCH, SAFE | BAR,
-     "incremental search: rows whose ID or any value contains the text"},
+     "incremental search: rows whose ID or any displayed cell contains the text"},
     {SMT_CTX_TABLE, {F(4), 'f', '\\'}, "F4 f \\", "Filter", SMT_ACT_FILTER, SAFE | BAR,
      "view filter in the session filter language (checked as you type)"},
     {SMT_CTX_TABLE, {F(5), '\n', '\r', K(KEY_ENTER)}, "F5 Enter", "Inspect", SMT_ACT_INSPECT, SAFE | BAR,

@@ -43,6 +43,9 @@ typedef struct smt_event {
 
 /* Virtual column: the session state (not a property; parentheses cannot occur in property keys). */
 #define SMT_COL_STATE "(state)"
+/* The same state as a pseudo-property the view filter knows (monitor-only: the server has no
+ * such property, so changes sent by filter refuse it). Values ACTIVE, DISCONNECTED, CLOSED. */
+#define SMT_PSEUDO_STATE "$State"
 
 /* One property; key and value are interned strings of the model's pool. */
 typedef struct smt_rprop {
@@ -138,6 +141,8 @@ bool smt_row_is_new(const smt_row *row, uint64_t now);
 bool smt_row_key_recent(const smt_row *row, const char *key, uint64_t now);
 /* Copies up to max recent changes, newest first; returns how many. */
 size_t smt_row_history(const smt_row *row, smt_change *out, size_t max);
+/* The state as the table shows it: ACTIVE, DISCONNECTED, CLOSED. */
+const char *smt_row_state_name(const smt_row *row);
 /* 0..1: how far a closed row has faded (0 = just closed). */
 double smt_row_fade(const smt_row *row, uint64_t now);
 

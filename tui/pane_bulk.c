@@ -230,6 +230,11 @@ static void apply(smt_bulk_pane *p)
         smt_ui_message(p->app, SMT_LOGL_WARN, "nothing to apply: a adds a property to set, x one to delete");
         return;
     }
+    char why[240];
+    if (smt_filter_monitor_only(b->filter.buf, why, sizeof why)) {
+        smt_ui_message(p->app, SMT_LOGL_WARN, "%s", why);
+        return;
+    }
     recount(p);
     if (b->count.matches == 0) { /* never widen an empty match */
         smt_ui_message(p->app, SMT_LOGL_WARN, "no session matches locally: nothing sent");

@@ -180,6 +180,11 @@ static void apply(close_pane *c)
         smt_ui_message(c->app, SMT_LOGL_WARN, "%s", c->filter.len ? c->error.message : "type a filter first (f)");
         return;
     }
+    char why[240];
+    if (smt_filter_monitor_only(c->filter.buf, why, sizeof why)) {
+        smt_ui_message(c->app, SMT_LOGL_WARN, "%s", why);
+        return;
+    }
     recount(c);
     if (c->count.matches == 0) { /* never widen an empty match */
         smt_ui_message(c->app, SMT_LOGL_WARN, "no open session matches here: nothing sent");

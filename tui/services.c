@@ -130,14 +130,8 @@ void smt_app_close_prompt(smt_app *app)
 
 const char *smt_ui_cell_text(const smt_row *row, const char *key, char *buf, size_t cap)
 {
-    if (strcmp(key, SMT_COL_STATE) == 0) {
-        switch (row->state) {
-        case SM_REMOTE_ACTIVE: return "ACTIVE";
-        case SM_REMOTE_DISCONNECTED: return "DISCONNECTED";
-        case SM_REMOTE_CLOSED: return "CLOSED";
-        default: return "?";
-        }
-    }
+    if (strcmp(key, SMT_COL_STATE) == 0)
+        return smt_row_state_name(row);
     const char *v = smt_row_get(row, key);
     if (!v)
         return "";
@@ -152,7 +146,7 @@ const char *smt_ui_cell_text(const smt_row *row, const char *key, char *buf, siz
 
 const char *smt_column_title(const char *key)
 {
-    return strcmp(key, SMT_COL_STATE) == 0 ? "State" : key;
+    return strcmp(key, SMT_COL_STATE) == 0 ? SMT_PSEUDO_STATE : key; /* the name the filter knows it by */
 }
 
 int smt_ui_column_index(const smt_app *app, const char *key)
@@ -163,6 +157,15 @@ int smt_ui_column_index(const smt_app *app, const char *key)
     return -1;
 }
 
+/* The search looks at what the columns display: it follows every change of the columns. */
+static void sync_search_columns(smt_app *app)
+{
+    const char *keys[SMT_UI_MAX_COLUMNS];
+    for (int i = 0; i < app->ncols; i++)
+        keys[i] = app->cols[i].key;
+    smt_view_set_search_columns(app->view, keys, (size_t)app->ncols, smt_ui_cell_text);
+}
+
 bool smt_ui_column_add(smt_app *app, const char *key)
 {
     if (app->ncols >= SMT_UI_MAX_COLUMNS || strlen(key) >= sizeof app->cols[0].key ||
@@ -171,6 +174,7 @@ bool smt_ui_column_add(smt_app *app, const char *key)
     smt_text_printf(app->cols[app->ncols].key, sizeof app->cols[0].key, "%s", key);
     app->cols[app->ncols].width = 0;
     app->ncols++;
+    sync_search_columns(app);
     return true;
 }
 
@@ -182,6 +186,7 @@ void smt_ui_column_remove(smt_app *app, int index)
     app->ncols--;
     if (app->hscroll >= app->ncols)
         app->hscroll = app->ncols > 1 ? app->ncols - 1 : 0;
+    sync_search_columns(app);
 }
 
 void smt_ui_reset_columns(smt_app *app)
@@ -191,6 +196,7 @@ void smt_ui_reset_columns(smt_app *app)
     app->cols_custom = false;
     for (size_t i = 0; i < sizeof default_columns / sizeof *default_columns; i++)
         smt_ui_column_add(app, default_columns[i]);
+    sync_search_columns(app);
 }
 
 void smt_ui_sort_by(smt_app *app, const char *key)
@@ -389,4 +395,16 @@ void smt_app_copy(smt_app *app, const char *what, const char *text)
                    "copied %s%s to the clipboard via OSC 52 (if nothing arrives, the terminal does not allow it: "
                    "xterm allowWindowOps, tmux set-clipboard on)",
                    what, cut ? " (cut to 4096 bytes)" : "");
+}
+
+bool smt_filter_monitor_only(const char *text, char *why, size_t cap)
+{
+    /* conservative: the name anywhere (even inside a quoted value) refuses; never a wrong send */
+    if (!text || !strstr(text, SMT_PSEUDO_STATE))
+        return false;
+    smt_text_printf(why, cap,
+                    "%s is known only to the monitor (the server has no such property): not sent; "
+                    "filter on server properties, or tag the rows (Space) and use the tags",
+                    SMT_PSEUDO_STATE);
+    return true;
 }

@@ -180,6 +180,10 @@ bool smt_close_open_by_filter(smt_app *app, const char *text, char *err, size_t 
  * may ignore it (xterm needs allowWindowOps, tmux set-clipboard on): the message says so. */
 void smt_app_copy(smt_app *app, const char *what, const char *text);
 
+/* True when a filter uses what only the monitor knows ($State): the server would evaluate it
+ * differently, so bulk update and close refuse to send it (why says so). */
+bool smt_filter_monitor_only(const char *text, char *why, size_t cap);
+
 /* One close_by_filter request through the backend; 0 when sent, else -1 with a message in err. */
 int smt_app_send_close_by_filter(smt_app *app, uint64_t token, const char *filter, char *err, size_t errcap);
 

@@ -1829,6 +1829,57 @@ static void test_own_session_disconnected_when_server_down(void **state)
     smt_ui_free(ui);
 }
 
+
+/* ---- search and filter on what the operator sees ---- */
+
+static void test_state_pseudo_property_and_displayed_search(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "d1", "1700000000000", "Ops", NULL, NULL);
+    add_session(ui, "d2", "1700000060000", "Ops", NULL, NULL);
+    add_session(ui, "d3", "1700000120000", "Ops", NULL, NULL);
+    sm_property none[] = {{NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_DISCONNECTED, "d2", SM_REMOTE_DISCONNECTED, none, NULL, false);
+    smt_ui_event(ui, &ev);
+    paint(ui);
+    sm_error err;
+    assert_int_equal(smt_app_set_view_filter(&ui->app, "$State is 'DISCONNECTED'", &err), SM_OK);
+    paint(ui);
+    assert_true(screen_has("Shown: 1 of 3"));
+    assert_true(line_with("d2") > 0);
+    assert_true(screen_has("$State")); /* the column title is the name the filter knows */
+    assert_int_equal(smt_app_set_view_filter(&ui->app, "", &err), SM_OK);
+
+    /* the search matches the text on screen: the state and the local start time */
+    smt_view_set_search(ui->app.view, "active");
+    paint(ui);
+    assert_true(screen_has("Shown: 2 of 3"));
+    char shown[16];
+    smt_row *r = smt_model_find(ui->app.model, "d3");
+    char buf[64];
+    snprintf(shown, sizeof shown, "%.4s", smt_ui_cell_text(r, "$StartTime", buf, sizeof buf)); /* "HH:M" */
+    smt_view_set_search(ui->app.view, shown);
+    paint(ui);
+    assert_true(line_with("d3") > 0);
+    smt_view_set_search(ui->app.view, "1700000120000"); /* the raw milliseconds are not on screen */
+    paint(ui);
+    assert_true(screen_has("Shown: 0 of 3"));
+    smt_view_set_search(ui->app.view, "");
+
+    /* a filter with $State is never sent: the server would read it differently */
+    char why[256];
+    assert_true(smt_filter_monitor_only("$State is 'ACTIVE'", why, sizeof why));
+    assert_false(smt_filter_monitor_only("Department is 'Ops'", why, sizeof why));
+    char e2[256];
+    assert_true(smt_close_open_by_filter(&ui->app, "$State is 'DISCONNECTED'", e2, sizeof e2));
+    key(ui, 'A');
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
+    assert_non_null(strstr(ui->app.message, "known only to the monitor"));
+    assert_int_equal(ncalls, 0);
+    smt_ui_free(ui);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -1868,6 +1919,7 @@ int main(void)
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
         cmocka_unit_test(test_header_shows_connect_failure),
         cmocka_unit_test(test_close_cursor_session),
+        cmocka_unit_test(test_state_pseudo_property_and_displayed_search),
         cmocka_unit_test(test_header_stale_after_heartbeat_silence),
         cmocka_unit_test(test_own_session_disconnected_when_server_down),
         cmocka_unit_test(test_close_tagged_needs_typed_count),
