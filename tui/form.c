@@ -132,7 +132,17 @@ static const char *form_keys_hint(const smt_form *f, int width, char *buf, size_
  * lines of the explanations; the fields, the status and the keys always stay. */
 void smt_form_draw(const smt_form *f, int rows, int cols)
 {
-    int w = cols - 2 > 84 ? 84 : cols - 2; /* outer width, frame included */
+    /* 84 columns, wider when a line needs it and the terminal has room (a validation message
+     * cut short on a wide terminal hides its point) */
+    int need = 84;
+    int widest = smt_text_width(f->status, strlen(f->status));
+    for (int i = 0; i < 3; i++) {
+        int tw = smt_text_width(f->text[i], strlen(f->text[i]));
+        widest = tw > widest ? tw : widest;
+    }
+    if (widest + 4 > need)
+        need = widest + 4;
+    int w = cols - 2 > need ? need : cols - 2; /* outer width, frame included */
     int inner = w - 4;                     /* frame and one column of padding on each side */
     if (inner < 8)
         return;

@@ -2,6 +2,7 @@
 #include "tui/keys.h"
 
 #include <curses.h>
+#include <stdio.h>
 
 #define F(n) SMT_KEY_FN(KEY_F(n))
 #define K(k) SMT_KEY_FN(k)
@@ -43,7 +44,7 @@ static const smt_binding bindings[] = {
     {SMT_CTX_TABLE, {'[', 'K'}, "[ K", NULL, SMT_ACT_INSPECT_SCROLL_UP, SAFE, "scroll the inspect pane up"},
     {SMT_CTX_TABLE, {']', 'J'}, "] J", NULL, SMT_ACT_INSPECT_SCROLL_DOWN, SAFE, "scroll the inspect pane down"},
     {SMT_CTX_TABLE, {SMT_KEY_ESC}, "Esc", NULL, SMT_ACT_ESCAPE, SAFE,
-     "close the inspect pane, else clear the search, else clear the filter"},
+     "close the inspect pane, else clear the search, else clear the filter (u puts it back)"},
     {SMT_CTX_TABLE, {'t'}, "t", NULL, SMT_ACT_THEME_NEXT, SAFE | GLOBAL, "next colour theme"},
     {SMT_CTX_TABLE, {'T'}, "T", NULL, SMT_ACT_THEME_PREV, SAFE | GLOBAL, "previous colour theme"},
     {SMT_CTX_TABLE, {SMT_KEY_CTRL('l')}, "^L", NULL, SMT_ACT_REDRAW, SAFE | GLOBAL, "redraw the screen"},
@@ -53,6 +54,7 @@ static const smt_binding bindings[] = {
      "close sessions: the tagged ones, else the cursor's (preview and confirmation; there is no undo)"},
     {SMT_CTX_TABLE, {' '}, "Space", NULL, SMT_ACT_TAG, SAFE, "tag or untag the cursor's session and move down"},
     {SMT_CTX_TABLE, {'U'}, "U", NULL, SMT_ACT_TAG_CLEAR, SAFE, "untag every session"},
+    {SMT_CTX_TABLE, {'u'}, "u", NULL, SMT_ACT_FILTER_RESTORE, SAFE, "put back the filter or search Esc cleared"},
     {SMT_CTX_TABLE, {'y'}, "y", NULL, SMT_ACT_COPY_ID, SAFE,
      "copy the cursor's session ID to the clipboard (OSC 52: the terminal must allow it)"},
     {SMT_CTX_TABLE, {'Y'}, "Y", NULL, SMT_ACT_COPY_ROW, SAFE,
@@ -198,4 +200,30 @@ const smt_binding *smt_keys_at(size_t i)
 const char *smt_ctx_title(smt_ctx ctx)
 {
     return (unsigned)ctx < SMT_CTX_COUNT ? ctx_titles[ctx] : "";
+}
+
+const char *smt_key_name(int32_t key, char *buf, size_t cap)
+{
+    if (SMT_KEY_IS_FN(key)) {
+        int k = key & 0xffffff;
+        for (int f = 1; f <= 24; f++)
+            if (k == KEY_F(f)) {
+                snprintf(buf, cap, "F%d", f);
+                return buf;
+            }
+        const char *n = k == KEY_BTAB ? "S-Tab" : k == KEY_IC ? "Ins" : k == KEY_DC ? "Del" : k == KEY_BACKSPACE ? "Backspace"
+                        : k == KEY_ENTER ? "Enter" : "that key";
+        snprintf(buf, cap, "%s", n);
+    } else if (key == '\t') {
+        snprintf(buf, cap, "Tab");
+    } else if (key == 127 || key == 8) {
+        snprintf(buf, cap, "Backspace");
+    } else if (key > 0 && key < 32) {
+        snprintf(buf, cap, "^%c", (char)('@' + key));
+    } else if (key >= 32 && key < 127) {
+        snprintf(buf, cap, "'%c'", (char)key);
+    } else {
+        snprintf(buf, cap, "U+%04X", (unsigned)key);
+    }
+    return buf;
 }

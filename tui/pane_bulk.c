@@ -158,8 +158,8 @@ static int64_t bulk_tick(void *state, bool shown)
     }
     if (b->undo_running && b->undo_next >= b->nundo && b->undo_inflight == 0) {
         smt_text_printf(b->result, sizeof b->result,
-                        "undo finished: %zu sessions restored, %zu failed (closed or refused)", b->undo_done,
-                        b->undo_failed);
+                        "undo finished: %zu sessions restored, %zu failed (closed or refused); the map was cleared",
+                        b->undo_done, b->undo_failed);
         b->result_error = b->undo_failed > 0;
         smt_ui_message(p->app, b->undo_failed ? SMT_LOGL_WARN : SMT_LOGL_INFO, "bulk %s", b->result);
         clear_undo(p);
@@ -544,6 +544,12 @@ static void bulk_form_submit(void *owner)
             return;
         b->undo_running = true;
         b->undo_next = b->undo_done = b->undo_failed = b->undo_inflight = 0;
+        /* the update being undone must not stay one A away from being sent again */
+        for (int i = 0; i < b->nentries; i++)
+            free(b->entries[i].value);
+        b->nentries = 0;
+        smt_list_resize(&b->nav, 0, b->nav.rows);
+        b->recount = true;
         smt_text_printf(b->result, sizeof b->result, "undo running: restoring %zu sessions...", b->undo_sessions);
         b->result_error = false;
         bulk_tick(p, p->shown);

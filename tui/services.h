@@ -46,7 +46,8 @@ typedef struct smt_reply {
 
 typedef struct smt_column {
     char key[SM_KEY_MAX + 2];
-    int width; /* sticky: grows to fit what was shown, reset on layout changes */
+    int width; /* grows at once to fit what is shown, shrinks once it was too wide for a while */
+    uint64_t narrower_since; /* monotonic ms since when the rows shown need less (0 = they do not) */
 } smt_column;
 
 /* The one-line prompt at the bottom: whoever opened it is told of every change. */

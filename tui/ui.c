@@ -459,6 +459,7 @@ static void prompt_key(smt_ui *ui, int32_t key)
 {
     smt_prompt *p = &ui->app.prompt;
     if (key == SMT_KEY_ESC) { /* back to what was there before */
+        ui->app.message[0] = '\0'; /* what it said about the abandoned text no longer holds */
         smt_line_set(&p->line, p->saved);
         if (p->changed)
             p->changed(p->owner, p->line.buf);
@@ -551,8 +552,15 @@ static void dispatch(smt_ui *ui, int32_t key)
 {
     smt_ctx ctx = ops_at(ui, ui->depth - 1)->ctx;
     const smt_binding *b = smt_keys_lookup(ctx, key);
-    if (!b)
+    /* a message is about the last thing done: the next key starts afresh (a reply that comes
+     * later posts its own) */
+    ui->app.message[0] = '\0';
+    if (!b) {
+        char name[32];
+        smt_ui_message(&ui->app, SMT_LOGL_INFO, "%s does nothing here (%s): ? lists the keys",
+                       smt_key_name(key, name, sizeof name), smt_ctx_title(ctx));
         return;
+    }
     if (!smt_keys_allowed(b, ui->app.read_only)) {
         smt_ui_message(&ui->app, SMT_LOGL_WARN, "%s refused: read-only (%s)", b->bar ? b->bar : b->label,
                       ui->app.read_only_reason);

@@ -1396,6 +1396,12 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     /* a real refusal still says so, and leaves no undo behind */
     reply(ui, calls[2].token, NULL, NULL, NULL, 0, 0);
     smt_ui_tick(ui);
+    /* the undone update is not one A away from being sent again: the map was cleared */
+    assert_int_equal(BULK(ui)->nentries, 0);
+    key(ui, 'A');
+    assert_int_equal(ncalls, 3);
+    assert_non_null(strstr(ui->app.message, "nothing to apply"));
+    add_entry(ui, "Tier", "silver");
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 4);
@@ -1880,6 +1886,151 @@ static void test_state_pseudo_property_and_displayed_search(void **state)
     smt_ui_free(ui);
 }
 
+
+/* ---- the other items of issue 13's "Why" ---- */
+
+static void test_edit_pane_forgets_other_sessions_result(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "e1", "1700000000000", "Ops", "Tier", "gold");
+    add_session(ui, "e2", "1700000001000", "Ops", NULL, NULL);
+    paint(ui);
+    key(ui, 'e');
+    add_entry(ui, "Zone", "z1");
+    sm_property prev[] = {{"Zone", NULL}};
+    reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
+    paint(ui);
+    assert_true(screen_has("server: Zone added = 'z1'"));
+    smt_mouse m = {SMT_MOUSE_PRESS, 1, 5, line_with("e2")}; /* pick the other session in the table */
+    smt_ui_mouse(ui, &m);
+    paint(ui);
+    assert_true(screen_has("Edit e2"));
+    assert_false(screen_has("Zone added"));
+    assert_true(screen_has("Changes go to the server"));
+    smt_ui_free(ui);
+}
+
+static void test_messages_do_not_outlive_their_cause(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "m1", "1700000000000", "Ops", "AppVersion", "1.2");
+    add_session(ui, "m2", "1700000001000", "Ops", "AppVersion", "1.3");
+    paint(ui);
+    /* a filter error, then Esc puts the valid filter back: the error goes with it */
+    key(ui, 'f');
+    type(ui, "Dep");
+    key(ui, '\r'); /* refused: the error is the message */
+    assert_true(ui->app.message[0] != '\0');
+    key(ui, SMT_KEY_ESC);
+    assert_string_equal(ui->app.message, "");
+    /* Esc clears the filter, a search then Enter: "filter cleared" is not left behind */
+    assert_int_equal(smt_app_set_view_filter(&ui->app, "has AppVersion", NULL), SM_OK);
+    key(ui, SMT_KEY_ESC);
+    assert_non_null(strstr(ui->app.message, "filter cleared"));
+    key(ui, '/');
+    type(ui, "m1");
+    key(ui, '\r');
+    assert_null(strstr(ui->app.message, "filter cleared"));
+    /* a sort message goes at the next key */
+    key(ui, '>');
+    assert_non_null(strstr(ui->app.message, "sorted by"));
+    key(ui, 'g');
+    assert_string_equal(ui->app.message, "");
+    smt_ui_free(ui);
+}
+
+static void test_escape_filter_can_be_put_back(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "f1", "1700000000000", "Ops", NULL, NULL);
+    add_session(ui, "f2", "1700000001000", "Sales", NULL, NULL);
+    assert_int_equal(smt_app_set_view_filter(&ui->app, "Department is 'Ops'", NULL), SM_OK);
+    paint(ui);
+    assert_true(screen_has("Shown: 1 of 2"));
+    key(ui, SMT_KEY_ESC);
+    paint(ui);
+    assert_true(screen_has("Shown: 2 of 2"));
+    assert_true(screen_has("u puts it back"));
+    key(ui, 'u');
+    paint(ui);
+    assert_true(screen_has("Filter: Department is 'Ops'"));
+    assert_true(screen_has("Shown: 1 of 2"));
+    smt_ui_free(ui);
+}
+
+static void test_sort_shows_the_top_and_columns_shrink(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    char id[16], v[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof id, "r%02d", i);
+        snprintf(v, sizeof v, "%02d", 40 - i);
+        add_session(ui, id, "1700000000000", "Ops", "Rank", v);
+    }
+    paint(ui);
+    key(ui, 'G'); /* the last row */
+    paint(ui);
+    assert_string_equal(ui->app.selected, "r39");
+    smt_ui_sort_by(&ui->app, "Rank");
+    paint(ui);
+    /* the new order shows from its top, cursor on the first row */
+    assert_int_equal(TABLE(ui)->nav.cursor, 0);
+    assert_string_equal(ui->app.selected, "r39"); /* rank 01 sorts first */
+    assert_int_equal(line_with("r39"), 3);
+
+    /* a long value widens its column; once it is gone the column narrows again after a while */
+    int c = smt_ui_column_index(&ui->app, "Rank");
+    assert_true(c >= 0);
+    int narrow = ui->app.cols[c].width;
+    sm_property props[] = {{"Rank", "00-a-very-long-value"}, {NULL, NULL}};
+    sm_property prev[] = {{"Rank", "01"}, {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_PROPERTIES, "r39", SM_REMOTE_ACTIVE, props, prev, false);
+    smt_ui_event(ui, &ev);
+    paint(ui);
+    assert_true(ui->app.cols[c].width > narrow);
+    sm_property back[] = {{"Rank", "01"}, {NULL, NULL}};
+    sm_property was[] = {{"Rank", "00-a-very-long-value"}, {NULL, NULL}};
+    ev = test_event(SMT_EVENT_PROPERTIES, "r39", SM_REMOTE_ACTIVE, back, was, false);
+    smt_ui_event(ui, &ev);
+    paint(ui);
+    assert_true(ui->app.cols[c].width > narrow); /* not at once: no jitter */
+    smt_ui_set_time(ui, clock_ms + 5000, 1700000005000LL);
+    paint(ui);
+    smt_ui_set_time(ui, clock_ms + 10000, 1700000010000LL);
+    paint(ui);
+    assert_int_equal(ui->app.cols[c].width, narrow);
+    smt_ui_free(ui);
+}
+
+static void test_long_validation_message_and_unknown_keys(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "v1", "1700000000000", "Ops", NULL, NULL);
+    resize(ui, 40, 200);
+    paint(ui);
+    key(ui, 'e');
+    key(ui, 'a');
+    type(ui, "Tier(1)");
+    paint(ui);
+    const char *status = ui->app.form.status;
+    assert_true(strlen(status) > 84);
+    assert_true(screen_has(status)); /* whole, on a wide terminal */
+    key(ui, SMT_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
+    /* a key bound to nothing says so instead of doing nothing */
+    key(ui, '\t');
+    assert_non_null(strstr(ui->app.message, "Tab does nothing here"));
+    assert_non_null(strstr(ui->app.message, "? lists the keys"));
+    key(ui, 'n');
+    assert_non_null(strstr(ui->app.message, "'n' does nothing here"));
+    smt_ui_free(ui);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -1919,6 +2070,11 @@ int main(void)
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
         cmocka_unit_test(test_header_shows_connect_failure),
         cmocka_unit_test(test_close_cursor_session),
+        cmocka_unit_test(test_edit_pane_forgets_other_sessions_result),
+        cmocka_unit_test(test_messages_do_not_outlive_their_cause),
+        cmocka_unit_test(test_escape_filter_can_be_put_back),
+        cmocka_unit_test(test_sort_shows_the_top_and_columns_shrink),
+        cmocka_unit_test(test_long_validation_message_and_unknown_keys),
         cmocka_unit_test(test_state_pseudo_property_and_displayed_search),
         cmocka_unit_test(test_header_stale_after_heartbeat_silence),
         cmocka_unit_test(test_own_session_disconnected_when_server_down),
