@@ -24,6 +24,7 @@ WAIT_SECONDS=10
 cleanup() {
     $T kill-server >/dev/null 2>&1
     [ -n "$HELPER_PID" ] && kill "$HELPER_PID" 2>/dev/null
+    [ -n "${HELPER2_PID:-}" ] && kill "$HELPER2_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
     [ -n "$HELPER_PID" ] && wait "$HELPER_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && wait "$SERVER_PID" 2>/dev/null
@@ -228,6 +229,38 @@ wait_for click "EXITED:0"
 no_stderr click
 ok "mouse clicks on rows, header and key bar (and a cut sequence) never freeze the table"
 
+# closing from the monitor: a helper session of its own, tagged with Space, closed after a
+# confirmation that says there is no undo; the server's count is shown and the session is gone
+"$HELPER" --url "$URL" --ready "$WORK/ready2" "Department=Doomed" >"$WORK/helper2.log" 2>&1 &
+HELPER2_PID=$!
+i=0
+until [ "$(cat "$WORK/ready2" 2>/dev/null)" = 1 ]; do
+    sleep 0.1
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "the second helper's session did not open"
+done
+keys main "f"
+text main "Department is 'Doomed'"
+keys main Enter
+wait_for main "Shown: 1 of 5"
+keys main Space
+wait_for main "1 session tagged"
+keys main "D"
+wait_for main "Closing the tagged sessions:"
+wait_for main "matches 1 open session here"
+keys main "A"
+wait_for main "There is no undo"
+keys main "y"
+wait_for main "server closed 1 session (local preview: 1)"
+[ "$(server_list "Department is 'Doomed'" | wc -l)" = 0 ] || fail "the tagged session is still open on the server"
+[ "$(server_list "all" | wc -l)" = 4 ] || fail "closing touched other sessions"
+keys main Escape Escape
+wait_for main "Shown: 4 of 4"
+kill "$HELPER2_PID" 2>/dev/null
+wait "$HELPER2_PID" 2>/dev/null
+HELPER2_PID=
+ok "close from the monitor: tagged session closed on the server after a no-undo confirmation"
+
 # read-only: a principal without modify_session, and --read-only
 start_tui viewer 120 20 viewer
 wait_for viewer "READ-ONLY (principal lacks modify_session)"
@@ -236,6 +269,8 @@ keys viewer "e"
 wait_for viewer "Edit refused: read-only (principal lacks modify_session)"
 keys viewer "b"
 wait_for viewer "Bulk refused: read-only"
+keys viewer "D"
+wait_for viewer "D ^D Del refused: read-only (principal lacks modify_session)"
 keys viewer "?"
 wait_for viewer "(read-only)"
 keys viewer Escape "q"
