@@ -218,6 +218,33 @@ static void test_garbage_bounded(void **state)
     assert_int_equal(in.npending, 0);
 }
 
+static void count_keys(void *ctx, const smt_input_event *ev)
+{
+    size_t *n = ctx;
+    assert_false(ev->is_mouse);
+    (*n)++;
+}
+
+/* A large paste arrives in reads of any size: every character comes out once, in one pass per
+ * read, and nothing is left waiting. */
+static void test_paste_in_pieces(void **state)
+{
+    (void)state;
+    static char paste[20000];
+    for (size_t i = 0; i < sizeof paste; i++)
+        paste[i] = (char)('a' + i % 26);
+    smt_input in;
+    smt_input_init(&in, 25);
+    size_t n = 0;
+    for (size_t off = 0, step = 1; off < sizeof paste; off += step, step = step * 3 % 4093 + 1) {
+        size_t len = off + step > sizeof paste ? sizeof paste - off : step;
+        smt_input_feed(&in, paste + off, len, off, count_keys, &n);
+    }
+    assert_int_equal(n, sizeof paste);
+    assert_int_equal(in.npending, 0);
+    assert_int_equal(smt_input_timeout(&in, 0), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_escape_timing),
         cmocka_unit_test(test_garbage_bounded),
+        cmocka_unit_test(test_paste_in_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
