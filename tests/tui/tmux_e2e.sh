@@ -1,8 +1,9 @@
 #!/bin/sh
 # End-to-end test of the sessmon monitor in tmux against a real sessmond: table, sorting, filter
 # with its error column, inspect, edit (checked with the server), bulk update (exactly the matched
-# sessions change), read-only refusals, help, resize down to 40x10 and below, and the server
-# going away (reconnect, resync without ghosts). Exits 77 (CTest skip) when tmux is missing.
+# sessions change), mouse clicks that never freeze the loop, closing a tagged session, read-only
+# refusals, help, resize down to 40x10 and below, the server going away (reconnect, resync without
+# ghosts) and a frozen server (STALE). Exits 77 (CTest skip) when tmux is missing.
 # usage: tmux_e2e.sh SESSMOND SESSMON TUI_SESSIONS
 set -u
 SESSMOND=$1
@@ -25,6 +26,7 @@ cleanup() {
     $T kill-server >/dev/null 2>&1
     [ -n "$HELPER_PID" ] && kill "$HELPER_PID" 2>/dev/null
     [ -n "${HELPER2_PID:-}" ] && kill "$HELPER2_PID" 2>/dev/null
+    [ -n "${HB_PID:-}" ] && kill -CONT "$HB_PID" 2>/dev/null && kill "$HB_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
     [ -n "$HELPER_PID" ] && wait "$HELPER_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && wait "$SERVER_PID" 2>/dev/null
@@ -375,6 +377,37 @@ ids=$(screen main | grep -oE '^. [0-9a-f]{8}-[0-9a-f]{8} ' | cut -c3-19)
 [ "$(echo "$ids" | wc -w)" = 4 ] || fail "expected 4 rows after resync"
 wait_gone main "connection refused"
 ok "server restart: disconnect shown with each failed attempt's reason, reconnect, resync without ghosts or duplicates"
+
+# a server that stops answering without closing anything (SIGSTOP): the header must stop saying
+# LIVE once nothing was heard for the heartbeat interval (1.5 s here), and say LIVE again after
+"$SESSMOND" --print-config 2>/dev/null | sed 's/"heartbeatIntervalMs":[^,]*,/"heartbeatIntervalMs": 1500,/' \
+    >"$WORK/hb.json" || fail "sessmond --print-config"
+grep -q '"heartbeatIntervalMs": 1500' "$WORK/hb.json" || fail "could not set the heartbeat interval"
+"$SESSMOND" --config "$WORK/hb.json" --port 0 --port-file "$WORK/hb.port" >>"$WORK/server.log" 2>&1 &
+HB_PID=$!
+i=0
+while [ ! -s "$WORK/hb.port" ]; do
+    sleep 0.1
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "the second sessmond did not start"
+done
+MAIN_URL=$URL
+URL="ws://127.0.0.1:$(cat "$WORK/hb.port")"
+start_tui frozen 120 20 admin --read-only
+wait_for frozen " LIVE "
+kill -STOP "$HB_PID"
+wait_for frozen "STALE: nothing heard for" 10
+screen frozen | head -n 1 | grep -q " LIVE " && fail "LIVE while the server is frozen"
+kill -CONT "$HB_PID"
+wait_for frozen " LIVE " 15
+keys frozen "q"
+wait_for frozen "EXITED:0"
+no_stderr frozen
+kill "$HB_PID" 2>/dev/null
+wait "$HB_PID" 2>/dev/null
+HB_PID=
+URL=$MAIN_URL
+ok "a frozen server: STALE with how long nothing was heard, LIVE again when it answers"
 
 # the terminal goes away under the monitor (window closed): it must exit, not spin on the hang-up.
 # setsid: no SIGHUP reaches it (as when a wrapper script or nohup owns the terminal), so only the
