@@ -29,6 +29,17 @@ void smt_ui_message(smt_app *app, smt_log_level level, const char *fmt, ...)
     app->dirty = true;
 }
 
+void smt_ui_hint(smt_app *app, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(app->message, sizeof app->message, fmt, ap);
+    va_end(ap);
+    app->message_level = SMT_LOGL_INFO;
+    app->message_until = app->now + MESSAGE_MS;
+    app->dirty = true;
+}
+
 bool smt_ui_guard_write(smt_app *app, const char *what)
 {
     if (!app->read_only)

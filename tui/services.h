@@ -119,6 +119,8 @@ typedef struct smt_app {
 
 /* A message in the status line (and the event log). */
 void smt_ui_message(smt_app *app, smt_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A hint in the status line only (not the event log): guidance such as an unbound key. */
+void smt_ui_hint(smt_app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True unless read-only mode is on (then says why what was refused). */
 bool smt_ui_guard_write(smt_app *app, const char *what);
 /* Whether a request that failed with this code may still have been applied: the connection

@@ -557,8 +557,8 @@ static void dispatch(smt_ui *ui, int32_t key)
     ui->app.message[0] = '\0';
     if (!b) {
         char name[32];
-        smt_ui_message(&ui->app, SMT_LOGL_INFO, "%s does nothing here (%s): ? lists the keys",
-                       smt_key_name(key, name, sizeof name), smt_ctx_title(ctx));
+        smt_ui_hint(&ui->app, "%s does nothing here (the %s pane): ? lists the keys",
+                    smt_key_name(key, name, sizeof name), ops_at(ui, ui->depth - 1)->name);
         return;
     }
     if (!smt_keys_allowed(b, ui->app.read_only)) {
