@@ -53,9 +53,5 @@ int64_t smt_input_timeout(const smt_input *in, uint64_t now);
 /* A lone Esc that waited long enough becomes the Esc key; a stalled sequence is dropped. */
 void smt_input_expire(smt_input *in, uint64_t now, smt_input_emit_fn emit, void *ctx);
 
-/* The terminal modes the decoder expects: mouse button reporting with SGR coordinates (a
- * terminal without SGR falls back to X10 or urxvt, which are decoded too). */
-#define SMT_INPUT_MOUSE_ON "\033[?1000h\033[?1006h"
-#define SMT_INPUT_MOUSE_OFF "\033[?1006l\033[?1000l"
 
 #endif

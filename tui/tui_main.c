@@ -355,8 +355,18 @@ static SCREEN *start_curses(bool mouse)
     nodelay(stdscr, TRUE);
     typeahead(-1); /* paint whole frames even while input is waiting */
     curs_set(0);
-    if (mouse)
-        write_terminal(SMT_INPUT_MOUSE_ON);
+    /* curses switches the terminal's mouse reporting on (in the encoding its terminfo names)
+     * and off again at exit and around a suspend (^Z); the reports themselves are read by
+     * input.c, which decodes every encoding curses may choose. */
+    if (mouse) {
+        mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+                      | BUTTON5_PRESSED
+#endif
+                  ,
+                  NULL);
+        mouseinterval(0);
+    }
     return screen;
 }
 
@@ -542,8 +552,6 @@ int smt_tui_main(int argc, char **argv)
         const char *escdelay = getenv("ESCDELAY");
         smt_input_init(&m.input, escdelay ? atoi(escdelay) : SMT_INPUT_ESC_MS);
         run(&m);
-        if (!o.no_mouse)
-            write_terminal(SMT_INPUT_MOUSE_OFF);
         endwin();
         delscreen(screen);
         release_stderr();
