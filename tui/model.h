@@ -46,6 +46,8 @@ typedef struct smt_event {
 /* The same state as a pseudo-property the view filter knows (monitor-only: the server has no
  * such property, so changes sent by filter refuse it). Values ACTIVE, DISCONNECTED, CLOSED. */
 #define SMT_PSEUDO_STATE "$State"
+/* Virtual column: how long ago the session opened (now - $StartTime), e.g. 42s, 12m, 3h05m. */
+#define SMT_COL_AGE "(age)"
 
 /* One property; key and value are interned strings of the model's pool. */
 typedef struct smt_rprop {

@@ -18,7 +18,8 @@ static void auto_columns(smt_app *app)
         return;
     int user = 0;
     for (int i = 0; i < app->ncols; i++)
-        if (!sm_key_is_fixed(app->cols[i].key) && strcmp(app->cols[i].key, SMT_COL_STATE) != 0)
+        if (!sm_key_is_fixed(app->cols[i].key) && strcmp(app->cols[i].key, SMT_COL_STATE) != 0 &&
+            strcmp(app->cols[i].key, SMT_COL_AGE) != 0)
             user++;
     size_t nk = smt_model_key_count(app->model);
     for (size_t i = 0; i < nk && user < SMT_UI_AUTO_USER_COLUMNS; i++) {

@@ -139,8 +139,37 @@ void smt_app_close_prompt(smt_app *app)
 
 /* ---- columns ---- */
 
+/* The wall clock the age column is drawn against (set with the loop's time). */
+static int64_t cell_wall_ms;
+
+void smt_ui_cell_clock(int64_t wall_ms)
+{
+    cell_wall_ms = wall_ms;
+}
+
+static const char *age_text(const smt_row *row, char *buf, size_t cap)
+{
+    const char *v = smt_row_get(row, SM_PROP_START_TIME);
+    char *end;
+    long long start = v ? strtoll(v, &end, 10) : 0;
+    if (!v || !*v || *end != '\0' || start <= 0)
+        return "";
+    long long s = cell_wall_ms > start ? (cell_wall_ms - start) / 1000 : 0;
+    if (s < 60)
+        smt_text_printf(buf, cap, "%llds", s);
+    else if (s < 3600)
+        smt_text_printf(buf, cap, "%lldm%02llds", s / 60, s % 60);
+    else if (s < 86400)
+        smt_text_printf(buf, cap, "%lldh%02lldm", s / 3600, s / 60 % 60);
+    else
+        smt_text_printf(buf, cap, "%lldd%02lldh", s / 86400, s / 3600 % 24);
+    return buf;
+}
+
 const char *smt_ui_cell_text(const smt_row *row, const char *key, char *buf, size_t cap)
 {
+    if (strcmp(key, SMT_COL_AGE) == 0)
+        return age_text(row, buf, cap);
     if (strcmp(key, SMT_COL_STATE) == 0)
         return smt_row_state_name(row);
     const char *v = smt_row_get(row, key);
@@ -157,6 +186,8 @@ const char *smt_ui_cell_text(const smt_row *row, const char *key, char *buf, siz
 
 const char *smt_column_title(const char *key)
 {
+    if (strcmp(key, SMT_COL_AGE) == 0)
+        return "Age";
     return strcmp(key, SMT_COL_STATE) == 0 ? SMT_PSEUDO_STATE : key; /* the name the filter knows it by */
 }
 
@@ -172,9 +203,11 @@ int smt_ui_column_index(const smt_app *app, const char *key)
 static void sync_search_columns(smt_app *app)
 {
     const char *keys[SMT_UI_MAX_COLUMNS];
+    size_t n = 0;
     for (int i = 0; i < app->ncols; i++)
-        keys[i] = app->cols[i].key;
-    smt_view_set_search_columns(app->view, keys, (size_t)app->ncols, smt_ui_cell_text);
+        if (strcmp(app->cols[i].key, SMT_COL_AGE) != 0) /* it changes with the clock, not with events */
+            keys[n++] = app->cols[i].key;
+    smt_view_set_search_columns(app->view, keys, n, smt_ui_cell_text);
 }
 
 bool smt_ui_column_add(smt_app *app, const char *key)

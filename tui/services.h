@@ -149,6 +149,8 @@ void smt_app_close_prompt(smt_app *app);
 
 /* Columns: display text of a cell ($StartTime formatted, the state column), titles, add/remove/find. */
 const char *smt_ui_cell_text(const smt_row *row, const char *key, char *buf, size_t cap);
+/* The wall clock (ms since the epoch) the age column is computed against. */
+void smt_ui_cell_clock(int64_t wall_ms);
 const char *smt_column_title(const char *key);
 int smt_ui_column_index(const smt_app *app, const char *key);
 bool smt_ui_column_add(smt_app *app, const char *key);

@@ -204,6 +204,7 @@ void smt_ui_set_time(smt_ui *ui, uint64_t now_ms, int64_t wall_ms)
 {
     ui->app.now = now_ms;
     ui->app.wall = wall_ms;
+    smt_ui_cell_clock(wall_ms);
     if (!ui->link.conn_since) /* the first clock reading starts the first connection attempt */
         ui->link.conn_since = now_ms;
 }

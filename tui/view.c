@@ -31,6 +31,7 @@ struct smt_view {
     vnode *root;
     char *sort_key;
     bool sort_state; /* sort_key is SMT_COL_STATE */
+    bool sort_age;   /* sort_key is SMT_COL_AGE: $StartTime, the other way round */
     bool desc;
     sm_filter *filter;
     char *search;
@@ -113,13 +114,15 @@ static void sort_fields(const smt_view *v, const smt_row *row, uint8_t *kind, co
         *num = state_order(row->state);
         return;
     }
-    const char *val = smt_row_get(row, v->sort_key);
+    const char *val = smt_row_get(row, v->sort_age ? SM_PROP_START_TIME : v->sort_key);
     if (!val) {
         *kind = KIND_ABSENT;
         return;
     }
     *skey = val;
     *kind = parse_number(val, num) ? KIND_NUMBER : KIND_TEXT;
+    if (v->sort_age && *kind == KIND_NUMBER)
+        *num = -*num; /* a later start is a smaller age */
 }
 
 static int cmp(const smt_view *v, const vnode *a, const vnode *b)
@@ -584,6 +587,10 @@ int smt_view_set_sort(smt_view *v, const char *key, bool descending)
         v->need_rebuild = true;
     }
     v->sort_state = strcmp(key, SMT_COL_STATE) == 0;
+    bool age = strcmp(key, SMT_COL_AGE) == 0;
+    if (age != v->sort_age)
+        v->need_rebuild = true;
+    v->sort_age = age;
     if (descending != v->desc) {
         v->desc = descending;
         v->need_rebuild = true;

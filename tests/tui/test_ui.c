@@ -2031,6 +2031,32 @@ static void test_long_validation_message_and_unknown_keys(void **state)
     smt_ui_free(ui);
 }
 
+
+static void test_age_column(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false); /* wall clock 1700000000000 */
+    add_session(ui, "old", "1699999880000", "Ops", NULL, NULL);   /* 2 minutes before */
+    add_session(ui, "young", "1699999995000", "Ops", NULL, NULL); /* 5 seconds before */
+    add_session(ui, "ancient", "1699900000000", "Ops", NULL, NULL);
+    assert_true(smt_ui_column_add(&ui->app, SMT_COL_AGE));
+    smt_ui_sort_by(&ui->app, SMT_COL_AGE);
+    paint(ui);
+    assert_true(screen_has("Age"));
+    int y_young = line_with("young"), y_old = line_with("old "), y_ancient = line_with("ancient");
+    assert_true(y_young > 0 && y_young < y_old && y_old < y_ancient); /* youngest first */
+    char buf[2048];
+    line_at(y_old, buf, sizeof buf);
+    assert_non_null(strstr(buf, "2m00s"));
+    line_at(y_ancient, buf, sizeof buf);
+    assert_non_null(strstr(buf, "1d03h")); /* 100,000 s */
+    smt_ui_set_time(ui, clock_ms + 60000, 1700000060000LL); /* the age moves with the clock */
+    paint(ui);
+    line_at(line_with("old "), buf, sizeof buf);
+    assert_non_null(strstr(buf, "3m00s"));
+    smt_ui_free(ui);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -2070,6 +2096,7 @@ int main(void)
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
         cmocka_unit_test(test_header_shows_connect_failure),
         cmocka_unit_test(test_close_cursor_session),
+        cmocka_unit_test(test_age_column),
         cmocka_unit_test(test_edit_pane_forgets_other_sessions_result),
         cmocka_unit_test(test_messages_do_not_outlive_their_cause),
         cmocka_unit_test(test_escape_filter_can_be_put_back),
