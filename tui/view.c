@@ -322,7 +322,16 @@ static bool search_matches(const smt_view *v, const smt_row *row)
         return true;
     char buf[96];
     for (size_t i = 0; i < v->nsearch_keys; i++) {
-        const char *t = v->cell(row, v->search_keys[i], buf, sizeof buf);
+        const char *key = v->search_keys[i];
+        /* most cells show the value as it is: the interned value (and its length) will do; only
+         * virtual columns and $StartTime are drawn differently */
+        if (key[0] != '(' && strcmp(key, SM_PROP_START_TIME) != 0) {
+            const char *raw = smt_row_get(row, key);
+            if (raw && smt_text_contains_ci(raw, sm_intern_len(raw), v->search, v->search_len))
+                return true;
+            continue;
+        }
+        const char *t = v->cell(row, key, buf, sizeof buf);
         if (t && smt_text_contains_ci(t, strlen(t), v->search, v->search_len))
             return true;
     }
