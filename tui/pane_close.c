@@ -22,6 +22,8 @@ typedef enum close_scope {
 typedef struct close_pane {
     smt_app *app;
     close_scope scope;
+    close_scope opened_scope; /* what it opened on, and that filter text: Esc in the prompt goes back to it */
+    char opened[SM_FILTER_MAX + 1];
     smt_line filter;
     sm_filter *parsed; /* NULL while the text does not parse */
     sm_error error;
@@ -70,7 +72,9 @@ static void filter_changed(close_pane *c)
 static void prompt_changed(void *owner, const char *text)
 {
     close_pane *c = owner;
-    if (strcmp(text, c->filter.buf) != 0)
+    if (strcmp(text, c->opened) == 0)
+        c->scope = c->opened_scope;
+    else if (strcmp(text, c->filter.buf) != 0)
         c->scope = SCOPE_FILTER; /* typed over: it is a filter now, whatever it started as */
     smt_line_set(&c->filter, text);
     filter_changed(c);
@@ -127,6 +131,8 @@ static bool close_open(void *state)
         c->scope = SCOPE_CURSOR;
     }
     smt_line_set(&c->filter, text);
+    c->opened_scope = c->scope;
+    smt_text_printf(c->opened, sizeof c->opened, "%s", text);
     filter_changed(c);
     recount(c);
     if (!c->pending) {

@@ -1680,6 +1680,14 @@ static void test_close_cursor_session(void **state)
     assert_true(smt_ui_showing(ui, "close"));
     assert_true(screen_has("Closing the cursor's session:"));
     assert_true(screen_has("matches 1 open session here"));
+    /* typing over the filter makes it a filter; Esc puts back what it opened on */
+    key(ui, 'f');
+    type(ui, "x");
+    paint(ui);
+    assert_true(screen_has("Closing the sessions matching the filter:"));
+    key(ui, SMT_KEY_ESC);
+    paint(ui);
+    assert_true(screen_has("Closing the cursor's session:"));
     assert_true(screen_has("no undo"));
     key(ui, 'A');
     assert_int_equal(ui->app.form.kind, SMT_FORM_CLOSE_CONFIRM);
