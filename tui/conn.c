@@ -30,6 +30,8 @@ struct smt_conn {
     char logged_failure[SM_CLIENT_ERROR_MESSAGE_MAX]; /* reason of the last failure listed in the log */
     uint64_t logged_failure_at;
     unsigned unlogged_failures; /* failures since then that were not listed */
+    int64_t heartbeat_ms;       /* the server's, from the session info */
+    uint64_t ping_sent_at;      /* a ping in flight since (0 = none) */
 };
 
 static void log_sink(unsigned level, const char *line, void *user)
@@ -171,6 +173,10 @@ static void on_open(sm_session *s, const sm_session_info *info, void *ctx)
     c->reopen_delay = 0;
     c->logged_failure[0] = '\0'; /* the next outage's first failure is listed */
     c->unlogged_failures = 0;
+    c->heartbeat_ms = info->heartbeat_interval_ms;
+    smt_ui_set_own_session(c->ui, info->session_id);
+    c->ping_sent_at = 0;
+    smt_ui_set_heartbeat(c->ui, info->heartbeat_interval_ms);
     smt_ui_set_session_info(c->ui, info->server_name, info->principal,
                            (info->permissions & SM_PERMISSION_MODIFY_SESSION) != 0);
     if (info->replaced)
@@ -331,6 +337,21 @@ static int backend_set_by_filter(void *ctx, uint64_t token, const char *filter, 
     return send_set(ctx, token, NULL, filter, props, n, err, errcap);
 }
 
+static int backend_close_by_filter(void *ctx, uint64_t token, const char *filter, char *err, size_t errcap)
+{
+    smt_conn *c = ctx;
+    if (!usable(c, err, errcap))
+        return -1;
+    sm_client_error e = {0, ""};
+    sm_close_by_filter_params cp = {.filter = filter, .on_reply = on_reply, .context = (void *)(uintptr_t)token,
+                                    .timeout_ms = REQUEST_TIMEOUT_MS};
+    if (sm_close_by_filter(c->session, &cp, &e) != SM_CLIENT_OK) {
+        smt_text_printf(err, errcap, "%s", e.message);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- life cycle ---- */
 
 static bool starts_with_ci(const char *s, const char *prefix)
@@ -372,7 +393,7 @@ smt_conn *smt_conn_new(smt_ui *ui, const smt_conn_options *opt, char *err, size_
         smt_conn_free(c);
         return NULL;
     }
-    smt_ui_backend be = {c, backend_set, backend_set_by_filter};
+    smt_ui_backend be = {c, backend_set, backend_set_by_filter, backend_close_by_filter};
     smt_ui_set_backend(ui, &be);
     return c;
 }
@@ -418,9 +439,38 @@ int smt_conn_timeout_ms(smt_conn *c, uint64_t now)
     return t;
 }
 
+static void on_pong(sm_session *s, const sm_reply *r, void *ctx)
+{
+    (void)r;
+    (void)ctx;
+    smt_conn *c = sm_session_get_context(s);
+    if (!c || !c->ui)
+        return;
+    c->ping_sent_at = 0;
+    if (!r->error)
+        smt_ui_heard(c->ui);
+}
+
+/* A quiet server (no events) is asked for a sign of life a few times per heartbeat interval,
+ * so that silence past the interval means something is wrong, and the header says STALE. */
+static void keep_heard(smt_conn *c, uint64_t now)
+{
+    if (!c->session || sm_session_get_status(c->session) != SM_SESSION_OPEN || c->heartbeat_ms <= 0 ||
+        c->ping_sent_at)
+        return;
+    uint64_t every = (uint64_t)c->heartbeat_ms / 3;
+    if (c->ui->link.last_heard + every > now)
+        return;
+    sm_ping_params pp = {.on_reply = on_pong, .context = NULL, .timeout_ms = REQUEST_TIMEOUT_MS};
+    sm_client_error e = {0, ""};
+    if (sm_ping(c->session, &pp, &e) == SM_CLIENT_OK)
+        c->ping_sent_at = now ? now : 1;
+}
+
 void smt_conn_service(smt_conn *c, uint64_t now)
 {
     sm_client_service(c->client);
+    keep_heard(c, now);
     if (c->reopen_at && now >= c->reopen_at && !c->fatal) {
         c->reopen_at = 0;
         if (c->session) {

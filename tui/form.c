@@ -19,6 +19,36 @@ void smt_form_open(smt_form *f, smt_form_kind kind, const char *title, int nfiel
         smt_line_init(&f->field[i], 0);
 }
 
+void smt_form_confirm_count(smt_form *f, size_t count, size_t typed_above, const char *ready)
+{
+    f->danger = true;
+    if (count > typed_above) {
+        f->nfields = 1;
+        smt_text_printf(f->expect, sizeof f->expect, "%zu", count);
+        smt_text_printf(f->label[0], sizeof f->label[0], "Type %zu", count);
+        smt_line_init(&f->field[0], 24);
+        smt_form_confirm_check(f, ready);
+    } else {
+        f->nfields = 0;
+        f->expect[0] = '\0';
+        f->ok = true;
+        smt_text_printf(f->status, sizeof f->status, "%s", ready);
+    }
+}
+
+void smt_form_confirm_check(smt_form *f, const char *ready)
+{
+    f->hint = false;
+    if (!f->expect[0] || strcmp(f->field[0].buf, f->expect) == 0) {
+        f->ok = true;
+        smt_text_printf(f->status, sizeof f->status, "%s", ready);
+    } else {
+        f->ok = false;
+        smt_text_printf(f->status, sizeof f->status, "type %s (the number of sessions) to confirm", f->expect);
+        f->hint = f->field[0].len == 0;
+    }
+}
+
 bool smt_form_wants_next_field(const smt_form *f)
 {
     return f->nfields == 2 && f->focus == 0 && !f->locked[1] && f->field[1].len == 0;
@@ -102,7 +132,17 @@ static const char *form_keys_hint(const smt_form *f, int width, char *buf, size_
  * lines of the explanations; the fields, the status and the keys always stay. */
 void smt_form_draw(const smt_form *f, int rows, int cols)
 {
-    int w = cols - 2 > 84 ? 84 : cols - 2; /* outer width, frame included */
+    /* 84 columns, wider when a line needs it and the terminal has room (a validation message
+     * cut short on a wide terminal hides its point) */
+    int need = 84;
+    int widest = smt_text_width(f->status, strlen(f->status));
+    for (int i = 0; i < 3; i++) {
+        int tw = smt_text_width(f->text[i], strlen(f->text[i]));
+        widest = tw > widest ? tw : widest;
+    }
+    if (widest + 4 > need)
+        need = widest + 4;
+    int w = cols - 2 > need ? need : cols - 2; /* outer width, frame included */
     int inner = w - 4;                     /* frame and one column of padding on each side */
     if (inner < 8)
         return;

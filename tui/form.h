@@ -3,6 +3,7 @@
 #define SMT_FORM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tui/lineedit.h"
@@ -18,6 +19,7 @@ typedef enum smt_form_kind {
     SMT_FORM_BULK_DELETE,
     SMT_FORM_BULK_CONFIRM,
     SMT_FORM_BULK_UNDO,
+    SMT_FORM_CLOSE_CONFIRM,
     SMT_FORM_SETTINGS_SAVE,
     SMT_FORM_QUIT
 } smt_form_kind;
@@ -59,6 +61,12 @@ bool smt_form_wants_next_field(const smt_form *f);
 smt_form_result smt_form_key(smt_form *f, int32_t key);
 /* Draws the dialog framed over a screen of rows x cols. */
 void smt_form_draw(const smt_form *f, int rows, int cols);
+
+/* A confirmation that names how many sessions an action touches (bulk update, close): above
+ * typed_above the count itself must be typed, else y confirms. ready is the status once it may
+ * be sent. The owner calls smt_form_confirm_check from its changed callback. */
+void smt_form_confirm_count(smt_form *f, size_t count, size_t typed_above, const char *ready);
+void smt_form_confirm_check(smt_form *f, const char *ready);
 
 /* A key as the line editor understands it (SMT_LK_* or a code point; 0 = not an editing key). */
 int32_t smt_key_for_line(int32_t key);

@@ -18,6 +18,13 @@ int64_t smt_header_countdown_ms(const smt_app *app, const smt_link *link)
     return failing && link->conn_retry_at > app->now ? (int64_t)(link->conn_retry_at - app->now) : 0;
 }
 
+bool smt_header_stale(const smt_app *app, const smt_link *link)
+{
+    if (link->conn != SMT_CONN_LIVE && link->conn != SMT_CONN_SYNCING)
+        return true;
+    return link->heartbeat_ms > 0 && link->last_heard && app->now > link->last_heard + (uint64_t)link->heartbeat_ms;
+}
+
 /* The first line: liveness, read-only, the connection and why it is not live, counts, who and where. */
 static void draw_connection_line(const smt_app *app, const smt_link *link)
 {
@@ -28,8 +35,15 @@ static void draw_connection_line(const smt_app *app, const smt_link *link)
     if (smt_view_paused(app->view)) {
         smt_text_printf(buf, sizeof buf, " PAUSED %zu queued ", smt_view_pending(app->view));
         x = smt_screen_seg(0, x, w, buf, SMT_ROLE_BADGE_PAUSED);
-    } else if (link->conn != SMT_CONN_LIVE && link->conn != SMT_CONN_SYNCING) {
-        x = smt_screen_seg(0, x, w, " STALE ", SMT_ROLE_BADGE_PAUSED); /* what is shown is not being updated */
+    } else if (smt_header_stale(app, link)) { /* what is shown is not being updated */
+        /* connected but silent: how long (a dropped connection says "as of" further on) */
+        if ((link->conn == SMT_CONN_LIVE || link->conn == SMT_CONN_SYNCING) && link->last_heard &&
+            app->now >= link->last_heard + 1000)
+            smt_text_printf(buf, sizeof buf, " STALE: nothing heard for %llu s ",
+                            (unsigned long long)((app->now - link->last_heard) / 1000));
+        else
+            smt_text_printf(buf, sizeof buf, " STALE ");
+        x = smt_screen_seg(0, x, w, buf, SMT_ROLE_BADGE_PAUSED);
     } else {
         x = smt_screen_seg(0, x, w, " LIVE ", SMT_ROLE_BADGE_LIVE);
     }

@@ -2,6 +2,7 @@
 #ifndef SMT_HEADER_H
 #define SMT_HEADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tui/services.h"
@@ -26,7 +27,15 @@ typedef struct smt_link {
     char conn_failure[160];    /* why the last connection attempt failed ("" = none since the last state change) */
     unsigned conn_attempt;     /* its number since the session was last open */
     uint64_t conn_retry_at;    /* monotonic ms of the next attempt, 0 = none will be made */
+    uint64_t last_heard;       /* monotonic ms of the last event, reply or pong from the server (0 = never) */
+    int64_t heartbeat_ms;      /* the server's heartbeat interval (0 = unknown): silence past it is STALE */
+    char own_id[80];           /* the monitor's own session ID ("" = not open yet) */
 } smt_link;
+
+/* True when what the table shows may be out of date: the connection is not live, or the
+ * server has been silent for longer than its heartbeat interval (whatever the cause: a frozen
+ * server, a dead network the kernel has not noticed, a loop that did not read). */
+bool smt_header_stale(const smt_app *app, const smt_link *link);
 
 /* Draws lines 0 and 1 of the screen. */
 void smt_header_draw(const smt_app *app, const smt_link *link);

@@ -2,6 +2,7 @@
 #include "tui/keys.h"
 
 #include <curses.h>
+#include <stdio.h>
 
 #define F(n) SMT_KEY_FN(KEY_F(n))
 #define K(k) SMT_KEY_FN(k)
@@ -15,7 +16,7 @@ static const smt_binding bindings[] = {
     {SMT_CTX_TABLE, {F(1), '?', 'h'}, "F1 ? h", "Help", SMT_ACT_HELP, SAFE | GLOBAL | BAR, "show this help"},
     {SMT_CTX_TABLE, {F(2), 'c'}, "F2 c", "Columns", SMT_ACT_COLUMNS, SAFE | BAR, "choose and reorder columns"},
     {SMT_CTX_TABLE, {F(3), '/'}, "F3 /", "Search", SMT_ACT_SEARCH, SAFE | BAR,
-     "incremental search: rows whose ID or any value contains the text"},
+     "incremental search: rows whose ID or any displayed cell contains the text"},
     {SMT_CTX_TABLE, {F(4), 'f', '\\'}, "F4 f \\", "Filter", SMT_ACT_FILTER, SAFE | BAR,
      "view filter in the session filter language (checked as you type)"},
     {SMT_CTX_TABLE, {F(5), '\n', '\r', K(KEY_ENTER)}, "F5 Enter", "Inspect", SMT_ACT_INSPECT, SAFE | BAR,
@@ -30,7 +31,7 @@ static const smt_binding bindings[] = {
      "bulk update: set or delete properties on every session matching a filter"},
     {SMT_CTX_TABLE, {F(9), 'l'}, "F9 l", "Log", SMT_ACT_LOG, SAFE | GLOBAL | BAR, "show or hide the event log"},
     {SMT_CTX_TABLE, {F(10), 'q'}, "F10 q", "Quit", SMT_ACT_QUIT, SAFE | GLOBAL | BAR, "quit"},
-    {SMT_CTX_TABLE, {'p', 'Z', ' '}, "p Z Space", NULL, SMT_ACT_PAUSE, SAFE | GLOBAL,
+    {SMT_CTX_TABLE, {'p', 'Z'}, "p Z", NULL, SMT_ACT_PAUSE, SAFE | GLOBAL,
      "pause or resume the table (changes queue up while paused)"},
     {SMT_CTX_TABLE, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "select the previous session"},
     {SMT_CTX_TABLE, {K(KEY_DOWN), 'j'}, "Down j", NULL, SMT_ACT_DOWN, SAFE, "select the next session"},
@@ -43,10 +44,21 @@ static const smt_binding bindings[] = {
     {SMT_CTX_TABLE, {'[', 'K'}, "[ K", NULL, SMT_ACT_INSPECT_SCROLL_UP, SAFE, "scroll the inspect pane up"},
     {SMT_CTX_TABLE, {']', 'J'}, "] J", NULL, SMT_ACT_INSPECT_SCROLL_DOWN, SAFE, "scroll the inspect pane down"},
     {SMT_CTX_TABLE, {SMT_KEY_ESC}, "Esc", NULL, SMT_ACT_ESCAPE, SAFE,
-     "close the inspect pane, else clear the search, else clear the filter"},
+     "close the inspect pane, else clear the search, else clear the filter (u puts it back)"},
     {SMT_CTX_TABLE, {'t'}, "t", NULL, SMT_ACT_THEME_NEXT, SAFE | GLOBAL, "next colour theme"},
     {SMT_CTX_TABLE, {'T'}, "T", NULL, SMT_ACT_THEME_PREV, SAFE | GLOBAL, "previous colour theme"},
     {SMT_CTX_TABLE, {SMT_KEY_CTRL('l')}, "^L", NULL, SMT_ACT_REDRAW, SAFE | GLOBAL, "redraw the screen"},
+
+    /* closing sessions, tags, copying */
+    {SMT_CTX_TABLE, {'D', SMT_KEY_CTRL('d'), K(KEY_DC)}, "D ^D Del", NULL, SMT_ACT_CLOSE_SESSIONS, 0,
+     "close sessions: the tagged ones, else the cursor's (preview and confirmation; there is no undo)"},
+    {SMT_CTX_TABLE, {' '}, "Space", NULL, SMT_ACT_TAG, SAFE, "tag or untag the cursor's session and move down"},
+    {SMT_CTX_TABLE, {'U'}, "U", NULL, SMT_ACT_TAG_CLEAR, SAFE, "untag every session"},
+    {SMT_CTX_TABLE, {'u'}, "u", NULL, SMT_ACT_FILTER_RESTORE, SAFE, "put back the filter or search Esc cleared"},
+    {SMT_CTX_TABLE, {'y'}, "y", NULL, SMT_ACT_COPY_ID, SAFE,
+     "copy the cursor's session ID to the clipboard (OSC 52: the terminal must allow it)"},
+    {SMT_CTX_TABLE, {'Y'}, "Y", NULL, SMT_ACT_COPY_ROW, SAFE,
+     "copy the cursor's row as shown, tab-separated (OSC 52: the terminal must allow it)"},
 
     /* edit pane */
     {SMT_CTX_EDIT, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "previous property"},
@@ -99,6 +111,17 @@ static const smt_binding bindings[] = {
      "save the columns, sort and theme for the next start (asks first; a local file, not the server)"},
     {SMT_CTX_COLUMNS, {SMT_KEY_ESC, 'c', F(2)}, "Esc c F2", NULL, SMT_ACT_CLOSE, SAFE, "close the chooser"},
 
+    /* close pane */
+    {SMT_CTX_CLOSE, {'f', '/', '\\'}, "f /", NULL, SMT_ACT_CLOSE_FILTER, SAFE,
+     "edit the filter of the sessions to close (count and preview update as you type)"},
+    {SMT_CTX_CLOSE, {'A', '\n', '\r', K(KEY_ENTER)}, "A Enter", NULL, SMT_ACT_CLOSE_APPLY, 0,
+     "close them: asks for confirmation naming the number of sessions (typed above 5)"},
+    {SMT_CTX_CLOSE, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "scroll the preview up"},
+    {SMT_CTX_CLOSE, {K(KEY_DOWN), 'j'}, "Down j", NULL, SMT_ACT_DOWN, SAFE, "scroll the preview down"},
+    {SMT_CTX_CLOSE, {K(KEY_PPAGE)}, "PgUp", NULL, SMT_ACT_PGUP, SAFE, "preview page up"},
+    {SMT_CTX_CLOSE, {K(KEY_NPAGE)}, "PgDn", NULL, SMT_ACT_PGDN, SAFE, "preview page down"},
+    {SMT_CTX_CLOSE, {SMT_KEY_ESC, 'D'}, "Esc D", NULL, SMT_ACT_CLOSE, SAFE, "close the pane (nothing is sent)"},
+
     /* help overlay */
     {SMT_CTX_HELP, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "scroll up"},
     {SMT_CTX_HELP, {K(KEY_DOWN), 'j'}, "Down j", NULL, SMT_ACT_DOWN, SAFE, "scroll down"},
@@ -114,6 +137,7 @@ static const char *const ctx_titles[SMT_CTX_COUNT] = {
     [SMT_CTX_LOG] = "Event log",
     [SMT_CTX_COLUMNS] = "Column chooser",
     [SMT_CTX_HELP] = "Help",
+    [SMT_CTX_CLOSE] = "Close sessions pane",
 };
 
 static bool binding_has_key(const smt_binding *b, int32_t key)
@@ -155,6 +179,8 @@ bool smt_action_mutates(smt_action a)
     case SMT_ACT_EDIT_UNDO:
     case SMT_ACT_BULK_APPLY:
     case SMT_ACT_BULK_UNDO:
+    case SMT_ACT_CLOSE_SESSIONS:
+    case SMT_ACT_CLOSE_APPLY:
         return true;
     default:
         return false;
@@ -174,4 +200,30 @@ const smt_binding *smt_keys_at(size_t i)
 const char *smt_ctx_title(smt_ctx ctx)
 {
     return (unsigned)ctx < SMT_CTX_COUNT ? ctx_titles[ctx] : "";
+}
+
+const char *smt_key_name(int32_t key, char *buf, size_t cap)
+{
+    if (SMT_KEY_IS_FN(key)) {
+        int k = key & 0xffffff;
+        for (int f = 1; f <= 24; f++)
+            if (k == KEY_F(f)) {
+                snprintf(buf, cap, "F%d", f);
+                return buf;
+            }
+        const char *n = k == KEY_BTAB ? "S-Tab" : k == KEY_IC ? "Ins" : k == KEY_DC ? "Del" : k == KEY_BACKSPACE ? "Backspace"
+                        : k == KEY_ENTER ? "Enter" : "that key";
+        snprintf(buf, cap, "%s", n);
+    } else if (key == '\t') {
+        snprintf(buf, cap, "Tab");
+    } else if (key == 127 || key == 8) {
+        snprintf(buf, cap, "Backspace");
+    } else if (key > 0 && key < 32) {
+        snprintf(buf, cap, "^%c", (char)('@' + key));
+    } else if (key >= 32 && key < 127) {
+        snprintf(buf, cap, "'%c'", (char)key);
+    } else {
+        snprintf(buf, cap, "U+%04X", (unsigned)key);
+    }
+    return buf;
 }

@@ -21,6 +21,7 @@ typedef enum smt_ctx {
     SMT_CTX_LOG,
     SMT_CTX_COLUMNS,
     SMT_CTX_HELP,
+    SMT_CTX_CLOSE, /* the close pane */
     SMT_CTX_COUNT
 } smt_ctx;
 
@@ -75,6 +76,15 @@ typedef enum smt_action {
     SMT_ACT_COL_SORT,
     SMT_ACT_COL_RESET,
     SMT_ACT_COL_SAVE,
+    /* closing sessions, tags, copying (table and close pane) */
+    SMT_ACT_CLOSE_SESSIONS,
+    SMT_ACT_CLOSE_FILTER,
+    SMT_ACT_CLOSE_APPLY,
+    SMT_ACT_TAG,
+    SMT_ACT_TAG_CLEAR,
+    SMT_ACT_COPY_ID,
+    SMT_ACT_COPY_ROW,
+    SMT_ACT_FILTER_RESTORE,
     SMT_ACT_COUNT
 } smt_action;
 
@@ -103,6 +113,9 @@ const smt_binding *smt_keys_lookup(smt_ctx ctx, int32_t key);
 bool smt_keys_allowed(const smt_binding *b, bool read_only);
 /* True when the action changes sessions on the server (for the guards inside the actions). */
 bool smt_action_mutates(smt_action a);
+
+/* How a key reads in a message: "x", "Tab", "F11", "^X", "Alt-…" never (Esc comes apart). */
+const char *smt_key_name(int32_t key, char *buf, size_t cap);
 
 size_t smt_keys_count(void);
 const smt_binding *smt_keys_at(size_t i);

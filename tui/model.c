@@ -747,3 +747,13 @@ double smt_row_fade(const smt_row *row, uint64_t now)
     double f = (double)(now - row->t_closed) / (double)SMT_MODEL_FADE_MS;
     return f > 1.0 ? 1.0 : f;
 }
+
+const char *smt_row_state_name(const smt_row *row)
+{
+    switch (row->state) {
+    case SM_REMOTE_ACTIVE: return "ACTIVE";
+    case SM_REMOTE_DISCONNECTED: return "DISCONNECTED";
+    case SM_REMOTE_CLOSED: return "CLOSED";
+    default: return "?";
+    }
+}

@@ -43,6 +43,11 @@ typedef struct smt_event {
 
 /* Virtual column: the session state (not a property; parentheses cannot occur in property keys). */
 #define SMT_COL_STATE "(state)"
+/* The same state as a pseudo-property the view filter knows (monitor-only: the server has no
+ * such property, so changes sent by filter refuse it). Values ACTIVE, DISCONNECTED, CLOSED. */
+#define SMT_PSEUDO_STATE "$State"
+/* Virtual column: how long ago the session opened (now - $StartTime), e.g. 42s, 12m, 3h05m. */
+#define SMT_COL_AGE "(age)"
 
 /* One property; key and value are interned strings of the model's pool. */
 typedef struct smt_rprop {
@@ -78,6 +83,7 @@ typedef struct smt_row {
     bool dead;                   /* removed from the table; freed once the view lets go */
     bool stale;                  /* resync in progress and not yet confirmed by the snapshot */
     bool closing;                /* on the closing list */
+    bool tagged;                 /* tagged by the user (Space) for close and bulk update */
     void *vnode;                 /* the view's node for this row (owned by the view) */
 } smt_row;
 
@@ -137,6 +143,8 @@ bool smt_row_is_new(const smt_row *row, uint64_t now);
 bool smt_row_key_recent(const smt_row *row, const char *key, uint64_t now);
 /* Copies up to max recent changes, newest first; returns how many. */
 size_t smt_row_history(const smt_row *row, smt_change *out, size_t max);
+/* The state as the table shows it: ACTIVE, DISCONNECTED, CLOSED. */
+const char *smt_row_state_name(const smt_row *row);
 /* 0..1: how far a closed row has faded (0 = just closed). */
 double smt_row_fade(const smt_row *row, uint64_t now);
 

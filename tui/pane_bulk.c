@@ -8,6 +8,7 @@
 #include "tui/text.h"
 
 #define RECOUNT_MS 1000
+#define BULK_READY "Send it? The server applies it to whatever matches then."
 
 static void bulk_form_changed(void *owner);
 static void bulk_form_submit(void *owner);
@@ -88,7 +89,16 @@ static bool bulk_open(void *state)
     smt_bulk_pane *p = state, *b = p;
     if (!smt_ui_guard_write(p->app, "bulk update"))
         return false;
-    if (b->filter.len == 0 && smt_view_filter_text(p->app->view)[0]) {
+    char tagged[SM_FILTER_MAX + 1], why[200];
+    if (smt_app_tagged_count(p->app) > 0) { /* tagged rows are what the user picked: they come first */
+        if (!smt_app_tagged_filter(p->app, tagged, sizeof tagged, why, sizeof why)) {
+            smt_ui_message(p->app, SMT_LOGL_WARN, "%s", why);
+            return false;
+        }
+        smt_line_set(&b->filter, tagged);
+        filter_changed(p);
+        smt_ui_message(p->app, SMT_LOGL_INFO, "bulk update on the %zu tagged sessions", smt_app_tagged_count(p->app));
+    } else if (b->filter.len == 0 && smt_view_filter_text(p->app->view)[0]) {
         smt_line_set(&b->filter, smt_view_filter_text(p->app->view));
         filter_changed(p);
     }
@@ -148,8 +158,8 @@ static int64_t bulk_tick(void *state, bool shown)
     }
     if (b->undo_running && b->undo_next >= b->nundo && b->undo_inflight == 0) {
         smt_text_printf(b->result, sizeof b->result,
-                        "undo finished: %zu sessions restored, %zu failed (closed or refused)", b->undo_done,
-                        b->undo_failed);
+                        "undo finished: %zu sessions restored, %zu failed (closed or refused); the map was cleared",
+                        b->undo_done, b->undo_failed);
         b->result_error = b->undo_failed > 0;
         smt_ui_message(p->app, b->undo_failed ? SMT_LOGL_WARN : SMT_LOGL_INFO, "bulk %s", b->result);
         clear_undo(p);
@@ -182,10 +192,8 @@ static void summary(const smt_bulk_pane *b, char *out, size_t cap)
 static void open_confirm(smt_bulk_pane *p)
 {
     smt_bulk_pane *b = p;
-    bool typed = b->count.matches > SMT_BULK_CONFIRM_TYPED;
-    smt_form *f = smt_app_open_form(p->app, SMT_FORM_BULK_CONFIRM, "Confirm the bulk update", typed ? 1 : 0,
-                                    bulk_form_changed, bulk_form_submit, p);
-    f->danger = true;
+    smt_form *f = smt_app_open_form(p->app, SMT_FORM_BULK_CONFIRM, "Confirm the bulk update", 0, bulk_form_changed,
+                                    bulk_form_submit, p);
     smt_text_printf(f->text[0], sizeof f->text[0], "Apply %d change%s to %zu session%s matching:", b->nentries,
              b->nentries == 1 ? "" : "s", b->count.matches, b->count.matches == 1 ? "" : "s");
     char esc[300];
@@ -198,15 +206,7 @@ static void open_confirm(smt_bulk_pane *p)
                         b->count.hidden);
     }
     b->sent_local = b->count.matches;
-    if (typed) {
-        smt_text_printf(f->expect, sizeof f->expect, "%zu", b->count.matches);
-        smt_text_printf(f->label[0], sizeof f->label[0], "Type %zu", b->count.matches);
-        smt_line_init(&f->field[0], 24);
-        bulk_form_changed(p);
-    } else {
-        f->ok = true;
-        smt_text_printf(f->status, sizeof f->status, "Send it? The server applies it to whatever matches then.");
-    }
+    smt_form_confirm_count(f, b->count.matches, SMT_BULK_CONFIRM_TYPED, BULK_READY);
 }
 
 static void apply(smt_bulk_pane *p)
@@ -228,6 +228,11 @@ static void apply(smt_bulk_pane *p)
     }
     if (b->nentries == 0) {
         smt_ui_message(p->app, SMT_LOGL_WARN, "nothing to apply: a adds a property to set, x one to delete");
+        return;
+    }
+    char why[240];
+    if (smt_filter_monitor_only(b->filter.buf, why, sizeof why)) {
+        smt_ui_message(p->app, SMT_LOGL_WARN, "%s", why);
         return;
     }
     recount(p);
@@ -370,15 +375,7 @@ static void bulk_form_changed(void *owner)
     f->ok = false;
     f->hint = false;
     switch (f->kind) {
-    case SMT_FORM_BULK_CONFIRM:
-        if (strcmp(f->field[0].buf, f->expect) == 0) {
-            f->ok = true;
-            smt_text_printf(f->status, sizeof f->status, "Enter sends the update");
-        } else {
-            smt_text_printf(f->status, sizeof f->status, "type %s (the number of sessions) to confirm", f->expect);
-            f->hint = f->field[0].len == 0;
-        }
-        return;
+    case SMT_FORM_BULK_CONFIRM: smt_form_confirm_check(f, BULK_READY); return;
     case SMT_FORM_BULK_SET:
     case SMT_FORM_BULK_DELETE: {
         const char *key = f->field[0].buf;
@@ -547,6 +544,12 @@ static void bulk_form_submit(void *owner)
             return;
         b->undo_running = true;
         b->undo_next = b->undo_done = b->undo_failed = b->undo_inflight = 0;
+        /* the update being undone must not stay one A away from being sent again */
+        for (int i = 0; i < b->nentries; i++)
+            free(b->entries[i].value);
+        b->nentries = 0;
+        smt_list_resize(&b->nav, 0, b->nav.rows);
+        b->recount = true;
         smt_text_printf(b->result, sizeof b->result, "undo running: restoring %zu sessions...", b->undo_sessions);
         b->result_error = false;
         bulk_tick(p, p->shown);

@@ -35,7 +35,7 @@ static void add_hidden(col_item *items, int *n, int check, size_t cap, const cha
 static col_item *column_items(smt_app *app, int *count)
 {
     size_t nk = smt_model_key_count(app->model);
-    size_t cap = (size_t)app->ncols + nk + sm_fixed_property_count + 1;
+    size_t cap = (size_t)app->ncols + nk + sm_fixed_property_count + 2;
     col_item *items = calloc(cap, sizeof *items);
     if (!items) {
         *count = 0;
@@ -52,6 +52,7 @@ static col_item *column_items(smt_app *app, int *count)
     for (size_t i = 0; i < sm_fixed_property_count; i++)
         add_hidden(items, &n, n, cap, sm_fixed_property_names[i], 0);
     add_hidden(items, &n, n, cap, SMT_COL_STATE, 0);
+    add_hidden(items, &n, n, cap, SMT_COL_AGE, 0);
     qsort(items + hidden_start, (size_t)(n - hidden_start), sizeof *items, cmp_items);
     *count = n;
     return items;
@@ -87,7 +88,10 @@ static void columns_draw(void *state, int y, int h)
         int x = smt_screen_str(ly, 0, (int)strlen(head), head, role);
         int kw = w - x - 18;
         x += smt_screen_str(ly, x, kw > 0 ? kw : 0,
-                            strcmp(it->key, SMT_COL_STATE) == 0 ? "State (session state)" : it->key, role);
+                            strcmp(it->key, SMT_COL_STATE) == 0 ? "$State (session state)"
+                            : strcmp(it->key, SMT_COL_AGE) == 0 ? "Age (since $StartTime)"
+                                                               : it->key,
+                            role);
         if (it->count) {
             char c[32];
             smt_text_printf(c, sizeof c, "%zu session%s", it->count, it->count == 1 ? "" : "s");

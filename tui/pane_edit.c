@@ -355,6 +355,7 @@ static void send_set(smt_edit_pane *p, const char *session, const sm_property *p
     }
     char err[256] = "";
     uint64_t token = smt_ui_new_token(p->app);
+    smt_text_printf(e->result_for, sizeof e->result_for, "%s", session);
     if (smt_app_send_set(p->app, token, session, props, n, err, sizeof err) != 0) {
         smt_text_printf(e->result, sizeof e->result, "not sent: %s", err);
         e->result_error = true;
@@ -500,6 +501,8 @@ static bool edit_reply(void *state, uint64_t token, const smt_reply *reply)
     }
     e->result_error = false;
     smt_eventlog_add(&p->app->log, p->app->wall, SMT_LOGL_INFO, "edit of %s: %s", id, e->result);
+    if (!p->session || strcmp(e->result_for, p->session) != 0) /* the pane moved on: say it below */
+        smt_ui_message(p->app, SMT_LOGL_INFO, "edit of %s: %s", id, e->result);
     return true;
 }
 
@@ -521,8 +524,10 @@ static void edit_draw(void *state, int y, int h)
     if (h < 2)
         return;
     /* line 1: the last result */
-    const char *res = e->result[0] ? e->result : "Changes go to the server; the table shows them when it confirms.";
-    smt_screen_str(y + 1, 1, w - 2, res, e->result_error ? SMT_ROLE_LOG_ERROR : SMT_ROLE_PANE);
+    /* another session's result would read as this one's */
+    bool ours = e->result[0] && p->session && strcmp(e->result_for, p->session) == 0;
+    const char *res = ours ? e->result : "Changes go to the server; the table shows them when it confirms.";
+    smt_screen_str(y + 1, 1, w - 2, res, ours && e->result_error ? SMT_ROLE_LOG_ERROR : SMT_ROLE_PANE);
     int list_y = y + 2;
     int list_h = h - 2;
     if (e->undo_session && list_h > 2) {

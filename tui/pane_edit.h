@@ -25,6 +25,7 @@ typedef struct smt_edit_pane {
     /* what the last reply said, shown in the pane */
     char result[320];
     bool result_error;
+    char result_for[128]; /* the session the result is about: shown only while the pane is on it */
     /* undo: the previous values the server reported for the last successful edit */
     char *undo_session;
     char **undo_keys;

@@ -10,7 +10,8 @@
     X(edit)              \
     X(log)               \
     X(columns)           \
-    X(help)
+    X(help)              \
+    X(close)
 
 #define SMT_PANE_DECLARE(name) extern const smt_pane_ops smt_pane_##name;
 #define SMT_PANE_ADDRESS(name) &smt_pane_##name,

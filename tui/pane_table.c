@@ -18,7 +18,8 @@ static void auto_columns(smt_app *app)
         return;
     int user = 0;
     for (int i = 0; i < app->ncols; i++)
-        if (!sm_key_is_fixed(app->cols[i].key) && strcmp(app->cols[i].key, SMT_COL_STATE) != 0)
+        if (!sm_key_is_fixed(app->cols[i].key) && strcmp(app->cols[i].key, SMT_COL_STATE) != 0 &&
+            strcmp(app->cols[i].key, SMT_COL_AGE) != 0)
             user++;
     size_t nk = smt_model_key_count(app->model);
     for (size_t i = 0; i < nk && user < SMT_UI_AUTO_USER_COLUMNS; i++) {
@@ -73,17 +74,20 @@ static void plan_columns(smt_table_pane *t, int w)
     }
 }
 
+/* Widths follow what the rows on screen need: wider at once, narrower only after
+ * COL_SHRINK_MS of needing less, so a long value scrolling by does not leave a wide column
+ * behind and columns do not jitter as rows change. */
+#define COL_SHRINK_MS 2000
+
 static void measure_columns(smt_app *app, size_t first, int nrows)
 {
     char buf[64];
     for (int c = 0; c < app->ncols; c++) {
         int wmax = strcmp(app->cols[c].key, SM_PROP_SESSION_ID) == 0 ? ID_MAX_WIDTH : COL_MAX_WIDTH;
         const char *title = smt_column_title(app->cols[c].key);
-        int w = smt_text_width(title, strlen(title)) + 2; /* room for the sort arrow */
-        if (w > wmax)
-            w = wmax;
-        if (app->cols[c].width < w)
-            app->cols[c].width = w;
+        int need = smt_text_width(title, strlen(title)) + 2; /* room for the sort arrow */
+        if (need > wmax)
+            need = wmax;
         for (int i = 0; i < nrows; i++) {
             smt_row *r = smt_view_at(app->view, first + (size_t)i);
             if (!r)
@@ -92,8 +96,18 @@ static void measure_columns(smt_app *app, size_t first, int nrows)
             int tw = smt_text_width(t, strlen(t));
             if (tw > wmax)
                 tw = wmax;
-            if (tw > app->cols[c].width)
-                app->cols[c].width = tw;
+            if (tw > need)
+                need = tw;
+        }
+        smt_column *col = &app->cols[c];
+        if (need >= col->width) {
+            col->width = need;
+            col->narrower_since = 0;
+        } else if (!col->narrower_since) {
+            col->narrower_since = app->now ? app->now : 1;
+        } else if (app->now >= col->narrower_since + COL_SHRINK_MS) {
+            col->width = need;
+            col->narrower_since = 0;
         }
     }
 }
@@ -157,6 +171,16 @@ static void table_draw(void *state, int y, int h)
         return;
     }
     int nrows = h - 1;
+    /* a new sort shows its first rows: a cursor kept in place made it look as if nothing happened */
+    const char *sk = smt_view_sort_key(app->view);
+    bool desc = smt_view_sort_descending(app->view);
+    if (strcmp(sk, t->drawn_sort) != 0 || desc != t->drawn_desc) {
+        smt_text_printf(t->drawn_sort, sizeof t->drawn_sort, "%s", sk);
+        t->drawn_desc = desc;
+        select_rank(t, 0);
+        t->nav.top = 0;
+        t->sel_offset = 0;
+    }
     follow_cursor(t, nrows);
     measure_columns(app, t->nav.top, nrows);
     plan_columns(t, w);
@@ -193,6 +217,8 @@ static void table_draw(void *state, int y, int h)
         smt_role role = row_role(app, r, rank, sel);
         smt_screen_fill(ry, 0, w, role);
         smt_screen_str(ry, 0, 1, row_mark(app, r), role);
+        if (r->tagged) /* the column between the change mark and the first cell */
+            smt_screen_str(ry, 1, 1, "#", sel ? role : SMT_ROLE_TABLE_SORTED);
         bool recent = r->t_changed && r->t_changed + SMT_MODEL_HIGHLIGHT_MS > app->now &&
                       r->state != SM_REMOTE_CLOSED && !r->dead;
         for (int c = 0; c < app->ncols; c++) {
@@ -291,11 +317,29 @@ static smt_handled table_action(void *state, smt_action a)
         break;
     case SMT_ACT_ESCAPE:
         if (smt_view_search(app->view)[0]) {
+            smt_text_printf(t->cleared_search, sizeof t->cleared_search, "%s", smt_view_search(app->view));
+            t->cleared_filter[0] = '\0';
             smt_view_set_search(app->view, "");
-            smt_ui_message(app, SMT_LOGL_INFO, "search cleared");
+            smt_ui_message(app, SMT_LOGL_INFO, "search cleared (u puts it back)");
         } else if (smt_view_filter_text(app->view)[0]) {
+            smt_text_printf(t->cleared_filter, sizeof t->cleared_filter, "%s", smt_view_filter_text(app->view));
+            t->cleared_search[0] = '\0';
             smt_view_set_filter(app->view, NULL, NULL);
-            smt_ui_message(app, SMT_LOGL_INFO, "filter cleared");
+            smt_ui_message(app, SMT_LOGL_INFO, "filter cleared (u puts it back)");
+        }
+        break;
+    case SMT_ACT_FILTER_RESTORE:
+        if (t->cleared_search[0]) {
+            smt_view_set_search(app->view, t->cleared_search);
+            smt_ui_message(app, SMT_LOGL_INFO, "search put back");
+            t->cleared_search[0] = '\0';
+        } else if (t->cleared_filter[0]) {
+            sm_error err;
+            if (smt_view_set_filter(app->view, t->cleared_filter, &err) == SM_OK)
+                smt_ui_message(app, SMT_LOGL_INFO, "filter put back");
+            t->cleared_filter[0] = '\0';
+        } else {
+            smt_ui_message(app, SMT_LOGL_INFO, "nothing to put back (u undoes Esc clearing the filter or search)");
         }
         break;
     case SMT_ACT_SORT_NEXT: sort_step(app, 1); break;
@@ -305,6 +349,42 @@ static smt_handled table_action(void *state, smt_action a)
         smt_ui_message(app, SMT_LOGL_INFO, "sort order: %s",
                       smt_view_sort_descending(app->view) ? "descending" : "ascending");
         break;
+    case SMT_ACT_TAG: {
+        smt_row *r = smt_ui_selected_row(app);
+        if (!r || r->dead || r->state == SM_REMOTE_CLOSED) {
+            smt_ui_message(app, SMT_LOGL_WARN, "no open session under the cursor to tag");
+            break;
+        }
+        smt_app_tag_toggle(app, r);
+        move_cursor(t, SMT_ACT_DOWN);
+        size_t n = smt_app_tagged_count(app);
+        smt_ui_message(app, SMT_LOGL_INFO, "%zu session%s tagged (D closes them, b updates them, U untags all)", n,
+                       n == 1 ? "" : "s");
+        break;
+    }
+    case SMT_ACT_TAG_CLEAR:
+        smt_app_clear_tags(app);
+        smt_ui_message(app, SMT_LOGL_INFO, "no session tagged");
+        break;
+    case SMT_ACT_COPY_ID:
+    case SMT_ACT_COPY_ROW: {
+        smt_row *r = smt_ui_selected_row(app);
+        if (!r) {
+            smt_ui_message(app, SMT_LOGL_WARN, "no session under the cursor to copy");
+            break;
+        }
+        if (a == SMT_ACT_COPY_ID) {
+            smt_app_copy(app, "the session ID", r->id);
+            break;
+        }
+        char line[SMT_CLIPBOARD_MAX + 1], buf[64];
+        size_t off = 0;
+        for (int c = 0; c < app->ncols && off < sizeof line; c++)
+            off += smt_text_printf(line + off, sizeof line - off, "%s%s", c ? "\t" : "",
+                                   smt_ui_cell_text(r, app->cols[c].key, buf, sizeof buf));
+        smt_app_copy(app, "the row", line);
+        break;
+    }
     case SMT_ACT_PAUSE:
         smt_view_set_paused(app->view, !smt_view_paused(app->view));
         smt_ui_message(app, SMT_LOGL_INFO, "%s",

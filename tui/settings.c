@@ -38,7 +38,7 @@ static bool plain_key_char(char c)
 static bool valid_column_key(const char *k)
 {
     size_t n = strlen(k);
-    if (strcmp(k, SMT_COL_STATE) == 0)
+    if (strcmp(k, SMT_COL_STATE) == 0 || strcmp(k, SMT_COL_AGE) == 0)
         return true;
     if (n == 0 || n > SM_KEY_MAX)
         return false;

@@ -18,6 +18,7 @@
 #include "tui/password.h"
 #include "tui/conn.h"
 #include "tui/frame_stats.h"
+#include "tui/input.h"
 #include "tui/options.h"
 #include "tui/settings.h"
 #include "tui/text.h"
@@ -26,7 +27,7 @@
 
 #define FRAME_MS 33 /* about 30 frames per second at most */
 #define MAX_FDS 64
-#define KEYS_PER_PASS 4096
+#define INPUT_READ_MAX 4096 /* bytes of terminal input decoded per loop pass */
 
 static int signal_pipe[2] = {-1, -1};
 
@@ -312,6 +313,20 @@ static int prepare(const options *o, startup *st)
     return SMT_EXIT_USAGE;
 }
 
+static void write_terminal(const char *seq)
+{
+    fflush(stdout);
+    size_t n = strlen(seq), off = 0;
+    while (off < n) {
+        ssize_t w = write(STDOUT_FILENO, seq + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* a terminal that takes no output: nothing more to do */
+        off += (size_t)w;
+    }
+}
+
 /* curses on the terminal; NULL when it cannot be used. */
 static SCREEN *start_curses(bool mouse)
 {
@@ -334,9 +349,15 @@ static SCREEN *start_curses(bool mouse)
     cbreak();
     noecho();
     nonl();
-    keypad(stdscr, TRUE);
+    /* curses only paints: the terminal's bytes are read and decoded by input.c, which never
+     * waits for the rest of a sequence (curses' decoder does, and a mouse click froze the loop).
+     * Without keypad mode the terminal sends normal-mode keys; input.c knows both modes. */
     nodelay(stdscr, TRUE);
+    typeahead(-1); /* paint whole frames even while input is waiting */
     curs_set(0);
+    /* curses switches the terminal's mouse reporting on (in the encoding its terminfo names)
+     * and off again at exit and around a suspend (^Z); the reports themselves are read by
+     * input.c, which decodes every encoding curses may choose. */
     if (mouse) {
         mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
@@ -356,7 +377,7 @@ typedef struct monitor {
     smt_frame_stats frame_stats;
     uint64_t last_paint;
     bool stop;
-    bool more_keys; /* the per-pass key cap was hit: ncurses still holds input */
+    smt_input input; /* the terminal's bytes being decoded */
     int exit_code;
     char fatal[400];
 } monitor;
@@ -375,9 +396,12 @@ static int loop_timeout(monitor *m, uint64_t now)
         if (timeout < 0 || wait < timeout)
             timeout = wait;
     }
+    int64_t it = smt_input_timeout(&m->input, now); /* a lone Esc, a sequence cut short */
+    if (it >= 0 && (timeout < 0 || it < timeout))
+        timeout = it;
     if (timeout > 1000 || timeout < 0)
         timeout = 1000; /* the header clock and rates stay fresh */
-    return m->more_keys ? 0 : (int)timeout;
+    return (int)timeout;
 }
 
 static void read_signals(monitor *m)
@@ -394,24 +418,41 @@ static void read_signals(monitor *m)
     }
 }
 
-/* Drains everything ncurses has: bytes left in its buffer would not wake poll again. */
-static void read_keys(monitor *m)
+static void on_input(void *ctx, const smt_input_event *ev)
 {
-    int k = 0;
-    for (; k < KEYS_PER_PASS && !m->ui->app.quit; k++) {
-        wint_t ch;
-        int r = wget_wch(stdscr, &ch);
-        if (r == ERR)
-            break;
-        smt_ui_set_time(m->ui, sm_mono_ms(), sm_wall_ms());
-        smt_ui_key(m->ui, r == KEY_CODE_YES ? SMT_KEY_FN((int32_t)ch) : (int32_t)ch);
+    monitor *m = ctx;
+    if (m->ui->app.quit)
+        return;
+    smt_ui_set_time(m->ui, sm_mono_ms(), sm_wall_ms());
+    if (ev->is_mouse)
+        smt_ui_mouse(m->ui, &ev->mouse);
+    else
+        smt_ui_key(m->ui, ev->key);
+}
+
+/* One read of what poll said is there (so it cannot block), decoded at once; a sequence cut in
+ * the middle waits in the decoder for its end or its timer, never in a read. End of file or an
+ * error: the terminal is gone. */
+static void read_input(monitor *m)
+{
+    unsigned char buf[INPUT_READ_MAX];
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (n <= 0) {
+        m->stop = true;
+        return;
     }
-    m->more_keys = k == KEYS_PER_PASS;
+    smt_input_feed(&m->input, buf, (size_t)n, sm_mono_ms(), on_input, m);
 }
 
 static void paint_frame(monitor *m, uint64_t now)
 {
     smt_ui *ui = m->ui;
+    if (ui->app.clipboard_osc[0]) { /* between frames, so it never splits one of curses' sequences */
+        write_terminal(ui->app.clipboard_osc);
+        ui->app.clipboard_osc[0] = '\0';
+    }
     uint64_t cpu0 = m->frame_stats.file ? smt_frame_stats_thread_cpu_us() : 0;
     smt_ui_paint(ui);
     m->last_paint = now;
@@ -445,8 +486,9 @@ static void run(monitor *m)
          * with reads returning end-of-file, so POLLIN must not keep the loop alive: it would spin. */
         if (pr > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
             m->stop = true;
-        if ((pr > 0 && (fds[0].revents & POLLIN)) || m->more_keys)
-            read_keys(m);
+        if (pr > 0 && (fds[0].revents & POLLIN) && !m->stop)
+            read_input(m);
+        smt_input_expire(&m->input, sm_mono_ms(), on_input, m);
         now = sm_mono_ms();
         smt_ui_set_time(ui, now, sm_wall_ms());
         smt_conn_service(m->conn, now);
@@ -507,6 +549,8 @@ int smt_tui_main(int argc, char **argv)
         m.exit_code = SMT_EXIT_FAILURE;
     } else {
         smt_ui_apply_theme(m.ui);
+        const char *escdelay = getenv("ESCDELAY");
+        smt_input_init(&m.input, escdelay ? atoi(escdelay) : SMT_INPUT_ESC_MS);
         run(&m);
         endwin();
         delscreen(screen);

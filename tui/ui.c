@@ -81,6 +81,17 @@ static void open_pane(smt_ui *ui, int index)
     push(ui, index);
 }
 
+/* The services' way to show a pane (smt_close_open_by_filter): as its key would, guards included. */
+static bool open_pane_by_name(void *ctx, const char *name)
+{
+    smt_ui *ui = ctx;
+    int i = pane_index(name);
+    if (i <= 0)
+        return false;
+    open_pane(ui, i);
+    return stack_has(ui, i);
+}
+
 void *smt_ui_pane_state(smt_ui *ui, const char *name)
 {
     int i = pane_index(name);
@@ -138,6 +149,8 @@ smt_ui *smt_ui_new(const smt_ui_options *opt, const smt_ui_backend *backend)
     }
     ui->stack[0] = 0; /* the table */
     ui->depth = 1;
+    app->open_pane = open_pane_by_name;
+    app->open_pane_ctx = ui;
     if (backend)
         app->backend = *backend;
     smt_text_printf(ui->link.url, sizeof ui->link.url, "%s", opt && opt->url ? opt->url : "");
@@ -191,9 +204,12 @@ void smt_ui_set_time(smt_ui *ui, uint64_t now_ms, int64_t wall_ms)
 {
     ui->app.now = now_ms;
     ui->app.wall = wall_ms;
+    smt_ui_cell_clock(wall_ms);
     if (!ui->link.conn_since) /* the first clock reading starts the first connection attempt */
         ui->link.conn_since = now_ms;
 }
+
+static void own_session_disconnected(smt_ui *ui);
 
 void smt_ui_set_connection(smt_ui *ui, smt_conn_state st, const char *detail)
 {
@@ -205,12 +221,16 @@ void smt_ui_set_connection(smt_ui *ui, smt_conn_state st, const char *detail)
     }
     if (ui->link.conn == SMT_CONN_LIVE && st != SMT_CONN_LIVE)
         ui->link.stale_since = ui->app.wall; /* the figures on screen stop being current now */
+    if (st == SMT_CONN_RECONNECTING || st == SMT_CONN_CLOSED || st == SMT_CONN_CONNECTING)
+        own_session_disconnected(ui);
     else if (st == SMT_CONN_LIVE)
         ui->link.stale_since = 0;
     if (st != ui->link.conn || !ui->link.conn_since)
         ui->link.conn_since = ui->app.now ? ui->app.now : 1;
     if (st != ui->link.conn)
         smt_ui_set_connect_failure(ui, NULL, 0, -1); /* it belonged to the state left */
+    if (st == SMT_CONN_SYNCING || (st == SMT_CONN_LIVE && ui->link.conn != SMT_CONN_LIVE))
+        smt_ui_heard(ui);
     ui->link.conn = st;
     ui->app.live = st == SMT_CONN_LIVE;
     smt_text_printf(ui->link.conn_detail, sizeof ui->link.conn_detail, "%s", detail ? detail : "");
@@ -235,6 +255,40 @@ void smt_ui_set_session_info(smt_ui *ui, const char *server_name, const char *pr
     if (!can_modify)
         smt_ui_set_read_only(ui, "principal lacks modify_session");
     ui->app.dirty = true;
+}
+
+void smt_ui_heard(smt_ui *ui)
+{
+    if (ui->link.last_heard + 1000 <= ui->app.now || smt_header_stale(&ui->app, &ui->link))
+        ui->app.dirty = true; /* the STALE badge may go */
+    ui->link.last_heard = ui->app.now ? ui->app.now : 1;
+}
+
+void smt_ui_set_own_session(smt_ui *ui, const char *session_id)
+{
+    smt_text_printf(ui->link.own_id, sizeof ui->link.own_id, "%s", session_id ? session_id : "");
+}
+
+/* Our connection is down: so is our own session, whatever the last snapshot said. */
+static void own_session_disconnected(smt_ui *ui)
+{
+    if (!ui->link.own_id[0])
+        return;
+    smt_row *r = smt_model_find(ui->app.model, ui->link.own_id);
+    if (!r || r->state != SM_REMOTE_ACTIVE)
+        return;
+    smt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = SMT_EVENT_DISCONNECTED;
+    ev.session.session_id = ui->link.own_id;
+    ev.session.state = SM_REMOTE_DISCONNECTED;
+    ev.session.update = SM_UPDATE_DISCONNECTED;
+    smt_model_apply(ui->app.model, &ev, ui->app.now, NULL);
+}
+
+void smt_ui_set_heartbeat(smt_ui *ui, int64_t heartbeat_ms)
+{
+    ui->link.heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : 0;
 }
 
 void smt_ui_set_read_only(smt_ui *ui, const char *reason)
@@ -266,6 +320,7 @@ static const char *reason_name(sm_reason r)
 
 void smt_ui_event(smt_ui *ui, const smt_event *ev)
 {
+    smt_ui_heard(ui);
     sm_error err;
     if (smt_model_apply(ui->app.model, ev, ui->app.now, &err) != SM_OK) {
         smt_eventlog_add(&ui->app.log, ui->app.wall, SMT_LOGL_WARN, "event ignored: %s", err.message);
@@ -317,6 +372,8 @@ void smt_ui_resync_end(smt_ui *ui, uint64_t count)
 void smt_ui_reply(smt_ui *ui, uint64_t token, const smt_reply *reply)
 {
     ui->app.dirty = true;
+    if (!smt_ui_outcome_unknown(reply->code))
+        smt_ui_heard(ui);
     for (size_t i = 0; i < smt_npanes; i++)
         if (smt_panes[i]->reply && smt_panes[i]->reply(ui->panes[i], token, reply))
             return;
@@ -403,6 +460,7 @@ static void prompt_key(smt_ui *ui, int32_t key)
 {
     smt_prompt *p = &ui->app.prompt;
     if (key == SMT_KEY_ESC) { /* back to what was there before */
+        ui->app.message[0] = '\0'; /* what it said about the abandoned text no longer holds */
         smt_line_set(&p->line, p->saved);
         if (p->changed)
             p->changed(p->owner, p->line.buf);
@@ -495,8 +553,15 @@ static void dispatch(smt_ui *ui, int32_t key)
 {
     smt_ctx ctx = ops_at(ui, ui->depth - 1)->ctx;
     const smt_binding *b = smt_keys_lookup(ctx, key);
-    if (!b)
+    /* a message is about the last thing done: the next key starts afresh (a reply that comes
+     * later posts its own) */
+    ui->app.message[0] = '\0';
+    if (!b) {
+        char name[32];
+        smt_ui_hint(&ui->app, "%s does nothing here (the %s pane): ? lists the keys",
+                    smt_key_name(key, name, sizeof name), ops_at(ui, ui->depth - 1)->name);
         return;
+    }
     if (!smt_keys_allowed(b, ui->app.read_only)) {
         smt_ui_message(&ui->app, SMT_LOGL_WARN, "%s refused: read-only (%s)", b->bar ? b->bar : b->label,
                       ui->app.read_only_reason);
@@ -520,27 +585,23 @@ static void scroll_wheel(smt_ui *ui, int dir)
         run_action(ui, &b, ctx);
 }
 
-static void handle_mouse(smt_ui *ui)
+/* A mouse event from the decoder (input.c): a press picks, the wheel scrolls; releases and
+ * drags change nothing. */
+void smt_ui_mouse(smt_ui *ui, const smt_mouse *m)
 {
-    MEVENT ev;
-    if (getmouse(&ev) != OK)
+    ui->app.dirty = true;
+    if (ui->too_small)
         return;
-    if (ev.bstate & BUTTON4_PRESSED) {
-        scroll_wheel(ui, -1);
-        return;
-    }
-#ifdef BUTTON5_PRESSED
-    if (ev.bstate & BUTTON5_PRESSED) {
-        scroll_wheel(ui, 1);
+    if (m->kind == SMT_MOUSE_WHEEL_UP || m->kind == SMT_MOUSE_WHEEL_DOWN) {
+        scroll_wheel(ui, m->kind == SMT_MOUSE_WHEEL_UP ? -1 : 1);
         return;
     }
-#endif
-    if (!(ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)))
+    if (m->kind != SMT_MOUSE_PRESS || m->button != 1)
         return;
     smt_app *app = &ui->app;
-    if (ev.y == app->screen_rows - 1) { /* key bar: same as pressing the key */
+    if (m->y == app->screen_rows - 1) { /* key bar: same as pressing the key */
         for (int i = 0; i < ui->nbar_hits; i++)
-            if (ev.x >= ui->bar_hits[i].x0 && ev.x < ui->bar_hits[i].x1) {
+            if (m->x >= ui->bar_hits[i].x0 && m->x < ui->bar_hits[i].x1) {
                 if (app->form.kind == SMT_FORM_NONE && app->prompt.kind == SMT_PROMPT_NONE)
                     dispatch(ui, ui->bar_hits[i].key);
                 return;
@@ -550,15 +611,15 @@ static void handle_mouse(smt_ui *ui)
     int body = body_depth(ui);
     if (body != ui->depth - 1 || app->form.kind != SMT_FORM_NONE || app->prompt.kind != SMT_PROMPT_NONE)
         return; /* an overlay, a dialog or a prompt has the focus */
-    if (ev.y >= HEADER_ROWS && ev.y < ui->pane_y) { /* the table */
-        bool picked = smt_panes[0]->click(ui->panes[0], ev.y - HEADER_ROWS, ev.x);
+    if (m->y >= HEADER_ROWS && m->y < ui->pane_y) { /* the table */
+        bool picked = smt_panes[0]->click(ui->panes[0], m->y - HEADER_ROWS, m->x);
         /* an explicit pick moves the pane that follows the table's session (edit) */
         if (picked && body > 0 && ops_at(ui, body)->picked && app->selected)
             ops_at(ui, body)->picked(state_at(ui, body), app->selected);
         return;
     }
-    if (body > 0 && ops_at(ui, body)->click && ev.y >= ui->pane_y && ev.y < ui->pane_y + ui->pane_h)
-        ops_at(ui, body)->click(state_at(ui, body), ev.y - ui->pane_y, ev.x);
+    if (body > 0 && ops_at(ui, body)->click && m->y >= ui->pane_y && m->y < ui->pane_y + ui->pane_h)
+        ops_at(ui, body)->click(state_at(ui, body), m->y - ui->pane_y, m->x);
 }
 
 void smt_ui_key(smt_ui *ui, int32_t key)
@@ -569,9 +630,20 @@ void smt_ui_key(smt_ui *ui, int32_t key)
         smt_ui_resized(ui);
         return;
     }
-    if (key == SMT_KEY_FN(KEY_MOUSE)) {
-        if (!ui->too_small)
-            handle_mouse(ui);
+    if (key == SMT_KEY_FN(KEY_MOUSE)) { /* curses' own decoding (tests with ungetmouse) */
+        MEVENT ev;
+        if (getmouse(&ev) != OK)
+            return;
+        smt_mouse m = {SMT_MOUSE_PRESS, 1, ev.x, ev.y};
+        if (ev.bstate & BUTTON4_PRESSED)
+            m.kind = SMT_MOUSE_WHEEL_UP;
+#ifdef BUTTON5_PRESSED
+        else if (ev.bstate & BUTTON5_PRESSED)
+            m.kind = SMT_MOUSE_WHEEL_DOWN;
+#endif
+        else if (!(ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)))
+            return;
+        smt_ui_mouse(ui, &m);
         return;
     }
     if (ui->too_small) { /* only quit works on a screen too small to show anything */

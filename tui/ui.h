@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "tui/header.h"
+#include "tui/input.h"
 #include "tui/keys.h"
 #include "tui/pane.h"
 #include "tui/services.h"
@@ -77,6 +78,13 @@ void smt_ui_set_connection(smt_ui *ui, smt_conn_state st, const char *detail);
  * until the connection state changes. reason NULL clears it. */
 void smt_ui_set_connect_failure(smt_ui *ui, const char *reason, unsigned attempt, int next_retry_ms);
 void smt_ui_set_session_info(smt_ui *ui, const char *server_name, const char *principal, bool can_modify);
+/* Something came from the server (an event, a reply, a pong): the header's liveness clock. */
+void smt_ui_heard(smt_ui *ui);
+/* The server's heartbeat interval (ms, from the session info): silence past it shows STALE. */
+void smt_ui_set_heartbeat(smt_ui *ui, int64_t heartbeat_ms);
+/* The monitor's own session ID (from the session info): when the connection drops, its row
+ * is shown DISCONNECTED at once (the monitor knows it is), not ACTIVE until the resync. */
+void smt_ui_set_own_session(smt_ui *ui, const char *session_id);
 /* Turns read-only mode on with a reason shown in the header. It can never be turned off. */
 void smt_ui_set_read_only(smt_ui *ui, const char *reason);
 
@@ -90,6 +98,8 @@ void smt_ui_reply(smt_ui *ui, uint64_t token, const smt_reply *reply);
 
 /* One key (see SMT_KEY_FN in keys.h). KEY_MOUSE is read with getmouse() inside. */
 void smt_ui_key(smt_ui *ui, int32_t key);
+/* One mouse event from the decoder (input.h). */
+void smt_ui_mouse(smt_ui *ui, const smt_mouse *m);
 /* The terminal changed size (after resizeterm). */
 void smt_ui_resized(smt_ui *ui);
 

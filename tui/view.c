@@ -31,10 +31,14 @@ struct smt_view {
     vnode *root;
     char *sort_key;
     bool sort_state; /* sort_key is SMT_COL_STATE */
+    bool sort_age;   /* sort_key is SMT_COL_AGE: $StartTime, the other way round */
     bool desc;
     sm_filter *filter;
     char *search;
     size_t search_len;
+    char *search_keys[SMT_VIEW_SEARCH_COLUMNS]; /* the columns on screen (owned) */
+    size_t nsearch_keys;
+    smt_cell_text_fn cell;
     bool paused;
     bool need_rebuild;
     bool auto_resumed;
@@ -110,13 +114,15 @@ static void sort_fields(const smt_view *v, const smt_row *row, uint8_t *kind, co
         *num = state_order(row->state);
         return;
     }
-    const char *val = smt_row_get(row, v->sort_key);
+    const char *val = smt_row_get(row, v->sort_age ? SM_PROP_START_TIME : v->sort_key);
     if (!val) {
         *kind = KIND_ABSENT;
         return;
     }
     *skey = val;
     *kind = parse_number(val, num) ? KIND_NUMBER : KIND_TEXT;
+    if (v->sort_age && *kind == KIND_NUMBER)
+        *num = -*num; /* a later start is a smaller age */
 }
 
 static int cmp(const smt_view *v, const vnode *a, const vnode *b)
@@ -283,6 +289,8 @@ static vnode *node_new(smt_view *v, smt_row *row)
 
 static const char *row_lookup(void *ctx, const char *key)
 {
+    if (key[0] == '$' && strcmp(key, SMT_PSEUDO_STATE) == 0) /* monitor-only, see model.h */
+        return smt_row_state_name(ctx);
     return smt_row_get(ctx, key);
 }
 
@@ -303,11 +311,61 @@ bool smt_row_matches_search(const smt_row *row, const char *text, size_t len)
     return false;
 }
 
+/* The search over what the operator sees: the text each column on screen displays. */
+static bool search_matches(const smt_view *v, const smt_row *row)
+{
+    if (v->search_len == 0)
+        return true;
+    if (v->nsearch_keys == 0 || !v->cell)
+        return smt_row_matches_search(row, v->search, v->search_len);
+    if (smt_text_contains_ci(row->id, sm_intern_len(row->id), v->search, v->search_len))
+        return true;
+    char buf[96];
+    for (size_t i = 0; i < v->nsearch_keys; i++) {
+        const char *key = v->search_keys[i];
+        /* most cells show the value as it is: the interned value (and its length) will do; only
+         * virtual columns and $StartTime are drawn differently */
+        if (key[0] != '(' && strcmp(key, SM_PROP_START_TIME) != 0) {
+            const char *raw = smt_row_get(row, key);
+            if (raw && smt_text_contains_ci(raw, sm_intern_len(raw), v->search, v->search_len))
+                return true;
+            continue;
+        }
+        const char *t = v->cell(row, key, buf, sizeof buf);
+        if (t && smt_text_contains_ci(t, strlen(t), v->search, v->search_len))
+            return true;
+    }
+    return false;
+}
+
 static bool row_wanted(const smt_view *v, const smt_row *row)
 {
     if (row->dead)
         return false;
-    return smt_row_matches_filter(v->filter, row) && smt_row_matches_search(row, v->search, v->search_len);
+    return smt_row_matches_filter(v->filter, row) && search_matches(v, row);
+}
+
+void smt_view_set_search_columns(smt_view *v, const char *const *keys, size_t n, smt_cell_text_fn cell)
+{
+    if (n > SMT_VIEW_SEARCH_COLUMNS)
+        n = SMT_VIEW_SEARCH_COLUMNS;
+    bool same = n == v->nsearch_keys && cell == v->cell;
+    for (size_t i = 0; same && i < n; i++)
+        same = strcmp(keys[i], v->search_keys[i]) == 0;
+    if (same)
+        return;
+    for (size_t i = 0; i < v->nsearch_keys; i++)
+        free(v->search_keys[i]);
+    v->nsearch_keys = 0;
+    v->cell = cell;
+    for (size_t i = 0; i < n; i++) {
+        char *k = strdup(keys[i]);
+        if (!k)
+            break; /* fewer columns searched; never a crash */
+        v->search_keys[v->nsearch_keys++] = k;
+    }
+    if (v->search_len)
+        v->need_rebuild = true;
 }
 
 smt_view *smt_view_new(smt_model *m)
@@ -337,6 +395,8 @@ void smt_view_free(smt_view *v)
     sm_filter_free(v->filter);
     free(v->sort_key);
     free(v->search);
+    for (size_t i = 0; i < v->nsearch_keys; i++)
+        free(v->search_keys[i]);
     free(v);
 }
 
@@ -536,6 +596,10 @@ int smt_view_set_sort(smt_view *v, const char *key, bool descending)
         v->need_rebuild = true;
     }
     v->sort_state = strcmp(key, SMT_COL_STATE) == 0;
+    bool age = strcmp(key, SMT_COL_AGE) == 0;
+    if (age != v->sort_age)
+        v->need_rebuild = true;
+    v->sort_age = age;
     if (descending != v->desc) {
         v->desc = descending;
         v->need_rebuild = true;
@@ -629,7 +693,7 @@ size_t smt_view_closing_count(smt_view *v)
 
 bool smt_view_row_passes(const smt_view *v, const smt_row *row)
 {
-    return smt_row_matches_filter(v->filter, row) && smt_row_matches_search(row, v->search, v->search_len);
+    return smt_row_matches_filter(v->filter, row) && search_matches(v, row);
 }
 
 smt_row *smt_view_at(smt_view *v, size_t rank)

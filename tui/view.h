@@ -14,6 +14,8 @@
 #define SMT_VIEW_MAX_PENDING 200000u
 /* Longest incremental search text. */
 #define SMT_VIEW_SEARCH_MAX 256u
+/* Columns whose displayed text the search looks at, at most. */
+#define SMT_VIEW_SEARCH_COLUMNS 48
 
 typedef struct smt_view smt_view;
 
@@ -32,6 +34,13 @@ bool smt_view_sort_descending(const smt_view *v);
  * filter stays and err names the column. */
 int smt_view_set_filter(smt_view *v, const char *text, sm_error *err);
 const char *smt_view_filter_text(const smt_view *v); /* "" when none */
+
+/* What the table shows of a row's cell (for a search over the displayed text). */
+typedef const char *(*smt_cell_text_fn)(const smt_row *row, const char *key, char *buf, size_t cap);
+/* The columns on screen: from now on the search matches the text these columns display (the
+ * formatted $StartTime, the state) and the session ID, instead of the raw values. n = 0 goes
+ * back to the raw values. */
+void smt_view_set_search_columns(smt_view *v, const char *const *keys, size_t n, smt_cell_text_fn cell);
 
 /* Incremental search: rows whose ID or any property value contains text (ASCII case-insensitive). */
 void smt_view_set_search(smt_view *v, const char *text);

@@ -59,6 +59,7 @@ static void reply(smt_ui *ui, uint64_t token, const char *code, const char *mess
 
 typedef struct call {
     bool by_filter;
+    bool close; /* a close_by_filter request */
     uint64_t token;
     char target[256]; /* session ID or filter */
     char keys[8][64];
@@ -107,6 +108,16 @@ static int fake_set_by_filter(void *ctx, uint64_t token, const char *filter, con
     return 0;
 }
 
+static int fake_close_by_filter(void *ctx, uint64_t token, const char *filter, char *err, size_t cap)
+{
+    (void)ctx;
+    (void)err;
+    (void)cap;
+    record(true, token, filter, NULL, 0);
+    calls[ncalls - 1].close = true;
+    return 0;
+}
+
 /* ---- virtual screen ---- */
 
 static SCREEN *scr;
@@ -142,7 +153,7 @@ static smt_ui *make_ui(bool read_only)
     smt_theme t;
     smt_theme_builtin("default", &t);
     smt_ui_options opt = {"ws://test", "admin", read_only, NULL, &t, true, false};
-    smt_ui_backend be = {NULL, fake_set, fake_set_by_filter};
+    smt_ui_backend be = {NULL, fake_set, fake_set_by_filter, fake_close_by_filter};
     smt_ui *ui = smt_ui_new(&opt, &be);
     assert_non_null(ui);
     smt_ui_apply_theme(ui);
@@ -1385,6 +1396,12 @@ static void test_lost_reply_is_outcome_unknown(void **state)
     /* a real refusal still says so, and leaves no undo behind */
     reply(ui, calls[2].token, NULL, NULL, NULL, 0, 0);
     smt_ui_tick(ui);
+    /* the undone update is not one A away from being sent again: the map was cleared */
+    assert_int_equal(BULK(ui)->nentries, 0);
+    key(ui, 'A');
+    assert_int_equal(ncalls, 3);
+    assert_non_null(strstr(ui->app.message, "nothing to apply"));
+    add_entry(ui, "Tier", "silver");
     key(ui, 'A');
     key(ui, 'y');
     assert_int_equal(ncalls, 4);
@@ -1646,6 +1663,408 @@ static void test_header_shows_connect_failure(void **state)
     smt_ui_free(ui);
 }
 
+
+/* ---- closing sessions, tags, copying ---- */
+
+static void test_close_cursor_session(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "s1", "2024-01-01T08:00:00Z", "Sales", NULL, NULL);
+    add_session(ui, "s2", "2024-01-01T08:00:01Z", "Sales", NULL, NULL);
+    paint(ui);
+    const char *id = ui->app.selected;
+    assert_non_null(id);
+    key(ui, 'D');
+    paint(ui);
+    assert_true(smt_ui_showing(ui, "close"));
+    assert_true(screen_has("Closing the cursor's session:"));
+    assert_true(screen_has("matches 1 open session here"));
+    /* typing over the filter makes it a filter; Esc puts back what it opened on */
+    key(ui, 'f');
+    type(ui, "x");
+    paint(ui);
+    assert_true(screen_has("Closing the sessions matching the filter:"));
+    key(ui, SMT_KEY_ESC);
+    paint(ui);
+    assert_true(screen_has("Closing the cursor's session:"));
+    assert_true(screen_has("no undo"));
+    key(ui, 'A');
+    assert_int_equal(ui->app.form.kind, SMT_FORM_CLOSE_CONFIRM);
+    assert_int_equal(ui->app.form.nfields, 0); /* one session: y confirms */
+    assert_non_null(strstr(ui->app.form.text[2], "There is no undo"));
+    paint(ui);
+    assert_true(screen_has("Close sessions: there is no undo"));
+    key(ui, 'y');
+    assert_int_equal(ncalls, 1);
+    assert_true(calls[0].close);
+    char want[64];
+    snprintf(want, sizeof want, "$SessionId is '%s'", id);
+    assert_string_equal(calls[0].target, want);
+    reply(ui, calls[0].token, NULL, NULL, NULL, 0, 1);
+    paint(ui);
+    assert_true(screen_has("server closed 1 session (local preview: 1)"));
+    smt_ui_free(ui);
+}
+
+static void test_close_tagged_needs_typed_count(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    char id[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof id, "t%d", i);
+        add_session(ui, id, "2024-01-01T08:00:00Z", "Ops", NULL, NULL);
+    }
+    paint(ui);
+    for (int i = 0; i < 7; i++)
+        key(ui, ' '); /* tags the cursor's session and moves down */
+    paint(ui);
+    assert_int_equal(smt_app_tagged_count(&ui->app), 7);
+    assert_true(screen_has("7 sessions tagged"));
+    key(ui, 'D');
+    paint(ui);
+    assert_true(screen_has("Closing the tagged sessions:"));
+    assert_true(screen_has("matches 7 open sessions here"));
+    key(ui, 'A');
+    assert_int_equal(ui->app.form.nfields, 1); /* more than 5: the count must be typed */
+    assert_false(ui->app.form.ok);
+    type(ui, "6");
+    assert_false(ui->app.form.ok);
+    key(ui, '\r');
+    assert_int_equal(ncalls, 0);
+    key(ui, 127);
+    type(ui, "7");
+    assert_true(ui->app.form.ok);
+    key(ui, '\r');
+    assert_int_equal(ncalls, 1);
+    assert_true(calls[0].close);
+    assert_non_null(strstr(calls[0].target, "$SessionId in ['"));
+    reply(ui, calls[0].token, NULL, NULL, NULL, 0, 7);
+    paint(ui);
+    assert_true(screen_has("server closed 7 sessions (local preview: 7)"));
+    assert_int_equal(smt_app_tagged_count(&ui->app), 0); /* the tags went with them */
+    smt_ui_free(ui);
+}
+
+static void test_close_by_filter_service_and_read_only(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "a1", "2024-01-01T08:00:00Z", "Sales", NULL, NULL);
+    add_session(ui, "a2", "2024-01-01T08:00:00Z", "Ops", NULL, NULL);
+    paint(ui);
+    char err[256] = "";
+    assert_false(smt_close_open_by_filter(&ui->app, "Department is", err, sizeof err));
+    assert_non_null(strstr(err, "column"));
+    assert_true(smt_close_open_by_filter(&ui->app, "Department is 'Ops'", err, sizeof err));
+    paint(ui);
+    assert_true(screen_has("Closing the sessions matching the filter:"));
+    assert_true(screen_has("matches 1 open session here"));
+    smt_ui_free(ui);
+
+    ui = make_ui(true);
+    add_session(ui, "a1", "2024-01-01T08:00:00Z", "Sales", NULL, NULL);
+    paint(ui);
+    key(ui, 'D');
+    assert_false(smt_ui_showing(ui, "close"));
+    assert_non_null(strstr(ui->app.message, "refused: read-only (--read-only)"));
+    assert_false(smt_close_open_by_filter(&ui->app, "all", err, sizeof err));
+    assert_non_null(strstr(err, "read-only (--read-only)"));
+    assert_int_equal(ncalls, 0);
+    smt_ui_free(ui);
+}
+
+static void test_tags_feed_bulk_and_copy(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "b1", "2024-01-01T08:00:00Z", "Sales", NULL, NULL);
+    add_session(ui, "b2", "2024-01-01T08:00:01Z", "Sales", NULL, NULL);
+    paint(ui);
+    key(ui, ' ');
+    paint(ui);
+    assert_int_equal(column_of(line_with("b1"), "#"), 1); /* the tag mark */
+    key(ui, 'b');
+    assert_true(smt_ui_showing(ui, "bulk"));
+    assert_string_equal(BULK(ui)->filter.buf, "$SessionId in ['b1']");
+    key(ui, SMT_KEY_ESC); /* the prompt */
+    key(ui, SMT_KEY_ESC); /* the pane */
+    key(ui, 'U');
+    assert_int_equal(smt_app_tagged_count(&ui->app), 0);
+    key(ui, 'y');
+    assert_string_equal(ui->app.clipboard_osc, "\033]52;c;YjI=\a"); /* base64("b2"): the cursor moved down */
+    assert_non_null(strstr(ui->app.message, "OSC 52"));
+    key(ui, 'Y');
+    assert_non_null(strstr(ui->app.clipboard_osc, "\033]52;c;"));
+    smt_ui_free(ui);
+}
+
+
+/* ---- never lying: STALE on silence, the own session when the connection drops ---- */
+
+static void test_header_stale_after_heartbeat_silence(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    smt_ui_set_heartbeat(ui, 2000);
+    add_session(ui, "h1", "1700000000000", "Ops", NULL, NULL);
+    paint(ui);
+    assert_true(screen_has(" LIVE "));
+    smt_ui_set_time(ui, clock_ms + 1900, 1700000001900LL);
+    smt_ui_tick(ui);
+    paint(ui);
+    assert_true(screen_has(" LIVE "));
+    smt_ui_set_time(ui, clock_ms + 5000, 1700000005000LL);
+    smt_ui_tick(ui);
+    paint(ui);
+    assert_false(screen_has(" LIVE "));
+    assert_true(screen_has("STALE: nothing heard for 5 s"));
+    add_session(ui, "h2", "1700000000000", "Ops", NULL, NULL); /* the server speaks again */
+    paint(ui);
+    assert_true(screen_has(" LIVE "));
+    assert_false(screen_has("STALE"));
+    smt_ui_free(ui);
+}
+
+static void test_own_session_disconnected_when_server_down(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "me", "1700000000000", NULL, NULL, NULL);
+    smt_ui_set_own_session(ui, "me");
+    paint(ui);
+    assert_true(screen_has("ACTIVE"));
+    smt_ui_set_connection(ui, SMT_CONN_RECONNECTING, "connection refused");
+    paint(ui);
+    assert_false(screen_has("ACTIVE"));
+    assert_true(screen_has("DISCONNECTED"));
+    assert_true(screen_has("STALE"));
+    smt_ui_free(ui);
+}
+
+
+/* ---- search and filter on what the operator sees ---- */
+
+static void test_state_pseudo_property_and_displayed_search(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "d1", "1700000000000", "Ops", NULL, NULL);
+    add_session(ui, "d2", "1700000060000", "Ops", NULL, NULL);
+    add_session(ui, "d3", "1700000120000", "Ops", NULL, NULL);
+    sm_property none[] = {{NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_DISCONNECTED, "d2", SM_REMOTE_DISCONNECTED, none, NULL, false);
+    smt_ui_event(ui, &ev);
+    paint(ui);
+    sm_error err;
+    assert_int_equal(smt_app_set_view_filter(&ui->app, "$State is 'DISCONNECTED'", &err), SM_OK);
+    paint(ui);
+    assert_true(screen_has("Shown: 1 of 3"));
+    assert_true(line_with("d2") > 0);
+    assert_true(screen_has("$State")); /* the column title is the name the filter knows */
+    assert_int_equal(smt_app_set_view_filter(&ui->app, "", &err), SM_OK);
+
+    /* the search matches the text on screen: the state and the local start time */
+    smt_view_set_search(ui->app.view, "active");
+    paint(ui);
+    assert_true(screen_has("Shown: 2 of 3"));
+    char shown[16];
+    smt_row *r = smt_model_find(ui->app.model, "d3");
+    char buf[64];
+    snprintf(shown, sizeof shown, "%.4s", smt_ui_cell_text(r, "$StartTime", buf, sizeof buf)); /* "HH:M" */
+    smt_view_set_search(ui->app.view, shown);
+    paint(ui);
+    assert_true(line_with("d3") > 0);
+    smt_view_set_search(ui->app.view, "1700000120000"); /* the raw milliseconds are not on screen */
+    paint(ui);
+    assert_true(screen_has("Shown: 0 of 3"));
+    smt_view_set_search(ui->app.view, "");
+
+    /* a filter with $State is never sent: the server would read it differently */
+    char why[256];
+    assert_true(smt_filter_monitor_only("$State is 'ACTIVE'", why, sizeof why));
+    assert_false(smt_filter_monitor_only("Department is 'Ops'", why, sizeof why));
+    char e2[256];
+    assert_true(smt_close_open_by_filter(&ui->app, "$State is 'DISCONNECTED'", e2, sizeof e2));
+    key(ui, 'A');
+    assert_int_equal(ui->app.form.kind, SMT_FORM_NONE);
+    assert_non_null(strstr(ui->app.message, "known only to the monitor"));
+    assert_int_equal(ncalls, 0);
+    smt_ui_free(ui);
+}
+
+
+/* ---- the other items of issue 13's "Why" ---- */
+
+static void test_edit_pane_forgets_other_sessions_result(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "e1", "1700000000000", "Ops", "Tier", "gold");
+    add_session(ui, "e2", "1700000001000", "Ops", NULL, NULL);
+    paint(ui);
+    key(ui, 'e');
+    add_entry(ui, "Zone", "z1");
+    sm_property prev[] = {{"Zone", NULL}};
+    reply(ui, calls[0].token, NULL, NULL, prev, 1, 0);
+    paint(ui);
+    assert_true(screen_has("server: Zone added = 'z1'"));
+    smt_mouse m = {SMT_MOUSE_PRESS, 1, 5, line_with("e2")}; /* pick the other session in the table */
+    smt_ui_mouse(ui, &m);
+    paint(ui);
+    assert_true(screen_has("Edit e2"));
+    assert_false(screen_has("Zone added"));
+    assert_true(screen_has("Changes go to the server"));
+    smt_ui_free(ui);
+}
+
+static void test_messages_do_not_outlive_their_cause(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "m1", "1700000000000", "Ops", "AppVersion", "1.2");
+    add_session(ui, "m2", "1700000001000", "Ops", "AppVersion", "1.3");
+    paint(ui);
+    /* a filter error, then Esc puts the valid filter back: the error goes with it */
+    key(ui, 'f');
+    type(ui, "Dep");
+    key(ui, '\r'); /* refused: the error is the message */
+    assert_true(ui->app.message[0] != '\0');
+    key(ui, SMT_KEY_ESC);
+    assert_string_equal(ui->app.message, "");
+    /* Esc clears the filter, a search then Enter: "filter cleared" is not left behind */
+    assert_int_equal(smt_app_set_view_filter(&ui->app, "has AppVersion", NULL), SM_OK);
+    key(ui, SMT_KEY_ESC);
+    assert_non_null(strstr(ui->app.message, "filter cleared"));
+    key(ui, '/');
+    type(ui, "m1");
+    key(ui, '\r');
+    assert_null(strstr(ui->app.message, "filter cleared"));
+    /* a sort message goes at the next key */
+    key(ui, '>');
+    assert_non_null(strstr(ui->app.message, "sorted by"));
+    key(ui, 'g');
+    assert_string_equal(ui->app.message, "");
+    smt_ui_free(ui);
+}
+
+static void test_escape_filter_can_be_put_back(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "f1", "1700000000000", "Ops", NULL, NULL);
+    add_session(ui, "f2", "1700000001000", "Sales", NULL, NULL);
+    assert_int_equal(smt_app_set_view_filter(&ui->app, "Department is 'Ops'", NULL), SM_OK);
+    paint(ui);
+    assert_true(screen_has("Shown: 1 of 2"));
+    key(ui, SMT_KEY_ESC);
+    paint(ui);
+    assert_true(screen_has("Shown: 2 of 2"));
+    assert_true(screen_has("u puts it back"));
+    key(ui, 'u');
+    paint(ui);
+    assert_true(screen_has("Filter: Department is 'Ops'"));
+    assert_true(screen_has("Shown: 1 of 2"));
+    smt_ui_free(ui);
+}
+
+static void test_sort_shows_the_top_and_columns_shrink(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    char id[16], v[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof id, "r%02d", i);
+        snprintf(v, sizeof v, "%02d", 40 - i);
+        add_session(ui, id, "1700000000000", "Ops", "Rank", v);
+    }
+    paint(ui);
+    key(ui, 'G'); /* the last row */
+    paint(ui);
+    assert_string_equal(ui->app.selected, "r39");
+    smt_ui_sort_by(&ui->app, "Rank");
+    paint(ui);
+    /* the new order shows from its top, cursor on the first row */
+    assert_int_equal(TABLE(ui)->nav.cursor, 0);
+    assert_string_equal(ui->app.selected, "r39"); /* rank 01 sorts first */
+    assert_int_equal(line_with("r39"), 3);
+
+    /* a long value widens its column; once it is gone the column narrows again after a while */
+    int c = smt_ui_column_index(&ui->app, "Rank");
+    assert_true(c >= 0);
+    int narrow = ui->app.cols[c].width;
+    sm_property props[] = {{"Rank", "00-a-very-long-value"}, {NULL, NULL}};
+    sm_property prev[] = {{"Rank", "01"}, {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_PROPERTIES, "r39", SM_REMOTE_ACTIVE, props, prev, false);
+    smt_ui_event(ui, &ev);
+    paint(ui);
+    assert_true(ui->app.cols[c].width > narrow);
+    sm_property back[] = {{"Rank", "01"}, {NULL, NULL}};
+    sm_property was[] = {{"Rank", "00-a-very-long-value"}, {NULL, NULL}};
+    ev = test_event(SMT_EVENT_PROPERTIES, "r39", SM_REMOTE_ACTIVE, back, was, false);
+    smt_ui_event(ui, &ev);
+    paint(ui);
+    assert_true(ui->app.cols[c].width > narrow); /* not at once: no jitter */
+    smt_ui_set_time(ui, clock_ms + 5000, 1700000005000LL);
+    paint(ui);
+    smt_ui_set_time(ui, clock_ms + 10000, 1700000010000LL);
+    paint(ui);
+    assert_int_equal(ui->app.cols[c].width, narrow);
+    smt_ui_free(ui);
+}
+
+static void test_long_validation_message_and_unknown_keys(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false);
+    add_session(ui, "v1", "1700000000000", "Ops", NULL, NULL);
+    resize(ui, 40, 200);
+    paint(ui);
+    key(ui, 'e');
+    key(ui, 'a');
+    type(ui, "Tier(1)");
+    paint(ui);
+    const char *status = ui->app.form.status;
+    assert_true(strlen(status) > 84);
+    assert_true(screen_has(status)); /* whole, on a wide terminal */
+    key(ui, SMT_KEY_ESC);
+    key(ui, SMT_KEY_ESC);
+    /* a key bound to nothing says so instead of doing nothing */
+    key(ui, '\t');
+    assert_non_null(strstr(ui->app.message, "Tab does nothing here"));
+    assert_non_null(strstr(ui->app.message, "? lists the keys"));
+    key(ui, 'n');
+    assert_non_null(strstr(ui->app.message, "'n' does nothing here"));
+    smt_ui_free(ui);
+}
+
+
+static void test_age_column(void **state)
+{
+    (void)state;
+    smt_ui *ui = make_ui(false); /* wall clock 1700000000000 */
+    add_session(ui, "old", "1699999880000", "Ops", NULL, NULL);   /* 2 minutes before */
+    add_session(ui, "young", "1699999995000", "Ops", NULL, NULL); /* 5 seconds before */
+    add_session(ui, "ancient", "1699900000000", "Ops", NULL, NULL);
+    assert_true(smt_ui_column_add(&ui->app, SMT_COL_AGE));
+    smt_ui_sort_by(&ui->app, SMT_COL_AGE);
+    paint(ui);
+    assert_true(screen_has("Age"));
+    int y_young = line_with("young"), y_old = line_with("old "), y_ancient = line_with("ancient");
+    assert_true(y_young > 0 && y_young < y_old && y_old < y_ancient); /* youngest first */
+    char buf[2048];
+    line_at(y_old, buf, sizeof buf);
+    assert_non_null(strstr(buf, "2m00s"));
+    line_at(y_ancient, buf, sizeof buf);
+    assert_non_null(strstr(buf, "1d03h")); /* 100,000 s */
+    smt_ui_set_time(ui, clock_ms + 60000, 1700000060000LL); /* the age moves with the clock */
+    paint(ui);
+    line_at(line_with("old "), buf, sizeof buf);
+    assert_non_null(strstr(buf, "3m00s"));
+    smt_ui_free(ui);
+}
+
 int main(void)
 {
     if (!setlocale(LC_ALL, "C.UTF-8"))
@@ -1684,6 +2103,19 @@ int main(void)
         cmocka_unit_test(test_pane_registry),
         cmocka_unit_test(test_undo_warns_when_values_changed_since),
         cmocka_unit_test(test_header_shows_connect_failure),
+        cmocka_unit_test(test_close_cursor_session),
+        cmocka_unit_test(test_age_column),
+        cmocka_unit_test(test_edit_pane_forgets_other_sessions_result),
+        cmocka_unit_test(test_messages_do_not_outlive_their_cause),
+        cmocka_unit_test(test_escape_filter_can_be_put_back),
+        cmocka_unit_test(test_sort_shows_the_top_and_columns_shrink),
+        cmocka_unit_test(test_long_validation_message_and_unknown_keys),
+        cmocka_unit_test(test_state_pseudo_property_and_displayed_search),
+        cmocka_unit_test(test_header_stale_after_heartbeat_silence),
+        cmocka_unit_test(test_own_session_disconnected_when_server_down),
+        cmocka_unit_test(test_close_tagged_needs_typed_count),
+        cmocka_unit_test(test_close_by_filter_service_and_read_only),
+        cmocka_unit_test(test_tags_feed_bulk_and_copy),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

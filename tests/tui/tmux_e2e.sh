@@ -1,8 +1,9 @@
 #!/bin/sh
 # End-to-end test of the sessmon monitor in tmux against a real sessmond: table, sorting, filter
 # with its error column, inspect, edit (checked with the server), bulk update (exactly the matched
-# sessions change), read-only refusals, help, resize down to 40x10 and below, and the server
-# going away (reconnect, resync without ghosts). Exits 77 (CTest skip) when tmux is missing.
+# sessions change), mouse clicks that never freeze the loop, closing a tagged session, read-only
+# refusals, help, resize down to 40x10 and below, the server going away (reconnect, resync without
+# ghosts) and a frozen server (STALE). Exits 77 (CTest skip) when tmux is missing.
 # usage: tmux_e2e.sh SESSMOND SESSMON TUI_SESSIONS
 set -u
 SESSMOND=$1
@@ -24,6 +25,8 @@ WAIT_SECONDS=10
 cleanup() {
     $T kill-server >/dev/null 2>&1
     [ -n "$HELPER_PID" ] && kill "$HELPER_PID" 2>/dev/null
+    [ -n "${HELPER2_PID:-}" ] && kill "$HELPER2_PID" 2>/dev/null
+    [ -n "${HB_PID:-}" ] && kill -CONT "$HB_PID" 2>/dev/null && kill "$HB_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
     [ -n "$HELPER_PID" ] && wait "$HELPER_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && wait "$SERVER_PID" 2>/dev/null
@@ -201,6 +204,65 @@ keys main Escape
 wait_gone main "Help: every key"
 ok "help overlay"
 
+# mouse: clicks (SGR, as xterm-256color gets) on a row, the header and the key bar, and half a
+# sequence that never ends, must never stop the loop: the table keeps following the server.
+# sgr WINDOW BYTES: raw bytes into the pane's input, as the terminal would send them.
+sgr() { w=$1; shift; $T send-keys -t "$w" -H $(printf '%s' "$*" | od -An -tx1); }
+TUI_ENV="TERM=xterm-256color" start_tui click 120 24 admin
+wait_for click "connected"
+wait_for click "Shown: 5 of 5"
+sgr click "$(printf '\033[<0;5;5M\033[<0;5;5m')"
+sgr click "$(printf '\033[<0;5;1M\033[<0;5;1m\033[<0;5;2M\033[<0;5;2m')"
+sgr click "$(printf '\033[<0;5')"
+SESSMON_PASSWORD=admin "$SESSMON" set --url "$URL" --principal admin --filter "Department is 'Payroll'" \
+    Clicked=first >/dev/null || fail "sessmon set failed"
+wait_for click "first"
+bar_x=$(screen click | tail -n 1 | awk '{ print index($0, "F9") }')
+[ "$bar_x" -gt 0 ] || fail "no F9 in the key bar"
+sgr click "$(printf '\033[<0;%d;24M\033[<0;%d;24m' "$bar_x" "$bar_x")"
+wait_for click "Event log"
+keys click Escape
+SESSMON_PASSWORD=admin "$SESSMON" set --url "$URL" --principal admin --filter "Department is 'Payroll'" \
+    Clicked=second >/dev/null || fail "sessmon set failed"
+wait_for click "second"
+screen click | head -n 1 | grep -q "LIVE" || fail "the header does not say LIVE after the clicks"
+keys click "q"
+wait_for click "EXITED:0"
+no_stderr click
+ok "mouse clicks on rows, header and key bar (and a cut sequence) never freeze the table"
+
+# closing from the monitor: a helper session of its own, tagged with Space, closed after a
+# confirmation that says there is no undo; the server's count is shown and the session is gone
+"$HELPER" --url "$URL" --ready "$WORK/ready2" "Department=Doomed" >"$WORK/helper2.log" 2>&1 &
+HELPER2_PID=$!
+i=0
+until [ "$(cat "$WORK/ready2" 2>/dev/null)" = 1 ]; do
+    sleep 0.1
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "the second helper's session did not open"
+done
+keys main "f"
+text main "Department is 'Doomed'"
+keys main Enter
+wait_for main "Shown: 1 of 5"
+keys main Space
+wait_for main "1 session tagged"
+keys main "D"
+wait_for main "Closing the tagged sessions:"
+wait_for main "matches 1 open session here"
+keys main "A"
+wait_for main "There is no undo"
+keys main "y"
+wait_for main "server closed 1 session (local preview: 1)"
+[ "$(server_list "Department is 'Doomed'" | wc -l)" = 0 ] || fail "the tagged session is still open on the server"
+[ "$(server_list "all" | wc -l)" = 4 ] || fail "closing touched other sessions"
+keys main Escape Escape
+wait_for main "Shown: 4 of 4"
+kill "$HELPER2_PID" 2>/dev/null
+wait "$HELPER2_PID" 2>/dev/null
+HELPER2_PID=
+ok "close from the monitor: tagged session closed on the server after a no-undo confirmation"
+
 # read-only: a principal without modify_session, and --read-only
 start_tui viewer 120 20 viewer
 wait_for viewer "READ-ONLY (principal lacks modify_session)"
@@ -209,6 +271,8 @@ keys viewer "e"
 wait_for viewer "Edit refused: read-only (principal lacks modify_session)"
 keys viewer "b"
 wait_for viewer "Bulk refused: read-only"
+keys viewer "D"
+wait_for viewer "D ^D Del refused: read-only (principal lacks modify_session)"
 keys viewer "?"
 wait_for viewer "(read-only)"
 keys viewer Escape "q"
@@ -313,6 +377,37 @@ ids=$(screen main | grep -oE '^. [0-9a-f]{8}-[0-9a-f]{8} ' | cut -c3-19)
 [ "$(echo "$ids" | wc -w)" = 4 ] || fail "expected 4 rows after resync"
 wait_gone main "connection refused"
 ok "server restart: disconnect shown with each failed attempt's reason, reconnect, resync without ghosts or duplicates"
+
+# a server that stops answering without closing anything (SIGSTOP): the header must stop saying
+# LIVE once nothing was heard for the heartbeat interval (1.5 s here), and say LIVE again after
+"$SESSMOND" --print-config 2>/dev/null | sed 's/"heartbeatIntervalMs":[^,]*,/"heartbeatIntervalMs": 1500,/' \
+    >"$WORK/hb.json" || fail "sessmond --print-config"
+grep -q '"heartbeatIntervalMs": 1500' "$WORK/hb.json" || fail "could not set the heartbeat interval"
+"$SESSMOND" --config "$WORK/hb.json" --port 0 --port-file "$WORK/hb.port" >>"$WORK/server.log" 2>&1 &
+HB_PID=$!
+i=0
+while [ ! -s "$WORK/hb.port" ]; do
+    sleep 0.1
+    i=$((i + 1))
+    [ $i -gt 100 ] && fail "the second sessmond did not start"
+done
+MAIN_URL=$URL
+URL="ws://127.0.0.1:$(cat "$WORK/hb.port")"
+start_tui frozen 120 20 admin --read-only
+wait_for frozen " LIVE "
+kill -STOP "$HB_PID"
+wait_for frozen "STALE: nothing heard for" 10
+screen frozen | head -n 1 | grep -q " LIVE " && fail "LIVE while the server is frozen"
+kill -CONT "$HB_PID"
+wait_for frozen " LIVE " 15
+keys frozen "q"
+wait_for frozen "EXITED:0"
+no_stderr frozen
+kill "$HB_PID" 2>/dev/null
+wait "$HB_PID" 2>/dev/null
+HB_PID=
+URL=$MAIN_URL
+ok "a frozen server: STALE with how long nothing was heard, LIVE again when it answers"
 
 # the terminal goes away under the monitor (window closed): it must exit, not spin on the hang-up.
 # setsid: no SIGHUP reaches it (as when a wrapper script or nohup owns the terminal), so only the
