@@ -99,6 +99,35 @@ static const smt_binding bindings[] = {
      "save the columns, sort and theme for the next start (asks first; a local file, not the server)"},
     {SMT_CTX_COLUMNS, {SMT_KEY_ESC, 'c', F(2)}, "Esc c F2", NULL, SMT_ACT_CLOSE, SAFE, "close the chooser"},
 
+    /* issue 13: group-by, history, the command line (global), the log's filter, jump and save */
+    {SMT_CTX_TABLE, {'a'}, "a", NULL, SMT_ACT_GROUP, SAFE | GLOBAL,
+     "group-by pane: live counts per value of a key (any key, $State too)"},
+    {SMT_CTX_TABLE, {'H'}, "H", NULL, SMT_ACT_HISTORY, SAFE | GLOBAL,
+     "history pane: sessions, opens/s, closes/s and events/s over the last 10 minutes"},
+    {SMT_CTX_TABLE, {':'}, ":", NULL, SMT_ACT_COMMAND, SAFE | GLOBAL,
+     "command line (:filter :sort :group :columns :close :theme :save-filter :use :export; Tab completes)"},
+    {SMT_CTX_GROUP, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "previous value"},
+    {SMT_CTX_GROUP, {K(KEY_DOWN), 'j'}, "Down j", NULL, SMT_ACT_DOWN, SAFE, "next value"},
+    {SMT_CTX_GROUP, {K(KEY_PPAGE)}, "PgUp", NULL, SMT_ACT_PGUP, SAFE, "page up"},
+    {SMT_CTX_GROUP, {K(KEY_NPAGE)}, "PgDn", NULL, SMT_ACT_PGDN, SAFE, "page down"},
+    {SMT_CTX_GROUP, {K(KEY_HOME), 'g'}, "Home g", NULL, SMT_ACT_HOME, SAFE, "first value"},
+    {SMT_CTX_GROUP, {K(KEY_END), 'G'}, "End G", NULL, SMT_ACT_END, SAFE, "last value"},
+    {SMT_CTX_GROUP, {K(KEY_RIGHT), '\t'}, "Right Tab", NULL, SMT_ACT_GROUP_KEY_NEXT, SAFE, "group by the next key"},
+    {SMT_CTX_GROUP, {K(KEY_LEFT), K(KEY_BTAB)}, "Left S-Tab", NULL, SMT_ACT_GROUP_KEY_PREV, SAFE,
+     "group by the previous key"},
+    {SMT_CTX_GROUP, {'s', 'o'}, "s o", NULL, SMT_ACT_GROUP_SORT, SAFE, "sort by count or by value"},
+    {SMT_CTX_GROUP, {'r'}, "r", NULL, SMT_ACT_GROUP_REVERSE, SAFE, "reverse the order"},
+    {SMT_CTX_GROUP, {'\n', '\r', K(KEY_ENTER)}, "Enter", NULL, SMT_ACT_GROUP_DRILL, SAFE,
+     "drill down: set the view filter to this value and show the table"},
+    {SMT_CTX_GROUP, {SMT_KEY_ESC, 'a'}, "Esc a", NULL, SMT_ACT_CLOSE, SAFE, "close the group-by pane"},
+    {SMT_CTX_HISTORY, {SMT_KEY_ESC, 'H'}, "Esc H", NULL, SMT_ACT_CLOSE, SAFE, "close the history pane"},
+    {SMT_CTX_COMMAND, {SMT_KEY_ESC}, "Esc", NULL, SMT_ACT_CLOSE, SAFE, "close the command pane"},
+    {SMT_CTX_LOG, {'/', 'f'}, "/ f", NULL, SMT_ACT_LOG_FILTER, SAFE,
+     "filter the log with the session filter language (session lines only; empty: everything)"},
+    {SMT_CTX_LOG, {'\n', '\r', K(KEY_ENTER)}, "Enter", NULL, SMT_ACT_LOG_JUMP, SAFE,
+     "jump to the entry's session: select it in the table"},
+    {SMT_CTX_LOG, {'w'}, "w", NULL, SMT_ACT_LOG_SAVE, SAFE, "save the log (as filtered) to a file as NDJSON"},
+
     /* help overlay */
     {SMT_CTX_HELP, {K(KEY_UP), 'k'}, "Up k", NULL, SMT_ACT_UP, SAFE, "scroll up"},
     {SMT_CTX_HELP, {K(KEY_DOWN), 'j'}, "Down j", NULL, SMT_ACT_DOWN, SAFE, "scroll down"},
@@ -114,6 +143,9 @@ static const char *const ctx_titles[SMT_CTX_COUNT] = {
     [SMT_CTX_LOG] = "Event log",
     [SMT_CTX_COLUMNS] = "Column chooser",
     [SMT_CTX_HELP] = "Help",
+    [SMT_CTX_GROUP] = "Group-by pane",
+    [SMT_CTX_HISTORY] = "History pane",
+    [SMT_CTX_COMMAND] = "Command line (Tab completes, Up/Down history, Enter runs, Esc closes)",
 };
 
 static bool binding_has_key(const smt_binding *b, int32_t key)

@@ -21,6 +21,10 @@ typedef enum smt_ctx {
     SMT_CTX_LOG,
     SMT_CTX_COLUMNS,
     SMT_CTX_HELP,
+    /* issue 13, items 3 and 4 */
+    SMT_CTX_GROUP,
+    SMT_CTX_HISTORY,
+    SMT_CTX_COMMAND,
     SMT_CTX_COUNT
 } smt_ctx;
 
@@ -75,6 +79,18 @@ typedef enum smt_action {
     SMT_ACT_COL_SORT,
     SMT_ACT_COL_RESET,
     SMT_ACT_COL_SAVE,
+    /* issue 13, items 3, 4, 5 and 7: group-by, history, the log's filter and jump, the command line */
+    SMT_ACT_GROUP,
+    SMT_ACT_GROUP_KEY_NEXT,
+    SMT_ACT_GROUP_KEY_PREV,
+    SMT_ACT_GROUP_SORT,
+    SMT_ACT_GROUP_REVERSE,
+    SMT_ACT_GROUP_DRILL,
+    SMT_ACT_HISTORY,
+    SMT_ACT_LOG_FILTER,
+    SMT_ACT_LOG_JUMP,
+    SMT_ACT_LOG_SAVE,
+    SMT_ACT_COMMAND,
     SMT_ACT_COUNT
 } smt_action;
 

@@ -10,6 +10,9 @@
     X(edit)              \
     X(log)               \
     X(columns)           \
+    X(group)             \
+    X(history)           \
+    X(cmdline)           \
     X(help)
 
 #define SMT_PANE_DECLARE(name) extern const smt_pane_ops smt_pane_##name;
