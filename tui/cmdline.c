@@ -264,10 +264,12 @@ long smt_cmdline_export(smt_app *app, const char *path, char *err, size_t errcap
         fputs("\r\n", f);
     }
     char buf[64];
+    long written = 0;
     for (size_t i = 0; i < n; i++) {
         const smt_row *r = smt_view_at(app->view, i);
-        if (!r)
+        if (!r || r->state == SM_REMOTE_CLOSED) /* closed rows still fading out are no sessions any more */
             continue;
+        written++;
         if (csv) {
             for (int c = 0; c < app->ncols; c++) {
                 if (c)
@@ -296,7 +298,7 @@ long smt_cmdline_export(smt_app *app, const char *path, char *err, size_t errcap
         smt_text_printf(err, errcap, "writing %s failed: %s", path, strerror(errno));
         return -1;
     }
-    return (long)n;
+    return written;
 }
 
 /* ---- the close pane's entry point, until it is linked in ---- */

@@ -53,7 +53,7 @@ size_t smt_cmdline_complete(smt_cmdline *c, char *line, size_t cap);
 
 const smt_named_filter *smt_cmdline_find_filter(const smt_cmdline *c, const char *name);
 
-/* Writes the rows of the view, in its order: NDJSON (every property, $State added) or, when path
+/* Writes the rows of the view, in its order (closed rows still fading out left out): NDJSON (every property, $State added) or, when path
  * ends in .csv, CSV of the shown columns as displayed. Returns rows written or -1 (err says why). */
 long smt_cmdline_export(smt_app *app, const char *path, char *err, size_t errcap);
 
