@@ -382,12 +382,51 @@ static int order_cmp(const void *x, const void *y)
     return sort_pane->reversed ? -c : c;
 }
 
+static void swap_idx(size_t *a, size_t i, size_t j)
+{
+    size_t t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+}
+
+/* Rearranges a[0..n) so that a[k] is what a full sort would put there, with nothing after it
+ * before it and nothing before it after it (quickselect, median of three): O(n). */
+static void select_nth(size_t *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n; /* the part still holding position k: [lo, hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2, last = hi - 1;
+        if (order_cmp(&a[mid], &a[lo]) < 0)
+            swap_idx(a, mid, lo);
+        if (order_cmp(&a[last], &a[lo]) < 0)
+            swap_idx(a, last, lo);
+        if (order_cmp(&a[last], &a[mid]) < 0)
+            swap_idx(a, last, mid);
+        swap_idx(a, mid, last); /* the median as the pivot, at the end */
+        size_t store = lo;
+        for (size_t i = lo; i < last; i++)
+            if (order_cmp(&a[i], &a[last]) < 0)
+                swap_idx(a, i, store++);
+        swap_idx(a, store, last);
+        if (store == k)
+            return;
+        if (k < store)
+            hi = store;
+        else
+            lo = store + 1;
+    }
+}
+
+/* The display order. Up to LARGE_GROUPS values: a full sort, and the cursor follows its value.
+ * Above: only the lines on screen are put in order (two selections and a small sort, O(n)
+ * instead of O(n log n)), so a key with a value per session still paints in a few ms. */
 static void resort(smt_group_pane *p, bool force)
 {
     uint64_t now = p->app->now;
     if (!force && !p->changed)
         return;
-    if (!force && p->ngroups > LARGE_GROUPS && now - p->sorted_at < RESORT_LARGE_MS)
+    bool large = p->ngroups > LARGE_GROUPS;
+    if (!force && large && now - p->sorted_at < RESORT_LARGE_MS)
         return;
     prune(p);
     if (p->caporder < p->ngroups) {
@@ -400,13 +439,24 @@ static void resort(smt_group_pane *p, bool force)
     for (size_t i = 0; i < p->ngroups; i++)
         p->order[i] = i;
     p->norder = p->ngroups;
+    smt_list_resize(&p->nav, p->norder, p->rows_shown > 0 ? p->rows_shown : 1);
     sort_pane = p;
-    qsort(p->order, p->norder, sizeof *p->order, order_cmp);
+    if (p->norder > LARGE_GROUPS) {
+        size_t from = p->nav.top, to = p->nav.top + (size_t)p->rows_shown;
+        if (to > p->norder)
+            to = p->norder;
+        select_nth(p->order, p->norder, from);
+        if (to > from + 1) {
+            select_nth(p->order + from + 1, p->norder - from - 1, to - from - 2);
+            qsort(p->order + from + 1, to - from - 1, sizeof *p->order, order_cmp);
+        }
+    } else {
+        qsort(p->order, p->norder, sizeof *p->order, order_cmp);
+    }
     sort_pane = NULL;
     p->changed = false;
     p->sorted_at = now;
-    smt_list_resize(&p->nav, p->norder, p->nav.rows > 0 ? p->nav.rows : 1);
-    if (p->has_cursor_value) /* the cursor follows its value, not its line */
+    if (p->has_cursor_value && p->norder <= LARGE_GROUPS) /* the cursor follows its value, not its line */
         for (size_t i = 0; i < p->norder; i++)
             if (p->groups[p->order[i]].value == p->cursor_value) {
                 smt_list_select(&p->nav, i);
@@ -641,6 +691,8 @@ static smt_handled group_action(void *state, smt_action a)
     resort(p, false);
     smt_list_resize(&p->nav, p->norder, p->rows_shown);
     if (smt_list_action(&p->nav, a)) {
+        if (p->norder > LARGE_GROUPS)
+            resort(p, true); /* only the lines shown were in order */
         remember_cursor(p);
         return SMT_HANDLED;
     }
