@@ -450,7 +450,7 @@ static void resort(smt_group_pane *p, bool force)
             select_nth(p->order + from + 1, p->norder - from - 1, to - from - 2);
             qsort(p->order + from + 1, to - from - 1, sizeof *p->order, order_cmp);
         }
-    } else {
+    } else if (p->norder > 1) {
         qsort(p->order, p->norder, sizeof *p->order, order_cmp);
     }
     sort_pane = NULL;
