@@ -335,8 +335,9 @@ static void prune(smt_group_pane *p)
     int64_t slot = slot_now(p);
     for (size_t i = 0; i < p->ngroups;) {
         group *g = &p->groups[i];
-        unsigned o, c;
-        tally_sum(g, slot, &o, &c);
+        unsigned o = 0, c = 0;
+        if (!g->count && g->last_slot > slot - (int64_t)SMT_GROUP_WINDOW_SLOTS)
+            tally_sum(g, slot, &o, &c); /* only values nobody has may go, once their minute is quiet */
         if (g->count || o || c) {
             i++;
             continue;
@@ -382,32 +383,56 @@ static int order_cmp(const void *x, const void *y)
     return sort_pane->reversed ? -c : c;
 }
 
-static void swap_idx(size_t *a, size_t i, size_t j)
+/* For many values: a compact sort key (count, the value's first 8 bytes) so that most comparisons
+ * never touch the strings, which are scattered in memory. */
+typedef struct okey {
+    size_t count;
+    uint64_t prefix; /* first 8 bytes, big-endian: compares like strcmp on them */
+    uint32_t idx;
+    uint8_t sentinel;
+} okey;
+
+static int okey_cmp(const void *x, const void *y)
 {
-    size_t t = a[i];
+    const okey *a = x, *b = y;
+    int c = 0;
+    if (!sort_pane->by_value && a->count != b->count)
+        c = a->count < b->count ? 1 : -1;
+    else if (a->sentinel != b->sentinel)
+        c = a->sentinel ? 1 : -1;
+    else if (a->prefix != b->prefix)
+        c = a->prefix < b->prefix ? -1 : 1;
+    else if (a->idx != b->idx)
+        c = value_cmp(sort_pane->groups[a->idx].value, sort_pane->groups[b->idx].value);
+    return sort_pane->reversed ? -c : c;
+}
+
+static void okey_swap(okey *a, size_t i, size_t j)
+{
+    okey t = a[i];
     a[i] = a[j];
     a[j] = t;
 }
 
 /* Rearranges a[0..n) so that a[k] is what a full sort would put there, with nothing after it
  * before it and nothing before it after it (quickselect, median of three): O(n). */
-static void select_nth(size_t *a, size_t n, size_t k)
+static void select_nth(okey *a, size_t n, size_t k)
 {
     size_t lo = 0, hi = n; /* the part still holding position k: [lo, hi) */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2, last = hi - 1;
-        if (order_cmp(&a[mid], &a[lo]) < 0)
-            swap_idx(a, mid, lo);
-        if (order_cmp(&a[last], &a[lo]) < 0)
-            swap_idx(a, last, lo);
-        if (order_cmp(&a[last], &a[mid]) < 0)
-            swap_idx(a, last, mid);
-        swap_idx(a, mid, last); /* the median as the pivot, at the end */
+        if (okey_cmp(&a[mid], &a[lo]) < 0)
+            okey_swap(a, mid, lo);
+        if (okey_cmp(&a[last], &a[lo]) < 0)
+            okey_swap(a, last, lo);
+        if (okey_cmp(&a[last], &a[mid]) < 0)
+            okey_swap(a, last, mid);
+        okey_swap(a, mid, last); /* the median as the pivot, at the end */
         size_t store = lo;
         for (size_t i = lo; i < last; i++)
-            if (order_cmp(&a[i], &a[last]) < 0)
-                swap_idx(a, i, store++);
-        swap_idx(a, store, last);
+            if (okey_cmp(&a[i], &a[last]) < 0)
+                okey_swap(a, i, store++);
+        okey_swap(a, store, last);
         if (store == k)
             return;
         if (k < store)
@@ -415,6 +440,34 @@ static void select_nth(size_t *a, size_t n, size_t k)
         else
             lo = store + 1;
     }
+}
+
+/* Orders the lines [from, to) of p->order among all values. */
+static void order_window(smt_group_pane *p, size_t from, size_t to)
+{
+    okey *keys = malloc(p->ngroups * sizeof *keys);
+    if (!keys) {
+        qsort(p->order, p->norder, sizeof *p->order, order_cmp);
+        return;
+    }
+    for (size_t i = 0; i < p->ngroups; i++) {
+        const char *v = p->groups[i].value;
+        uint64_t prefix = 0;
+        for (int b = 0; b < 8; b++) {
+            prefix = prefix << 8 | (unsigned char)*v;
+            if (*v)
+                v++;
+        }
+        keys[i] = (okey){p->groups[i].count, prefix, (uint32_t)i, (uint8_t)is_sentinel(p->groups[i].value)};
+    }
+    select_nth(keys, p->ngroups, from);
+    if (to > from + 1) {
+        select_nth(keys + from + 1, p->ngroups - from - 1, to - from - 2);
+        qsort(keys + from + 1, to - from - 1, sizeof *keys, okey_cmp);
+    }
+    for (size_t i = 0; i < p->ngroups; i++)
+        p->order[i] = keys[i].idx;
+    free(keys);
 }
 
 /* The display order. Up to LARGE_GROUPS values: a full sort, and the cursor follows its value.
@@ -443,13 +496,7 @@ static void resort(smt_group_pane *p, bool force)
     sort_pane = p;
     if (p->norder > LARGE_GROUPS) {
         size_t from = p->nav.top, to = p->nav.top + (size_t)p->rows_shown;
-        if (to > p->norder)
-            to = p->norder;
-        select_nth(p->order, p->norder, from);
-        if (to > from + 1) {
-            select_nth(p->order + from + 1, p->norder - from - 1, to - from - 2);
-            qsort(p->order + from + 1, to - from - 1, sizeof *p->order, order_cmp);
-        }
+        order_window(p, from, to > p->norder ? p->norder : to);
     } else if (p->norder > 1) {
         qsort(p->order, p->norder, sizeof *p->order, order_cmp);
     }
