@@ -151,6 +151,10 @@ static void log_event(void *state, const smt_event *ev)
     const char *word = event_word(ev->kind);
     if (!word)
         return;
+    /* the entry first: past this second's limit nothing below is worth formatting */
+    smt_log_entry *e = smt_eventlog_session(&app->log, app->wall, "%s", "");
+    if (!e)
+        return;
     char changes[SMT_LOG_LINE_MAX];
     changes[0] = '\0';
     if (ev->kind == SMT_EVENT_PROPERTIES)
@@ -160,10 +164,7 @@ static void log_event(void *state, const smt_event *ev)
                        sm_reason_name(ev->session.reason) ? sm_reason_name(ev->session.reason) : "unknown reason");
     char id[80];
     smt_text_escape(ev->session.session_id, strlen(ev->session.session_id), id, sizeof id);
-    smt_log_entry *e = smt_eventlog_session(&app->log, app->wall, "session %s %s%s%s", id, word, changes[0] ? ": " : "",
-                                            changes);
-    if (!e)
-        return;
+    smt_text_printf(e->text, sizeof e->text, "session %s %s%s%s", id, word, changes[0] ? ": " : "", changes);
     smt_text_printf(e->event, sizeof e->event, "%s", word);
     smt_text_printf(e->session_id, sizeof e->session_id, "%s", ev->session.session_id);
     smt_text_printf(e->changes, sizeof e->changes, "%s", changes);
