@@ -92,6 +92,21 @@ static void history_draw(void *state, int y, int h)
     }
 }
 
+void smt_history_header(const smt_app *app, int y, int x, int w)
+{
+    enum { CELLS = 20 };
+    if (w - x < 40)
+        return;
+    const smt_history_pane *p = smt_app_pane_state((smt_app *)app, "history");
+    if (!p || smt_history_len(&p->hist) < 2)
+        return;
+    char spark[CELLS * 4 + 1], buf[CELLS * 4 + 32];
+    smt_history_sparkline(&p->hist, SMT_HIST_EVENTS, SMT_HISTORY_SECONDS, CELLS, smt_screen_utf8(), spark, sizeof spark);
+    smt_text_printf(buf, sizeof buf, "events/s 10m %s ", spark);
+    int bw = smt_text_width(buf, strlen(buf));
+    smt_screen_str(y, w - bw, bw, buf, SMT_ROLE_DEFAULT);
+}
+
 static smt_handled history_action(void *state, smt_action a)
 {
     (void)state;

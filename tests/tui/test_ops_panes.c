@@ -200,6 +200,16 @@ static void test_history_pane_records_events(void **state)
     assert_true(screen_has("max 2"));
     smt_ui_key(ui, SMT_KEY_ESC);
     assert_false(smt_ui_showing(ui, "history"));
+    /* the header's compact line, right-aligned where there is room */
+    smt_ui_paint(ui);
+    char l1[512];
+    line_at(1, l1, sizeof l1);
+    assert_non_null(strstr(l1, "events/s 10m "));
+    resizeterm(30, 60);
+    smt_ui_resized(ui);
+    smt_ui_paint(ui);
+    line_at(1, l1, sizeof l1);
+    assert_null(strstr(l1, "events/s 10m ")); /* the view line keeps the room */
     smt_ui_free(ui);
 }
 
