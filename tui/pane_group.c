@@ -629,8 +629,8 @@ bool smt_group_drill_filter(smt_group_pane *p, char *out, size_t cap)
 static void draw_value(int y, int x, int w, const char *v, smt_role role)
 {
     char esc[256];
-    if (is_sentinel(v)) {
-        smt_screen_str(y, x, w, v, role);
+    if (is_sentinel(v) || !*v) { /* an empty value is a value: shown as '' */
+        smt_screen_str(y, x, w, *v ? v : "''", role);
         return;
     }
     smt_text_escape(v, strlen(v), esc, sizeof esc);

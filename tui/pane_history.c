@@ -98,8 +98,8 @@ void smt_history_header(const smt_app *app, int y, int x, int w)
     if (w - x < 40)
         return;
     const smt_history_pane *p = smt_app_pane_state((smt_app *)app, "history");
-    if (!p || smt_history_len(&p->hist) < 2)
-        return;
+    if (!p || smt_history_len(&p->hist) < 2 || smt_history_max(&p->hist, SMT_HIST_EVENTS, SMT_HISTORY_SECONDS) == 0)
+        return; /* nothing happened yet: an empty sparkline would only puzzle */
     char spark[CELLS * 4 + 1], buf[CELLS * 4 + 32];
     smt_history_sparkline(&p->hist, SMT_HIST_EVENTS, SMT_HISTORY_SECONDS, CELLS, smt_screen_utf8(), spark, sizeof spark);
     smt_text_printf(buf, sizeof buf, "events/s 10m %s ", spark);

@@ -239,6 +239,12 @@ static void test_group_counts_follow_every_event(void **state)
     assert_int_equal(closes, 1);
     smt_ui_paint(ui);
     assert_true(screen_has("Group by $Country: 2 values, 3 open sessions"));
+    open_session(ui, "e", "", NULL, false); /* an empty value is a value of its own */
+    smt_ui_paint(ui);
+    assert_true(screen_has(" '' "));
+    assert_int_equal(smt_group_count_of(g, "", NULL, NULL), 1);
+    simple(ui, SMT_EVENT_CLOSED, "e", SM_REMOTE_CLOSED);
+    smt_ui_paint(ui);
     assert_true(screen_has("66.7%"));
     /* by a user key: sessions without it are "(none)" */
     char err[128];
