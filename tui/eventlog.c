@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
+#include "core/utf8.h"
 #include "tui/text.h"
 
 int smt_eventlog_init(smt_eventlog *log)
@@ -42,16 +45,17 @@ static void flush_dropped(smt_eventlog *log, int64_t wall_ms)
         add_line(log, true, wall_ms, SMT_LOGL_INFO, "(%u more session events in the last second not shown)", dropped);
 }
 
-static void vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt,
-                      va_list ap) __attribute__((format(printf, 5, 0)));
+static smt_log_entry *vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level,
+                                const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
-static void vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt,
-                      va_list ap)
+static smt_log_entry *vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level,
+                                const char *fmt, va_list ap)
 {
     smt_log_ring *ring = &log->rings[session ? 1 : 0];
     if (!ring->entries)
-        return;
+        return NULL;
     smt_log_entry *e = &ring->entries[ring->head];
+    e->event[0] = e->session_id[0] = e->principal[0] = e->country[0] = e->changes[0] = '\0';
     e->wall_ms = wall_ms;
     e->seq = log->total++;
     e->level = level;
@@ -60,6 +64,7 @@ static void vadd_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_
     ring->head = (ring->head + 1) % SMT_LOG_CAPACITY;
     if (ring->count < SMT_LOG_CAPACITY)
         ring->count++;
+    return e;
 }
 
 static void add_line(smt_eventlog *log, bool session, int64_t wall_ms, smt_log_level level, const char *fmt, ...)
@@ -83,18 +88,19 @@ void smt_eventlog_add(smt_eventlog *log, int64_t wall_ms, smt_log_level level, c
     va_end(ap);
 }
 
-void smt_eventlog_session(smt_eventlog *log, int64_t wall_ms, const char *fmt, ...)
+smt_log_entry *smt_eventlog_session(smt_eventlog *log, int64_t wall_ms, const char *fmt, ...)
 {
     flush_dropped(log, wall_ms);
     if (log->sec_count >= SMT_LOG_SESSION_EVENTS_PER_SECOND) {
         log->sec_dropped++;
-        return;
+        return NULL;
     }
     log->sec_count++;
     va_list ap;
     va_start(ap, fmt);
-    vadd_line(log, true, wall_ms, SMT_LOGL_INFO, fmt, ap);
+    smt_log_entry *e = vadd_line(log, true, wall_ms, SMT_LOGL_INFO, fmt, ap);
     va_end(ap);
+    return e;
 }
 
 static const smt_log_entry *ring_at(const smt_log_ring *r, size_t i)
@@ -142,4 +148,62 @@ const smt_log_entry *smt_eventlog_at_filtered(const smt_eventlog *log, bool sess
 size_t smt_eventlog_count_filtered(const smt_eventlog *log, bool sessions)
 {
     return sessions ? smt_eventlog_count(log) : log->rings[0].count;
+}
+
+void smt_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    size_t len = strlen(s), pos = 0;
+    while (pos < len) {
+        unsigned char c = (unsigned char)s[pos];
+        if (c < 0x80) {
+            if (c == '"' || c == '\\')
+                fprintf(f, "\\%c", c);
+            else if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+            pos++;
+            continue;
+        }
+        uint32_t cp;
+        size_t n = sm_utf8_decode(s + pos, len - pos, &cp);
+        if (n == 0) { /* not UTF-8: the replacement character keeps the line valid JSON */
+            fputs("\\ufffd", f);
+            pos++;
+            continue;
+        }
+        fwrite(s + pos, 1, n, f);
+        pos += n;
+    }
+    fputc('"', f);
+}
+
+static void json_field(FILE *f, const char *name, const char *value)
+{
+    if (!value[0])
+        return;
+    fprintf(f, ",\"%s\":", name);
+    smt_json_string(f, value);
+}
+
+int smt_eventlog_write_ndjson(FILE *f, const smt_log_entry *e)
+{
+    char iso[96] = "";
+    time_t secs = (time_t)(e->wall_ms / 1000);
+    struct tm tm;
+    if (e->wall_ms > 0 && gmtime_r(&secs, &tm))
+        snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(e->wall_ms % 1000));
+    static const char *const levels[] = {"info", "warn", "error"};
+    fprintf(f, "{\"time\":\"%s\",\"ms\":%lld,\"level\":\"%s\"", iso, (long long)e->wall_ms,
+            levels[e->level <= SMT_LOGL_ERROR ? e->level : 0]);
+    json_field(f, "event", e->event);
+    json_field(f, "session", e->session_id);
+    json_field(f, "principal", e->principal);
+    json_field(f, "country", e->country);
+    json_field(f, "changes", e->changes);
+    json_field(f, "text", e->text);
+    fputs("}\n", f);
+    return ferror(f) ? -1 : 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tui/palette.h"
+#include "tui/pane_history.h" /* issue 13: the compact history */
 #include "tui/screen.h"
 #include "tui/text.h"
 
@@ -153,7 +154,8 @@ static void draw_view_line(const smt_app *app)
     }
     x = smt_screen_seg(1, x, lim, sort, SMT_ROLE_DEFAULT);
     x = smt_screen_seg(1, x, w, shown_text, SMT_ROLE_DEFAULT);
-    smt_screen_seg(1, x, w, closing_text, SMT_ROLE_ROW_CLOSING);
+    x = smt_screen_seg(1, x, w, closing_text, SMT_ROLE_ROW_CLOSING);
+    smt_history_header(app, 1, x, w); /* issue 13: the compact history, when there is room */
 }
 
 

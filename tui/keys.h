@@ -22,6 +22,10 @@ typedef enum smt_ctx {
     SMT_CTX_COLUMNS,
     SMT_CTX_HELP,
     SMT_CTX_CLOSE, /* the close pane */
+    /* issue 13, items 3 and 4 */
+    SMT_CTX_GROUP,
+    SMT_CTX_HISTORY,
+    SMT_CTX_COMMAND,
     SMT_CTX_COUNT
 } smt_ctx;
 
@@ -85,6 +89,18 @@ typedef enum smt_action {
     SMT_ACT_COPY_ID,
     SMT_ACT_COPY_ROW,
     SMT_ACT_FILTER_RESTORE,
+    /* issue 13, items 3, 4, 5 and 7: group-by, history, the log's filter and jump, the command line */
+    SMT_ACT_GROUP,
+    SMT_ACT_GROUP_KEY_NEXT,
+    SMT_ACT_GROUP_KEY_PREV,
+    SMT_ACT_GROUP_SORT,
+    SMT_ACT_GROUP_REVERSE,
+    SMT_ACT_GROUP_DRILL,
+    SMT_ACT_HISTORY,
+    SMT_ACT_LOG_FILTER,
+    SMT_ACT_LOG_JUMP,
+    SMT_ACT_LOG_SAVE,
+    SMT_ACT_COMMAND,
     SMT_ACT_COUNT
 } smt_action;
 

@@ -55,6 +55,10 @@ typedef struct smt_pane_ops {
     int64_t (*tick)(void *state, bool shown);
     /* Work in flight that quitting would cut short: true with a sentence in what. */
     bool (*busy)(void *state, char *what, size_t cap);
+    /* A listener event was just applied to the model (snapshot events included); ev NULL: many
+     * rows changed at once (a resync ended), recount. For panes that keep figures per event
+     * (group-by counts, history, the event log) instead of recomputing them per frame. */
+    void (*event)(void *state, const smt_event *ev);
 } smt_pane_ops;
 
 /* Every pane, the base (the table) first; defined in pane_registry.c. */

@@ -10,8 +10,11 @@
     X(edit)              \
     X(log)               \
     X(columns)           \
-    X(help)              \
-    X(close)
+    X(group)             \
+    X(history)           \
+    X(cmdline)           \
+    X(close)             \
+    X(help)
 
 #define SMT_PANE_DECLARE(name) extern const smt_pane_ops smt_pane_##name;
 #define SMT_PANE_ADDRESS(name) &smt_pane_##name,

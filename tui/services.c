@@ -127,6 +127,7 @@ smt_prompt *smt_app_start_prompt(smt_app *app, smt_prompt_kind kind, const char 
     p->changed = changed;
     p->accept = accept;
     p->owner = owner;
+    p->key = NULL;
     app->dirty = true;
     return p;
 }

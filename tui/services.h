@@ -56,7 +56,11 @@ typedef enum smt_prompt_kind {
     SMT_PROMPT_FILTER,     /* the view filter */
     SMT_PROMPT_SEARCH,     /* incremental search */
     SMT_PROMPT_BULK_FILTER, /* the bulk update's filter */
-    SMT_PROMPT_CLOSE_FILTER /* the close pane's filter */
+    SMT_PROMPT_CLOSE_FILTER, /* the close pane's filter */
+    /* issue 13: the event log's filter, a file name, the : command line */
+    SMT_PROMPT_LOG_FILTER,
+    SMT_PROMPT_TEXT,
+    SMT_PROMPT_COMMAND
 } smt_prompt_kind;
 
 typedef struct smt_prompt {
@@ -70,6 +74,8 @@ typedef struct smt_prompt {
     void (*changed)(void *owner, const char *text);
     bool (*accept)(void *owner); /* Enter: false keeps the prompt open (NULL = always accept) */
     void *owner;
+    /* issue 13: sees each key first (Tab completion, Up/Down history); true = consumed. NULL = none */
+    bool (*key)(void *owner, int32_t key);
 } smt_prompt;
 
 typedef struct smt_app {
@@ -191,5 +197,12 @@ bool smt_filter_monitor_only(const char *text, char *why, size_t cap);
 
 /* One close_by_filter request through the backend; 0 when sent, else -1 with a message in err. */
 int smt_app_send_close_by_filter(smt_app *app, uint64_t token, const char *filter, char *err, size_t errcap);
+/* issue 13 (the command line; defined in ui.c): open a pane by name as its key would (false when
+ * it refused or does not exist), a pane's state by name, apply app->theme to the terminal. */
+bool smt_app_open_pane(smt_app *app, const char *name);
+void *smt_app_pane_state(smt_app *app, const char *name);
+/* Closes the panes when the one named is shown in the body. */
+void smt_app_close_pane(smt_app *app, const char *name);
+void smt_app_apply_theme(smt_app *app);
 
 #endif

@@ -123,6 +123,35 @@ void smt_ui_close_panes(smt_ui *ui)
     ui->app.dirty = true;
 }
 
+/* issue 13: for the command line. app is the first member of smt_ui. */
+bool smt_app_open_pane(smt_app *app, const char *name)
+{
+    smt_ui *ui = (smt_ui *)app;
+    int i = pane_index(name);
+    if (i <= 0)
+        return false;
+    if (!stack_has(ui, i))
+        open_pane(ui, i);
+    return stack_has(ui, i);
+}
+
+void *smt_app_pane_state(smt_app *app, const char *name)
+{
+    return smt_ui_pane_state((smt_ui *)app, name);
+}
+
+void smt_app_close_pane(smt_app *app, const char *name)
+{
+    smt_ui *ui = (smt_ui *)app;
+    if (strcmp(smt_ui_body_pane(ui), name) == 0)
+        smt_ui_close_panes(ui);
+}
+
+void smt_app_apply_theme(smt_app *app)
+{
+    smt_ui_apply_theme((smt_ui *)app);
+}
+
 smt_handled smt_ui_pane_action(smt_ui *ui, const char *name, smt_action a)
 {
     int i = pane_index(name);
@@ -312,10 +341,12 @@ void smt_ui_set_read_only(smt_ui *ui, const char *reason)
 
 /* ---- events ---- */
 
-static const char *reason_name(sm_reason r)
+/* The panes that keep figures per event (group-by, history, the event log's entries). */
+static void notify_panes(smt_ui *ui, const smt_event *ev)
 {
-    const char *n = sm_reason_name(r);
-    return n ? n : "unknown reason";
+    for (size_t i = 0; i < smt_npanes; i++)
+        if (smt_panes[i]->event)
+            smt_panes[i]->event(ui->panes[i], ev);
 }
 
 void smt_ui_event(smt_ui *ui, const smt_event *ev)
@@ -327,29 +358,7 @@ void smt_ui_event(smt_ui *ui, const smt_event *ev)
         return;
     }
     ui->app.dirty = true;
-    if (ev->session.snapshot)
-        return;
-    char id[80];
-    smt_text_escape(ev->session.session_id, strlen(ev->session.session_id), id, sizeof id);
-    switch (ev->kind) {
-    case SMT_EVENT_OPEN:
-        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s opened", id);
-        break;
-    case SMT_EVENT_CLOSED:
-        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s closed: %s", id, reason_name(ev->session.reason));
-        break;
-    case SMT_EVENT_DISCONNECTED:
-        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s disconnected", id);
-        break;
-    case SMT_EVENT_RECONNECTED:
-        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s reconnected", id);
-        break;
-    case SMT_EVENT_FAILED_OVER:
-        smt_eventlog_session(&ui->app.log, ui->app.wall, "session %s failed over", id);
-        break;
-    default:
-        break;
-    }
+    notify_panes(ui, ev);
 }
 
 void smt_ui_resync_begin(smt_ui *ui)
@@ -366,6 +375,7 @@ void smt_ui_resync_end(smt_ui *ui, uint64_t count)
     if (dropped)
         smt_eventlog_add(&ui->app.log, ui->app.wall, SMT_LOGL_INFO,
                          "removed %zu sessions that closed while disconnected", dropped);
+    notify_panes(ui, NULL);
     ui->app.dirty = true;
 }
 
@@ -459,6 +469,8 @@ static void form_key(smt_ui *ui, int32_t key)
 static void prompt_key(smt_ui *ui, int32_t key)
 {
     smt_prompt *p = &ui->app.prompt;
+    if (p->key && p->key(p->owner, key)) /* issue 13: completion and history of the command line */
+        return;
     if (key == SMT_KEY_ESC) { /* back to what was there before */
         ui->app.message[0] = '\0'; /* what it said about the abandoned text no longer holds */
         smt_line_set(&p->line, p->saved);

@@ -62,7 +62,7 @@ start_tui() {
     name=$1 w=$2 h=$3 principal=$4
     shift 4
     $T new-session -d -s "$name" -x "$w" -y "$h" \
-        "env TERM=tmux-256color LANG=C.UTF-8 SESSMON_PASSWORD=$principal XDG_CONFIG_HOME=$WORK/xdg ${TUI_ENV:-} \
+        "env TERM=tmux-256color LANG=C.UTF-8 SESSMON_PASSWORD=$principal XDG_CONFIG_HOME=$WORK/xdg XDG_STATE_HOME=$WORK/state ${TUI_ENV:-} \
          '$SESSMON' --url '$URL' --principal $principal $* 2>'$WORK/$name.err'; echo EXITED:\$?; sleep 600" \
         || fail "tmux new-session $name"
 }
@@ -262,6 +262,61 @@ kill "$HELPER2_PID" 2>/dev/null
 wait "$HELPER2_PID" 2>/dev/null
 HELPER2_PID=
 ok "close from the monitor: tagged session closed on the server after a no-undo confirmation"
+# issue 13: the command line, the group-by pane with drill-down, history, the event log that explains
+keys main Escape
+keys main :
+wait_for main "Command line: Tab completes"
+text main "gr"
+keys main Tab
+text main "Departm"
+keys main Tab
+wait_for main ":group Department"
+keys main Enter
+wait_for main "Group by Department: 3 values, 4 open sessions"
+wait_for main "50.0%"
+keys main Enter
+wait_for main "filter: Department is 'Accounts'"
+wait_for main "Shown: 2 of 4"
+keys main :
+text main "filter"
+keys main Enter
+wait_for main "Shown: 4 of 4"
+grep -q "^group Department$" "$WORK/state/sessmon/history" || fail "command history not kept under XDG_STATE_HOME"
+keys main :
+text main "export $WORK/view.csv"
+keys main Enter
+wait_for main "exported 4 sessions"
+[ "$(wc -l <"$WORK/view.csv")" -eq 5 ] || fail "export: not a header and 4 rows"
+ok "command line: completion, :group with drill-down, :filter, :export, history under XDG state"
+
+keys main H
+wait_for main "History: the last"
+wait_for main "events/s"
+keys main Escape
+wait_gone main "History: the last"
+keys main l
+wait_for main "Event log:"
+# filtered first: the sessions opened and closed by the tests above push older lines off screen
+keys main /
+text main "Region is 'EU' or Department is 'Payroll'"
+keys main Enter
+wait_for main "entries matching Region is 'EU'"
+wait_for main "Region: (none) → 'EU'"
+keys main w C-u
+text main "$WORK/log.ndjson"
+keys main Enter
+wait_for main "log entries to"
+grep -q '"event":"changed"' "$WORK/log.ndjson" || fail "log NDJSON lacks the change"
+keys main Enter
+wait_for main "selected"
+wait_gone main "Event log:"
+keys main l # the log keeps its filter until cleared
+wait_for main "entries matching Region is 'EU'"
+keys main / C-u Enter
+wait_gone main "entries matching"
+keys main Escape
+wait_gone main "Event log:"
+ok "history pane; event log with changes, filter, NDJSON save and jump to the session"
 
 # read-only: a principal without modify_session, and --read-only
 start_tui viewer 120 20 viewer
