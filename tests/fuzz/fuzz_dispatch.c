@@ -3,7 +3,9 @@
  * Input: lines. A line "<d><message>" (d = '0'..'3') delivers <message> to connection d as one
  * WebSocket text message; in it "%<d>" stands for the session id and "%t<d>" for the resume token
  * of the session connection d had last. "x<d>" drops connection d (TCP gone), "c<d>" closes it
- * with a close frame, "n<d>" gives slot d a fresh connection, "t" runs the periodic tick.
+ * with a close frame, "n<d>" gives slot d a fresh connection, "t" runs the periodic tick, "s" runs
+ * one slice, and "w<d><message>" delivers like "<d><message>" without settling afterwards (so a
+ * password check or an operation can still be in progress when the next line drops its client).
  * Connection 0 starts with a privileged session (principal admin), 1 with an anonymous one,
  * 2 and 3 without a session. After every line the harness runs pending slices and drains every
  * queue like the transport would; the whole server is freed at the end of each input, so the
@@ -117,13 +119,14 @@ static void start(int i)
     sm_conn_start(&srv, c, c, i == 3 ? "2001:db8::7" : "10.20.0.5");
 }
 
-static void deliver(int i, const char *text, size_t len)
+static void deliver(int i, const char *text, size_t len, bool wait)
 {
     sm_conn *c = slots[i].conn;
     if (!c || !sm_utf8_valid(text, len))
         return;
-    /* A paused connection's requests wait in its socket until its operation is done. */
-    for (int round = 0; round < 10000 && slots[i].paused && sm_server_has_pending_work(&srv); round++)
+    /* A paused connection's requests wait in its socket until its operation is done (unless the
+     * input says they were read already: "w"). */
+    for (int round = 0; round < 10000 && wait && slots[i].paused && sm_server_has_pending_work(&srv); round++)
         sm_server_run_slice(&srv);
     if (!slots[i].conn)
         return;
@@ -194,9 +197,9 @@ static void setup(void)
     static const char admin[] = "{\"type\":\"open\",\"principal\":\"admin\",\"password\":\"admin\",\"properties\":"
                                 "{\"Department\":\"Accounts\"}}";
     static const char anon[] = "{\"type\":\"open\",\"principal\":\"\",\"properties\":{\"Tier\":\"gold\"}}";
-    deliver(0, admin, strlen(admin));
+    deliver(0, admin, strlen(admin), true);
     settle();
-    deliver(1, anon, strlen(anon));
+    deliver(1, anon, strlen(anon), true);
     settle();
     if (!slots[0].conn || !slots[0].conn->session || !slots[1].conn || !slots[1].conn->session)
         __builtin_trap();
@@ -220,12 +223,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *stop = nl ? nl : end;
         size_t len = (size_t)(stop - p);
+        bool settle_after = true;
+        if (len >= 2 && p[0] == 'w') {
+            settle_after = false;
+            p++;
+            len--;
+        }
         if (len >= 1) {
             char cmd = p[0];
             int d = len >= 2 && p[1] >= '0' && p[1] < '0' + SLOTS ? p[1] - '0' : 0;
             if (cmd >= '0' && cmd < '0' + SLOTS) {
                 size_t n = expand(p + 1, len - 1, line, sizeof line);
-                deliver(cmd - '0', line, n);
+                deliver(cmd - '0', line, n, settle_after);
             } else if (cmd == 'x') {
                 drop(d);
             } else if (cmd == 'c') {
@@ -237,8 +246,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 start(d);
             } else if (cmd == 't') {
                 sm_server_tick(&srv);
+            } else if (cmd == 's') {
+                settle_after = false;
+                if (sm_server_has_pending_work(&srv))
+                    sm_server_run_slice(&srv);
             }
-            settle();
+            if (settle_after)
+                settle();
         }
         p = nl ? nl + 1 : end;
     }
