@@ -811,6 +811,8 @@ static bool set_step(sm_server *srv, sm_job *job, sm_budget *b)
     const set_plan *p = job->plan;
     /* Phase 0: all or nothing for the property limit, checked before anything changes. */
     while (job->phase == 0) {
+        if (sm_filter_regex_cost(job->filter) > 0)
+            sm_budget_clock_soon(b);
         if (sm_budget_spent(b))
             return false;
         sm_session *s = job_next(job);
@@ -828,7 +830,10 @@ static bool set_step(sm_server *srv, sm_job *job, sm_budget *b)
                                srv->cfg->limits.max_properties);
         return true;
     }
+    bool costly = sm_filter_regex_cost(job->filter) > 0 || srv->listener_regex_cost > 0;
     for (;;) {
+        if (costly)
+            sm_budget_clock_soon(b);
         if (sm_budget_spent(b))
             return false;
         sm_session *s = job_next(job);
@@ -858,7 +863,10 @@ static bool set_step(sm_server *srv, sm_job *job, sm_budget *b)
 
 static bool close_step(sm_server *srv, sm_job *job, sm_budget *b)
 {
+    bool costly = sm_filter_regex_cost(job->filter) > 0 || srv->listener_regex_cost > 0;
     for (;;) {
+        if (costly)
+            sm_budget_clock_soon(b);
         if (sm_budget_spent(b))
             return false;
         sm_session *s = job_next(job);

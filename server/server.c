@@ -655,6 +655,11 @@ void sm_budget_charge(sm_budget *b, size_t n)
     b->visits_left = b->visits_left > n ? b->visits_left - n : 0;
 }
 
+void sm_budget_clock_soon(sm_budget *b)
+{
+    b->until_clock = 0;
+}
+
 bool sm_server_has_pending_work(const sm_server *srv)
 {
     return srv->jobs != NULL || srv->logins != NULL;

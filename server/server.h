@@ -90,6 +90,7 @@ typedef struct sm_listener {
     int64_t id;
     sm_filter *filter; /* NULL = every session */
     char *filter_text; /* its source: listeners with the same text share one evaluation per event */
+    size_t regex_cost; /* sm_filter_regex_cost of filter, counted in srv->listener_regex_cost */
     bool has_after;
     int64_t after;
     bool all_fixed, all_user;
@@ -144,6 +145,7 @@ typedef struct sm_server {
     char *dummy_hash; /* what an unknown principal is checked against (NULL: no principals) */
     sm_listener *listeners;
     size_t listener_count;
+    size_t listener_regex_cost; /* of all listeners: what one session event may evaluate */
     int64_t next_listener_id;
     sm_conn *limbo;
     size_t conn_count;
@@ -235,6 +237,9 @@ void sm_budget_start(sm_budget *b);
 bool sm_budget_spent(sm_budget *b);
 /* Counts n more visits for work heavier than a visit (a session close). */
 void sm_budget_charge(sm_budget *b, size_t n);
+/* Reads the clock at the next visit: visits that evaluate regular expressions (the job's filter,
+ * listeners' filters) can each cost milliseconds, too much for 16 of them between clock reads. */
+void sm_budget_clock_soon(sm_budget *b);
 
 /* requests.c */
 /* One slice of a set/close by filter job; true when it is finished (its reply sent). */
