@@ -316,7 +316,9 @@ static void login_finish(sm_server *srv, sm_login *l)
     login_unlink_free(srv, l);
     if (srv->tr.pause_rx)
         srv->tr.pause_rx(srv->tr.ctx, c, false);
-    if (rc != SM_OK) { /* it decoded before; only memory can fail now */
+    if (c->closing) {
+        /* cannot happen (sm_conn_close drops the check); nothing to answer */
+    } else if (rc != SM_OK) { /* it decoded before; only memory can fail now */
         sm_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
     } else if (lr.status != SM_LOGIN_OK || !p) {
         refuse_login(c, &lr);

@@ -214,6 +214,8 @@ void sm_conn_close(sm_conn *c, int code, const char *text, bool flush)
 {
     if (c->closing)
         return;
+    /* A closing connection gets no `opened`: an open still waiting for its check is dropped. */
+    sm_login_abandon(c->srv, c);
     c->closing = true;
     c->close_code = code;
     c->close_text = text;
