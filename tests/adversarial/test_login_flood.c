@@ -376,6 +376,29 @@ static void checks_of_clients_that_hang_up_are_dropped(void **state)
     assert_int_equal(sm_test_server_stop(&s), 0);
 }
 
+/* A check longer than limits.handshakeTimeoutMs: the connection left the pre-login gate when its
+ * check started (the check budget bounds those), so the slow login still opens. */
+static void a_check_may_outlast_the_handshake_timeout(void **state)
+{
+    (void)state;
+    char hash[256];
+    make_hash("admin", ITERATIONS * 5, hash, sizeof hash);
+    char overrides[1024];
+    snprintf(overrides, sizeof overrides,
+             "{\"principals\":{\"admin\":{\"password\":\"%s\"}},\"limits\":{\"handshakeTimeoutMs\":200}}", hash);
+    sm_test_server s;
+    assert_int_equal(sm_test_server_start_with(&s, overrides), 0);
+    double t0 = now_ms();
+    char message[160] = "";
+    char *code = try_open(s.port, "127.0.4.1", "admin", "admin", message, sizeof message);
+    fprintf(stderr, "login with a %u-iteration hash, handshake timeout 200 ms: %s %s (%.0f ms)\n", ITERATIONS * 5,
+            code ? code : "(no answer)", message, now_ms() - t0);
+    assert_non_null(code);
+    assert_string_equal(code, "opened");
+    free(code);
+    assert_int_equal(sm_test_server_stop(&s), 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -383,6 +406,7 @@ int main(void)
         cmocka_unit_test(other_users_log_in_during_a_flood),
         cmocka_unit_test(flood_is_cut_short_and_logged_briefly),
         cmocka_unit_test(checks_of_clients_that_hang_up_are_dropped),
+        cmocka_unit_test(a_check_may_outlast_the_handshake_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
