@@ -21,7 +21,9 @@
 #define HASH_LEN 32
 #define CACHE_SLOTS 4096
 /* Uncached verifications may use at most checkBudgetMs of each second: PBKDF2 runs on the event
- * loop, and a flood of wrong passwords must not stall every other session. The budget is kept as
+ * loop (in slices, between everyone else's work), and a flood of wrong passwords must not take the
+ * loop's time from every other session. A check reserves its expected cost when it starts, so
+ * checks still running count too. The budget is kept as
  * leaky buckets of debt (CPU time spent, paid back at the budget's rate), so a check that takes longer
  * than a second (a slow machine, a costly hash) is paid back over the following seconds instead
  * of being forgotten when a new second starts. */
@@ -42,6 +44,7 @@ struct sm_auth {
     debt all, suspects, clean;   /* clean: the reserve of addresses without failures */
     long long warned_at_ns; /* last over-budget warning (one per log interval) */
     long long log_interval_ns;
+    long long ns_per_iteration; /* CPU cost of one iteration, learnt from finished checks */
     sm_throttle *throttle;
     sm_auth_stats stats;
 };
@@ -180,6 +183,7 @@ sm_auth *sm_auth_new(const sm_login_limits *limits)
     a->clean = (debt){0, a->budget_ns - a->suspect_budget_ns, now};
     a->log_interval_ns = (long long)limits->log_interval_ms * 1000000LL;
     a->warned_at_ns = -a->log_interval_ns;
+    a->ns_per_iteration = 1000; /* about twice this machine's; the first finished check corrects it */
     if (sm_random_bytes(a->key, sizeof a->key) != 0 || !(a->throttle = sm_throttle_new(limits))) {
         sm_auth_free(a);
         return NULL;
@@ -217,7 +221,7 @@ static bool cache_key(const sm_auth *a, const char *principal, const char *passw
     return ok;
 }
 
-typedef enum check_result { CHECK_MATCH, CHECK_MISMATCH, CHECK_OVER_BUDGET } check_result;
+typedef enum check_result { CHECK_MATCH, CHECK_MISMATCH, CHECK_OVER_BUDGET, CHECK_STARTED } check_result;
 
 static void pay_back(debt *d, long long now)
 {
@@ -266,11 +270,145 @@ static bool within_budget(sm_auth *a, bool suspect, long long now, long long *wa
     return *wait_ns == 0;
 }
 
-/* The password check; an uncached one only within the budget (within_budget; a NULL a has
- * none). *retry_ms says when trying again can succeed when over budget. */
-static check_result check_password(sm_auth *a, const char *principal, const char *password, size_t plen,
-                                   const char *hash, bool suspect, int64_t *retry_ms)
+/* Adds (or, negative, takes back) check time to the debts a check is charged to. */
+static void charge(sm_auth *a, bool suspect, long long ns)
 {
+    debt *mine = suspect ? &a->suspects : &a->clean;
+    a->all.ns = a->all.ns + ns > 0 ? a->all.ns + ns : 0;
+    mine->ns = mine->ns + ns > 0 ? mine->ns + ns : 0;
+}
+
+/* PBKDF2-HMAC-SHA256 computed a slice at a time (one 32-byte block: the stored hash is one block).
+ * HMAC is built from two SHA-256 contexts that have already absorbed the padded key, copied for
+ * every iteration, which is what OpenSSL's own PBKDF2 does. */
+struct sm_auth_check {
+    EVP_MD_CTX *inner, *outer, *work;
+    unsigned char u[HASH_LEN], t[HASH_LEN];
+    unsigned done, iterations;
+    parsed_hash expected;
+    bool suspect;
+    bool failed; /* the digest failed (out of memory): a mismatch */
+    long long reserved_ns; /* charged to the budget at the start: the expected cost */
+    long long spent_ns;    /* CPU time of the slices so far */
+    /* for the result */
+    bool have_ck;
+    size_t slot;
+    unsigned char ck[HASH_LEN];
+    char ip[48];
+    char *principal;
+};
+
+static void check_free(sm_auth_check *chk)
+{
+    if (!chk)
+        return;
+    EVP_MD_CTX_free(chk->inner);
+    EVP_MD_CTX_free(chk->outer);
+    EVP_MD_CTX_free(chk->work);
+    free(chk->principal);
+    OPENSSL_cleanse(chk, sizeof *chk);
+    free(chk);
+}
+
+/* One HMAC of in with the prepared key contexts, into out (may be in). */
+static bool hmac_block(sm_auth_check *chk, const unsigned char *in, size_t len, unsigned char out[HASH_LEN])
+{
+    unsigned int n = 0;
+    return EVP_MD_CTX_copy_ex(chk->work, chk->inner) == 1 && EVP_DigestUpdate(chk->work, in, len) == 1 &&
+           EVP_DigestFinal_ex(chk->work, out, &n) == 1 && EVP_MD_CTX_copy_ex(chk->work, chk->outer) == 1 &&
+           EVP_DigestUpdate(chk->work, out, HASH_LEN) == 1 && EVP_DigestFinal_ex(chk->work, out, &n) == 1;
+}
+
+/* Prepares the key contexts and computes U1 = HMAC(password, salt || 1); NULL when out of memory. */
+static sm_auth_check *check_new(const char *password, size_t plen, const parsed_hash *ph)
+{
+    sm_auth_check *chk = calloc(1, sizeof *chk);
+    if (!chk)
+        return NULL;
+    chk->expected = *ph;
+    chk->iterations = ph->iterations;
+    chk->inner = EVP_MD_CTX_new();
+    chk->outer = EVP_MD_CTX_new();
+    chk->work = EVP_MD_CTX_new();
+    unsigned char key[64], pad[64];
+    memset(key, 0, sizeof key);
+    bool ok = chk->inner && chk->outer && chk->work;
+    if (ok && plen > sizeof key) {
+        unsigned int n = 0;
+        ok = EVP_Digest(password, plen, key, &n, EVP_sha256(), NULL) == 1;
+    } else if (ok) {
+        memcpy(key, password, plen);
+    }
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = key[i] ^ 0x36;
+    ok = ok && EVP_DigestInit_ex(chk->inner, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(chk->inner, pad, 64) == 1;
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = key[i] ^ 0x5c;
+    ok = ok && EVP_DigestInit_ex(chk->outer, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(chk->outer, pad, 64) == 1;
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(pad, sizeof pad);
+    unsigned char first[SALT_LEN + 4];
+    memcpy(first, ph->salt, SALT_LEN);
+    memcpy(first + SALT_LEN, "\0\0\0\1", 4);
+    if (!ok || !hmac_block(chk, first, sizeof first, chk->u)) {
+        check_free(chk);
+        return NULL;
+    }
+    memcpy(chk->t, chk->u, HASH_LEN);
+    chk->done = 1;
+    return chk;
+}
+
+/* Iterations until the deadline (monotonic ns; 0 = to the end). True when the check is done. */
+static bool check_step(sm_auth *a, sm_auth_check *chk, long long deadline_ns)
+{
+    long long cpu_start = thread_cpu_ns();
+    while (chk->done < chk->iterations && !chk->failed) {
+        /* The clock every 64 iterations: about 50 us. */
+        unsigned stop = chk->iterations - chk->done < 64 ? chk->iterations : chk->done + 64;
+        for (; chk->done < stop; chk->done++) {
+            if (!hmac_block(chk, chk->u, HASH_LEN, chk->u)) {
+                chk->failed = true;
+                break;
+            }
+            for (size_t i = 0; i < HASH_LEN; i++)
+                chk->t[i] ^= chk->u[i];
+        }
+        if (deadline_ns && mono_ns() >= deadline_ns)
+            break;
+    }
+    long long before = chk->spent_ns;
+    chk->spent_ns += thread_cpu_ns() - cpu_start;
+    /* What runs beyond the reservation is charged as it happens, so a check slower than expected
+     * counts in full against the budget while it runs. */
+    long long floor = before > chk->reserved_ns ? before : chk->reserved_ns;
+    if (a && chk->spent_ns > floor)
+        charge(a, chk->suspect, chk->spent_ns - floor);
+    return chk->done >= chk->iterations || chk->failed;
+}
+
+/* Settles the budget for a check that ends (done or abandoned): unused reservation is paid back,
+ * and the cost per iteration learnt for the next reservations. */
+static void check_settle(sm_auth *a, sm_auth_check *chk)
+{
+    if (!a)
+        return;
+    if (chk->spent_ns < chk->reserved_ns)
+        charge(a, chk->suspect, chk->spent_ns - chk->reserved_ns);
+    if (chk->done >= chk->iterations && chk->iterations && !chk->failed) {
+        long long per = chk->spent_ns / chk->iterations;
+        if (per > 0)
+            a->ns_per_iteration = (a->ns_per_iteration * 3 + per) / 4;
+    }
+}
+
+/* The password check's start: the cache, then (within the budget; a NULL a has none) a PBKDF2
+ * computation in *started, to be stepped by the caller. *retry_ms says when trying again can
+ * succeed when over budget. */
+static check_result check_password(sm_auth *a, const char *principal, const char *password, size_t plen,
+                                   const char *hash, bool suspect, int64_t *retry_ms, sm_auth_check **started)
+{
+    *started = NULL;
     if (!password || !hash || plen > SM_AUTH_PASSWORD_MAX)
         return CHECK_MISMATCH;
     unsigned char ck[HASH_LEN];
@@ -286,7 +424,7 @@ static check_result check_password(sm_auth *a, const char *principal, const char
     parsed_hash ph;
     if (parse_hash(hash, &ph, NULL) != SM_OK)
         return CHECK_MISMATCH;
-    long long start = mono_ns(), cpu_start = thread_cpu_ns();
+    long long start = mono_ns();
     if (a) {
         long long wait_ns = 0;
         if (!within_budget(a, suspect, start, &wait_ns)) {
@@ -300,27 +438,42 @@ static check_result check_password(sm_auth *a, const char *principal, const char
             *retry_ms = (wait_ns + 999999) / 1000000;
             return CHECK_OVER_BUDGET;
         }
+    }
+    long long cpu_start = thread_cpu_ns();
+    sm_auth_check *chk = check_new(password, plen, &ph);
+    if (!chk) {
+        *retry_ms = 1000;
+        return CHECK_OVER_BUDGET;
+    }
+    chk->spent_ns = thread_cpu_ns() - cpu_start;
+    chk->suspect = suspect;
+    chk->have_ck = have_ck;
+    chk->slot = slot;
+    memcpy(chk->ck, ck, HASH_LEN);
+    if (a) {
         a->stats.kdf_runs++;
         a->stats.last_iterations = ph.iterations;
+        /* Reserved in full now: checks in progress count against the budget before they finish. */
+        chk->reserved_ns = (long long)ph.iterations * a->ns_per_iteration;
+        charge(a, suspect, chk->reserved_ns > chk->spent_ns ? chk->reserved_ns : chk->spent_ns);
+        if (chk->spent_ns > chk->reserved_ns)
+            chk->reserved_ns = chk->spent_ns;
     }
-    unsigned char got[HASH_LEN];
-    int ok_kdf =
-        PKCS5_PBKDF2_HMAC(password, (int)plen, ph.salt, SALT_LEN, (int)ph.iterations, EVP_sha256(), HASH_LEN, got);
-    if (a) {
-        long long took = thread_cpu_ns() - cpu_start;
-        a->all.ns += took;
-        if (suspect)
-            a->suspects.ns += took;
-        else
-            a->clean.ns += took;
-    }
-    if (ok_kdf != 1)
+    OPENSSL_cleanse(ck, sizeof ck);
+    *started = chk;
+    return CHECK_STARTED;
+}
+
+/* The result of a finished check; remembers a success in the cache. */
+static check_result check_result_of(sm_auth *a, sm_auth_check *chk)
+{
+    check_settle(a, chk);
+    if (chk->failed)
         return CHECK_MISMATCH;
-    bool ok = CRYPTO_memcmp(got, ph.hash, HASH_LEN) == 0;
-    OPENSSL_cleanse(got, sizeof got);
-    if (ok && have_ck) {
-        memcpy(a->slots[slot], ck, HASH_LEN);
-        a->used[slot] = 1;
+    bool ok = CRYPTO_memcmp(chk->t, chk->expected.hash, HASH_LEN) == 0;
+    if (ok && a && chk->have_ck) {
+        memcpy(a->slots[chk->slot], chk->ck, HASH_LEN);
+        a->used[chk->slot] = 1;
     }
     return ok ? CHECK_MATCH : CHECK_MISMATCH;
 }
@@ -328,13 +481,41 @@ static check_result check_password(sm_auth *a, const char *principal, const char
 bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, size_t plen, const char *hash)
 {
     int64_t retry_ms = 0;
-    return check_password(a, principal, password, plen, hash, false, &retry_ms) == CHECK_MATCH;
+    sm_auth_check *chk = NULL;
+    check_result r = check_password(a, principal, password, plen, hash, false, &retry_ms, &chk);
+    if (r == CHECK_STARTED) {
+        check_step(a, chk, 0);
+        r = check_result_of(a, chk);
+        check_free(chk);
+    }
+    return r == CHECK_MATCH;
 }
 
-void sm_auth_login(sm_auth *a, const char *ip, const char *principal, const char *password, size_t plen,
-                   const char *hash, sm_login_result *out)
+static void login_outcome(sm_auth *a, const char *ip, const char *principal, int64_t now, check_result r,
+                          sm_login_result *out)
+{
+    switch (r) {
+    case CHECK_MATCH:
+        out->status = SM_LOGIN_OK;
+        break;
+    case CHECK_OVER_BUDGET:
+        sm_throttle_refused(a->throttle, ip, principal, now);
+        out->status = SM_LOGIN_BUSY;
+        out->why = "too many password checks right now";
+        break;
+    case CHECK_MISMATCH:
+    case CHECK_STARTED:
+        sm_throttle_failed(a->throttle, ip, principal, now);
+        out->status = SM_LOGIN_BAD;
+        break;
+    }
+}
+
+bool sm_auth_login_start(sm_auth *a, const char *ip, const char *principal, const char *password, size_t plen,
+                         const char *hash, sm_login_result *out, sm_auth_check **pending)
 {
     memset(out, 0, sizeof *out);
+    *pending = NULL;
     int64_t now = (int64_t)(mono_ns() / 1000000);
     sm_throttle_decision d;
     sm_throttle_admit(a->throttle, ip, principal, now, &d);
@@ -347,22 +528,57 @@ void sm_auth_login(sm_auth *a, const char *ip, const char *principal, const char
         out->why = d.verdict == SM_THROTTLE_ADDRESS   ? "too many failed logins from this address"
                    : d.verdict == SM_THROTTLE_NETWORK ? "too many failed logins from this network"
                                                       : "too many failed logins for this principal";
+        return true;
+    }
+    sm_auth_check *chk = NULL;
+    check_result r = check_password(a, principal, password, plen, hash, d.suspect, &out->retry_ms, &chk);
+    if (r == CHECK_STARTED) {
+        snprintf(chk->ip, sizeof chk->ip, "%s", ip);
+        if (!(chk->principal = strdup(principal))) {
+            check_settle(a, chk);
+            check_free(chk);
+            out->retry_ms = 1000;
+            login_outcome(a, ip, principal, now, CHECK_OVER_BUDGET, out);
+            return true;
+        }
+        *pending = chk;
+        return false;
+    }
+    login_outcome(a, ip, principal, now, r, out);
+    return true;
+}
+
+bool sm_auth_check_run(sm_auth *a, sm_auth_check *chk, long long budget_us)
+{
+    return check_step(a, chk, mono_ns() + budget_us * 1000LL);
+}
+
+void sm_auth_check_finish(sm_auth *a, sm_auth_check *chk, sm_login_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (chk->done < chk->iterations && !chk->failed)
+        check_step(a, chk, 0);
+    check_result r = check_result_of(a, chk);
+    login_outcome(a, chk->ip, chk->principal, (int64_t)(mono_ns() / 1000000), r, out);
+    check_free(chk);
+}
+
+void sm_auth_check_abandon(sm_auth *a, sm_auth_check *chk)
+{
+    if (!chk)
         return;
-    }
-    switch (check_password(a, principal, password, plen, hash, d.suspect, &out->retry_ms)) {
-    case CHECK_MATCH:
-        out->status = SM_LOGIN_OK;
-        break;
-    case CHECK_OVER_BUDGET:
-        sm_throttle_refused(a->throttle, ip, principal, now);
-        out->status = SM_LOGIN_BUSY;
-        out->why = "too many password checks right now";
-        break;
-    case CHECK_MISMATCH:
-        sm_throttle_failed(a->throttle, ip, principal, now);
-        out->status = SM_LOGIN_BAD;
-        break;
-    }
+    check_settle(a, chk);
+    /* Counted as a failure: a flood that hangs up before its answers must still back off. */
+    sm_throttle_failed(a->throttle, chk->ip, chk->principal, (int64_t)(mono_ns() / 1000000));
+    check_free(chk);
+}
+
+void sm_auth_login(sm_auth *a, const char *ip, const char *principal, const char *password, size_t plen,
+                   const char *hash, sm_login_result *out)
+{
+    sm_auth_check *chk = NULL;
+    if (!sm_auth_login_start(a, ip, principal, password, plen, hash, out, &chk))
+        sm_auth_check_finish(a, chk, out);
 }
 
 void sm_auth_tick(sm_auth *a)

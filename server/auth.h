@@ -32,7 +32,7 @@ char *sm_auth_dummy_hash(unsigned iterations);
 /* Verifies passwords; successes are remembered (keyed by an HMAC of principal, password and hash
  * under a per-process random key) so that thousands of logins with the same credentials cost one
  * PBKDF2 run. The cache is direct-mapped and bounded. Uncached checks get at most checkBudgetMs of
- * each second (they run on the event loop), addresses with failed logins on record only
+ * CPU time each second (they run on the event loop, a slice at a time), addresses with failed logins on record only
  * suspectSharePercent of it; logins are throttled per address, network and principal first
  * (server/throttle.h, docs/config.md § logins). */
 typedef struct sm_auth sm_auth;
@@ -58,9 +58,22 @@ typedef struct sm_login_result {
 } sm_login_result;
 
 /* One login from client address ip: throttling, then the password check (hash NULL or password
- * NULL: a failure without a check). Failures are recorded and logged (aggregated) here. */
+ * NULL: a failure without a check), all at once. Failures are recorded and logged (aggregated) here. */
 void sm_auth_login(sm_auth *a, const char *ip, const char *principal, const char *password, size_t password_len,
                    const char *hash, sm_login_result *out);
+/* The same in steps, so that the event loop never runs a whole PBKDF2 computation in one pass:
+ * throttling, the cache and the budget decide at once (true, *out filled), or a password check is
+ * started (false, *pending set; the expected cost is charged to the budget already). Run it with
+ * sm_auth_check_run until that returns true, then sm_auth_check_finish gives the result (records a
+ * failure, caches a success) and frees it; sm_auth_check_abandon frees one whose client went away
+ * (counted as a failed login). Unknown principals go the same way against a dummy hash. */
+typedef struct sm_auth_check sm_auth_check;
+bool sm_auth_login_start(sm_auth *a, const char *ip, const char *principal, const char *password, size_t password_len,
+                         const char *hash, sm_login_result *out, sm_auth_check **pending);
+/* Iterates for about budget_us of time; true when the check is done. Its CPU time is charged. */
+bool sm_auth_check_run(sm_auth *a, sm_auth_check *check, long long budget_us);
+void sm_auth_check_finish(sm_auth *a, sm_auth_check *check, sm_login_result *out);
+void sm_auth_check_abandon(sm_auth *a, sm_auth_check *check);
 /* Periodic work: failed-login summary lines that are due. */
 void sm_auth_tick(sm_auth *a);
 

@@ -57,6 +57,8 @@ void sm_config_init(sm_config *c)
     c->cluster.node_timeout_ms = 5000;
     c->cluster.request_timeout_ms = 1000;
     c->cluster.max_proxy_bytes = 4u * 1024u * 1024u;
+    c->limits.max_listener_regex_cost = 192;
+    c->limits.max_listener_regex_cost_per_session = 128;
     sm_geo_init(&c->geo);
 }
 
@@ -451,7 +453,7 @@ static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
                                          "maxQueueBytes",      "reconnectTimeoutMs",      "heartbeatIntervalMs",
                                          "heartbeatTimeoutMs", "maxTotalQueueBytes",      "maxPending",
                                          "maxPendingPerAddress", "maxPendingPerSubnet",   "handshakeTimeoutMs",
-                                         NULL};
+                                         "maxListenerRegexCost", "maxListenerRegexCostPerSession", NULL};
     int rc = check_fields(o, "limits", fields, err);
     struct {
         const char *name;
@@ -471,6 +473,8 @@ static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
         {"maxPendingPerAddress", 1, 1000000, NULL, &c->limits.max_pending_per_address},
         {"maxPendingPerSubnet", 1, 1000000, NULL, &c->limits.max_pending_per_subnet},
         {"handshakeTimeoutMs", 100, 600000, &c->limits.handshake_timeout_ms, NULL},
+        {"maxListenerRegexCost", 0, 1000000, NULL, &c->limits.max_listener_regex_cost},
+        {"maxListenerRegexCostPerSession", 0, 1000000, NULL, &c->limits.max_listener_regex_cost_per_session},
     };
     for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name);
@@ -926,6 +930,9 @@ char *sm_config_to_json(const sm_config *c)
     cJSON_AddNumberToObject(limits, "maxPendingPerAddress", (double)c->limits.max_pending_per_address);
     cJSON_AddNumberToObject(limits, "maxPendingPerSubnet", (double)c->limits.max_pending_per_subnet);
     cJSON_AddNumberToObject(limits, "handshakeTimeoutMs", (double)c->limits.handshake_timeout_ms);
+    cJSON_AddNumberToObject(limits, "maxListenerRegexCost", (double)c->limits.max_listener_regex_cost);
+    cJSON_AddNumberToObject(limits, "maxListenerRegexCostPerSession",
+                            (double)c->limits.max_listener_regex_cost_per_session);
     cJSON *geo = cJSON_AddArrayToObject(root, "geo");
     for (size_t i = 0; i < c->geo.count; i++) {
         const sm_geo_entry *e = &c->geo.items[i];

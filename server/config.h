@@ -26,6 +26,10 @@ typedef struct sm_limits {
     size_t max_pending_per_address; /* ... from one client address */
     size_t max_pending_per_subnet;  /* ... from one IPv4 /24 or IPv6 /64 */
     int64_t handshake_timeout_ms;   /* accept to open/resume */
+    /* Regular-expression cost (sm_filter_regex_cost) of listeners' filters: every session event
+     * may evaluate each of them, so the sum bounds one event's listener work. */
+    size_t max_listener_regex_cost;             /* all listeners of the server together */
+    size_t max_listener_regex_cost_per_session; /* one session's listeners together */
 } sm_limits;
 
 /* ---- login throttling (docs/config.md § logins) ---- */

@@ -122,6 +122,34 @@ static void listener_free(sm_server *srv, sm_listener *l)
     free(l);
 }
 
+/* Every session event may evaluate every listener's filter: the regular expressions of all of them
+ * together (and of one session's) are bounded, so one event's listener work stays bounded
+ * (docs/security.md § Listener cost). Sends the refusal and returns false when over. */
+static bool regex_cost_acceptable(sm_server *srv, sm_conn *c, int64_t id, const sm_session *owner, size_t cost)
+{
+    if (cost == 0)
+        return true;
+    const sm_limits *lim = &srv->cfg->limits;
+    size_t mine = 0;
+    for (const sm_listener *o = owner->listeners; o; o = o->onext)
+        mine += o->regex_cost;
+    if (mine + cost > lim->max_listener_regex_cost_per_session) {
+        sm_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED,
+                           "the regular expressions of this session's listeners would cost %zu; the limit is %zu "
+                           "(limits.maxListenerRegexCostPerSession)",
+                           mine + cost, lim->max_listener_regex_cost_per_session);
+        return false;
+    }
+    if (srv->listener_regex_cost + cost > lim->max_listener_regex_cost) {
+        sm_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED,
+                           "the regular expressions of the server's listeners would cost %zu; the limit is %zu "
+                           "(limits.maxListenerRegexCost)",
+                           srv->listener_regex_cost + cost, lim->max_listener_regex_cost);
+        return false;
+    }
+    return true;
+}
+
 sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
 {
     sm_session *owner = c->session;
@@ -151,6 +179,11 @@ sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
         size_t flen = strlen(m->filter) + 1;
         if ((l->filter_text = malloc(flen)) != NULL)
             memcpy(l->filter_text, m->filter, flen);
+        if (!regex_cost_acceptable(srv, c, m->id, owner, sm_filter_regex_cost(l->filter))) {
+            listener_free(srv, l);
+            return NULL;
+        }
+        l->regex_cost = sm_filter_regex_cost(l->filter);
     }
     l->has_after = m->has_after;
     l->after = m->after;
@@ -168,6 +201,7 @@ sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
         srv->listeners->gprev = l;
     srv->listeners = l;
     srv->listener_count++;
+    srv->listener_regex_cost += l->regex_cost;
 
     sm_msg r;
     memset(&r, 0, sizeof r);
@@ -229,6 +263,7 @@ static void unlink_global(sm_server *srv, sm_listener *l)
     if (l->gnext)
         l->gnext->gprev = l->gprev;
     srv->listener_count--;
+    srv->listener_regex_cost -= l->regex_cost;
 }
 
 void sm_listener_free_proxy(sm_server *srv, sm_listener *l)

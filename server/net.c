@@ -205,7 +205,9 @@ static int deliver(sm_net *net, struct lws *wsi, sm_conn *c, const char *text, s
     if (!memchr(text, '\0', len) && !sm_utf8_valid(text, len))
         return violation(wsi, c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_INVALID_PAYLOAD);
     sm_conn_on_message(c, text, len);
-    if (c->session)
+    /* An open waiting for its password check leaves too: its session attaches from a later slice,
+     * out of the gate's sight, and the check budget (not the pre-login limits) bounds those. */
+    if (c->session || c->login)
         leave_gate(net, wsi);
     return 0;
 }

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "core/props.h"
 #include "server/cluster.h"
 #include "server/geo.h"
@@ -237,29 +239,11 @@ static sm_session *session_for_open(sm_conn *c, const sm_msg *m, const sm_identi
     return s;
 }
 
-void sm_server_handle_open(sm_conn *c, const sm_msg *m)
+/* The rest of an open once its principal is known to be id. */
+static void open_as(sm_conn *c, const sm_msg *m, const sm_identity *id)
 {
     sm_server *srv = c->srv;
     char clipbuf[80];
-    if (!m->principal) {
-        sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, "open needs a principal (\"\" for anonymous)");
-        return;
-    }
-    const sm_identity *id;
-    if (m->principal[0] == '\0') {
-        if (!srv->cfg->anonymous_allowed) {
-            sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "anonymous sessions are not allowed");
-            return;
-        }
-        id = &srv->anonymous;
-    } else {
-        sm_login_result lr;
-        id = sm_server_authenticate(srv, c->ip, m->principal, m->password, &lr);
-        if (!id) {
-            refuse_login(c, &lr);
-            return;
-        }
-    }
     if (!proposals_acceptable(c, m))
         return;
     sm_session *s = session_for_open(c, m, id);
@@ -274,6 +258,171 @@ void sm_server_handle_open(sm_conn *c, const sm_msg *m)
            c->ip);
     send_opened(c, s, false);
     sm_listeners_session_opened(srv, s);
+}
+
+/* An open waiting for its password check. It keeps the message's text (with the password: wiped
+ * when freed) rather than a deep copy of the decoded message, and decodes it again at the end. */
+typedef struct sm_login {
+    struct sm_login *prev, *next;
+    sm_conn *conn;
+    sm_auth_check *check;
+    const sm_principal_cfg *principal; /* NULL: unknown, checked against the dummy hash */
+    size_t len;
+    char text[];
+} sm_login;
+
+static void login_unlink_free(sm_server *srv, sm_login *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        srv->logins = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    srv->login_count--;
+    if (l->conn)
+        l->conn->login = NULL;
+    OPENSSL_cleanse(l->text, l->len);
+    free(l);
+}
+
+void sm_login_abandon(sm_server *srv, sm_conn *c)
+{
+    sm_login *l = c->login;
+    if (!l)
+        return;
+    sm_auth_check_abandon(srv->auth, l->check);
+    login_unlink_free(srv, l);
+}
+
+void sm_logins_abandon_all(sm_server *srv)
+{
+    while (srv->logins) {
+        sm_login *l = srv->logins;
+        sm_auth_check_abandon(srv->auth, l->check);
+        login_unlink_free(srv, l);
+    }
+}
+
+/* The check of l is done: answer its open. */
+static void login_finish(sm_server *srv, sm_login *l)
+{
+    sm_conn *c = l->conn;
+    sm_login_result lr;
+    sm_auth_check_finish(srv->auth, l->check, &lr);
+    l->check = NULL;
+    sm_msg m;
+    int rc = sm_msg_decode(l->text, l->len, srv->cfg->limits.max_message_bytes, &m, NULL);
+    const sm_principal_cfg *p = l->principal;
+    login_unlink_free(srv, l);
+    if (srv->tr.pause_rx)
+        srv->tr.pause_rx(srv->tr.ctx, c, false);
+    if (c->closing) {
+        /* cannot happen (sm_conn_close drops the check); nothing to answer */
+    } else if (rc != SM_OK) { /* it decoded before; only memory can fail now */
+        sm_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
+    } else if (lr.status != SM_LOGIN_OK || !p) {
+        refuse_login(c, &lr);
+    } else {
+        open_as(c, &m, &srv->identities[p - srv->cfg->principals]);
+    }
+    sm_msg_free(&m);
+    sm_server_reap(srv);
+}
+
+void sm_logins_step(sm_server *srv)
+{
+    sm_login *l = srv->logins;
+    if (!l)
+        return;
+    /* Round robin: the one in front gets this slice, then goes to the back. */
+    if (!sm_auth_check_run(srv->auth, l->check, SM_LOGIN_SLICE_US)) {
+        if (l->next) {
+            srv->logins = l->next;
+            srv->logins->prev = NULL;
+            sm_login *tail = srv->logins;
+            while (tail->next)
+                tail = tail->next;
+            tail->next = l;
+            l->prev = tail;
+            l->next = NULL;
+        }
+        return;
+    }
+    login_finish(srv, l);
+}
+
+/* Starts the password check of an open; false when it was decided at once (*lr says how). */
+static bool login_start(sm_conn *c, const sm_msg *m, const char *text, size_t len, sm_login_result *lr,
+                        const sm_principal_cfg **p)
+{
+    sm_server *srv = c->srv;
+    *p = sm_config_find_principal(srv->cfg, m->principal);
+    /* An unknown principal goes through the same PBKDF2 check (against a hash nothing matches),
+     * so the time of a refusal does not tell an attacker which principals exist; it also counts
+     * against the same budget and back-offs as a wrong password. */
+    const char *hash = *p ? (*p)->password_hash : srv->dummy_hash;
+    sm_auth_check *check = NULL;
+    const char *pw = m->password;
+    if (sm_auth_login_start(srv->auth, c->ip, m->principal, pw, pw ? strlen(pw) : 0, hash, lr, &check))
+        return false;
+    sm_login *l = malloc(sizeof *l + len);
+    if (!l) {
+        sm_auth_check_abandon(srv->auth, check);
+        memset(lr, 0, sizeof *lr);
+        lr->status = SM_LOGIN_BUSY;
+        lr->retry_ms = 1000;
+        lr->why = "out of memory";
+        return false;
+    }
+    memset(l, 0, sizeof *l);
+    l->conn = c;
+    l->check = check;
+    l->principal = *p;
+    l->len = len;
+    memcpy(l->text, text, len);
+    /* At the back: the round robin gives every waiting open its turn. */
+    sm_login **at = &srv->logins;
+    sm_login *prev = NULL;
+    while (*at) {
+        prev = *at;
+        at = &(*at)->next;
+    }
+    l->prev = prev;
+    *at = l;
+    srv->login_count++;
+    c->login = l;
+    if (srv->tr.pause_rx)
+        srv->tr.pause_rx(srv->tr.ctx, c, true);
+    if (srv->tr.want_slice)
+        srv->tr.want_slice(srv->tr.ctx);
+    return true;
+}
+
+void sm_server_handle_open(sm_conn *c, const sm_msg *m, const char *text, size_t len)
+{
+    sm_server *srv = c->srv;
+    if (!m->principal) {
+        sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, "open needs a principal (\"\" for anonymous)");
+        return;
+    }
+    if (m->principal[0] == '\0') {
+        if (!srv->cfg->anonymous_allowed) {
+            sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "anonymous sessions are not allowed");
+            return;
+        }
+        open_as(c, m, &srv->anonymous);
+        return;
+    }
+    sm_login_result lr;
+    const sm_principal_cfg *p = NULL;
+    if (login_start(c, m, text, len, &lr, &p))
+        return; /* answered when the check is done (sm_logins_step) */
+    if (lr.status != SM_LOGIN_OK || !p) {
+        refuse_login(c, &lr);
+        return;
+    }
+    open_as(c, m, &srv->identities[p - srv->cfg->principals]);
 }
 
 void sm_server_handle_resume(sm_conn *c, const sm_msg *m)

@@ -121,6 +121,7 @@ static void job_free(sm_server *srv, sm_job *job)
 
 void sm_server_free(sm_server *srv)
 {
+    sm_logins_abandon_all(srv);
     while (srv->jobs) {
         sm_job *j = srv->jobs;
         srv->jobs = j->next;
@@ -219,6 +220,8 @@ void sm_conn_close(sm_conn *c, int code, const char *text, bool flush)
 {
     if (c->closing)
         return;
+    /* A closing connection gets no `opened`: an open still waiting for its check is dropped. */
+    sm_login_abandon(c->srv, c);
     c->closing = true;
     c->close_code = code;
     c->close_text = text;
@@ -439,6 +442,7 @@ void sm_conn_on_closed(sm_conn *c)
     if (!c->established)
         return;
     sm_server *srv = c->srv;
+    sm_login_abandon(srv, c);
     sm_session *s = c->session;
     if (s) {
         c->session = NULL;
@@ -468,6 +472,13 @@ void sm_conn_on_message(sm_conn *c, const char *text, size_t len)
     srv->messages_in++;
     if (c->closing)
         return;
+    if (c->login) {
+        /* The transport holds a connection's input while its open waits for a password check;
+         * whatever it had read already is a request before `opened`, which the protocol forbids. */
+        sm_login_abandon(srv, c);
+        sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, "a message arrived before the open was answered");
+        return;
+    }
     sm_msg m;
     sm_error err;
     sm_error_clear(&err);
@@ -485,7 +496,7 @@ void sm_conn_on_message(sm_conn *c, const char *text, size_t len)
         }
     } else if (!c->session) {
         if (m.type == SM_MSG_OPEN)
-            sm_server_handle_open(c, &m);
+            sm_server_handle_open(c, &m, text, len);
         else if (m.type == SM_MSG_RESUME)
             sm_server_handle_resume(c, &m);
         else
@@ -657,7 +668,7 @@ void sm_budget_charge(sm_budget *b, size_t n)
 
 bool sm_server_has_pending_work(const sm_server *srv)
 {
-    return srv->jobs != NULL;
+    return srv->jobs != NULL || srv->logins != NULL;
 }
 
 void sm_server_queue_job(sm_server *srv, sm_job *job)
@@ -713,6 +724,8 @@ static bool shutdown_step(sm_server *srv, sm_job *job, sm_budget *b)
 
 void sm_server_run_slice(sm_server *srv)
 {
+    if (srv->logins)
+        sm_logins_step(srv);
     sm_budget b;
     sm_budget_start(&b);
     while (srv->jobs && b.visits_left > 0) {
@@ -733,6 +746,8 @@ void sm_server_shutdown(sm_server *srv)
     if (srv->shutting_down)
         return;
     srv->shutting_down = true;
+    /* Opens waiting for a password check will not be answered: their connections close now. */
+    sm_logins_abandon_all(srv);
     /* Operations in progress stop where they are: their requesters are closing too. */
     while (srv->jobs) {
         sm_job *j = srv->jobs;

@@ -32,9 +32,13 @@
  * 64 closes start per slice and the pass that carries them out stays near 3 ms. */
 #define SM_SLICE_CLOSE_COST 64
 #define SM_PENDING_OPS_MAX 4 /* set/close by filter operations one session may have running */
+/* Password checks (PBKDF2) run in slices of this much time, one slice per loop pass, beside the
+ * slices of long operations (docs/architecture.md § Password checks). */
+#define SM_LOGIN_SLICE_US 1000
 
 struct sm_server;
 struct sm_conn;
+struct sm_login;
 
 /* What the core needs from the transport. */
 typedef struct sm_transport {
@@ -55,6 +59,7 @@ typedef struct sm_conn {
     struct sm_server *srv;
     void *handle;                  /* the transport's connection (lws wsi) */
     sm_session *session;           /* NULL before open/resume and once closed */
+    struct sm_login *login;        /* its open, waiting for a password check */
     struct sm_conn *lprev, *lnext; /* limbo list: connections without a session */
     int64_t since_ms;              /* accepted, or closing since (monotonic) */
     int64_t last_rx_ms;
@@ -86,6 +91,7 @@ typedef struct sm_listener {
     int64_t id;
     sm_filter *filter; /* NULL = every session */
     char *filter_text; /* its source: listeners with the same text share one evaluation per event */
+    size_t regex_cost; /* sm_filter_regex_cost of filter, counted in srv->listener_regex_cost */
     bool has_after;
     int64_t after;
     bool all_fixed, all_user;
@@ -145,6 +151,7 @@ typedef struct sm_server {
     char *dummy_hash; /* what an unknown principal is checked against (NULL: no principals) */
     sm_listener *listeners;
     size_t listener_count;
+    size_t listener_regex_cost; /* of all listeners: what one session event may evaluate */
     int64_t next_listener_id;
     struct sm_cluster *cluster; /* NULL when standalone */
     sm_conn *limbo;
@@ -152,6 +159,8 @@ typedef struct sm_server {
     sm_cursor sweep;
     bool shutting_down;
     sm_job *jobs, *jobs_tail; /* long operations, run in order */
+    struct sm_login *logins;  /* opens waiting for their password checks, run in turn */
+    size_t login_count;
     sm_conn *limbo_sweep;     /* where the next limbo sweep starts */
     sm_session **doomed; /* sessions to close once the current operation ends */
     size_t ndoomed, doomed_cap;
@@ -245,7 +254,14 @@ void sm_requests_job_free(sm_server *srv, sm_job *job);
  * not a login). */
 const sm_identity *sm_server_authenticate(sm_server *srv, const char *ip, const char *principal, const char *password,
                                           sm_login_result *out);
-void sm_server_handle_open(sm_conn *c, const sm_msg *m);
+/* text/len: the message m was decoded from (an open that waits for its password check keeps a
+ * copy and decodes it again once the check is done). */
+void sm_server_handle_open(sm_conn *c, const sm_msg *m, const char *text, size_t len);
+/* One slice of the password checks in progress (round robin); finishes the opens whose check is done. */
+void sm_logins_step(sm_server *srv);
+/* Forgets c's open in progress (its connection is going away); the check counts as a failed login. */
+void sm_login_abandon(sm_server *srv, sm_conn *c);
+void sm_logins_abandon_all(sm_server *srv);
 void sm_server_handle_resume(sm_conn *c, const sm_msg *m);
 void sm_server_handle_request(sm_conn *c, const sm_msg *m);
 

@@ -207,6 +207,84 @@ static void test_suspects_get_only_their_share_of_the_budget(void **state)
     sm_config_free(&cfg);
 }
 
+/* The check in slices gives what PKCS5_PBKDF2_HMAC (which made the hashes) gives, for short
+ * passwords and for ones longer than the HMAC block (hashed into the key). */
+static void test_sliced_checks_match_openssl(void **state)
+{
+    fixture *f = *state;
+    char long_pw[101];
+    memset(long_pw, 'p', 100);
+    long_pw[100] = '\0';
+    char *h_long = hash_of(long_pw, 1000);
+    const struct {
+        const char *password, *hash;
+        sm_login_status want;
+    } cases[] = {
+        {"alice-pw", f->cfg.principals[0].password_hash, SM_LOGIN_OK},
+        {"alice-pX", f->cfg.principals[0].password_hash, SM_LOGIN_BAD},
+        {long_pw, h_long, SM_LOGIN_OK},
+        {"p", h_long, SM_LOGIN_BAD},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sm_login_result lr;
+        sm_auth_check *chk = NULL;
+        char ip[32];
+        snprintf(ip, sizeof ip, "192.0.2.%zu", 50 + i);
+        assert_false(sm_auth_login_start(f->srv.auth, ip, "alice", cases[i].password, strlen(cases[i].password),
+                                         cases[i].hash, &lr, &chk));
+        assert_non_null(chk);
+        int steps = 1;
+        while (!sm_auth_check_run(f->srv.auth, chk, 0)) /* a zero budget: one clock period (64 iterations) */
+            steps++;
+        assert_true(steps >= 1000 / 64);
+        sm_auth_check_finish(f->srv.auth, chk, &lr);
+        assert_int_equal(lr.status, cases[i].want);
+    }
+    free(h_long);
+}
+
+/* A check in progress counts against the budget before it ends; an abandoned one is a failure. */
+static void test_checks_in_progress_count_and_abandoned_ones_fail(void **state)
+{
+    (void)state;
+    char *h = hash_of("erin-pw", 1000);
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"principals\":{\"erin\":{\"password\":\"%s\",\"roles\":[]}},"
+             "\"logins\":{\"checkBudgetMs\":10}}",
+             h);
+    free(h);
+    sm_config cfg;
+    sm_server srv;
+    sm_error err;
+    sm_config_init(&cfg);
+    assert_int_equal(sm_config_parse(&cfg, json, strlen(json), &err), SM_OK);
+    assert_int_equal(sm_server_init(&srv, &cfg, NULL, 0, &err), SM_OK);
+    /* 10 ms of budget; a 1000-iteration check is expected to cost about 1 ms: start checks
+     * without running them until the budget refuses one. */
+    sm_auth_check *chk[64];
+    int started = 0;
+    sm_login_result lr;
+    memset(&lr, 0, sizeof lr);
+    for (; started < 64; started++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "192.0.2.%d", started + 1);
+        if (sm_auth_login_start(srv.auth, ip, "erin", "guess", 5, cfg.principals[0].password_hash, &lr,
+                                &chk[started]))
+            break;
+    }
+    assert_int_equal(lr.status, SM_LOGIN_BUSY);
+    assert_true(started >= 1 && started < 64);
+    sm_auth_stats before, after;
+    sm_auth_get_stats(srv.auth, &before);
+    for (int i = 0; i < started; i++)
+        sm_auth_check_abandon(srv.auth, chk[i]);
+    sm_auth_get_stats(srv.auth, &after);
+    assert_int_equal(after.failures, before.failures + (unsigned long long)started);
+    sm_server_free(&srv);
+    sm_config_free(&cfg);
+}
+
 /* Without principals there is nothing to hide and no dummy check to pay for. */
 static void test_no_principals(void **state)
 {
@@ -230,6 +308,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_password_refused_alike, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backed_off_address_is_refused_even_the_right_password, setup, teardown),
         cmocka_unit_test(test_suspects_get_only_their_share_of_the_budget),
+        cmocka_unit_test_setup_teardown(test_sliced_checks_match_openssl, setup, teardown),
+        cmocka_unit_test(test_checks_in_progress_count_and_abandoned_ones_fail),
         cmocka_unit_test(test_dummy_hash),
         cmocka_unit_test(test_no_principals),
     };
