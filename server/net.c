@@ -41,13 +41,16 @@
 #define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
 /* The connections are spread over several lws contexts on the one loop (docs/architecture.md
  * § What a mass close costs): Debian's lws reads every open connection of a context at each close,
- * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. One context per FDS_PER_SHARD
- * descriptors of the limit, at most TRANSPORT_SHARDS_MAX: each costs about 3 descriptors and a
- * table of limit x 8 bytes (touched only where its connections' descriptors fall). */
+ * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. Each context costs 3 descriptors and
+ * two tables of 8 bytes per descriptor of the limit that lws zeroes (so resident) at start: one
+ * context per FDS_PER_SHARD descriptors, at most TRANSPORT_SHARDS_MAX, and no more than
+ * SHARD_TABLES_BUDGET of tables in all (a single context whatever its size). */
 #ifndef TRANSPORT_SHARDS_MAX
 #define TRANSPORT_SHARDS_MAX 16
 #endif
 #define FDS_PER_SHARD 1024
+#define SHARD_TABLE_BYTES_PER_FD 16
+#define SHARD_TABLES_BUDGET (8u * 1024u * 1024u)
 
 /* lws's per-connection memory: the core's sm_conn first, so lws's user pointer is the sm_conn. */
 typedef struct sm_net_conn {
@@ -663,6 +666,9 @@ static void destroy_shards(sm_net *net)
 static size_t shard_count_for(size_t fd_limit)
 {
     size_t k = fd_limit / FDS_PER_SHARD;
+    size_t affordable = SHARD_TABLES_BUDGET / (fd_limit * SHARD_TABLE_BYTES_PER_FD + 1);
+    if (k > affordable)
+        k = affordable;
     return k < 1 ? 1 : k > TRANSPORT_SHARDS_MAX ? TRANSPORT_SHARDS_MAX : k;
 }
 
