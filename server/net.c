@@ -41,12 +41,14 @@
 #define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
 /* The connections are spread over several lws contexts on the one loop (docs/architecture.md
  * § What a mass close costs): Debian's lws reads every open connection of a context at each close,
- * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. Each context costs 3 descriptors and
- * two tables of 8 bytes per descriptor of the limit that lws zeroes (so resident) at start: one
- * context per FDS_PER_SHARD descriptors, at most TRANSPORT_SHARDS_MAX, and no more than
- * SHARD_TABLES_BUDGET of tables in all (a single context whatever its size). */
+ * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. What stays is the scan of the
+ * context's whole fd table (as many entries as the descriptor limit) at each close, whatever K:
+ * 16 and 19 contexts measured no better than 8. Each context costs 3 descriptors and two tables of
+ * 8 bytes per descriptor of the limit that lws zeroes (so resident) at start: one context per
+ * FDS_PER_SHARD descriptors, at most TRANSPORT_SHARDS_MAX, and no more than SHARD_TABLES_BUDGET of
+ * tables in all (but always one). */
 #ifndef TRANSPORT_SHARDS_MAX
-#define TRANSPORT_SHARDS_MAX 16
+#define TRANSPORT_SHARDS_MAX 8
 #endif
 #define FDS_PER_SHARD 1024
 #define SHARD_TABLE_BYTES_PER_FD 16

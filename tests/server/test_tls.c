@@ -149,8 +149,8 @@ static void test_explicit_connector_kept(void **state)
     assert_int_equal(sm_test_server_stop(&s), 0);
 }
 
-/* sessmond spreads connections over up to 16 lws contexts, each with its own vhost and SSL_CTX,
- * a new connection going to the one with the fewest: 48 connections at once put three in each, so
+/* sessmond spreads connections over up to 8 lws contexts, each with its own vhost and SSL_CTX,
+ * a new connection going to the one with the fewest: 48 connections at once put six in each, so
  * every context does TLS handshakes, frames and closes; then the server stops cleanly. */
 #define TLS_SPREAD 48
 static void test_wss_on_every_transport_shard(void **state)
