@@ -910,6 +910,7 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (!create_shards(net, shard_count_for(fd_limit), v6))
         return fail_start(net);
+    sm_log(SM_LOG_DEBUG, "%zu libwebsockets contexts for a limit of %zu descriptors", net->shard_count, fd_limit);
     if (opts->port_file && write_port_file(opts->port_file, port) != 0)
         sm_log(SM_LOG_WARN, "cannot write the port file %s: %s", opts->port_file, strerror(errno));
     printf("sessmond: listening on %s://%s%s%s:%d\n", cfg->tls_cert ? "wss" : "ws", v6 ? "[" : "", bind,
