@@ -40,6 +40,20 @@
 #define TRIM_MIN_RELEASED (4u * 1024u * 1024u)
 #define TRIM_MIN_INTERVAL_MS 1000
 #define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
+/* The connections are spread over several lws contexts on the one loop (docs/architecture.md
+ * § What a mass close costs): Debian's lws reads every open connection of a context at each close,
+ * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. What stays is the scan of the
+ * context's whole fd table (as many entries as the descriptor limit) at each close, whatever K:
+ * 16 and 19 contexts measured no better than 8. Each context costs 3 descriptors and two tables of
+ * 8 bytes per descriptor of the limit that lws zeroes (so resident) at start: one context per
+ * FDS_PER_SHARD descriptors, at most TRANSPORT_SHARDS_MAX, and no more than SHARD_TABLES_BUDGET of
+ * tables in all (but always one). */
+#ifndef TRANSPORT_SHARDS_MAX
+#define TRANSPORT_SHARDS_MAX 8
+#endif
+#define FDS_PER_SHARD 1024
+#define SHARD_TABLE_BYTES_PER_FD 16
+#define SHARD_TABLES_BUDGET (8u * 1024u * 1024u)
 
 /* lws's per-connection memory: the core's sm_conn first, so lws's user pointer is the sm_conn. */
 typedef struct sm_net_conn {
@@ -58,11 +72,22 @@ typedef struct sm_net_stats {
  * there, "handled by lws_close_reason()") but its ws role frames it like PING/PONG. */
 #define SM_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
+struct sm_net;
+
+/* One lws context and its vhost: its own fd table, timers and header pool. lws's context user
+ * pointer is the shard. */
+typedef struct sm_net_shard {
+    struct sm_net *net;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    size_t wsi_count; /* live connections: a new one goes to the shard with the fewest */
+} sm_net_shard;
+
 typedef struct sm_net {
     sm_server srv;
     const sm_config *cfg;
-    struct lws_context *ctx;
-    struct lws_vhost *vh;
+    sm_net_shard shards[TRANSPORT_SHARDS_MAX];
+    size_t shard_count;
     struct ev_loop *loop;
     ev_signal sigterm, sigint;
     ev_timer tick, grace, finish;
@@ -295,7 +320,8 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
 {
     sm_conn *c = user;
     struct lws_context *ctx = lws_get_context(wsi);
-    sm_net *net = ctx ? lws_context_user(ctx) : NULL;
+    sm_net_shard *shard = ctx ? lws_context_user(ctx) : NULL;
+    sm_net *net = shard ? shard->net : NULL;
     if (!net)
         return 0;
     switch (reason) {
@@ -330,8 +356,13 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
         if (net->stopping && net->srv.conn_count == 0)
             schedule_finish(net);
         return 0;
+    case LWS_CALLBACK_WSI_CREATE:
+        shard->wsi_count++;
+        return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         /* Every adopted connection ends here, whatever stage it reached. */
+        if (shard->wsi_count)
+            shard->wsi_count--;
         leave_gate(net, wsi);
         return 0;
     case LWS_CALLBACK_HTTP:
@@ -482,6 +513,15 @@ static void out_of_descriptors(sm_net *net)
     pause_accepting(net, PAUSE_NO_FDS_S);
 }
 
+static sm_net_shard *least_loaded_shard(sm_net *net)
+{
+    sm_net_shard *best = &net->shards[0];
+    for (size_t i = 1; i < net->shard_count; i++)
+        if (net->shards[i].wsi_count < best->wsi_count)
+            best = &net->shards[i];
+    return best;
+}
+
 static void adopt(sm_net *net, int fd, const struct sockaddr *sa, socklen_t salen)
 {
     sm_gate_verdict v = sm_gate_admit(&net->gate, fd, sa, salen, sm_mono_ms());
@@ -500,7 +540,7 @@ static void adopt(sm_net *net, int fd, const struct sockaddr *sa, socklen_t sale
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     lws_adopt_desc_t info;
     memset(&info, 0, sizeof info);
-    info.vh = net->vh;
+    info.vh = least_loaded_shard(net)->vh;
     info.type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL;
     info.fd.sockfd = fd;
     info.opaque = (void *)(intptr_t)(fd + 1);
@@ -614,6 +654,82 @@ static int open_listener(const char *addr, int port, bool any, bool v6, int *bou
     return fd;
 }
 
+/* ---- the lws contexts ---- */
+
+/* Each context closes its own connections. */
+static void destroy_shards(sm_net *net)
+{
+    for (size_t i = 0; i < net->shard_count; i++) {
+        if (net->shards[i].ctx)
+            lws_context_destroy(net->shards[i].ctx);
+        net->shards[i].ctx = NULL;
+        net->shards[i].vh = NULL;
+    }
+    net->shard_count = 0;
+}
+
+static size_t shard_count_for(size_t fd_limit)
+{
+    size_t k = fd_limit / FDS_PER_SHARD;
+    size_t affordable = SHARD_TABLES_BUDGET / (fd_limit * SHARD_TABLE_BYTES_PER_FD + 1);
+    if (k > affordable)
+        k = affordable;
+    return k < 1 ? 1 : k > TRANSPORT_SHARDS_MAX ? TRANSPORT_SHARDS_MAX : k;
+}
+
+/* Every context is created before any vhost: with LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT each
+ * context creation takes new OpenSSL ex_data indexes into lws's globals, and a vhost's SSL_CTX
+ * keeps the index current when it is made, so a vhost made before the last context would hold a
+ * stale one. */
+static bool create_shards(sm_net *net, size_t count, bool v6)
+{
+    const sm_config *cfg = net->cfg;
+    const sm_limits *l = &cfg->limits;
+    void *loops[1] = {net->loop};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    /* LWS_SERVER_OPTION_VALIDATE_UTF8 is deliberately not set: lws would close with its own reason
+     * text ("bad utf8") and the session would look merely DISCONNECTED. deliver() checks each
+     * whole message and closes with INVALID_INBOUND_MESSAGE / 1007 as docs/protocol.md says. */
+    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND | (v6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6) |
+                   (cfg->tls_cert ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+    info.foreign_loops = loops;
+    /* One header buffer per connection the gate lets in, in every context, so no pending
+     * connection waits for one (a shared pool smaller than that is what let idle connections lock
+     * everyone out). lws allocates them only as handshakes need them. */
+    info.max_http_header_pool = (unsigned short)(l->max_pending + 1 < 65535 ? l->max_pending + 1 : 65535);
+    info.timeout_secs = (unsigned int)((l->handshake_timeout_ms + 999) / 1000);
+    for (size_t i = 0; i < count; i++) {
+        sm_net_shard *s = &net->shards[i];
+        s->net = net;
+        info.user = s;
+        s->ctx = lws_create_context(&info);
+        if (!s->ctx) {
+            sm_log(SM_LOG_ERROR, "cannot create the libwebsockets context (is libwebsockets-evlib-ev installed?)");
+            return false;
+        }
+        net->shard_count = i + 1;
+    }
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    info.protocols = protocols;
+    info.vhost_name = "sessmond";
+    info.retry_and_idle_policy = &idle_policy;
+    info.ssl_cert_filepath = cfg->tls_cert;
+    info.ssl_private_key_filepath = cfg->tls_key;
+    for (size_t i = 0; i < count; i++) {
+        sm_net_shard *s = &net->shards[i];
+        info.user = s;
+        s->vh = lws_create_vhost(s->ctx, &info);
+        if (!s->vh) {
+            sm_log(SM_LOG_ERROR, "cannot set up the libwebsockets server%s",
+                   cfg->tls_cert ? " (the TLS certificate and key were refused: see the lines above)" : "");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- loop callbacks ---- */
 
 static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -634,8 +750,7 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     /* Already shutting down: another SIGTERM must not kill the process half way through. */
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
-    lws_context_destroy(net->ctx);
-    net->ctx = NULL;
+    destroy_shards(net);
     ev_break(loop, EVBREAK_ALL);
 }
 
@@ -724,8 +839,7 @@ static void close_listener(sm_net *net)
 static int fail_start(sm_net *net)
 {
     sm_cluster_stop(&net->srv);
-    if (net->ctx)
-        lws_context_destroy(net->ctx);
+    destroy_shards(net);
     close_listener(net);
     sm_gate_free(&net->gate);
     sm_server_free(&net->srv);
@@ -808,38 +922,9 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
         return fail_start(net);
     }
     net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    void *loops[1] = {net->loop};
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    /* LWS_SERVER_OPTION_VALIDATE_UTF8 is deliberately not set: lws would close with its own reason
-     * text ("bad utf8") and the session would look merely DISCONNECTED. deliver() checks each
-     * whole message and closes with INVALID_INBOUND_MESSAGE / 1007 as docs/protocol.md says. */
-    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND | (v6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6) |
-                   (cfg->tls_cert ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
-    info.foreign_loops = loops;
-    info.user = net;
-    /* One header buffer per connection the gate lets in, so no pending connection waits for one
-     * (a shared pool smaller than that is what let idle connections lock everyone out). */
-    info.max_http_header_pool = (unsigned short)(l->max_pending + 1 < 65535 ? l->max_pending + 1 : 65535);
-    info.timeout_secs = (unsigned int)((l->handshake_timeout_ms + 999) / 1000);
-    net->ctx = lws_create_context(&info);
-    if (!net->ctx) {
-        sm_log(SM_LOG_ERROR, "cannot create the libwebsockets context (is libwebsockets-evlib-ev installed?)");
+    if (!create_shards(net, shard_count_for(fd_limit), v6))
         return fail_start(net);
-    }
-    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
-    info.protocols = protocols;
-    info.vhost_name = "sessmond";
-    info.retry_and_idle_policy = &idle_policy;
-    info.ssl_cert_filepath = cfg->tls_cert;
-    info.ssl_private_key_filepath = cfg->tls_key;
-    net->vh = lws_create_vhost(net->ctx, &info);
-    if (!net->vh) {
-        sm_log(SM_LOG_ERROR, "cannot set up the libwebsockets server%s",
-               cfg->tls_cert ? " (the TLS certificate and key were refused: see the lines above)" : "");
-        return fail_start(net);
-    }
+    sm_log(SM_LOG_DEBUG, "%zu libwebsockets contexts for a limit of %zu descriptors", net->shard_count, fd_limit);
     if (opts->port_file && write_port_file(opts->port_file, port) != 0)
         sm_log(SM_LOG_WARN, "cannot write the port file %s: %s", opts->port_file, strerror(errno));
     printf("sessmond: listening on %s://%s%s%s:%d\n", cfg->tls_cert ? "wss" : "ws", v6 ? "[" : "", bind,
@@ -872,8 +957,7 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     ev_run(net->loop, 0);
 
     net->finished = true;
-    if (net->ctx)
-        lws_context_destroy(net->ctx);
+    destroy_shards(net);
     close_listener(net);
     sm_gate_free(&net->gate);
     sm_cluster_stop(&net->srv);

@@ -343,6 +343,37 @@ static void fan_out(sm_bench_ctl *admin, long long *id, int port, int k, int n_s
     free(ls);
 }
 
+/* CPU time (user + system) of a process in ms, or -1: on a shared machine the server's CPU for a
+ * phase varies far less than its wall-clock time. */
+static double cpu_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void report_cpu(const char *what, pid_t server, double cpu0)
+{
+    double cpu1 = cpu_ms(server);
+    char name[80];
+    snprintf(name, sizeof name, "%s: server CPU until all released", what);
+    if (cpu0 < 0 || cpu1 < 0)
+        sm_bench_missing(name, "ms", SM_BENCH_INFO, 0, "server CPU unknown");
+    else
+        sm_bench_report(name, cpu1 - cpu0, "ms", SM_BENCH_INFO, 0, false, "user + system, 10 ms ticks");
+}
+
 /* ---- mass close: close_by_filter over every session; each client answers the close frame
  * the way a real client does, so the server can release the socket at once ---- */
 
@@ -359,6 +390,7 @@ static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid
     }
     char req[256];
     snprintf(req, sizeof req, "{\"type\":\"close_by_filter\",\"id\":%lld,\"filter\":\"Bench is 'yes'\"}", *id);
+    double cpu0 = cpu_ms(server);
     double t0 = sm_bench_ws_now_ms();
     probe_drain(pr);
     sm_bench_ctl_send(admin, req);
@@ -432,6 +464,7 @@ static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid
              eof, live, last_eof - t0, closed_count, reply_ms, fds, fd_base);
     sm_bench_report("mass close: close_by_filter over all, all released", release_ms, "ms", SM_BENCH_AT_MOST,
                     TARGET_RELEASE_MS, eof < live || fds > fd_base, note);
+    report_cpu("mass close", server, cpu0);
     report_ping(pr, "mass close", t0, t0 + release_ms);
 }
 
@@ -514,6 +547,7 @@ static void mass_drop(const char *load_path, int port, int n, pid_t server, long
     }
     usleep(1000000);
     long fds_before = sm_bench_fd_count(server);
+    double cpu0 = cpu_ms(server);
     double d0 = sm_bench_ws_now_ms();
     kill_load_hard(load);
     long fds = fds_before;
@@ -528,6 +562,7 @@ static void mass_drop(const char *load_path, int port, int n, pid_t server, long
              fd_base);
     sm_bench_report("mass drop: kill -9 of the clients, all released", drop_ms, "ms", SM_BENCH_AT_MOST,
                     TARGET_RELEASE_MS, fds > fd_base, note);
+    report_cpu("mass drop", server, cpu0);
     report_ping(pr, "mass drop", d0, d0 + drop_ms);
 }
 

@@ -1,5 +1,5 @@
 /* sessmond integration tests over wss:// (a throw-away certificate made at test time): handshake,
- * $Connector, fragments and closes through TLS, plain ws:// refused. */
+ * $Connector, fragments and closes through TLS on every transport shard, plain ws:// refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,12 +149,51 @@ static void test_explicit_connector_kept(void **state)
     assert_int_equal(sm_test_server_stop(&s), 0);
 }
 
+/* sessmond spreads connections over up to 8 lws contexts, each with its own vhost and SSL_CTX,
+ * a new connection going to the one with the fewest: 48 connections at once put six in each, so
+ * every context does TLS handshakes, frames and closes; then the server stops cleanly. */
+#define TLS_SPREAD 48
+static void test_wss_on_every_transport_shard(void **state)
+{
+    (void)state;
+    sm_test_server s;
+    start(&s, NULL);
+    sm_ws_opts o = tls_opts(&s);
+    tc *cs = calloc(TLS_SPREAD, sizeof *cs);
+    assert_non_null(cs);
+    for (int i = 0; i < TLS_SPREAD; i++)
+        tc_open_opts(&cs[i], &o, "client", "client", NULL);
+    for (int i = 0; i < TLS_SPREAD; i++) {
+        cJSON *r = tc_ok(&cs[i], "{\"type\":\"ping\"}");
+        assert_non_null(r);
+        cJSON_Delete(r);
+    }
+    /* Every other one closes; the freed places are taken again and everyone still answers. */
+    for (int i = 0; i < TLS_SPREAD; i += 2)
+        tc_close(&cs[i]);
+    for (int i = 0; i < TLS_SPREAD; i += 2)
+        tc_open_opts(&cs[i], &o, "client", "client", NULL);
+    for (int i = 0; i < TLS_SPREAD; i++) {
+        cJSON *r = tc_ok(&cs[i], "{\"type\":\"ping\"}");
+        assert_non_null(r);
+        cJSON_Delete(r);
+    }
+    /* Half stay open through the shutdown: each context closes its own. */
+    for (int i = 0; i < TLS_SPREAD; i += 2)
+        tc_close(&cs[i]);
+    assert_int_equal(sm_test_server_stop(&s), 0);
+    for (int i = 1; i < TLS_SPREAD; i += 2)
+        tc_close(&cs[i]);
+    free(cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wss_session_and_default_connector),
         cmocka_unit_test(test_plain_ws_refused_on_tls_port),
         cmocka_unit_test(test_explicit_connector_kept),
+        cmocka_unit_test(test_wss_on_every_transport_shard),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
