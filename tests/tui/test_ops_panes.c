@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "screen.h"
 #include "tui/cmdline.h"
 #include "tui/history.h"
 #include "tui/pane_group.h"
@@ -103,27 +104,6 @@ static void type(smt_ui *ui, const char *s)
 {
     for (; *s; s++)
         smt_ui_key(ui, (unsigned char)*s);
-}
-
-static void line_at(int y, char *buf, size_t cap)
-{
-    wchar_t w[512];
-    int cols = getmaxx(stdscr);
-    mvwinnwstr(stdscr, y, 0, w, cols < 511 ? cols : 511);
-    w[511] = 0;
-    wcstombs(buf, w, cap);
-    buf[cap - 1] = '\0';
-}
-
-static bool screen_has(const char *text)
-{
-    char buf[2048];
-    for (int y = 0; y < getmaxy(stdscr); y++) {
-        line_at(y, buf, sizeof buf);
-        if (strstr(buf, text))
-            return true;
-    }
-    return false;
 }
 
 static char *slurp(const char *path)

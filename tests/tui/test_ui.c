@@ -14,6 +14,7 @@
 
 #include "core/utf8.h"
 #include "events.h"
+#include "screen.h"
 #include "tui/keys.h"
 #include "tui/palette.h"
 #include "tui/pane_bulk.h"
@@ -211,28 +212,6 @@ static void resize(smt_ui *ui, int rows, int cols)
 static void paint(smt_ui *ui)
 {
     smt_ui_paint(ui);
-}
-
-/* Screen line y as UTF-8 (wide characters once, trailing blanks kept). */
-static void line_at(int y, char *buf, size_t cap)
-{
-    wchar_t w[512];
-    int cols = getmaxx(stdscr);
-    mvwinnwstr(stdscr, y, 0, w, cols < 511 ? cols : 511);
-    w[511] = 0;
-    wcstombs(buf, w, cap);
-    buf[cap - 1] = '\0';
-}
-
-static bool screen_has(const char *text)
-{
-    char buf[2048];
-    for (int y = 0; y < getmaxy(stdscr); y++) {
-        line_at(y, buf, sizeof buf);
-        if (strstr(buf, text))
-            return true;
-    }
-    return false;
 }
 
 /* Screen column where text starts on line y, or -1. */
