@@ -585,3 +585,20 @@ void sm_test_cert_remove(sm_test_cert *c)
     if (c->dir[0])
         rmdir(c->dir);
 }
+
+sm_test_server *sm_test_server_new(const char *overrides_json)
+{
+    sm_test_server *s = calloc(1, sizeof *s);
+    if (!s || sm_test_server_start_with(s, overrides_json) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int sm_test_server_delete(sm_test_server *s)
+{
+    int st = sm_test_server_stop(s);
+    free(s);
+    return st;
+}
