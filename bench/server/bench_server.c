@@ -38,118 +38,25 @@
 
 /* ---- the N sessions (non-blocking, epoll) ---- */
 
-enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPENING, ST_DONE, ST_FAILED };
-
-typedef struct bconn {
-    int fd;
-    int state;
-    unsigned char *buf;
-    size_t len;
-} bconn;
-
-static int open_sessions(bconn *cs, int n, int port, int props)
+/* Bench=yes and props-1 more properties P1..: P1 unique, the others in ten groups. */
+static int bench_open_text(char *out, size_t cap, int idx, void *arg)
 {
-    static const char *const sources[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    int started = 0, done = 0, failed = 0, in_flight = 0;
-    char hs[512];
-    int hslen = sm_bench_ws_handshake(hs, sizeof hs, port);
-    double deadline = sm_bench_ws_now_ms() + 120000;
-    while (done + failed < n) {
-        while (in_flight < MAX_IN_FLIGHT && started < n) {
-            bconn *c = &cs[started];
-            c->fd = sm_bench_tcp_connect(port, sources[started % 4], true);
-            c->state = ST_CONNECTING;
-            if (c->fd < 0) {
-                c->state = ST_FAILED;
-                failed++;
-                started++;
-                continue;
-            }
-            struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)started};
-            epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
-            started++;
-            in_flight++;
-        }
-        struct epoll_event evs[256];
-        int k = epoll_wait(ep, evs, 256, 1000);
-        if (sm_bench_ws_now_ms() > deadline)
-            break;
-        for (int i = 0; i < k; i++) {
-            bconn *c = &cs[evs[i].data.u32];
-            int idx = (int)evs[i].data.u32;
-            if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
-                c->state = ST_FAILED;
-            } else if (c->state == ST_CONNECTING) {
-                if (send(c->fd, hs, (size_t)hslen, MSG_NOSIGNAL) != hslen) {
-                    c->state = ST_FAILED;
-                } else {
-                    c->state = ST_HANDSHAKE;
-                    c->buf = malloc(4096);
-                    c->len = 0;
-                    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)idx};
-                    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                }
-            } else {
-                ssize_t r = recv(c->fd, c->buf + c->len, 4095 - c->len, 0);
-                if (r <= 0) {
-                    c->state = ST_FAILED;
-                } else {
-                    c->len += (size_t)r;
-                    c->buf[c->len] = '\0';
-                    if (c->state == ST_HANDSHAKE) {
-                        char *end = strstr((char *)c->buf, "\r\n\r\n");
-                        if (end) {
-                            if (strncmp((char *)c->buf, "HTTP/1.1 101", 12) != 0) {
-                                c->state = ST_FAILED;
-                            } else {
-                                size_t head = (size_t)(end - (char *)c->buf) + 4;
-                                memmove(c->buf, c->buf + head, c->len - head);
-                                c->len -= head;
-                                char open[512];
-                                int ol = snprintf(open, sizeof open,
-                                                  "{\"type\":\"open\",\"principal\":\"\",\"clientType\":\"C\","
-                                                  "\"environment\":\"C_bench\",\"properties\":{\"Bench\":\"yes\"");
-                                for (int p = 1; p < props; p++)
-                                    ol += snprintf(open + ol, sizeof open - (size_t)ol, ",\"P%d\":\"v%d\"", p,
-                                                   p == 1 ? idx : idx % 10);
-                                ol += snprintf(open + ol, sizeof open - (size_t)ol, "}}");
-                                unsigned char frame[600];
-                                size_t fl = sm_bench_ws_frame(frame, open, (size_t)ol);
-                                c->state = send(c->fd, frame, fl, MSG_NOSIGNAL) == (ssize_t)fl ? ST_OPENING
-                                                                                              : ST_FAILED;
-                            }
-                        }
-                    }
-                    if (c->state == ST_OPENING) {
-                        int op;
-                        const unsigned char *p;
-                        size_t pl;
-                        if (sm_bench_ws_parse(c->buf, c->len, &op, &p, &pl))
-                            c->state = (op == 1 && memmem(p, pl, "\"opened\"", 8)) ? ST_DONE : ST_FAILED;
-                    }
-                }
-            }
-            if (c->state == ST_DONE || c->state == ST_FAILED) {
-                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                free(c->buf);
-                c->buf = NULL;
-                in_flight--;
-                if (c->state == ST_DONE) {
-                    done++;
-                } else {
-                    failed++;
-                    close(c->fd);
-                    c->fd = -1;
-                }
-            }
-        }
-    }
-    close(ep);
-    return done;
+    int props = *(const int *)arg;
+    int ol = snprintf(out, cap,
+                      "{\"type\":\"open\",\"principal\":\"\",\"clientType\":\"C\","
+                      "\"environment\":\"C_bench\",\"properties\":{\"Bench\":\"yes\"");
+    for (int p = 1; p < props && ol > 0 && (size_t)ol < cap; p++)
+        ol += snprintf(out + ol, cap - (size_t)ol, ",\"P%d\":\"v%d\"", p, p == 1 ? idx : idx % 10);
+    if (ol > 0 && (size_t)ol < cap)
+        ol += snprintf(out + ol, cap - (size_t)ol, "}}");
+    return ol;
 }
 
-
+static int open_sessions(sm_bench_conn *cs, int n, int port, int props)
+{
+    static const char *const sources[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
+    return sm_bench_open_sessions(cs, n, port, sources, 4, MAX_IN_FLIGHT, 120000, bench_open_text, &props);
+}
 
 /* ---- the probe: an innocent client pinging all along, in its own process ---- */
 
@@ -346,7 +253,7 @@ static void fan_out(sm_bench_ctl *admin, long long *id, int port, int k, int n_s
 /* ---- mass close: close_by_filter over every session; each client answers the close frame
  * the way a real client does, so the server can release the socket at once ---- */
 
-static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid_t server, long fd_base, probe *pr)
+static void mass_close(sm_bench_ctl *admin, long long *id, sm_bench_conn *cs, int n, pid_t server, long fd_base, probe *pr)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     int live = 0;
@@ -375,14 +282,14 @@ static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid
         struct epoll_event evs[512];
         int k = epoll_wait(ep, evs, 512, 10);
         for (int i = 0; i < k; i++) {
-            bconn *c = &cs[evs[i].data.u32];
+            sm_bench_conn *c = &cs[evs[i].data.u32];
             ssize_t r = recv(c->fd, buf, sizeof buf, 0);
             if (r > 0) {
                 /* the close frame (or events before it): answer a close frame once */
                 for (ssize_t j = 0; j + 1 < r; j++)
-                    if (buf[j] == 0x88 && c->state != ST_FAILED) {
+                    if (buf[j] == 0x88 && c->state != SM_BENCH_FAILED) {
                         send(c->fd, close_frame, sizeof close_frame, MSG_NOSIGNAL);
-                        c->state = ST_FAILED; /* marks "answered" */
+                        c->state = SM_BENCH_FAILED; /* marks "answered" */
                         break;
                     }
                 continue;
@@ -592,7 +499,7 @@ int main(int argc, char **argv)
     long fd_base = sm_bench_fd_count(pid);
 
     /* 1. open rate */
-    bconn *cs = calloc((size_t)n, sizeof *cs);
+    sm_bench_conn *cs = calloc((size_t)n, sizeof *cs);
     double t0 = sm_bench_ws_now_ms();
     int opened = open_sessions(cs, n, port, props);
     double open_ms = sm_bench_ws_now_ms() - t0;
