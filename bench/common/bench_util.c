@@ -14,6 +14,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench/common/bench_ws.h"
+
 static const char *bench_name = "bench";
 static const char *json_path;
 static int failures;
@@ -346,4 +348,21 @@ long long sm_bench_write_calls(pid_t pid)
             break;
     fclose(f);
     return n;
+}
+
+void sm_bench_probe_drain(sm_bench_probe *pr)
+{
+    sm_bench_probe_sample buf[512];
+    ssize_t r;
+    while ((r = read(pr->fd, buf, sizeof buf)) > 0) {
+        size_t k = (size_t)r / sizeof *buf;
+        if (pr->n + k > pr->cap) {
+            pr->cap = (pr->n + k) * 2;
+            pr->v = realloc(pr->v, pr->cap * sizeof *pr->v);
+            if (!pr->v)
+                sm_bench_die("out of memory");
+        }
+        memcpy(pr->v + pr->n, buf, k * sizeof *buf);
+        pr->n += k;
+    }
 }

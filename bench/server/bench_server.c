@@ -60,17 +60,6 @@ static int open_sessions(sm_bench_conn *cs, int n, int port, int props)
 
 /* ---- the probe: an innocent client pinging all along, in its own process ---- */
 
-typedef struct probe_sample {
-    double at_ms, rtt_ms; /* rtt < 0: no reply within 10 s */
-} probe_sample;
-
-typedef struct probe {
-    pid_t pid;
-    int fd; /* samples as they come */
-    probe_sample *v;
-    size_t n, cap;
-} probe;
-
 static void probe_child(int port, int out)
 {
     sm_bench_ctl c;
@@ -82,7 +71,7 @@ static void probe_child(int port, int out)
         snprintf(want, sizeof want, "\"id\":%lld,", id);
         double t0 = sm_bench_ws_now_ms();
         sm_bench_ctl_send(&c, req);
-        probe_sample smp = {t0, -1};
+        sm_bench_probe_sample smp = {t0, -1};
         for (;;) {
             char *m = sm_bench_ctl_recv(&c, (int)(t0 + 10000 - sm_bench_ws_now_ms()));
             if (!m)
@@ -102,7 +91,7 @@ static void probe_child(int port, int out)
     }
 }
 
-static void probe_start(probe *pr, int port)
+static void probe_start(sm_bench_probe *pr, int port)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0)
@@ -125,27 +114,10 @@ static void probe_start(probe *pr, int port)
     pr->fd = p[0];
 }
 
-static void probe_drain(probe *pr)
-{
-    probe_sample buf[512];
-    ssize_t r;
-    while ((r = read(pr->fd, buf, sizeof buf)) > 0) {
-        size_t k = (size_t)r / sizeof *buf;
-        if (pr->n + k > pr->cap) {
-            pr->cap = (pr->n + k) * 2;
-            pr->v = realloc(pr->v, pr->cap * sizeof *pr->v);
-            if (!pr->v)
-                sm_bench_die("out of memory");
-        }
-        memcpy(pr->v + pr->n, buf, k * sizeof *buf);
-        pr->n += k;
-    }
-}
-
 /* Ping round trips of the pings sent in [from, to]; unanswered ones count as 10 s. */
-static void probe_window(probe *pr, double from, double to, sm_bench_samples *out, int *lost)
+static void probe_window(sm_bench_probe *pr, double from, double to, sm_bench_samples *out, int *lost)
 {
-    probe_drain(pr);
+    sm_bench_probe_drain(pr);
     *lost = 0;
     for (size_t i = 0; i < pr->n; i++) {
         if (pr->v[i].at_ms < from || pr->v[i].at_ms > to)
@@ -156,7 +128,7 @@ static void probe_window(probe *pr, double from, double to, sm_bench_samples *ou
     }
 }
 
-static void report_ping(probe *pr, const char *what, double from, double to)
+static void report_ping(sm_bench_probe *pr, const char *what, double from, double to)
 {
     /* the last ping sent before `to` may still be on its way */
     double settle = sm_bench_ws_now_ms() + 200;
@@ -253,7 +225,7 @@ static void fan_out(sm_bench_ctl *admin, long long *id, int port, int k, int n_s
 /* ---- mass close: close_by_filter over every session; each client answers the close frame
  * the way a real client does, so the server can release the socket at once ---- */
 
-static void mass_close(sm_bench_ctl *admin, long long *id, sm_bench_conn *cs, int n, pid_t server, long fd_base, probe *pr)
+static void mass_close(sm_bench_ctl *admin, long long *id, sm_bench_conn *cs, int n, pid_t server, long fd_base, sm_bench_probe *pr)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     int live = 0;
@@ -267,7 +239,7 @@ static void mass_close(sm_bench_ctl *admin, long long *id, sm_bench_conn *cs, in
     char req[256];
     snprintf(req, sizeof req, "{\"type\":\"close_by_filter\",\"id\":%lld,\"filter\":\"Bench is 'yes'\"}", *id);
     double t0 = sm_bench_ws_now_ms();
-    probe_drain(pr);
+    sm_bench_probe_drain(pr);
     sm_bench_ctl_send(admin, req);
     double reply_ms = -1;
     long long closed_count = -1;
@@ -393,7 +365,7 @@ static void kill_load_hard(pid_t load)
     kill(load, SIGKILL);
 }
 
-static void mass_drop(const char *load_path, int port, int n, pid_t server, long fd_base, probe *pr)
+static void mass_drop(const char *load_path, int port, int n, pid_t server, long fd_base, sm_bench_probe *pr)
 {
     int out = -1;
     double t0 = sm_bench_ws_now_ms();
@@ -492,7 +464,7 @@ int main(int argc, char **argv)
     usleep(200000);
     sm_bench_ctl admin;
     sm_bench_ctl_open(&admin, port);
-    probe pr = {0};
+    sm_bench_probe pr = {0};
     probe_start(&pr, port);
     usleep(300000);
     long rss0 = sm_proc_rss_kb(pid);
