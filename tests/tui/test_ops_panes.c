@@ -22,8 +22,7 @@
 #include "tui/pane_history.h"
 #include "tui/ui.h"
 
-static SCREEN *scr;
-static FILE *out, *in;
+static test_screen screen;
 static uint64_t clock_ms = 1000000;
 static char tmpdir[256];
 
@@ -39,22 +38,13 @@ static int group_setup(void **state)
     setenv("XDG_STATE_HOME", p, 1);
     snprintf(p, sizeof p, "%s/config", tmpdir);
     setenv("XDG_CONFIG_HOME", p, 1);
-    out = fopen("/dev/null", "w");
-    in = fopen("/dev/null", "r");
-    scr = newterm("xterm-256color", out, in);
-    if (!scr)
-        return -1;
-    resizeterm(30, 120);
-    return 0;
+    return test_screen_open(&screen, 30, 120);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    endwin();
-    delscreen(scr);
-    fclose(out);
-    fclose(in);
+    test_screen_close(&screen);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;

@@ -121,29 +121,19 @@ static int fake_close_by_filter(void *ctx, uint64_t token, const char *filter, c
 
 /* ---- virtual screen ---- */
 
-static SCREEN *scr;
-static FILE *out, *in;
+static test_screen screen;
 static uint64_t clock_ms = 1000000;
 
 static int group_setup(void **state)
 {
     (void)state;
-    out = fopen("/dev/null", "w");
-    in = fopen("/dev/null", "r");
-    scr = newterm("xterm-256color", out, in);
-    if (!scr)
-        return -1;
-    resizeterm(30, 120);
-    return 0;
+    return test_screen_open(&screen, 30, 120);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    endwin();
-    delscreen(scr);
-    fclose(out);
-    fclose(in);
+    test_screen_close(&screen);
     return 0;
 }
 
