@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,12 +62,8 @@ static void start_redis(void)
     redis_port = free_port();
     char port[16];
     snprintf(port, sizeof port, "%d", redis_port);
-    pid_t parent = getpid();
-    redis_pid = fork();
+    redis_pid = sm_bench_fork();
     if (redis_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         int nul = open("/dev/null", O_RDWR);
         dup2(nul, 1);
         execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
@@ -134,12 +129,8 @@ static pid_t start_holder(int port, int node, int *pipe_rd)
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0)
         sm_bench_die("pipe");
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         close(p[0]);
         /* Connections that failed (a busy machine: SYN queue full, a slow handshake) are retried. */
         int done = 0;
@@ -271,13 +262,9 @@ static void min_med_max(double *v, int n, double *mn, double *md, double *mx)
 
 static pid_t start_feeder(int rate, int seconds)
 {
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid != 0)
         return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(1);
     sm_bench_ctl c[MAX_NODES];
     for (int i = 0; i < nodes; i++) {
         sm_bench_ctl_open(&c[i], node_port[i]);

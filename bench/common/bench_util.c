@@ -229,14 +229,10 @@ pid_t sm_bench_start_sessmond_args(const char *path, const char *dir, int heartb
     fclose(f);
     free(text);
     unlink(portfile);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -365,4 +361,16 @@ void sm_bench_probe_drain(sm_bench_probe *pr)
         memcpy(pr->v + pr->n, buf, k * sizeof *buf);
         pr->n += k;
     }
+}
+
+pid_t sm_bench_fork(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+    }
+    return pid;
 }

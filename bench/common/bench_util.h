@@ -55,6 +55,10 @@ typedef struct sm_bench_probe {
 /* Appends every sample waiting in the pipe to v (dies when out of memory). */
 void sm_bench_probe_drain(sm_bench_probe *pr);
 
+/* fork(2) for the bench's helper processes: the child dies with the bench (PR_SET_PDEATHSIG) and
+ * exits at once when the bench is already gone, so none outlives an interrupted run. */
+pid_t sm_bench_fork(void);
+
 /* Starts sessmond (path) on a free port of 127.0.0.1 with the demo configuration, heartbeats and
  * queue limits adjusted for benchmarks (heartbeat_ms 0 keeps the demo's), logging into dir.
  * Dies with the bench (PR_SET_PDEATHSIG). Returns its pid and fills *port, or -1. */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -124,15 +123,11 @@ static void on_signal(int sig)
 /* A forked child that dies with the bench. */
 static pid_t fork_child(void)
 {
-    pid_t parent = getpid();
     fflush(stdout);
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid < 0)
         sm_bench_die("fork");
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         /* the parent's processes and files are not the child's to clean up, should it ever exit() */
         memset(tracked, 0, sizeof tracked);
         memset(tmp_files, 0, sizeof tmp_files);

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -97,14 +96,10 @@ static void probe_start(sm_bench_probe *pr, int port)
     if (pipe2(p, O_CLOEXEC) != 0)
         sm_bench_die("pipe");
     fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-    pid_t parent = getpid();
-    pr->pid = fork();
+    pr->pid = sm_bench_fork();
     if (pr->pid < 0)
         sm_bench_die("fork");
     if (pr->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         close(p[0]);
         probe_child(port, p[1]);
         _exit(0);
@@ -324,14 +319,10 @@ static pid_t start_load(const char *path, int port, int n, int *out)
     char url[64], ns[16];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
     snprintf(ns, sizeof ns, "%d", n);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid < 0)
         sm_bench_die("fork");
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         dup2(p[1], 1);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
