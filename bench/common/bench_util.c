@@ -346,6 +346,26 @@ long long sm_bench_write_calls(pid_t pid)
     return n;
 }
 
+void sm_bench_probe_spawn(sm_bench_probe *pr, pid_t (*fork_child)(void), void (*child)(int port, int out), int port)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        sm_bench_die("pipe");
+    /* a stalled bench must not block the probe: 1 MiB holds minutes of samples */
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    pr->pid = fork_child();
+    if (pr->pid < 0)
+        sm_bench_die("fork");
+    if (pr->pid == 0) {
+        close(p[0]);
+        child(port, p[1]);
+        _exit(0);
+    }
+    close(p[1]);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    pr->fd = p[0];
+}
+
 void sm_bench_probe_drain(sm_bench_probe *pr)
 {
     sm_bench_probe_sample buf[512];

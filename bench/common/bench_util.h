@@ -52,6 +52,9 @@ typedef struct sm_bench_probe {
     sm_bench_probe_sample *v;
     size_t n, cap;
 } sm_bench_probe;
+/* Forks the probe with fork_child (sm_bench_fork, or a bench's own that also tracks the child) and
+ * runs child(port, pipe's write end) in it; pr->pid and pr->fd filled. Dies when it cannot. */
+void sm_bench_probe_spawn(sm_bench_probe *pr, pid_t (*fork_child)(void), void (*child)(int port, int out), int port);
 /* Appends every sample waiting in the pipe to v (dies when out of memory). */
 void sm_bench_probe_drain(sm_bench_probe *pr);
 

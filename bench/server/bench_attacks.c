@@ -596,19 +596,7 @@ static void probe_child(int port, int out)
 static bool probe_start(sm_bench_probe *pr, int port)
 {
     memset(pr, 0, sizeof *pr);
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        sm_bench_die("pipe");
-    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-    pr->pid = fork_child();
-    if (pr->pid == 0) {
-        close(p[0]);
-        probe_child(port, p[1]);
-        _exit(0);
-    }
-    close(p[1]);
-    fcntl(p[0], F_SETFL, O_NONBLOCK);
-    pr->fd = p[0];
+    sm_bench_probe_spawn(pr, fork_child, probe_child, port);
     double deadline = sm_bench_now_ms() + 10000;
     while (sm_bench_now_ms() < deadline) {
         sm_bench_probe_sample s;

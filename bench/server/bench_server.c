@@ -92,21 +92,7 @@ static void probe_child(int port, int out)
 
 static void probe_start(sm_bench_probe *pr, int port)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        sm_bench_die("pipe");
-    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-    pr->pid = sm_bench_fork();
-    if (pr->pid < 0)
-        sm_bench_die("fork");
-    if (pr->pid == 0) {
-        close(p[0]);
-        probe_child(port, p[1]);
-        _exit(0);
-    }
-    close(p[1]);
-    fcntl(p[0], F_SETFL, O_NONBLOCK);
-    pr->fd = p[0];
+    sm_bench_probe_spawn(pr, sm_bench_fork, probe_child, port);
 }
 
 /* Ping round trips of the pings sent in [from, to]; unanswered ones count as 10 s. */
