@@ -206,6 +206,19 @@ static void fan_out(sm_bench_ctl *admin, long long *id, int port, int k, int n_s
 /* ---- mass close: close_by_filter over every session; each client answers the close frame
  * the way a real client does, so the server can release the socket at once ---- */
 
+/* Reads the admin's next message (up to 1 s): when it is the close_by_filter reply (want), its time
+ * since t0 and its count. */
+static void take_close_reply(sm_bench_ctl *admin, const char *want, double t0, double *reply_ms, long long *closed_count)
+{
+    char *m = sm_bench_ctl_recv(admin, 1000);
+    if (m && strstr(m, want)) {
+        *reply_ms = sm_bench_ws_now_ms() - t0;
+        const char *cnt = strstr(m, "\"count\":");
+        *closed_count = cnt ? atoll(cnt + 8) : -1;
+    }
+    free(m);
+}
+
 static void mass_close(sm_bench_ctl *admin, long long *id, sm_bench_conn *cs, int n, pid_t server, long fd_base, sm_bench_probe *pr)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -258,13 +271,7 @@ static void mass_close(sm_bench_ctl *admin, long long *id, sm_bench_conn *cs, in
         if (reply_ms < 0) {
             struct pollfd pfd = {admin->fd, POLLIN, 0};
             if (poll(&pfd, 1, 0) > 0) {
-                char *m = sm_bench_ctl_recv(admin, 1000);
-                if (m && strstr(m, want)) {
-                    reply_ms = sm_bench_ws_now_ms() - t0;
-                    const char *cnt = strstr(m, "\"count\":");
-                    closed_count = cnt ? atoll(cnt + 8) : -1;
-                }
-                free(m);
+                take_close_reply(admin, want, t0, &reply_ms, &closed_count);
             }
         }
     }
@@ -278,13 +285,7 @@ static void mass_close(sm_bench_ctl *admin, long long *id, sm_bench_conn *cs, in
     double released = sm_bench_ws_now_ms();
     double release_ms = (last_eof > released ? last_eof : released) - t0;
     while (reply_ms < 0 && sm_bench_ws_now_ms() - t0 < 30000) {
-        char *m = sm_bench_ctl_recv(admin, 1000);
-        if (m && strstr(m, want)) {
-            reply_ms = sm_bench_ws_now_ms() - t0;
-            const char *cnt = strstr(m, "\"count\":");
-            closed_count = cnt ? atoll(cnt + 8) : -1;
-        }
-        free(m);
+        take_close_reply(admin, want, t0, &reply_ms, &closed_count);
     }
     char note[240];
     snprintf(note, sizeof note, "%d of %d sockets closed by the server, last at %.0f ms; reply (count %lld) at %.0f ms; "
