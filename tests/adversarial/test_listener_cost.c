@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "attacker.h"
 #include "client.h"
 #include "probe.h"
 #include "test_server.h"
@@ -38,13 +39,8 @@
 /* {"K":"<4 KB of random a/b>"}: every byte keeps a DFA guessing. */
 static char *hostile_props(void)
 {
-    char *props = malloc(VALUE_LEN + 16);
+    char *props = sm_hostile_ab_props(VALUE_LEN);
     assert_non_null(props);
-    strcpy(props, "{\"K\":\"");
-    size_t n = strlen(props);
-    for (int j = 0; j < VALUE_LEN; j++)
-        props[n++] = (rand() & 1) ? 'a' : 'b';
-    strcpy(props + n, "\"}");
     return props;
 }
 

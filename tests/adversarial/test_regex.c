@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "attacker.h"
 #include "client.h"
 #include "probe.h"
 #include "test_server.h"
@@ -72,18 +73,13 @@ static void hostile_regexes_are_refused_and_the_worst_allowed_stay_cheap(void **
 
     /* 50 anonymous sessions, each proposing a 4 KB random a/b K: every byte keeps a DFA guessing. */
     static tc victims[SESSIONS];
-    char *props = malloc(VALUE_LEN + 16);
-    assert_non_null(props);
     srand(7);
     for (int i = 0; i < SESSIONS; i++) {
-        strcpy(props, "{\"K\":\"");
-        size_t n = strlen(props);
-        for (int j = 0; j < VALUE_LEN; j++)
-            props[n++] = (rand() & 1) ? 'a' : 'b';
-        strcpy(props + n, "\"}");
+        char *props = sm_hostile_ab_props(VALUE_LEN);
+        assert_non_null(props);
         tc_open(&victims[i], &s, NULL, NULL, props);
+        free(props);
     }
-    free(props);
 
     tc viewer, operator;
     tc_open(&viewer, &s, "viewer", "viewer", NULL);
