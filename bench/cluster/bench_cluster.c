@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,12 +62,8 @@ static void start_redis(void)
     redis_port = free_port();
     char port[16];
     snprintf(port, sizeof port, "%d", redis_port);
-    pid_t parent = getpid();
-    redis_pid = fork();
+    redis_pid = sm_bench_fork();
     if (redis_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         int nul = open("/dev/null", O_RDWR);
         dup2(nul, 1);
         execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
@@ -105,112 +100,27 @@ static long long redis_used_memory(void)
 
 /* ---- the sessions of one node, held by a child process ---- */
 
-enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPENING, ST_DONE, ST_FAILED };
+static int node_open_text(char *out, size_t cap, int idx, void *arg)
+{
+    const int *node = arg;
+    return snprintf(out, cap,
+                    "{\"type\":\"open\",\"principal\":\"\",\"clientType\":\"C\","
+                    "\"environment\":\"C_bench\",\"properties\":{\"Bench\":\"yes\","
+                    "\"Node\":\"%d\",\"P1\":\"v%d\"}}",
+                    *node, idx);
+}
 
-typedef struct bconn {
-    int fd;
-    int state;
-    unsigned char *buf;
-    size_t len;
-} bconn;
-
-static int open_sessions(bconn *cs, int n, int port, int node)
+static int open_sessions(sm_bench_conn *cs, int n, int port, int node)
 {
     /* Eight source addresses of its own per node: a source address's ephemeral ports are taken at
      * bind time whatever the destination, and a previous run's TIME_WAIT sockets still hold some. */
     char sources[8][24];
-    for (int i = 0; i < 8; i++)
+    const char *source_list[8];
+    for (int i = 0; i < 8; i++) {
         snprintf(sources[i], sizeof sources[i], "127.0.%d.%d", 10 + node, 2 + i);
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    int started = 0, done = 0, failed = 0, in_flight = 0;
-    char hs[512];
-    int hslen = sm_bench_ws_handshake(hs, sizeof hs, port);
-    double deadline = sm_bench_ws_now_ms() + 180000;
-    while (done + failed < n && sm_bench_ws_now_ms() < deadline) {
-        while (in_flight < MAX_IN_FLIGHT && started < n) {
-            bconn *c = &cs[started];
-            c->fd = sm_bench_tcp_connect(port, sources[started % 8], true);
-            c->state = ST_CONNECTING;
-            if (c->fd < 0) {
-                c->state = ST_FAILED;
-                failed++;
-                started++;
-                continue;
-            }
-            struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)started};
-            epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
-            started++;
-            in_flight++;
-        }
-        struct epoll_event evs[256];
-        int k = epoll_wait(ep, evs, 256, 1000);
-        for (int i = 0; i < k; i++) {
-            int idx = (int)evs[i].data.u32;
-            bconn *c = &cs[idx];
-            if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
-                c->state = ST_FAILED;
-            } else if (c->state == ST_CONNECTING) {
-                if (send(c->fd, hs, (size_t)hslen, MSG_NOSIGNAL) != hslen) {
-                    c->state = ST_FAILED;
-                } else {
-                    c->state = ST_HANDSHAKE;
-                    c->buf = malloc(4096);
-                    c->len = 0;
-                    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)idx};
-                    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                }
-            } else {
-                ssize_t r = recv(c->fd, c->buf + c->len, 4095 - c->len, 0);
-                if (r <= 0) {
-                    c->state = ST_FAILED;
-                } else {
-                    c->len += (size_t)r;
-                    c->buf[c->len] = '\0';
-                    char *end;
-                    if (c->state == ST_HANDSHAKE && (end = strstr((char *)c->buf, "\r\n\r\n")) != NULL) {
-                        if (strncmp((char *)c->buf, "HTTP/1.1 101", 12) != 0) {
-                            c->state = ST_FAILED;
-                        } else {
-                            size_t head = (size_t)(end - (char *)c->buf) + 4;
-                            memmove(c->buf, c->buf + head, c->len - head);
-                            c->len -= head;
-                            char open[256];
-                            int ol = snprintf(open, sizeof open,
-                                              "{\"type\":\"open\",\"principal\":\"\",\"clientType\":\"C\","
-                                              "\"environment\":\"C_bench\",\"properties\":{\"Bench\":\"yes\","
-                                              "\"Node\":\"%d\",\"P1\":\"v%d\"}}",
-                                              node, idx);
-                            unsigned char frame[300];
-                            size_t fl = sm_bench_ws_frame(frame, open, (size_t)ol);
-                            c->state = send(c->fd, frame, fl, MSG_NOSIGNAL) == (ssize_t)fl ? ST_OPENING : ST_FAILED;
-                        }
-                    }
-                    if (c->state == ST_OPENING) {
-                        int op;
-                        const unsigned char *p;
-                        size_t pl;
-                        if (sm_bench_ws_parse(c->buf, c->len, &op, &p, &pl))
-                            c->state = (op == 1 && memmem(p, pl, "\"opened\"", 8)) ? ST_DONE : ST_FAILED;
-                    }
-                }
-            }
-            if (c->state == ST_DONE || c->state == ST_FAILED) {
-                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                free(c->buf);
-                c->buf = NULL;
-                in_flight--;
-                if (c->state == ST_DONE) {
-                    done++;
-                } else {
-                    failed++;
-                    close(c->fd);
-                    c->fd = -1;
-                }
-            }
-        }
+        source_list[i] = sources[i];
     }
-    close(ep);
-    return done;
+    return sm_bench_open_sessions(cs, n, port, source_list, 8, MAX_IN_FLIGHT, 180000, node_open_text, &node);
 }
 
 /* Forks a holder of n sessions on port; it reports the count through *pipe_rd, then waits to die. */
@@ -219,17 +129,13 @@ static pid_t start_holder(int port, int node, int *pipe_rd)
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0)
         sm_bench_die("pipe");
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         close(p[0]);
         /* Connections that failed (a busy machine: SYN queue full, a slow handshake) are retried. */
         int done = 0;
         for (int pass = 0; pass < 4 && done < per_node; pass++) {
-            bconn *cs = calloc((size_t)(per_node - done), sizeof *cs);
+            sm_bench_conn *cs = calloc((size_t)(per_node - done), sizeof *cs);
             done += cs ? open_sessions(cs, per_node - done, port, node) : 0;
         }
         if (write(p[1], &done, sizeof done) != (ssize_t)sizeof done)
@@ -356,13 +262,9 @@ static void min_med_max(double *v, int n, double *mn, double *md, double *mx)
 
 static pid_t start_feeder(int rate, int seconds)
 {
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid != 0)
         return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(1);
     sm_bench_ctl c[MAX_NODES];
     for (int i = 0; i < nodes; i++) {
         sm_bench_ctl_open(&c[i], node_port[i]);

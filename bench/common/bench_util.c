@@ -14,6 +14,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench/common/bench_ws.h"
+
 static const char *bench_name = "bench";
 static const char *json_path;
 static int failures;
@@ -227,14 +229,10 @@ pid_t sm_bench_start_sessmond_args(const char *path, const char *dir, int heartb
     fclose(f);
     free(text);
     unlink(portfile);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -346,4 +344,53 @@ long long sm_bench_write_calls(pid_t pid)
             break;
     fclose(f);
     return n;
+}
+
+void sm_bench_probe_spawn(sm_bench_probe *pr, pid_t (*fork_child)(void), void (*child)(int port, int out), int port)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        sm_bench_die("pipe");
+    /* a stalled bench must not block the probe: 1 MiB holds minutes of samples */
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    pr->pid = fork_child();
+    if (pr->pid < 0)
+        sm_bench_die("fork");
+    if (pr->pid == 0) {
+        close(p[0]);
+        child(port, p[1]);
+        _exit(0);
+    }
+    close(p[1]);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    pr->fd = p[0];
+}
+
+void sm_bench_probe_drain(sm_bench_probe *pr)
+{
+    sm_bench_probe_sample buf[512];
+    ssize_t r;
+    while ((r = read(pr->fd, buf, sizeof buf)) > 0) {
+        size_t k = (size_t)r / sizeof *buf;
+        if (pr->n + k > pr->cap) {
+            pr->cap = (pr->n + k) * 2;
+            pr->v = realloc(pr->v, pr->cap * sizeof *pr->v);
+            if (!pr->v)
+                sm_bench_die("out of memory");
+        }
+        memcpy(pr->v + pr->n, buf, k * sizeof *buf);
+        pr->n += k;
+    }
+}
+
+pid_t sm_bench_fork(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+    }
+    return pid;
 }

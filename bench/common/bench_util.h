@@ -42,6 +42,26 @@ void sm_bench_add(sm_bench_samples *s, double x);
 double sm_bench_quantile(sm_bench_samples *s, double q);
 void sm_bench_samples_free(sm_bench_samples *s);
 
+/* A probe's ping round trips, written by its child process down a pipe as they come. */
+typedef struct sm_bench_probe_sample {
+    double at_ms, rtt_ms; /* when the ping was sent; rtt < 0: no reply (in time) */
+} sm_bench_probe_sample;
+typedef struct sm_bench_probe {
+    pid_t pid;
+    int fd; /* the pipe's non-blocking read end */
+    sm_bench_probe_sample *v;
+    size_t n, cap;
+} sm_bench_probe;
+/* Forks the probe with fork_child (sm_bench_fork, or a bench's own that also tracks the child) and
+ * runs child(port, pipe's write end) in it; pr->pid and pr->fd filled. Dies when it cannot. */
+void sm_bench_probe_spawn(sm_bench_probe *pr, pid_t (*fork_child)(void), void (*child)(int port, int out), int port);
+/* Appends every sample waiting in the pipe to v (dies when out of memory). */
+void sm_bench_probe_drain(sm_bench_probe *pr);
+
+/* fork(2) for the bench's helper processes: the child dies with the bench (PR_SET_PDEATHSIG) and
+ * exits at once when the bench is already gone, so none outlives an interrupted run. */
+pid_t sm_bench_fork(void);
+
 /* Starts sessmond (path) on a free port of 127.0.0.1 with the demo configuration, heartbeats and
  * queue limits adjusted for benchmarks (heartbeat_ms 0 keeps the demo's), logging into dir.
  * Dies with the bench (PR_SET_PDEATHSIG). Returns its pid and fills *port, or -1. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -236,4 +237,108 @@ void sm_bench_ctl_close(sm_bench_ctl *c)
     free(c->buf);
     memset(c, 0, sizeof *c);
     c->fd = -1;
+}
+
+/* The upgrade answered: the request's bytes are dropped and the open request is sent. */
+static void send_open(sm_bench_conn *c, char *end, int idx, sm_bench_open_text open_text, void *arg)
+{
+    if (strncmp((char *)c->buf, "HTTP/1.1 101", 12) != 0) {
+        c->state = SM_BENCH_FAILED;
+        return;
+    }
+    size_t head = (size_t)(end - (char *)c->buf) + 4;
+    memmove(c->buf, c->buf + head, c->len - head);
+    c->len -= head;
+    char open[1024];
+    int ol = open_text(open, sizeof open, idx, arg);
+    if (ol < 0 || (size_t)ol >= sizeof open) {
+        c->state = SM_BENCH_FAILED;
+        return;
+    }
+    unsigned char frame[sizeof open + 14];
+    size_t fl = sm_bench_ws_frame(frame, open, (size_t)ol);
+    c->state = send(c->fd, frame, fl, MSG_NOSIGNAL) == (ssize_t)fl ? SM_BENCH_OPENING : SM_BENCH_FAILED;
+}
+
+int sm_bench_open_sessions(sm_bench_conn *cs, int n, int port, const char *const *sources, int nsources,
+                           int max_in_flight, double timeout_ms, sm_bench_open_text open_text, void *arg)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        sm_bench_die("epoll_create1");
+    int started = 0, done = 0, failed = 0, in_flight = 0;
+    char hs[512];
+    int hslen = sm_bench_ws_handshake(hs, sizeof hs, port);
+    double deadline = sm_bench_ws_now_ms() + timeout_ms;
+    while (done + failed < n && sm_bench_ws_now_ms() < deadline) {
+        while (in_flight < max_in_flight && started < n) {
+            sm_bench_conn *c = &cs[started];
+            c->fd = sm_bench_tcp_connect(port, sources[started % nsources], true);
+            c->state = SM_BENCH_CONNECTING;
+            if (c->fd < 0) {
+                c->state = SM_BENCH_FAILED;
+                failed++;
+                started++;
+                continue;
+            }
+            struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)started};
+            epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+            started++;
+            in_flight++;
+        }
+        struct epoll_event evs[256];
+        int k = epoll_wait(ep, evs, 256, 1000);
+        for (int i = 0; i < k; i++) {
+            int idx = (int)evs[i].data.u32;
+            sm_bench_conn *c = &cs[idx];
+            if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
+                c->state = SM_BENCH_FAILED;
+            } else if (c->state == SM_BENCH_CONNECTING) {
+                if (send(c->fd, hs, (size_t)hslen, MSG_NOSIGNAL) != hslen) {
+                    c->state = SM_BENCH_FAILED;
+                } else {
+                    c->state = SM_BENCH_HANDSHAKE;
+                    c->buf = malloc(4096);
+                    c->len = 0;
+                    if (!c->buf)
+                        c->state = SM_BENCH_FAILED;
+                    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)idx};
+                    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+                }
+            } else {
+                ssize_t r = recv(c->fd, c->buf + c->len, 4095 - c->len, 0);
+                if (r <= 0) {
+                    c->state = SM_BENCH_FAILED;
+                } else {
+                    c->len += (size_t)r;
+                    c->buf[c->len] = '\0';
+                    char *end;
+                    if (c->state == SM_BENCH_HANDSHAKE && (end = strstr((char *)c->buf, "\r\n\r\n")) != NULL)
+                        send_open(c, end, idx, open_text, arg);
+                    if (c->state == SM_BENCH_OPENING) {
+                        int op;
+                        const unsigned char *p;
+                        size_t pl;
+                        if (sm_bench_ws_parse(c->buf, c->len, &op, &p, &pl))
+                            c->state = (op == 1 && memmem(p, pl, "\"opened\"", 8)) ? SM_BENCH_DONE : SM_BENCH_FAILED;
+                    }
+                }
+            }
+            if (c->state == SM_BENCH_DONE || c->state == SM_BENCH_FAILED) {
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                free(c->buf);
+                c->buf = NULL;
+                in_flight--;
+                if (c->state == SM_BENCH_DONE) {
+                    done++;
+                } else {
+                    failed++;
+                    close(c->fd);
+                    c->fd = -1;
+                }
+            }
+        }
+    }
+    close(ep);
+    return done;
 }

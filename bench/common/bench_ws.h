@@ -20,6 +20,21 @@ size_t sm_bench_ws_parse(const unsigned char *buf, size_t len, int *opcode, cons
 /* A TCP connection to 127.0.0.1:port from source (NULL = any); -1 on failure. */
 int sm_bench_tcp_connect(int port, const char *source, bool nonblock);
 
+/* Many anonymous sessions opened at once (non-blocking, one epoll set). */
+enum { SM_BENCH_CONNECTING, SM_BENCH_HANDSHAKE, SM_BENCH_OPENING, SM_BENCH_DONE, SM_BENCH_FAILED };
+typedef struct sm_bench_conn {
+    int fd;    /* -1 once failed and closed */
+    int state; /* SM_BENCH_DONE: the session is open and fd is left open for the caller */
+    unsigned char *buf;
+    size_t len;
+} sm_bench_conn;
+/* Writes the open request of connection idx into out (NUL-terminated); returns its length. */
+typedef int (*sm_bench_open_text)(char *out, size_t cap, int idx, void *arg);
+/* Opens n sessions on 127.0.0.1:port, connection i from sources[i % nsources], at most
+ * max_in_flight under way at once, giving up after timeout_ms. Returns how many opened. */
+int sm_bench_open_sessions(sm_bench_conn *cs, int n, int port, const char *const *sources, int nsources,
+                           int max_in_flight, double timeout_ms, sm_bench_open_text open_text, void *arg);
+
 /* A blocking control connection with a session opened as admin/admin (the demo principal). */
 typedef struct sm_bench_ctl {
     int fd;

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -124,15 +123,11 @@ static void on_signal(int sig)
 /* A forked child that dies with the bench. */
 static pid_t fork_child(void)
 {
-    pid_t parent = getpid();
     fflush(stdout);
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid < 0)
         sm_bench_die("fork");
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         /* the parent's processes and files are not the child's to clean up, should it ever exit() */
         memset(tracked, 0, sizeof tracked);
         memset(tmp_files, 0, sizeof tmp_files);
@@ -556,17 +551,6 @@ static long long lines_with(const char *path, const char *needle)
 
 /* ---- the probe: an innocent anonymous client pinging every 5 ms from its own process ---- */
 
-typedef struct probe_sample {
-    double at_ms, rtt_ms; /* rtt < 0: no reply within 10 s, or the connection was lost */
-} probe_sample;
-
-typedef struct probe {
-    pid_t pid;
-    int fd;
-    probe_sample *v;
-    size_t n, cap;
-} probe;
-
 /* One ping at a time, the next PROBE_INTERVAL_MS after the last was sent (or at once when its reply
  * took longer): the innocent client of the adversarial tests and of bench_server. It never has more
  * than one request in flight, so it measures the server's responsiveness, not how fast the server
@@ -574,7 +558,7 @@ typedef struct probe {
 static void probe_child(int port, int out)
 {
     wsc c;
-    probe_sample lost = {sm_bench_now_ms(), -1};
+    sm_bench_probe_sample lost = {sm_bench_now_ms(), -1};
     char *m = NULL;
     if (wsc_connect(&c, port, NULL, 0, 10000) != WSC_OK || !(m = wsc_open(&c, NULL, NULL, NULL, 10000)) ||
         !strstr(m, "\"opened\"")) {
@@ -587,7 +571,7 @@ static void probe_child(int port, int out)
         snprintf(req, sizeof req, "{\"type\":\"ping\",\"id\":%lld}", id);
         snprintf(want, sizeof want, "\"id\":%lld,", id);
         double t0 = sm_bench_now_ms();
-        probe_sample smp = {t0, -1};
+        sm_bench_probe_sample smp = {t0, -1};
         int rc = wsc_send(&c, req, PROBE_REPLY_TIMEOUT_MS);
         while (rc == WSC_OK) {
             rc = wsc_recv(&c, (int)(t0 + PROBE_REPLY_TIMEOUT_MS - sm_bench_now_ms()), &m);
@@ -609,25 +593,13 @@ static void probe_child(int port, int out)
 }
 
 /* Starts the probe and waits until its first ping was answered. */
-static bool probe_start(probe *pr, int port)
+static bool probe_start(sm_bench_probe *pr, int port)
 {
     memset(pr, 0, sizeof *pr);
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        sm_bench_die("pipe");
-    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-    pr->pid = fork_child();
-    if (pr->pid == 0) {
-        close(p[0]);
-        probe_child(port, p[1]);
-        _exit(0);
-    }
-    close(p[1]);
-    fcntl(p[0], F_SETFL, O_NONBLOCK);
-    pr->fd = p[0];
+    sm_bench_probe_spawn(pr, fork_child, probe_child, port);
     double deadline = sm_bench_now_ms() + 10000;
     while (sm_bench_now_ms() < deadline) {
-        probe_sample s;
+        sm_bench_probe_sample s;
         ssize_t r = read(pr->fd, &s, sizeof s);
         if (r == (ssize_t)sizeof s)
             return s.rtt_ms >= 0;
@@ -638,24 +610,7 @@ static bool probe_start(probe *pr, int port)
     return false;
 }
 
-static void probe_drain(probe *pr)
-{
-    probe_sample buf[512];
-    ssize_t r;
-    while ((r = read(pr->fd, buf, sizeof buf)) > 0) {
-        size_t k = (size_t)r / sizeof *buf;
-        if (pr->n + k > pr->cap) {
-            pr->cap = (pr->n + k) * 2;
-            pr->v = realloc(pr->v, pr->cap * sizeof *pr->v);
-            if (!pr->v)
-                sm_bench_die("out of memory");
-        }
-        memcpy(pr->v + pr->n, buf, k * sizeof *buf);
-        pr->n += k;
-    }
-}
-
-static void probe_stop(probe *pr)
+static void probe_stop(sm_bench_probe *pr)
 {
     kill_tracked(pr->pid);
     close(pr->fd);
@@ -664,12 +619,12 @@ static void probe_stop(probe *pr)
 }
 
 /* The probe's pings sent in [from, to] (unanswered ones count as 10 s): p99 judged, p50 and max beside it. */
-static void report_ping(probe *pr, const char *what, double from, double to)
+static void report_ping(sm_bench_probe *pr, const char *what, double from, double to)
 {
     double settle = sm_bench_now_ms() + 200; /* the last ping sent before `to` may be on its way */
     while (sm_bench_now_ms() < settle)
         usleep(20000);
-    probe_drain(pr);
+    sm_bench_probe_drain(pr);
     /* rtt: the probe's own round trips; all: the same plus, for each reply that took R > interval,
      * the pings a client sending every PROBE_INTERVAL_MS would have sent meanwhile (R - interval,
      * R - 2 x interval, ...): a stall then weighs by its length, not as one sample */
@@ -877,7 +832,7 @@ static double refusal_ms(wsc *c, long long *id, const char *type, const char *fi
     return refused ? ms : -1;
 }
 
-static void regex_round(server *s, probe *pr, wsc *viewer, wsc *operator, long long *id, int sessions,
+static void regex_round(server *s, sm_bench_probe *pr, wsc *viewer, wsc *operator, long long *id, int sessions,
                         int n_listeners, int n_sets)
 {
     char what[64];
@@ -1003,7 +958,7 @@ static void case_regex(const char *sessmond, int big)
     wsc viewer, operator;
     must_open(&viewer, s.port, NULL, "viewer", "viewer");
     must_open(&operator, s.port, NULL, "operator", "operator");
-    probe pr;
+    sm_bench_probe pr;
     if (!probe_start(&pr, s.port))
         sm_bench_die("the probe did not connect");
     long long id = 1;
@@ -1131,7 +1086,7 @@ static void case_login_flood(const char *sessmond)
                          "sessmond did not start");
         return;
     }
-    probe pr;
+    sm_bench_probe pr;
     if (!probe_start(&pr, s.port))
         sm_bench_die("the probe did not connect");
     double t0 = sm_bench_now_ms(), until = t0 + FLOOD_MS;
@@ -1221,7 +1176,7 @@ static void case_idle(const char *sessmond)
         sm_bench_missing("idle: probe ping p99", "ms", SM_BENCH_AT_MOST, TARGET_PING_P99_MS, "sessmond did not start");
         return;
     }
-    probe pr;
+    sm_bench_probe pr;
     if (!probe_start(&pr, s.port))
         sm_bench_die("the probe did not connect");
     static const struct {
@@ -1339,7 +1294,7 @@ static void queue_round(const char *sessmond, const char *config_name, long queu
         free(m);
         open[i] = true;
     }
-    probe pr;
+    sm_bench_probe pr;
     if (!probe_start(&pr, s.port))
         sm_bench_die("the probe did not connect");
     usleep(300 * 1000);
@@ -1443,7 +1398,7 @@ static void case_fd(const char *sessmond)
                          "sessmond did not start");
         return;
     }
-    probe pr;
+    sm_bench_probe pr;
     if (!probe_start(&pr, s.port))
         sm_bench_die("the probe did not connect");
     long long log0 = file_size(s.log);

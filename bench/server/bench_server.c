@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,131 +37,27 @@
 
 /* ---- the N sessions (non-blocking, epoll) ---- */
 
-enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPENING, ST_DONE, ST_FAILED };
-
-typedef struct bconn {
-    int fd;
-    int state;
-    unsigned char *buf;
-    size_t len;
-} bconn;
-
-static int open_sessions(bconn *cs, int n, int port, int props)
+/* Bench=yes and props-1 more properties P1..: P1 unique, the others in ten groups. */
+static int bench_open_text(char *out, size_t cap, int idx, void *arg)
 {
-    static const char *const sources[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    int started = 0, done = 0, failed = 0, in_flight = 0;
-    char hs[512];
-    int hslen = sm_bench_ws_handshake(hs, sizeof hs, port);
-    double deadline = sm_bench_ws_now_ms() + 120000;
-    while (done + failed < n) {
-        while (in_flight < MAX_IN_FLIGHT && started < n) {
-            bconn *c = &cs[started];
-            c->fd = sm_bench_tcp_connect(port, sources[started % 4], true);
-            c->state = ST_CONNECTING;
-            if (c->fd < 0) {
-                c->state = ST_FAILED;
-                failed++;
-                started++;
-                continue;
-            }
-            struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)started};
-            epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
-            started++;
-            in_flight++;
-        }
-        struct epoll_event evs[256];
-        int k = epoll_wait(ep, evs, 256, 1000);
-        if (sm_bench_ws_now_ms() > deadline)
-            break;
-        for (int i = 0; i < k; i++) {
-            bconn *c = &cs[evs[i].data.u32];
-            int idx = (int)evs[i].data.u32;
-            if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
-                c->state = ST_FAILED;
-            } else if (c->state == ST_CONNECTING) {
-                if (send(c->fd, hs, (size_t)hslen, MSG_NOSIGNAL) != hslen) {
-                    c->state = ST_FAILED;
-                } else {
-                    c->state = ST_HANDSHAKE;
-                    c->buf = malloc(4096);
-                    c->len = 0;
-                    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)idx};
-                    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                }
-            } else {
-                ssize_t r = recv(c->fd, c->buf + c->len, 4095 - c->len, 0);
-                if (r <= 0) {
-                    c->state = ST_FAILED;
-                } else {
-                    c->len += (size_t)r;
-                    c->buf[c->len] = '\0';
-                    if (c->state == ST_HANDSHAKE) {
-                        char *end = strstr((char *)c->buf, "\r\n\r\n");
-                        if (end) {
-                            if (strncmp((char *)c->buf, "HTTP/1.1 101", 12) != 0) {
-                                c->state = ST_FAILED;
-                            } else {
-                                size_t head = (size_t)(end - (char *)c->buf) + 4;
-                                memmove(c->buf, c->buf + head, c->len - head);
-                                c->len -= head;
-                                char open[512];
-                                int ol = snprintf(open, sizeof open,
-                                                  "{\"type\":\"open\",\"principal\":\"\",\"clientType\":\"C\","
-                                                  "\"environment\":\"C_bench\",\"properties\":{\"Bench\":\"yes\"");
-                                for (int p = 1; p < props; p++)
-                                    ol += snprintf(open + ol, sizeof open - (size_t)ol, ",\"P%d\":\"v%d\"", p,
-                                                   p == 1 ? idx : idx % 10);
-                                ol += snprintf(open + ol, sizeof open - (size_t)ol, "}}");
-                                unsigned char frame[600];
-                                size_t fl = sm_bench_ws_frame(frame, open, (size_t)ol);
-                                c->state = send(c->fd, frame, fl, MSG_NOSIGNAL) == (ssize_t)fl ? ST_OPENING
-                                                                                              : ST_FAILED;
-                            }
-                        }
-                    }
-                    if (c->state == ST_OPENING) {
-                        int op;
-                        const unsigned char *p;
-                        size_t pl;
-                        if (sm_bench_ws_parse(c->buf, c->len, &op, &p, &pl))
-                            c->state = (op == 1 && memmem(p, pl, "\"opened\"", 8)) ? ST_DONE : ST_FAILED;
-                    }
-                }
-            }
-            if (c->state == ST_DONE || c->state == ST_FAILED) {
-                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                free(c->buf);
-                c->buf = NULL;
-                in_flight--;
-                if (c->state == ST_DONE) {
-                    done++;
-                } else {
-                    failed++;
-                    close(c->fd);
-                    c->fd = -1;
-                }
-            }
-        }
-    }
-    close(ep);
-    return done;
+    int props = *(const int *)arg;
+    int ol = snprintf(out, cap,
+                      "{\"type\":\"open\",\"principal\":\"\",\"clientType\":\"C\","
+                      "\"environment\":\"C_bench\",\"properties\":{\"Bench\":\"yes\"");
+    for (int p = 1; p < props && ol > 0 && (size_t)ol < cap; p++)
+        ol += snprintf(out + ol, cap - (size_t)ol, ",\"P%d\":\"v%d\"", p, p == 1 ? idx : idx % 10);
+    if (ol > 0 && (size_t)ol < cap)
+        ol += snprintf(out + ol, cap - (size_t)ol, "}}");
+    return ol;
 }
 
-
+static int open_sessions(sm_bench_conn *cs, int n, int port, int props)
+{
+    static const char *const sources[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
+    return sm_bench_open_sessions(cs, n, port, sources, 4, MAX_IN_FLIGHT, 120000, bench_open_text, &props);
+}
 
 /* ---- the probe: an innocent client pinging all along, in its own process ---- */
-
-typedef struct probe_sample {
-    double at_ms, rtt_ms; /* rtt < 0: no reply within 10 s */
-} probe_sample;
-
-typedef struct probe {
-    pid_t pid;
-    int fd; /* samples as they come */
-    probe_sample *v;
-    size_t n, cap;
-} probe;
 
 static void probe_child(int port, int out)
 {
@@ -175,7 +70,7 @@ static void probe_child(int port, int out)
         snprintf(want, sizeof want, "\"id\":%lld,", id);
         double t0 = sm_bench_ws_now_ms();
         sm_bench_ctl_send(&c, req);
-        probe_sample smp = {t0, -1};
+        sm_bench_probe_sample smp = {t0, -1};
         for (;;) {
             char *m = sm_bench_ctl_recv(&c, (int)(t0 + 10000 - sm_bench_ws_now_ms()));
             if (!m)
@@ -195,50 +90,15 @@ static void probe_child(int port, int out)
     }
 }
 
-static void probe_start(probe *pr, int port)
+static void probe_start(sm_bench_probe *pr, int port)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        sm_bench_die("pipe");
-    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-    pid_t parent = getpid();
-    pr->pid = fork();
-    if (pr->pid < 0)
-        sm_bench_die("fork");
-    if (pr->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        close(p[0]);
-        probe_child(port, p[1]);
-        _exit(0);
-    }
-    close(p[1]);
-    fcntl(p[0], F_SETFL, O_NONBLOCK);
-    pr->fd = p[0];
-}
-
-static void probe_drain(probe *pr)
-{
-    probe_sample buf[512];
-    ssize_t r;
-    while ((r = read(pr->fd, buf, sizeof buf)) > 0) {
-        size_t k = (size_t)r / sizeof *buf;
-        if (pr->n + k > pr->cap) {
-            pr->cap = (pr->n + k) * 2;
-            pr->v = realloc(pr->v, pr->cap * sizeof *pr->v);
-            if (!pr->v)
-                sm_bench_die("out of memory");
-        }
-        memcpy(pr->v + pr->n, buf, k * sizeof *buf);
-        pr->n += k;
-    }
+    sm_bench_probe_spawn(pr, sm_bench_fork, probe_child, port);
 }
 
 /* Ping round trips of the pings sent in [from, to]; unanswered ones count as 10 s. */
-static void probe_window(probe *pr, double from, double to, sm_bench_samples *out, int *lost)
+static void probe_window(sm_bench_probe *pr, double from, double to, sm_bench_samples *out, int *lost)
 {
-    probe_drain(pr);
+    sm_bench_probe_drain(pr);
     *lost = 0;
     for (size_t i = 0; i < pr->n; i++) {
         if (pr->v[i].at_ms < from || pr->v[i].at_ms > to)
@@ -249,7 +109,7 @@ static void probe_window(probe *pr, double from, double to, sm_bench_samples *ou
     }
 }
 
-static void report_ping(probe *pr, const char *what, double from, double to)
+static void report_ping(sm_bench_probe *pr, const char *what, double from, double to)
 {
     /* the last ping sent before `to` may still be on its way */
     double settle = sm_bench_ws_now_ms() + 200;
@@ -377,7 +237,20 @@ static void report_cpu(const char *what, pid_t server, double cpu0)
 /* ---- mass close: close_by_filter over every session; each client answers the close frame
  * the way a real client does, so the server can release the socket at once ---- */
 
-static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid_t server, long fd_base, probe *pr)
+/* Reads the admin's next message (up to 1 s): when it is the close_by_filter reply (want), its time
+ * since t0 and its count. */
+static void take_close_reply(sm_bench_ctl *admin, const char *want, double t0, double *reply_ms, long long *closed_count)
+{
+    char *m = sm_bench_ctl_recv(admin, 1000);
+    if (m && strstr(m, want)) {
+        *reply_ms = sm_bench_ws_now_ms() - t0;
+        const char *cnt = strstr(m, "\"count\":");
+        *closed_count = cnt ? atoll(cnt + 8) : -1;
+    }
+    free(m);
+}
+
+static void mass_close(sm_bench_ctl *admin, long long *id, sm_bench_conn *cs, int n, pid_t server, long fd_base, sm_bench_probe *pr)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     int live = 0;
@@ -392,7 +265,7 @@ static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid
     snprintf(req, sizeof req, "{\"type\":\"close_by_filter\",\"id\":%lld,\"filter\":\"Bench is 'yes'\"}", *id);
     double cpu0 = cpu_ms(server);
     double t0 = sm_bench_ws_now_ms();
-    probe_drain(pr);
+    sm_bench_probe_drain(pr);
     sm_bench_ctl_send(admin, req);
     double reply_ms = -1;
     long long closed_count = -1;
@@ -407,14 +280,14 @@ static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid
         struct epoll_event evs[512];
         int k = epoll_wait(ep, evs, 512, 10);
         for (int i = 0; i < k; i++) {
-            bconn *c = &cs[evs[i].data.u32];
+            sm_bench_conn *c = &cs[evs[i].data.u32];
             ssize_t r = recv(c->fd, buf, sizeof buf, 0);
             if (r > 0) {
                 /* the close frame (or events before it): answer a close frame once */
                 for (ssize_t j = 0; j + 1 < r; j++)
-                    if (buf[j] == 0x88 && c->state != ST_FAILED) {
+                    if (buf[j] == 0x88 && c->state != SM_BENCH_FAILED) {
                         send(c->fd, close_frame, sizeof close_frame, MSG_NOSIGNAL);
-                        c->state = ST_FAILED; /* marks "answered" */
+                        c->state = SM_BENCH_FAILED; /* marks "answered" */
                         break;
                     }
                 continue;
@@ -430,13 +303,7 @@ static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid
         if (reply_ms < 0) {
             struct pollfd pfd = {admin->fd, POLLIN, 0};
             if (poll(&pfd, 1, 0) > 0) {
-                char *m = sm_bench_ctl_recv(admin, 1000);
-                if (m && strstr(m, want)) {
-                    reply_ms = sm_bench_ws_now_ms() - t0;
-                    const char *cnt = strstr(m, "\"count\":");
-                    closed_count = cnt ? atoll(cnt + 8) : -1;
-                }
-                free(m);
+                take_close_reply(admin, want, t0, &reply_ms, &closed_count);
             }
         }
     }
@@ -450,13 +317,7 @@ static void mass_close(sm_bench_ctl *admin, long long *id, bconn *cs, int n, pid
     double released = sm_bench_ws_now_ms();
     double release_ms = (last_eof > released ? last_eof : released) - t0;
     while (reply_ms < 0 && sm_bench_ws_now_ms() - t0 < 30000) {
-        char *m = sm_bench_ctl_recv(admin, 1000);
-        if (m && strstr(m, want)) {
-            reply_ms = sm_bench_ws_now_ms() - t0;
-            const char *cnt = strstr(m, "\"count\":");
-            closed_count = cnt ? atoll(cnt + 8) : -1;
-        }
-        free(m);
+        take_close_reply(admin, want, t0, &reply_ms, &closed_count);
     }
     char note[240];
     snprintf(note, sizeof note, "%d of %d sockets closed by the server, last at %.0f ms; reply (count %lld) at %.0f ms; "
@@ -478,14 +339,10 @@ static pid_t start_load(const char *path, int port, int n, int *out)
     char url[64], ns[16];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
     snprintf(ns, sizeof ns, "%d", n);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid < 0)
         sm_bench_die("fork");
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         dup2(p[1], 1);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
@@ -519,7 +376,7 @@ static void kill_load_hard(pid_t load)
     kill(load, SIGKILL);
 }
 
-static void mass_drop(const char *load_path, int port, int n, pid_t server, long fd_base, probe *pr)
+static void mass_drop(const char *load_path, int port, int n, pid_t server, long fd_base, sm_bench_probe *pr)
 {
     int out = -1;
     double t0 = sm_bench_ws_now_ms();
@@ -620,14 +477,14 @@ int main(int argc, char **argv)
     usleep(200000);
     sm_bench_ctl admin;
     sm_bench_ctl_open(&admin, port);
-    probe pr = {0};
+    sm_bench_probe pr = {0};
     probe_start(&pr, port);
     usleep(300000);
     long rss0 = sm_proc_rss_kb(pid);
     long fd_base = sm_bench_fd_count(pid);
 
     /* 1. open rate */
-    bconn *cs = calloc((size_t)n, sizeof *cs);
+    sm_bench_conn *cs = calloc((size_t)n, sizeof *cs);
     double t0 = sm_bench_ws_now_ms();
     int opened = open_sessions(cs, n, port, props);
     double open_ms = sm_bench_ws_now_ms() - t0;

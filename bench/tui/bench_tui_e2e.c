@@ -104,14 +104,10 @@ static pid_t start_load(const char *path, int port, int sessions, int rate, int 
     snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
     snprintf(n, sizeof n, "%d", sessions);
     snprintf(r, sizeof r, "%d", rate);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         dup2(p[1], 1);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
@@ -206,12 +202,8 @@ static void feeder_main(int port, int rate)
 
 static pid_t start_feeder(int port, int rate)
 {
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = sm_bench_fork();
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         feeder_main(port, rate);
         _exit(0);
     }

@@ -1,4 +1,4 @@
-/* Attack helpers for the adversarial tests: many raw TCP connections from chosen loopback sources, and process CPU time. */
+/* Attack helpers for the adversarial tests: many raw TCP connections from chosen loopback sources, hostile property values, and process CPU time. */
 #ifndef SM_TESTS_ADVERSARIAL_ATTACKER_H
 #define SM_TESTS_ADVERSARIAL_ATTACKER_H
 
@@ -138,6 +138,21 @@ static inline long long sm_count_lines_with(const char *path, const char *needle
             n++;
     fclose(f);
     return n;
+}
+
+/* {"K":"<len random a/b bytes>"} (rand(), so srand decides the bytes): every byte keeps a regex
+ * DFA guessing. Caller frees; NULL when out of memory. */
+static inline char *sm_hostile_ab_props(int len)
+{
+    char *props = malloc((size_t)len + 16);
+    if (!props)
+        return NULL;
+    strcpy(props, "{\"K\":\"");
+    size_t n = strlen(props);
+    for (int j = 0; j < len; j++)
+        props[n++] = (rand() & 1) ? 'a' : 'b';
+    strcpy(props + n, "\"}");
+    return props;
 }
 
 #endif

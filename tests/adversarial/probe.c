@@ -2,6 +2,7 @@
 #include "probe.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,29 @@
 #define PROBE_MAX_SAMPLES 100000
 #define PROBE_REPLY_TIMEOUT_MS 10000
 
-static double now_ms(void)
+double sm_probe_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+double sm_probe_contention(void)
+{
+    double wall = sm_probe_now_ms(), cpu = cpu_ms();
+    volatile uint64_t x = 1;
+    while (cpu_ms() - cpu < 100.0)
+        for (int i = 0; i < 100000; i++)
+            x = x * 6364136223846793005u + 1442695040888963407u;
+    double factor = (sm_probe_now_ms() - wall) / (cpu_ms() - cpu);
+    return factor < 1.0 ? 1.0 : factor;
 }
 
 static volatile sig_atomic_t probe_stop;
@@ -53,7 +72,7 @@ static bool await_reply(sm_ws *ws, long long id, double deadline)
     char want[48];
     snprintf(want, sizeof want, "\"id\":%lld", id);
     for (;;) {
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - sm_probe_now_ms());
         if (left <= 0 || probe_stop)
             return false;
         sm_ws_message m;
@@ -87,7 +106,7 @@ static void probe_main(int port, const char *src, int interval_ms, int out_fd)
     int n = 0;
     long long id = 1;
     while (st.connected && !probe_stop && n < PROBE_MAX_SAMPLES) {
-        double t0 = now_ms();
+        double t0 = sm_probe_now_ms();
         if (sm_ws_send_textf(&ws, "{\"type\":\"ping\",\"id\":%lld}", id) != SM_WS_OK) {
             st.failures++;
             break;
@@ -98,9 +117,9 @@ static void probe_main(int port, const char *src, int interval_ms, int out_fd)
             st.failures++;
             break;
         }
-        rtt[n++] = now_ms() - t0;
+        rtt[n++] = sm_probe_now_ms() - t0;
         id++;
-        double rest = interval_ms - (now_ms() - t0);
+        double rest = interval_ms - (sm_probe_now_ms() - t0);
         if (rest > 0 && !probe_stop)
             usleep((useconds_t)(rest * 1000.0));
     }
@@ -153,15 +172,15 @@ int sm_probe_stop(sm_probe *p, sm_probe_stats *out)
 
 double sm_probe_connect_ms(int port, const char *src, int timeout_ms)
 {
-    double t0 = now_ms();
+    double t0 = sm_probe_now_ms();
     sm_ws ws;
     sm_ws_opts o = {.host = "127.0.0.1", .port = port, .source_addr = src, .timeout_ms = timeout_ms};
     double result = -1;
     if (sm_ws_connect(&ws, &o) == SM_WS_OK) {
-        int left = timeout_ms - (int)(now_ms() - t0);
+        int left = timeout_ms - (int)(sm_probe_now_ms() - t0);
         char *opened = left > 0 ? sm_ws_open_session(&ws, NULL, NULL, NULL, left) : NULL;
         if (opened)
-            result = now_ms() - t0;
+            result = sm_probe_now_ms() - t0;
         free(opened);
     }
     sm_ws_close(&ws);

@@ -30,4 +30,10 @@ int sm_probe_stop(sm_probe *p, sm_probe_stats *out);
  * -1 when it failed within timeout_ms. */
 double sm_probe_connect_ms(int port, const char *src, int timeout_ms);
 
+/* Milliseconds on the monotonic clock. */
+double sm_probe_now_ms(void);
+/* How much longer than its CPU time a CPU-bound job takes on this machine right now (1 when a
+ * core is free; measured over 100 ms of CPU): a timing bound stretches as much on a shared machine. */
+double sm_probe_contention(void);
+
 #endif

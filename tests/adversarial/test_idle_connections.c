@@ -41,13 +41,8 @@ static const char *from_one_subnet(int i, char *buf, size_t len)
 
 static int setup(void **state)
 {
-    sm_test_server *s = calloc(1, sizeof *s);
-    if (!s || sm_test_server_start_with(s, NULL) != 0) {
-        free(s);
-        return -1;
-    }
-    *state = s;
-    return 0;
+    *state = sm_test_server_new(NULL);
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -55,8 +50,7 @@ static int teardown(void **state)
     sm_test_server *s = *state;
     /* The server is still healthy once the attackers are gone. */
     double ms = sm_probe_connect_ms(s->port, "127.0.0.1", 5000);
-    int st = sm_test_server_stop(s);
-    free(s);
+    int st = sm_test_server_delete(s);
     return st == 0 && ms >= 0 ? 0 : -1;
 }
 

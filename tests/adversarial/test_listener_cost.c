@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "attacker.h"
 #include "client.h"
 #include "probe.h"
 #include "test_server.h"
@@ -35,43 +36,11 @@
 #define WORST_FILTER "(K matches '[ab]*a[ab]{58}' or all) and (K matches '(a|b)*a(a|b){58}' or all)"
 #define HALF_FILTER "K matches '[ab]*a[ab]{58}' or all"
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* How much longer than its CPU time a CPU-bound job takes on this machine right now (1 when a
- * core is free): the ping bound stretches as much (at most 4x). */
-static double contention(void)
-{
-    double wall = now_ms(), cpu = cpu_ms();
-    volatile uint64_t x = 1;
-    while (cpu_ms() - cpu < 100.0)
-        for (int i = 0; i < 100000; i++)
-            x = x * 6364136223846793005u + 1442695040888963407u;
-    double factor = (now_ms() - wall) / (cpu_ms() - cpu);
-    return factor < 1.0 ? 1.0 : factor;
-}
-
 /* {"K":"<4 KB of random a/b>"}: every byte keeps a DFA guessing. */
 static char *hostile_props(void)
 {
-    char *props = malloc(VALUE_LEN + 16);
+    char *props = sm_hostile_ab_props(VALUE_LEN);
     assert_non_null(props);
-    strcpy(props, "{\"K\":\"");
-    size_t n = strlen(props);
-    for (int j = 0; j < VALUE_LEN; j++)
-        props[n++] = (rand() & 1) ? 'a' : 'b';
-    strcpy(props + n, "\"}");
     return props;
 }
 
@@ -122,13 +91,13 @@ static void hostile_listeners_are_bounded_and_pings_stay_fast(void **state)
     for (int i = 0; i < 6; i++)
         add_listener(&viewer, "K is 'x' or all");
 
-    double load_before = contention();
+    double load_before = sm_probe_contention();
     sm_probe probe;
     assert_int_equal(sm_probe_start(&probe, s.port, "127.0.0.7", 10), 0);
 
     /* Anonymous sessions with hostile values come and go: each open and close is an event every
      * hostile listener evaluates. */
-    double churn_start = now_ms();
+    double churn_start = sm_probe_now_ms();
     for (int i = 0; i < CHURN; i++) {
         char *props = hostile_props();
         tc t;
@@ -136,22 +105,22 @@ static void hostile_listeners_are_bounded_and_pings_stay_fast(void **state)
         free(props);
         tc_close(&t);
     }
-    double churn_ms = now_ms() - churn_start;
+    double churn_ms = sm_probe_now_ms() - churn_start;
     /* A change of K on every session: each is re-evaluated (before and after) by every listener. */
     double slowest_set = 0;
     for (int i = 0; i < 3; i++) {
-        double start = now_ms();
+        double start = sm_probe_now_ms();
         cJSON *r = tc_ok(&operator, "{\"type\":\"set_by_filter\",\"filter\":\"has K\",\"properties\":{\"K\":\"%s\"}}",
                          i % 2 ? "abababababababababababababababababababababababababababababababababab" : "b");
         assert_true(tc_int(r, "count") >= SESSIONS);
         cJSON_Delete(r);
-        if (now_ms() - start > slowest_set)
-            slowest_set = now_ms() - start;
+        if (sm_probe_now_ms() - start > slowest_set)
+            slowest_set = sm_probe_now_ms() - start;
     }
 
     sm_probe_stats st;
     assert_int_equal(sm_probe_stop(&probe, &st), 0);
-    double load = (load_before + contention()) / 2;
+    double load = (load_before + sm_probe_contention()) / 2;
     print_message("listener cost attack: %d opens+closes in %.0f ms (%.1f ms each), slowest set_by_filter %.1f ms; "
                   "probe %d pings, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d failures; machine contention x%.2f\n",
                   CHURN, churn_ms, churn_ms / CHURN, slowest_set, st.pings, st.p50_ms, st.p99_ms, st.max_ms,

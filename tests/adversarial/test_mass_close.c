@@ -23,21 +23,13 @@
 
 static int setup(void **state)
 {
-    sm_test_server *s = calloc(1, sizeof *s);
-    if (!s || sm_test_server_start_with(s, NULL) != 0) {
-        free(s);
-        return -1;
-    }
-    *state = s;
-    return 0;
+    *state = sm_test_server_new(NULL);
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    sm_test_server *s = *state;
-    int st = sm_test_server_stop(s);
-    free(s);
-    return st == 0 ? 0 : -1;
+    return sm_test_server_delete(*state) == 0 ? 0 : -1;
 }
 
 static int open_fds(pid_t pid)

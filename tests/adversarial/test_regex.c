@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "attacker.h"
 #include "client.h"
 #include "probe.h"
 #include "test_server.h"
@@ -35,34 +36,6 @@
 #define WORST_FILTER                                                                                        \
     "(K matches '[ab]*a[ab]{58}' or all) and (K matches '(a|b)*a(a|b){58}' or all)"
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* How much longer than its CPU time a CPU-bound job takes on this machine right now (1 when a
- * core is free). The attack's cost is CPU time in the server; on a machine shared with other
- * jobs every millisecond of it takes this many milliseconds of wall time, and so do the pings. */
-static double contention(void)
-{
-    double wall = now_ms(), cpu = cpu_ms();
-    volatile uint64_t x = 1;
-    while (cpu_ms() - cpu < 100.0)
-        for (int i = 0; i < 100000; i++)
-            x = x * 6364136223846793005u + 1442695040888963407u;
-    double factor = (now_ms() - wall) / (cpu_ms() - cpu);
-    return factor < 1.0 ? 1.0 : factor;
-}
-
 /* The attacker's second filter: 151 times "K matches'RE'or " then "has Z" (4,082 bytes for [^b]{0,1023}x). */
 static char *clause_flood(const char *pattern)
 {
@@ -81,10 +54,10 @@ static char *clause_flood(const char *pattern)
 /* Sends a request that must be refused with INVALID_FILTER, and returns how long the answer took. */
 static double refused_ms(tc *c, const char *fmt_type, const char *filter)
 {
-    double start = now_ms();
+    double start = sm_probe_now_ms();
     cJSON *e = tc_err(c, "INVALID_FILTER", "{\"type\":\"%s\",\"filter\":\"%s\"%s}", fmt_type, filter,
                       strcmp(fmt_type, "set_by_filter") == 0 ? ",\"properties\":{\"Tag\":\"x\"}" : "");
-    double ms = now_ms() - start;
+    double ms = sm_probe_now_ms() - start;
     const char *message = tc_str(e, "message");
     assert_non_null(message);
     assert_non_null(strstr(message, "filter error at column"));
@@ -100,18 +73,13 @@ static void hostile_regexes_are_refused_and_the_worst_allowed_stay_cheap(void **
 
     /* 50 anonymous sessions, each proposing a 4 KB random a/b K: every byte keeps a DFA guessing. */
     static tc victims[SESSIONS];
-    char *props = malloc(VALUE_LEN + 16);
-    assert_non_null(props);
     srand(7);
     for (int i = 0; i < SESSIONS; i++) {
-        strcpy(props, "{\"K\":\"");
-        size_t n = strlen(props);
-        for (int j = 0; j < VALUE_LEN; j++)
-            props[n++] = (rand() & 1) ? 'a' : 'b';
-        strcpy(props + n, "\"}");
+        char *props = sm_hostile_ab_props(VALUE_LEN);
+        assert_non_null(props);
         tc_open(&victims[i], &s, NULL, NULL, props);
+        free(props);
     }
-    free(props);
 
     tc viewer, operator;
     tc_open(&viewer, &s, "viewer", "viewer", NULL);
@@ -119,7 +87,7 @@ static void hostile_regexes_are_refused_and_the_worst_allowed_stay_cheap(void **
     long rss_before = sm_test_server_rss_kb(&s);
     assert_true(rss_before > 0);
 
-    double load_before = contention();
+    double load_before = sm_probe_contention();
     sm_probe probe;
     assert_int_equal(sm_probe_start(&probe, s.port, "127.0.0.7", 10), 0);
 
@@ -153,26 +121,26 @@ static void hostile_regexes_are_refused_and_the_worst_allowed_stay_cheap(void **
      * the probe sees enough pings. */
     double slowest_snapshot = 0, slowest_set = 0;
     for (int round = 0; round < 3; round++) {
-        double start = now_ms();
+        double start = sm_probe_now_ms();
         cJSON *r = tc_ok(&viewer, "{\"type\":\"add_listener\",\"filter\":\"%s\"}", WORST_FILTER);
         long long id = tc_int(r, "listener");
         cJSON_Delete(r);
         long long count = -1;
         cJSON_Delete(tc_snapshot(&viewer, id, &count));
         assert_true(count >= SESSIONS); /* `or all`: every session matches */
-        if (now_ms() - start > slowest_snapshot)
-            slowest_snapshot = now_ms() - start;
+        if (sm_probe_now_ms() - start > slowest_snapshot)
+            slowest_snapshot = sm_probe_now_ms() - start;
         cJSON *e = tc_err(&viewer, "LIMIT_EXCEEDED", "{\"type\":\"add_listener\",\"filter\":\"%s\"}", WORST_FILTER);
         assert_non_null(strstr(tc_str(e, "message"), "limits.maxListenerRegexCostPerSession"));
         cJSON_Delete(e);
         for (int i = 0; i < 10; i++) {
-            start = now_ms();
+            start = sm_probe_now_ms();
             r = tc_ok(&operator, "{\"type\":\"set_by_filter\",\"filter\":\"%s\",\"properties\":{\"Tag\":\"%d\"}}",
                       WORST_FILTER, round * 10 + i);
             assert_true(tc_int(r, "count") >= SESSIONS);
             cJSON_Delete(r);
-            if (now_ms() - start > slowest_set)
-                slowest_set = now_ms() - start;
+            if (sm_probe_now_ms() - start > slowest_set)
+                slowest_set = sm_probe_now_ms() - start;
         }
         cJSON_Delete(tc_ok(&viewer, "{\"type\":\"remove_listener\",\"listener\":%lld}", id));
     }
@@ -180,7 +148,7 @@ static void hostile_regexes_are_refused_and_the_worst_allowed_stay_cheap(void **
     sm_probe_stats st;
     assert_int_equal(sm_probe_stop(&probe, &st), 0);
     long rss_after = sm_test_server_rss_kb(&s);
-    double load = (load_before + contention()) / 2;
+    double load = (load_before + sm_probe_contention()) / 2;
     print_message("regex attack: slowest refusal %.1f ms, listener snapshot %.1f ms, set_by_filter %.1f ms; "
                   "probe %d pings, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d failures; server RSS %ld -> %ld KiB; "
                   "machine contention x%.2f\n",

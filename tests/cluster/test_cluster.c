@@ -141,6 +141,19 @@ static void wait_converged(cluster *k, tc *probe, int expected)
     }
 }
 
+/* One probe session on each node and an admin on the first, the cluster converged, and a listener
+ * on the probes whose snapshot has been read: the start of every node-failure test. */
+static long long open_probed_on_every_node(cluster *k, tc s[NODES], tc *admin, long long *snapshot_count)
+{
+    for (int i = 0; i < NODES; i++)
+        tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(admin, &k->node[0], "admin", "admin", NULL);
+    wait_converged(k, admin, NODES);
+    long long l = add_listener(admin, ",\"filter\":\"probe is 'yes'\"");
+    cJSON_Delete(tc_snapshot(admin, l, snapshot_count));
+    return l;
+}
+
 static void test_listener_snapshot_and_events(void **state)
 {
     cluster *k = *state;
@@ -329,13 +342,8 @@ static void test_killed_node(void **state)
 {
     cluster *k = *state;
     tc s[NODES], admin;
-    for (int i = 0; i < NODES; i++)
-        tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
-    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
-    wait_converged(k, &admin, NODES);
-    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\"");
     long long count = -1;
-    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    long long l = open_probed_on_every_node(k, s, &admin, &count);
     assert_int_equal(count, NODES);
 
     long long t0 = sm_mono_ms();
@@ -365,13 +373,8 @@ static void test_clean_shutdown(void **state)
 {
     cluster *k = *state;
     tc s[NODES], admin;
-    for (int i = 0; i < NODES; i++)
-        tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
-    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
-    wait_converged(k, &admin, NODES);
-    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\"");
     long long count = -1;
-    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    long long l = open_probed_on_every_node(k, s, &admin, &count);
     long long t0 = sm_mono_ms();
     assert_int_equal(sm_test_server_stop(&k->node[2]), 0);
     cJSON *ev = tc_event(&admin, l, 5000);
@@ -428,13 +431,8 @@ static void test_redis_restart(void **state)
 {
     cluster *k = *state;
     tc s[NODES], admin;
-    for (int i = 0; i < NODES; i++)
-        tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
-    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
-    wait_converged(k, &admin, NODES);
-    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\"");
     long long count = -1;
-    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    long long l = open_probed_on_every_node(k, s, &admin, &count);
     assert_int_equal(count, NODES);
 
     sm_test_redis_stop(&k->redis);

@@ -15,21 +15,13 @@
 
 static int setup(void **state)
 {
-    sm_test_server *s = calloc(1, sizeof *s);
-    if (!s || sm_test_server_start_with(s, "{\"limits\":{\"maxQueueBytes\":65536}}") != 0) {
-        free(s);
-        return -1;
-    }
-    *state = s;
-    return 0;
+    *state = sm_test_server_new("{\"limits\":{\"maxQueueBytes\":65536}}");
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    sm_test_server *s = *state;
-    int st = sm_test_server_stop(s);
-    free(s);
-    return st == 0 ? 0 : -1;
+    return sm_test_server_delete(*state) == 0 ? 0 : -1;
 }
 
 static long long add_listener(tc *c, const char *body_fmt_extra)

@@ -38,10 +38,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    sm_test_server *s = *state;
-    int st = sm_test_server_stop(s);
-    free(s);
-    return st == 0 ? 0 : -1;
+    return sm_test_server_delete(*state) == 0 ? 0 : -1;
 }
 
 static bool allowed(const who *w, int op)

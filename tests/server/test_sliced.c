@@ -19,21 +19,13 @@
 
 static int setup(void **state)
 {
-    sm_test_server *s = calloc(1, sizeof *s);
-    if (!s || sm_test_server_start_with(s, NULL) != 0) {
-        free(s);
-        return -1;
-    }
-    *state = s;
-    return 0;
+    *state = sm_test_server_new(NULL);
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    sm_test_server *s = *state;
-    int st = sm_test_server_stop(s);
-    free(s);
-    return st == 0 ? 0 : -1;
+    return sm_test_server_delete(*state) == 0 ? 0 : -1;
 }
 
 static long long add_listener(tc *c, const char *extra)
@@ -172,17 +164,25 @@ static void test_set_by_filter_snapshot_and_late_sessions(void **state)
     crowd_free(&cr);
 }
 
+/* CLOSE_CROWD sessions tagged Crowd, and a viewer whose listener on them has read its snapshot:
+ * the start of the close_by_filter tests. */
+static long long open_watched_close_crowd(sm_test_server *s, crowd *cr, tc *w, long long *snapshot_count)
+{
+    assert_int_equal(crowd_open(cr, s->port, CLOSE_CROWD, 4, "{\"Crowd\":\"yes\"}"), CLOSE_CROWD);
+    tc_open(w, s, "viewer", "viewer", NULL);
+    long long l = add_listener(w, ",\"filter\":\"Crowd is 'yes'\"");
+    cJSON_Delete(tc_snapshot(w, l, snapshot_count));
+    return l;
+}
+
 /* The requester drops its connection right after sending: the operation still closes every match. */
 static void test_close_by_filter_outlives_requester(void **state)
 {
     sm_test_server *s = *state;
     crowd cr;
-    assert_int_equal(crowd_open(&cr, s->port, CLOSE_CROWD, 4, "{\"Crowd\":\"yes\"}"), CLOSE_CROWD);
     tc w, op;
-    tc_open(&w, s, "viewer", "viewer", NULL);
-    long long l = add_listener(&w, ",\"filter\":\"Crowd is 'yes'\"");
     long long count = -1;
-    cJSON_Delete(tc_snapshot(&w, l, &count));
+    long long l = open_watched_close_crowd(s, &cr, &w, &count);
     assert_int_equal(count, CLOSE_CROWD);
     tc_open(&op, s, "operator", "operator", NULL);
     assert_int_equal(sm_ws_send_text(&op.ws, "{\"type\":\"close_by_filter\",\"id\":5,\"filter\":\"Crowd is 'yes'\"}"),
@@ -213,12 +213,9 @@ static void test_close_by_filter_with_sessions_closing(void **state)
 {
     sm_test_server *s = *state;
     crowd cr;
-    assert_int_equal(crowd_open(&cr, s->port, CLOSE_CROWD, 4, "{\"Crowd\":\"yes\"}"), CLOSE_CROWD);
     tc w, op;
-    tc_open(&w, s, "viewer", "viewer", NULL);
-    long long l = add_listener(&w, ",\"filter\":\"Crowd is 'yes'\"");
     long long count = -1;
-    cJSON_Delete(tc_snapshot(&w, l, &count));
+    long long l = open_watched_close_crowd(s, &cr, &w, &count);
     tc_open(&op, s, "operator", "operator", NULL);
     /* Every 7th session asks to close itself, from the end of the open order backwards, so some
      * requests land before the operation reaches them and some after. */

@@ -26,6 +26,15 @@ static char *hash_of(const char *password, unsigned iterations)
     return h;
 }
 
+/* A server over the configuration text json (asserted to parse and start). */
+static void start_server(sm_config *cfg, sm_server *srv, const char *json)
+{
+    sm_error err;
+    sm_config_init(cfg);
+    assert_int_equal(sm_config_parse(cfg, json, strlen(json), &err), SM_OK);
+    assert_int_equal(sm_server_init(srv, cfg, NULL, 0, &err), SM_OK);
+}
+
 /* alice and bob use 1500 iterations, carol 1000: the usual cost is 1500. */
 static int setup(void **state)
 {
@@ -41,10 +50,7 @@ static int setup(void **state)
     free(ha);
     free(hb);
     free(hc);
-    sm_error err;
-    sm_config_init(&f->cfg);
-    assert_int_equal(sm_config_parse(&f->cfg, json, strlen(json), &err), SM_OK);
-    assert_int_equal(sm_server_init(&f->srv, &f->cfg, NULL, 0, &err), SM_OK);
+    start_server(&f->cfg, &f->srv, json);
     *state = f;
     return 0;
 }
@@ -178,10 +184,7 @@ static void test_suspects_get_only_their_share_of_the_budget(void **state)
     free(h);
     sm_config cfg;
     sm_server srv;
-    sm_error err;
-    sm_config_init(&cfg);
-    assert_int_equal(sm_config_parse(&cfg, json, strlen(json), &err), SM_OK);
-    assert_int_equal(sm_server_init(&srv, &cfg, NULL, 0, &err), SM_OK);
+    start_server(&cfg, &srv, json);
     sm_login_result lr;
     int checked = 0;
     for (int i = 0; i < 1000; i++) {
@@ -256,10 +259,7 @@ static void test_checks_in_progress_count_and_abandoned_ones_fail(void **state)
     free(h);
     sm_config cfg;
     sm_server srv;
-    sm_error err;
-    sm_config_init(&cfg);
-    assert_int_equal(sm_config_parse(&cfg, json, strlen(json), &err), SM_OK);
-    assert_int_equal(sm_server_init(&srv, &cfg, NULL, 0, &err), SM_OK);
+    start_server(&cfg, &srv, json);
     /* 10 ms of budget; a 1000-iteration check is expected to cost about 1 ms: start checks
      * without running them until the budget refuses one. */
     sm_auth_check *chk[64];

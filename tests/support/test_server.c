@@ -71,12 +71,25 @@ static int exit_status(int wstatus)
     return -1;
 }
 
-/* Child side of fork: ties its life to the test process, then execs sessmond. */
-static void exec_sessmond(pid_t parent, const char *const *argv, int out_fd, int in_fd)
+/* fork(2) for the fixture's processes: buffered output is flushed first (not written twice), and the
+ * child dies with the test process (PR_SET_PDEATHSIG), at once when that is already gone. */
+static pid_t fork_tied(void)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
+    pid_t parent = getpid();
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+    }
+    return pid;
+}
+
+/* Child side of fork_tied: execs sessmond with its output and input on the given descriptors. */
+static void exec_sessmond(const char *const *argv, int out_fd, int in_fd)
+{
     if (in_fd >= 0)
         dup2(in_fd, 0);
     if (out_fd >= 0) {
@@ -136,10 +149,7 @@ static int spawn(sm_test_server *s, int port)
         return -1;
     }
     int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pid_t parent = getpid();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
+    pid_t pid = fork_tied();
     if (pid < 0) {
         close(logfd);
         if (nullfd >= 0)
@@ -147,7 +157,7 @@ static int spawn(sm_test_server *s, int port)
         return -1;
     }
     if (pid == 0)
-        exec_sessmond(parent, argv, logfd, nullfd);
+        exec_sessmond(argv, logfd, nullfd);
     close(logfd);
     if (nullfd >= 0)
         close(nullfd);
@@ -257,16 +267,10 @@ static int redis_spawn(sm_test_redis *r)
     snprintf(port, sizeof port, "%d", r->port);
     const char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                           "--daemonize", "no", "--loglevel", "warning", NULL};
-    pid_t parent = getpid();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
+    pid_t pid = fork_tied();
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
         int nullfd = open("/dev/null", O_RDWR);
         if (nullfd >= 0) {
             dup2(nullfd, 0);
@@ -446,14 +450,11 @@ int sm_test_sessmond_run(const char *const *args, const char *stdin_text, char *
         close(inp[1]);
         return -1;
     }
-    pid_t parent = getpid();
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
+    pid_t pid = fork_tied();
     if (pid < 0)
         return -1;
     if (pid == 0)
-        exec_sessmond(parent, argv, outp[1], inp[0]);
+        exec_sessmond(argv, outp[1], inp[0]);
     close(inp[0]);
     close(outp[1]);
     if (stdin_text) {
@@ -584,4 +585,21 @@ void sm_test_cert_remove(sm_test_cert *c)
     unlink(c->key);
     if (c->dir[0])
         rmdir(c->dir);
+}
+
+sm_test_server *sm_test_server_new(const char *overrides_json)
+{
+    sm_test_server *s = calloc(1, sizeof *s);
+    if (!s || sm_test_server_start_with(s, overrides_json) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int sm_test_server_delete(sm_test_server *s)
+{
+    int st = sm_test_server_stop(s);
+    free(s);
+    return st;
 }

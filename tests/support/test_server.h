@@ -26,6 +26,12 @@ int sm_test_server_start_with(sm_test_server *s, const char *overrides_json);
  * bytes), e.g. {"--cluster-redis", "redis://127.0.0.1:6390", "--node", "n1", NULL}. 0 or -1. */
 int sm_test_server_start_args(sm_test_server *s, const char *config_json, const char *const *args);
 
+/* A server started on the heap with sm_test_server_start_with(overrides_json), for a cmocka group
+ * setup to keep in *state: NULL when it did not start (nothing is left behind). */
+sm_test_server *sm_test_server_new(const char *overrides_json);
+/* The group teardown's half: sm_test_server_stop, then frees it. The stop status. */
+int sm_test_server_delete(sm_test_server *s);
+
 /* A throw-away redis-server on a free loopback port, persistence off (never the system one). */
 typedef struct sm_test_redis {
     pid_t pid; /* 0 when not running */

@@ -15,14 +15,14 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "screen.h"
 #include "tui/cmdline.h"
 #include "tui/history.h"
 #include "tui/pane_group.h"
 #include "tui/pane_history.h"
 #include "tui/ui.h"
 
-static SCREEN *scr;
-static FILE *out, *in;
+static test_screen screen;
 static uint64_t clock_ms = 1000000;
 static char tmpdir[256];
 
@@ -38,22 +38,13 @@ static int group_setup(void **state)
     setenv("XDG_STATE_HOME", p, 1);
     snprintf(p, sizeof p, "%s/config", tmpdir);
     setenv("XDG_CONFIG_HOME", p, 1);
-    out = fopen("/dev/null", "w");
-    in = fopen("/dev/null", "r");
-    scr = newterm("xterm-256color", out, in);
-    if (!scr)
-        return -1;
-    resizeterm(30, 120);
-    return 0;
+    return test_screen_open(&screen, 30, 120);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    endwin();
-    delscreen(scr);
-    fclose(out);
-    fclose(in);
+    test_screen_close(&screen);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
@@ -103,27 +94,6 @@ static void type(smt_ui *ui, const char *s)
 {
     for (; *s; s++)
         smt_ui_key(ui, (unsigned char)*s);
-}
-
-static void line_at(int y, char *buf, size_t cap)
-{
-    wchar_t w[512];
-    int cols = getmaxx(stdscr);
-    mvwinnwstr(stdscr, y, 0, w, cols < 511 ? cols : 511);
-    w[511] = 0;
-    wcstombs(buf, w, cap);
-    buf[cap - 1] = '\0';
-}
-
-static bool screen_has(const char *text)
-{
-    char buf[2048];
-    for (int y = 0; y < getmaxy(stdscr); y++) {
-        line_at(y, buf, sizeof buf);
-        if (strstr(buf, text))
-            return true;
-    }
-    return false;
 }
 
 static char *slurp(const char *path)

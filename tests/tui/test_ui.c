@@ -14,6 +14,7 @@
 
 #include "core/utf8.h"
 #include "events.h"
+#include "screen.h"
 #include "tui/keys.h"
 #include "tui/palette.h"
 #include "tui/pane_bulk.h"
@@ -120,29 +121,19 @@ static int fake_close_by_filter(void *ctx, uint64_t token, const char *filter, c
 
 /* ---- virtual screen ---- */
 
-static SCREEN *scr;
-static FILE *out, *in;
+static test_screen screen;
 static uint64_t clock_ms = 1000000;
 
 static int group_setup(void **state)
 {
     (void)state;
-    out = fopen("/dev/null", "w");
-    in = fopen("/dev/null", "r");
-    scr = newterm("xterm-256color", out, in);
-    if (!scr)
-        return -1;
-    resizeterm(30, 120);
-    return 0;
+    return test_screen_open(&screen, 30, 120);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    endwin();
-    delscreen(scr);
-    fclose(out);
-    fclose(in);
+    test_screen_close(&screen);
     return 0;
 }
 
@@ -211,28 +202,6 @@ static void resize(smt_ui *ui, int rows, int cols)
 static void paint(smt_ui *ui)
 {
     smt_ui_paint(ui);
-}
-
-/* Screen line y as UTF-8 (wide characters once, trailing blanks kept). */
-static void line_at(int y, char *buf, size_t cap)
-{
-    wchar_t w[512];
-    int cols = getmaxx(stdscr);
-    mvwinnwstr(stdscr, y, 0, w, cols < 511 ? cols : 511);
-    w[511] = 0;
-    wcstombs(buf, w, cap);
-    buf[cap - 1] = '\0';
-}
-
-static bool screen_has(const char *text)
-{
-    char buf[2048];
-    for (int y = 0; y < getmaxy(stdscr); y++) {
-        line_at(y, buf, sizeof buf);
-        if (strstr(buf, text))
-            return true;
-    }
-    return false;
 }
 
 /* Screen column where text starts on line y, or -1. */
