@@ -35,7 +35,7 @@ typedef struct debt {
     long long paid_at_ns;  /* last pay-back */
 } debt;
 
-struct sm_auth {
+struct smd_auth {
     unsigned char key[32];
     unsigned char slots[CACHE_SLOTS][HASH_LEN];
     unsigned char used[CACHE_SLOTS];
@@ -45,8 +45,8 @@ struct sm_auth {
     long long warned_at_ns; /* last over-budget warning (one per log interval) */
     long long log_interval_ns;
     long long ns_per_iteration; /* CPU cost of one iteration, learnt from finished checks */
-    sm_throttle *throttle;
-    sm_auth_stats stats;
+    smd_throttle *throttle;
+    smd_auth_stats stats;
 };
 
 /* CPU time of this thread: what a check costs the event loop itself, whatever else runs on the
@@ -73,21 +73,21 @@ static char *format_hash(unsigned iterations, const unsigned char salt[SALT_LEN]
     sm_base64_encode(salt, SALT_LEN, salt64);
     sm_base64_encode(hash, HASH_LEN, hash64);
     char *out = NULL;
-    if (asprintf(&out, "%s$%u$%s$%s", SM_AUTH_SCHEME, iterations, salt64, hash64) < 0)
+    if (asprintf(&out, "%s$%u$%s$%s", SMD_AUTH_SCHEME, iterations, salt64, hash64) < 0)
         return NULL;
     return out;
 }
 
-int sm_auth_hash_password(const char *password, size_t len, unsigned iterations, char **out, sm_error *err)
+int smd_auth_hash_password(const char *password, size_t len, unsigned iterations, char **out, sm_error *err)
 {
     *out = NULL;
-    if (iterations < SM_AUTH_MIN_ITERATIONS || iterations > SM_AUTH_MAX_ITERATIONS)
-        return sm_error_set(err, SM_ERR_INVALID, "iterations must be between %u and %u", SM_AUTH_MIN_ITERATIONS,
-                            SM_AUTH_MAX_ITERATIONS);
-    if (len > SM_AUTH_PASSWORD_MAX)
-        return sm_error_set(err, SM_ERR_INVALID, "password is longer than %d bytes", SM_AUTH_PASSWORD_MAX);
+    if (iterations < SMD_AUTH_MIN_ITERATIONS || iterations > SMD_AUTH_MAX_ITERATIONS)
+        return sm_error_set(err, SM_ERR_INVALID, "iterations must be between %u and %u", SMD_AUTH_MIN_ITERATIONS,
+                            SMD_AUTH_MAX_ITERATIONS);
+    if (len > SMD_AUTH_PASSWORD_MAX)
+        return sm_error_set(err, SM_ERR_INVALID, "password is longer than %d bytes", SMD_AUTH_PASSWORD_MAX);
     unsigned char salt[SALT_LEN], hash[HASH_LEN];
-    if (sm_random_bytes(salt, sizeof salt) != 0)
+    if (smd_random_bytes(salt, sizeof salt) != 0)
         return sm_error_set(err, SM_ERR_IO, "getrandom failed: %s", strerror(errno));
     if (PKCS5_PBKDF2_HMAC(password, (int)len, salt, sizeof salt, (int)iterations, EVP_sha256(), sizeof hash, hash) != 1)
         return sm_error_set(err, SM_ERR_IO, "PBKDF2 failed");
@@ -107,17 +107,17 @@ typedef struct parsed_hash {
 static int parse_hash(const char *text, parsed_hash *ph, sm_error *err)
 {
     const char *scheme_end = strchr(text, '$');
-    if (!scheme_end || (size_t)(scheme_end - text) != strlen(SM_AUTH_SCHEME) ||
-        strncmp(text, SM_AUTH_SCHEME, strlen(SM_AUTH_SCHEME)) != 0)
-        return sm_error_set(err, SM_ERR_INVALID, "password hash must start with '%s$'", SM_AUTH_SCHEME);
+    if (!scheme_end || (size_t)(scheme_end - text) != strlen(SMD_AUTH_SCHEME) ||
+        strncmp(text, SMD_AUTH_SCHEME, strlen(SMD_AUTH_SCHEME)) != 0)
+        return sm_error_set(err, SM_ERR_INVALID, "password hash must start with '%s$'", SMD_AUTH_SCHEME);
     const char *p = scheme_end + 1;
     unsigned long it = 0;
     const char *digits = p;
     while (*p >= '0' && *p <= '9' && p - digits < 9)
         it = it * 10 + (unsigned long)(*p++ - '0');
-    if (p == digits || *p != '$' || it < SM_AUTH_MIN_ITERATIONS || it > SM_AUTH_MAX_ITERATIONS)
+    if (p == digits || *p != '$' || it < SMD_AUTH_MIN_ITERATIONS || it > SMD_AUTH_MAX_ITERATIONS)
         return sm_error_set(err, SM_ERR_INVALID, "password hash: iteration count must be %u..%u",
-                            SM_AUTH_MIN_ITERATIONS, SM_AUTH_MAX_ITERATIONS);
+                            SMD_AUTH_MIN_ITERATIONS, SMD_AUTH_MAX_ITERATIONS);
     const char *salt = p + 1;
     const char *salt_end = strchr(salt, '$');
     if (!salt_end || !sm_base64_decode_exact(salt, (size_t)(salt_end - salt), ph->salt, SALT_LEN))
@@ -129,50 +129,50 @@ static int parse_hash(const char *text, parsed_hash *ph, sm_error *err)
     return SM_OK;
 }
 
-int sm_auth_check_hash(const char *text, sm_error *err)
+int smd_auth_check_hash(const char *text, sm_error *err)
 {
     parsed_hash ph;
     return parse_hash(text, &ph, err);
 }
 
-unsigned sm_auth_hash_iterations(const char *text)
+unsigned smd_auth_hash_iterations(const char *text)
 {
     parsed_hash ph;
     return text && parse_hash(text, &ph, NULL) == SM_OK ? ph.iterations : 0;
 }
 
-char *sm_auth_dummy_hash(unsigned iterations)
+char *smd_auth_dummy_hash(unsigned iterations)
 {
-    if (iterations < SM_AUTH_MIN_ITERATIONS || iterations > SM_AUTH_MAX_ITERATIONS)
+    if (iterations < SMD_AUTH_MIN_ITERATIONS || iterations > SMD_AUTH_MAX_ITERATIONS)
         return NULL;
     unsigned char salt[SALT_LEN], hash[HASH_LEN];
-    if (sm_random_bytes(salt, sizeof salt) != 0 || sm_random_bytes(hash, sizeof hash) != 0)
+    if (smd_random_bytes(salt, sizeof salt) != 0 || smd_random_bytes(hash, sizeof hash) != 0)
         return NULL;
     return format_hash(iterations, salt, hash);
 }
 
-void sm_auth_get_stats(const sm_auth *a, sm_auth_stats *out)
+void smd_auth_get_stats(const smd_auth *a, smd_auth_stats *out)
 {
     memset(out, 0, sizeof *out);
     if (!a)
         return;
     *out = a->stats;
-    sm_throttle_stats ts;
-    sm_throttle_get_stats(a->throttle, &ts);
+    smd_throttle_stats ts;
+    smd_throttle_get_stats(a->throttle, &ts);
     out->throttled = ts.refused;
     out->failures = ts.failures;
     out->log_lines = ts.log_lines;
     out->log_left_out = ts.suppressed;
 }
 
-sm_auth *sm_auth_new(const sm_login_limits *limits)
+smd_auth *smd_auth_new(const smd_login_limits *limits)
 {
-    sm_login_limits defaults;
+    smd_login_limits defaults;
     if (!limits) {
-        sm_login_limits_default(&defaults);
+        smd_login_limits_default(&defaults);
         limits = &defaults;
     }
-    sm_auth *a = calloc(1, sizeof *a);
+    smd_auth *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
     a->budget_ns = (long long)limits->check_budget_ms * 1000000LL;
@@ -184,23 +184,23 @@ sm_auth *sm_auth_new(const sm_login_limits *limits)
     a->log_interval_ns = (long long)limits->log_interval_ms * 1000000LL;
     a->warned_at_ns = -a->log_interval_ns;
     a->ns_per_iteration = 1000; /* about twice this machine's; the first finished check corrects it */
-    if (sm_random_bytes(a->key, sizeof a->key) != 0 || !(a->throttle = sm_throttle_new(limits))) {
-        sm_auth_free(a);
+    if (smd_random_bytes(a->key, sizeof a->key) != 0 || !(a->throttle = smd_throttle_new(limits))) {
+        smd_auth_free(a);
         return NULL;
     }
     return a;
 }
 
-void sm_auth_free(sm_auth *a)
+void smd_auth_free(smd_auth *a)
 {
     if (!a)
         return;
-    sm_throttle_free(a->throttle);
+    smd_throttle_free(a->throttle);
     OPENSSL_cleanse(a, sizeof *a);
     free(a);
 }
 
-static bool cache_key(const sm_auth *a, const char *principal, const char *password, size_t plen, const char *hash,
+static bool cache_key(const smd_auth *a, const char *principal, const char *password, size_t plen, const char *hash,
                       unsigned char out[HASH_LEN])
 {
     /* One buffer principal \0 password \0 hash, so no two inputs share an encoding. */
@@ -252,7 +252,7 @@ static long long wait_below(const debt *d, long long limit)
  * (addresses with failures on record) may run up only their share; the rest of the budget is a
  * reserve that clean addresses can always reach, even when a suspect's check overran the whole
  * budget (one PBKDF2 run can take longer than the share, more so on a loaded machine). */
-static bool within_budget(sm_auth *a, bool suspect, long long now, long long *wait_ns)
+static bool within_budget(smd_auth *a, bool suspect, long long now, long long *wait_ns)
 {
     pay_back(&a->all, now);
     pay_back(&a->suspects, now);
@@ -271,7 +271,7 @@ static bool within_budget(sm_auth *a, bool suspect, long long now, long long *wa
 }
 
 /* Adds (or, negative, takes back) check time to the debts a check is charged to. */
-static void charge(sm_auth *a, bool suspect, long long ns)
+static void charge(smd_auth *a, bool suspect, long long ns)
 {
     debt *mine = suspect ? &a->suspects : &a->clean;
     a->all.ns = a->all.ns + ns > 0 ? a->all.ns + ns : 0;
@@ -281,7 +281,7 @@ static void charge(sm_auth *a, bool suspect, long long ns)
 /* PBKDF2-HMAC-SHA256 computed a slice at a time (one 32-byte block: the stored hash is one block).
  * HMAC is built from two SHA-256 contexts that have already absorbed the padded key, copied for
  * every iteration, which is what OpenSSL's own PBKDF2 does. */
-struct sm_auth_check {
+struct smd_auth_check {
     EVP_MD_CTX *inner, *outer, *work;
     unsigned char u[HASH_LEN], t[HASH_LEN];
     unsigned done, iterations;
@@ -298,7 +298,7 @@ struct sm_auth_check {
     char *principal;
 };
 
-static void check_free(sm_auth_check *chk)
+static void check_free(smd_auth_check *chk)
 {
     if (!chk)
         return;
@@ -311,7 +311,7 @@ static void check_free(sm_auth_check *chk)
 }
 
 /* One HMAC of in with the prepared key contexts, into out (may be in). */
-static bool hmac_block(sm_auth_check *chk, const unsigned char *in, size_t len, unsigned char out[HASH_LEN])
+static bool hmac_block(smd_auth_check *chk, const unsigned char *in, size_t len, unsigned char out[HASH_LEN])
 {
     unsigned int n = 0;
     return EVP_MD_CTX_copy_ex(chk->work, chk->inner) == 1 && EVP_DigestUpdate(chk->work, in, len) == 1 &&
@@ -320,9 +320,9 @@ static bool hmac_block(sm_auth_check *chk, const unsigned char *in, size_t len, 
 }
 
 /* Prepares the key contexts and computes U1 = HMAC(password, salt || 1); NULL when out of memory. */
-static sm_auth_check *check_new(const char *password, size_t plen, const parsed_hash *ph)
+static smd_auth_check *check_new(const char *password, size_t plen, const parsed_hash *ph)
 {
-    sm_auth_check *chk = calloc(1, sizeof *chk);
+    smd_auth_check *chk = calloc(1, sizeof *chk);
     if (!chk)
         return NULL;
     chk->expected = *ph;
@@ -360,7 +360,7 @@ static sm_auth_check *check_new(const char *password, size_t plen, const parsed_
 }
 
 /* Iterations until the deadline (monotonic ns; 0 = to the end). True when the check is done. */
-static bool check_step(sm_auth *a, sm_auth_check *chk, long long deadline_ns)
+static bool check_step(smd_auth *a, smd_auth_check *chk, long long deadline_ns)
 {
     long long cpu_start = thread_cpu_ns();
     while (chk->done < chk->iterations && !chk->failed) {
@@ -389,7 +389,7 @@ static bool check_step(sm_auth *a, sm_auth_check *chk, long long deadline_ns)
 
 /* Settles the budget for a check that ends (done or abandoned): unused reservation is paid back,
  * and the cost per iteration learnt for the next reservations. */
-static void check_settle(sm_auth *a, sm_auth_check *chk)
+static void check_settle(smd_auth *a, smd_auth_check *chk)
 {
     if (!a)
         return;
@@ -405,11 +405,11 @@ static void check_settle(sm_auth *a, sm_auth_check *chk)
 /* The password check's start: the cache, then (within the budget; a NULL a has none) a PBKDF2
  * computation in *started, to be stepped by the caller. *retry_ms says when trying again can
  * succeed when over budget. */
-static check_result check_password(sm_auth *a, const char *principal, const char *password, size_t plen,
-                                   const char *hash, bool suspect, int64_t *retry_ms, sm_auth_check **started)
+static check_result check_password(smd_auth *a, const char *principal, const char *password, size_t plen,
+                                   const char *hash, bool suspect, int64_t *retry_ms, smd_auth_check **started)
 {
     *started = NULL;
-    if (!password || !hash || plen > SM_AUTH_PASSWORD_MAX)
+    if (!password || !hash || plen > SMD_AUTH_PASSWORD_MAX)
         return CHECK_MISMATCH;
     unsigned char ck[HASH_LEN];
     bool have_ck = a && cache_key(a, principal, password, plen, hash, ck);
@@ -430,7 +430,7 @@ static check_result check_password(sm_auth *a, const char *principal, const char
         if (!within_budget(a, suspect, start, &wait_ns)) {
             if (start - a->warned_at_ns >= a->log_interval_ns) {
                 a->warned_at_ns = start;
-                sm_log(SM_LOG_WARN, "password checks are over their budget (%lld ms a second): refusing logins that "
+                smd_log(SMD_LOG_WARN, "password checks are over their budget (%lld ms a second): refusing logins that "
                                     "need one for now",
                        a->budget_ns / 1000000);
             }
@@ -440,7 +440,7 @@ static check_result check_password(sm_auth *a, const char *principal, const char
         }
     }
     long long cpu_start = thread_cpu_ns();
-    sm_auth_check *chk = check_new(password, plen, &ph);
+    smd_auth_check *chk = check_new(password, plen, &ph);
     if (!chk) {
         *retry_ms = 1000;
         return CHECK_OVER_BUDGET;
@@ -465,7 +465,7 @@ static check_result check_password(sm_auth *a, const char *principal, const char
 }
 
 /* The result of a finished check; remembers a success in the cache. */
-static check_result check_result_of(sm_auth *a, sm_auth_check *chk)
+static check_result check_result_of(smd_auth *a, smd_auth_check *chk)
 {
     check_settle(a, chk);
     if (chk->failed)
@@ -478,10 +478,10 @@ static check_result check_result_of(sm_auth *a, sm_auth_check *chk)
     return ok ? CHECK_MATCH : CHECK_MISMATCH;
 }
 
-bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, size_t plen, const char *hash)
+bool smd_auth_verify(smd_auth *a, const char *principal, const char *password, size_t plen, const char *hash)
 {
     int64_t retry_ms = 0;
-    sm_auth_check *chk = NULL;
+    smd_auth_check *chk = NULL;
     check_result r = check_password(a, principal, password, plen, hash, false, &retry_ms, &chk);
     if (r == CHECK_STARTED) {
         check_step(a, chk, 0);
@@ -491,46 +491,46 @@ bool sm_auth_verify(sm_auth *a, const char *principal, const char *password, siz
     return r == CHECK_MATCH;
 }
 
-static void login_outcome(sm_auth *a, const char *ip, const char *principal, int64_t now, check_result r,
-                          sm_login_result *out)
+static void login_outcome(smd_auth *a, const char *ip, const char *principal, int64_t now, check_result r,
+                          smd_login_result *out)
 {
     switch (r) {
     case CHECK_MATCH:
-        out->status = SM_LOGIN_OK;
+        out->status = SMD_LOGIN_OK;
         break;
     case CHECK_OVER_BUDGET:
-        sm_throttle_refused(a->throttle, ip, principal, now);
-        out->status = SM_LOGIN_BUSY;
+        smd_throttle_refused(a->throttle, ip, principal, now);
+        out->status = SMD_LOGIN_BUSY;
         out->why = "too many password checks right now";
         break;
     case CHECK_MISMATCH:
     case CHECK_STARTED:
-        sm_throttle_failed(a->throttle, ip, principal, now);
-        out->status = SM_LOGIN_BAD;
+        smd_throttle_failed(a->throttle, ip, principal, now);
+        out->status = SMD_LOGIN_BAD;
         break;
     }
 }
 
-bool sm_auth_login_start(sm_auth *a, const char *ip, const char *principal, const char *password, size_t plen,
-                         const char *hash, sm_login_result *out, sm_auth_check **pending)
+bool smd_auth_login_start(smd_auth *a, const char *ip, const char *principal, const char *password, size_t plen,
+                         const char *hash, smd_login_result *out, smd_auth_check **pending)
 {
     memset(out, 0, sizeof *out);
     *pending = NULL;
     int64_t now = (int64_t)(mono_ns() / 1000000);
-    sm_throttle_decision d;
-    sm_throttle_admit(a->throttle, ip, principal, now, &d);
-    if (d.verdict != SM_THROTTLE_ALLOW) {
+    smd_throttle_decision d;
+    smd_throttle_admit(a->throttle, ip, principal, now, &d);
+    if (d.verdict != SMD_THROTTLE_ALLOW) {
         /* Refused before the cache too: a backed-off client must not learn from a fast success
          * that a guess was right. */
-        sm_throttle_refused(a->throttle, ip, principal, now);
-        out->status = SM_LOGIN_THROTTLED;
+        smd_throttle_refused(a->throttle, ip, principal, now);
+        out->status = SMD_LOGIN_THROTTLED;
         out->retry_ms = d.retry_ms;
-        out->why = d.verdict == SM_THROTTLE_ADDRESS   ? "too many failed logins from this address"
-                   : d.verdict == SM_THROTTLE_NETWORK ? "too many failed logins from this network"
+        out->why = d.verdict == SMD_THROTTLE_ADDRESS   ? "too many failed logins from this address"
+                   : d.verdict == SMD_THROTTLE_NETWORK ? "too many failed logins from this network"
                                                       : "too many failed logins for this principal";
         return true;
     }
-    sm_auth_check *chk = NULL;
+    smd_auth_check *chk = NULL;
     check_result r = check_password(a, principal, password, plen, hash, d.suspect, &out->retry_ms, &chk);
     if (r == CHECK_STARTED) {
         snprintf(chk->ip, sizeof chk->ip, "%s", ip);
@@ -548,12 +548,12 @@ bool sm_auth_login_start(sm_auth *a, const char *ip, const char *principal, cons
     return true;
 }
 
-bool sm_auth_check_run(sm_auth *a, sm_auth_check *chk, long long budget_us)
+bool smd_auth_check_run(smd_auth *a, smd_auth_check *chk, long long budget_us)
 {
     return check_step(a, chk, mono_ns() + budget_us * 1000LL);
 }
 
-void sm_auth_check_finish(sm_auth *a, sm_auth_check *chk, sm_login_result *out)
+void smd_auth_check_finish(smd_auth *a, smd_auth_check *chk, smd_login_result *out)
 {
     memset(out, 0, sizeof *out);
     if (chk->done < chk->iterations && !chk->failed)
@@ -563,26 +563,26 @@ void sm_auth_check_finish(sm_auth *a, sm_auth_check *chk, sm_login_result *out)
     check_free(chk);
 }
 
-void sm_auth_check_abandon(sm_auth *a, sm_auth_check *chk)
+void smd_auth_check_abandon(smd_auth *a, smd_auth_check *chk)
 {
     if (!chk)
         return;
     check_settle(a, chk);
     /* Counted as a failure: a flood that hangs up before its answers must still back off. */
-    sm_throttle_failed(a->throttle, chk->ip, chk->principal, (int64_t)(mono_ns() / 1000000));
+    smd_throttle_failed(a->throttle, chk->ip, chk->principal, (int64_t)(mono_ns() / 1000000));
     check_free(chk);
 }
 
-void sm_auth_login(sm_auth *a, const char *ip, const char *principal, const char *password, size_t plen,
-                   const char *hash, sm_login_result *out)
+void smd_auth_login(smd_auth *a, const char *ip, const char *principal, const char *password, size_t plen,
+                   const char *hash, smd_login_result *out)
 {
-    sm_auth_check *chk = NULL;
-    if (!sm_auth_login_start(a, ip, principal, password, plen, hash, out, &chk))
-        sm_auth_check_finish(a, chk, out);
+    smd_auth_check *chk = NULL;
+    if (!smd_auth_login_start(a, ip, principal, password, plen, hash, out, &chk))
+        smd_auth_check_finish(a, chk, out);
 }
 
-void sm_auth_tick(sm_auth *a)
+void smd_auth_tick(smd_auth *a)
 {
     if (a)
-        sm_throttle_tick(a->throttle, (int64_t)(mono_ns() / 1000000));
+        smd_throttle_tick(a->throttle, (int64_t)(mono_ns() / 1000000));
 }

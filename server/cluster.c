@@ -122,7 +122,7 @@ static void idset_free(idset *s)
 /* ---- state ---- */
 
 typedef struct peer {
-    char name[SM_NODE_NAME_MAX + 1];
+    char name[SMD_NODE_NAME_MAX + 1];
     uint64_t epoch;
     uint64_t dead_epoch; /* messages of this epoch are ignored: it was declared dead */
     uint32_t prefix;
@@ -152,33 +152,33 @@ typedef struct closing {
     size_t pos; /* next slot of ids to report */
 } closing;
 
-typedef struct sm_cluster_view {
+typedef struct smd_cluster_view {
     closing *closing; /* oldest first */
     rpart parts[MAX_PEERS];
     size_t nparts;
     bool local_done, ended;
     int64_t local_count;
-    char missing[MAX_PEERS][SM_NODE_NAME_MAX + 1];
+    char missing[MAX_PEERS][SMD_NODE_NAME_MAX + 1];
     size_t nmissing;
     bool degraded_told;
-} sm_cluster_view;
+} smd_cluster_view;
 
-typedef struct sm_cluster_proxy {
-    struct sm_cluster_proxy *next;
-    sm_listener *l;
+typedef struct smd_cluster_proxy {
+    struct smd_cluster_proxy *next;
+    smd_listener *l;
     int peer;
     uint64_t epoch;
     int64_t lid; /* the listener's ID on its own node */
-    sm_outq q;   /* encoded events waiting to be published */
+    smd_outq q;   /* encoded events waiting to be published */
     uint64_t sent, acked;
     bool failed;
     bool end_sent;
-} sm_cluster_proxy;
+} smd_cluster_proxy;
 
 typedef struct pending {
     struct pending *next;
     uint64_t rid;
-    char session[SM_SESSION_ID_LEN + 1]; /* the requesting session */
+    char session[SMD_SESSION_ID_LEN + 1]; /* the requesting session */
     int64_t client_id;
     sm_msg_type op;
     bool by_filter;
@@ -189,15 +189,15 @@ typedef struct pending {
     bool local_pending; /* by filter: this node's own part is still running */
     sm_errcode err_code;
     char err_text[200];
-    char missing[MAX_PEERS][SM_NODE_NAME_MAX + 1]; /* nodes that did not answer, by name */
+    char missing[MAX_PEERS][SMD_NODE_NAME_MAX + 1]; /* nodes that did not answer, by name */
     size_t nmissing;
 } pending;
 
-typedef struct sm_cluster {
-    sm_server *srv;
-    const sm_cluster_cfg *cfg;
+typedef struct smd_cluster {
+    smd_server *srv;
+    const smd_cluster_cfg *cfg;
     struct ev_loop *loop;
-    char self[SM_NODE_NAME_MAX + 1];
+    char self[SMD_NODE_NAME_MAX + 1];
     uint64_t epoch;
     char value[64];      /* "PREFIX EPOCH" stored in the node key */
     char prev_value[64]; /* what the key held at our last join ("" = none) */
@@ -213,7 +213,7 @@ typedef struct sm_cluster {
     size_t inflight;
     peer peers[MAX_PEERS];
     size_t npeers;
-    sm_cluster_proxy *proxies;
+    smd_cluster_proxy *proxies;
     struct remote_req *remotes;
     size_t nremote;
     pending *pendings;
@@ -222,18 +222,18 @@ typedef struct sm_cluster {
     ev_timer heartbeat, reconnect, tick;
     ev_prepare flush;
     ev_idle work;
-    sm_conn sink;        /* stand-in connection for requests from other nodes */
-    sm_session sink_session;
+    smd_conn sink;        /* stand-in connection for requests from other nodes */
+    smd_session sink_session;
     sm_buf scratch;
     bool leaving;
     bool reset; /* drop both connections at the next timer (never from inside a hiredis callback) */
-} sm_cluster;
+} smd_cluster;
 
-static void go_down(sm_cluster *k, const char *why);
-static void publish(sm_cluster *k, const char *channel, const char *head, size_t hlen, const char *body, size_t blen);
-static void proxies_drop_peer(sm_cluster *k, int p);
+static void go_down(smd_cluster *k, const char *why);
+static void publish(smd_cluster *k, const char *channel, const char *head, size_t hlen, const char *body, size_t blen);
+static void proxies_drop_peer(smd_cluster *k, int p);
 
-static bool cluster_up(const sm_cluster *k)
+static bool cluster_up(const smd_cluster *k)
 {
     return k->cmd && k->sub && k->subscribed >= 2 && k->joined;
 }
@@ -243,7 +243,7 @@ static int64_t wall_ms(void)
     return sm_wall_ms();
 }
 
-static int find_peer(const sm_cluster *k, const char *name)
+static int find_peer(const smd_cluster *k, const char *name)
 {
     for (size_t i = 0; i < k->npeers; i++)
         if (strcmp(k->peers[i].name, name) == 0)
@@ -252,12 +252,12 @@ static int find_peer(const sm_cluster *k, const char *name)
 }
 
 /* Alive and known to know us: requests and listeners go only to such nodes. */
-static bool peer_live(const sm_cluster *k, size_t i)
+static bool peer_live(const smd_cluster *k, size_t i)
 {
     return k->peers[i].alive && k->peers[i].synced;
 }
 
-static int peer_by_prefix(const sm_cluster *k, uint32_t prefix)
+static int peer_by_prefix(const smd_cluster *k, uint32_t prefix)
 {
     for (size_t i = 0; i < k->npeers; i++)
         if (peer_live(k, i) && k->peers[i].prefix == prefix)
@@ -270,7 +270,7 @@ static void to_channel(const char *node, char *buf, size_t len)
     snprintf(buf, len, "sessmon:to:%s", node);
 }
 
-static void send_peer(sm_cluster *k, int p, const char *head, size_t hlen, const char *body, size_t blen)
+static void send_peer(smd_cluster *k, int p, const char *head, size_t hlen, const char *body, size_t blen)
 {
     char ch[96];
     to_channel(k->peers[p].name, ch, sizeof ch);
@@ -279,25 +279,25 @@ static void send_peer(sm_cluster *k, int p, const char *head, size_t hlen, const
 
 /* ---- sending to a client ---- */
 
-static bool conn_send_text(sm_conn *c, const char *text, size_t len)
+static bool conn_send_text(smd_conn *c, const char *text, size_t len)
 {
     if (c->closing || !c->session || c->session->doomed)
         return false;
-    if (sm_outq_push_text(&c->q, text, len, c->srv->headroom) != SM_OK) {
-        sm_server_doom(c->srv, c->session, SM_CLOSE_INTERNAL_ERROR);
+    if (smd_outq_push_text(&c->q, text, len, c->srv->headroom) != SM_OK) {
+        smd_server_doom(c->srv, c->session, SM_CLOSE_INTERNAL_ERROR);
         return false;
     }
-    if (sm_conn_queue_over_limit(c)) {
-        sm_server_doom(c->srv, c->session, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
+    if (smd_conn_queue_over_limit(c)) {
+        smd_server_doom(c->srv, c->session, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
         return false;
     }
-    sm_conn_want_write(c);
+    smd_conn_want_write(c);
     return true;
 }
 
-static sm_conn *session_conn(sm_cluster *k, const char *sid)
+static smd_conn *session_conn(smd_cluster *k, const char *sid)
 {
-    sm_session *s = sm_registry_find(&k->srv->reg, sid);
+    smd_session *s = smd_registry_find(&k->srv->reg, sid);
     return s && s->conn && !s->doomed ? s->conn : NULL;
 }
 
@@ -306,20 +306,20 @@ static sm_conn *session_conn(sm_cluster *k, const char *sid)
 static void publish_done(redisAsyncContext *ac, void *r, void *priv)
 {
     (void)r;
-    sm_cluster *k = ac->data;
+    smd_cluster *k = ac->data;
     size_t n = (size_t)(uintptr_t)priv;
     if (k)
         k->inflight = k->inflight > n ? k->inflight - n : 0;
 }
 
-static void publish(sm_cluster *k, const char *channel, const char *head, size_t hlen, const char *body, size_t blen)
+static void publish(smd_cluster *k, const char *channel, const char *head, size_t hlen, const char *body, size_t blen)
 {
     if (!k->cmd)
         return;
     sm_buf *b = &k->scratch;
     sm_buf_reset(b);
     if (sm_buf_append(b, head, hlen) != SM_OK || (blen && sm_buf_append(b, body, blen) != SM_OK) || b->overflow) {
-        sm_log(SM_LOG_ERROR, "cluster: out of memory building a message");
+        smd_log(SMD_LOG_ERROR, "cluster: out of memory building a message");
         return;
     }
     const char *argv[3] = {"PUBLISH", channel, sm_buf_payload(b)};
@@ -333,7 +333,7 @@ static void publish(sm_cluster *k, const char *channel, const char *head, size_t
     }
 }
 
-static void heartbeat_publish(sm_cluster *k)
+static void heartbeat_publish(smd_cluster *k)
 {
     char head[HEADER_MAX];
     int n = snprintf(head, sizeof head, "H %s %016" PRIx64 " %08x\n", k->self, k->epoch, k->srv->reg.id_prefix);
@@ -342,15 +342,15 @@ static void heartbeat_publish(sm_cluster *k)
 
 /* ---- the other nodes' parts of this node's listeners ---- */
 
-static sm_listener *find_listener(sm_cluster *k, int64_t lid)
+static smd_listener *find_listener(smd_cluster *k, int64_t lid)
 {
-    for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
+    for (smd_listener *l = k->srv->listeners; l; l = l->gnext)
         if (l->id == lid && l->view)
             return l;
     return NULL;
 }
 
-static rpart *find_part(sm_cluster_view *v, int p, uint64_t epoch)
+static rpart *find_part(smd_cluster_view *v, int p, uint64_t epoch)
 {
     for (size_t i = 0; i < v->nparts; i++)
         if (v->parts[i].peer == p && v->parts[i].epoch == epoch)
@@ -358,9 +358,9 @@ static rpart *find_part(sm_cluster_view *v, int p, uint64_t epoch)
     return NULL;
 }
 
-static void send_snapshot_end(sm_cluster *k, sm_listener *l)
+static void send_snapshot_end(smd_cluster *k, smd_listener *l)
 {
-    sm_cluster_view *v = l->view;
+    smd_cluster_view *v = l->view;
     (void)k;
     if (v->ended || !l->owner->conn)
         return;
@@ -378,7 +378,7 @@ static void send_snapshot_end(sm_cluster *k, sm_listener *l)
     m.count = total;
     m.missing.items = names;
     m.missing.count = v->nmissing;
-    sm_conn_send(l->owner->conn, &m);
+    smd_conn_send(l->owner->conn, &m);
     v->ended = true;
     /* Parts still running go on as live events. */
     for (size_t i = 0; i < v->nparts; i++)
@@ -386,9 +386,9 @@ static void send_snapshot_end(sm_cluster *k, sm_listener *l)
             v->parts[i].late = true;
 }
 
-static void maybe_end_snapshot(sm_cluster *k, sm_listener *l)
+static void maybe_end_snapshot(smd_cluster *k, smd_listener *l)
 {
-    sm_cluster_view *v = l->view;
+    smd_cluster_view *v = l->view;
     if (v->ended || !v->local_done)
         return;
     for (size_t i = 0; i < v->nparts; i++)
@@ -397,7 +397,7 @@ static void maybe_end_snapshot(sm_cluster *k, sm_listener *l)
     send_snapshot_end(k, l);
 }
 
-static void note_missing(sm_cluster_view *v, const char *name)
+static void note_missing(smd_cluster_view *v, const char *name)
 {
     for (size_t i = 0; i < v->nmissing; i++)
         if (strcmp(v->missing[i], name) == 0)
@@ -407,11 +407,11 @@ static void note_missing(sm_cluster_view *v, const char *name)
 }
 
 /* The part's node is gone: every session of it the listener knows is CLOSED (docs/cluster.md). */
-static void wake_work(sm_cluster *k);
+static void wake_work(smd_cluster *k);
 
-static void emit_closed(sm_cluster *k, sm_listener *l, uint32_t prefix, uint64_t slot, sm_close_reason reason)
+static void emit_closed(smd_cluster *k, smd_listener *l, uint32_t prefix, uint64_t slot, sm_close_reason reason)
 {
-    char sid[SM_SESSION_ID_LEN + 1];
+    char sid[SMD_SESSION_ID_LEN + 1];
     snprintf(sid, sizeof sid, "%08x-%08x", prefix, (uint32_t)(slot - 1));
     sm_event ev;
     memset(&ev, 0, sizeof ev);
@@ -419,13 +419,13 @@ static void emit_closed(sm_cluster *k, sm_listener *l, uint32_t prefix, uint64_t
     ev.session_id = sid;
     ev.state = SM_STATE_CLOSED;
     ev.reason = reason;
-    sm_listener_emit(k->srv, l, &ev);
+    smd_listener_emit(k->srv, l, &ev);
 }
 
 /* Reports up to budget sessions of l's closing backlog; returns how many it reported. */
-static size_t closing_drain(sm_cluster *k, sm_listener *l, size_t budget)
+static size_t closing_drain(smd_cluster *k, smd_listener *l, size_t budget)
 {
-    sm_cluster_view *v = l->view;
+    smd_cluster_view *v = l->view;
     size_t used = 0;
     while (v->closing && used < budget) {
         closing *c = v->closing;
@@ -447,9 +447,9 @@ static size_t closing_drain(sm_cluster *k, sm_listener *l, size_t budget)
 
 /* The part's node is gone: every session of it the listener knows is reported CLOSED
  * (docs/cluster.md), a bounded number per loop pass. */
-static void part_drop(sm_cluster *k, sm_listener *l, size_t i, sm_close_reason reason)
+static void part_drop(smd_cluster *k, smd_listener *l, size_t i, sm_close_reason reason)
 {
-    sm_cluster_view *v = l->view;
+    smd_cluster_view *v = l->view;
     rpart *r = &v->parts[i];
     peer *pe = &k->peers[r->peer];
     closing *c = r->ids.count ? calloc(1, sizeof *c) : NULL;
@@ -476,7 +476,7 @@ static void part_drop(sm_cluster *k, sm_listener *l, size_t i, sm_close_reason r
     maybe_end_snapshot(k, l);
 }
 
-static void send_listener_to(sm_cluster *k, sm_listener *l, int p, const sm_msg *add)
+static void send_listener_to(smd_cluster *k, smd_listener *l, int p, const sm_msg *add)
 {
     sm_buf body;
     sm_buf_init(&body, 0, 0);
@@ -491,7 +491,7 @@ static void send_listener_to(sm_cluster *k, sm_listener *l, int p, const sm_msg 
 }
 
 /* The add_listener request a proxy is built from: l's own arguments. */
-static void listener_request(const sm_listener *l, sm_msg *m, const char **keys)
+static void listener_request(const smd_listener *l, sm_msg *m, const char **keys)
 {
     memset(m, 0, sizeof *m);
     m->type = SM_MSG_ADD_LISTENER;
@@ -510,9 +510,9 @@ static void listener_request(const sm_listener *l, sm_msg *m, const char **keys)
     m->after = l->after;
 }
 
-static void add_part(sm_cluster *k, sm_listener *l, int p, const char *filter)
+static void add_part(smd_cluster *k, smd_listener *l, int p, const char *filter)
 {
-    sm_cluster_view *v = l->view;
+    smd_cluster_view *v = l->view;
     if (v->nparts >= MAX_PEERS || find_part(v, p, k->peers[p].epoch))
         return;
     /* Its previous sessions are all reported closed before it can announce them again. */
@@ -539,13 +539,13 @@ static void add_part(sm_cluster *k, sm_listener *l, int p, const char *filter)
 
 /* The filter text of a listener is kept with its view (the parsed filter cannot be printed back). */
 typedef struct view_ext {
-    sm_cluster_view v;
+    smd_cluster_view v;
     char *filter;
 } view_ext;
 
-void sm_cluster_listener_added(sm_server *srv, sm_listener *l, const sm_msg *m)
+void smd_cluster_listener_added(smd_server *srv, smd_listener *l, const sm_msg *m)
 {
-    sm_cluster *k = srv->cluster;
+    smd_cluster *k = srv->cluster;
     view_ext *x = calloc(1, sizeof *x);
     if (!x)
         return; /* the listener stays local-only; logged */
@@ -567,9 +567,9 @@ void sm_cluster_listener_added(sm_server *srv, sm_listener *l, const sm_msg *m)
     }
 }
 
-void sm_cluster_listener_freed(sm_server *srv, sm_listener *l)
+void smd_cluster_listener_freed(smd_server *srv, smd_listener *l)
 {
-    sm_cluster *k = srv->cluster;
+    smd_cluster *k = srv->cluster;
     view_ext *x = (view_ext *)l->view;
     for (size_t i = 0; i < x->v.nparts; i++) {
         if (k && cluster_up(k)) {
@@ -590,20 +590,20 @@ void sm_cluster_listener_freed(sm_server *srv, sm_listener *l)
     l->view = NULL;
 }
 
-void sm_cluster_local_snapshot_done(sm_server *srv, sm_listener *l)
+void smd_cluster_local_snapshot_done(smd_server *srv, smd_listener *l)
 {
     l->view->local_done = true;
     l->view->local_count = l->snapshot_count;
     maybe_end_snapshot(srv->cluster, l);
 }
 
-static void tell_degraded(sm_cluster *k)
+static void tell_degraded(smd_cluster *k)
 {
-    for (sm_listener *l = k->srv->listeners; l; l = l->gnext) {
+    for (smd_listener *l = k->srv->listeners; l; l = l->gnext) {
         if (!l->view || l->view->degraded_told || !l->owner->conn)
             continue;
         l->view->degraded_told = true;
-        sm_conn_send_error(l->owner->conn, 0, SM_CODE_CLUSTER_UNAVAILABLE,
+        smd_conn_send_error(l->owner->conn, 0, SM_CODE_CLUSTER_UNAVAILABLE,
                            "cluster view degraded: Redis cannot be reached; other nodes' sessions are reported "
                            "CLOSED and come back as OPEN events when the cluster is reachable again");
     }
@@ -611,21 +611,21 @@ static void tell_degraded(sm_cluster *k)
 
 /* ---- membership ---- */
 
-static void pending_peer_gone(sm_cluster *k, int p);
-static void pending_finish(sm_cluster *k, pending *pd);
-static void pending_name_waiting(sm_cluster *k, pending *pd);
-static void pending_maybe_finish(sm_cluster *k, pending *pd);
+static void pending_peer_gone(smd_cluster *k, int p);
+static void pending_finish(smd_cluster *k, pending *pd);
+static void pending_name_waiting(smd_cluster *k, pending *pd);
+static void pending_maybe_finish(smd_cluster *k, pending *pd);
 
-static void peer_down(sm_cluster *k, int p, const char *why)
+static void peer_down(smd_cluster *k, int p, const char *why)
 {
     peer *pe = &k->peers[p];
     if (!pe->alive)
         return;
-    sm_log(SM_LOG_WARN, "cluster: node %s is gone (%s)", pe->name, why);
+    smd_log(SMD_LOG_WARN, "cluster: node %s is gone (%s)", pe->name, why);
     pe->alive = false;
     pe->synced = false;
     pe->dead_epoch = pe->epoch;
-    for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
+    for (smd_listener *l = k->srv->listeners; l; l = l->gnext)
         if (l->view)
             for (size_t i = 0; i < l->view->nparts; i++)
                 if (l->view->parts[i].peer == p && l->view->parts[i].epoch == pe->epoch) {
@@ -634,12 +634,12 @@ static void peer_down(sm_cluster *k, int p, const char *why)
                 }
     proxies_drop_peer(k, p);
     pending_peer_gone(k, p);
-    sm_server_reap(k->srv);
+    smd_server_reap(k->srv);
 }
 
 /* A direct introduction: the receiver learns us even if it missed our heartbeats; `got` says
  * whether we already have its own introduction (if not, it sends one back). */
-static void send_hello(sm_cluster *k, int p)
+static void send_hello(smd_cluster *k, int p)
 {
     char head[HEADER_MAX];
     int n = snprintf(head, sizeof head, "W %s %016" PRIx64 " %08x %d\n", k->self, k->epoch, k->srv->reg.id_prefix,
@@ -647,29 +647,29 @@ static void send_hello(sm_cluster *k, int p)
     send_peer(k, p, head, (size_t)n, NULL, 0);
 }
 
-static void peer_up(sm_cluster *k, int p)
+static void peer_up(smd_cluster *k, int p)
 {
     peer *pe = &k->peers[p];
     pe->alive = true;
     pe->synced = false;
     pe->last_seen_ms = sm_mono_ms();
-    sm_log(SM_LOG_INFO, "cluster: node %s (prefix %08x) is live", pe->name, pe->prefix);
+    smd_log(SMD_LOG_INFO, "cluster: node %s (prefix %08x) is live", pe->name, pe->prefix);
     send_hello(k, p);
 }
 
 /* It knows us now: this node's listeners get their part there. */
-static void peer_synced(sm_cluster *k, int p)
+static void peer_synced(smd_cluster *k, int p)
 {
     peer *pe = &k->peers[p];
     if (pe->synced)
         return;
     pe->synced = true;
-    for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
+    for (smd_listener *l = k->srv->listeners; l; l = l->gnext)
         if (l->view)
             add_part(k, l, p, ((view_ext *)l->view)->filter);
 }
 
-static int learn_peer(sm_cluster *k, const char *name, uint64_t epoch, uint32_t prefix)
+static int learn_peer(smd_cluster *k, const char *name, uint64_t epoch, uint32_t prefix)
 {
     if (strcmp(name, k->self) == 0)
         return -1;
@@ -697,7 +697,7 @@ static int learn_peer(sm_cluster *k, const char *name, uint64_t epoch, uint32_t 
 }
 
 /* Everything learnt about the others is dropped: after a rejoin they are learnt afresh. */
-static void forget_peers(sm_cluster *k)
+static void forget_peers(smd_cluster *k)
 {
     for (size_t i = 0; i < k->npeers; i++)
         if (k->peers[i].alive)
@@ -705,10 +705,10 @@ static void forget_peers(sm_cluster *k)
     k->npeers = 0;
 }
 
-static void go_down(sm_cluster *k, const char *why)
+static void go_down(smd_cluster *k, const char *why)
 {
     if (k->joined)
-        sm_log(SM_LOG_WARN, "cluster: left the cluster view (%s); serving local sessions only until Redis is back",
+        smd_log(SMD_LOG_WARN, "cluster: left the cluster view (%s); serving local sessions only until Redis is back",
                why);
     k->joined = false;
     k->join_sent = false;
@@ -729,27 +729,27 @@ static void go_down(sm_cluster *k, const char *why)
 static void join_reply(redisAsyncContext *ac, void *r, void *priv)
 {
     (void)priv;
-    sm_cluster *k = ac->data;
+    smd_cluster *k = ac->data;
     redisReply *reply = r;
     if (!k)
         return;
     k->join_sent = false;
     if (!reply || reply->type != REDIS_REPLY_INTEGER) {
-        sm_log(SM_LOG_WARN, "cluster: rejoining failed: %s", reply && reply->str ? reply->str : "no answer");
+        smd_log(SMD_LOG_WARN, "cluster: rejoining failed: %s", reply && reply->str ? reply->str : "no answer");
         return;
     }
     if (reply->integer != 1) {
-        sm_log(SM_LOG_ERROR, "cluster: cannot rejoin: %s",
+        smd_log(SMD_LOG_ERROR, "cluster: cannot rejoin: %s",
                reply->integer == -1 ? "the node name is held by another live node" : "the ID prefix is taken");
         return;
     }
     snprintf(k->prev_value, sizeof k->prev_value, "%s", k->value);
     k->joined = true;
     k->last_refresh_ok_ms = sm_mono_ms();
-    for (sm_listener *l = k->srv->listeners; l; l = l->gnext)
+    for (smd_listener *l = k->srv->listeners; l; l = l->gnext)
         if (l->view)
             l->view->degraded_told = false;
-    sm_log(SM_LOG_INFO, "cluster: joined as %s (epoch %016" PRIx64 ")", k->self, k->epoch);
+    smd_log(SMD_LOG_INFO, "cluster: joined as %s (epoch %016" PRIx64 ")", k->self, k->epoch);
     heartbeat_publish(k);
     for (size_t i = 0; i < k->npeers; i++)
         if (k->peers[i].alive) {
@@ -758,17 +758,17 @@ static void join_reply(redisAsyncContext *ac, void *r, void *priv)
         }
 }
 
-static void new_epoch(sm_cluster *k)
+static void new_epoch(smd_cluster *k)
 {
     uint64_t e = 0;
     while (e == 0)
-        if (sm_random_bytes(&e, sizeof e) != SM_OK)
+        if (smd_random_bytes(&e, sizeof e) != SM_OK)
             e = (uint64_t)sm_wall_ms() * 2654435761u;
     k->epoch = e;
     snprintf(k->value, sizeof k->value, "%08x %016" PRIx64, k->srv->reg.id_prefix, k->epoch);
 }
 
-static void send_join(sm_cluster *k)
+static void send_join(smd_cluster *k)
 {
     if (k->join_sent || !k->cmd || !k->sub || k->subscribed < 2)
         return;
@@ -785,7 +785,7 @@ static void send_join(sm_cluster *k)
 
 static void refresh_reply(redisAsyncContext *ac, void *r, void *priv)
 {
-    sm_cluster *k = ac->data;
+    smd_cluster *k = ac->data;
     redisReply *reply = r;
     uint64_t epoch = (uint64_t)(uintptr_t)priv;
     if (!k || !reply || !k->joined || (uint64_t)(uint32_t)k->epoch != epoch)
@@ -799,25 +799,25 @@ static void refresh_reply(redisAsyncContext *ac, void *r, void *priv)
 
 /* ---- listener proxies (this node's part of other nodes' listeners) ---- */
 
-bool sm_cluster_proxy_open(const sm_cluster_proxy *p)
+bool smd_cluster_proxy_open(const smd_cluster_proxy *p)
 {
     return !p->failed;
 }
 
-void sm_cluster_proxy_fail(sm_server *srv, sm_cluster_proxy *p)
+void smd_cluster_proxy_fail(smd_server *srv, smd_cluster_proxy *p)
 {
     (void)srv;
     p->failed = true;
 }
 
-sm_outq *sm_cluster_proxy_queue(sm_cluster_proxy *p)
+smd_outq *smd_cluster_proxy_queue(smd_cluster_proxy *p)
 {
     return &p->q;
 }
 
-void sm_cluster_proxy_queued(sm_server *srv, sm_cluster_proxy *p, int rc)
+void smd_cluster_proxy_queued(smd_server *srv, smd_cluster_proxy *p, int rc)
 {
-    sm_cluster *k = srv->cluster;
+    smd_cluster *k = srv->cluster;
     if (p->failed)
         return;
     if (rc != SM_OK) {
@@ -829,37 +829,37 @@ void sm_cluster_proxy_queued(sm_server *srv, sm_cluster_proxy *p, int rc)
         char head[HEADER_MAX];
         int n = snprintf(head, sizeof head, "O %s %016" PRIx64 " %" PRId64 "\n", k->self, k->epoch, p->lid);
         send_peer(k, p->peer, head, (size_t)n, NULL, 0);
-        sm_log(SM_LOG_WARN, "cluster: listener %" PRId64 " of node %s fell %zu bytes behind; dropped", p->lid,
+        smd_log(SMD_LOG_WARN, "cluster: listener %" PRId64 " of node %s fell %zu bytes behind; dropped", p->lid,
                k->peers[p->peer].name, k->cfg->max_proxy_bytes);
         p->failed = true;
-        sm_outq_clear(&p->q);
+        smd_outq_clear(&p->q);
     }
 }
 
-static void proxy_flush(sm_cluster *k, sm_cluster_proxy *p)
+static void proxy_flush(smd_cluster *k, smd_cluster_proxy *p)
 {
     char head[HEADER_MAX];
     int n = snprintf(head, sizeof head, "E %s %016" PRIx64 " %" PRId64 "\n", k->self, k->epoch, p->lid);
-    sm_outmsg *m;
-    while (!p->failed && (m = sm_outq_pop(&p->q)) != NULL) {
+    smd_outmsg *m;
+    while (!p->failed && (m = smd_outq_pop(&p->q)) != NULL) {
         send_peer(k, p->peer, head, (size_t)n, sm_buf_payload(&m->buf), m->buf.len);
         p->sent += m->buf.len;
-        sm_outmsg_free(m);
+        smd_outmsg_free(m);
     }
 }
 
-static void proxy_free(sm_cluster *k, sm_cluster_proxy *p)
+static void proxy_free(smd_cluster *k, smd_cluster_proxy *p)
 {
-    sm_listener_free_proxy(k->srv, p->l);
-    sm_outq_clear(&p->q);
+    smd_listener_free_proxy(k->srv, p->l);
+    smd_outq_clear(&p->q);
     free(p);
 }
 
 /* Frees failed proxies (never while listeners are being walked: only from the loop's own callbacks). */
-static void proxies_collect(sm_cluster *k)
+static void proxies_collect(smd_cluster *k)
 {
-    for (sm_cluster_proxy **pp = &k->proxies; *pp;) {
-        sm_cluster_proxy *p = *pp;
+    for (smd_cluster_proxy **pp = &k->proxies; *pp;) {
+        smd_cluster_proxy *p = *pp;
         if (p->failed) {
             *pp = p->next;
             proxy_free(k, p);
@@ -869,19 +869,19 @@ static void proxies_collect(sm_cluster *k)
     }
 }
 
-static void proxies_drop_peer(sm_cluster *k, int peer_index)
+static void proxies_drop_peer(smd_cluster *k, int peer_index)
 {
-    for (sm_cluster_proxy *p = k->proxies; p; p = p->next)
+    for (smd_cluster_proxy *p = k->proxies; p; p = p->next)
         if (p->peer == peer_index)
             p->failed = true;
 }
 
-static bool proxy_wants_work(const sm_cluster_proxy *p)
+static bool proxy_wants_work(const smd_cluster_proxy *p)
 {
     return !p->failed && p->l->snapshotting && p->sent - p->acked < SNAPSHOT_WINDOW;
 }
 
-static void wake_work(sm_cluster *k)
+static void wake_work(smd_cluster *k)
 {
     if (!ev_is_active(&k->work))
         ev_idle_start(k->loop, &k->work);
@@ -891,12 +891,12 @@ static void wake_work(sm_cluster *k)
 static void work_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
     (void)revents;
-    sm_cluster *k = w->data;
+    smd_cluster *k = w->data;
     bool more = false;
-    for (sm_cluster_proxy *p = k->proxies; p; p = p->next) {
+    for (smd_cluster_proxy *p = k->proxies; p; p = p->next) {
         if (!proxy_wants_work(p))
             continue;
-        bool done = sm_listener_snapshot_step(k->srv, p->l, &p->q, p->q.bytes + PROXY_STEP_BYTES);
+        bool done = smd_listener_snapshot_step(k->srv, p->l, &p->q, p->q.bytes + PROXY_STEP_BYTES);
         proxy_flush(k, p);
         if (done && !p->failed && !p->end_sent) {
             char head[HEADER_MAX];
@@ -908,19 +908,19 @@ static void work_cb(struct ev_loop *loop, ev_idle *w, int revents)
         more = more || proxy_wants_work(p);
     }
     size_t budget = CLOSE_STEP;
-    for (sm_listener *l = k->srv->listeners; l && budget; l = l->gnext)
+    for (smd_listener *l = k->srv->listeners; l && budget; l = l->gnext)
         if (l->view && l->view->closing) {
             budget -= closing_drain(k, l, budget);
             more = more || l->view->closing;
         }
-    sm_server_reap(k->srv);
+    smd_server_reap(k->srv);
     if (!more)
         ev_idle_stop(loop, w);
 }
 
 /* ---- requests between nodes ---- */
 
-static void answer(sm_cluster *k, int p, uint64_t epoch, uint64_t rid, const char *text, size_t len)
+static void answer(smd_cluster *k, int p, uint64_t epoch, uint64_t rid, const char *text, size_t len)
 {
     if (!k->peers[p].alive || k->peers[p].epoch != epoch)
         return; /* its node is gone: nobody waits for this answer */
@@ -934,34 +934,34 @@ static void answer(sm_cluster *k, int p, uint64_t epoch, uint64_t rid, const cha
  * answer, sent back at the end of the loop pass. */
 typedef struct remote_req {
     struct remote_req *next;
-    sm_conn conn;
-    sm_session session;
+    smd_conn conn;
+    smd_session session;
     int peer;
     uint64_t epoch, rid;
 } remote_req;
 
-static void remote_free(sm_cluster *k, remote_req *r)
+static void remote_free(smd_cluster *k, remote_req *r)
 {
     /* A job still holding it (only at shutdown) must not reach it any more. */
     if (r->session.pending_ops)
-        for (sm_job *j = k->srv->jobs; j; j = j->next)
+        for (smd_job *j = k->srv->jobs; j; j = j->next)
             if (j->requester == &r->session)
                 j->requester = NULL;
-    sm_outq_clear(&r->conn.q);
+    smd_outq_clear(&r->conn.q);
     free(r);
     k->nremote--;
 }
 
-static void serve_request(sm_cluster *k, int p, uint64_t rid, int64_t deadline, unsigned perms, const char *body,
+static void serve_request(smd_cluster *k, int p, uint64_t rid, int64_t deadline, unsigned perms, const char *body,
                           size_t blen)
 {
     if (wall_ms() >= deadline) {
-        sm_log(SM_LOG_INFO, "cluster: dropped a request of node %s that arrived after its deadline",
+        smd_log(SMD_LOG_INFO, "cluster: dropped a request of node %s that arrived after its deadline",
                k->peers[p].name);
         return;
     }
     if (k->nremote >= PENDING_MAX) {
-        sm_log(SM_LOG_WARN, "cluster: %d requests of other nodes in progress; dropped one of %s", PENDING_MAX,
+        smd_log(SMD_LOG_WARN, "cluster: %d requests of other nodes in progress; dropped one of %s", PENDING_MAX,
                k->peers[p].name);
         return;
     }
@@ -982,7 +982,7 @@ static void serve_request(sm_cluster *k, int p, uint64_t rid, int64_t deadline, 
     r->peer = p;
     r->epoch = k->peers[p].epoch;
     r->rid = rid;
-    sm_outq_init(&r->conn.q);
+    smd_outq_init(&r->conn.q);
     r->conn.srv = k->srv;
     r->conn.write_requested = true; /* never asks the transport for anything */
     r->conn.cluster_remote = true;  /* never routed again, never closed, never paused */
@@ -995,29 +995,29 @@ static void serve_request(sm_cluster *k, int p, uint64_t rid, int64_t deadline, 
     r->next = k->remotes;
     k->remotes = r;
     k->nremote++;
-    sm_server_handle_request(&r->conn, &m);
+    smd_server_handle_request(&r->conn, &m);
     sm_msg_free(&m);
-    sm_server_reap(k->srv);
+    smd_server_reap(k->srv);
 }
 
 /* End of a loop pass: answers that are ready go back. */
-static void remotes_flush(sm_cluster *k)
+static void remotes_flush(smd_cluster *k)
 {
     for (remote_req **pp = &k->remotes; *pp;) {
         remote_req *r = *pp;
-        sm_outmsg *o = r->conn.q.head ? sm_outq_pop(&r->conn.q) : NULL;
+        smd_outmsg *o = r->conn.q.head ? smd_outq_pop(&r->conn.q) : NULL;
         if (!o) {
             pp = &r->next;
             continue;
         }
         answer(k, r->peer, r->epoch, r->rid, sm_buf_payload(&o->buf), o->buf.len);
-        sm_outmsg_free(o);
+        smd_outmsg_free(o);
         *pp = r->next;
         remote_free(k, r);
     }
 }
 
-static pending *pending_new(sm_cluster *k, sm_conn *c, const sm_msg *m, bool by_filter)
+static pending *pending_new(smd_cluster *k, smd_conn *c, const sm_msg *m, bool by_filter)
 {
     if (k->npending >= PENDING_MAX)
         return NULL;
@@ -1037,7 +1037,7 @@ static pending *pending_new(sm_cluster *k, sm_conn *c, const sm_msg *m, bool by_
     return pd;
 }
 
-static void pending_unlink(sm_cluster *k, pending *pd)
+static void pending_unlink(smd_cluster *k, pending *pd)
 {
     for (pending **pp = &k->pendings; *pp; pp = &(*pp)->next)
         if (*pp == pd) {
@@ -1048,7 +1048,7 @@ static void pending_unlink(sm_cluster *k, pending *pd)
 }
 
 /* The nodes it still waits for become names (before the peer table is cleared). */
-static void pending_name_waiting(sm_cluster *k, pending *pd)
+static void pending_name_waiting(smd_cluster *k, pending *pd)
 {
     for (size_t i = 0; i < k->npeers && i < MAX_PEERS; i++)
         if (pd->waiting & (1ull << i)) {
@@ -1059,21 +1059,21 @@ static void pending_name_waiting(sm_cluster *k, pending *pd)
 }
 
 /* Sends the final answer of a by-filter request (or the timeout of a by-ID one) and frees it. */
-static void pending_finish(sm_cluster *k, pending *pd)
+static void pending_finish(smd_cluster *k, pending *pd)
 {
     pending_unlink(k, pd);
     pending_name_waiting(k, pd);
-    sm_conn *c = session_conn(k, pd->session);
+    smd_conn *c = session_conn(k, pd->session);
     if (c) {
         if (!pd->by_filter) {
-            sm_conn_send_error(c, pd->client_id, SM_CODE_CLUSTER_UNAVAILABLE,
+            smd_conn_send_error(c, pd->client_id, SM_CODE_CLUSTER_UNAVAILABLE,
                                "the node that holds this session did not answer within %" PRId64 " ms",
                                k->cfg->request_timeout_ms);
         } else if (pd->err_code) {
             size_t used = strlen(pd->err_text);
             snprintf(pd->err_text + used, sizeof pd->err_text - used, " (%" PRId64 " sessions changed elsewhere)",
                      pd->count);
-            sm_conn_send_error(c, pd->client_id, pd->err_code, "%s", pd->err_text);
+            smd_conn_send_error(c, pd->client_id, pd->err_code, "%s", pd->err_text);
         } else {
             const char *names[MAX_PEERS];
             for (size_t i = 0; i < pd->nmissing; i++)
@@ -1086,7 +1086,7 @@ static void pending_finish(sm_cluster *k, pending *pd)
             r.count = pd->count;
             r.missing.items = names;
             r.missing.count = pd->nmissing;
-            sm_conn_send(c, &r);
+            smd_conn_send(c, &r);
         }
     }
     free(pd);
@@ -1094,7 +1094,7 @@ static void pending_finish(sm_cluster *k, pending *pd)
 
 /* A by-filter request is answered once this node's own part is done and every other node has
  * answered or its deadline has passed. */
-static void pending_maybe_finish(sm_cluster *k, pending *pd)
+static void pending_maybe_finish(smd_cluster *k, pending *pd)
 {
     if (!pd->local_pending && (!pd->waiting || sm_mono_ms() >= pd->deadline_ms))
         pending_finish(k, pd);
@@ -1108,7 +1108,7 @@ static void pending_error(pending *pd, const char *node, sm_errcode code, const 
     snprintf(pd->err_text, sizeof pd->err_text, "node %s: %.140s", node, text ? text : "");
 }
 
-static void pending_answer(sm_cluster *k, int p, uint64_t rid, const char *body, size_t blen)
+static void pending_answer(smd_cluster *k, int p, uint64_t rid, const char *body, size_t blen)
 {
     pending *pd = k->pendings;
     while (pd && pd->rid != rid)
@@ -1118,7 +1118,7 @@ static void pending_answer(sm_cluster *k, int p, uint64_t rid, const char *body,
     pd->waiting &= ~(1ull << p);
     if (!pd->by_filter) {
         pending_unlink(k, pd);
-        sm_conn *c = session_conn(k, pd->session);
+        smd_conn *c = session_conn(k, pd->session);
         if (c)
             conn_send_text(c, body, blen);
         free(pd);
@@ -1137,7 +1137,7 @@ static void pending_answer(sm_cluster *k, int p, uint64_t rid, const char *body,
     pending_maybe_finish(k, pd);
 }
 
-static void pending_peer_gone(sm_cluster *k, int p)
+static void pending_peer_gone(smd_cluster *k, int p)
 {
     for (pending *pd = k->pendings, *next; pd; pd = next) {
         next = pd->next;
@@ -1155,9 +1155,9 @@ static void pending_peer_gone(sm_cluster *k, int p)
     }
 }
 
-void sm_cluster_local_done(sm_server *srv, uint64_t rid, int64_t count, sm_errcode code, const char *text)
+void smd_cluster_local_done(smd_server *srv, uint64_t rid, int64_t count, sm_errcode code, const char *text)
 {
-    sm_cluster *k = srv->cluster;
+    smd_cluster *k = srv->cluster;
     pending *pd = k ? k->pendings : NULL;
     while (pd && pd->rid != rid)
         pd = pd->next;
@@ -1170,7 +1170,7 @@ void sm_cluster_local_done(sm_server *srv, uint64_t rid, int64_t count, sm_errco
     pending_maybe_finish(k, pd);
 }
 
-static bool send_request(sm_cluster *k, pending *pd, int p, const sm_msg *m, unsigned perms)
+static bool send_request(smd_cluster *k, pending *pd, int p, const sm_msg *m, unsigned perms)
 {
     sm_buf body;
     sm_buf_init(&body, 0, 0);
@@ -1189,10 +1189,10 @@ static bool send_request(sm_cluster *k, pending *pd, int p, const sm_msg *m, uns
     return true;
 }
 
-bool sm_cluster_route(sm_conn *c, const sm_msg *m)
+bool smd_cluster_route(smd_conn *c, const sm_msg *m)
 {
-    sm_cluster *k = c->srv->cluster;
-    if (!k || c->cluster_remote || !m->session_id || strlen(m->session_id) != SM_SESSION_ID_LEN)
+    smd_cluster *k = c->srv->cluster;
+    if (!k || c->cluster_remote || !m->session_id || strlen(m->session_id) != SMD_SESSION_ID_LEN)
         return false;
     char hex[9];
     memcpy(hex, m->session_id, 8);
@@ -1202,7 +1202,7 @@ bool sm_cluster_route(sm_conn *c, const sm_msg *m)
     if (*end || prefix == k->srv->reg.id_prefix)
         return false;
     if (!cluster_up(k)) {
-        sm_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
+        smd_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
                            "the session is not on this node and the cluster cannot be reached");
         return true;
     }
@@ -1210,7 +1210,7 @@ bool sm_cluster_route(sm_conn *c, const sm_msg *m)
     if (p < 0) {
         for (size_t i = 0; i < k->npeers; i++)
             if (k->peers[i].alive && k->peers[i].prefix == (uint32_t)prefix) {
-                sm_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
+                smd_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
                                    "the node that holds this session is still joining the cluster");
                 return true;
             }
@@ -1218,30 +1218,30 @@ bool sm_cluster_route(sm_conn *c, const sm_msg *m)
     }
     pending *pd = pending_new(k, c, m, false);
     if (!pd) {
-        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "too many cluster requests in flight");
+        smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "too many cluster requests in flight");
         return true;
     }
     if (!send_request(k, pd, p, m, c->session->permissions)) {
         pending_unlink(k, pd);
         free(pd);
-        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
     }
     return true;
 }
 
-bool sm_cluster_unavailable(sm_conn *c, const sm_msg *m)
+bool smd_cluster_unavailable(smd_conn *c, const sm_msg *m)
 {
-    sm_cluster *k = c->srv->cluster;
+    smd_cluster *k = c->srv->cluster;
     if (!k || c->cluster_remote || cluster_up(k))
         return false;
-    sm_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
+    smd_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
                        "the cluster cannot be reached (Redis is down or unreachable); nothing was changed");
     return true;
 }
 
-uint64_t sm_cluster_fan_out(sm_conn *c, const sm_msg *m)
+uint64_t smd_cluster_fan_out(smd_conn *c, const sm_msg *m)
 {
-    sm_cluster *k = c->srv->cluster;
+    smd_cluster *k = c->srv->cluster;
     if (!k || c->cluster_remote)
         return 0;
     bool any = false;
@@ -1251,7 +1251,7 @@ uint64_t sm_cluster_fan_out(sm_conn *c, const sm_msg *m)
         return 0;
     pending *pd = pending_new(k, c, m, true);
     if (!pd) {
-        sm_log(SM_LOG_WARN, "cluster: %d cluster requests in flight; a by-filter request ran on this node only",
+        smd_log(SMD_LOG_WARN, "cluster: %d cluster requests in flight; a by-filter request ran on this node only",
                PENDING_MAX);
         return 0;
     }
@@ -1263,9 +1263,9 @@ uint64_t sm_cluster_fan_out(sm_conn *c, const sm_msg *m)
 
 /* ---- incoming messages ---- */
 
-static void on_events(sm_cluster *k, int p, int64_t lid, const char *body, size_t blen)
+static void on_events(smd_cluster *k, int p, int64_t lid, const char *body, size_t blen)
 {
-    sm_listener *l = find_listener(k, lid);
+    smd_listener *l = find_listener(k, lid);
     rpart *r = l ? find_part(l->view, p, k->peers[p].epoch) : NULL;
     if (!r)
         return;
@@ -1279,7 +1279,7 @@ static void on_events(sm_cluster *k, int p, int64_t lid, const char *body, size_
     if (sm_msg_decode(body, blen, 0, &m, &err) == SM_OK && m.type == SM_MSG_EVENTS) {
         for (size_t i = 0; i < m.event_count; i++) {
             sm_event *ev = &m.events[i];
-            if (!ev->session_id || strlen(ev->session_id) != SM_SESSION_ID_LEN)
+            if (!ev->session_id || strlen(ev->session_id) != SMD_SESSION_ID_LEN)
                 continue;
             uint32_t counter = (uint32_t)strtoul(ev->session_id + 9, NULL, 16);
             if (ev->type == SM_EVENT_OPEN || ev->type == SM_EVENT_FILTER_ENTER)
@@ -1292,13 +1292,13 @@ static void on_events(sm_cluster *k, int p, int64_t lid, const char *body, size_
                 else
                     r->count++;
             }
-            sm_listener_emit(k->srv, l, ev);
+            smd_listener_emit(k->srv, l, ev);
         }
     }
     sm_msg_free(&m);
 }
 
-static void on_listener(sm_cluster *k, int p, int64_t lid, const char *body, size_t blen)
+static void on_listener(smd_cluster *k, int p, int64_t lid, const char *body, size_t blen)
 {
     sm_msg m;
     sm_error err;
@@ -1307,14 +1307,14 @@ static void on_listener(sm_cluster *k, int p, int64_t lid, const char *body, siz
         sm_msg_free(&m);
         return;
     }
-    sm_cluster_proxy *px = calloc(1, sizeof *px);
+    smd_cluster_proxy *px = calloc(1, sizeof *px);
     if (px) {
         px->peer = p;
         px->epoch = k->peers[p].epoch;
         px->lid = lid;
-        sm_outq_init(&px->q);
-        px->l = sm_listener_new_proxy(k->srv, &k->sink, &m, px);
-        sm_outq_clear(&k->sink.q);
+        smd_outq_init(&px->q);
+        px->l = smd_listener_new_proxy(k->srv, &k->sink, &m, px);
+        smd_outq_clear(&k->sink.q);
         if (!px->l) {
             free(px);
             px = NULL;
@@ -1328,15 +1328,15 @@ static void on_listener(sm_cluster *k, int p, int64_t lid, const char *body, siz
     sm_msg_free(&m);
 }
 
-static sm_cluster_proxy *find_proxy(sm_cluster *k, int p, int64_t lid)
+static smd_cluster_proxy *find_proxy(smd_cluster *k, int p, int64_t lid)
 {
-    for (sm_cluster_proxy *x = k->proxies; x; x = x->next)
+    for (smd_cluster_proxy *x = k->proxies; x; x = x->next)
         if (x->peer == p && x->lid == lid && x->epoch == k->peers[p].epoch && !x->failed)
             return x;
     return NULL;
 }
 
-static void on_message(sm_cluster *k, const char *data, size_t len)
+static void on_message(smd_cluster *k, const char *data, size_t len)
 {
     const char *nl = memchr(data, '\n', len < HEADER_MAX ? len : HEADER_MAX);
     if (!nl)
@@ -1346,7 +1346,7 @@ static void on_message(sm_cluster *k, const char *data, size_t len)
     head[nl - data] = '\0';
     const char *body = nl + 1;
     size_t blen = len - (size_t)(body - data);
-    char kind = 0, from[SM_NODE_NAME_MAX + 1];
+    char kind = 0, from[SMD_NODE_NAME_MAX + 1];
     uint64_t epoch = 0;
     int used = 0;
     if (sscanf(head, "%c %64s %" SCNx64 " %n", &kind, from, &epoch, &used) < 3)
@@ -1369,7 +1369,7 @@ static void on_message(sm_cluster *k, const char *data, size_t len)
         peer_synced(k, p);
         if (!got)
             send_hello(k, p);
-        sm_server_reap(k->srv);
+        smd_server_reap(k->srv);
         return;
     }
     int p = find_peer(k, from);
@@ -1402,7 +1402,7 @@ static void on_message(sm_cluster *k, const char *data, size_t len)
     }
     case 'U': {
         int64_t lid;
-        sm_cluster_proxy *x;
+        smd_cluster_proxy *x;
         if (sscanf(rest, "%" SCNd64, &lid) == 1 && (x = find_proxy(k, p, lid)))
             x->failed = true;
         break;
@@ -1415,7 +1415,7 @@ static void on_message(sm_cluster *k, const char *data, size_t len)
     }
     case 'S': {
         int64_t lid, count;
-        sm_listener *l;
+        smd_listener *l;
         rpart *r;
         if (sscanf(rest, "%" SCNd64 " %" SCNd64, &lid, &count) == 2 && (l = find_listener(k, lid)) &&
             (r = find_part(l->view, p, epoch))) {
@@ -1427,7 +1427,7 @@ static void on_message(sm_cluster *k, const char *data, size_t len)
     case 'K': {
         int64_t lid;
         uint64_t bytes;
-        sm_cluster_proxy *x;
+        smd_cluster_proxy *x;
         if (sscanf(rest, "%" SCNd64 " %" SCNu64, &lid, &bytes) == 2 && (x = find_proxy(k, p, lid))) {
             if (bytes > x->acked && bytes <= x->sent)
                 x->acked = bytes;
@@ -1438,21 +1438,21 @@ static void on_message(sm_cluster *k, const char *data, size_t len)
     }
     case 'O': {
         int64_t lid;
-        sm_listener *l;
+        smd_listener *l;
         if (sscanf(rest, "%" SCNd64, &lid) == 1 && (l = find_listener(k, lid)))
-            sm_server_doom(k->srv, l->owner, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
+            smd_server_doom(k->srv, l->owner, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
         break;
     }
     default:
         break;
     }
-    sm_server_reap(k->srv);
+    smd_server_reap(k->srv);
 }
 
 static void sub_message(redisAsyncContext *ac, void *r, void *priv)
 {
     (void)priv;
-    sm_cluster *k = ac->data;
+    smd_cluster *k = ac->data;
     redisReply *reply = r;
     if (!k || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3)
         return;
@@ -1475,11 +1475,11 @@ static void auth_reply(redisAsyncContext *ac, void *r, void *priv)
     (void)priv;
     redisReply *reply = r;
     if (reply && reply->type == REDIS_REPLY_ERROR)
-        sm_log(SM_LOG_ERROR, "cluster: Redis refused the credentials: %s", reply->str);
+        smd_log(SMD_LOG_ERROR, "cluster: Redis refused the credentials: %s", reply->str);
     (void)ac;
 }
 
-static void send_auth(sm_cluster *k, redisAsyncContext *ac)
+static void send_auth(smd_cluster *k, redisAsyncContext *ac)
 {
     if (!k->password)
         return;
@@ -1497,7 +1497,7 @@ static void send_auth(sm_cluster *k, redisAsyncContext *ac)
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
     (void)status;
-    sm_cluster *k = ac->data;
+    smd_cluster *k = ac->data;
     if (!k)
         return;
     if (ac == k->cmd)
@@ -1512,7 +1512,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
-    sm_cluster *k = ac->data;
+    smd_cluster *k = ac->data;
     if (!k || status == REDIS_OK)
         return;
     /* hiredis frees the context after this callback. */
@@ -1524,7 +1524,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
 }
 
-static redisAsyncContext *connect_one(sm_cluster *k)
+static redisAsyncContext *connect_one(smd_cluster *k)
 {
     redisAsyncContext *ac = k->unix_path ? redisAsyncConnectUnix(k->unix_path) : redisAsyncConnect(k->host, k->port);
     if (!ac)
@@ -1541,7 +1541,7 @@ static redisAsyncContext *connect_one(sm_cluster *k)
     return ac;
 }
 
-static void ensure_connections(sm_cluster *k)
+static void ensure_connections(smd_cluster *k)
 {
     if (!k->cmd)
         k->cmd = connect_one(k);
@@ -1554,7 +1554,7 @@ static void ensure_connections(sm_cluster *k)
     send_join(k);
 }
 
-static void drop_connections(sm_cluster *k)
+static void drop_connections(smd_cluster *k)
 {
     redisAsyncContext *a = k->cmd, *b = k->sub;
     k->cmd = k->sub = NULL;
@@ -1576,7 +1576,7 @@ static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    sm_cluster *k = w->data;
+    smd_cluster *k = w->data;
     int64_t now = sm_mono_ms();
     if (k->joined && now - k->last_refresh_ok_ms > k->cfg->node_timeout_ms) {
         /* Frozen, or Redis stopped answering: the others have declared this node dead by now. */
@@ -1602,7 +1602,7 @@ static void reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    sm_cluster *k = w->data;
+    smd_cluster *k = w->data;
     if (k->leaving)
         return;
     if (k->reset) {
@@ -1618,7 +1618,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    sm_cluster *k = w->data;
+    smd_cluster *k = w->data;
     int64_t now = sm_mono_ms();
     for (pending *pd = k->pendings, *next; pd; pd = next) {
         next = pd->next;
@@ -1627,8 +1627,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     /* A snapshot part that makes no progress for requestTimeoutMs (while this node is not the one
      * holding it back) is named missing; what it sends later goes out as live events. */
-    for (sm_listener *l = k->srv->listeners; l; l = l->gnext) {
-        sm_cluster_view *v = l->view;
+    for (smd_listener *l = k->srv->listeners; l; l = l->gnext) {
+        smd_cluster_view *v = l->view;
         if (!v || v->ended)
             continue;
         bool changed = false;
@@ -1647,7 +1647,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
         if (changed)
             maybe_end_snapshot(k, l);
     }
-    sm_server_reap(k->srv);
+    smd_server_reap(k->srv);
 }
 
 /* End of every loop pass: publish what proxies produced, acknowledge what clients consumed. */
@@ -1655,20 +1655,20 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)loop;
     (void)revents;
-    sm_cluster *k = w->data;
-    for (sm_cluster_proxy *p = k->proxies; p; p = p->next)
+    smd_cluster *k = w->data;
+    for (smd_cluster_proxy *p = k->proxies; p; p = p->next)
         if (p->q.head)
             proxy_flush(k, p);
     proxies_collect(k);
     remotes_flush(k);
     if (!cluster_up(k))
         return;
-    size_t chunk = sm_snapshot_chunk(k->srv);
+    size_t chunk = smd_snapshot_chunk(k->srv);
     /* Live events flow whatever the acknowledgements say (they only bound the sender's backlog),
      * so they are acknowledged in steps, not one `K` per `E`; a snapshot part at once. */
     uint64_t step = (k->cfg->max_proxy_bytes < SNAPSHOT_WINDOW ? k->cfg->max_proxy_bytes : SNAPSHOT_WINDOW) / 4;
-    for (sm_listener *l = k->srv->listeners; l; l = l->gnext) {
-        sm_cluster_view *v = l->view;
+    for (smd_listener *l = k->srv->listeners; l; l = l->gnext) {
+        smd_cluster_view *v = l->view;
         if (!v || !l->owner->conn || l->owner->conn->q.bytes >= chunk)
             continue;
         for (size_t i = 0; i < v->nparts; i++) {
@@ -1686,7 +1686,7 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 /* ---- start / stop ---- */
 
-static int parse_url(sm_cluster *k, const char *url, sm_error *err)
+static int parse_url(smd_cluster *k, const char *url, sm_error *err)
 {
     if (strncmp(url, "unix:", 5) == 0) {
         k->unix_path = strdup(url + 5);
@@ -1704,9 +1704,9 @@ static int parse_url(sm_cluster *k, const char *url, sm_error *err)
     return k->host ? SM_OK : sm_error_set(err, SM_ERR_NOMEM, "out of memory");
 }
 
-static int read_secrets(sm_cluster *k, sm_error *err)
+static int read_secrets(smd_cluster *k, sm_error *err)
 {
-    const sm_cluster_cfg *c = k->cfg;
+    const smd_cluster_cfg *c = k->cfg;
     const char *user = c->user ? c->user : getenv("SESSMON_REDIS_USER");
     if (user && *user && !(k->user = strdup(user)))
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
@@ -1740,7 +1740,7 @@ static redisReply *sync_command(redisContext *rc, int argc, const char **argv)
 }
 
 /* The blocking join at start-up: a clear error (name in use, no Redis, bad password) before serving. */
-static int join_blocking(sm_cluster *k, sm_error *err)
+static int join_blocking(smd_cluster *k, sm_error *err)
 {
     struct timeval tv = {JOIN_TIMEOUT_MS / 1000, (JOIN_TIMEOUT_MS % 1000) * 1000};
     redisContext *rc = k->unix_path ? redisConnectUnixWithTimeout(k->unix_path, tv)
@@ -1788,7 +1788,7 @@ static int join_blocking(sm_cluster *k, sm_error *err)
         }
         /* The random ID prefix is another node's: draw again (no session exists yet). */
         uint32_t prefix;
-        if (sm_random_bytes(&prefix, sizeof prefix) != SM_OK) {
+        if (smd_random_bytes(&prefix, sizeof prefix) != SM_OK) {
             result = sm_error_set(err, SM_ERR_IO, "no randomness from the kernel");
             goto out;
         }
@@ -1830,10 +1830,10 @@ out:
     return result;
 }
 
-int sm_cluster_start(sm_server *srv, struct ev_loop *loop, sm_error *err)
+int smd_cluster_start(smd_server *srv, struct ev_loop *loop, sm_error *err)
 {
-    const sm_cluster_cfg *cfg = &srv->cfg->cluster;
-    sm_cluster *k = calloc(1, sizeof *k);
+    const smd_cluster_cfg *cfg = &srv->cfg->cluster;
+    smd_cluster *k = calloc(1, sizeof *k);
     if (!k)
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     k->srv = srv;
@@ -1843,7 +1843,7 @@ int sm_cluster_start(sm_server *srv, struct ev_loop *loop, sm_error *err)
     snprintf(k->node_key, sizeof k->node_key, "sessmon:node:%s", k->self);
     to_channel(k->self, k->to_channel, sizeof k->to_channel);
     sm_buf_init(&k->scratch, 0, 0);
-    sm_outq_init(&k->sink.q);
+    smd_outq_init(&k->sink.q);
     k->sink.srv = srv;
     k->sink.write_requested = true; /* never asks the transport for anything */
     k->sink.cluster_remote = true;
@@ -1856,7 +1856,7 @@ int sm_cluster_start(sm_server *srv, struct ev_loop *loop, sm_error *err)
         rc = join_blocking(k, err);
     if (rc != SM_OK) {
         srv->cluster = k;
-        sm_cluster_stop(srv);
+        smd_cluster_stop(srv);
         return rc;
     }
     /* Peers learnt by the scan count as live from now on. */
@@ -1879,21 +1879,21 @@ int sm_cluster_start(sm_server *srv, struct ev_loop *loop, sm_error *err)
     /* The async connections: the join is repeated there with a fresh epoch and our previous value. */
     k->joined = false;
     ensure_connections(k);
-    sm_log(SM_LOG_INFO, "cluster: node %s, session ID prefix %08x, %zu other live node(s), Redis %s", k->self,
+    smd_log(SMD_LOG_INFO, "cluster: node %s, session ID prefix %08x, %zu other live node(s), Redis %s", k->self,
            srv->reg.id_prefix, k->npeers, cfg->redis);
     return SM_OK;
 }
 
-void sm_cluster_leave(sm_server *srv)
+void smd_cluster_leave(smd_server *srv)
 {
-    sm_cluster *k = srv->cluster;
+    smd_cluster *k = srv->cluster;
     if (!k || k->leaving)
         return;
     k->leaving = true;
     if (!cluster_up(k))
         return;
     /* What the listeners elsewhere are owed goes before the goodbye, which makes them drop ours. */
-    for (sm_cluster_proxy *p = k->proxies; p; p = p->next)
+    for (smd_cluster_proxy *p = k->proxies; p; p = p->next)
         if (p->q.head)
             proxy_flush(k, p);
     char head[HEADER_MAX];
@@ -1916,9 +1916,9 @@ void sm_cluster_leave(sm_server *srv)
     }
 }
 
-void sm_cluster_stop(sm_server *srv)
+void smd_cluster_stop(smd_server *srv)
 {
-    sm_cluster *k = srv->cluster;
+    smd_cluster *k = srv->cluster;
     if (!k)
         return;
     if (k->loop) {
@@ -1928,7 +1928,7 @@ void sm_cluster_stop(sm_server *srv)
         ev_prepare_stop(k->loop, &k->flush);
         ev_idle_stop(k->loop, &k->work);
     }
-    for (sm_cluster_proxy *p = k->proxies, *next; p; p = next) {
+    for (smd_cluster_proxy *p = k->proxies, *next; p; p = next) {
         next = p->next;
         proxy_free(k, p);
     }
@@ -1944,7 +1944,7 @@ void sm_cluster_stop(sm_server *srv)
     }
     drop_connections(k);
     srv->cluster = NULL;
-    sm_outq_clear(&k->sink.q);
+    smd_outq_clear(&k->sink.q);
     sm_buf_free(&k->scratch);
     free(k->host);
     free(k->unix_path);

@@ -1,6 +1,6 @@
 /* Cluster mode (docs/cluster.md): membership through Redis, routed requests, remote listener proxies. */
-#ifndef SM_SERVER_CLUSTER_H
-#define SM_SERVER_CLUSTER_H
+#ifndef SMD_SERVER_CLUSTER_H
+#define SMD_SERVER_CLUSTER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,46 +9,46 @@
 #include "core/protocol.h"
 
 struct ev_loop;
-struct sm_server;
-struct sm_conn;
-struct sm_listener;
-struct sm_cluster_proxy;
-struct sm_outq;
+struct smd_server;
+struct smd_conn;
+struct smd_listener;
+struct smd_cluster_proxy;
+struct smd_outq;
 
 /* Joins the cluster of srv->cfg->cluster: connects to Redis (blocking, a few seconds at most),
  * claims the node name and a session ID prefix, learns the live nodes, then runs on loop.
  * Sets srv->cluster. A name held by a live node is an error that says so. */
-int sm_cluster_start(struct sm_server *srv, struct ev_loop *loop, sm_error *err);
+int smd_cluster_start(struct smd_server *srv, struct ev_loop *loop, sm_error *err);
 /* Clean shutdown, step 1 (the loop still runs): tells the other nodes this one is leaving. */
-void sm_cluster_leave(struct sm_server *srv);
+void smd_cluster_leave(struct smd_server *srv);
 /* Frees everything (proxies first: they are listeners without owners); srv->cluster = NULL. */
-void sm_cluster_stop(struct sm_server *srv);
+void smd_cluster_stop(struct smd_server *srv);
 
 /* ---- hooks of requests.c ---- */
 
 /* A by-ID request (get / set / close_session) for a session this node does not hold: true when
  * the cluster took it (forwarded to the owner, or answered with an error). */
-bool sm_cluster_route(struct sm_conn *c, const sm_msg *m);
+bool smd_cluster_route(struct smd_conn *c, const sm_msg *m);
 /* Before a by-filter request runs: true (and CLUSTER_UNAVAILABLE sent) when Redis cannot be reached. */
-bool sm_cluster_unavailable(struct sm_conn *c, const sm_msg *m);
+bool smd_cluster_unavailable(struct smd_conn *c, const sm_msg *m);
 /* A by-filter request about to run here: sends it to every other live node and returns the id
- * under which this node's own part must report with sm_cluster_local_done (the reply is then the
+ * under which this node's own part must report with smd_cluster_local_done (the reply is then the
  * total of every node), or 0 when this node's reply is the whole answer. */
-uint64_t sm_cluster_fan_out(struct sm_conn *c, const sm_msg *m);
+uint64_t smd_cluster_fan_out(struct smd_conn *c, const sm_msg *m);
 /* This node's part of request rid ended: count sessions, or an error (code != SM_CODE_NONE). */
-void sm_cluster_local_done(struct sm_server *srv, uint64_t rid, int64_t count, sm_errcode code, const char *text);
+void smd_cluster_local_done(struct smd_server *srv, uint64_t rid, int64_t count, sm_errcode code, const char *text);
 
 /* ---- hooks of listeners.c ---- */
 
-void sm_cluster_listener_added(struct sm_server *srv, struct sm_listener *l, const sm_msg *m);
-void sm_cluster_listener_freed(struct sm_server *srv, struct sm_listener *l);
+void smd_cluster_listener_added(struct smd_server *srv, struct smd_listener *l, const sm_msg *m);
+void smd_cluster_listener_freed(struct smd_server *srv, struct smd_listener *l);
 /* The local part of l's snapshot ended: snapshot_end goes once every other part has ended too. */
-void sm_cluster_local_snapshot_done(struct sm_server *srv, struct sm_listener *l);
-bool sm_cluster_proxy_open(const struct sm_cluster_proxy *p);
+void smd_cluster_local_snapshot_done(struct smd_server *srv, struct smd_listener *l);
+bool smd_cluster_proxy_open(const struct smd_cluster_proxy *p);
 /* The queue a proxy's events are encoded into (the listener code pushes, then calls queued with
  * the push's status: an error or a backlog past cluster.maxProxyBytes drops the proxy). */
-struct sm_outq *sm_cluster_proxy_queue(struct sm_cluster_proxy *p);
-void sm_cluster_proxy_queued(struct sm_server *srv, struct sm_cluster_proxy *p, int rc);
-void sm_cluster_proxy_fail(struct sm_server *srv, struct sm_cluster_proxy *p);
+struct smd_outq *smd_cluster_proxy_queue(struct smd_cluster_proxy *p);
+void smd_cluster_proxy_queued(struct smd_server *srv, struct smd_cluster_proxy *p, int rc);
+void smd_cluster_proxy_fail(struct smd_server *srv, struct smd_cluster_proxy *p);
 
 #endif

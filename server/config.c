@@ -22,7 +22,7 @@
 #define CONFIG_FILE_MAX (16u * 1024u * 1024u)
 #define DEMO_ITERATIONS 10000u
 
-void sm_login_limits_default(sm_login_limits *l)
+void smd_login_limits_default(smd_login_limits *l)
 {
     l->address_free_failures = 5;
     l->network_free_failures = 50;
@@ -36,10 +36,10 @@ void sm_login_limits_default(sm_login_limits *l)
     l->log_interval_ms = 10000;
 }
 
-void sm_config_init(sm_config *c)
+void smd_config_init(smd_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->port = SM_DEFAULT_PORT;
+    c->port = SMD_DEFAULT_PORT;
     c->limits.max_message_bytes = 65536;
     c->limits.max_properties = 64;
     c->limits.max_listeners = 64;
@@ -47,7 +47,7 @@ void sm_config_init(sm_config *c)
     c->limits.reconnect_timeout_ms = 60000;
     c->limits.heartbeat_interval_ms = 15000;
     c->limits.heartbeat_timeout_ms = 15000;
-    sm_login_limits_default(&c->logins);
+    smd_login_limits_default(&c->logins);
     c->limits.max_total_queue_bytes = 1024u * 1024u * 1024u;
     c->limits.max_pending = 1024;
     c->limits.max_pending_per_address = 64;
@@ -59,7 +59,7 @@ void sm_config_init(sm_config *c)
     c->cluster.max_proxy_bytes = 4u * 1024u * 1024u;
     c->limits.max_listener_regex_cost = 192;
     c->limits.max_listener_regex_cost_per_session = 128;
-    sm_geo_init(&c->geo);
+    smd_geo_init(&c->geo);
 }
 
 static void free_strv(char **v, size_t n)
@@ -69,7 +69,7 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
-void sm_config_free(sm_config *c)
+void smd_config_free(smd_config *c)
 {
     free(c->server_name);
     free(c->bind);
@@ -86,7 +86,7 @@ void sm_config_free(sm_config *c)
         free_strv(c->principals[i].roles, c->principals[i].role_count);
     }
     free(c->principals);
-    sm_geo_free(&c->geo);
+    smd_geo_free(&c->geo);
     free(c->cluster.redis);
     free(c->cluster.node);
     free(c->cluster.user);
@@ -173,7 +173,7 @@ static int want_names(const cJSON *v, const char *path, char ***out, size_t *cou
         char *s = NULL;
         char p[160];
         snprintf(p, sizeof p, "%s[%zu]", path, k);
-        if ((rc = want_string(it, p, SM_NAME_MAX, false, &s, err)) != SM_OK)
+        if ((rc = want_string(it, p, SMD_NAME_MAX, false, &s, err)) != SM_OK)
             break;
         bool dup = false;
         for (size_t i = 0; i < k; i++)
@@ -198,13 +198,13 @@ static int want_names(const cJSON *v, const char *path, char ***out, size_t *cou
 
 /* ---- sections ---- */
 
-static int parse_server(sm_config *c, const cJSON *o, sm_error *err)
+static int parse_server(smd_config *c, const cJSON *o, sm_error *err)
 {
     static const char *const fields[] = {"name", "bind", "port", "connector", NULL};
     int rc = check_fields(o, "server", fields, err);
     const cJSON *v;
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "name")))
-        rc = want_string(v, "server.name", SM_NAME_MAX, false, &c->server_name, err);
+        rc = want_string(v, "server.name", SMD_NAME_MAX, false, &c->server_name, err);
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "bind"))) {
         rc = want_string(v, "server.bind", 63, false, &c->bind, err);
         unsigned char tmp[16];
@@ -217,11 +217,11 @@ static int parse_server(sm_config *c, const cJSON *o, sm_error *err)
             c->port = (int)p;
     }
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "connector")))
-        rc = want_string(v, "server.connector", SM_NAME_MAX, false, &c->connector, err);
+        rc = want_string(v, "server.connector", SMD_NAME_MAX, false, &c->connector, err);
     return rc;
 }
 
-static int parse_tls(sm_config *c, const cJSON *o, sm_error *err)
+static int parse_tls(smd_config *c, const cJSON *o, sm_error *err)
 {
     static const char *const fields[] = {"cert", "key", NULL};
     int rc = check_fields(o, "tls", fields, err);
@@ -246,7 +246,7 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
-int sm_config_check_tls_files(const sm_config *c, sm_error *err)
+int smd_config_check_tls_files(const smd_config *c, sm_error *err)
 {
     if (!c->tls_cert)
         return SM_OK;
@@ -280,7 +280,7 @@ int sm_config_check_tls_files(const sm_config *c, sm_error *err)
     return rc;
 }
 
-static int parse_anonymous(sm_config *c, const cJSON *o, sm_error *err)
+static int parse_anonymous(smd_config *c, const cJSON *o, sm_error *err)
 {
     static const char *const fields[] = {"allowed", "roles", NULL};
     int rc = check_fields(o, "anonymous", fields, err);
@@ -294,8 +294,8 @@ static int parse_anonymous(sm_config *c, const cJSON *o, sm_error *err)
 
 /* Roles and principals are both kept sorted by name, their first member, so one comparator
  * (and one lookup) serves both tables. */
-_Static_assert(offsetof(sm_role_cfg, name) == 0, "role name first");
-_Static_assert(offsetof(sm_principal_cfg, name) == 0, "principal name first");
+_Static_assert(offsetof(smd_role_cfg, name) == 0, "role name first");
+_Static_assert(offsetof(smd_principal_cfg, name) == 0, "principal name first");
 
 static int compare_by_name(const void *a, const void *b)
 {
@@ -312,12 +312,12 @@ static const void *find_by_name(const void *table, size_t count, size_t size, co
     return count ? bsearch(name, table, count, size, compare_name_to_entry) : NULL;
 }
 
-static int parse_roles(sm_config *c, const cJSON *o, sm_error *err)
+static int parse_roles(smd_config *c, const cJSON *o, sm_error *err)
 {
     if (!cJSON_IsObject(o))
         return bad(err, "roles", "must be an object mapping role names to permission lists");
     size_t n = (size_t)cJSON_GetArraySize(o);
-    sm_role_cfg *roles = calloc(n ? n : 1, sizeof *roles);
+    smd_role_cfg *roles = calloc(n ? n : 1, sizeof *roles);
     if (!roles)
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     size_t k = 0;
@@ -326,7 +326,7 @@ static int parse_roles(sm_config *c, const cJSON *o, sm_error *err)
         char path[200];
         snprintf(path, sizeof path, "roles.%.128s", it->string);
         size_t nl = strlen(it->string);
-        if (nl == 0 || nl > SM_NAME_MAX || !sm_utf8_valid(it->string, nl)) {
+        if (nl == 0 || nl > SMD_NAME_MAX || !sm_utf8_valid(it->string, nl)) {
             rc = bad(err, "roles", "role names must be 1..128 bytes of UTF-8");
             break;
         }
@@ -375,12 +375,12 @@ static int parse_roles(sm_config *c, const cJSON *o, sm_error *err)
     return SM_OK;
 }
 
-static int parse_principals(sm_config *c, const cJSON *o, sm_error *err)
+static int parse_principals(smd_config *c, const cJSON *o, sm_error *err)
 {
     if (!cJSON_IsObject(o))
         return bad(err, "principals", "must be an object mapping principal names to {password, roles}");
     size_t n = (size_t)cJSON_GetArraySize(o);
-    sm_principal_cfg *ps = calloc(n ? n : 1, sizeof *ps);
+    smd_principal_cfg *ps = calloc(n ? n : 1, sizeof *ps);
     if (!ps)
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     size_t k = 0;
@@ -390,13 +390,13 @@ static int parse_principals(sm_config *c, const cJSON *o, sm_error *err)
         char path[200], sub[240];
         snprintf(path, sizeof path, "principals.%.128s", it->string);
         size_t nl = strlen(it->string);
-        if (nl == 0 || nl > SM_NAME_MAX || !sm_utf8_valid(it->string, nl)) {
+        if (nl == 0 || nl > SMD_NAME_MAX || !sm_utf8_valid(it->string, nl)) {
             rc = bad(err, "principals", "principal names must be 1..128 bytes of UTF-8 (\"\" is anonymous)");
             break;
         }
         if ((rc = check_fields(it, path, fields, err)) != SM_OK)
             break;
-        sm_principal_cfg *p = &ps[k++];
+        smd_principal_cfg *p = &ps[k++];
         if (!(p->name = strdup(it->string))) {
             rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
             break;
@@ -411,7 +411,7 @@ static int parse_principals(sm_config *c, const cJSON *o, sm_error *err)
             break;
         sm_error herr;
         sm_error_clear(&herr);
-        if (sm_auth_check_hash(p->password_hash, &herr) != SM_OK) {
+        if (smd_auth_check_hash(p->password_hash, &herr) != SM_OK) {
             rc = sm_error_set(err, SM_ERR_INVALID, "config: %s: %s (make one with: sessmond --hash-password)", sub,
                               herr.message);
             break;
@@ -447,7 +447,7 @@ static int parse_principals(sm_config *c, const cJSON *o, sm_error *err)
     return SM_OK;
 }
 
-static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
+static int parse_limits(smd_config *c, const cJSON *o, sm_error *err)
 {
     static const char *const fields[] = {"maxMessageBytes",    "maxPropertiesPerSession", "maxListenersPerSession",
                                          "maxQueueBytes",      "reconnectTimeoutMs",      "heartbeatIntervalMs",
@@ -490,7 +490,7 @@ static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
         else
             *spec[i].sz = (size_t)x;
     }
-    const sm_limits *l = &c->limits;
+    const smd_limits *l = &c->limits;
     if (rc == SM_OK && l->max_total_queue_bytes < l->max_queue_bytes)
         rc = bad(err, "limits.maxTotalQueueBytes", "must be at least limits.maxQueueBytes");
     if (rc == SM_OK && l->max_pending_per_address > l->max_pending_per_subnet)
@@ -502,14 +502,14 @@ static int parse_limits(sm_config *c, const cJSON *o, sm_error *err)
 
 /* ---- login throttling section ("logins") ---- */
 
-static int parse_logins(sm_config *c, const cJSON *o, sm_error *err)
+static int parse_logins(smd_config *c, const cJSON *o, sm_error *err)
 {
     static const char *const fields[] = {"addressFreeFailures", "networkFreeFailures", "principalFreeFailures",
                                          "backoffMs",           "maxBackoffMs",        "forgetMs",
                                          "tableEntries",        "checkBudgetMs",       "suspectSharePercent",
                                          "logIntervalMs",       NULL};
     int rc = check_fields(o, "logins", fields, err);
-    sm_login_limits *l = &c->logins;
+    smd_login_limits *l = &c->logins;
     int64_t address_free = l->address_free_failures, network_free = l->network_free_failures,
             principal_free = l->principal_free_failures, table = (int64_t)l->table_entries,
             share = l->suspect_share_percent;
@@ -549,7 +549,7 @@ static int parse_logins(sm_config *c, const cJSON *o, sm_error *err)
     return rc;
 }
 
-static void logins_to_json(const sm_login_limits *l, cJSON *root)
+static void logins_to_json(const smd_login_limits *l, cJSON *root)
 {
     cJSON *o = cJSON_AddObjectToObject(root, "logins");
     cJSON_AddNumberToObject(o, "addressFreeFailures", l->address_free_failures);
@@ -568,7 +568,7 @@ static void logins_to_json(const sm_login_limits *l, cJSON *root)
 
 /* ---- cluster section (docs/cluster.md) ---- */
 
-int sm_cluster_cfg_set_redis(sm_cluster_cfg *c, const char *url, sm_error *err)
+int smd_cluster_cfg_set_redis(smd_cluster_cfg *c, const char *url, sm_error *err)
 {
     size_t len = strlen(url);
     if (len > 300)
@@ -599,10 +599,10 @@ int sm_cluster_cfg_set_redis(sm_cluster_cfg *c, const char *url, sm_error *err)
     return SM_OK;
 }
 
-int sm_cluster_cfg_set_node(sm_cluster_cfg *c, const char *name, sm_error *err)
+int smd_cluster_cfg_set_node(smd_cluster_cfg *c, const char *name, sm_error *err)
 {
     size_t len = strlen(name);
-    if (len == 0 || len > SM_NODE_NAME_MAX)
+    if (len == 0 || len > SMD_NODE_NAME_MAX)
         return bad(err, "cluster.node", "must be 1..64 characters");
     for (size_t i = 0; i < len; i++)
         if (!(isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '-' || name[i] == '_'))
@@ -616,7 +616,7 @@ int sm_cluster_cfg_set_node(sm_cluster_cfg *c, const char *name, sm_error *err)
     return SM_OK;
 }
 
-int sm_cluster_cfg_check(const sm_cluster_cfg *c, sm_error *err)
+int smd_cluster_cfg_check(const smd_cluster_cfg *c, sm_error *err)
 {
     if (!c->enabled)
         return SM_OK;
@@ -636,23 +636,23 @@ int sm_cluster_cfg_check(const sm_cluster_cfg *c, sm_error *err)
     return SM_OK;
 }
 
-static int parse_cluster(sm_config *c, const cJSON *o, sm_error *err)
+static int parse_cluster(smd_config *c, const cJSON *o, sm_error *err)
 {
     static const char *const fields[] = {"redis",        "node",          "user",
                                          "passwordFile", "heartbeatMs",   "nodeTimeoutMs",
                                          "requestTimeoutMs", "maxProxyBytes", NULL};
     int rc = check_fields(o, "cluster", fields, err);
-    sm_cluster_cfg *k = &c->cluster;
+    smd_cluster_cfg *k = &c->cluster;
     const cJSON *v;
     k->enabled = true;
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "redis")))
-        rc = cJSON_IsString(v) && v->valuestring ? sm_cluster_cfg_set_redis(k, v->valuestring, err)
+        rc = cJSON_IsString(v) && v->valuestring ? smd_cluster_cfg_set_redis(k, v->valuestring, err)
                                                  : bad(err, "cluster.redis", "must be a string");
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "node")))
-        rc = cJSON_IsString(v) && v->valuestring ? sm_cluster_cfg_set_node(k, v->valuestring, err)
+        rc = cJSON_IsString(v) && v->valuestring ? smd_cluster_cfg_set_node(k, v->valuestring, err)
                                                  : bad(err, "cluster.node", "must be a string");
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "user")))
-        rc = want_string(v, "cluster.user", SM_NAME_MAX, false, &k->user, err);
+        rc = want_string(v, "cluster.user", SMD_NAME_MAX, false, &k->user, err);
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "passwordFile")))
         rc = want_string(v, "cluster.passwordFile", 4096, false, &k->password_file, err);
     struct {
@@ -679,12 +679,12 @@ static int parse_cluster(sm_config *c, const cJSON *o, sm_error *err)
     return rc;
 }
 
-static int parse_geo(sm_config *c, const cJSON *a, sm_error *err)
+static int parse_geo(smd_config *c, const cJSON *a, sm_error *err)
 {
     if (!cJSON_IsArray(a))
         return bad(err, "geo", "must be an array of {cidr, country, language, latitude, longitude}");
     static const char *const fields[] = {"cidr", "country", "language", "latitude", "longitude", NULL};
-    sm_geo_free(&c->geo);
+    smd_geo_free(&c->geo);
     size_t i = 0;
     for (const cJSON *it = a->child; it; it = it->next, i++) {
         char path[48], sub[64];
@@ -718,7 +718,7 @@ static int parse_geo(sm_config *c, const cJSON *a, sm_error *err)
         }
         sm_error gerr;
         sm_error_clear(&gerr);
-        if (sm_geo_add(&c->geo, cidr->valuestring, country ? country->valuestring : NULL,
+        if (smd_geo_add(&c->geo, cidr->valuestring, country ? country->valuestring : NULL,
                        language ? language->valuestring : NULL, lat != NULL, lat ? lat->valuedouble : 0, lon != NULL,
                        lon ? lon->valuedouble : 0, &gerr) != SM_OK)
             return sm_error_set(err, SM_ERR_INVALID, "config: %s: %s", path, gerr.message);
@@ -726,22 +726,22 @@ static int parse_geo(sm_config *c, const cJSON *a, sm_error *err)
     return SM_OK;
 }
 
-static int check_role_refs(const sm_config *c, sm_error *err)
+static int check_role_refs(const smd_config *c, sm_error *err)
 {
     for (size_t i = 0; i < c->anonymous_role_count; i++)
-        if (!sm_config_find_role(c, c->anonymous_roles[i]))
+        if (!smd_config_find_role(c, c->anonymous_roles[i]))
             return sm_error_set(err, SM_ERR_INVALID, "config: anonymous.roles: role '%.64s' is not defined in 'roles'",
                                 c->anonymous_roles[i]);
     for (size_t p = 0; p < c->principal_count; p++)
         for (size_t i = 0; i < c->principals[p].role_count; i++)
-            if (!sm_config_find_role(c, c->principals[p].roles[i]))
+            if (!smd_config_find_role(c, c->principals[p].roles[i]))
                 return sm_error_set(err, SM_ERR_INVALID,
                                     "config: principals.%.64s.roles: role '%.64s' is not defined in 'roles'",
                                     c->principals[p].name, c->principals[p].roles[i]);
     return SM_OK;
 }
 
-int sm_config_parse(sm_config *c, const char *text, size_t len, sm_error *err)
+int smd_config_parse(smd_config *c, const char *text, size_t len, sm_error *err)
 {
     if (!sm_utf8_valid(text, len))
         return sm_error_set(err, SM_ERR_INVALID, "config: not valid UTF-8 text");
@@ -788,7 +788,7 @@ int sm_config_parse(sm_config *c, const char *text, size_t len, sm_error *err)
     return rc;
 }
 
-int sm_config_load_file(sm_config *c, const char *path, sm_error *err)
+int smd_config_load_file(smd_config *c, const char *path, sm_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -820,18 +820,18 @@ int sm_config_load_file(sm_config *c, const char *path, sm_error *err)
     }
     fclose(f);
     if (rc == SM_OK)
-        rc = sm_config_parse(c, buf ? buf : "", len, err);
+        rc = smd_config_parse(c, buf ? buf : "", len, err);
     free(buf);
     return rc;
 }
 
-int sm_config_demo(sm_config *c, sm_error *err)
+int smd_config_demo(smd_config *c, sm_error *err)
 {
     static const char *const names[] = {"admin", "operator", "viewer", "client"};
     char *hashes[4] = {NULL, NULL, NULL, NULL};
     int rc = SM_OK;
     for (int i = 0; i < 4 && rc == SM_OK; i++)
-        rc = sm_auth_hash_password(names[i], strlen(names[i]), DEMO_ITERATIONS, &hashes[i], err);
+        rc = smd_auth_hash_password(names[i], strlen(names[i]), DEMO_ITERATIONS, &hashes[i], err);
     char *text = NULL;
     if (rc == SM_OK &&
         asprintf(&text,
@@ -844,14 +844,14 @@ int sm_config_demo(sm_config *c, sm_error *err)
                  "\"operator\":{\"password\":\"%s\",\"roles\":[\"OPERATOR\"]},"
                  "\"viewer\":{\"password\":\"%s\",\"roles\":[\"VIEWER\"]},"
                  "\"client\":{\"password\":\"%s\",\"roles\":[\"CLIENT\"]}}}",
-                 SM_DEFAULT_PORT, hashes[0], hashes[1], hashes[2], hashes[3]) < 0) {
+                 SMD_DEFAULT_PORT, hashes[0], hashes[1], hashes[2], hashes[3]) < 0) {
         text = NULL;
         rc = sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < 4; i++)
         free(hashes[i]);
     if (rc == SM_OK)
-        rc = sm_config_parse(c, text, strlen(text), err);
+        rc = smd_config_parse(c, text, strlen(text), err);
     free(text);
     if (rc == SM_OK)
         c->is_demo = true;
@@ -866,7 +866,7 @@ static cJSON *names_array(char *const *names, size_t n)
     return a;
 }
 
-char *sm_config_to_json(const sm_config *c)
+char *smd_config_to_json(const smd_config *c)
 {
     cJSON *root = cJSON_CreateObject();
     if (!root)
@@ -884,7 +884,7 @@ char *sm_config_to_json(const sm_config *c)
         cJSON_AddStringToObject(tls, "key", c->tls_key);
     }
     if (c->cluster.enabled) {
-        const sm_cluster_cfg *k = &c->cluster;
+        const smd_cluster_cfg *k = &c->cluster;
         cJSON *cl = cJSON_AddObjectToObject(root, "cluster");
         if (k->redis)
             cJSON_AddStringToObject(cl, "redis", k->redis);
@@ -935,7 +935,7 @@ char *sm_config_to_json(const sm_config *c)
                             (double)c->limits.max_listener_regex_cost_per_session);
     cJSON *geo = cJSON_AddArrayToObject(root, "geo");
     for (size_t i = 0; i < c->geo.count; i++) {
-        const sm_geo_entry *e = &c->geo.items[i];
+        const smd_geo_entry *e = &c->geo.items[i];
         cJSON *row = cJSON_CreateObject();
         char addr[INET6_ADDRSTRLEN + 8], text[INET6_ADDRSTRLEN];
         static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -962,21 +962,21 @@ char *sm_config_to_json(const sm_config *c)
     return out;
 }
 
-const sm_principal_cfg *sm_config_find_principal(const sm_config *c, const char *name)
+const smd_principal_cfg *smd_config_find_principal(const smd_config *c, const char *name)
 {
     return find_by_name(c->principals, c->principal_count, sizeof *c->principals, name);
 }
 
-const sm_role_cfg *sm_config_find_role(const sm_config *c, const char *name)
+const smd_role_cfg *smd_config_find_role(const smd_config *c, const char *name)
 {
     return find_by_name(c->roles, c->role_count, sizeof *c->roles, name);
 }
 
-unsigned sm_config_permissions(const sm_config *c, char *const *roles, size_t count)
+unsigned smd_config_permissions(const smd_config *c, char *const *roles, size_t count)
 {
     unsigned perms = 0;
     for (size_t i = 0; i < count; i++) {
-        const sm_role_cfg *r = sm_config_find_role(c, roles[i]);
+        const smd_role_cfg *r = smd_config_find_role(c, roles[i]);
         if (r)
             perms |= r->permissions;
     }

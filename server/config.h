@@ -1,6 +1,6 @@
 /* sessmond configuration: the JSON file of docs/config.md, validation, and the demo defaults. */
-#ifndef SM_SERVER_CONFIG_H
-#define SM_SERVER_CONFIG_H
+#ifndef SMD_SERVER_CONFIG_H
+#define SMD_SERVER_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,10 +9,10 @@
 #include "core/error.h"
 #include "server/geo.h"
 
-#define SM_DEFAULT_PORT 9595
-#define SM_NAME_MAX 128 /* bytes in a principal, role, server or connector name */
+#define SMD_DEFAULT_PORT 9595
+#define SMD_NAME_MAX 128 /* bytes in a principal, role, server or connector name */
 
-typedef struct sm_limits {
+typedef struct smd_limits {
     size_t max_message_bytes;
     size_t max_properties;   /* user properties per session */
     size_t max_listeners;    /* listeners per session */
@@ -30,10 +30,10 @@ typedef struct sm_limits {
      * may evaluate each of them, so the sum bounds one event's listener work. */
     size_t max_listener_regex_cost;             /* all listeners of the server together */
     size_t max_listener_regex_cost_per_session; /* one session's listeners together */
-} sm_limits;
+} smd_limits;
 
 /* ---- login throttling (docs/config.md § logins) ---- */
-typedef struct sm_login_limits {
+typedef struct smd_login_limits {
     unsigned address_free_failures;   /* wrong passwords from one address before it is backed off */
     unsigned network_free_failures;   /* ... from one /24 (IPv4) or /64 (IPv6) network */
     unsigned principal_free_failures; /* ... for one principal, from addresses that failed before */
@@ -44,26 +44,26 @@ typedef struct sm_login_limits {
     int64_t check_budget_ms;          /* password-check CPU per second, for all logins together */
     unsigned suspect_share_percent;   /* of that budget, what addresses with failures may use */
     int64_t log_interval_ms;          /* one failed-login line per address per interval */
-} sm_login_limits;
+} smd_login_limits;
 /* The defaults of docs/config.md § logins. */
-void sm_login_limits_default(sm_login_limits *l);
+void smd_login_limits_default(smd_login_limits *l);
 /* ---- end of login throttling ---- */
 
-typedef struct sm_role_cfg {
+typedef struct smd_role_cfg {
     char *name;
     unsigned permissions; /* SM_PERM_* bits */
-} sm_role_cfg;
+} smd_role_cfg;
 
-typedef struct sm_principal_cfg {
+typedef struct smd_principal_cfg {
     char *name;
     char *password_hash;
     char **roles;
     size_t role_count;
-} sm_principal_cfg;
+} smd_principal_cfg;
 
 /* ---- cluster mode (docs/cluster.md) ---- */
-#define SM_NODE_NAME_MAX 64
-typedef struct sm_cluster_cfg {
+#define SMD_NODE_NAME_MAX 64
+typedef struct smd_cluster_cfg {
     bool enabled;
     char *redis;         /* "redis://HOST:PORT" or "unix:/path" */
     char *node;          /* this node's name ($ServerName) */
@@ -73,15 +73,15 @@ typedef struct sm_cluster_cfg {
     int64_t node_timeout_ms;
     int64_t request_timeout_ms;
     size_t max_proxy_bytes;
-} sm_cluster_cfg;
+} smd_cluster_cfg;
 /* Parses and checks `redis` and `node` given on the command line (they override the file). */
-int sm_cluster_cfg_set_redis(sm_cluster_cfg *c, const char *url, sm_error *err);
-int sm_cluster_cfg_set_node(sm_cluster_cfg *c, const char *name, sm_error *err);
+int smd_cluster_cfg_set_redis(smd_cluster_cfg *c, const char *url, sm_error *err);
+int smd_cluster_cfg_set_node(smd_cluster_cfg *c, const char *name, sm_error *err);
 /* Whole-section checks once every source is applied: both redis and node present, the password
  * file readable. */
-int sm_cluster_cfg_check(const sm_cluster_cfg *c, sm_error *err);
+int smd_cluster_cfg_check(const smd_cluster_cfg *c, sm_error *err);
 
-typedef struct sm_config {
+typedef struct smd_config {
     char *server_name;
     char *bind;       /* numeric address */
     int port;         /* 0 = any free port */
@@ -91,37 +91,37 @@ typedef struct sm_config {
     bool anonymous_allowed;
     char **anonymous_roles;
     size_t anonymous_role_count;
-    sm_role_cfg *roles; /* sorted by name */
+    smd_role_cfg *roles; /* sorted by name */
     size_t role_count;
-    sm_principal_cfg *principals; /* sorted by name */
+    smd_principal_cfg *principals; /* sorted by name */
     size_t principal_count;
-    sm_limits limits;
-    sm_login_limits logins;
-    sm_geo geo;
-    sm_cluster_cfg cluster;
+    smd_limits limits;
+    smd_login_limits logins;
+    smd_geo geo;
+    smd_cluster_cfg cluster;
     bool is_demo;
-} sm_config;
+} smd_config;
 
 /* Defaults of every field (no principals, anonymous not allowed). */
-void sm_config_init(sm_config *c);
-void sm_config_free(sm_config *c);
+void smd_config_init(smd_config *c);
+void smd_config_free(smd_config *c);
 /* Parses config JSON text over the defaults. Unknown fields and bad values are errors whose
  * message names the field, e.g. "limits.maxQueueBytes: must be an integer between ...". */
-int sm_config_parse(sm_config *c, const char *text, size_t len, sm_error *err);
-int sm_config_load_file(sm_config *c, const char *path, sm_error *err);
+int smd_config_parse(smd_config *c, const char *text, size_t len, sm_error *err);
+int smd_config_load_file(smd_config *c, const char *path, sm_error *err);
 /* The demo configuration (docs/config.md § Demo defaults): bound to 127.0.0.1, principals
  * admin/operator/viewer/client with passwords equal to their names, anonymous allowed. */
-int sm_config_demo(sm_config *c, sm_error *err);
+int smd_config_demo(smd_config *c, sm_error *err);
 /* Loads tls.cert and tls.key (when configured) the way the server will, so a missing file, a
  * file that is not PEM, an encrypted key or a key of another certificate is named before start-up
  * (--check-config, and sessmond itself) instead of failing later inside libwebsockets. */
-int sm_config_check_tls_files(const sm_config *c, sm_error *err);
+int smd_config_check_tls_files(const smd_config *c, sm_error *err);
 /* Writes the configuration as config-file JSON (malloc'd), e.g. for --print-config. */
-char *sm_config_to_json(const sm_config *c);
+char *smd_config_to_json(const smd_config *c);
 
-const sm_principal_cfg *sm_config_find_principal(const sm_config *c, const char *name);
-const sm_role_cfg *sm_config_find_role(const sm_config *c, const char *name);
+const smd_principal_cfg *smd_config_find_principal(const smd_config *c, const char *name);
+const smd_role_cfg *smd_config_find_role(const smd_config *c, const char *name);
 /* Union of the permissions of the named roles. */
-unsigned sm_config_permissions(const sm_config *c, char *const *roles, size_t count);
+unsigned smd_config_permissions(const smd_config *c, char *const *roles, size_t count);
 
 #endif

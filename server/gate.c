@@ -42,7 +42,7 @@ static void make_key(const uint8_t addr[16], bool subnet, uint8_t key[17])
     }
 }
 
-static size_t hash_key(const sm_gate *g, const uint8_t key[17])
+static size_t hash_key(const smd_gate *g, const uint8_t key[17])
 {
     uint64_t h = 1469598103934665603ull ^ g->seed;
     for (int i = 0; i < 17; i++) {
@@ -54,7 +54,7 @@ static size_t hash_key(const sm_gate *g, const uint8_t key[17])
 }
 
 /* The slot holding key, or the free slot where it would go. */
-static size_t find_slot(const sm_gate *g, const uint8_t key[17])
+static size_t find_slot(const smd_gate *g, const uint8_t key[17])
 {
     size_t i = hash_key(g, key);
     while (g->counts[i].count && memcmp(g->counts[i].key, key, 17) != 0)
@@ -62,12 +62,12 @@ static size_t find_slot(const sm_gate *g, const uint8_t key[17])
     return i;
 }
 
-static uint32_t count_of_key(const sm_gate *g, const uint8_t key[17])
+static uint32_t count_of_key(const smd_gate *g, const uint8_t key[17])
 {
     return g->counts[find_slot(g, key)].count;
 }
 
-static void increment(sm_gate *g, const uint8_t key[17])
+static void increment(smd_gate *g, const uint8_t key[17])
 {
     size_t i = find_slot(g, key);
     if (!g->counts[i].count)
@@ -77,7 +77,7 @@ static void increment(sm_gate *g, const uint8_t key[17])
 
 /* Linear probing deletes by moving later members of the run back, so lookups stay correct
  * without tombstones. */
-static void decrement(sm_gate *g, const uint8_t key[17])
+static void decrement(smd_gate *g, const uint8_t key[17])
 {
     size_t mask = g->counts_cap - 1;
     size_t i = find_slot(g, key);
@@ -96,7 +96,7 @@ static void decrement(sm_gate *g, const uint8_t key[17])
     }
 }
 
-int sm_gate_init(sm_gate *g, const sm_gate_limits *limits, size_t max_fd)
+int smd_gate_init(smd_gate *g, const smd_gate_limits *limits, size_t max_fd)
 {
     memset(g, 0, sizeof *g);
     g->oldest = g->newest = -1;
@@ -111,17 +111,17 @@ int sm_gate_init(sm_gate *g, const sm_gate_limits *limits, size_t max_fd)
     g->entries = calloc(max_fd, sizeof *g->entries);
     g->counts = calloc(cap, sizeof *g->counts);
     if (!g->entries || !g->counts) {
-        sm_gate_free(g);
+        smd_gate_free(g);
         return SM_ERR_NOMEM;
     }
     g->max_fd = max_fd;
     g->counts_cap = cap;
-    if (sm_random_bytes(&g->seed, sizeof g->seed) != SM_OK)
+    if (smd_random_bytes(&g->seed, sizeof g->seed) != SM_OK)
         g->seed = (uint64_t)(uintptr_t)g->entries; /* only collision resistance is lost */
     return SM_OK;
 }
 
-void sm_gate_free(sm_gate *g)
+void smd_gate_free(smd_gate *g)
 {
     free(g->entries);
     free(g->counts);
@@ -129,24 +129,24 @@ void sm_gate_free(sm_gate *g)
     g->oldest = g->newest = -1;
 }
 
-sm_gate_verdict sm_gate_admit(sm_gate *g, int fd, const struct sockaddr *sa, socklen_t salen, int64_t now_ms)
+smd_gate_verdict smd_gate_admit(smd_gate *g, int fd, const struct sockaddr *sa, socklen_t salen, int64_t now_ms)
 {
     if (fd < 0 || (size_t)fd >= g->max_fd || g->entries[fd].used)
-        return SM_GATE_BAD_FD;
+        return SMD_GATE_BAD_FD;
     if (g->count >= g->limits.total)
-        return SM_GATE_FULL;
+        return SMD_GATE_FULL;
     uint8_t addr[16] = {0}, akey[17], skey[17];
     if (!address_of(sa, salen, addr))
         memset(addr, 0, sizeof addr); /* unknown families share one bucket */
     make_key(addr, false, akey);
     make_key(addr, true, skey);
     if (count_of_key(g, akey) >= g->limits.per_address)
-        return SM_GATE_OVER_ADDRESS;
+        return SMD_GATE_OVER_ADDRESS;
     if (count_of_key(g, skey) >= g->limits.per_subnet)
-        return SM_GATE_OVER_SUBNET;
+        return SMD_GATE_OVER_SUBNET;
     increment(g, akey);
     increment(g, skey);
-    sm_gate_entry *e = &g->entries[fd];
+    smd_gate_entry *e = &g->entries[fd];
     e->used = true;
     e->handle = NULL;
     e->since_ms = now_ms;
@@ -159,30 +159,30 @@ sm_gate_verdict sm_gate_admit(sm_gate *g, int fd, const struct sockaddr *sa, soc
         g->oldest = fd;
     g->newest = fd;
     g->count++;
-    return SM_GATE_ADMITTED;
+    return SMD_GATE_ADMITTED;
 }
 
-bool sm_gate_holds(const sm_gate *g, int fd)
+bool smd_gate_holds(const smd_gate *g, int fd)
 {
     return fd >= 0 && (size_t)fd < g->max_fd && g->entries[fd].used;
 }
 
-void sm_gate_set_handle(sm_gate *g, int fd, void *handle)
+void smd_gate_set_handle(smd_gate *g, int fd, void *handle)
 {
-    if (sm_gate_holds(g, fd))
+    if (smd_gate_holds(g, fd))
         g->entries[fd].handle = handle;
 }
 
-void *sm_gate_handle(const sm_gate *g, int fd)
+void *smd_gate_handle(const smd_gate *g, int fd)
 {
-    return sm_gate_holds(g, fd) ? g->entries[fd].handle : NULL;
+    return smd_gate_holds(g, fd) ? g->entries[fd].handle : NULL;
 }
 
-void sm_gate_release(sm_gate *g, int fd)
+void smd_gate_release(smd_gate *g, int fd)
 {
-    if (!sm_gate_holds(g, fd))
+    if (!smd_gate_holds(g, fd))
         return;
-    sm_gate_entry *e = &g->entries[fd];
+    smd_gate_entry *e = &g->entries[fd];
     uint8_t key[17];
     make_key(e->addr, false, key);
     decrement(g, key);
@@ -200,14 +200,14 @@ void sm_gate_release(sm_gate *g, int fd)
     g->count--;
 }
 
-int sm_gate_oldest(const sm_gate *g, int64_t *since_ms)
+int smd_gate_oldest(const smd_gate *g, int64_t *since_ms)
 {
     if (g->oldest >= 0 && since_ms)
         *since_ms = g->entries[g->oldest].since_ms;
     return g->oldest;
 }
 
-size_t sm_gate_count_of(const sm_gate *g, const struct sockaddr *sa, socklen_t salen, bool subnet)
+size_t smd_gate_count_of(const smd_gate *g, const struct sockaddr *sa, socklen_t salen, bool subnet)
 {
     uint8_t addr[16] = {0}, key[17];
     if (!g->counts || !address_of(sa, salen, addr))

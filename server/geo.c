@@ -8,16 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sm_geo_init(sm_geo *g)
+void smd_geo_init(smd_geo *g)
 {
     g->items = NULL;
     g->count = 0;
 }
 
-void sm_geo_free(sm_geo *g)
+void smd_geo_free(smd_geo *g)
 {
     free(g->items);
-    sm_geo_init(g);
+    smd_geo_init(g);
 }
 
 /* Parses an address into 16 bytes; IPv4 is mapped into ::ffff:0:0/96. Returns 4 or 6, 0 if invalid. */
@@ -55,9 +55,9 @@ static int copy_code(char *dst, const char *src, bool upper, const char *what, c
     if (!src)
         return SM_OK;
     size_t len = strlen(src);
-    if (len > SM_GEO_CODE_MAX)
+    if (len > SMD_GEO_CODE_MAX)
         return sm_error_set(err, SM_ERR_INVALID, "geo %s: %s code is longer than %d characters", cidr, what,
-                            SM_GEO_CODE_MAX);
+                            SMD_GEO_CODE_MAX);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)src[i];
         if (!(isalnum(c) || c == '-'))
@@ -69,10 +69,10 @@ static int copy_code(char *dst, const char *src, bool upper, const char *what, c
     return SM_OK;
 }
 
-int sm_geo_add(sm_geo *g, const char *cidr, const char *country, const char *language, bool has_lat, double lat,
+int smd_geo_add(smd_geo *g, const char *cidr, const char *country, const char *language, bool has_lat, double lat,
                bool has_lon, double lon, sm_error *err)
 {
-    sm_geo_entry e;
+    smd_geo_entry e;
     memset(&e, 0, sizeof e);
     char host[64];
     const char *slash = strchr(cidr, '/');
@@ -119,7 +119,7 @@ int sm_geo_add(sm_geo *g, const char *cidr, const char *country, const char *lan
     else
         strcpy(e.longitude, "NaN");
 
-    sm_geo_entry *n = realloc(g->items, (g->count + 1) * sizeof *n);
+    smd_geo_entry *n = realloc(g->items, (g->count + 1) * sizeof *n);
     if (!n)
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
     g->items = n;
@@ -133,7 +133,7 @@ int sm_geo_add(sm_geo *g, const char *cidr, const char *country, const char *lan
     return SM_OK;
 }
 
-const sm_geo_entry *sm_geo_lookup(const sm_geo *g, const char *ip)
+const smd_geo_entry *smd_geo_lookup(const smd_geo *g, const char *ip)
 {
     uint8_t a[16];
     if (!g->count || !parse_addr(ip, a))
@@ -144,7 +144,7 @@ const sm_geo_entry *sm_geo_lookup(const sm_geo *g, const char *ip)
     return NULL;
 }
 
-void sm_ip_normalise(const char *ip, char *out, size_t outlen)
+void smd_ip_normalise(const char *ip, char *out, size_t outlen)
 {
     if (!outlen)
         return;

@@ -9,15 +9,15 @@
 
 /* ---- keys ---- */
 
-bool sm_parse_keys(sm_server *srv, sm_conn *c, int64_t id, const sm_strs *keys, bool *all_fixed, bool *all_user,
+bool smd_parse_keys(smd_server *srv, smd_conn *c, int64_t id, const sm_strs *keys, bool *all_fixed, bool *all_user,
                    const char ***named, size_t *nnamed)
 {
     *all_fixed = *all_user = false;
     *named = NULL;
     *nnamed = 0;
-    if (keys->count > SM_KEYS_MAX) {
-        sm_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED, "%zu keys requested; the limit is %d", keys->count,
-                           SM_KEYS_MAX);
+    if (keys->count > SMD_KEYS_MAX) {
+        smd_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED, "%zu keys requested; the limit is %d", keys->count,
+                           SMD_KEYS_MAX);
         return false;
     }
     for (size_t i = 0; i < keys->count; i++) {
@@ -29,7 +29,7 @@ bool sm_parse_keys(sm_server *srv, sm_conn *c, int64_t id, const sm_strs *keys, 
     }
     const char **out = calloc(keys->count ? keys->count : 1, sizeof *out);
     if (!out) {
-        sm_conn_send_error(c, id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        smd_conn_send_error(c, id, SM_CODE_INTERNAL_ERROR, "out of memory");
         return false;
     }
     size_t n = 0;
@@ -42,17 +42,17 @@ bool sm_parse_keys(sm_server *srv, sm_conn *c, int64_t id, const sm_strs *keys, 
         sm_error_clear(&err);
         if (sm_key_is_fixed(k)) {
             if (len > SM_KEY_MAX) {
-                sm_conn_send_error(c, id, SM_CODE_INVALID_PROPERTY, "key of %zu bytes; the limit is %d", len,
+                smd_conn_send_error(c, id, SM_CODE_INVALID_PROPERTY, "key of %zu bytes; the limit is %d", len,
                                    SM_KEY_MAX);
-                sm_release_keys(srv, out, n);
+                smd_release_keys(srv, out, n);
                 return false;
             }
             if (*all_fixed)
                 continue;
         } else {
             if (sm_validate_user_key(k, len, &err) != SM_OK) {
-                sm_conn_send_error(c, id, SM_CODE_INVALID_PROPERTY, "key %zu: %s", i + 1, err.message);
-                sm_release_keys(srv, out, n);
+                smd_conn_send_error(c, id, SM_CODE_INVALID_PROPERTY, "key %zu: %s", i + 1, err.message);
+                smd_release_keys(srv, out, n);
                 return false;
             }
             if (*all_user)
@@ -64,8 +64,8 @@ bool sm_parse_keys(sm_server *srv, sm_conn *c, int64_t id, const sm_strs *keys, 
         if (dup)
             continue;
         if (!(out[n] = sm_intern_str(srv->strings, k, len))) {
-            sm_release_keys(srv, out, n);
-            sm_conn_send_error(c, id, SM_CODE_INTERNAL_ERROR, "out of memory");
+            smd_release_keys(srv, out, n);
+            smd_conn_send_error(c, id, SM_CODE_INTERNAL_ERROR, "out of memory");
             return false;
         }
         n++;
@@ -75,20 +75,20 @@ bool sm_parse_keys(sm_server *srv, sm_conn *c, int64_t id, const sm_strs *keys, 
     return true;
 }
 
-void sm_release_keys(sm_server *srv, const char **named, size_t nnamed)
+void smd_release_keys(smd_server *srv, const char **named, size_t nnamed)
 {
     for (size_t i = 0; i < nnamed; i++)
         sm_intern_unref(srv->strings, named[i]);
     free(named);
 }
 
-size_t sm_collect_properties(sm_server *srv, const sm_session *s, bool all_fixed, bool all_user,
+size_t smd_collect_properties(smd_server *srv, const smd_session *s, bool all_fixed, bool all_user,
                              const char *const *keys, size_t nkeys, sm_kv *kv)
 {
     size_t n = 0;
     if (all_fixed)
         for (size_t i = 0; i < sm_fixed_property_count; i++) {
-            const char *v = sm_session_fixed_value(&srv->reg, s, sm_fixed_property_names[i]);
+            const char *v = smd_session_fixed_value(&srv->reg, s, sm_fixed_property_names[i]);
             if (v)
                 kv[n++] = (sm_kv){sm_fixed_property_names[i], v};
         }
@@ -99,9 +99,9 @@ size_t sm_collect_properties(sm_server *srv, const sm_session *s, bool all_fixed
         const char *k = keys[i];
         const char *v;
         if (k[0] == '$')
-            v = all_fixed ? NULL : sm_session_fixed_value(&srv->reg, s, k);
+            v = all_fixed ? NULL : smd_session_fixed_value(&srv->reg, s, k);
         else
-            v = all_user ? NULL : sm_session_user_value(s, k);
+            v = all_user ? NULL : smd_session_user_value(s, k);
         if (v)
             kv[n++] = (sm_kv){k, v};
     }
@@ -110,38 +110,38 @@ size_t sm_collect_properties(sm_server *srv, const sm_session *s, bool all_fixed
 
 /* ---- registration ---- */
 
-static void listener_free(sm_server *srv, sm_listener *l)
+static void listener_free(smd_server *srv, smd_listener *l)
 {
     if (l->view)
-        sm_cluster_listener_freed(srv, l);
+        smd_cluster_listener_freed(srv, l);
     if (l->snapshotting)
-        sm_cursor_detach(&srv->reg, &l->cursor);
+        smd_cursor_detach(&srv->reg, &l->cursor);
     sm_filter_free(l->filter);
     free(l->filter_text);
-    sm_release_keys(srv, l->keys, l->nkeys);
+    smd_release_keys(srv, l->keys, l->nkeys);
     free(l);
 }
 
 /* Every session event may evaluate every listener's filter: the regular expressions of all of them
  * together (and of one session's) are bounded, so one event's listener work stays bounded
  * (docs/security.md § Listener cost). Sends the refusal and returns false when over. */
-static bool regex_cost_acceptable(sm_server *srv, sm_conn *c, int64_t id, const sm_session *owner, size_t cost)
+static bool regex_cost_acceptable(smd_server *srv, smd_conn *c, int64_t id, const smd_session *owner, size_t cost)
 {
     if (cost == 0)
         return true;
-    const sm_limits *lim = &srv->cfg->limits;
+    const smd_limits *lim = &srv->cfg->limits;
     size_t mine = 0;
-    for (const sm_listener *o = owner->listeners; o; o = o->onext)
+    for (const smd_listener *o = owner->listeners; o; o = o->onext)
         mine += o->regex_cost;
     if (mine + cost > lim->max_listener_regex_cost_per_session) {
-        sm_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED,
+        smd_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED,
                            "the regular expressions of this session's listeners would cost %zu; the limit is %zu "
                            "(limits.maxListenerRegexCostPerSession)",
                            mine + cost, lim->max_listener_regex_cost_per_session);
         return false;
     }
     if (srv->listener_regex_cost + cost > lim->max_listener_regex_cost) {
-        sm_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED,
+        smd_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED,
                            "the regular expressions of the server's listeners would cost %zu; the limit is %zu "
                            "(limits.maxListenerRegexCost)",
                            srv->listener_regex_cost + cost, lim->max_listener_regex_cost);
@@ -150,21 +150,21 @@ static bool regex_cost_acceptable(sm_server *srv, sm_conn *c, int64_t id, const 
     return true;
 }
 
-sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
+smd_listener *smd_listener_add(smd_server *srv, smd_conn *c, const sm_msg *m)
 {
-    sm_session *owner = c->session;
+    smd_session *owner = c->session;
     if (owner->listener_count >= srv->cfg->limits.max_listeners) {
-        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
+        smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
                            "a session may have at most %zu listeners (server config limits.maxListenersPerSession)",
                            srv->cfg->limits.max_listeners);
         return NULL;
     }
-    sm_listener *l = calloc(1, sizeof *l);
+    smd_listener *l = calloc(1, sizeof *l);
     if (!l) {
-        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
         return NULL;
     }
-    if (m->has_keys && !sm_parse_keys(srv, c, m->id, &m->keys, &l->all_fixed, &l->all_user, &l->keys, &l->nkeys)) {
+    if (m->has_keys && !smd_parse_keys(srv, c, m->id, &m->keys, &l->all_fixed, &l->all_user, &l->keys, &l->nkeys)) {
         free(l);
         return NULL;
     }
@@ -172,7 +172,7 @@ sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
         sm_error err;
         sm_error_clear(&err);
         if (sm_filter_parse(m->filter, strlen(m->filter), &l->filter, &err) != SM_OK) {
-            sm_conn_send_error(c, m->id, SM_CODE_INVALID_FILTER, "%s", err.message[0] ? err.message : "invalid filter");
+            smd_conn_send_error(c, m->id, SM_CODE_INVALID_FILTER, "%s", err.message[0] ? err.message : "invalid filter");
             listener_free(srv, l);
             return NULL;
         }
@@ -191,7 +191,7 @@ sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
     l->owner = owner;
     l->id = srv->next_listener_id++;
     /* Owner's list in registration order, so snapshots are produced in that order. */
-    sm_listener **pp = &owner->listeners;
+    smd_listener **pp = &owner->listeners;
     while (*pp)
         pp = &(*pp)->onext;
     *pp = l;
@@ -209,22 +209,22 @@ sm_listener *sm_listener_add(sm_server *srv, sm_conn *c, const sm_msg *m)
     r.id = m->id;
     r.op = SM_MSG_ADD_LISTENER;
     r.listener = l->id;
-    sm_conn_send(c, &r);
+    smd_conn_send(c, &r);
 
     l->snapshotting = true;
-    sm_cursor_attach(&srv->reg, &l->cursor, srv->reg.head);
+    smd_cursor_attach(&srv->reg, &l->cursor, srv->reg.head);
     if (srv->cluster)
-        sm_cluster_listener_added(srv, l, m);
-    sm_conn_want_write(c);
+        smd_cluster_listener_added(srv, l, m);
+    smd_conn_want_write(c);
     return l;
 }
 
-sm_listener *sm_listener_new_proxy(sm_server *srv, sm_conn *sink, const sm_msg *m, struct sm_cluster_proxy *proxy)
+smd_listener *smd_listener_new_proxy(smd_server *srv, smd_conn *sink, const sm_msg *m, struct smd_cluster_proxy *proxy)
 {
-    sm_listener *l = calloc(1, sizeof *l);
+    smd_listener *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
-    if (m->has_keys && !sm_parse_keys(srv, sink, m->id, &m->keys, &l->all_fixed, &l->all_user, &l->keys, &l->nkeys)) {
+    if (m->has_keys && !smd_parse_keys(srv, sink, m->id, &m->keys, &l->all_fixed, &l->all_user, &l->keys, &l->nkeys)) {
         free(l);
         return NULL;
     }
@@ -250,11 +250,11 @@ sm_listener *sm_listener_new_proxy(sm_server *srv, sm_conn *sink, const sm_msg *
     srv->listeners = l;
     srv->listener_count++;
     l->snapshotting = true;
-    sm_cursor_attach(&srv->reg, &l->cursor, srv->reg.head);
+    smd_cursor_attach(&srv->reg, &l->cursor, srv->reg.head);
     return l;
 }
 
-static void unlink_global(sm_server *srv, sm_listener *l)
+static void unlink_global(smd_server *srv, smd_listener *l)
 {
     if (l->gprev)
         l->gprev->gnext = l->gnext;
@@ -266,16 +266,16 @@ static void unlink_global(sm_server *srv, sm_listener *l)
     srv->listener_regex_cost -= l->regex_cost;
 }
 
-void sm_listener_free_proxy(sm_server *srv, sm_listener *l)
+void smd_listener_free_proxy(smd_server *srv, smd_listener *l)
 {
     unlink_global(srv, l);
     listener_free(srv, l);
 }
 
-bool sm_listener_remove(sm_server *srv, sm_session *owner, int64_t id)
+bool smd_listener_remove(smd_server *srv, smd_session *owner, int64_t id)
 {
-    for (sm_listener **pp = &owner->listeners; *pp; pp = &(*pp)->onext) {
-        sm_listener *l = *pp;
+    for (smd_listener **pp = &owner->listeners; *pp; pp = &(*pp)->onext) {
+        smd_listener *l = *pp;
         if (l->id != id)
             continue;
         *pp = l->onext;
@@ -287,10 +287,10 @@ bool sm_listener_remove(sm_server *srv, sm_session *owner, int64_t id)
     return false;
 }
 
-void sm_listeners_remove_owned(sm_server *srv, sm_session *owner)
+void smd_listeners_remove_owned(smd_server *srv, smd_session *owner)
 {
     while (owner->listeners) {
-        sm_listener *l = owner->listeners;
+        smd_listener *l = owner->listeners;
         owner->listeners = l->onext;
         unlink_global(srv, l);
         listener_free(srv, l);
@@ -300,7 +300,7 @@ void sm_listeners_remove_owned(sm_server *srv, sm_session *owner)
 
 /* ---- events ---- */
 
-static bool wants_key(const sm_listener *l, const char *key)
+static bool wants_key(const smd_listener *l, const char *key)
 {
     if (key[0] == '$' ? l->all_fixed : l->all_user)
         return true;
@@ -310,19 +310,19 @@ static bool wants_key(const sm_listener *l, const char *key)
     return false;
 }
 
-static bool matches(const sm_server *srv, const sm_listener *l, const sm_session *s, const sm_prop_change *before,
+static bool matches(const smd_server *srv, const smd_listener *l, const smd_session *s, const smd_prop_change *before,
                     size_t nbefore)
 {
     if (!l->filter)
         return true;
-    sm_lookup lk = {.r = &srv->reg, .s = s, .before = before, .nbefore = nbefore};
-    return sm_filter_eval(l->filter, sm_session_lookup, &lk);
+    smd_lookup lk = {.r = &srv->reg, .s = s, .before = before, .nbefore = nbefore};
+    return sm_filter_eval(l->filter, smd_session_lookup, &lk);
 }
 
 /* Whether l should hear about s at all right now. */
-static bool concerned(const sm_listener *l, const sm_session *s)
+static bool concerned(const smd_listener *l, const smd_session *s)
 {
-    if (l->proxy ? !sm_cluster_proxy_open(l->proxy) : l->owner->doomed || !l->owner->conn)
+    if (l->proxy ? !smd_cluster_proxy_open(l->proxy) : l->owner->doomed || !l->owner->conn)
         return false;
     if (l->has_after && s->start_ms <= l->after)
         return false;
@@ -336,11 +336,11 @@ static bool concerned(const sm_listener *l, const sm_session *s)
  * share its evaluation, and those that get the same bytes share one encoding (ten identical
  * listeners cost about one). Valid for one session and one event only. */
 typedef struct fanout {
-    const sm_listener *judged; /* last listener whose filter was evaluated */
+    const smd_listener *judged; /* last listener whose filter was evaluated */
     bool now, before;          /* its results */
     bool encoded;              /* srv->ev_json holds the event for `key` */
     uint64_t key;              /* what the encoding depends on besides the keys: see event_key */
-    const sm_listener *like;   /* the listener whose requested keys it was encoded for; NULL when
+    const smd_listener *like;   /* the listener whose requested keys it was encoded for; NULL when
                                   the encoding does not depend on them */
 } fanout;
 
@@ -355,14 +355,14 @@ static uint64_t event_key(sm_event_type type, bool snapshot, bool full, uint64_t
     return (uint64_t)type << 56 | (snapshot ? KEY_SNAPSHOT : 0) | (full ? KEY_FULL : 0) | wanted;
 }
 
-static bool same_filter(const sm_listener *a, const sm_listener *b)
+static bool same_filter(const smd_listener *a, const smd_listener *b)
 {
     if (!a->filter || !b->filter)
         return !a->filter && !b->filter;
     return a->filter_text && b->filter_text && strcmp(a->filter_text, b->filter_text) == 0;
 }
 
-static bool same_keys(const sm_listener *a, const sm_listener *b)
+static bool same_keys(const smd_listener *a, const smd_listener *b)
 {
     if (a->all_fixed != b->all_fixed || a->all_user != b->all_user || a->nkeys != b->nkeys)
         return false;
@@ -372,7 +372,7 @@ static bool same_keys(const sm_listener *a, const sm_listener *b)
     return true;
 }
 
-static bool wants_any_change(const sm_listener *l, const sm_prop_change *changes, size_t nchanges)
+static bool wants_any_change(const smd_listener *l, const smd_prop_change *changes, size_t nchanges)
 {
     for (size_t i = 0; i < nchanges; i++)
         if (wants_key(l, changes[i].key))
@@ -380,7 +380,7 @@ static bool wants_any_change(const sm_listener *l, const sm_prop_change *changes
     return false;
 }
 
-static bool filter_uses_any_change(const sm_filter *filter, const sm_prop_change *changes, size_t nchanges)
+static bool filter_uses_any_change(const sm_filter *filter, const smd_prop_change *changes, size_t nchanges)
 {
     for (size_t i = 0; i < nchanges; i++)
         if (sm_filter_uses_key(filter, changes[i].key))
@@ -390,8 +390,8 @@ static bool filter_uses_any_change(const sm_filter *filter, const sm_prop_change
 
 /* The filter before and after the changes, shared with the previous listener when its filter
  * text is the same. */
-static void judge(sm_server *srv, fanout *f, const sm_listener *l, const sm_session *s,
-                  const sm_prop_change *changes, size_t nchanges, bool *now, bool *before)
+static void judge(smd_server *srv, fanout *f, const smd_listener *l, const smd_session *s,
+                  const smd_prop_change *changes, size_t nchanges, bool *now, bool *before)
 {
     if (f->judged && same_filter(f->judged, l)) {
         *now = f->now;
@@ -408,65 +408,65 @@ static void judge(sm_server *srv, fanout *f, const sm_listener *l, const sm_sess
 }
 
 /* The listener can no longer be served (out of memory): its session closes, or its proxy is dropped. */
-static void fail(sm_server *srv, sm_listener *l, sm_close_reason reason)
+static void fail(smd_server *srv, smd_listener *l, sm_close_reason reason)
 {
     if (l->proxy)
-        sm_cluster_proxy_fail(srv, l->proxy);
+        smd_cluster_proxy_fail(srv, l->proxy);
     else
-        sm_server_doom(srv, l->owner, reason);
+        smd_server_doom(srv, l->owner, reason);
 }
 
 /* Where l's events go: its client's queue, or (cluster) the stream of its proxy. */
-static sm_outq *listener_q(sm_listener *l)
+static smd_outq *listener_q(smd_listener *l)
 {
-    return l->proxy ? sm_cluster_proxy_queue(l->proxy) : &l->owner->conn->q;
+    return l->proxy ? smd_cluster_proxy_queue(l->proxy) : &l->owner->conn->q;
 }
 
-static void queued(sm_server *srv, sm_listener *l, int rc)
+static void queued(smd_server *srv, smd_listener *l, int rc)
 {
     if (l->proxy) {
-        sm_cluster_proxy_queued(srv, l->proxy, rc);
+        smd_cluster_proxy_queued(srv, l->proxy, rc);
         return;
     }
-    sm_conn *c = l->owner->conn;
+    smd_conn *c = l->owner->conn;
     if (rc != SM_OK) {
-        sm_log(SM_LOG_ERROR, "cannot queue an event for session %s (error %d)", l->owner->id, rc);
-        sm_server_doom(srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
-    } else if (sm_conn_queue_over_limit(c)) {
-        sm_server_doom(srv, l->owner, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
+        smd_log(SMD_LOG_ERROR, "cannot queue an event for session %s (error %d)", l->owner->id, rc);
+        smd_server_doom(srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
+    } else if (smd_conn_queue_over_limit(c)) {
+        smd_server_doom(srv, l->owner, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
     } else {
-        sm_conn_want_write(c);
+        smd_conn_want_write(c);
     }
 }
 
-static void emit(sm_server *srv, sm_listener *l, const sm_event *ev)
+static void emit(smd_server *srv, smd_listener *l, const sm_event *ev)
 {
-    queued(srv, l, sm_outq_push_event(listener_q(l), l->id, ev, l->proxy ? 0 : srv->headroom));
+    queued(srv, l, smd_outq_push_event(listener_q(l), l->id, ev, l->proxy ? 0 : srv->headroom));
 }
 
-void sm_listener_emit(sm_server *srv, sm_listener *l, const sm_event *ev)
+void smd_listener_emit(smd_server *srv, smd_listener *l, const sm_event *ev)
 {
     emit(srv, l, ev);
 }
 
 /* Whether the fanout's encoding is the one l would get for `key`. by_keys: the event carries
  * l's requested properties, so it must also have been encoded for the same keys. */
-static bool reusable(const fanout *f, const sm_listener *l, uint64_t key, bool by_keys)
+static bool reusable(const fanout *f, const smd_listener *l, uint64_t key, bool by_keys)
 {
     if (!f || !f->encoded || f->key != key)
         return false;
     return by_keys ? f->like && same_keys(f->like, l) : !f->like;
 }
 
-static void push_shared(sm_server *srv, sm_listener *l)
+static void push_shared(smd_server *srv, smd_listener *l)
 {
-    queued(srv, l, sm_outq_push_event_json(listener_q(l), l->id, sm_buf_payload(&srv->ev_json), srv->ev_json.len,
+    queued(srv, l, smd_outq_push_event_json(listener_q(l), l->id, sm_buf_payload(&srv->ev_json), srv->ev_json.len,
                                            l->proxy ? 0 : srv->headroom));
 }
 
 /* Emits ev for l, encoding it only when the fanout's encoding does not fit (see reusable);
  * f NULL or shareable false: encoded for l alone. */
-static void emit_shared(sm_server *srv, fanout *f, uint64_t key, bool by_keys, bool shareable, sm_listener *l,
+static void emit_shared(smd_server *srv, fanout *f, uint64_t key, bool by_keys, bool shareable, smd_listener *l,
                         const sm_event *ev)
 {
     if (shareable && reusable(f, l, key, by_keys)) {
@@ -491,8 +491,8 @@ static void emit_shared(sm_server *srv, fanout *f, uint64_t key, bool by_keys, b
  * session has (when `full`), the previous values of the requested keys among `changes` (when
  * any), and the close reason. Every event type goes through here, so all listeners see the same
  * shapes (docs/protocol.md § events); events from other cluster nodes belong here too. */
-static void emit_event(sm_server *srv, fanout *f, sm_listener *l, const sm_session *s, sm_event_type type,
-                       sm_session_state state, bool snapshot, bool full, const sm_prop_change *changes,
+static void emit_event(smd_server *srv, fanout *f, smd_listener *l, const smd_session *s, sm_event_type type,
+                       sm_session_state state, bool snapshot, bool full, const smd_prop_change *changes,
                        size_t nchanges, sm_close_reason reason)
 {
     uint64_t wanted = 0;
@@ -512,7 +512,7 @@ static void emit_event(sm_server *srv, fanout *f, sm_listener *l, const sm_sessi
         return;
     }
     size_t room = nchanges + (full ? sm_fixed_property_count + s->ucount + l->nkeys : 0);
-    if (!sm_server_reserve_kv(srv, room ? room : 1)) {
+    if (!smd_server_reserve_kv(srv, room ? room : 1)) {
         fail(srv, l, SM_CLOSE_INTERNAL_ERROR);
         return;
     }
@@ -527,7 +527,7 @@ static void emit_event(sm_server *srv, fanout *f, sm_listener *l, const sm_sessi
     ev.changed.items = srv->kv_b;
     if (full)
         ev.properties.count =
-            sm_collect_properties(srv, s, l->all_fixed, l->all_user, l->keys, l->nkeys, srv->kv_a);
+            smd_collect_properties(srv, s, l->all_fixed, l->all_user, l->keys, l->nkeys, srv->kv_a);
     for (size_t i = 0; i < nchanges; i++) {
         if (!wants_key(l, changes[i].key))
             continue;
@@ -539,10 +539,10 @@ static void emit_event(sm_server *srv, fanout *f, sm_listener *l, const sm_sessi
     emit_shared(srv, f, key, by_keys, shareable, l, &ev);
 }
 
-void sm_listeners_session_opened(sm_server *srv, sm_session *s)
+void smd_listeners_session_opened(smd_server *srv, smd_session *s)
 {
     fanout f = {0};
-    for (sm_listener *l = srv->listeners; l; l = l->gnext) {
+    for (smd_listener *l = srv->listeners; l; l = l->gnext) {
         if (!concerned(l, s))
             continue;
         bool now, before;
@@ -553,11 +553,11 @@ void sm_listeners_session_opened(sm_server *srv, sm_session *s)
     }
 }
 
-void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type type, const sm_prop_change *changes,
+void smd_listeners_session_event(smd_server *srv, smd_session *s, sm_event_type type, const smd_prop_change *changes,
                                 size_t nchanges)
 {
     fanout f = {0};
-    for (sm_listener *l = srv->listeners; l; l = l->gnext) {
+    for (smd_listener *l = srv->listeners; l; l = l->gnext) {
         if (!concerned(l, s))
             continue;
         if (type == SM_EVENT_PROPERTIES && !wants_any_change(l, changes, nchanges) &&
@@ -585,10 +585,10 @@ void sm_listeners_session_event(sm_server *srv, sm_session *s, sm_event_type typ
     }
 }
 
-void sm_listeners_session_closed(sm_server *srv, sm_session *s, sm_close_reason reason)
+void smd_listeners_session_closed(smd_server *srv, smd_session *s, sm_close_reason reason)
 {
     fanout f = {0};
-    for (sm_listener *l = srv->listeners; l; l = l->gnext) {
+    for (smd_listener *l = srv->listeners; l; l = l->gnext) {
         if (!concerned(l, s))
             continue;
         bool now, before;
@@ -603,25 +603,25 @@ void sm_listeners_session_closed(sm_server *srv, sm_session *s, sm_close_reason 
 
 /* ---- snapshots ---- */
 
-bool sm_listeners_snapshot_pending(const sm_session *owner)
+bool smd_listeners_snapshot_pending(const smd_session *owner)
 {
-    for (const sm_listener *l = owner->listeners; l; l = l->onext)
+    for (const smd_listener *l = owner->listeners; l; l = l->onext)
         if (l->snapshotting)
             return true;
     return false;
 }
 
-static bool listener_stopped(const sm_listener *l)
+static bool listener_stopped(const smd_listener *l)
 {
-    return l->proxy ? !sm_cluster_proxy_open(l->proxy) : l->owner->doomed != 0;
+    return l->proxy ? !smd_cluster_proxy_open(l->proxy) : l->owner->doomed != 0;
 }
 
-bool sm_listener_snapshot_step(sm_server *srv, sm_listener *l, const sm_outq *q, size_t limit)
+bool smd_listener_snapshot_step(smd_server *srv, smd_listener *l, const smd_outq *q, size_t limit)
 {
-    sm_budget b;
-    sm_budget_start(&b);
-    while (l->cursor.at && q->bytes < limit && !listener_stopped(l) && !sm_budget_spent(&b)) {
-        sm_session *s = l->cursor.at;
+    smd_budget b;
+    smd_budget_start(&b);
+    while (l->cursor.at && q->bytes < limit && !listener_stopped(l) && !smd_budget_spent(&b)) {
+        smd_session *s = l->cursor.at;
         l->cursor.at = s->next;
         if (l->has_after && s->start_ms <= l->after)
             continue;
@@ -633,31 +633,31 @@ bool sm_listener_snapshot_step(sm_server *srv, sm_listener *l, const sm_outq *q,
     if (l->cursor.at || listener_stopped(l))
         return false;
     l->snapshotting = false;
-    sm_cursor_detach(&srv->reg, &l->cursor);
+    smd_cursor_detach(&srv->reg, &l->cursor);
     return true;
 }
 
-bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c)
+bool smd_listeners_fill_snapshot(smd_server *srv, smd_conn *c)
 {
-    sm_session *owner = c->session;
-    sm_listener *l = owner->listeners;
+    smd_session *owner = c->session;
+    smd_listener *l = owner->listeners;
     while (l && !l->snapshotting)
         l = l->onext;
     if (!l)
         return false;
     /* Bounded work per write opportunity (about one chunk, and one slice's budget of time and
      * sessions examined, for a filter that matches little): the loop keeps serving everyone else. */
-    size_t limit = c->q.bytes + sm_snapshot_chunk(srv);
+    size_t limit = c->q.bytes + smd_snapshot_chunk(srv);
     if (l->view) {
         /* Cluster: snapshot_end waits for the other nodes' parts (docs/cluster.md). */
-        if (sm_listener_snapshot_step(srv, l, &c->q, limit))
-            sm_cluster_local_snapshot_done(srv, l);
+        if (smd_listener_snapshot_step(srv, l, &c->q, limit))
+            smd_cluster_local_snapshot_done(srv, l);
         return true;
     }
-    sm_budget b;
-    sm_budget_start(&b);
-    while (l->cursor.at && c->q.bytes < limit && !owner->doomed && !sm_budget_spent(&b)) {
-        sm_session *s = l->cursor.at;
+    smd_budget b;
+    smd_budget_start(&b);
+    while (l->cursor.at && c->q.bytes < limit && !owner->doomed && !smd_budget_spent(&b)) {
+        smd_session *s = l->cursor.at;
         l->cursor.at = s->next;
         if (l->has_after && s->start_ms <= l->after)
             continue;
@@ -668,13 +668,13 @@ bool sm_listeners_fill_snapshot(sm_server *srv, sm_conn *c)
     }
     if (!l->cursor.at && !owner->doomed) {
         l->snapshotting = false;
-        sm_cursor_detach(&srv->reg, &l->cursor);
+        smd_cursor_detach(&srv->reg, &l->cursor);
         sm_msg m;
         memset(&m, 0, sizeof m);
         m.type = SM_MSG_SNAPSHOT_END;
         m.listener = l->id;
         m.count = l->snapshot_count;
-        sm_conn_send(c, &m);
+        smd_conn_send(c, &m);
     }
     return true;
 }

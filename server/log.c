@@ -5,14 +5,14 @@
 #include <stdio.h>
 #include <time.h>
 
-static sm_log_level g_level = SM_LOG_INFO;
+static smd_log_level g_level = SMD_LOG_INFO;
 
-void sm_log_set_level(sm_log_level level)
+void smd_log_set_level(smd_log_level level)
 {
     g_level = level;
 }
 
-void sm_log(sm_log_level level, const char *fmt, ...)
+void smd_log(smd_log_level level, const char *fmt, ...)
 {
     if (level > g_level)
         return;

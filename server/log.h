@@ -1,11 +1,11 @@
 /* sessmond's log: timestamped lines on stderr, control characters in untrusted text escaped. */
-#ifndef SM_SERVER_LOG_H
-#define SM_SERVER_LOG_H
+#ifndef SMD_SERVER_LOG_H
+#define SMD_SERVER_LOG_H
 
-typedef enum sm_log_level { SM_LOG_ERROR, SM_LOG_WARN, SM_LOG_INFO, SM_LOG_DEBUG } sm_log_level;
+typedef enum smd_log_level { SMD_LOG_ERROR, SMD_LOG_WARN, SMD_LOG_INFO, SMD_LOG_DEBUG } smd_log_level;
 
-/* Messages above level are dropped (default SM_LOG_INFO). */
-void sm_log_set_level(sm_log_level level);
-void sm_log(sm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Messages above level are dropped (default SMD_LOG_INFO). */
+void smd_log_set_level(smd_log_level level);
+void smd_log(smd_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -39,7 +39,7 @@ static void usage(FILE *f)
             "  --print-config    print the effective configuration as JSON and exit\n"
             "  --hash-password   print a password hash for the configuration's principals\n"
             "  --iterations N    PBKDF2 iterations for --hash-password (default %u)\n",
-            SM_AUTH_DEFAULT_ITERATIONS);
+            SMD_AUTH_DEFAULT_ITERATIONS);
 }
 
 static int parse_long(const char *s, long min, long max, long *out)
@@ -100,7 +100,7 @@ static int hash_password(unsigned iterations)
     char *hash = NULL;
     sm_error err;
     sm_error_clear(&err);
-    int rc = sm_auth_hash_password(pw, strlen(pw), iterations, &hash, &err);
+    int rc = smd_auth_hash_password(pw, strlen(pw), iterations, &hash, &err);
     OPENSSL_cleanse(pw, strlen(pw));
     free(pw);
     if (rc != SM_OK) {
@@ -125,19 +125,19 @@ static void print_error(const char *msg)
     fputc('\n', stderr);
 }
 
-static void warn_demo(const sm_config *cfg)
+static void warn_demo(const smd_config *cfg)
 {
-    sm_log(SM_LOG_WARN, "no --config given: running the DEMO configuration, bound to %s only",
+    smd_log(SMD_LOG_WARN, "no --config given: running the DEMO configuration, bound to %s only",
            cfg->bind ? cfg->bind : "127.0.0.1");
-    sm_log(SM_LOG_WARN, "demo principals (password = name): admin (ADMINISTRATOR), operator (OPERATOR), "
+    smd_log(SMD_LOG_WARN, "demo principals (password = name): admin (ADMINISTRATOR), operator (OPERATOR), "
                         "viewer (VIEWER), client (CLIENT); anonymous sessions allowed (CLIENT)");
-    sm_log(SM_LOG_WARN, "never expose the demo configuration; see docs/config.md to write a real one");
+    smd_log(SMD_LOG_WARN, "never expose the demo configuration; see docs/config.md to write a real one");
 }
 
 int main(int argc, char **argv)
 {
     const char *config_path = NULL, *bind = NULL, *port_file = NULL, *cluster_redis = NULL, *node = NULL;
-    long port = -1, iterations = SM_AUTH_DEFAULT_ITERATIONS;
+    long port = -1, iterations = SMD_AUTH_DEFAULT_ITERATIONS;
     bool verbose = false, check = false, print = false, hash = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -158,9 +158,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--port-file") == 0 && has_next) {
             port_file = argv[++i];
         } else if (strcmp(a, "--iterations") == 0 && has_next) {
-            if (parse_long(argv[++i], SM_AUTH_MIN_ITERATIONS, SM_AUTH_MAX_ITERATIONS, &iterations) != 0) {
-                fprintf(stderr, "sessmond: --iterations must be %u..%u\n", SM_AUTH_MIN_ITERATIONS,
-                        SM_AUTH_MAX_ITERATIONS);
+            if (parse_long(argv[++i], SMD_AUTH_MIN_ITERATIONS, SMD_AUTH_MAX_ITERATIONS, &iterations) != 0) {
+                fprintf(stderr, "sessmond: --iterations must be %u..%u\n", SMD_AUTH_MIN_ITERATIONS,
+                        SMD_AUTH_MAX_ITERATIONS);
                 return EXIT_USAGE;
             }
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
@@ -183,18 +183,18 @@ int main(int argc, char **argv)
     if (hash)
         return hash_password((unsigned)iterations);
 
-    sm_config cfg;
-    sm_config_init(&cfg);
+    smd_config cfg;
+    smd_config_init(&cfg);
     sm_error err;
     sm_error_clear(&err);
-    int rc = config_path ? sm_config_load_file(&cfg, config_path, &err) : sm_config_demo(&cfg, &err);
+    int rc = config_path ? smd_config_load_file(&cfg, config_path, &err) : smd_config_demo(&cfg, &err);
     if (rc == SM_OK && bind) {
-        sm_config override;
-        sm_config_init(&override);
+        smd_config override;
+        smd_config_init(&override);
         char *text = NULL;
         if (asprintf(&text, "{\"server\":{\"bind\":\"%s\"}}", bind) < 0 || strpbrk(bind, "\"\\")) {
             rc = sm_error_set(&err, SM_ERR_INVALID, "--bind: must be a numeric IPv4 or IPv6 address");
-        } else if ((rc = sm_config_parse(&override, text, strlen(text), &err)) == SM_OK) {
+        } else if ((rc = smd_config_parse(&override, text, strlen(text), &err)) == SM_OK) {
             free(cfg.bind);
             cfg.bind = override.bind;
             override.bind = NULL;
@@ -202,44 +202,44 @@ int main(int argc, char **argv)
             rc = sm_error_set(&err, SM_ERR_INVALID, "--bind: must be a numeric IPv4 or IPv6 address");
         }
         free(text);
-        sm_config_free(&override);
+        smd_config_free(&override);
     }
     if (rc == SM_OK && cluster_redis)
-        rc = sm_cluster_cfg_set_redis(&cfg.cluster, cluster_redis, &err);
+        rc = smd_cluster_cfg_set_redis(&cfg.cluster, cluster_redis, &err);
     if (rc == SM_OK && node)
-        rc = sm_cluster_cfg_set_node(&cfg.cluster, node, &err);
+        rc = smd_cluster_cfg_set_node(&cfg.cluster, node, &err);
     if (rc == SM_OK)
-        rc = sm_cluster_cfg_check(&cfg.cluster, &err);
+        rc = smd_cluster_cfg_check(&cfg.cluster, &err);
     if (rc != SM_OK) {
         print_error(err.message);
-        sm_config_free(&cfg);
+        smd_config_free(&cfg);
         return EXIT_USAGE;
     }
     if (port >= 0)
         cfg.port = (int)port;
     /* Not for --print-config: a file printed here may be meant for another machine. */
-    if ((check || !print) && sm_config_check_tls_files(&cfg, &err) != SM_OK) {
+    if ((check || !print) && smd_config_check_tls_files(&cfg, &err) != SM_OK) {
         print_error(err.message);
-        sm_config_free(&cfg);
+        smd_config_free(&cfg);
         return EXIT_USAGE;
     }
     if (check) {
         printf("sessmond: configuration is valid\n");
-        sm_config_free(&cfg);
+        smd_config_free(&cfg);
         return 0;
     }
     if (print) {
-        char *json = sm_config_to_json(&cfg);
+        char *json = smd_config_to_json(&cfg);
         if (json)
             printf("%s\n", json);
         free(json);
-        sm_config_free(&cfg);
+        smd_config_free(&cfg);
         return json ? 0 : 1;
     }
     if (cfg.is_demo)
         warn_demo(&cfg);
-    sm_net_opts opts = {.port_file = port_file, .verbose = verbose};
-    int status = sm_net_run(&cfg, &opts);
-    sm_config_free(&cfg);
+    smd_net_opts opts = {.port_file = port_file, .verbose = verbose};
+    int status = smd_net_run(&cfg, &opts);
+    smd_config_free(&cfg);
     return status;
 }

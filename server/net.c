@@ -55,38 +55,38 @@
 #define SHARD_TABLE_BYTES_PER_FD 16
 #define SHARD_TABLES_BUDGET (8u * 1024u * 1024u)
 
-/* lws's per-connection memory: the core's sm_conn first, so lws's user pointer is the sm_conn. */
-typedef struct sm_net_conn {
-    sm_conn core;
+/* lws's per-connection memory: the core's smd_conn first, so lws's user pointer is the smd_conn. */
+typedef struct smd_net_conn {
+    smd_conn core;
     /* A frame that broke a rule is still arriving: the close frame waits until it is read to its
      * end, or a client busy sending it would get a reset (lws closes the socket with input unread
      * right after the close frame) instead of the close frame. */
     bool draining;
     size_t drained;
-} sm_net_conn;
+} smd_net_conn;
 
-typedef struct sm_net_stats {
+typedef struct smd_net_stats {
     uint64_t over_address, over_subnet, evicted, timed_out, no_fds;
-} sm_net_stats;
+} smd_net_stats;
 /* The close opcode of lws_write(): lws 4.1 keeps it out of the public enum (the slot is reserved
  * there, "handled by lws_close_reason()") but its ws role frames it like PING/PONG. */
-#define SM_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
+#define SMD_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
-struct sm_net;
+struct smd_net;
 
 /* One lws context and its vhost: its own fd table, timers and header pool. lws's context user
  * pointer is the shard. */
-typedef struct sm_net_shard {
-    struct sm_net *net;
+typedef struct smd_net_shard {
+    struct smd_net *net;
     struct lws_context *ctx;
     struct lws_vhost *vh;
     size_t wsi_count; /* live connections: a new one goes to the shard with the fewest */
-} sm_net_shard;
+} smd_net_shard;
 
-typedef struct sm_net {
-    sm_server srv;
-    const sm_config *cfg;
-    sm_net_shard shards[TRANSPORT_SHARDS_MAX];
+typedef struct smd_net {
+    smd_server srv;
+    const smd_config *cfg;
+    smd_net_shard shards[TRANSPORT_SHARDS_MAX];
     size_t shard_count;
     struct ev_loop *loop;
     ev_signal sigterm, sigint;
@@ -98,28 +98,28 @@ typedef struct sm_net {
     int reserve_fd; /* spent to accept-and-close when out of descriptors */
     ev_io accept_io;
     ev_timer accept_resume, gate_sweep;
-    sm_gate gate;
-    sm_net_stats refused;  /* since the last report */
+    smd_gate gate;
+    smd_net_stats refused;  /* since the last report */
     int64_t last_report_ms;
     bool out_of_fds;
     int64_t last_trim_ms;
-} sm_net;
+} smd_net;
 
 /* ---- transport hooks for the core ---- */
 
 /* Both do nothing once the context is being destroyed: lws then closes every connection itself. */
-static void tr_want_write(void *ctx, sm_conn *c)
+static void tr_want_write(void *ctx, smd_conn *c)
 {
-    sm_net *net = ctx;
+    smd_net *net = ctx;
     if (!net->finished)
         lws_callback_on_writable((struct lws *)c->handle);
 }
 
 /* Synchronous: an async kill is a zero-second lws timer, and lws 4.1 inserts timers into one sorted
  * list past every earlier-due entry, so killing k connections in one pass would cost O(k^2). */
-static void tr_kill(void *ctx, sm_conn *c)
+static void tr_kill(void *ctx, smd_conn *c)
 {
-    sm_net *net = ctx;
+    smd_net *net = ctx;
     if (!net->finished)
         lws_set_timeout((struct lws *)c->handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 }
@@ -128,19 +128,19 @@ static void tr_kill(void *ctx, sm_conn *c)
  * runs on every pass, between the network events, rather than only when the loop is idle. */
 static void tr_want_slice(void *ctx)
 {
-    sm_net *net = ctx;
+    smd_net *net = ctx;
     if (!net->finished && !ev_is_active(&net->slice))
         ev_idle_start(net->loop, &net->slice);
 }
 
-static void tr_pause_rx(void *ctx, sm_conn *c, bool paused)
+static void tr_pause_rx(void *ctx, smd_conn *c, bool paused)
 {
-    sm_net *net = ctx;
+    smd_net *net = ctx;
     if (!net->finished)
         lws_rx_flow_control((struct lws *)c->handle, paused ? 0 : 1);
 }
 
-static void schedule_finish(sm_net *net)
+static void schedule_finish(smd_net *net)
 {
     if (!net->finished && !ev_is_active(&net->finish)) {
         ev_timer_set(&net->finish, 0., 0.);
@@ -177,7 +177,7 @@ static int close_after_frame(struct lws *wsi)
  * is closed as soon as the frame is out (lws then closes at once, no timer), without waiting for
  * the client's answering close frame: a slow client must not hold the server's socket, and n
  * closes must cost O(n) whatever the clients do. */
-static int send_close_frame(struct lws *wsi, sm_conn *c)
+static int send_close_frame(struct lws *wsi, smd_conn *c)
 {
     /* The client closed first: lws answers its close frame itself. */
     if (c->peer_closed)
@@ -192,7 +192,7 @@ static int send_close_frame(struct lws *wsi, sm_conn *c)
     frame[LWS_PRE + 1] = (unsigned char)(code & 0xff);
     memcpy(frame + LWS_PRE + 2, text, tlen);
     c->close_sent = true;
-    if (lws_write(wsi, frame + LWS_PRE, tlen + 2, SM_LWS_WRITE_CLOSE) < 0)
+    if (lws_write(wsi, frame + LWS_PRE, tlen + 2, SMD_LWS_WRITE_CLOSE) < 0)
         return -1;
     return close_after_frame(wsi);
 }
@@ -202,34 +202,34 @@ static int send_close_frame(struct lws *wsi, sm_conn *c)
  * kills the socket, and unread input makes the kernel send a RST), so the client could miss the
  * close frame and its reason. The close goes out from the next WRITEABLE, as every other close
  * does; input arriving until then is dropped by on_receive. */
-static int violation(struct lws *wsi, sm_conn *c, sm_close_reason reason, int code)
+static int violation(struct lws *wsi, smd_conn *c, sm_close_reason reason, int code)
 {
-    sm_net_conn *nc = (sm_net_conn *)c;
+    smd_net_conn *nc = (smd_net_conn *)c;
     nc->draining = lws_remaining_packet_payload(wsi) > 0;
     nc->drained = 0;
-    sm_conn_on_violation(c, reason, code);
+    smd_conn_on_violation(c, reason, code);
     return 0;
 }
 
 /* The connection is past open/resume: it no longer counts against the pre-login limits. */
-static void leave_gate(sm_net *net, struct lws *wsi)
+static void leave_gate(smd_net *net, struct lws *wsi)
 {
     void *tag = lws_get_opaque_user_data(wsi);
     if (!tag)
         return;
     int fd = (int)((intptr_t)tag - 1);
-    if (sm_gate_handle(&net->gate, fd) == wsi)
-        sm_gate_release(&net->gate, fd);
+    if (smd_gate_handle(&net->gate, fd) == wsi)
+        smd_gate_release(&net->gate, fd);
     lws_set_opaque_user_data(wsi, NULL);
 }
 
-static int deliver(sm_net *net, struct lws *wsi, sm_conn *c, const char *text, size_t len)
+static int deliver(smd_net *net, struct lws *wsi, smd_conn *c, const char *text, size_t len)
 {
     /* A raw NUL is malformed JSON (answered by the decoder); anything else not UTF-8 is a
      * transport violation (close 1007) as docs/protocol.md says. */
     if (!memchr(text, '\0', len) && !sm_utf8_valid(text, len))
         return violation(wsi, c, SM_CLOSE_INVALID_INBOUND_MESSAGE, LWS_CLOSE_STATUS_INVALID_PAYLOAD);
-    sm_conn_on_message(c, text, len);
+    smd_conn_on_message(c, text, len);
     /* An open waiting for its password check leaves too: its session attaches from a later slice,
      * out of the gate's sight, and the check budget (not the pre-login limits) bounds those. */
     if (c->session || c->login)
@@ -239,20 +239,20 @@ static int deliver(sm_net *net, struct lws *wsi, sm_conn *c, const char *text, s
 
 /* Input after a violation is dropped; once the frame that was arriving has ended (or too much of
  * it came), the close frame may go. */
-static int drain(struct lws *wsi, sm_conn *c, size_t len)
+static int drain(struct lws *wsi, smd_conn *c, size_t len)
 {
-    sm_net_conn *nc = (sm_net_conn *)c;
+    smd_net_conn *nc = (smd_net_conn *)c;
     if (!nc->draining)
         return 0;
     nc->drained += len;
     if (lws_remaining_packet_payload(wsi) == 0 || nc->drained > DRAIN_MAX_BYTES) {
         nc->draining = false;
-        sm_conn_want_write(c);
+        smd_conn_want_write(c);
     }
     return 0;
 }
 
-static int on_receive(sm_net *net, struct lws *wsi, sm_conn *c, const char *in, size_t len)
+static int on_receive(smd_net *net, struct lws *wsi, smd_conn *c, const char *in, size_t len)
 {
     if (!c->established)
         return 0;
@@ -293,35 +293,35 @@ static int on_receive(sm_net *net, struct lws *wsi, sm_conn *c, const char *in, 
     return rc;
 }
 
-static int on_writeable(struct lws *wsi, sm_conn *c)
+static int on_writeable(struct lws *wsi, smd_conn *c)
 {
     if (!c->established)
         return 0;
     c->write_requested = false;
     if (c->close_sent)
         return close_after_frame(wsi);
-    if (((sm_net_conn *)c)->draining)
+    if (((smd_net_conn *)c)->draining)
         return 0; /* drain() asks again */
-    if (sm_conn_should_close(c))
+    if (smd_conn_should_close(c))
         return send_close_frame(wsi, c);
-    sm_outmsg *m = sm_conn_next_write(c);
+    smd_outmsg *m = smd_conn_next_write(c);
     if (m) {
         int n = lws_write(wsi, (unsigned char *)sm_buf_payload(&m->buf), m->buf.len, LWS_WRITE_TEXT);
-        sm_outmsg_free(m);
+        smd_outmsg_free(m);
         if (n < 0)
             return -1;
     }
-    if (sm_conn_wants_write(c))
-        sm_conn_want_write(c);
+    if (smd_conn_wants_write(c))
+        smd_conn_want_write(c);
     return 0;
 }
 
 static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-    sm_conn *c = user;
+    smd_conn *c = user;
     struct lws_context *ctx = lws_get_context(wsi);
-    sm_net_shard *shard = ctx ? lws_context_user(ctx) : NULL;
-    sm_net *net = shard ? shard->net : NULL;
+    smd_net_shard *shard = ctx ? lws_context_user(ctx) : NULL;
+    smd_net *net = shard ? shard->net : NULL;
     if (!net)
         return 0;
     switch (reason) {
@@ -333,7 +333,7 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
     case LWS_CALLBACK_ESTABLISHED: {
         char ip[64] = "";
         lws_get_peer_simple(wsi, ip, sizeof ip);
-        sm_conn_start(&net->srv, c, wsi, ip);
+        smd_conn_start(&net->srv, c, wsi, ip);
         return 0;
     }
     case LWS_CALLBACK_RECEIVE:
@@ -349,10 +349,10 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
         if (c->close_sent)
             return -1;
         if (c->established)
-            sm_conn_on_peer_close(c);
+            smd_conn_on_peer_close(c);
         return 0;
     case LWS_CALLBACK_CLOSED:
-        sm_conn_on_closed(c);
+        smd_conn_on_closed(c);
         if (net->stopping && net->srv.conn_count == 0)
             schedule_finish(net);
         return 0;
@@ -377,7 +377,7 @@ static const struct lws_protocols protocols[] = {
     {
         .name = SM_PROTOCOL_NAME,
         .callback = callback_sessmon,
-        .per_session_data_size = sizeof(sm_net_conn),
+        .per_session_data_size = sizeof(smd_net_conn),
         .rx_buffer_size = RX_BUFFER_SIZE,
         .tx_packet_size = TX_PACKET_SIZE,
     },
@@ -400,43 +400,43 @@ static void lws_emit(int level, const char *line)
     static char last[256];
     static unsigned long repeats;
     static int64_t last_ms;
-    sm_log_level l = level & LLL_ERR ? SM_LOG_ERROR : level & LLL_WARN ? SM_LOG_WARN : SM_LOG_DEBUG;
+    smd_log_level l = level & LLL_ERR ? SMD_LOG_ERROR : level & LLL_WARN ? SMD_LOG_WARN : SMD_LOG_DEBUG;
     int64_t now = sm_mono_ms();
     if (strncmp(line, last, sizeof last - 1) == 0) {
         repeats++;
         if (now - last_ms < REPORT_INTERVAL_MS)
             return;
-        sm_log(l, "lws: the line above %lu more times in the last %lld s", repeats, (long long)(now - last_ms) / 1000);
+        smd_log(l, "lws: the line above %lu more times in the last %lld s", repeats, (long long)(now - last_ms) / 1000);
         repeats = 0;
         last_ms = now;
         return;
     }
     if (repeats)
-        sm_log(l, "lws: the line above %lu more times", repeats);
+        smd_log(l, "lws: the line above %lu more times", repeats);
     snprintf(last, sizeof last, "%s", line);
     repeats = 0;
     last_ms = now;
-    sm_log(l, "lws: %s", line);
+    smd_log(l, "lws: %s", line);
 }
 
 /* ---- accepting: our own listening socket, the pre-login gate, running out of descriptors ---- */
 
-static void report_refusals(sm_net *net, bool force)
+static void report_refusals(smd_net *net, bool force)
 {
     int64_t now = sm_mono_ms();
-    sm_net_stats *r = &net->refused;
+    smd_net_stats *r = &net->refused;
     if (!force && now - net->last_report_ms < REPORT_INTERVAL_MS)
         return;
     if (r->over_address || r->over_subnet || r->evicted || r->timed_out)
-        sm_log(SM_LOG_WARN,
+        smd_log(SMD_LOG_WARN,
                "connections not logged in, last %lld s: %llu refused (limits.maxPendingPerAddress), "
                "%llu refused (limits.maxPendingPerSubnet), %llu dropped to make room (limits.maxPending), "
                "%llu dropped after limits.handshakeTimeoutMs; %zu pending now",
                (long long)(now - net->last_report_ms) / 1000, (unsigned long long)r->over_address,
                (unsigned long long)r->over_subnet, (unsigned long long)r->evicted, (unsigned long long)r->timed_out,
-               sm_gate_pending(&net->gate));
+               smd_gate_pending(&net->gate));
     if (r->no_fds)
-        sm_log(SM_LOG_WARN, "out of file descriptors, last %lld s: %llu connections accepted and closed at once; "
+        smd_log(SMD_LOG_WARN, "out of file descriptors, last %lld s: %llu connections accepted and closed at once; "
                "accepting pauses %.0f ms at a time%s",
                (long long)(now - net->last_report_ms) / 1000, (unsigned long long)r->no_fds, PAUSE_NO_FDS_S * 1000,
                net->out_of_fds ? "" : " (descriptors are available again)");
@@ -444,7 +444,7 @@ static void report_refusals(sm_net *net, bool force)
     net->last_report_ms = now;
 }
 
-static void pause_accepting(sm_net *net, double seconds)
+static void pause_accepting(smd_net *net, double seconds)
 {
     ev_io_stop(net->loop, &net->accept_io);
     ev_timer_stop(net->loop, &net->accept_resume);
@@ -455,7 +455,7 @@ static void pause_accepting(sm_net *net, double seconds)
 static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
-    sm_net *net = w->data;
+    smd_net *net = w->data;
     if (!net->finished)
         ev_io_start(loop, &net->accept_io);
 }
@@ -463,16 +463,16 @@ static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* A pending connection stops counting and goes: a WebSocket one with the ABORTED close frame
  * (docs/protocol.md; the core's close timeout ends it if the client does not read), one still in
  * its HTTP handshake at once. */
-static void drop_pending(sm_net *net, int fd)
+static void drop_pending(smd_net *net, int fd)
 {
-    struct lws *wsi = sm_gate_handle(&net->gate, fd);
-    sm_gate_release(&net->gate, fd);
+    struct lws *wsi = smd_gate_handle(&net->gate, fd);
+    smd_gate_release(&net->gate, fd);
     if (!wsi)
         return;
     lws_set_opaque_user_data(wsi, NULL);
-    sm_net_conn *nc = lws_wsi_user(wsi);
+    smd_net_conn *nc = lws_wsi_user(wsi);
     if (nc && nc->core.established) {
-        sm_conn_close(&nc->core, sm_close_reason_ws_code(SM_CLOSE_ABORTED), sm_close_reason_name(SM_CLOSE_ABORTED),
+        smd_conn_close(&nc->core, sm_close_reason_ws_code(SM_CLOSE_ABORTED), sm_close_reason_name(SM_CLOSE_ABORTED),
                       false);
         return;
     }
@@ -480,10 +480,10 @@ static void drop_pending(sm_net *net, int fd)
 }
 
 /* The gate is full: the longest-pending connection goes if it has had time enough to log in. */
-static bool make_room(sm_net *net)
+static bool make_room(smd_net *net)
 {
     int64_t since;
-    int fd = sm_gate_oldest(&net->gate, &since);
+    int fd = smd_gate_oldest(&net->gate, &since);
     if (fd < 0 || sm_mono_ms() - since < FULL_EVICT_AGE_MS)
         return false;
     drop_pending(net, fd);
@@ -493,10 +493,10 @@ static bool make_room(sm_net *net)
 
 /* Out of descriptors: the spare one makes room to accept and close what waits (so those clients
  * learn at once), then accepting pauses instead of waking up again and again. */
-static void out_of_descriptors(sm_net *net)
+static void out_of_descriptors(smd_net *net)
 {
     if (!net->out_of_fds)
-        sm_log(SM_LOG_WARN, "out of file descriptors: closing new connections at once until some are free");
+        smd_log(SMD_LOG_WARN, "out of file descriptors: closing new connections at once until some are free");
     net->out_of_fds = true;
     for (int i = 0; i < ACCEPT_BATCH && net->reserve_fd >= 0; i++) {
         close(net->reserve_fd);
@@ -513,22 +513,22 @@ static void out_of_descriptors(sm_net *net)
     pause_accepting(net, PAUSE_NO_FDS_S);
 }
 
-static sm_net_shard *least_loaded_shard(sm_net *net)
+static smd_net_shard *least_loaded_shard(smd_net *net)
 {
-    sm_net_shard *best = &net->shards[0];
+    smd_net_shard *best = &net->shards[0];
     for (size_t i = 1; i < net->shard_count; i++)
         if (net->shards[i].wsi_count < best->wsi_count)
             best = &net->shards[i];
     return best;
 }
 
-static void adopt(sm_net *net, int fd, const struct sockaddr *sa, socklen_t salen)
+static void adopt(smd_net *net, int fd, const struct sockaddr *sa, socklen_t salen)
 {
-    sm_gate_verdict v = sm_gate_admit(&net->gate, fd, sa, salen, sm_mono_ms());
-    if (v != SM_GATE_ADMITTED) {
-        if (v == SM_GATE_OVER_ADDRESS)
+    smd_gate_verdict v = smd_gate_admit(&net->gate, fd, sa, salen, sm_mono_ms());
+    if (v != SMD_GATE_ADMITTED) {
+        if (v == SMD_GATE_OVER_ADDRESS)
             net->refused.over_address++;
-        else if (v == SM_GATE_OVER_SUBNET)
+        else if (v == SMD_GATE_OVER_SUBNET)
             net->refused.over_subnet++;
         close(fd);
         return;
@@ -546,18 +546,18 @@ static void adopt(sm_net *net, int fd, const struct sockaddr *sa, socklen_t sale
     info.opaque = (void *)(intptr_t)(fd + 1);
     struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&info);
     if (wsi)
-        sm_gate_set_handle(&net->gate, fd, wsi);
+        smd_gate_set_handle(&net->gate, fd, wsi);
     else
-        sm_gate_release(&net->gate, fd); /* lws closed fd */
+        smd_gate_release(&net->gate, fd); /* lws closed fd */
 }
 
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
     (void)revents;
-    sm_net *net = w->data;
+    smd_net *net = w->data;
     for (int i = 0; i < ACCEPT_BATCH && !net->finished; i++) {
-        if (sm_gate_pending(&net->gate) >= net->cfg->limits.max_pending && !make_room(net)) {
+        if (smd_gate_pending(&net->gate) >= net->cfg->limits.max_pending && !make_room(net)) {
             pause_accepting(net, PAUSE_FULL_S);
             break;
         }
@@ -585,10 +585,10 @@ static void gate_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    sm_net *net = w->data;
+    smd_net *net = w->data;
     int64_t now = sm_mono_ms(), since;
     int fd;
-    for (int n = 0; n < GATE_SWEEP_MAX && (fd = sm_gate_oldest(&net->gate, &since)) >= 0 &&
+    for (int n = 0; n < GATE_SWEEP_MAX && (fd = smd_gate_oldest(&net->gate, &since)) >= 0 &&
                     now - since >= net->cfg->limits.handshake_timeout_ms;
          n++) {
         drop_pending(net, fd);
@@ -598,10 +598,10 @@ static void gate_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* Memory freed by queues after a burst goes back to the system (glibc keeps it otherwise). */
-static void maybe_trim(sm_net *net)
+static void maybe_trim(smd_net *net)
 {
     static size_t released;
-    released += sm_outq_take_released_bytes();
+    released += smd_outq_take_released_bytes();
     int64_t now = sm_mono_ms();
     if (released < TRIM_MIN_RELEASED || now - net->last_trim_ms < TRIM_MIN_INTERVAL_MS)
         return;
@@ -657,7 +657,7 @@ static int open_listener(const char *addr, int port, bool any, bool v6, int *bou
 /* ---- the lws contexts ---- */
 
 /* Each context closes its own connections. */
-static void destroy_shards(sm_net *net)
+static void destroy_shards(smd_net *net)
 {
     for (size_t i = 0; i < net->shard_count; i++) {
         if (net->shards[i].ctx)
@@ -681,10 +681,10 @@ static size_t shard_count_for(size_t fd_limit)
  * context creation takes new OpenSSL ex_data indexes into lws's globals, and a vhost's SSL_CTX
  * keeps the index current when it is made, so a vhost made before the last context would hold a
  * stale one. */
-static bool create_shards(sm_net *net, size_t count, bool v6)
+static bool create_shards(smd_net *net, size_t count, bool v6)
 {
-    const sm_config *cfg = net->cfg;
-    const sm_limits *l = &cfg->limits;
+    const smd_config *cfg = net->cfg;
+    const smd_limits *l = &cfg->limits;
     void *loops[1] = {net->loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -701,12 +701,12 @@ static bool create_shards(sm_net *net, size_t count, bool v6)
     info.max_http_header_pool = (unsigned short)(l->max_pending + 1 < 65535 ? l->max_pending + 1 : 65535);
     info.timeout_secs = (unsigned int)((l->handshake_timeout_ms + 999) / 1000);
     for (size_t i = 0; i < count; i++) {
-        sm_net_shard *s = &net->shards[i];
+        smd_net_shard *s = &net->shards[i];
         s->net = net;
         info.user = s;
         s->ctx = lws_create_context(&info);
         if (!s->ctx) {
-            sm_log(SM_LOG_ERROR, "cannot create the libwebsockets context (is libwebsockets-evlib-ev installed?)");
+            smd_log(SMD_LOG_ERROR, "cannot create the libwebsockets context (is libwebsockets-evlib-ev installed?)");
             return false;
         }
         net->shard_count = i + 1;
@@ -718,11 +718,11 @@ static bool create_shards(sm_net *net, size_t count, bool v6)
     info.ssl_cert_filepath = cfg->tls_cert;
     info.ssl_private_key_filepath = cfg->tls_key;
     for (size_t i = 0; i < count; i++) {
-        sm_net_shard *s = &net->shards[i];
+        smd_net_shard *s = &net->shards[i];
         info.user = s;
         s->vh = lws_create_vhost(s->ctx, &info);
         if (!s->vh) {
-            sm_log(SM_LOG_ERROR, "cannot set up the libwebsockets server%s",
+            smd_log(SMD_LOG_ERROR, "cannot set up the libwebsockets server%s",
                    cfg->tls_cert ? " (the TLS certificate and key were refused: see the lines above)" : "");
             return false;
         }
@@ -735,7 +735,7 @@ static bool create_shards(sm_net *net, size_t count, bool v6)
 static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
-    sm_net *net = w->data;
+    smd_net *net = w->data;
     if (net->finished)
         return;
     net->finished = true;
@@ -758,25 +758,25 @@ static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    sm_net *net = w->data;
-    sm_log(SM_LOG_WARN, "%zu connections did not close in time; dropping them", net->srv.conn_count);
+    smd_net *net = w->data;
+    smd_log(SMD_LOG_WARN, "%zu connections did not close in time; dropping them", net->srv.conn_count);
     schedule_finish(net);
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)revents;
-    sm_net *net = w->data;
+    smd_net *net = w->data;
     if (net->stopping) {
         schedule_finish(net);
         return;
     }
     net->stopping = true;
-    sm_log(SM_LOG_INFO, "signal %d: closing %zu sessions (SERVER_CLOSING)", w->signum, net->srv.reg.count);
-    sm_server_shutdown(&net->srv);
+    smd_log(SMD_LOG_INFO, "signal %d: closing %zu sessions (SERVER_CLOSING)", w->signum, net->srv.reg.count);
+    smd_server_shutdown(&net->srv);
     /* Cluster: the goodbye goes once the sessions are closed (their CLOSED events first). */
-    if (!sm_server_has_pending_work(&net->srv))
-        sm_cluster_leave(&net->srv);
+    if (!smd_server_has_pending_work(&net->srv))
+        smd_cluster_leave(&net->srv);
     if (net->srv.conn_count == 0) {
         schedule_finish(net);
         return;
@@ -788,12 +788,12 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void slice_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
     (void)revents;
-    sm_net *net = w->data;
+    smd_net *net = w->data;
     if (!net->finished)
-        sm_server_run_slice(&net->srv);
-    if (net->finished || !sm_server_has_pending_work(&net->srv)) {
+        smd_server_run_slice(&net->srv);
+    if (net->finished || !smd_server_has_pending_work(&net->srv)) {
         if (net->stopping)
-            sm_cluster_leave(&net->srv);
+            smd_cluster_leave(&net->srv);
         ev_idle_stop(loop, w);
     }
 }
@@ -802,9 +802,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    sm_net *net = w->data;
+    smd_net *net = w->data;
     if (!net->stopping)
-        sm_server_tick(&net->srv);
+        smd_server_tick(&net->srv);
     maybe_trim(net);
 }
 
@@ -826,7 +826,7 @@ static size_t raise_fd_limit(void)
     return (size_t)rl.rlim_cur;
 }
 
-static void close_listener(sm_net *net)
+static void close_listener(smd_net *net)
 {
     if (net->listen_fd >= 0)
         close(net->listen_fd);
@@ -835,14 +835,14 @@ static void close_listener(sm_net *net)
     net->listen_fd = net->reserve_fd = -1;
 }
 
-/* Frees what sm_net_run set up before the loop ran. */
-static int fail_start(sm_net *net)
+/* Frees what smd_net_run set up before the loop ran. */
+static int fail_start(smd_net *net)
 {
-    sm_cluster_stop(&net->srv);
+    smd_cluster_stop(&net->srv);
     destroy_shards(net);
     close_listener(net);
-    sm_gate_free(&net->gate);
-    sm_server_free(&net->srv);
+    smd_gate_free(&net->gate);
+    smd_server_free(&net->srv);
     free(net);
     return 1;
 }
@@ -863,18 +863,18 @@ static int write_port_file(const char *path, int port)
     return 0;
 }
 
-int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
+int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
 {
     int levels = LLL_ERR | LLL_WARN | (opts->verbose ? LLL_NOTICE : 0);
     lws_set_log_level(levels, lws_emit);
     if (opts->verbose)
-        sm_log_set_level(SM_LOG_DEBUG);
+        smd_log_set_level(SMD_LOG_DEBUG);
     size_t fd_limit = raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);
 
-    sm_net *net = calloc(1, sizeof *net);
+    smd_net *net = calloc(1, sizeof *net);
     if (!net) {
-        sm_log(SM_LOG_ERROR, "out of memory");
+        smd_log(SMD_LOG_ERROR, "out of memory");
         return 1;
     }
     net->cfg = cfg;
@@ -883,30 +883,30 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     if (!net->loop)
         net->loop = ev_default_loop(0);
     if (!net->loop) {
-        sm_log(SM_LOG_ERROR, "cannot create the libev loop");
+        smd_log(SMD_LOG_ERROR, "cannot create the libev loop");
         free(net);
         return 1;
     }
-    sm_transport tr = {.ctx = net, .want_write = tr_want_write, .kill = tr_kill, .want_slice = tr_want_slice,
+    smd_transport tr = {.ctx = net, .want_write = tr_want_write, .kill = tr_kill, .want_slice = tr_want_slice,
                        .pause_rx = tr_pause_rx};
     ev_idle_init(&net->slice, slice_cb);
     ev_set_priority(&net->slice, EV_MAXPRI);
     net->slice.data = net;
     sm_error err;
     sm_error_clear(&err);
-    if (sm_server_init(&net->srv, cfg, &tr, LWS_PRE, &err) != SM_OK) {
-        sm_log(SM_LOG_ERROR, "%s", err.message);
+    if (smd_server_init(&net->srv, cfg, &tr, LWS_PRE, &err) != SM_OK) {
+        smd_log(SMD_LOG_ERROR, "%s", err.message);
         free(net);
         return 1;
     }
-    if (cfg->cluster.enabled && sm_cluster_start(&net->srv, net->loop, &err) != SM_OK) {
-        sm_log(SM_LOG_ERROR, "%s", err.message);
+    if (cfg->cluster.enabled && smd_cluster_start(&net->srv, net->loop, &err) != SM_OK) {
+        smd_log(SMD_LOG_ERROR, "%s", err.message);
         return fail_start(net);
     }
-    const sm_limits *l = &cfg->limits;
-    sm_gate_limits gl = {l->max_pending_per_address, l->max_pending_per_subnet, l->max_pending};
-    if (sm_gate_init(&net->gate, &gl, fd_limit) != SM_OK) {
-        sm_log(SM_LOG_ERROR, "out of memory");
+    const smd_limits *l = &cfg->limits;
+    smd_gate_limits gl = {l->max_pending_per_address, l->max_pending_per_subnet, l->max_pending};
+    if (smd_gate_init(&net->gate, &gl, fd_limit) != SM_OK) {
+        smd_log(SMD_LOG_ERROR, "out of memory");
         return fail_start(net);
     }
 
@@ -918,15 +918,15 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     int port = 0;
     net->listen_fd = open_listener(bind, cfg->port, any, v6, &port);
     if (net->listen_fd < 0) {
-        sm_log(SM_LOG_ERROR, "cannot listen on %s port %d: %s", bind, cfg->port, strerror(errno));
+        smd_log(SMD_LOG_ERROR, "cannot listen on %s port %d: %s", bind, cfg->port, strerror(errno));
         return fail_start(net);
     }
     net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (!create_shards(net, shard_count_for(fd_limit), v6))
         return fail_start(net);
-    sm_log(SM_LOG_DEBUG, "%zu libwebsockets contexts for a limit of %zu descriptors", net->shard_count, fd_limit);
+    smd_log(SMD_LOG_DEBUG, "%zu libwebsockets contexts for a limit of %zu descriptors", net->shard_count, fd_limit);
     if (opts->port_file && write_port_file(opts->port_file, port) != 0)
-        sm_log(SM_LOG_WARN, "cannot write the port file %s: %s", opts->port_file, strerror(errno));
+        smd_log(SMD_LOG_WARN, "cannot write the port file %s: %s", opts->port_file, strerror(errno));
     printf("sessmond: listening on %s://%s%s%s:%d\n", cfg->tls_cert ? "wss" : "ws", v6 ? "[" : "", bind,
            v6 ? "]" : "", port);
     fflush(stdout);
@@ -936,7 +936,7 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     net->sigterm.data = net->sigint.data = net;
     ev_signal_start(net->loop, &net->sigterm);
     ev_signal_start(net->loop, &net->sigint);
-    double period = (double)sm_server_tick_ms(&net->srv) / 1000.0;
+    double period = (double)smd_server_tick_ms(&net->srv) / 1000.0;
     ev_timer_init(&net->tick, tick_cb, period, period);
     net->tick.data = net;
     ev_timer_start(net->loop, &net->tick);
@@ -959,11 +959,11 @@ int sm_net_run(const sm_config *cfg, const sm_net_opts *opts)
     net->finished = true;
     destroy_shards(net);
     close_listener(net);
-    sm_gate_free(&net->gate);
-    sm_cluster_stop(&net->srv);
-    sm_log(SM_LOG_INFO, "stopped: %llu sessions opened, %llu closed", (unsigned long long)net->srv.sessions_opened,
+    smd_gate_free(&net->gate);
+    smd_cluster_stop(&net->srv);
+    smd_log(SMD_LOG_INFO, "stopped: %llu sessions opened, %llu closed", (unsigned long long)net->srv.sessions_opened,
            (unsigned long long)net->srv.sessions_closed);
-    sm_server_free(&net->srv);
+    smd_server_free(&net->srv);
     ev_loop_destroy(net->loop);
     free(net);
     return 0;

@@ -7,25 +7,25 @@
 /* Process-wide, because the global cap (limits.maxTotalQueueBytes) is about the whole heap. */
 static size_t total_held, released_since_take;
 
-size_t sm_outq_total_bytes(void)
+size_t smd_outq_total_bytes(void)
 {
     return total_held;
 }
 
-size_t sm_outq_take_released_bytes(void)
+size_t smd_outq_take_released_bytes(void)
 {
     size_t n = released_since_take;
     released_since_take = 0;
     return n;
 }
 
-static size_t held_by(const sm_outmsg *m)
+static size_t held_by(const smd_outmsg *m)
 {
     return malloc_usable_size((void *)m) + (m->buf.data ? malloc_usable_size(m->buf.data) : 0);
 }
 
 /* Brings m->held (and the queue's and the process's totals) up to date after m changed. */
-static void account(sm_outq *q, sm_outmsg *m)
+static void account(smd_outq *q, smd_outmsg *m)
 {
     size_t now = held_by(m);
     if (now >= m->held) {
@@ -41,14 +41,14 @@ static void account(sm_outq *q, sm_outmsg *m)
     m->held = now;
 }
 
-void sm_outq_init(sm_outq *q)
+void smd_outq_init(smd_outq *q)
 {
     q->head = q->tail = NULL;
     q->bytes = 0;
     q->count = 0;
 }
 
-void sm_outmsg_free(sm_outmsg *m)
+void smd_outmsg_free(smd_outmsg *m)
 {
     if (!m)
         return;
@@ -58,20 +58,20 @@ void sm_outmsg_free(sm_outmsg *m)
     free(m);
 }
 
-void sm_outq_clear(sm_outq *q)
+void smd_outq_clear(smd_outq *q)
 {
-    sm_outmsg *m = q->head;
+    smd_outmsg *m = q->head;
     while (m) {
-        sm_outmsg *n = m->next;
-        sm_outmsg_free(m);
+        smd_outmsg *n = m->next;
+        smd_outmsg_free(m);
         m = n;
     }
-    sm_outq_init(q);
+    smd_outq_init(q);
 }
 
-static sm_outmsg *new_msg(size_t headroom)
+static smd_outmsg *new_msg(size_t headroom)
 {
-    sm_outmsg *m = malloc(sizeof *m);
+    smd_outmsg *m = malloc(sizeof *m);
     if (!m)
         return NULL;
     m->next = NULL;
@@ -85,7 +85,7 @@ static sm_outmsg *new_msg(size_t headroom)
 /* A finished message gives back the spare capacity of its buffer: most are small (a pong, an
  * error) while the buffer grew in steps from 256 bytes, and a client that does not read keeps
  * them all. */
-static void shrink(sm_outmsg *m)
+static void shrink(smd_outmsg *m)
 {
     size_t need = m->buf.headroom + m->buf.len + 1;
     if (!m->buf.data || m->buf.cap < need + need / 4 + 32)
@@ -97,7 +97,7 @@ static void shrink(sm_outmsg *m)
     }
 }
 
-static void append(sm_outq *q, sm_outmsg *m)
+static void append(smd_outq *q, smd_outmsg *m)
 {
     if (q->tail)
         q->tail->next = m;
@@ -108,9 +108,9 @@ static void append(sm_outq *q, sm_outmsg *m)
     q->bytes += m->held;
 }
 
-int sm_outq_push_msg(sm_outq *q, const sm_msg *msg, size_t headroom)
+int smd_outq_push_msg(smd_outq *q, const sm_msg *msg, size_t headroom)
 {
-    sm_outmsg *m = new_msg(headroom);
+    smd_outmsg *m = new_msg(headroom);
     if (!m)
         return SM_ERR_NOMEM;
     int rc = sm_msg_encode(msg, &m->buf);
@@ -118,7 +118,7 @@ int sm_outq_push_msg(sm_outq *q, const sm_msg *msg, size_t headroom)
         rc = SM_ERR_NOMEM;
     if (rc != SM_OK) {
         account(NULL, m);
-        sm_outmsg_free(m);
+        smd_outmsg_free(m);
         return rc;
     }
     shrink(m);
@@ -127,9 +127,9 @@ int sm_outq_push_msg(sm_outq *q, const sm_msg *msg, size_t headroom)
     return SM_OK;
 }
 
-int sm_outq_push_text(sm_outq *q, const char *text, size_t len, size_t headroom)
+int smd_outq_push_text(smd_outq *q, const char *text, size_t len, size_t headroom)
 {
-    sm_outmsg *m = new_msg(headroom);
+    smd_outmsg *m = new_msg(headroom);
     if (!m)
         return SM_ERR_NOMEM;
     int rc = sm_buf_append(&m->buf, text, len);
@@ -137,7 +137,7 @@ int sm_outq_push_text(sm_outq *q, const char *text, size_t len, size_t headroom)
         rc = SM_ERR_NOMEM;
     if (rc != SM_OK) {
         account(NULL, m);
-        sm_outmsg_free(m);
+        smd_outmsg_free(m);
         return rc;
     }
     shrink(m);
@@ -147,7 +147,7 @@ int sm_outq_push_text(sm_outq *q, const char *text, size_t len, size_t headroom)
 }
 
 /* Writes the closing part of an open batch. */
-static int close_batch(sm_outq *q, sm_outmsg *m)
+static int close_batch(smd_outq *q, smd_outmsg *m)
 {
     int rc = sm_events_end(&m->buf);
     m->batch_listener = 0;
@@ -158,11 +158,11 @@ static int close_batch(sm_outq *q, sm_outmsg *m)
 }
 
 /* The open batch of listener at the tail, or a new one; *first when it holds no event yet. */
-static sm_outmsg *batch_for(sm_outq *q, int64_t listener, size_t headroom, bool *first)
+static smd_outmsg *batch_for(smd_outq *q, int64_t listener, size_t headroom, bool *first)
 {
-    sm_outmsg *m = q->tail;
+    smd_outmsg *m = q->tail;
     *first = false;
-    if (m && m->batch_listener && (m->batch_listener != listener || m->buf.len >= SM_BATCH_MAX_BYTES)) {
+    if (m && m->batch_listener && (m->batch_listener != listener || m->buf.len >= SMD_BATCH_MAX_BYTES)) {
         if (close_batch(q, m) != SM_OK)
             return NULL;
     }
@@ -172,7 +172,7 @@ static sm_outmsg *batch_for(sm_outq *q, int64_t listener, size_t headroom, bool 
             return NULL;
         if (sm_events_begin(&m->buf, listener) != SM_OK || m->buf.overflow) {
             account(NULL, m);
-            sm_outmsg_free(m);
+            smd_outmsg_free(m);
             return NULL;
         }
         m->batch_listener = listener;
@@ -183,10 +183,10 @@ static sm_outmsg *batch_for(sm_outq *q, int64_t listener, size_t headroom, bool 
     return m;
 }
 
-int sm_outq_push_event(sm_outq *q, int64_t listener, const sm_event *ev, size_t headroom)
+int smd_outq_push_event(smd_outq *q, int64_t listener, const sm_event *ev, size_t headroom)
 {
     bool first;
-    sm_outmsg *m = batch_for(q, listener, headroom, &first);
+    smd_outmsg *m = batch_for(q, listener, headroom, &first);
     if (!m)
         return SM_ERR_NOMEM;
     int rc = sm_events_add(&m->buf, ev, first);
@@ -196,10 +196,10 @@ int sm_outq_push_event(sm_outq *q, int64_t listener, const sm_event *ev, size_t 
     return rc;
 }
 
-int sm_outq_push_event_json(sm_outq *q, int64_t listener, const char *json, size_t len, size_t headroom)
+int smd_outq_push_event_json(smd_outq *q, int64_t listener, const char *json, size_t len, size_t headroom)
 {
     bool first;
-    sm_outmsg *m = batch_for(q, listener, headroom, &first);
+    smd_outmsg *m = batch_for(q, listener, headroom, &first);
     if (!m)
         return SM_ERR_NOMEM;
     size_t before = m->buf.len;
@@ -218,9 +218,9 @@ int sm_outq_push_event_json(sm_outq *q, int64_t listener, const char *json, size
     return SM_OK;
 }
 
-sm_outmsg *sm_outq_pop(sm_outq *q)
+smd_outmsg *smd_outq_pop(smd_outq *q)
 {
-    sm_outmsg *m = q->head;
+    smd_outmsg *m = q->head;
     if (!m)
         return NULL;
     if (m->batch_listener)

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-int sm_random_bytes(void *buf, size_t len)
+int smd_random_bytes(void *buf, size_t len)
 {
     unsigned char *p = buf;
     while (len) {

@@ -13,7 +13,7 @@
 
 enum { SHARED_TRANSPORT, SHARED_SERVER_NAME, SHARED_CONNECTOR, SHARED_EMPTY };
 
-int sm_registry_init(sm_registry *r, sm_intern *strings, const char *server_name, const char *connector)
+int smd_registry_init(smd_registry *r, sm_intern *strings, const char *server_name, const char *connector)
 {
     memset(r, 0, sizeof *r);
     r->strings = strings;
@@ -28,18 +28,18 @@ int sm_registry_init(sm_registry *r, sm_intern *strings, const char *server_name
             return SM_ERR_NOMEM;
     if (!r->buckets)
         return SM_ERR_NOMEM;
-    if (sm_random_bytes(&r->id_prefix, sizeof r->id_prefix) != SM_OK)
+    if (smd_random_bytes(&r->id_prefix, sizeof r->id_prefix) != SM_OK)
         return SM_ERR_IO;
     r->next_seq = 1;
     return SM_OK;
 }
 
-void sm_registry_free(sm_registry *r)
+void smd_registry_free(smd_registry *r)
 {
-    sm_session *s = r->head;
+    smd_session *s = r->head;
     while (s) {
-        sm_session *n = s->next;
-        sm_session_free(r, s);
+        smd_session *n = s->next;
+        smd_session_free(r, s);
         s = n;
     }
     for (int i = 0; i < 4; i++)
@@ -48,17 +48,17 @@ void sm_registry_free(sm_registry *r)
     memset(r, 0, sizeof *r);
 }
 
-sm_session *sm_session_new(sm_registry *r)
+smd_session *smd_session_new(smd_registry *r)
 {
-    sm_session *s = calloc(1, sizeof *s);
+    smd_session *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    for (int i = 0; i < SM_FIX_COUNT; i++)
+    for (int i = 0; i < SMD_FIX_COUNT; i++)
         s->fixed[i] = sm_intern_ref(r->shared[SHARED_EMPTY]);
     s->seq = r->next_seq++;
     /* The token is the only secret that allows a resume: never weaker than the kernel's CSPRNG. */
-    if (sm_random_bytes(s->token, sizeof s->token) != SM_OK) {
-        sm_session_free(r, s);
+    if (smd_random_bytes(s->token, sizeof s->token) != SM_OK) {
+        smd_session_free(r, s);
         return NULL;
     }
     snprintf(s->id, sizeof s->id, "%08x-%08x", r->id_prefix, r->id_counter++);
@@ -68,11 +68,11 @@ sm_session *sm_session_new(sm_registry *r)
     return s;
 }
 
-void sm_session_free(sm_registry *r, sm_session *s)
+void smd_session_free(smd_registry *r, smd_session *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < SM_FIX_COUNT; i++)
+    for (int i = 0; i < SMD_FIX_COUNT; i++)
         sm_intern_unref(r->strings, s->fixed[i]);
     for (size_t i = 0; i < s->ucount; i++) {
         sm_intern_unref(r->strings, s->uprops[i].key);
@@ -82,18 +82,18 @@ void sm_session_free(sm_registry *r, sm_session *s)
     free(s);
 }
 
-static void maybe_grow(sm_registry *r)
+static void maybe_grow(smd_registry *r)
 {
     if (r->count < r->nbuckets)
         return;
     size_t nb = r->nbuckets * 2;
-    sm_session **b = calloc(nb, sizeof *b);
+    smd_session **b = calloc(nb, sizeof *b);
     if (!b)
         return; /* longer chains, still correct */
     for (size_t i = 0; i < r->nbuckets; i++) {
-        sm_session *s = r->buckets[i];
+        smd_session *s = r->buckets[i];
         while (s) {
-            sm_session *n = s->hnext;
+            smd_session *n = s->hnext;
             size_t at = sm_hash_str(s->id) & (nb - 1);
             s->hnext = b[at];
             b[at] = s;
@@ -105,7 +105,7 @@ static void maybe_grow(sm_registry *r)
     r->nbuckets = nb;
 }
 
-void sm_registry_add(sm_registry *r, sm_session *s)
+void smd_registry_add(smd_registry *r, smd_session *s)
 {
     size_t at = sm_hash_str(s->id) & (r->nbuckets - 1);
     s->hnext = r->buckets[at];
@@ -121,12 +121,12 @@ void sm_registry_add(sm_registry *r, sm_session *s)
     maybe_grow(r);
 }
 
-void sm_registry_remove(sm_registry *r, sm_session *s)
+void smd_registry_remove(smd_registry *r, smd_session *s)
 {
-    for (sm_cursor *c = r->cursors; c; c = c->cnext)
+    for (smd_cursor *c = r->cursors; c; c = c->cnext)
         if (c->at == s)
             c->at = s->next;
-    sm_session **pp = &r->buckets[sm_hash_str(s->id) & (r->nbuckets - 1)];
+    smd_session **pp = &r->buckets[sm_hash_str(s->id) & (r->nbuckets - 1)];
     while (*pp && *pp != s)
         pp = &(*pp)->hnext;
     if (*pp)
@@ -143,17 +143,17 @@ void sm_registry_remove(sm_registry *r, sm_session *s)
     r->count--;
 }
 
-sm_session *sm_registry_find(const sm_registry *r, const char *id)
+smd_session *smd_registry_find(const smd_registry *r, const char *id)
 {
-    if (!id || strlen(id) != SM_SESSION_ID_LEN)
+    if (!id || strlen(id) != SMD_SESSION_ID_LEN)
         return NULL;
-    for (sm_session *s = r->buckets[sm_hash_str(id) & (r->nbuckets - 1)]; s; s = s->hnext)
-        if (memcmp(s->id, id, SM_SESSION_ID_LEN) == 0)
+    for (smd_session *s = r->buckets[sm_hash_str(id) & (r->nbuckets - 1)]; s; s = s->hnext)
+        if (memcmp(s->id, id, SMD_SESSION_ID_LEN) == 0)
             return s;
     return NULL;
 }
 
-void sm_cursor_attach(sm_registry *r, sm_cursor *c, sm_session *at)
+void smd_cursor_attach(smd_registry *r, smd_cursor *c, smd_session *at)
 {
     c->at = at;
     c->cprev = NULL;
@@ -163,7 +163,7 @@ void sm_cursor_attach(sm_registry *r, sm_cursor *c, sm_session *at)
     r->cursors = c;
 }
 
-void sm_cursor_detach(sm_registry *r, sm_cursor *c)
+void smd_cursor_detach(smd_registry *r, smd_cursor *c)
 {
     if (c->cprev)
         c->cprev->cnext = c->cnext;
@@ -175,7 +175,7 @@ void sm_cursor_detach(sm_registry *r, sm_cursor *c)
     c->at = NULL;
 }
 
-int sm_session_set_fixed(sm_registry *r, sm_session *s, sm_fixed_slot slot, const char *value, size_t len)
+int smd_session_set_fixed(smd_registry *r, smd_session *s, smd_fixed_slot slot, const char *value, size_t len)
 {
     const char *v = value ? sm_intern_str(r->strings, value, len) : sm_intern_ref(r->shared[SHARED_EMPTY]);
     if (!v)
@@ -185,17 +185,17 @@ int sm_session_set_fixed(sm_registry *r, sm_session *s, sm_fixed_slot slot, cons
     return SM_OK;
 }
 
-int sm_fixed_slot_of(const char *key)
+int smd_fixed_slot_of(const char *key)
 {
     static const struct {
         const char *name;
-        sm_fixed_slot slot;
+        smd_fixed_slot slot;
     } map[] = {
-        {SM_PROP_PRINCIPAL, SM_FIX_PRINCIPAL},     {SM_PROP_ROLES, SM_FIX_ROLES},
-        {SM_PROP_CLIENT_TYPE, SM_FIX_CLIENT_TYPE}, {SM_PROP_ENVIRONMENT, SM_FIX_ENVIRONMENT},
-        {SM_PROP_CLIENT_IP, SM_FIX_CLIENT_IP},     {SM_PROP_COUNTRY, SM_FIX_COUNTRY},
-        {SM_PROP_LANGUAGE, SM_FIX_LANGUAGE},       {SM_PROP_LATITUDE, SM_FIX_LATITUDE},
-        {SM_PROP_LONGITUDE, SM_FIX_LONGITUDE},
+        {SM_PROP_PRINCIPAL, SMD_FIX_PRINCIPAL},     {SM_PROP_ROLES, SMD_FIX_ROLES},
+        {SM_PROP_CLIENT_TYPE, SMD_FIX_CLIENT_TYPE}, {SM_PROP_ENVIRONMENT, SMD_FIX_ENVIRONMENT},
+        {SM_PROP_CLIENT_IP, SMD_FIX_CLIENT_IP},     {SM_PROP_COUNTRY, SMD_FIX_COUNTRY},
+        {SM_PROP_LANGUAGE, SMD_FIX_LANGUAGE},       {SM_PROP_LATITUDE, SMD_FIX_LATITUDE},
+        {SM_PROP_LONGITUDE, SMD_FIX_LONGITUDE},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(key, map[i].name) == 0)
@@ -203,7 +203,7 @@ int sm_fixed_slot_of(const char *key)
     return -1;
 }
 
-const char *sm_session_fixed_value(const sm_registry *r, const sm_session *s, const char *key)
+const char *smd_session_fixed_value(const smd_registry *r, const smd_session *s, const char *key)
 {
     /* Dispatch on the second character first: this runs for every filter clause on every session. */
     switch (key[1]) {
@@ -216,62 +216,62 @@ const char *sm_session_fixed_value(const sm_registry *r, const sm_session *s, co
             return s->start_text;
         return NULL;
     case 'P':
-        return strcmp(key, SM_PROP_PRINCIPAL) == 0 ? s->fixed[SM_FIX_PRINCIPAL] : NULL;
+        return strcmp(key, SM_PROP_PRINCIPAL) == 0 ? s->fixed[SMD_FIX_PRINCIPAL] : NULL;
     case 'R':
-        return strcmp(key, SM_PROP_ROLES) == 0 ? s->fixed[SM_FIX_ROLES] : NULL;
+        return strcmp(key, SM_PROP_ROLES) == 0 ? s->fixed[SMD_FIX_ROLES] : NULL;
     case 'T':
         return strcmp(key, SM_PROP_TRANSPORT) == 0 ? r->shared[SHARED_TRANSPORT] : NULL;
     case 'E':
-        return strcmp(key, SM_PROP_ENVIRONMENT) == 0 ? s->fixed[SM_FIX_ENVIRONMENT] : NULL;
+        return strcmp(key, SM_PROP_ENVIRONMENT) == 0 ? s->fixed[SMD_FIX_ENVIRONMENT] : NULL;
     case 'C':
         if (strcmp(key, SM_PROP_COUNTRY) == 0)
-            return s->fixed[SM_FIX_COUNTRY];
+            return s->fixed[SMD_FIX_COUNTRY];
         if (strcmp(key, SM_PROP_CLIENT_IP) == 0)
-            return s->fixed[SM_FIX_CLIENT_IP];
+            return s->fixed[SMD_FIX_CLIENT_IP];
         if (strcmp(key, SM_PROP_CLIENT_TYPE) == 0)
-            return s->fixed[SM_FIX_CLIENT_TYPE];
+            return s->fixed[SMD_FIX_CLIENT_TYPE];
         if (strcmp(key, SM_PROP_CONNECTOR) == 0)
             return r->shared[SHARED_CONNECTOR];
         return NULL;
     case 'L':
         if (strcmp(key, SM_PROP_LANGUAGE) == 0)
-            return s->fixed[SM_FIX_LANGUAGE];
+            return s->fixed[SMD_FIX_LANGUAGE];
         if (strcmp(key, SM_PROP_LATITUDE) == 0)
-            return s->fixed[SM_FIX_LATITUDE];
+            return s->fixed[SMD_FIX_LATITUDE];
         if (strcmp(key, SM_PROP_LONGITUDE) == 0)
-            return s->fixed[SM_FIX_LONGITUDE];
+            return s->fixed[SMD_FIX_LONGITUDE];
         return NULL;
     default:
         return NULL;
     }
 }
 
-_Static_assert(offsetof(sm_uprop, key) == 0, "sm_sorted_search reads the key as the first member");
+_Static_assert(offsetof(smd_uprop, key) == 0, "sm_sorted_search reads the key as the first member");
 
-static size_t uprop_search(const sm_session *s, const char *key, bool *found)
+static size_t uprop_search(const smd_session *s, const char *key, bool *found)
 {
     return sm_sorted_search(s->uprops, s->ucount, sizeof *s->uprops, key, found);
 }
 
-const char *sm_session_user_value(const sm_session *s, const char *key)
+const char *smd_session_user_value(const smd_session *s, const char *key)
 {
     bool found;
     size_t at = uprop_search(s, key, &found);
     return found ? s->uprops[at].value : NULL;
 }
 
-const char *sm_session_lookup(void *ctx, const char *key)
+const char *smd_session_lookup(void *ctx, const char *key)
 {
-    const sm_lookup *l = ctx;
+    const smd_lookup *l = ctx;
     for (size_t i = 0; i < l->nbefore; i++)
         if (strcmp(l->before[i].key, key) == 0)
             return l->before[i].old_value;
     if (key[0] == '$')
-        return sm_session_fixed_value(l->r, l->s, key);
-    return sm_session_user_value(l->s, key);
+        return smd_session_fixed_value(l->r, l->s, key);
+    return smd_session_user_value(l->s, key);
 }
 
-int sm_session_set_user(sm_registry *r, sm_session *s, const char *key, const char *value, bool *changed,
+int smd_session_set_user(smd_registry *r, smd_session *s, const char *key, const char *value, bool *changed,
                         const char **key_out, const char **old)
 {
     *changed = false;
@@ -314,7 +314,7 @@ int sm_session_set_user(sm_registry *r, sm_session *s, const char *key, const ch
         size_t ncap = s->ucap ? (size_t)s->ucap * 2 : 4;
         if (ncap > UINT16_MAX)
             ncap = UINT16_MAX;
-        sm_uprop *n = realloc(s->uprops, ncap * sizeof *n);
+        smd_uprop *n = realloc(s->uprops, ncap * sizeof *n);
         if (!n) {
             sm_intern_unref(r->strings, v);
             return SM_ERR_NOMEM;
@@ -339,22 +339,22 @@ int sm_session_set_user(sm_registry *r, sm_session *s, const char *key, const ch
     return SM_OK;
 }
 
-void sm_token_hex(const uint8_t token[SM_TOKEN_BYTES], char out[2 * SM_TOKEN_BYTES + 1])
+void smd_token_hex(const uint8_t token[SMD_TOKEN_BYTES], char out[2 * SMD_TOKEN_BYTES + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < SM_TOKEN_BYTES; i++) {
+    for (int i = 0; i < SMD_TOKEN_BYTES; i++) {
         out[2 * i] = hex[token[i] >> 4];
         out[2 * i + 1] = hex[token[i] & 15];
     }
-    out[2 * SM_TOKEN_BYTES] = '\0';
+    out[2 * SMD_TOKEN_BYTES] = '\0';
 }
 
-bool sm_token_matches(const sm_session *s, const char *hex)
+bool smd_token_matches(const smd_session *s, const char *hex)
 {
-    if (!hex || strlen(hex) != 2 * SM_TOKEN_BYTES)
+    if (!hex || strlen(hex) != 2 * SMD_TOKEN_BYTES)
         return false;
     unsigned diff = 0;
-    for (int i = 0; i < SM_TOKEN_BYTES; i++) {
+    for (int i = 0; i < SMD_TOKEN_BYTES; i++) {
         unsigned v = 0;
         for (int k = 0; k < 2; k++) {
             char c = hex[2 * i + k];

@@ -37,14 +37,14 @@ static void reply_init(sm_msg *r, const sm_msg *req)
     r->op = req->type;
 }
 
-static void send_plain_reply(sm_conn *c, const sm_msg *req)
+static void send_plain_reply(smd_conn *c, const sm_msg *req)
 {
     sm_msg r;
     reply_init(&r, req);
-    sm_conn_send(c, &r);
+    smd_conn_send(c, &r);
 }
 
-static bool permitted(sm_conn *c, const sm_msg *m, unsigned needed)
+static bool permitted(smd_conn *c, const sm_msg *m, unsigned needed)
 {
     unsigned have = c->session->permissions;
     if ((have & needed) == needed)
@@ -56,7 +56,7 @@ static bool permitted(sm_conn *c, const sm_msg *m, unsigned needed)
                 strcat(names, " and ");
             strcat(names, sm_permission_name(bit));
         }
-    sm_conn_send_error(c, m->id, SM_CODE_ACCESS_DENIED, "%s needs the %s permission%s", sm_msg_type_name(m->type),
+    smd_conn_send_error(c, m->id, SM_CODE_ACCESS_DENIED, "%s needs the %s permission%s", sm_msg_type_name(m->type),
                        names, strchr(names, ' ') ? "s" : "");
     return false;
 }
@@ -76,7 +76,7 @@ static bool reserve(void **arr, size_t *cap, size_t want, size_t elem)
     return true;
 }
 
-bool sm_server_reserve_kv(sm_server *srv, size_t n)
+bool smd_server_reserve_kv(smd_server *srv, size_t n)
 {
     size_t cap = srv->kv_cap;
     if (!reserve((void **)&srv->kv_a, &cap, n, sizeof *srv->kv_a))
@@ -88,12 +88,12 @@ bool sm_server_reserve_kv(sm_server *srv, size_t n)
     return true;
 }
 
-static bool reserve_changes(sm_server *srv, size_t n)
+static bool reserve_changes(smd_server *srv, size_t n)
 {
     return reserve((void **)&srv->changes, &srv->changes_cap, n, sizeof *srv->changes);
 }
 
-static void release_changes(sm_server *srv, size_t n)
+static void release_changes(smd_server *srv, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         /* User keys are interned references; fixed keys are the static names. */
@@ -116,65 +116,65 @@ static const char *client_type_of(const char *given)
     return "OTHER";
 }
 
-static void send_opened(sm_conn *c, sm_session *s, bool resumed)
+static void send_opened(smd_conn *c, smd_session *s, bool resumed)
 {
-    const sm_config *cfg = c->srv->cfg;
-    char token[2 * SM_TOKEN_BYTES + 1];
-    sm_token_hex(s->token, token);
+    const smd_config *cfg = c->srv->cfg;
+    char token[2 * SMD_TOKEN_BYTES + 1];
+    smd_token_hex(s->token, token);
     sm_msg r;
     memset(&r, 0, sizeof r);
     r.type = SM_MSG_OPENED;
     r.session_id = s->id;
     r.token = token;
-    r.principal = s->fixed[SM_FIX_PRINCIPAL];
-    r.roles = s->fixed[SM_FIX_ROLES];
+    r.principal = s->fixed[SMD_FIX_PRINCIPAL];
+    r.roles = s->fixed[SMD_FIX_ROLES];
     r.permissions = s->permissions;
-    r.server_name = sm_session_fixed_value(&c->srv->reg, s, SM_PROP_SERVER_NAME); /* the node name in a cluster */
+    r.server_name = smd_session_fixed_value(&c->srv->reg, s, SM_PROP_SERVER_NAME); /* the node name in a cluster */
     r.resumed = resumed;
     r.reconnect_timeout = cfg->limits.reconnect_timeout_ms;
     r.heartbeat_interval = cfg->limits.heartbeat_interval_ms;
     r.max_message_bytes = (int64_t)cfg->limits.max_message_bytes;
-    sm_conn_send(c, &r);
+    smd_conn_send(c, &r);
 }
 
-const sm_identity *sm_server_authenticate(sm_server *srv, const char *ip, const char *principal, const char *password,
-                                          sm_login_result *out)
+const smd_identity *smd_server_authenticate(smd_server *srv, const char *ip, const char *principal, const char *password,
+                                          smd_login_result *out)
 {
-    const sm_principal_cfg *p = sm_config_find_principal(srv->cfg, principal);
+    const smd_principal_cfg *p = smd_config_find_principal(srv->cfg, principal);
     /* An unknown principal goes through the same PBKDF2 check (against a hash nothing matches),
      * so the time of a refusal does not tell an attacker which principals exist; it also counts
      * against the same budget and back-offs as a wrong password. */
     const char *hash = p ? p->password_hash : srv->dummy_hash;
-    sm_auth_login(srv->auth, ip, principal, password, password ? strlen(password) : 0, hash, out);
-    if (out->status != SM_LOGIN_OK || !p)
+    smd_auth_login(srv->auth, ip, principal, password, password ? strlen(password) : 0, hash, out);
+    if (out->status != SMD_LOGIN_OK || !p)
         return NULL;
     return &srv->identities[p - srv->cfg->principals];
 }
 
 /* Sends the refusal of a login that did not succeed (the failure is logged by server/auth.c,
  * aggregated per address). */
-static void refuse_login(sm_conn *c, const sm_login_result *lr)
+static void refuse_login(smd_conn *c, const smd_login_result *lr)
 {
-    if (lr->status == SM_LOGIN_THROTTLED || lr->status == SM_LOGIN_BUSY) {
+    if (lr->status == SMD_LOGIN_THROTTLED || lr->status == SMD_LOGIN_BUSY) {
         long long secs = (long long)((lr->retry_ms + 999) / 1000);
         char text[160];
         snprintf(text, sizeof text, "%s; retry in %lld s", lr->why, secs < 1 ? 1 : secs);
-        sm_conn_refuse(c, SM_CODE_LIMIT_EXCEEDED, text);
+        smd_conn_refuse(c, SM_CODE_LIMIT_EXCEEDED, text);
         return;
     }
-    sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "bad principal or password");
+    smd_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "bad principal or password");
 }
 
 /* Refuses the open (and returns false) when its proposed properties are too many or invalid. */
-static bool proposals_acceptable(sm_conn *c, const sm_msg *m)
+static bool proposals_acceptable(smd_conn *c, const sm_msg *m)
 {
-    const sm_config *cfg = c->srv->cfg;
+    const smd_config *cfg = c->srv->cfg;
     char clipbuf[80];
     if (m->properties.count > cfg->limits.max_properties) {
         char text[128];
         snprintf(text, sizeof text, "%zu proposed properties; the limit is %zu", m->properties.count,
                  cfg->limits.max_properties);
-        sm_conn_refuse(c, SM_CODE_LIMIT_EXCEEDED, text);
+        smd_conn_refuse(c, SM_CODE_LIMIT_EXCEEDED, text);
         return false;
     }
     for (size_t i = 0; i < m->properties.count; i++) {
@@ -185,14 +185,14 @@ static bool proposals_acceptable(sm_conn *c, const sm_msg *m)
         if (sm_key_is_fixed(kv->key)) {
             snprintf(text, sizeof text, "proposed property '%s': fixed ($) properties cannot be proposed",
                      clip(kv->key, clipbuf, sizeof clipbuf));
-            sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
+            smd_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
             return false;
         }
         if (sm_validate_user_key(kv->key, strlen(kv->key), &err) != SM_OK ||
             (kv->value && sm_validate_value(kv->value, strlen(kv->value), &err) != SM_OK) || !kv->value) {
             snprintf(text, sizeof text, "proposed property '%s': %s", clip(kv->key, clipbuf, sizeof clipbuf),
                      kv->value ? err.message : "a value is required");
-            sm_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
+            smd_conn_refuse(c, SM_CODE_INVALID_PROPERTY, text);
             return false;
         }
     }
@@ -201,38 +201,38 @@ static bool proposals_acceptable(sm_conn *c, const sm_msg *m)
 
 /* A new, not yet registered session with the fixed properties of this open (identity, client,
  * address, geolocation) and its proposed user properties; NULL when out of memory. */
-static sm_session *session_for_open(sm_conn *c, const sm_msg *m, const sm_identity *id)
+static smd_session *session_for_open(smd_conn *c, const sm_msg *m, const smd_identity *id)
 {
-    sm_server *srv = c->srv;
-    sm_registry *reg = &srv->reg;
-    sm_session *s = sm_session_new(reg);
+    smd_server *srv = c->srv;
+    smd_registry *reg = &srv->reg;
+    smd_session *s = smd_session_new(reg);
     if (!s)
         return NULL;
     const char *env = m->environment ? m->environment : "UNKNOWN"; /* length checked by the decoder */
-    const sm_geo_entry *geo = sm_geo_lookup(&srv->cfg->geo, c->ip);
+    const smd_geo_entry *geo = smd_geo_lookup(&srv->cfg->geo, c->ip);
     const char *ctype = client_type_of(m->client_type);
     const char *country = geo ? geo->country : "", *language = geo ? geo->language : "";
     const char *lat = geo ? geo->latitude : "NaN", *lon = geo ? geo->longitude : "NaN";
     const struct {
-        sm_fixed_slot slot;
+        smd_fixed_slot slot;
         const char *value;
     } fixed[] = {
-        {SM_FIX_PRINCIPAL, m->principal}, {SM_FIX_ROLES, id->roles},       {SM_FIX_CLIENT_TYPE, ctype},
-        {SM_FIX_ENVIRONMENT, env},        {SM_FIX_CLIENT_IP, c->ip},       {SM_FIX_COUNTRY, country},
-        {SM_FIX_LANGUAGE, language},      {SM_FIX_LATITUDE, lat},          {SM_FIX_LONGITUDE, lon},
+        {SMD_FIX_PRINCIPAL, m->principal}, {SMD_FIX_ROLES, id->roles},       {SMD_FIX_CLIENT_TYPE, ctype},
+        {SMD_FIX_ENVIRONMENT, env},        {SMD_FIX_CLIENT_IP, c->ip},       {SMD_FIX_COUNTRY, country},
+        {SMD_FIX_LANGUAGE, language},      {SMD_FIX_LATITUDE, lat},          {SMD_FIX_LONGITUDE, lon},
     };
     int rc = SM_OK;
     for (size_t i = 0; rc == SM_OK && i < sizeof fixed / sizeof fixed[0]; i++)
-        rc = sm_session_set_fixed(reg, s, fixed[i].slot, fixed[i].value, strlen(fixed[i].value));
+        rc = smd_session_set_fixed(reg, s, fixed[i].slot, fixed[i].value, strlen(fixed[i].value));
     for (size_t i = 0; rc == SM_OK && i < m->properties.count; i++) {
         bool changed;
         const char *k, *old;
-        rc = sm_session_set_user(reg, s, m->properties.items[i].key, m->properties.items[i].value, &changed, &k, &old);
+        rc = smd_session_set_user(reg, s, m->properties.items[i].key, m->properties.items[i].value, &changed, &k, &old);
         sm_intern_unref(srv->strings, k);
         sm_intern_unref(srv->strings, old);
     }
     if (rc != SM_OK) {
-        sm_session_free(reg, s);
+        smd_session_free(reg, s);
         return NULL;
     }
     s->permissions = (uint8_t)id->permissions;
@@ -240,38 +240,38 @@ static sm_session *session_for_open(sm_conn *c, const sm_msg *m, const sm_identi
 }
 
 /* The rest of an open once its principal is known to be id. */
-static void open_as(sm_conn *c, const sm_msg *m, const sm_identity *id)
+static void open_as(smd_conn *c, const sm_msg *m, const smd_identity *id)
 {
-    sm_server *srv = c->srv;
+    smd_server *srv = c->srv;
     char clipbuf[80];
     if (!proposals_acceptable(c, m))
         return;
-    sm_session *s = session_for_open(c, m, id);
+    smd_session *s = session_for_open(c, m, id);
     if (!s) {
-        sm_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
+        smd_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
         return;
     }
-    sm_registry_add(&srv->reg, s);
-    sm_conn_attach(c, s);
+    smd_registry_add(&srv->reg, s);
+    smd_conn_attach(c, s);
     srv->sessions_opened++;
-    sm_log(SM_LOG_DEBUG, "session %s opened by '%s' from %s", s->id, clip(m->principal, clipbuf, sizeof clipbuf),
+    smd_log(SMD_LOG_DEBUG, "session %s opened by '%s' from %s", s->id, clip(m->principal, clipbuf, sizeof clipbuf),
            c->ip);
     send_opened(c, s, false);
-    sm_listeners_session_opened(srv, s);
+    smd_listeners_session_opened(srv, s);
 }
 
 /* An open waiting for its password check. It keeps the message's text (with the password: wiped
  * when freed) rather than a deep copy of the decoded message, and decodes it again at the end. */
-typedef struct sm_login {
-    struct sm_login *prev, *next;
-    sm_conn *conn;
-    sm_auth_check *check;
-    const sm_principal_cfg *principal; /* NULL: unknown, checked against the dummy hash */
+typedef struct smd_login {
+    struct smd_login *prev, *next;
+    smd_conn *conn;
+    smd_auth_check *check;
+    const smd_principal_cfg *principal; /* NULL: unknown, checked against the dummy hash */
     size_t len;
     char text[];
-} sm_login;
+} smd_login;
 
-static void login_unlink_free(sm_server *srv, sm_login *l)
+static void login_unlink_free(smd_server *srv, smd_login *l)
 {
     if (l->prev)
         l->prev->next = l->next;
@@ -286,61 +286,61 @@ static void login_unlink_free(sm_server *srv, sm_login *l)
     free(l);
 }
 
-void sm_login_abandon(sm_server *srv, sm_conn *c)
+void smd_login_abandon(smd_server *srv, smd_conn *c)
 {
-    sm_login *l = c->login;
+    smd_login *l = c->login;
     if (!l)
         return;
-    sm_auth_check_abandon(srv->auth, l->check);
+    smd_auth_check_abandon(srv->auth, l->check);
     login_unlink_free(srv, l);
 }
 
-void sm_logins_abandon_all(sm_server *srv)
+void smd_logins_abandon_all(smd_server *srv)
 {
     while (srv->logins) {
-        sm_login *l = srv->logins;
-        sm_auth_check_abandon(srv->auth, l->check);
+        smd_login *l = srv->logins;
+        smd_auth_check_abandon(srv->auth, l->check);
         login_unlink_free(srv, l);
     }
 }
 
 /* The check of l is done: answer its open. */
-static void login_finish(sm_server *srv, sm_login *l)
+static void login_finish(smd_server *srv, smd_login *l)
 {
-    sm_conn *c = l->conn;
-    sm_login_result lr;
-    sm_auth_check_finish(srv->auth, l->check, &lr);
+    smd_conn *c = l->conn;
+    smd_login_result lr;
+    smd_auth_check_finish(srv->auth, l->check, &lr);
     l->check = NULL;
     sm_msg m;
     int rc = sm_msg_decode(l->text, l->len, srv->cfg->limits.max_message_bytes, &m, NULL);
-    const sm_principal_cfg *p = l->principal;
+    const smd_principal_cfg *p = l->principal;
     login_unlink_free(srv, l);
     if (srv->tr.pause_rx)
         srv->tr.pause_rx(srv->tr.ctx, c, false);
     if (c->closing) {
-        /* cannot happen (sm_conn_close drops the check); nothing to answer */
+        /* cannot happen (smd_conn_close drops the check); nothing to answer */
     } else if (rc != SM_OK) { /* it decoded before; only memory can fail now */
-        sm_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
-    } else if (lr.status != SM_LOGIN_OK || !p) {
+        smd_conn_refuse(c, SM_CODE_INTERNAL_ERROR, "out of memory");
+    } else if (lr.status != SMD_LOGIN_OK || !p) {
         refuse_login(c, &lr);
     } else {
         open_as(c, &m, &srv->identities[p - srv->cfg->principals]);
     }
     sm_msg_free(&m);
-    sm_server_reap(srv);
+    smd_server_reap(srv);
 }
 
-void sm_logins_step(sm_server *srv)
+void smd_logins_step(smd_server *srv)
 {
-    sm_login *l = srv->logins;
+    smd_login *l = srv->logins;
     if (!l)
         return;
     /* Round robin: the one in front gets this slice, then goes to the back. */
-    if (!sm_auth_check_run(srv->auth, l->check, SM_LOGIN_SLICE_US)) {
+    if (!smd_auth_check_run(srv->auth, l->check, SMD_LOGIN_SLICE_US)) {
         if (l->next) {
             srv->logins = l->next;
             srv->logins->prev = NULL;
-            sm_login *tail = srv->logins;
+            smd_login *tail = srv->logins;
             while (tail->next)
                 tail = tail->next;
             tail->next = l;
@@ -353,24 +353,24 @@ void sm_logins_step(sm_server *srv)
 }
 
 /* Starts the password check of an open; false when it was decided at once (*lr says how). */
-static bool login_start(sm_conn *c, const sm_msg *m, const char *text, size_t len, sm_login_result *lr,
-                        const sm_principal_cfg **p)
+static bool login_start(smd_conn *c, const sm_msg *m, const char *text, size_t len, smd_login_result *lr,
+                        const smd_principal_cfg **p)
 {
-    sm_server *srv = c->srv;
-    *p = sm_config_find_principal(srv->cfg, m->principal);
+    smd_server *srv = c->srv;
+    *p = smd_config_find_principal(srv->cfg, m->principal);
     /* An unknown principal goes through the same PBKDF2 check (against a hash nothing matches),
      * so the time of a refusal does not tell an attacker which principals exist; it also counts
      * against the same budget and back-offs as a wrong password. */
     const char *hash = *p ? (*p)->password_hash : srv->dummy_hash;
-    sm_auth_check *check = NULL;
+    smd_auth_check *check = NULL;
     const char *pw = m->password;
-    if (sm_auth_login_start(srv->auth, c->ip, m->principal, pw, pw ? strlen(pw) : 0, hash, lr, &check))
+    if (smd_auth_login_start(srv->auth, c->ip, m->principal, pw, pw ? strlen(pw) : 0, hash, lr, &check))
         return false;
-    sm_login *l = malloc(sizeof *l + len);
+    smd_login *l = malloc(sizeof *l + len);
     if (!l) {
-        sm_auth_check_abandon(srv->auth, check);
+        smd_auth_check_abandon(srv->auth, check);
         memset(lr, 0, sizeof *lr);
-        lr->status = SM_LOGIN_BUSY;
+        lr->status = SMD_LOGIN_BUSY;
         lr->retry_ms = 1000;
         lr->why = "out of memory";
         return false;
@@ -382,8 +382,8 @@ static bool login_start(sm_conn *c, const sm_msg *m, const char *text, size_t le
     l->len = len;
     memcpy(l->text, text, len);
     /* At the back: the round robin gives every waiting open its turn. */
-    sm_login **at = &srv->logins;
-    sm_login *prev = NULL;
+    smd_login **at = &srv->logins;
+    smd_login *prev = NULL;
     while (*at) {
         prev = *at;
         at = &(*at)->next;
@@ -399,57 +399,57 @@ static bool login_start(sm_conn *c, const sm_msg *m, const char *text, size_t le
     return true;
 }
 
-void sm_server_handle_open(sm_conn *c, const sm_msg *m, const char *text, size_t len)
+void smd_server_handle_open(smd_conn *c, const sm_msg *m, const char *text, size_t len)
 {
-    sm_server *srv = c->srv;
+    smd_server *srv = c->srv;
     if (!m->principal) {
-        sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, "open needs a principal (\"\" for anonymous)");
+        smd_conn_refuse(c, SM_CODE_INVALID_REQUEST, "open needs a principal (\"\" for anonymous)");
         return;
     }
     if (m->principal[0] == '\0') {
         if (!srv->cfg->anonymous_allowed) {
-            sm_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "anonymous sessions are not allowed");
+            smd_conn_refuse(c, SM_CODE_AUTHENTICATION_FAILED, "anonymous sessions are not allowed");
             return;
         }
         open_as(c, m, &srv->anonymous);
         return;
     }
-    sm_login_result lr;
-    const sm_principal_cfg *p = NULL;
+    smd_login_result lr;
+    const smd_principal_cfg *p = NULL;
     if (login_start(c, m, text, len, &lr, &p))
-        return; /* answered when the check is done (sm_logins_step) */
-    if (lr.status != SM_LOGIN_OK || !p) {
+        return; /* answered when the check is done (smd_logins_step) */
+    if (lr.status != SMD_LOGIN_OK || !p) {
         refuse_login(c, &lr);
         return;
     }
     open_as(c, m, &srv->identities[p - srv->cfg->principals]);
 }
 
-void sm_server_handle_resume(sm_conn *c, const sm_msg *m)
+void smd_server_handle_resume(smd_conn *c, const sm_msg *m)
 {
-    sm_server *srv = c->srv;
-    sm_session *s = sm_registry_find(&srv->reg, m->session_id);
-    if (!s || s->state != SM_STATE_DISCONNECTED || s->doomed || !sm_token_matches(s, m->token)) {
-        sm_conn_refuse(c, SM_CODE_NO_SUCH_SESSION, "no such session, or it cannot be resumed with that token");
+    smd_server *srv = c->srv;
+    smd_session *s = smd_registry_find(&srv->reg, m->session_id);
+    if (!s || s->state != SM_STATE_DISCONNECTED || s->doomed || !smd_token_matches(s, m->token)) {
+        smd_conn_refuse(c, SM_CODE_NO_SUCH_SESSION, "no such session, or it cannot be resumed with that token");
         return;
     }
-    sm_conn_attach(c, s);
+    smd_conn_attach(c, s);
     s->state = SM_STATE_ACTIVE;
     size_t n = 0;
-    if (strcmp(s->fixed[SM_FIX_CLIENT_IP], c->ip) != 0 && reserve_changes(srv, 1)) {
-        const char *old = sm_intern_ref(s->fixed[SM_FIX_CLIENT_IP]);
-        if (sm_session_set_fixed(&srv->reg, s, SM_FIX_CLIENT_IP, c->ip, strlen(c->ip)) == SM_OK) {
+    if (strcmp(s->fixed[SMD_FIX_CLIENT_IP], c->ip) != 0 && reserve_changes(srv, 1)) {
+        const char *old = sm_intern_ref(s->fixed[SMD_FIX_CLIENT_IP]);
+        if (smd_session_set_fixed(&srv->reg, s, SMD_FIX_CLIENT_IP, c->ip, strlen(c->ip)) == SM_OK) {
             srv->changes[0].key = SM_PROP_CLIENT_IP;
             srv->changes[0].old_value = old;
-            srv->changes[0].new_value = s->fixed[SM_FIX_CLIENT_IP];
+            srv->changes[0].new_value = s->fixed[SMD_FIX_CLIENT_IP];
             n = 1;
         } else {
             sm_intern_unref(srv->strings, old);
         }
     }
-    sm_log(SM_LOG_DEBUG, "session %s resumed from %s", s->id, c->ip);
+    smd_log(SMD_LOG_DEBUG, "session %s resumed from %s", s->id, c->ip);
     send_opened(c, s, true);
-    sm_listeners_session_event(srv, s, SM_EVENT_RECONNECTED, srv->changes, n);
+    smd_listeners_session_event(srv, s, SM_EVENT_RECONNECTED, srv->changes, n);
     release_changes(srv, n);
 }
 
@@ -464,7 +464,7 @@ typedef struct set_entry {
 } set_entry;
 
 /* Copies of everything it needs: a set_by_filter job outlives its request message. */
-typedef struct sm_set_plan {
+typedef struct smd_set_plan {
     set_entry *e;
     size_t n;
     bool adds_user; /* some entry may add a user property */
@@ -491,19 +491,19 @@ static char *copy_text(const char *s)
 }
 
 /* Validates the whole map before anything changes; sends the error and returns false when invalid. */
-static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
+static bool plan_build(smd_conn *c, const sm_msg *m, set_plan *p)
 {
     char clipbuf[80];
     memset(p, 0, sizeof *p);
     const sm_kvs *kvs = &m->properties;
-    if (kvs->count > SM_SET_ENTRIES_MAX) {
-        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "%zu properties in one request; the limit is %d",
-                           kvs->count, SM_SET_ENTRIES_MAX);
+    if (kvs->count > SMD_SET_ENTRIES_MAX) {
+        smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "%zu properties in one request; the limit is %d",
+                           kvs->count, SMD_SET_ENTRIES_MAX);
         return false;
     }
     p->e = calloc(kvs->count ? kvs->count : 1, sizeof *p->e);
     if (!p->e) {
-        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
         return false;
     }
     for (size_t i = 0; i < kvs->count; i++) {
@@ -514,7 +514,7 @@ static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
             /* The reference server drops these silently; sessmon refuses them, like the monitor
              * does, so a typo ($country) cannot pass for success (docs/compatibility.md). */
             if (!sm_key_is_settable_fixed(key) || !value) {
-                sm_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s",
+                smd_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s",
                                    clip(key, clipbuf, sizeof clipbuf),
                                    !value ? "fixed properties cannot be deleted"
                                           : "not a settable fixed property; of the fixed properties only "
@@ -524,14 +524,14 @@ static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
             }
             size_t vl = strlen(value);
             if (sm_validate_value(value, vl, &err) != SM_OK) {
-                sm_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s", key, err.message);
+                smd_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s", key, err.message);
                 plan_free(p);
                 return false;
             }
             char *norm = malloc(vl + 4);
             if (!norm || sm_normalise_fixed_value(key, value, norm, vl + 4) != SM_OK) {
                 free(norm);
-                sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+                smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
                 plan_free(p);
                 return false;
             }
@@ -539,12 +539,12 @@ static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
             for (size_t k = 0; k < sm_fixed_property_count; k++)
                 if (strcmp(sm_fixed_property_names[k], key) == 0)
                     name = sm_fixed_property_names[k];
-            p->e[p->n++] = (set_entry){.key = name, .value = norm, .slot = sm_fixed_slot_of(key), .owned = norm};
+            p->e[p->n++] = (set_entry){.key = name, .value = norm, .slot = smd_fixed_slot_of(key), .owned = norm};
             continue;
         }
         if (sm_validate_user_key(key, strlen(key), &err) != SM_OK ||
             (value && sm_validate_value(value, strlen(value), &err) != SM_OK)) {
-            sm_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s",
+            smd_conn_send_error(c, m->id, SM_CODE_INVALID_PROPERTY, "property '%s': %s",
                                clip(key, clipbuf, sizeof clipbuf), err.message);
             plan_free(p);
             return false;
@@ -553,7 +553,7 @@ static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
         if (!kc || (value && !vc)) {
             free(kc);
             free(vc);
-            sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+            smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
             plan_free(p);
             return false;
         }
@@ -566,13 +566,13 @@ static bool plan_build(sm_conn *c, const sm_msg *m, set_plan *p)
 }
 
 /* Would s stay within the user property limit after the plan? */
-static bool plan_fits(const sm_server *srv, const sm_session *s, const set_plan *p)
+static bool plan_fits(const smd_server *srv, const smd_session *s, const set_plan *p)
 {
     long count = s->ucount;
     for (size_t i = 0; i < p->n; i++) {
         if (p->e[i].slot >= 0)
             continue;
-        bool exists = sm_session_user_value(s, p->e[i].key) != NULL;
+        bool exists = smd_session_user_value(s, p->e[i].key) != NULL;
         if (p->e[i].value && !exists)
             count++;
         else if (!p->e[i].value && exists)
@@ -583,7 +583,7 @@ static bool plan_fits(const sm_server *srv, const sm_session *s, const set_plan 
 
 /* Applies the plan to s, recording real changes in srv->changes. Returns the count, or -1 when
  * memory ran out part way. */
-static long plan_apply(sm_server *srv, sm_session *s, const set_plan *p)
+static long plan_apply(smd_server *srv, smd_session *s, const set_plan *p)
 {
     if (!reserve_changes(srv, p->n))
         return -1;
@@ -595,39 +595,39 @@ static long plan_apply(sm_server *srv, sm_session *s, const set_plan *p)
             if (strcmp(cur, e->value) == 0)
                 continue;
             const char *old = sm_intern_ref(cur);
-            if (sm_session_set_fixed(&srv->reg, s, (sm_fixed_slot)e->slot, e->value, strlen(e->value)) != SM_OK) {
+            if (smd_session_set_fixed(&srv->reg, s, (smd_fixed_slot)e->slot, e->value, strlen(e->value)) != SM_OK) {
                 sm_intern_unref(srv->strings, old);
                 release_changes(srv, n);
                 return -1;
             }
             /* e->key is the static spelling: fixed keys in change records are never interned. */
-            srv->changes[n++] = (sm_prop_change){.key = e->key, .old_value = old, .new_value = s->fixed[e->slot]};
+            srv->changes[n++] = (smd_prop_change){.key = e->key, .old_value = old, .new_value = s->fixed[e->slot]};
             continue;
         }
         bool changed;
         const char *k, *old;
-        if (sm_session_set_user(&srv->reg, s, e->key, e->value, &changed, &k, &old) != SM_OK) {
+        if (smd_session_set_user(&srv->reg, s, e->key, e->value, &changed, &k, &old) != SM_OK) {
             release_changes(srv, n);
             return -1;
         }
         if (changed)
-            srv->changes[n++] = (sm_prop_change){
-                .key = k, .old_value = old, .new_value = e->value ? sm_session_user_value(s, k) : NULL};
+            srv->changes[n++] = (smd_prop_change){
+                .key = k, .old_value = old, .new_value = e->value ? smd_session_user_value(s, k) : NULL};
     }
     return (long)n;
 }
 
-static sm_filter *parse_filter(sm_conn *c, const sm_msg *m)
+static sm_filter *parse_filter(smd_conn *c, const sm_msg *m)
 {
     sm_filter *f = NULL;
     sm_error err;
     sm_error_clear(&err);
     if (!m->filter) {
-        sm_conn_send_error(c, m->id, SM_CODE_INVALID_REQUEST, "%s needs a filter", sm_msg_type_name(m->type));
+        smd_conn_send_error(c, m->id, SM_CODE_INVALID_REQUEST, "%s needs a filter", sm_msg_type_name(m->type));
         return NULL;
     }
     if (sm_filter_parse(m->filter, strlen(m->filter), &f, &err) != SM_OK) {
-        sm_conn_send_error(c, m->id, SM_CODE_INVALID_FILTER, "%s", err.message[0] ? err.message : "invalid filter");
+        smd_conn_send_error(c, m->id, SM_CODE_INVALID_FILTER, "%s", err.message[0] ? err.message : "invalid filter");
         return NULL;
     }
     return f;
@@ -635,61 +635,61 @@ static sm_filter *parse_filter(sm_conn *c, const sm_msg *m)
 
 /* ---- requests ---- */
 
-static void handle_get(sm_conn *c, const sm_msg *m)
+static void handle_get(smd_conn *c, const sm_msg *m)
 {
-    sm_server *srv = c->srv;
+    smd_server *srv = c->srv;
     if (!permitted(c, m, SM_PERM_VIEW_SESSION))
         return;
-    sm_session *t = sm_registry_find(&srv->reg, m->session_id);
+    smd_session *t = smd_registry_find(&srv->reg, m->session_id);
     if (!t) {
-        if (!sm_cluster_route(c, m)) /* cluster: another node's session */
-            sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        if (!smd_cluster_route(c, m)) /* cluster: another node's session */
+            smd_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
         return;
     }
     bool all_fixed = true, all_user = true;
     const char **keys = NULL;
     size_t nkeys = 0;
-    if (m->has_keys && !sm_parse_keys(srv, c, m->id, &m->keys, &all_fixed, &all_user, &keys, &nkeys))
+    if (m->has_keys && !smd_parse_keys(srv, c, m->id, &m->keys, &all_fixed, &all_user, &keys, &nkeys))
         return;
-    if (!sm_server_reserve_kv(srv, sm_fixed_property_count + t->ucount + nkeys)) {
-        sm_release_keys(srv, keys, nkeys);
-        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+    if (!smd_server_reserve_kv(srv, sm_fixed_property_count + t->ucount + nkeys)) {
+        smd_release_keys(srv, keys, nkeys);
+        smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
         return;
     }
     sm_msg r;
     reply_init(&r, m);
     r.properties.items = srv->kv_a;
-    r.properties.count = sm_collect_properties(srv, t, all_fixed, all_user, keys, nkeys, srv->kv_a);
-    sm_conn_send(c, &r);
-    sm_release_keys(srv, keys, nkeys);
+    r.properties.count = smd_collect_properties(srv, t, all_fixed, all_user, keys, nkeys, srv->kv_a);
+    smd_conn_send(c, &r);
+    smd_release_keys(srv, keys, nkeys);
 }
 
-static void handle_set(sm_conn *c, const sm_msg *m)
+static void handle_set(smd_conn *c, const sm_msg *m)
 {
-    sm_server *srv = c->srv;
+    smd_server *srv = c->srv;
     if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
         return;
-    sm_session *t = sm_registry_find(&srv->reg, m->session_id);
+    smd_session *t = smd_registry_find(&srv->reg, m->session_id);
     if (!t) {
-        if (!sm_cluster_route(c, m)) /* cluster: another node's session */
-            sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        if (!smd_cluster_route(c, m)) /* cluster: another node's session */
+            smd_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
         return;
     }
     set_plan p;
     if (!plan_build(c, m, &p))
         return;
     if (!plan_fits(srv, t, &p)) {
-        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "the session would have more than %zu user properties",
+        smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "the session would have more than %zu user properties",
                            srv->cfg->limits.max_properties);
         plan_free(&p);
         return;
     }
     long n = plan_apply(srv, t, &p);
     plan_free(&p);
-    if (n < 0 || !sm_server_reserve_kv(srv, (size_t)n)) {
+    if (n < 0 || !smd_server_reserve_kv(srv, (size_t)n)) {
         if (n > 0)
             release_changes(srv, (size_t)n);
-        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
         return;
     }
     sm_msg r;
@@ -698,27 +698,27 @@ static void handle_set(sm_conn *c, const sm_msg *m)
         srv->kv_b[i] = (sm_kv){.key = srv->changes[i].key, .value = srv->changes[i].old_value};
     r.changed.items = srv->kv_b;
     r.changed.count = (size_t)n;
-    sm_conn_send(c, &r);
+    smd_conn_send(c, &r);
     if (n > 0)
-        sm_listeners_session_event(srv, t, SM_EVENT_PROPERTIES, srv->changes, (size_t)n);
+        smd_listeners_session_event(srv, t, SM_EVENT_PROPERTIES, srv->changes, (size_t)n);
     release_changes(srv, (size_t)n);
 }
 
 /* Queues a by-filter job for c's session; false (error sent) when it has too many running, or
  * (cluster mode) when the cluster cannot be reached. */
-static bool queue_by_filter(sm_conn *c, const sm_msg *m, sm_job_kind kind, sm_filter *f, set_plan *plan)
+static bool queue_by_filter(smd_conn *c, const sm_msg *m, smd_job_kind kind, sm_filter *f, set_plan *plan)
 {
-    sm_server *srv = c->srv;
-    if (sm_cluster_unavailable(c, m))
+    smd_server *srv = c->srv;
+    if (smd_cluster_unavailable(c, m))
         return false;
-    if (c->session->pending_ops >= SM_PENDING_OPS_MAX) {
-        sm_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
-                           "%d set/close by filter operations of this session are still running", SM_PENDING_OPS_MAX);
+    if (c->session->pending_ops >= SMD_PENDING_OPS_MAX) {
+        smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
+                           "%d set/close by filter operations of this session are still running", SMD_PENDING_OPS_MAX);
         return false;
     }
-    sm_job *job = calloc(1, sizeof *job);
+    smd_job *job = calloc(1, sizeof *job);
     if (!job) {
-        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
         return false;
     }
     job->kind = kind;
@@ -733,12 +733,12 @@ static bool queue_by_filter(sm_conn *c, const sm_msg *m, sm_job_kind kind, sm_fi
         adds += plan->e[i].slot < 0 && plan->e[i].value;
     job->phase = plan && plan->adds_user && srv->reg.ucount_high + adds > srv->cfg->limits.max_properties ? 0 : 1;
     /* Cluster: every other node runs it too, from now; the reply is the total (docs/cluster.md). */
-    job->cluster_rid = sm_cluster_fan_out(c, m);
-    sm_server_queue_job(srv, job);
+    job->cluster_rid = smd_cluster_fan_out(c, m);
+    smd_server_queue_job(srv, job);
     return true;
 }
 
-static void handle_set_by_filter(sm_conn *c, const sm_msg *m)
+static void handle_set_by_filter(smd_conn *c, const sm_msg *m)
 {
     if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
         return;
@@ -748,7 +748,7 @@ static void handle_set_by_filter(sm_conn *c, const sm_msg *m)
     set_plan *p = malloc(sizeof *p);
     if (!p) {
         sm_filter_free(f);
-        sm_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
+        smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
         return;
     }
     if (!plan_build(c, m, p)) {
@@ -756,27 +756,27 @@ static void handle_set_by_filter(sm_conn *c, const sm_msg *m)
         sm_filter_free(f);
         return;
     }
-    if (!queue_by_filter(c, m, SM_JOB_SET_BY_FILTER, f, p)) {
+    if (!queue_by_filter(c, m, SMD_JOB_SET_BY_FILTER, f, p)) {
         plan_free(p);
         free(p);
         sm_filter_free(f);
     }
 }
 
-static void handle_close_by_filter(sm_conn *c, const sm_msg *m)
+static void handle_close_by_filter(smd_conn *c, const sm_msg *m)
 {
     if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
         return;
     sm_filter *f = parse_filter(c, m);
     if (!f)
         return;
-    if (!queue_by_filter(c, m, SM_JOB_CLOSE_BY_FILTER, f, NULL))
+    if (!queue_by_filter(c, m, SMD_JOB_CLOSE_BY_FILTER, f, NULL))
         sm_filter_free(f);
 }
 
 /* ---- sliced set / close by filter (docs/protocol.md § Set and close by filter) ---- */
 
-void sm_requests_job_free(sm_server *srv, sm_job *job)
+void smd_requests_job_free(smd_server *srv, smd_job *job)
 {
     (void)srv;
     sm_filter_free(job->filter);
@@ -788,30 +788,30 @@ void sm_requests_job_free(sm_server *srv, sm_job *job)
 }
 
 /* The requester's connection, or NULL when the reply has nowhere to go. */
-static sm_conn *requester_conn(const sm_job *job)
+static smd_conn *requester_conn(const smd_job *job)
 {
     return job->requester && job->requester->state == SM_STATE_ACTIVE ? job->requester->conn : NULL;
 }
 
 /* An error ends the job: to the requester, or (cluster) into the answer of every node. */
-static void job_error(sm_server *srv, sm_job *job, sm_errcode code, const char *text)
+static void job_error(smd_server *srv, smd_job *job, sm_errcode code, const char *text)
 {
     if (job->cluster_rid) {
-        sm_cluster_local_done(srv, job->cluster_rid, job->count, code, text);
+        smd_cluster_local_done(srv, job->cluster_rid, job->count, code, text);
         return;
     }
-    sm_conn *c = requester_conn(job);
+    smd_conn *c = requester_conn(job);
     if (c)
-        sm_conn_send_error(c, job->request_id, code, "%s", text);
+        smd_conn_send_error(c, job->request_id, code, "%s", text);
 }
 
-static void job_reply(sm_server *srv, sm_job *job, sm_msg_type op)
+static void job_reply(smd_server *srv, smd_job *job, sm_msg_type op)
 {
     if (job->cluster_rid) {
-        sm_cluster_local_done(srv, job->cluster_rid, job->count, SM_CODE_NONE, NULL);
+        smd_cluster_local_done(srv, job->cluster_rid, job->count, SM_CODE_NONE, NULL);
         return;
     }
-    sm_conn *c = requester_conn(job);
+    smd_conn *c = requester_conn(job);
     if (!c)
         return;
     sm_msg r;
@@ -820,34 +820,34 @@ static void job_reply(sm_server *srv, sm_job *job, sm_msg_type op)
     r.id = job->request_id;
     r.op = op;
     r.count = job->count;
-    sm_conn_send(c, &r);
+    smd_conn_send(c, &r);
 }
 
 /* The next session the job should consider, moving the cursor past it; NULL at the end (sessions
  * opened after the request are never reached). */
-static sm_session *job_next(sm_job *job)
+static smd_session *job_next(smd_job *job)
 {
-    sm_session *s = job->cursor.at;
+    smd_session *s = job->cursor.at;
     if (!s || s->seq > job->last_seq)
         return NULL;
     job->cursor.at = s->next;
     return s;
 }
 
-static bool job_matches(sm_server *srv, const sm_job *job, const sm_session *s)
+static bool job_matches(smd_server *srv, const smd_job *job, const smd_session *s)
 {
-    sm_lookup lk = {.r = &srv->reg, .s = s};
-    return sm_filter_eval(job->filter, sm_session_lookup, &lk);
+    smd_lookup lk = {.r = &srv->reg, .s = s};
+    return sm_filter_eval(job->filter, smd_session_lookup, &lk);
 }
 
-static bool set_step(sm_server *srv, sm_job *job, sm_budget *b)
+static bool set_step(smd_server *srv, smd_job *job, smd_budget *b)
 {
     const set_plan *p = job->plan;
     /* Phase 0: all or nothing for the property limit, checked before anything changes. */
     while (job->phase == 0) {
-        if (sm_budget_spent(b))
+        if (smd_budget_spent(b))
             return false;
-        sm_session *s = job_next(job);
+        smd_session *s = job_next(job);
         if (!s) {
             job->phase = 1;
             job->cursor.at = srv->reg.head;
@@ -862,9 +862,9 @@ static bool set_step(sm_server *srv, sm_job *job, sm_budget *b)
         return true;
     }
     for (;;) {
-        if (sm_budget_spent(b))
+        if (smd_budget_spent(b))
             return false;
-        sm_session *s = job_next(job);
+        smd_session *s = job_next(job);
         if (!s)
             break;
         if (s->doomed || !job_matches(srv, job, s))
@@ -880,71 +880,71 @@ static bool set_step(sm_server *srv, sm_job *job, sm_budget *b)
         }
         job->count++;
         if (k > 0)
-            sm_listeners_session_event(srv, s, SM_EVENT_PROPERTIES, srv->changes, (size_t)k);
+            smd_listeners_session_event(srv, s, SM_EVENT_PROPERTIES, srv->changes, (size_t)k);
         release_changes(srv, (size_t)k);
     }
     job_reply(srv, job, SM_MSG_SET_BY_FILTER);
     return true;
 }
 
-static bool close_step(sm_server *srv, sm_job *job, sm_budget *b)
+static bool close_step(smd_server *srv, smd_job *job, smd_budget *b)
 {
     for (;;) {
-        if (sm_budget_spent(b))
+        if (smd_budget_spent(b))
             return false;
-        sm_session *s = job_next(job);
+        smd_session *s = job_next(job);
         if (!s)
             break;
         /* The caller is never closed by its own filter (docs/protocol.md). */
         if (s == job->requester || s->doomed || !job_matches(srv, job, s))
             continue;
         job->count++;
-        sm_server_close_session(srv, s, SM_CLOSE_CLOSED_BY_CONTROLLER, false);
-        sm_budget_charge(b, SM_SLICE_CLOSE_COST - 1);
+        smd_server_close_session(srv, s, SM_CLOSE_CLOSED_BY_CONTROLLER, false);
+        smd_budget_charge(b, SMD_SLICE_CLOSE_COST - 1);
     }
     job_reply(srv, job, SM_MSG_CLOSE_BY_FILTER);
     return true;
 }
 
-bool sm_requests_job_step(sm_server *srv, sm_job *job, sm_budget *b)
+bool smd_requests_job_step(smd_server *srv, smd_job *job, smd_budget *b)
 {
-    return job->kind == SM_JOB_SET_BY_FILTER ? set_step(srv, job, b) : close_step(srv, job, b);
+    return job->kind == SMD_JOB_SET_BY_FILTER ? set_step(srv, job, b) : close_step(srv, job, b);
 }
 
-static void handle_close_session(sm_conn *c, const sm_msg *m)
+static void handle_close_session(smd_conn *c, const sm_msg *m)
 {
-    sm_server *srv = c->srv;
+    smd_server *srv = c->srv;
     if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
         return;
-    sm_session *t = sm_registry_find(&srv->reg, m->session_id);
-    if (!t && sm_cluster_route(c, m)) /* cluster: another node's session */
+    smd_session *t = smd_registry_find(&srv->reg, m->session_id);
+    if (!t && smd_cluster_route(c, m)) /* cluster: another node's session */
         return;
     if (!t || t->doomed) {
-        sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        smd_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
         return;
     }
     send_plain_reply(c, m);
-    sm_server_close_session(srv, t, SM_CLOSE_CLOSED_BY_CONTROLLER, t == c->session);
+    smd_server_close_session(srv, t, SM_CLOSE_CLOSED_BY_CONTROLLER, t == c->session);
 }
 
-static void handle_add_listener(sm_conn *c, const sm_msg *m)
+static void handle_add_listener(smd_conn *c, const sm_msg *m)
 {
     if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_REGISTER_HANDLER))
         return;
-    sm_listener_add(c->srv, c, m);
+    smd_listener_add(c->srv, c, m);
 }
 
-static void handle_remove_listener(sm_conn *c, const sm_msg *m)
+static void handle_remove_listener(smd_conn *c, const sm_msg *m)
 {
-    if (!sm_listener_remove(c->srv, c->session, m->listener)) {
-        sm_conn_send_error(c, m->id, SM_CODE_NO_SUCH_LISTENER, "this session has no listener %lld",
+    if (!smd_listener_remove(c->srv, c->session, m->listener)) {
+        smd_conn_send_error(c, m->id, SM_CODE_NO_SUCH_LISTENER, "this session has no listener %lld",
                            (long long)m->listener);
         return;
     }
     send_plain_reply(c, m);
 }
 
-void sm_server_handle_request(sm_conn *c, const sm_msg *m)
+void smd_server_handle_request(smd_conn *c, const sm_msg *m)
 {
     switch (m->type) {
     case SM_MSG_GET:
@@ -972,21 +972,21 @@ void sm_server_handle_request(sm_conn *c, const sm_msg *m)
         sm_msg r;
         reply_init(&r, m);
         r.time = sm_wall_ms();
-        sm_conn_send(c, &r);
+        smd_conn_send(c, &r);
         break;
     }
     case SM_MSG_CLOSE_SELF:
         send_plain_reply(c, m);
-        sm_server_close_session(c->srv, c->session, SM_CLOSE_CLOSED_BY_CLIENT, true);
+        smd_server_close_session(c->srv, c->session, SM_CLOSE_CLOSED_BY_CLIENT, true);
         break;
     case SM_MSG_HEARTBEAT_ACK:
         break;
     case SM_MSG_OPEN:
     case SM_MSG_RESUME:
-        sm_conn_send_error(c, m->id, SM_CODE_INVALID_REQUEST, "this connection already has a session");
+        smd_conn_send_error(c, m->id, SM_CODE_INVALID_REQUEST, "this connection already has a session");
         break;
     default:
-        sm_conn_send_error(c, m->id, SM_CODE_INVALID_REQUEST, "'%s' is not a request a client can send",
+        smd_conn_send_error(c, m->id, SM_CODE_INVALID_REQUEST, "'%s' is not a request a client can send",
                            sm_msg_type_name(m->type) ? sm_msg_type_name(m->type) : "?");
         break;
     }

@@ -12,7 +12,7 @@
 #include "server/geo.h"
 #include "server/log.h"
 
-static int build_identity(sm_server *srv, char *const *roles, size_t n, sm_identity *out)
+static int build_identity(smd_server *srv, char *const *roles, size_t n, smd_identity *out)
 {
     sm_roles set;
     sm_roles_init(&set);
@@ -29,7 +29,7 @@ static int build_identity(sm_server *srv, char *const *roles, size_t n, sm_ident
     free(text);
     if (!out->roles)
         return SM_ERR_NOMEM;
-    out->permissions = sm_config_permissions(srv->cfg, roles, n);
+    out->permissions = smd_config_permissions(srv->cfg, roles, n);
     return SM_OK;
 }
 
@@ -41,7 +41,7 @@ static int compare_unsigned(const void *a, const void *b)
 
 /* The iteration count most principals' hashes use (the larger on a tie): an unknown principal's
  * check must cost what theirs does. 0 when there are no principals or out of memory. */
-static unsigned usual_iterations(const sm_config *cfg)
+static unsigned usual_iterations(const smd_config *cfg)
 {
     if (!cfg->principal_count)
         return 0;
@@ -49,7 +49,7 @@ static unsigned usual_iterations(const sm_config *cfg)
     if (!its)
         return 0;
     for (size_t i = 0; i < cfg->principal_count; i++)
-        its[i] = sm_auth_hash_iterations(cfg->principals[i].password_hash);
+        its[i] = smd_auth_hash_iterations(cfg->principals[i].password_hash);
     qsort(its, cfg->principal_count, sizeof *its, compare_unsigned);
     unsigned best = 0;
     size_t best_run = 0;
@@ -67,7 +67,7 @@ static unsigned usual_iterations(const sm_config *cfg)
     return best;
 }
 
-int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr, size_t headroom, sm_error *err)
+int smd_server_init(smd_server *srv, const smd_config *cfg, const smd_transport *tr, size_t headroom, sm_error *err)
 {
     memset(srv, 0, sizeof *srv);
     srv->cfg = cfg;
@@ -77,7 +77,7 @@ int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr,
     srv->next_listener_id = 1;
     sm_buf_init(&srv->ev_json, 0, 0);
     srv->strings = sm_intern_new();
-    srv->auth = sm_auth_new(&cfg->logins);
+    srv->auth = smd_auth_new(&cfg->logins);
     if (!srv->strings || !srv->auth)
         goto nomem;
     const char *connector = cfg->connector ? cfg->connector : (cfg->tls_cert ? "wss" : "ws");
@@ -85,7 +85,7 @@ int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr,
     const char *name = cfg->cluster.enabled && cfg->cluster.node ? cfg->cluster.node
                        : cfg->server_name                       ? cfg->server_name
                                                                 : "sessmond";
-    if (sm_registry_init(&srv->reg, srv->strings, name, connector) !=
+    if (smd_registry_init(&srv->reg, srv->strings, name, connector) !=
         SM_OK)
         goto nomem;
     srv->identities = calloc(cfg->principal_count ? cfg->principal_count : 1, sizeof *srv->identities);
@@ -96,52 +96,52 @@ int sm_server_init(sm_server *srv, const sm_config *cfg, const sm_transport *tr,
             goto nomem;
     if (build_identity(srv, cfg->anonymous_roles, cfg->anonymous_role_count, &srv->anonymous) != SM_OK)
         goto nomem;
-    if (cfg->principal_count && !(srv->dummy_hash = sm_auth_dummy_hash(usual_iterations(cfg))))
+    if (cfg->principal_count && !(srv->dummy_hash = smd_auth_dummy_hash(usual_iterations(cfg))))
         goto nomem;
-    sm_cursor_attach(&srv->reg, &srv->sweep, NULL);
+    smd_cursor_attach(&srv->reg, &srv->sweep, NULL);
     return SM_OK;
 nomem:
-    sm_server_free(srv);
+    smd_server_free(srv);
     return sm_error_set(err, SM_ERR_NOMEM, "out of memory (or no randomness from the kernel)");
 }
 
-static void job_free(sm_server *srv, sm_job *job)
+static void job_free(smd_server *srv, smd_job *job)
 {
-    sm_session *req = job->requester;
+    smd_session *req = job->requester;
     /* (A cluster stand-in's connection has no transport behind it.) */
     if (req && req->pending_ops && --req->pending_ops == 0 && req->conn && !req->conn->cluster_remote &&
         srv->tr.pause_rx)
         srv->tr.pause_rx(srv->tr.ctx, req->conn, false);
-    sm_cursor_detach(&srv->reg, &job->cursor);
-    if (job->kind == SM_JOB_SHUTDOWN)
+    smd_cursor_detach(&srv->reg, &job->cursor);
+    if (job->kind == SMD_JOB_SHUTDOWN)
         free(job);
     else
-        sm_requests_job_free(srv, job);
+        smd_requests_job_free(srv, job);
 }
 
-void sm_server_free(sm_server *srv)
+void smd_server_free(smd_server *srv)
 {
-    sm_logins_abandon_all(srv);
+    smd_logins_abandon_all(srv);
     while (srv->jobs) {
-        sm_job *j = srv->jobs;
+        smd_job *j = srv->jobs;
         srv->jobs = j->next;
         if (srv->reg.buckets)
             job_free(srv, j);
     }
     srv->jobs_tail = NULL;
     while (srv->listeners)
-        sm_listener_remove(srv, srv->listeners->owner, srv->listeners->id);
+        smd_listener_remove(srv, srv->listeners->owner, srv->listeners->id);
     if (srv->reg.buckets) {
-        for (sm_session *s = srv->reg.head; s; s = s->next)
+        for (smd_session *s = srv->reg.head; s; s = s->next)
             if (s->conn) {
                 s->conn->session = NULL;
                 s->conn = NULL;
             }
-        sm_cursor_detach(&srv->reg, &srv->sweep);
-        sm_registry_free(&srv->reg);
+        smd_cursor_detach(&srv->reg, &srv->sweep);
+        smd_registry_free(&srv->reg);
     }
-    for (sm_conn *c = srv->limbo; c; c = c->lnext) {
-        sm_outq_clear(&c->q);
+    for (smd_conn *c = srv->limbo; c; c = c->lnext) {
+        smd_outq_clear(&c->q);
         free(c->rx);
         c->rx = NULL;
     }
@@ -153,7 +153,7 @@ void sm_server_free(sm_server *srv)
     free(srv->identities);
     free(srv->dummy_hash);
     sm_intern_free(srv->strings);
-    sm_auth_free(srv->auth);
+    smd_auth_free(srv->auth);
     free(srv->doomed);
     free(srv->kv_a);
     free(srv->kv_b);
@@ -165,7 +165,7 @@ void sm_server_free(sm_server *srv)
 
 /* ---- connections ---- */
 
-static void limbo_add(sm_server *srv, sm_conn *c)
+static void limbo_add(smd_server *srv, smd_conn *c)
 {
     if (c->in_limbo)
         return;
@@ -177,7 +177,7 @@ static void limbo_add(sm_server *srv, sm_conn *c)
     c->in_limbo = true;
 }
 
-static void limbo_remove(sm_server *srv, sm_conn *c)
+static void limbo_remove(smd_server *srv, smd_conn *c)
 {
     if (!c->in_limbo)
         return;
@@ -193,7 +193,7 @@ static void limbo_remove(sm_server *srv, sm_conn *c)
     c->in_limbo = false;
 }
 
-void sm_conn_want_write(sm_conn *c)
+void smd_conn_want_write(smd_conn *c)
 {
     if (c->write_requested || !c->srv->tr.want_write)
         return;
@@ -201,68 +201,68 @@ void sm_conn_want_write(sm_conn *c)
     c->srv->tr.want_write(c->srv->tr.ctx, c);
 }
 
-void sm_conn_start(sm_server *srv, sm_conn *c, void *handle, const char *peer_ip)
+void smd_conn_start(smd_server *srv, smd_conn *c, void *handle, const char *peer_ip)
 {
     c->srv = srv;
     c->handle = handle;
     c->since_ms = c->last_rx_ms = sm_mono_ms();
-    sm_outq_init(&c->q);
-    sm_ip_normalise(peer_ip ? peer_ip : "", c->ip, sizeof c->ip);
+    smd_outq_init(&c->q);
+    smd_ip_normalise(peer_ip ? peer_ip : "", c->ip, sizeof c->ip);
     c->established = true;
     srv->conn_count++;
     limbo_add(srv, c);
     if (srv->shutting_down)
-        sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
+        smd_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
                       sm_close_reason_name(SM_CLOSE_SERVER_CLOSING), false);
 }
 
-void sm_conn_close(sm_conn *c, int code, const char *text, bool flush)
+void smd_conn_close(smd_conn *c, int code, const char *text, bool flush)
 {
     if (c->closing)
         return;
     /* A closing connection gets no `opened`: an open still waiting for its check is dropped. */
-    sm_login_abandon(c->srv, c);
+    smd_login_abandon(c->srv, c);
     c->closing = true;
     c->close_code = code;
     c->close_text = text;
     c->flush_first = flush;
     c->since_ms = sm_mono_ms();
     if (!flush)
-        sm_outq_clear(&c->q);
+        smd_outq_clear(&c->q);
     limbo_add(c->srv, c);
-    sm_conn_want_write(c);
+    smd_conn_want_write(c);
 }
 
-bool sm_conn_queue_over_limit(const sm_conn *c)
+bool smd_conn_queue_over_limit(const smd_conn *c)
 {
-    const sm_limits *l = &c->srv->cfg->limits;
+    const smd_limits *l = &c->srv->cfg->limits;
     if (c->q.bytes > l->max_queue_bytes)
         return true;
     /* Over the server-wide cap, the biggest queues go first: anything at least the average size
      * is over its limit, while smaller queues (clients that keep up) carry on. */
-    size_t total = sm_outq_total_bytes();
+    size_t total = smd_outq_total_bytes();
     return total > l->max_total_queue_bytes && c->srv->conn_count && c->q.bytes >= total / c->srv->conn_count;
 }
 
-bool sm_conn_send(sm_conn *c, const sm_msg *m)
+bool smd_conn_send(smd_conn *c, const sm_msg *m)
 {
     if (c->closing && !c->flush_first)
         return false;
-    sm_session *s = c->session;
+    smd_session *s = c->session;
     if (s && s->doomed)
         return false;
-    int rc = sm_outq_push_msg(&c->q, m, c->srv->headroom);
+    int rc = smd_outq_push_msg(&c->q, m, c->srv->headroom);
     if (rc != SM_OK) {
-        sm_log(SM_LOG_ERROR, "cannot queue a %s message (error %d)", sm_msg_type_name(m->type), rc);
+        smd_log(SMD_LOG_ERROR, "cannot queue a %s message (error %d)", sm_msg_type_name(m->type), rc);
         if (s)
-            sm_server_doom(c->srv, s, SM_CLOSE_INTERNAL_ERROR);
+            smd_server_doom(c->srv, s, SM_CLOSE_INTERNAL_ERROR);
         return false;
     }
-    if (s && sm_conn_queue_over_limit(c)) {
-        sm_server_doom(c->srv, s, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
+    if (s && smd_conn_queue_over_limit(c)) {
+        smd_server_doom(c->srv, s, SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED);
         return false;
     }
-    sm_conn_want_write(c);
+    smd_conn_want_write(c);
     return true;
 }
 
@@ -285,7 +285,7 @@ static void sanitise_text(char *s)
 }
 
 /* Sends an `error` or `refused`; text is sanitised in place. */
-static void send_coded(sm_conn *c, sm_msg_type type, int64_t id, sm_errcode code, char *text)
+static void send_coded(smd_conn *c, sm_msg_type type, int64_t id, sm_errcode code, char *text)
 {
     sanitise_text(text);
     sm_msg m;
@@ -294,10 +294,10 @@ static void send_coded(sm_conn *c, sm_msg_type type, int64_t id, sm_errcode code
     m.id = id;
     m.code = code;
     m.message = text;
-    sm_conn_send(c, &m);
+    smd_conn_send(c, &m);
 }
 
-void sm_conn_send_error(sm_conn *c, int64_t id, sm_errcode code, const char *fmt, ...)
+void smd_conn_send_error(smd_conn *c, int64_t id, sm_errcode code, const char *fmt, ...)
 {
     char text[SM_ERROR_MESSAGE_MAX + 64];
     va_list ap;
@@ -307,21 +307,21 @@ void sm_conn_send_error(sm_conn *c, int64_t id, sm_errcode code, const char *fmt
     send_coded(c, SM_MSG_ERROR, id, code, text);
 }
 
-void sm_conn_refuse(sm_conn *c, sm_errcode code, const char *text)
+void smd_conn_refuse(smd_conn *c, sm_errcode code, const char *text)
 {
     char copy[SM_ERROR_MESSAGE_MAX + 64];
     snprintf(copy, sizeof copy, "%s", text);
     send_coded(c, SM_MSG_REFUSED, 0, code, copy);
-    sm_conn_close(c, 1008, sm_errcode_name(code), true);
+    smd_conn_close(c, 1008, sm_errcode_name(code), true);
 }
 
 /* ---- closing sessions ---- */
 
-static void undoom(sm_server *srv, sm_session *s)
+static void undoom(smd_server *srv, smd_session *s)
 {
     if (!s->doomed)
         return;
-    /* From the end: sm_server_reap takes the last one, so a mass reap stays linear. */
+    /* From the end: smd_server_reap takes the last one, so a mass reap stays linear. */
     for (size_t i = srv->ndoomed; i-- > 0;)
         if (srv->doomed[i] == s) {
             memmove(&srv->doomed[i], &srv->doomed[i + 1], (srv->ndoomed - i - 1) * sizeof *srv->doomed);
@@ -331,7 +331,7 @@ static void undoom(sm_server *srv, sm_session *s)
     s->doomed = 0;
 }
 
-void sm_server_doom(sm_server *srv, sm_session *s, sm_close_reason reason)
+void smd_server_doom(smd_server *srv, smd_session *s, sm_close_reason reason)
 {
     if (s->doomed || s->state == SM_STATE_CLOSED)
         return;
@@ -340,10 +340,10 @@ void sm_server_doom(sm_server *srv, sm_session *s, sm_close_reason reason)
         return;
     /* Drop the queue now: this is what keeps a slow consumer from growing the server's memory. */
     if (s->conn)
-        sm_outq_clear(&s->conn->q);
+        smd_outq_clear(&s->conn->q);
     if (srv->ndoomed == srv->doomed_cap) {
         size_t ncap = srv->doomed_cap ? srv->doomed_cap * 2 : 16;
-        sm_session **n = realloc(srv->doomed, ncap * sizeof *n);
+        smd_session **n = realloc(srv->doomed, ncap * sizeof *n);
         if (!n)
             return; /* it will overflow again and be retried */
         srv->doomed = n;
@@ -353,64 +353,64 @@ void sm_server_doom(sm_server *srv, sm_session *s, sm_close_reason reason)
     srv->doomed[srv->ndoomed++] = s;
 }
 
-void sm_server_reap(sm_server *srv)
+void smd_server_reap(smd_server *srv)
 {
     while (srv->ndoomed) {
-        sm_session *s = srv->doomed[srv->ndoomed - 1];
+        smd_session *s = srv->doomed[srv->ndoomed - 1];
         sm_close_reason reason = (sm_close_reason)s->doomed;
         undoom(srv, s);
-        sm_log(SM_LOG_INFO, "closing session %s: %s", s->id, sm_close_reason_name(reason));
-        sm_server_close_session(srv, s, reason, false);
+        smd_log(SMD_LOG_INFO, "closing session %s: %s", s->id, sm_close_reason_name(reason));
+        smd_server_close_session(srv, s, reason, false);
     }
 }
 
-void sm_server_close_session(sm_server *srv, sm_session *s, sm_close_reason reason, bool flush)
+void smd_server_close_session(smd_server *srv, smd_session *s, sm_close_reason reason, bool flush)
 {
     if (s->state == SM_STATE_CLOSED)
         return;
     undoom(srv, s);
     if (s->pending_ops) /* its operations go on; their replies have nowhere to go */
-        for (sm_job *j = srv->jobs; j; j = j->next)
+        for (smd_job *j = srv->jobs; j; j = j->next)
             if (j->requester == s)
                 j->requester = NULL;
     s->pending_ops = 0;
-    sm_listeners_remove_owned(srv, s);
+    smd_listeners_remove_owned(srv, s);
     s->state = SM_STATE_CLOSED;
     /* Tell listeners while s is still in the open order: snapshot cursors decide who has seen it. */
-    sm_listeners_session_closed(srv, s, reason);
-    sm_registry_remove(&srv->reg, s);
-    sm_conn *c = s->conn;
+    smd_listeners_session_closed(srv, s, reason);
+    smd_registry_remove(&srv->reg, s);
+    smd_conn *c = s->conn;
     if (c) {
         c->session = NULL;
         s->conn = NULL;
-        sm_conn_close(c, sm_close_reason_ws_code(reason), sm_close_reason_name(reason), flush);
+        smd_conn_close(c, sm_close_reason_ws_code(reason), sm_close_reason_name(reason), flush);
     }
     srv->sessions_closed++;
-    sm_log(SM_LOG_DEBUG, "session %s closed: %s", s->id, sm_close_reason_name(reason));
-    sm_session_free(&srv->reg, s);
+    smd_log(SMD_LOG_DEBUG, "session %s closed: %s", s->id, sm_close_reason_name(reason));
+    smd_session_free(&srv->reg, s);
 }
 
 /* The connection under an ACTIVE session is gone without a close frame. */
-static void session_lost(sm_server *srv, sm_session *s)
+static void session_lost(smd_server *srv, smd_session *s)
 {
     s->conn = NULL;
     if (s->doomed) {
-        sm_server_close_session(srv, s, (sm_close_reason)s->doomed, false);
+        smd_server_close_session(srv, s, (sm_close_reason)s->doomed, false);
         return;
     }
     if (srv->shutting_down) {
-        sm_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, false);
+        smd_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, false);
         return;
     }
-    sm_listeners_remove_owned(srv, s);
+    smd_listeners_remove_owned(srv, s);
     s->state = SM_STATE_DISCONNECTED;
     s->disconnected_at = sm_mono_ms();
-    sm_listeners_session_event(srv, s, SM_EVENT_DISCONNECTED, NULL, 0);
+    smd_listeners_session_event(srv, s, SM_EVENT_DISCONNECTED, NULL, 0);
     if (srv->cfg->limits.reconnect_timeout_ms == 0)
-        sm_server_close_session(srv, s, SM_CLOSE_CONNECTION_LOST, false);
+        smd_server_close_session(srv, s, SM_CLOSE_CONNECTION_LOST, false);
 }
 
-void sm_conn_attach(sm_conn *c, sm_session *s)
+void smd_conn_attach(smd_conn *c, smd_session *s)
 {
     limbo_remove(c->srv, c);
     c->session = s;
@@ -419,54 +419,54 @@ void sm_conn_attach(sm_conn *c, sm_session *s)
     c->hb_outstanding = false;
 }
 
-void sm_conn_on_violation(sm_conn *c, sm_close_reason reason, int ws_code)
+void smd_conn_on_violation(smd_conn *c, sm_close_reason reason, int ws_code)
 {
-    sm_server *srv = c->srv;
-    sm_session *s = c->session;
-    sm_conn_close(c, ws_code, sm_close_reason_name(reason), false);
+    smd_server *srv = c->srv;
+    smd_session *s = c->session;
+    smd_conn_close(c, ws_code, sm_close_reason_name(reason), false);
     if (s) {
         c->session = NULL;
         s->conn = NULL;
-        sm_server_close_session(srv, s, reason, false);
+        smd_server_close_session(srv, s, reason, false);
     }
-    sm_server_reap(srv);
+    smd_server_reap(srv);
 }
 
-void sm_conn_on_peer_close(sm_conn *c)
+void smd_conn_on_peer_close(smd_conn *c)
 {
     c->peer_closed = true;
 }
 
-void sm_conn_on_closed(sm_conn *c)
+void smd_conn_on_closed(smd_conn *c)
 {
     if (!c->established)
         return;
-    sm_server *srv = c->srv;
-    sm_login_abandon(srv, c);
-    sm_session *s = c->session;
+    smd_server *srv = c->srv;
+    smd_login_abandon(srv, c);
+    smd_session *s = c->session;
     if (s) {
         c->session = NULL;
         s->conn = NULL;
         if (c->peer_closed)
-            sm_server_close_session(srv, s, SM_CLOSE_CLOSED_BY_CLIENT, false);
+            smd_server_close_session(srv, s, SM_CLOSE_CLOSED_BY_CLIENT, false);
         else
             session_lost(srv, s);
     }
     limbo_remove(srv, c);
-    sm_outq_clear(&c->q);
+    smd_outq_clear(&c->q);
     free(c->rx);
     c->rx = NULL;
     c->rx_len = c->rx_cap = 0;
     c->established = false;
     srv->conn_count--;
-    sm_server_reap(srv);
+    smd_server_reap(srv);
 }
 
 /* ---- messages ---- */
 
-void sm_conn_on_message(sm_conn *c, const char *text, size_t len)
+void smd_conn_on_message(smd_conn *c, const char *text, size_t len)
 {
-    sm_server *srv = c->srv;
+    smd_server *srv = c->srv;
     c->last_rx_ms = sm_mono_ms();
     c->hb_outstanding = false;
     srv->messages_in++;
@@ -475,8 +475,8 @@ void sm_conn_on_message(sm_conn *c, const char *text, size_t len)
     if (c->login) {
         /* The transport holds a connection's input while its open waits for a password check;
          * whatever it had read already is a request before `opened`, which the protocol forbids. */
-        sm_login_abandon(srv, c);
-        sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, "a message arrived before the open was answered");
+        smd_login_abandon(srv, c);
+        smd_conn_refuse(c, SM_CODE_INVALID_REQUEST, "a message arrived before the open was answered");
         return;
     }
     sm_msg m;
@@ -485,66 +485,66 @@ void sm_conn_on_message(sm_conn *c, const char *text, size_t len)
     int rc = sm_msg_decode(text, len, srv->cfg->limits.max_message_bytes, &m, &err);
     if (rc != SM_OK) {
         if (!c->session) {
-            sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, err.message[0] ? err.message : "undecodable message");
+            smd_conn_refuse(c, SM_CODE_INVALID_REQUEST, err.message[0] ? err.message : "undecodable message");
         } else {
-            sm_conn_send_error(c, m.id, SM_CODE_INVALID_REQUEST, "%s", err.message[0] ? err.message : "undecodable message");
+            smd_conn_send_error(c, m.id, SM_CODE_INVALID_REQUEST, "%s", err.message[0] ? err.message : "undecodable message");
             /* Closed with its queue flushed, so every undecodable message gets its answer
              * before the close frame, as docs/protocol.md promises (at most 16 small errors
              * after what was already queued, itself bounded by maxQueueBytes). */
-            if (++c->bad_in_row >= SM_BAD_MESSAGES_MAX && c->session)
-                sm_server_close_session(srv, c->session, SM_CLOSE_INVALID_INBOUND_MESSAGE, true);
+            if (++c->bad_in_row >= SMD_BAD_MESSAGES_MAX && c->session)
+                smd_server_close_session(srv, c->session, SM_CLOSE_INVALID_INBOUND_MESSAGE, true);
         }
     } else if (!c->session) {
         if (m.type == SM_MSG_OPEN)
-            sm_server_handle_open(c, &m, text, len);
+            smd_server_handle_open(c, &m, text, len);
         else if (m.type == SM_MSG_RESUME)
-            sm_server_handle_resume(c, &m);
+            smd_server_handle_resume(c, &m);
         else
-            sm_conn_refuse(c, SM_CODE_INVALID_REQUEST, "the first message must be open or resume");
+            smd_conn_refuse(c, SM_CODE_INVALID_REQUEST, "the first message must be open or resume");
     } else {
         c->bad_in_row = 0;
-        sm_server_handle_request(c, &m);
+        smd_server_handle_request(c, &m);
     }
     sm_msg_free(&m);
-    sm_server_reap(srv);
+    smd_server_reap(srv);
 }
 
-sm_outmsg *sm_conn_next_write(sm_conn *c)
+smd_outmsg *smd_conn_next_write(smd_conn *c)
 {
     if (c->closing && !c->flush_first)
         return NULL;
     /* Below the watermark rather than only when empty, so steady live traffic cannot starve a
      * snapshot; the chunk goes after what is queued, which keeps per-session order. */
-    if (c->q.bytes < sm_snapshot_chunk(c->srv) && c->session && !c->closing) {
-        sm_listeners_fill_snapshot(c->srv, c);
-        sm_server_reap(c->srv);
+    if (c->q.bytes < smd_snapshot_chunk(c->srv) && c->session && !c->closing) {
+        smd_listeners_fill_snapshot(c->srv, c);
+        smd_server_reap(c->srv);
     }
-    return sm_outq_pop(&c->q);
+    return smd_outq_pop(&c->q);
 }
 
-size_t sm_snapshot_chunk(const sm_server *srv)
+size_t smd_snapshot_chunk(const smd_server *srv)
 {
     size_t quarter = srv->cfg->limits.max_queue_bytes / 4;
-    return quarter < SM_SNAPSHOT_CHUNK_BYTES ? quarter : SM_SNAPSHOT_CHUNK_BYTES;
+    return quarter < SMD_SNAPSHOT_CHUNK_BYTES ? quarter : SMD_SNAPSHOT_CHUNK_BYTES;
 }
 
-bool sm_conn_wants_write(const sm_conn *c)
+bool smd_conn_wants_write(const smd_conn *c)
 {
     if (c->closing)
         return true;
-    return c->q.head || (c->session && sm_listeners_snapshot_pending(c->session));
+    return c->q.head || (c->session && smd_listeners_snapshot_pending(c->session));
 }
 
-bool sm_conn_should_close(const sm_conn *c)
+bool smd_conn_should_close(const smd_conn *c)
 {
     return c->closing && (!c->flush_first || !c->q.head);
 }
 
 /* ---- periodic work ---- */
 
-int64_t sm_server_tick_ms(const sm_server *srv)
+int64_t smd_server_tick_ms(const smd_server *srv)
 {
-    const sm_limits *l = &srv->cfg->limits;
+    const smd_limits *l = &srv->cfg->limits;
     int64_t m = l->heartbeat_interval_ms;
     if (l->heartbeat_timeout_ms < m)
         m = l->heartbeat_timeout_ms;
@@ -554,7 +554,7 @@ int64_t sm_server_tick_ms(const sm_server *srv)
     return m < 10 ? 10 : m > 1000 ? 1000 : m;
 }
 
-static void send_heartbeat(sm_conn *c, int64_t now)
+static void send_heartbeat(smd_conn *c, int64_t now)
 {
     sm_msg m;
     memset(&m, 0, sizeof m);
@@ -562,48 +562,48 @@ static void send_heartbeat(sm_conn *c, int64_t now)
     m.seq = ++c->hb_seq;
     c->hb_outstanding = true;
     c->hb_sent_ms = now;
-    sm_conn_send(c, &m);
+    smd_conn_send(c, &m);
 }
 
 /* Visits at most this many limbo connections per tick, continuing where the last tick stopped:
  * a mass close can put every connection in limbo. */
-#define SM_LIMBO_SWEEP_MAX 4096
+#define SMD_LIMBO_SWEEP_MAX 4096
 
-static void sweep_limbo(sm_server *srv, int64_t now)
+static void sweep_limbo(smd_server *srv, int64_t now)
 {
-    const sm_limits *l = &srv->cfg->limits;
+    const smd_limits *l = &srv->cfg->limits;
     int64_t open_timeout = l->heartbeat_interval_ms + l->heartbeat_timeout_ms;
-    if (open_timeout > SM_OPEN_TIMEOUT_MS)
-        open_timeout = SM_OPEN_TIMEOUT_MS;
-    sm_conn *c = srv->limbo_sweep ? srv->limbo_sweep : srv->limbo;
-    for (size_t n = 0; c && n < SM_LIMBO_SWEEP_MAX; n++) {
+    if (open_timeout > SMD_OPEN_TIMEOUT_MS)
+        open_timeout = SMD_OPEN_TIMEOUT_MS;
+    smd_conn *c = srv->limbo_sweep ? srv->limbo_sweep : srv->limbo;
+    for (size_t n = 0; c && n < SMD_LIMBO_SWEEP_MAX; n++) {
         /* Saved before the kill: a synchronous kill removes c (limbo_remove moves limbo_sweep). */
         srv->limbo_sweep = c->lnext;
         if (c->closing) {
-            if (now - c->since_ms >= SM_CLOSE_TIMEOUT_MS && srv->tr.kill) {
+            if (now - c->since_ms >= SMD_CLOSE_TIMEOUT_MS && srv->tr.kill) {
                 c->since_ms = now; /* ask again later should the kill be slow */
                 srv->tr.kill(srv->tr.ctx, c);
             }
         } else if (!c->session && now - c->since_ms >= open_timeout) {
-            sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_ABORTED), sm_close_reason_name(SM_CLOSE_ABORTED),
+            smd_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_ABORTED), sm_close_reason_name(SM_CLOSE_ABORTED),
                           false);
         }
         c = srv->limbo_sweep;
     }
 }
 
-void sm_server_tick(sm_server *srv)
+void smd_server_tick(smd_server *srv)
 {
     int64_t now = sm_mono_ms();
-    const sm_limits *l = &srv->cfg->limits;
+    const smd_limits *l = &srv->cfg->limits;
     sweep_limbo(srv, now);
-    sm_auth_tick(srv->auth);
-    size_t budget = srv->reg.count * (size_t)sm_server_tick_ms(srv) / 1000 + 1;
+    smd_auth_tick(srv->auth);
+    size_t budget = srv->reg.count * (size_t)smd_server_tick_ms(srv) / 1000 + 1;
     if (budget < 2048)
         budget = 2048;
     bool wrapped = false;
     while (budget--) {
-        sm_session *s = srv->sweep.at;
+        smd_session *s = srv->sweep.at;
         if (!s) {
             if (wrapped || !srv->reg.head)
                 break;
@@ -615,20 +615,20 @@ void sm_server_tick(sm_server *srv)
         if (s->doomed)
             continue;
         if (s->state == SM_STATE_ACTIVE && s->conn && !s->conn->closing) {
-            sm_conn *c = s->conn;
+            smd_conn *c = s->conn;
             if (c->hb_outstanding) {
                 if (now - c->hb_sent_ms >= l->heartbeat_timeout_ms) {
-                    sm_log(SM_LOG_INFO, "session %s did not answer a heartbeat: closing it", s->id);
-                    sm_server_close_session(srv, s, SM_CLOSE_CLIENT_UNRESPONSIVE, false);
+                    smd_log(SMD_LOG_INFO, "session %s did not answer a heartbeat: closing it", s->id);
+                    smd_server_close_session(srv, s, SM_CLOSE_CLIENT_UNRESPONSIVE, false);
                 }
             } else if (now - c->last_rx_ms >= l->heartbeat_interval_ms) {
                 send_heartbeat(c, now);
             }
         } else if (s->state == SM_STATE_DISCONNECTED && now - s->disconnected_at >= l->reconnect_timeout_ms) {
-            sm_server_close_session(srv, s, SM_CLOSE_CONNECTION_LOST, false);
+            smd_server_close_session(srv, s, SM_CLOSE_CONNECTION_LOST, false);
         }
     }
-    sm_server_reap(srv);
+    smd_server_reap(srv);
 }
 
 /* ---- sliced operations ---- */
@@ -640,13 +640,13 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void sm_budget_start(sm_budget *b)
+void smd_budget_start(smd_budget *b)
 {
-    b->deadline_us = mono_us() + SM_SLICE_BUDGET_US;
-    b->visits_left = SM_SLICE_MAX_VISITS;
+    b->deadline_us = mono_us() + SMD_SLICE_BUDGET_US;
+    b->visits_left = SMD_SLICE_MAX_VISITS;
 }
 
-bool sm_budget_spent(sm_budget *b)
+bool smd_budget_spent(smd_budget *b)
 {
     if (b->visits_left == 0)
         return true;
@@ -661,21 +661,21 @@ bool sm_budget_spent(sm_budget *b)
     return false;
 }
 
-void sm_budget_charge(sm_budget *b, size_t n)
+void smd_budget_charge(smd_budget *b, size_t n)
 {
     b->visits_left = b->visits_left > n ? b->visits_left - n : 0;
 }
 
-bool sm_server_has_pending_work(const sm_server *srv)
+bool smd_server_has_pending_work(const smd_server *srv)
 {
     return srv->jobs != NULL || srv->logins != NULL;
 }
 
-void sm_server_queue_job(sm_server *srv, sm_job *job)
+void smd_server_queue_job(smd_server *srv, smd_job *job)
 {
     job->next = NULL;
     job->last_seq = srv->reg.next_seq - 1;
-    sm_cursor_attach(&srv->reg, &job->cursor, srv->reg.head);
+    smd_cursor_attach(&srv->reg, &job->cursor, srv->reg.head);
     if (job->requester) {
         /* Its next requests wait until this one is done: one session's requests take effect and
          * are answered in order. */
@@ -691,47 +691,47 @@ void sm_server_queue_job(sm_server *srv, sm_job *job)
     srv->jobs_tail = job;
     /* A small registry is done within this first slice, answered like any other request. */
     if (alone)
-        sm_server_run_slice(srv);
+        smd_server_run_slice(srv);
     if (srv->jobs && srv->tr.want_slice)
         srv->tr.want_slice(srv->tr.ctx);
 }
 
 /* Sessions without listeners first, so the listening ones can still tell their clients; then the
  * connections that have no session. */
-static bool shutdown_step(sm_server *srv, sm_job *job, sm_budget *b)
+static bool shutdown_step(smd_server *srv, smd_job *job, smd_budget *b)
 {
     while (job->phase < 2) {
-        sm_session *s = job->cursor.at;
+        smd_session *s = job->cursor.at;
         if (!s) {
             job->phase++;
             job->cursor.at = srv->reg.head;
             continue;
         }
-        if (sm_budget_spent(b))
+        if (smd_budget_spent(b))
             return false;
         job->cursor.at = s->next;
         if (job->phase == 1 || !s->listeners) {
-            sm_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, true);
-            sm_budget_charge(b, SM_SLICE_CLOSE_COST - 1);
+            smd_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, true);
+            smd_budget_charge(b, SMD_SLICE_CLOSE_COST - 1);
         }
     }
-    for (sm_conn *c = srv->limbo; c; c = c->lnext)
+    for (smd_conn *c = srv->limbo; c; c = c->lnext)
         if (!c->closing)
-            sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
+            smd_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
                           sm_close_reason_name(SM_CLOSE_SERVER_CLOSING), true);
     return true;
 }
 
-void sm_server_run_slice(sm_server *srv)
+void smd_server_run_slice(smd_server *srv)
 {
     if (srv->logins)
-        sm_logins_step(srv);
-    sm_budget b;
-    sm_budget_start(&b);
+        smd_logins_step(srv);
+    smd_budget b;
+    smd_budget_start(&b);
     while (srv->jobs && b.visits_left > 0) {
-        sm_job *job = srv->jobs;
-        bool done = job->kind == SM_JOB_SHUTDOWN ? shutdown_step(srv, job, &b) : sm_requests_job_step(srv, job, &b);
-        sm_server_reap(srv);
+        smd_job *job = srv->jobs;
+        bool done = job->kind == SMD_JOB_SHUTDOWN ? shutdown_step(srv, job, &b) : smd_requests_job_step(srv, job, &b);
+        smd_server_reap(srv);
         if (!done)
             break;
         srv->jobs = job->next;
@@ -741,34 +741,34 @@ void sm_server_run_slice(sm_server *srv)
     }
 }
 
-void sm_server_shutdown(sm_server *srv)
+void smd_server_shutdown(smd_server *srv)
 {
     if (srv->shutting_down)
         return;
     srv->shutting_down = true;
     /* Opens waiting for a password check will not be answered: their connections close now. */
-    sm_logins_abandon_all(srv);
+    smd_logins_abandon_all(srv);
     /* Operations in progress stop where they are: their requesters are closing too. */
     while (srv->jobs) {
-        sm_job *j = srv->jobs;
+        smd_job *j = srv->jobs;
         srv->jobs = j->next;
         job_free(srv, j);
     }
     srv->jobs_tail = NULL;
-    sm_job *job = calloc(1, sizeof *job);
+    smd_job *job = calloc(1, sizeof *job);
     if (!job) {
         /* No memory for the job: close everything now, unsliced. */
-        for (sm_session *s = srv->reg.head, *next; s; s = next) {
+        for (smd_session *s = srv->reg.head, *next; s; s = next) {
             next = s->next;
-            sm_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, true);
+            smd_server_close_session(srv, s, SM_CLOSE_SERVER_CLOSING, true);
         }
-        sm_server_reap(srv);
-        for (sm_conn *c = srv->limbo; c; c = c->lnext)
+        smd_server_reap(srv);
+        for (smd_conn *c = srv->limbo; c; c = c->lnext)
             if (!c->closing)
-                sm_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
+                smd_conn_close(c, sm_close_reason_ws_code(SM_CLOSE_SERVER_CLOSING),
                               sm_close_reason_name(SM_CLOSE_SERVER_CLOSING), true);
         return;
     }
-    job->kind = SM_JOB_SHUTDOWN;
-    sm_server_queue_job(srv, job);
+    job->kind = SMD_JOB_SHUTDOWN;
+    smd_server_queue_job(srv, job);
 }

@@ -48,8 +48,8 @@ typedef struct addr_log {
     char principal[LOG_PRINCIPAL_MAX];
 } addr_log;
 
-struct sm_throttle {
-    sm_login_limits lim;
+struct smd_throttle {
+    smd_login_limits lim;
     unsigned char key[32];
     table addresses, networks, principals;
     addr_log *logs;
@@ -58,12 +58,12 @@ struct sm_throttle {
     int64_t line_refill_ms;
     unsigned long long unreported_suppressed;
     int64_t last_now_ms; /* latest time any call gave */
-    sm_throttle_stats stats;
+    smd_throttle_stats stats;
 };
 
 /* ---- log lines under one global cap ---- */
 
-static bool line_allowed(sm_throttle *t, int64_t now)
+static bool line_allowed(smd_throttle *t, int64_t now)
 {
     if (now > t->line_refill_ms) {
         t->line_tokens += (double)(now - t->line_refill_ms) * LOG_LINES_PER_SECOND / 1000.0;
@@ -104,7 +104,7 @@ static long long seconds_rounded_up(int64_t ms)
 
 /* The summary of an address's interval, if it has anything to say; the interval then restarts
  * (with nothing counted) or, when it was quiet, ends, so the next failure is logged at once. */
-static void flush_summary(sm_throttle *t, addr_log *l, int64_t now)
+static void flush_summary(smd_throttle *t, addr_log *l, int64_t now)
 {
     if (!l->open)
         return;
@@ -120,10 +120,10 @@ static void flush_summary(sm_throttle *t, addr_log *l, int64_t now)
         if (l->refused)
             snprintf(refused, sizeof refused, "; %u more refused without a check", l->refused);
         if (l->failures)
-            sm_log(SM_LOG_INFO, "%u failed logins for principal '%s'%s from %s in the last %lld s%s", l->failures,
+            smd_log(SMD_LOG_INFO, "%u failed logins for principal '%s'%s from %s in the last %lld s%s", l->failures,
                    l->principal, l->several_principals ? " and others" : "", l->ip, secs, refused);
         else
-            sm_log(SM_LOG_INFO, "%u logins for principal '%s'%s from %s refused without a check in the last %lld s",
+            smd_log(SMD_LOG_INFO, "%u logins for principal '%s'%s from %s refused without a check in the last %lld s",
                    l->refused, l->principal, l->several_principals ? " and others" : "", l->ip, secs);
     }
     l->failures = l->refused = 0;
@@ -131,7 +131,7 @@ static void flush_summary(sm_throttle *t, addr_log *l, int64_t now)
     l->since_ms = now;
 }
 
-static void report_suppressed(sm_throttle *t, int64_t now)
+static void report_suppressed(smd_throttle *t, int64_t now)
 {
     if (!t->unreported_suppressed)
         return;
@@ -139,13 +139,13 @@ static void report_suppressed(sm_throttle *t, int64_t now)
     if (!line_allowed(t, now))
         return;
     t->unreported_suppressed = 0;
-    sm_log(SM_LOG_WARN, "%llu failed-login log lines left out (more than %d a second)", n, LOG_LINES_PER_SECOND);
+    smd_log(SMD_LOG_WARN, "%llu failed-login log lines left out (more than %d a second)", n, LOG_LINES_PER_SECOND);
 }
 
 /* ---- keys and tables ---- */
 
 /* A keyed hash, so that nobody can pick addresses or principal names that crowd one bucket. */
-static uint64_t keyed(const sm_throttle *t, char kind, const void *data, size_t len)
+static uint64_t keyed(const smd_throttle *t, char kind, const void *data, size_t len)
 {
     unsigned char digest[32], mac[32];
     unsigned int dlen = 0, mlen = 0;
@@ -164,7 +164,7 @@ static uint64_t keyed(const sm_throttle *t, char kind, const void *data, size_t 
 
 /* Keys of an address and of its /24 (IPv4, IPv4-mapped IPv6 included) or /64 (IPv6) network;
  * net_text (may be NULL) gets the network in CIDR form. */
-static void address_keys(const sm_throttle *t, const char *ip, uint64_t *addr, uint64_t *net, char *net_text,
+static void address_keys(const smd_throttle *t, const char *ip, uint64_t *addr, uint64_t *net, char *net_text,
                          size_t cap)
 {
     unsigned char b[16];
@@ -208,7 +208,7 @@ static bool table_init(table *tb, size_t entries)
     return tb->recs != NULL;
 }
 
-static void forget_if_stale(const sm_throttle *t, rec *r, int64_t now)
+static void forget_if_stale(const smd_throttle *t, rec *r, int64_t now)
 {
     if (r->failures && now - r->last_failure_ms >= t->lim.forget_ms) {
         r->failures = 0;
@@ -219,7 +219,7 @@ static void forget_if_stale(const sm_throttle *t, rec *r, int64_t now)
 /* The record of key (NULL when absent and !create). Creating evicts, when the bucket is full,
  * the least recently used record that is not backed off (or the least recently used of all):
  * an attacker's many fresh addresses push out quiet records before backed-off ones. */
-static rec *lookup(sm_throttle *t, table *tb, uint64_t key, int64_t now, bool create)
+static rec *lookup(smd_throttle *t, table *tb, uint64_t key, int64_t now, bool create)
 {
     rec *bucket = &tb->recs[(size_t)(key % tb->buckets) * WAYS];
     for (size_t i = 0; i < WAYS; i++)
@@ -260,7 +260,7 @@ static rec *lookup(sm_throttle *t, table *tb, uint64_t key, int64_t now, bool cr
 }
 
 /* Counts a failure; true when it starts the record's back-off (from a clean state). */
-static bool bump(const sm_throttle *t, rec *r, unsigned free_failures, int64_t now)
+static bool bump(const smd_throttle *t, rec *r, unsigned free_failures, int64_t now)
 {
     if (r->failures < UINT32_MAX)
         r->failures++;
@@ -279,23 +279,23 @@ static bool bump(const sm_throttle *t, rec *r, unsigned free_failures, int64_t n
 
 /* ---- the interface ---- */
 
-sm_throttle *sm_throttle_new(const sm_login_limits *limits)
+smd_throttle *smd_throttle_new(const smd_login_limits *limits)
 {
-    sm_throttle *t = calloc(1, sizeof *t);
+    smd_throttle *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->lim = *limits;
     t->line_tokens = LOG_LINES_BURST;
-    if (sm_random_bytes(t->key, sizeof t->key) != 0 || !table_init(&t->addresses, limits->table_entries) ||
+    if (smd_random_bytes(t->key, sizeof t->key) != 0 || !table_init(&t->addresses, limits->table_entries) ||
         !table_init(&t->networks, limits->table_entries) || !table_init(&t->principals, limits->table_entries) ||
         !(t->logs = calloc(t->addresses.buckets * WAYS, sizeof *t->logs))) {
-        sm_throttle_free(t);
+        smd_throttle_free(t);
         return NULL;
     }
     return t;
 }
 
-void sm_throttle_free(sm_throttle *t)
+void smd_throttle_free(smd_throttle *t)
 {
     if (!t)
         return;
@@ -311,8 +311,8 @@ void sm_throttle_free(sm_throttle *t)
     free(t);
 }
 
-void sm_throttle_admit(sm_throttle *t, const char *ip, const char *principal, int64_t now_ms,
-                       sm_throttle_decision *out)
+void smd_throttle_admit(smd_throttle *t, const char *ip, const char *principal, int64_t now_ms,
+                       smd_throttle_decision *out)
 {
     t->last_now_ms = now_ms;
     uint64_t ka, kn;
@@ -320,25 +320,25 @@ void sm_throttle_admit(sm_throttle *t, const char *ip, const char *principal, in
     rec *a = lookup(t, &t->addresses, ka, now_ms, false);
     rec *n = lookup(t, &t->networks, kn, now_ms, false);
     rec *p = lookup(t, &t->principals, keyed(t, 'p', principal, strlen(principal)), now_ms, false);
-    out->verdict = SM_THROTTLE_ALLOW;
+    out->verdict = SMD_THROTTLE_ALLOW;
     out->retry_ms = 0;
     out->suspect = a && a->failures > 0;
     if (a && a->blocked_until_ms > now_ms) {
-        out->verdict = SM_THROTTLE_ADDRESS;
+        out->verdict = SMD_THROTTLE_ADDRESS;
         out->retry_ms = a->blocked_until_ms - now_ms;
     } else if (n && n->blocked_until_ms > now_ms) {
-        out->verdict = SM_THROTTLE_NETWORK;
+        out->verdict = SMD_THROTTLE_NETWORK;
         out->retry_ms = n->blocked_until_ms - now_ms;
     } else if (p && p->blocked_until_ms > now_ms && out->suspect) {
         /* A backed-off principal stays open to addresses with a clean record: its real user
          * elsewhere still gets in, and a distributed attacker gets one try per fresh address
          * (and at most networkFreeFailures per network). */
-        out->verdict = SM_THROTTLE_PRINCIPAL;
+        out->verdict = SMD_THROTTLE_PRINCIPAL;
         out->retry_ms = p->blocked_until_ms - now_ms;
     }
 }
 
-void sm_throttle_failed(sm_throttle *t, const char *ip, const char *principal, int64_t now_ms)
+void smd_throttle_failed(smd_throttle *t, const char *ip, const char *principal, int64_t now_ms)
 {
     t->last_now_ms = now_ms;
     t->stats.failures++;
@@ -359,7 +359,7 @@ void sm_throttle_failed(sm_throttle *t, const char *ip, const char *principal, i
         clip_into(l->ip, sizeof l->ip, ip);
         memcpy(l->principal, pclip, sizeof pclip);
         if (line_allowed(t, now_ms))
-            sm_log(SM_LOG_INFO, "authentication failed for principal '%s' from %s", pclip, ip);
+            smd_log(SMD_LOG_INFO, "authentication failed for principal '%s' from %s", pclip, ip);
     } else {
         if (l->failures == 0 && l->refused == 0)
             memcpy(l->principal, pclip, sizeof pclip);
@@ -368,23 +368,23 @@ void sm_throttle_failed(sm_throttle *t, const char *ip, const char *principal, i
         l->failures++;
     }
 
-    const sm_login_limits *lim = &t->lim;
+    const smd_login_limits *lim = &t->lim;
     if (bump(t, a, lim->address_free_failures, now_ms) && line_allowed(t, now_ms))
-        sm_log(SM_LOG_WARN, "logins from %s backed off after %u failed logins (for %lld s, then longer)", ip,
+        smd_log(SMD_LOG_WARN, "logins from %s backed off after %u failed logins (for %lld s, then longer)", ip,
                a->failures, seconds_rounded_up(a->blocked_until_ms - now_ms));
     rec *n = lookup(t, &t->networks, kn, now_ms, true);
     if (bump(t, n, lim->network_free_failures, now_ms) && line_allowed(t, now_ms))
-        sm_log(SM_LOG_WARN, "logins from network %s backed off after %u failed logins (for %lld s, then longer)",
+        smd_log(SMD_LOG_WARN, "logins from network %s backed off after %u failed logins (for %lld s, then longer)",
                net_text, n->failures, seconds_rounded_up(n->blocked_until_ms - now_ms));
     rec *p = lookup(t, &t->principals, keyed(t, 'p', principal, strlen(principal)), now_ms, true);
     if (bump(t, p, lim->principal_free_failures, now_ms) && line_allowed(t, now_ms))
-        sm_log(SM_LOG_WARN,
+        smd_log(SMD_LOG_WARN,
                "logins for principal '%s' backed off after %u failed logins (for %lld s, then longer), "
                "except from addresses without failures",
                pclip, p->failures, seconds_rounded_up(p->blocked_until_ms - now_ms));
 }
 
-void sm_throttle_refused(sm_throttle *t, const char *ip, const char *principal, int64_t now_ms)
+void smd_throttle_refused(smd_throttle *t, const char *ip, const char *principal, int64_t now_ms)
 {
     t->last_now_ms = now_ms;
     t->stats.refused++;
@@ -411,7 +411,7 @@ void sm_throttle_refused(sm_throttle *t, const char *ip, const char *principal, 
     l->refused++;
 }
 
-void sm_throttle_tick(sm_throttle *t, int64_t now_ms)
+void smd_throttle_tick(smd_throttle *t, int64_t now_ms)
 {
     t->last_now_ms = now_ms;
     size_t total = t->addresses.buckets * WAYS;
@@ -426,7 +426,7 @@ void sm_throttle_tick(sm_throttle *t, int64_t now_ms)
     report_suppressed(t, now_ms);
 }
 
-void sm_throttle_get_stats(const sm_throttle *t, sm_throttle_stats *out)
+void smd_throttle_get_stats(const smd_throttle *t, smd_throttle_stats *out)
 {
     if (t)
         *out = t->stats;

@@ -28,17 +28,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define LINE_MAX_BYTES 8192
 
 typedef struct slot {
-    sm_conn *conn; /* NULL when gone */
+    smd_conn *conn; /* NULL when gone */
     bool paused;
-    char id[SM_SESSION_ID_LEN + 1];
-    char token[2 * SM_TOKEN_BYTES + 1];
+    char id[SMD_SESSION_ID_LEN + 1];
+    char token[2 * SMD_TOKEN_BYTES + 1];
 } slot;
 
-static sm_config cfg;
+static smd_config cfg;
 static slot slots[SLOTS];
-static sm_server srv;
+static smd_server srv;
 
-static void tr_want_write(void *ctx, sm_conn *c)
+static void tr_want_write(void *ctx, smd_conn *c)
 {
     (void)ctx;
     (void)c;
@@ -46,7 +46,7 @@ static void tr_want_write(void *ctx, sm_conn *c)
 
 static void drop(int i);
 
-static void tr_kill(void *ctx, sm_conn *c)
+static void tr_kill(void *ctx, smd_conn *c)
 {
     (void)ctx;
     for (int i = 0; i < SLOTS; i++)
@@ -59,7 +59,7 @@ static void tr_want_slice(void *ctx)
     (void)ctx;
 }
 
-static void tr_pause_rx(void *ctx, sm_conn *c, bool paused)
+static void tr_pause_rx(void *ctx, smd_conn *c, bool paused)
 {
     (void)ctx;
     for (int i = 0; i < SLOTS; i++)
@@ -69,42 +69,42 @@ static void tr_pause_rx(void *ctx, sm_conn *c, bool paused)
 
 static void drop(int i)
 {
-    sm_conn *c = slots[i].conn;
+    smd_conn *c = slots[i].conn;
     if (!c)
         return;
     slots[i].conn = NULL;
     slots[i].paused = false;
-    sm_conn_on_closed(c);
+    smd_conn_on_closed(c);
     free(c);
 }
 
 static void remember(int i)
 {
-    sm_conn *c = slots[i].conn;
+    smd_conn *c = slots[i].conn;
     if (c && c->session) {
         snprintf(slots[i].id, sizeof slots[i].id, "%s", c->session->id);
-        sm_token_hex(c->session->token, slots[i].token);
+        smd_token_hex(c->session->token, slots[i].token);
     }
 }
 
 /* What the transport does between messages: slices, writes, and closes that are due. */
 static void settle(void)
 {
-    for (int round = 0; round < 10000 && sm_server_has_pending_work(&srv); round++)
-        sm_server_run_slice(&srv);
+    for (int round = 0; round < 10000 && smd_server_has_pending_work(&srv); round++)
+        smd_server_run_slice(&srv);
     for (int i = 0; i < SLOTS; i++) {
-        sm_conn *c = slots[i].conn;
+        smd_conn *c = slots[i].conn;
         if (!c)
             continue;
         c->write_requested = false;
         for (int n = 0; n < 100000; n++) {
-            sm_outmsg *m = sm_conn_next_write(c);
+            smd_outmsg *m = smd_conn_next_write(c);
             if (!m)
                 break;
-            sm_outmsg_free(m);
+            smd_outmsg_free(m);
         }
         remember(i);
-        if (sm_conn_should_close(c))
+        if (smd_conn_should_close(c))
             drop(i);
     }
 }
@@ -112,25 +112,25 @@ static void settle(void)
 static void start(int i)
 {
     drop(i);
-    sm_conn *c = calloc(1, sizeof *c);
+    smd_conn *c = calloc(1, sizeof *c);
     if (!c)
         __builtin_trap();
     slots[i].conn = c;
-    sm_conn_start(&srv, c, c, i == 3 ? "2001:db8::7" : "10.20.0.5");
+    smd_conn_start(&srv, c, c, i == 3 ? "2001:db8::7" : "10.20.0.5");
 }
 
 static void deliver(int i, const char *text, size_t len, bool wait)
 {
-    sm_conn *c = slots[i].conn;
+    smd_conn *c = slots[i].conn;
     if (!c || !sm_utf8_valid(text, len))
         return;
     /* A paused connection's requests wait in its socket until its operation is done (unless the
      * input says they were read already: "w"). */
-    for (int round = 0; round < 10000 && wait && slots[i].paused && sm_server_has_pending_work(&srv); round++)
-        sm_server_run_slice(&srv);
+    for (int round = 0; round < 10000 && wait && slots[i].paused && smd_server_has_pending_work(&srv); round++)
+        smd_server_run_slice(&srv);
     if (!slots[i].conn)
         return;
-    sm_conn_on_message(c, text, len);
+    smd_conn_on_message(c, text, len);
 }
 
 /* Replaces %<d> and %t<d> by the remembered id and token of slot d. */
@@ -164,10 +164,10 @@ static void setup(void)
     static bool done;
     if (!done) {
         done = true;
-        sm_log_set_level(SM_LOG_ERROR);
+        smd_log_set_level(SMD_LOG_ERROR);
         char *hash = NULL;
         sm_error err;
-        if (sm_auth_hash_password("admin", 5, SM_AUTH_MIN_ITERATIONS, &hash, &err) != SM_OK)
+        if (smd_auth_hash_password("admin", 5, SMD_AUTH_MIN_ITERATIONS, &hash, &err) != SM_OK)
             __builtin_trap();
         char text[1024];
         snprintf(text, sizeof text,
@@ -179,17 +179,17 @@ static void setup(void)
                  "\"reconnectTimeoutMs\":60000},\"logins\":{\"tableEntries\":64}}",
                  hash);
         free(hash);
-        sm_config_init(&cfg);
-        if (sm_config_parse(&cfg, text, strlen(text), &err) != SM_OK)
+        smd_config_init(&cfg);
+        if (smd_config_parse(&cfg, text, strlen(text), &err) != SM_OK)
             __builtin_trap();
     }
-    sm_transport tr = {.ctx = NULL,
+    smd_transport tr = {.ctx = NULL,
                        .want_write = tr_want_write,
                        .kill = tr_kill,
                        .want_slice = tr_want_slice,
                        .pause_rx = tr_pause_rx};
     sm_error err;
-    if (sm_server_init(&srv, &cfg, &tr, 16, &err) != SM_OK)
+    if (smd_server_init(&srv, &cfg, &tr, 16, &err) != SM_OK)
         __builtin_trap();
     memset(slots, 0, sizeof slots);
     for (int i = 0; i < SLOTS; i++)
@@ -207,11 +207,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-    sm_server_shutdown(&srv);
+    smd_server_shutdown(&srv);
     settle();
     for (int i = 0; i < SLOTS; i++)
         drop(i);
-    sm_server_free(&srv);
+    smd_server_free(&srv);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -239,17 +239,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 drop(d);
             } else if (cmd == 'c') {
                 if (slots[d].conn) {
-                    sm_conn_on_peer_close(slots[d].conn);
+                    smd_conn_on_peer_close(slots[d].conn);
                     drop(d);
                 }
             } else if (cmd == 'n') {
                 start(d);
             } else if (cmd == 't') {
-                sm_server_tick(&srv);
+                smd_server_tick(&srv);
             } else if (cmd == 's') {
                 settle_after = false;
-                if (sm_server_has_pending_work(&srv))
-                    sm_server_run_slice(&srv);
+                if (smd_server_has_pending_work(&srv))
+                    smd_server_run_slice(&srv);
             }
             if (settle_after)
                 settle();

@@ -1,4 +1,4 @@
-/* sessmond unit tests of sm_random_bytes: whole buffers, fresh bytes, signals do not cut it short. */
+/* sessmond unit tests of smd_random_bytes: whole buffers, fresh bytes, signals do not cut it short. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,11 +20,11 @@ static void test_fills_and_differs(void **state)
     memset(a, 0, sizeof a);
     memset(b, 0, sizeof b);
     memset(zero, 0, sizeof zero);
-    assert_int_equal(sm_random_bytes(a, sizeof a), SM_OK);
-    assert_int_equal(sm_random_bytes(b, sizeof b), SM_OK);
+    assert_int_equal(smd_random_bytes(a, sizeof a), SM_OK);
+    assert_int_equal(smd_random_bytes(b, sizeof b), SM_OK);
     assert_memory_not_equal(a, zero, sizeof a);
     assert_memory_not_equal(a, b, sizeof a);
-    assert_int_equal(sm_random_bytes(a, 0), SM_OK);
+    assert_int_equal(smd_random_bytes(a, 0), SM_OK);
 }
 
 static volatile sig_atomic_t alarms;
@@ -50,7 +50,7 @@ static void test_interrupted_by_signals(void **state)
     assert_non_null(buf);
     for (int round = 0; round < 8; round++) {
         memset(buf, 0, len);
-        assert_int_equal(sm_random_bytes(buf, len), SM_OK);
+        assert_int_equal(smd_random_bytes(buf, len), SM_OK);
         /* The last 64 bytes all zero would mean the tail was never written. */
         size_t zeros = 0;
         for (size_t i = len - 64; i < len; i++)
