@@ -871,11 +871,19 @@ static void regex_round(server *s, sm_bench_probe *pr, wsc *viewer, wsc *operato
     long long listeners[8]; /* n_listeners <= 8, the viewer's maximum */
     int short_count = 0;
     char req[512];
-    for (int i = 0; i < n_listeners; i++) {
+    /* The listener regex budget (limits.maxListenerRegexCost*, docs/security.md) lets a session
+     * hold only so many of them: the refusal of the next one is the defence, not a failure. */
+    int asked = n_listeners;
+    for (int i = 0; i < asked; i++) {
         snprintf(req, sizeof req, "{\"type\":\"add_listener\",\"id\":%lld,\"filter\":\"%s\"}", *id, WORST_FILTER);
         double a0 = sm_bench_now_ms();
         char *m = wsc_request(viewer, req, (*id)++, 120000);
         const char *l = m ? strstr(m, "\"listener\":") : NULL;
+        if (!l && i > 0 && m && strstr(m, "LIMIT_EXCEEDED")) {
+            free(m);
+            n_listeners = i;
+            break;
+        }
         if (!l)
             sm_bench_die("the hostile listener was not added");
         listeners[i] = atoll(l + 11);
@@ -898,9 +906,9 @@ static void regex_round(server *s, sm_bench_probe *pr, wsc *viewer, wsc *operato
     }
     double snapshot_cpu = sm_bench_cpu_s(s->pid) - cpu0;
     snprintf(name, sizeof name, "%s: worst allowed listener, slowest snapshot", what);
-    snprintf(note, sizeof note, "%d listeners of %s; server CPU %.2f ms per session and listener; %d snapshots short "
-                                "of %d sessions",
-             n_listeners, WORST_FILTER, 1000.0 * snapshot_cpu / n_listeners / sessions, short_count, sessions);
+    snprintf(note, sizeof note, "%d listeners of %s (of %d asked: the rest refused by the listener regex budget); "
+                                "server CPU %.2f ms per session and listener; %d snapshots short of %d sessions",
+             n_listeners, WORST_FILTER, asked, 1000.0 * snapshot_cpu / n_listeners / sessions, short_count, sessions);
     sm_bench_report(name, slowest_snapshot, "ms", SM_BENCH_INFO, 0, short_count > 0, note);
 
     /* the same filter as an operator's set_by_filter over every session, three times */
