@@ -58,8 +58,23 @@ void smd_outmsg_free(smd_outmsg *m)
     free(m);
 }
 
+/* Messages of dropped queues not freed yet. A queue at its limit holds tens of thousands of
+ * messages (8 MiB of small replies): freeing them all in the pass that drops it stalled every
+ * other client for about 100 ms when 40 such queues went at once, so big queues are freed a slice
+ * at a time (smd_outq_reap_dropped). Their memory stays counted in the total until then. */
+static smd_outmsg *dropped_head, *dropped_tail;
+
 void smd_outq_clear(smd_outq *q)
 {
+    if (q->count > SMD_OUTQ_FREE_AT_ONCE) {
+        if (dropped_tail)
+            dropped_tail->next = q->head;
+        else
+            dropped_head = q->head;
+        dropped_tail = q->tail;
+        smd_outq_init(q);
+        return;
+    }
     smd_outmsg *m = q->head;
     while (m) {
         smd_outmsg *n = m->next;
@@ -67,6 +82,22 @@ void smd_outq_clear(smd_outq *q)
         m = n;
     }
     smd_outq_init(q);
+}
+
+bool smd_outq_dropped_pending(void)
+{
+    return dropped_head != NULL;
+}
+
+void smd_outq_reap_dropped(size_t max)
+{
+    while (dropped_head && max-- > 0) {
+        smd_outmsg *m = dropped_head;
+        dropped_head = m->next;
+        smd_outmsg_free(m);
+    }
+    if (!dropped_head)
+        dropped_tail = NULL;
 }
 
 static smd_outmsg *new_msg(size_t headroom)

@@ -31,8 +31,14 @@ typedef struct smd_outq {
 } smd_outq;
 
 void smd_outq_init(smd_outq *q);
-/* Drops everything queued. */
+/* Queues longer than this are not freed in the pass that drops them (smd_outq_reap_dropped). */
+#define SMD_OUTQ_FREE_AT_ONCE 256
+/* Drops everything queued: freed at once, or for a long queue handed to smd_outq_reap_dropped. */
 void smd_outq_clear(smd_outq *q);
+/* True while dropped messages wait to be freed. */
+bool smd_outq_dropped_pending(void);
+/* Frees at most max of the dropped messages (SIZE_MAX: all). */
+void smd_outq_reap_dropped(size_t max);
 /* Encodes m and appends it. SM_OK, SM_ERR_NOMEM, or the encoder's error. */
 int smd_outq_push_msg(smd_outq *q, const sm_msg *m, size_t headroom);
 /* Appends an already encoded message (cluster mode: a reply another node wrote). */

@@ -12,6 +12,14 @@
 #include "server/geo.h"
 #include "server/log.h"
 
+/* Drops a queue; a long one is freed over the next slices, which the transport is asked for. */
+static void drop_queue(smd_server *srv, smd_outq *q)
+{
+    smd_outq_clear(q);
+    if (smd_outq_dropped_pending() && srv->tr.want_slice)
+        srv->tr.want_slice(srv->tr.ctx);
+}
+
 static int build_identity(smd_server *srv, char *const *roles, size_t n, smd_identity *out)
 {
     sm_roles set;
@@ -145,6 +153,7 @@ void smd_server_free(smd_server *srv)
         free(c->rx);
         c->rx = NULL;
     }
+    smd_outq_reap_dropped(SIZE_MAX);
     if (srv->identities && srv->strings)
         for (size_t i = 0; srv->cfg && i < srv->cfg->principal_count; i++)
             sm_intern_unref(srv->strings, srv->identities[i].roles);
@@ -228,7 +237,7 @@ void smd_conn_close(smd_conn *c, int code, const char *text, bool flush)
     c->flush_first = flush;
     c->since_ms = sm_mono_ms();
     if (!flush)
-        smd_outq_clear(&c->q);
+        drop_queue(c->srv, &c->q);
     limbo_add(c->srv, c);
     smd_conn_want_write(c);
 }
@@ -340,7 +349,7 @@ void smd_server_doom(smd_server *srv, smd_session *s, sm_close_reason reason)
         return;
     /* Drop the queue now: this is what keeps a slow consumer from growing the server's memory. */
     if (s->conn)
-        smd_outq_clear(&s->conn->q);
+        drop_queue(srv, &s->conn->q);
     if (srv->ndoomed == srv->doomed_cap) {
         size_t ncap = srv->doomed_cap ? srv->doomed_cap * 2 : 16;
         smd_session **n = realloc(srv->doomed, ncap * sizeof *n);
@@ -453,7 +462,7 @@ void smd_conn_on_closed(smd_conn *c)
             session_lost(srv, s);
     }
     limbo_remove(srv, c);
-    smd_outq_clear(&c->q);
+    drop_queue(srv, &c->q);
     free(c->rx);
     c->rx = NULL;
     c->rx_len = c->rx_cap = 0;
@@ -598,6 +607,9 @@ void smd_server_tick(smd_server *srv)
     const smd_limits *l = &srv->cfg->limits;
     sweep_limbo(srv, now);
     smd_auth_tick(srv->auth);
+    /* Queues dropped by code that does not ask for a slice itself (cluster stand-ins) */
+    if (smd_outq_dropped_pending() && srv->tr.want_slice)
+        srv->tr.want_slice(srv->tr.ctx);
     size_t budget = srv->reg.count * (size_t)smd_server_tick_ms(srv) / 1000 + 1;
     if (budget < 2048)
         budget = 2048;
@@ -668,7 +680,7 @@ void smd_budget_charge(smd_budget *b, size_t n)
 
 bool smd_server_has_pending_work(const smd_server *srv)
 {
-    return srv->jobs != NULL || srv->logins != NULL;
+    return srv->jobs != NULL || srv->logins != NULL || smd_outq_dropped_pending();
 }
 
 void smd_server_queue_job(smd_server *srv, smd_job *job)
@@ -739,6 +751,7 @@ void smd_server_run_slice(smd_server *srv)
             srv->jobs_tail = NULL;
         job_free(srv, job);
     }
+    smd_outq_reap_dropped(SMD_DROPPED_PER_SLICE);
 }
 
 void smd_server_shutdown(smd_server *srv)

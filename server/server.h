@@ -31,6 +31,8 @@
  * more than the close costs the core (about 50 us in lws 4.1, in the next loop pass), so at most
  * 64 closes start per slice and the pass that carries them out stays near 3 ms. */
 #define SMD_SLICE_CLOSE_COST 64
+/* Messages of dropped queues freed per slice (a few hundred microseconds). */
+#define SMD_DROPPED_PER_SLICE 4096
 #define SMD_PENDING_OPS_MAX 4 /* set/close by filter operations one session may have running */
 /* Password checks (PBKDF2) run in slices of this much time, one slice per loop pass, beside the
  * slices of long operations (docs/architecture.md § Password checks). */
