@@ -190,7 +190,10 @@ static void fan_out(sm_bench_ctl *admin, long long *id, int port, int k, int n_s
     snprintf(note, sizeof note, "matched %lld of %d%s; all events delivered after %.0f ms%s", matched, n_sessions,
              k ? "" : "", all_ms, short_by ? "; EVENTS MISSING" : "");
     double target = k <= 1 ? TARGET_SET_MS : TARGET_SET_10_MS;
-    sm_bench_report(name, set_ms, "ms", k == 0 ? SM_BENCH_INFO : SM_BENCH_AT_MOST, target,
+    /* The targets are for listeners of the changed key; listeners of every property with full
+     * sets (docs/architecture.md § Listener fan-out cost) are shown for what they cost. */
+    bool judged = k > 0 && label[0] == '\0';
+    sm_bench_report(name, set_ms, "ms", judged ? SM_BENCH_AT_MOST : SM_BENCH_INFO, target,
                     short_by != 0 || matched != n_sessions, note);
     if (k > 0) {
         snprintf(name, sizeof name, "  events missing at the %d listener%s", k, k == 1 ? "" : "s");
