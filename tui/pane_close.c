@@ -11,7 +11,7 @@
 
 #define RECOUNT_MS 1000
 #define CLOSE_CONFIRM_TYPED 5 /* above this many sessions the count must be typed (as bulk update) */
-#define CLOSE_READY "Close them? There is no undo."
+#define CLOSE_READY "Close them?"
 
 typedef enum close_scope {
     SCOPE_CURSOR = 0, /* the cursor's session */
@@ -158,7 +158,7 @@ static int64_t close_tick(void *state, bool shown)
 
 static void open_confirm(close_pane *c)
 {
-    smt_form *f = smt_app_open_form(c->app, SMT_FORM_CLOSE_CONFIRM, "Close sessions: there is no undo", 0,
+    smt_form *f = smt_app_open_form(c->app, SMT_FORM_CLOSE_CONFIRM, "Close sessions", 0,
                                     close_form_changed, close_form_submit, c);
     smt_text_printf(f->text[0], sizeof f->text[0], "Close %zu session%s (%s) matching:", c->count.matches,
                     plural(c->count.matches), scope_text(c));

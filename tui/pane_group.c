@@ -654,7 +654,12 @@ static void group_draw(void *state, int y, int h)
     smt_screen_str(y, 0, w, buf, SMT_ROLE_PANE_TITLE);
     if (h < 2)
         return;
-    int num_w = 10, share_w = 8, bar_w = w >= 100 ? 20 : 0, oc_w = 11;
+    /* The bar takes what the other columns leave beyond a fair value column (about half of a
+     * wide screen): at 20 cells a 12 % share was 2 cells next to 90 empty columns. */
+    int num_w = 10, share_w = 8, oc_w = 11;
+    int bar_w = w >= 100 ? (w - num_w - share_w - 2 * oc_w - 2) / 2 : 0;
+    if (bar_w > 60)
+        bar_w = 60;
     int val_w = w - num_w - share_w - bar_w - 2 * oc_w - 2;
     if (val_w < 12)
         val_w = 12;
