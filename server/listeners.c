@@ -150,6 +150,26 @@ static bool regex_cost_acceptable(smd_server *srv, smd_conn *c, int64_t id, cons
     return true;
 }
 
+/* What a listener takes from its add_listener message besides keys and filter. */
+static void take_options(smd_listener *l, const sm_msg *m)
+{
+    l->has_after = m->has_after;
+    l->after = m->after;
+    l->changed_only = m->changed_only;
+}
+
+/* Gives l its ID and puts it on the server's list (unlink_global undoes it). */
+static void link_global(smd_server *srv, smd_listener *l)
+{
+    l->id = srv->next_listener_id++;
+    l->gnext = srv->listeners;
+    if (srv->listeners)
+        srv->listeners->gprev = l;
+    srv->listeners = l;
+    srv->listener_count++;
+    srv->listener_regex_cost += l->regex_cost;
+}
+
 smd_listener *smd_listener_add(smd_server *srv, smd_conn *c, const sm_msg *m)
 {
     smd_session *owner = c->session;
@@ -185,23 +205,15 @@ smd_listener *smd_listener_add(smd_server *srv, smd_conn *c, const sm_msg *m)
         }
         l->regex_cost = sm_filter_regex_cost(l->filter);
     }
-    l->has_after = m->has_after;
-    l->after = m->after;
-    l->changed_only = m->changed_only;
+    take_options(l, m);
     l->owner = owner;
-    l->id = srv->next_listener_id++;
+    link_global(srv, l);
     /* Owner's list in registration order, so snapshots are produced in that order. */
     smd_listener **pp = &owner->listeners;
     while (*pp)
         pp = &(*pp)->onext;
     *pp = l;
     owner->listener_count++;
-    l->gnext = srv->listeners;
-    if (srv->listeners)
-        srv->listeners->gprev = l;
-    srv->listeners = l;
-    srv->listener_count++;
-    srv->listener_regex_cost += l->regex_cost;
 
     sm_msg r;
     memset(&r, 0, sizeof r);
@@ -239,16 +251,9 @@ smd_listener *smd_listener_new_proxy(smd_server *srv, smd_conn *sink, const sm_m
         }
         memcpy(l->filter_text, m->filter, flen);
     }
-    l->has_after = m->has_after;
-    l->after = m->after;
-    l->changed_only = m->changed_only;
+    take_options(l, m);
     l->proxy = proxy;
-    l->id = srv->next_listener_id++;
-    l->gnext = srv->listeners;
-    if (srv->listeners)
-        srv->listeners->gprev = l;
-    srv->listeners = l;
-    srv->listener_count++;
+    link_global(srv, l);
     l->snapshotting = true;
     smd_cursor_attach(&srv->reg, &l->cursor, srv->reg.head);
     return l;

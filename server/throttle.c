@@ -338,6 +338,27 @@ void smd_throttle_admit(smd_throttle *t, const char *ip, const char *principal, 
     }
 }
 
+/* The address's summary window for one more failure or refusal: an expired window is written out
+ * first, a new one opened; the principal is noted. True when the window was just opened. */
+static bool log_window(smd_throttle *t, addr_log *l, const char *ip, const char *pclip, int64_t now_ms)
+{
+    if (l->open && now_ms - l->since_ms >= t->lim.log_interval_ms)
+        flush_summary(t, l, now_ms);
+    bool opened = !l->open;
+    if (opened) {
+        l->open = true;
+        l->since_ms = now_ms;
+        l->failures = l->refused = 0;
+        l->several_principals = false;
+        clip_into(l->ip, sizeof l->ip, ip);
+    }
+    if (l->failures == 0 && l->refused == 0)
+        memcpy(l->principal, pclip, sizeof l->principal);
+    else if (strcmp(l->principal, pclip) != 0)
+        l->several_principals = true;
+    return opened;
+}
+
 void smd_throttle_failed(smd_throttle *t, const char *ip, const char *principal, int64_t now_ms)
 {
     t->last_now_ms = now_ms;
@@ -349,22 +370,10 @@ void smd_throttle_failed(smd_throttle *t, const char *ip, const char *principal,
     addr_log *l = &t->logs[a - t->addresses.recs];
     char pclip[LOG_PRINCIPAL_MAX];
     clip_into(pclip, sizeof pclip, principal);
-    if (l->open && now_ms - l->since_ms >= t->lim.log_interval_ms)
-        flush_summary(t, l, now_ms);
-    if (!l->open) {
-        l->open = true;
-        l->since_ms = now_ms;
-        l->failures = l->refused = 0;
-        l->several_principals = false;
-        clip_into(l->ip, sizeof l->ip, ip);
-        memcpy(l->principal, pclip, sizeof pclip);
+    if (log_window(t, l, ip, pclip, now_ms)) {
         if (line_allowed(t, now_ms))
             smd_log(SMD_LOG_INFO, "authentication failed for principal '%s' from %s", pclip, ip);
     } else {
-        if (l->failures == 0 && l->refused == 0)
-            memcpy(l->principal, pclip, sizeof pclip);
-        else if (strcmp(l->principal, pclip) != 0)
-            l->several_principals = true;
         l->failures++;
     }
 
@@ -394,20 +403,8 @@ void smd_throttle_refused(smd_throttle *t, const char *ip, const char *principal
     addr_log *l = &t->logs[a - t->addresses.recs];
     char pclip[LOG_PRINCIPAL_MAX];
     clip_into(pclip, sizeof pclip, principal);
-    if (l->open && now_ms - l->since_ms >= t->lim.log_interval_ms)
-        flush_summary(t, l, now_ms);
-    if (!l->open) {
-        /* Refusals are only ever summarised: nothing was checked, there is nothing new to say. */
-        l->open = true;
-        l->since_ms = now_ms;
-        l->failures = l->refused = 0;
-        l->several_principals = false;
-        clip_into(l->ip, sizeof l->ip, ip);
-    }
-    if (l->failures == 0 && l->refused == 0)
-        memcpy(l->principal, pclip, sizeof pclip);
-    else if (strcmp(l->principal, pclip) != 0)
-        l->several_principals = true;
+    /* Refusals are only ever summarised: nothing was checked, there is nothing new to say. */
+    log_window(t, l, ip, pclip, now_ms);
     l->refused++;
 }
 
