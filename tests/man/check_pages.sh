@@ -16,7 +16,8 @@ for page in sessmon.1 sessmon-load.1 sessmond.8 sessmond.json.5; do
     warnings=$(groff -ww -man -z "$f" 2>&1)
     [ -z "$warnings" ] || fail "groff warns about $page: $warnings"
     if command -v man >/dev/null 2>&1; then
-        warnings=$(MANWIDTH=80 man --warnings -l "$f" 2>&1 >/dev/null)
+        # as lintian checks a packaged page
+        warnings=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$f.gz" 2>&1 >/dev/null)
         [ -z "$warnings" ] || fail "man warns about $page: $warnings"
         lines=$(MANWIDTH=80 man -l "$f" 2>/dev/null | wc -l)
         [ "$lines" -gt 20 ] || fail "$page renders to $lines lines only"
