@@ -3,18 +3,18 @@
 # of $SESSMON_URL (or --url on the line) through `sessmon __complete`, bounded to about a second.
 
 # The option lists; tests/completion/test_bash.sh checks them against each --help.
-_sessmon_monitor_opts='--url --principal --ca-file --read-only --theme --filter --no-mouse --no-settings --list-themes --help'
-_sessmon_common_opts='--url --principal --ca-file --json --timeout --insecure --help'
-_sessmon_subcommands='list get set watch close help'
+_sessmon_monitor_opts=(--url --principal --ca-file --read-only --theme --filter --no-mouse --no-settings --list-themes --help)
+_sessmon_common_opts=(--url --principal --ca-file --json --timeout --insecure --help)
+_sessmon_subcommands=(list get set watch close help)
 
-# Options of one subcommand: the common ones and its own.
+# Options of one subcommand, one a line: the common ones and its own.
 _sessmon_sub_opts() {
+    printf '%s\n' "${_sessmon_common_opts[@]}"
     case $1 in
-    list) echo "$_sessmon_common_opts --filter --keys" ;;
-    get) echo "$_sessmon_common_opts" ;;
-    set) echo "$_sessmon_common_opts --filter --delete" ;;
-    watch) echo "$_sessmon_common_opts --filter --keys --after" ;;
-    close) echo "$_sessmon_common_opts --filter" ;;
+    list) printf '%s\n' --filter --keys ;;
+    set) printf '%s\n' --filter --delete ;;
+    watch) printf '%s\n' --filter --keys --after ;;
+    close) printf '%s\n' --filter ;;
     esac
 }
 
@@ -49,18 +49,18 @@ _sessmon_words() {
 # _sessmon_query BIN WHAT [ARG]: words from `BIN __complete WHAT ARG`. Server words (ids, keys) only
 # when a server is named ($SESSMON_URL or --url); --timeout and timeout(1) keep it to about a second.
 _sessmon_query() {
-    local bin=$1 what=$2 arg=${3-} i
+    local bin=$1 what=$2 arg=${3-} i url=${SESSMON_URL-}
     local -a conn=()
     for ((i = 1; i < ${#_sessmon_w[@]}; i++)); do
         ((i == _sessmon_cw)) && continue
         case ${_sessmon_w[i]} in
-        --url | --principal | --ca-file) conn+=("${_sessmon_w[i]}" "${_sessmon_w[i + 1]-}") ;;
+        --url | --principal | --ca-file)
+            conn+=("${_sessmon_w[i]}" "$(_sessmon_unquote "${_sessmon_w[i + 1]-}")")
+            [[ ${_sessmon_w[i]} == --url ]] && url=${_sessmon_w[i + 1]-} ;;
         --insecure) conn+=(--insecure) ;;
         esac
     done
-    if [[ $what != themes && -z ${SESSMON_URL-} && " ${conn[*]} " != *" --url "* ]]; then
-        return 0
-    fi
+    [[ $what != themes && -z $url ]] && return 0
     local -a limit=()
     type timeout >/dev/null 2>&1 && limit=(timeout 1)
     "${limit[@]}" "$bin" __complete "$what" ${arg:+"$arg"} "${conn[@]}" --timeout 800 </dev/null 2>/dev/null
@@ -96,7 +96,7 @@ _sessmon() {
     # the subcommand, the positional arguments before the cursor, the first of them
     for ((i = 1; i < _sessmon_cw; i++)); do
         local w=${_sessmon_w[i]}
-        if [[ -z $sub && $i == 1 && " $_sessmon_subcommands __complete " == *" $w "* ]]; then
+        if [[ -z $sub && $i == 1 && " ${_sessmon_subcommands[*]} " == *" $w "* ]]; then
             sub=$w
         elif _sessmon_takes_value "$w"; then
             [[ $w == --filter ]] && has_filter=1
@@ -137,18 +137,18 @@ _sessmon() {
         return 0 ;;
     esac
 
+    local IFS=$'\n'
     if [[ $cur == -* ]]; then
         if [[ -z $sub ]]; then
-            _sessmon_add "$cur" "" $_sessmon_monitor_opts
+            _sessmon_add "$cur" "" "${_sessmon_monitor_opts[@]}"
         else
             _sessmon_add "$cur" "" $(_sessmon_sub_opts "$sub")
         fi
         return 0
     fi
 
-    local IFS=$'\n'
     case $sub in
-    "") [[ $_sessmon_cw == 1 ]] && _sessmon_add "$cur" "" $_sessmon_subcommands ;;
+    "") [[ $_sessmon_cw == 1 ]] && _sessmon_add "$cur" "" "${_sessmon_subcommands[@]}" ;;
     help) ((npos == 0)) && _sessmon_add "$cur" "" list get set watch close ;;
     get)
         if ((npos == 0)); then
