@@ -199,14 +199,6 @@ static void label_value(sm_buf *b, const char *s)
     }
 }
 
-static void lowercase_name(char *out, size_t cap, const char *name)
-{
-    size_t i = 0;
-    for (; name && name[i] && i + 1 < cap; i++)
-        out[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-    out[i] = '\0';
-}
-
 static int by_count_desc(const void *a, const void *b)
 {
     const tally_entry *x = a, *y = b;
@@ -320,8 +312,7 @@ static void render_latency(sm_buf *b)
          "Requests from decoding to their reply queued (set/close by filter: until their last slice), by operation.");
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         const smd_histogram *h = &smd_metrics.latency[ops[i]];
-        char op[32];
-        lowercase_name(op, sizeof op, sm_msg_type_name(ops[i]));
+        const char *op = sm_msg_type_name(ops[i]); /* the wire names: lowercase already */
         uint64_t cumulative = 0;
         for (int k = 0; k < SMD_LATENCY_BUCKETS; k++) {
             cumulative += h->bucket[k];
