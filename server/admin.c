@@ -315,17 +315,26 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
     conn_free(c);
 }
 
-/* Full: the oldest connection still sending its request goes (a client holding connections open
- * cannot lock the scraper out); when every one is being answered, the new one goes. */
+/* Full: a connection already answered (waiting for its client to close) goes first, else the
+ * oldest one still sending its request (a client holding connections open cannot lock the scraper
+ * out); when every one is being written to, the new one goes. */
 static bool make_room(smd_admin *a)
 {
-    for (admin_conn *c = a->head; c; c = c->next)
-        if (c->phase == PHASE_READING) {
-            smd_metrics.admin_refused++;
-            conn_free(c);
-            return true;
+    admin_conn *victim = NULL;
+    for (admin_conn *c = a->head; c; c = c->next) {
+        if (c->phase == PHASE_DRAINING) {
+            victim = c;
+            break;
         }
-    return false;
+        if (c->phase == PHASE_READING && !victim)
+            victim = c;
+    }
+    if (!victim)
+        return false;
+    if (victim->phase == PHASE_READING)
+        smd_metrics.admin_refused++;
+    conn_free(victim);
+    return true;
 }
 
 static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)

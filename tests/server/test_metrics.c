@@ -370,7 +370,7 @@ static void assert_sessions_served(tc *c)
 {
     long long t0 = now_ms();
     cJSON_Delete(tc_ok(c, "{\"type\":\"ping\"}"));
-    assert_true(now_ms() - t0 < 1000);
+    assert_true(now_ms() - t0 < 2000); /* a loaded 2-core machine: well past the 500 ms cut-offs nearby */
 }
 
 static void test_hostile_clients(void **state)
