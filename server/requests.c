@@ -737,8 +737,9 @@ static bool queue_by_filter(smd_conn *c, const sm_msg *m, smd_job_kind kind, sm_
     job->phase = plan && plan->adds_user && srv->reg.ucount_high + adds > srv->cfg->limits.max_properties ? 0 : 1;
     /* Cluster: every other node runs it too, from now; the reply is the total (docs/cluster.md). */
     job->cluster_rid = smd_cluster_fan_out(c, m);
-    /* Its latency ends with its reply (job_finished), whenever the slices get there. */
-    job->started_us = srv->request_started_us;
+    /* Its latency ends with its reply (job_finished), whenever the slices get there; another
+     * node's request (cluster) is timed on that node. */
+    job->started_us = c->cluster_remote ? 0 : srv->request_started_us;
     srv->request_deferred = true;
     smd_server_queue_job(srv, job);
     return true;
@@ -801,6 +802,8 @@ static smd_conn *requester_conn(const smd_job *job)
 
 static void job_finished(const smd_job *job)
 {
+    if (!job->started_us)
+        return;
     smd_metrics_observe(job->kind == SMD_JOB_SET_BY_FILTER ? SM_MSG_SET_BY_FILTER : SM_MSG_CLOSE_BY_FILTER,
                         smd_metrics_now_us() - job->started_us);
 }

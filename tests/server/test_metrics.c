@@ -5,10 +5,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +16,6 @@
 
 #define ADMIN_TIMEOUT_MS 500
 #define ADMIN_MAX_CONNECTIONS 4
-#define PAGE_MAX (1024 * 1024)
 
 typedef struct fixture {
     sm_test_server srv;
@@ -34,25 +29,6 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The admin port sessmond printed at start-up ("admin listening on http://127.0.0.1:PORT"). */
-static int admin_port_of(const sm_test_server *s)
-{
-    char path[512];
-    FILE *f = fopen(sm_test_server_log(s, path, sizeof path), "r");
-    if (!f)
-        return -1;
-    char line[512];
-    int port = -1;
-    const char *mark = "admin listening on http://127.0.0.1:";
-    while (fgets(line, sizeof line, f)) {
-        char *at = strstr(line, mark);
-        if (at)
-            port = atoi(at + strlen(mark));
-    }
-    fclose(f);
-    return port;
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -64,7 +40,7 @@ static int setup(void **state)
         free(f);
         return -1;
     }
-    f->admin_port = admin_port_of(&f->srv);
+    f->admin_port = tc_admin_port(&f->srv);
     if (f->admin_port <= 0) {
         fprintf(stderr, "no admin port in the server's log\n");
         sm_test_server_stop(&f->srv);
@@ -83,107 +59,10 @@ static int teardown(void **state)
     return st == 0 ? 0 : -1;
 }
 
-static int admin_connect(const fixture *f)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)f->admin_port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-static void send_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n <= 0)
-            return; /* the server may close first (oversized requests): what it answered is what counts */
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Everything the server sends until it closes (or timeout_ms): malloc'd, NUL-terminated; *closed
- * tells whether it closed in time. */
-static char *read_to_close(int fd, int timeout_ms, bool *closed)
-{
-    size_t cap = PAGE_MAX, len = 0;
-    char *buf = malloc(cap + 1);
-    assert_non_null(buf);
-    long long deadline = now_ms() + timeout_ms;
-    *closed = false;
-    for (;;) {
-        long long left = deadline - now_ms();
-        if (left <= 0)
-            break;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, (int)left) <= 0)
-            continue;
-        ssize_t n = recv(fd, buf + len, cap - len, 0);
-        if (n <= 0) {
-            *closed = true;
-            break;
-        }
-        len += (size_t)n;
-        if (len == cap)
-            break;
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
-/* One raw request; returns the whole response (status line, headers, body). */
-static char *http_raw(const fixture *f, const char *request, size_t len)
-{
-    int fd = admin_connect(f);
-    send_all(fd, request, len);
-    bool closed;
-    char *resp = read_to_close(fd, 5000, &closed);
-    close(fd);
-    assert_true(closed); /* Connection: close, always */
-    return resp;
-}
-
-static int status_of(const char *resp)
-{
-    int st = 0;
-    return sscanf(resp, "HTTP/1.1 %d", &st) == 1 ? st : -1;
-}
-
-static const char *body_of(const char *resp)
-{
-    const char *b = strstr(resp, "\r\n\r\n");
-    return b ? b + 4 : "";
-}
-
-static char *http_get(const fixture *f, const char *path, int *status)
-{
-    char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n", path);
-    char *resp = http_raw(f, req, (size_t)n);
-    *status = status_of(resp);
-    return resp;
-}
-
-/* The value of the sample named exactly `sample` (name plus labels as printed), or -1 when absent. */
-static double sample(const char *page, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *line = page; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, name, len) == 0 && line[len] == ' ')
-            return strtod(line + len + 1, NULL);
-    }
-    return -1;
-}
-
 static char *scrape(const fixture *f)
 {
     int st = 0;
-    char *resp = http_get(f, "/metrics", &st);
+    char *resp = tc_http_get(f->admin_port, "/metrics", &st);
     assert_int_equal(st, 200);
     assert_non_null(strstr(resp, "Content-Type: text/plain; version=0.0.4"));
     return resp;
@@ -247,33 +126,33 @@ static void test_metrics_scrape(void **state)
     }
 
     char *resp = scrape(f);
-    const char *page = body_of(resp);
+    const char *page = tc_http_body(resp);
     promtool_check(page);
     /* admin, viewer, two anonymous; the victim was closed by the filter */
-    assert_true(sample(page, "sessmond_sessions{state=\"active\"}") == 4);
-    assert_true(sample(page, "sessmond_sessions{state=\"disconnected\"}") == 0);
-    assert_true(sample(page, "sessmond_sessions_by_principal{principal=\"admin\"}") == 1);
-    assert_true(sample(page, "sessmond_sessions_by_principal{principal=\"viewer\"}") == 1);
-    assert_true(sample(page, "sessmond_sessions_by_principal{principal=\"\"}") == 2);
-    assert_true(sample(page, "sessmond_sessions_by_principal{principal=\"client\"}") == -1);
-    assert_true(sample(page, "sessmond_principals_with_sessions") == 3);
-    assert_true(sample(page, "sessmond_sessions_opened_total") == 5);
-    assert_true(sample(page, "sessmond_sessions_closed_total{reason=\"CLOSED_BY_CONTROLLER\"}") == 1);
-    assert_true(sample(page, "sessmond_logins_total{result=\"failed\"}") == 1);
-    assert_true(sample(page, "sessmond_logins_failed_total") == 1);
-    assert_true(sample(page, "sessmond_logins_total{result=\"ok\"}") == 3);
-    assert_true(sample(page, "sessmond_listeners") == 1);
-    assert_true(sample(page, "sessmond_listener_events_total") >= 5); /* 2 snapshot + 3 changes */
-    assert_true(sample(page, "sessmond_request_duration_seconds_count{op=\"get\"}") == 1);
-    assert_true(sample(page, "sessmond_request_duration_seconds_count{op=\"set_by_filter\"}") == 1);
-    assert_true(sample(page, "sessmond_request_duration_seconds_count{op=\"close_by_filter\"}") == 1);
-    assert_true(sample(page, "sessmond_request_duration_seconds_count{op=\"ping\"}") >= 1);
-    assert_true(sample(page, "sessmond_request_duration_seconds_bucket{op=\"get\",le=\"+Inf\"}") == 1);
-    assert_true(sample(page, "sessmond_request_duration_seconds_bucket{op=\"get\",le=\"10\"}") == 1);
-    assert_true(sample(page, "process_open_fds") > 0);
-    assert_true(sample(page, "process_resident_memory_bytes") > 0);
-    assert_true(sample(page, "process_start_time_seconds") > 1.6e9);
-    assert_true(sample(page, "sessmond_cluster_redis_connected") == -1); /* standalone: no cluster figures */
+    assert_true(tc_metric(page, "sessmond_sessions{state=\"active\"}") == 4);
+    assert_true(tc_metric(page, "sessmond_sessions{state=\"disconnected\"}") == 0);
+    assert_true(tc_metric(page, "sessmond_sessions_by_principal{principal=\"admin\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_sessions_by_principal{principal=\"viewer\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_sessions_by_principal{principal=\"\"}") == 2);
+    assert_true(tc_metric(page, "sessmond_sessions_by_principal{principal=\"client\"}") == -1);
+    assert_true(tc_metric(page, "sessmond_principals_with_sessions") == 3);
+    assert_true(tc_metric(page, "sessmond_sessions_opened_total") == 5);
+    assert_true(tc_metric(page, "sessmond_sessions_closed_total{reason=\"CLOSED_BY_CONTROLLER\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_logins_total{result=\"failed\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_logins_failed_total") == 1);
+    assert_true(tc_metric(page, "sessmond_logins_total{result=\"ok\"}") == 3);
+    assert_true(tc_metric(page, "sessmond_listeners") == 1);
+    assert_true(tc_metric(page, "sessmond_listener_events_total") >= 5); /* 2 snapshot + 3 changes */
+    assert_true(tc_metric(page, "sessmond_request_duration_seconds_count{op=\"get\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_request_duration_seconds_count{op=\"set_by_filter\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_request_duration_seconds_count{op=\"close_by_filter\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_request_duration_seconds_count{op=\"ping\"}") >= 1);
+    assert_true(tc_metric(page, "sessmond_request_duration_seconds_bucket{op=\"get\",le=\"+Inf\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_request_duration_seconds_bucket{op=\"get\",le=\"10\"}") == 1);
+    assert_true(tc_metric(page, "process_open_fds") > 0);
+    assert_true(tc_metric(page, "process_resident_memory_bytes") > 0);
+    assert_true(tc_metric(page, "process_start_time_seconds") > 1.6e9);
+    assert_true(tc_metric(page, "sessmond_cluster_redis_connected") == -1); /* standalone: no cluster figures */
     free(resp);
 
     /* A client that closes itself, and one whose connection drops (it waits for a resume). */
@@ -284,8 +163,8 @@ static void test_metrics_scrape(void **state)
     double disconnected = 0;
     while (now_ms() < deadline) {
         resp = scrape(f);
-        disconnected = sample(body_of(resp), "sessmond_sessions{state=\"disconnected\"}");
-        double self = sample(body_of(resp), "sessmond_sessions_closed_total{reason=\"CLOSED_BY_CLIENT\"}");
+        disconnected = tc_metric(tc_http_body(resp), "sessmond_sessions{state=\"disconnected\"}");
+        double self = tc_metric(tc_http_body(resp), "sessmond_sessions_closed_total{reason=\"CLOSED_BY_CLIENT\"}");
         free(resp);
         if (disconnected == 1 && self == 1)
             break;
@@ -293,10 +172,10 @@ static void test_metrics_scrape(void **state)
     }
     assert_true(disconnected == 1);
     resp = scrape(f);
-    page = body_of(resp);
-    assert_true(sample(page, "sessmond_sessions{state=\"active\"}") == 2);
-    assert_true(sample(page, "sessmond_sessions_by_principal{principal=\"viewer\"}") == -1);
-    assert_true(sample(page, "sessmond_sessions_disconnected_total") == 1);
+    page = tc_http_body(resp);
+    assert_true(tc_metric(page, "sessmond_sessions{state=\"active\"}") == 2);
+    assert_true(tc_metric(page, "sessmond_sessions_by_principal{principal=\"viewer\"}") == -1);
+    assert_true(tc_metric(page, "sessmond_sessions_disconnected_total") == 1);
     free(resp);
     tc_close(&anon1);
     tc_close(&victim);
@@ -307,29 +186,29 @@ static void test_healthz_and_errors(void **state)
 {
     fixture *f = *state;
     int st = 0;
-    char *resp = http_get(f, "/healthz", &st);
+    char *resp = tc_http_get(f->admin_port, "/healthz", &st);
     assert_int_equal(st, 200);
-    assert_string_equal(body_of(resp), "ok\n");
+    assert_string_equal(tc_http_body(resp), "ok\n");
     assert_non_null(strstr(resp, "Connection: close\r\n"));
     free(resp);
-    resp = http_get(f, "/healthz?verbose=1", &st);
+    resp = tc_http_get(f->admin_port, "/healthz?verbose=1", &st);
     assert_int_equal(st, 200);
     free(resp);
-    resp = http_get(f, "/", &st);
+    resp = tc_http_get(f->admin_port, "/", &st);
     assert_int_equal(st, 404);
     free(resp);
-    resp = http_get(f, "/metricsx", &st);
+    resp = tc_http_get(f->admin_port, "/metricsx", &st);
     assert_int_equal(st, 404);
     free(resp);
 
     static const char head_req[] = "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
-    resp = http_raw(f, head_req, sizeof head_req - 1);
-    assert_int_equal(status_of(resp), 200);
-    assert_string_equal(body_of(resp), "");
+    resp = tc_http_raw(f->admin_port, head_req, sizeof head_req - 1);
+    assert_int_equal(tc_http_status(resp), 200);
+    assert_string_equal(tc_http_body(resp), "");
     free(resp);
     static const char post[] = "POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi";
-    resp = http_raw(f, post, sizeof post - 1);
-    assert_int_equal(status_of(resp), 405);
+    resp = tc_http_raw(f->admin_port, post, sizeof post - 1);
+    assert_int_equal(tc_http_status(resp), 405);
     assert_non_null(strstr(resp, "Allow: GET, HEAD\r\n"));
     free(resp);
 
@@ -344,13 +223,13 @@ static void test_healthz_and_errors(void **state)
         "\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
-        resp = http_raw(f, garbage[i], strlen(garbage[i]));
-        assert_int_equal(status_of(resp), 400);
+        resp = tc_http_raw(f->admin_port, garbage[i], strlen(garbage[i]));
+        assert_int_equal(tc_http_status(resp), 400);
         free(resp);
     }
     static const char with_nul[] = "GET /metrics\0 HTTP/1.1\r\n\r\n";
-    resp = http_raw(f, with_nul, sizeof with_nul - 1);
-    assert_int_equal(status_of(resp), 400);
+    resp = tc_http_raw(f->admin_port, with_nul, sizeof with_nul - 1);
+    assert_int_equal(tc_http_status(resp), 400);
     free(resp);
 
     /* Headers past 8 KiB: 431, whatever follows. */
@@ -359,8 +238,8 @@ static void test_healthz_and_errors(void **state)
     assert_non_null(huge);
     memset(huge, 'a', big);
     memcpy(huge, "GET /metrics HTTP/1.1\r\nX-Big: ", 30);
-    resp = http_raw(f, huge, big);
-    assert_int_equal(status_of(resp), 431);
+    resp = tc_http_raw(f->admin_port, huge, big);
+    assert_int_equal(tc_http_status(resp), 431);
     free(resp);
     free(huge);
 }
@@ -379,15 +258,15 @@ static void test_hostile_clients(void **state)
     tc c;
     tc_open(&c, &f->srv, "client", "client", NULL);
     char *resp = scrape(f);
-    double refused_before = sample(body_of(resp), "sessmond_admin_connections_refused_total");
+    double refused_before = tc_metric(tc_http_body(resp), "sessmond_admin_connections_refused_total");
     free(resp);
 
     /* Many silent connections (far past maxConnections) and a slowloris that sends a byte at a time. */
     enum { SILENT = 40 };
     int silent[SILENT];
     for (int i = 0; i < SILENT; i++)
-        silent[i] = admin_connect(f);
-    int slow = admin_connect(f);
+        silent[i] = tc_admin_connect(f->admin_port);
+    int slow = tc_admin_connect(f->admin_port);
     static const char partial[] = "GET /metrics HTTP/1.1\r\nX-Slow: ";
     long long started = now_ms();
     for (size_t i = 0; i < sizeof partial - 1; i++) {
@@ -398,14 +277,14 @@ static void test_hostile_clients(void **state)
     }
     /* The slowloris is cut at the exchange deadline (timeoutMs from its connect), not fed forever. */
     bool closed = false;
-    char *rest = read_to_close(slow, 5000, &closed);
+    char *rest = tc_read_to_close(slow, 5000, &closed);
     assert_true(closed);
     assert_true(now_ms() - started < ADMIN_TIMEOUT_MS + 4000);
     free(rest);
     close(slow);
     /* Every silent connection is gone too: timed out or evicted. */
     for (int i = 0; i < SILENT; i++) {
-        rest = read_to_close(silent[i], 3000, &closed);
+        rest = tc_read_to_close(silent[i], 3000, &closed);
         assert_true(closed);
         assert_string_equal(rest, "");
         free(rest);
@@ -417,10 +296,10 @@ static void test_hostile_clients(void **state)
      * request makes room). */
     int held[ADMIN_MAX_CONNECTIONS];
     for (int i = 0; i < ADMIN_MAX_CONNECTIONS; i++)
-        held[i] = admin_connect(f);
+        held[i] = tc_admin_connect(f->admin_port);
     usleep(50 * 1000);
     resp = scrape(f);
-    assert_true(sample(body_of(resp), "sessmond_admin_connections_refused_total") > refused_before);
+    assert_true(tc_metric(tc_http_body(resp), "sessmond_admin_connections_refused_total") > refused_before);
     free(resp);
     for (int i = 0; i < ADMIN_MAX_CONNECTIONS; i++)
         close(held[i]);
@@ -428,16 +307,16 @@ static void test_hostile_clients(void **state)
     /* A reader that never reads: the loop goes on (the page sits in the socket buffers). */
     int lazy[8];
     for (int i = 0; i < 8; i++) {
-        lazy[i] = admin_connect(f);
+        lazy[i] = tc_admin_connect(f->admin_port);
         static const char get[] = "GET /metrics HTTP/1.1\r\n\r\n";
-        send_all(lazy[i], get, sizeof get - 1);
+        tc_send_all(lazy[i], get, sizeof get - 1);
     }
     assert_sessions_served(&c);
     for (int i = 0; i < 8; i++)
         close(lazy[i]);
 
     int st = 0;
-    resp = http_get(f, "/healthz", &st);
+    resp = tc_http_get(f->admin_port, "/healthz", &st);
     assert_int_equal(st, 200);
     free(resp);
     assert_sessions_served(&c);
