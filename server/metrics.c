@@ -261,6 +261,12 @@ static void render_sessions(const smd_server *srv, const smd_metrics_transport *
     for (int r = SM_CLOSE_NONE + 1; r < SM_CLOSE_REASON_COUNT; r++)
         sm_buf_printf(b, "sessmond_sessions_closed_total{reason=\"%s\"} %llu\n",
                       sm_close_reason_name((sm_close_reason)r), (unsigned long long)smd_metrics.closed[r]);
+    head(b, "sessmond_controller_closes_total", "counter",
+         "Sessions closed by a request of another session (CLOSED_BY_CONTROLLER), by operation.");
+    sm_buf_printf(b, "sessmond_controller_closes_total{op=\"close_session\"} %llu\n",
+                  (unsigned long long)smd_metrics.closed_by_id);
+    sm_buf_printf(b, "sessmond_controller_closes_total{op=\"close_by_filter\"} %llu\n",
+                  (unsigned long long)smd_metrics.closed_by_filter);
 }
 
 static void render_traffic(sm_buf *b)

@@ -46,6 +46,7 @@ typedef enum smd_gate_refusal {
 typedef struct smd_counters {
     uint64_t opened, resumed, disconnected;
     uint64_t closed[SM_CLOSE_REASON_COUNT];
+    uint64_t closed_by_id, closed_by_filter; /* CLOSED_BY_CONTROLLER, by request */
     uint64_t events_queued;           /* listener events queued (to clients or to cluster proxies) */
     uint64_t messages_dropped;        /* outbound messages discarded unsent, for any cause */
     uint64_t messages_dropped_limit;  /* ... of them, with a queue over its limit */

@@ -916,6 +916,7 @@ static bool close_step(smd_server *srv, smd_job *job, smd_budget *b)
         if (s == job->requester || s->doomed || !job_matches(srv, job, s))
             continue;
         job->count++;
+        smd_metrics.closed_by_filter++;
         smd_server_close_session(srv, s, SM_CLOSE_CLOSED_BY_CONTROLLER, false);
         smd_budget_charge(b, SMD_SLICE_CLOSE_COST - 1);
     }
@@ -941,6 +942,7 @@ static void handle_close_session(smd_conn *c, const sm_msg *m)
         return;
     }
     send_plain_reply(c, m);
+    smd_metrics.closed_by_id++;
     smd_server_close_session(srv, t, SM_CLOSE_CLOSED_BY_CONTROLLER, t == c->session);
 }
 

@@ -138,6 +138,8 @@ static void test_metrics_scrape(void **state)
     assert_true(tc_metric(page, "sessmond_principals_with_sessions") == 3);
     assert_true(tc_metric(page, "sessmond_sessions_opened_total") == 5);
     assert_true(tc_metric(page, "sessmond_sessions_closed_total{reason=\"CLOSED_BY_CONTROLLER\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_controller_closes_total{op=\"close_by_filter\"}") == 1);
+    assert_true(tc_metric(page, "sessmond_controller_closes_total{op=\"close_session\"}") == 0);
     assert_true(tc_metric(page, "sessmond_logins_total{result=\"failed\"}") == 1);
     assert_true(tc_metric(page, "sessmond_logins_failed_total") == 1);
     assert_true(tc_metric(page, "sessmond_logins_total{result=\"ok\"}") == 3);
