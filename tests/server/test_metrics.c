@@ -325,12 +325,53 @@ static void test_hostile_clients(void **state)
     tc_close(&c);
 }
 
+/* A config file in a fresh temp dir; path in out. */
+static void write_temp_config(const char *text, char *dir, size_t dcap, char *path, size_t pcap)
+{
+    snprintf(dir, dcap, "/tmp/sessmon-admin-cfg-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, pcap, "%s/c.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_admin_config_errors(void **state)
+{
+    fixture *f = *state;
+    char dir[64], path[128], out[4096];
+    write_temp_config("{\"admin\":{\"listen\":\"localhost:9464\"}}", dir, sizeof dir, path, sizeof path);
+    const char *check[] = {"--check-config", "--config", path, NULL};
+    assert_int_equal(sm_test_sessmond_run(check, NULL, out, sizeof out, 10000), 2);
+    assert_non_null(strstr(out, "admin.listen"));
+    unlink(path);
+    rmdir(dir);
+
+    /* The admin port is taken (by the fixture's server): sessmond says so and exits 1. */
+    char *cfg = sm_test_config(NULL);
+    assert_non_null(cfg);
+    char text[8192];
+    snprintf(text, sizeof text, "%.*s,\"admin\":{\"listen\":\"127.0.0.1:%d\"}}", (int)(strrchr(cfg, '}') - cfg), cfg,
+             f->admin_port);
+    free(cfg);
+    write_temp_config(text, dir, sizeof dir, path, sizeof path);
+    const char *valid[] = {"--check-config", "--config", path, NULL};
+    assert_int_equal(sm_test_sessmond_run(valid, NULL, out, sizeof out, 10000), 0);
+    const char *run[] = {"--config", path, "--port", "0", NULL};
+    assert_int_equal(sm_test_sessmond_run(run, NULL, out, sizeof out, 10000), 1);
+    assert_non_null(strstr(out, "admin.listen: cannot listen on 127.0.0.1"));
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_scrape),
         cmocka_unit_test(test_healthz_and_errors),
         cmocka_unit_test(test_hostile_clients),
+        cmocka_unit_test(test_admin_config_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
