@@ -128,8 +128,6 @@ static const char *status_text(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
     case 431:
         return "Request Header Fields Too Large";
     case 503:
