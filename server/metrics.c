@@ -1,7 +1,7 @@
 /* sessmond's metrics: cheap counters on the hot paths and the Prometheus text page built from them (docs/metrics.md). */
 #include "server/metrics.h"
 
-#include <dirent.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +356,42 @@ static void render_cluster(const smd_server *srv, sm_buf *b)
 
 /* ---- process figures, the way the Prometheus client libraries report them ---- */
 
+#define FD_POLL_CHUNK 4096
+
+/* Open descriptors, counted by polling every slot of the descriptor table without waiting (a slot
+ * that is not open answers POLLNVAL): about 20 ns a slot, where reading /proc/self/fd cost 8 us an
+ * entry here (150 ms at 19,000 descriptors, all of it on the event loop). The table's size
+ * (FDSize) bounds the slots to look at. -1 when unknown. */
+static long open_fds(size_t fd_limit)
+{
+    long table = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "FDSize: %ld", &table) == 1)
+            break;
+    fclose(f);
+    if (table <= 0)
+        return -1;
+    if (fd_limit && (size_t)table > fd_limit)
+        table = (long)fd_limit;
+    static struct pollfd slots[FD_POLL_CHUNK];
+    long open = 0;
+    for (long base = 0; base < table; base += FD_POLL_CHUNK) {
+        /* poll() refuses more entries than the descriptor limit: chunks stay under it */
+        long n = table - base < FD_POLL_CHUNK ? table - base : FD_POLL_CHUNK;
+        for (long i = 0; i < n; i++)
+            slots[i] = (struct pollfd){.fd = (int)(base + i), .events = 0, .revents = 0};
+        if (poll(slots, (nfds_t)n, 0) < 0)
+            return -1;
+        for (long i = 0; i < n; i++)
+            open += !(slots[i].revents & POLLNVAL);
+    }
+    return open;
+}
+
 static void render_process(const smd_metrics_transport *tr, sm_buf *b)
 {
     long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
@@ -392,16 +428,9 @@ static void render_process(const smd_metrics_transport *tr, sm_buf *b)
             sm_buf_printf(b, "process_start_time_seconds %.2f\n", (double)boot + (double)start / (double)ticks);
         }
     }
-    /* One directory entry per descriptor: bounded by the descriptor limit. */
-    DIR *d = opendir("/proc/self/fd");
-    if (d) {
-        uint64_t fds = 0;
-        while (readdir(d))
-            fds++;
-        closedir(d);
-        /* ".", ".." and the directory's own descriptor */
-        value_u(b, "process_open_fds", "gauge", "Number of open file descriptors.", fds >= 3 ? fds - 3 : 0);
-    }
+    long fds = open_fds(tr->fd_limit);
+    if (fds >= 0)
+        value_u(b, "process_open_fds", "gauge", "Number of open file descriptors.", (uint64_t)fds);
     value_u(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.", tr->fd_limit);
 }
 
