@@ -409,8 +409,8 @@ static void render_process(const smd_metrics_transport *tr, sm_buf *b)
     bool stat_ok = p && ticks > 0 &&
                    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %lu %ld",
                           &utime, &stime, &start, &vsize, &rss) == 5;
-    unsigned long long boot = 0;
-    if ((f = fopen("/proc/stat", "r"))) {
+    static unsigned long long boot; /* the boot time does not change: read once */
+    if (!boot && (f = fopen("/proc/stat", "r"))) {
         char line[256];
         while (fgets(line, sizeof line, f))
             if (sscanf(line, "btime %llu", &boot) == 1)
