@@ -1536,10 +1536,12 @@ static redisAsyncContext *connect_one(smd_cluster *k)
     ac->data = k;
     redisLibevAttach(k->loop, ac);
     /* Messages from other nodes (events for this node's listeners among them) are read before the
-     * other watchers that are ready in the same loop pass (the watchers are not started yet). */
+     * other watchers that are ready in the same loop pass (the watchers are not started yet). One
+     * below the maximum: an idle watcher runs only when nothing of its priority or higher is
+     * pending, and the server's slices (an EV_MAXPRI idle) must not wait for a busy subscriber. */
     redisLibevEvents *watchers = ac->ev.data;
     if (watchers)
-        ev_set_priority(&watchers->rev, EV_MAXPRI);
+        ev_set_priority(&watchers->rev, EV_MAXPRI - 1);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     send_auth(k, ac);
