@@ -1538,6 +1538,13 @@ static redisAsyncContext *connect_one(smd_cluster *k)
     }
     ac->data = k;
     redisLibevAttach(k->loop, ac);
+    /* Messages from other nodes (events for this node's listeners among them) are read before the
+     * other watchers that are ready in the same loop pass (the watchers are not started yet). One
+     * below the maximum: an idle watcher runs only when nothing of its priority or higher is
+     * pending, and the server's slices (an EV_MAXPRI idle) must not wait for a busy subscriber. */
+    redisLibevEvents *watchers = ac->ev.data;
+    if (watchers)
+        ev_set_priority(&watchers->rev, EV_MAXPRI - 1);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     send_auth(k, ac);
@@ -1653,6 +1660,15 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     smd_server_reap(k->srv);
 }
 
+/* Hands what this loop pass queued for Redis to the kernel now. Left to hiredis, the bytes would
+ * wait for the write watcher of the next pass, behind every other watcher ready by then: one loop
+ * pass (and two epoll_ctl calls) more between a change and its PUBLISH. */
+static void write_now(smd_cluster *k)
+{
+    if (k->cmd && (k->cmd->c.flags & REDIS_CONNECTED))
+        redisAsyncHandleWrite(k->cmd); /* on a write error hiredis disconnects: on_disconnect runs */
+}
+
 /* End of every loop pass: publish what proxies produced, acknowledge what clients consumed. */
 static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
@@ -1664,8 +1680,10 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
             proxy_flush(k, p);
     proxies_collect(k);
     remotes_flush(k);
-    if (!cluster_up(k))
+    if (!cluster_up(k)) {
+        write_now(k);
         return;
+    }
     size_t chunk = smd_snapshot_chunk(k->srv);
     /* Live events flow whatever the acknowledgements say (they only bound the sender's backlog),
      * so they are acknowledged in steps, not one `K` per `E`; a snapshot part at once. */
@@ -1685,6 +1703,7 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
             r->acked = r->received;
         }
     }
+    write_now(k);
 }
 
 /* ---- start / stop ---- */
