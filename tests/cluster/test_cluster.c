@@ -427,6 +427,21 @@ static void test_killed_node_many_sessions(void **state)
     tc_close(&admin);
 }
 
+/* The sessmon CLI (through libsessmon) reports CLUSTER_UNAVAILABLE by name and exit code 8
+ * (docs/client.md § Exit codes). */
+static void expect_cli_cluster_unavailable(cluster *k, const char *remote_session)
+{
+    char out[1024];
+    setenv("SESSMON_PRINCIPAL", "admin", 1);
+    setenv("SESSMON_PASSWORD", "admin", 1);
+    const char *args[] = {"get", "--url", k->node[0].url, remote_session, NULL};
+    int status = sm_test_program_run(SESSMON_PATH, args, NULL, out, sizeof out, 15000);
+    unsetenv("SESSMON_PRINCIPAL");
+    unsetenv("SESSMON_PASSWORD");
+    if (status != 8 || !strstr(out, "CLUSTER_UNAVAILABLE"))
+        fail_msg("sessmon get during the outage: status %d, output: %s", status, out);
+}
+
 static void test_redis_restart(void **state)
 {
     cluster *k = *state;
@@ -454,6 +469,7 @@ static void test_redis_restart(void **state)
     cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[1].session_id));
     cJSON *r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[0].session_id);
     cJSON_Delete(r);
+    expect_cli_cluster_unavailable(k, s[1].session_id);
 
     /* Back: the remote sessions are announced again, once each. */
     assert_int_equal(sm_test_redis_restart(&k->redis), 0);
