@@ -1307,25 +1307,57 @@ static void on_listener(smd_cluster *k, int p, int64_t lid, const char *body, si
         sm_msg_free(&m);
         return;
     }
+    sm_error why;
+    sm_error_clear(&why);
     smd_cluster_proxy *px = calloc(1, sizeof *px);
     if (px) {
         px->peer = p;
         px->epoch = k->peers[p].epoch;
         px->lid = lid;
         smd_outq_init(&px->q);
-        px->l = smd_listener_new_proxy(k->srv, &k->sink, &m, px);
+        px->l = smd_listener_new_proxy(k->srv, &k->sink, &m, px, &why);
         smd_outq_clear(&k->sink.q);
         if (!px->l) {
             free(px);
             px = NULL;
         }
+    } else {
+        sm_error_set(&why, SM_ERR_NOMEM, "out of memory");
     }
     if (px) {
         px->next = k->proxies;
         k->proxies = px;
         wake_work(k);
+    } else {
+        /* Refused here: the listener's node says so to its client rather than waiting for a part
+         * that will never come (docs/cluster.md § Bounds). */
+        char head[HEADER_MAX];
+        int n = snprintf(head, sizeof head, "R %s %016" PRIx64 " %" PRId64 " %d\n", k->self, k->epoch, lid,
+                         why.code == SM_ERR_LIMIT ? (int)SM_CODE_LIMIT_EXCEEDED : (int)SM_CODE_INTERNAL_ERROR);
+        smd_log(SMD_LOG_WARN, "cluster: refused listener %" PRId64 " of node %s: %s", lid, k->peers[p].name,
+                why.message);
+        send_peer(k, p, head, (size_t)n, why.message, strlen(why.message));
     }
     sm_msg_free(&m);
+}
+
+/* Another node refused its part of listener lid: the listener goes on without that node's
+ * sessions (named in `missing` if its snapshot has not ended) and its client gets an `error`
+ * without id saying which node refused and why. */
+static void on_refused(smd_cluster *k, int p, int64_t lid, sm_errcode code, const char *body, size_t blen)
+{
+    smd_listener *l = find_listener(k, lid);
+    if (!l)
+        return;
+    smd_cluster_view *v = l->view;
+    for (size_t i = 0; i < v->nparts; i++)
+        if (v->parts[i].peer == p && v->parts[i].epoch == k->peers[p].epoch) {
+            part_drop(k, l, i, SM_CLOSE_CONNECTION_LOST);
+            break;
+        }
+    if (l->owner->conn && !l->owner->doomed)
+        smd_conn_send_error(l->owner->conn, 0, code, "listener %" PRId64 ": node %s refused its part: %.*s", lid,
+                            k->peers[p].name, (int)(blen < 200 ? blen : 200), body);
 }
 
 static smd_cluster_proxy *find_proxy(smd_cluster *k, int p, int64_t lid)
@@ -1434,6 +1466,14 @@ static void on_message(smd_cluster *k, const char *data, size_t len)
             if (proxy_wants_work(x))
                 wake_work(k);
         }
+        break;
+    }
+    case 'R': {
+        int64_t lid;
+        int code;
+        if (sscanf(rest, "%" SCNd64 " %d", &lid, &code) == 2)
+            on_refused(k, p, lid, code == SM_CODE_LIMIT_EXCEEDED ? SM_CODE_LIMIT_EXCEEDED : SM_CODE_INTERNAL_ERROR,
+                       body, blen);
         break;
     }
     case 'O': {

@@ -30,6 +30,8 @@ static const char CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\
 static const char SMALL_PROXY_CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,"
                                          "\"requestTimeoutMs\":500,\"maxProxyBytes\":65536}}";
 static const char *config_overrides = CONFIG;
+/* Node 2 only, when set: a configuration of its own. */
+static const char *node2_overrides;
 
 static void sleep_ms(int ms)
 {
@@ -41,7 +43,7 @@ static int start_node(cluster *k, int i)
 {
     char name[16];
     snprintf(name, sizeof name, "n%d", i + 1);
-    char *cfg = sm_test_config(config_overrides);
+    char *cfg = sm_test_config(i == 1 && node2_overrides ? node2_overrides : config_overrides);
     if (!cfg)
         return -1;
     const char *args[] = {"--cluster-redis", k->redis.url, "--node", name, NULL};
@@ -69,6 +71,16 @@ static int setup_small_proxy(void **state)
     config_overrides = SMALL_PROXY_CONFIG;
     int rc = setup(state);
     config_overrides = CONFIG;
+    return rc;
+}
+
+/* Node 2's listener regex allowance is below one worst-case filter's cost (128). */
+static int setup_small_regex_node2(void **state)
+{
+    node2_overrides = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,\"requestTimeoutMs\":500},"
+                      "\"limits\":{\"maxListenerRegexCost\":100}}";
+    int rc = setup(state);
+    node2_overrides = NULL;
     return rc;
 }
 
@@ -586,6 +598,73 @@ static void test_slow_listener_is_bounded(void **state)
         tc_close(&probe[i]);
 }
 
+/* A listener's filter runs on every node: its proxies are charged to each node's
+ * limits.maxListenerRegexCost like local listeners (docs/cluster.md § Bounds). Nodes 1 and 3
+ * have the default 192, node 2 only 100: a worst-case filter (128) fits on 1 and 3, not on 2. */
+#define WORST_FILTER "(K matches '[ab]*a[ab]{58}' or all) and (K matches '(a|b)*a(a|b){58}' or all)"
+
+static void test_proxy_regex_budget(void **state)
+{
+    cluster *k = *state;
+    tc probe[NODES], admin, local3;
+    for (int i = 0; i < NODES; i++)
+        tc_open(&probe[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    tc_open(&local3, &k->node[2], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES);
+
+    /* Node 2 refuses its part, node 3 takes it. */
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes' and " WORST_FILTER "\",\"keys\":[]");
+    cJSON *end = tc_next(&admin, "snapshot_end", 4 * TC_TIMEOUT_MS);
+    assert_non_null(end);
+    assert_int_equal(tc_int(end, "listener"), l);
+    assert_int_equal(tc_int(end, "count"), NODES - 1);
+    cJSON *missing = cJSON_GetObjectItem(end, "missing");
+    assert_int_equal(cJSON_GetArraySize(missing), 1);
+    assert_string_equal(cJSON_GetArrayItem(missing, 0)->valuestring, "n2");
+    cJSON_Delete(end);
+    int snapshot_events = 0;
+    for (cJSON *ev; (ev = tc_event(&admin, l, 0)) != NULL; cJSON_Delete(ev)) {
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ev, "snapshot")));
+        assert_string_not_equal(tc_str(ev, "session"), probe[1].session_id);
+        snapshot_events++;
+    }
+    assert_int_equal(snapshot_events, NODES - 1);
+    cJSON *e = tc_next(&admin, "error", TC_TIMEOUT_MS);
+    assert_non_null(e);
+    assert_string_equal(tc_str(e, "code"), "LIMIT_EXCEEDED");
+    assert_null(cJSON_GetObjectItem(e, "id"));
+    const char *msg = tc_str(e, "message");
+    if (!strstr(msg, "node n2") || !strstr(msg, "limits.maxListenerRegexCost"))
+        fail_msg("refusal does not say who and why: %s", msg);
+    cJSON_Delete(e);
+    /* Its sessions are not reported later either (the part does not exist). */
+    tc probe2;
+    tc_open(&probe2, &k->node[1], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_no_event(&admin, l, 300);
+    tc_close(&probe2);
+
+    /* Node 3 counts the proxy it took: a local worst-case listener no longer fits there. */
+    cJSON_Delete(tc_err(&local3, "LIMIT_EXCEEDED", "{\"type\":\"add_listener\",\"filter\":\"" WORST_FILTER "\"}"));
+    /* Removing the listener gives the allowance back. */
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"remove_listener\",\"listener\":%lld}", l));
+    long long deadline = sm_mono_ms() + 5000;
+    for (;;) {
+        cJSON *r = tc_request(&local3, "{\"type\":\"add_listener\",\"filter\":\"" WORST_FILTER "\"}");
+        bool ok = r && strcmp(tc_str(r, "type"), "reply") == 0;
+        cJSON_Delete(r);
+        if (ok)
+            break;
+        if (sm_mono_ms() > deadline)
+            fail_msg("node 3 kept the removed listener's regex cost");
+        sleep_ms(50);
+    }
+    for (int i = 0; i < NODES; i++)
+        tc_close(&probe[i]);
+    tc_close(&local3);
+    tc_close(&admin);
+}
+
 /* Redis with an ACL user holding only the documented permissions (docs/cluster.md § Security). */
 static void test_acl_user(void **state)
 {
@@ -669,6 +748,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redis_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_name_and_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_listener_is_bounded, setup_small_proxy, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_regex_budget, setup_small_regex_node2, teardown),
         cmocka_unit_test(test_acl_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
