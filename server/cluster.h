@@ -45,6 +45,10 @@ void smd_cluster_listener_freed(struct smd_server *srv, struct smd_listener *l);
 /* The local part of l's snapshot ended: snapshot_end goes once every other part has ended too. */
 void smd_cluster_local_snapshot_done(struct smd_server *srv, struct smd_listener *l);
 bool smd_cluster_proxy_open(const struct smd_cluster_proxy *p);
+/* Resync after an outage: whether the listener of proxy p already knows session s (its
+ * snapshot then reports s leaving the filter when s no longer matches). */
+struct smd_session;
+bool smd_cluster_proxy_told(const struct smd_cluster_proxy *p, const struct smd_session *s);
 /* The queue a proxy's events are encoded into (the listener code pushes, then calls queued with
  * the push's status: an error or a backlog past cluster.maxProxyBytes drops the proxy). */
 struct smd_outq *smd_cluster_proxy_queue(struct smd_cluster_proxy *p);

@@ -640,8 +640,13 @@ bool smd_listener_snapshot_step(smd_server *srv, smd_listener *l, const smd_outq
         l->cursor.at = s->next;
         if (l->has_after && s->start_ms <= l->after)
             continue;
-        if (!matches(srv, l, s, NULL, 0))
+        if (!matches(srv, l, s, NULL, 0)) {
+            /* Cluster resync: a session the listener knew that stopped matching meanwhile. */
+            if (l->proxy && smd_cluster_proxy_told(l->proxy, s))
+                emit_event(srv, NULL, l, s, SM_EVENT_FILTER_LEAVE, (sm_session_state)s->state, true, false, NULL, 0,
+                           SM_CLOSE_NONE);
             continue;
+        }
         emit_event(srv, NULL, l, s, SM_EVENT_OPEN, (sm_session_state)s->state, true, true, NULL, 0, SM_CLOSE_NONE);
         l->snapshot_count++;
     }
