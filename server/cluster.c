@@ -168,6 +168,14 @@ static void kmap_free(kmap *m, sm_intern *strings)
 /* Moves every record of src that dst lacks into dst (dst's are newer); src ends empty. */
 static void kmap_merge(kmap *dst, kmap *src, sm_intern *strings)
 {
+    if (!dst->count || !src->count) { /* the usual case, in constant time */
+        kmap *keep = dst->count ? dst : src, *drop = dst->count ? src : dst;
+        free(drop->slots);
+        kmap moved = *keep;
+        memset(src, 0, sizeof *src);
+        *dst = moved;
+        return;
+    }
     for (size_t i = 0; i < src->cap; i++) {
         known *kn = &src->slots[i];
         if (!kn->slot)
@@ -360,6 +368,7 @@ typedef struct smd_cluster {
     peer peers[MAX_PEERS];
     size_t npeers;
     smd_cluster_proxy *proxies;
+    closing *graveyard; /* released maps of known sessions, freed a slice per loop pass */
     struct remote_req *remotes;
     size_t nremote;
     pending *pendings;
@@ -554,6 +563,53 @@ static void note_missing(smd_cluster_view *v, const char *name)
 
 static void wake_work(smd_cluster *k);
 
+#define RELEASE_NOW 1024 /* records freed at once; bigger maps are freed CLOSE_STEP per loop pass */
+
+/* Frees c (its records unreferenced a bounded number per loop pass when there are many). */
+static void release_closing(smd_server *srv, closing *c)
+{
+    smd_cluster *k = srv->cluster;
+    if (!k || c->ids.count <= RELEASE_NOW) {
+        kmap_free(&c->ids, srv->strings);
+        free(c);
+        return;
+    }
+    c->reason = SM_CLOSE_NONE;
+    c->next = k->graveyard;
+    k->graveyard = c;
+    wake_work(k);
+}
+
+static void release(smd_server *srv, kmap *m)
+{
+    closing *c = m->count > RELEASE_NOW && srv->cluster ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        kmap_free(m, srv->strings);
+        return;
+    }
+    c->ids = *m;
+    memset(m, 0, sizeof *m);
+    release_closing(srv, c);
+}
+
+/* One slice of freeing released maps; true when some are left. */
+static bool graveyard_step(smd_cluster *k)
+{
+    size_t budget = CLOSE_STEP * 4;
+    while (k->graveyard && budget) {
+        closing *c = k->graveyard;
+        for (; c->pos < c->ids.cap && budget; c->pos++, budget--)
+            if (c->ids.slots[c->pos].slot)
+                known_clear(k->srv->strings, &c->ids.slots[c->pos]);
+        if (c->pos < c->ids.cap)
+            break;
+        k->graveyard = c->next;
+        free(c->ids.slots);
+        free(c);
+    }
+    return k->graveyard != NULL;
+}
+
 /* CLOSED for a remote session the listener knew, with its last values as told (full form). */
 static void emit_closed(smd_cluster *k, smd_listener *l, uint32_t prefix, const known *kn, sm_close_reason reason)
 {
@@ -584,13 +640,13 @@ static size_t closing_drain(smd_cluster *k, smd_listener *l, size_t budget)
             if (!c->ids.slots[c->pos].slot)
                 continue;
             emit_closed(k, l, c->prefix, &c->ids.slots[c->pos], c->reason);
+            known_clear(k->srv->strings, &c->ids.slots[c->pos]);
             used++;
         }
         if (live && c->pos < c->ids.cap)
             break;
         v->closing = c->next;
-        kmap_free(&c->ids, k->srv->strings);
-        free(c);
+        release_closing(k->srv, c);
     }
     return used;
 }
@@ -625,8 +681,8 @@ static void part_remove(smd_cluster *k, smd_listener *l, size_t i)
     rpart *r = &v->parts[i];
     if (!v->ended && !r->done && !r->late)
         note_missing(v, k->peers[r->peer].name);
-    kmap_free(&r->ids, k->srv->strings);
-    kmap_free(&r->old, k->srv->strings);
+    release(k->srv, &r->ids);
+    release(k->srv, &r->old);
     v->parts[i] = v->parts[--v->nparts];
     maybe_end_snapshot(k, l);
 }
@@ -828,19 +884,18 @@ void smd_cluster_listener_freed(smd_server *srv, smd_listener *l)
             int n = snprintf(head, sizeof head, "U %s %016" PRIx64 " %" PRId64 "\n", k->self, k->epoch, l->id);
             send_peer(k, x->v.parts[i].peer, head, (size_t)n, NULL, 0);
         }
-        kmap_free(&x->v.parts[i].ids, srv->strings);
-        kmap_free(&x->v.parts[i].old, srv->strings);
+        release(srv, &x->v.parts[i].ids);
+        release(srv, &x->v.parts[i].old);
     }
     while (x->v.closing) {
         closing *c = x->v.closing;
         x->v.closing = c->next;
-        kmap_free(&c->ids, srv->strings);
-        free(c);
+        release_closing(srv, c);
     }
     while (x->v.held) {
         held *h = x->v.held;
         x->v.held = h->next;
-        kmap_free(&h->ids, srv->strings);
+        release(srv, &h->ids);
         free(h);
     }
     free(x->filter);
@@ -1196,6 +1251,7 @@ static void work_cb(struct ev_loop *loop, ev_idle *w, int revents)
             budget -= closing_drain(k, l, budget);
             more = more || l->view->closing;
         }
+    more = graveyard_step(k) || more;
     smd_server_reap(k->srv);
     if (!more)
         ev_idle_stop(loop, w);
@@ -2387,6 +2443,12 @@ void smd_cluster_stop(smd_server *srv)
         remote_free(k, r);
     }
     drop_connections(k);
+    while (k->graveyard) {
+        closing *c = k->graveyard;
+        k->graveyard = c->next;
+        kmap_free(&c->ids, srv->strings);
+        free(c);
+    }
     srv->cluster = NULL;
     smd_outq_clear(&k->sink.q);
     sm_buf_free(&k->scratch);
