@@ -310,6 +310,7 @@ typedef struct smd_cluster_view {
     size_t nparts;
     bool local_done, ended;
     int64_t local_count;
+    int64_t gone_count; /* snapshot events of parts removed before snapshot_end */
     char missing[MAX_PEERS][SMD_NODE_NAME_MAX + 1];
     size_t nmissing;
     bool degraded_told;
@@ -519,7 +520,7 @@ static void send_snapshot_end(smd_cluster *k, smd_listener *l)
     (void)k;
     if (v->ended || !l->owner->conn)
         return;
-    int64_t total = v->local_count;
+    int64_t total = v->local_count + v->gone_count;
     for (size_t i = 0; i < v->nparts; i++)
         if (!v->parts[i].late)
             total += v->parts[i].count;
@@ -681,6 +682,8 @@ static void part_remove(smd_cluster *k, smd_listener *l, size_t i)
     rpart *r = &v->parts[i];
     if (!v->ended && !r->done && !r->late)
         note_missing(v, k->peers[r->peer].name);
+    if (!r->late)
+        v->gone_count += r->count; /* sent as snapshot events all the same */
     release(k->srv, &r->ids);
     release(k->srv, &r->old);
     v->parts[i] = v->parts[--v->nparts];
@@ -836,6 +839,7 @@ static void add_part(smd_cluster *k, smd_listener *l, int p, const char *filter)
          * amount per loop pass. */
         r->old = h->ids;
         r->resync = r->unsent = true;
+        r->late = true; /* the client has had this node's part of the snapshot (or its name in missing) */
         held_unlink(v, h);
         free(h);
         wake_work(k);
@@ -1228,6 +1232,7 @@ static void work_cb(struct ev_loop *loop, ev_idle *w, int revents)
                              p->lid, p->l->snapshot_count);
             send_peer(k, p->peer, head, (size_t)n, NULL, 0);
             p->end_sent = true;
+            kmap_free(&p->told, k->srv->strings); /* only the snapshot needed it */
         }
         more = more || proxy_wants_work(p);
     }

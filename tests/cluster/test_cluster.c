@@ -463,16 +463,22 @@ static void test_redis_restart(void **state)
     for (int i = 0; i < NODES; i++)
         tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
     tc_open(&kept, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
-    tc_open(&changed, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\",\"w\":\"x\"}");
+    tc_open(&changed, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\",\"w\":\"x\",\"z\":\"same\"}");
     tc_open(&closed, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
     tc_open(&leaving, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
     tc_open(&entering, &k->node[1], NULL, NULL, "{\"probe\":\"not yet\",\"v\":\"0\"}");
     tc_open(&admin, &k->node[0], "admin", "admin", NULL);
     tc_open(&admin2, &k->node[1], "admin", "admin", NULL);
     wait_converged(k, &admin, NODES + 4);
-    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[\"v\",\"w\"]");
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[\"v\",\"w\",\"z\"]");
     long long count = -1;
     cJSON_Delete(tc_snapshot(&admin, l, &count));
+    assert_int_equal(count, NODES + 4);
+    /* The same in the changedOnly form, on node 3. */
+    tc admin3;
+    tc_open(&admin3, &k->node[2], "admin", "admin", NULL);
+    long long l3 = add_listener(&admin3, ",\"filter\":\"probe is 'yes'\",\"keys\":[\"v\",\"w\",\"z\"],\"changedOnly\":true");
+    cJSON_Delete(tc_snapshot(&admin3, l3, &count));
     assert_int_equal(count, NODES + 4);
 
     sm_test_redis_stop(&k->redis);
@@ -521,6 +527,7 @@ static void test_redis_restart(void **state)
             got[CLOSED]++;
         } else if (strcmp(type, "PROPERTIES") == 0 && strcmp(sid, changed.session_id) == 0) {
             assert_string_equal(tc_prop(ev, "properties", "v"), "1");
+            assert_string_equal(tc_prop(ev, "properties", "z"), "same"); /* the full set */
             assert_null(tc_prop(ev, "properties", "w"));
             assert_string_equal(tc_prop(ev, "changed", "v"), "0");
             assert_string_equal(tc_prop(ev, "changed", "w"), "x");
@@ -537,6 +544,22 @@ static void test_redis_restart(void **state)
         if (got[i] != 1)
             fail_msg("event kind %d seen %d times (open, closed, changed, left, entered)", i, got[i]);
     tc_no_event(&admin, l, 1000);
+    /* changedOnly: only the changed keys' new values. Node 3 lost Redis too: its listener got
+     * the same differences. */
+    int seen3 = 0;
+    while (seen3 < KINDS && (ev = tc_event(&admin3, l3, 5000)) != NULL) {
+        if (strcmp(tc_str(ev, "event"), "PROPERTIES") == 0) {
+            assert_string_equal(tc_str(ev, "session"), changed.session_id);
+            assert_string_equal(tc_prop(ev, "properties", "v"), "1");
+            assert_null(tc_prop(ev, "properties", "z"));
+            assert_string_equal(tc_prop(ev, "changed", "w"), "x");
+        }
+        seen3++;
+        cJSON_Delete(ev);
+    }
+    assert_int_equal(seen3, KINDS);
+    tc_no_event(&admin3, l3, 300);
+    tc_close(&admin3);
     /* The cluster works again, and the view is live again. */
     cJSON *r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"v\"]}", changed.session_id);
     assert_string_equal(tc_prop(r, "properties", "v"), "1");
