@@ -577,6 +577,95 @@ static void test_redis_restart(void **state)
         tc_close(&s[i]);
 }
 
+/* Many known sessions across an outage: those closed meanwhile are reported CLOSED once each
+ * (more than one loop pass's worth), those whose connection dropped DISCONNECTED, the others
+ * not at all. */
+static void test_redis_restart_many(void **state)
+{
+    enum { MANY = 2300, GONE = 2100, DROPPED = 100 };
+    cluster *k = *state;
+    tc *many = calloc(MANY, sizeof *many);
+    assert_non_null(many);
+    for (int i = 0; i < MANY; i++)
+        tc_open(&many[i], &k->node[2], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc admin;
+    tc_open(&admin, &k->node[0], "admin", "admin", "{\"probe\":\"yes\"}");
+    wait_converged(k, &admin, MANY + 1);
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[]");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    assert_int_equal(count, MANY + 1);
+
+    sm_test_redis_stop(&k->redis);
+    cJSON *e = tc_next(&admin, "error", 5000);
+    assert_non_null(e);
+    cJSON_Delete(e);
+    for (int i = 0; i < GONE; i++) {
+        cJSON_Delete(tc_ok(&many[i], "{\"type\":\"close_self\"}"));
+        tc_close(&many[i]);
+    }
+    for (int i = GONE; i < GONE + DROPPED; i++)
+        tc_close(&many[i]); /* no close: the session waits for its client to come back */
+    assert_int_equal(sm_test_redis_restart(&k->redis), 0);
+    char (*seen)[SM_ID_TEXT] = calloc(GONE + DROPPED, sizeof *seen);
+    int closed = 0, disconnected = 0;
+    cJSON *ev;
+    while (closed + disconnected < GONE + DROPPED && (ev = tc_event(&admin, l, 10000)) != NULL) {
+        const char *type = tc_str(ev, "event"), *sid = tc_str(ev, "session");
+        for (int i = 0; i < closed + disconnected; i++)
+            assert_string_not_equal(seen[i], sid);
+        int at = -1;
+        for (int i = 0; i < GONE + DROPPED && at < 0; i++)
+            if (strcmp(many[i].session_id, sid) == 0)
+                at = i;
+        if (at < 0 || strcmp(type, at < GONE ? "CLOSED" : "DISCONNECTED") != 0) {
+            char *t = cJSON_PrintUnformatted(ev);
+            fail_msg("unexpected event after reconvergence: %s", t);
+        }
+        snprintf(seen[closed + disconnected], SM_ID_TEXT, "%s", sid);
+        if (at < GONE)
+            closed++;
+        else
+            disconnected++;
+        cJSON_Delete(ev);
+    }
+    assert_int_equal(closed, GONE);
+    assert_int_equal(disconnected, DROPPED);
+    tc_no_event(&admin, l, 1000);
+    free(seen);
+    for (int i = GONE + DROPPED; i < MANY; i++)
+        tc_close(&many[i]);
+    free(many);
+    tc_close(&admin);
+}
+
+/* A node that does not come back after the outage: what the listener knew of it is closed
+ * within nodeTimeoutMs of its own node's return. No ghosts. */
+static void test_redis_restart_node_lost(void **state)
+{
+    cluster *k = *state;
+    tc s[NODES], admin;
+    long long count = -1;
+    long long l = open_probed_on_every_node(k, s, &admin, &count);
+    assert_int_equal(count, NODES);
+    sm_test_redis_stop(&k->redis);
+    cJSON *e = tc_next(&admin, "error", 5000);
+    assert_non_null(e);
+    cJSON_Delete(e);
+    sm_test_server_kill(&k->node[2]);
+    assert_int_equal(sm_test_redis_restart(&k->redis), 0);
+    cJSON *ev = tc_event(&admin, l, 10000);
+    assert_non_null(ev);
+    assert_string_equal(tc_str(ev, "event"), "CLOSED");
+    assert_string_equal(tc_str(ev, "session"), s[2].session_id);
+    assert_string_equal(tc_str(ev, "reason"), "CONNECTION_LOST");
+    cJSON_Delete(ev);
+    tc_no_event(&admin, l, 1000); /* node 2's session: unchanged, nothing */
+    for (int i = 0; i < NODES; i++)
+        tc_close(&s[i]);
+    tc_close(&admin);
+}
+
 static void test_duplicate_name_and_bad_config(void **state)
 {
     cluster *k = *state;
@@ -819,6 +908,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_clean_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_node_many_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_restart_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_restart_node_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_name_and_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_listener_is_bounded, setup_small_proxy, teardown),
         cmocka_unit_test_setup_teardown(test_proxy_regex_budget, setup_small_regex_node2, teardown),
