@@ -311,9 +311,15 @@ static void test_frozen_node(void **state)
     wait_converged(k, &admin, NODES);
 
     kill(k->node[2].pid, SIGSTOP);
+    /* A by-ID request to it: CLUSTER_UNAVAILABLE after requestTimeoutMs (before it is declared
+     * dead, after which its IDs are NO_SUCH_SESSION). */
     long long t0 = sm_mono_ms();
-    cJSON *r = tc_ok(&admin, "{\"type\":\"set_by_filter\",\"filter\":\"v is '0'\",\"properties\":{\"v\":\"1\"}}");
+    cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[2].session_id));
     long long took = sm_mono_ms() - t0;
+    assert_true(took >= REQUEST_TIMEOUT_MS - 50 && took < REQUEST_TIMEOUT_MS + 400);
+    t0 = sm_mono_ms();
+    cJSON *r = tc_ok(&admin, "{\"type\":\"set_by_filter\",\"filter\":\"v is '0'\",\"properties\":{\"v\":\"1\"}}");
+    took = sm_mono_ms() - t0;
     assert_true(took < REQUEST_TIMEOUT_MS + 400);
     assert_int_equal(tc_int(r, "count"), 2);
     cJSON *missing = cJSON_GetObjectItem(r, "missing");
@@ -328,8 +334,13 @@ static void test_frozen_node(void **state)
     assert_int_equal(count, 2);
     cJSON_Delete(snap);
 
-    /* Declared dead while frozen, then resumed: it rejoins and the late write is not applied. */
+    /* Declared dead while frozen: no longer waited for. */
     sleep_ms(NODE_TIMEOUT_MS + 800);
+    cJSON *none = tc_ok(&admin, "{\"type\":\"close_by_filter\",\"filter\":\"v is 'none'\"}");
+    assert_int_equal(tc_int(none, "count"), 0);
+    assert_null(cJSON_GetObjectItem(none, "missing")); /* a dead node is not waited for */
+    cJSON_Delete(none);
+    /* Resumed: it rejoins and the late write is not applied. */
     kill(k->node[2].pid, SIGCONT);
     long long deadline = sm_mono_ms() + 8000;
     cJSON *ev = NULL;
