@@ -122,6 +122,17 @@ static cJSON *expect_event(tc *c, long long l, const char *type, const char *ses
     return ev;
 }
 
+/* The next event of listener l within timeout_ms is CLOSED for session, with reason. */
+static void expect_closed(tc *c, long long l, const char *session, const char *reason, int timeout_ms)
+{
+    cJSON *ev = tc_event(c, l, timeout_ms);
+    assert_non_null(ev);
+    assert_string_equal(tc_str(ev, "event"), "CLOSED");
+    assert_string_equal(tc_str(ev, "session"), session);
+    assert_string_equal(tc_str(ev, "reason"), reason);
+    cJSON_Delete(ev);
+}
+
 static bool array_has(const cJSON *arr, const char *session)
 {
     const cJSON *e;
@@ -163,7 +174,15 @@ static long long open_probed_on_every_node(cluster *k, tc s[NODES], tc *admin, l
     wait_converged(k, admin, NODES);
     long long l = add_listener(admin, ",\"filter\":\"probe is 'yes'\"");
     cJSON_Delete(tc_snapshot(admin, l, snapshot_count));
+    assert_int_equal(*snapshot_count, NODES);
     return l;
+}
+
+static void close_probed(tc s[NODES], tc *admin)
+{
+    for (int i = 0; i < NODES; i++)
+        tc_close(&s[i]);
+    tc_close(admin);
 }
 
 static void test_listener_snapshot_and_events(void **state)
@@ -356,9 +375,7 @@ static void test_frozen_node(void **state)
     r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"v\"]}", s[2].session_id);
     assert_string_equal(tc_prop(r, "properties", "v"), "0");
     cJSON_Delete(r);
-    for (int i = 0; i < NODES; i++)
-        tc_close(&s[i]);
-    tc_close(&admin);
+    close_probed(s, &admin);
 }
 
 static void test_killed_node(void **state)
@@ -367,16 +384,10 @@ static void test_killed_node(void **state)
     tc s[NODES], admin;
     long long count = -1;
     long long l = open_probed_on_every_node(k, s, &admin, &count);
-    assert_int_equal(count, NODES);
 
     long long t0 = sm_mono_ms();
     sm_test_server_kill(&k->node[2]);
-    cJSON *ev = tc_event(&admin, l, 10000);
-    assert_non_null(ev);
-    assert_string_equal(tc_str(ev, "event"), "CLOSED");
-    assert_string_equal(tc_str(ev, "session"), s[2].session_id);
-    assert_string_equal(tc_str(ev, "reason"), "CONNECTION_LOST");
-    cJSON_Delete(ev);
+    expect_closed(&admin, l, s[2].session_id, "CONNECTION_LOST", 10000);
     assert_true(sm_mono_ms() - t0 <= 10000);
     /* Nothing of it stays in Redis. */
     sleep_ms(NODE_TIMEOUT_MS);
@@ -400,18 +411,39 @@ static void test_clean_shutdown(void **state)
     long long l = open_probed_on_every_node(k, s, &admin, &count);
     long long t0 = sm_mono_ms();
     assert_int_equal(sm_test_server_stop(&k->node[2]), 0);
-    cJSON *ev = tc_event(&admin, l, 5000);
-    assert_non_null(ev);
-    assert_string_equal(tc_str(ev, "event"), "CLOSED");
-    assert_string_equal(tc_str(ev, "session"), s[2].session_id);
-    assert_string_equal(tc_str(ev, "reason"), "SERVER_CLOSING");
-    cJSON_Delete(ev);
+    expect_closed(&admin, l, s[2].session_id, "SERVER_CLOSING", 5000);
     assert_true(sm_mono_ms() - t0 < NODE_TIMEOUT_MS);
     tc_no_event(&admin, l, 300); /* closed once, not again when the node is dropped */
     cJSON_Delete(tc_err(&admin, "NO_SUCH_SESSION", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[2].session_id));
-    for (int i = 0; i < NODES; i++)
-        tc_close(&s[i]);
-    tc_close(&admin);
+    close_probed(s, &admin);
+}
+
+/* n probe sessions on node 3, an admin probe on node 1 whose listener on the probes has read
+ * its snapshot (*l): the start of the tests with more sessions than one loop pass reports. */
+static tc *open_many_watched(cluster *k, int n, tc *admin, long long *l)
+{
+    tc *many = calloc((size_t)n, sizeof *many);
+    assert_non_null(many);
+    for (int i = 0; i < n; i++)
+        tc_open(&many[i], &k->node[2], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(admin, &k->node[0], "admin", "admin", "{\"probe\":\"yes\"}");
+    wait_converged(k, admin, n + 1);
+    *l = add_listener(admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[]");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(admin, *l, &count));
+    assert_int_equal(count, n + 1);
+    return many;
+}
+
+/* Redis goes away: the listening session c is told its view is degraded (an error without id). */
+static void stop_redis_expect_degraded(cluster *k, tc *c)
+{
+    sm_test_redis_stop(&k->redis);
+    cJSON *e = tc_next(c, "error", 5000);
+    assert_non_null(e);
+    assert_string_equal(tc_str(e, "code"), "CLUSTER_UNAVAILABLE");
+    assert_null(cJSON_GetObjectItem(e, "id"));
+    cJSON_Delete(e);
 }
 
 /* A killed node with more sessions than one loop pass reports: each CLOSED exactly once. */
@@ -419,17 +451,9 @@ static void test_killed_node_many_sessions(void **state)
 {
     enum { MANY = 2300 };
     cluster *k = *state;
-    tc *many = calloc(MANY, sizeof *many);
-    assert_non_null(many);
-    for (int i = 0; i < MANY; i++)
-        tc_open(&many[i], &k->node[2], NULL, NULL, "{\"probe\":\"yes\"}");
     tc admin;
-    tc_open(&admin, &k->node[0], "admin", "admin", "{\"probe\":\"yes\"}");
-    wait_converged(k, &admin, MANY + 1);
-    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[]");
-    long long count = -1;
-    cJSON_Delete(tc_snapshot(&admin, l, &count));
-    assert_int_equal(count, MANY + 1);
+    long long l;
+    tc *many = open_many_watched(k, MANY, &admin, &l);
     sm_test_server_kill(&k->node[2]);
     char (*seen)[SM_ID_TEXT] = calloc(MANY, sizeof *seen);
     int closed = 0;
@@ -492,14 +516,9 @@ static void test_redis_restart(void **state)
     cJSON_Delete(tc_snapshot(&admin3, l3, &count));
     assert_int_equal(count, NODES + 4);
 
-    sm_test_redis_stop(&k->redis);
     /* Degraded: told once; the remote sessions it knows stay; local ones are still served and
      * cluster requests fail fast. */
-    cJSON *e = tc_next(&admin, "error", 5000);
-    assert_non_null(e);
-    assert_string_equal(tc_str(e, "code"), "CLUSTER_UNAVAILABLE");
-    assert_null(cJSON_GetObjectItem(e, "id"));
-    cJSON_Delete(e);
+    stop_redis_expect_degraded(k, &admin);
     tc_no_event(&admin, l, 300);
     cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"set_by_filter\",\"filter\":\"probe is 'yes'\","
                                                        "\"properties\":{\"x\":\"1\"}}"));
@@ -595,22 +614,11 @@ static void test_redis_restart_many(void **state)
 {
     enum { MANY = 2300, GONE = 2100, DROPPED = 100 };
     cluster *k = *state;
-    tc *many = calloc(MANY, sizeof *many);
-    assert_non_null(many);
-    for (int i = 0; i < MANY; i++)
-        tc_open(&many[i], &k->node[2], NULL, NULL, "{\"probe\":\"yes\"}");
     tc admin;
-    tc_open(&admin, &k->node[0], "admin", "admin", "{\"probe\":\"yes\"}");
-    wait_converged(k, &admin, MANY + 1);
-    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[]");
-    long long count = -1;
-    cJSON_Delete(tc_snapshot(&admin, l, &count));
-    assert_int_equal(count, MANY + 1);
+    long long l;
+    tc *many = open_many_watched(k, MANY, &admin, &l);
 
-    sm_test_redis_stop(&k->redis);
-    cJSON *e = tc_next(&admin, "error", 5000);
-    assert_non_null(e);
-    cJSON_Delete(e);
+    stop_redis_expect_degraded(k, &admin);
     for (int i = 0; i < GONE; i++) {
         cJSON_Delete(tc_ok(&many[i], "{\"type\":\"close_self\"}"));
         tc_close(&many[i]);
@@ -658,23 +666,12 @@ static void test_redis_restart_node_lost(void **state)
     tc s[NODES], admin;
     long long count = -1;
     long long l = open_probed_on_every_node(k, s, &admin, &count);
-    assert_int_equal(count, NODES);
-    sm_test_redis_stop(&k->redis);
-    cJSON *e = tc_next(&admin, "error", 5000);
-    assert_non_null(e);
-    cJSON_Delete(e);
+    stop_redis_expect_degraded(k, &admin);
     sm_test_server_kill(&k->node[2]);
     assert_int_equal(sm_test_redis_restart(&k->redis), 0);
-    cJSON *ev = tc_event(&admin, l, 10000);
-    assert_non_null(ev);
-    assert_string_equal(tc_str(ev, "event"), "CLOSED");
-    assert_string_equal(tc_str(ev, "session"), s[2].session_id);
-    assert_string_equal(tc_str(ev, "reason"), "CONNECTION_LOST");
-    cJSON_Delete(ev);
+    expect_closed(&admin, l, s[2].session_id, "CONNECTION_LOST", 10000);
     tc_no_event(&admin, l, 1000); /* node 2's session: unchanged, nothing */
-    for (int i = 0; i < NODES; i++)
-        tc_close(&s[i]);
-    tc_close(&admin);
+    close_probed(s, &admin);
 }
 
 static void test_duplicate_name_and_bad_config(void **state)
