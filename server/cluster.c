@@ -58,11 +58,12 @@ static size_t id_slot(uint64_t k, size_t cap)
  * (strings interned in srv->strings, so listeners and sessions share them), so that after a
  * Redis outage the listener gets exactly what changed (docs/cluster.md § Reconvergence). */
 typedef struct known {
-    uint64_t slot; /* counter + 1; 0 = empty */
-    sm_kv *props;
-    uint32_t nprops;
+    uint32_t counter;
+    uint8_t used; /* 0 = empty slot */
     uint8_t state;
-} known;
+    uint16_t nprops;
+    sm_kv *props;
+} known; /* 16 bytes */
 
 typedef struct kmap {
     known *slots;
@@ -73,9 +74,8 @@ static known *kmap_get(const kmap *m, uint32_t counter)
 {
     if (!m->cap)
         return NULL;
-    uint64_t k = (uint64_t)counter + 1;
-    for (size_t at = id_slot(k, m->cap); m->slots[at].slot; at = (at + 1) & (m->cap - 1))
-        if (m->slots[at].slot == k)
+    for (size_t at = id_slot(counter, m->cap); m->slots[at].used; at = (at + 1) & (m->cap - 1))
+        if (m->slots[at].counter == counter)
             return &m->slots[at];
     return NULL;
 }
@@ -104,9 +104,9 @@ static known *kmap_put(kmap *m, uint32_t counter)
         if (!n)
             return NULL;
         for (size_t i = 0; i < m->cap; i++)
-            if (m->slots[i].slot) {
-                size_t at = id_slot(m->slots[i].slot, ncap);
-                while (n[at].slot)
+            if (m->slots[i].used) {
+                size_t at = id_slot(m->slots[i].counter, ncap);
+                while (n[at].used)
                     at = (at + 1) & (ncap - 1);
                 n[at] = m->slots[i];
             }
@@ -114,12 +114,12 @@ static known *kmap_put(kmap *m, uint32_t counter)
         m->slots = n;
         m->cap = ncap;
     }
-    uint64_t k = (uint64_t)counter + 1;
-    size_t at = id_slot(k, m->cap);
-    while (m->slots[at].slot)
+    size_t at = id_slot(counter, m->cap);
+    while (m->slots[at].used)
         at = (at + 1) & (m->cap - 1);
     memset(&m->slots[at], 0, sizeof m->slots[at]);
-    m->slots[at].slot = k;
+    m->slots[at].counter = counter;
+    m->slots[at].used = 1;
     m->count++;
     return &m->slots[at];
 }
@@ -137,8 +137,8 @@ static bool kmap_take(kmap *m, uint32_t counter, known *out)
     m->count--;
     /* Backward shift keeps probe chains whole without tombstones. */
     size_t hole = at;
-    for (size_t i = (at + 1) & (m->cap - 1); m->slots[i].slot; i = (i + 1) & (m->cap - 1)) {
-        size_t home = id_slot(m->slots[i].slot, m->cap);
+    for (size_t i = (at + 1) & (m->cap - 1); m->slots[i].used; i = (i + 1) & (m->cap - 1)) {
+        size_t home = id_slot(m->slots[i].counter, m->cap);
         bool movable = hole <= i ? (home <= hole || home > i) : (home <= hole && home > i);
         if (movable) {
             m->slots[hole] = m->slots[i];
@@ -159,7 +159,7 @@ static void kmap_remove(kmap *m, sm_intern *strings, uint32_t counter)
 static void kmap_free(kmap *m, sm_intern *strings)
 {
     for (size_t i = 0; i < m->cap; i++)
-        if (m->slots[i].slot)
+        if (m->slots[i].used)
             known_clear(strings, &m->slots[i]);
     free(m->slots);
     memset(m, 0, sizeof *m);
@@ -178,13 +178,11 @@ static void kmap_merge(kmap *dst, kmap *src, sm_intern *strings)
     }
     for (size_t i = 0; i < src->cap; i++) {
         known *kn = &src->slots[i];
-        if (!kn->slot)
+        if (!kn->used)
             continue;
-        known *to = kmap_get(dst, (uint32_t)(kn->slot - 1)) ? NULL : kmap_put(dst, (uint32_t)(kn->slot - 1));
+        known *to = kmap_get(dst, kn->counter) ? NULL : kmap_put(dst, kn->counter);
         if (to) {
-            uint64_t slot = to->slot;
             *to = *kn;
-            to->slot = slot;
         } else {
             known_clear(strings, kn);
         }
@@ -199,10 +197,12 @@ static bool known_set_props(sm_intern *strings, known *kn, const sm_kv *props, s
     known_clear(strings, kn);
     if (!n)
         return true;
+    if (n > UINT16_MAX) /* far more than a session can hold (limits.maxPropertiesPerSession) */
+        n = UINT16_MAX;
     sm_kv *a = calloc(n, sizeof *a);
     if (!a)
         return false;
-    uint32_t used = 0;
+    uint16_t used = 0;
     for (size_t i = 0; i < n; i++) {
         if (!props[i].key || !props[i].value)
             continue;
@@ -249,7 +249,7 @@ static bool known_apply(sm_intern *strings, known *kn, const sm_event *ev)
             next[used++] = (sm_kv){ev->changed.items[i].key, v};
     }
     /* next holds the kept interned pairs and the new plain ones: rebuild interned. */
-    known fresh = {.slot = kn->slot, .state = kn->state};
+    known fresh = {.counter = kn->counter, .used = 1, .state = kn->state};
     bool ok = known_set_props(strings, &fresh, next, used);
     free(next);
     known_clear(strings, kn);
@@ -600,7 +600,7 @@ static bool graveyard_step(smd_cluster *k)
     while (k->graveyard && budget) {
         closing *c = k->graveyard;
         for (; c->pos < c->ids.cap && budget; c->pos++, budget--)
-            if (c->ids.slots[c->pos].slot)
+            if (c->ids.slots[c->pos].used)
                 known_clear(k->srv->strings, &c->ids.slots[c->pos]);
         if (c->pos < c->ids.cap)
             break;
@@ -615,7 +615,7 @@ static bool graveyard_step(smd_cluster *k)
 static void emit_closed(smd_cluster *k, smd_listener *l, uint32_t prefix, const known *kn, sm_close_reason reason)
 {
     char sid[SMD_SESSION_ID_LEN + 1];
-    snprintf(sid, sizeof sid, "%08x-%08x", prefix, (uint32_t)(kn->slot - 1));
+    snprintf(sid, sizeof sid, "%08x-%08x", prefix, kn->counter);
     sm_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = SM_EVENT_CLOSED;
@@ -638,7 +638,7 @@ static size_t closing_drain(smd_cluster *k, smd_listener *l, size_t budget)
         closing *c = v->closing;
         bool live = l->owner->conn && !l->owner->doomed;
         for (; c->pos < c->ids.cap && used < budget && live; c->pos++) {
-            if (!c->ids.slots[c->pos].slot)
+            if (!c->ids.slots[c->pos].used)
                 continue;
             emit_closed(k, l, c->prefix, &c->ids.slots[c->pos], c->reason);
             known_clear(k->srv->strings, &c->ids.slots[c->pos]);
@@ -670,7 +670,7 @@ static void close_all(smd_cluster *k, smd_listener *l, uint32_t prefix, kmap *id
     } else if (ids->count && l->owner->conn && !l->owner->doomed) {
         /* No memory for the backlog: reported now. */
         for (size_t s = 0; s < ids->cap; s++)
-            if (ids->slots[s].slot)
+            if (ids->slots[s].used)
                 emit_closed(k, l, prefix, &ids->slots[s], reason);
     }
     kmap_free(ids, k->srv->strings);
@@ -761,8 +761,8 @@ static void send_listener_to(smd_cluster *k, smd_listener *l, int p, const sm_ms
     }
     size_t ntold = told ? told->count : 0;
     for (size_t i = 0; told && i < told->cap; i++)
-        if (told->slots[i].slot) {
-            uint32_t c = (uint32_t)(told->slots[i].slot - 1);
+        if (told->slots[i].used) {
+            uint32_t c = told->slots[i].counter;
             unsigned char le[4] = {(unsigned char)c, (unsigned char)(c >> 8), (unsigned char)(c >> 16),
                                    (unsigned char)(c >> 24)};
             if (sm_buf_append(&body, (const char *)le, 4) != SM_OK)
@@ -1694,9 +1694,7 @@ static bool resync_event(smd_cluster *k, smd_listener *l, rpart *r, uint32_t cou
     known *kn = kmap_put(&r->ids, counter);
     if (kn) {
         known_clear(k->srv->strings, kn);
-        uint64_t slot = kn->slot;
         *kn = before;
-        kn->slot = slot;
     } else {
         known_clear(k->srv->strings, &before);
     }
