@@ -283,6 +283,7 @@ typedef struct rpart {
     uint64_t received, acked;
     kmap ids; /* the node's sessions the listener knows */
     kmap old; /* resync: what it knew before the outage and the snapshot has not confirmed yet */
+    int64_t since_ms; /* resync: wall-clock time of the last message from its node before the outage */
 } rpart;
 
 /* The sessions of a part whose node is gone, reported CLOSED a bounded number per loop pass. */
@@ -300,6 +301,7 @@ typedef struct held {
     struct held *next;
     char name[SMD_NODE_NAME_MAX + 1];
     uint32_t prefix;
+    int64_t since_ms; /* wall-clock time of the last message from that node */
     kmap ids;
 } held;
 
@@ -323,6 +325,8 @@ typedef struct smd_cluster_proxy {
     uint64_t epoch;
     int64_t lid; /* the listener's ID on its own node */
     kmap told;    /* resync: this node's sessions the listener already knows (no properties) */
+    bool resync;
+    int64_t since_ms; /* resync: sessions older than this that the listener does not know entered its filter */
     smd_outq q;   /* encoded events waiting to be published */
     uint64_t sent, acked;
     bool failed;
@@ -727,12 +731,16 @@ static void part_hold(smd_cluster *k, smd_listener *l, size_t i)
     peer *pe = &k->peers[r->peer];
     kmap_merge(&r->ids, &r->old, k->srv->strings);
     held *h = find_held(v, pe->name);
-    if (!h && r->ids.count && (h = calloc(1, sizeof *h)) != NULL) {
+    int64_t since = sm_wall_ms() - (sm_mono_ms() - pe->last_seen_ms);
+    if (!h && (h = calloc(1, sizeof *h)) != NULL) {
         snprintf(h->name, sizeof h->name, "%s", pe->name);
         h->prefix = pe->prefix;
+        h->since_ms = since;
         h->next = v->held;
         v->held = h;
     }
+    if (h && since < h->since_ms)
+        h->since_ms = since;
     if (h)
         kmap_merge(&h->ids, &r->ids, k->srv->strings);
     else
@@ -751,7 +759,8 @@ static void held_drop(smd_cluster *k, smd_listener *l, held *h)
 /* L FROM EPOCH LID NTOLD, then the add_listener request, then NTOLD 4-byte session counters the
  * listener already knows there (a resync: the proxy sends FILTER_LEAVE for those that no longer
  * match). */
-static void send_listener_to(smd_cluster *k, smd_listener *l, int p, const sm_msg *add, const kmap *told)
+static void send_listener_to(smd_cluster *k, smd_listener *l, int p, const sm_msg *add, const kmap *told,
+                             int64_t since_ms)
 {
     sm_buf body;
     sm_buf_init(&body, 0, 0);
@@ -773,7 +782,8 @@ static void send_listener_to(smd_cluster *k, smd_listener *l, int p, const sm_ms
         return;
     }
     char head[HEADER_MAX];
-    int n = snprintf(head, sizeof head, "L %s %016" PRIx64 " %" PRId64 " %zu\n", k->self, k->epoch, l->id, ntold);
+    int n = snprintf(head, sizeof head, "L %s %016" PRIx64 " %" PRId64 " %zu %" PRId64 "\n", k->self, k->epoch, l->id,
+                     ntold, told ? since_ms : 0);
     send_peer(k, p, head, (size_t)n, sm_buf_payload(&body), body.len);
     sm_buf_free(&body);
 }
@@ -808,7 +818,7 @@ static void send_part(smd_cluster *k, smd_listener *l, rpart *r, const char *fil
     sm_msg m;
     listener_request(l, &m, keys);
     m.filter = filter;
-    send_listener_to(k, l, r->peer, &m, r->resync ? &r->old : NULL);
+    send_listener_to(k, l, r->peer, &m, r->resync ? &r->old : NULL, r->since_ms);
     free(keys);
 }
 
@@ -838,6 +848,7 @@ static void add_part(smd_cluster *k, smd_listener *l, int p, const char *filter)
         /* The `L` carries what it knew (4 bytes a session): sent from the work slices, a bounded
          * amount per loop pass. */
         r->old = h->ids;
+        r->since_ms = h->since_ms;
         r->resync = r->unsent = true;
         r->late = true; /* the client has had this node's part of the snapshot (or its name in missing) */
         held_unlink(v, h);
@@ -1126,9 +1137,16 @@ bool smd_cluster_proxy_open(const smd_cluster_proxy *p)
     return !p->failed;
 }
 
-bool smd_cluster_proxy_told(const smd_cluster_proxy *p, const smd_session *s)
+sm_event_type smd_cluster_proxy_snapshot_event(const smd_cluster_proxy *p, const smd_session *s, bool matching)
 {
-    return p->told.count && kmap_get(&p->told, (uint32_t)strtoul(s->id + 9, NULL, 16));
+    if (!p->resync)
+        return matching ? SM_EVENT_OPEN : SM_EVENT_NONE;
+    bool told = p->told.count && kmap_get(&p->told, (uint32_t)strtoul(s->id + 9, NULL, 16));
+    if (!matching)
+        return told ? SM_EVENT_FILTER_LEAVE : SM_EVENT_NONE;
+    /* Unknown to the listener although it existed before the outage: it entered the filter
+     * meanwhile (its OPEN, had it matched, would have arrived before that node's last message). */
+    return !told && s->start_ms < p->since_ms ? SM_EVENT_FILTER_ENTER : SM_EVENT_OPEN;
 }
 
 void smd_cluster_proxy_fail(smd_server *srv, smd_cluster_proxy *p)
@@ -1735,7 +1753,8 @@ static void on_events(smd_cluster *k, int p, int64_t lid, const char *body, size
     sm_msg_free(&m);
 }
 
-static void on_listener(smd_cluster *k, int p, int64_t lid, size_t ntold, const char *body, size_t blen)
+static void on_listener(smd_cluster *k, int p, int64_t lid, size_t ntold, int64_t since_ms, const char *body,
+                        size_t blen)
 {
     if (ntold > blen / 4)
         return;
@@ -1763,6 +1782,8 @@ static void on_listener(smd_cluster *k, int p, int64_t lid, size_t ntold, const 
         px->peer = p;
         px->epoch = k->peers[p].epoch;
         px->lid = lid;
+        px->resync = since_ms > 0;
+        px->since_ms = since_ms;
         smd_outq_init(&px->q);
         px->l = smd_listener_new_proxy(k->srv, &k->sink, &m, px, &why);
         smd_outq_clear(&k->sink.q);
@@ -1878,8 +1899,9 @@ static void on_message(smd_cluster *k, const char *data, size_t len)
     case 'L': {
         int64_t lid;
         size_t ntold = 0;
-        if (sscanf(rest, "%" SCNd64 " %zu", &lid, &ntold) >= 1 && !find_proxy(k, p, lid))
-            on_listener(k, p, lid, ntold, body, blen);
+        int64_t since = 0;
+        if (sscanf(rest, "%" SCNd64 " %zu %" SCNd64, &lid, &ntold, &since) >= 1 && !find_proxy(k, p, lid))
+            on_listener(k, p, lid, ntold, since, body, blen);
         break;
     }
     case 'U': {

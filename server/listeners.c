@@ -640,15 +640,15 @@ bool smd_listener_snapshot_step(smd_server *srv, smd_listener *l, const smd_outq
         l->cursor.at = s->next;
         if (l->has_after && s->start_ms <= l->after)
             continue;
-        if (!matches(srv, l, s, NULL, 0)) {
-            /* Cluster resync: a session the listener knew that stopped matching meanwhile. */
-            if (l->proxy && smd_cluster_proxy_told(l->proxy, s))
-                emit_event(srv, NULL, l, s, SM_EVENT_FILTER_LEAVE, (sm_session_state)s->state, true, false, NULL, 0,
-                           SM_CLOSE_NONE);
+        bool matching = matches(srv, l, s, NULL, 0);
+        sm_event_type type = matching ? SM_EVENT_OPEN : SM_EVENT_NONE;
+        if (l->proxy) /* a cluster resync also reports sessions that entered or left the filter */
+            type = smd_cluster_proxy_snapshot_event(l->proxy, s, matching);
+        if (type == SM_EVENT_NONE)
             continue;
-        }
-        emit_event(srv, NULL, l, s, SM_EVENT_OPEN, (sm_session_state)s->state, true, true, NULL, 0, SM_CLOSE_NONE);
-        l->snapshot_count++;
+        emit_event(srv, NULL, l, s, type, (sm_session_state)s->state, true, type != SM_EVENT_FILTER_LEAVE, NULL, 0,
+                   SM_CLOSE_NONE);
+        l->snapshot_count += type != SM_EVENT_FILTER_LEAVE;
     }
     if (l->cursor.at || listener_stopped(l))
         return false;

@@ -550,8 +550,9 @@ static void test_redis_restart(void **state)
         if (strcmp(type, "OPEN") == 0 && strcmp(sid, opened.session_id) == 0) {
             assert_string_equal(tc_prop(ev, "properties", "v"), "0");
             got[OPENED]++;
-        } else if (strcmp(type, "OPEN") == 0 && strcmp(sid, entering.session_id) == 0) {
-            got[ENTERED]++; /* it was not known: reported as new (docs/cluster.md § Reconvergence) */
+        } else if (strcmp(type, "FILTER_ENTER") == 0 && strcmp(sid, entering.session_id) == 0) {
+            assert_string_equal(tc_prop(ev, "properties", "v"), "0");
+            got[ENTERED]++;
         } else if (strcmp(type, "CLOSED") == 0 && strcmp(sid, closed.session_id) == 0) {
             assert_string_equal(tc_str(ev, "reason"), "CONNECTION_LOST");
             got[CLOSED]++;
