@@ -1268,7 +1268,10 @@ static void work_cb(struct ev_loop *loop, ev_idle *w, int revents)
             }
             told += r->old.count + 1;
             send_part(k, l, r, ((view_ext *)l->view)->filter);
+            if (!cluster_up(k))
+                goto sent; /* Redis was dropped (too much unanswered): l may be gone */
         }
+sent:;
     size_t budget = CLOSE_STEP;
     for (smd_listener *l = k->srv->listeners; l && budget; l = l->gnext)
         if (l->view && l->view->closing) {
