@@ -115,6 +115,10 @@ typedef enum sm_client_errcode {
     SM_CLIENT_ERR_CANCELLED,        /* the session or the client was freed */
     SM_CLIENT_ERR_QUEUE_FULL,       /* the outbound queue limit was reached */
     SM_CLIENT_ERR_PROTOCOL,         /* the server sent something docs/protocol.md forbids */
+    /* Sent by the server; after the library's codes so that earlier values keep their numbers. */
+    SM_CLIENT_ERR_CLUSTER_UNAVAILABLE, /* cluster mode: Redis or the node holding the session cannot be
+                                          reached; nothing was changed (docs/cluster.md). Also the code
+                                          of on_error when a listener's view is degraded */
     SM_CLIENT_ERR_CODE_COUNT
 } sm_client_errcode;
 

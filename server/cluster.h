@@ -57,6 +57,13 @@ void smd_cluster_listener_freed(struct smd_server *srv, struct smd_listener *l);
 /* The local part of l's snapshot ended: snapshot_end goes once every other part has ended too. */
 void smd_cluster_local_snapshot_done(struct smd_server *srv, struct smd_listener *l);
 bool smd_cluster_proxy_open(const struct smd_cluster_proxy *p);
+/* The event proxy p's snapshot reports about session s (matching: whether s matches its
+ * filter): OPEN or nothing, except after an outage (docs/cluster.md § Reconvergence), when a
+ * session the listener knew that no longer matches is a FILTER_LEAVE and one it did not know
+ * that existed before the outage is a FILTER_ENTER. SM_EVENT_NONE: nothing. */
+struct smd_session;
+sm_event_type smd_cluster_proxy_snapshot_event(const struct smd_cluster_proxy *p, const struct smd_session *s,
+                                               bool matching);
 /* The queue a proxy's events are encoded into (the listener code pushes, then calls queued with
  * the push's status: an error or a backlog past cluster.maxProxyBytes drops the proxy). */
 struct smd_outq *smd_cluster_proxy_queue(struct smd_cluster_proxy *p);

@@ -292,8 +292,11 @@ void smd_listener_emit(smd_server *srv, smd_listener *l, const sm_event *ev);
  * the snapshot has reached its end (l->snapshotting is then false). */
 bool smd_listener_snapshot_step(smd_server *srv, smd_listener *l, const smd_outq *q, size_t limit);
 /* Cluster proxies: a listener without an owner; m is the add_listener request of the other node
- * (already validated there; NULL when it does not parse here). */
-smd_listener *smd_listener_new_proxy(smd_server *srv, smd_conn *sink, const sm_msg *m, struct smd_cluster_proxy *proxy);
+ * (already validated there). NULL with err filled when it cannot be served here: out of memory,
+ * or its filter's regular expressions do not fit in this node's limits.maxListenerRegexCost
+ * (SM_ERR_LIMIT; docs/cluster.md § Bounds). */
+smd_listener *smd_listener_new_proxy(smd_server *srv, smd_conn *sink, const sm_msg *m, struct smd_cluster_proxy *proxy,
+                                     sm_error *err);
 void smd_listener_free_proxy(smd_server *srv, smd_listener *l);
 /* Validates a key list (selectors *F and *U, fixed or user keys) into selector flags and distinct
  * interned named keys (malloc'd array); sends the error and returns false when invalid. */
