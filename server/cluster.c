@@ -1000,6 +1000,20 @@ static void serve_request(smd_cluster *k, int p, uint64_t rid, int64_t deadline,
     smd_server_reap(k->srv);
 }
 
+bool smd_cluster_remote_origin(const smd_conn *c, char *node, size_t node_len, uint64_t *rid)
+{
+    smd_cluster *k = c->srv ? c->srv->cluster : NULL;
+    if (!k || !c->cluster_remote)
+        return false;
+    for (const remote_req *r = k->remotes; r; r = r->next)
+        if (&r->conn == c) {
+            snprintf(node, node_len, "%s", k->peers[r->peer].name);
+            *rid = r->rid;
+            return true;
+        }
+    return false;
+}
+
 /* End of a loop pass: answers that are ready go back. */
 static void remotes_flush(smd_cluster *k)
 {

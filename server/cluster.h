@@ -3,6 +3,7 @@
 #define SMD_SERVER_CLUSTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -36,6 +37,9 @@ bool smd_cluster_unavailable(struct smd_conn *c, const sm_msg *m);
  * total of every node), or 0 when this node's reply is the whole answer. */
 uint64_t smd_cluster_fan_out(struct smd_conn *c, const sm_msg *m);
 /* This node's part of request rid ended: count sessions, or an error (code != SM_CODE_NONE). */
+/* For a cluster stand-in connection (a request of another node): that node's name and the request's
+ * number, for the audit log. False for any other connection. */
+bool smd_cluster_remote_origin(const struct smd_conn *c, char *node, size_t node_len, uint64_t *rid);
 void smd_cluster_local_done(struct smd_server *srv, uint64_t rid, int64_t count, sm_errcode code, const char *text);
 
 /* ---- hooks of listeners.c ---- */

@@ -81,6 +81,12 @@ int smd_cluster_cfg_set_node(smd_cluster_cfg *c, const char *name, sm_error *err
  * file readable. */
 int smd_cluster_cfg_check(const smd_cluster_cfg *c, sm_error *err);
 
+/* ---- audit log (docs/config.md § audit) ---- */
+typedef struct smd_audit_cfg {
+    char *file;          /* NULL: no audit log */
+    size_t buffer_bytes; /* records waiting for the file, at most */
+} smd_audit_cfg;
+
 typedef struct smd_config {
     char *server_name;
     char *bind;       /* numeric address */
@@ -99,6 +105,7 @@ typedef struct smd_config {
     smd_login_limits logins;
     smd_geo geo;
     smd_cluster_cfg cluster;
+    smd_audit_cfg audit;
     bool is_demo;
 } smd_config;
 

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "core/props.h"
+#include "server/audit.h"
 #include "server/cluster.h"
 #include "server/geo.h"
 #include "server/log.h"
@@ -102,6 +103,8 @@ static void release_changes(smd_server *srv, size_t n)
         sm_intern_unref(srv->strings, srv->changes[i].old_value);
     }
 }
+
+static void dispatch_request(smd_conn *c, const sm_msg *m);
 
 /* ---- open / resume ---- */
 
@@ -328,6 +331,17 @@ static void login_finish(smd_server *srv, smd_login *l)
     }
     sm_msg_free(&m);
     smd_server_reap(srv);
+}
+
+void smd_logins_rebind(smd_server *srv, const smd_config *next)
+{
+    for (smd_login *l = srv->logins; l; l = l->next) {
+        if (!l->principal)
+            continue; /* checked against the dummy hash: refused whatever the new config says */
+        const smd_principal_cfg *p = smd_config_find_principal(next, l->principal->name);
+        /* Its check runs against the old hash: it may only succeed if that is still the password. */
+        l->principal = p && strcmp(p->password_hash, l->principal->password_hash) == 0 ? p : NULL;
+    }
 }
 
 void smd_logins_step(smd_server *srv)
@@ -673,6 +687,7 @@ static void handle_set(smd_conn *c, const sm_msg *m)
     if (!t) {
         if (!smd_cluster_route(c, m)) /* cluster: another node's session */
             smd_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        smd_audit_note_routed(srv); /* (an error sent above is the result instead) */
         return;
     }
     set_plan p;
@@ -699,6 +714,7 @@ static void handle_set(smd_conn *c, const sm_msg *m)
     r.changed.items = srv->kv_b;
     r.changed.count = (size_t)n;
     smd_conn_send(c, &r);
+    smd_audit_note_changes(srv, srv->changes, (size_t)n);
     if (n > 0)
         smd_listeners_session_event(srv, t, SM_EVENT_PROPERTIES, srv->changes, (size_t)n);
     release_changes(srv, (size_t)n);
@@ -734,6 +750,7 @@ static bool queue_by_filter(smd_conn *c, const sm_msg *m, smd_job_kind kind, sm_
     job->phase = plan && plan->adds_user && srv->reg.ucount_high + adds > srv->cfg->limits.max_properties ? 0 : 1;
     /* Cluster: every other node runs it too, from now; the reply is the total (docs/cluster.md). */
     job->cluster_rid = smd_cluster_fan_out(c, m);
+    smd_audit_hand_to_job(srv, job);
     smd_server_queue_job(srv, job);
     return true;
 }
@@ -778,7 +795,7 @@ static void handle_close_by_filter(smd_conn *c, const sm_msg *m)
 
 void smd_requests_job_free(smd_server *srv, smd_job *job)
 {
-    (void)srv;
+    smd_audit_job_done(srv, job, job->count, SM_CODE_NONE, NULL, true); /* only when it never ended */
     sm_filter_free(job->filter);
     if (job->plan) {
         plan_free(job->plan);
@@ -796,6 +813,7 @@ static smd_conn *requester_conn(const smd_job *job)
 /* An error ends the job: to the requester, or (cluster) into the answer of every node. */
 static void job_error(smd_server *srv, smd_job *job, sm_errcode code, const char *text)
 {
+    smd_audit_job_done(srv, job, job->count, code, text, false);
     if (job->cluster_rid) {
         smd_cluster_local_done(srv, job->cluster_rid, job->count, code, text);
         return;
@@ -807,6 +825,7 @@ static void job_error(smd_server *srv, smd_job *job, sm_errcode code, const char
 
 static void job_reply(smd_server *srv, smd_job *job, sm_msg_type op)
 {
+    smd_audit_job_done(srv, job, job->count, SM_CODE_NONE, NULL, false);
     if (job->cluster_rid) {
         smd_cluster_local_done(srv, job->cluster_rid, job->count, SM_CODE_NONE, NULL);
         return;
@@ -917,8 +936,10 @@ static void handle_close_session(smd_conn *c, const sm_msg *m)
     if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
         return;
     smd_session *t = smd_registry_find(&srv->reg, m->session_id);
-    if (!t && smd_cluster_route(c, m)) /* cluster: another node's session */
+    if (!t && smd_cluster_route(c, m)) { /* cluster: another node's session */
+        smd_audit_note_routed(srv);
         return;
+    }
     if (!t || t->doomed) {
         smd_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
         return;
@@ -945,6 +966,13 @@ static void handle_remove_listener(smd_conn *c, const sm_msg *m)
 }
 
 void smd_server_handle_request(smd_conn *c, const sm_msg *m)
+{
+    smd_audit_request_begin(c->srv, c, m); /* mutating requests only */
+    dispatch_request(c, m);
+    smd_audit_request_end(c->srv);
+}
+
+static void dispatch_request(smd_conn *c, const sm_msg *m)
 {
     switch (m->type) {
     case SM_MSG_GET:
