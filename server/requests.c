@@ -137,6 +137,7 @@ static void send_opened(smd_conn *c, smd_session *s, bool resumed)
     r.reconnect_timeout = cfg->limits.reconnect_timeout_ms;
     r.heartbeat_interval = cfg->limits.heartbeat_interval_ms;
     r.max_message_bytes = (int64_t)cfg->limits.max_message_bytes;
+    r.audited = smd_audit_on(c->srv->audit);
     smd_conn_send(c, &r);
 }
 
