@@ -580,7 +580,7 @@ static bool plan_build(smd_conn *c, const sm_msg *m, set_plan *p)
     return true;
 }
 
-/* Would s stay within the user property limit after the plan? */
+/* Would s stay within the user property limit after the plan (or at least not grow past it)? */
 static bool plan_fits(const smd_server *srv, const smd_session *s, const set_plan *p)
 {
     long count = s->ucount;
@@ -593,7 +593,8 @@ static bool plan_fits(const smd_server *srv, const smd_session *s, const set_pla
         else if (!p->e[i].value && exists)
             count--;
     }
-    return count <= (long)srv->cfg->limits.max_properties;
+    /* A session over a limit lowered by a reload keeps what it has: it may change and delete, not add. */
+    return count <= (long)srv->cfg->limits.max_properties || count <= (long)s->ucount;
 }
 
 /* Applies the plan to s, recording real changes in srv->changes. Returns the count, or -1 when
