@@ -800,6 +800,7 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
     if (net->stopping)
         return;
     const char *path = net->opts->config_path ? net->opts->config_path : "the configuration";
+    /* TODO(issue 12, merge with server/notify.h): smd_notify("RELOADING=1") here, smd_notify("READY=1") at the end. */
     if (!net->opts->load_config) {
         smd_log(SMD_LOG_WARN, "SIGHUP: running the demo configuration (no --config): nothing to reload");
     } else {
