@@ -102,38 +102,27 @@ typedef struct change_counts {
     size_t added, removed, changed;
 } change_counts;
 
-/* Both tables are sorted by name (config.c): one merge pass. */
-static change_counts count_principals(const smd_config *cur, const smd_config *next)
+static bool same_principal(const void *x, const void *y)
 {
-    change_counts c = {0, 0, 0};
-    size_t i = 0, j = 0;
-    while (i < cur->principal_count || j < next->principal_count) {
-        int cmp = i == cur->principal_count    ? 1
-                  : j == next->principal_count ? -1
-                                               : strcmp(cur->principals[i].name, next->principals[j].name);
-        if (cmp < 0) {
-            c.removed++;
-            i++;
-        } else if (cmp > 0) {
-            c.added++;
-            j++;
-        } else {
-            const smd_principal_cfg *p = &cur->principals[i++], *q = &next->principals[j++];
-            if (strcmp(p->password_hash, q->password_hash) != 0 || !same_strv(p->roles, p->role_count, q->roles, q->role_count))
-                c.changed++;
-        }
-    }
-    return c;
+    const smd_principal_cfg *p = x, *q = y;
+    return strcmp(p->password_hash, q->password_hash) == 0 && same_strv(p->roles, p->role_count, q->roles, q->role_count);
 }
 
-static change_counts count_roles(const smd_config *cur, const smd_config *next)
+static bool same_role(const void *x, const void *y)
+{
+    return ((const smd_role_cfg *)x)->permissions == ((const smd_role_cfg *)y)->permissions;
+}
+
+/* Tables of entries whose first member is their name, sorted by name (config.c): one merge pass. */
+static change_counts count_changes(const void *old, size_t nold, const void *now, size_t nnow, size_t size,
+                                   bool (*same)(const void *, const void *))
 {
     change_counts c = {0, 0, 0};
+    const char *a = old, *b = now;
     size_t i = 0, j = 0;
-    while (i < cur->role_count || j < next->role_count) {
-        int cmp = i == cur->role_count    ? 1
-                  : j == next->role_count ? -1
-                                          : strcmp(cur->roles[i].name, next->roles[j].name);
+    while (i < nold || j < nnow) {
+        const void *x = a + i * size, *y = b + j * size;
+        int cmp = i == nold ? 1 : j == nnow ? -1 : strcmp(*(char *const *)x, *(char *const *)y);
         if (cmp < 0) {
             c.removed++;
             i++;
@@ -141,7 +130,9 @@ static change_counts count_roles(const smd_config *cur, const smd_config *next)
             c.added++;
             j++;
         } else {
-            c.changed += cur->roles[i++].permissions != next->roles[j++].permissions;
+            c.changed += !same(x, y);
+            i++;
+            j++;
         }
     }
     return c;
@@ -180,7 +171,10 @@ int smd_server_reload(smd_server *srv, smd_config *cur, smd_config *next, const 
     }
     /* Nothing can fail from here on: the swap happens between two requests, all at once. */
     size_t ignored = keep_restart_only(path, cur, next);
-    change_counts p = count_principals(cur, next), r = count_roles(cur, next);
+    change_counts p = count_changes(cur->principals, cur->principal_count, next->principals, next->principal_count,
+                                    sizeof *cur->principals, same_principal);
+    change_counts r = count_changes(cur->roles, cur->role_count, next->roles, next->role_count, sizeof *cur->roles,
+                                    same_role);
     size_t limits = count_limits(&cur->limits, &next->limits);
     bool geo_changed = !same_geo(&cur->geo, &next->geo);
     bool anon_changed = cur->anonymous_allowed != next->anonymous_allowed ||
