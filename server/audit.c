@@ -112,10 +112,11 @@ void smd_audit_flush(smd_audit *a)
     if (!a || a->len == 0)
         return;
     if (a->fd < 0) {
-        /* Nowhere to write: what is buffered is lost, and counted (by lines). */
-        for (size_t i = 0; i < a->len; i++)
-            if (a->buf[i] == '\n')
-                drop(a, "not open; records dropped", 0);
+        /* Nowhere to write (a reopen failed): what is buffered is lost, and counted. */
+        size_t n = buffered_records(a);
+        g_dropped += n;
+        a->dropped_since_complaint += n;
+        complain(a, "not open; records dropped", 0);
         a->len = 0;
         return;
     }
@@ -160,14 +161,21 @@ bool smd_audit_on(const smd_audit *a)
     return a && a->path;
 }
 
+/* What is left in the buffer stays there: a reopen writes it to the new file. */
 static void close_file(smd_audit *a)
 {
     smd_audit_flush(a);
-    if (a->len)
-        complain(a, "closed with records unwritten: ", a->last_errno);
     if (a->fd >= 0)
         close(a->fd);
     a->fd = -1;
+}
+
+static size_t buffered_records(const smd_audit *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->len; i++)
+        n += a->buf[i] == '\n';
+    return n;
 }
 
 int smd_audit_reopen(smd_audit *a, const char *path, size_t buffer_bytes)
@@ -197,6 +205,12 @@ void smd_audit_free(smd_audit *a)
     if (!a)
         return;
     close_file(a);
+    if (a->len) {
+        size_t n = buffered_records(a);
+        g_dropped += n;
+        a->dropped_since_complaint += n;
+        complain(a, "records unwritten at exit: ", a->last_errno);
+    }
     free(a->buf);
     free(a->path);
     free(a);
