@@ -107,6 +107,14 @@ smd_audit *smd_audit_new(const char *path, size_t buffer_bytes)
     return a;
 }
 
+static size_t buffered_records(const smd_audit *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->len; i++)
+        n += a->buf[i] == '\n';
+    return n;
+}
+
 void smd_audit_flush(smd_audit *a)
 {
     if (!a || a->len == 0)
@@ -170,13 +178,6 @@ static void close_file(smd_audit *a)
     a->fd = -1;
 }
 
-static size_t buffered_records(const smd_audit *a)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < a->len; i++)
-        n += a->buf[i] == '\n';
-    return n;
-}
 
 int smd_audit_reopen(smd_audit *a, const char *path, size_t buffer_bytes)
 {
