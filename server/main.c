@@ -38,7 +38,10 @@ static void usage(FILE *f)
             "  --check-config    validate the configuration and exit (0 = valid, 2 = invalid)\n"
             "  --print-config    print the effective configuration as JSON and exit\n"
             "  --hash-password   print a password hash for the configuration's principals\n"
-            "  --iterations N    PBKDF2 iterations for --hash-password (default %u)\n",
+            "  --iterations N    PBKDF2 iterations for --hash-password (default %u)\n"
+            "\n"
+            "SIGHUP reloads --config for new requests without dropping sessions and reopens the audit log;\n"
+            "SIGTERM/SIGINT close every session and stop (docs/config.md).\n",
             SMD_AUTH_DEFAULT_ITERATIONS);
 }
 
