@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 
@@ -235,6 +236,75 @@ static void test_many_reloads_while_serving(void **state)
     tc_close(&a);
 }
 
+/* Sends an open for principal/password without waiting for the answer. */
+static void send_open(sm_ws *ws, const sm_test_server *s, const char *principal, const char *password)
+{
+    sm_ws_opts o = {.host = "127.0.0.1", .port = s->port};
+    assert_int_equal(sm_ws_connect(ws, &o), SM_WS_OK);
+    char text[256];
+    snprintf(text, sizeof text, "{\"type\":\"open\",\"principal\":\"%s\",\"password\":\"%s\"}", principal, password);
+    assert_int_equal(sm_ws_send_text(ws, text), SM_WS_OK);
+}
+
+/* The type of the answer to an open sent with send_open ("opened" or "refused:CODE"). */
+static void expect_answer(sm_ws *ws, const char *want)
+{
+    sm_ws_message m;
+    assert_int_equal(sm_ws_read_message(ws, &m, 10000), SM_WS_OK);
+    cJSON *o = cJSON_Parse(m.data);
+    free(m.data);
+    assert_non_null(o);
+    char got[96];
+    snprintf(got, sizeof got, "%s%s%s", tc_str(o, "type"), tc_str(o, "code") ? ":" : "",
+             tc_str(o, "code") ? tc_str(o, "code") : "");
+    cJSON_Delete(o);
+    assert_string_equal(got, want);
+    sm_ws_close(ws);
+}
+
+/* A password check already running when the reload lands (a costly hash: a few hundred ms) is
+ * answered under the new configuration: refused when the principal's password changed, opened
+ * when it did not. */
+static void test_login_in_progress_during_reload(void **state)
+{
+    sm_test_server *s = *state;
+    int reloads = tc_log_count(s, RELOADED);
+    const char *args[] = {"--hash-password", "--iterations", "400000", NULL};
+    char out[1024];
+    assert_int_equal(sm_test_sessmond_run(args, "slow-pw\n", out, sizeof out, 30000), 0);
+    char *slow = strstr(out, "pbkdf2-sha256$");
+    assert_non_null(slow);
+    slow[strcspn(slow, "\r\n")] = '\0';
+    cJSON *cfg = tc_config(s);
+    /* Two principals: a successful check is cached, so each is opened once. */
+    for (int i = 1; i <= 2; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "password", slow);
+        cJSON_AddItemToObject(p, "roles", cJSON_CreateStringArray((const char *[]){"VIEWER"}, 1));
+        cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(cfg, "principals"), i == 1 ? "slow1" : "slow2", p);
+    }
+    reload_with(s, cfg, RELOADED, ++reloads);
+
+    /* Unchanged password, other changes: the check in progress still opens the session. */
+    sm_ws ws;
+    send_open(&ws, s, "slow1", "slow-pw");
+    usleep(30000);
+    set_string(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(cfg, "geo"), 0), "country", "FR");
+    reload_with(s, cfg, RELOADED, ++reloads);
+    expect_answer(&ws, "opened");
+
+    /* Changed password: the right old password no longer opens it. */
+    char *hash = tc_hash_password("other");
+    send_open(&ws, s, "slow2", "slow-pw");
+    usleep(30000);
+    set_string(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "principals"), "slow2"), "password",
+               hash);
+    free(hash);
+    reload_with(s, cfg, RELOADED, ++reloads);
+    expect_answer(&ws, "refused:AUTHENTICATION_FAILED");
+    cJSON_Delete(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_geo_table_for_new_sessions),
         cmocka_unit_test(test_limits_and_restart_only_settings),
         cmocka_unit_test(test_many_reloads_while_serving),
+        cmocka_unit_test(test_login_in_progress_during_reload),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
