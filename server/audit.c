@@ -266,17 +266,18 @@ void smd_audit_request_begin(smd_server *srv, smd_conn *c, const sm_msg *m)
     rfc3339_now(now);
     cJSON_AddStringToObject(o, "time", now);
     const smd_session *s = c->session;
-    char node[SMD_NODE_NAME_MAX + 1];
-    uint64_t rid = 0;
-    if (c->cluster_remote && smd_cluster_remote_origin(c, node, sizeof node, &rid)) {
-        /* The requester is a session of another node: that node's record names it. */
-        cJSON_AddNullToObject(o, "principal");
-        cJSON_AddNullToObject(o, "sessionId");
-        cJSON_AddNullToObject(o, "clientIp");
+    smd_cluster_origin origin;
+    if (c->cluster_remote && smd_cluster_remote_origin(c, &origin)) {
+        /* The requester is a session of another node, which said who it is (null: a node from
+         * before the audit log, whose own record names it). */
+        bool known = origin.has_requester;
+        add_string_or_null(o, "principal", known ? origin.principal : NULL);
+        add_string_or_null(o, "sessionId", known ? origin.session_id : NULL);
+        add_string_or_null(o, "clientIp", known ? origin.client_ip : NULL);
         cJSON *via = cJSON_AddObjectToObject(o, "via");
         if (via) {
-            cJSON_AddStringToObject(via, "node", node);
-            cJSON_AddNumberToObject(via, "request", (double)rid);
+            cJSON_AddStringToObject(via, "node", origin.node);
+            cJSON_AddNumberToObject(via, "request", (double)origin.request);
         }
     } else {
         add_string_or_null(o, "principal", s ? s->fixed[SMD_FIX_PRINCIPAL] : NULL);

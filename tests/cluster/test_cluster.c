@@ -358,7 +358,10 @@ static void test_audit_across_nodes(void **state)
     assert_string_equal(tc_str(here, "principal"), "admin");
     assert_string_equal(tc_str(here, "result"), "ROUTED");
     assert_string_equal(tc_str(here, "target"), t.session_id);
-    assert_true(cJSON_IsNull(cJSON_GetObjectItem(there, "principal")));
+    /* The owner's record names the requester too: the requesting node sends who asked. */
+    assert_string_equal(tc_str(there, "principal"), "admin");
+    assert_string_equal(tc_str(there, "sessionId"), admin.session_id);
+    assert_string_equal(tc_str(there, "clientIp"), "127.0.0.1");
     assert_string_equal(tc_str(cJSON_GetObjectItem(there, "via"), "node"), "n1");
     assert_string_equal(tc_str(there, "result"), "OK");
     const cJSON *color = cJSON_GetObjectItem(cJSON_GetObjectItem(there, "changes"), "color");
@@ -380,6 +383,7 @@ static void test_audit_across_nodes(void **state)
     assert_string_equal(tc_str(there, "op"), "set_by_filter");
     assert_int_equal(tc_int(there, "count"), 1);
     assert_int_equal(tc_int(cJSON_GetObjectItem(there, "via"), "request"), rid);
+    assert_string_equal(tc_str(there, "principal"), "admin");
     cJSON_Delete(here);
     cJSON_Delete(there);
     for (int i = 0; i < NODES; i++)
