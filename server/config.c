@@ -744,7 +744,7 @@ static int parse_geo(smd_config *c, const cJSON *a, sm_error *err)
                        lon ? lon->valuedouble : 0, &gerr) != SM_OK)
             return sm_error_set(err, SM_ERR_INVALID, "config: %s: %s", path, gerr.message);
     }
-    return SM_OK;
+    return smd_geo_finish(&c->geo, err);
 }
 
 static int check_role_refs(const smd_config *c, sm_error *err)

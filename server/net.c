@@ -801,6 +801,7 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     const char *path = net->opts->config_path ? net->opts->config_path : "the configuration";
     /* TODO(issue 12, merge with server/notify.h): smd_notify("RELOADING=1") here, smd_notify("READY=1") at the end. */
+    int64_t start_ms = sm_mono_ms();
     if (!net->opts->load_config) {
         smd_log(SMD_LOG_WARN, "SIGHUP: running the demo configuration (no --config): nothing to reload");
     } else {
@@ -818,6 +819,10 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
     }
     /* Also without a change: logrotate renamed the file and wants a new one. */
     smd_audit_reopen(net->srv.audit, net->live_cfg->audit.file, net->live_cfg->audit.buffer_bytes);
+    /* The loop serves nobody meanwhile: a huge file (thousands of principals) is worth knowing about. */
+    int64_t took_ms = sm_mono_ms() - start_ms;
+    smd_log(took_ms >= 100 ? SMD_LOG_WARN : SMD_LOG_DEBUG, "SIGHUP handled in %lld ms (the event loop waited)",
+            (long long)took_ms);
 }
 
 static void pass_end_cb(struct ev_loop *loop, ev_prepare *w, int revents)
