@@ -87,6 +87,16 @@ typedef struct smd_audit_cfg {
     size_t buffer_bytes; /* records waiting for the file, at most */
 } smd_audit_cfg;
 
+/* ---- admin listener: /metrics and /healthz (docs/metrics.md) ---- */
+#define SMD_ADMIN_DEFAULT_PORT 9464
+typedef struct smd_admin_cfg {
+    bool enabled;           /* off unless admin.listen is given */
+    char host[64];          /* numeric address */
+    int port;               /* 0 = any free port */
+    size_t max_connections; /* admin connections at once; the oldest unfinished request makes room */
+    int64_t timeout_ms;     /* a whole exchange (request read, response written) within this */
+} smd_admin_cfg;
+
 typedef struct smd_config {
     char *server_name;
     char *bind;       /* numeric address */
@@ -106,6 +116,7 @@ typedef struct smd_config {
     smd_geo geo;
     smd_cluster_cfg cluster;
     smd_audit_cfg audit;
+    smd_admin_cfg admin; /* restart-only: a reload keeps the listener it started with */
     bool is_demo;
 } smd_config;
 

@@ -75,6 +75,11 @@ static size_t keep_restart_only(const char *path, smd_config *cur, smd_config *n
         a->request_timeout_ms != b->request_timeout_ms || a->max_proxy_bytes != b->max_proxy_bytes)
         needs_restart(path, "cluster", &n);
     SWAP(cur->cluster, next->cluster);
+    const smd_admin_cfg *x = &cur->admin, *y = &next->admin;
+    if (x->enabled != y->enabled || strcmp(x->host, y->host) != 0 || x->port != y->port ||
+        x->max_connections != y->max_connections || x->timeout_ms != y->timeout_ms)
+        needs_restart(path, "admin", &n);
+    next->admin = cur->admin; /* (plain values: the admin listener keeps its own copy anyway) */
     if (memcmp(&cur->logins, &next->logins, sizeof cur->logins) != 0)
         needs_restart(path, "logins", &n);
     next->logins = cur->logins;

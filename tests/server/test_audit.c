@@ -246,7 +246,9 @@ static void test_unwritable_file_is_loud_and_harmless(void **state)
 {
     (void)state;
     sm_test_server s;
-    assert_int_equal(sm_test_server_start_with(&s, "{\"audit\":{\"file\":\"/nonexistent-sessmond-dir/audit.log\"}}"), 0);
+    assert_int_equal(sm_test_server_start_with(&s, "{\"audit\":{\"file\":\"/nonexistent-sessmond-dir/audit.log\"},"
+                                                   "\"admin\":{\"listen\":\"127.0.0.1:0\"}}"),
+                     0);
     assert_true(tc_wait_log(&s, "audit log /nonexistent-sessmond-dir/audit.log: cannot open", 1, WAIT_MS) >= 1);
     tc op;
     tc_open(&op, &s, "operator", "operator", NULL);
@@ -256,6 +258,13 @@ static void test_unwritable_file_is_loud_and_harmless(void **state)
     cJSON_Delete(tc_ok(&op, "{\"type\":\"ping\"}"));
     /* rate-limited: 50 lost records, not 50 lines */
     assert_true(tc_log_count(&s, "audit log /nonexistent-sessmond-dir/audit.log") <= 3);
+    /* and counted where monitoring looks */
+    int status = 0;
+    char *page = tc_http_get(tc_admin_port(&s), "/metrics", &status);
+    assert_int_equal(status, 200);
+    assert_true(tc_metric(page, "sessmond_audit_records_total{result=\"dropped\"}") >= 50);
+    assert_true(tc_metric(page, "sessmond_audit_records_total{result=\"written\"}") == 0);
+    free(page);
     tc_close(&op);
     assert_int_equal(sm_test_server_stop(&s), 0);
 }

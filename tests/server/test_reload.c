@@ -187,7 +187,10 @@ static void test_limits_and_restart_only_settings(void **state)
     cJSON_ReplaceItemInObjectCaseSensitive(limits, "maxMessageBytes", cJSON_CreateNumber(4096));
     cJSON *server = cJSON_GetObjectItemCaseSensitive(cfg, "server");
     set_string(server, "name", "renamed");
+    cJSON *admin_listen = cJSON_AddObjectToObject(cfg, "admin");
+    cJSON_AddStringToObject(admin_listen, "listen", "127.0.0.1:0");
     reload_with(s, cfg, RELOADED, reloads + 1);
+    assert_true(tc_log_count(s, "admin changed: needs a restart, ignored") >= 1);
     cJSON_Delete(cfg);
     assert_true(tc_log_count(s, "limits.maxMessageBytes changed: needs a restart, ignored") >= 1);
     assert_true(tc_log_count(s, "server.name changed: needs a restart, ignored") >= 1);
@@ -213,6 +216,7 @@ static void test_limits_and_restart_only_settings(void **state)
     cJSON_ReplaceItemInObjectCaseSensitive(limits, "maxPropertiesPerSession", cJSON_CreateNumber(64));
     cJSON_ReplaceItemInObjectCaseSensitive(limits, "maxMessageBytes", cJSON_CreateNumber(65536));
     set_string(cJSON_GetObjectItemCaseSensitive(cfg, "server"), "name", "sessmond");
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "admin");
     reload_with(s, cfg, RELOADED, reloads + 2);
     cJSON_Delete(cfg);
     tc_close(&busy);
