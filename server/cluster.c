@@ -14,8 +14,11 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/clock.h"
 #include "core/props.h"
+#include "server/audit.h"
 #include "server/log.h"
 #include "server/random.h"
 #include "server/server.h"
@@ -1304,7 +1307,56 @@ typedef struct remote_req {
     smd_session session;
     int peer;
     uint64_t epoch, rid;
+    smd_cluster_origin origin; /* the requester on its node (read only when auditing) */
 } remote_req;
+
+static void copy_member(const cJSON *o, const char *key, char *out, size_t cap, bool *ok)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
+        *ok = false;
+        return;
+    }
+    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+}
+
+/* The "requester" member the requesting node adds to a request's JSON (ignored by the message
+ * decoder, like every unknown field): who asked, for this node's audit record. */
+static void read_requester(const char *body, size_t blen, smd_cluster_origin *o)
+{
+    cJSON *root = cJSON_ParseWithLength(body, blen);
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "requester");
+    bool ok = cJSON_IsObject(r);
+    if (ok) {
+        copy_member(r, "principal", o->principal, sizeof o->principal, &ok);
+        copy_member(r, "sessionId", o->session_id, sizeof o->session_id, &ok);
+        copy_member(r, "clientIp", o->client_ip, sizeof o->client_ip, &ok);
+    }
+    o->has_requester = ok;
+    cJSON_Delete(root);
+}
+
+/* Appends the requester member to an encoded request (the text ends with its closing brace). */
+static void add_requester(sm_buf *body, const smd_conn *c)
+{
+    const smd_session *s = c->session;
+    char *text = sm_buf_payload(body);
+    if (!s || !text || body->len < 2 || text[body->len - 1] != '}')
+        return;
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "principal", s->fixed[SMD_FIX_PRINCIPAL] ? s->fixed[SMD_FIX_PRINCIPAL] : "");
+    cJSON_AddStringToObject(r, "sessionId", s->id);
+    cJSON_AddStringToObject(r, "clientIp", s->fixed[SMD_FIX_CLIENT_IP] ? s->fixed[SMD_FIX_CLIENT_IP] : c->ip);
+    char *json = cJSON_PrintUnformatted(r);
+    cJSON_Delete(r);
+    if (json) {
+        body->len--; /* the closing brace, written again below */
+        sm_buf_puts(body, ",\"requester\":");
+        sm_buf_puts(body, json);
+        sm_buf_putc(body, '}');
+    }
+    cJSON_free(json);
+}
 
 static void remote_free(smd_cluster *k, remote_req *r)
 {
@@ -1358,12 +1410,29 @@ static void serve_request(smd_cluster *k, int p, uint64_t rid, int64_t deadline,
     r->session.state = SM_STATE_ACTIVE;
     r->session.permissions = (uint8_t)(perms & SM_PERM_ALL);
     snprintf(r->session.id, sizeof r->session.id, "%s", "cluster-request");
+    snprintf(r->origin.node, sizeof r->origin.node, "%s", k->peers[p].name);
+    r->origin.request = rid;
+    if (smd_audit_on(k->srv->audit))
+        read_requester(body, blen, &r->origin);
     r->next = k->remotes;
     k->remotes = r;
     k->nremote++;
     smd_server_handle_request(&r->conn, &m);
     sm_msg_free(&m);
     smd_server_reap(k->srv);
+}
+
+bool smd_cluster_remote_origin(const smd_conn *c, smd_cluster_origin *out)
+{
+    smd_cluster *k = c->srv ? c->srv->cluster : NULL;
+    if (!k || !c->cluster_remote)
+        return false;
+    for (const remote_req *r = k->remotes; r; r = r->next)
+        if (&r->conn == c) {
+            *out = r->origin;
+            return true;
+        }
+    return false;
 }
 
 /* End of a loop pass: answers that are ready go back. */
@@ -1538,11 +1607,15 @@ void smd_cluster_local_done(smd_server *srv, uint64_t rid, int64_t count, sm_err
     pending_maybe_finish(k, pd);
 }
 
-static bool send_request(smd_cluster *k, pending *pd, int p, const sm_msg *m, unsigned perms)
+static bool send_request(smd_cluster *k, pending *pd, int p, const sm_msg *m, const smd_conn *c)
 {
+    unsigned perms = c->session->permissions;
     sm_buf body;
     sm_buf_init(&body, 0, 0);
-    if (sm_msg_encode(m, &body) != SM_OK || body.overflow) {
+    bool encoded = sm_msg_encode(m, &body) == SM_OK;
+    if (encoded)
+        add_requester(&body, c);
+    if (!encoded || body.overflow) {
         sm_buf_free(&body);
         return false;
     }
@@ -1589,7 +1662,7 @@ bool smd_cluster_route(smd_conn *c, const sm_msg *m)
         smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "too many cluster requests in flight");
         return true;
     }
-    if (!send_request(k, pd, p, m, c->session->permissions)) {
+    if (!send_request(k, pd, p, m, c)) {
         pending_unlink(k, pd);
         free(pd);
         smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
@@ -1625,7 +1698,7 @@ uint64_t smd_cluster_fan_out(smd_conn *c, const sm_msg *m)
     }
     for (size_t i = 0; i < k->npeers; i++)
         if (peer_live(k, i))
-            send_request(k, pd, (int)i, m, c->session->permissions);
+            send_request(k, pd, (int)i, m, c);
     return pd->rid;
 }
 

@@ -32,6 +32,7 @@ static const char SMALL_PROXY_CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"no
 static const char *config_overrides = CONFIG;
 /* Node 2 only, when set: a configuration of its own. */
 static const char *node2_overrides;
+static char audit_dir[128]; /* "" = nodes without an audit log; else each writes DIR/audit-nX.log */
 
 static void sleep_ms(int ms)
 {
@@ -43,7 +44,12 @@ static int start_node(cluster *k, int i)
 {
     char name[16];
     snprintf(name, sizeof name, "n%d", i + 1);
-    char *cfg = sm_test_config(i == 1 && node2_overrides ? node2_overrides : config_overrides);
+    char overrides[512];
+    if (audit_dir[0])
+        snprintf(overrides, sizeof overrides, "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,"
+                 "\"requestTimeoutMs\":500},\"audit\":{\"file\":\"%s/audit-%s.log\"}}", audit_dir, name);
+    char *cfg = sm_test_config(audit_dir[0] ? overrides
+                                : i == 1 && node2_overrides ? node2_overrides : config_overrides);
     if (!cfg)
         return -1;
     const char *args[] = {"--cluster-redis", k->redis.url, "--node", name, NULL};
@@ -84,6 +90,15 @@ static int setup_small_regex_node2(void **state)
     return rc;
 }
 
+static int setup_audited(void **state)
+{
+    snprintf(audit_dir, sizeof audit_dir, "/tmp/sessmond-cluster-audit-XXXXXX");
+    if (!mkdtemp(audit_dir))
+        return -1;
+    int rc = setup(state);
+    return rc;
+}
+
 static int teardown(void **state)
 {
     cluster *k = *state;
@@ -98,6 +113,15 @@ static int teardown(void **state)
     }
     sm_test_redis_stop(&k->redis);
     free(k);
+    if (audit_dir[0]) {
+        for (int i = 0; i < NODES; i++) {
+            char path[200];
+            snprintf(path, sizeof path, "%s/audit-n%d.log", audit_dir, i + 1);
+            unlink(path);
+        }
+        rmdir(audit_dir);
+        audit_dir[0] = '\0';
+    }
     return bad ? -1 : 0;
 }
 
@@ -316,6 +340,87 @@ static void test_by_filter_totals(void **state)
         assert_true(tc_wait_close(&s[i], reason, sizeof reason, TC_TIMEOUT_MS) > 0);
         tc_close(&s[i]);
     }
+    tc_close(&admin);
+}
+
+/* The audit record of the last line of node i's file (waits for at least n lines). */
+static cJSON *audit_last(int i, int n)
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/audit-n%d.log", audit_dir, i + 1);
+    int64_t until = sm_mono_ms() + 5000;
+    for (;;) {
+        char *text = tc_read_file(path);
+        int lines = 0;
+        const char *lastline = text;
+        for (const char *p = text; p && *p; p++)
+            if (*p == '\n') {
+                lines++;
+                if (p[1])
+                    lastline = p + 1;
+            }
+        if (lines >= n) {
+            cJSON *o = cJSON_ParseWithLength(lastline, strcspn(lastline, "\n"));
+            free(text);
+            assert_non_null(o);
+            return o;
+        }
+        free(text);
+        if (sm_mono_ms() >= until)
+            fail_msg("%s: %d audit records expected, %d there", path, n, lines);
+        sleep_ms(20);
+    }
+}
+
+/* Routed and fanned-out requests: the node that owns the sessions records what it did (via the
+ * requesting node and its request number), the requesting node records who asked. */
+static void test_audit_across_nodes(void **state)
+{
+    cluster *k = *state;
+    tc t, admin, probe[NODES];
+    for (int i = 0; i < NODES; i++)
+        tc_open(&probe[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&t, &k->node[1], NULL, NULL, "{\"color\":\"green\",\"grp\":\"a\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    assert_true(admin.audited);
+    wait_converged(k, &admin, NODES);
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"color\":\"blue\"}}",
+                       t.session_id));
+    cJSON *here = audit_last(0, 1), *there = audit_last(1, 1);
+    assert_string_equal(tc_str(here, "principal"), "admin");
+    assert_string_equal(tc_str(here, "result"), "ROUTED");
+    assert_string_equal(tc_str(here, "target"), t.session_id);
+    /* The owner's record names the requester too: the requesting node sends who asked. */
+    assert_string_equal(tc_str(there, "principal"), "admin");
+    assert_string_equal(tc_str(there, "sessionId"), admin.session_id);
+    assert_string_equal(tc_str(there, "clientIp"), "127.0.0.1");
+    assert_string_equal(tc_str(cJSON_GetObjectItem(there, "via"), "node"), "n1");
+    assert_string_equal(tc_str(there, "result"), "OK");
+    const cJSON *color = cJSON_GetObjectItem(cJSON_GetObjectItem(there, "changes"), "color");
+    assert_string_equal(tc_str(color, "old"), "green");
+    assert_string_equal(tc_str(color, "new"), "blue");
+    cJSON_Delete(here);
+    cJSON_Delete(there);
+
+    cJSON *r = tc_ok(&admin, "{\"type\":\"set_by_filter\",\"filter\":\"grp is 'a'\",\"properties\":{\"grp\":\"b\"}}");
+    assert_int_equal(tc_int(r, "count"), 1);
+    cJSON_Delete(r);
+    here = audit_last(0, 2);
+    there = audit_last(1, 2);
+    assert_string_equal(tc_str(here, "op"), "set_by_filter");
+    assert_string_equal(tc_str(here, "principal"), "admin");
+    assert_int_equal(tc_int(here, "count"), 0); /* nothing matched on n1 itself */
+    long long rid = tc_int(here, "clusterRequest");
+    assert_true(rid > 0);
+    assert_string_equal(tc_str(there, "op"), "set_by_filter");
+    assert_int_equal(tc_int(there, "count"), 1);
+    assert_int_equal(tc_int(cJSON_GetObjectItem(there, "via"), "request"), rid);
+    assert_string_equal(tc_str(there, "principal"), "admin");
+    cJSON_Delete(here);
+    cJSON_Delete(there);
+    for (int i = 0; i < NODES; i++)
+        tc_close(&probe[i]);
+    tc_close(&t);
     tc_close(&admin);
 }
 
@@ -923,6 +1028,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_listener_is_bounded, setup_small_proxy, teardown),
         cmocka_unit_test_setup_teardown(test_proxy_regex_budget, setup_small_regex_node2, teardown),
         cmocka_unit_test(test_acl_user),
+        cmocka_unit_test_setup_teardown(test_audit_across_nodes, setup_audited, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
