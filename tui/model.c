@@ -61,9 +61,16 @@ sm_intern *smt_model_pool(smt_model *m)
 
 /* ---- key statistics ---- */
 
+/* Keys are interned, so the pointer is the identity: hashing it spares reading the string for
+ * every property of every event (Fibonacci hashing: the high bits of the product are mixed). */
+static uint32_t key_ptr_hash(const char *key)
+{
+    return (uint32_t)(((uint64_t)(uintptr_t)key * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
 static smt_keystat *keystat_find(smt_model *m, const char *key, bool create)
 {
-    uint32_t h = sm_hash_bytes(key, sm_intern_len(key));
+    uint32_t h = key_ptr_hash(key);
     size_t mask = m->nkeyidx - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         uint32_t v = m->keyidx[i];
@@ -88,7 +95,7 @@ static smt_keystat *keystat_find(smt_model *m, const char *key, bool create)
         if (!idx)
             return NULL;
         for (size_t k = 0; k < m->nkeys; k++) {
-            uint32_t kh = sm_hash_bytes(m->keys[k].key, sm_intern_len(m->keys[k].key));
+            uint32_t kh = key_ptr_hash(m->keys[k].key);
             size_t j = kh & (n - 1);
             while (idx[j])
                 j = (j + 1) & (n - 1);
@@ -264,16 +271,20 @@ void smt_model_free(smt_model *m)
     free(m);
 }
 
+static smt_row *find_hashed(const smt_model *m, const char *id, size_t len, uint32_t h)
+{
+    for (smt_row *r = m->buckets[h & (m->nbuckets - 1)]; r; r = r->hnext)
+        if (r->idhash == h && sm_intern_len(r->id) == len && memcmp(r->id, id, len) == 0)
+            return r;
+    return NULL;
+}
+
 smt_row *smt_model_find(const smt_model *m, const char *id)
 {
     if (!id)
         return NULL;
     size_t len = strlen(id);
-    uint32_t h = sm_hash_bytes(id, len);
-    for (smt_row *r = m->buckets[h & (m->nbuckets - 1)]; r; r = r->hnext)
-        if (r->idhash == h && sm_intern_len(r->id) == len && memcmp(r->id, id, len) == 0)
-            return r;
-    return NULL;
+    return find_hashed(m, id, len, sm_hash_bytes(id, len));
 }
 
 static void hash_grow(smt_model *m)
@@ -297,19 +308,20 @@ static void hash_grow(smt_model *m)
     m->nbuckets = n;
 }
 
-static smt_row *row_create(smt_model *m, const char *id)
+/* id: len bytes, hashed to idhash by the lookup that found no row. */
+static smt_row *row_create(smt_model *m, const char *id, size_t len, uint32_t idhash)
 {
     if (m->rows >= SMT_MODEL_MAX_ROWS)
         return NULL;
     smt_row *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->id = sm_intern_cstr(m->pool, id);
+    r->id = sm_intern_str(m->pool, id, len);
     if (!r->id) {
         free(r);
         return NULL;
     }
-    r->idhash = sm_hash_str(id);
+    r->idhash = idhash;
     r->state = SMT_STATE_NONE;
     size_t j = r->idhash & (m->nbuckets - 1);
     r->hnext = m->buckets[j];
@@ -443,9 +455,64 @@ static const sm_property *props_find(const sm_property *props, size_t n, const c
     return NULL;
 }
 
+/* A row without properties (every snapshot row) takes the event's set in one go: interned,
+ * sorted once, one allocation, rather than a search, a move and maybe a reallocation per
+ * property. Returns false, the row untouched, when the set does not suit it (a key twice, a
+ * missing key or value, more than the row may hold, no memory): prop_set one by one copes. */
+static bool fill_props(smt_model *m, smt_row *r, const sm_property *props, size_t n)
+{
+    if (n == 0 || n > SMT_MODEL_MAX_PROPS || r->nprops != 0)
+        return false;
+    smt_rprop *np = malloc(n * sizeof *np);
+    if (!np)
+        return false;
+    size_t done = 0;
+    bool ok = true;
+    for (; done < n && ok; done++) {
+        const char *k = props[done].key ? sm_intern_cstr(m->pool, props[done].key) : NULL;
+        const char *v = k && props[done].value ? sm_intern_cstr(m->pool, props[done].value) : NULL;
+        if (!v) {
+            sm_intern_unref(m->pool, k);
+            ok = false;
+            break;
+        }
+        /* insertion sort: the server sends every set in one order, so this is mostly a walk */
+        size_t at = done;
+        while (at > 0 && strcmp(np[at - 1].key, k) > 0) {
+            np[at] = np[at - 1];
+            at--;
+        }
+        if (at > 0 && np[at - 1].key == k) /* interned: equal keys are one pointer */
+            ok = false;
+        np[at].key = k;
+        np[at].value = v;
+        if (!ok) {
+            done++;
+            break;
+        }
+    }
+    if (!ok) {
+        for (size_t i = 0; i < done; i++) {
+            sm_intern_unref(m->pool, np[i].key);
+            sm_intern_unref(m->pool, np[i].value);
+        }
+        free(np);
+        return false;
+    }
+    free(r->props);
+    r->props = np;
+    r->nprops = r->capprops = (uint32_t)n;
+    if (counts_keys(r))
+        for (size_t i = 0; i < n; i++)
+            keystat_add(m, np[i].key, +1);
+    return true;
+}
+
 /* OPEN / FILTER_ENTER: the event carries the full property set. */
 static bool replace_props(smt_model *m, smt_row *r, const sm_property *props, size_t n, bool record, uint64_t now)
 {
+    if (!record && fill_props(m, r, props, n))
+        return true;
     bool changed = false;
     for (uint32_t i = r->nprops; i-- > 0;) {
         if (!props_find(props, n, r->props[i].key)) {
@@ -502,13 +569,15 @@ int smt_model_apply(smt_model *m, const smt_event *event, uint64_t now, sm_error
     if (!m || !ev || !ev->session_id || !*ev->session_id)
         return sm_error_set(err, SM_ERR_INVALID, "event without a session ID");
     count_event(m, ev->snapshot, now);
-    smt_row *r = smt_model_find(m, ev->session_id);
+    size_t idlen = strlen(ev->session_id);
+    uint32_t idhash = sm_hash_bytes(ev->session_id, idlen);
+    smt_row *r = find_hashed(m, ev->session_id, idlen, idhash);
     switch (event->kind) {
     case SMT_EVENT_OPEN:
     case SMT_EVENT_FILTER_ENTER: {
         bool existed = r != NULL;
         if (!r) {
-            r = row_create(m, ev->session_id);
+            r = row_create(m, ev->session_id, idlen, idhash);
             if (!r)
                 return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SMT_MODEL_MAX_ROWS);
             if (!ev->snapshot) {
@@ -538,7 +607,7 @@ int smt_model_apply(smt_model *m, const smt_event *event, uint64_t now, sm_error
             if (event->kind == SMT_EVENT_CLOSED)
                 return SM_OK; /* never seen, nothing to show */
             /* We missed its OPEN: keep what we learn rather than drop the session. */
-            r = row_create(m, ev->session_id);
+            r = row_create(m, ev->session_id, idlen, idhash);
             if (!r)
                 return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SMT_MODEL_MAX_ROWS);
             set_state(m, r, SM_REMOTE_ACTIVE, now);
