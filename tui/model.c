@@ -9,6 +9,7 @@
 
 #define RATE_BUCKETS 8
 #define RATE_WINDOW_S 4
+#define SET_CACHE 64 /* positions of an OPEN's property set remembered (see cached_intern) */
 
 struct smt_model {
     sm_intern *pool;
@@ -32,6 +33,9 @@ struct smt_model {
     uint32_t rate_count[RATE_BUCKETS];
     uint64_t events_total;
     uint64_t last_mark; /* newest highlight start, to know when marks expire */
+
+    /* The key and value last interned at each position of an OPEN's set (held references). */
+    const char *set_keys[SET_CACHE], *set_values[SET_CACHE];
 };
 
 smt_model *smt_model_new(void)
@@ -264,6 +268,10 @@ void smt_model_free(smt_model *m)
     }
     for (size_t k = 0; k < m->nkeys; k++)
         sm_intern_unref(m->pool, m->keys[k].key);
+    for (size_t i = 0; i < SET_CACHE; i++) {
+        sm_intern_unref(m->pool, m->set_keys[i]);
+        sm_intern_unref(m->pool, m->set_values[i]);
+    }
     free(m->keys);
     free(m->keyidx);
     free(m->buckets);
@@ -455,6 +463,21 @@ static const sm_property *props_find(const sm_property *props, size_t n, const c
     return NULL;
 }
 
+/* Interns s, first trying what was interned at the same place last time: the server sends every
+ * set in one order, so a key (and many a value, e.g. $Transport's) is the one before, and a
+ * comparison spares hashing it and a walk in the pool's table. */
+static const char *cached_intern(smt_model *m, const char **slot, const char *s)
+{
+    if (*slot && strcmp(*slot, s) == 0)
+        return sm_intern_ref(*slot);
+    const char *in = sm_intern_cstr(m->pool, s);
+    if (in) {
+        sm_intern_unref(m->pool, *slot);
+        *slot = sm_intern_ref(in);
+    }
+    return in;
+}
+
 /* A row without properties (every snapshot row) takes the event's set in one go: interned,
  * sorted once, one allocation, rather than a search, a move and maybe a reallocation per
  * property. Returns false, the row untouched, when the set does not suit it (a key twice, a
@@ -469,8 +492,13 @@ static bool fill_props(smt_model *m, smt_row *r, const sm_property *props, size_
     size_t done = 0;
     bool ok = true;
     for (; done < n && ok; done++) {
-        const char *k = props[done].key ? sm_intern_cstr(m->pool, props[done].key) : NULL;
-        const char *v = k && props[done].value ? sm_intern_cstr(m->pool, props[done].value) : NULL;
+        bool cached = done < SET_CACHE;
+        const char *k = !props[done].key ? NULL
+                        : cached         ? cached_intern(m, &m->set_keys[done], props[done].key)
+                                         : sm_intern_cstr(m->pool, props[done].key);
+        const char *v = !k || !props[done].value ? NULL
+                        : cached                 ? cached_intern(m, &m->set_values[done], props[done].value)
+                                                 : sm_intern_cstr(m->pool, props[done].value);
         if (!v) {
             sm_intern_unref(m->pool, k);
             ok = false;

@@ -659,6 +659,20 @@ static void test_duplicate_map_keys(void **state)
     expect_fail(json, SM_MSG_SET, 1, "key \"k117\" twice");
     /* case differs: two keys */
     expect_ok("{\"type\":\"set\",\"id\":1,\"sessionId\":\"s\",\"properties\":{\"a\":\"1\",\"A\":\"2\"}}");
+    /* a session-sized map (checked pair by pair): keys alike in their first bytes, one key of
+     * one byte, and then a duplicate that differs from its neighbours only late */
+    o = (size_t)snprintf(json, sizeof json, "{\"type\":\"set\",\"id\":1,\"sessionId\":\"s\",\"properties\":{\"x\":\"1\"");
+    for (int i = 0; i < 24; i++)
+        o += (size_t)snprintf(json + o, sizeof json - o, ",\"$Key%02d\":\"v\"", i);
+    end = o;
+    snprintf(json + end, sizeof json - end, "}}");
+    expect_ok_n(json, strlen(json), &m);
+    assert_int_equal(m.properties.count, 25);
+    sm_msg_free(&m);
+    snprintf(json + end, sizeof json - end, ",\"$Key17\":\"again\"}}");
+    expect_fail(json, SM_MSG_SET, 1, "key \"$Key17\" twice");
+    snprintf(json + end, sizeof json - end, ",\"x\":\"again\"}}");
+    expect_fail(json, SM_MSG_SET, 1, "key \"x\" twice");
 }
 
 static void test_deep_nesting(void **state)
