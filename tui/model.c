@@ -34,8 +34,11 @@ struct smt_model {
     uint64_t events_total;
     uint64_t last_mark; /* newest highlight start, to know when marks expire */
 
-    /* The key and value last interned at each position of an OPEN's set (held references). */
+    /* The key and value last interned at each position of an OPEN's set (held references), and
+     * the sorted order of the last set whose keys are all in set_keys (set_n of them; 0: none). */
     const char *set_keys[SET_CACHE], *set_values[SET_CACHE];
+    uint8_t set_order[SET_CACHE];
+    size_t set_n;
 };
 
 smt_model *smt_model_new(void)
@@ -465,10 +468,11 @@ static const sm_property *props_find(const sm_property *props, size_t n, const c
 
 /* Interns s, first trying what was interned at the same place last time: the server sends every
  * set in one order, so a key (and many a value, e.g. $Transport's) is the one before, and a
- * comparison spares hashing it and a walk in the pool's table. */
-static const char *cached_intern(smt_model *m, const char **slot, const char *s)
+ * comparison spares hashing it and a walk in the pool's table. *hit: it was. */
+static const char *cached_intern(smt_model *m, const char **slot, const char *s, bool *hit)
 {
-    if (*slot && strcmp(*slot, s) == 0)
+    *hit = *slot && strcmp(*slot, s) == 0;
+    if (*hit)
         return sm_intern_ref(*slot);
     const char *in = sm_intern_cstr(m->pool, s);
     if (in) {
@@ -478,10 +482,32 @@ static const char *cached_intern(smt_model *m, const char **slot, const char *s)
     return in;
 }
 
+/* Sorts props (n of them, interned) by key, remembering in order[] where each came from;
+ * false when a key is there twice. Insertion sort: a set is small. */
+static bool sort_props(smt_rprop *props, uint16_t *order, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        smt_rprop p = props[i];
+        size_t at = i;
+        while (at > 0 && strcmp(props[at - 1].key, p.key) > 0) {
+            props[at] = props[at - 1];
+            order[at] = order[at - 1];
+            at--;
+        }
+        if (at > 0 && props[at - 1].key == p.key) /* interned: equal keys are one pointer */
+            return false;
+        props[at] = p;
+        order[at] = (uint16_t)i;
+    }
+    return true;
+}
+
 /* A row without properties (every snapshot row) takes the event's set in one go: interned,
  * sorted once, one allocation, rather than a search, a move and maybe a reallocation per
- * property. Returns false, the row untouched, when the set does not suit it (a key twice, a
- * missing key or value, more than the row may hold, no memory): prop_set one by one copes. */
+ * property. A set with every key where the last one had it (the usual case: the server sends
+ * every set in one order) takes that set's order without a comparison. Returns false, the row
+ * untouched, when the set does not suit it (a key twice, a missing key or value, more than the
+ * row may hold, no memory): prop_set one by one copes. */
 static bool fill_props(smt_model *m, smt_row *r, const sm_property *props, size_t n)
 {
     if (n == 0 || n > SMT_MODEL_MAX_PROPS || r->nprops != 0)
@@ -489,38 +515,44 @@ static bool fill_props(smt_model *m, smt_row *r, const sm_property *props, size_
     smt_rprop *np = malloc(n * sizeof *np);
     if (!np)
         return false;
-    size_t done = 0;
-    bool ok = true;
-    for (; done < n && ok; done++) {
-        bool cached = done < SET_CACHE;
-        const char *k = !props[done].key ? NULL
-                        : cached         ? cached_intern(m, &m->set_keys[done], props[done].key)
-                                         : sm_intern_cstr(m->pool, props[done].key);
-        const char *v = !k || !props[done].value ? NULL
-                        : cached                 ? cached_intern(m, &m->set_values[done], props[done].value)
-                                                 : sm_intern_cstr(m->pool, props[done].value);
+    bool same_keys = n == m->set_n; /* every key a hit, in a set as long: set_order applies */
+    size_t got = 0;
+    for (; got < n; got++) {
+        bool cached = got < SET_CACHE, hit = false;
+        const char *k = !props[got].key ? NULL
+                        : cached        ? cached_intern(m, &m->set_keys[got], props[got].key, &hit)
+                                        : sm_intern_cstr(m->pool, props[got].key);
+        if (!hit)
+            m->set_n = 0; /* a slot may have changed: the remembered order is another set's */
+        same_keys = same_keys && hit;
+        bool vhit;
+        const char *v = !k || !props[got].value ? NULL
+                        : cached                ? cached_intern(m, &m->set_values[got], props[got].value, &vhit)
+                                                : sm_intern_cstr(m->pool, props[got].value);
         if (!v) {
             sm_intern_unref(m->pool, k);
-            ok = false;
             break;
         }
-        /* insertion sort: the server sends every set in one order, so this is mostly a walk */
-        size_t at = done;
-        while (at > 0 && strcmp(np[at - 1].key, k) > 0) {
-            np[at] = np[at - 1];
-            at--;
-        }
-        if (at > 0 && np[at - 1].key == k) /* interned: equal keys are one pointer */
-            ok = false;
-        np[at].key = k;
-        np[at].value = v;
-        if (!ok) {
-            done++;
-            break;
+        np[got].key = k;
+        np[got].value = v;
+    }
+    bool ok = got == n;
+    if (ok && same_keys) {
+        smt_rprop arrived[SET_CACHE];
+        memcpy(arrived, np, n * sizeof *np);
+        for (size_t i = 0; i < n; i++)
+            np[i] = arrived[m->set_order[i]];
+    } else if (ok) {
+        uint16_t order[SMT_MODEL_MAX_PROPS];
+        ok = sort_props(np, order, n);
+        if (ok && n <= SET_CACHE) {
+            for (size_t i = 0; i < n; i++)
+                m->set_order[i] = (uint8_t)order[i];
+            m->set_n = n;
         }
     }
     if (!ok) {
-        for (size_t i = 0; i < done; i++) {
+        for (size_t i = 0; i < got; i++) {
             sm_intern_unref(m->pool, np[i].key);
             sm_intern_unref(m->pool, np[i].value);
         }
