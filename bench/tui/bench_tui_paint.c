@@ -7,14 +7,13 @@
  * they are exact. --dump FILE writes the cells of each scenario's last frame (character,
  * attributes, colour pair), to compare the look of two builds. */
 #include <curses.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bench/common/bench_util.h"
-#include "tui/ui.h"
+#include "bench/tui/vscreen.h"
 
 #define ROWS 50
 #define COLS 200
@@ -173,27 +172,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_tui_paint: need -n >= 10, -f >= 1, -e >= 0\n");
         return 2;
     }
-    setlocale(LC_ALL, "C.UTF-8");
-    FILE *out = fopen("/dev/null", "w");
-    FILE *in = fopen("/dev/null", "r");
-    SCREEN *scr = out && in ? newterm("xterm-256color", out, in) : NULL;
-    if (!scr) {
-        fprintf(stderr, "bench_tui_paint: cannot create the virtual screen\n");
-        return 1;
-    }
-    resizeterm(ROWS, COLS);
     FILE *dumpf = dump ? fopen(dump, "w") : NULL;
     if (dump && !dumpf) {
         fprintf(stderr, "bench_tui_paint: cannot write %s\n", dump);
         return 1;
     }
-
-    smt_theme theme;
-    smt_theme_builtin("default", &theme);
-    smt_ui_options opt = {"ws://bench", "admin", false, NULL, &theme, true, false};
-    smt_ui *ui = smt_ui_new(&opt, NULL);
-    if (!ui)
+    bench_vscreen vs;
+    if (!bench_vscreen_open(&vs, "bench_tui_paint", ROWS, COLS)) {
+        if (dumpf)
+            fclose(dumpf);
         return 1;
+    }
+    smt_ui *ui = vs.ui;
     /* the e2e bench's columns */
     static const char *const columns[] = {"$SessionId", "$Principal", "$ClientIP", "$Country",  "$ClientType", "$StartTime",
                                           "(state)",    "Department", "Tier",      "AppVersion", "Region",      "Status"};
@@ -202,7 +192,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof columns / sizeof *columns; i++)
         snprintf(st.columns[st.ncolumns++], sizeof st.columns[0], "%s", columns[i]);
     smt_ui_use_settings(ui, &st, NULL);
-    smt_ui_apply_theme(ui);
     smt_ui_set_time(ui, sim_now, wall0 + (int64_t)sim_now);
     smt_ui_set_connection(ui, SMT_CONN_SYNCING, "bench");
     smt_ui_resync_begin(ui);
@@ -242,10 +231,6 @@ int main(int argc, char **argv)
 
     if (dumpf)
         fclose(dumpf);
-    smt_ui_free(ui);
-    endwin();
-    delscreen(scr);
-    fclose(out);
-    fclose(in);
+    bench_vscreen_close(&vs);
     return 0;
 }
