@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/protocol.h"
+#include "tests/core/protocol_compare.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -677,18 +678,6 @@ static void test_duplicate_map_keys(void **state)
 
 /* ---- the fast path for `events` ---- */
 
-static void assert_same_kvs(const sm_kvs *a, const sm_kvs *b)
-{
-    assert_int_equal(a->count, b->count);
-    assert_true((a->items == NULL) == (b->items == NULL));
-    for (size_t i = 0; i < a->count; i++) {
-        assert_string_equal(a->items[i].key, b->items[i].key);
-        assert_true((a->items[i].value == NULL) == (b->items[i].value == NULL));
-        if (a->items[i].value)
-            assert_string_equal(a->items[i].value, b->items[i].value);
-    }
-}
-
 /* Decodes json as it is and again with an escape in an ignored extra field (which keeps it off
  * the fast path): both must give the same message. Returns whether the first took the fast path
  * (no cJSON tree behind it). */
@@ -704,22 +693,9 @@ static bool decode_both_ways(const char *json)
     expect_ok_n(json, len, &a);
     expect_ok_n(slow, strlen(slow), &b);
     assert_non_null(b.priv_json);
-    assert_int_equal(a.type, b.type);
-    assert_int_equal(a.id, b.id);
-    assert_int_equal(a.listener, b.listener);
-    assert_int_equal(a.event_count, b.event_count);
-    assert_true((a.events == NULL) == (b.events == NULL));
-    for (size_t i = 0; i < a.event_count; i++) {
-        const sm_event *x = &a.events[i], *y = &b.events[i];
-        assert_int_equal(x->type, y->type);
-        assert_string_equal(x->session_id, y->session_id);
-        assert_int_equal(x->state, y->state);
-        assert_same_kvs(&x->properties, &y->properties);
-        assert_int_equal(x->has_changed, y->has_changed);
-        assert_same_kvs(&x->changed, &y->changed);
-        assert_int_equal(x->reason, y->reason);
-        assert_int_equal(x->snapshot, y->snapshot);
-    }
+    char why[128];
+    if (!sm_test_msg_equal(&a, &b, why, sizeof why))
+        fail_msg("[%s] decoded two ways differs: %s", json, why);
     bool fast = a.priv_json == NULL;
     sm_msg_free(&a);
     sm_msg_free(&b);
