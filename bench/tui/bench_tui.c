@@ -116,14 +116,7 @@ static void open_event(smt_ui *ui, const char *id, int i, bool snapshot, int64_t
         {"Tier", tiers[i % 3]},
         {"Counter", counter},
     };
-    smt_event ev = {0};
-    ev.kind = SMT_EVENT_OPEN;
-    ev.session.session_id = id;
-    ev.session.state = SM_REMOTE_ACTIVE;
-    ev.session.properties = props;
-    ev.session.property_count = sizeof props / sizeof *props;
-    ev.session.snapshot = snapshot;
-    smt_ui_event(ui, &ev);
+    bench_ui_open(ui, id, props, sizeof props / sizeof *props, snapshot);
 }
 
 static void make_id(char *out, size_t cap, int i)
@@ -162,15 +155,7 @@ static run_result live_run(smt_ui *ui, int *next_id, int *live_lo, int rate, dou
                 const char *v = counters[rnd() % 1000];
                 sm_property props[] = {{"Counter", v}, {"Tier", tiers[rnd() % 3]}};
                 sm_property changed[] = {{"Counter", "x"}, {"Tier", "y"}};
-                smt_event ev = {0};
-                ev.kind = SMT_EVENT_PROPERTIES;
-                ev.session.session_id = id;
-                ev.session.state = SM_REMOTE_ACTIVE;
-                ev.session.properties = props;
-                ev.session.property_count = 2;
-                ev.session.previous = changed;
-                ev.session.previous_count = 2;
-                smt_ui_event(ui, &ev);
+                bench_ui_update(ui, id, props, changed, 2);
             } else if (r < 90) { /* a new session */
                 make_id(id, sizeof id, *next_id);
                 open_event(ui, id, *next_id, false, start);

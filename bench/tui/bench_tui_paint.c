@@ -73,14 +73,7 @@ static void open_session(smt_ui *ui, int i)
         {"Region", regions[i % 3]},  {"Status", statuses[i % 4]},
         {"AppVersion", versions[i % 3]},
     };
-    smt_event ev = {0};
-    ev.kind = SMT_EVENT_OPEN;
-    ev.session.session_id = id;
-    ev.session.state = SM_REMOTE_ACTIVE;
-    ev.session.properties = props;
-    ev.session.property_count = sizeof props / sizeof *props;
-    ev.session.snapshot = true;
-    smt_ui_event(ui, &ev);
+    bench_ui_open(ui, id, props, sizeof props / sizeof *props, true);
 }
 
 /* What sessmon-load's updates are: one of Status, Tier or AppVersion of a random session. */
@@ -93,15 +86,7 @@ static void change_one(smt_ui *ui, int sessions)
     const char *value = which < 8 ? statuses[rnd() % 4] : which < 9 ? tiers[rnd() % 3] : versions[rnd() % 3];
     sm_property now[] = {{key, value}};
     sm_property before[] = {{key, "?"}};
-    smt_event ev = {0};
-    ev.kind = SMT_EVENT_PROPERTIES;
-    ev.session.session_id = id;
-    ev.session.state = SM_REMOTE_ACTIVE;
-    ev.session.properties = now;
-    ev.session.property_count = 1;
-    ev.session.previous = before;
-    ev.session.previous_count = 1;
-    smt_ui_event(ui, &ev);
+    bench_ui_update(ui, id, now, before, 1);
 }
 
 static void dump_screen(FILE *f, const char *scenario)

@@ -1,4 +1,4 @@
-/* The in-process monitor benches' terminal: a virtual xterm (curses drawing into /dev/null) and a monitor UI on it. */
+/* The in-process monitor benches' terminal (a virtual xterm, curses drawing into /dev/null, and a monitor UI on it) and their events. */
 #include "bench/tui/vscreen.h"
 
 #include <locale.h>
@@ -39,4 +39,29 @@ void bench_vscreen_close(bench_vscreen *v)
     if (v->in)
         fclose(v->in);
     memset(v, 0, sizeof *v);
+}
+
+void bench_ui_open(smt_ui *ui, const char *id, const sm_property *props, size_t n, bool snapshot)
+{
+    smt_event ev = {0};
+    ev.kind = SMT_EVENT_OPEN;
+    ev.session.session_id = id;
+    ev.session.state = SM_REMOTE_ACTIVE;
+    ev.session.properties = props;
+    ev.session.property_count = n;
+    ev.session.snapshot = snapshot;
+    smt_ui_event(ui, &ev);
+}
+
+void bench_ui_update(smt_ui *ui, const char *id, const sm_property *now, const sm_property *before, size_t n)
+{
+    smt_event ev = {0};
+    ev.kind = SMT_EVENT_PROPERTIES;
+    ev.session.session_id = id;
+    ev.session.state = SM_REMOTE_ACTIVE;
+    ev.session.properties = now;
+    ev.session.property_count = n;
+    ev.session.previous = before;
+    ev.session.previous_count = n;
+    smt_ui_event(ui, &ev);
 }
