@@ -11,8 +11,10 @@
 
 #include "core/utf8.h"
 
-/* Up to this many members, duplicate map keys are found by comparing pairs; above it by sorting. */
-#define DUP_CHECK_PAIRWISE_MAX 16
+/* Up to this many members, duplicate map keys are found by comparing pairs; above it by sorting.
+ * Pairs are cheap: their first two bytes tell most keys apart (every fixed key starts with '$'),
+ * so a set of about 20 properties, a session's usual set, costs a few strcmp, not a sort. */
+#define DUP_CHECK_PAIRWISE_MAX 32
 
 /* Every top-level field name the protocol knows; a message's fields are located in one pass. */
 typedef enum field {
@@ -270,6 +272,13 @@ static int compare_key_ptrs(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Whether a and b may be equal, from their first two bytes (the second only read when the first
+ * is not the end). */
+static bool same_start(const char *a, const char *b)
+{
+    return a[0] == b[0] && (a[0] == '\0' || a[1] == b[1]);
+}
+
 /* JSON allows repeated member names but a property map with two values for one key is ambiguous. */
 static int check_unique_keys(decoder *d, const where *w, const sm_kvs *kvs)
 {
@@ -277,7 +286,8 @@ static int check_unique_keys(decoder *d, const where *w, const sm_kvs *kvs)
     if (kvs->count <= DUP_CHECK_PAIRWISE_MAX) {
         for (size_t i = 1; i < kvs->count && !dup; i++)
             for (size_t j = 0; j < i; j++)
-                if (kvs->items[i].key[0] == kvs->items[j].key[0] && strcmp(kvs->items[i].key, kvs->items[j].key) == 0) {
+                if (same_start(kvs->items[i].key, kvs->items[j].key) &&
+                    strcmp(kvs->items[i].key, kvs->items[j].key) == 0) {
                     dup = kvs->items[i].key;
                     break;
                 }
@@ -691,6 +701,270 @@ static bool is_json_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* ---- the fast path: `events` as the server writes them ----
+ *
+ * A client's bulk is `events` messages (a snapshot of 15,000 sessions is 7 MB of them), and the
+ * tree cJSON builds for one costs two allocations per value. Messages shaped the way the server
+ * writes them (docs/protocol.md § events: the three top-level fields, the known event fields,
+ * strings with one-letter escapes at most, a plain integer listener) are decoded here in one
+ * pass over a copy whose strings are unescaped and cut in place, with one allocation for the
+ * copy and every array. Anything else (a backslash-u escape, an unknown or repeated field, a wrong type, invalid UTF-8, a key twice, an
+ * unknown name) makes it give up, leaving the message untouched for the general decoder, which
+ * accepts or refuses it with its error: the fast path never refuses and never accepts what the
+ * general one would refuse, and it fills the message exactly as the general one would. */
+
+typedef struct fast {
+    char *p, *end;
+    sm_kv *kv; /* the next free pair */
+    size_t kv_left;
+} fast;
+
+static void fast_space(fast *f)
+{
+    while (f->p < f->end && is_json_space(*f->p))
+        f->p++;
+}
+
+static bool fast_char(fast *f, char c)
+{
+    fast_space(f);
+    if (f->p < f->end && *f->p == c) {
+        f->p++;
+        return true;
+    }
+    return false;
+}
+
+static bool fast_word(fast *f, const char *word, size_t n)
+{
+    fast_space(f);
+    if ((size_t)(f->end - f->p) < n || memcmp(f->p, word, n) != 0)
+        return false;
+    f->p += n;
+    return true;
+}
+
+/* The character a one-letter escape stands for (as cJSON reads it), 0 for the others (\u is
+ * left to the general decoder). */
+static char short_escape(char c)
+{
+    switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;
+    }
+}
+
+/* A string, unescaped and cut in place (its text never grows); NULL when the next value is no
+ * string, holds a \u escape, or is not UTF-8. */
+static const char *fast_string_n(fast *f, size_t *len)
+{
+    fast_space(f);
+    if (f->p >= f->end || *f->p != '"')
+        return NULL;
+    char *s = f->p + 1;
+    char *q = memchr(s, '"', (size_t)(f->end - s));
+    if (!q)
+        return NULL;
+    char *w = q;
+    char *esc = memchr(s, '\\', (size_t)(q - s));
+    if (esc) { /* e.g. $Roles, a list of quoted names: copied down over the escapes */
+        char *r = esc;
+        w = esc;
+        for (;;) {
+            if (r >= f->end)
+                return NULL;
+            if (*r == '"')
+                break;
+            if (*r == '\\') {
+                if (r + 1 >= f->end || !(*w++ = short_escape(r[1])))
+                    return NULL;
+                r += 2;
+            } else {
+                *w++ = *r++;
+            }
+        }
+        q = r;
+    }
+    if (!sm_utf8_valid(s, (size_t)(w - s)))
+        return NULL;
+    *w = '\0';
+    f->p = q + 1;
+    *len = (size_t)(w - s);
+    return s;
+}
+
+static const char *fast_string(fast *f)
+{
+    size_t len;
+    return fast_string_n(f, &len);
+}
+
+static bool fast_map(fast *f, bool nulls_allowed, sm_kvs *out)
+{
+    if (!fast_char(f, '{'))
+        return false;
+    sm_kv *items = f->kv;
+    size_t n = 0;
+    size_t lens[DUP_CHECK_PAIRWISE_MAX]; /* the keys' lengths: most pairs differ there */
+    if (!fast_char(f, '}')) {
+        do {
+            if (n == f->kv_left || n == DUP_CHECK_PAIRWISE_MAX)
+                return false; /* a map this large is left to the general decoder */
+            size_t klen;
+            const char *key = fast_string_n(f, &klen);
+            if (!key || !fast_char(f, ':'))
+                return false;
+            const char *value = NULL;
+            if (!(nulls_allowed && fast_word(f, "null", 4)) && !(value = fast_string(f)))
+                return false;
+            for (size_t j = 0; j < n; j++)
+                if (lens[j] == klen && memcmp(items[j].key, key, klen) == 0)
+                    return false;
+            lens[n] = klen;
+            items[n].key = key;
+            items[n].value = value;
+            n++;
+        } while (fast_char(f, ','));
+        if (!fast_char(f, '}'))
+            return false;
+    }
+    f->kv += n;
+    f->kv_left -= n;
+    out->items = n ? items : NULL;
+    out->count = n;
+    return true;
+}
+
+static bool fast_event(fast *f, sm_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    if (!fast_char(f, '{'))
+        return false;
+    bool seen[E_NUM_FIELDS] = {false};
+    const char *type = NULL, *state = NULL, *reason = NULL;
+    do {
+        const char *name = fast_string(f);
+        if (!name || !fast_char(f, ':'))
+            return false;
+        event_field ef = event_field_of(name);
+        if (ef == E_NUM_FIELDS || seen[ef])
+            return false;
+        seen[ef] = true;
+        bool ok;
+        switch (ef) {
+        case E_EVENT: ok = (type = fast_string(f)) != NULL; break;
+        case E_SESSION: ok = (ev->session_id = fast_string(f)) != NULL; break;
+        case E_STATE: ok = (state = fast_string(f)) != NULL; break;
+        case E_PROPERTIES: ok = fast_map(f, false, &ev->properties); break;
+        case E_CHANGED: ok = ev->has_changed = fast_map(f, true, &ev->changed); break;
+        case E_REASON: ok = (reason = fast_string(f)) != NULL; break;
+        case E_SNAPSHOT:
+            ok = (ev->snapshot = fast_word(f, "true", 4)) || fast_word(f, "false", 5);
+            break;
+        default: ok = false; break;
+        }
+        if (!ok)
+            return false;
+    } while (fast_char(f, ','));
+    if (!fast_char(f, '}') || !type || !ev->session_id || !state)
+        return false;
+    ev->type = sm_event_type_from_name(type);
+    ev->state = sm_state_from_name(state);
+    if (!ev->type || !ev->state)
+        return false;
+    if (ev->type == SM_EVENT_CLOSED && (!reason || !(ev->reason = sm_close_reason_from_name(reason))))
+        return false;
+    return true;
+}
+
+/* A non-negative integer in plain digits (no sign, fraction, exponent or leading zero), at most
+ * 15 of them: well inside what get_int accepts. */
+static bool fast_uint(fast *f, int64_t *out)
+{
+    fast_space(f);
+    const char *start = f->p;
+    int64_t v = 0;
+    while (f->p < f->end && *f->p >= '0' && *f->p <= '9' && f->p - start < 15)
+        v = v * 10 + (*f->p++ - '0');
+    size_t n = (size_t)(f->p - start);
+    if (n == 0 || (n > 1 && *start == '0') || (f->p < f->end && *f->p >= '0' && *f->p <= '9'))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool fast_events(fast *f, sm_event *evs, size_t cap, size_t *count)
+{
+    size_t n = 0;
+    if (!fast_char(f, '['))
+        return false;
+    if (!fast_char(f, ']')) {
+        do {
+            if (n == cap || !fast_event(f, &evs[n]))
+                return false;
+            n++;
+        } while (fast_char(f, ','));
+        if (!fast_char(f, ']'))
+            return false;
+    }
+    *count = n;
+    return true;
+}
+
+static bool decode_events_fast(const char *json, size_t len, sm_msg *out)
+{
+    static const char head[] = "{\"type\":\"events\"";
+    if (len < sizeof head - 1 || memcmp(json, head, sizeof head - 1) != 0)
+        return false;
+    /* bounds for the arrays: an event per '{' (the message's own among them), a pair per ':' */
+    size_t objects = 0, colons = 0;
+    for (size_t i = 0; i < len; i++) {
+        objects += json[i] == '{';
+        colons += json[i] == ':';
+    }
+    size_t events_bytes = objects * sizeof(sm_event), kv_bytes = colons * sizeof(sm_kv);
+    char *block = malloc(events_bytes + kv_bytes + len + 1);
+    if (!block)
+        return false;
+    sm_event *evs = (sm_event *)(void *)block;
+    char *text = block + events_bytes + kv_bytes;
+    memcpy(text, json, len);
+    text[len] = '\0';
+    fast f = {text + sizeof head - 1, text + len, (sm_kv *)(void *)(block + events_bytes), colons};
+    bool have_listener = false, have_events = false, ok = true;
+    int64_t listener = 0;
+    size_t count = 0;
+    while (ok && fast_char(&f, ',')) {
+        const char *name = fast_string(&f);
+        ok = name && fast_char(&f, ':');
+        if (ok && strcmp(name, "listener") == 0 && !have_listener)
+            ok = have_listener = fast_uint(&f, &listener);
+        else if (ok && strcmp(name, "events") == 0 && !have_events)
+            ok = have_events = fast_events(&f, evs, objects, &count);
+        else
+            ok = false;
+    }
+    ok = ok && have_listener && have_events && fast_char(&f, '}');
+    fast_space(&f);
+    if (!ok || f.p != f.end) {
+        free(block);
+        return false;
+    }
+    out->type = SM_MSG_EVENTS;
+    out->listener = listener;
+    out->events = count ? evs : NULL;
+    out->event_count = count;
+    out->priv_alloc = block;
+    return true;
+}
+
 int sm_msg_decode(const char *json, size_t len, size_t max_len, sm_msg *out, sm_error *err)
 {
     sm_error_clear(err);
@@ -705,6 +979,8 @@ int sm_msg_decode(const char *json, size_t len, size_t max_len, sm_msg *out, sm_
     int rc = prescan(json, len, &nul_escape, err);
     if (rc != SM_OK)
         return rc;
+    if (!nul_escape && decode_events_fast(json, len, out))
+        return SM_OK;
 
     const char *parse_end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &parse_end, 0);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,27 @@ void smt_frame_stats_frame(smt_frame_stats *s, const smt_frame_record *r)
         return;
     fprintf(s->file, "frame %" PRIu64 " %" PRIu64 " %zu %zu %" PRIu64 " %s %" PRIu64 "\n", r->end_us, r->paint_us,
             r->shown, r->open, r->events, r->conn ? r->conn : "unknown", r->cpu_us);
+    fflush(s->file);
+}
+
+/* Time this thread spent runnable but not running (Linux's schedstat, in ns): 0 when unknown. */
+static uint64_t runq_wait_us(void)
+{
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (!f)
+        return 0;
+    unsigned long long run_ns = 0, wait_ns = 0;
+    if (fscanf(f, "%llu %llu", &run_ns, &wait_ns) != 2)
+        wait_ns = 0;
+    fclose(f);
+    return wait_ns / 1000u;
+}
+
+void smt_frame_stats_mark(smt_frame_stats *s, const char *what, uint64_t now_us, uint64_t cpu_us)
+{
+    if (!s->file)
+        return;
+    fprintf(s->file, "mark %" PRIu64 " %s %" PRIu64 " %" PRIu64 "\n", now_us, what, cpu_us, runq_wait_us());
     fflush(s->file);
 }
 

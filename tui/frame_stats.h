@@ -19,7 +19,12 @@
  *       the terminal write), rows shown, open sessions, listener events received so far, the
  *       connection state (connecting, syncing, live, reconnecting, closed), and the CPU time the
  *       paint used (CLOCK_THREAD_CPUTIME_ID: PAINT_US minus CPU_US is time the process waited,
- *       e.g. preempted on a busy machine) */
+ *       e.g. preempted on a busy machine)
+ *   mark MONO_US WHAT CPU_US WAIT_US
+ *       a step of the start-up, seen by the loop when it happened: WHAT is the connection state
+ *       entered (syncing, live, ...) or first-event (the first listener event arrived); CPU_US is
+ *       the CPU time the monitor's thread had used since it started, WAIT_US the time it had
+ *       spent runnable but not running (/proc/thread-self/schedstat; 0 when unknown) */
 typedef struct smt_frame_stats {
     FILE *file;
 } smt_frame_stats;
@@ -38,6 +43,8 @@ typedef struct smt_frame_record {
 int smt_frame_stats_open(smt_frame_stats *s, const char *path, uint64_t start_us, sm_error *err);
 /* Appends one frame line and flushes it (a reader follows the file live). Nothing when off. */
 void smt_frame_stats_frame(smt_frame_stats *s, const smt_frame_record *r);
+/* Appends one mark line (what: one word) and flushes it. Nothing when off. */
+void smt_frame_stats_mark(smt_frame_stats *s, const char *what, uint64_t now_us, uint64_t cpu_us);
 void smt_frame_stats_close(smt_frame_stats *s);
 
 /* CLOCK_MONOTONIC now, in microseconds. */

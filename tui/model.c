@@ -9,6 +9,7 @@
 
 #define RATE_BUCKETS 8
 #define RATE_WINDOW_S 4
+#define SET_CACHE 64 /* positions of an OPEN's property set remembered (see cached_intern) */
 
 struct smt_model {
     sm_intern *pool;
@@ -32,6 +33,12 @@ struct smt_model {
     uint32_t rate_count[RATE_BUCKETS];
     uint64_t events_total;
     uint64_t last_mark; /* newest highlight start, to know when marks expire */
+
+    /* The key and value last interned at each position of an OPEN's set (held references), and
+     * the sorted order of the last set whose keys are all in set_keys (set_n of them; 0: none). */
+    const char *set_keys[SET_CACHE], *set_values[SET_CACHE];
+    uint8_t set_order[SET_CACHE];
+    size_t set_n;
 };
 
 smt_model *smt_model_new(void)
@@ -61,9 +68,16 @@ sm_intern *smt_model_pool(smt_model *m)
 
 /* ---- key statistics ---- */
 
+/* Keys are interned, so the pointer is the identity: hashing it spares reading the string for
+ * every property of every event (Fibonacci hashing: the high bits of the product are mixed). */
+static uint32_t key_ptr_hash(const char *key)
+{
+    return (uint32_t)(((uint64_t)(uintptr_t)key * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
 static smt_keystat *keystat_find(smt_model *m, const char *key, bool create)
 {
-    uint32_t h = sm_hash_bytes(key, sm_intern_len(key));
+    uint32_t h = key_ptr_hash(key);
     size_t mask = m->nkeyidx - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         uint32_t v = m->keyidx[i];
@@ -88,7 +102,7 @@ static smt_keystat *keystat_find(smt_model *m, const char *key, bool create)
         if (!idx)
             return NULL;
         for (size_t k = 0; k < m->nkeys; k++) {
-            uint32_t kh = sm_hash_bytes(m->keys[k].key, sm_intern_len(m->keys[k].key));
+            uint32_t kh = key_ptr_hash(m->keys[k].key);
             size_t j = kh & (n - 1);
             while (idx[j])
                 j = (j + 1) & (n - 1);
@@ -257,6 +271,10 @@ void smt_model_free(smt_model *m)
     }
     for (size_t k = 0; k < m->nkeys; k++)
         sm_intern_unref(m->pool, m->keys[k].key);
+    for (size_t i = 0; i < SET_CACHE; i++) {
+        sm_intern_unref(m->pool, m->set_keys[i]);
+        sm_intern_unref(m->pool, m->set_values[i]);
+    }
     free(m->keys);
     free(m->keyidx);
     free(m->buckets);
@@ -264,16 +282,20 @@ void smt_model_free(smt_model *m)
     free(m);
 }
 
+static smt_row *find_hashed(const smt_model *m, const char *id, size_t len, uint32_t h)
+{
+    for (smt_row *r = m->buckets[h & (m->nbuckets - 1)]; r; r = r->hnext)
+        if (r->idhash == h && sm_intern_len(r->id) == len && memcmp(r->id, id, len) == 0)
+            return r;
+    return NULL;
+}
+
 smt_row *smt_model_find(const smt_model *m, const char *id)
 {
     if (!id)
         return NULL;
     size_t len = strlen(id);
-    uint32_t h = sm_hash_bytes(id, len);
-    for (smt_row *r = m->buckets[h & (m->nbuckets - 1)]; r; r = r->hnext)
-        if (r->idhash == h && sm_intern_len(r->id) == len && memcmp(r->id, id, len) == 0)
-            return r;
-    return NULL;
+    return find_hashed(m, id, len, sm_hash_bytes(id, len));
 }
 
 static void hash_grow(smt_model *m)
@@ -297,19 +319,20 @@ static void hash_grow(smt_model *m)
     m->nbuckets = n;
 }
 
-static smt_row *row_create(smt_model *m, const char *id)
+/* id: len bytes, hashed to idhash by the lookup that found no row. */
+static smt_row *row_create(smt_model *m, const char *id, size_t len, uint32_t idhash)
 {
     if (m->rows >= SMT_MODEL_MAX_ROWS)
         return NULL;
     smt_row *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->id = sm_intern_cstr(m->pool, id);
+    r->id = sm_intern_str(m->pool, id, len);
     if (!r->id) {
         free(r);
         return NULL;
     }
-    r->idhash = sm_hash_str(id);
+    r->idhash = idhash;
     r->state = SMT_STATE_NONE;
     size_t j = r->idhash & (m->nbuckets - 1);
     r->hnext = m->buckets[j];
@@ -443,9 +466,113 @@ static const sm_property *props_find(const sm_property *props, size_t n, const c
     return NULL;
 }
 
+/* Interns s, first trying what was interned at the same place last time: the server sends every
+ * set in one order, so a key (and many a value, e.g. $Transport's) is the one before, and a
+ * comparison spares hashing it and a walk in the pool's table. *hit: it was. */
+static const char *cached_intern(smt_model *m, const char **slot, const char *s, bool *hit)
+{
+    *hit = *slot && strcmp(*slot, s) == 0;
+    if (*hit)
+        return sm_intern_ref(*slot);
+    const char *in = sm_intern_cstr(m->pool, s);
+    if (in) {
+        sm_intern_unref(m->pool, *slot);
+        *slot = sm_intern_ref(in);
+    }
+    return in;
+}
+
+/* Sorts props (n of them, interned) by key, remembering in order[] where each came from;
+ * false when a key is there twice. Insertion sort: a set is small. */
+static bool sort_props(smt_rprop *props, uint16_t *order, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        smt_rprop p = props[i];
+        size_t at = i;
+        while (at > 0 && strcmp(props[at - 1].key, p.key) > 0) {
+            props[at] = props[at - 1];
+            order[at] = order[at - 1];
+            at--;
+        }
+        if (at > 0 && props[at - 1].key == p.key) /* interned: equal keys are one pointer */
+            return false;
+        props[at] = p;
+        order[at] = (uint16_t)i;
+    }
+    return true;
+}
+
+/* A row without properties (every snapshot row) takes the event's set in one go: interned,
+ * sorted once, one allocation, rather than a search, a move and maybe a reallocation per
+ * property. A set with every key where the last one had it (the usual case: the server sends
+ * every set in one order) takes that set's order without a comparison. Returns false, the row
+ * untouched, when the set does not suit it (a key twice, a missing key or value, more than the
+ * row may hold, no memory): prop_set one by one copes. */
+static bool fill_props(smt_model *m, smt_row *r, const sm_property *props, size_t n)
+{
+    if (n == 0 || n > SMT_MODEL_MAX_PROPS || r->nprops != 0)
+        return false;
+    smt_rprop *np = malloc(n * sizeof *np);
+    if (!np)
+        return false;
+    bool same_keys = n == m->set_n; /* every key a hit, in a set as long: set_order applies */
+    size_t got = 0;
+    for (; got < n; got++) {
+        bool cached = got < SET_CACHE, hit = false;
+        const char *k = !props[got].key ? NULL
+                        : cached        ? cached_intern(m, &m->set_keys[got], props[got].key, &hit)
+                                        : sm_intern_cstr(m->pool, props[got].key);
+        if (!hit)
+            m->set_n = 0; /* a slot may have changed: the remembered order is another set's */
+        same_keys = same_keys && hit;
+        bool vhit;
+        const char *v = !k || !props[got].value ? NULL
+                        : cached                ? cached_intern(m, &m->set_values[got], props[got].value, &vhit)
+                                                : sm_intern_cstr(m->pool, props[got].value);
+        if (!v) {
+            sm_intern_unref(m->pool, k);
+            break;
+        }
+        np[got].key = k;
+        np[got].value = v;
+    }
+    bool ok = got == n;
+    if (ok && same_keys) {
+        smt_rprop arrived[SET_CACHE];
+        memcpy(arrived, np, n * sizeof *np);
+        for (size_t i = 0; i < n; i++)
+            np[i] = arrived[m->set_order[i]];
+    } else if (ok) {
+        uint16_t order[SMT_MODEL_MAX_PROPS];
+        ok = sort_props(np, order, n);
+        if (ok && n <= SET_CACHE) {
+            for (size_t i = 0; i < n; i++)
+                m->set_order[i] = (uint8_t)order[i];
+            m->set_n = n;
+        }
+    }
+    if (!ok) {
+        for (size_t i = 0; i < got; i++) {
+            sm_intern_unref(m->pool, np[i].key);
+            sm_intern_unref(m->pool, np[i].value);
+        }
+        free(np);
+        return false;
+    }
+    free(r->props);
+    r->props = np;
+    r->nprops = r->capprops = (uint32_t)n;
+    if (counts_keys(r))
+        for (size_t i = 0; i < n; i++)
+            keystat_add(m, np[i].key, +1);
+    return true;
+}
+
 /* OPEN / FILTER_ENTER: the event carries the full property set. */
 static bool replace_props(smt_model *m, smt_row *r, const sm_property *props, size_t n, bool record, uint64_t now)
 {
+    if (!record && fill_props(m, r, props, n))
+        return true;
     bool changed = false;
     for (uint32_t i = r->nprops; i-- > 0;) {
         if (!props_find(props, n, r->props[i].key)) {
@@ -502,13 +629,15 @@ int smt_model_apply(smt_model *m, const smt_event *event, uint64_t now, sm_error
     if (!m || !ev || !ev->session_id || !*ev->session_id)
         return sm_error_set(err, SM_ERR_INVALID, "event without a session ID");
     count_event(m, ev->snapshot, now);
-    smt_row *r = smt_model_find(m, ev->session_id);
+    size_t idlen = strlen(ev->session_id);
+    uint32_t idhash = sm_hash_bytes(ev->session_id, idlen);
+    smt_row *r = find_hashed(m, ev->session_id, idlen, idhash);
     switch (event->kind) {
     case SMT_EVENT_OPEN:
     case SMT_EVENT_FILTER_ENTER: {
         bool existed = r != NULL;
         if (!r) {
-            r = row_create(m, ev->session_id);
+            r = row_create(m, ev->session_id, idlen, idhash);
             if (!r)
                 return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SMT_MODEL_MAX_ROWS);
             if (!ev->snapshot) {
@@ -538,7 +667,7 @@ int smt_model_apply(smt_model *m, const smt_event *event, uint64_t now, sm_error
             if (event->kind == SMT_EVENT_CLOSED)
                 return SM_OK; /* never seen, nothing to show */
             /* We missed its OPEN: keep what we learn rather than drop the session. */
-            r = row_create(m, ev->session_id);
+            r = row_create(m, ev->session_id, idlen, idhash);
             if (!r)
                 return sm_error_set(err, SM_ERR_LIMIT, "session table full (%u rows)", SMT_MODEL_MAX_ROWS);
             set_state(m, r, SM_REMOTE_ACTIVE, now);

@@ -16,6 +16,22 @@ bool smt_screen_utf8(void)
     return MB_CUR_MAX > 1;
 }
 
+/* n blank cells from (y, x) in the window's current attributes. One store per cell: spaces
+ * through waddnwstr took curses' whole character path each (width, rendition, wrapping), a
+ * third of a frame's work in the row fills and cell padding alone. whline_set renders its
+ * blank exactly as waddnwstr renders a space (the window's attributes over its background) and
+ * never wraps or moves the cursor (which nothing here relies on: every draw is positioned). */
+static void blank_cells(int y, int x, int n)
+{
+    static cchar_t blank;
+    static bool ready;
+    if (!ready) {
+        setcchar(&blank, L" ", WA_NORMAL, 0, NULL);
+        ready = true;
+    }
+    mvwhline_set(stdscr, y, x, &blank, n);
+}
+
 int smt_screen_text(int y, int x, int w, const char *s, size_t len, int role)
 {
     int room = getmaxx(stdscr) - x; /* never wrap onto the next line, whatever the caller computed */
@@ -25,9 +41,14 @@ int smt_screen_text(int y, int x, int w, const char *s, size_t len, int role)
         return 0;
     if (w > LINE_COLS_MAX)
         w = LINE_COLS_MAX;
-    int used = smt_text_fit(s, len, w, true, wbuf, sizeof wbuf / sizeof *wbuf, NULL);
+    int used = smt_text_fit(s, len, w, false, wbuf, sizeof wbuf / sizeof *wbuf, NULL);
     smt_palette_use(stdscr, (smt_role)role);
-    mvwaddnwstr(stdscr, y, x, wbuf, -1);
+    if (wbuf[0])
+        mvwaddnwstr(stdscr, y, x, wbuf, -1);
+    if (used < w) { /* the padding */
+        blank_cells(y, x + used, w - used);
+        used = w;
+    }
     return used;
 }
 

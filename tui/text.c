@@ -81,6 +81,15 @@ typedef struct cluster {
 
 static size_t next_cluster(const char *s, size_t len, size_t pos, cluster *cl)
 {
+    /* Printable ASCII not followed by a combining mark (those are never ASCII): most of what
+     * the monitor shows, one column each. */
+    unsigned char c = (unsigned char)s[pos];
+    if (c >= 0x20 && c < 0x7F && (pos + 1 >= len || (unsigned char)s[pos + 1] < 0x80)) {
+        cl->cps[0] = c;
+        cl->n = 1;
+        cl->width = 1;
+        return pos + 1;
+    }
     cl->n = 0;
     cl->width = 0;
     uint32_t cp, shown;

@@ -26,6 +26,9 @@
 #include "tui/ui.h"
 
 #define FRAME_MS 33 /* about 30 frames per second at most */
+/* While the snapshot streams in, frames only show its progress: a few a second will do, and the
+ * CPU goes to taking the sessions in (a frame of a 15,000-row table costs 1-2 ms). */
+#define SYNC_FRAME_MS 100
 #define MAX_FDS 64
 #define INPUT_READ_MAX 4096 /* bytes of terminal input decoded per loop pass */
 
@@ -375,12 +378,26 @@ typedef struct monitor {
     smt_ui *ui;
     smt_conn *conn;
     smt_frame_stats frame_stats;
+    smt_conn_state marked_conn; /* the last connection state written as a mark */
+    smt_conn_state painted_conn; /* the connection state the last frame showed */
+    bool marked_first_event;
     uint64_t last_paint;
     bool stop;
     smt_input input; /* the terminal's bytes being decoded */
     int exit_code;
     char fatal[400];
 } monitor;
+
+/* When the next frame may be painted: at once when the connection state changed since the last
+ * frame (the complete table at the end of the snapshot is not held back), else one frame
+ * interval after the last. */
+static uint64_t next_paint_at(const monitor *m)
+{
+    const smt_ui *ui = m->ui;
+    if (ui->link.conn != m->painted_conn)
+        return 0;
+    return m->last_paint + (ui->link.conn == SMT_CONN_SYNCING ? SYNC_FRAME_MS : FRAME_MS);
+}
 
 /* How long poll may sleep: until the next timer, the next allowed frame, or a second at most. */
 static int loop_timeout(monitor *m, uint64_t now)
@@ -390,7 +407,7 @@ static int loop_timeout(monitor *m, uint64_t now)
     if (ct >= 0 && (timeout < 0 || ct < timeout))
         timeout = ct;
     if (m->ui->app.dirty) {
-        int64_t wait = (int64_t)(m->last_paint + FRAME_MS) - (int64_t)now;
+        int64_t wait = (int64_t)next_paint_at(m) - (int64_t)now;
         if (wait < 0)
             wait = 0;
         if (timeout < 0 || wait < timeout)
@@ -456,12 +473,31 @@ static void paint_frame(monitor *m, uint64_t now)
     uint64_t cpu0 = m->frame_stats.file ? smt_frame_stats_thread_cpu_us() : 0;
     smt_ui_paint(ui);
     m->last_paint = now;
+    m->painted_conn = ui->link.conn;
     if (m->frame_stats.file) {
         smt_frame_record fr = {smt_frame_stats_now_us(), (uint64_t)(ui->last_paint_ms * 1000.0),
                                smt_view_count(ui->app.view), smt_model_open_count(ui->app.model),
                                smt_model_event_total(ui->app.model), conn_word(ui->link.conn),
                                smt_frame_stats_thread_cpu_us() - cpu0};
         smt_frame_stats_frame(&m->frame_stats, &fr);
+    }
+}
+
+/* Start-up steps for the stats file: the connection states entered and the first event. */
+static void mark_progress(monitor *m)
+{
+    if (!m->frame_stats.file)
+        return;
+    smt_ui *ui = m->ui;
+    if (ui->link.conn != m->marked_conn) {
+        m->marked_conn = ui->link.conn;
+        smt_frame_stats_mark(&m->frame_stats, conn_word(ui->link.conn), smt_frame_stats_now_us(),
+                             smt_frame_stats_thread_cpu_us());
+    }
+    if (!m->marked_first_event && smt_model_event_total(ui->app.model) > 0) {
+        m->marked_first_event = true;
+        smt_frame_stats_mark(&m->frame_stats, "first-event", smt_frame_stats_now_us(),
+                             smt_frame_stats_thread_cpu_us());
     }
 }
 
@@ -494,7 +530,8 @@ static void run(monitor *m)
         smt_conn_service(m->conn, now);
         if (smt_conn_fatal(m->conn, &m->exit_code, m->fatal, sizeof m->fatal))
             break;
-        if (ui->app.dirty && now >= m->last_paint + FRAME_MS)
+        mark_progress(m);
+        if (ui->app.dirty && now >= next_paint_at(m))
             paint_frame(m, now);
     }
 }
@@ -519,6 +556,7 @@ int smt_tui_main(int argc, char **argv)
     }
 
     monitor m = {0};
+    m.marked_conn = m.painted_conn = SMT_CONN_CONNECTING; /* where the UI starts */
     smt_ui_options uo = {o.common.url, o.common.principal, o.read_only, o.filter, &st.theme, st.allow_color,
                          !o.no_mouse};
     m.ui = smt_ui_new(&uo, NULL);

@@ -2,7 +2,6 @@
 /* It paints through the real drawing code into a virtual curses screen (newterm on /dev/null).
  * Prints: time to the first full table, CPU per second of events, paint time per frame. */
 #include <curses.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <time.h>
 
 #include "bench/common/bench_util.h"
+#include "bench/tui/vscreen.h"
 #include "tui/pane_group.h"
 #include "tui/ui.h"
 
@@ -116,14 +116,7 @@ static void open_event(smt_ui *ui, const char *id, int i, bool snapshot, int64_t
         {"Tier", tiers[i % 3]},
         {"Counter", counter},
     };
-    smt_event ev = {0};
-    ev.kind = SMT_EVENT_OPEN;
-    ev.session.session_id = id;
-    ev.session.state = SM_REMOTE_ACTIVE;
-    ev.session.properties = props;
-    ev.session.property_count = sizeof props / sizeof *props;
-    ev.session.snapshot = snapshot;
-    smt_ui_event(ui, &ev);
+    bench_ui_open(ui, id, props, sizeof props / sizeof *props, snapshot);
 }
 
 static void make_id(char *out, size_t cap, int i)
@@ -162,15 +155,7 @@ static run_result live_run(smt_ui *ui, int *next_id, int *live_lo, int rate, dou
                 const char *v = counters[rnd() % 1000];
                 sm_property props[] = {{"Counter", v}, {"Tier", tiers[rnd() % 3]}};
                 sm_property changed[] = {{"Counter", "x"}, {"Tier", "y"}};
-                smt_event ev = {0};
-                ev.kind = SMT_EVENT_PROPERTIES;
-                ev.session.session_id = id;
-                ev.session.state = SM_REMOTE_ACTIVE;
-                ev.session.properties = props;
-                ev.session.property_count = 2;
-                ev.session.previous = changed;
-                ev.session.previous_count = 2;
-                smt_ui_event(ui, &ev);
+                bench_ui_update(ui, id, props, changed, 2);
             } else if (r < 90) { /* a new session */
                 make_id(id, sizeof id, *next_id);
                 open_event(ui, id, *next_id, false, start);
@@ -229,21 +214,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_tui: need -n >= 10, -r >= 100, -s > 0\n");
         return 2;
     }
-    setlocale(LC_ALL, "C.UTF-8");
-    FILE *out = fopen("/dev/null", "w");
-    FILE *in = fopen("/dev/null", "r");
-    SCREEN *scr = out && in ? newterm("xterm-256color", out, in) : NULL;
-    if (!scr) {
-        fprintf(stderr, "bench_tui: cannot create the virtual screen\n");
+    bench_vscreen vs;
+    if (!bench_vscreen_open(&vs, "bench_tui", 50, 200))
         return 1;
-    }
-    resizeterm(50, 200);
-
-    smt_theme theme;
-    smt_theme_builtin("default", &theme);
-    smt_ui_options opt = {"ws://bench", "admin", false, NULL, &theme, true, false};
-    smt_ui *ui = smt_ui_new(&opt, NULL);
-    smt_ui_apply_theme(ui);
+    smt_ui *ui = vs.ui;
     smt_ui_set_connection(ui, SMT_CONN_SYNCING, "bench");
 
     /* 1. the snapshot: every session, then the first complete table */
@@ -353,11 +327,7 @@ int main(int argc, char **argv)
     sm_bench_report("in-process: CPU, group-by $Country", r4.cpu_pct, "%core", SM_BENCH_INFO, 0, false, note);
     sm_bench_report("in-process: one-off group-by recount of every row", regroup, "ms", SM_BENCH_INFO, 0, false, "");
 
-    smt_ui_free(ui);
-    endwin();
-    delscreen(scr);
-    fclose(out);
-    fclose(in);
+    bench_vscreen_close(&vs);
     free(paints1.v);
     free(paints2.v);
     free(paints3.v);

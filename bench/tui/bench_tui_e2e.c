@@ -268,8 +268,16 @@ typedef struct frame {
     char conn[16];
 } frame;
 
+/* A mark line: a start-up step the monitor saw (docs/tui.md § Frame timings). */
+typedef struct mark {
+    double at_ms;      /* CLOCK_MONOTONIC, -1 when not seen */
+    double cpu_ms;     /* the monitor's CPU time by then */
+    double wait_ms;    /* its run-queue wait by then */
+} mark;
+
 typedef struct observed {
     double monitor_start_ms; /* the monitor's own "start" line */
+    mark syncing, first_event, live; /* the first of each */
     frame *frames;
     size_t nframes, cap;
     char partial[512];
@@ -282,7 +290,7 @@ typedef struct observed {
     size_t llen;
 } observed;
 
-static observed O;
+static observed O = {.syncing = {-1, 0, 0}, .first_event = {-1, 0, 0}, .live = {-1, 0, 0}};
 
 static void take_stats_line(const char *line)
 {
@@ -291,8 +299,17 @@ static void take_stats_line(const char *line)
     unsigned long long ev, cpu = 0;
     char conn[16];
     int fields;
+    char what[16];
+    unsigned long long wait = 0;
     if (sscanf(line, "start %llu", &a) == 1) {
         O.monitor_start_ms = (double)a / 1000.0;
+    } else if ((fields = sscanf(line, "mark %llu %15s %llu %llu", &a, what, &cpu, &wait)) >= 3) {
+        mark *mk = strcmp(what, "syncing") == 0       ? &O.syncing
+                   : strcmp(what, "first-event") == 0 ? &O.first_event
+                   : strcmp(what, "live") == 0        ? &O.live
+                                                      : NULL;
+        if (mk && mk->at_ms < 0)
+            *mk = (mark){(double)a / 1000.0, (double)cpu / 1000.0, fields == 4 ? (double)wait / 1000.0 : 0};
     } else if ((fields = sscanf(line, "frame %llu %llu %ld %ld %llu %15s %llu", &a, &b, &shown, &open, &ev, conn,
                                 &cpu)) >= 6) {
         if (O.nframes == O.cap) {
@@ -447,6 +464,30 @@ static void measure(window *w, double seconds)
     }
 }
 
+/* Where the time to the first full table went, from the monitor's mark lines: connecting and
+ * logging in, the snapshot streaming in (with the CPU it took and the time spent waiting for a
+ * CPU), and the paint of the complete table after the snapshot's end. */
+static void report_first_table_steps(double m0, double first_full)
+{
+    if (O.syncing.at_ms < 0 || O.live.at_ms < 0) {
+        printf("  (the monitor wrote no mark lines: no breakdown of the time to the first full table)\n");
+        return;
+    }
+    char note[200];
+    sm_bench_report("first table, step 1: exec to session open", O.syncing.at_ms - m0, "ms", SM_BENCH_INFO, 0, false,
+                    "start-up, connect, login, listener registration sent");
+    snprintf(note, sizeof note, "the monitor used %.0f ms of CPU and waited %.0f ms for a CPU meanwhile; first event at "
+             "+%.0f ms",
+             O.live.cpu_ms - O.syncing.cpu_ms, O.live.wait_ms - O.syncing.wait_ms,
+             O.first_event.at_ms >= 0 ? O.first_event.at_ms - O.syncing.at_ms : -1.0);
+    sm_bench_report("first table, step 2: snapshot (open to snapshot_end)", O.live.at_ms - O.syncing.at_ms, "ms",
+                    SM_BENCH_INFO, 0, false, note);
+    sm_bench_report("first table, step 2: snapshot CPU", O.live.cpu_ms - O.syncing.cpu_ms, "ms", SM_BENCH_INFO, 0,
+                    false, "receiving, decoding and taking in every session, frames of its progress included");
+    sm_bench_report("first table, step 3: snapshot_end to full table painted", first_full - O.live.at_ms, "ms",
+                    SM_BENCH_INFO, 0, false, "");
+}
+
 static const char *feeder_name = "sessmon-load";
 
 static void report_window(const char *scenario, window *w, int rate, bool judge_cpu)
@@ -474,22 +515,27 @@ static void report_window(const char *scenario, window *w, int rate, bool judge_
     snprintf(name, sizeof name, "%s: monitor run-queue wait", scenario);
     sm_bench_report(name, w->runq_ms_per_s, "ms/s", SM_BENCH_INFO, 0, false,
                     "runnable but not running, per second (/proc/PID/schedstat): the machine's share of slow frames");
+    /* The target is the wall-clock paint (what the user waits for); the CPU time beside it is the
+     * monitor's own work, which the machine's load does not change. Both are judged against the
+     * same 5 ms, each under its own name. */
     if (w->paint.n == 0) {
-        snprintf(name, sizeof name, "%s: paint p99", scenario);
+        snprintf(name, sizeof name, "%s: paint p99 (wall clock)", scenario);
         sm_bench_missing(name, "ms", SM_BENCH_AT_MOST, TARGET_PAINT_P99_MS, "no frame painted in the window");
         return;
     }
-    snprintf(name, sizeof name, "%s: paint p50", scenario);
+    snprintf(name, sizeof name, "%s: paint p50 (wall clock)", scenario);
     sm_bench_report(name, sm_bench_quantile(&w->paint, 0.5), "ms", SM_BENCH_INFO, 0, false, "");
-    snprintf(name, sizeof name, "%s: paint p99", scenario);
+    snprintf(name, sizeof name, "%s: paint p99 (wall clock)", scenario);
     sm_bench_report(name, sm_bench_quantile(&w->paint, 0.99), "ms", SM_BENCH_AT_MOST, TARGET_PAINT_P99_MS, false,
                     note);
-    snprintf(name, sizeof name, "%s: paint max", scenario);
+    snprintf(name, sizeof name, "%s: paint max (wall clock)", scenario);
     sm_bench_report(name, sm_bench_quantile(&w->paint, 1.0), "ms", SM_BENCH_INFO, 0, false, "");
     if (w->paint_cpu.n > 0) {
-        snprintf(name, sizeof name, "%s: paint CPU p99", scenario);
-        sm_bench_report(name, sm_bench_quantile(&w->paint_cpu, 0.99), "ms", SM_BENCH_INFO, 0, false,
-                        "the paint's own CPU time: wall minus CPU is waiting");
+        snprintf(name, sizeof name, "%s: paint p50 (CPU time)", scenario);
+        sm_bench_report(name, sm_bench_quantile(&w->paint_cpu, 0.5), "ms", SM_BENCH_INFO, 0, false, "");
+        snprintf(name, sizeof name, "%s: paint p99 (CPU time)", scenario);
+        sm_bench_report(name, sm_bench_quantile(&w->paint_cpu, 0.99), "ms", SM_BENCH_AT_MOST, TARGET_PAINT_P99_MS,
+                        false, "the paint's own CPU time (thread clock); wall minus CPU is waiting");
         snprintf(name, sizeof name, "%s: paint waiting", scenario);
         sm_bench_report(name, w->paint_wait_ms_per_s, "ms/s", SM_BENCH_INFO, 0, false,
                         "paint wall minus CPU, per second: compare with the run-queue wait (preempted) or not "
@@ -609,8 +655,13 @@ int main(int argc, char **argv)
              "from exec; %ld rows; the monitor's main began at +%.0f ms, first frame at +%.0f ms; by then the monitor "
              "used %.2f s of CPU and waited %.2f s runnable",
              O.frames[seen].shown, O.monitor_start_ms - m0, first_any - m0, cpu_at_full, rq_at_full);
-    sm_bench_report("time to first full table", (first_full - m0) / 1000.0, "s", SM_BENCH_AT_MOST,
+    sm_bench_report("time to first full table (wall clock)", (first_full - m0) / 1000.0, "s", SM_BENCH_AT_MOST,
                     TARGET_FIRST_TABLE_S, false, note);
+    sm_bench_report("time to first full table (monitor CPU time)", cpu_at_full, "s", SM_BENCH_AT_MOST,
+                    TARGET_FIRST_TABLE_S, false,
+                    "the monitor's own work until then (/proc/PID/stat): the wall clock less waiting for the "
+                    "server and for a CPU");
+    report_first_table_steps(m0, first_full);
     pump(2000); /* whatever queued up while the snapshot was read */
 
     /* 2. default sort ($StartTime: rows rarely move) */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/protocol.h"
+#include "tests/core/protocol_compare.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -660,6 +661,126 @@ static void test_duplicate_map_keys(void **state)
     expect_fail(json, SM_MSG_SET, 1, "key \"k117\" twice");
     /* case differs: two keys */
     expect_ok("{\"type\":\"set\",\"id\":1,\"sessionId\":\"s\",\"properties\":{\"a\":\"1\",\"A\":\"2\"}}");
+    /* a session-sized map (checked pair by pair): keys alike in their first bytes, one key of
+     * one byte, and then a duplicate that differs from its neighbours only late */
+    o = (size_t)snprintf(json, sizeof json, "{\"type\":\"set\",\"id\":1,\"sessionId\":\"s\",\"properties\":{\"x\":\"1\"");
+    for (int i = 0; i < 24; i++)
+        o += (size_t)snprintf(json + o, sizeof json - o, ",\"$Key%02d\":\"v\"", i);
+    end = o;
+    snprintf(json + end, sizeof json - end, "}}");
+    expect_ok_n(json, strlen(json), &m);
+    assert_int_equal(m.properties.count, 25);
+    sm_msg_free(&m);
+    snprintf(json + end, sizeof json - end, ",\"$Key17\":\"again\"}}");
+    expect_fail(json, SM_MSG_SET, 1, "key \"$Key17\" twice");
+    snprintf(json + end, sizeof json - end, ",\"x\":\"again\"}}");
+    expect_fail(json, SM_MSG_SET, 1, "key \"x\" twice");
+}
+
+/* ---- the fast path for `events` ---- */
+
+/* Decodes json as it is and again with an escape in an ignored extra field (which keeps it off
+ * the fast path): both must give the same message. Returns whether the first took the fast path
+ * (no cJSON tree behind it). */
+static bool decode_both_ways(const char *json)
+{
+    size_t len = strlen(json);
+    char slow[4096];
+    const char *close = strrchr(json, '}');
+    assert_non_null(close);
+    int n = snprintf(slow, sizeof slow, "%.*s,\"zz\":\"\\u0041\"%s", (int)(close - json), json, close);
+    assert_true(n > 0 && (size_t)n < sizeof slow);
+    sm_msg a, b;
+    expect_ok_n(json, len, &a);
+    expect_ok_n(slow, strlen(slow), &b);
+    assert_non_null(b.priv_json);
+    char why[128];
+    if (!sm_test_msg_equal(&a, &b, why, sizeof why))
+        fail_msg("[%s] decoded two ways differs: %s", json, why);
+    bool fast = a.priv_json == NULL;
+    sm_msg_free(&a);
+    sm_msg_free(&b);
+    return fast;
+}
+
+static void test_events_fast_path_matches_general(void **state)
+{
+    (void)state;
+    /* what the server writes: taken by the fast path */
+    static const char *const fast[] = {
+        "{\"type\":\"events\",\"listener\":3,\"events\":[{\"event\":\"OPEN\",\"session\":\"5f1c-2a\",\"state\":\"ACTIVE\","
+        "\"snapshot\":true,\"properties\":{\"$Principal\":\"operator\",\"$ClientIP\":\"127.0.0.2\",\"Department\":"
+        "\"Accounts\",\"\":\"empty key\"}},{\"event\":\"OPEN\",\"session\":\"5f1c-2b\",\"state\":\"DISCONNECTED\","
+        "\"snapshot\":false,\"properties\":{}}]}",
+        "{\"type\":\"events\",\"listener\":0,\"events\":[{\"event\":\"PROPERTIES\",\"session\":\"s\",\"state\":"
+        "\"ACTIVE\",\"properties\":{\"Tier\":\"gold\"},\"changed\":{\"Tier\":\"silver\",\"Region\":null}}]}",
+        "{\"type\":\"events\",\"listener\":7,\"events\":[{\"event\":\"CLOSED\",\"session\":\"s\",\"state\":\"CLOSED\","
+        "\"reason\":\"CLOSED_BY_CONTROLLER\"},{\"event\":\"FILTER_LEAVE\",\"session\":\"t\",\"state\":\"ACTIVE\","
+        "\"reason\":\"ignored here\"}]}",
+        "{\"type\":\"events\",\"listener\":12,\"events\":[]}",
+        "{\"type\":\"events\" ,\r\n \"events\" : [ { \"state\" : \"ACTIVE\" , \"session\" : \"s\" , \"event\" : "
+        "\"RECONNECTED\" , \"changed\" : { } } ] , \"listener\" : 123456789012345 }\n ",
+        "{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\",\"session\":\"\xc3\xbc\",\"state\":"
+        "\"ACTIVE\",\"properties\":{\"City\":\"Z\xc3\xbcrich\",\"\xe6\x9d\xb1\":\"\xe4\xba\xac\",\"Ctl\":\"a\x01z\"}}]}",
+        /* the one-letter escapes, e.g. $Roles as the server writes it */
+        "{\"type\":\"events\",\"listener\":2,\"events\":[{\"event\":\"OPEN\",\"session\":\"s\\\"q\",\"state\":"
+        "\"ACTIVE\",\"properties\":{\"$Roles\":\"\\\"CLIENT\\\",\\\"ADMIN\\\"\",\"k\\\\\":\"\\/\\b\\f\\n\\r\\t\\\\\",\"e\":\"\\\"\"}}]}",
+    };
+    for (size_t i = 0; i < sizeof fast / sizeof *fast; i++)
+        if (!decode_both_ways(fast[i]))
+            fail_msg("message %zu did not take the fast path", i);
+    /* valid, but not as the server writes it: the general decoder takes them, with the same result */
+    static const char *const general[] = {
+        "{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\",\"session\":\"s\",\"state\":\"ACTIVE\","
+        "\"extra\":{\"a\":[1,2,{\"b\":null}]}}]}",
+        "{\"type\":\"events\",\"listener\":1.0,\"events\":[]}",
+        "{\"type\":\"events\",\"listener\":01,\"events\":[]}",
+        "{\"listener\":1,\"type\":\"events\",\"events\":[]}",
+        "{\"type\":\"events\",\"listener\":1,\"events\":[],\"id\":5}",
+        "{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"PROPERTIES\",\"session\":\"s\",\"state\":"
+        "\"ACTIVE\",\"reason\":17}]}",
+        "{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\",\"session\":\"s\",\"state\":\"ACTIVE\","
+        "\"properties\":{\"u\":\"\\u00fc\\ud83d\\ude00\"}}]}",
+    };
+    for (size_t i = 0; i < sizeof general / sizeof *general; i++)
+        if (decode_both_ways(general[i]))
+            fail_msg("message %zu took the fast path", i);
+    /* a map too large for the fast path's pairwise check */
+    char big[4096];
+    size_t o = (size_t)snprintf(big, sizeof big, "{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\","
+                                                 "\"session\":\"s\",\"state\":\"ACTIVE\",\"properties\":{");
+    for (int i = 0; i < 40; i++)
+        o += (size_t)snprintf(big + o, sizeof big - o, "%s\"k%02d\":\"v\"", i ? "," : "", i);
+    snprintf(big + o, sizeof big - o, "}}]}");
+    assert_false(decode_both_ways(big));
+    /* refused as before: the fast path gives up and the general decoder names the fault */
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\",\"session\":\"s\",\"state\":"
+                "\"ACTIVE\",\"properties\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\"}}]}",
+                SM_MSG_EVENTS, 0, "key \"a\" twice");
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"CLOSED\",\"session\":\"s\",\"state\":"
+                "\"CLOSED\"}]}",
+                SM_MSG_EVENTS, 0, "'events[0].reason' is missing");
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\",\"session\":\"s\xff\",\"state\":"
+                "\"ACTIVE\"}]}",
+                SM_MSG_EVENTS, 0, "UTF-8");
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPENED\",\"session\":\"s\",\"state\":"
+                "\"ACTIVE\"}]}",
+                SM_MSG_EVENTS, 0, "unknown event type");
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\",\"session\":\"s\",\"state\":"
+                "\"ACTIVE\",\"properties\":{\"a\":null}}]}",
+                SM_MSG_EVENTS, 0, "must be a string");
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"events\":[]} x", SM_MSG_NONE, 0, "unexpected text");
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"listener\":2,\"events\":[]}", SM_MSG_EVENTS, 0, "twice");
+    expect_fail("{\"type\":\"events\",\"listener\":-1,\"events\":[]}", SM_MSG_EVENTS, 0, "integer");
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\",\"session\":\"s\\x\",\"state\":"
+                "\"ACTIVE\"}]}",
+                SM_MSG_NONE, 0, "invalid JSON");
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\",\"session\":\"s\",\"state\":"
+                "\"ACTIVE\",\"snapshot\":1}]}",
+                SM_MSG_EVENTS, 0, "true or false");
+    expect_fail("{\"type\":\"events\",\"listener\":1,\"events\":[{\"event\":\"OPEN\",\"session\":\"s\",\"state\":"
+                "\"ACTIVE\"",
+                SM_MSG_NONE, 0, "invalid JSON");
 }
 
 static void test_deep_nesting(void **state)
@@ -779,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_error_messages_quote_untrusted_text_safely),
         cmocka_unit_test(test_properties_map_rules),
+        cmocka_unit_test(test_events_fast_path_matches_general),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

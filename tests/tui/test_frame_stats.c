@@ -91,6 +91,30 @@ static void test_lines_are_appended_and_flushed(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
 }
 
+static void test_marks_name_the_step(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/marks", dir);
+    smt_frame_stats s;
+    sm_error err;
+    sm_error_clear(&err);
+    assert_int_equal(smt_frame_stats_open(&s, path, 5, &err), SM_OK);
+    smt_frame_stats_mark(&s, "live", 3000000, 150000);
+    smt_frame_stats_close(&s);
+    char text[512];
+    read_all(path, text, sizeof text);
+    unsigned long long when = 0, cpu = 0, wait = 0;
+    char what[16] = "";
+    assert_int_equal(sscanf(text, "start 5\nmark %llu %15s %llu %llu\n", &when, what, &cpu, &wait), 4);
+    assert_true(when == 3000000 && cpu == 150000);
+    assert_string_equal(what, "live");
+    smt_frame_stats off;
+    assert_int_equal(smt_frame_stats_open(&off, NULL, 1, &err), SM_OK);
+    smt_frame_stats_mark(&off, "live", 1, 2); /* off: nothing written, nothing crashes */
+    assert_null(off.file);
+}
+
 static void test_bad_paths_are_errors(void **state)
 {
     (void)state;
@@ -131,6 +155,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_off_without_a_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lines_are_appended_and_flushed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_marks_name_the_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_paths_are_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_moves_forward, setup, teardown),
     };

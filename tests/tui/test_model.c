@@ -194,6 +194,63 @@ static void test_key_counts(void **state)
     smt_model_free(m);
 }
 
+/* A new row takes an OPEN's whole set at once (sorted once); a set it cannot take so (a key
+ * twice, a key without a value) goes property by property, with the same outcome. */
+static void test_open_sets_in_any_order(void **state)
+{
+    (void)state;
+    smt_model *m = smt_model_new();
+    sm_property unsorted[] = {{"Tier", "gold"}, {"$Principal", "bob"}, {"Department", "Ops"}, {"$ClientIP", "1.2.3.4"},
+                              {NULL, NULL}};
+    smt_event ev = test_event(SMT_EVENT_OPEN, "s1", SM_REMOTE_ACTIVE, unsorted, NULL, true);
+    assert_int_equal(smt_model_apply(m, &ev, 1, NULL), SM_OK);
+    smt_row *r = smt_model_find(m, "s1");
+    assert_non_null(r);
+    assert_int_equal(r->nprops, 4);
+    for (uint32_t i = 1; i < r->nprops; i++)
+        assert_true(strcmp(r->props[i - 1].key, r->props[i].key) < 0);
+    assert_string_equal(smt_row_get(r, "Tier"), "gold");
+    assert_string_equal(smt_row_get(r, "$ClientIP"), "1.2.3.4");
+    assert_int_equal(keycount(m, "Tier"), 1);
+    /* the same keys in the same order (the remembered order is used), then in another order of
+     * as many keys, then the first order again */
+    sm_property same[] = {{"Tier", "silver"}, {"$Principal", "eve"}, {"Department", "IT"}, {"$ClientIP", "5.6.7.8"},
+                          {NULL, NULL}};
+    sm_property other[] = {{"$ClientIP", "9.9.9.9"}, {"Tier", "bronze"}, {"Region", "EU"}, {"$Principal", "dan"},
+                           {NULL, NULL}};
+    const char *const ids[] = {"o1", "o2", "o3"};
+    sm_property *sets[] = {same, other, unsorted};
+    for (int k = 0; k < 3; k++) {
+        ev = test_event(SMT_EVENT_OPEN, ids[k], SM_REMOTE_ACTIVE, sets[k], NULL, true);
+        assert_int_equal(smt_model_apply(m, &ev, 1, NULL), SM_OK);
+        smt_row *o = smt_model_find(m, ids[k]);
+        assert_int_equal(o->nprops, 4);
+        for (uint32_t i = 1; i < o->nprops; i++)
+            assert_true(strcmp(o->props[i - 1].key, o->props[i].key) < 0);
+        for (int i = 0; i < 4; i++)
+            assert_string_equal(smt_row_get(o, sets[k][i].key), sets[k][i].value);
+    }
+    /* the same key twice: the later value wins, counted once */
+    sm_property twice[] = {{"Tier", "gold"}, {"Region", "EU"}, {"Tier", "silver"}, {NULL, NULL}};
+    ev = test_event(SMT_EVENT_OPEN, "s2", SM_REMOTE_ACTIVE, twice, NULL, true);
+    assert_int_equal(smt_model_apply(m, &ev, 2, NULL), SM_OK);
+    r = smt_model_find(m, "s2");
+    assert_int_equal(r->nprops, 2);
+    assert_string_equal(smt_row_get(r, "Tier"), "silver");
+    assert_int_equal(keycount(m, "Tier"), 5);
+    /* a key without a value is left out */
+    sm_property hole[] = {{"Region", "US"}, {"Tier", NULL}, {NULL, NULL}};
+    ev = test_event(SMT_EVENT_OPEN, "s3", SM_REMOTE_ACTIVE, hole, NULL, true);
+    ev.session.property_count = 2;
+    assert_int_equal(smt_model_apply(m, &ev, 3, NULL), SM_OK);
+    r = smt_model_find(m, "s3");
+    assert_int_equal(r->nprops, 1);
+    assert_null(smt_row_get(r, "Tier"));
+    assert_int_equal(keycount(m, "Region"), 3);
+    drain(m);
+    smt_model_free(m);
+}
+
 static void test_resync_no_ghosts_no_duplicates(void **state)
 {
     (void)state;
@@ -264,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_open_update_history),
         cmocka_unit_test(test_close_fade_and_release),
         cmocka_unit_test(test_key_counts),
+        cmocka_unit_test(test_open_sets_in_any_order),
         cmocka_unit_test(test_resync_no_ghosts_no_duplicates),
         cmocka_unit_test(test_event_rate),
     };
