@@ -68,7 +68,12 @@ out=$("$ROOT/usr/bin/sessmond" --check-config --config "$CONFIG" 2>&1) || fail "
 [ "$out" = "sessmond: configuration is valid" ] || fail "sessmond --check-config said: $out"
 ok "installed sessmond --check-config accepts the installed /etc/sessmond/sessmond.json"
 grep -qx '/etc/sessmond/sessmond.json' "$WORK/control/sessmond/conffiles" || fail "sessmond.json is not a conffile"
-ok "sessmond.json is a conffile"
+for script in postinst prerm postrm; do
+    [ -x "$WORK/control/sessmond/$script" ] || fail "sessmond: no executable $script"
+    sh -n "$WORK/control/sessmond/$script" || fail "sessmond: $script does not parse"
+done
+grep -q 'systemd-sysusers sessmond.conf' "$WORK/control/sessmond/postinst" || fail "postinst makes no user"
+ok "sessmond.json is a conffile; maintainer scripts there and parse"
 [ "$("$ROOT/usr/bin/sessmond" --version)" = "sessmond $VERSION" ] || fail "sessmond --version"
 ok "sessmond --version = $VERSION"
 
@@ -76,6 +81,7 @@ UNIT=$ROOT/lib/systemd/system/sessmond.service
 [ -f "$UNIT" ] || fail "no unit file lib/systemd/system/sessmond.service"
 grep -qx 'ExecStart=/usr/bin/sessmond --config /etc/sessmond/sessmond.json' "$UNIT" || fail "unit: ExecStart"
 grep -qx 'Type=notify' "$UNIT" || fail "unit: Type=notify"
+# shellcheck disable=SC2016 # $MAINPID is systemd's, not ours
 grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$UNIT" || fail "unit: ExecReload"
 [ -f "$ROOT/usr/lib/sysusers.d/sessmond.conf" ] || fail "no sysusers.d entry"
 ok "unit file, its ExecStart/Type/ExecReload and the sysusers.d entry are there"
