@@ -5,10 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -23,6 +21,7 @@
 #include <unistd.h>
 
 #include "test_server.h"
+#include "wsraw.h"
 
 /* The fake manager's socket and the daemon under test; the teardown ends both, whatever failed. */
 typedef struct fake_systemd {
@@ -109,18 +108,6 @@ static int status_port(const char *msg)
     return status ? atoi(status + strlen("STATUS=listening on ws://127.0.0.1:")) : -1;
 }
 
-static bool port_accepts(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
 /* SIGTERM, then waits <= 10 s (SIGKILL after); the exit status, 128 + signal when killed. */
 static int stop_daemon(fake_systemd *f)
 {
@@ -172,11 +159,14 @@ static void ready_then_stopping(fake_systemd *f, bool abstract)
     assert_true(f->pid > 0);
     char msg[512];
     assert_true(await_state(f->fd, "READY=1", msg, sizeof msg, 10000));
-    /* Readiness means the port is bound and listening: a connection made the moment READY=1 is
-     * read must succeed, with no retry. */
+    /* Readiness means the port is bound and listening: a WebSocket handshake made the moment
+     * READY=1 is read must succeed, with no retry. */
     int port = status_port(msg);
     assert_true(port > 0);
-    assert_true(port_accepts(port));
+    sm_ws ws;
+    int connected = sm_ws_connect_port(&ws, port);
+    sm_ws_close(&ws);
+    assert_int_equal(connected, SM_WS_OK);
     assert_int_equal(kill(f->pid, SIGTERM), 0);
     assert_true(await_state(f->fd, "STOPPING=1", msg, sizeof msg, 10000));
     assert_int_equal(stop_daemon(f), 0);
