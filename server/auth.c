@@ -14,6 +14,7 @@
 
 #include "core/base64.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/random.h"
 #include "server/throttle.h"
 
@@ -496,15 +497,18 @@ static void login_outcome(smd_auth *a, const char *ip, const char *principal, in
 {
     switch (r) {
     case CHECK_MATCH:
+        smd_metrics.logins[SMD_LOGIN_OUTCOME_OK]++;
         out->status = SMD_LOGIN_OK;
         break;
     case CHECK_OVER_BUDGET:
+        smd_metrics.logins[SMD_LOGIN_OUTCOME_BUSY]++;
         smd_throttle_refused(a->throttle, ip, principal, now);
         out->status = SMD_LOGIN_BUSY;
         out->why = "too many password checks right now";
         break;
     case CHECK_MISMATCH:
     case CHECK_STARTED:
+        smd_metrics.logins[SMD_LOGIN_OUTCOME_FAILED]++;
         smd_throttle_failed(a->throttle, ip, principal, now);
         out->status = SMD_LOGIN_BAD;
         break;
@@ -522,6 +526,7 @@ bool smd_auth_login_start(smd_auth *a, const char *ip, const char *principal, co
     if (d.verdict != SMD_THROTTLE_ALLOW) {
         /* Refused before the cache too: a backed-off client must not learn from a fast success
          * that a guess was right. */
+        smd_metrics.logins[SMD_LOGIN_OUTCOME_THROTTLED]++;
         smd_throttle_refused(a->throttle, ip, principal, now);
         out->status = SMD_LOGIN_THROTTLED;
         out->retry_ms = d.retry_ms;
@@ -569,6 +574,7 @@ void smd_auth_check_abandon(smd_auth *a, smd_auth_check *chk)
         return;
     check_settle(a, chk);
     /* Counted as a failure: a flood that hangs up before its answers must still back off. */
+    smd_metrics.logins[SMD_LOGIN_OUTCOME_ABANDONED]++;
     smd_throttle_failed(a->throttle, chk->ip, chk->principal, (int64_t)(mono_ns() / 1000000));
     check_free(chk);
 }

@@ -227,6 +227,7 @@ typedef struct smd_cluster {
     sm_buf scratch;
     bool leaving;
     bool reset; /* drop both connections at the next timer (never from inside a hiredis callback) */
+    uint64_t answers_missing_nodes; /* metrics */
 } smd_cluster;
 
 static void go_down(smd_cluster *k, const char *why);
@@ -1063,6 +1064,8 @@ static void pending_finish(smd_cluster *k, pending *pd)
 {
     pending_unlink(k, pd);
     pending_name_waiting(k, pd);
+    if (pd->nmissing)
+        k->answers_missing_nodes++;
     smd_conn *c = session_conn(k, pd->session);
     if (c) {
         if (!pd->by_filter) {
@@ -1954,4 +1957,21 @@ void smd_cluster_stop(smd_server *srv)
         free(k->password);
     }
     free(k);
+}
+
+bool smd_cluster_get_stats(const smd_server *srv, smd_cluster_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    const smd_cluster *k = srv->cluster;
+    if (!k)
+        return false;
+    out->redis_connected = cluster_up(k);
+    for (size_t i = 0; i < k->npeers; i++)
+        out->live_nodes += peer_live(k, i);
+    out->pending_requests = k->npending;
+    out->remote_requests = k->nremote;
+    for (const smd_cluster_proxy *p = k->proxies; p; p = p->next)
+        out->proxies++;
+    out->answers_missing_nodes = k->answers_missing_nodes;
+    return true;
 }

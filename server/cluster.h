@@ -24,6 +24,18 @@ void smd_cluster_leave(struct smd_server *srv);
 /* Frees everything (proxies first: they are listeners without owners); srv->cluster = NULL. */
 void smd_cluster_stop(struct smd_server *srv);
 
+/* Figures for the metrics page (docs/metrics.md § Cluster). */
+typedef struct smd_cluster_stats {
+    bool redis_connected;           /* both Redis connections up and this node joined */
+    size_t live_nodes;              /* other nodes alive and in touch (this one not counted) */
+    size_t pending_requests;        /* this node's requests waiting for other nodes */
+    size_t remote_requests;         /* other nodes' requests running here */
+    size_t proxies;                 /* other nodes' listeners evaluated here */
+    uint64_t answers_missing_nodes; /* cross-node replies that had to name nodes that did not answer */
+} smd_cluster_stats;
+/* false (out zeroed) when the server is standalone. */
+bool smd_cluster_get_stats(const struct smd_server *srv, smd_cluster_stats *out);
+
 /* ---- hooks of requests.c ---- */
 
 /* A by-ID request (get / set / close_session) for a session this node does not hold: true when

@@ -57,6 +57,8 @@ void smd_config_init(smd_config *c)
     c->cluster.node_timeout_ms = 5000;
     c->cluster.request_timeout_ms = 1000;
     c->cluster.max_proxy_bytes = 4u * 1024u * 1024u;
+    c->admin.max_connections = 8;
+    c->admin.timeout_ms = 5000;
     c->limits.max_listener_regex_cost = 192;
     c->limits.max_listener_regex_cost_per_session = 128;
     smd_geo_init(&c->geo);
@@ -679,6 +681,68 @@ static int parse_cluster(smd_config *c, const cJSON *o, sm_error *err)
     return rc;
 }
 
+/* ---- admin section (docs/config.md § admin) ---- */
+
+/* "ADDR:PORT" or "[IPv6]:PORT", numeric only (no DNS at start-up). */
+static int parse_admin_listen(smd_admin_cfg *a, const char *text, sm_error *err)
+{
+    const char *why = "must be \"ADDRESS:PORT\" with a numeric address, e.g. \"127.0.0.1:9464\" or \"[::1]:9464\"";
+    char host[64];
+    const char *colon = strrchr(text, ':');
+    if (!colon || colon == text)
+        return bad(err, "admin.listen", why);
+    size_t hlen = (size_t)(colon - text);
+    const char *h = text;
+    if (text[0] == '[') {
+        if (hlen < 3 || text[hlen - 1] != ']')
+            return bad(err, "admin.listen", why);
+        h++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof host)
+        return bad(err, "admin.listen", why);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    unsigned char tmp[16];
+    bool v6 = inet_pton(AF_INET6, host, tmp) == 1;
+    if (!v6 && inet_pton(AF_INET, host, tmp) != 1)
+        return bad(err, "admin.listen", why);
+    if (v6 != (text[0] == '['))
+        return bad(err, "admin.listen", "an IPv6 address goes in brackets: \"[::1]:9464\"");
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 0 || port > 65535)
+        return bad(err, "admin.listen", "the port must be 0..65535");
+    snprintf(a->host, sizeof a->host, "%s", host);
+    a->port = (int)port;
+    a->enabled = true;
+    return SM_OK;
+}
+
+static int parse_admin(smd_config *c, const cJSON *o, sm_error *err)
+{
+    static const char *const fields[] = {"listen", "maxConnections", "timeoutMs", NULL};
+    int rc = check_fields(o, "admin", fields, err);
+    const cJSON *v;
+    int64_t x = 0;
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "listen"))) {
+        if (!cJSON_IsString(v) || !v->valuestring)
+            rc = bad(err, "admin.listen", "must be a string");
+        else if (v->valuestring[0] == '\0')
+            c->admin.enabled = false; /* "" turns it off */
+        else
+            rc = parse_admin_listen(&c->admin, v->valuestring, err);
+    }
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "maxConnections")) &&
+        (rc = want_int(v, "admin.maxConnections", 1, 1024, &x, err)) == SM_OK)
+        c->admin.max_connections = (size_t)x;
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "timeoutMs")) &&
+        (rc = want_int(v, "admin.timeoutMs", 100, 600000, &x, err)) == SM_OK)
+        c->admin.timeout_ms = x;
+    return rc;
+}
+
 static int parse_geo(smd_config *c, const cJSON *a, sm_error *err)
 {
     if (!cJSON_IsArray(a))
@@ -761,7 +825,7 @@ int smd_config_parse(smd_config *c, const char *text, size_t len, sm_error *err)
         return sm_error_set(err, SM_ERR_INVALID, "config: invalid JSON near line %zu, column %zu", line, col);
     }
     static const char *const fields[] = {"server",     "tls",    "anonymous", "roles", "principals",
-                                         "limits",     "logins", "geo",       "cluster", NULL};
+                                         "limits",     "logins", "geo",       "cluster", "admin", NULL};
     int rc = check_fields(root, "", fields, err);
     const cJSON *v;
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "server")))
@@ -782,6 +846,8 @@ int smd_config_parse(smd_config *c, const char *text, size_t len, sm_error *err)
         rc = parse_geo(c, v, err);
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "cluster")))
         rc = parse_cluster(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "admin")))
+        rc = parse_admin(c, v, err);
     cJSON_Delete(root);
     if (rc == SM_OK)
         rc = check_role_refs(c, err);
@@ -898,6 +964,15 @@ char *smd_config_to_json(const smd_config *c)
         cJSON_AddNumberToObject(cl, "nodeTimeoutMs", (double)k->node_timeout_ms);
         cJSON_AddNumberToObject(cl, "requestTimeoutMs", (double)k->request_timeout_ms);
         cJSON_AddNumberToObject(cl, "maxProxyBytes", (double)k->max_proxy_bytes);
+    }
+    if (c->admin.enabled) {
+        char listen[80];
+        bool v6 = strchr(c->admin.host, ':') != NULL;
+        snprintf(listen, sizeof listen, "%s%s%s:%d", v6 ? "[" : "", c->admin.host, v6 ? "]" : "", c->admin.port);
+        cJSON *admin = cJSON_AddObjectToObject(root, "admin");
+        cJSON_AddStringToObject(admin, "listen", listen);
+        cJSON_AddNumberToObject(admin, "maxConnections", (double)c->admin.max_connections);
+        cJSON_AddNumberToObject(admin, "timeoutMs", (double)c->admin.timeout_ms);
     }
     cJSON *anon = cJSON_AddObjectToObject(root, "anonymous");
     cJSON_AddBoolToObject(anon, "allowed", c->anonymous_allowed);

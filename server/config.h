@@ -81,6 +81,16 @@ int smd_cluster_cfg_set_node(smd_cluster_cfg *c, const char *name, sm_error *err
  * file readable. */
 int smd_cluster_cfg_check(const smd_cluster_cfg *c, sm_error *err);
 
+/* ---- admin listener: /metrics and /healthz (docs/metrics.md) ---- */
+#define SMD_ADMIN_DEFAULT_PORT 9464
+typedef struct smd_admin_cfg {
+    bool enabled;           /* off unless admin.listen is given */
+    char host[64];          /* numeric address */
+    int port;               /* 0 = any free port */
+    size_t max_connections; /* admin connections at once; the oldest unfinished request makes room */
+    int64_t timeout_ms;     /* a whole exchange (request read, response written) within this */
+} smd_admin_cfg;
+
 typedef struct smd_config {
     char *server_name;
     char *bind;       /* numeric address */
@@ -99,6 +109,7 @@ typedef struct smd_config {
     smd_login_limits logins;
     smd_geo geo;
     smd_cluster_cfg cluster;
+    smd_admin_cfg admin; /* restart-only: a reload keeps the listener it started with */
     bool is_demo;
 } smd_config;
 

@@ -21,9 +21,11 @@
 #include <libwebsockets.h>
 
 #include "core/utf8.h"
+#include "server/admin.h"
 #include "server/cluster.h"
 #include "server/gate.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/notify.h"
 #include "server/outq.h"
 #include "server/server.h"
@@ -105,6 +107,8 @@ typedef struct smd_net {
     int64_t last_report_ms;
     bool out_of_fds;
     int64_t last_trim_ms;
+    size_t fd_limit;
+    smd_admin *admin; /* /metrics and /healthz; NULL when admin.listen is not set */
 } smd_net;
 
 /* ---- transport hooks for the core ---- */
@@ -490,6 +494,7 @@ static bool make_room(smd_net *net)
         return false;
     drop_pending(net, fd);
     net->refused.evicted++;
+    smd_metrics.refused[SMD_REFUSED_EVICTED]++;
     return true;
 }
 
@@ -506,12 +511,14 @@ static void out_of_descriptors(smd_net *net)
         if (fd >= 0) {
             close(fd);
             net->refused.no_fds++;
+            smd_metrics.refused[SMD_REFUSED_NO_FDS]++;
         }
         net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             break;
     }
     report_refusals(net, false);
+    smd_metrics.accept_pauses_no_fds++;
     pause_accepting(net, PAUSE_NO_FDS_S);
 }
 
@@ -528,10 +535,13 @@ static void adopt(smd_net *net, int fd, const struct sockaddr *sa, socklen_t sal
 {
     smd_gate_verdict v = smd_gate_admit(&net->gate, fd, sa, salen, sm_mono_ms());
     if (v != SMD_GATE_ADMITTED) {
-        if (v == SMD_GATE_OVER_ADDRESS)
+        if (v == SMD_GATE_OVER_ADDRESS) {
             net->refused.over_address++;
-        else if (v == SMD_GATE_OVER_SUBNET)
+            smd_metrics.refused[SMD_REFUSED_OVER_ADDRESS]++;
+        } else if (v == SMD_GATE_OVER_SUBNET) {
             net->refused.over_subnet++;
+            smd_metrics.refused[SMD_REFUSED_OVER_SUBNET]++;
+        }
         close(fd);
         return;
     }
@@ -595,6 +605,7 @@ static void gate_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
          n++) {
         drop_pending(net, fd);
         net->refused.timed_out++;
+        smd_metrics.refused[SMD_REFUSED_TIMED_OUT]++;
     }
     report_refusals(net, false);
 }
@@ -612,8 +623,10 @@ static void maybe_trim(smd_net *net)
     malloc_trim(0);
 }
 
-static int open_listener(const char *addr, int port, bool any, bool v6, int *bound_port)
+int smd_net_open_listener(const char *addr, int port, int *bound_port)
 {
+    bool any = strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0;
+    bool v6 = strchr(addr, ':') != NULL;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     socklen_t sl;
@@ -732,6 +745,57 @@ static bool create_shards(smd_net *net, size_t count, bool v6)
     return true;
 }
 
+/* ---- the admin listener's pages (server/admin.c, server/metrics.c) ---- */
+
+static void transport_figures(const smd_net *net, smd_metrics_transport *t)
+{
+    t->pending = smd_gate_pending(&net->gate);
+    t->fd_limit = net->fd_limit;
+    t->stopping = net->stopping;
+    t->out_of_fds = net->out_of_fds;
+}
+
+static int admin_metrics(void *ctx, sm_buf *out)
+{
+    smd_net *net = ctx;
+    smd_metrics_transport t;
+    transport_figures(net, &t);
+    return smd_metrics_render(&net->srv, &t, out) == SM_OK ? 200 : 500;
+}
+
+static int admin_health(void *ctx, sm_buf *out)
+{
+    smd_net *net = ctx;
+    smd_metrics_transport t;
+    transport_figures(net, &t);
+    return smd_metrics_health(&net->srv, &t, out);
+}
+
+/* Off unless admin.listen is set (docs/config.md § admin). */
+static bool start_admin(smd_net *net)
+{
+    const smd_admin_cfg *a = &net->cfg->admin;
+    if (!a->enabled)
+        return true;
+    smd_admin_hooks hooks = {.ctx = net, .metrics = admin_metrics, .health = admin_health};
+    sm_error err;
+    sm_error_clear(&err);
+    int port = 0;
+    net->admin = smd_admin_start(net->loop, a, &hooks, &port, &err);
+    if (!net->admin) {
+        smd_log(SMD_LOG_ERROR, "%s", err.message);
+        return false;
+    }
+    bool v6 = strchr(a->host, ':') != NULL;
+    bool loopback = strncmp(a->host, "127.", 4) == 0 || strcmp(a->host, "::1") == 0;
+    printf("sessmond: admin listening on http://%s%s%s:%d (/metrics, /healthz)\n", v6 ? "[" : "", a->host,
+           v6 ? "]" : "", port);
+    if (!loopback)
+        smd_log(SMD_LOG_WARN, "admin.listen is %s, not a loopback address: anyone who can reach it reads the metrics "
+                              "(principal names, session counts); see docs/security.md", a->host);
+    return true;
+}
+
 /* ---- loop callbacks ---- */
 
 static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -749,6 +813,8 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_idle_stop(loop, &net->slice);
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
+    smd_admin_stop(net->admin);
+    net->admin = NULL;
     /* Already shutting down: another SIGTERM must not kill the process half way through. */
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
@@ -856,6 +922,7 @@ static void close_listener(smd_net *net)
 static int fail_start(smd_net *net)
 {
     smd_cluster_stop(&net->srv);
+    smd_admin_stop(net->admin);
     destroy_shards(net);
     close_listener(net);
     smd_gate_free(&net->gate);
@@ -895,6 +962,7 @@ int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
         return 1;
     }
     net->cfg = cfg;
+    net->fd_limit = fd_limit;
     net->listen_fd = net->reserve_fd = -1;
     net->loop = ev_default_loop(EVBACKEND_EPOLL);
     if (!net->loop)
@@ -928,18 +996,17 @@ int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
     }
 
     const char *bind = cfg->bind ? cfg->bind : "127.0.0.1";
-    bool any = strcmp(bind, "0.0.0.0") == 0 || strcmp(bind, "::") == 0;
     bool v6 = strchr(bind, ':') != NULL;
     /* Our own listening socket: lws has no per-source limits and, out of descriptors, retries its
      * accept in a busy loop (tech notes § 3.7; docs/security.md). */
     int port = 0;
-    net->listen_fd = open_listener(bind, cfg->port, any, v6, &port);
+    net->listen_fd = smd_net_open_listener(bind, cfg->port, &port);
     if (net->listen_fd < 0) {
         smd_log(SMD_LOG_ERROR, "cannot listen on %s port %d: %s", bind, cfg->port, strerror(errno));
         return fail_start(net);
     }
     net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (!create_shards(net, shard_count_for(fd_limit), v6))
+    if (!create_shards(net, shard_count_for(fd_limit), v6) || !start_admin(net))
         return fail_start(net);
     smd_log(SMD_LOG_DEBUG, "%zu libwebsockets contexts for a limit of %zu descriptors", net->shard_count, fd_limit);
     if (opts->port_file && write_port_file(opts->port_file, port) != 0)
@@ -979,6 +1046,8 @@ int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
     ev_run(net->loop, 0);
 
     net->finished = true;
+    smd_admin_stop(net->admin);
+    net->admin = NULL;
     destroy_shards(net);
     close_listener(net);
     smd_gate_free(&net->gate);

@@ -1,6 +1,8 @@
 /* A connection's outbound FIFO of encoded messages; listener events are batched into `events` messages. */
 #include "server/outq.h"
 
+#include "server/metrics.h"
+
 #include <malloc.h>
 #include <stdlib.h>
 
@@ -66,6 +68,7 @@ static smd_outmsg *dropped_head, *dropped_tail;
 
 void smd_outq_clear(smd_outq *q)
 {
+    smd_metrics.messages_dropped += q->count;
     if (q->count > SMD_OUTQ_FREE_AT_ONCE) {
         if (dropped_tail)
             dropped_tail->next = q->head;
@@ -224,6 +227,7 @@ int smd_outq_push_event(smd_outq *q, int64_t listener, const sm_event *ev, size_
     account(q, m);
     if (rc == SM_OK && m->buf.overflow)
         rc = SM_ERR_NOMEM;
+    smd_metrics.events_queued += rc == SM_OK;
     return rc;
 }
 
@@ -246,6 +250,7 @@ int smd_outq_push_event_json(smd_outq *q, int64_t listener, const char *json, si
         return SM_ERR_NOMEM;
     }
     account(q, m);
+    smd_metrics.events_queued++;
     return SM_OK;
 }
 

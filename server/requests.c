@@ -9,6 +9,7 @@
 #include "server/cluster.h"
 #include "server/geo.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/server.h"
 
 /* ---- helpers ---- */
@@ -254,6 +255,7 @@ static void open_as(smd_conn *c, const sm_msg *m, const smd_identity *id)
     smd_registry_add(&srv->reg, s);
     smd_conn_attach(c, s);
     srv->sessions_opened++;
+    smd_metrics_session_opened(srv, s);
     smd_log(SMD_LOG_DEBUG, "session %s opened by '%s' from %s", s->id, clip(m->principal, clipbuf, sizeof clipbuf),
            c->ip);
     send_opened(c, s, false);
@@ -435,6 +437,7 @@ void smd_server_handle_resume(smd_conn *c, const sm_msg *m)
     }
     smd_conn_attach(c, s);
     s->state = SM_STATE_ACTIVE;
+    smd_metrics_session_resumed(srv);
     size_t n = 0;
     if (strcmp(s->fixed[SMD_FIX_CLIENT_IP], c->ip) != 0 && reserve_changes(srv, 1)) {
         const char *old = sm_intern_ref(s->fixed[SMD_FIX_CLIENT_IP]);
@@ -734,6 +737,10 @@ static bool queue_by_filter(smd_conn *c, const sm_msg *m, smd_job_kind kind, sm_
     job->phase = plan && plan->adds_user && srv->reg.ucount_high + adds > srv->cfg->limits.max_properties ? 0 : 1;
     /* Cluster: every other node runs it too, from now; the reply is the total (docs/cluster.md). */
     job->cluster_rid = smd_cluster_fan_out(c, m);
+    /* Its latency ends with its reply (job_finished), whenever the slices get there; another
+     * node's request (cluster) is timed on that node. */
+    job->started_us = c->cluster_remote ? 0 : srv->request_started_us;
+    srv->request_deferred = true;
     smd_server_queue_job(srv, job);
     return true;
 }
@@ -793,9 +800,18 @@ static smd_conn *requester_conn(const smd_job *job)
     return job->requester && job->requester->state == SM_STATE_ACTIVE ? job->requester->conn : NULL;
 }
 
+static void job_finished(const smd_job *job)
+{
+    if (!job->started_us)
+        return;
+    smd_metrics_observe(job->kind == SMD_JOB_SET_BY_FILTER ? SM_MSG_SET_BY_FILTER : SM_MSG_CLOSE_BY_FILTER,
+                        smd_metrics_now_us() - job->started_us);
+}
+
 /* An error ends the job: to the requester, or (cluster) into the answer of every node. */
 static void job_error(smd_server *srv, smd_job *job, sm_errcode code, const char *text)
 {
+    job_finished(job);
     if (job->cluster_rid) {
         smd_cluster_local_done(srv, job->cluster_rid, job->count, code, text);
         return;
@@ -807,6 +823,7 @@ static void job_error(smd_server *srv, smd_job *job, sm_errcode code, const char
 
 static void job_reply(smd_server *srv, smd_job *job, sm_msg_type op)
 {
+    job_finished(job);
     if (job->cluster_rid) {
         smd_cluster_local_done(srv, job->cluster_rid, job->count, SM_CODE_NONE, NULL);
         return;
@@ -899,6 +916,7 @@ static bool close_step(smd_server *srv, smd_job *job, smd_budget *b)
         if (s == job->requester || s->doomed || !job_matches(srv, job, s))
             continue;
         job->count++;
+        smd_metrics.closed_by_filter++;
         smd_server_close_session(srv, s, SM_CLOSE_CLOSED_BY_CONTROLLER, false);
         smd_budget_charge(b, SMD_SLICE_CLOSE_COST - 1);
     }
@@ -924,6 +942,7 @@ static void handle_close_session(smd_conn *c, const sm_msg *m)
         return;
     }
     send_plain_reply(c, m);
+    smd_metrics.closed_by_id++;
     smd_server_close_session(srv, t, SM_CLOSE_CLOSED_BY_CONTROLLER, t == c->session);
 }
 

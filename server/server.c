@@ -11,6 +11,7 @@
 #include "core/utf8.h"
 #include "server/geo.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 /* Drops a queue; a long one is freed over the next slices, which the transport is asked for. */
 static void drop_queue(smd_server *srv, smd_outq *q)
@@ -86,7 +87,8 @@ int smd_server_init(smd_server *srv, const smd_config *cfg, const smd_transport 
     sm_buf_init(&srv->ev_json, 0, 0);
     srv->strings = sm_intern_new();
     srv->auth = smd_auth_new(&cfg->logins);
-    if (!srv->strings || !srv->auth)
+    srv->tally = smd_tally_new();
+    if (!srv->strings || !srv->auth || !srv->tally)
         goto nomem;
     const char *connector = cfg->connector ? cfg->connector : (cfg->tls_cert ? "wss" : "ws");
     /* In a cluster $ServerName is the node's name (docs/cluster.md). */
@@ -161,6 +163,7 @@ void smd_server_free(smd_server *srv)
         sm_intern_unref(srv->strings, srv->anonymous.roles);
     free(srv->identities);
     free(srv->dummy_hash);
+    smd_tally_free(srv->tally, srv);
     sm_intern_free(srv->strings);
     smd_auth_free(srv->auth);
     free(srv->doomed);
@@ -348,8 +351,11 @@ void smd_server_doom(smd_server *srv, smd_session *s, sm_close_reason reason)
     if (s->conn && s->conn->cluster_remote)
         return;
     /* Drop the queue now: this is what keeps a slow consumer from growing the server's memory. */
-    if (s->conn)
+    if (s->conn) {
+        if (reason == SM_CLOSE_MESSAGE_QUEUE_LIMIT_REACHED)
+            smd_metrics.messages_dropped_limit += s->conn->q.count;
         drop_queue(srv, &s->conn->q);
+    }
     if (srv->ndoomed == srv->doomed_cap) {
         size_t ncap = srv->doomed_cap ? srv->doomed_cap * 2 : 16;
         smd_session **n = realloc(srv->doomed, ncap * sizeof *n);
@@ -384,6 +390,7 @@ void smd_server_close_session(smd_server *srv, smd_session *s, sm_close_reason r
                 j->requester = NULL;
     s->pending_ops = 0;
     smd_listeners_remove_owned(srv, s);
+    smd_metrics_session_closed(srv, s, reason);
     s->state = SM_STATE_CLOSED;
     /* Tell listeners while s is still in the open order: snapshot cursors decide who has seen it. */
     smd_listeners_session_closed(srv, s, reason);
@@ -413,6 +420,7 @@ static void session_lost(smd_server *srv, smd_session *s)
     }
     smd_listeners_remove_owned(srv, s);
     s->state = SM_STATE_DISCONNECTED;
+    smd_metrics_session_disconnected(srv);
     s->disconnected_at = sm_mono_ms();
     smd_listeners_session_event(srv, s, SM_EVENT_DISCONNECTED, NULL, 0);
     if (srv->cfg->limits.reconnect_timeout_ms == 0)
@@ -488,6 +496,7 @@ void smd_conn_on_message(smd_conn *c, const char *text, size_t len)
         smd_conn_refuse(c, SM_CODE_INVALID_REQUEST, "a message arrived before the open was answered");
         return;
     }
+    int64_t started_us = c->session ? smd_metrics_now_us() : 0;
     sm_msg m;
     sm_error err;
     sm_error_clear(&err);
@@ -512,7 +521,11 @@ void smd_conn_on_message(smd_conn *c, const char *text, size_t len)
             smd_conn_refuse(c, SM_CODE_INVALID_REQUEST, "the first message must be open or resume");
     } else {
         c->bad_in_row = 0;
+        srv->request_started_us = started_us;
+        srv->request_deferred = false;
         smd_server_handle_request(c, &m);
+        if (!srv->request_deferred)
+            smd_metrics_observe(m.type, smd_metrics_now_us() - started_us);
     }
     sm_msg_free(&m);
     smd_server_reap(srv);

@@ -133,6 +133,7 @@ typedef struct smd_job {
     int phase;
     int64_t count;
     uint64_t cluster_rid; /* cluster mode: the request every node runs (0 = this node's alone) */
+    int64_t started_us;   /* its request was decoded (metrics: the latency ends with its reply) */
 } smd_job;
 
 /* Cached identity of a principal (or anonymous): canonical $Roles and permission bits. */
@@ -176,6 +177,9 @@ typedef struct smd_server {
     size_t interned_scratch_cap;
     /* statistics */
     uint64_t sessions_opened, sessions_closed, messages_in;
+    struct smd_tally *tally;     /* metrics: sessions by state and principal (server/metrics.h) */
+    int64_t request_started_us;  /* metrics: the request being handled was decoded ... */
+    bool request_deferred;       /* ... and its reply comes from a job (the job observes it) */
 } smd_server;
 
 int smd_server_init(smd_server *srv, const smd_config *cfg, const smd_transport *tr, size_t headroom, sm_error *err);

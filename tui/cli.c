@@ -12,6 +12,7 @@
 #include "tui/cli.h"
 
 #define CLI_MAX_ARGS 4096
+#define SMT_COMPLETE_TIMEOUT_MS 800
 
 /* ---- Exit codes and errors ---- */
 
@@ -81,6 +82,9 @@ enum {
     OPTF_KEYS = 1u << 4,
     OPTF_AFTER = 1u << 5,
     OPTF_DELETE = 1u << 6,
+    /* For shell completion: not in the help, the password only from $SESSMON_PASSWORD (a prompt
+     * would hang the shell), a short default timeout. */
+    OPTF_HIDDEN = 1u << 7,
     OPTF_ALL_CONNECT = OPTF_JSON | OPTF_TIMEOUT | OPTF_INSECURE /* every subcommand connects */
 };
 
@@ -111,6 +115,11 @@ static const subcommand subcommands[] = {
      "interrupted; with --after only sessions started later (milliseconds since the epoch, or now).\n"},
     {"close", smt_cli_close, OPTF_ALL_CONNECT | OPTF_FILTER, "sessmon close ID | --filter F\n",
      "Closes one session, or every session matching F; prints how many were closed.\n"},
+    {"__complete", smt_cli_complete, OPTF_TIMEOUT | OPTF_INSECURE | OPTF_HIDDEN,
+     "sessmon __complete themes [PREFIX] | ids [PREFIX] | keys [ID]\n",
+     "For the shell completion scripts: prints one word a line, the themes sessmon finds, or the\n"
+     "session IDs or property keys (of one session, or of all) on the server; --timeout bounds\n"
+     "the whole run (default 800 ms). Never asks for a password.\n"},
 };
 
 #define NSUBCOMMANDS (sizeof subcommands / sizeof *subcommands)
@@ -151,7 +160,8 @@ static void print_help(FILE *f)
 {
     bool first = true;
     for (size_t i = 0; i < NSUBCOMMANDS; i++)
-        print_usage_lines(f, subcommands[i].usage, &first);
+        if (!(subcommands[i].options & OPTF_HIDDEN))
+            print_usage_lines(f, subcommands[i].usage, &first);
     fputs("       sessmon help SUBCOMMAND\n", f);
     print_common_options(f);
 }
@@ -313,6 +323,9 @@ static int parse_args(cli *c, int argc, char **argv)
 
 static int resolve_password(cli *c)
 {
+    if ((c->cmd->options & OPTF_HIDDEN) && c->common.principal[0] && !getenv("SESSMON_PASSWORD"))
+        return smt_cli_usage_error("no SESSMON_PASSWORD for '%s' (completion never asks)",
+                                   smt_cli_arg_safe(c->common.principal));
     switch (smt_password_resolve(c->common.principal, c->password, sizeof c->password)) {
     case SMT_PASSWORD_OK:
         return SMT_EXIT_OK;
@@ -323,6 +336,18 @@ static int resolve_password(cli *c)
     }
     return smt_cli_usage_error("no terminal to ask for the password of '%s': set SESSMON_PASSWORD",
                                smt_cli_arg_safe(c->common.principal));
+}
+
+/* ---- Deadline ---- */
+
+int smt_cli_wait_ms(const cli *c, int want_ms, int floor_ms)
+{
+    if (!c->deadline_ms)
+        return want_ms;
+    int64_t left = c->deadline_ms - sm_mono_ms();
+    if (left < floor_ms)
+        left = floor_ms;
+    return left < want_ms ? (int)left : want_ms;
 }
 
 /* ---- Entry points ---- */
@@ -357,7 +382,7 @@ int smt_cli_main(int argc, char **argv)
     if (!c.cmd)
         return smt_cli_usage_error("unknown subcommand '%s'", smt_cli_arg_safe(argv[1]));
     smt_options_defaults(&c.common);
-    c.timeout_ms = SMT_DEFAULT_TIMEOUT_MS;
+    c.timeout_ms = (c.cmd->options & OPTF_HIDDEN) ? SMT_COMPLETE_TIMEOUT_MS : SMT_DEFAULT_TIMEOUT_MS;
     int rc = parse_args(&c, argc - 1, argv + 1);
     if (rc == SMT_EXIT_OK)
         rc = resolve_password(&c);

@@ -28,6 +28,11 @@ typedef struct cli {
     const char **positional;
     size_t positional_count;
 
+    /* sessmon __complete: what list prints instead of its table, and the run's deadline (monotonic
+     * ms; 0 = none) that bounds every wait, so a shell's Tab never waits on a slow server. */
+    int complete; /* SMT_COMPLETE_* */
+    int64_t deadline_ms;
+
     sm_client *client;
     sm_session *session;
     struct watch *watch; /* the running watch, for the session callbacks */
@@ -39,6 +44,17 @@ typedef struct cli {
     int exit_code;
 } cli;
 
+
+enum { SMT_COMPLETE_NONE = 0, SMT_COMPLETE_IDS, SMT_COMPLETE_KEYS };
+#define SMT_COMPLETE_MAX_WORDS 2000     /* a Tab never lists more */
+#define SMT_COMPLETE_MAX_WORD_BYTES 256 /* longer words are left out */
+
+/* A word a shell can take as one completion: not empty, not too long, no space or control byte. */
+bool smt_cli_plain_word(const char *w);
+
+/* How long a wait may take: want_ms, or less when the run has a deadline (at least floor_ms, so a
+ * clean close still gets its moment once the deadline has passed). */
+int smt_cli_wait_ms(const cli *c, int want_ms, int floor_ms);
 
 /* Adds KEY=VALUE (value NULL: --delete KEY) to the run's property list; -1 when full. */
 int smt_cli_add_prop(cli *c, const char *key, const char *value);
@@ -66,5 +82,7 @@ int smt_cli_set(cli *c);
 int smt_cli_close(cli *c);
 int smt_cli_list(cli *c);
 int smt_cli_watch(cli *c);
+/* The hidden subcommand of the shell completion scripts (cli_complete.c). */
+int smt_cli_complete(cli *c);
 
 #endif

@@ -224,11 +224,33 @@ static void print_listing(const cli *c, listing *ls)
     smt_cli_table_free(&t);
 }
 
+/* sessmon __complete ids|keys: the IDs (starting with the prefix), or every key seen, one a line. */
+static void print_completion(const cli *c, listing *ls, const char *prefix)
+{
+    size_t n = 0;
+    const char **words = c->complete == SMT_COMPLETE_IDS ? NULL : list_columns(c, ls, &n);
+    if (c->complete == SMT_COMPLETE_IDS) {
+        smt_cli_sort_any(ls->rows, ls->count, sizeof *ls->rows, row_cmp);
+        size_t plen = prefix ? strlen(prefix) : 0;
+        for (size_t i = 0, shown = 0; i < ls->count && shown < SMT_COMPLETE_MAX_WORDS; i++)
+            if (strncmp(ls->rows[i].session_id, prefix ? prefix : "", plen) == 0 &&
+                smt_cli_plain_word(ls->rows[i].session_id)) {
+                printf("%s\n", ls->rows[i].session_id);
+                shown++;
+            }
+        return;
+    }
+    for (size_t i = 0; words && i < n && i < SMT_COMPLETE_MAX_WORDS; i++)
+        if (smt_cli_plain_word(words[i]))
+            printf("%s\n", words[i]);
+    free(words);
+}
+
 int smt_cli_list(cli *c)
 {
-    if (c->positional_count)
+    if (c->positional_count && !c->complete)
         return smt_cli_usage_error("list takes no argument like '%s'", smt_cli_arg_safe(c->positional[0]));
-    if (!c->key_count) {
+    if (!c->key_count && !c->complete) {
         c->keys = malloc(sizeof default_list_keys);
         if (!c->keys)
             return SMT_EXIT_FAILURE;
@@ -242,7 +264,8 @@ int smt_cli_list(cli *c)
     memset(&ls, 0, sizeof ls);
     ls.c = c;
     const sm_session_info *info = sm_session_get_info(c->session);
-    ls.own_id = info ? info->session_id : NULL;
+    /* Our own session is left out, except for the keys: it has every fixed one. */
+    ls.own_id = info && c->complete != SMT_COMPLETE_KEYS ? info->session_id : NULL;
     sm_listener_params lp = {
         .keys = c->keys, .key_count = c->key_count, .filter = c->filter,
         .on_session_open = list_on_open, .on_snapshot_end = list_on_snapshot_end,
@@ -254,8 +277,14 @@ int smt_cli_list(cli *c)
         smt_cli_disconnect(c);
         return smt_cli_fail("list", &err);
     }
-    sm_client_run_until(c->client, &ls.done, c->timeout_ms);
-    if (ls.failed) {
+    sm_client_run_until(c->client, &ls.done, smt_cli_wait_ms(c, c->timeout_ms, 1));
+    if (c->complete && !ls.failed) {
+        /* What arrived in time is better than nothing for a Tab. */
+        print_completion(c, &ls, c->positional_count > 1 ? c->positional[1] : NULL);
+        fflush(stdout);
+        ls.done = ls.ended;
+        sm_client_run_until(c->client, &ls.done, smt_cli_wait_ms(c, 1000, 50));
+    } else if (ls.failed) {
         rc = smt_cli_fail("list", &ls.error);
     } else if (!ls.snapshot_done) {
         sm_client_error t = {SM_CLIENT_ERR_TIMEOUT, "the session list did not arrive in time"};
@@ -264,7 +293,7 @@ int smt_cli_list(cli *c)
         print_listing(c, &ls);
         /* Let the listener's removal finish before closing the session. */
         ls.done = ls.ended;
-        sm_client_run_until(c->client, &ls.done, 1000);
+        sm_client_run_until(c->client, &ls.done, smt_cli_wait_ms(c, 1000, 50));
     }
     smt_cli_disconnect(c); /* while ls, the listener's context, still exists */
     free_rows(&ls);

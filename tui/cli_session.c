@@ -52,7 +52,7 @@ int smt_cli_connect(cli *c, sm_session_params *sp)
     sp->client_type = "C";
     sp->environment = "sessmon-cli";
     sp->allow_self_signed = c->insecure;
-    sp->connect_timeout_ms = c->timeout_ms;
+    sp->connect_timeout_ms = smt_cli_wait_ms(c, c->timeout_ms, 1);
     sp->on_open = on_session_open;
     sp->on_close = on_session_close;
     sp->context = c;
@@ -60,7 +60,7 @@ int smt_cli_connect(cli *c, sm_session_params *sp)
     if (!c->session)
         return err.code == SM_CLIENT_ERR_INVALID_ARGUMENT ? smt_cli_usage_error("%s", smt_cli_arg_safe(err.message))
                                                           : smt_cli_fail("cannot open a session", &err);
-    sm_client_run_until(c->client, &c->connect_done, c->timeout_ms);
+    sm_client_run_until(c->client, &c->connect_done, smt_cli_wait_ms(c, c->timeout_ms, 1));
     if (c->closed)
         return smt_cli_fail("cannot open a session", &c->close_error);
     if (!c->opened) {
@@ -93,7 +93,7 @@ void smt_cli_disconnect(cli *c)
 {
     if (c->session && !c->closed && sm_session_close(c->session, NULL) == SM_CLIENT_OK) {
         c->done = 0;
-        sm_client_run_until(c->client, &c->done, 2000);
+        sm_client_run_until(c->client, &c->done, smt_cli_wait_ms(c, 2000, 100));
     }
     sm_client_free(c->client);
     c->client = NULL;

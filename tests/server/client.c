@@ -5,9 +5,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "core/clock.h"
@@ -301,5 +306,119 @@ int tc_wait_close(tc *c, char *reason, size_t cap, int timeout_ms)
         return c->ws.close_code;
     if (rc == SM_WS_EOF)
         return 0;
+    return -1;
+}
+
+/* ---- the admin listener ---- */
+
+#define TC_PAGE_MAX (1024 * 1024)
+
+int tc_admin_port(const sm_test_server *s)
+{
+    char path[512];
+    FILE *f = fopen(sm_test_server_log(s, path, sizeof path), "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int port = -1;
+    const char *mark = "admin listening on http://127.0.0.1:";
+    while (fgets(line, sizeof line, f)) {
+        char *at = strstr(line, mark);
+        if (at)
+            port = atoi(at + strlen(mark));
+    }
+    fclose(f);
+    return port;
+}
+
+int tc_admin_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+void tc_send_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+char *tc_read_to_close(int fd, int timeout_ms, bool *closed)
+{
+    size_t cap = TC_PAGE_MAX, len = 0;
+    char *buf = malloc(cap + 1);
+    assert_non_null(buf);
+    int64_t deadline = sm_mono_ms() + timeout_ms;
+    *closed = false;
+    for (;;) {
+        int64_t left = deadline - sm_mono_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        ssize_t n = recv(fd, buf + len, cap - len, 0);
+        if (n <= 0) {
+            *closed = true;
+            break;
+        }
+        len += (size_t)n;
+        if (len == cap)
+            break;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+char *tc_http_raw(int port, const char *request, size_t len)
+{
+    int fd = tc_admin_connect(port);
+    tc_send_all(fd, request, len);
+    bool closed;
+    char *resp = tc_read_to_close(fd, TC_TIMEOUT_MS, &closed);
+    close(fd);
+    assert_true(closed);
+    return resp;
+}
+
+int tc_http_status(const char *resp)
+{
+    int st = 0;
+    return sscanf(resp, "HTTP/1.1 %d", &st) == 1 ? st : -1;
+}
+
+const char *tc_http_body(const char *resp)
+{
+    const char *b = strstr(resp, "\r\n\r\n");
+    return b ? b + 4 : "";
+}
+
+char *tc_http_get(int port, const char *path, int *status)
+{
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: sessmon-test\r\n\r\n", path);
+    char *resp = tc_http_raw(port, req, (size_t)n);
+    *status = tc_http_status(resp);
+    return resp;
+}
+
+double tc_metric(const char *page, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *line = page; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, name, len) == 0 && line[len] == ' ')
+            return strtod(line + len + 1, NULL);
     return -1;
 }

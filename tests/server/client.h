@@ -61,4 +61,25 @@ long long tc_int(const cJSON *o, const char *key);
 /* String property of a nested object, e.g. tc_prop(reply, "properties", "$Country"). */
 const char *tc_prop(const cJSON *o, const char *obj, const char *key);
 
+/* ---- the admin listener (/metrics, /healthz: docs/metrics.md) ---- */
+
+/* The admin port the server printed at start-up ("admin listening on http://127.0.0.1:PORT"), -1. */
+int tc_admin_port(const sm_test_server *s);
+/* A connected socket to 127.0.0.1:port (fails the test otherwise). */
+int tc_admin_connect(int port);
+/* Sends what it can (the server may close first: what it answered is what counts). */
+void tc_send_all(int fd, const char *p, size_t len);
+/* Everything the server sends until it closes or timeout_ms pass: malloc'd, NUL-terminated (at
+ * most 1 MiB); *closed tells whether it closed in time. */
+char *tc_read_to_close(int fd, int timeout_ms, bool *closed);
+/* One raw request on a new connection; the whole response (malloc'd). Asserts that the server
+ * closes the connection after it (Connection: close). */
+char *tc_http_raw(int port, const char *request, size_t len);
+/* GET path; *status is the response's status (-1 when there is none). */
+char *tc_http_get(int port, const char *path, int *status);
+int tc_http_status(const char *response);
+const char *tc_http_body(const char *response);
+/* The value of the sample printed exactly as name (with its labels), -1 when absent. */
+double tc_metric(const char *page, const char *name);
+
 #endif
