@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-for tool in cmake cpack dpkg-deb dpkg-shlibdeps lintian systemd-analyze pkg-config cc readelf; do
+for tool in cmake cpack dpkg-deb dpkg-shlibdeps lintian systemd-analyze pkg-config cc readelf scdoc; do
     if ! command -v "$tool" >/dev/null; then
         echo "SKIP: $tool is missing (scripts/setup installs it)"
         exit 77
@@ -59,6 +59,21 @@ for pkg in sessmond sessmon libsessmon1 libsessmon-dev; do
     [ -f "$ROOT/usr/share/doc/$pkg/changelog.Debian.gz" ] || fail "$pkg: no changelog.Debian.gz"
 done
 ok "four packages unpacked into $ROOT"
+
+# Each file in the package its install component names (COMMON.md): the man pages and completions.
+in_package() {
+    dpkg-deb -c "$WORK/debs/${1}_${VERSION}-1_${ARCH}.deb" | grep -q " \./$2\$" || fail "$1 does not hold /$2"
+}
+for f in usr/share/man/man8/sessmond.8.gz usr/share/man/man5/sessmond.json.5.gz \
+    usr/share/bash-completion/completions/sessmond usr/share/zsh/vendor-completions/_sessmond; do
+    in_package sessmond "$f"
+done
+for f in usr/share/man/man1/sessmon.1.gz usr/share/man/man1/sessmon-load.1.gz \
+    usr/share/bash-completion/completions/sessmon usr/share/bash-completion/completions/sessmon-load \
+    usr/share/zsh/vendor-completions/_sessmon usr/share/zsh/vendor-completions/_sessmon-load; do
+    in_package sessmon "$f"
+done
+ok "man pages and bash/zsh completion in the sessmond and sessmon packages"
 LIBDIR=$ROOT/usr/lib/$MULTIARCH
 export LD_LIBRARY_PATH="$LIBDIR"
 
@@ -97,9 +112,13 @@ MANPATH=$ROOT/usr/share/man systemd-analyze verify --man=$MAN "$WORK/units/sessm
     fail "systemd-analyze verify sessmond.service"
 ok "systemd-analyze verify sessmond.service (man page check: $MAN)"
 
-# The installed daemon with the installed configuration serves (port 0: any free port).
+# The installed daemon with the installed configuration serves: on any free port (--port 0), and
+# its admin listener too (the copy's only change), so nothing here depends on 9595 or 9464 being free.
+grep -q '"listen": "127.0.0.1:9464"' "$CONFIG" || fail "the packaged configuration has no admin listener"
+sed 's/"listen": "127.0.0.1:9464"/"listen": "127.0.0.1:0"/' "$CONFIG" >"$WORK/sessmond.json"
 # timeout: should this script be killed outright (ctest's timeout), the server still goes.
-timeout 120 "$ROOT/usr/bin/sessmond" --config "$CONFIG" --port 0 --port-file "$WORK/port" >"$WORK/sessmond.log" 2>&1 &
+timeout 120 "$ROOT/usr/bin/sessmond" --config "$WORK/sessmond.json" --port 0 --port-file "$WORK/port" \
+    >"$WORK/sessmond.log" 2>&1 &
 SERVER_PID=$!
 i=0
 while [ ! -s "$WORK/port" ] && [ $i -lt 100 ]; do
@@ -115,10 +134,16 @@ case "$list" in
     *"anonymous sessions are not allowed"*) ;;
     *) fail "sessmon list against the packaged configuration: $list" ;;
 esac
+ADMIN=$(sed -n 's|^sessmond: admin listening on \(http://[^ ]*\) .*|\1|p' "$WORK/sessmond.log")
+[ -n "$ADMIN" ] || fail "no admin listener: $(cat "$WORK/sessmond.log")"
+if command -v curl >/dev/null; then
+    curl -fsS --max-time 5 "$ADMIN/metrics" | grep -q '^sessmond_' || fail "no sessmond metrics on $ADMIN/metrics"
+    curl -fsS --max-time 5 -o /dev/null "$ADMIN/healthz" || fail "$ADMIN/healthz"
+fi
 kill "$SERVER_PID"
 wait "$SERVER_PID" || fail "installed sessmond did not stop cleanly"
 SERVER_PID=
-ok "installed sessmond serves on port $PORT with the packaged configuration, refuses anonymous, stops cleanly"
+ok "installed sessmond serves on port $PORT and $ADMIN with the packaged configuration, refuses anonymous, stops cleanly"
 
 # --- sessmon -------------------------------------------------------------------------------------
 [ "$("$ROOT/usr/bin/sessmon" --version)" = "sessmon $VERSION" ] || fail "sessmon --version"

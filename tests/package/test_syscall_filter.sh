@@ -1,7 +1,7 @@
 #!/bin/sh
 # The unit's SystemCallFilter= (@system-service minus @privileged) against what sessmond really
 # calls: sessmond runs under strace through start-up, logins, a listener, reads, changes and closes
-# by ID and by filter, sessmon-load's churn, and the SIGTERM shutdown; every system call seen must
+# by ID and by filter, sessmon-load's churn, /metrics and /healthz, and the SIGTERM shutdown; every system call seen must
 # be in the filter, or under systemd it would fail with EPERM (SystemCallErrorNumber=).
 # Usage: test_syscall_filter.sh SESSMOND SESSMON SESSMON_LOAD UNIT_FILE. 77 = strace or
 # systemd-analyze missing, or ptrace not allowed here.
@@ -65,8 +65,11 @@ sort -u "$WORK/deny" -o "$WORK/deny"
 comm -23 "$WORK/allow" "$WORK/deny" >"$WORK/filter"
 [ "$(wc -l <"$WORK/filter")" -gt 100 ] || fail "the unit's filter expands to almost nothing: $(cat "$WORK/filter")"
 
+# The demo configuration plus the admin listener (/metrics, /healthz) on any free port.
+"$SESSMOND" --print-config | sed '1s/^{/{"admin": {"listen": "127.0.0.1:0"},/' >"$WORK/config.json"
 # timeout: the server goes even if this script is killed outright.
-timeout 120 strace -f -qq -o "$WORK/trace" "$SESSMOND" --port 0 --port-file "$WORK/port" >"$WORK/log" 2>&1 &
+timeout 120 strace -f -qq -o "$WORK/trace" "$SESSMOND" --config "$WORK/config.json" --port 0 \
+    --port-file "$WORK/port" >"$WORK/log" 2>&1 &
 STRACE_PID=$!
 i=0
 while [ ! -s "$WORK/port" ] && [ $i -lt 100 ]; do
@@ -88,6 +91,12 @@ if [ -n "$id" ]; then
     "$SESSMON" close "$id" >/dev/null || true
 fi
 "$SESSMON" close --filter all >/dev/null 2>&1 || true
+ADMIN=$(sed -n 's|^sessmond: admin listening on \(http://[^ ]*\) .*|\1|p' "$WORK/log")
+[ -n "$ADMIN" ] || fail "no admin listener: $(cat "$WORK/log")"
+if command -v curl >/dev/null; then
+    curl -fsS --max-time 5 "$ADMIN/metrics" >/dev/null || fail "$ADMIN/metrics"
+    curl -fsS --max-time 5 "$ADMIN/healthz" >/dev/null || fail "$ADMIN/healthz"
+fi
 kill "$WATCH" 2>/dev/null || true
 wait "$WATCH" 2>/dev/null || true
 pid=$(daemon_pid) || fail "no sessmond under strace"
