@@ -114,6 +114,7 @@ static const char *const errcode_names[SM_CLIENT_ERR_CODE_COUNT] = {
     [SM_CLIENT_ERR_CANCELLED] = "CANCELLED",
     [SM_CLIENT_ERR_QUEUE_FULL] = "QUEUE_FULL",
     [SM_CLIENT_ERR_PROTOCOL] = "PROTOCOL",
+    [SM_CLIENT_ERR_CLUSTER_UNAVAILABLE] = "CLUSTER_UNAVAILABLE",
 };
 
 const char *sm_client_errcode_name(sm_client_errcode code)
@@ -143,6 +144,7 @@ sm_client_errcode sm_cl_errcode_from_wire(sm_errcode code)
     case SM_CODE_INVALID_REQUEST: return SM_CLIENT_ERR_INVALID_REQUEST;
     case SM_CODE_AUTHENTICATION_FAILED: return SM_CLIENT_ERR_AUTHENTICATION_FAILED;
     case SM_CODE_INTERNAL_ERROR: return SM_CLIENT_ERR_INTERNAL_ERROR;
+    case SM_CODE_CLUSTER_UNAVAILABLE: return SM_CLIENT_ERR_CLUSTER_UNAVAILABLE;
     default: return SM_CLIENT_ERR_PROTOCOL;
     }
 }

@@ -116,6 +116,7 @@ struct sm_session {
     char *client_type;
     char *environment;
     char *local_address;
+    bool server_audits; /* "audited" of the last opened */
     sm_property *props;
     size_t prop_count;
 

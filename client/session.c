@@ -326,6 +326,11 @@ const sm_session_info *sm_session_get_info(const sm_session *s)
     return s && s->has_info ? &s->info : NULL;
 }
 
+bool sm_session_server_audits(const sm_session *s)
+{
+    return s && s->has_info && s->server_audits;
+}
+
 void *sm_session_get_context(const sm_session *s)
 {
     return s ? s->params.context : NULL;
@@ -927,6 +932,7 @@ static void on_opened(sm_session *s, const sm_msg *m)
     s->info.reconnect_timeout_ms = m->reconnect_timeout;
     s->info.heartbeat_interval_ms = m->heartbeat_interval;
     s->info.max_message_bytes = m->max_message_bytes > 0 ? m->max_message_bytes : SM_CL_DEFAULT_MAX_MESSAGE;
+    s->server_audits = m->audited;
     s->has_info = true;
     s->ever_opened = true;
     set_link(s, SM_LINK_OPEN);

@@ -115,6 +115,10 @@ typedef enum sm_client_errcode {
     SM_CLIENT_ERR_CANCELLED,        /* the session or the client was freed */
     SM_CLIENT_ERR_QUEUE_FULL,       /* the outbound queue limit was reached */
     SM_CLIENT_ERR_PROTOCOL,         /* the server sent something docs/protocol.md forbids */
+    /* Sent by the server; after the library's codes so that earlier values keep their numbers. */
+    SM_CLIENT_ERR_CLUSTER_UNAVAILABLE, /* cluster mode: Redis or the node holding the session cannot be
+                                          reached; nothing was changed (docs/cluster.md). Also the code
+                                          of on_error when a listener's view is degraded */
     SM_CLIENT_ERR_CODE_COUNT
 } sm_client_errcode;
 
@@ -354,6 +358,11 @@ sm_session_status sm_session_get_status(const sm_session *s);
 /* What the server said in its last "opened", or NULL before the first one. Valid until the
  * next on_open or until the session is freed. */
 const sm_session_info *sm_session_get_info(const sm_session *s);
+/* True when the server said (in its last "opened") that it writes an audit log of mutating
+ * requests (set, close, by ID or by filter; docs/security.md § Audit log): a program can tell its
+ * user that a change will be recorded. False before the first open, and with servers that do not
+ * say (older ones). */
+bool sm_session_server_audits(const sm_session *s);
 void *sm_session_get_context(const sm_session *s);
 sm_client *sm_session_get_client(const sm_session *s);
 /* The last failed connection attempt since the session was last open (what on_connect_failed

@@ -449,6 +449,8 @@ static int encode_body(const sm_msg *m, sm_buf *b)
         TRY(put_int(b, m->heartbeat_interval));
         TRY(LIT(b, ",\"maxMessageBytes\":"));
         TRY(put_int(b, m->max_message_bytes));
+        TRY(LIT(b, ",\"audited\":"));
+        TRY(sm_json_bool(b, m->audited));
         break;
     case SM_MSG_REFUSED:
     case SM_MSG_ERROR:

@@ -183,6 +183,7 @@ typedef struct sm_msg {
     int64_t reconnect_timeout;
     int64_t heartbeat_interval;
     int64_t max_message_bytes;
+    bool audited; /* the server writes an audit log of mutating requests (optional on the wire) */
 
     /* error, refused */
     sm_errcode code;

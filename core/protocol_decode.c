@@ -46,6 +46,7 @@ typedef enum field {
     F_EVENTS,
     F_MISSING,
     F_CHANGED_ONLY,
+    F_AUDITED,
     F_NUM_FIELDS
 } field;
 
@@ -80,6 +81,7 @@ static const char *const field_names[F_NUM_FIELDS] = {
     [F_EVENTS] = "events",
     [F_MISSING] = "missing",
     [F_CHANGED_ONLY] = "changedOnly",
+    [F_AUDITED] = "audited",
 };
 
 /* How a field's value is checked and stored. */
@@ -138,7 +140,8 @@ static const rule type_rules[SM_MSG_TYPE_COUNT][MAX_RULES] = {
                        {F_RESUMED, K_BOOL, true},
                        {F_RECONNECT_TIMEOUT, K_INT, true},
                        {F_HEARTBEAT_INTERVAL, K_INT, true},
-                       {F_MAX_MESSAGE_BYTES, K_INT, true}},
+                       {F_MAX_MESSAGE_BYTES, K_INT, true},
+                       {F_AUDITED, K_BOOL, false}}, /* optional: servers before it did not send it */
     [SM_MSG_REFUSED] = {{F_CODE, K_CODE, true}, {F_MESSAGE, K_STR, true}},
     [SM_MSG_REPLY] = {{F_ID, K_ID, true}, {F_OP, K_OP, true}, {F_MISSING, K_STRS, false}},
     [SM_MSG_ERROR] = {{F_ID, K_ID, false}, {F_CODE, K_CODE, true}, {F_MESSAGE, K_STR, true}},
@@ -565,7 +568,8 @@ static int decode_field(decoder *d, field f, kind k, const cJSON *item)
         return SM_OK;
     }
     case K_BOOL:
-        return get_bool(d, &w, item, f == F_CHANGED_ONLY ? &m->changed_only : &m->resumed);
+        return get_bool(d, &w, item,
+                        f == F_CHANGED_ONLY ? &m->changed_only : f == F_AUDITED ? &m->audited : &m->resumed);
     case K_MAP:
     case K_MAP_NULLS:
         return get_map(d, &w, item, k == K_MAP_NULLS, f == F_CHANGED ? &m->changed : &m->properties);

@@ -14,8 +14,11 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/clock.h"
 #include "core/props.h"
+#include "server/audit.h"
 #include "server/log.h"
 #include "server/random.h"
 #include "server/server.h"
@@ -30,6 +33,7 @@
 #define PENDING_MAX 4096                  /* cluster requests in flight from this node */
 #define HEADER_MAX 256
 #define CLOSE_STEP 2048                   /* CLOSED events of gone nodes' sessions per loop pass */
+#define RESYNC_STEP 65536                 /* known sessions listed in resync registrations per loop pass */
 
 static const char JOIN_SCRIPT[] =
     "local cur = redis.call('GET', KEYS[1]) "
@@ -45,78 +49,216 @@ static const char REFRESH_SCRIPT[] =
 static const char LEAVE_SCRIPT[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1], KEYS[2]) end return 1";
 
-/* ---- small set of session ID counters (one remote node's sessions a listener knows) ---- */
-
-typedef struct idset {
-    uint64_t *slots; /* counter + 1; 0 = empty */
-    size_t cap, count;
-} idset;
-
 static size_t id_slot(uint64_t k, size_t cap)
 {
     k *= 0x9e3779b97f4a7c15ull;
     return (size_t)(k >> 32) & (cap - 1);
 }
 
-static bool idset_add(idset *s, uint32_t counter)
+/* ---- what a listener was told about one remote node's sessions ---- */
+
+/* One remote session a listener knows: its state and the requested properties as last told
+ * (strings interned in srv->strings, so listeners and sessions share them), so that after a
+ * Redis outage the listener gets exactly what changed (docs/cluster.md § Reconvergence). */
+typedef struct known {
+    uint32_t counter;
+    uint8_t used; /* 0 = empty slot */
+    uint8_t state;
+    uint16_t nprops;
+    sm_kv *props;
+} known; /* 16 bytes */
+
+typedef struct kmap {
+    known *slots;
+    size_t cap, count;
+} kmap;
+
+static known *kmap_get(const kmap *m, uint32_t counter)
 {
-    if ((s->count + 1) * 2 > s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 64;
-        uint64_t *n = calloc(ncap, sizeof *n);
-        if (!n)
-            return false;
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->slots[i]) {
-                size_t at = id_slot(s->slots[i], ncap);
-                while (n[at])
-                    at = (at + 1) & (ncap - 1);
-                n[at] = s->slots[i];
-            }
-        free(s->slots);
-        s->slots = n;
-        s->cap = ncap;
-    }
-    uint64_t k = (uint64_t)counter + 1;
-    size_t at = id_slot(k, s->cap);
-    while (s->slots[at]) {
-        if (s->slots[at] == k)
-            return true;
-        at = (at + 1) & (s->cap - 1);
-    }
-    s->slots[at] = k;
-    s->count++;
-    return true;
+    if (!m->cap)
+        return NULL;
+    for (size_t at = id_slot(counter, m->cap); m->slots[at].used; at = (at + 1) & (m->cap - 1))
+        if (m->slots[at].counter == counter)
+            return &m->slots[at];
+    return NULL;
 }
 
-static void idset_remove(idset *s, uint32_t counter)
+static void known_clear(sm_intern *strings, known *kn)
 {
-    if (!s->cap)
-        return;
-    uint64_t k = (uint64_t)counter + 1;
-    size_t at = id_slot(k, s->cap);
-    while (s->slots[at] && s->slots[at] != k)
-        at = (at + 1) & (s->cap - 1);
-    if (!s->slots[at])
-        return;
-    s->slots[at] = 0;
-    s->count--;
+    for (uint32_t i = 0; i < kn->nprops; i++) {
+        sm_intern_unref(strings, kn->props[i].key);
+        sm_intern_unref(strings, kn->props[i].value);
+    }
+    free(kn->props);
+    kn->props = NULL;
+    kn->nprops = 0;
+}
+
+/* The record of counter, added empty when new; NULL when out of memory. Invalidates pointers
+ * into m. */
+static known *kmap_put(kmap *m, uint32_t counter)
+{
+    known *have = kmap_get(m, counter);
+    if (have)
+        return have;
+    if ((m->count + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        known *n = calloc(ncap, sizeof *n);
+        if (!n)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].used) {
+                size_t at = id_slot(m->slots[i].counter, ncap);
+                while (n[at].used)
+                    at = (at + 1) & (ncap - 1);
+                n[at] = m->slots[i];
+            }
+        free(m->slots);
+        m->slots = n;
+        m->cap = ncap;
+    }
+    size_t at = id_slot(counter, m->cap);
+    while (m->slots[at].used)
+        at = (at + 1) & (m->cap - 1);
+    memset(&m->slots[at], 0, sizeof m->slots[at]);
+    m->slots[at].counter = counter;
+    m->slots[at].used = 1;
+    m->count++;
+    return &m->slots[at];
+}
+
+/* Takes the record out of m without freeing its properties (into *out when not NULL). */
+static bool kmap_take(kmap *m, uint32_t counter, known *out)
+{
+    known *kn = kmap_get(m, counter);
+    if (!kn)
+        return false;
+    if (out)
+        *out = *kn;
+    size_t at = (size_t)(kn - m->slots);
+    memset(kn, 0, sizeof *kn);
+    m->count--;
     /* Backward shift keeps probe chains whole without tombstones. */
     size_t hole = at;
-    for (size_t i = (at + 1) & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1)) {
-        size_t home = id_slot(s->slots[i], s->cap);
+    for (size_t i = (at + 1) & (m->cap - 1); m->slots[i].used; i = (i + 1) & (m->cap - 1)) {
+        size_t home = id_slot(m->slots[i].counter, m->cap);
         bool movable = hole <= i ? (home <= hole || home > i) : (home <= hole && home > i);
         if (movable) {
-            s->slots[hole] = s->slots[i];
-            s->slots[i] = 0;
+            m->slots[hole] = m->slots[i];
+            memset(&m->slots[i], 0, sizeof m->slots[i]);
             hole = i;
         }
     }
+    return true;
 }
 
-static void idset_free(idset *s)
+static void kmap_remove(kmap *m, sm_intern *strings, uint32_t counter)
 {
-    free(s->slots);
-    memset(s, 0, sizeof *s);
+    known kn;
+    if (kmap_take(m, counter, &kn))
+        known_clear(strings, &kn);
+}
+
+static void kmap_free(kmap *m, sm_intern *strings)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].used)
+            known_clear(strings, &m->slots[i]);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+/* Moves every record of src that dst lacks into dst (dst's are newer); src ends empty. */
+static void kmap_merge(kmap *dst, kmap *src, sm_intern *strings)
+{
+    if (!dst->count || !src->count) { /* the usual case, in constant time */
+        kmap *keep = dst->count ? dst : src, *drop = dst->count ? src : dst;
+        free(drop->slots);
+        kmap moved = *keep;
+        memset(src, 0, sizeof *src);
+        *dst = moved;
+        return;
+    }
+    for (size_t i = 0; i < src->cap; i++) {
+        known *kn = &src->slots[i];
+        if (!kn->used)
+            continue;
+        known *to = kmap_get(dst, kn->counter) ? NULL : kmap_put(dst, kn->counter);
+        if (to) {
+            *to = *kn;
+        } else {
+            known_clear(strings, kn);
+        }
+    }
+    free(src->slots);
+    memset(src, 0, sizeof *src);
+}
+
+/* The record's properties become props (interned); false when out of memory (then it has none). */
+static bool known_set_props(sm_intern *strings, known *kn, const sm_kv *props, size_t n)
+{
+    known_clear(strings, kn);
+    if (!n)
+        return true;
+    if (n > UINT16_MAX) /* far more than a session can hold (limits.maxPropertiesPerSession) */
+        n = UINT16_MAX;
+    sm_kv *a = calloc(n, sizeof *a);
+    if (!a)
+        return false;
+    uint16_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!props[i].key || !props[i].value)
+            continue;
+        a[used].key = sm_intern_cstr(strings, props[i].key);
+        a[used].value = sm_intern_cstr(strings, props[i].value);
+        if (!a[used].key || !a[used].value) {
+            sm_intern_unref(strings, a[used].key);
+            sm_intern_unref(strings, a[used].value);
+            kn->props = a;
+            kn->nprops = used;
+            known_clear(strings, kn);
+            return false;
+        }
+        used++;
+    }
+    kn->props = a;
+    kn->nprops = used;
+    return true;
+}
+
+static const char *kv_find(const sm_kv *kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (kv[i].key && strcmp(kv[i].key, key) == 0)
+            return kv[i].value;
+    return NULL;
+}
+
+/* An update as the listener got it: each key of `changed` now has its value in `properties`,
+ * or is gone (both event forms, full or changedOnly, carry that). */
+static bool known_apply(sm_intern *strings, known *kn, const sm_event *ev)
+{
+    size_t n = kn->nprops + ev->changed.count;
+    sm_kv *next = calloc(n ? n : 1, sizeof *next);
+    if (!next)
+        return false;
+    size_t used = 0;
+    for (uint32_t i = 0; i < kn->nprops; i++)
+        if (!kv_find(ev->changed.items, ev->changed.count, kn->props[i].key))
+            next[used++] = kn->props[i];
+    for (size_t i = 0; i < ev->changed.count; i++) {
+        const char *v = kv_find(ev->properties.items, ev->properties.count, ev->changed.items[i].key);
+        if (v)
+            next[used++] = (sm_kv){ev->changed.items[i].key, v};
+    }
+    /* next holds the kept interned pairs and the new plain ones: rebuild interned. */
+    known fresh = {.counter = kn->counter, .used = 1, .state = kn->state};
+    bool ok = known_set_props(strings, &fresh, next, used);
+    free(next);
+    known_clear(strings, kn);
+    kn->props = fresh.props;
+    kn->nprops = fresh.nprops;
+    return ok;
 }
 
 /* ---- state ---- */
@@ -137,10 +279,14 @@ typedef struct rpart {
     uint64_t epoch;
     bool done;   /* its snapshot part ended */
     bool late;   /* joined after snapshot_end: its snapshot events go out as live OPEN events */
+    bool resync; /* its snapshot is compared with `old`: only the differences reach the client */
+    bool unsent; /* its `L` (with the sessions of `old`) is still to be sent, from the work slices */
     int64_t count;
     int64_t last_ms; /* its last message, or the last time this node held back its acknowledgement */
     uint64_t received, acked;
-    idset ids;
+    kmap ids; /* the node's sessions the listener knows */
+    kmap old; /* resync: what it knew before the outage and the snapshot has not confirmed yet */
+    int64_t since_ms; /* resync: wall-clock time of the last message from its node before the outage */
 } rpart;
 
 /* The sessions of a part whose node is gone, reported CLOSED a bounded number per loop pass. */
@@ -148,16 +294,28 @@ typedef struct closing {
     struct closing *next;
     uint32_t prefix;
     sm_close_reason reason;
-    idset ids;
+    kmap ids;
     size_t pos; /* next slot of ids to report */
 } closing;
 
+/* What a listener knew of a node's sessions when this node lost the cluster, kept until that
+ * node is back (then compared with its snapshot) or known gone (then reported CLOSED). */
+typedef struct held {
+    struct held *next;
+    char name[SMD_NODE_NAME_MAX + 1];
+    uint32_t prefix;
+    int64_t since_ms; /* wall-clock time of the last message from that node */
+    kmap ids;
+} held;
+
 typedef struct smd_cluster_view {
     closing *closing; /* oldest first */
+    held *held;
     rpart parts[MAX_PEERS];
     size_t nparts;
     bool local_done, ended;
     int64_t local_count;
+    int64_t gone_count; /* snapshot events of parts removed before snapshot_end */
     char missing[MAX_PEERS][SMD_NODE_NAME_MAX + 1];
     size_t nmissing;
     bool degraded_told;
@@ -169,6 +327,9 @@ typedef struct smd_cluster_proxy {
     int peer;
     uint64_t epoch;
     int64_t lid; /* the listener's ID on its own node */
+    kmap told;    /* resync: this node's sessions the listener already knows (no properties) */
+    bool resync;
+    int64_t since_ms; /* resync: sessions older than this that the listener does not know entered its filter */
     smd_outq q;   /* encoded events waiting to be published */
     uint64_t sent, acked;
     bool failed;
@@ -210,10 +371,12 @@ typedef struct smd_cluster {
     int subscribed;
     bool joined, join_sent, cmd_authed;
     int64_t last_refresh_ok_ms;
+    int64_t up_since_ms; /* the last (re)join */
     size_t inflight;
     peer peers[MAX_PEERS];
     size_t npeers;
     smd_cluster_proxy *proxies;
+    closing *graveyard; /* released maps of known sessions, freed a slice per loop pass */
     struct remote_req *remotes;
     size_t nremote;
     pending *pendings;
@@ -365,7 +528,7 @@ static void send_snapshot_end(smd_cluster *k, smd_listener *l)
     (void)k;
     if (v->ended || !l->owner->conn)
         return;
-    int64_t total = v->local_count;
+    int64_t total = v->local_count + v->gone_count;
     for (size_t i = 0; i < v->nparts; i++)
         if (!v->parts[i].late)
             total += v->parts[i].count;
@@ -407,19 +570,70 @@ static void note_missing(smd_cluster_view *v, const char *name)
         snprintf(v->missing[v->nmissing++], sizeof v->missing[0], "%s", name);
 }
 
-/* The part's node is gone: every session of it the listener knows is CLOSED (docs/cluster.md). */
 static void wake_work(smd_cluster *k);
 
-static void emit_closed(smd_cluster *k, smd_listener *l, uint32_t prefix, uint64_t slot, sm_close_reason reason)
+#define RELEASE_NOW 1024 /* records freed at once; bigger maps are freed CLOSE_STEP per loop pass */
+
+/* Frees c (its records unreferenced a bounded number per loop pass when there are many). */
+static void release_closing(smd_server *srv, closing *c)
+{
+    smd_cluster *k = srv->cluster;
+    if (!k || c->ids.count <= RELEASE_NOW) {
+        kmap_free(&c->ids, srv->strings);
+        free(c);
+        return;
+    }
+    c->reason = SM_CLOSE_NONE;
+    c->next = k->graveyard;
+    k->graveyard = c;
+    wake_work(k);
+}
+
+static void release(smd_server *srv, kmap *m)
+{
+    closing *c = m->count > RELEASE_NOW && srv->cluster ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        kmap_free(m, srv->strings);
+        return;
+    }
+    c->ids = *m;
+    memset(m, 0, sizeof *m);
+    release_closing(srv, c);
+}
+
+/* One slice of freeing released maps; true when some are left. */
+static bool graveyard_step(smd_cluster *k)
+{
+    size_t budget = CLOSE_STEP * 4;
+    while (k->graveyard && budget) {
+        closing *c = k->graveyard;
+        for (; c->pos < c->ids.cap && budget; c->pos++, budget--)
+            if (c->ids.slots[c->pos].used)
+                known_clear(k->srv->strings, &c->ids.slots[c->pos]);
+        if (c->pos < c->ids.cap)
+            break;
+        k->graveyard = c->next;
+        free(c->ids.slots);
+        free(c);
+    }
+    return k->graveyard != NULL;
+}
+
+/* CLOSED for a remote session the listener knew, with its last values as told (full form). */
+static void emit_closed(smd_cluster *k, smd_listener *l, uint32_t prefix, const known *kn, sm_close_reason reason)
 {
     char sid[SMD_SESSION_ID_LEN + 1];
-    snprintf(sid, sizeof sid, "%08x-%08x", prefix, (uint32_t)(slot - 1));
+    snprintf(sid, sizeof sid, "%08x-%08x", prefix, kn->counter);
     sm_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = SM_EVENT_CLOSED;
     ev.session_id = sid;
     ev.state = SM_STATE_CLOSED;
     ev.reason = reason;
+    if (!l->changed_only) {
+        ev.properties.items = kn->props;
+        ev.properties.count = kn->nprops;
+    }
     smd_listener_emit(k->srv, l, &ev);
 }
 
@@ -432,52 +646,125 @@ static size_t closing_drain(smd_cluster *k, smd_listener *l, size_t budget)
         closing *c = v->closing;
         bool live = l->owner->conn && !l->owner->doomed;
         for (; c->pos < c->ids.cap && used < budget && live; c->pos++) {
-            if (!c->ids.slots[c->pos])
+            if (!c->ids.slots[c->pos].used)
                 continue;
-            emit_closed(k, l, c->prefix, c->ids.slots[c->pos], c->reason);
+            emit_closed(k, l, c->prefix, &c->ids.slots[c->pos], c->reason);
+            known_clear(k->srv->strings, &c->ids.slots[c->pos]);
             used++;
         }
         if (live && c->pos < c->ids.cap)
             break;
         v->closing = c->next;
-        idset_free(&c->ids);
-        free(c);
+        release_closing(k->srv, c);
     }
     return used;
+}
+
+/* Every session of *ids is reported CLOSED, a bounded number per loop pass; *ids ends empty. */
+static void close_all(smd_cluster *k, smd_listener *l, uint32_t prefix, kmap *ids, sm_close_reason reason)
+{
+    smd_cluster_view *v = l->view;
+    closing *c = ids->count ? calloc(1, sizeof *c) : NULL;
+    if (c) {
+        c->prefix = prefix;
+        c->reason = reason;
+        c->ids = *ids;
+        memset(ids, 0, sizeof *ids);
+        closing **pp = &v->closing;
+        while (*pp)
+            pp = &(*pp)->next;
+        *pp = c;
+        wake_work(k);
+    } else if (ids->count && l->owner->conn && !l->owner->doomed) {
+        /* No memory for the backlog: reported now. */
+        for (size_t s = 0; s < ids->cap; s++)
+            if (ids->slots[s].used)
+                emit_closed(k, l, prefix, &ids->slots[s], reason);
+    }
+    kmap_free(ids, k->srv->strings);
+}
+
+static void part_remove(smd_cluster *k, smd_listener *l, size_t i)
+{
+    smd_cluster_view *v = l->view;
+    rpart *r = &v->parts[i];
+    if (!v->ended && !r->done && !r->late)
+        note_missing(v, k->peers[r->peer].name);
+    if (!r->late)
+        v->gone_count += r->count; /* sent as snapshot events all the same */
+    release(k->srv, &r->ids);
+    release(k->srv, &r->old);
+    v->parts[i] = v->parts[--v->nparts];
+    maybe_end_snapshot(k, l);
 }
 
 /* The part's node is gone: every session of it the listener knows is reported CLOSED
  * (docs/cluster.md), a bounded number per loop pass. */
 static void part_drop(smd_cluster *k, smd_listener *l, size_t i, sm_close_reason reason)
 {
+    rpart *r = &l->view->parts[i];
+    kmap_merge(&r->ids, &r->old, k->srv->strings);
+    close_all(k, l, k->peers[r->peer].prefix, &r->ids, reason);
+    part_remove(k, l, i);
+}
+
+static held *find_held(smd_cluster_view *v, const char *name)
+{
+    for (held *h = v->held; h; h = h->next)
+        if (strcmp(h->name, name) == 0)
+            return h;
+    return NULL;
+}
+
+static void held_unlink(smd_cluster_view *v, held *h)
+{
+    for (held **pp = &v->held; *pp; pp = &(*pp)->next)
+        if (*pp == h) {
+            *pp = h->next;
+            return;
+        }
+}
+
+/* This node cannot see the part's node for a while (it lost Redis, or that node rejoined): what
+ * the listener knows of its sessions is kept, not closed, and compared with that node's snapshot
+ * when it is back (docs/cluster.md § Reconvergence). */
+static void part_hold(smd_cluster *k, smd_listener *l, size_t i)
+{
     smd_cluster_view *v = l->view;
     rpart *r = &v->parts[i];
     peer *pe = &k->peers[r->peer];
-    closing *c = r->ids.count ? calloc(1, sizeof *c) : NULL;
-    if (c) {
-        c->prefix = pe->prefix;
-        c->reason = reason;
-        c->ids = r->ids;
-        memset(&r->ids, 0, sizeof r->ids);
-        closing **pp = &v->closing;
-        while (*pp)
-            pp = &(*pp)->next;
-        *pp = c;
-        wake_work(k);
-    } else if (r->ids.count && l->owner->conn && !l->owner->doomed) {
-        /* No memory for the backlog: reported now. */
-        for (size_t s = 0; s < r->ids.cap; s++)
-            if (r->ids.slots[s])
-                emit_closed(k, l, pe->prefix, r->ids.slots[s], reason);
+    kmap_merge(&r->ids, &r->old, k->srv->strings);
+    held *h = find_held(v, pe->name);
+    int64_t since = sm_wall_ms() - (sm_mono_ms() - pe->last_seen_ms);
+    if (!h && (h = calloc(1, sizeof *h)) != NULL) {
+        snprintf(h->name, sizeof h->name, "%s", pe->name);
+        h->prefix = pe->prefix;
+        h->since_ms = since;
+        h->next = v->held;
+        v->held = h;
     }
-    if (!v->ended && !r->done && !r->late)
-        note_missing(v, pe->name);
-    idset_free(&r->ids);
-    v->parts[i] = v->parts[--v->nparts];
-    maybe_end_snapshot(k, l);
+    if (h && since < h->since_ms)
+        h->since_ms = since;
+    if (h)
+        kmap_merge(&h->ids, &r->ids, k->srv->strings);
+    else
+        close_all(k, l, pe->prefix, &r->ids, SM_CLOSE_CONNECTION_LOST);
+    part_remove(k, l, i);
 }
 
-static void send_listener_to(smd_cluster *k, smd_listener *l, int p, const sm_msg *add)
+/* A held view of a node that is not coming back (or came back as another process): CLOSED. */
+static void held_drop(smd_cluster *k, smd_listener *l, held *h)
+{
+    held_unlink(l->view, h);
+    close_all(k, l, h->prefix, &h->ids, SM_CLOSE_CONNECTION_LOST);
+    free(h);
+}
+
+/* L FROM EPOCH LID NTOLD, then the add_listener request, then NTOLD 4-byte session counters the
+ * listener already knows there (a resync: the proxy sends FILTER_LEAVE for those that no longer
+ * match). */
+static void send_listener_to(smd_cluster *k, smd_listener *l, int p, const sm_msg *add, const kmap *told,
+                             int64_t since_ms)
 {
     sm_buf body;
     sm_buf_init(&body, 0, 0);
@@ -485,8 +772,22 @@ static void send_listener_to(smd_cluster *k, smd_listener *l, int p, const sm_ms
         sm_buf_free(&body);
         return;
     }
+    size_t ntold = told ? told->count : 0;
+    for (size_t i = 0; told && i < told->cap; i++)
+        if (told->slots[i].used) {
+            uint32_t c = told->slots[i].counter;
+            unsigned char le[4] = {(unsigned char)c, (unsigned char)(c >> 8), (unsigned char)(c >> 16),
+                                   (unsigned char)(c >> 24)};
+            if (sm_buf_append(&body, (const char *)le, 4) != SM_OK)
+                break;
+        }
+    if (body.overflow) {
+        sm_buf_free(&body);
+        return;
+    }
     char head[HEADER_MAX];
-    int n = snprintf(head, sizeof head, "L %s %016" PRIx64 " %" PRId64 "\n", k->self, k->epoch, l->id);
+    int n = snprintf(head, sizeof head, "L %s %016" PRIx64 " %" PRId64 " %zu %" PRId64 "\n", k->self, k->epoch, l->id,
+                     ntold, told ? since_ms : 0);
     send_peer(k, p, head, (size_t)n, sm_buf_payload(&body), body.len);
     sm_buf_free(&body);
 }
@@ -511,11 +812,30 @@ static void listener_request(const smd_listener *l, sm_msg *m, const char **keys
     m->after = l->after;
 }
 
+/* Registers part r of l on its node (with what the listener knew there, for a resync). */
+static void send_part(smd_cluster *k, smd_listener *l, rpart *r, const char *filter)
+{
+    r->unsent = false;
+    const char **keys = malloc((l->nkeys + 2) * sizeof *keys);
+    if (!keys)
+        return;
+    sm_msg m;
+    listener_request(l, &m, keys);
+    m.filter = filter;
+    send_listener_to(k, l, r->peer, &m, r->resync ? &r->old : NULL, r->since_ms);
+    free(keys);
+}
+
 static void add_part(smd_cluster *k, smd_listener *l, int p, const char *filter)
 {
     smd_cluster_view *v = l->view;
     if (v->nparts >= MAX_PEERS || find_part(v, p, k->peers[p].epoch))
         return;
+    held *h = find_held(v, k->peers[p].name);
+    if (h && h->prefix != k->peers[p].prefix) {
+        held_drop(k, l, h); /* the name came back as another process: its old sessions are gone */
+        h = NULL;
+    }
     /* Its previous sessions are all reported closed before it can announce them again. */
     for (closing *c = v->closing; c; c = c->next)
         if (c->prefix == k->peers[p].prefix) {
@@ -528,14 +848,19 @@ static void add_part(smd_cluster *k, smd_listener *l, int p, const char *filter)
     r->epoch = k->peers[p].epoch;
     r->late = v->ended;
     r->last_ms = sm_mono_ms();
-    const char **keys = malloc((l->nkeys + 2) * sizeof *keys);
-    if (!keys)
+    if (h) {
+        /* The `L` carries what it knew (4 bytes a session): sent from the work slices, a bounded
+         * amount per loop pass. */
+        r->old = h->ids;
+        r->since_ms = h->since_ms;
+        r->resync = r->unsent = true;
+        r->late = true; /* the client has had this node's part of the snapshot (or its name in missing) */
+        held_unlink(v, h);
+        free(h);
+        wake_work(k);
         return;
-    sm_msg m;
-    listener_request(l, &m, keys);
-    m.filter = filter;
-    send_listener_to(k, l, p, &m);
-    free(keys);
+    }
+    send_part(k, l, r, filter);
 }
 
 /* The filter text of a listener is kept with its view (the parsed filter cannot be printed back). */
@@ -578,13 +903,19 @@ void smd_cluster_listener_freed(smd_server *srv, smd_listener *l)
             int n = snprintf(head, sizeof head, "U %s %016" PRIx64 " %" PRId64 "\n", k->self, k->epoch, l->id);
             send_peer(k, x->v.parts[i].peer, head, (size_t)n, NULL, 0);
         }
-        idset_free(&x->v.parts[i].ids);
+        release(srv, &x->v.parts[i].ids);
+        release(srv, &x->v.parts[i].old);
     }
     while (x->v.closing) {
         closing *c = x->v.closing;
         x->v.closing = c->next;
-        idset_free(&c->ids);
-        free(c);
+        release_closing(srv, c);
+    }
+    while (x->v.held) {
+        held *h = x->v.held;
+        x->v.held = h->next;
+        release(srv, &h->ids);
+        free(h);
     }
     free(x->filter);
     free(x);
@@ -605,8 +936,8 @@ static void tell_degraded(smd_cluster *k)
             continue;
         l->view->degraded_told = true;
         smd_conn_send_error(l->owner->conn, 0, SM_CODE_CLUSTER_UNAVAILABLE,
-                           "cluster view degraded: Redis cannot be reached; other nodes' sessions are reported "
-                           "CLOSED and come back as OPEN events when the cluster is reachable again");
+                           "cluster view degraded: Redis cannot be reached; other nodes' sessions stay as last "
+                           "reported until the cluster is reachable again, then what changed meanwhile is sent");
     }
 }
 
@@ -617,7 +948,9 @@ static void pending_finish(smd_cluster *k, pending *pd);
 static void pending_name_waiting(smd_cluster *k, pending *pd);
 static void pending_maybe_finish(smd_cluster *k, pending *pd);
 
-static void peer_down(smd_cluster *k, int p, const char *why)
+/* hold: the node is not known dead, only out of sight (this node lost Redis, or the node
+ * rejoined): listeners keep what they know of its sessions until it is back (part_hold). */
+static void peer_down(smd_cluster *k, int p, const char *why, bool hold)
 {
     peer *pe = &k->peers[p];
     if (!pe->alive)
@@ -630,7 +963,10 @@ static void peer_down(smd_cluster *k, int p, const char *why)
         if (l->view)
             for (size_t i = 0; i < l->view->nparts; i++)
                 if (l->view->parts[i].peer == p && l->view->parts[i].epoch == pe->epoch) {
-                    part_drop(k, l, i, SM_CLOSE_CONNECTION_LOST);
+                    if (hold)
+                        part_hold(k, l, i);
+                    else
+                        part_drop(k, l, i, SM_CLOSE_CONNECTION_LOST);
                     break;
                 }
     proxies_drop_peer(k, p);
@@ -686,7 +1022,7 @@ static int learn_peer(smd_cluster *k, const char *name, uint64_t epoch, uint32_t
     if (epoch == pe->dead_epoch)
         return -1;
     if (pe->alive && pe->epoch != epoch)
-        peer_down(k, p, "it rejoined");
+        peer_down(k, p, "it rejoined", true);
     pe->last_seen_ms = sm_mono_ms();
     if (!pe->alive) {
         pe->epoch = epoch;
@@ -702,7 +1038,7 @@ static void forget_peers(smd_cluster *k)
 {
     for (size_t i = 0; i < k->npeers; i++)
         if (k->peers[i].alive)
-            peer_down(k, (int)i, "this node lost the cluster");
+            peer_down(k, (int)i, "this node lost the cluster", true);
     k->npeers = 0;
 }
 
@@ -746,7 +1082,7 @@ static void join_reply(redisAsyncContext *ac, void *r, void *priv)
     }
     snprintf(k->prev_value, sizeof k->prev_value, "%s", k->value);
     k->joined = true;
-    k->last_refresh_ok_ms = sm_mono_ms();
+    k->last_refresh_ok_ms = k->up_since_ms = sm_mono_ms();
     for (smd_listener *l = k->srv->listeners; l; l = l->gnext)
         if (l->view)
             l->view->degraded_told = false;
@@ -805,6 +1141,18 @@ bool smd_cluster_proxy_open(const smd_cluster_proxy *p)
     return !p->failed;
 }
 
+sm_event_type smd_cluster_proxy_snapshot_event(const smd_cluster_proxy *p, const smd_session *s, bool matching)
+{
+    if (!p->resync)
+        return matching ? SM_EVENT_OPEN : SM_EVENT_NONE;
+    bool told = p->told.count && kmap_get(&p->told, (uint32_t)strtoul(s->id + 9, NULL, 16));
+    if (!matching)
+        return told ? SM_EVENT_FILTER_LEAVE : SM_EVENT_NONE;
+    /* Unknown to the listener although it existed before the outage: it entered the filter
+     * meanwhile (its OPEN, had it matched, would have arrived before that node's last message). */
+    return !told && s->start_ms < p->since_ms ? SM_EVENT_FILTER_ENTER : SM_EVENT_OPEN;
+}
+
 void smd_cluster_proxy_fail(smd_server *srv, smd_cluster_proxy *p)
 {
     (void)srv;
@@ -852,6 +1200,7 @@ static void proxy_flush(smd_cluster *k, smd_cluster_proxy *p)
 static void proxy_free(smd_cluster *k, smd_cluster_proxy *p)
 {
     smd_listener_free_proxy(k->srv, p->l);
+    kmap_free(&p->told, k->srv->strings);
     smd_outq_clear(&p->q);
     free(p);
 }
@@ -905,15 +1254,34 @@ static void work_cb(struct ev_loop *loop, ev_idle *w, int revents)
                              p->lid, p->l->snapshot_count);
             send_peer(k, p->peer, head, (size_t)n, NULL, 0);
             p->end_sent = true;
+            kmap_free(&p->told, k->srv->strings); /* only the snapshot needed it */
         }
         more = more || proxy_wants_work(p);
     }
+    /* Resync registrations carry 4 bytes per known session: a bounded number of them per pass. */
+    size_t told = 0;
+    for (smd_listener *l = k->srv->listeners; l && cluster_up(k); l = l->gnext)
+        for (size_t i = 0; l->view && i < l->view->nparts; i++) {
+            rpart *r = &l->view->parts[i];
+            if (!r->unsent)
+                continue;
+            if (told >= RESYNC_STEP) {
+                more = true;
+                break;
+            }
+            told += r->old.count + 1;
+            send_part(k, l, r, ((view_ext *)l->view)->filter);
+            if (!cluster_up(k))
+                goto sent; /* Redis was dropped (too much unanswered): l may be gone */
+        }
+sent:;
     size_t budget = CLOSE_STEP;
     for (smd_listener *l = k->srv->listeners; l && budget; l = l->gnext)
         if (l->view && l->view->closing) {
             budget -= closing_drain(k, l, budget);
             more = more || l->view->closing;
         }
+    more = graveyard_step(k) || more;
     smd_server_reap(k->srv);
     if (!more)
         ev_idle_stop(loop, w);
@@ -939,7 +1307,56 @@ typedef struct remote_req {
     smd_session session;
     int peer;
     uint64_t epoch, rid;
+    smd_cluster_origin origin; /* the requester on its node (read only when auditing) */
 } remote_req;
+
+static void copy_member(const cJSON *o, const char *key, char *out, size_t cap, bool *ok)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
+        *ok = false;
+        return;
+    }
+    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+}
+
+/* The "requester" member the requesting node adds to a request's JSON (ignored by the message
+ * decoder, like every unknown field): who asked, for this node's audit record. */
+static void read_requester(const char *body, size_t blen, smd_cluster_origin *o)
+{
+    cJSON *root = cJSON_ParseWithLength(body, blen);
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "requester");
+    bool ok = cJSON_IsObject(r);
+    if (ok) {
+        copy_member(r, "principal", o->principal, sizeof o->principal, &ok);
+        copy_member(r, "sessionId", o->session_id, sizeof o->session_id, &ok);
+        copy_member(r, "clientIp", o->client_ip, sizeof o->client_ip, &ok);
+    }
+    o->has_requester = ok;
+    cJSON_Delete(root);
+}
+
+/* Appends the requester member to an encoded request (the text ends with its closing brace). */
+static void add_requester(sm_buf *body, const smd_conn *c)
+{
+    const smd_session *s = c->session;
+    char *text = sm_buf_payload(body);
+    if (!s || !text || body->len < 2 || text[body->len - 1] != '}')
+        return;
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "principal", s->fixed[SMD_FIX_PRINCIPAL] ? s->fixed[SMD_FIX_PRINCIPAL] : "");
+    cJSON_AddStringToObject(r, "sessionId", s->id);
+    cJSON_AddStringToObject(r, "clientIp", s->fixed[SMD_FIX_CLIENT_IP] ? s->fixed[SMD_FIX_CLIENT_IP] : c->ip);
+    char *json = cJSON_PrintUnformatted(r);
+    cJSON_Delete(r);
+    if (json) {
+        body->len--; /* the closing brace, written again below */
+        sm_buf_puts(body, ",\"requester\":");
+        sm_buf_puts(body, json);
+        sm_buf_putc(body, '}');
+    }
+    cJSON_free(json);
+}
 
 static void remote_free(smd_cluster *k, remote_req *r)
 {
@@ -993,12 +1410,29 @@ static void serve_request(smd_cluster *k, int p, uint64_t rid, int64_t deadline,
     r->session.state = SM_STATE_ACTIVE;
     r->session.permissions = (uint8_t)(perms & SM_PERM_ALL);
     snprintf(r->session.id, sizeof r->session.id, "%s", "cluster-request");
+    snprintf(r->origin.node, sizeof r->origin.node, "%s", k->peers[p].name);
+    r->origin.request = rid;
+    if (smd_audit_on(k->srv->audit))
+        read_requester(body, blen, &r->origin);
     r->next = k->remotes;
     k->remotes = r;
     k->nremote++;
     smd_server_handle_request(&r->conn, &m);
     sm_msg_free(&m);
     smd_server_reap(k->srv);
+}
+
+bool smd_cluster_remote_origin(const smd_conn *c, smd_cluster_origin *out)
+{
+    smd_cluster *k = c->srv ? c->srv->cluster : NULL;
+    if (!k || !c->cluster_remote)
+        return false;
+    for (const remote_req *r = k->remotes; r; r = r->next)
+        if (&r->conn == c) {
+            *out = r->origin;
+            return true;
+        }
+    return false;
 }
 
 /* End of a loop pass: answers that are ready go back. */
@@ -1173,11 +1607,15 @@ void smd_cluster_local_done(smd_server *srv, uint64_t rid, int64_t count, sm_err
     pending_maybe_finish(k, pd);
 }
 
-static bool send_request(smd_cluster *k, pending *pd, int p, const sm_msg *m, unsigned perms)
+static bool send_request(smd_cluster *k, pending *pd, int p, const sm_msg *m, const smd_conn *c)
 {
+    unsigned perms = c->session->permissions;
     sm_buf body;
     sm_buf_init(&body, 0, 0);
-    if (sm_msg_encode(m, &body) != SM_OK || body.overflow) {
+    bool encoded = sm_msg_encode(m, &body) == SM_OK;
+    if (encoded)
+        add_requester(&body, c);
+    if (!encoded || body.overflow) {
         sm_buf_free(&body);
         return false;
     }
@@ -1224,7 +1662,7 @@ bool smd_cluster_route(smd_conn *c, const sm_msg *m)
         smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "too many cluster requests in flight");
         return true;
     }
-    if (!send_request(k, pd, p, m, c->session->permissions)) {
+    if (!send_request(k, pd, p, m, c)) {
         pending_unlink(k, pd);
         free(pd);
         smd_conn_send_error(c, m->id, SM_CODE_INTERNAL_ERROR, "out of memory");
@@ -1260,11 +1698,105 @@ uint64_t smd_cluster_fan_out(smd_conn *c, const sm_msg *m)
     }
     for (size_t i = 0; i < k->npeers; i++)
         if (peer_live(k, i))
-            send_request(k, pd, (int)i, m, c->session->permissions);
+            send_request(k, pd, (int)i, m, c);
     return pd->rid;
 }
 
 /* ---- incoming messages ---- */
+
+/* Resync: the event a listener gets for a session it knew (kn, as told) that its node now
+ * reports as ev (an OPEN or FILTER_ENTER with every requested property): nothing when equal,
+ * else one PROPERTIES (or DISCONNECTED / RECONNECTED when the state changed) with the changed
+ * keys' previous values in `changed`, like the event it would have got live. */
+static void emit_difference(smd_cluster *k, smd_listener *l, const known *kn, const sm_event *ev)
+{
+    size_t cap = kn->nprops + ev->properties.count;
+    sm_kv *props = calloc(cap ? cap : 1, sizeof *props), *changed = calloc(cap ? cap : 1, sizeof *changed);
+    if (!props || !changed) {
+        free(props);
+        free(changed);
+        smd_server_doom(k->srv, l->owner, SM_CLOSE_INTERNAL_ERROR);
+        return;
+    }
+    size_t nchanged = 0, nprops = 0;
+    for (uint32_t i = 0; i < kn->nprops; i++) {
+        const char *now = kv_find(ev->properties.items, ev->properties.count, kn->props[i].key);
+        if (!now || strcmp(now, kn->props[i].value) != 0)
+            changed[nchanged++] = kn->props[i];
+    }
+    for (size_t i = 0; i < ev->properties.count; i++)
+        if (!kv_find(kn->props, kn->nprops, ev->properties.items[i].key))
+            changed[nchanged++] = (sm_kv){ev->properties.items[i].key, NULL}; /* added */
+    sm_event out = *ev;
+    out.snapshot = false;
+    out.type = SM_EVENT_PROPERTIES;
+    if (ev->state != (sm_session_state)kn->state)
+        out.type = ev->state == SM_STATE_DISCONNECTED ? SM_EVENT_DISCONNECTED : SM_EVENT_RECONNECTED;
+    if (nchanged || out.type != SM_EVENT_PROPERTIES) {
+        if (l->changed_only) {
+            for (size_t i = 0; i < nchanged; i++) {
+                const char *now = kv_find(ev->properties.items, ev->properties.count, changed[i].key);
+                if (now)
+                    props[nprops++] = (sm_kv){changed[i].key, now};
+            }
+            out.properties.items = props;
+            out.properties.count = nprops;
+        }
+        out.changed.items = changed;
+        out.changed.count = nchanged;
+        out.has_changed = nchanged > 0;
+        smd_listener_emit(k->srv, l, &out);
+    }
+    free(props);
+    free(changed);
+}
+
+/* Keeps r's record of what the listener was told in step with ev (an event about to go out). */
+static void note_told(smd_cluster *k, rpart *r, uint32_t counter, const sm_event *ev)
+{
+    sm_intern *strings = k->srv->strings;
+    if (ev->type == SM_EVENT_CLOSED || ev->type == SM_EVENT_FILTER_LEAVE) {
+        kmap_remove(&r->ids, strings, counter);
+        return;
+    }
+    known *kn = ev->type == SM_EVENT_OPEN || ev->type == SM_EVENT_FILTER_ENTER ? kmap_put(&r->ids, counter)
+                                                                               : kmap_get(&r->ids, counter);
+    if (!kn)
+        return; /* out of memory: a later resync reports this session as new (OPEN) */
+    kn->state = (uint8_t)ev->state;
+    if (ev->type == SM_EVENT_OPEN || ev->type == SM_EVENT_FILTER_ENTER)
+        known_set_props(strings, kn, ev->properties.items, ev->properties.count);
+    else if (ev->has_changed)
+        known_apply(strings, kn, ev);
+}
+
+/* Resync part: ev is about a session the listener may have known before the outage (in r->old).
+ * Returns true when it was handled here (the difference, or nothing, went out). */
+static bool resync_event(smd_cluster *k, smd_listener *l, rpart *r, uint32_t counter, sm_event *ev)
+{
+    known before;
+    if (!kmap_take(&r->old, counter, &before)) {
+        if (ev->type == SM_EVENT_FILTER_LEAVE && ev->snapshot)
+            return true; /* a session it never knew: nothing to say */
+        return false;
+    }
+    if (ev->type == SM_EVENT_OPEN || ev->type == SM_EVENT_FILTER_ENTER) {
+        emit_difference(k, l, &before, ev);
+        known_clear(k->srv->strings, &before);
+        note_told(k, r, counter, ev);
+        return true;
+    }
+    /* Anything else about it (FILTER_LEAVE of the resync, or a live event) is news as it is; the
+     * record continues from what it knew. */
+    known *kn = kmap_put(&r->ids, counter);
+    if (kn) {
+        known_clear(k->srv->strings, kn);
+        *kn = before;
+    } else {
+        known_clear(k->srv->strings, &before);
+    }
+    return false;
+}
 
 static void on_events(smd_cluster *k, int p, int64_t lid, const char *body, size_t blen)
 {
@@ -1285,24 +1817,28 @@ static void on_events(smd_cluster *k, int p, int64_t lid, const char *body, size
             if (!ev->session_id || strlen(ev->session_id) != SMD_SESSION_ID_LEN)
                 continue;
             uint32_t counter = (uint32_t)strtoul(ev->session_id + 9, NULL, 16);
-            if (ev->type == SM_EVENT_OPEN || ev->type == SM_EVENT_FILTER_ENTER)
-                idset_add(&r->ids, counter);
-            else if (ev->type == SM_EVENT_CLOSED || ev->type == SM_EVENT_FILTER_LEAVE)
-                idset_remove(&r->ids, counter);
+            if (r->resync && resync_event(k, l, r, counter, ev))
+                continue;
             if (ev->snapshot) {
                 if (r->late)
                     ev->snapshot = false;
                 else
                     r->count++;
             }
+            note_told(k, r, counter, ev);
             smd_listener_emit(k->srv, l, ev);
         }
     }
     sm_msg_free(&m);
 }
 
-static void on_listener(smd_cluster *k, int p, int64_t lid, const char *body, size_t blen)
+static void on_listener(smd_cluster *k, int p, int64_t lid, size_t ntold, int64_t since_ms, const char *body,
+                        size_t blen)
 {
+    if (ntold > blen / 4)
+        return;
+    const unsigned char *told = (const unsigned char *)body + (blen - ntold * 4);
+    blen -= ntold * 4;
     sm_msg m;
     sm_error err;
     sm_error_clear(&err);
@@ -1310,25 +1846,67 @@ static void on_listener(smd_cluster *k, int p, int64_t lid, const char *body, si
         sm_msg_free(&m);
         return;
     }
+    sm_error why;
+    sm_error_clear(&why);
     smd_cluster_proxy *px = calloc(1, sizeof *px);
-    if (px) {
-        px->peer = p;
-        px->epoch = k->peers[p].epoch;
-        px->lid = lid;
-        smd_outq_init(&px->q);
-        px->l = smd_listener_new_proxy(k->srv, &k->sink, &m, px);
-        smd_outq_clear(&k->sink.q);
-        if (!px->l) {
+    for (size_t i = 0; px && i < ntold; i++) {
+        const unsigned char *c = told + i * 4;
+        if (!kmap_put(&px->told, (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24)) {
+            kmap_free(&px->told, k->srv->strings);
             free(px);
             px = NULL;
         }
     }
     if (px) {
+        px->peer = p;
+        px->epoch = k->peers[p].epoch;
+        px->lid = lid;
+        px->resync = since_ms > 0;
+        px->since_ms = since_ms;
+        smd_outq_init(&px->q);
+        px->l = smd_listener_new_proxy(k->srv, &k->sink, &m, px, &why);
+        smd_outq_clear(&k->sink.q);
+        if (!px->l) {
+            free(px);
+            px = NULL;
+        }
+    } else {
+        sm_error_set(&why, SM_ERR_NOMEM, "out of memory");
+    }
+    if (px) {
         px->next = k->proxies;
         k->proxies = px;
         wake_work(k);
+    } else {
+        /* Refused here: the listener's node says so to its client rather than waiting for a part
+         * that will never come (docs/cluster.md § Bounds). */
+        char head[HEADER_MAX];
+        int n = snprintf(head, sizeof head, "R %s %016" PRIx64 " %" PRId64 " %d\n", k->self, k->epoch, lid,
+                         why.code == SM_ERR_LIMIT ? (int)SM_CODE_LIMIT_EXCEEDED : (int)SM_CODE_INTERNAL_ERROR);
+        smd_log(SMD_LOG_WARN, "cluster: refused listener %" PRId64 " of node %s: %s", lid, k->peers[p].name,
+                why.message);
+        send_peer(k, p, head, (size_t)n, why.message, strlen(why.message));
     }
     sm_msg_free(&m);
+}
+
+/* Another node refused its part of listener lid: the listener goes on without that node's
+ * sessions (named in `missing` if its snapshot has not ended) and its client gets an `error`
+ * without id saying which node refused and why. */
+static void on_refused(smd_cluster *k, int p, int64_t lid, sm_errcode code, const char *body, size_t blen)
+{
+    smd_listener *l = find_listener(k, lid);
+    if (!l)
+        return;
+    smd_cluster_view *v = l->view;
+    for (size_t i = 0; i < v->nparts; i++)
+        if (v->parts[i].peer == p && v->parts[i].epoch == k->peers[p].epoch) {
+            part_drop(k, l, i, SM_CLOSE_CONNECTION_LOST);
+            break;
+        }
+    if (l->owner->conn && !l->owner->doomed)
+        smd_conn_send_error(l->owner->conn, 0, code, "listener %" PRId64 ": node %s refused its part: %.*s", lid,
+                            k->peers[p].name, (int)(blen < 200 ? blen : 200), body);
 }
 
 static smd_cluster_proxy *find_proxy(smd_cluster *k, int p, int64_t lid)
@@ -1381,7 +1959,7 @@ static void on_message(smd_cluster *k, const char *data, size_t len)
     k->peers[p].last_seen_ms = sm_mono_ms();
     switch (kind) {
     case 'B':
-        peer_down(k, p, "it left");
+        peer_down(k, p, "it left", false);
         break;
     case 'Q': {
         uint64_t rid;
@@ -1399,8 +1977,10 @@ static void on_message(smd_cluster *k, const char *data, size_t len)
     }
     case 'L': {
         int64_t lid;
-        if (sscanf(rest, "%" SCNd64, &lid) == 1 && !find_proxy(k, p, lid))
-            on_listener(k, p, lid, body, blen);
+        size_t ntold = 0;
+        int64_t since = 0;
+        if (sscanf(rest, "%" SCNd64 " %zu %" SCNd64, &lid, &ntold, &since) >= 1 && !find_proxy(k, p, lid))
+            on_listener(k, p, lid, ntold, since, body, blen);
         break;
     }
     case 'U': {
@@ -1423,6 +2003,11 @@ static void on_message(smd_cluster *k, const char *data, size_t len)
         if (sscanf(rest, "%" SCNd64 " %" SCNd64, &lid, &count) == 2 && (l = find_listener(k, lid)) &&
             (r = find_part(l->view, p, epoch))) {
             r->done = true;
+            if (r->resync) {
+                /* What it knew and the snapshot did not mention closed meanwhile. */
+                r->resync = false;
+                close_all(k, l, k->peers[p].prefix, &r->old, SM_CLOSE_CONNECTION_LOST);
+            }
             maybe_end_snapshot(k, l);
         }
         break;
@@ -1437,6 +2022,14 @@ static void on_message(smd_cluster *k, const char *data, size_t len)
             if (proxy_wants_work(x))
                 wake_work(k);
         }
+        break;
+    }
+    case 'R': {
+        int64_t lid;
+        int code;
+        if (sscanf(rest, "%" SCNd64 " %d", &lid, &code) == 2)
+            on_refused(k, p, lid, code == SM_CODE_LIMIT_EXCEEDED ? SM_CODE_LIMIT_EXCEEDED : SM_CODE_INTERNAL_ERROR,
+                       body, blen);
         break;
     }
     case 'O': {
@@ -1538,6 +2131,13 @@ static redisAsyncContext *connect_one(smd_cluster *k)
     }
     ac->data = k;
     redisLibevAttach(k->loop, ac);
+    /* Messages from other nodes (events for this node's listeners among them) are read before the
+     * other watchers that are ready in the same loop pass (the watchers are not started yet). One
+     * below the maximum: an idle watcher runs only when nothing of its priority or higher is
+     * pending, and the server's slices (an EV_MAXPRI idle) must not wait for a busy subscriber. */
+    redisLibevEvents *watchers = ac->ev.data;
+    if (watchers)
+        ev_set_priority(&watchers->rev, EV_MAXPRI - 1);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     send_auth(k, ac);
@@ -1598,7 +2198,7 @@ static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
     heartbeat_publish(k);
     for (size_t i = 0; i < k->npeers; i++)
         if (k->peers[i].alive && now - k->peers[i].last_seen_ms > k->cfg->node_timeout_ms)
-            peer_down(k, (int)i, "no heartbeat within cluster.nodeTimeoutMs");
+            peer_down(k, (int)i, "no heartbeat within cluster.nodeTimeoutMs", false);
 }
 
 static void reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1630,8 +2230,16 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     /* A snapshot part that makes no progress for requestTimeoutMs (while this node is not the one
      * holding it back) is named missing; what it sends later goes out as live events. */
+    /* Held views of nodes that did not come back within nodeTimeoutMs of this node's return. */
+    bool settled = cluster_up(k) && now - k->up_since_ms > k->cfg->node_timeout_ms;
     for (smd_listener *l = k->srv->listeners; l; l = l->gnext) {
         smd_cluster_view *v = l->view;
+        for (held *h = v && settled ? v->held : NULL, *next; h; h = next) {
+            next = h->next;
+            int p = find_peer(k, h->name);
+            if (p < 0 || !k->peers[p].alive)
+                held_drop(k, l, h);
+        }
         if (!v || v->ended)
             continue;
         bool changed = false;
@@ -1653,6 +2261,15 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     smd_server_reap(k->srv);
 }
 
+/* Hands what this loop pass queued for Redis to the kernel now. Left to hiredis, the bytes would
+ * wait for the write watcher of the next pass, behind every other watcher ready by then: one loop
+ * pass (and two epoll_ctl calls) more between a change and its PUBLISH. */
+static void write_now(smd_cluster *k)
+{
+    if (k->cmd && (k->cmd->c.flags & REDIS_CONNECTED))
+        redisAsyncHandleWrite(k->cmd); /* on a write error hiredis disconnects: on_disconnect runs */
+}
+
 /* End of every loop pass: publish what proxies produced, acknowledge what clients consumed. */
 static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
@@ -1664,8 +2281,10 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
             proxy_flush(k, p);
     proxies_collect(k);
     remotes_flush(k);
-    if (!cluster_up(k))
+    if (!cluster_up(k)) {
+        write_now(k);
         return;
+    }
     size_t chunk = smd_snapshot_chunk(k->srv);
     /* Live events flow whatever the acknowledgements say (they only bound the sender's backlog),
      * so they are acknowledged in steps, not one `K` per `E`; a snapshot part at once. */
@@ -1685,6 +2304,7 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
             r->acked = r->received;
         }
     }
+    write_now(k);
 }
 
 /* ---- start / stop ---- */
@@ -1946,6 +2566,12 @@ void smd_cluster_stop(smd_server *srv)
         remote_free(k, r);
     }
     drop_connections(k);
+    while (k->graveyard) {
+        closing *c = k->graveyard;
+        k->graveyard = c->next;
+        kmap_free(&c->ids, srv->strings);
+        free(c);
+    }
     srv->cluster = NULL;
     smd_outq_clear(&k->sink.q);
     sm_buf_free(&k->scratch);

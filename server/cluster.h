@@ -3,10 +3,12 @@
 #define SMD_SERVER_CLUSTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
 #include "core/protocol.h"
+#include "server/config.h"
 
 struct ev_loop;
 struct smd_server;
@@ -48,6 +50,18 @@ bool smd_cluster_unavailable(struct smd_conn *c, const sm_msg *m);
  * total of every node), or 0 when this node's reply is the whole answer. */
 uint64_t smd_cluster_fan_out(struct smd_conn *c, const sm_msg *m);
 /* This node's part of request rid ended: count sessions, or an error (code != SM_CODE_NONE). */
+/* Where a request of another node comes from, for the audit log. */
+typedef struct smd_cluster_origin {
+    char node[SMD_NODE_NAME_MAX + 1];
+    uint64_t request;
+    bool has_requester; /* the fields below were sent (nodes from before the audit log do not) */
+    char principal[SMD_NAME_MAX + 1];
+    char session_id[32];
+    char client_ip[64];
+} smd_cluster_origin;
+/* For a cluster stand-in connection (a request of another node): where it comes from. False for
+ * any other connection. */
+bool smd_cluster_remote_origin(const struct smd_conn *c, smd_cluster_origin *out);
 void smd_cluster_local_done(struct smd_server *srv, uint64_t rid, int64_t count, sm_errcode code, const char *text);
 
 /* ---- hooks of listeners.c ---- */
@@ -57,6 +71,13 @@ void smd_cluster_listener_freed(struct smd_server *srv, struct smd_listener *l);
 /* The local part of l's snapshot ended: snapshot_end goes once every other part has ended too. */
 void smd_cluster_local_snapshot_done(struct smd_server *srv, struct smd_listener *l);
 bool smd_cluster_proxy_open(const struct smd_cluster_proxy *p);
+/* The event proxy p's snapshot reports about session s (matching: whether s matches its
+ * filter): OPEN or nothing, except after an outage (docs/cluster.md § Reconvergence), when a
+ * session the listener knew that no longer matches is a FILTER_LEAVE and one it did not know
+ * that existed before the outage is a FILTER_ENTER. SM_EVENT_NONE: nothing. */
+struct smd_session;
+sm_event_type smd_cluster_proxy_snapshot_event(const struct smd_cluster_proxy *p, const struct smd_session *s,
+                                               bool matching);
 /* The queue a proxy's events are encoded into (the listener code pushes, then calls queued with
  * the push's status: an error or a backlog past cluster.maxProxyBytes drops the proxy). */
 struct smd_outq *smd_cluster_proxy_queue(struct smd_cluster_proxy *p);

@@ -17,6 +17,7 @@
 
 #include "core/protocol.h"
 #include "core/utf8.h"
+#include "server/audit.h"
 #include "server/auth.h"
 
 #define CONFIG_FILE_MAX (16u * 1024u * 1024u)
@@ -62,6 +63,7 @@ void smd_config_init(smd_config *c)
     c->limits.max_listener_regex_cost = 192;
     c->limits.max_listener_regex_cost_per_session = 128;
     smd_geo_init(&c->geo);
+    c->audit.buffer_bytes = SMD_AUDIT_DEFAULT_BUFFER;
 }
 
 static void free_strv(char **v, size_t n)
@@ -93,6 +95,7 @@ void smd_config_free(smd_config *c)
     free(c->cluster.node);
     free(c->cluster.user);
     free(c->cluster.password_file);
+    free(c->audit.file);
     memset(c, 0, sizeof *c);
 }
 
@@ -681,6 +684,24 @@ static int parse_cluster(smd_config *c, const cJSON *o, sm_error *err)
     return rc;
 }
 
+static int parse_audit(smd_config *c, const cJSON *o, sm_error *err)
+{
+    static const char *const fields[] = {"file", "bufferBytes", NULL};
+    int rc = check_fields(o, "audit", fields, err);
+    const cJSON *v;
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "file"))) {
+        rc = want_string(v, "audit.file", 4096, false, &c->audit.file, err);
+        if (rc == SM_OK && c->audit.file[0] != '/')
+            rc = bad(err, "audit.file", "must be an absolute path");
+    }
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "bufferBytes"))) {
+        int64_t x = 0;
+        if ((rc = want_int(v, "audit.bufferBytes", SMD_AUDIT_MIN_BUFFER, SMD_AUDIT_MAX_BUFFER, &x, err)) == SM_OK)
+            c->audit.buffer_bytes = (size_t)x;
+    }
+    return rc;
+}
+
 /* ---- admin section (docs/config.md § admin) ---- */
 
 /* "ADDR:PORT" or "[IPv6]:PORT", numeric only (no DNS at start-up). */
@@ -787,7 +808,7 @@ static int parse_geo(smd_config *c, const cJSON *a, sm_error *err)
                        lon ? lon->valuedouble : 0, &gerr) != SM_OK)
             return sm_error_set(err, SM_ERR_INVALID, "config: %s: %s", path, gerr.message);
     }
-    return SM_OK;
+    return smd_geo_finish(&c->geo, err);
 }
 
 static int check_role_refs(const smd_config *c, sm_error *err)
@@ -825,7 +846,8 @@ int smd_config_parse(smd_config *c, const char *text, size_t len, sm_error *err)
         return sm_error_set(err, SM_ERR_INVALID, "config: invalid JSON near line %zu, column %zu", line, col);
     }
     static const char *const fields[] = {"server",     "tls",    "anonymous", "roles", "principals",
-                                         "limits",     "logins", "geo",       "cluster", "admin", NULL};
+                                         "limits",     "logins", "geo",       "cluster", "audit",
+                                         "admin",      NULL};
     int rc = check_fields(root, "", fields, err);
     const cJSON *v;
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "server")))
@@ -846,6 +868,8 @@ int smd_config_parse(smd_config *c, const char *text, size_t len, sm_error *err)
         rc = parse_geo(c, v, err);
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "cluster")))
         rc = parse_cluster(c, v, err);
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "audit")))
+        rc = parse_audit(c, v, err);
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(root, "admin")))
         rc = parse_admin(c, v, err);
     cJSON_Delete(root);
@@ -1008,6 +1032,11 @@ char *smd_config_to_json(const smd_config *c)
     cJSON_AddNumberToObject(limits, "maxListenerRegexCost", (double)c->limits.max_listener_regex_cost);
     cJSON_AddNumberToObject(limits, "maxListenerRegexCostPerSession",
                             (double)c->limits.max_listener_regex_cost_per_session);
+    if (c->audit.file) {
+        cJSON *audit = cJSON_AddObjectToObject(root, "audit");
+        cJSON_AddStringToObject(audit, "file", c->audit.file);
+        cJSON_AddNumberToObject(audit, "bufferBytes", (double)c->audit.buffer_bytes);
+    }
     cJSON *geo = cJSON_AddArrayToObject(root, "geo");
     for (size_t i = 0; i < c->geo.count; i++) {
         const smd_geo_entry *e = &c->geo.items[i];

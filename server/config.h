@@ -81,6 +81,12 @@ int smd_cluster_cfg_set_node(smd_cluster_cfg *c, const char *name, sm_error *err
  * file readable. */
 int smd_cluster_cfg_check(const smd_cluster_cfg *c, sm_error *err);
 
+/* ---- audit log (docs/config.md § audit) ---- */
+typedef struct smd_audit_cfg {
+    char *file;          /* NULL: no audit log */
+    size_t buffer_bytes; /* records waiting for the file, at most */
+} smd_audit_cfg;
+
 /* ---- admin listener: /metrics and /healthz (docs/metrics.md) ---- */
 #define SMD_ADMIN_DEFAULT_PORT 9464
 typedef struct smd_admin_cfg {
@@ -109,6 +115,7 @@ typedef struct smd_config {
     smd_login_limits logins;
     smd_geo geo;
     smd_cluster_cfg cluster;
+    smd_audit_cfg audit;
     smd_admin_cfg admin; /* restart-only: a reload keeps the listener it started with */
     bool is_demo;
 } smd_config;

@@ -12,6 +12,7 @@ void smd_geo_init(smd_geo *g)
 {
     g->items = NULL;
     g->count = 0;
+    g->cap = 0;
 }
 
 void smd_geo_free(smd_geo *g)
@@ -119,17 +120,39 @@ int smd_geo_add(smd_geo *g, const char *cidr, const char *country, const char *l
     else
         strcpy(e.longitude, "NaN");
 
-    smd_geo_entry *n = realloc(g->items, (g->count + 1) * sizeof *n);
-    if (!n)
+    if (g->count == g->cap) {
+        /* Geometric growth: a table of thousands of rows (read again on every reload) must not
+         * cost a copy per row. */
+        size_t ncap = g->cap ? g->cap * 2 : 16;
+        smd_geo_entry *n = realloc(g->items, ncap * sizeof *n);
+        if (!n)
+            return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
+        g->items = n;
+        g->cap = ncap;
+    }
+    g->items[g->count++] = e;
+    return SM_OK;
+}
+
+int smd_geo_finish(smd_geo *g, sm_error *err)
+{
+    if (g->count < 2)
+        return SM_OK;
+    /* Longest prefixes first, so the first hit of a scan is the longest match; among equal
+     * prefixes the order of the file. A counting sort: prefixes are 0..128, and a table of
+     * thousands of rows (read again on every reload) costs one pass. */
+    size_t start[130] = {0};
+    for (size_t i = 0; i < g->count; i++)
+        start[128 - g->items[i].prefix + 1]++;
+    for (size_t p = 1; p < 130; p++)
+        start[p] += start[p - 1];
+    smd_geo_entry *sorted = malloc(g->cap * sizeof *sorted);
+    if (!sorted)
         return sm_error_set(err, SM_ERR_NOMEM, "out of memory");
-    g->items = n;
-    /* Keep longest prefixes first so the first hit of a scan is the longest match. */
-    size_t at = 0;
-    while (at < g->count && g->items[at].prefix >= e.prefix)
-        at++;
-    memmove(&g->items[at + 1], &g->items[at], (g->count - at) * sizeof *n);
-    g->items[at] = e;
-    g->count++;
+    for (size_t i = 0; i < g->count; i++)
+        sorted[start[128 - g->items[i].prefix]++] = g->items[i];
+    free(g->items);
+    g->items = sorted;
     return SM_OK;
 }
 

@@ -22,15 +22,19 @@ typedef struct smd_geo_entry {
 typedef struct smd_geo {
     smd_geo_entry *items; /* sorted by prefix, longest first */
     size_t count;
+    size_t cap; /* entries allocated */
 } smd_geo;
 
 void smd_geo_init(smd_geo *g);
 void smd_geo_free(smd_geo *g);
-/* Adds one row. cidr is "a.b.c.d/n", "a.b.c.d" (= /32), "v6/n" or "v6" (= /128). country and
+/* Adds one row (smd_geo_finish orders them once all are added). cidr is "a.b.c.d/n", "a.b.c.d" (= /32), "v6/n" or "v6" (= /128). country and
  * language may be NULL or "" (unknown); has_lat/has_lon false gives "NaN". SM_OK, or
  * SM_ERR_INVALID with a message naming what is wrong. */
 int smd_geo_add(smd_geo *g, const char *cidr, const char *country, const char *language, bool has_lat, double lat,
                bool has_lon, double lon, sm_error *err);
+/* Puts the rows in lookup order (longest prefix first); call it after the last smd_geo_add.
+ * SM_OK or SM_ERR_NOMEM. */
+int smd_geo_finish(smd_geo *g, sm_error *err);
 /* Row with the longest prefix containing ip (text form, IPv4-mapped IPv6 accepted), or NULL. */
 const smd_geo_entry *smd_geo_lookup(const smd_geo *g, const char *ip);
 

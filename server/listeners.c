@@ -124,30 +124,28 @@ static void listener_free(smd_server *srv, smd_listener *l)
 
 /* Every session event may evaluate every listener's filter: the regular expressions of all of them
  * together (and of one session's) are bounded, so one event's listener work stays bounded
- * (docs/security.md § Listener cost). Sends the refusal and returns false when over. */
-static bool regex_cost_acceptable(smd_server *srv, smd_conn *c, int64_t id, const smd_session *owner, size_t cost)
+ * (docs/security.md § Listener cost). owner NULL: a cluster proxy, whose owner is on another node
+ * (that node checks the per-session budget; this one the server's). SM_ERR_LIMIT with the
+ * refusal's text when over. */
+static int regex_cost_check(const smd_server *srv, const smd_session *owner, size_t cost, sm_error *err)
 {
     if (cost == 0)
-        return true;
+        return SM_OK;
     const smd_limits *lim = &srv->cfg->limits;
     size_t mine = 0;
-    for (const smd_listener *o = owner->listeners; o; o = o->onext)
+    for (const smd_listener *o = owner ? owner->listeners : NULL; o; o = o->onext)
         mine += o->regex_cost;
-    if (mine + cost > lim->max_listener_regex_cost_per_session) {
-        smd_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED,
-                           "the regular expressions of this session's listeners would cost %zu; the limit is %zu "
-                           "(limits.maxListenerRegexCostPerSession)",
-                           mine + cost, lim->max_listener_regex_cost_per_session);
-        return false;
-    }
-    if (srv->listener_regex_cost + cost > lim->max_listener_regex_cost) {
-        smd_conn_send_error(c, id, SM_CODE_LIMIT_EXCEEDED,
-                           "the regular expressions of the server's listeners would cost %zu; the limit is %zu "
-                           "(limits.maxListenerRegexCost)",
-                           srv->listener_regex_cost + cost, lim->max_listener_regex_cost);
-        return false;
-    }
-    return true;
+    if (owner && mine + cost > lim->max_listener_regex_cost_per_session)
+        return sm_error_set(err, SM_ERR_LIMIT,
+                            "the regular expressions of this session's listeners would cost %zu; the limit is %zu "
+                            "(limits.maxListenerRegexCostPerSession)",
+                            mine + cost, lim->max_listener_regex_cost_per_session);
+    if (srv->listener_regex_cost + cost > lim->max_listener_regex_cost)
+        return sm_error_set(err, SM_ERR_LIMIT,
+                            "the regular expressions of the server's listeners would cost %zu; the limit is %zu "
+                            "(limits.maxListenerRegexCost)",
+                            srv->listener_regex_cost + cost, lim->max_listener_regex_cost);
+    return SM_OK;
 }
 
 /* What a listener takes from its add_listener message besides keys and filter. */
@@ -199,7 +197,8 @@ smd_listener *smd_listener_add(smd_server *srv, smd_conn *c, const sm_msg *m)
         size_t flen = strlen(m->filter) + 1;
         if ((l->filter_text = malloc(flen)) != NULL)
             memcpy(l->filter_text, m->filter, flen);
-        if (!regex_cost_acceptable(srv, c, m->id, owner, sm_filter_regex_cost(l->filter))) {
+        if (regex_cost_check(srv, owner, sm_filter_regex_cost(l->filter), &err) != SM_OK) {
+            smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "%s", err.message);
             listener_free(srv, l);
             return NULL;
         }
@@ -231,25 +230,36 @@ smd_listener *smd_listener_add(smd_server *srv, smd_conn *c, const sm_msg *m)
     return l;
 }
 
-smd_listener *smd_listener_new_proxy(smd_server *srv, smd_conn *sink, const sm_msg *m, struct smd_cluster_proxy *proxy)
+smd_listener *smd_listener_new_proxy(smd_server *srv, smd_conn *sink, const sm_msg *m, struct smd_cluster_proxy *proxy,
+                                     sm_error *err)
 {
     smd_listener *l = calloc(1, sizeof *l);
-    if (!l)
+    if (!l) {
+        sm_error_set(err, SM_ERR_NOMEM, "out of memory");
         return NULL;
+    }
     if (m->has_keys && !smd_parse_keys(srv, sink, m->id, &m->keys, &l->all_fixed, &l->all_user, &l->keys, &l->nkeys)) {
+        sm_error_set(err, SM_ERR_INVALID, "its keys are not valid here");
         free(l);
         return NULL;
     }
     if (m->filter) {
-        sm_error err;
-        sm_error_clear(&err);
         size_t flen = strlen(m->filter) + 1;
-        if (sm_filter_parse(m->filter, flen - 1, &l->filter, &err) != SM_OK ||
+        if (sm_filter_parse(m->filter, flen - 1, &l->filter, err) != SM_OK ||
             (l->filter_text = malloc(flen)) == NULL) {
+            if (l->filter)
+                sm_error_set(err, SM_ERR_NOMEM, "out of memory");
             listener_free(srv, l);
             return NULL;
         }
         memcpy(l->filter_text, m->filter, flen);
+        /* Its filter runs on every event of this node's sessions like a local listener's: it
+         * takes its share of this node's allowance, or another node could multiply it. */
+        if (regex_cost_check(srv, NULL, sm_filter_regex_cost(l->filter), err) != SM_OK) {
+            listener_free(srv, l);
+            return NULL;
+        }
+        l->regex_cost = sm_filter_regex_cost(l->filter);
     }
     take_options(l, m);
     l->proxy = proxy;
@@ -630,10 +640,15 @@ bool smd_listener_snapshot_step(smd_server *srv, smd_listener *l, const smd_outq
         l->cursor.at = s->next;
         if (l->has_after && s->start_ms <= l->after)
             continue;
-        if (!matches(srv, l, s, NULL, 0))
+        bool matching = matches(srv, l, s, NULL, 0);
+        sm_event_type type = matching ? SM_EVENT_OPEN : SM_EVENT_NONE;
+        if (l->proxy) /* a cluster resync also reports sessions that entered or left the filter */
+            type = smd_cluster_proxy_snapshot_event(l->proxy, s, matching);
+        if (type == SM_EVENT_NONE)
             continue;
-        emit_event(srv, NULL, l, s, SM_EVENT_OPEN, (sm_session_state)s->state, true, true, NULL, 0, SM_CLOSE_NONE);
-        l->snapshot_count++;
+        emit_event(srv, NULL, l, s, type, (sm_session_state)s->state, true, type != SM_EVENT_FILTER_LEAVE, NULL, 0,
+                   SM_CLOSE_NONE);
+        l->snapshot_count += type != SM_EVENT_FILTER_LEAVE;
     }
     if (l->cursor.at || listener_stopped(l))
         return false;

@@ -39,7 +39,10 @@ static void usage(FILE *f)
             "  --check-config    validate the configuration and exit (0 = valid, 2 = invalid)\n"
             "  --print-config    print the effective configuration as JSON and exit\n"
             "  --hash-password   print a password hash for the configuration's principals\n"
-            "  --iterations N    PBKDF2 iterations for --hash-password (default %u)\n",
+            "  --iterations N    PBKDF2 iterations for --hash-password (default %u)\n"
+            "\n"
+            "SIGHUP reloads --config for new requests without dropping sessions and reopens the audit log;\n"
+            "SIGTERM/SIGINT close every session and stop (docs/config.md).\n",
             SMD_AUTH_DEFAULT_ITERATIONS);
 }
 
@@ -135,6 +138,44 @@ static void warn_demo(const smd_config *cfg)
     smd_log(SMD_LOG_WARN, "never expose the demo configuration; see docs/config.md to write a real one");
 }
 
+/* Where the configuration comes from: the file (or the demo) and the command line's overrides. */
+typedef struct config_source {
+    const char *path, *bind, *cluster_redis, *node;
+    long port;
+} config_source;
+
+/* Loads the whole configuration into cfg (initialised), at start and again on SIGHUP. */
+static int load_config(void *ctx, smd_config *cfg, sm_error *err)
+{
+    const config_source *src = ctx;
+    int rc = src->path ? smd_config_load_file(cfg, src->path, err) : smd_config_demo(cfg, err);
+    if (rc == SM_OK && src->bind) {
+        smd_config override;
+        smd_config_init(&override);
+        char *text = NULL;
+        if (asprintf(&text, "{\"server\":{\"bind\":\"%s\"}}", src->bind) < 0 || strpbrk(src->bind, "\"\\")) {
+            rc = sm_error_set(err, SM_ERR_INVALID, "--bind: must be a numeric IPv4 or IPv6 address");
+        } else if ((rc = smd_config_parse(&override, text, strlen(text), err)) == SM_OK) {
+            free(cfg->bind);
+            cfg->bind = override.bind;
+            override.bind = NULL;
+        } else {
+            rc = sm_error_set(err, SM_ERR_INVALID, "--bind: must be a numeric IPv4 or IPv6 address");
+        }
+        free(text);
+        smd_config_free(&override);
+    }
+    if (rc == SM_OK && src->cluster_redis)
+        rc = smd_cluster_cfg_set_redis(&cfg->cluster, src->cluster_redis, err);
+    if (rc == SM_OK && src->node)
+        rc = smd_cluster_cfg_set_node(&cfg->cluster, src->node, err);
+    if (rc == SM_OK)
+        rc = smd_cluster_cfg_check(&cfg->cluster, err);
+    if (rc == SM_OK && src->port >= 0)
+        cfg->port = (int)src->port;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL, *bind = NULL, *port_file = NULL, *cluster_redis = NULL, *node = NULL;
@@ -191,36 +232,12 @@ int main(int argc, char **argv)
     smd_config_init(&cfg);
     sm_error err;
     sm_error_clear(&err);
-    int rc = config_path ? smd_config_load_file(&cfg, config_path, &err) : smd_config_demo(&cfg, &err);
-    if (rc == SM_OK && bind) {
-        smd_config override;
-        smd_config_init(&override);
-        char *text = NULL;
-        if (asprintf(&text, "{\"server\":{\"bind\":\"%s\"}}", bind) < 0 || strpbrk(bind, "\"\\")) {
-            rc = sm_error_set(&err, SM_ERR_INVALID, "--bind: must be a numeric IPv4 or IPv6 address");
-        } else if ((rc = smd_config_parse(&override, text, strlen(text), &err)) == SM_OK) {
-            free(cfg.bind);
-            cfg.bind = override.bind;
-            override.bind = NULL;
-        } else {
-            rc = sm_error_set(&err, SM_ERR_INVALID, "--bind: must be a numeric IPv4 or IPv6 address");
-        }
-        free(text);
-        smd_config_free(&override);
-    }
-    if (rc == SM_OK && cluster_redis)
-        rc = smd_cluster_cfg_set_redis(&cfg.cluster, cluster_redis, &err);
-    if (rc == SM_OK && node)
-        rc = smd_cluster_cfg_set_node(&cfg.cluster, node, &err);
-    if (rc == SM_OK)
-        rc = smd_cluster_cfg_check(&cfg.cluster, &err);
-    if (rc != SM_OK) {
+    config_source src = {.path = config_path, .bind = bind, .cluster_redis = cluster_redis, .node = node, .port = port};
+    if (load_config(&src, &cfg, &err) != SM_OK) {
         print_error(err.message);
         smd_config_free(&cfg);
         return EXIT_USAGE;
     }
-    if (port >= 0)
-        cfg.port = (int)port;
     /* Not for --print-config: a file printed here may be meant for another machine. */
     if ((check || !print) && smd_config_check_tls_files(&cfg, &err) != SM_OK) {
         print_error(err.message);
@@ -242,7 +259,8 @@ int main(int argc, char **argv)
     }
     if (cfg.is_demo)
         warn_demo(&cfg);
-    smd_net_opts opts = {.port_file = port_file, .verbose = verbose};
+    smd_net_opts opts = {.port_file = port_file, .verbose = verbose, .config_path = config_path,
+                         .load_config = config_path ? load_config : NULL, .load_ctx = &src};
     int status = smd_net_run(&cfg, &opts);
     smd_config_free(&cfg);
     return status;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/intern.h"
+#include "server/audit.h"
 #include "server/cluster.h"
 #include "server/outq.h"
 #include "server/server.h"
@@ -307,6 +308,10 @@ static void render_traffic(sm_buf *b)
                       (unsigned long long)smd_metrics.refused[i]);
     value_u(b, "sessmond_accept_pauses_total", "counter", "Times accepting paused because descriptors ran out.",
             smd_metrics.accept_pauses_no_fds);
+    head(b, "sessmond_audit_records_total", "counter",
+         "Audit log records: written to the file, or dropped (buffer full, file unwritable).");
+    sm_buf_printf(b, "sessmond_audit_records_total{result=\"written\"} %llu\n", (unsigned long long)smd_audit_written());
+    sm_buf_printf(b, "sessmond_audit_records_total{result=\"dropped\"} %llu\n", (unsigned long long)smd_audit_dropped());
 }
 
 static void render_latency(sm_buf *b)

@@ -22,6 +22,7 @@
 
 #include "core/utf8.h"
 #include "server/admin.h"
+#include "server/audit.h"
 #include "server/cluster.h"
 #include "server/gate.h"
 #include "server/log.h"
@@ -94,6 +95,10 @@ typedef struct smd_net {
     size_t shard_count;
     struct ev_loop *loop;
     ev_signal sigterm, sigint;
+    ev_signal sighup;    /* reload (server/reload.c) and reopen the audit log */
+    ev_prepare pass_end; /* once per loop pass, before it waits: the audit log is written */
+    smd_config *live_cfg;
+    const smd_net_opts *opts;
     ev_timer tick, grace, finish;
     ev_idle slice; /* drives the core's sliced operations, one slice per loop pass */
     bool stopping, finished;
@@ -813,6 +818,8 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_idle_stop(loop, &net->slice);
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
+    ev_signal_stop(loop, &net->sighup);
+    ev_prepare_stop(loop, &net->pass_end);
     smd_admin_stop(net->admin);
     net->admin = NULL;
     /* Already shutting down: another SIGTERM must not kill the process half way through. */
@@ -866,6 +873,47 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     }
     ev_timer_set(&net->grace, SHUTDOWN_GRACE_S, 0.);
     ev_timer_start(loop, &net->grace);
+}
+
+static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    smd_net *net = w->data;
+    if (net->stopping)
+        return;
+    const char *path = net->opts->config_path ? net->opts->config_path : "the configuration";
+    /* TODO(issue 12, merge with server/notify.h): smd_notify("RELOADING=1") here, smd_notify("READY=1") at the end. */
+    int64_t start_ms = sm_mono_ms();
+    if (!net->opts->load_config) {
+        smd_log(SMD_LOG_WARN, "SIGHUP: running the demo configuration (no --config): nothing to reload");
+    } else {
+        smd_config next;
+        smd_config_init(&next);
+        sm_error err;
+        sm_error_clear(&err);
+        if (net->opts->load_config(net->opts->load_ctx, &next, &err) != SM_OK) {
+            smd_log(SMD_LOG_ERROR, "reload of %s refused: %s; the configuration in force is unchanged", path,
+                    err.message);
+            smd_config_free(&next);
+        } else {
+            smd_server_reload(&net->srv, net->live_cfg, &next, path);
+        }
+    }
+    /* Also without a change: logrotate renamed the file and wants a new one. */
+    smd_audit_reopen(net->srv.audit, net->live_cfg->audit.file, net->live_cfg->audit.buffer_bytes);
+    /* The loop serves nobody meanwhile: a huge file (thousands of principals) is worth knowing about. */
+    int64_t took_ms = sm_mono_ms() - start_ms;
+    smd_log(took_ms >= 100 ? SMD_LOG_WARN : SMD_LOG_DEBUG, "SIGHUP handled in %lld ms (the event loop waited)",
+            (long long)took_ms);
+}
+
+static void pass_end_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    smd_net *net = w->data;
+    smd_audit_flush(net->srv.audit);
 }
 
 static void slice_cb(struct ev_loop *loop, ev_idle *w, int revents)
@@ -947,7 +995,7 @@ static int write_port_file(const char *path, int port)
     return 0;
 }
 
-int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
+int smd_net_run(smd_config *cfg, const smd_net_opts *opts)
 {
     int levels = LLL_ERR | LLL_WARN | (opts->verbose ? LLL_NOTICE : 0);
     lws_set_log_level(levels, lws_emit);
@@ -961,7 +1009,8 @@ int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
         smd_log(SMD_LOG_ERROR, "out of memory");
         return 1;
     }
-    net->cfg = cfg;
+    net->cfg = net->live_cfg = cfg;
+    net->opts = opts;
     net->fd_limit = fd_limit;
     net->listen_fd = net->reserve_fd = -1;
     net->loop = ev_default_loop(EVBACKEND_EPOLL);
@@ -984,6 +1033,12 @@ int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
         free(net);
         return 1;
     }
+    if (!(net->srv.audit = smd_audit_new(cfg->audit.file, cfg->audit.buffer_bytes))) {
+        smd_log(SMD_LOG_ERROR, "out of memory");
+        return fail_start(net);
+    }
+    if (cfg->audit.file)
+        smd_log(SMD_LOG_INFO, "audit log: %s", cfg->audit.file);
     if (cfg->cluster.enabled && smd_cluster_start(&net->srv, net->loop, &err) != SM_OK) {
         smd_log(SMD_LOG_ERROR, "%s", err.message);
         return fail_start(net);
@@ -1022,6 +1077,12 @@ int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
     net->sigterm.data = net->sigint.data = net;
     ev_signal_start(net->loop, &net->sigterm);
     ev_signal_start(net->loop, &net->sigint);
+    ev_signal_init(&net->sighup, reload_cb, SIGHUP);
+    net->sighup.data = net;
+    ev_signal_start(net->loop, &net->sighup);
+    ev_prepare_init(&net->pass_end, pass_end_cb);
+    net->pass_end.data = net;
+    ev_prepare_start(net->loop, &net->pass_end);
     double period = (double)smd_server_tick_ms(&net->srv) / 1000.0;
     ev_timer_init(&net->tick, tick_cb, period, period);
     net->tick.data = net;

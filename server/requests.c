@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "core/props.h"
+#include "server/audit.h"
 #include "server/cluster.h"
 #include "server/geo.h"
 #include "server/log.h"
@@ -104,6 +105,8 @@ static void release_changes(smd_server *srv, size_t n)
     }
 }
 
+static void dispatch_request(smd_conn *c, const sm_msg *m);
+
 /* ---- open / resume ---- */
 
 static const char *client_type_of(const char *given)
@@ -135,6 +138,7 @@ static void send_opened(smd_conn *c, smd_session *s, bool resumed)
     r.reconnect_timeout = cfg->limits.reconnect_timeout_ms;
     r.heartbeat_interval = cfg->limits.heartbeat_interval_ms;
     r.max_message_bytes = (int64_t)cfg->limits.max_message_bytes;
+    r.audited = smd_audit_on(c->srv->audit);
     smd_conn_send(c, &r);
 }
 
@@ -330,6 +334,17 @@ static void login_finish(smd_server *srv, smd_login *l)
     }
     sm_msg_free(&m);
     smd_server_reap(srv);
+}
+
+void smd_logins_rebind(smd_server *srv, const smd_config *next)
+{
+    for (smd_login *l = srv->logins; l; l = l->next) {
+        if (!l->principal)
+            continue; /* checked against the dummy hash: refused whatever the new config says */
+        const smd_principal_cfg *p = smd_config_find_principal(next, l->principal->name);
+        /* Its check runs against the old hash: it may only succeed if that is still the password. */
+        l->principal = p && strcmp(p->password_hash, l->principal->password_hash) == 0 ? p : NULL;
+    }
 }
 
 void smd_logins_step(smd_server *srv)
@@ -568,7 +583,7 @@ static bool plan_build(smd_conn *c, const sm_msg *m, set_plan *p)
     return true;
 }
 
-/* Would s stay within the user property limit after the plan? */
+/* Would s stay within the user property limit after the plan (or at least not grow past it)? */
 static bool plan_fits(const smd_server *srv, const smd_session *s, const set_plan *p)
 {
     long count = s->ucount;
@@ -581,7 +596,8 @@ static bool plan_fits(const smd_server *srv, const smd_session *s, const set_pla
         else if (!p->e[i].value && exists)
             count--;
     }
-    return count <= (long)srv->cfg->limits.max_properties;
+    /* A session over a limit lowered by a reload keeps what it has: it may change and delete, not add. */
+    return count <= (long)srv->cfg->limits.max_properties || count <= (long)s->ucount;
 }
 
 /* Applies the plan to s, recording real changes in srv->changes. Returns the count, or -1 when
@@ -676,6 +692,7 @@ static void handle_set(smd_conn *c, const sm_msg *m)
     if (!t) {
         if (!smd_cluster_route(c, m)) /* cluster: another node's session */
             smd_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
+        smd_audit_note_routed(srv); /* (an error sent above is the result instead) */
         return;
     }
     set_plan p;
@@ -702,6 +719,7 @@ static void handle_set(smd_conn *c, const sm_msg *m)
     r.changed.items = srv->kv_b;
     r.changed.count = (size_t)n;
     smd_conn_send(c, &r);
+    smd_audit_note_changes(srv, srv->changes, (size_t)n);
     if (n > 0)
         smd_listeners_session_event(srv, t, SM_EVENT_PROPERTIES, srv->changes, (size_t)n);
     release_changes(srv, (size_t)n);
@@ -737,6 +755,7 @@ static bool queue_by_filter(smd_conn *c, const sm_msg *m, smd_job_kind kind, sm_
     job->phase = plan && plan->adds_user && srv->reg.ucount_high + adds > srv->cfg->limits.max_properties ? 0 : 1;
     /* Cluster: every other node runs it too, from now; the reply is the total (docs/cluster.md). */
     job->cluster_rid = smd_cluster_fan_out(c, m);
+    smd_audit_hand_to_job(srv, job);
     /* Its latency ends with its reply (job_finished), whenever the slices get there; another
      * node's request (cluster) is timed on that node. */
     job->started_us = c->cluster_remote ? 0 : srv->request_started_us;
@@ -785,7 +804,7 @@ static void handle_close_by_filter(smd_conn *c, const sm_msg *m)
 
 void smd_requests_job_free(smd_server *srv, smd_job *job)
 {
-    (void)srv;
+    smd_audit_job_done(srv, job, job->count, SM_CODE_NONE, NULL, true); /* only when it never ended */
     sm_filter_free(job->filter);
     if (job->plan) {
         plan_free(job->plan);
@@ -811,6 +830,7 @@ static void job_finished(const smd_job *job)
 /* An error ends the job: to the requester, or (cluster) into the answer of every node. */
 static void job_error(smd_server *srv, smd_job *job, sm_errcode code, const char *text)
 {
+    smd_audit_job_done(srv, job, job->count, code, text, false);
     job_finished(job);
     if (job->cluster_rid) {
         smd_cluster_local_done(srv, job->cluster_rid, job->count, code, text);
@@ -823,6 +843,7 @@ static void job_error(smd_server *srv, smd_job *job, sm_errcode code, const char
 
 static void job_reply(smd_server *srv, smd_job *job, sm_msg_type op)
 {
+    smd_audit_job_done(srv, job, job->count, SM_CODE_NONE, NULL, false);
     job_finished(job);
     if (job->cluster_rid) {
         smd_cluster_local_done(srv, job->cluster_rid, job->count, SM_CODE_NONE, NULL);
@@ -935,8 +956,10 @@ static void handle_close_session(smd_conn *c, const sm_msg *m)
     if (!permitted(c, m, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION))
         return;
     smd_session *t = smd_registry_find(&srv->reg, m->session_id);
-    if (!t && smd_cluster_route(c, m)) /* cluster: another node's session */
+    if (!t && smd_cluster_route(c, m)) { /* cluster: another node's session */
+        smd_audit_note_routed(srv);
         return;
+    }
     if (!t || t->doomed) {
         smd_conn_send_error(c, m->id, SM_CODE_NO_SUCH_SESSION, "no session with that ID");
         return;
@@ -964,6 +987,13 @@ static void handle_remove_listener(smd_conn *c, const sm_msg *m)
 }
 
 void smd_server_handle_request(smd_conn *c, const sm_msg *m)
+{
+    smd_audit_request_begin(c->srv, c, m); /* mutating requests only */
+    dispatch_request(c, m);
+    smd_audit_request_end(c->srv);
+}
+
+static void dispatch_request(smd_conn *c, const sm_msg *m)
 {
     switch (m->type) {
     case SM_MSG_GET:

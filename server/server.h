@@ -133,6 +133,7 @@ typedef struct smd_job {
     int phase;
     int64_t count;
     uint64_t cluster_rid; /* cluster mode: the request every node runs (0 = this node's alone) */
+    struct cJSON *audit_rec; /* its audit record, written when it ends (server/audit.h) */
     int64_t started_us;   /* its request was decoded (metrics: the latency ends with its reply) */
 } smd_job;
 
@@ -175,6 +176,11 @@ typedef struct smd_server {
     sm_buf ev_json; /* one event encoded once for every listener that gets the same bytes */
     const char **interned_scratch;
     size_t interned_scratch_cap;
+    /* audit log (server/audit.h): the record of the mutating request being handled */
+    struct smd_audit *audit;
+    struct cJSON *audit_rec;
+    const smd_conn *audit_conn;
+    int64_t audit_id;
     /* statistics */
     uint64_t sessions_opened, sessions_closed, messages_in;
     struct smd_tally *tally;     /* metrics: sessions by state and principal (server/metrics.h) */
@@ -185,6 +191,19 @@ typedef struct smd_server {
 int smd_server_init(smd_server *srv, const smd_config *cfg, const smd_transport *tr, size_t headroom, sm_error *err);
 /* Frees everything (sessions, listeners, queues of connections still known). */
 void smd_server_free(smd_server *srv);
+/* The identities of cfg's principals (parallel to cfg->principals) and of anonymous sessions, and
+ * the hash an unknown principal is checked against: at start and when the config is reloaded. */
+int smd_server_build_identities(smd_server *srv, const smd_config *cfg, smd_identity **ids, smd_identity *anonymous,
+                                char **dummy_hash);
+void smd_server_free_identities(smd_server *srv, size_t count, smd_identity *ids, smd_identity *anonymous,
+                                char *dummy_hash);
+/* SIGHUP (server/reload.c): replaces *cur by *next (parsed and valid) for new requests; sessions
+ * keep what they opened with. Settings that need a restart keep their current values (reported).
+ * next is consumed either way. SM_OK, or SM_ERR_NOMEM (nothing changed). */
+int smd_server_reload(smd_server *srv, smd_config *cur, smd_config *next, const char *path);
+/* requests.c: opens waiting for their password checks follow a reload: each keeps its principal
+ * only where next has it with the same password hash (else it is refused once checked). */
+void smd_logins_rebind(smd_server *srv, const smd_config *next);
 
 /* A WebSocket connection was established (c is zeroed memory). peer_ip as the transport gives it. */
 void smd_conn_start(smd_server *srv, smd_conn *c, void *handle, const char *peer_ip);
@@ -292,8 +311,11 @@ void smd_listener_emit(smd_server *srv, smd_listener *l, const sm_event *ev);
  * the snapshot has reached its end (l->snapshotting is then false). */
 bool smd_listener_snapshot_step(smd_server *srv, smd_listener *l, const smd_outq *q, size_t limit);
 /* Cluster proxies: a listener without an owner; m is the add_listener request of the other node
- * (already validated there; NULL when it does not parse here). */
-smd_listener *smd_listener_new_proxy(smd_server *srv, smd_conn *sink, const sm_msg *m, struct smd_cluster_proxy *proxy);
+ * (already validated there). NULL with err filled when it cannot be served here: out of memory,
+ * or its filter's regular expressions do not fit in this node's limits.maxListenerRegexCost
+ * (SM_ERR_LIMIT; docs/cluster.md § Bounds). */
+smd_listener *smd_listener_new_proxy(smd_server *srv, smd_conn *sink, const sm_msg *m, struct smd_cluster_proxy *proxy,
+                                     sm_error *err);
 void smd_listener_free_proxy(smd_server *srv, smd_listener *l);
 /* Validates a key list (selectors *F and *U, fixed or user keys) into selector flags and distinct
  * interned named keys (malloc'd array); sends the error and returns false when invalid. */

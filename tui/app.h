@@ -13,7 +13,8 @@ enum {
     SMT_EXIT_ACCESS_DENIED = 4,  /* authentication failed or a permission is missing */
     SMT_EXIT_INVALID_FILTER = 5, /* the filter does not parse */
     SMT_EXIT_NO_SUCH_SESSION = 6,
-    SMT_EXIT_INVALID_PROPERTY = 7
+    SMT_EXIT_INVALID_PROPERTY = 7,
+    SMT_EXIT_CLUSTER_UNAVAILABLE = 8 /* a cluster node cannot reach Redis or the session's node */
 };
 
 /* True when argv[1] names a subcommand (list, get, set, watch, close). */

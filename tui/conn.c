@@ -167,7 +167,6 @@ static void register_listener(smt_conn *c)
 
 static void on_open(sm_session *s, const sm_session_info *info, void *ctx)
 {
-    (void)s;
     smt_conn *c = ctx;
     c->ever_opened = true;
     c->reopen_delay = 0;
@@ -182,6 +181,7 @@ static void on_open(sm_session *s, const sm_session_info *info, void *ctx)
     if (info->replaced)
         smt_eventlog_add(&c->ui->app.log, c->ui->app.wall, SMT_LOGL_INFO,
                          "the server did not know our old session: new session");
+    c->ui->app.server_audits = sm_session_server_audits(s);
     smt_ui_set_connection(c->ui, SMT_CONN_SYNCING, "session open");
 }
 

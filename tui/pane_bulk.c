@@ -205,6 +205,7 @@ static void open_confirm(smt_bulk_pane *p)
         smt_text_printf(f->text[2] + l, sizeof f->text[2] - l, " (%zu of them hidden by the table's filter)",
                         b->count.hidden);
     }
+    smt_form_say_audited(p->app, f);
     b->sent_local = b->count.matches;
     smt_form_confirm_count(f, b->count.matches, SMT_BULK_CONFIRM_TYPED, BULK_READY);
 }
@@ -334,6 +335,7 @@ static void open_undo_dialog(smt_bulk_pane *b)
     if (gone)
         smt_text_printf(t + off, cap - off, "%s%zu session%s closed (nothing to restore there).", off ? " " : "", gone,
                         gone == 1 ? "" : "s");
+    smt_form_say_audited(b->app, f);
     f->ok = true;
 }
 

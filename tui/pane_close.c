@@ -170,6 +170,7 @@ static void open_confirm(close_pane *c)
     if (c->count.hidden)
         smt_text_printf(f->text[2] + off, sizeof f->text[2] - off, " %zu of them are hidden by the table's filter.",
                         c->count.hidden);
+    smt_form_say_audited(c->app, f);
     c->sent_local = c->count.matches;
     smt_form_confirm_count(f, c->count.matches, CLOSE_CONFIRM_TYPED, CLOSE_READY);
 }

@@ -157,6 +157,7 @@ static void form_for_value(smt_edit_pane *p, smt_form_kind kind, const char *key
     char id[80];
     smt_text_escape(p->session, strlen(p->session), id, sizeof id);
     smt_text_printf(f->text[0], sizeof f->text[0], "Session %s", id);
+    smt_form_say_audited(p->app, f);
     if (kind == SMT_FORM_EDIT_CHANGE) {
         f->locked[0] = true;
         f->focus = 1;
@@ -213,6 +214,7 @@ static void open_delete_dialog(smt_edit_pane *p, smt_row *r)
     smt_text_printf(f->text[0], sizeof f->text[0], "Delete %s (now '%s')", key, val);
     smt_text_printf(f->text[1], sizeof f->text[1], "from session %s?", id);
     smt_text_printf(f->status, sizeof f->status, "u undoes it afterwards");
+    smt_form_say_audited(p->app, f);
     smt_text_printf(f->label[0], sizeof f->label[0], "%s", "");
     smt_line_set(&f->field[0], prop->key); /* carried to submit */
     f->ok = true;
@@ -250,6 +252,7 @@ static void open_undo_dialog(smt_edit_pane *p)
             off = sizeof f->text[1] - 1;
     }
     smt_text_printf(f->text[2], sizeof f->text[2], "on session %s?", id);
+    smt_form_say_audited(p->app, f);
     undo_warning(p);
     f->ok = true;
 }

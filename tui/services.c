@@ -105,6 +105,21 @@ smt_form *smt_app_open_form(smt_app *app, smt_form_kind kind, const char *title,
     return &app->form;
 }
 
+void smt_form_say_audited(const smt_app *app, smt_form *f)
+{
+    if (!app->server_audits)
+        return;
+    static const char note[] = "This change is audited (the server records who made it).";
+    for (size_t i = 0; i < sizeof f->text / sizeof f->text[0]; i++)
+        if (!f->text[i][0]) {
+            smt_text_printf(f->text[i], sizeof f->text[i], "%s", note);
+            return;
+        }
+    char *last = f->text[sizeof f->text / sizeof f->text[0] - 1];
+    size_t len = strlen(last);
+    smt_text_printf(last + len, sizeof f->text[0] - len, " %s", note);
+}
+
 void smt_ui_close_form(smt_app *app)
 {
     memset(&app->form, 0, sizeof app->form);

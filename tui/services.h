@@ -86,6 +86,7 @@ typedef struct smt_app {
 
     bool live;      /* the connection is up and the snapshot complete: the table is current */
     bool read_only; /* once set, never cleared */
+    bool server_audits; /* the server said it audits changes: confirmations say so */
     char read_only_reason[96];
 
     /* the table's columns: shared by the table, the chooser and the saved settings */
@@ -147,6 +148,9 @@ void smt_app_select(smt_app *app, const char *id);
 smt_form *smt_app_open_form(smt_app *app, smt_form_kind kind, const char *title, int nfields,
                             void (*changed)(void *owner), void (*submit)(void *owner), void *owner);
 void smt_ui_close_form(smt_app *app);
+/* A confirmation of a change: when the server audits changes, the dialog says so (in its first
+ * free text line, else after the last one). */
+void smt_form_say_audited(const smt_app *app, smt_form *f);
 /* Opens the prompt with a text; changed is called with the text after every edit. */
 smt_prompt *smt_app_start_prompt(smt_app *app, smt_prompt_kind kind, const char *label, const char *initial,
                                  void (*changed)(void *owner, const char *text), bool (*accept)(void *owner),

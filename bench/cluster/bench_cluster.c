@@ -35,6 +35,8 @@
 #define MAX_IN_FLIGHT 1000
 
 static int nodes = 5, per_node = 15000;
+static bool only_latency;  /* --only latency: the latency case alone (after the sessions and memory) */
+static int latency_runs = 1;
 static pid_t node_pid[MAX_NODES];
 static int node_port[MAX_NODES];
 static pid_t redis_pid;
@@ -298,6 +300,230 @@ static pid_t start_feeder(int rate, int seconds)
     _exit(0);
 }
 
+/* ---- the machine's own floor: the latency path's hops with no work in them ----
+ * feeder -> node N -> redis-server -> node 1 -> listener is four hops through three processes.
+ * The same four hops through three relay processes that only pass 8-byte timestamps on, run
+ * beside the latency case, show what the machine's scheduling alone costs at that moment: when
+ * its p99 is above the target, no server can meet the target on this machine just then. */
+
+#define FLOOR_HOPS 4
+#define FLOOR_RATE 200
+
+typedef struct floor_chain {
+    pid_t pids[FLOOR_HOPS + 1];
+    int result_fd;
+} floor_chain;
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w <= 0)
+            _exit(1);
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+static void floor_relay(int in, int out)
+{
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        write_all(out, buf, (size_t)n);
+    _exit(0);
+}
+
+static void floor_receiver(int in, int result)
+{
+    sm_bench_samples lat = {0};
+    char buf[4096];
+    size_t have = 0;
+    ssize_t n;
+    while ((n = read(in, buf + have, sizeof buf - have)) > 0) {
+        double now = sm_bench_now_ms();
+        have += (size_t)n;
+        size_t whole = have / sizeof(double) * sizeof(double);
+        for (size_t off = 0; off < whole; off += sizeof(double)) {
+            double t;
+            memcpy(&t, buf + off, sizeof t);
+            sm_bench_add(&lat, now - t);
+        }
+        memmove(buf, buf + whole, have - whole);
+        have -= whole;
+    }
+    double out[3] = {(double)lat.n, sm_bench_quantile(&lat, 0.5), sm_bench_quantile(&lat, 0.99)};
+    write_all(result, out, sizeof out);
+    _exit(0);
+}
+
+static void floor_sender(int out, int seconds)
+{
+    double start = sm_bench_now_ms();
+    long long sent = 0;
+    while (sm_bench_now_ms() - start < seconds * 1000.0) {
+        double due = (sm_bench_now_ms() - start) * FLOOR_RATE / 1000.0;
+        for (; sent < (long long)due; sent++) {
+            double t = sm_bench_now_ms();
+            write_all(out, &t, sizeof t);
+        }
+        usleep(1000);
+    }
+    _exit(0);
+}
+
+static void floor_start(floor_chain *fc, int seconds)
+{
+    int links[FLOOR_HOPS][2], result[2];
+    if (pipe2(result, O_CLOEXEC) != 0)
+        sm_bench_die("pipe");
+    for (int i = 0; i < FLOOR_HOPS; i++)
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, links[i]) != 0)
+            sm_bench_die("socketpair");
+    /* Process i writes into link i and reads link i - 1: 0 the sender, FLOOR_HOPS the receiver. */
+    for (int i = 0; i <= FLOOR_HOPS; i++) {
+        fc->pids[i] = sm_bench_fork();
+        if (fc->pids[i] != 0)
+            continue;
+        for (int j = 0; j < FLOOR_HOPS; j++) {
+            if (j != i)
+                close(links[j][0]);
+            if (j != i - 1)
+                close(links[j][1]);
+        }
+        close(result[0]);
+        if (i == 0)
+            floor_sender(links[0][0], seconds);
+        else if (i == FLOOR_HOPS)
+            floor_receiver(links[i - 1][1], result[1]);
+        else
+            floor_relay(links[i - 1][1], links[i][0]);
+    }
+    for (int j = 0; j < FLOOR_HOPS; j++) {
+        close(links[j][0]);
+        close(links[j][1]);
+    }
+    close(result[1]);
+    fc->result_fd = result[0];
+}
+
+/* Fills count, p50, p99 (all 0 when the chain failed). */
+static void floor_finish(floor_chain *fc, double out[3])
+{
+    if (read(fc->result_fd, out, 3 * sizeof(double)) != (ssize_t)(3 * sizeof(double)))
+        out[0] = out[1] = out[2] = 0;
+    close(fc->result_fd);
+    for (int i = 0; i <= FLOOR_HOPS; i++)
+        waitpid(fc->pids[i], NULL, 0);
+}
+
+/* Time the main thread of a process has spent on a CPU and runnable but waiting for one, ms
+ * (/proc/PID/schedstat; both 0 when unknown). The waiting is where a loaded machine's latency goes. */
+static void sched_times_ms(pid_t pid, double *on_cpu, double *waited)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long run = 0, wait = 0;
+    if (!f || fscanf(f, "%llu %llu", &run, &wait) != 2)
+        run = wait = 0;
+    if (f)
+        fclose(f);
+    *on_cpu = (double)run / 1e6;
+    *waited = (double)wait / 1e6;
+}
+
+/* One run of the latency case: CHANGE_RATE changes/s for LATENCY_SECONDS spread over every node, a
+ * listener on node 1 (ctl). Judged: node N -> node 1 (crosses Redis). Node 1's own changes reach
+ * the same listener without Redis: the difference between the two is the cost of the Redis hop. */
+static void latency_case(sm_bench_ctl *ctl, int run)
+{
+    snapshot_result sr = snapshot(ctl, ",\"keys\":[\"T\"]", false);
+    for (int i = 0; i < nodes; i++)
+        if (!node_nids[i])
+            sm_bench_die("no session IDs of a node were collected");
+    pid_t watched[4] = {getpid(), node_pid[0], node_pid[nodes - 1], redis_pid};
+    double waited[4], cpu[4];
+    for (int i = 0; i < 4; i++)
+        sched_times_ms(watched[i], &cpu[i], &waited[i]);
+    pid_t feeder = start_feeder(CHANGE_RATE, LATENCY_SECONDS);
+    floor_chain fc;
+    floor_start(&fc, LATENCY_SECONDS);
+    sm_bench_samples by_node[MAX_NODES] = {{0}}, all = {0};
+    double end = sm_bench_now_ms() + LATENCY_SECONDS * 1000.0 + 500;
+    while (sm_bench_now_ms() < end) {
+        char *m = sm_bench_ctl_recv(ctl, 200);
+        if (!m)
+            continue;
+        double now = sm_bench_ws_now_ms();
+        cJSON *o = cJSON_Parse(m), *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "events"))
+        {
+            const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "properties");
+            const cJSON *t = p ? cJSON_GetObjectItemCaseSensitive(p, "T") : NULL;
+            const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "session");
+            if (!cJSON_IsString(t) || !cJSON_IsString(s))
+                continue;
+            double lat = now - atof(t->valuestring);
+            sm_bench_add(&all, lat);
+            for (int i = 0; i < nodes; i++)
+                if (strncmp(s->valuestring, node_prefix[i], 8) == 0)
+                    sm_bench_add(&by_node[i], lat);
+        }
+        cJSON_Delete(o);
+        free(m);
+    }
+    for (int i = 0; i < 4; i++) {
+        double c, w;
+        sched_times_ms(watched[i], &c, &w);
+        cpu[i] = c - cpu[i];
+        waited[i] = w - waited[i];
+    }
+    waitpid(feeder, NULL, 0);
+    double floor[3];
+    floor_finish(&fc, floor);
+    remove_listener(ctl, sr.listener);
+    sm_bench_samples *last = &by_node[nodes - 1];
+    char note[768];
+    int used = snprintf(note, sizeof note, "run %d of %d; node %d -> listener on node 1 at %d changes/s cluster-wide: "
+                        "%zu events, p50 %.2f / p99 %.2f / max %.2f ms; by node (p50/p99):",
+                        run + 1, latency_runs, nodes, CHANGE_RATE, last->n, sm_bench_quantile(last, 0.5),
+                        sm_bench_quantile(last, 0.99), sm_bench_quantile(last, 1.0));
+    for (int i = 0; i < nodes && used > 0 && (size_t)used < sizeof note; i++)
+        used += snprintf(note + used, sizeof note - (size_t)used, " n%d%s %.2f/%.2f", i + 1, i ? "" : " (local)",
+                         sm_bench_quantile(&by_node[i], 0.5), sm_bench_quantile(&by_node[i], 0.99));
+    if (used > 0 && (size_t)used < sizeof note)
+        snprintf(note + used, sizeof note - (size_t)used, "; CPU used / waited for a CPU (run queue) meanwhile: "
+                 "bench %.0f/%.0f, n1 %.0f/%.0f, n%d %.0f/%.0f, redis %.0f/%.0f ms", cpu[0], waited[0], cpu[1],
+                 waited[1], nodes, cpu[2], waited[2], cpu[3], waited[3]);
+    used = (int)strlen(note);
+    if ((size_t)used < sizeof note)
+        snprintf(note + used, sizeof note - (size_t)used, "; machine floor meanwhile (%d hops through %d idle relay "
+                 "processes, %d msgs/s): p50 %.2f / p99 %.2f ms", FLOOR_HOPS, FLOOR_HOPS - 1, FLOOR_RATE, floor[1],
+                 floor[2]);
+    bool enough = all.n >= (size_t)(CHANGE_RATE * LATENCY_SECONDS * 9 / 10);
+    /* Names stay those of a single run (what comparisons of JSON files key on); later runs say which. */
+    char name99[80], name50[80], suffix[24] = "";
+    if (run > 0)
+        snprintf(suffix, sizeof suffix, " (run %d)", run + 1);
+    snprintf(name99, sizeof name99, "event latency p99, node %d -> node 1%s", nodes, suffix);
+    snprintf(name50, sizeof name50, "event latency p50, node %d -> node 1%s", nodes, suffix);
+    sm_bench_report(name99, sm_bench_quantile(last, 0.99), "ms", SM_BENCH_AT_MOST, TARGET_P99_MS,
+                    !enough || last->n == 0, note);
+    sm_bench_report(name50, sm_bench_quantile(last, 0.5), "ms", SM_BENCH_INFO, 0, false, note);
+    char floor_name[96];
+    snprintf(floor_name, sizeof floor_name, "machine floor p99, %d idle hops%s", FLOOR_HOPS, suffix);
+    snprintf(note, sizeof note, "the latency path's %d hops through %d relay processes doing no work, %d msgs/s, "
+             "during the latency run: %.0f messages, p50 %.2f / p99 %.2f ms (scheduling alone; above the target, "
+             "no server meets it on this machine at that moment)", FLOOR_HOPS, FLOOR_HOPS - 1, FLOOR_RATE, floor[0],
+             floor[1], floor[2]);
+    sm_bench_report(floor_name, floor[2], "ms", SM_BENCH_INFO, 0, false, note);
+    for (int i = 0; i < nodes; i++)
+        sm_bench_samples_free(&by_node[i]);
+    sm_bench_samples_free(&all);
+}
+
 /* ---- main ---- */
 
 int main(int argc, char **argv)
@@ -308,9 +534,16 @@ int main(int argc, char **argv)
             per_node = atoi(argv[++i]);
         else if (strcmp(argv[i], "-N") == 0 && i + 1 < argc)
             nodes = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && strcmp(argv[i + 1], "latency") == 0)
+            only_latency = (++i, true);
+        else if (strcmp(argv[i], "--latency-runs") == 0 && i + 1 < argc)
+            latency_runs = atoi(argv[++i]);
+        else
+            nodes = 0; /* unknown argument: usage */
     }
-    if (nodes < 2 || nodes > MAX_NODES || per_node < 1 || per_node > 18000)
-        sm_bench_die("usage: bench_cluster [-N nodes 2..8] [-n sessions per node 1..18000]");
+    if (nodes < 2 || nodes > MAX_NODES || per_node < 1 || per_node > 18000 || latency_runs < 1 || latency_runs > 20)
+        sm_bench_die("usage: bench_cluster [-N nodes 2..8] [-n sessions per node 1..18000] [--only latency] "
+                     "[--latency-runs 1..20]");
     signal(SIGPIPE, SIG_IGN);
     long long total = (long long)nodes * per_node;
     char dir[] = "/tmp/sessmon-bench-cluster-XXXXXX";
@@ -403,129 +636,96 @@ int main(int argc, char **argv)
         }
         sm_bench_ctl_close(&c);
     }
-    double snaps[3];
-    snapshot_result sr = {0};
-    bool snap_ok = true;
-    for (int run = 0; run < 3; run++) {
-        sr = snapshot(&ctl, "", false);
-        snaps[run] = sr.ms;
-        snap_ok = snap_ok && sr.ms >= 0 && sr.count == opened && !sr.missing[0];
-        remove_listener(&ctl, sr.listener);
-        usleep(300000);
-    }
     double mn, md, mx;
-    min_med_max(snaps, 3, &mn, &md, &mx);
-    snprintf(note, sizeof note, "listener on node 1, snapshot of every node's sessions: min %.0f / median %.0f / max "
-             "%.0f ms; last count %lld%s", mn, md, mx, sr.count, snap_ok ? "" : " (count wrong or nodes missing)");
-    sm_bench_report("snapshot of all sessions via node 1", md, "ms", SM_BENCH_AT_MOST, TARGET_SNAPSHOT_MS, !snap_ok,
-                    note);
+    snapshot_result sr = {0};
+    if (!only_latency) {
+        double snaps[3];
+        bool snap_ok = true;
+        for (int run = 0; run < 3; run++) {
+            sr = snapshot(&ctl, "", false);
+            snaps[run] = sr.ms;
+            snap_ok = snap_ok && sr.ms >= 0 && sr.count == opened && !sr.missing[0];
+            remove_listener(&ctl, sr.listener);
+            usleep(300000);
+        }
+        min_med_max(snaps, 3, &mn, &md, &mx);
+        snprintf(note, sizeof note, "listener on node 1, snapshot of every node's sessions: min %.0f / median %.0f / max "
+                 "%.0f ms; last count %lld%s", mn, md, mx, sr.count, snap_ok ? "" : " (count wrong or nodes missing)");
+        sm_bench_report("snapshot of all sessions via node 1", md, "ms", SM_BENCH_AT_MOST, TARGET_SNAPSHOT_MS, !snap_ok,
+                        note);
+    }
     snapshot_result q = snapshot(&ctl, "", true);
     remove_listener(&ctl, q.listener);
 
-    /* set_by_filter over every session of the cluster. */
-    double sets[7];
-    bool set_ok = true;
-    for (int run = 0; run < 7; run++) {
-        char *r = request(&ctl, &sets[run],
-                          "{\"type\":\"set_by_filter\",\"filter\":\"Bench is 'yes'\",\"properties\":{\"Round\":\"r%d\"}}",
-                          run);
-        set_ok = set_ok && json_int(r, "count") == opened;
-        free(r);
-        usleep(200000);
-    }
-    min_med_max(sets, 7, &mn, &md, &mx);
-    snprintf(note, sizeof note, "matching all %lld, cluster total returned: min %.1f / median %.1f / max %.1f ms (7 runs)%s",
-             opened, mn, md, mx, set_ok ? "" : " (a count was not the total)");
-    sm_bench_report("set_by_filter over all sessions", md, "ms", SM_BENCH_AT_MOST, TARGET_SET_MS, !set_ok, note);
-
-    /* Event latency: changes on every node (node 5's measured), a listener on node 1. */
-    sr = snapshot(&ctl, ",\"keys\":[\"T\"]", false);
-    for (int i = 0; i < nodes; i++)
-        if (!nids[i])
-            sm_bench_die("no session IDs of a node were collected");
-    pid_t feeder = start_feeder(CHANGE_RATE, LATENCY_SECONDS);
-    sm_bench_samples lat_last = {0}, lat_all = {0};
-    const char *last_prefix = prefix[nodes - 1];
-    double end = sm_bench_now_ms() + LATENCY_SECONDS * 1000.0 + 500;
-    while (sm_bench_now_ms() < end) {
-        char *m = sm_bench_ctl_recv(&ctl, 200);
-        if (!m)
-            continue;
-        double now = sm_bench_ws_now_ms();
-        cJSON *o = cJSON_Parse(m), *e;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "events"))
-        {
-            const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "properties");
-            const cJSON *t = p ? cJSON_GetObjectItemCaseSensitive(p, "T") : NULL;
-            const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "session");
-            if (!cJSON_IsString(t) || !cJSON_IsString(s))
-                continue;
-            double lat = now - atof(t->valuestring);
-            sm_bench_add(&lat_all, lat);
-            if (strncmp(s->valuestring, last_prefix, 8) == 0)
-                sm_bench_add(&lat_last, lat);
+    if (!only_latency) {
+        /* set_by_filter over every session of the cluster. */
+        double sets[7];
+        bool set_ok = true;
+        for (int run = 0; run < 7; run++) {
+            char *r = request(&ctl, &sets[run],
+                              "{\"type\":\"set_by_filter\",\"filter\":\"Bench is 'yes'\",\"properties\":{\"Round\":\"r%d\"}}",
+                              run);
+            set_ok = set_ok && json_int(r, "count") == opened;
+            free(r);
+            usleep(200000);
         }
-        cJSON_Delete(o);
-        free(m);
+        min_med_max(sets, 7, &mn, &md, &mx);
+        snprintf(note, sizeof note, "matching all %lld, cluster total returned: min %.1f / median %.1f / max %.1f ms (7 runs)%s",
+                 opened, mn, md, mx, set_ok ? "" : " (a count was not the total)");
+        sm_bench_report("set_by_filter over all sessions", md, "ms", SM_BENCH_AT_MOST, TARGET_SET_MS, !set_ok, note);
     }
-    waitpid(feeder, NULL, 0);
-    remove_listener(&ctl, sr.listener);
-    snprintf(note, sizeof note, "node %d -> listener on node 1 at %d changes/s cluster-wide: %zu events, p50 %.2f ms; "
-             "all nodes: %zu events, p50 %.2f / p99 %.2f ms", nodes, CHANGE_RATE, lat_last.n,
-             sm_bench_quantile(&lat_last, 0.5), lat_all.n, sm_bench_quantile(&lat_all, 0.5),
-             sm_bench_quantile(&lat_all, 0.99));
-    bool enough = lat_all.n >= (size_t)(CHANGE_RATE * LATENCY_SECONDS * 9 / 10);
-    sm_bench_report("event latency p99, node 5 -> node 1", sm_bench_quantile(&lat_last, 0.99), "ms", SM_BENCH_AT_MOST,
-                    TARGET_P99_MS, !enough || lat_last.n == 0, note);
-    sm_bench_report("event latency p50, node 5 -> node 1", sm_bench_quantile(&lat_last, 0.5), "ms", SM_BENCH_INFO, 0,
-                    false, note);
+    /* Event latency: changes on every node (node 5's measured), a listener on node 1. */
+    for (int run = 0; run < latency_runs; run++)
+        latency_case(&ctl, run);
 
-    /* One node frozen: answers within the documented bound, naming it, with the others' data. */
-    int frozen = nodes >= 3 ? 2 : 1;
-    char frozen_name[16];
-    snprintf(frozen_name, sizeof frozen_name, "n%d", frozen + 1);
-    kill(node_pid[frozen], SIGSTOP);
-    sr = snapshot(&ctl, "", false);
-    bool fz_ok = sr.ms >= 0 && sr.count == opened - node_opened[frozen] && strstr(sr.missing, frozen_name);
-    snprintf(note, sizeof note, "%s frozen (SIGSTOP): count %lld, missing [%s]; bound = snapshot + requestTimeoutMs "
-             "(%d ms) without progress", frozen_name, sr.count, sr.missing, REQUEST_TIMEOUT_MS);
-    sm_bench_report("snapshot with a frozen node", sr.ms, "ms", SM_BENCH_AT_MOST, TARGET_SNAPSHOT_MS + REQUEST_TIMEOUT_MS,
-                    !fz_ok, note);
-    remove_listener(&ctl, sr.listener);
-    double fset;
-    char *r = request(&ctl, &fset,
-                      "{\"type\":\"set_by_filter\",\"filter\":\"Bench is 'yes'\",\"properties\":{\"Round\":\"frozen\"}}");
-    char missing[128];
-    json_missing(r, missing, sizeof missing);
-    long long fcount = json_int(r, "count");
-    free(r);
-    fz_ok = fcount == opened - node_opened[frozen] && strstr(missing, frozen_name);
-    snprintf(note, sizeof note, "count %lld (live nodes' total), missing [%s]; bound requestTimeoutMs %d ms + 50",
-             fcount, missing, REQUEST_TIMEOUT_MS);
-    sm_bench_report("set_by_filter with a frozen node", fset, "ms", SM_BENCH_AT_MOST, REQUEST_TIMEOUT_MS + 50.0, !fz_ok,
-                    note);
-    kill(node_pid[frozen], SIGCONT);
-    /* After it rejoins, the write it missed must not have been applied late. */
-    char stale[64] = "?";
-    for (int tries = 0; tries < 100 && nids[frozen]; tries++) {
-        usleep(100000);
-        r = request(&ctl, NULL, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"Round\"]}", ids[frozen][0]);
-        cJSON *o = cJSON_Parse(r);
-        const cJSON *p = o ? cJSON_GetObjectItemCaseSensitive(o, "properties") : NULL;
-        const cJSON *v = p ? cJSON_GetObjectItemCaseSensitive(p, "Round") : NULL;
-        bool got = cJSON_IsString(v);
-        if (got)
-            snprintf(stale, sizeof stale, "%s", v->valuestring);
-        cJSON_Delete(o);
+    if (!only_latency) {
+        /* One node frozen: answers within the documented bound, naming it, with the others' data. */
+        int frozen = nodes >= 3 ? 2 : 1;
+        char frozen_name[16];
+        snprintf(frozen_name, sizeof frozen_name, "n%d", frozen + 1);
+        kill(node_pid[frozen], SIGSTOP);
+        sr = snapshot(&ctl, "", false);
+        bool fz_ok = sr.ms >= 0 && sr.count == opened - node_opened[frozen] && strstr(sr.missing, frozen_name);
+        snprintf(note, sizeof note, "%s frozen (SIGSTOP): count %lld, missing [%s]; bound = snapshot + requestTimeoutMs "
+                 "(%d ms) without progress", frozen_name, sr.count, sr.missing, REQUEST_TIMEOUT_MS);
+        sm_bench_report("snapshot with a frozen node", sr.ms, "ms", SM_BENCH_AT_MOST, TARGET_SNAPSHOT_MS + REQUEST_TIMEOUT_MS,
+                        !fz_ok, note);
+        remove_listener(&ctl, sr.listener);
+        double fset;
+        char *r = request(&ctl, &fset,
+                          "{\"type\":\"set_by_filter\",\"filter\":\"Bench is 'yes'\",\"properties\":{\"Round\":\"frozen\"}}");
+        char missing[128];
+        json_missing(r, missing, sizeof missing);
+        long long fcount = json_int(r, "count");
         free(r);
-        if (got)
-            break;
-    }
-    snprintf(note, sizeof note, "Round on a session of %s after it resumed and rejoined: '%s' (the write it missed "
-             "was dropped, not applied late)", frozen_name, stale);
-    sm_bench_report("stale by-filter write dropped by the frozen node", strcmp(stale, "r6") == 0 ? 1 : 0, "bool",
-                    SM_BENCH_AT_LEAST, 1, false, note);
+        fz_ok = fcount == opened - node_opened[frozen] && strstr(missing, frozen_name);
+        snprintf(note, sizeof note, "count %lld (live nodes' total), missing [%s]; bound requestTimeoutMs %d ms + 50",
+                 fcount, missing, REQUEST_TIMEOUT_MS);
+        sm_bench_report("set_by_filter with a frozen node", fset, "ms", SM_BENCH_AT_MOST, REQUEST_TIMEOUT_MS + 50.0, !fz_ok,
+                        note);
+        kill(node_pid[frozen], SIGCONT);
+        /* After it rejoins, the write it missed must not have been applied late. */
+        char stale[64] = "?";
+        for (int tries = 0; tries < 100 && nids[frozen]; tries++) {
+            usleep(100000);
+            r = request(&ctl, NULL, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"Round\"]}", ids[frozen][0]);
+            cJSON *o = cJSON_Parse(r);
+            const cJSON *p = o ? cJSON_GetObjectItemCaseSensitive(o, "properties") : NULL;
+            const cJSON *v = p ? cJSON_GetObjectItemCaseSensitive(p, "Round") : NULL;
+            bool got = cJSON_IsString(v);
+            if (got)
+                snprintf(stale, sizeof stale, "%s", v->valuestring);
+            cJSON_Delete(o);
+            free(r);
+            if (got)
+                break;
+        }
+        snprintf(note, sizeof note, "Round on a session of %s after it resumed and rejoined: '%s' (the write it missed "
+                 "was dropped, not applied late)", frozen_name, stale);
+        sm_bench_report("stale by-filter write dropped by the frozen node", strcmp(stale, "r6") == 0 ? 1 : 0, "bool",
+                        SM_BENCH_AT_LEAST, 1, false, note);
 
+    }
     sm_bench_ctl_close(&ctl);
     for (int i = 0; i < nodes; i++) {
         kill(holders[i], SIGKILL);

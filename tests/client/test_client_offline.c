@@ -221,6 +221,7 @@ static void test_names(void **state)
     (void)state;
     assert_string_equal(sm_client_errcode_name(SM_CLIENT_ERR_ACCESS_DENIED), "ACCESS_DENIED");
     assert_string_equal(sm_client_errcode_name(SM_CLIENT_ERR_CONNECTION_LOST), "CONNECTION_LOST");
+    assert_string_equal(sm_client_errcode_name(SM_CLIENT_ERR_CLUSTER_UNAVAILABLE), "CLUSTER_UNAVAILABLE");
     assert_string_equal(sm_client_errcode_name((sm_client_errcode)999), "UNKNOWN");
     assert_string_equal(sm_reason_name(SM_REASON_CLOSED_BY_CONTROLLER), "CLOSED_BY_CONTROLLER");
     assert_string_equal(sm_reason_name(SM_REASON_NONE), "NONE");

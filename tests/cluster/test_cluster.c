@@ -30,6 +30,9 @@ static const char CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\
 static const char SMALL_PROXY_CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,"
                                          "\"requestTimeoutMs\":500,\"maxProxyBytes\":65536}}";
 static const char *config_overrides = CONFIG;
+/* Node 2 only, when set: a configuration of its own. */
+static const char *node2_overrides;
+static char audit_dir[128]; /* "" = nodes without an audit log; else each writes DIR/audit-nX.log */
 
 static void sleep_ms(int ms)
 {
@@ -41,7 +44,12 @@ static int start_node(cluster *k, int i)
 {
     char name[16];
     snprintf(name, sizeof name, "n%d", i + 1);
-    char *cfg = sm_test_config(config_overrides);
+    char overrides[512];
+    if (audit_dir[0])
+        snprintf(overrides, sizeof overrides, "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,"
+                 "\"requestTimeoutMs\":500},\"audit\":{\"file\":\"%s/audit-%s.log\"}}", audit_dir, name);
+    char *cfg = sm_test_config(audit_dir[0] ? overrides
+                                : i == 1 && node2_overrides ? node2_overrides : config_overrides);
     if (!cfg)
         return -1;
     const char *args[] = {"--cluster-redis", k->redis.url, "--node", name, NULL};
@@ -72,6 +80,25 @@ static int setup_small_proxy(void **state)
     return rc;
 }
 
+/* Node 2's listener regex allowance is below one worst-case filter's cost (128). */
+static int setup_small_regex_node2(void **state)
+{
+    node2_overrides = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,\"requestTimeoutMs\":500},"
+                      "\"limits\":{\"maxListenerRegexCost\":100}}";
+    int rc = setup(state);
+    node2_overrides = NULL;
+    return rc;
+}
+
+static int setup_audited(void **state)
+{
+    snprintf(audit_dir, sizeof audit_dir, "/tmp/sessmond-cluster-audit-XXXXXX");
+    if (!mkdtemp(audit_dir))
+        return -1;
+    int rc = setup(state);
+    return rc;
+}
+
 static int teardown(void **state)
 {
     cluster *k = *state;
@@ -86,6 +113,15 @@ static int teardown(void **state)
     }
     sm_test_redis_stop(&k->redis);
     free(k);
+    if (audit_dir[0]) {
+        for (int i = 0; i < NODES; i++) {
+            char path[200];
+            snprintf(path, sizeof path, "%s/audit-n%d.log", audit_dir, i + 1);
+            unlink(path);
+        }
+        rmdir(audit_dir);
+        audit_dir[0] = '\0';
+    }
     return bad ? -1 : 0;
 }
 
@@ -108,6 +144,17 @@ static cJSON *expect_event(tc *c, long long l, const char *type, const char *ses
         fail_msg("expected %s for %s, got %s", type, session ? session : "-", t);
     }
     return ev;
+}
+
+/* The next event of listener l within timeout_ms is CLOSED for session, with reason. */
+static void expect_closed(tc *c, long long l, const char *session, const char *reason, int timeout_ms)
+{
+    cJSON *ev = tc_event(c, l, timeout_ms);
+    assert_non_null(ev);
+    assert_string_equal(tc_str(ev, "event"), "CLOSED");
+    assert_string_equal(tc_str(ev, "session"), session);
+    assert_string_equal(tc_str(ev, "reason"), reason);
+    cJSON_Delete(ev);
 }
 
 static bool array_has(const cJSON *arr, const char *session)
@@ -151,7 +198,15 @@ static long long open_probed_on_every_node(cluster *k, tc s[NODES], tc *admin, l
     wait_converged(k, admin, NODES);
     long long l = add_listener(admin, ",\"filter\":\"probe is 'yes'\"");
     cJSON_Delete(tc_snapshot(admin, l, snapshot_count));
+    assert_int_equal(*snapshot_count, NODES);
     return l;
+}
+
+static void close_probed(tc s[NODES], tc *admin)
+{
+    for (int i = 0; i < NODES; i++)
+        tc_close(&s[i]);
+    tc_close(admin);
 }
 
 static void test_listener_snapshot_and_events(void **state)
@@ -288,6 +343,87 @@ static void test_by_filter_totals(void **state)
     tc_close(&admin);
 }
 
+/* The audit record of the last line of node i's file (waits for at least n lines). */
+static cJSON *audit_last(int i, int n)
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/audit-n%d.log", audit_dir, i + 1);
+    int64_t until = sm_mono_ms() + 5000;
+    for (;;) {
+        char *text = tc_read_file(path);
+        int lines = 0;
+        const char *lastline = text;
+        for (const char *p = text; p && *p; p++)
+            if (*p == '\n') {
+                lines++;
+                if (p[1])
+                    lastline = p + 1;
+            }
+        if (lines >= n) {
+            cJSON *o = cJSON_ParseWithLength(lastline, strcspn(lastline, "\n"));
+            free(text);
+            assert_non_null(o);
+            return o;
+        }
+        free(text);
+        if (sm_mono_ms() >= until)
+            fail_msg("%s: %d audit records expected, %d there", path, n, lines);
+        sleep_ms(20);
+    }
+}
+
+/* Routed and fanned-out requests: the node that owns the sessions records what it did (via the
+ * requesting node and its request number), the requesting node records who asked. */
+static void test_audit_across_nodes(void **state)
+{
+    cluster *k = *state;
+    tc t, admin, probe[NODES];
+    for (int i = 0; i < NODES; i++)
+        tc_open(&probe[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&t, &k->node[1], NULL, NULL, "{\"color\":\"green\",\"grp\":\"a\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    assert_true(admin.audited);
+    wait_converged(k, &admin, NODES);
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"color\":\"blue\"}}",
+                       t.session_id));
+    cJSON *here = audit_last(0, 1), *there = audit_last(1, 1);
+    assert_string_equal(tc_str(here, "principal"), "admin");
+    assert_string_equal(tc_str(here, "result"), "ROUTED");
+    assert_string_equal(tc_str(here, "target"), t.session_id);
+    /* The owner's record names the requester too: the requesting node sends who asked. */
+    assert_string_equal(tc_str(there, "principal"), "admin");
+    assert_string_equal(tc_str(there, "sessionId"), admin.session_id);
+    assert_string_equal(tc_str(there, "clientIp"), "127.0.0.1");
+    assert_string_equal(tc_str(cJSON_GetObjectItem(there, "via"), "node"), "n1");
+    assert_string_equal(tc_str(there, "result"), "OK");
+    const cJSON *color = cJSON_GetObjectItem(cJSON_GetObjectItem(there, "changes"), "color");
+    assert_string_equal(tc_str(color, "old"), "green");
+    assert_string_equal(tc_str(color, "new"), "blue");
+    cJSON_Delete(here);
+    cJSON_Delete(there);
+
+    cJSON *r = tc_ok(&admin, "{\"type\":\"set_by_filter\",\"filter\":\"grp is 'a'\",\"properties\":{\"grp\":\"b\"}}");
+    assert_int_equal(tc_int(r, "count"), 1);
+    cJSON_Delete(r);
+    here = audit_last(0, 2);
+    there = audit_last(1, 2);
+    assert_string_equal(tc_str(here, "op"), "set_by_filter");
+    assert_string_equal(tc_str(here, "principal"), "admin");
+    assert_int_equal(tc_int(here, "count"), 0); /* nothing matched on n1 itself */
+    long long rid = tc_int(here, "clusterRequest");
+    assert_true(rid > 0);
+    assert_string_equal(tc_str(there, "op"), "set_by_filter");
+    assert_int_equal(tc_int(there, "count"), 1);
+    assert_int_equal(tc_int(cJSON_GetObjectItem(there, "via"), "request"), rid);
+    assert_string_equal(tc_str(there, "principal"), "admin");
+    cJSON_Delete(here);
+    cJSON_Delete(there);
+    for (int i = 0; i < NODES; i++)
+        tc_close(&probe[i]);
+    tc_close(&t);
+    tc_close(&admin);
+}
+
 /* A frozen node: answers name it, its writes are never applied late; it rejoins on resume. */
 static void test_frozen_node(void **state)
 {
@@ -299,9 +435,15 @@ static void test_frozen_node(void **state)
     wait_converged(k, &admin, NODES);
 
     kill(k->node[2].pid, SIGSTOP);
+    /* A by-ID request to it: CLUSTER_UNAVAILABLE after requestTimeoutMs (before it is declared
+     * dead, after which its IDs are NO_SUCH_SESSION). */
     long long t0 = sm_mono_ms();
-    cJSON *r = tc_ok(&admin, "{\"type\":\"set_by_filter\",\"filter\":\"v is '0'\",\"properties\":{\"v\":\"1\"}}");
+    cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[2].session_id));
     long long took = sm_mono_ms() - t0;
+    assert_true(took >= REQUEST_TIMEOUT_MS - 50 && took < REQUEST_TIMEOUT_MS + 400);
+    t0 = sm_mono_ms();
+    cJSON *r = tc_ok(&admin, "{\"type\":\"set_by_filter\",\"filter\":\"v is '0'\",\"properties\":{\"v\":\"1\"}}");
+    took = sm_mono_ms() - t0;
     assert_true(took < REQUEST_TIMEOUT_MS + 400);
     assert_int_equal(tc_int(r, "count"), 2);
     cJSON *missing = cJSON_GetObjectItem(r, "missing");
@@ -316,8 +458,13 @@ static void test_frozen_node(void **state)
     assert_int_equal(count, 2);
     cJSON_Delete(snap);
 
-    /* Declared dead while frozen, then resumed: it rejoins and the late write is not applied. */
+    /* Declared dead while frozen: no longer waited for. */
     sleep_ms(NODE_TIMEOUT_MS + 800);
+    cJSON *none = tc_ok(&admin, "{\"type\":\"close_by_filter\",\"filter\":\"v is 'none'\"}");
+    assert_int_equal(tc_int(none, "count"), 0);
+    assert_null(cJSON_GetObjectItem(none, "missing")); /* a dead node is not waited for */
+    cJSON_Delete(none);
+    /* Resumed: it rejoins and the late write is not applied. */
     kill(k->node[2].pid, SIGCONT);
     long long deadline = sm_mono_ms() + 8000;
     cJSON *ev = NULL;
@@ -333,9 +480,7 @@ static void test_frozen_node(void **state)
     r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"v\"]}", s[2].session_id);
     assert_string_equal(tc_prop(r, "properties", "v"), "0");
     cJSON_Delete(r);
-    for (int i = 0; i < NODES; i++)
-        tc_close(&s[i]);
-    tc_close(&admin);
+    close_probed(s, &admin);
 }
 
 static void test_killed_node(void **state)
@@ -344,16 +489,10 @@ static void test_killed_node(void **state)
     tc s[NODES], admin;
     long long count = -1;
     long long l = open_probed_on_every_node(k, s, &admin, &count);
-    assert_int_equal(count, NODES);
 
     long long t0 = sm_mono_ms();
     sm_test_server_kill(&k->node[2]);
-    cJSON *ev = tc_event(&admin, l, 10000);
-    assert_non_null(ev);
-    assert_string_equal(tc_str(ev, "event"), "CLOSED");
-    assert_string_equal(tc_str(ev, "session"), s[2].session_id);
-    assert_string_equal(tc_str(ev, "reason"), "CONNECTION_LOST");
-    cJSON_Delete(ev);
+    expect_closed(&admin, l, s[2].session_id, "CONNECTION_LOST", 10000);
     assert_true(sm_mono_ms() - t0 <= 10000);
     /* Nothing of it stays in Redis. */
     sleep_ms(NODE_TIMEOUT_MS);
@@ -377,18 +516,39 @@ static void test_clean_shutdown(void **state)
     long long l = open_probed_on_every_node(k, s, &admin, &count);
     long long t0 = sm_mono_ms();
     assert_int_equal(sm_test_server_stop(&k->node[2]), 0);
-    cJSON *ev = tc_event(&admin, l, 5000);
-    assert_non_null(ev);
-    assert_string_equal(tc_str(ev, "event"), "CLOSED");
-    assert_string_equal(tc_str(ev, "session"), s[2].session_id);
-    assert_string_equal(tc_str(ev, "reason"), "SERVER_CLOSING");
-    cJSON_Delete(ev);
+    expect_closed(&admin, l, s[2].session_id, "SERVER_CLOSING", 5000);
     assert_true(sm_mono_ms() - t0 < NODE_TIMEOUT_MS);
     tc_no_event(&admin, l, 300); /* closed once, not again when the node is dropped */
     cJSON_Delete(tc_err(&admin, "NO_SUCH_SESSION", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[2].session_id));
-    for (int i = 0; i < NODES; i++)
-        tc_close(&s[i]);
-    tc_close(&admin);
+    close_probed(s, &admin);
+}
+
+/* n probe sessions on node 3, an admin probe on node 1 whose listener on the probes has read
+ * its snapshot (*l): the start of the tests with more sessions than one loop pass reports. */
+static tc *open_many_watched(cluster *k, int n, tc *admin, long long *l)
+{
+    tc *many = calloc((size_t)n, sizeof *many);
+    assert_non_null(many);
+    for (int i = 0; i < n; i++)
+        tc_open(&many[i], &k->node[2], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(admin, &k->node[0], "admin", "admin", "{\"probe\":\"yes\"}");
+    wait_converged(k, admin, n + 1);
+    *l = add_listener(admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[]");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(admin, *l, &count));
+    assert_int_equal(count, n + 1);
+    return many;
+}
+
+/* Redis goes away: the listening session c is told its view is degraded (an error without id). */
+static void stop_redis_expect_degraded(cluster *k, tc *c)
+{
+    sm_test_redis_stop(&k->redis);
+    cJSON *e = tc_next(c, "error", 5000);
+    assert_non_null(e);
+    assert_string_equal(tc_str(e, "code"), "CLUSTER_UNAVAILABLE");
+    assert_null(cJSON_GetObjectItem(e, "id"));
+    cJSON_Delete(e);
 }
 
 /* A killed node with more sessions than one loop pass reports: each CLOSED exactly once. */
@@ -396,17 +556,9 @@ static void test_killed_node_many_sessions(void **state)
 {
     enum { MANY = 2300 };
     cluster *k = *state;
-    tc *many = calloc(MANY, sizeof *many);
-    assert_non_null(many);
-    for (int i = 0; i < MANY; i++)
-        tc_open(&many[i], &k->node[2], NULL, NULL, "{\"probe\":\"yes\"}");
     tc admin;
-    tc_open(&admin, &k->node[0], "admin", "admin", "{\"probe\":\"yes\"}");
-    wait_converged(k, &admin, MANY + 1);
-    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[]");
-    long long count = -1;
-    cJSON_Delete(tc_snapshot(&admin, l, &count));
-    assert_int_equal(count, MANY + 1);
+    long long l;
+    tc *many = open_many_watched(k, MANY, &admin, &l);
     sm_test_server_kill(&k->node[2]);
     char (*seen)[SM_ID_TEXT] = calloc(MANY, sizeof *seen);
     int closed = 0;
@@ -427,53 +579,205 @@ static void test_killed_node_many_sessions(void **state)
     tc_close(&admin);
 }
 
+/* The sessmon CLI (through libsessmon) reports CLUSTER_UNAVAILABLE by name and exit code 8
+ * (docs/client.md § Exit codes). */
+static void expect_cli_cluster_unavailable(cluster *k, const char *remote_session)
+{
+    char out[1024];
+    setenv("SESSMON_PRINCIPAL", "admin", 1);
+    setenv("SESSMON_PASSWORD", "admin", 1);
+    const char *args[] = {"get", "--url", k->node[0].url, remote_session, NULL};
+    int status = sm_test_program_run(SESSMON_PATH, args, NULL, out, sizeof out, 15000);
+    unsetenv("SESSMON_PRINCIPAL");
+    unsetenv("SESSMON_PASSWORD");
+    if (status != 8 || !strstr(out, "CLUSTER_UNAVAILABLE"))
+        fail_msg("sessmon get during the outage: status %d, output: %s", status, out);
+}
+
+/* Redis restarted: listeners are told the view is degraded, keep the remote sessions they know,
+ * and afterwards get exactly what they missed (docs/cluster.md § Reconvergence). */
 static void test_redis_restart(void **state)
+{
+    cluster *k = *state;
+    tc s[NODES], admin, admin2, kept, changed, closed, leaving, entering;
+    for (int i = 0; i < NODES; i++)
+        tc_open(&s[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
+    tc_open(&kept, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
+    tc_open(&changed, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\",\"w\":\"x\",\"z\":\"same\"}");
+    tc_open(&closed, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
+    tc_open(&leaving, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
+    tc_open(&entering, &k->node[1], NULL, NULL, "{\"probe\":\"not yet\",\"v\":\"0\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    tc_open(&admin2, &k->node[1], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES + 4);
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes'\",\"keys\":[\"v\",\"w\",\"z\"]");
+    long long count = -1;
+    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    assert_int_equal(count, NODES + 4);
+    /* The same in the changedOnly form, on node 3. */
+    tc admin3;
+    tc_open(&admin3, &k->node[2], "admin", "admin", NULL);
+    long long l3 = add_listener(&admin3, ",\"filter\":\"probe is 'yes'\",\"keys\":[\"v\",\"w\",\"z\"],\"changedOnly\":true");
+    cJSON_Delete(tc_snapshot(&admin3, l3, &count));
+    assert_int_equal(count, NODES + 4);
+
+    /* Degraded: told once; the remote sessions it knows stay; local ones are still served and
+     * cluster requests fail fast. */
+    stop_redis_expect_degraded(k, &admin);
+    tc_no_event(&admin, l, 300);
+    cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"set_by_filter\",\"filter\":\"probe is 'yes'\","
+                                                       "\"properties\":{\"x\":\"1\"}}"));
+    cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[1].session_id));
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[0].session_id));
+    expect_cli_cluster_unavailable(k, s[1].session_id);
+
+    /* Meanwhile on node 2: one session opens, one closes, one changes (v modified, w deleted),
+     * one leaves the filter, one enters it; `kept` and the probes are untouched. */
+    tc opened;
+    tc_open(&opened, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\"}");
+    cJSON_Delete(tc_ok(&admin2, "{\"type\":\"close_session\",\"sessionId\":\"%s\"}", closed.session_id));
+    cJSON_Delete(tc_ok(&admin2, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"v\":\"1\",\"w\":null}}",
+                       changed.session_id));
+    cJSON_Delete(tc_ok(&admin2, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"probe\":\"no\"}}",
+                       leaving.session_id));
+    cJSON_Delete(tc_ok(&admin2, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"probe\":\"yes\"}}",
+                       entering.session_id));
+
+    /* Back: exactly the differences, once each, and nothing about the untouched sessions. */
+    assert_int_equal(sm_test_redis_restart(&k->redis), 0);
+    enum { OPENED, CLOSED, CHANGED, LEFT, ENTERED, KINDS };
+    int got[KINDS] = {0};
+    long long deadline = sm_mono_ms() + 10000;
+    cJSON *ev;
+    while (got[OPENED] + got[CLOSED] + got[CHANGED] + got[LEFT] + got[ENTERED] < KINDS && sm_mono_ms() < deadline &&
+           (ev = tc_event(&admin, l, 1000)) != NULL) {
+        const char *type = tc_str(ev, "event"), *sid = tc_str(ev, "session");
+        if (strcmp(type, "OPEN") == 0 && strcmp(sid, opened.session_id) == 0) {
+            assert_string_equal(tc_prop(ev, "properties", "v"), "0");
+            got[OPENED]++;
+        } else if (strcmp(type, "FILTER_ENTER") == 0 && strcmp(sid, entering.session_id) == 0) {
+            assert_string_equal(tc_prop(ev, "properties", "v"), "0");
+            got[ENTERED]++;
+        } else if (strcmp(type, "CLOSED") == 0 && strcmp(sid, closed.session_id) == 0) {
+            assert_string_equal(tc_str(ev, "reason"), "CONNECTION_LOST");
+            got[CLOSED]++;
+        } else if (strcmp(type, "PROPERTIES") == 0 && strcmp(sid, changed.session_id) == 0) {
+            assert_string_equal(tc_prop(ev, "properties", "v"), "1");
+            assert_string_equal(tc_prop(ev, "properties", "z"), "same"); /* the full set */
+            assert_null(tc_prop(ev, "properties", "w"));
+            assert_string_equal(tc_prop(ev, "changed", "v"), "0");
+            assert_string_equal(tc_prop(ev, "changed", "w"), "x");
+            got[CHANGED]++;
+        } else if (strcmp(type, "FILTER_LEAVE") == 0 && strcmp(sid, leaving.session_id) == 0) {
+            got[LEFT]++;
+        } else {
+            char *t = cJSON_PrintUnformatted(ev);
+            fail_msg("unexpected event after reconvergence: %s", t);
+        }
+        cJSON_Delete(ev);
+    }
+    for (int i = 0; i < KINDS; i++)
+        if (got[i] != 1)
+            fail_msg("event kind %d seen %d times (open, closed, changed, left, entered)", i, got[i]);
+    tc_no_event(&admin, l, 1000);
+    /* changedOnly: only the changed keys' new values. Node 3 lost Redis too: its listener got
+     * the same differences. */
+    int seen3 = 0;
+    while (seen3 < KINDS && (ev = tc_event(&admin3, l3, 5000)) != NULL) {
+        if (strcmp(tc_str(ev, "event"), "PROPERTIES") == 0) {
+            assert_string_equal(tc_str(ev, "session"), changed.session_id);
+            assert_string_equal(tc_prop(ev, "properties", "v"), "1");
+            assert_null(tc_prop(ev, "properties", "z"));
+            assert_string_equal(tc_prop(ev, "changed", "w"), "x");
+        }
+        seen3++;
+        cJSON_Delete(ev);
+    }
+    assert_int_equal(seen3, KINDS);
+    tc_no_event(&admin3, l3, 300);
+    tc_close(&admin3);
+    /* The cluster works again, and the view is live again. */
+    cJSON *r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\",\"keys\":[\"v\"]}", changed.session_id);
+    assert_string_equal(tc_prop(r, "properties", "v"), "1");
+    cJSON_Delete(r);
+    cJSON_Delete(tc_ok(&admin2, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"v\":\"2\"}}",
+                       kept.session_id));
+    ev = expect_event(&admin, l, "PROPERTIES", kept.session_id);
+    assert_string_equal(tc_prop(ev, "changed", "v"), "0");
+    cJSON_Delete(ev);
+
+    tc *all[] = {&admin, &admin2, &kept, &changed, &closed, &leaving, &entering, &opened};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        tc_close(all[i]);
+    for (int i = 0; i < NODES; i++)
+        tc_close(&s[i]);
+}
+
+/* Many known sessions across an outage: those closed meanwhile are reported CLOSED once each
+ * (more than one loop pass's worth), those whose connection dropped DISCONNECTED, the others
+ * not at all. */
+static void test_redis_restart_many(void **state)
+{
+    enum { MANY = 2300, GONE = 2100, DROPPED = 100 };
+    cluster *k = *state;
+    tc admin;
+    long long l;
+    tc *many = open_many_watched(k, MANY, &admin, &l);
+
+    stop_redis_expect_degraded(k, &admin);
+    for (int i = 0; i < GONE; i++) {
+        cJSON_Delete(tc_ok(&many[i], "{\"type\":\"close_self\"}"));
+        tc_close(&many[i]);
+    }
+    for (int i = GONE; i < GONE + DROPPED; i++)
+        tc_close(&many[i]); /* no close: the session waits for its client to come back */
+    assert_int_equal(sm_test_redis_restart(&k->redis), 0);
+    char (*seen)[SM_ID_TEXT] = calloc(GONE + DROPPED, sizeof *seen);
+    int closed = 0, disconnected = 0;
+    cJSON *ev;
+    while (closed + disconnected < GONE + DROPPED && (ev = tc_event(&admin, l, 10000)) != NULL) {
+        const char *type = tc_str(ev, "event"), *sid = tc_str(ev, "session");
+        for (int i = 0; i < closed + disconnected; i++)
+            assert_string_not_equal(seen[i], sid);
+        int at = -1;
+        for (int i = 0; i < GONE + DROPPED && at < 0; i++)
+            if (strcmp(many[i].session_id, sid) == 0)
+                at = i;
+        if (at < 0 || strcmp(type, at < GONE ? "CLOSED" : "DISCONNECTED") != 0) {
+            char *t = cJSON_PrintUnformatted(ev);
+            fail_msg("unexpected event after reconvergence: %s", t);
+        }
+        snprintf(seen[closed + disconnected], SM_ID_TEXT, "%s", sid);
+        if (at < GONE)
+            closed++;
+        else
+            disconnected++;
+        cJSON_Delete(ev);
+    }
+    assert_int_equal(closed, GONE);
+    assert_int_equal(disconnected, DROPPED);
+    tc_no_event(&admin, l, 1000);
+    free(seen);
+    for (int i = GONE + DROPPED; i < MANY; i++)
+        tc_close(&many[i]);
+    free(many);
+    tc_close(&admin);
+}
+
+/* A node that does not come back after the outage: what the listener knew of it is closed
+ * within nodeTimeoutMs of its own node's return. No ghosts. */
+static void test_redis_restart_node_lost(void **state)
 {
     cluster *k = *state;
     tc s[NODES], admin;
     long long count = -1;
     long long l = open_probed_on_every_node(k, s, &admin, &count);
-    assert_int_equal(count, NODES);
-
-    sm_test_redis_stop(&k->redis);
-    /* Degraded: told, remote sessions closed, local ones still served, cluster requests fail fast. */
-    cJSON *e = tc_next(&admin, "error", 5000);
-    assert_non_null(e);
-    assert_string_equal(tc_str(e, "code"), "CLUSTER_UNAVAILABLE");
-    cJSON_Delete(e);
-    int closed = 0;
-    cJSON *ev;
-    while (closed < 2 && (ev = tc_event(&admin, l, 3000)) != NULL) {
-        if (strcmp(tc_str(ev, "event"), "CLOSED") == 0)
-            closed++;
-        cJSON_Delete(ev);
-    }
-    assert_int_equal(closed, 2);
-    cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"set_by_filter\",\"filter\":\"probe is 'yes'\","
-                                                       "\"properties\":{\"x\":\"1\"}}"));
-    cJSON_Delete(tc_err(&admin, "CLUSTER_UNAVAILABLE", "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[1].session_id));
-    cJSON *r = tc_ok(&admin, "{\"type\":\"get\",\"sessionId\":\"%s\"}", s[0].session_id);
-    cJSON_Delete(r);
-
-    /* Back: the remote sessions are announced again, once each. */
+    stop_redis_expect_degraded(k, &admin);
+    sm_test_server_kill(&k->node[2]);
     assert_int_equal(sm_test_redis_restart(&k->redis), 0);
-    int opened = 0;
-    long long deadline = sm_mono_ms() + 10000;
-    bool seen[NODES] = {false};
-    while (opened < 2 && sm_mono_ms() < deadline && (ev = tc_event(&admin, l, 1000)) != NULL) {
-        if (strcmp(tc_str(ev, "event"), "OPEN") == 0)
-            for (int i = 1; i < NODES; i++)
-                if (strcmp(tc_str(ev, "session"), s[i].session_id) == 0 && !seen[i]) {
-                    seen[i] = true;
-                    opened++;
-                }
-        cJSON_Delete(ev);
-    }
-    assert_int_equal(opened, 2);
-    tc_no_event(&admin, l, 500);
-    for (int i = 0; i < NODES; i++)
-        tc_close(&s[i]);
-    tc_close(&admin);
+    expect_closed(&admin, l, s[2].session_id, "CONNECTION_LOST", 10000);
+    tc_no_event(&admin, l, 1000); /* node 2's session: unchanged, nothing */
+    close_probed(s, &admin);
 }
 
 static void test_duplicate_name_and_bad_config(void **state)
@@ -570,6 +874,73 @@ static void test_slow_listener_is_bounded(void **state)
         tc_close(&probe[i]);
 }
 
+/* A listener's filter runs on every node: its proxies are charged to each node's
+ * limits.maxListenerRegexCost like local listeners (docs/cluster.md § Bounds). Nodes 1 and 3
+ * have the default 192, node 2 only 100: a worst-case filter (128) fits on 1 and 3, not on 2. */
+#define WORST_FILTER "(K matches '[ab]*a[ab]{58}' or all) and (K matches '(a|b)*a(a|b){58}' or all)"
+
+static void test_proxy_regex_budget(void **state)
+{
+    cluster *k = *state;
+    tc probe[NODES], admin, local3;
+    for (int i = 0; i < NODES; i++)
+        tc_open(&probe[i], &k->node[i], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    tc_open(&local3, &k->node[2], "admin", "admin", NULL);
+    wait_converged(k, &admin, NODES);
+
+    /* Node 2 refuses its part, node 3 takes it. */
+    long long l = add_listener(&admin, ",\"filter\":\"probe is 'yes' and " WORST_FILTER "\",\"keys\":[]");
+    cJSON *end = tc_next(&admin, "snapshot_end", 4 * TC_TIMEOUT_MS);
+    assert_non_null(end);
+    assert_int_equal(tc_int(end, "listener"), l);
+    assert_int_equal(tc_int(end, "count"), NODES - 1);
+    cJSON *missing = cJSON_GetObjectItem(end, "missing");
+    assert_int_equal(cJSON_GetArraySize(missing), 1);
+    assert_string_equal(cJSON_GetArrayItem(missing, 0)->valuestring, "n2");
+    cJSON_Delete(end);
+    int snapshot_events = 0;
+    for (cJSON *ev; (ev = tc_event(&admin, l, 0)) != NULL; cJSON_Delete(ev)) {
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ev, "snapshot")));
+        assert_string_not_equal(tc_str(ev, "session"), probe[1].session_id);
+        snapshot_events++;
+    }
+    assert_int_equal(snapshot_events, NODES - 1);
+    cJSON *e = tc_next(&admin, "error", TC_TIMEOUT_MS);
+    assert_non_null(e);
+    assert_string_equal(tc_str(e, "code"), "LIMIT_EXCEEDED");
+    assert_null(cJSON_GetObjectItem(e, "id"));
+    const char *msg = tc_str(e, "message");
+    if (!strstr(msg, "node n2") || !strstr(msg, "limits.maxListenerRegexCost"))
+        fail_msg("refusal does not say who and why: %s", msg);
+    cJSON_Delete(e);
+    /* Its sessions are not reported later either (the part does not exist). */
+    tc probe2;
+    tc_open(&probe2, &k->node[1], NULL, NULL, "{\"probe\":\"yes\"}");
+    tc_no_event(&admin, l, 300);
+    tc_close(&probe2);
+
+    /* Node 3 counts the proxy it took: a local worst-case listener no longer fits there. */
+    cJSON_Delete(tc_err(&local3, "LIMIT_EXCEEDED", "{\"type\":\"add_listener\",\"filter\":\"" WORST_FILTER "\"}"));
+    /* Removing the listener gives the allowance back. */
+    cJSON_Delete(tc_ok(&admin, "{\"type\":\"remove_listener\",\"listener\":%lld}", l));
+    long long deadline = sm_mono_ms() + 5000;
+    for (;;) {
+        cJSON *r = tc_request(&local3, "{\"type\":\"add_listener\",\"filter\":\"" WORST_FILTER "\"}");
+        bool ok = r && strcmp(tc_str(r, "type"), "reply") == 0;
+        cJSON_Delete(r);
+        if (ok)
+            break;
+        if (sm_mono_ms() > deadline)
+            fail_msg("node 3 kept the removed listener's regex cost");
+        sleep_ms(50);
+    }
+    for (int i = 0; i < NODES; i++)
+        tc_close(&probe[i]);
+    tc_close(&local3);
+    tc_close(&admin);
+}
+
 /* Redis with an ACL user holding only the documented permissions (docs/cluster.md § Security). */
 static void test_acl_user(void **state)
 {
@@ -651,9 +1022,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_clean_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_node_many_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_restart_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_restart_node_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_name_and_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_listener_is_bounded, setup_small_proxy, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_regex_budget, setup_small_regex_node2, teardown),
         cmocka_unit_test(test_acl_user),
+        cmocka_unit_test_setup_teardown(test_audit_across_nodes, setup_audited, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,7 @@ static inline bool sm_test_msg_equal(const sm_msg *a, const sm_msg *b, char *why
     SM_CMP(a->reconnect_timeout == b->reconnect_timeout, "reconnect_timeout");
     SM_CMP(a->heartbeat_interval == b->heartbeat_interval, "heartbeat_interval");
     SM_CMP(a->max_message_bytes == b->max_message_bytes, "max_message_bytes");
+    SM_CMP(a->audited == b->audited, "audited");
     SM_CMP(a->code == b->code, "code");
     SM_CMP(sm_test_str_equal(a->message, b->message), "message");
     SM_CMP(a->event_count == b->event_count, "event_count");

@@ -337,6 +337,7 @@ static void test_roundtrip_opened(void **state)
     for (unsigned p = 0; p <= SM_PERM_ALL; p++) {
         m.permissions = p;
         m.resumed = p & 1;
+        m.audited = p & 2;
         roundtrip(&m);
     }
     m.principal = "";
@@ -542,7 +543,8 @@ static void test_encode_exact_text(void **state)
                         "{\"type\":\"opened\",\"sessionId\":\"S\",\"token\":\"T\",\"principal\":\"P\","
                         "\"roles\":\"\\\"OPERATOR\\\"\",\"permissions\":[\"view_session\",\"modify_session\","
                         "\"register_handler\"],\"serverName\":\"sessmond\",\"resumed\":false,"
-                        "\"reconnectTimeout\":60000,\"heartbeatInterval\":15000,\"maxMessageBytes\":65536}");
+                        "\"reconnectTimeout\":60000,\"heartbeatInterval\":15000,\"maxMessageBytes\":65536,"
+                        "\"audited\":false}");
     sm_buf_reset(&b);
     m = msg(SM_MSG_ERROR);
     m.code = SM_CODE_INVALID_REQUEST;

@@ -174,7 +174,8 @@ static const ttemplate templates[] = {
       {"resumed", "false", T_BOOL, true},
       {"reconnectTimeout", "60000", T_INT, true},
       {"heartbeatInterval", "15000", T_INT, true},
-      {"maxMessageBytes", "65536", T_INT, true}}},
+      {"maxMessageBytes", "65536", T_INT, true},
+      {"audited", "true", T_BOOL, false}}},
     {SM_MSG_REFUSED, 0, {{"code", "\"AUTHENTICATION_FAILED\"", T_CODE, true}, {"message", "\"no\"", T_STR, true}}},
     {SM_MSG_REPLY,
      26,
@@ -747,6 +748,13 @@ static void test_properties_map_rules(void **state)
     expect_ok_n(p, strlen(p), &m);
     assert_int_equal(m.permissions, SM_PERM_VIEW_SESSION | SM_PERM_MODIFY_SESSION);
     assert_true(m.resumed);
+    assert_false(m.audited); /* a server from before "audited": not audited */
+    sm_msg_free(&m);
+    const char *q = "{\"type\":\"opened\",\"sessionId\":\"s\",\"token\":\"t\",\"principal\":\"p\",\"roles\":\"\","
+                    "\"permissions\":[],\"serverName\":\"n\",\"resumed\":false,\"reconnectTimeout\":1,"
+                    "\"heartbeatInterval\":2,\"maxMessageBytes\":3,\"audited\":true}";
+    expect_ok_n(q, strlen(q), &m);
+    assert_true(m.audited);
     sm_msg_free(&m);
 }
 

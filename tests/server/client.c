@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -83,6 +84,7 @@ cJSON *tc_try_open_opts(tc *c, const sm_ws_opts *opts, const char *principal, co
             snprintf(c->session_id, sizeof c->session_id, "%s", tc_str(msg, "sessionId"));
             snprintf(c->token, sizeof c->token, "%s", tc_str(msg, "token"));
             snprintf(c->principal, sizeof c->principal, "%s", principal ? principal : "");
+            c->audited = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "audited"));
             cJSON_Delete(msg);
             return NULL;
         }
@@ -307,6 +309,91 @@ int tc_wait_close(tc *c, char *reason, size_t cap, int timeout_ms)
     if (rc == SM_WS_EOF)
         return 0;
     return -1;
+}
+
+char *tc_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+int tc_log_count(const sm_test_server *s, const char *needle)
+{
+    char path[300];
+    char *text = tc_read_file(sm_test_server_log(s, path, sizeof path));
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    free(text);
+    return n;
+}
+
+int tc_wait_log(const sm_test_server *s, const char *needle, int n, int timeout_ms)
+{
+    int64_t until = sm_mono_ms() + timeout_ms;
+    int got;
+    while ((got = tc_log_count(s, needle)) < n && sm_mono_ms() < until)
+        usleep(20000);
+    return got;
+}
+
+cJSON *tc_config(const sm_test_server *s)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/config.json", s->dir);
+    char *text = tc_read_file(path);
+    assert_non_null(text);
+    cJSON *c = cJSON_Parse(text);
+    free(text);
+    assert_non_null(c);
+    return c;
+}
+
+void tc_reload(const sm_test_server *s, const char *config_text)
+{
+    char path[300], tmp[310];
+    snprintf(path, sizeof path, "%s/config.json", s->dir);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    assert_true(fputs(config_text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rename(tmp, path), 0);
+    assert_true(s->pid > 0);
+    assert_int_equal(kill(s->pid, SIGHUP), 0);
+}
+
+char *tc_hash_password(const char *password)
+{
+    const char *args[] = {"--hash-password", "--iterations", "1000", NULL};
+    char in[256], out[1024];
+    snprintf(in, sizeof in, "%s\n", password);
+    assert_int_equal(sm_test_sessmond_run(args, in, out, sizeof out, 10000), 0);
+    char *start = strstr(out, "pbkdf2-sha256$");
+    assert_non_null(start);
+    start[strcspn(start, "\r\n")] = '\0';
+    return strdup(start);
 }
 
 /* ---- the admin listener ---- */

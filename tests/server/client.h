@@ -17,6 +17,7 @@ typedef struct tc {
     char session_id[64];
     char token[64];
     char principal[64];
+    bool audited; /* "audited" of the opened message */
     long long next_id;
     cJSON *pending;          /* messages read while waiting for something else */
 } tc;
@@ -54,6 +55,19 @@ void tc_no_event(tc *c, long long listener, int ms);
 /* Waits for the server to close the connection; returns the close code (0 = EOF without close,
  * -1 = timeout) and copies the reason text. */
 int tc_wait_close(tc *c, char *reason, size_t cap, int timeout_ms);
+
+/* The server's log: how many times needle occurs in it; tc_wait_log waits (<= timeout_ms) until it
+ * occurs at least n times and returns the count reached. */
+int tc_log_count(const sm_test_server *s, const char *needle);
+int tc_wait_log(const sm_test_server *s, const char *needle, int n, int timeout_ms);
+/* Replaces the server's config file (atomically: a rename) with config's text and sends SIGHUP. */
+void tc_reload(const sm_test_server *s, const char *config_text);
+/* The server's config file, parsed (the caller deletes it). */
+cJSON *tc_config(const sm_test_server *s);
+/* A password hash made by `sessmond --hash-password` (1000 iterations, for speed); malloc'd. */
+char *tc_hash_password(const char *password);
+/* The whole file (malloc'd, NUL-terminated), or NULL. */
+char *tc_read_file(const char *path);
 
 /* Convenience readers. */
 const char *tc_str(const cJSON *o, const char *key);

@@ -88,7 +88,7 @@ static pid_t fork_tied(void)
 }
 
 /* Child side of fork_tied: execs sessmond with its output and input on the given descriptors. */
-static void exec_sessmond(const char *const *argv, int out_fd, int in_fd)
+static void exec_program(const char *const *argv, int out_fd, int in_fd)
 {
     if (in_fd >= 0)
         dup2(in_fd, 0);
@@ -96,8 +96,8 @@ static void exec_sessmond(const char *const *argv, int out_fd, int in_fd)
         dup2(out_fd, 1);
         dup2(out_fd, 2);
     }
-    execv(SESSMOND_PATH, (char *const *)argv);
-    fprintf(stderr, "exec %s: %s\n", SESSMOND_PATH, strerror(errno));
+    execv(argv[0], (char *const *)argv);
+    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);
 }
 
@@ -157,7 +157,7 @@ static int spawn(sm_test_server *s, int port)
         return -1;
     }
     if (pid == 0)
-        exec_sessmond(argv, logfd, nullfd);
+        exec_program(argv, logfd, nullfd);
     close(logfd);
     if (nullfd >= 0)
         close(nullfd);
@@ -436,9 +436,15 @@ long sm_test_server_rss_kb(const sm_test_server *s)
 
 int sm_test_sessmond_run(const char *const *args, const char *stdin_text, char *out, size_t outcap, int timeout_ms)
 {
+    return sm_test_program_run(SESSMOND_PATH, args, stdin_text, out, outcap, timeout_ms);
+}
+
+int sm_test_program_run(const char *path, const char *const *args, const char *stdin_text, char *out, size_t outcap,
+                        int timeout_ms)
+{
     const char *argv[32];
     int n = 0;
-    argv[n++] = SESSMOND_PATH;
+    argv[n++] = path;
     for (int i = 0; args && args[i] && n < 31; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -454,7 +460,7 @@ int sm_test_sessmond_run(const char *const *args, const char *stdin_text, char *
     if (pid < 0)
         return -1;
     if (pid == 0)
-        exec_sessmond(argv, outp[1], inp[0]);
+        exec_program(argv, outp[1], inp[0]);
     close(inp[0]);
     close(outp[1]);
     if (stdin_text) {

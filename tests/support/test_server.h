@@ -85,5 +85,8 @@ void sm_test_cert_remove(sm_test_cert *c);
  * returns its exit status (or -1 on timeout, after killing it) and stores up to outcap-1 bytes of
  * its combined stdout/stderr in out (may be NULL). stdin_text is fed to its stdin (may be NULL). */
 int sm_test_sessmond_run(const char *const *args, const char *stdin_text, char *out, size_t outcap, int timeout_ms);
+/* The same for any program (path: SESSMON_PATH, for instance); it inherits our environment. */
+int sm_test_program_run(const char *path, const char *const *args, const char *stdin_text, char *out, size_t outcap,
+                        int timeout_ms);
 
 #endif
