@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -883,7 +884,12 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
     if (net->stopping)
         return;
     const char *path = net->opts->config_path ? net->opts->config_path : "the configuration";
-    /* TODO(issue 12, merge with server/notify.h): smd_notify("RELOADING=1") here, smd_notify("READY=1") at the end. */
+    /* systemd holds `systemctl reload` until READY=1 comes back; MONOTONIC_USEC is what
+     * Type=notify-reload (systemd 253+) also wants. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    notify_systemd("RELOADING=1\nMONOTONIC_USEC=%llu",
+                   (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000ull);
     int64_t start_ms = sm_mono_ms();
     if (!net->opts->load_config) {
         smd_log(SMD_LOG_WARN, "SIGHUP: running the demo configuration (no --config): nothing to reload");
@@ -906,6 +912,7 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
     int64_t took_ms = sm_mono_ms() - start_ms;
     smd_log(took_ms >= 100 ? SMD_LOG_WARN : SMD_LOG_DEBUG, "SIGHUP handled in %lld ms (the event loop waited)",
             (long long)took_ms);
+    notify_systemd("READY=1");
 }
 
 static void pass_end_cb(struct ev_loop *loop, ev_prepare *w, int revents)

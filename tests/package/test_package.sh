@@ -83,6 +83,8 @@ out=$("$ROOT/usr/bin/sessmond" --check-config --config "$CONFIG" 2>&1) || fail "
 [ "$out" = "sessmond: configuration is valid" ] || fail "sessmond --check-config said: $out"
 ok "installed sessmond --check-config accepts the installed /etc/sessmond/sessmond.json"
 grep -qx '/etc/sessmond/sessmond.json' "$WORK/control/sessmond/conffiles" || fail "sessmond.json is not a conffile"
+grep -qx '/etc/logrotate.d/sessmond' "$WORK/control/sessmond/conffiles" || fail "the logrotate entry is not a conffile"
+grep -q '^/var/log/sessmond/audit.log {' "$ROOT/etc/logrotate.d/sessmond" || fail "logrotate entry"
 for script in postinst prerm postrm; do
     [ -x "$WORK/control/sessmond/$script" ] || fail "sessmond: no executable $script"
     sh -n "$WORK/control/sessmond/$script" || fail "sessmond: $script does not parse"
@@ -113,9 +115,13 @@ MANPATH=$ROOT/usr/share/man systemd-analyze verify --man=$MAN "$WORK/units/sessm
 ok "systemd-analyze verify sessmond.service (man page check: $MAN)"
 
 # The installed daemon with the installed configuration serves: on any free port (--port 0), and
-# its admin listener too (the copy's only change), so nothing here depends on 9595 or 9464 being free.
+# its admin listener too, so nothing here depends on 9595 or 9464 being free, and the audit log in
+# the test's directory (the copy's only changes).
 grep -q '"listen": "127.0.0.1:9464"' "$CONFIG" || fail "the packaged configuration has no admin listener"
-sed 's/"listen": "127.0.0.1:9464"/"listen": "127.0.0.1:0"/' "$CONFIG" >"$WORK/sessmond.json"
+grep -q '"file": "/var/log/sessmond/audit.log"' "$CONFIG" || fail "the packaged configuration has no audit log"
+sed -e 's/"listen": "127.0.0.1:9464"/"listen": "127.0.0.1:0"/' \
+    -e "s|\"file\": \"/var/log/sessmond/audit.log\"|\"file\": \"$WORK/audit.log\"|" "$CONFIG" >"$WORK/sessmond.json"
+grep -q "$WORK/audit.log" "$WORK/sessmond.json" || fail "the test copy of the configuration keeps /var/log"
 # timeout: should this script be killed outright (ctest's timeout), the server still goes.
 timeout 120 "$ROOT/usr/bin/sessmond" --config "$WORK/sessmond.json" --port 0 --port-file "$WORK/port" \
     >"$WORK/sessmond.log" 2>&1 &
@@ -140,6 +146,7 @@ if command -v curl >/dev/null; then
     curl -fsS --max-time 5 "$ADMIN/metrics" | grep -q '^sessmond_' || fail "no sessmond metrics on $ADMIN/metrics"
     curl -fsS --max-time 5 -o /dev/null "$ADMIN/healthz" || fail "$ADMIN/healthz"
 fi
+[ -f "$WORK/audit.log" ] || fail "the audit log was not opened: $(cat "$WORK/sessmond.log")"
 kill "$SERVER_PID"
 wait "$SERVER_PID" || fail "installed sessmond did not stop cleanly"
 SERVER_PID=

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The unit's SystemCallFilter= (@system-service minus @privileged) against what sessmond really
 # calls: sessmond runs under strace through start-up, logins, a listener, reads, changes and closes
-# by ID and by filter, sessmon-load's churn, /metrics and /healthz, and the SIGTERM shutdown; every system call seen must
+# by ID and by filter (audited), sessmon-load's churn, /metrics and /healthz, a SIGHUP reload with
+# the audit log reopened, and the SIGTERM shutdown; every system call seen must
 # be in the filter, or under systemd it would fail with EPERM (SystemCallErrorNumber=).
 # Usage: test_syscall_filter.sh SESSMOND SESSMON SESSMON_LOAD UNIT_FILE. 77 = strace or
 # systemd-analyze missing, or ptrace not allowed here.
@@ -65,8 +66,10 @@ sort -u "$WORK/deny" -o "$WORK/deny"
 comm -23 "$WORK/allow" "$WORK/deny" >"$WORK/filter"
 [ "$(wc -l <"$WORK/filter")" -gt 100 ] || fail "the unit's filter expands to almost nothing: $(cat "$WORK/filter")"
 
-# The demo configuration plus the admin listener (/metrics, /healthz) on any free port.
-"$SESSMOND" --print-config | sed '1s/^{/{"admin": {"listen": "127.0.0.1:0"},/' >"$WORK/config.json"
+# The demo configuration plus the admin listener (/metrics, /healthz) on any free port and the
+# audit log, as the packaged configuration has them.
+"$SESSMOND" --print-config |
+    sed "1s|^{|{\"admin\": {\"listen\": \"127.0.0.1:0\"}, \"audit\": {\"file\": \"$WORK/audit.log\"},|" >"$WORK/config.json"
 # timeout: the server goes even if this script is killed outright.
 timeout 120 strace -f -qq -o "$WORK/trace" "$SESSMOND" --config "$WORK/config.json" --port 0 \
     --port-file "$WORK/port" >"$WORK/log" 2>&1 &
@@ -100,6 +103,16 @@ fi
 kill "$WATCH" 2>/dev/null || true
 wait "$WATCH" 2>/dev/null || true
 pid=$(daemon_pid) || fail "no sessmond under strace"
+# A reload (and the audit log reopened, as after logrotate's rename).
+mv "$WORK/audit.log" "$WORK/audit.log.1" || fail "no audit log was written"
+kill -HUP "$pid"
+i=0
+while [ ! -f "$WORK/audit.log" ] && [ $i -lt 50 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+[ -f "$WORK/audit.log" ] || fail "SIGHUP did not reopen the audit log"
+grep -q '"op":"set_by_filter"' "$WORK/audit.log.1" || fail "the set by filter was not audited"
 kill -TERM "$pid"
 wait "$STRACE_PID" || fail "sessmond did not stop cleanly: $(tail -5 "$WORK/log")"
 STRACE_PID=

@@ -1,4 +1,4 @@
-/* sessmond under a fake systemd: READY=1 on $NOTIFY_SOCKET once the port accepts, STOPPING=1 at SIGTERM. */
+/* sessmond under a fake systemd: READY=1 once it listens, RELOADING=1/READY=1 at SIGHUP, STOPPING=1 at SIGTERM. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,6 +172,28 @@ static void ready_then_stopping(fake_systemd *f, bool abstract)
     assert_int_equal(stop_daemon(f), 0);
 }
 
+/* SIGHUP: RELOADING=1 (with MONOTONIC_USEC, as Type=notify-reload wants), then READY=1 again
+ * once the reload is done; the server keeps serving. */
+static void test_reload(void **state)
+{
+    fake_systemd *f = *state;
+    assert_int_equal(bind_manager(f, true), 0);
+    f->pid = start_daemon(f->name);
+    assert_true(f->pid > 0);
+    char msg[512];
+    assert_true(await_state(f->fd, "READY=1", msg, sizeof msg, 10000));
+    int port = status_port(msg);
+    assert_int_equal(kill(f->pid, SIGHUP), 0);
+    assert_true(await_state(f->fd, "RELOADING=1", msg, sizeof msg, 10000));
+    assert_non_null(strstr(msg, "\nMONOTONIC_USEC="));
+    assert_true(await_state(f->fd, "READY=1", msg, sizeof msg, 10000));
+    sm_ws ws;
+    int connected = sm_ws_connect_port(&ws, port);
+    sm_ws_close(&ws);
+    assert_int_equal(connected, SM_WS_OK);
+    assert_int_equal(stop_daemon(f), 0);
+}
+
 static void test_abstract_socket(void **state)
 {
     ready_then_stopping(*state, true);
@@ -208,6 +230,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_abstract_socket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_path_socket, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_socket_is_not_fatal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
