@@ -152,22 +152,33 @@ static int teardown(void **state)
     return 0;
 }
 
-static void ready_then_stopping(fake_systemd *f, bool abstract)
+/* A WebSocket handshake on port, made at once (no retry): what readiness promises. */
+static void assert_serves(int port)
+{
+    assert_true(port > 0);
+    sm_ws ws;
+    int connected = sm_ws_connect_port(&ws, port);
+    sm_ws_close(&ws);
+    assert_int_equal(connected, SM_WS_OK);
+}
+
+/* Binds the fake manager, starts sessmond under it and waits for READY=1; the port it names. */
+static int start_until_ready(fake_systemd *f, bool abstract)
 {
     assert_int_equal(bind_manager(f, abstract), 0);
     f->pid = start_daemon(f->name);
     assert_true(f->pid > 0);
     char msg[512];
     assert_true(await_state(f->fd, "READY=1", msg, sizeof msg, 10000));
-    /* Readiness means the port is bound and listening: a WebSocket handshake made the moment
-     * READY=1 is read must succeed, with no retry. */
-    int port = status_port(msg);
-    assert_true(port > 0);
-    sm_ws ws;
-    int connected = sm_ws_connect_port(&ws, port);
-    sm_ws_close(&ws);
-    assert_int_equal(connected, SM_WS_OK);
+    return status_port(msg);
+}
+
+static void ready_then_stopping(fake_systemd *f, bool abstract)
+{
+    /* Readiness means the port is bound and listening. */
+    assert_serves(start_until_ready(f, abstract));
     assert_int_equal(kill(f->pid, SIGTERM), 0);
+    char msg[512];
     assert_true(await_state(f->fd, "STOPPING=1", msg, sizeof msg, 10000));
     assert_int_equal(stop_daemon(f), 0);
 }
@@ -177,20 +188,13 @@ static void ready_then_stopping(fake_systemd *f, bool abstract)
 static void test_reload(void **state)
 {
     fake_systemd *f = *state;
-    assert_int_equal(bind_manager(f, true), 0);
-    f->pid = start_daemon(f->name);
-    assert_true(f->pid > 0);
-    char msg[512];
-    assert_true(await_state(f->fd, "READY=1", msg, sizeof msg, 10000));
-    int port = status_port(msg);
+    int port = start_until_ready(f, true);
     assert_int_equal(kill(f->pid, SIGHUP), 0);
+    char msg[512];
     assert_true(await_state(f->fd, "RELOADING=1", msg, sizeof msg, 10000));
     assert_non_null(strstr(msg, "\nMONOTONIC_USEC="));
     assert_true(await_state(f->fd, "READY=1", msg, sizeof msg, 10000));
-    sm_ws ws;
-    int connected = sm_ws_connect_port(&ws, port);
-    sm_ws_close(&ws);
-    assert_int_equal(connected, SM_WS_OK);
+    assert_serves(port);
     assert_int_equal(stop_daemon(f), 0);
 }
 
