@@ -3,7 +3,7 @@
 # of $SESSMON_URL (or --url on the line) through `sessmon __complete`, bounded to about a second.
 
 # The option lists; tests/completion/test_bash.sh checks them against each --help.
-_sessmon_monitor_opts=(--url --principal --ca-file --read-only --theme --filter --no-mouse --no-settings --list-themes --help)
+_sessmon_monitor_opts=(--url --principal --ca-file --read-only --theme --filter --no-mouse --no-settings --list-themes --version --help)
 _sessmon_common_opts=(--url --principal --ca-file --json --timeout --insecure --help)
 _sessmon_subcommands=(list get set watch close help)
 

@@ -2,7 +2,7 @@
 # share/bash-completion/completions/sessmond.
 
 # The options; tests/completion/test_completion.sh checks them against sessmond --help.
-_sessmond_opts='--config --port --bind --port-file --verbose --cluster-redis --node --check-config --print-config --hash-password --iterations --help'
+_sessmond_opts='--config --port --bind --port-file --verbose --cluster-redis --node --check-config --print-config --hash-password --iterations --version --help'
 
 _sessmond() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]-}

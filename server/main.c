@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "       sessmond --check-config [--config FILE]\n"
             "       sessmond --print-config [--config FILE]\n"
             "       sessmond --hash-password [--iterations N]   (reads the password from stdin)\n"
+            "       sessmond --version\n"
             "\n"
             "  --config FILE     JSON configuration (docs/config.md); without it a demo configuration\n"
             "                    bound to 127.0.0.1 is used\n"
@@ -212,6 +213,9 @@ int main(int argc, char **argv)
             print = true;
         } else if (strcmp(a, "--hash-password") == 0) {
             hash = true;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("sessmond %s\n", SESSMON_VERSION);
+            return 0;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;

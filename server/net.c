@@ -9,11 +9,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -26,6 +28,7 @@
 #include "server/gate.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/notify.h"
 #include "server/outq.h"
 #include "server/server.h"
 
@@ -836,6 +839,20 @@ static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
     schedule_finish(net);
 }
 
+/* Tells systemd (Type=notify) our state; a failure only costs the unit its readiness, so it is
+ * logged, never fatal. Without NOTIFY_SOCKET (not under systemd) nothing happens. */
+static void notify_systemd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void notify_systemd(const char *fmt, ...)
+{
+    char state[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(state, sizeof state, fmt, ap);
+    va_end(ap);
+    if (smd_notify(state) < 0)
+        smd_log(SMD_LOG_WARN, "cannot notify systemd through NOTIFY_SOCKET: %s", strerror(errno));
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)revents;
@@ -845,6 +862,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     net->stopping = true;
+    notify_systemd("STOPPING=1");
     smd_log(SMD_LOG_INFO, "signal %d: closing %zu sessions (SERVER_CLOSING)", w->signum, net->srv.reg.count);
     smd_server_shutdown(&net->srv);
     /* Cluster: the goodbye goes once the sessions are closed (their CLOSED events first). */
@@ -866,7 +884,12 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
     if (net->stopping)
         return;
     const char *path = net->opts->config_path ? net->opts->config_path : "the configuration";
-    /* TODO(issue 12, merge with server/notify.h): smd_notify("RELOADING=1") here, smd_notify("READY=1") at the end. */
+    /* systemd holds `systemctl reload` until READY=1 comes back; MONOTONIC_USEC is what
+     * Type=notify-reload (systemd 253+) also wants. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    notify_systemd("RELOADING=1\nMONOTONIC_USEC=%llu",
+                   (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000ull);
     int64_t start_ms = sm_mono_ms();
     if (!net->opts->load_config) {
         smd_log(SMD_LOG_WARN, "SIGHUP: running the demo configuration (no --config): nothing to reload");
@@ -889,6 +912,7 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
     int64_t took_ms = sm_mono_ms() - start_ms;
     smd_log(took_ms >= 100 ? SMD_LOG_WARN : SMD_LOG_DEBUG, "SIGHUP handled in %lld ms (the event loop waited)",
             (long long)took_ms);
+    notify_systemd("READY=1");
 }
 
 static void pass_end_cb(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -1049,8 +1073,10 @@ int smd_net_run(smd_config *cfg, const smd_net_opts *opts)
     smd_log(SMD_LOG_DEBUG, "%zu libwebsockets contexts for a limit of %zu descriptors", net->shard_count, fd_limit);
     if (opts->port_file && write_port_file(opts->port_file, port) != 0)
         smd_log(SMD_LOG_WARN, "cannot write the port file %s: %s", opts->port_file, strerror(errno));
-    printf("sessmond: listening on %s://%s%s%s:%d\n", cfg->tls_cert ? "wss" : "ws", v6 ? "[" : "", bind,
-           v6 ? "]" : "", port);
+    char listening[128];
+    snprintf(listening, sizeof listening, "listening on %s://%s%s%s:%d", cfg->tls_cert ? "wss" : "ws", v6 ? "[" : "",
+             bind, v6 ? "]" : "", port);
+    printf("sessmond: %s\n", listening);
     fflush(stdout);
 
     ev_signal_init(&net->sigterm, signal_cb, SIGTERM);
@@ -1082,6 +1108,9 @@ int smd_net_run(smd_config *cfg, const smd_net_opts *opts)
     ev_timer_start(net->loop, &net->gate_sweep);
     net->last_report_ms = net->last_trim_ms = sm_mono_ms();
 
+    /* Ready only now: the port listens and SIGTERM has its handler, so a stop that systemd sends
+     * the moment it reads READY=1 is a clean shutdown, not the default action of the signal. */
+    notify_systemd("READY=1\nSTATUS=%s", listening);
     ev_run(net->loop, 0);
 
     net->finished = true;

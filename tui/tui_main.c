@@ -48,7 +48,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: sessmon [--url URL] [--principal P] [--read-only] [--theme NAME|PATH] [--filter F]\n"
-          "               [--no-mouse] [--no-settings] [--ca-file PEM] [--list-themes]\n"
+          "               [--no-mouse] [--no-settings] [--ca-file PEM] [--list-themes] [--version]\n"
           "       sessmon list|get|set|watch|close ...   (script subcommands; sessmon help list)\n"
           "\n"
           "The interactive session monitor (keys: press ? inside; docs/tui.md).\n"
@@ -58,7 +58,8 @@ static void usage(FILE *f)
           "  --filter F       start with this view filter (the session filter language)\n"
           "  --no-mouse       leave the mouse to the terminal\n"
           "  --no-settings    ignore the saved columns, sort and theme (w in the column chooser saves them)\n"
-          "  --list-themes    print the themes found, where sessmon looks for them, and the settings file\n",
+          "  --list-themes    print the themes found, where sessmon looks for them, and the settings file\n"
+          "  --version        print sessmon's version and exit\n",
           f);
 }
 
@@ -104,7 +105,7 @@ typedef struct options {
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    enum { OPT_READ_ONLY = SMT_OPT_OWN, OPT_THEME, OPT_FILTER, OPT_NO_MOUSE, OPT_LIST, OPT_NO_SETTINGS };
+    enum { OPT_READ_ONLY = SMT_OPT_OWN, OPT_THEME, OPT_FILTER, OPT_NO_MOUSE, OPT_LIST, OPT_NO_SETTINGS, OPT_VERSION };
     static const struct option longopts[] = {
         SMT_COMMON_LONGOPTS,
         {"read-only", no_argument, NULL, OPT_READ_ONLY},
@@ -113,6 +114,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"no-mouse", no_argument, NULL, OPT_NO_MOUSE},
         {"no-settings", no_argument, NULL, OPT_NO_SETTINGS},
         {"list-themes", no_argument, NULL, OPT_LIST},
+        {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
     smt_options_defaults(&o->common);
@@ -134,6 +136,7 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_NO_MOUSE: o->no_mouse = true; break;
         case OPT_NO_SETTINGS: o->no_settings = true; break;
         case OPT_LIST: return -2;
+        case OPT_VERSION: printf("sessmon %s\n", SESSMON_VERSION); return -1;
         default: {
             char esc[128];
             const char *bad = argv[optind - 1] ? argv[optind - 1] : "?";

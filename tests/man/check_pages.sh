@@ -27,29 +27,31 @@ done
 # The pages' sources: docs/man/*.scd beside this script's tests/ tree.
 SRC=$(cd "$(dirname "$0")/../../docs/man" && pwd)
 
-# every_option PAGE: each --option in stdin is in PAGE's source as a bold *--option*
+# every_option PAGE HELP_TEXT: each --option in HELP_TEXT is in PAGE's source as a bold *--option*.
+# (An argument, not a pipe: a function at the end of a pipe runs in a subshell, and its fail
+# would not reach FAILED.)
 every_option() {
-    opts=$(grep -o -- '--[a-z][a-z-]*' | sort -u)
+    opts=$(printf '%s\n' "$2" | grep -o -- '--[a-z][a-z-]*' | sort -u)
     [ -n "$opts" ] || fail "no option found in the --help text for $1"
     for opt in $opts; do
         grep -q -F -- "*$opt*" "$SRC/$1.scd" || fail "$1 does not describe $opt"
     done
 }
 
-"$SESSMON" --help | every_option sessmon.1
+every_option sessmon.1 "$("$SESSMON" --help)"
 subs=$("$SESSMON" help | sed -n 's/^ *\(usage: \)\{0,1\}sessmon \([a-z][a-z]*\).*/\2/p' | sort -u)
 [ -n "$subs" ] || fail "sessmon help lists no subcommand"
 for sub in $subs; do
     grep -q "^\*$sub\*" "$SRC/sessmon.1.scd" || fail "sessmon.1 has no entry for the subcommand $sub"
     [ "$sub" = help ] && continue
-    "$SESSMON" "$sub" --help | every_option sessmon.1
+    every_option sessmon.1 "$("$SESSMON" "$sub" --help)"
 done
 # the monitor's usage names the same subcommands as sessmon help
 monitor_subs=$("$SESSMON" --help | sed -n 's/^ *sessmon \([a-z|]*\) .*/\1/p' | tr '|' '\n' | sort -u)
 [ "$monitor_subs" = "$(printf '%s\n' $subs | grep -v '^help$')" ] \
     || fail "sessmon --help names '$monitor_subs', sessmon help '$subs'"
-"$SESSMOND" --help | every_option sessmond.8
-"$LOAD" --help | every_option sessmon-load.1
+every_option sessmond.8 "$("$SESSMOND" --help)"
+every_option sessmon-load.1 "$("$LOAD" --help)"
 
 [ $FAILED -eq 0 ] && echo "man pages: all checks passed"
 exit $FAILED
