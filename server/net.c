@@ -3,6 +3,7 @@
 #include "server/net.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -40,6 +42,8 @@
 #define TRIM_MIN_RELEASED (4u * 1024u * 1024u)
 #define TRIM_MIN_INTERVAL_MS 1000
 #define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
+#define IO_SLICE_US 1000       /* lws socket service per loop pass (lws_io_slice_cb) */
+#define IO_SLICE_MAX_FDS 1024  /* ... and at most this many sockets, whatever the clock says */
 /* The connections are spread over several lws contexts on the one loop (docs/architecture.md
  * § What a mass close costs): Debian's lws reads every open connection of a context at each close,
  * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. What stays is the scan of the
@@ -83,6 +87,22 @@ typedef struct smd_net_shard {
     size_t wsi_count; /* live connections: a new one goes to the shard with the fewest */
 } smd_net_shard;
 
+/* One descriptor as lws's libev glue watches it: its watchers never reach libev (see "lws's socket
+ * watchers" below); ours stands in for them on the loop. Indexed by descriptor. */
+typedef struct smd_io_slot {
+    ev_io io;               /* on the loop, watching what lws's watchers want, unless queued or busy */
+    ev_io *lws_read, *lws_write; /* lws's watchers of this descriptor while lws has them started */
+    int ready;              /* EV_READ / EV_WRITE seen by io and not yet handed to lws */
+    int next;               /* the next descriptor in the same queue */
+    bool queued, busy;
+} smd_io_slot;
+
+/* A FIFO of descriptors threaded through their slots: a descriptor is in at most one queue once,
+ * so a queue never holds more than the descriptor limit. */
+typedef struct smd_io_queue {
+    int head, tail; /* -1 when empty */
+} smd_io_queue;
+
 typedef struct smd_net {
     smd_server srv;
     const smd_config *cfg;
@@ -103,7 +123,262 @@ typedef struct smd_net {
     int64_t last_report_ms;
     bool out_of_fds;
     int64_t last_trim_ms;
+    /* lws's sockets, serviced in slices */
+    smd_io_slot *slots;
+    size_t slot_count;
+    smd_io_queue fresh;   /* ready since the last slice */
+    smd_io_queue backlog; /* ready earlier, not yet serviced */
+    ev_idle io_slice;
 } smd_net;
+
+/* ---- lws's socket watchers, serviced in slices ----
+ *
+ * lws's libev glue gives every socket an ev_io watcher whose callback services it at once. When
+ * thousands of clients vanish together, epoll reports them all in one batch and libev runs every
+ * callback in that one loop pass: each is an lws close (with the fd-table scan of Debian's _DEBUG
+ * build, docs/architecture.md § What a mass close costs), so the whole batch (~0.5 s for 15,000)
+ * ran before any other client was served. lws's external-poll hooks (LWS_CALLBACK_ADD_POLL_FD...)
+ * would let us own readiness, but Debian builds 4.1.6 without LWS_WITH_EXTERNAL_POLL, and libev
+ * can neither bound a batch nor invoke part of its pending watchers.
+ *
+ * So the glue's calls to ev_io_start/ev_io_stop are intercepted: sessmond defines both (the
+ * executable exports them, server/CMakeLists.txt, so the dlopen()ed glue binds to them first) and
+ * passes every other watcher on to libev. For lws's own watchers it only records what lws wants
+ * (read, write) per descriptor and watches that with a watcher of its own; a ready descriptor is
+ * queued instead of serviced, and an idle watcher hands the queued ones to lws (ev_invoke of lws's
+ * watcher, exactly what libev would have done) for about IO_SLICE_US per loop pass. Descriptors
+ * that became ready since the last slice go first, so a request sent during a drain of thousands
+ * waits one slice, not the whole drain; the backlog keeps a quarter of each slice. */
+
+typedef void (*ev_io_fn)(struct ev_loop *, ev_io *);
+typedef void (*ev_io_cb)(struct ev_loop *, ev_io *, int);
+
+static smd_net *io_owner; /* the running server: its loop's lws watchers are taken over */
+static ev_io_cb lws_io_cb; /* the one callback lws's glue gives all its watchers, once seen */
+static ev_io_fn real_io_start, real_io_stop;
+
+/* libev's own functions, past ours in the lookup order. Without them no watcher can work. */
+static void find_real_io(void)
+{
+    if (real_io_start && real_io_stop)
+        return;
+    *(void **)&real_io_start = dlsym(RTLD_NEXT, "ev_io_start");
+    *(void **)&real_io_stop = dlsym(RTLD_NEXT, "ev_io_stop");
+    if (!real_io_start || !real_io_stop) {
+        fprintf(stderr, "sessmond: libev's ev_io_start/ev_io_stop not found: %s\n", dlerror());
+        abort();
+    }
+}
+
+static bool is_lws_watcher(const ev_io *w)
+{
+    if (lws_io_cb)
+        return w->cb == lws_io_cb;
+    Dl_info info;
+    void *addr;
+    ev_io_cb cb = w->cb;
+    memcpy(&addr, &cb, sizeof addr);
+    if (!cb || !dladdr(addr, &info) || !info.dli_fname || !strstr(info.dli_fname, "libwebsockets"))
+        return false;
+    lws_io_cb = cb;
+    return true;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool io_queue_empty(const smd_io_queue *q)
+{
+    return q->head < 0;
+}
+
+static void io_queue_push(smd_net *net, smd_io_queue *q, int fd)
+{
+    net->slots[fd].next = -1;
+    if (q->tail >= 0)
+        net->slots[q->tail].next = fd;
+    else
+        q->head = fd;
+    q->tail = fd;
+}
+
+static int io_queue_pop(smd_net *net, smd_io_queue *q)
+{
+    int fd = q->head;
+    if (fd >= 0) {
+        q->head = net->slots[fd].next;
+        if (q->head < 0)
+            q->tail = -1;
+    }
+    return fd;
+}
+
+/* Moves all of src to the end of dst. */
+static void io_queue_append(smd_net *net, smd_io_queue *dst, smd_io_queue *src)
+{
+    if (io_queue_empty(src))
+        return;
+    if (io_queue_empty(dst))
+        dst->head = src->head;
+    else
+        net->slots[dst->tail].next = src->head;
+    dst->tail = src->tail;
+    src->head = src->tail = -1;
+}
+
+/* Our watcher of fd watches what lws's want, unless the descriptor waits in a queue or is being
+ * serviced (it is armed again afterwards). */
+static void io_slot_arm(smd_net *net, int fd)
+{
+    smd_io_slot *s = &net->slots[fd];
+    if (s->queued || s->busy)
+        return;
+    int want = (s->lws_read ? EV_READ : 0) | (s->lws_write ? EV_WRITE : 0);
+    if (ev_is_active(&s->io)) {
+        if ((s->io.events & (EV_READ | EV_WRITE)) == want)
+            return;
+        real_io_stop(net->loop, &s->io);
+    }
+    if (want) {
+        ev_io_set(&s->io, fd, want);
+        real_io_start(net->loop, &s->io);
+    }
+}
+
+static void io_slot_ready_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    smd_net *net = io_owner;
+    int fd = w->fd;
+    smd_io_slot *s = &net->slots[fd];
+    real_io_stop(loop, w);
+    /* libev's verdict on a descriptor it cannot watch: lws's glue ignored it too */
+    if (revents & EV_ERROR)
+        return;
+    s->ready |= revents & (EV_READ | EV_WRITE);
+    s->queued = true;
+    io_queue_push(net, &net->fresh, fd);
+    if (!ev_is_active(&net->io_slice))
+        ev_idle_start(loop, &net->io_slice);
+}
+
+/* lws's watcher w starts (on) or stops. */
+static void io_slot_track(smd_net *net, ev_io *w, bool on)
+{
+    smd_io_slot *s = &net->slots[w->fd];
+    ev_io **p = w->events & EV_READ ? &s->lws_read : &s->lws_write;
+    if (on)
+        *p = w;
+    else if (*p == w)
+        *p = NULL;
+    /* lws is done with the descriptor: what was seen on it does not concern its next connection */
+    if (!s->lws_read && !s->lws_write)
+        s->ready = 0;
+    if (!s->io.cb)
+        ev_init(&s->io, io_slot_ready_cb);
+    io_slot_arm(net, w->fd);
+}
+
+static bool io_taken_over(struct ev_loop *loop, const ev_io *w)
+{
+    smd_net *net = io_owner;
+    return net && loop == net->loop && w->fd >= 0 && (size_t)w->fd < net->slot_count && is_lws_watcher(w);
+}
+
+void ev_io_start(struct ev_loop *loop, ev_io *w)
+{
+    find_real_io();
+    if (io_taken_over(loop, w))
+        io_slot_track(io_owner, w, true);
+    else
+        real_io_start(loop, w);
+}
+
+void ev_io_stop(struct ev_loop *loop, ev_io *w)
+{
+    find_real_io();
+    if (io_taken_over(loop, w))
+        io_slot_track(io_owner, w, false);
+    else
+        real_io_stop(loop, w);
+}
+
+/* Hands fd's readiness to lws, as libev would have: each started watcher of lws whose events
+ * came, read first. Servicing may close the connection (lws then stops both watchers). */
+static void io_service(smd_net *net, int fd)
+{
+    smd_io_slot *s = &net->slots[fd];
+    s->queued = false;
+    int ready = s->ready;
+    s->ready = 0;
+    s->busy = true;
+    if ((ready & EV_READ) && s->lws_read)
+        ev_invoke(net->loop, s->lws_read, EV_READ);
+    if ((ready & EV_WRITE) && s->lws_write)
+        ev_invoke(net->loop, s->lws_write, EV_WRITE);
+    s->busy = false;
+    io_slot_arm(net, fd);
+}
+
+/* Services q until the deadline (at least one descriptor) or the per-slice count; returns how
+ * many it serviced. */
+static int io_serve(smd_net *net, smd_io_queue *q, int64_t deadline, int max)
+{
+    int n = 0;
+    while (n < max && !net->finished && !io_queue_empty(q)) {
+        io_service(net, io_queue_pop(net, q));
+        n++;
+        if (mono_us() >= deadline)
+            break;
+    }
+    return n;
+}
+
+static void io_slice_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)revents;
+    smd_net *net = w->data;
+    int64_t start = mono_us();
+    int64_t fresh_end = start + (io_queue_empty(&net->backlog) ? IO_SLICE_US : IO_SLICE_US * 3 / 4);
+    int n = io_serve(net, &net->fresh, fresh_end, IO_SLICE_MAX_FDS);
+    io_queue_append(net, &net->backlog, &net->fresh);
+    io_serve(net, &net->backlog, start + IO_SLICE_US, IO_SLICE_MAX_FDS - n);
+    if (net->finished || (io_queue_empty(&net->fresh) && io_queue_empty(&net->backlog)))
+        ev_idle_stop(loop, w);
+}
+
+/* From before the first lws context to after the last is destroyed. */
+static bool io_take_over(smd_net *net, size_t fd_limit)
+{
+    find_real_io();
+    net->slots = calloc(fd_limit, sizeof *net->slots);
+    if (!net->slots)
+        return false;
+    net->slot_count = fd_limit;
+    net->fresh.head = net->fresh.tail = net->backlog.head = net->backlog.tail = -1;
+    ev_idle_init(&net->io_slice, io_slice_cb);
+    ev_set_priority(&net->io_slice, EV_MAXPRI);
+    net->io_slice.data = net;
+    io_owner = net;
+    return true;
+}
+
+static void io_give_back(smd_net *net)
+{
+    if (io_owner != net)
+        return;
+    ev_idle_stop(net->loop, &net->io_slice);
+    for (size_t fd = 0; fd < net->slot_count; fd++)
+        if (ev_is_active(&net->slots[fd].io))
+            real_io_stop(net->loop, &net->slots[fd].io);
+    io_owner = NULL;
+    free(net->slots);
+    net->slots = NULL;
+    net->slot_count = 0;
+}
 
 /* ---- transport hooks for the core ---- */
 
@@ -745,6 +1020,7 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_timer_stop(loop, &net->accept_resume);
     ev_timer_stop(loop, &net->gate_sweep);
     ev_idle_stop(loop, &net->slice);
+    ev_idle_stop(loop, &net->io_slice);
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
     /* Already shutting down: another SIGTERM must not kill the process half way through. */
@@ -840,6 +1116,7 @@ static int fail_start(smd_net *net)
 {
     smd_cluster_stop(&net->srv);
     destroy_shards(net);
+    io_give_back(net);
     close_listener(net);
     smd_gate_free(&net->gate);
     smd_server_free(&net->srv);
@@ -922,8 +1199,17 @@ int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
         return fail_start(net);
     }
     net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (!io_take_over(net, fd_limit)) {
+        smd_log(SMD_LOG_ERROR, "out of memory");
+        return fail_start(net);
+    }
     if (!create_shards(net, shard_count_for(fd_limit), v6))
         return fail_start(net);
+    /* Every context watches its event pipe from the start: no watcher of lws's taken over means the
+     * executable does not export ev_io_start (server/CMakeLists.txt), and a mass drop blocks the loop. */
+    if (!lws_io_cb)
+        smd_log(SMD_LOG_WARN, "libwebsockets sockets are not serviced in slices: a mass disconnect will stall "
+                "the server for its whole length");
     smd_log(SMD_LOG_DEBUG, "%zu libwebsockets contexts for a limit of %zu descriptors", net->shard_count, fd_limit);
     if (opts->port_file && write_port_file(opts->port_file, port) != 0)
         smd_log(SMD_LOG_WARN, "cannot write the port file %s: %s", opts->port_file, strerror(errno));
@@ -958,6 +1244,7 @@ int smd_net_run(const smd_config *cfg, const smd_net_opts *opts)
 
     net->finished = true;
     destroy_shards(net);
+    io_give_back(net);
     close_listener(net);
     smd_gate_free(&net->gate);
     smd_cluster_stop(&net->srv);
