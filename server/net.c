@@ -1,5 +1,5 @@
 /* The WebSocket transport of sessmond: our own listening socket and admission gate, libwebsockets on a
- * libev (epoll) loop, signals and the sweep timer. */
+ * libev (epoll) loop with its sockets serviced in bounded slices, signals and the sweep timer. */
 #include "server/net.h"
 
 #include <arpa/inet.h>
@@ -48,7 +48,8 @@
  * § What a mass close costs): Debian's lws reads every open connection of a context at each close,
  * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. What stays is the scan of the
  * context's whole fd table (as many entries as the descriptor limit) at each close, whatever K:
- * 16 and 19 contexts measured no better than 8. Each context costs 3 descriptors and two tables of
+ * 16 and 19 contexts measured no better than 8. (Many closes at once no longer stall the loop:
+ * lws's sockets are serviced a slice per loop pass, below.) Each context costs 3 descriptors and two tables of
  * 8 bytes per descriptor of the limit that lws zeroes (so resident) at start: one context per
  * FDS_PER_SHARD descriptors, at most TRANSPORT_SHARDS_MAX, and no more than SHARD_TABLES_BUDGET of
  * tables in all (but always one). */
@@ -342,8 +343,9 @@ static void io_slice_cb(struct ev_loop *loop, ev_idle *w, int revents)
     (void)revents;
     smd_net *net = w->data;
     int64_t start = mono_us();
-    int64_t fresh_end = start + (io_queue_empty(&net->backlog) ? IO_SLICE_US : IO_SLICE_US * 3 / 4);
-    int n = io_serve(net, &net->fresh, fresh_end, IO_SLICE_MAX_FDS);
+    bool backlogged = !io_queue_empty(&net->backlog);
+    int n = io_serve(net, &net->fresh, start + (backlogged ? IO_SLICE_US * 3 / 4 : IO_SLICE_US),
+                     backlogged ? IO_SLICE_MAX_FDS * 3 / 4 : IO_SLICE_MAX_FDS);
     io_queue_append(net, &net->backlog, &net->fresh);
     io_serve(net, &net->backlog, start + IO_SLICE_US, IO_SLICE_MAX_FDS - n);
     if (net->finished || (io_queue_empty(&net->fresh) && io_queue_empty(&net->backlog)))
