@@ -289,22 +289,23 @@ static bool io_taken_over(struct ev_loop *loop, const ev_io *w)
     return net && loop == net->loop && w->fd >= 0 && (size_t)w->fd < net->slot_count && is_lws_watcher(w);
 }
 
-void ev_io_start(struct ev_loop *loop, ev_io *w)
+static void io_start_or_stop(struct ev_loop *loop, ev_io *w, bool start)
 {
     find_real_io();
     if (io_taken_over(loop, w))
-        io_slot_track(io_owner, w, true);
+        io_slot_track(io_owner, w, start);
     else
-        real_io_start(loop, w);
+        (start ? real_io_start : real_io_stop)(loop, w);
+}
+
+void ev_io_start(struct ev_loop *loop, ev_io *w)
+{
+    io_start_or_stop(loop, w, true);
 }
 
 void ev_io_stop(struct ev_loop *loop, ev_io *w)
 {
-    find_real_io();
-    if (io_taken_over(loop, w))
-        io_slot_track(io_owner, w, false);
-    else
-        real_io_stop(loop, w);
+    io_start_or_stop(loop, w, false);
 }
 
 /* Hands fd's readiness to lws, as libev would have: each started watcher of lws whose events
