@@ -93,6 +93,7 @@ typedef struct smd_net_shard {
 typedef struct smd_io_slot {
     ev_io io;               /* on the loop, watching what lws's watchers want, unless queued or busy */
     ev_io *lws_read, *lws_write; /* lws's watchers of this descriptor while lws has them started */
+    smd_conn *conn;         /* its WebSocket connection, from ESTABLISHED to CLOSED */
     int ready;              /* EV_READ / EV_WRITE seen by io and not yet handed to lws */
     int next;               /* the next descriptor in the same queue */
     bool queued, busy;
@@ -129,6 +130,7 @@ typedef struct smd_net {
     size_t slot_count;
     smd_io_queue fresh;   /* ready since the last slice */
     smd_io_queue backlog; /* ready earlier, not yet serviced */
+    smd_io_queue ending;  /* ready, and its connection is closing or its peer gone: the costly ones */
     ev_idle io_slice;
 } smd_net;
 
@@ -147,9 +149,11 @@ typedef struct smd_net {
  * passes every other watcher on to libev. For lws's own watchers it only records what lws wants
  * (read, write) per descriptor and watches that with a watcher of its own; a ready descriptor is
  * queued instead of serviced, and an idle watcher hands the queued ones to lws (ev_invoke of lws's
- * watcher, exactly what libev would have done) for about IO_SLICE_US per loop pass. Descriptors
- * that became ready since the last slice go first, so a request sent during a drain of thousands
- * waits one slice, not the whole drain; the backlog keeps a quarter of each slice. */
+ * watcher, exactly what libev would have done) for about IO_SLICE_US per loop pass. Each lws close
+ * costs tens of microseconds, anything else a few: connections closing (by us, or their peer gone:
+ * a MSG_PEEK reads EOF) wait in their own queue, served last but never with less than a quarter of
+ * a slice; descriptors that became ready since the last slice go first. So a request that arrives
+ * amid thousands of hang-ups waits a slice or two, not the whole drain. */
 
 typedef void (*ev_io_fn)(struct ev_loop *, ev_io *);
 typedef void (*ev_io_cb)(struct ev_loop *, ev_io *, int);
@@ -250,6 +254,24 @@ static void io_slot_arm(smd_net *net, int fd)
     }
 }
 
+static bool io_idle(const smd_net *net)
+{
+    return io_queue_empty(&net->fresh) && io_queue_empty(&net->backlog) && io_queue_empty(&net->ending);
+}
+
+/* Will servicing fd close it? Peeking costs a system call, spent only when others are waiting (a
+ * mass drop: the first hang-up finds the queues empty, the thousands after it do not). */
+static bool io_is_ending(const smd_net *net, const smd_io_slot *s, int fd, int revents)
+{
+    if (s->conn && (s->conn->closing || s->conn->close_sent))
+        return true;
+    if (!(revents & EV_READ) || io_idle(net))
+        return false;
+    char byte;
+    ssize_t r = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && (errno == ECONNRESET || errno == ETIMEDOUT || errno == EPIPE));
+}
+
 static void io_slot_ready_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     smd_net *net = io_owner;
@@ -261,7 +283,7 @@ static void io_slot_ready_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     s->ready |= revents & (EV_READ | EV_WRITE);
     s->queued = true;
-    io_queue_push(net, &net->fresh, fd);
+    io_queue_push(net, io_is_ending(net, s, fd, revents) ? &net->ending : &net->fresh, fd);
     if (!ev_is_active(&net->io_slice))
         ev_idle_start(loop, &net->io_slice);
 }
@@ -276,8 +298,10 @@ static void io_slot_track(smd_net *net, ev_io *w, bool on)
     else if (*p == w)
         *p = NULL;
     /* lws is done with the descriptor: what was seen on it does not concern its next connection */
-    if (!s->lws_read && !s->lws_write)
+    if (!s->lws_read && !s->lws_write) {
         s->ready = 0;
+        s->conn = NULL;
+    }
     if (!s->io.cb)
         ev_init(&s->io, io_slot_ready_cb);
     io_slot_arm(net, w->fd);
@@ -344,13 +368,24 @@ static void io_slice_cb(struct ev_loop *loop, ev_idle *w, int revents)
     (void)revents;
     smd_net *net = w->data;
     int64_t start = mono_us();
-    bool backlogged = !io_queue_empty(&net->backlog);
-    int n = io_serve(net, &net->fresh, start + (backlogged ? IO_SLICE_US * 3 / 4 : IO_SLICE_US),
-                     backlogged ? IO_SLICE_MAX_FDS * 3 / 4 : IO_SLICE_MAX_FDS);
+    bool waiting = !io_queue_empty(&net->backlog) || !io_queue_empty(&net->ending);
+    int n = io_serve(net, &net->fresh, start + (waiting ? IO_SLICE_US / 2 : IO_SLICE_US),
+                     waiting ? IO_SLICE_MAX_FDS / 2 : IO_SLICE_MAX_FDS);
     io_queue_append(net, &net->backlog, &net->fresh);
-    io_serve(net, &net->backlog, start + IO_SLICE_US, IO_SLICE_MAX_FDS - n);
-    if (net->finished || (io_queue_empty(&net->fresh) && io_queue_empty(&net->backlog)))
+    bool ending = !io_queue_empty(&net->ending);
+    n += io_serve(net, &net->backlog, start + (ending ? IO_SLICE_US * 3 / 4 : IO_SLICE_US),
+                  (ending ? IO_SLICE_MAX_FDS * 3 / 4 : IO_SLICE_MAX_FDS) - n);
+    io_serve(net, &net->ending, start + IO_SLICE_US, IO_SLICE_MAX_FDS - n);
+    if (net->finished || io_idle(net))
         ev_idle_stop(loop, w);
+}
+
+/* The slot of wsi's descriptor learns (c = the connection) or forgets (was = it) its connection. */
+static void io_slot_set_conn(smd_net *net, struct lws *wsi, smd_conn *was, smd_conn *c)
+{
+    int fd = lws_get_socket_fd(wsi);
+    if (net->slots && fd >= 0 && (size_t)fd < net->slot_count && net->slots[fd].conn == was)
+        net->slots[fd].conn = c;
 }
 
 /* From before the first lws context to after the last is destroyed. */
@@ -362,6 +397,7 @@ static bool io_take_over(smd_net *net, size_t fd_limit)
         return false;
     net->slot_count = fd_limit;
     net->fresh.head = net->fresh.tail = net->backlog.head = net->backlog.tail = -1;
+    net->ending.head = net->ending.tail = -1;
     ev_idle_init(&net->io_slice, io_slice_cb);
     ev_set_priority(&net->io_slice, EV_MAXPRI);
     net->io_slice.data = net;
@@ -612,6 +648,7 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
         char ip[64] = "";
         lws_get_peer_simple(wsi, ip, sizeof ip);
         smd_conn_start(&net->srv, c, wsi, ip);
+        io_slot_set_conn(net, wsi, NULL, c);
         return 0;
     }
     case LWS_CALLBACK_RECEIVE:
@@ -630,6 +667,7 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
             smd_conn_on_peer_close(c);
         return 0;
     case LWS_CALLBACK_CLOSED:
+        io_slot_set_conn(net, wsi, c, NULL);
         smd_conn_on_closed(c);
         if (net->stopping && net->srv.conn_count == 0)
             schedule_finish(net);
