@@ -42,17 +42,17 @@
 #define TRIM_MIN_RELEASED (4u * 1024u * 1024u)
 #define TRIM_MIN_INTERVAL_MS 1000
 #define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
-#define IO_SLICE_US 1000       /* lws socket service per loop pass (lws_io_slice_cb) */
+#define IO_SLICE_US 1000       /* lws socket service per loop pass (io_slice_cb) */
 #define IO_SLICE_MAX_FDS 1024  /* ... and at most this many sockets, whatever the clock says */
 /* The connections are spread over several lws contexts on the one loop (docs/architecture.md
  * § What a mass close costs): Debian's lws reads every open connection of a context at each close,
  * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. What stays is the scan of the
  * context's whole fd table (as many entries as the descriptor limit) at each close, whatever K:
- * 16 and 19 contexts measured no better than 8. (Many closes at once no longer stall the loop:
- * lws's sockets are serviced a slice per loop pass, below.) Each context costs 3 descriptors and two tables of
- * 8 bytes per descriptor of the limit that lws zeroes (so resident) at start: one context per
- * FDS_PER_SHARD descriptors, at most TRANSPORT_SHARDS_MAX, and no more than SHARD_TABLES_BUDGET of
- * tables in all (but always one). */
+ * 16 and 19 contexts measured no better than 8 (many closes at once no longer stall the loop
+ * though: lws's sockets are serviced a slice per loop pass, below). Each context costs 3
+ * descriptors and two tables of 8 bytes per descriptor of the limit that lws zeroes (so resident)
+ * at start: one context per FDS_PER_SHARD descriptors, at most TRANSPORT_SHARDS_MAX, and no more
+ * than SHARD_TABLES_BUDGET of tables in all (but always one). */
 #ifndef TRANSPORT_SHARDS_MAX
 #define TRANSPORT_SHARDS_MAX 8
 #endif
