@@ -341,11 +341,21 @@ static void io_service(smd_net *net, int fd)
     int ready = s->ready;
     s->ready = 0;
     s->busy = true;
+    bool wrote_before = s->lws_write != NULL;
     if ((ready & EV_READ) && s->lws_read)
         ev_invoke(net->loop, s->lws_read, EV_READ);
     if ((ready & EV_WRITE) && s->lws_write)
         ev_invoke(net->loop, s->lws_write, EV_WRITE);
     s->busy = false;
+    /* What was read asked for a write (a reply): a socket is nearly always writable, so it is tried
+     * in this slice rather than after another trip through epoll; once only, so a connection with
+     * more to write than the socket takes waits for epoll like any other. */
+    if (!wrote_before && s->lws_write && !(ready & EV_WRITE)) {
+        s->ready = EV_WRITE;
+        s->queued = true;
+        io_queue_push(net, &net->fresh, fd);
+        return;
+    }
     io_slot_arm(net, fd);
 }
 
