@@ -44,6 +44,7 @@
 #define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
 #define IO_SLICE_US 1000       /* lws socket service per loop pass (io_slice_cb) */
 #define IO_SLICE_MAX_FDS 1024  /* ... and at most this many sockets, whatever the clock says */
+#define IO_ARMED_QUEUED_MAX 64 /* queued sockets whose watcher stays armed (see io_slot_ready_cb) */
 /* The connections are spread over several lws contexts on the one loop (docs/architecture.md
  * § What a mass close costs): Debian's lws reads every open connection of a context at each close,
  * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. What stays is the scan of the
@@ -131,6 +132,7 @@ typedef struct smd_net {
     smd_io_queue fresh;   /* ready since the last slice */
     smd_io_queue backlog; /* ready earlier, not yet serviced */
     smd_io_queue ending;  /* ready, and its connection is closing or its peer gone: the costly ones */
+    size_t queued;        /* in all three */
     ev_idle io_slice;
 } smd_net;
 
@@ -203,6 +205,7 @@ static bool io_queue_empty(const smd_io_queue *q)
 
 static void io_queue_push(smd_net *net, smd_io_queue *q, int fd)
 {
+    net->queued++;
     net->slots[fd].next = -1;
     if (q->tail >= 0)
         net->slots[q->tail].next = fd;
@@ -215,6 +218,7 @@ static int io_queue_pop(smd_net *net, smd_io_queue *q)
 {
     int fd = q->head;
     if (fd >= 0) {
+        net->queued--;
         q->head = net->slots[fd].next;
         if (q->head < 0)
             q->tail = -1;
@@ -235,14 +239,19 @@ static void io_queue_append(smd_net *net, smd_io_queue *dst, smd_io_queue *src)
     src->head = src->tail = -1;
 }
 
-/* Our watcher of fd watches what lws's want, unless the descriptor waits in a queue or is being
- * serviced (it is armed again afterwards). */
+/* Our watcher of fd watches what lws's want; a descriptor waiting in a queue or being serviced
+ * keeps its watcher as it is (if any) until it has been serviced. Re-arming with the same events
+ * costs nothing: the watcher is left alone, so the common case (serviced in the pass it became
+ * ready, wanting the same again) makes no epoll_ctl. */
 static void io_slot_arm(smd_net *net, int fd)
 {
     smd_io_slot *s = &net->slots[fd];
+    int want = (s->lws_read ? EV_READ : 0) | (s->lws_write ? EV_WRITE : 0);
+    /* lws gave the descriptor up (closed): nothing may stay registered for its next owner */
+    if (!want && ev_is_active(&s->io))
+        real_io_stop(net->loop, &s->io);
     if (s->queued || s->busy)
         return;
-    int want = (s->lws_read ? EV_READ : 0) | (s->lws_write ? EV_WRITE : 0);
     if (ev_is_active(&s->io)) {
         if ((s->io.events & (EV_READ | EV_WRITE)) == want)
             return;
@@ -277,13 +286,21 @@ static void io_slot_ready_cb(struct ev_loop *loop, ev_io *w, int revents)
     smd_net *net = io_owner;
     int fd = w->fd;
     smd_io_slot *s = &net->slots[fd];
-    real_io_stop(loop, w);
     /* libev's verdict on a descriptor it cannot watch: lws's glue ignored it too */
-    if (revents & EV_ERROR)
+    if (revents & EV_ERROR) {
+        real_io_stop(loop, w);
         return;
+    }
     s->ready |= revents & (EV_READ | EV_WRITE);
+    if (s->queued)
+        return;
     s->queued = true;
     io_queue_push(net, io_is_ending(net, s, fd, revents) ? &net->ending : &net->fresh, fd);
+    /* A few queued descriptors keep their watcher (epoll reports them again while they wait, which
+     * costs less than taking them out of epoll and back); beyond that they are taken out, or each
+     * pass of a long drain would have epoll report every waiting descriptor again. */
+    if (net->queued > IO_ARMED_QUEUED_MAX)
+        real_io_stop(loop, w);
     if (!ev_is_active(&net->io_slice))
         ev_idle_start(loop, &net->io_slice);
 }
@@ -338,6 +355,9 @@ static void io_service(smd_net *net, int fd)
 {
     smd_io_slot *s = &net->slots[fd];
     s->queued = false;
+    /* A watcher left armed may have been reported again in this pass: that report is older than
+     * this service, and lws takes a read of nothing during its handshake for a hang-up. */
+    ev_clear_pending(net->loop, &s->io);
     int ready = s->ready;
     s->ready = 0;
     s->busy = true;
