@@ -158,37 +158,48 @@ typedef struct smd_net {
  * amid thousands of hang-ups waits a slice or two, not the whole drain. */
 
 typedef void (*ev_io_fn)(struct ev_loop *, ev_io *);
-typedef void (*ev_io_cb)(struct ev_loop *, ev_io *, int);
+typedef void (*ev_idle_fn)(struct ev_loop *, ev_idle *);
+typedef void (*any_cb)(void); /* a callback of either kind, for comparison */
 
 static smd_net *io_owner; /* the running server: its loop's lws watchers are taken over */
-static ev_io_cb lws_io_cb; /* the one callback lws's glue gives all its watchers, once seen */
+static any_cb lws_io_cb;   /* the one callback lws's glue gives all its I/O watchers, once seen */
+static any_cb lws_idle_cb; /* ... and its idle watchers (one per context) */
+static ev_idle *lws_idles[TRANSPORT_SHARDS_MAX]; /* those idle watchers, once started */
 static ev_io_fn real_io_start, real_io_stop;
+static ev_idle_fn real_idle_start;
+static void io_slice_cb(struct ev_loop *loop, ev_idle *w, int revents);
 
 /* libev's own functions, past ours in the lookup order. Without them no watcher can work. */
 static void find_real_io(void)
 {
-    if (real_io_start && real_io_stop)
+    if (real_io_start && real_io_stop && real_idle_start)
         return;
     *(void **)&real_io_start = dlsym(RTLD_NEXT, "ev_io_start");
     *(void **)&real_io_stop = dlsym(RTLD_NEXT, "ev_io_stop");
-    if (!real_io_start || !real_io_stop) {
-        fprintf(stderr, "sessmond: libev's ev_io_start/ev_io_stop not found: %s\n", dlerror());
+    *(void **)&real_idle_start = dlsym(RTLD_NEXT, "ev_idle_start");
+    if (!real_io_start || !real_io_stop || !real_idle_start) {
+        fprintf(stderr, "sessmond: libev's ev_io_start/ev_io_stop/ev_idle_start not found: %s\n", dlerror());
         abort();
     }
 }
 
-static bool is_lws_watcher(const ev_io *w)
+/* Is the callback cb (of *known, once found) lws's? dladdr names its library, once. */
+static bool is_lws_callback(any_cb cb, any_cb *known)
 {
-    if (lws_io_cb)
-        return w->cb == lws_io_cb;
+    if (*known)
+        return cb == *known;
     Dl_info info;
     void *addr;
-    ev_io_cb cb = w->cb;
     memcpy(&addr, &cb, sizeof addr);
     if (!cb || !dladdr(addr, &info) || !info.dli_fname || !strstr(info.dli_fname, "libwebsockets"))
         return false;
-    lws_io_cb = cb;
+    *known = cb;
     return true;
+}
+
+static bool is_lws_watcher(const ev_io *w)
+{
+    return is_lws_callback((any_cb)w->cb, &lws_io_cb);
 }
 
 static int64_t mono_us(void)
@@ -349,6 +360,37 @@ void ev_io_stop(struct ev_loop *loop, ev_io *w)
     io_start_or_stop(loop, w, false);
 }
 
+/* lws's idle watcher (per context) does its deferred work: input it buffered while a connection's
+ * reading was paused, TLS records already decrypted, and the re-arming of its timer for timeouts it
+ * scheduled since. At priority 0, libev runs it only in a pass with no event pending at all, which
+ * a busy server may not see for seconds, so each slice runs it too (io_run_lws_idles); it is only
+ * recorded here, libev still runs it as before. */
+void ev_idle_start(struct ev_loop *loop, ev_idle *w)
+{
+    find_real_io();
+    smd_net *net = io_owner;
+    if (net && loop == net->loop && w->cb != io_slice_cb &&
+        is_lws_callback((any_cb)w->cb, &lws_idle_cb)) {
+        size_t free_at = TRANSPORT_SHARDS_MAX;
+        bool known = false;
+        for (size_t i = 0; i < TRANSPORT_SHARDS_MAX && !known; i++) {
+            known = lws_idles[i] == w;
+            if (!lws_idles[i] && free_at == TRANSPORT_SHARDS_MAX)
+                free_at = i;
+        }
+        if (!known && free_at < TRANSPORT_SHARDS_MAX)
+            lws_idles[free_at] = w;
+    }
+    real_idle_start(loop, w);
+}
+
+static void io_run_lws_idles(smd_net *net)
+{
+    for (size_t i = 0; i < TRANSPORT_SHARDS_MAX && !net->finished; i++)
+        if (lws_idles[i] && ev_is_active(lws_idles[i]))
+            ev_invoke(net->loop, lws_idles[i], EV_IDLE);
+}
+
 /* Hands fd's readiness to lws, as libev would have: each started watcher of lws whose events
  * came, read first. Servicing may close the connection (lws then stops both watchers). */
 static void io_service(smd_net *net, int fd)
@@ -405,7 +447,9 @@ static void io_slice_cb(struct ev_loop *loop, ev_idle *w, int revents)
     bool ending = !io_queue_empty(&net->ending);
     n += io_serve(net, &net->backlog, start + (ending ? IO_SLICE_US * 3 / 4 : IO_SLICE_US),
                   (ending ? IO_SLICE_MAX_FDS * 3 / 4 : IO_SLICE_MAX_FDS) - n);
-    io_serve(net, &net->ending, start + IO_SLICE_US, IO_SLICE_MAX_FDS - n);
+    n += io_serve(net, &net->ending, start + IO_SLICE_US, IO_SLICE_MAX_FDS - n);
+    if (n > 0)
+        io_run_lws_idles(net);
     if (net->finished || io_idle(net))
         ev_idle_stop(loop, w);
 }
@@ -444,6 +488,7 @@ static void io_give_back(smd_net *net)
         if (ev_is_active(&net->slots[fd].io))
             real_io_stop(net->loop, &net->slots[fd].io);
     io_owner = NULL;
+    memset(lws_idles, 0, sizeof lws_idles);
     free(net->slots);
     net->slots = NULL;
     net->slot_count = 0;
