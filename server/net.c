@@ -146,9 +146,9 @@ typedef struct smd_net {
  * would let us own readiness, but Debian builds 4.1.6 without LWS_WITH_EXTERNAL_POLL, and libev
  * can neither bound a batch nor invoke part of its pending watchers.
  *
- * So the glue's calls to ev_io_start/ev_io_stop are intercepted: sessmond defines both (the
- * executable exports them, server/CMakeLists.txt, so the dlopen()ed glue binds to them first) and
- * passes every other watcher on to libev. For lws's own watchers it only records what lws wants
+ * So the glue's calls to ev_io_start/ev_io_stop (and ev_idle_start, below) are intercepted:
+ * sessmond defines them (the executable exports them, server/CMakeLists.txt, so the dlopen()ed glue
+ * binds to them first) and passes every other watcher on to libev. For lws's own watchers it only records what lws wants
  * (read, write) per descriptor and watches that with a watcher of its own; a ready descriptor is
  * queued instead of serviced, and an idle watcher hands the queued ones to lws (ev_invoke of lws's
  * watcher, exactly what libev would have done) for about IO_SLICE_US per loop pass. Each lws close
