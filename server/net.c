@@ -42,7 +42,7 @@
 #define TRIM_MIN_RELEASED (4u * 1024u * 1024u)
 #define TRIM_MIN_INTERVAL_MS 1000
 #define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
-#define IO_SLICE_US 5000       /* lws socket service per loop pass (io_slice_cb) */
+#define IO_SLICE_US 2500       /* lws socket service per loop pass (io_slice_cb) */
 #define IO_SLICE_MAX_FDS 1024  /* ... and at most this many sockets, whatever the clock says */
 #define IO_ARMED_QUEUED_MAX 64 /* queued sockets whose watcher stays armed (see io_slot_ready_cb) */
 /* The connections are spread over several lws contexts on the one loop (docs/architecture.md
