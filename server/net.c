@@ -148,10 +148,11 @@ typedef struct smd_net {
  *
  * So the glue's calls to ev_io_start/ev_io_stop (and ev_idle_start, below) are intercepted:
  * sessmond defines them (the executable exports them, server/CMakeLists.txt, so the dlopen()ed glue
- * binds to them first) and passes every other watcher on to libev. For lws's own watchers it only records what lws wants
- * (read, write) per descriptor and watches that with a watcher of its own; a ready descriptor is
- * queued instead of serviced, and an idle watcher hands the queued ones to lws (ev_invoke of lws's
- * watcher, exactly what libev would have done) for about IO_SLICE_US per loop pass. Each lws close
+ * binds to them first) and passes every other watcher on to libev. For lws's own watchers it only
+ * records what lws wants (read, write) per descriptor and watches that with a watcher of its own; a
+ * ready descriptor is queued instead of serviced, and an idle watcher hands the queued ones to lws
+ * (ev_invoke of lws's watcher, exactly what libev would have done) for about IO_SLICE_US per loop
+ * pass. Each lws close
  * costs tens of microseconds, anything else a few: connections closing (by us, or their peer gone:
  * a MSG_PEEK reads EOF) wait in their own queue, served last but never with less than a quarter of
  * a slice; descriptors that became ready since the last slice go first. So a request that arrives
