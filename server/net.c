@@ -1,8 +1,9 @@
 /* The WebSocket transport of sessmond: our own listening socket and admission gate, libwebsockets on a
- * libev (epoll) loop, signals and the sweep timer. */
+ * libev (epoll) loop with its sockets serviced in bounded slices, signals and the sweep timer. */
 #include "server/net.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -46,14 +47,18 @@
 #define TRIM_MIN_RELEASED (4u * 1024u * 1024u)
 #define TRIM_MIN_INTERVAL_MS 1000
 #define FD_LIMIT_MAX 1048576   /* lws falls back to 2560 descriptors above 10 million */
+#define IO_SLICE_US 2500       /* lws socket service per loop pass (io_slice_cb) */
+#define IO_SLICE_MAX_FDS 1024  /* ... and at most this many sockets, whatever the clock says */
+#define IO_ARMED_QUEUED_MAX 64 /* queued sockets whose watcher stays armed (see io_slot_ready_cb) */
 /* The connections are spread over several lws contexts on the one loop (docs/architecture.md
  * § What a mass close costs): Debian's lws reads every open connection of a context at each close,
  * so n closes cost n^2/2 reads in one context, n^2/(2K) in K. What stays is the scan of the
  * context's whole fd table (as many entries as the descriptor limit) at each close, whatever K:
- * 16 and 19 contexts measured no better than 8. Each context costs 3 descriptors and two tables of
- * 8 bytes per descriptor of the limit that lws zeroes (so resident) at start: one context per
- * FDS_PER_SHARD descriptors, at most TRANSPORT_SHARDS_MAX, and no more than SHARD_TABLES_BUDGET of
- * tables in all (but always one). */
+ * 16 and 19 contexts measured no better than 8 (many closes at once no longer stall the loop
+ * though: lws's sockets are serviced a slice per loop pass, below). Each context costs 3
+ * descriptors and two tables of 8 bytes per descriptor of the limit that lws zeroes (so resident)
+ * at start: one context per FDS_PER_SHARD descriptors, at most TRANSPORT_SHARDS_MAX, and no more
+ * than SHARD_TABLES_BUDGET of tables in all (but always one). */
 #ifndef TRANSPORT_SHARDS_MAX
 #define TRANSPORT_SHARDS_MAX 8
 #endif
@@ -89,6 +94,23 @@ typedef struct smd_net_shard {
     size_t wsi_count; /* live connections: a new one goes to the shard with the fewest */
 } smd_net_shard;
 
+/* One descriptor as lws's libev glue watches it: its watchers never reach libev (see "lws's socket
+ * watchers" below); ours stands in for them on the loop. Indexed by descriptor. */
+typedef struct smd_io_slot {
+    ev_io io;               /* on the loop, watching what lws's watchers want, unless queued or busy */
+    ev_io *lws_read, *lws_write; /* lws's watchers of this descriptor while lws has them started */
+    smd_conn *conn;         /* its WebSocket connection, from ESTABLISHED to CLOSED */
+    int ready;              /* EV_READ / EV_WRITE seen by io and not yet handed to lws */
+    int next;               /* the next descriptor in the same queue */
+    bool queued, busy;
+} smd_io_slot;
+
+/* A FIFO of descriptors threaded through their slots: a descriptor is in at most one queue once,
+ * so a queue never holds more than the descriptor limit. */
+typedef struct smd_io_queue {
+    int head, tail; /* -1 when empty */
+} smd_io_queue;
+
 typedef struct smd_net {
     smd_server srv;
     const smd_config *cfg;
@@ -115,7 +137,374 @@ typedef struct smd_net {
     int64_t last_trim_ms;
     size_t fd_limit;
     smd_admin *admin; /* /metrics and /healthz; NULL when admin.listen is not set */
+    /* lws's sockets, serviced in slices */
+    smd_io_slot *slots;
+    size_t slot_count;
+    smd_io_queue fresh;   /* ready since the last slice */
+    smd_io_queue backlog; /* ready earlier, not yet serviced */
+    smd_io_queue ending;  /* ready, and its connection is closing or its peer gone: the costly ones */
+    size_t queued;        /* in all three */
+    ev_idle io_slice;
 } smd_net;
+
+/* ---- lws's socket watchers, serviced in slices ----
+ *
+ * lws's libev glue gives every socket an ev_io watcher whose callback services it at once. When
+ * thousands of clients vanish together, epoll reports them all in one batch and libev runs every
+ * callback in that one loop pass: each is an lws close (with the fd-table scan of Debian's _DEBUG
+ * build, docs/architecture.md § What a mass close costs), so the whole batch (~0.5 s for 15,000)
+ * ran before any other client was served. lws's external-poll hooks (LWS_CALLBACK_ADD_POLL_FD...)
+ * would let us own readiness, but Debian builds 4.1.6 without LWS_WITH_EXTERNAL_POLL, and libev
+ * can neither bound a batch nor invoke part of its pending watchers.
+ *
+ * So the glue's calls to ev_io_start/ev_io_stop (and ev_idle_start, below) are intercepted:
+ * sessmond defines them (the executable exports them, server/CMakeLists.txt, so the dlopen()ed glue
+ * binds to them first) and passes every other watcher on to libev. For lws's own watchers it only
+ * records what lws wants (read, write) per descriptor and watches that with a watcher of its own; a
+ * ready descriptor is queued instead of serviced, and an idle watcher hands the queued ones to lws
+ * (ev_invoke of lws's watcher, exactly what libev would have done) for about IO_SLICE_US per loop
+ * pass. Each lws close
+ * costs tens of microseconds, anything else a few: connections closing (by us, or their peer gone:
+ * a MSG_PEEK reads EOF) wait in their own queue, served last but never with less than a quarter of
+ * a slice; descriptors that became ready since the last slice go first. So a request that arrives
+ * amid thousands of hang-ups waits a slice or two, not the whole drain. */
+
+typedef void (*ev_io_fn)(struct ev_loop *, ev_io *);
+typedef void (*ev_idle_fn)(struct ev_loop *, ev_idle *);
+typedef void (*any_cb)(void); /* a callback of either kind, for comparison */
+
+static smd_net *io_owner; /* the running server: its loop's lws watchers are taken over */
+static any_cb lws_io_cb;   /* the one callback lws's glue gives all its I/O watchers, once seen */
+static any_cb lws_idle_cb; /* ... and its idle watchers (one per context) */
+static ev_idle *lws_idles[TRANSPORT_SHARDS_MAX]; /* those idle watchers, once started */
+static ev_io_fn real_io_start, real_io_stop;
+static ev_idle_fn real_idle_start;
+static void io_slice_cb(struct ev_loop *loop, ev_idle *w, int revents);
+
+/* libev's own functions, past ours in the lookup order. Without them no watcher can work. */
+static void find_real_io(void)
+{
+    if (real_io_start && real_io_stop && real_idle_start)
+        return;
+    *(void **)&real_io_start = dlsym(RTLD_NEXT, "ev_io_start");
+    *(void **)&real_io_stop = dlsym(RTLD_NEXT, "ev_io_stop");
+    *(void **)&real_idle_start = dlsym(RTLD_NEXT, "ev_idle_start");
+    if (!real_io_start || !real_io_stop || !real_idle_start) {
+        fprintf(stderr, "sessmond: libev's ev_io_start/ev_io_stop/ev_idle_start not found: %s\n", dlerror());
+        abort();
+    }
+}
+
+/* Is the callback cb (of *known, once found) lws's? dladdr names its library, once. */
+static bool is_lws_callback(any_cb cb, any_cb *known)
+{
+    if (*known)
+        return cb == *known;
+    Dl_info info;
+    void *addr;
+    memcpy(&addr, &cb, sizeof addr);
+    if (!cb || !dladdr(addr, &info) || !info.dli_fname || !strstr(info.dli_fname, "libwebsockets"))
+        return false;
+    *known = cb;
+    return true;
+}
+
+static bool is_lws_watcher(const ev_io *w)
+{
+    return is_lws_callback((any_cb)w->cb, &lws_io_cb);
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool io_queue_empty(const smd_io_queue *q)
+{
+    return q->head < 0;
+}
+
+static void io_queue_push(smd_net *net, smd_io_queue *q, int fd)
+{
+    net->queued++;
+    net->slots[fd].next = -1;
+    if (q->tail >= 0)
+        net->slots[q->tail].next = fd;
+    else
+        q->head = fd;
+    q->tail = fd;
+}
+
+static int io_queue_pop(smd_net *net, smd_io_queue *q)
+{
+    int fd = q->head;
+    if (fd >= 0) {
+        net->queued--;
+        q->head = net->slots[fd].next;
+        if (q->head < 0)
+            q->tail = -1;
+    }
+    return fd;
+}
+
+/* Moves all of src to the end of dst. */
+static void io_queue_append(smd_net *net, smd_io_queue *dst, smd_io_queue *src)
+{
+    if (io_queue_empty(src))
+        return;
+    if (io_queue_empty(dst))
+        dst->head = src->head;
+    else
+        net->slots[dst->tail].next = src->head;
+    dst->tail = src->tail;
+    src->head = src->tail = -1;
+}
+
+/* Our watcher of fd watches what lws's want; a descriptor waiting in a queue or being serviced
+ * keeps its watcher as it is (if any) until it has been serviced. Re-arming with the same events
+ * costs nothing: the watcher is left alone, so the common case (serviced in the pass it became
+ * ready, wanting the same again) makes no epoll_ctl. */
+static void io_slot_arm(smd_net *net, int fd)
+{
+    smd_io_slot *s = &net->slots[fd];
+    int want = (s->lws_read ? EV_READ : 0) | (s->lws_write ? EV_WRITE : 0);
+    /* lws gave the descriptor up (closed): nothing may stay registered for its next owner */
+    if (!want && ev_is_active(&s->io))
+        real_io_stop(net->loop, &s->io);
+    if (s->queued || s->busy)
+        return;
+    if (ev_is_active(&s->io)) {
+        if ((s->io.events & (EV_READ | EV_WRITE)) == want)
+            return;
+        real_io_stop(net->loop, &s->io);
+    }
+    if (want) {
+        ev_io_set(&s->io, fd, want);
+        real_io_start(net->loop, &s->io);
+    }
+}
+
+static bool io_idle(const smd_net *net)
+{
+    return io_queue_empty(&net->fresh) && io_queue_empty(&net->backlog) && io_queue_empty(&net->ending);
+}
+
+/* Will servicing fd close it? Peeking costs a system call, spent only when others are waiting (a
+ * mass drop: the first hang-up finds the queues empty, the thousands after it do not). */
+static bool io_is_ending(const smd_net *net, const smd_io_slot *s, int fd, int revents)
+{
+    if (s->conn && (s->conn->closing || s->conn->close_sent))
+        return true;
+    if (!(revents & EV_READ) || io_idle(net))
+        return false;
+    char byte;
+    ssize_t r = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && (errno == ECONNRESET || errno == ETIMEDOUT || errno == EPIPE));
+}
+
+static void io_slot_ready_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    smd_net *net = io_owner;
+    int fd = w->fd;
+    smd_io_slot *s = &net->slots[fd];
+    /* libev's verdict on a descriptor it cannot watch: lws's glue ignored it too */
+    if (revents & EV_ERROR) {
+        real_io_stop(loop, w);
+        return;
+    }
+    s->ready |= revents & (EV_READ | EV_WRITE);
+    if (s->queued)
+        return;
+    s->queued = true;
+    io_queue_push(net, io_is_ending(net, s, fd, revents) ? &net->ending : &net->fresh, fd);
+    /* A few queued descriptors keep their watcher (epoll reports them again while they wait, which
+     * costs less than taking them out of epoll and back); beyond that they are taken out, or each
+     * pass of a long drain would have epoll report every waiting descriptor again. */
+    if (net->queued > IO_ARMED_QUEUED_MAX)
+        real_io_stop(loop, w);
+    if (!ev_is_active(&net->io_slice))
+        ev_idle_start(loop, &net->io_slice);
+}
+
+/* lws's watcher w starts (on) or stops. */
+static void io_slot_track(smd_net *net, ev_io *w, bool on)
+{
+    smd_io_slot *s = &net->slots[w->fd];
+    ev_io **p = w->events & EV_READ ? &s->lws_read : &s->lws_write;
+    if (on)
+        *p = w;
+    else if (*p == w)
+        *p = NULL;
+    /* lws is done with the descriptor: what was seen on it does not concern its next connection */
+    if (!s->lws_read && !s->lws_write) {
+        s->ready = 0;
+        s->conn = NULL;
+    }
+    if (!s->io.cb)
+        ev_init(&s->io, io_slot_ready_cb);
+    io_slot_arm(net, w->fd);
+}
+
+static bool io_taken_over(struct ev_loop *loop, const ev_io *w)
+{
+    smd_net *net = io_owner;
+    return net && loop == net->loop && w->fd >= 0 && (size_t)w->fd < net->slot_count && is_lws_watcher(w);
+}
+
+static void io_start_or_stop(struct ev_loop *loop, ev_io *w, bool start)
+{
+    find_real_io();
+    if (io_taken_over(loop, w))
+        io_slot_track(io_owner, w, start);
+    else
+        (start ? real_io_start : real_io_stop)(loop, w);
+}
+
+void ev_io_start(struct ev_loop *loop, ev_io *w)
+{
+    io_start_or_stop(loop, w, true);
+}
+
+void ev_io_stop(struct ev_loop *loop, ev_io *w)
+{
+    io_start_or_stop(loop, w, false);
+}
+
+/* lws's idle watcher (per context) does its deferred work: input it buffered while a connection's
+ * reading was paused, TLS records already decrypted, and the re-arming of its timer for timeouts it
+ * scheduled since. At priority 0, libev runs it only in a pass with no event pending at all, which
+ * a busy server may not see for seconds, so each slice runs it too (io_run_lws_idles); it is only
+ * recorded here, libev still runs it as before. */
+void ev_idle_start(struct ev_loop *loop, ev_idle *w)
+{
+    find_real_io();
+    smd_net *net = io_owner;
+    if (net && loop == net->loop && w->cb != io_slice_cb &&
+        is_lws_callback((any_cb)w->cb, &lws_idle_cb)) {
+        size_t free_at = TRANSPORT_SHARDS_MAX;
+        bool known = false;
+        for (size_t i = 0; i < TRANSPORT_SHARDS_MAX && !known; i++) {
+            known = lws_idles[i] == w;
+            if (!lws_idles[i] && free_at == TRANSPORT_SHARDS_MAX)
+                free_at = i;
+        }
+        if (!known && free_at < TRANSPORT_SHARDS_MAX)
+            lws_idles[free_at] = w;
+    }
+    real_idle_start(loop, w);
+}
+
+static void io_run_lws_idles(smd_net *net)
+{
+    for (size_t i = 0; i < TRANSPORT_SHARDS_MAX && !net->finished; i++)
+        if (lws_idles[i] && ev_is_active(lws_idles[i]))
+            ev_invoke(net->loop, lws_idles[i], EV_IDLE);
+}
+
+/* Hands fd's readiness to lws, as libev would have: each started watcher of lws whose events
+ * came, read first. Servicing may close the connection (lws then stops both watchers). */
+static void io_service(smd_net *net, int fd)
+{
+    smd_io_slot *s = &net->slots[fd];
+    s->queued = false;
+    /* A watcher left armed may have been reported again in this pass: that report is older than
+     * this service, and lws takes a read of nothing during its handshake for a hang-up. */
+    ev_clear_pending(net->loop, &s->io);
+    int ready = s->ready;
+    s->ready = 0;
+    s->busy = true;
+    bool wrote_before = s->lws_write != NULL;
+    if ((ready & EV_READ) && s->lws_read)
+        ev_invoke(net->loop, s->lws_read, EV_READ);
+    if ((ready & EV_WRITE) && s->lws_write)
+        ev_invoke(net->loop, s->lws_write, EV_WRITE);
+    s->busy = false;
+    /* What was read asked for a write (a reply): a socket is nearly always writable, so it is tried
+     * in this slice rather than after another trip through epoll; once only, so a connection with
+     * more to write than the socket takes waits for epoll like any other. */
+    if (!wrote_before && s->lws_write && !(ready & EV_WRITE)) {
+        s->ready = EV_WRITE;
+        s->queued = true;
+        io_queue_push(net, &net->fresh, fd);
+        return;
+    }
+    io_slot_arm(net, fd);
+}
+
+/* Services q until the deadline (at least one descriptor) or the per-slice count; returns how
+ * many it serviced. */
+static int io_serve(smd_net *net, smd_io_queue *q, int64_t deadline, int max)
+{
+    int n = 0;
+    while (n < max && !net->finished && !io_queue_empty(q)) {
+        io_service(net, io_queue_pop(net, q));
+        n++;
+        if (mono_us() >= deadline)
+            break;
+    }
+    return n;
+}
+
+static void io_slice_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)revents;
+    smd_net *net = w->data;
+    int64_t start = mono_us();
+    bool waiting = !io_queue_empty(&net->backlog) || !io_queue_empty(&net->ending);
+    int n = io_serve(net, &net->fresh, start + (waiting ? IO_SLICE_US / 2 : IO_SLICE_US),
+                     waiting ? IO_SLICE_MAX_FDS / 2 : IO_SLICE_MAX_FDS);
+    io_queue_append(net, &net->backlog, &net->fresh);
+    bool ending = !io_queue_empty(&net->ending);
+    n += io_serve(net, &net->backlog, start + (ending ? IO_SLICE_US * 3 / 4 : IO_SLICE_US),
+                  (ending ? IO_SLICE_MAX_FDS * 3 / 4 : IO_SLICE_MAX_FDS) - n);
+    n += io_serve(net, &net->ending, start + IO_SLICE_US, IO_SLICE_MAX_FDS - n);
+    if (n > 0)
+        io_run_lws_idles(net);
+    if (net->finished || io_idle(net))
+        ev_idle_stop(loop, w);
+}
+
+/* The slot of wsi's descriptor learns (c = the connection) or forgets (was = it) its connection. */
+static void io_slot_set_conn(smd_net *net, struct lws *wsi, smd_conn *was, smd_conn *c)
+{
+    int fd = lws_get_socket_fd(wsi);
+    if (net->slots && fd >= 0 && (size_t)fd < net->slot_count && net->slots[fd].conn == was)
+        net->slots[fd].conn = c;
+}
+
+/* From before the first lws context to after the last is destroyed. */
+static bool io_take_over(smd_net *net, size_t fd_limit)
+{
+    find_real_io();
+    net->slots = calloc(fd_limit, sizeof *net->slots);
+    if (!net->slots)
+        return false;
+    net->slot_count = fd_limit;
+    net->fresh.head = net->fresh.tail = net->backlog.head = net->backlog.tail = -1;
+    net->ending.head = net->ending.tail = -1;
+    ev_idle_init(&net->io_slice, io_slice_cb);
+    ev_set_priority(&net->io_slice, EV_MAXPRI);
+    net->io_slice.data = net;
+    io_owner = net;
+    return true;
+}
+
+static void io_give_back(smd_net *net)
+{
+    if (io_owner != net)
+        return;
+    ev_idle_stop(net->loop, &net->io_slice);
+    for (size_t fd = 0; fd < net->slot_count; fd++)
+        if (ev_is_active(&net->slots[fd].io))
+            real_io_stop(net->loop, &net->slots[fd].io);
+    io_owner = NULL;
+    memset(lws_idles, 0, sizeof lws_idles);
+    free(net->slots);
+    net->slots = NULL;
+    net->slot_count = 0;
+}
 
 /* ---- transport hooks for the core ---- */
 
@@ -346,6 +735,7 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
         char ip[64] = "";
         lws_get_peer_simple(wsi, ip, sizeof ip);
         smd_conn_start(&net->srv, c, wsi, ip);
+        io_slot_set_conn(net, wsi, NULL, c);
         return 0;
     }
     case LWS_CALLBACK_RECEIVE:
@@ -364,6 +754,7 @@ static int callback_sessmon(struct lws *wsi, enum lws_callback_reasons reason, v
             smd_conn_on_peer_close(c);
         return 0;
     case LWS_CALLBACK_CLOSED:
+        io_slot_set_conn(net, wsi, c, NULL);
         smd_conn_on_closed(c);
         if (net->stopping && net->srv.conn_count == 0)
             schedule_finish(net);
@@ -817,6 +1208,7 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_timer_stop(loop, &net->accept_resume);
     ev_timer_stop(loop, &net->gate_sweep);
     ev_idle_stop(loop, &net->slice);
+    ev_idle_stop(loop, &net->io_slice);
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
     ev_signal_stop(loop, &net->sighup);
@@ -979,6 +1371,7 @@ static int fail_start(smd_net *net)
     smd_cluster_stop(&net->srv);
     smd_admin_stop(net->admin);
     destroy_shards(net);
+    io_give_back(net);
     close_listener(net);
     smd_gate_free(&net->gate);
     smd_server_free(&net->srv);
@@ -1068,8 +1461,17 @@ int smd_net_run(smd_config *cfg, const smd_net_opts *opts)
         return fail_start(net);
     }
     net->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (!io_take_over(net, fd_limit)) {
+        smd_log(SMD_LOG_ERROR, "out of memory");
+        return fail_start(net);
+    }
     if (!create_shards(net, shard_count_for(fd_limit), v6) || !start_admin(net))
         return fail_start(net);
+    /* Every context watches its event pipe from the start: no watcher of lws's taken over means the
+     * executable does not export ev_io_start (server/CMakeLists.txt), and a mass drop blocks the loop. */
+    if (!lws_io_cb)
+        smd_log(SMD_LOG_WARN, "libwebsockets sockets are not serviced in slices: a mass disconnect will stall "
+                "the server for its whole length");
     smd_log(SMD_LOG_DEBUG, "%zu libwebsockets contexts for a limit of %zu descriptors", net->shard_count, fd_limit);
     if (opts->port_file && write_port_file(opts->port_file, port) != 0)
         smd_log(SMD_LOG_WARN, "cannot write the port file %s: %s", opts->port_file, strerror(errno));
@@ -1117,6 +1519,7 @@ int smd_net_run(smd_config *cfg, const smd_net_opts *opts)
     smd_admin_stop(net->admin);
     net->admin = NULL;
     destroy_shards(net);
+    io_give_back(net);
     close_listener(net);
     smd_gate_free(&net->gate);
     smd_cluster_stop(&net->srv);
