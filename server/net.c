@@ -418,8 +418,12 @@ static void io_service(smd_net *net, int fd)
     bool wrote_before = s->lws_write != NULL;
     if ((ready & EV_READ) && s->lws_read)
         ev_invoke(net->loop, s->lws_read, EV_READ);
-    if ((ready & EV_WRITE) && s->lws_write)
+    if ((ready & EV_WRITE) && s->lws_write) {
+        /* A reply may confirm an audited change: its record reaches the file before the reply
+         * leaves (also when the reply is written in the slice that read its request). */
+        smd_audit_flush(net->srv.audit);
         ev_invoke(net->loop, s->lws_write, EV_WRITE);
+    }
     s->busy = false;
     /* What was read asked for a write (a reply): a socket is nearly always writable, so it is tried
      * in this slice rather than after another trip through epoll; once only, so a connection with
