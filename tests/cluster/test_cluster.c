@@ -705,6 +705,10 @@ static void test_duplicate_name_and_bad_config(void **state)
         {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:1\",\"node\":\"a\",\"passwordFile\":\"/nonexistent/pw\"}}",
          "cluster.passwordFile"},
         {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:99999\",\"node\":\"a\"}}", "cluster.redis"},
+        {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:1\",\"node\":\"a\",\"maxUnansweredBytes\":65536}}",
+         "cluster.maxUnansweredBytes"},
+        {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:1\",\"node\":\"a\",\"maxPendingRequests\":0}}",
+         "cluster.maxPendingRequests"},
     };
     for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
         char path[] = "/tmp/sessmon-test-ccfg-XXXXXX";
