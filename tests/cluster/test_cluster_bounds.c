@@ -13,9 +13,10 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cluster_nodes.h"
 #include "core/clock.h"
 
-#define NODES 3
+#define NODES SM_TEST_CLUSTER_NODES
 #define REQUEST_TIMEOUT_MS 500
 #define BIG 4000 /* bytes of a churned value: each change carries ~8 KB (new and old value) */
 
@@ -23,10 +24,7 @@
 #define NODE_GROWTH_MAX_KIB (32 * 1024)
 #define REDIS_GROWTH_MAX (16LL * 1024 * 1024)
 
-typedef struct cluster {
-    sm_test_redis redis;
-    sm_test_server node[NODES];
-} cluster;
+typedef sm_test_cluster cluster;
 
 /* Small limits so that each bound is reached in well under a second; a frozen node is resumed
  * long before nodeTimeoutMs. */
@@ -54,23 +52,8 @@ static void sleep_ms(int ms)
 
 static int setup(void **state)
 {
-    cluster *k = calloc(1, sizeof *k);
-    if (!k || sm_test_redis_start(&k->redis) != 0) {
-        free(k);
-        return -1;
-    }
-    for (int i = 0; i < NODES; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "n%d", i + 1);
-        char *cfg = sm_test_config(config_overrides);
-        const char *args[] = {"--cluster-redis", k->redis.url, "--node", name, NULL};
-        int rc = cfg ? sm_test_server_start_args(&k->node[i], cfg, args) : -1;
-        free(cfg);
-        if (rc != 0)
-            return -1;
-    }
-    *state = k;
-    return 0;
+    *state = sm_test_cluster_start(config_overrides, NULL);
+    return *state ? 0 : -1;
 }
 
 static int setup_wide_proxy(void **state)
@@ -91,20 +74,7 @@ static int setup_redis_limit(void **state)
 
 static int teardown(void **state)
 {
-    cluster *k = *state;
-    int bad = 0;
-    if (k->redis.pid > 0)
-        kill(k->redis.pid, SIGCONT);
-    for (int i = 0; i < NODES; i++) {
-        bool running = k->node[i].pid > 0;
-        if (running)
-            kill(k->node[i].pid, SIGCONT);
-        if (sm_test_server_stop(&k->node[i]) != 0 && running)
-            bad++;
-    }
-    sm_test_redis_stop(&k->redis);
-    free(k);
-    return bad ? -1 : 0;
+    return sm_test_cluster_stop(*state);
 }
 
 /* ---- measuring ---- */
