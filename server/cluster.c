@@ -29,8 +29,6 @@
 #define JOIN_TIMEOUT_MS 3000
 #define SNAPSHOT_WINDOW (256u * 1024u)   /* unacknowledged snapshot bytes per proxy */
 #define PROXY_STEP_BYTES (64u * 1024u)   /* snapshot bytes produced per proxy per loop pass */
-#define INFLIGHT_MAX (64u * 1024u * 1024u) /* bytes handed to Redis and not yet answered */
-#define PENDING_MAX 4096                  /* cluster requests in flight from this node */
 #define HEADER_MAX 256
 #define CLOSE_STEP 2048                   /* CLOSED events of gone nodes' sessions per loop pass */
 #define RESYNC_STEP 65536                 /* known sessions listed in resync registrations per loop pass */
@@ -491,8 +489,8 @@ static void publish(smd_cluster *k, const char *channel, const char *head, size_
     k->inflight += b->len;
     if (redisAsyncCommandArgv(k->cmd, publish_done, (void *)(uintptr_t)b->len, 3, argv, lens) != REDIS_OK)
         k->inflight -= b->len;
-    if (k->inflight > INFLIGHT_MAX) {
-        go_down(k, "more than 64 MiB handed to Redis is still unanswered");
+    if (k->inflight > k->cfg->max_unanswered_bytes) {
+        go_down(k, "more than cluster.maxUnansweredBytes handed to Redis is still unanswered");
         k->reset = true;
     }
 }
@@ -1378,9 +1376,9 @@ static void serve_request(smd_cluster *k, int p, uint64_t rid, int64_t deadline,
                k->peers[p].name);
         return;
     }
-    if (k->nremote >= PENDING_MAX) {
-        smd_log(SMD_LOG_WARN, "cluster: %d requests of other nodes in progress; dropped one of %s", PENDING_MAX,
-               k->peers[p].name);
+    if ((int64_t)k->nremote >= k->cfg->max_pending_requests) {
+        smd_log(SMD_LOG_WARN, "cluster: %" PRId64 " requests of other nodes in progress; dropped one of %s",
+               k->cfg->max_pending_requests, k->peers[p].name);
         return;
     }
     sm_msg m;
@@ -1454,7 +1452,7 @@ static void remotes_flush(smd_cluster *k)
 
 static pending *pending_new(smd_cluster *k, smd_conn *c, const sm_msg *m, bool by_filter)
 {
-    if (k->npending >= PENDING_MAX)
+    if ((int64_t)k->npending >= k->cfg->max_pending_requests)
         return NULL;
     pending *pd = calloc(1, sizeof *pd);
     if (!pd)
@@ -1659,7 +1657,9 @@ bool smd_cluster_route(smd_conn *c, const sm_msg *m)
     }
     pending *pd = pending_new(k, c, m, false);
     if (!pd) {
-        smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED, "too many cluster requests in flight");
+        smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
+                           "too many cluster requests in flight (cluster.maxPendingRequests %" PRId64 ")",
+                           k->cfg->max_pending_requests);
         return true;
     }
     if (!send_request(k, pd, p, m, c)) {
@@ -1673,11 +1673,22 @@ bool smd_cluster_route(smd_conn *c, const sm_msg *m)
 bool smd_cluster_unavailable(smd_conn *c, const sm_msg *m)
 {
     smd_cluster *k = c->srv->cluster;
-    if (!k || c->cluster_remote || cluster_up(k))
+    if (!k || c->cluster_remote)
         return false;
-    smd_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
-                       "the cluster cannot be reached (Redis is down or unreachable); nothing was changed");
-    return true;
+    if (!cluster_up(k)) {
+        smd_conn_send_error(c, m->id, SM_CODE_CLUSTER_UNAVAILABLE,
+                           "the cluster cannot be reached (Redis is down or unreachable); nothing was changed");
+        return true;
+    }
+    /* Refused before it runs anywhere: running it here only would give a silently low count. */
+    if ((int64_t)k->npending >= k->cfg->max_pending_requests) {
+        smd_conn_send_error(c, m->id, SM_CODE_LIMIT_EXCEEDED,
+                           "too many cluster requests in flight (cluster.maxPendingRequests %" PRId64
+                           "); nothing was changed",
+                           k->cfg->max_pending_requests);
+        return true;
+    }
+    return false;
 }
 
 uint64_t smd_cluster_fan_out(smd_conn *c, const sm_msg *m)
@@ -1692,8 +1703,7 @@ uint64_t smd_cluster_fan_out(smd_conn *c, const sm_msg *m)
         return 0;
     pending *pd = pending_new(k, c, m, true);
     if (!pd) {
-        smd_log(SMD_LOG_WARN, "cluster: %d cluster requests in flight; a by-filter request ran on this node only",
-               PENDING_MAX);
+        smd_log(SMD_LOG_WARN, "cluster: out of memory; a by-filter request ran on this node only");
         return 0;
     }
     for (size_t i = 0; i < k->npeers; i++)

@@ -43,7 +43,8 @@ bool smd_cluster_get_stats(const struct smd_server *srv, smd_cluster_stats *out)
 /* A by-ID request (get / set / close_session) for a session this node does not hold: true when
  * the cluster took it (forwarded to the owner, or answered with an error). */
 bool smd_cluster_route(struct smd_conn *c, const sm_msg *m);
-/* Before a by-filter request runs: true (and CLUSTER_UNAVAILABLE sent) when Redis cannot be reached. */
+/* Before a by-filter request runs: true (and the error sent) when Redis cannot be reached
+ * (CLUSTER_UNAVAILABLE) or cluster.maxPendingRequests are in flight (LIMIT_EXCEEDED). */
 bool smd_cluster_unavailable(struct smd_conn *c, const sm_msg *m);
 /* A by-filter request about to run here: sends it to every other live node and returns the id
  * under which this node's own part must report with smd_cluster_local_done (the reply is then the

@@ -58,6 +58,8 @@ void smd_config_init(smd_config *c)
     c->cluster.node_timeout_ms = 5000;
     c->cluster.request_timeout_ms = 1000;
     c->cluster.max_proxy_bytes = 4u * 1024u * 1024u;
+    c->cluster.max_unanswered_bytes = 64u * 1024u * 1024u;
+    c->cluster.max_pending_requests = 4096;
     c->admin.max_connections = 8;
     c->admin.timeout_ms = 5000;
     c->limits.max_listener_regex_cost = 192;
@@ -645,7 +647,8 @@ static int parse_cluster(smd_config *c, const cJSON *o, sm_error *err)
 {
     static const char *const fields[] = {"redis",        "node",          "user",
                                          "passwordFile", "heartbeatMs",   "nodeTimeoutMs",
-                                         "requestTimeoutMs", "maxProxyBytes", NULL};
+                                         "requestTimeoutMs", "maxProxyBytes", "maxUnansweredBytes",
+                                         "maxPendingRequests", NULL};
     int rc = check_fields(o, "cluster", fields, err);
     smd_cluster_cfg *k = &c->cluster;
     const cJSON *v;
@@ -668,6 +671,7 @@ static int parse_cluster(smd_config *c, const cJSON *o, sm_error *err)
         {"heartbeatMs", 50, 60000, &k->heartbeat_ms},
         {"nodeTimeoutMs", 100, 600000, &k->node_timeout_ms},
         {"requestTimeoutMs", 10, 600000, &k->request_timeout_ms},
+        {"maxPendingRequests", 1, 1000000, &k->max_pending_requests},
     };
     for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
         if (!(v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name)))
@@ -680,6 +684,11 @@ static int parse_cluster(smd_config *c, const cJSON *o, sm_error *err)
         int64_t x = 0;
         if ((rc = want_int(v, "cluster.maxProxyBytes", 65536, 1024LL * 1024 * 1024, &x, err)) == SM_OK)
             k->max_proxy_bytes = (size_t)x;
+    }
+    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "maxUnansweredBytes"))) {
+        int64_t x = 0;
+        if ((rc = want_int(v, "cluster.maxUnansweredBytes", 1024LL * 1024, 4096LL * 1024 * 1024, &x, err)) == SM_OK)
+            k->max_unanswered_bytes = (size_t)x;
     }
     return rc;
 }
@@ -988,6 +997,8 @@ char *smd_config_to_json(const smd_config *c)
         cJSON_AddNumberToObject(cl, "nodeTimeoutMs", (double)k->node_timeout_ms);
         cJSON_AddNumberToObject(cl, "requestTimeoutMs", (double)k->request_timeout_ms);
         cJSON_AddNumberToObject(cl, "maxProxyBytes", (double)k->max_proxy_bytes);
+        cJSON_AddNumberToObject(cl, "maxUnansweredBytes", (double)k->max_unanswered_bytes);
+        cJSON_AddNumberToObject(cl, "maxPendingRequests", (double)k->max_pending_requests);
     }
     if (c->admin.enabled) {
         char listen[80];

@@ -73,6 +73,8 @@ typedef struct smd_cluster_cfg {
     int64_t node_timeout_ms;
     int64_t request_timeout_ms;
     size_t max_proxy_bytes;
+    size_t max_unanswered_bytes; /* bytes handed to Redis not yet answered before the link is reset */
+    int64_t max_pending_requests; /* cluster requests in flight from, and served for, other nodes */
 } smd_cluster_cfg;
 /* Parses and checks `redis` and `node` given on the command line (they override the file). */
 int smd_cluster_cfg_set_redis(smd_cluster_cfg *c, const char *url, sm_error *err);

@@ -14,17 +14,15 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cluster_nodes.h"
 #include "core/clock.h"
 
-#define NODES 3
+#define NODES SM_TEST_CLUSTER_NODES
 #define NODE_TIMEOUT_MS 1500
 #define REQUEST_TIMEOUT_MS 500
 #define SM_ID_TEXT 24
 
-typedef struct cluster {
-    sm_test_redis redis;
-    sm_test_server node[NODES];
-} cluster;
+typedef sm_test_cluster cluster;
 
 static const char CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,\"requestTimeoutMs\":500}}";
 static const char SMALL_PROXY_CONFIG[] = "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,"
@@ -40,36 +38,10 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static int start_node(cluster *k, int i)
-{
-    char name[16];
-    snprintf(name, sizeof name, "n%d", i + 1);
-    char overrides[512];
-    if (audit_dir[0])
-        snprintf(overrides, sizeof overrides, "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,"
-                 "\"requestTimeoutMs\":500},\"audit\":{\"file\":\"%s/audit-%s.log\"}}", audit_dir, name);
-    char *cfg = sm_test_config(audit_dir[0] ? overrides
-                                : i == 1 && node2_overrides ? node2_overrides : config_overrides);
-    if (!cfg)
-        return -1;
-    const char *args[] = {"--cluster-redis", k->redis.url, "--node", name, NULL};
-    int rc = sm_test_server_start_args(&k->node[i], cfg, args);
-    free(cfg);
-    return rc;
-}
-
 static int setup(void **state)
 {
-    cluster *k = calloc(1, sizeof *k);
-    if (!k || sm_test_redis_start(&k->redis) != 0) {
-        free(k);
-        return -1;
-    }
-    for (int i = 0; i < NODES; i++)
-        if (start_node(k, i) != 0)
-            return -1;
-    *state = k;
-    return 0;
+    *state = sm_test_cluster_start(config_overrides, node2_overrides);
+    return *state ? 0 : -1;
 }
 
 static int setup_small_proxy(void **state)
@@ -95,24 +67,17 @@ static int setup_audited(void **state)
     snprintf(audit_dir, sizeof audit_dir, "/tmp/sessmond-cluster-audit-XXXXXX");
     if (!mkdtemp(audit_dir))
         return -1;
-    int rc = setup(state);
-    return rc;
+    char overrides[512];
+    snprintf(overrides, sizeof overrides, "{\"cluster\":{\"heartbeatMs\":200,\"nodeTimeoutMs\":1500,"
+             "\"requestTimeoutMs\":500},\"audit\":{\"file\":\"%s/audit-{node}.log\"}}", audit_dir);
+    *state = sm_test_cluster_start(overrides, NULL);
+    return *state ? 0 : -1;
 }
 
+/* A clean exit (and, under ASan, no leak report) from every node still running. */
 static int teardown(void **state)
 {
-    cluster *k = *state;
-    int bad = 0;
-    for (int i = 0; i < NODES; i++) {
-        bool running = k->node[i].pid > 0;
-        if (running)
-            kill(k->node[i].pid, SIGCONT);
-        /* A clean exit (and, under ASan, no leak report) from every node still running. */
-        if (sm_test_server_stop(&k->node[i]) != 0 && running)
-            bad++;
-    }
-    sm_test_redis_stop(&k->redis);
-    free(k);
+    int rc = sm_test_cluster_stop(*state);
     if (audit_dir[0]) {
         for (int i = 0; i < NODES; i++) {
             char path[200];
@@ -122,7 +87,7 @@ static int teardown(void **state)
         rmdir(audit_dir);
         audit_dir[0] = '\0';
     }
-    return bad ? -1 : 0;
+    return rc;
 }
 
 static long long add_listener(tc *c, const char *extra)
@@ -810,6 +775,10 @@ static void test_duplicate_name_and_bad_config(void **state)
         {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:1\",\"node\":\"a\",\"passwordFile\":\"/nonexistent/pw\"}}",
          "cluster.passwordFile"},
         {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:99999\",\"node\":\"a\"}}", "cluster.redis"},
+        {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:1\",\"node\":\"a\",\"maxUnansweredBytes\":65536}}",
+         "cluster.maxUnansweredBytes"},
+        {"{\"cluster\":{\"redis\":\"redis://127.0.0.1:1\",\"node\":\"a\",\"maxPendingRequests\":0}}",
+         "cluster.maxPendingRequests"},
     };
     for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
         char path[] = "/tmp/sessmon-test-ccfg-XXXXXX";
