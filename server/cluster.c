@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #include "core/clock.h"
+#include "core/events_scan.h"
 #include "core/props.h"
 #include "server/log.h"
 #include "server/random.h"
@@ -31,6 +32,7 @@
 #define HEADER_MAX 256
 #define CLOSE_STEP 2048                   /* CLOSED events of gone nodes' sessions per loop pass */
 #define RESYNC_STEP 65536                 /* known sessions listed in resync registrations per loop pass */
+#define SCAN_KEEP_BYTES (256u * 1024u)    /* event reader buffers kept between messages */
 
 static const char JOIN_SCRIPT[] =
     "local cur = redis.call('GET', KEYS[1]) "
@@ -385,6 +387,7 @@ typedef struct smd_cluster {
     smd_conn sink;        /* stand-in connection for requests from other nodes */
     smd_session sink_session;
     sm_buf scratch;
+    sm_events_scanner events_in; /* reused for every `E` message */
     bool leaving;
     bool reset; /* drop both connections at the next timer (never from inside a hiredis callback) */
     uint64_t answers_missing_nodes; /* metrics */
@@ -1725,6 +1728,8 @@ static bool resync_event(smd_cluster *k, smd_listener *l, rpart *r, uint32_t cou
     return false;
 }
 
+/* The events of a proxy: read without a parse tree, and each one relayed to the client as the
+ * bytes its node encoded, unless this node has to change it (a late part's snapshot, a resync). */
 static void on_events(smd_cluster *k, int p, int64_t lid, const char *body, size_t blen)
 {
     smd_listener *l = find_listener(k, lid);
@@ -1735,28 +1740,33 @@ static void on_events(smd_cluster *k, int p, int64_t lid, const char *body, size
     r->last_ms = sm_mono_ms();
     if (!l->owner->conn || l->owner->doomed)
         return;
-    sm_msg m;
+    sm_events_scanner *in = &k->events_in;
     sm_error err;
     sm_error_clear(&err);
-    if (sm_msg_decode(body, blen, 0, &m, &err) == SM_OK && m.type == SM_MSG_EVENTS) {
-        for (size_t i = 0; i < m.event_count; i++) {
-            sm_event *ev = &m.events[i];
-            if (!ev->session_id || strlen(ev->session_id) != SMD_SESSION_ID_LEN)
-                continue;
-            uint32_t counter = (uint32_t)strtoul(ev->session_id + 9, NULL, 16);
-            if (r->resync && resync_event(k, l, r, counter, ev))
-                continue;
-            if (ev->snapshot) {
-                if (r->late)
-                    ev->snapshot = false;
-                else
-                    r->count++;
-            }
-            note_told(k, r, counter, ev);
-            smd_listener_emit(k->srv, l, ev);
+    if (sm_events_scan(in, body, blen, &err) != SM_OK)
+        return; /* not what a node writes: dropped whole, like any malformed message from Redis */
+    for (size_t i = 0; i < in->count; i++) {
+        sm_scanned_event *se = &in->events[i];
+        sm_event *ev = &se->ev;
+        if (strlen(ev->session_id) != SMD_SESSION_ID_LEN)
+            continue;
+        uint32_t counter = (uint32_t)strtoul(ev->session_id + 9, NULL, 16);
+        if (r->resync && resync_event(k, l, r, counter, ev))
+            continue;
+        bool as_received = true;
+        if (ev->snapshot) {
+            if (r->late)
+                ev->snapshot = as_received = false;
+            else
+                r->count++;
         }
+        note_told(k, r, counter, ev);
+        if (as_received)
+            smd_listener_emit_json(k->srv, l, se->json, se->len);
+        else
+            smd_listener_emit(k->srv, l, ev);
     }
-    sm_msg_free(&m);
+    sm_events_scanner_trim(in, SCAN_KEEP_BYTES);
 }
 
 static void on_listener(smd_cluster *k, int p, int64_t lid, size_t ntold, int64_t since_ms, const char *body,
@@ -2502,6 +2512,7 @@ void smd_cluster_stop(smd_server *srv)
     srv->cluster = NULL;
     smd_outq_clear(&k->sink.q);
     sm_buf_free(&k->scratch);
+    sm_events_scanner_free(&k->events_in);
     free(k->host);
     free(k->unix_path);
     free(k->user);
