@@ -234,30 +234,51 @@ static const char *kv_find(const sm_kv *kv, size_t n, const char *key)
 }
 
 /* An update as the listener got it: each key of `changed` now has its value in `properties`,
- * or is gone (both event forms, full or changedOnly, carry that). */
+ * or is gone (both event forms, full or changedOnly, carry that). The record changes in place,
+ * interning only the new values: this runs for every remote event a listener gets. False when
+ * out of memory (the record is then emptied: a later resync reports every property as changed). */
 static bool known_apply(sm_intern *strings, known *kn, const sm_event *ev)
 {
-    size_t n = kn->nprops + ev->changed.count;
-    sm_kv *next = calloc(n ? n : 1, sizeof *next);
-    if (!next)
-        return false;
-    size_t used = 0;
-    for (uint32_t i = 0; i < kn->nprops; i++)
-        if (!kv_find(ev->changed.items, ev->changed.count, kn->props[i].key))
-            next[used++] = kn->props[i];
     for (size_t i = 0; i < ev->changed.count; i++) {
-        const char *v = kv_find(ev->properties.items, ev->properties.count, ev->changed.items[i].key);
-        if (v)
-            next[used++] = (sm_kv){ev->changed.items[i].key, v};
+        const char *key = ev->changed.items[i].key;
+        const char *now = kv_find(ev->properties.items, ev->properties.count, key);
+        uint32_t at = 0;
+        while (at < kn->nprops && strcmp(kn->props[at].key, key) != 0)
+            at++;
+        if (at < kn->nprops) {
+            if (now && strcmp(kn->props[at].value, now) == 0)
+                continue;
+            const char *value = now ? sm_intern_cstr(strings, now) : NULL;
+            if (now && !value)
+                goto nomem;
+            sm_intern_unref(strings, kn->props[at].value);
+            if (value) {
+                kn->props[at].value = value;
+                continue;
+            }
+            sm_intern_unref(strings, kn->props[at].key);
+            memmove(&kn->props[at], &kn->props[at + 1], (kn->nprops - at - 1) * sizeof *kn->props);
+            kn->nprops--;
+            continue;
+        }
+        if (!now || kn->nprops == UINT16_MAX)
+            continue;
+        sm_kv *grown = realloc(kn->props, ((size_t)kn->nprops + 1) * sizeof *grown);
+        if (!grown)
+            goto nomem;
+        kn->props = grown;
+        const char *k = sm_intern_cstr(strings, key), *v = sm_intern_cstr(strings, now);
+        if (!k || !v) {
+            sm_intern_unref(strings, k);
+            sm_intern_unref(strings, v);
+            goto nomem;
+        }
+        kn->props[kn->nprops++] = (sm_kv){k, v};
     }
-    /* next holds the kept interned pairs and the new plain ones: rebuild interned. */
-    known fresh = {.counter = kn->counter, .used = 1, .state = kn->state};
-    bool ok = known_set_props(strings, &fresh, next, used);
-    free(next);
+    return true;
+nomem:
     known_clear(strings, kn);
-    kn->props = fresh.props;
-    kn->nprops = fresh.nprops;
-    return ok;
+    return false;
 }
 
 /* ---- state ---- */
