@@ -44,21 +44,27 @@ static const char *string(sm_events_scanner *s, cursor *c)
         return NULL;
     c->p++;
     char *out = s->text + s->text_len, *o = out;
+    unsigned char high = 0; /* any byte >= 0x80: only then is the UTF-8 check needed */
     while (c->p < c->end) {
-        unsigned char ch = (unsigned char)*c->p++;
+        /* Runs of plain bytes are copied at once: most strings have no escape at all. */
+        const char *run = c->p;
+        unsigned char ch = 0;
+        while (c->p < c->end && (ch = (unsigned char)*c->p) >= 0x20 && ch != '"' && ch != '\\') {
+            high |= ch;
+            c->p++;
+        }
+        memcpy(o, run, (size_t)(c->p - run));
+        o += c->p - run;
+        if (c->p >= c->end || ch < 0x20)
+            return NULL;
+        c->p++;
         if (ch == '"') {
             *o = '\0';
             size_t n = (size_t)(o - out);
-            if (!sm_utf8_valid(out, n))
+            if ((high & 0x80) && !sm_utf8_valid(out, n))
                 return NULL;
             s->text_len += n + 1;
             return out;
-        }
-        if (ch < 0x20)
-            return NULL;
-        if (ch != '\\') {
-            *o++ = (char)ch;
-            continue;
         }
         if (c->p >= c->end)
             return NULL;
