@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/clock.h"
+#include "core/events_scan.h"
 #include "core/props.h"
 #include "server/audit.h"
 #include "server/log.h"
@@ -32,6 +33,7 @@
 #define HEADER_MAX 256
 #define CLOSE_STEP 2048                   /* CLOSED events of gone nodes' sessions per loop pass */
 #define RESYNC_STEP 65536                 /* known sessions listed in resync registrations per loop pass */
+#define SCAN_KEEP_BYTES (256u * 1024u)    /* event reader buffers kept between messages */
 
 static const char JOIN_SCRIPT[] =
     "local cur = redis.call('GET', KEYS[1]) "
@@ -233,30 +235,71 @@ static const char *kv_find(const sm_kv *kv, size_t n, const char *key)
 }
 
 /* An update as the listener got it: each key of `changed` now has its value in `properties`,
- * or is gone (both event forms, full or changedOnly, carry that). */
+ * or is gone (both event forms, full or changedOnly, carry that). The record changes in place,
+ * interning only the new values: this runs for every remote event a listener gets. False when
+ * out of memory (the record is then emptied: a later resync reports every property as changed). */
 static bool known_apply(sm_intern *strings, known *kn, const sm_event *ev)
 {
-    size_t n = kn->nprops + ev->changed.count;
-    sm_kv *next = calloc(n ? n : 1, sizeof *next);
-    if (!next)
-        return false;
-    size_t used = 0;
-    for (uint32_t i = 0; i < kn->nprops; i++)
-        if (!kv_find(ev->changed.items, ev->changed.count, kn->props[i].key))
-            next[used++] = kn->props[i];
     for (size_t i = 0; i < ev->changed.count; i++) {
-        const char *v = kv_find(ev->properties.items, ev->properties.count, ev->changed.items[i].key);
-        if (v)
-            next[used++] = (sm_kv){ev->changed.items[i].key, v};
+        const char *key = ev->changed.items[i].key;
+        const char *now = kv_find(ev->properties.items, ev->properties.count, key);
+        uint32_t at = 0;
+        while (at < kn->nprops && strcmp(kn->props[at].key, key) != 0)
+            at++;
+        if (at < kn->nprops) {
+            if (now && strcmp(kn->props[at].value, now) == 0)
+                continue;
+            const char *value = now ? sm_intern_cstr(strings, now) : NULL;
+            if (now && !value)
+                goto nomem;
+            sm_intern_unref(strings, kn->props[at].value);
+            if (value) {
+                kn->props[at].value = value;
+                continue;
+            }
+            sm_intern_unref(strings, kn->props[at].key);
+            memmove(&kn->props[at], &kn->props[at + 1], (kn->nprops - at - 1) * sizeof *kn->props);
+            kn->nprops--;
+            continue;
+        }
+        if (!now || kn->nprops == UINT16_MAX)
+            continue;
+        sm_kv *grown = realloc(kn->props, ((size_t)kn->nprops + 1) * sizeof *grown);
+        if (!grown)
+            goto nomem;
+        kn->props = grown;
+        const char *k = sm_intern_cstr(strings, key), *v = sm_intern_cstr(strings, now);
+        if (!k || !v) {
+            sm_intern_unref(strings, k);
+            sm_intern_unref(strings, v);
+            goto nomem;
+        }
+        kn->props[kn->nprops++] = (sm_kv){k, v};
     }
-    /* next holds the kept interned pairs and the new plain ones: rebuild interned. */
-    known fresh = {.counter = kn->counter, .used = 1, .state = kn->state};
-    bool ok = known_set_props(strings, &fresh, next, used);
-    free(next);
+    return true;
+nomem:
     known_clear(strings, kn);
-    kn->props = fresh.props;
-    kn->nprops = fresh.nprops;
-    return ok;
+    return false;
+}
+
+/* A lower-case hex digit's value (what the nodes write), else -1. */
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The counter part of a session ID ("%08x-%08x", SMD_SESSION_ID_LEN long), by hand: it is read
+ * for every event from another node, where strtoul cost more than a tenth of the whole path. */
+static uint32_t session_counter(const char *id)
+{
+    uint32_t v = 0;
+    for (const char *h = id + 9; h < id + SMD_SESSION_ID_LEN; h++) {
+        int d = hex_value(*h);
+        if (d < 0)
+            break;
+        v = v << 4 | (uint32_t)d;
+    }
+    return v;
 }
 
 /* ---- state ---- */
@@ -386,6 +429,7 @@ typedef struct smd_cluster {
     smd_conn sink;        /* stand-in connection for requests from other nodes */
     smd_session sink_session;
     sm_buf scratch;
+    sm_events_scanner events_in; /* reused for every `E` message */
     bool leaving;
     bool reset; /* drop both connections at the next timer (never from inside a hiredis callback) */
     uint64_t answers_missing_nodes; /* metrics */
@@ -1143,7 +1187,7 @@ sm_event_type smd_cluster_proxy_snapshot_event(const smd_cluster_proxy *p, const
 {
     if (!p->resync)
         return matching ? SM_EVENT_OPEN : SM_EVENT_NONE;
-    bool told = p->told.count && kmap_get(&p->told, (uint32_t)strtoul(s->id + 9, NULL, 16));
+    bool told = p->told.count && kmap_get(&p->told, session_counter(s->id));
     if (!matching)
         return told ? SM_EVENT_FILTER_LEAVE : SM_EVENT_NONE;
     /* Unknown to the listener although it existed before the outage: it entered the filter
@@ -1808,6 +1852,8 @@ static bool resync_event(smd_cluster *k, smd_listener *l, rpart *r, uint32_t cou
     return false;
 }
 
+/* The events of a proxy: read without a parse tree, and each one relayed to the client as the
+ * bytes its node encoded, unless this node has to change it (a late part's snapshot, a resync). */
 static void on_events(smd_cluster *k, int p, int64_t lid, const char *body, size_t blen)
 {
     smd_listener *l = find_listener(k, lid);
@@ -1818,28 +1864,33 @@ static void on_events(smd_cluster *k, int p, int64_t lid, const char *body, size
     r->last_ms = sm_mono_ms();
     if (!l->owner->conn || l->owner->doomed)
         return;
-    sm_msg m;
+    sm_events_scanner *in = &k->events_in;
     sm_error err;
     sm_error_clear(&err);
-    if (sm_msg_decode(body, blen, 0, &m, &err) == SM_OK && m.type == SM_MSG_EVENTS) {
-        for (size_t i = 0; i < m.event_count; i++) {
-            sm_event *ev = &m.events[i];
-            if (!ev->session_id || strlen(ev->session_id) != SMD_SESSION_ID_LEN)
-                continue;
-            uint32_t counter = (uint32_t)strtoul(ev->session_id + 9, NULL, 16);
-            if (r->resync && resync_event(k, l, r, counter, ev))
-                continue;
-            if (ev->snapshot) {
-                if (r->late)
-                    ev->snapshot = false;
-                else
-                    r->count++;
-            }
-            note_told(k, r, counter, ev);
-            smd_listener_emit(k->srv, l, ev);
+    if (sm_events_scan(in, body, blen, &err) != SM_OK)
+        return; /* not what a node writes: dropped whole, like any malformed message from Redis */
+    for (size_t i = 0; i < in->count; i++) {
+        sm_scanned_event *se = &in->events[i];
+        sm_event *ev = &se->ev;
+        if (strlen(ev->session_id) != SMD_SESSION_ID_LEN)
+            continue;
+        uint32_t counter = session_counter(ev->session_id);
+        if (r->resync && resync_event(k, l, r, counter, ev))
+            continue;
+        bool as_received = true;
+        if (ev->snapshot) {
+            if (r->late)
+                ev->snapshot = as_received = false;
+            else
+                r->count++;
         }
+        note_told(k, r, counter, ev);
+        if (as_received)
+            smd_listener_emit_json(k->srv, l, se->json, se->len);
+        else
+            smd_listener_emit(k->srv, l, ev);
     }
-    sm_msg_free(&m);
+    sm_events_scanner_trim(in, SCAN_KEEP_BYTES);
 }
 
 static void on_listener(smd_cluster *k, int p, int64_t lid, size_t ntold, int64_t since_ms, const char *body,
@@ -1927,6 +1978,37 @@ static smd_cluster_proxy *find_proxy(smd_cluster *k, int p, int64_t lid)
     return NULL;
 }
 
+/* Reads a header's `KIND FROM EPOCH ` as the nodes write it (one space apart, FROM at most
+ * SMD_NODE_NAME_MAX bytes, EPOCH 1-16 hex digits): the rest of the header, or NULL. Done by hand
+ * because it runs for every message from Redis, where sscanf's format parsing cost as much as
+ * reading a small `events` body. */
+static const char *header_start(const char *head, char *kind, char *from, uint64_t *epoch)
+{
+    if (!head[0] || head[1] != ' ')
+        return NULL;
+    *kind = head[0];
+    const char *f = head + 2, *sp = strchr(f, ' ');
+    if (!sp || sp == f || (size_t)(sp - f) > SMD_NODE_NAME_MAX)
+        return NULL;
+    memcpy(from, f, (size_t)(sp - f));
+    from[sp - f] = '\0';
+    const char *e = sp + 1;
+    uint64_t v = 0;
+    size_t digits = 0;
+    for (;; e++, digits++) {
+        int d = hex_value(*e);
+        if (d < 0)
+            break;
+        v = v << 4 | (uint64_t)d;
+    }
+    if (!digits || digits > 16 || (*e && *e != ' '))
+        return NULL;
+    *epoch = v;
+    while (*e == ' ')
+        e++;
+    return e;
+}
+
 static void on_message(smd_cluster *k, const char *data, size_t len)
 {
     const char *nl = memchr(data, '\n', len < HEADER_MAX ? len : HEADER_MAX);
@@ -1939,10 +2021,9 @@ static void on_message(smd_cluster *k, const char *data, size_t len)
     size_t blen = len - (size_t)(body - data);
     char kind = 0, from[SMD_NODE_NAME_MAX + 1];
     uint64_t epoch = 0;
-    int used = 0;
-    if (sscanf(head, "%c %64s %" SCNx64 " %n", &kind, from, &epoch, &used) < 3)
+    const char *rest = header_start(head, &kind, from, &epoch);
+    if (!rest)
         return;
-    const char *rest = head + used;
     if (strcmp(from, k->self) == 0 || !k->joined)
         return;
     if (kind == 'H') {
@@ -2001,8 +2082,11 @@ static void on_message(smd_cluster *k, const char *data, size_t len)
         break;
     }
     case 'E': {
-        int64_t lid;
-        if (sscanf(rest, "%" SCNd64, &lid) == 1)
+        /* The hot path (one per proxy and loop pass of every node): no sscanf. */
+        char *end;
+        errno = 0;
+        int64_t lid = strtoll(rest, &end, 10);
+        if (end != rest && errno == 0)
             on_events(k, p, lid, body, blen);
         break;
     }
@@ -2585,6 +2669,7 @@ void smd_cluster_stop(smd_server *srv)
     srv->cluster = NULL;
     smd_outq_clear(&k->sink.q);
     sm_buf_free(&k->scratch);
+    sm_events_scanner_free(&k->events_in);
     free(k->host);
     free(k->unix_path);
     free(k->user);

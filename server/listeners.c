@@ -464,6 +464,11 @@ void smd_listener_emit(smd_server *srv, smd_listener *l, const sm_event *ev)
     emit(srv, l, ev);
 }
 
+void smd_listener_emit_json(smd_server *srv, smd_listener *l, const char *json, size_t len)
+{
+    queued(srv, l, smd_outq_push_event_json(listener_q(l), l->id, json, len, l->proxy ? 0 : srv->headroom));
+}
+
 /* Whether the fanout's encoding is the one l would get for `key`. by_keys: the event carries
  * l's requested properties, so it must also have been encoded for the same keys. */
 static bool reusable(const fanout *f, const smd_listener *l, uint64_t key, bool by_keys)
@@ -475,8 +480,7 @@ static bool reusable(const fanout *f, const smd_listener *l, uint64_t key, bool 
 
 static void push_shared(smd_server *srv, smd_listener *l)
 {
-    queued(srv, l, smd_outq_push_event_json(listener_q(l), l->id, sm_buf_payload(&srv->ev_json), srv->ev_json.len,
-                                           l->proxy ? 0 : srv->headroom));
+    smd_listener_emit_json(srv, l, sm_buf_payload(&srv->ev_json), srv->ev_json.len);
 }
 
 /* Emits ev for l, encoding it only when the fanout's encoding does not fit (see reusable);

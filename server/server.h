@@ -307,6 +307,8 @@ bool smd_listeners_fill_snapshot(smd_server *srv, smd_conn *c);
 bool smd_listeners_snapshot_pending(const smd_session *owner);
 /* Queues one event of l (to its client, or to its cluster proxy's stream). */
 void smd_listener_emit(smd_server *srv, smd_listener *l, const sm_event *ev);
+/* Like smd_listener_emit with the event already encoded (sm_events_add with first = true). */
+void smd_listener_emit_json(smd_server *srv, smd_listener *l, const char *json, size_t len);
 /* Produces snapshot events of l until q holds limit bytes or a visit budget is spent; true when
  * the snapshot has reached its end (l->snapshotting is then false). */
 bool smd_listener_snapshot_step(smd_server *srv, smd_listener *l, const smd_outq *q, size_t limit);

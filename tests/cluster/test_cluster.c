@@ -678,6 +678,67 @@ static void test_redis_restart(void **state)
         tc_close(&s[i]);
 }
 
+/* What a listener was told live is what reconvergence compares with: sessions changed live
+ * before an outage (a value modified, one deleted, one added; in the full and the changedOnly
+ * form) and untouched meanwhile get no event after it, one changed again meanwhile gets exactly
+ * the change against what it was last told. */
+static void test_redis_restart_after_live_changes(void **state)
+{
+    cluster *k = *state;
+    tc still, again, admin, admin2, admin3;
+    tc_open(&still, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\",\"w\":\"x\"}");
+    tc_open(&again, &k->node[1], NULL, NULL, "{\"probe\":\"yes\",\"v\":\"0\",\"w\":\"x\"}");
+    tc_open(&admin, &k->node[0], "admin", "admin", NULL);
+    tc_open(&admin2, &k->node[1], "admin", "admin", NULL);
+    tc_open(&admin3, &k->node[2], "admin", "admin", NULL);
+    wait_converged(k, &admin, 2);
+    const char *keys = ",\"filter\":\"probe is 'yes'\",\"keys\":[\"v\",\"w\",\"y\"]";
+    long long l = add_listener(&admin, keys), count = -1;
+    cJSON_Delete(tc_snapshot(&admin, l, &count));
+    assert_int_equal(count, 2);
+    char only[160];
+    snprintf(only, sizeof only, "%s,\"changedOnly\":true", keys);
+    long long l3 = add_listener(&admin3, only);
+    cJSON_Delete(tc_snapshot(&admin3, l3, &count));
+    assert_int_equal(count, 2);
+    tc *sessions[] = {&still, &again};
+    for (int i = 0; i < 2; i++) {
+        cJSON_Delete(tc_ok(&admin2, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"v\":\"1\"}}",
+                           sessions[i]->session_id));
+        cJSON_Delete(tc_ok(&admin2, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"w\":null,\"y\":\"n\"}}",
+                           sessions[i]->session_id));
+        for (int j = 0; j < 2; j++) {
+            cJSON_Delete(expect_event(&admin, l, "PROPERTIES", sessions[i]->session_id));
+            cJSON_Delete(expect_event(&admin3, l3, "PROPERTIES", sessions[i]->session_id));
+        }
+    }
+    stop_redis_expect_degraded(k, &admin);
+    cJSON *e = tc_next(&admin3, "error", 5000);
+    assert_non_null(e);
+    cJSON_Delete(e);
+    cJSON_Delete(tc_ok(&admin2, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"y\":\"m\"}}",
+                       again.session_id));
+    assert_int_equal(sm_test_redis_restart(&k->redis), 0);
+    cJSON *ev = expect_event(&admin, l, "PROPERTIES", again.session_id);
+    assert_string_equal(tc_prop(ev, "properties", "v"), "1");
+    assert_string_equal(tc_prop(ev, "properties", "y"), "m");
+    assert_null(tc_prop(ev, "properties", "w"));
+    assert_string_equal(tc_prop(ev, "changed", "y"), "n");
+    assert_null(tc_prop(ev, "changed", "v"));
+    assert_null(tc_prop(ev, "changed", "w"));
+    cJSON_Delete(ev);
+    ev = expect_event(&admin3, l3, "PROPERTIES", again.session_id);
+    assert_string_equal(tc_prop(ev, "properties", "y"), "m");
+    assert_null(tc_prop(ev, "properties", "v"));
+    assert_string_equal(tc_prop(ev, "changed", "y"), "n");
+    cJSON_Delete(ev);
+    tc_no_event(&admin, l, 1000);
+    tc_no_event(&admin3, l3, 300);
+    tc *all[] = {&still, &again, &admin, &admin2, &admin3};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        tc_close(all[i]);
+}
+
 /* Many known sessions across an outage: those closed meanwhile are reported CLOSED once each
  * (more than one loop pass's worth), those whose connection dropped DISCONNECTED, the others
  * not at all. */
@@ -992,6 +1053,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_node_many_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_restart_after_live_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart_node_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_name_and_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_listener_is_bounded, setup_small_proxy, teardown),
