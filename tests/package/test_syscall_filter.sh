@@ -2,7 +2,7 @@
 # The unit's SystemCallFilter= (@system-service minus @privileged) against what sessmond really
 # calls: sessmond runs under strace through start-up, logins, a listener, reads, changes and closes
 # by ID and by filter (audited), sessmon-load's churn, /metrics and /healthz, a SIGHUP reload with
-# the audit log reopened, and the SIGTERM shutdown; every system call seen must
+# the audit log reopened, a SIGUSR1 reopening, and the SIGTERM shutdown; every system call seen must
 # be in the filter, or under systemd it would fail with EPERM (SystemCallErrorNumber=).
 # Usage: test_syscall_filter.sh SESSMOND SESSMON SESSMON_LOAD UNIT_FILE. 77 = strace or
 # systemd-analyze missing, or ptrace not allowed here.
@@ -113,6 +113,15 @@ while [ ! -f "$WORK/audit.log" ] && [ $i -lt 50 ]; do
 done
 [ -f "$WORK/audit.log" ] || fail "SIGHUP did not reopen the audit log"
 grep -q '"op":"set_by_filter"' "$WORK/audit.log.1" || fail "the set by filter was not audited"
+# logrotate's signal: the audit log reopened without a reload
+mv "$WORK/audit.log" "$WORK/audit.log.2"
+kill -USR1 "$pid"
+i=0
+while [ ! -f "$WORK/audit.log" ] && [ $i -lt 50 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+[ -f "$WORK/audit.log" ] || fail "SIGUSR1 did not reopen the audit log"
 kill -TERM "$pid"
 wait "$STRACE_PID" || fail "sessmond did not stop cleanly: $(tail -5 "$WORK/log")"
 STRACE_PID=
