@@ -102,26 +102,24 @@ if command -v curl >/dev/null; then
 fi
 kill "$WATCH" 2>/dev/null || true
 wait "$WATCH" 2>/dev/null || true
+# reopen_with SIGNAL: sessmond gets SIGNAL and opens the (renamed) audit log anew within 5 s.
+reopen_with() {
+    kill -"$1" "$pid"
+    i=0
+    while [ ! -f "$WORK/audit.log" ] && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ -f "$WORK/audit.log" ] || fail "SIG$1 did not reopen the audit log"
+}
 pid=$(daemon_pid) || fail "no sessmond under strace"
 # A reload (and the audit log reopened, as after logrotate's rename).
 mv "$WORK/audit.log" "$WORK/audit.log.1" || fail "no audit log was written"
-kill -HUP "$pid"
-i=0
-while [ ! -f "$WORK/audit.log" ] && [ $i -lt 50 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-[ -f "$WORK/audit.log" ] || fail "SIGHUP did not reopen the audit log"
+reopen_with HUP
 grep -q '"op":"set_by_filter"' "$WORK/audit.log.1" || fail "the set by filter was not audited"
 # logrotate's signal: the audit log reopened without a reload
 mv "$WORK/audit.log" "$WORK/audit.log.2"
-kill -USR1 "$pid"
-i=0
-while [ ! -f "$WORK/audit.log" ] && [ $i -lt 50 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-[ -f "$WORK/audit.log" ] || fail "SIGUSR1 did not reopen the audit log"
+reopen_with USR1
 kill -TERM "$pid"
 wait "$STRACE_PID" || fail "sessmond did not stop cleanly: $(tail -5 "$WORK/log")"
 STRACE_PID=
