@@ -42,7 +42,8 @@ static void usage(FILE *f)
             "  --iterations N    PBKDF2 iterations for --hash-password (default %u)\n"
             "\n"
             "SIGHUP reloads --config for new requests without dropping sessions and reopens the audit log;\n"
-            "SIGTERM/SIGINT close every session and stop (docs/config.md).\n",
+            "SIGUSR1 only reopens the audit log (logrotate); SIGTERM/SIGINT close every session and stop\n"
+            "(docs/config.md).\n",
             SMD_AUTH_DEFAULT_ITERATIONS);
 }
 

@@ -119,6 +119,7 @@ typedef struct smd_net {
     struct ev_loop *loop;
     ev_signal sigterm, sigint;
     ev_signal sighup;    /* reload (server/reload.c) and reopen the audit log */
+    ev_signal sigusr1;   /* reopen the audit log only (logrotate: no config reload as a side effect) */
     ev_prepare pass_end; /* once per loop pass, before it waits: the audit log is written */
     smd_config *live_cfg;
     const smd_net_opts *opts;
@@ -1216,6 +1217,7 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
     ev_signal_stop(loop, &net->sighup);
+    ev_signal_stop(loop, &net->sigusr1);
     ev_prepare_stop(loop, &net->pass_end);
     smd_admin_stop(net->admin);
     net->admin = NULL;
@@ -1309,6 +1311,20 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
     smd_log(took_ms >= 100 ? SMD_LOG_WARN : SMD_LOG_DEBUG, "SIGHUP handled in %lld ms (the event loop waited)",
             (long long)took_ms);
     notify_systemd("READY=1");
+}
+
+/* SIGUSR1: logrotate renamed the audit log; open the path anew without re-reading the
+ * configuration, so a rotation at midnight never applies a half-edited file. */
+static void reopen_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    smd_net *net = w->data;
+    if (net->stopping)
+        return;
+    smd_audit_reopen(net->srv.audit, net->live_cfg->audit.file, net->live_cfg->audit.buffer_bytes);
+    const char *file = net->live_cfg->audit.file;
+    smd_log(SMD_LOG_INFO, "SIGUSR1: audit log %s reopened", file ? file : "(none configured)");
 }
 
 static void pass_end_cb(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -1493,6 +1509,9 @@ int smd_net_run(smd_config *cfg, const smd_net_opts *opts)
     ev_signal_init(&net->sighup, reload_cb, SIGHUP);
     net->sighup.data = net;
     ev_signal_start(net->loop, &net->sighup);
+    ev_signal_init(&net->sigusr1, reopen_cb, SIGUSR1);
+    net->sigusr1.data = net;
+    ev_signal_start(net->loop, &net->sigusr1);
     ev_prepare_init(&net->pass_end, pass_end_cb);
     net->pass_end.data = net;
     ev_prepare_start(net->loop, &net->pass_end);

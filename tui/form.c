@@ -136,7 +136,7 @@ void smt_form_draw(const smt_form *f, int rows, int cols)
      * cut short on a wide terminal hides its point) */
     int need = 84;
     int widest = smt_text_width(f->status, strlen(f->status));
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < SMT_FORM_TEXT_LINES; i++) {
         int tw = smt_text_width(f->text[i], strlen(f->text[i]));
         widest = tw > widest ? tw : widest;
     }
@@ -150,19 +150,22 @@ void smt_form_draw(const smt_form *f, int rows, int cols)
     smt_role body = f->danger ? SMT_ROLE_DANGER : SMT_ROLE_DIALOG;
 
     /* how many lines each explanation gets */
-    int want[3], got[3] = {0, 0, 0};
+    int want[SMT_FORM_TEXT_LINES], got[SMT_FORM_TEXT_LINES] = {0};
     int room = rows - (2 + f->nfields + 2); /* frame, fields, status, keys */
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < SMT_FORM_TEXT_LINES; i++)
         want[i] = f->text[i][0] ? smt_text_wrap_count(f->text[i], strlen(f->text[i]), inner, 64) : 0;
-    for (int i = 0; i < 3 && room > 0; i++)
+    for (int i = 0; i < SMT_FORM_TEXT_LINES && room > 0; i++)
         if (want[i] > 0) {
             got[i] = 1;
             room--;
         }
-    bool any_text = got[0] || got[1] || got[2];
+    int text_lines = 0;
+    for (int i = 0; i < SMT_FORM_TEXT_LINES; i++)
+        text_lines += got[i];
+    bool any_text = text_lines > 0;
     for (bool more = true; more && room > 0;) {
         more = false;
-        for (int i = 0; i < 3 && room > 0; i++)
+        for (int i = 0; i < SMT_FORM_TEXT_LINES && room > 0; i++)
             if (got[i] < want[i] && got[i] < 6) {
                 got[i]++;
                 room--;
@@ -175,7 +178,7 @@ void smt_form_draw(const smt_form *f, int rows, int cols)
     bool gap_fields = f->nfields > 0 && room > 0;
     if (gap_fields)
         room--;
-    int h = 2 + got[0] + got[1] + got[2] + (gap_text ? 1 : 0) + f->nfields + (gap_fields ? 1 : 0) + 2;
+    int h = 2 + text_lines + (gap_text ? 1 : 0) + f->nfields + (gap_fields ? 1 : 0) + 2;
     if (!f->status[0] && f->nfields == 0) /* a question without a status line */
         h--;
     int top = (rows - h) / 2;
@@ -195,7 +198,7 @@ void smt_form_draw(const smt_form *f, int rows, int cols)
     smt_screen_str(top, left + 2, tw < w - 4 ? tw : w - 4, title, SMT_ROLE_DIALOG_TITLE);
 
     int x = left + 2, y = top + 1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < SMT_FORM_TEXT_LINES; i++) {
         const char *s = f->text[i];
         size_t len = strlen(s), pos = 0;
         for (int l = 0; l < got[i]; l++, y++) {

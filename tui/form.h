@@ -24,10 +24,14 @@ typedef enum smt_form_kind {
     SMT_FORM_QUIT
 } smt_form_kind;
 
+/* Explanation lines of a dialog: three of the pane's own and one for the audit note
+ * (smt_form_say_audited), so the note never runs into a pane's last line. */
+enum { SMT_FORM_TEXT_LINES = 4 };
+
 typedef struct smt_form {
     smt_form_kind kind;
     char title[160];
-    char text[3][320];  /* explanation lines (raw; escaped when drawn) */
+    char text[SMT_FORM_TEXT_LINES][320]; /* explanation lines (raw; escaped when drawn) */
     int nfields;        /* 0 (a yes/no question), 1 or 2 */
     char label[2][24];
     smt_line field[2];

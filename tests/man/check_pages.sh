@@ -21,6 +21,10 @@ for page in sessmon.1 sessmon-load.1 sessmond.8 sessmond.json.5; do
         [ -z "$warnings" ] || fail "man warns about $page: $warnings"
         lines=$(MANWIDTH=80 man -l "$f" 2>/dev/null | wc -l)
         [ "$lines" -gt 20 ] || fail "$page renders to $lines lines only"
+        # a $Key inside double quotes is expanded by the shell of whoever copies the example
+        # (scdoc eats one backslash: the source needs "\\$Key" to show "\$Key")
+        quoted=$(MANWIDTH=200 man -l "$f" 2>/dev/null | grep -o '"[^"]*"' | grep '\(^"\|[^\\]\)\$[A-Z][a-z]')
+        [ -z "$quoted" ] || fail "$page shows a \$Key inside double quotes without a backslash: $quoted"
     fi
 done
 

@@ -85,6 +85,7 @@ ok "installed sessmond --check-config accepts the installed /etc/sessmond/sessmo
 grep -qx '/etc/sessmond/sessmond.json' "$WORK/control/sessmond/conffiles" || fail "sessmond.json is not a conffile"
 grep -qx '/etc/logrotate.d/sessmond' "$WORK/control/sessmond/conffiles" || fail "the logrotate entry is not a conffile"
 grep -q '^/var/log/sessmond/audit.log {' "$ROOT/etc/logrotate.d/sessmond" || fail "logrotate entry"
+grep -q 'signal=USR1' "$ROOT/etc/logrotate.d/sessmond" || fail "logrotate entry: SIGUSR1 (reopen without a reload)"
 for script in postinst prerm postrm; do
     [ -x "$WORK/control/sessmond/$script" ] || fail "sessmond: no executable $script"
     sh -n "$WORK/control/sessmond/$script" || fail "sessmond: $script does not parse"

@@ -2,7 +2,7 @@
 # The unit's SystemCallFilter= (@system-service minus @privileged) against what sessmond really
 # calls: sessmond runs under strace through start-up, logins, a listener, reads, changes and closes
 # by ID and by filter (audited), sessmon-load's churn, /metrics and /healthz, a SIGHUP reload with
-# the audit log reopened, and the SIGTERM shutdown; every system call seen must
+# the audit log reopened, a SIGUSR1 reopening, and the SIGTERM shutdown; every system call seen must
 # be in the filter, or under systemd it would fail with EPERM (SystemCallErrorNumber=).
 # Usage: test_syscall_filter.sh SESSMOND SESSMON SESSMON_LOAD UNIT_FILE. 77 = strace or
 # systemd-analyze missing, or ptrace not allowed here.
@@ -102,17 +102,24 @@ if command -v curl >/dev/null; then
 fi
 kill "$WATCH" 2>/dev/null || true
 wait "$WATCH" 2>/dev/null || true
+# reopen_with SIGNAL: sessmond gets SIGNAL and opens the (renamed) audit log anew within 5 s.
+reopen_with() {
+    kill -"$1" "$pid"
+    i=0
+    while [ ! -f "$WORK/audit.log" ] && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ -f "$WORK/audit.log" ] || fail "SIG$1 did not reopen the audit log"
+}
 pid=$(daemon_pid) || fail "no sessmond under strace"
 # A reload (and the audit log reopened, as after logrotate's rename).
 mv "$WORK/audit.log" "$WORK/audit.log.1" || fail "no audit log was written"
-kill -HUP "$pid"
-i=0
-while [ ! -f "$WORK/audit.log" ] && [ $i -lt 50 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-[ -f "$WORK/audit.log" ] || fail "SIGHUP did not reopen the audit log"
+reopen_with HUP
 grep -q '"op":"set_by_filter"' "$WORK/audit.log.1" || fail "the set by filter was not audited"
+# logrotate's signal: the audit log reopened without a reload
+mv "$WORK/audit.log" "$WORK/audit.log.2"
+reopen_with USR1
 kill -TERM "$pid"
 wait "$STRACE_PID" || fail "sessmond did not stop cleanly: $(tail -5 "$WORK/log")"
 STRACE_PID=

@@ -1,10 +1,11 @@
-/* sessmond integration tests: the audit log (one JSON line per set/close by ID or filter), its reopening on SIGHUP, and an unwritable file. */
+/* sessmond integration tests: the audit log (one JSON line per set/close by ID or filter), its reopening on SIGHUP and SIGUSR1, and an unwritable file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,17 +215,9 @@ static void test_every_mutating_operation_is_recorded(void **state)
     tc_close(&viewer);
 }
 
-static void test_sighup_reopens_a_rotated_file(void **state)
+/* SIGHUP: a reload, which also reopens the file. */
+static void send_sighup(sm_test_server *s)
 {
-    sm_test_server *s = *state;
-    tc op;
-    tc_open(&op, s, "operator", "operator", NULL);
-    cJSON_Delete(tc_ok(&op, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"R\":\"before\"}}", op.session_id));
-    int before = count_records(audit_path);
-    cJSON_Delete(records(audit_path, before));
-    char rotated[320];
-    snprintf(rotated, sizeof rotated, "%s.1", audit_path);
-    assert_int_equal(rename(audit_path, rotated), 0);
     int reloads = tc_log_count(s, "reloaded ");
     cJSON *c = tc_config(s);
     char *text = cJSON_Print(c);
@@ -232,6 +225,33 @@ static void test_sighup_reopens_a_rotated_file(void **state)
     tc_reload(s, text); /* same file: SIGHUP */
     free(text);
     assert_true(tc_wait_log(s, "reloaded ", reloads + 1, WAIT_MS) > reloads);
+}
+
+/* SIGUSR1 (what the packaged logrotate entry sends): the file is reopened, the configuration is
+ * not re-read (a rotation must not apply a half-edited file). */
+static void send_sigusr1(sm_test_server *s)
+{
+    int reloads = tc_log_count(s, "reloaded ");
+    int reopens = tc_log_count(s, "SIGUSR1: audit log");
+    assert_int_equal(kill(s->pid, SIGUSR1), 0);
+    assert_true(tc_wait_log(s, "SIGUSR1: audit log", reopens + 1, WAIT_MS) > reopens);
+    assert_int_equal(tc_log_count(s, "reloaded "), reloads); /* no reload */
+}
+
+/* logrotate's way: rename the file, signal; the next record goes to a new file at the old path and
+ * the renamed one keeps what was there. */
+static void rotate_with(sm_test_server *s, void (*signal_server)(sm_test_server *))
+{
+    tc op;
+    tc_open(&op, s, "operator", "operator", NULL);
+    cJSON_Delete(tc_ok(&op, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"R\":\"before\"}}", op.session_id));
+    int before = count_records(audit_path);
+    cJSON_Delete(records(audit_path, before));
+    char rotated[320];
+    snprintf(rotated, sizeof rotated, "%s.1", audit_path);
+    unlink(rotated);
+    assert_int_equal(rename(audit_path, rotated), 0);
+    signal_server(s);
     cJSON_Delete(tc_ok(&op, "{\"type\":\"set\",\"sessionId\":\"%s\",\"properties\":{\"R\":\"after\"}}", op.session_id));
     cJSON *all = records(audit_path, 1);
     assert_int_equal(cJSON_GetArraySize(all), 1);
@@ -240,6 +260,16 @@ static void test_sighup_reopens_a_rotated_file(void **state)
     cJSON_Delete(all);
     assert_int_equal(count_records(rotated), before);
     tc_close(&op);
+}
+
+static void test_sighup_reopens_a_rotated_file(void **state)
+{
+    rotate_with(*state, send_sighup);
+}
+
+static void test_sigusr1_reopens_without_a_reload(void **state)
+{
+    rotate_with(*state, send_sigusr1);
 }
 
 static void test_unwritable_file_is_loud_and_harmless(void **state)
@@ -286,6 +316,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_mutating_operation_is_recorded),
         cmocka_unit_test(test_sighup_reopens_a_rotated_file),
+        cmocka_unit_test(test_sigusr1_reopens_without_a_reload),
         cmocka_unit_test(test_unwritable_file_is_loud_and_harmless),
         cmocka_unit_test(test_no_audit_configured),
     };

@@ -67,7 +67,8 @@ start_server() {
     wait_for main "Shown: 2 of 2"
 }
 
-# check_dialogs yes|no: the add dialog, the bulk confirmation and the close confirmation.
+# check_dialogs yes|no: the add dialog, the bulk confirmation and the close confirmation. The note
+# starts a line of its own ("│ This change…"), not the tail of the dialog's last line.
 check_dialogs() {
     keys main "f"
     text main "Department is 'Audit'"
@@ -92,7 +93,7 @@ check_dialogs() {
     wait_for main "matches 1 open session"
     keys main "A"
     wait_for main "Apply 1 change to 1 session matching:"
-    if [ "$1" = yes ]; then wait_for main "$NOTE"; else screen main | grep -q -F "$NOTE" && fail "bulk: '$NOTE' without an audit log"; fi
+    if [ "$1" = yes ]; then wait_for main "│ $NOTE"; else screen main | grep -q -F "$NOTE" && fail "bulk: '$NOTE' without an audit log"; fi
     keys main "n"
     keys main Escape
     keys main Space
@@ -102,7 +103,7 @@ check_dialogs() {
     wait_for main "matches 1 open session here"
     keys main "A"
     wait_for main "There is no undo"
-    if [ "$1" = yes ]; then wait_for main "$NOTE"; else screen main | grep -q -F "$NOTE" && fail "close: '$NOTE' without an audit log"; fi
+    if [ "$1" = yes ]; then wait_for main "│ $NOTE"; else screen main | grep -q -F "$NOTE" && fail "close: '$NOTE' without an audit log"; fi
     keys main "n"
 }
 
