@@ -21,6 +21,16 @@ NOTE="This change is audited"
 . "$(dirname "$0")/../support/tmux_lib.sh"
 
 stop_all() {
+    # The monitor quits by itself first: killed by the hang-up of kill-server, a sanitizer build's
+    # exit-time leak check could be cut short and leave the process spinning.
+    if $T has-session -t main 2>/dev/null; then
+        keys main Escape Escape q
+        i=0
+        until screen main | grep -q -F "EXITED:" || [ $i -ge 100 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+    fi
     $T kill-server >/dev/null 2>&1
     [ -n "$HELPER_PID" ] && kill "$HELPER_PID" 2>/dev/null && wait "$HELPER_PID" 2>/dev/null
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
