@@ -14,4 +14,8 @@ bool sm_utf8_valid(const char *s, size_t len);
  * (1..4) and stores the code point, or returns 0 for an invalid/truncated sequence. */
 size_t sm_utf8_decode(const char *s, size_t len, uint32_t *codepoint);
 
+/* Encodes one code point (at most U+10FFFF) as UTF-8 into out (4 bytes room); returns its length
+ * (1..4). */
+size_t sm_utf8_encode(uint32_t cp, char *out);
+
 #endif

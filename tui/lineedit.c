@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/utf8.h"
 #include "tui/text.h"
 
 void smt_line_init(smt_line *l, size_t max)
@@ -92,7 +93,7 @@ smt_line_result smt_line_key(smt_line *l, int32_t key)
         (key >= 0xD800 && key <= 0xDFFF))
         return SMT_LINE_IGNORED;
     char enc[4];
-    size_t n = smt_text_utf8_encode((uint32_t)key, enc);
+    size_t n = sm_utf8_encode((uint32_t)key, enc);
     if (l->len + n > l->max)
         return SMT_LINE_MOVED; /* full: swallow the key rather than act on it */
     memmove(l->buf + l->cur + n, l->buf + l->cur, l->len - l->cur + 1);

@@ -182,30 +182,6 @@ int smt_text_fit(const char *s, size_t len, int cols, bool pad, wchar_t *out, si
     return used;
 }
 
-size_t smt_text_utf8_encode(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 size_t smt_text_escape(const char *s, size_t len, char *out, size_t outcap)
 {
     if (!out || outcap == 0)
@@ -218,7 +194,7 @@ size_t smt_text_escape(const char *s, size_t len, char *out, size_t outcap)
         char tmp[4 * (MAX_COMBINING + 2)];
         size_t tn = 0;
         for (int i = 0; i < cl.n; i++)
-            tn += smt_text_utf8_encode(cl.cps[i], tmp + tn);
+            tn += sm_utf8_encode(cl.cps[i], tmp + tn);
         if (o + tn + 1 > outcap)
             break;
         memcpy(out + o, tmp, tn);

@@ -51,8 +51,6 @@ size_t smt_text_escape(const char *s, size_t len, char *out, size_t outcap);
 size_t smt_text_printf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 size_t smt_text_vprintf(char *out, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
-/* Encodes one code point as UTF-8 into out (4 bytes room); returns its length (1..4). */
-size_t smt_text_utf8_encode(uint32_t cp, char *out);
 
 /* Skips spaces and tabs at the start of s and cuts them (and a CR from a CRLF file) off its end,
  * in place: a line or field of a settings or theme file. Returns the first kept character. */

@@ -61,29 +61,20 @@ static void test_props_many_keys_stay_sorted(void **state)
     sm_props_free(&p);
 }
 
-/* UTF-8 of one code point (the tests' own encoder, independent of the code under test). */
-static size_t encode_utf8(uint32_t cp, char *out)
+/* The encoder the key tests build their keys with: every length boundary decodes back. */
+static void test_utf8_encode_round_trip(void **state)
 {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
+    (void)state;
+    const uint32_t cps[] = {0x01, 0x7F, 0x80, 0x7FF, 0x800, 0xFFFF, 0x10000, 0x10FFFF};
+    const size_t lens[] = {1, 1, 2, 2, 3, 3, 4, 4};
+    for (size_t i = 0; i < sizeof cps / sizeof cps[0]; i++) {
+        char buf[4];
+        size_t n = sm_utf8_encode(cps[i], buf);
+        assert_int_equal(n, lens[i]);
+        uint32_t back = 0;
+        assert_int_equal(sm_utf8_decode(buf, n, &back), n);
+        assert_int_equal(back, cps[i]);
     }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 static void test_user_key_validation(void **state)
@@ -130,7 +121,7 @@ static void test_user_key_rejects_invisible_unicode(void **state)
     };
     for (size_t i = 0; i < sizeof forbidden / sizeof forbidden[0]; i++) {
         char key[16] = "ab";
-        size_t n = encode_utf8(forbidden[i], key + 2);
+        size_t n = sm_utf8_encode(forbidden[i], key + 2);
         memcpy(key + 2 + n, "cd", 3);
         sm_error err;
         sm_error_clear(&err);
@@ -146,7 +137,7 @@ static void test_user_key_rejects_invisible_unicode(void **state)
                                        0x2065, 0x2070, 0x3001, 0xFEFE, 0xFFFC, 0x1F600, 0xE0080};
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
         char key[16] = "ab";
-        size_t n = encode_utf8(allowed[i], key + 2);
+        size_t n = sm_utf8_encode(allowed[i], key + 2);
         key[2 + n] = '\0';
         sm_error err;
         if (sm_validate_user_key(key, strlen(key), &err) != SM_OK)
@@ -311,6 +302,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_props_set_get_replace_remove),
         cmocka_unit_test(test_props_many_keys_stay_sorted),
+        cmocka_unit_test(test_utf8_encode_round_trip),
         cmocka_unit_test(test_user_key_validation),
         cmocka_unit_test(test_user_key_rejects_invisible_unicode),
         cmocka_unit_test(test_unicode_classes),
