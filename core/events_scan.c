@@ -8,7 +8,6 @@
 
 #include "core/utf8.h"
 
-#define DUP_CHECK_PAIRWISE_MAX 16
 #define LISTENER_DIGITS_MAX 16 /* the encoder's integers stay below 2^53 */
 
 typedef struct cursor {
@@ -119,33 +118,12 @@ static int reason_of(const char *t)
     return (int)sm_close_reason_from_name(t);
 }
 
-static int compare_key_ptrs(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Whether no key appears twice (the strict decoder refuses such a map, so a client would too). */
 static int keys_unique(const sm_kv *kv, size_t n)
 {
-    if (n <= DUP_CHECK_PAIRWISE_MAX) {
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = 0; j < i; j++)
-                if (kv[i].key[0] == kv[j].key[0] && strcmp(kv[i].key, kv[j].key) == 0)
-                    return SM_ERR_INVALID;
-        return SM_OK;
-    }
-    const char **keys = malloc(n * sizeof *keys);
-    if (!keys)
-        return SM_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        keys[i] = kv[i].key;
-    qsort(keys, n, sizeof *keys, compare_key_ptrs);
-    int rc = SM_OK;
-    for (size_t i = 1; i < n && rc == SM_OK; i++)
-        if (strcmp(keys[i - 1], keys[i]) == 0)
-            rc = SM_ERR_INVALID;
-    free(keys);
-    return rc;
+    const char *dup;
+    int rc = sm_kv_find_duplicate(kv, n, &dup);
+    return rc != SM_OK ? rc : dup ? SM_ERR_INVALID : SM_OK;
 }
 
 static int grow(void **items, size_t *cap, size_t need, size_t size)

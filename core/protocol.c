@@ -1,6 +1,8 @@
 /* Wire protocol codec (docs/protocol.md), part 1: enum name tables and the hand-written JSON encoder. */
 #include "core/protocol.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- names ---------------------------------------------------------------------------------- */
@@ -544,4 +546,45 @@ int sm_events_add(sm_buf *out, const sm_event *ev, bool first)
 int sm_events_end(sm_buf *out)
 {
     return LIT(out, "]}");
+}
+
+/* Maps up to this size are checked pair by pair (a session has ~20 keys); larger ones through a
+ * sorted copy. */
+#define DUP_CHECK_PAIRWISE_MAX 32
+
+static int compare_key_ptrs(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether a and b may be equal, from their first two bytes (the second only read when the first
+ * is not the end). */
+static bool same_start(const char *a, const char *b)
+{
+    return a[0] == b[0] && (a[0] == '\0' || a[1] == b[1]);
+}
+
+int sm_kv_find_duplicate(const sm_kv *kv, size_t n, const char **dup)
+{
+    *dup = NULL;
+    if (n <= DUP_CHECK_PAIRWISE_MAX) {
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (same_start(kv[i].key, kv[j].key) && strcmp(kv[i].key, kv[j].key) == 0) {
+                    *dup = kv[i].key;
+                    return SM_OK;
+                }
+        return SM_OK;
+    }
+    const char **keys = malloc(n * sizeof *keys);
+    if (!keys)
+        return SM_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        keys[i] = kv[i].key;
+    qsort(keys, n, sizeof *keys, compare_key_ptrs);
+    for (size_t i = 1; i < n && !*dup; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0)
+            *dup = keys[i];
+    free(keys);
+    return SM_OK;
 }

@@ -124,6 +124,11 @@ typedef struct sm_kv {
     const char *value;
 } sm_kv;
 
+/* Looks for a key that appears twice in kv[0..n) (JSON allows repeated member names, but a map
+ * with two values for one key is ambiguous): *dup is one such key, or NULL. SM_ERR_NOMEM when a
+ * large map's sorted copy cannot be made. */
+int sm_kv_find_duplicate(const sm_kv *kv, size_t n, const char **dup);
+
 typedef struct sm_kvs {
     sm_kv *items;
     size_t count;

@@ -11,10 +11,9 @@
 
 #include "core/utf8.h"
 
-/* Up to this many members, duplicate map keys are found by comparing pairs; above it by sorting.
- * Pairs are cheap: their first two bytes tell most keys apart (every fixed key starts with '$'),
- * so a set of about 20 properties, a session's usual set, costs a few strcmp, not a sort. */
-#define DUP_CHECK_PAIRWISE_MAX 32
+/* The fast path's largest map: it finds a repeated key pair by pair as it reads (a session's ~20
+ * keys cost a few compares); a larger map is left to the general decoder. */
+#define FAST_MAP_PAIRS_MAX 32
 
 /* Every top-level field name the protocol knows; a message's fields are located in one pass. */
 typedef enum field {
@@ -267,44 +266,12 @@ static int get_bool(decoder *d, const where *w, const cJSON *item, bool *out)
     return SM_OK;
 }
 
-static int compare_key_ptrs(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Whether a and b may be equal, from their first two bytes (the second only read when the first
- * is not the end). */
-static bool same_start(const char *a, const char *b)
-{
-    return a[0] == b[0] && (a[0] == '\0' || a[1] == b[1]);
-}
-
 /* JSON allows repeated member names but a property map with two values for one key is ambiguous. */
 static int check_unique_keys(decoder *d, const where *w, const sm_kvs *kvs)
 {
-    const char *dup = NULL;
-    if (kvs->count <= DUP_CHECK_PAIRWISE_MAX) {
-        for (size_t i = 1; i < kvs->count && !dup; i++)
-            for (size_t j = 0; j < i; j++)
-                if (same_start(kvs->items[i].key, kvs->items[j].key) &&
-                    strcmp(kvs->items[i].key, kvs->items[j].key) == 0) {
-                    dup = kvs->items[i].key;
-                    break;
-                }
-    } else {
-        const char **keys = malloc(kvs->count * sizeof *keys);
-        if (!keys)
-            return sm_error_set(d->err, SM_ERR_NOMEM, "out of memory");
-        for (size_t i = 0; i < kvs->count; i++)
-            keys[i] = kvs->items[i].key;
-        qsort(keys, kvs->count, sizeof *keys, compare_key_ptrs);
-        for (size_t i = 1; i < kvs->count; i++)
-            if (strcmp(keys[i - 1], keys[i]) == 0) {
-                dup = keys[i];
-                break;
-            }
-        free(keys);
-    }
+    const char *dup;
+    if (sm_kv_find_duplicate(kvs->items, kvs->count, &dup) != SM_OK)
+        return sm_error_set(d->err, SM_ERR_NOMEM, "out of memory");
     if (dup) {
         char q[64];
         return fail(d, w, "has the key \"%s\" twice", quote_untrusted(dup, q, sizeof q));
@@ -812,10 +779,10 @@ static bool fast_map(fast *f, bool nulls_allowed, sm_kvs *out)
         return false;
     sm_kv *items = f->kv;
     size_t n = 0;
-    size_t lens[DUP_CHECK_PAIRWISE_MAX]; /* the keys' lengths: most pairs differ there */
+    size_t lens[FAST_MAP_PAIRS_MAX]; /* the keys' lengths: most pairs differ there */
     if (!fast_char(f, '}')) {
         do {
-            if (n == f->kv_left || n == DUP_CHECK_PAIRWISE_MAX)
+            if (n == f->kv_left || n == FAST_MAP_PAIRS_MAX)
                 return false; /* a map this large is left to the general decoder */
             size_t klen;
             const char *key = fast_string_n(f, &klen);
