@@ -1214,16 +1214,26 @@ static void finish_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_timer_stop(loop, &net->gate_sweep);
     ev_idle_stop(loop, &net->slice);
     ev_idle_stop(loop, &net->io_slice);
+    /* Already shutting down: another SIGTERM (or a reload, a log rotation) must not kill the
+     * process half way through. Stopping a signal watcher gives the signal back its default action,
+     * which for all four is death, so they are held until they are ignored: one sent in between is
+     * then discarded. */
+    static const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+    sigset_t hold, before;
+    sigemptyset(&hold);
+    for (size_t i = 0; i < sizeof handled / sizeof handled[0]; i++)
+        sigaddset(&hold, handled[i]);
+    sigprocmask(SIG_BLOCK, &hold, &before);
     ev_signal_stop(loop, &net->sigterm);
     ev_signal_stop(loop, &net->sigint);
     ev_signal_stop(loop, &net->sighup);
     ev_signal_stop(loop, &net->sigusr1);
+    for (size_t i = 0; i < sizeof handled / sizeof handled[0]; i++)
+        signal(handled[i], SIG_IGN);
+    sigprocmask(SIG_SETMASK, &before, NULL);
     ev_prepare_stop(loop, &net->pass_end);
     smd_admin_stop(net->admin);
     net->admin = NULL;
-    /* Already shutting down: another SIGTERM must not kill the process half way through. */
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
     destroy_shards(net);
     ev_break(loop, EVBREAK_ALL);
 }
