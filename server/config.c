@@ -157,6 +157,35 @@ static int want_int(const cJSON *v, const char *path, int64_t min, int64_t max, 
     return SM_OK;
 }
 
+/* One integer field of a section: its range and where it goes (i64, or sz for a size). */
+typedef struct int_field {
+    const char *name;
+    int64_t min, max;
+    int64_t *i64;
+    size_t *sz;
+} int_field;
+
+/* Reads every integer field of spec present in section o ("limits", ...), each in its range. */
+static int want_int_fields(const cJSON *o, const char *section, const int_field *spec, size_t n, sm_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name);
+        if (!v)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "%s.%s", section, spec[i].name);
+        int64_t x = 0;
+        int rc = want_int(v, path, spec[i].min, spec[i].max, &x, err);
+        if (rc != SM_OK)
+            return rc;
+        if (spec[i].i64)
+            *spec[i].i64 = x;
+        else
+            *spec[i].sz = (size_t)x;
+    }
+    return SM_OK;
+}
+
 static int want_bool(const cJSON *v, const char *path, bool *out, sm_error *err)
 {
     if (!cJSON_IsBool(v))
@@ -462,12 +491,7 @@ static int parse_limits(smd_config *c, const cJSON *o, sm_error *err)
                                          "maxPendingPerAddress", "maxPendingPerSubnet",   "handshakeTimeoutMs",
                                          "maxListenerRegexCost", "maxListenerRegexCostPerSession", NULL};
     int rc = check_fields(o, "limits", fields, err);
-    struct {
-        const char *name;
-        int64_t min, max;
-        int64_t *i64;
-        size_t *sz;
-    } spec[] = {
+    const int_field spec[] = {
         {"maxMessageBytes", 1024, 16 * 1024 * 1024, NULL, &c->limits.max_message_bytes},
         {"maxPropertiesPerSession", 0, 1024, NULL, &c->limits.max_properties},
         {"maxListenersPerSession", 0, 256, NULL, &c->limits.max_listeners},
@@ -483,20 +507,8 @@ static int parse_limits(smd_config *c, const cJSON *o, sm_error *err)
         {"maxListenerRegexCost", 0, 1000000, NULL, &c->limits.max_listener_regex_cost},
         {"maxListenerRegexCostPerSession", 0, 1000000, NULL, &c->limits.max_listener_regex_cost_per_session},
     };
-    for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name);
-        if (!v)
-            continue;
-        char path[64];
-        snprintf(path, sizeof path, "limits.%s", spec[i].name);
-        int64_t x = 0;
-        if ((rc = want_int(v, path, spec[i].min, spec[i].max, &x, err)) != SM_OK)
-            break;
-        if (spec[i].i64)
-            *spec[i].i64 = x;
-        else
-            *spec[i].sz = (size_t)x;
-    }
+    if (rc == SM_OK)
+        rc = want_int_fields(o, "limits", spec, sizeof spec / sizeof spec[0], err);
     const smd_limits *l = &c->limits;
     if (rc == SM_OK && l->max_total_queue_bytes < l->max_queue_bytes)
         rc = bad(err, "limits.maxTotalQueueBytes", "must be at least limits.maxQueueBytes");
@@ -518,39 +530,27 @@ static int parse_logins(smd_config *c, const cJSON *o, sm_error *err)
     int rc = check_fields(o, "logins", fields, err);
     smd_login_limits *l = &c->logins;
     int64_t address_free = l->address_free_failures, network_free = l->network_free_failures,
-            principal_free = l->principal_free_failures, table = (int64_t)l->table_entries,
-            share = l->suspect_share_percent;
-    struct {
-        const char *name;
-        int64_t min, max;
-        int64_t *value;
-    } spec[] = {
-        {"addressFreeFailures", 1, 1000, &address_free},
-        {"networkFreeFailures", 1, 100000, &network_free},
-        {"principalFreeFailures", 1, 100000, &principal_free},
-        {"backoffMs", 1, 3600000, &l->backoff_ms},
-        {"maxBackoffMs", 1, 86400000, &l->max_backoff_ms},
-        {"forgetMs", 1000, 604800000, &l->forget_ms},
-        {"tableEntries", 64, 1048576, &table},
-        {"checkBudgetMs", 10, 1000, &l->check_budget_ms},
-        {"suspectSharePercent", 1, 100, &share},
-        {"logIntervalMs", 100, 3600000, &l->log_interval_ms},
+            principal_free = l->principal_free_failures, share = l->suspect_share_percent;
+    const int_field spec[] = {
+        {"addressFreeFailures", 1, 1000, &address_free, NULL},
+        {"networkFreeFailures", 1, 100000, &network_free, NULL},
+        {"principalFreeFailures", 1, 100000, &principal_free, NULL},
+        {"backoffMs", 1, 3600000, &l->backoff_ms, NULL},
+        {"maxBackoffMs", 1, 86400000, &l->max_backoff_ms, NULL},
+        {"forgetMs", 1000, 604800000, &l->forget_ms, NULL},
+        {"tableEntries", 64, 1048576, NULL, &l->table_entries},
+        {"checkBudgetMs", 10, 1000, &l->check_budget_ms, NULL},
+        {"suspectSharePercent", 1, 100, &share, NULL},
+        {"logIntervalMs", 100, 3600000, &l->log_interval_ms, NULL},
     };
-    for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name);
-        if (!v)
-            continue;
-        char path[64];
-        snprintf(path, sizeof path, "logins.%s", spec[i].name);
-        rc = want_int(v, path, spec[i].min, spec[i].max, spec[i].value, err);
-    }
+    if (rc == SM_OK)
+        rc = want_int_fields(o, "logins", spec, sizeof spec / sizeof spec[0], err);
     if (rc == SM_OK && l->max_backoff_ms < l->backoff_ms)
         rc = bad(err, "logins.maxBackoffMs", "must not be less than logins.backoffMs");
     if (rc == SM_OK) {
         l->address_free_failures = (unsigned)address_free;
         l->network_free_failures = (unsigned)network_free;
         l->principal_free_failures = (unsigned)principal_free;
-        l->table_entries = (size_t)table;
         l->suspect_share_percent = (unsigned)share;
     }
     return rc;
@@ -663,33 +663,16 @@ static int parse_cluster(smd_config *c, const cJSON *o, sm_error *err)
         rc = want_string(v, "cluster.user", SMD_NAME_MAX, false, &k->user, err);
     if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "passwordFile")))
         rc = want_string(v, "cluster.passwordFile", 4096, false, &k->password_file, err);
-    struct {
-        const char *name;
-        int64_t min, max;
-        int64_t *value;
-    } spec[] = {
-        {"heartbeatMs", 50, 60000, &k->heartbeat_ms},
-        {"nodeTimeoutMs", 100, 600000, &k->node_timeout_ms},
-        {"requestTimeoutMs", 10, 600000, &k->request_timeout_ms},
-        {"maxPendingRequests", 1, 1000000, &k->max_pending_requests},
+    const int_field spec[] = {
+        {"heartbeatMs", 50, 60000, &k->heartbeat_ms, NULL},
+        {"nodeTimeoutMs", 100, 600000, &k->node_timeout_ms, NULL},
+        {"requestTimeoutMs", 10, 600000, &k->request_timeout_ms, NULL},
+        {"maxPendingRequests", 1, 1000000, &k->max_pending_requests, NULL},
+        {"maxProxyBytes", 65536, 1024LL * 1024 * 1024, NULL, &k->max_proxy_bytes},
+        {"maxUnansweredBytes", 1024LL * 1024, 4096LL * 1024 * 1024, NULL, &k->max_unanswered_bytes},
     };
-    for (size_t i = 0; rc == SM_OK && i < sizeof spec / sizeof spec[0]; i++) {
-        if (!(v = cJSON_GetObjectItemCaseSensitive(o, spec[i].name)))
-            continue;
-        char path[64];
-        snprintf(path, sizeof path, "cluster.%s", spec[i].name);
-        rc = want_int(v, path, spec[i].min, spec[i].max, spec[i].value, err);
-    }
-    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "maxProxyBytes"))) {
-        int64_t x = 0;
-        if ((rc = want_int(v, "cluster.maxProxyBytes", 65536, 1024LL * 1024 * 1024, &x, err)) == SM_OK)
-            k->max_proxy_bytes = (size_t)x;
-    }
-    if (rc == SM_OK && (v = cJSON_GetObjectItemCaseSensitive(o, "maxUnansweredBytes"))) {
-        int64_t x = 0;
-        if ((rc = want_int(v, "cluster.maxUnansweredBytes", 1024LL * 1024, 4096LL * 1024 * 1024, &x, err)) == SM_OK)
-            k->max_unanswered_bytes = (size_t)x;
-    }
+    if (rc == SM_OK)
+        rc = want_int_fields(o, "cluster", spec, sizeof spec / sizeof spec[0], err);
     return rc;
 }
 
