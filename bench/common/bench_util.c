@@ -296,28 +296,6 @@ long sm_bench_fd_count(pid_t pid)
     return n;
 }
 
-double sm_bench_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    /* the command name may hold spaces and parentheses: fields are counted after the last ')' */
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return -1;
-    unsigned long long utime = 0, stime = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
 double sm_bench_runqueue_wait_s(pid_t pid)
 {
     char path[64];

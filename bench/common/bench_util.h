@@ -74,8 +74,6 @@ bool sm_bench_stop(pid_t pid);
 
 /* Open file descriptors of a process (/proc/PID/fd), -1 when unreadable. */
 long sm_bench_fd_count(pid_t pid);
-/* User + system CPU seconds of a process so far (/proc/PID/stat), -1 when unreadable. */
-double sm_bench_cpu_s(pid_t pid);
 
 /* write(2) calls a process has made so far (/proc/PID/io syscw), -1 when unreadable. */
 long long sm_bench_write_calls(pid_t pid);

@@ -867,7 +867,7 @@ static void regex_round(server *s, sm_bench_probe *pr, wsc *viewer, wsc *operato
     sm_bench_report(name, slowest, "ms", SM_BENCH_AT_MOST, TARGET_REFUSAL_MS, accepted > 0, note);
 
     /* the worst allowed filter on as many listeners as the viewer may hold: each snapshot evaluates it over every session */
-    double slowest_snapshot = 0, cpu0 = sm_bench_cpu_s(s->pid);
+    double slowest_snapshot = 0, cpu0 = sm_proc_cpu_s(s->pid);
     long long listeners[8]; /* n_listeners <= 8, the viewer's maximum */
     int short_count = 0;
     char req[512];
@@ -904,7 +904,7 @@ static void regex_round(server *s, sm_bench_probe *pr, wsc *viewer, wsc *operato
         double took = sm_bench_now_ms() - a0;
         slowest_snapshot = took > slowest_snapshot ? took : slowest_snapshot;
     }
-    double snapshot_cpu = sm_bench_cpu_s(s->pid) - cpu0;
+    double snapshot_cpu = sm_proc_cpu_s(s->pid) - cpu0;
     snprintf(name, sizeof name, "%s: worst allowed listener, slowest snapshot", what);
     snprintf(note, sizeof note, "%d listeners of %s (of %d asked: the rest refused by the listener regex budget); "
                                 "server CPU %.2f ms per session and listener; %d snapshots short of %d sessions",
@@ -914,7 +914,7 @@ static void regex_round(server *s, sm_bench_probe *pr, wsc *viewer, wsc *operato
     /* the same filter as an operator's set_by_filter over every session, three times */
     double slowest_set = 0;
     int wrong_count = 0;
-    cpu0 = sm_bench_cpu_s(s->pid);
+    cpu0 = sm_proc_cpu_s(s->pid);
     for (int r = 0; r < n_sets; r++) {
         snprintf(req, sizeof req,
                  "{\"type\":\"set_by_filter\",\"id\":%lld,\"filter\":\"%s\",\"properties\":{\"Tag\":\"%d\"}}", *id,
@@ -928,7 +928,7 @@ static void regex_round(server *s, sm_bench_probe *pr, wsc *viewer, wsc *operato
         slowest_set = took > slowest_set ? took : slowest_set;
     }
     snprintf(name, sizeof name, "%s: worst allowed set_by_filter per session", what);
-    double set_cpu = sm_bench_cpu_s(s->pid) - cpu0;
+    double set_cpu = sm_proc_cpu_s(s->pid) - cpu0;
     snprintf(note, sizeof note, "slowest of %d: %.0f ms over %d sessions; server CPU %.2f ms per session; %d replies "
                                 "short of the sessions",
              n_sets, slowest_set, sessions, 1000.0 * set_cpu / n_sets / sessions, wrong_count);
@@ -1414,9 +1414,9 @@ static void case_fd(const char *sessmond)
     horde h;
     horde_open(&h, s.port, 2 * FD_LIMIT, net, false, 2, NULL, 3000);
     usleep(500 * 1000);
-    double cpu0 = sm_bench_cpu_s(s.pid), w0 = sm_bench_now_ms();
+    double cpu0 = sm_proc_cpu_s(s.pid), w0 = sm_bench_now_ms();
     sleep(3);
-    double cpu1 = sm_bench_cpu_s(s.pid), w1 = sm_bench_now_ms();
+    double cpu1 = sm_proc_cpu_s(s.pid), w1 = sm_bench_now_ms();
     int alive = horde_alive(&h);
     long fds = sm_bench_fd_count(s.pid);
     long long log1 = file_size(s.log);

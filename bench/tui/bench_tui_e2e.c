@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "bench/common/bench_util.h"
+#include "core/proc.h"
 #include "bench/common/bench_ws.h"
 
 #define TARGET_FIRST_TABLE_S 0.3
@@ -427,12 +428,12 @@ static void measure(window *w, double seconds)
 {
     memset(w, 0, sizeof *w);
     size_t first = O.nframes;
-    double cpu0 = sm_bench_cpu_s(P.monitor), t0 = sm_bench_now_ms();
+    double cpu0 = sm_proc_cpu_s(P.monitor), t0 = sm_bench_now_ms();
     double rq0 = sm_bench_runqueue_wait_s(P.monitor);
     long long wr0 = sm_bench_write_calls(P.monitor);
     double upd0 = O.load_updates, upd0_at = O.load_updates_at_ms;
     pump(seconds * 1000.0);
-    double cpu1 = sm_bench_cpu_s(P.monitor), t1 = sm_bench_now_ms();
+    double cpu1 = sm_proc_cpu_s(P.monitor), t1 = sm_bench_now_ms();
     w->cpu_pct = 100.0 * (cpu1 - cpu0) * 1000.0 / (t1 - t0);
     w->runq_ms_per_s = (sm_bench_runqueue_wait_s(P.monitor) - rq0) * 1000.0 * 1000.0 / (t1 - t0);
     w->paint_wait_ms_per_s = w->paint_wait_ms_per_s * 1000.0 / (t1 - t0);
@@ -649,7 +650,7 @@ int main(int argc, char **argv)
         kill_all();
         return 1;
     }
-    double cpu_at_full = sm_bench_cpu_s(P.monitor), rq_at_full = sm_bench_runqueue_wait_s(P.monitor);
+    double cpu_at_full = sm_proc_cpu_s(P.monitor), rq_at_full = sm_bench_runqueue_wait_s(P.monitor);
     char note[300];
     snprintf(note, sizeof note,
              "from exec; %ld rows; the monitor's main began at +%.0f ms, first frame at +%.0f ms; by then the monitor "

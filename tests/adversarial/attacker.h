@@ -1,4 +1,4 @@
-/* Attack helpers for the adversarial tests: many raw TCP connections from chosen loopback sources, hostile property values, and process CPU time. */
+/* Attack helpers for the adversarial tests: many raw TCP connections from chosen loopback sources, hostile property values, and log files read back. */
 #ifndef SM_TESTS_ADVERSARIAL_ATTACKER_H
 #define SM_TESTS_ADVERSARIAL_ATTACKER_H
 
@@ -90,27 +90,6 @@ static inline void sm_horde_close(sm_horde *h)
     free(h->fds);
     h->fds = NULL;
     h->count = 0;
-}
-
-/* utime + stime of a process in clock ticks, or -1. */
-static inline long long sm_proc_cpu_ticks(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    if (!p)
-        return -1;
-    unsigned long long ut = 0, st = 0;
-    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (long long)(ut + st);
 }
 
 /* Size of a file in bytes, or -1. */
